@@ -1,0 +1,10 @@
+module vmemu
+
+go 1.26.0
+
+require (
+	github.com/stretchr/testify v1.12.1
+	golang.org/x/arch v0.33.0
+)
+
+require go.yaml.in/yaml/v3 v3.0.5 // indirect

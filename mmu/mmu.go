@@ -1,0 +1,594 @@
+// Package mmu models the x86-64 memory-management unit: the control-register state that
+// governs paging (CR0, CR3, CR4, EFER), the four-level page walk of SDM Vol. 3A chapter 4
+// (PML4 -> PDPT -> PD -> PT, with 4 KiB, 2 MiB and 1 GiB pages) over page tables that live in
+// physical RAM in the exact Intel format, the permission and reserved-bit checks, the accessed
+// and dirty flags written back into the entries, and the instruction and data TLBs it fills.
+//
+// A failed translation is a fault with the architectural vector, error code and CR2, exactly
+// as the processor would deliver it. The MMU knows nothing about processes, VMAs, files or
+// the kernel: software programs it only as a real kernel does, by writing entries into RAM,
+// loading CR3 and CR4, and invalidating TLB entries (INVLPG, INVPCID).
+//
+// What is not modelled: paging-structure caches (every walk reads all levels from RAM, which
+// the SDM permits), protection keys, 5-level paging, PAT memory types, and the legacy 32-bit
+// and PAE modes. CR0.PG = 0 means linear addresses are physical addresses.
+package mmu
+
+import (
+	"fmt"
+
+	"vmemu/ram"
+	"vmemu/tlb"
+)
+
+// Control-register and EFER bits the MMU honours.
+const (
+	CR0PE = 1 << 0  // protection enable
+	CR0WP = 1 << 16 // write protect: supervisor writes honour R/W
+	CR0PG = 1 << 31 // paging
+
+	CR4PAE   = 1 << 5  // physical address extension (required by 4-level paging)
+	CR4PGE   = 1 << 7  // global pages
+	CR4PCIDE = 1 << 17 // process-context identifiers
+	CR4SMEP  = 1 << 20 // supervisor-mode execution prevention
+	CR4SMAP  = 1 << 21 // supervisor-mode access prevention
+
+	EFERLME = 1 << 8  // long mode enable
+	EFERLMA = 1 << 10 // long mode active
+	EFERNXE = 1 << 11 // execute-disable enable
+
+	// CR3NoFlush is bit 63 of a value loaded into CR3: with CR4.PCIDE it keeps the TLB.
+	CR3NoFlush = 1 << 63
+)
+
+// Exception vectors the MMU raises.
+const (
+	VectorGP = 13 // general protection: non-canonical address
+	VectorPF = 14 // page fault
+)
+
+// Access describes one memory access. Its bits are placed where the page-fault error code
+// reports them, so an error code is the access bits plus P and RSVD.
+type Access uint32
+
+// Access kinds. A read is the zero value.
+const (
+	Read  Access = 0
+	Write        = Access(ErrWrite) // the access writes
+	User         = Access(ErrUser)  // the access is made at CPL 3
+	Fetch        = Access(ErrFetch) // the access fetches an instruction
+	// AC carries RFLAGS.AC for a supervisor data access: with CR4.SMAP and AC set, supervisor
+	// data accesses to user pages are allowed. It never appears in an error code.
+	AC Access = 1 << 8
+)
+
+func (a Access) String() string {
+	s := "read"
+	if a&Fetch != 0 {
+		s = "fetch"
+	} else if a&Write != 0 {
+		s = "write"
+	}
+	if a&User != 0 {
+		return "user " + s
+	}
+	return "supervisor " + s
+}
+
+// Fault is an exception raised by a translation.
+type Fault struct {
+	Vector uint8  // VectorPF or VectorGP
+	Code   uint32 // error code (for #GP from a non-canonical address: 0)
+	Addr   uint64 // the linear address; for #PF this is what CR2 receives
+	Access Access // the access that failed
+}
+
+func (f *Fault) Error() string {
+	if f.Vector == VectorGP {
+		return fmt.Sprintf("#GP(0): non-canonical address %#x", f.Addr)
+	}
+	return fmt.Sprintf("#PF at %#x: %s, error code %#x [%s]", f.Addr, f.Access, f.Code, DecodeErrorCode(f.Code))
+}
+
+// Config is the geometry of the MMU's TLBs and its physical address width.
+type Config struct {
+	ITLB, DTLB tlb.Config
+	// Unified makes instruction fetches and data accesses share the DTLB.
+	Unified bool
+	// MaxPhysAddr is MAXPHYADDR, the physical address width in bits (36 to 52). Entry bits
+	// from MaxPhysAddr to 51 are reserved.
+	MaxPhysAddr uint
+}
+
+// DefaultConfig is a split TLB like a recent Intel core's first level: a 64-entry 4-way
+// instruction TLB and a 256-entry 4-way data TLB, each with 32 large-page entries, LRU.
+func DefaultConfig() Config {
+	return Config{
+		ITLB:        tlb.Config{Name: "ITLB", Entries: 64, Ways: 4, LargeEntries: 32, Policy: tlb.LRU},
+		DTLB:        tlb.Config{Name: "DTLB", Entries: 256, Ways: 4, LargeEntries: 32, Policy: tlb.LRU},
+		MaxPhysAddr: 46,
+	}
+}
+
+// MMU is the memory-management unit of one processor.
+type MMU struct {
+	ram        *ram.RAM
+	ITLB, DTLB *tlb.TLB
+
+	cr0, cr2, cr3, cr4, efer uint64
+
+	pcid    uint16 // current PCID (0 unless CR4.PCIDE)
+	maxPhys uint
+	rsvd    uint64 // bits 51:MAXPHYADDR
+	epoch   uint64 // bumped whenever cached translations may have been dropped
+	fault   Fault  // the last fault, returned by pointer so faults do not allocate
+}
+
+// New builds an MMU over r with paging off. A kernel turns paging on by loading CR3, CR4,
+// EFER and CR0 the way it would on hardware (see EnableLongMode).
+func New(r *ram.RAM, cfg Config) (*MMU, error) {
+	if cfg.MaxPhysAddr == 0 {
+		cfg.MaxPhysAddr = 46
+	}
+	if cfg.MaxPhysAddr < 36 || cfg.MaxPhysAddr > 52 {
+		return nil, fmt.Errorf("mmu: MAXPHYADDR %d is outside 36..52", cfg.MaxPhysAddr)
+	}
+	if r.Size() > 1<<cfg.MaxPhysAddr {
+		return nil, fmt.Errorf("mmu: %d bytes of RAM do not fit in %d physical address bits", r.Size(), cfg.MaxPhysAddr)
+	}
+	m := &MMU{ram: r, maxPhys: cfg.MaxPhysAddr}
+	m.rsvd = uint64(PTEAddrMask) &^ (1<<cfg.MaxPhysAddr - 1)
+	var err error
+	if m.DTLB, err = tlb.New(cfg.DTLB); err != nil {
+		return nil, err
+	}
+	m.ITLB = m.DTLB
+	if !cfg.Unified {
+		if m.ITLB, err = tlb.New(cfg.ITLB); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// RAM returns the physical memory the MMU walks.
+func (m *MMU) RAM() *ram.RAM { return m.ram }
+
+// MaxPhysAddr returns MAXPHYADDR.
+func (m *MMU) MaxPhysAddr() uint { return m.maxPhys }
+
+// CR0 returns the value of CR0.
+func (m *MMU) CR0() uint64 { return m.cr0 }
+
+// CR2 returns the linear address of the last page fault.
+func (m *MMU) CR2() uint64 { return m.cr2 }
+
+// CR3 returns the value of CR3 (bit 63 of the loaded value is not kept).
+func (m *MMU) CR3() uint64 { return m.cr3 }
+
+// CR4 returns the value of CR4.
+func (m *MMU) CR4() uint64 { return m.cr4 }
+
+// EFER returns the value of IA32_EFER.
+func (m *MMU) EFER() uint64 { return m.efer }
+
+// PCID returns the current process-context identifier (0 when CR4.PCIDE is clear).
+func (m *MMU) PCID() uint16 { return m.pcid }
+
+// Epoch returns a number that changes whenever cached translations may have been dropped
+// (a flush, an invalidation, a control-register load, a page fault). A decoded-instruction
+// cache that skips the instruction TLB between blocks uses it to know when to look again.
+func (m *MMU) Epoch() uint64 { return m.epoch }
+
+func (m *MMU) flushAll(keepGlobal bool) {
+	m.epoch++
+	m.DTLB.FlushAll(keepGlobal)
+	if m.ITLB != m.DTLB {
+		m.ITLB.FlushAll(keepGlobal)
+	}
+}
+
+func (m *MMU) flushPCID(pcid uint16, keepGlobal bool) {
+	m.epoch++
+	m.DTLB.FlushPCID(pcid, keepGlobal)
+	if m.ITLB != m.DTLB {
+		m.ITLB.FlushPCID(pcid, keepGlobal)
+	}
+}
+
+func (m *MMU) invalidatePage(va uint64, pcid uint16, global bool) {
+	m.epoch++
+	m.DTLB.InvalidatePage(va, pcid, global)
+	if m.ITLB != m.DTLB {
+		m.ITLB.InvalidatePage(va, pcid, global)
+	}
+}
+
+func (m *MMU) longMode() bool { return m.efer&EFERLMA != 0 }
+
+// SetCR0 loads CR0. Turning paging on requires CR4.PAE and EFER.LME (it then sets EFER.LMA);
+// CR0.PG without CR0.PE, or CR0.PG in long mode turned off, is #GP as on hardware. Clearing
+// PG invalidates every TLB entry, global ones too.
+func (m *MMU) SetCR0(v uint64) error {
+	if v&CR0PG != 0 && v&CR0PE == 0 {
+		return fmt.Errorf("#GP(0): CR0.PG without CR0.PE")
+	}
+	if v>>32 != 0 {
+		return fmt.Errorf("#GP(0): reserved bits in CR0 %#x", v)
+	}
+	wasPG := m.cr0&CR0PG != 0
+	if v&CR0PG != 0 && !wasPG {
+		if m.cr4&CR4PAE == 0 || m.efer&EFERLME == 0 {
+			return fmt.Errorf("#GP(0): this MMU implements only 4-level paging (needs CR4.PAE and EFER.LME)")
+		}
+		m.efer |= EFERLMA
+	}
+	if v&CR0PG == 0 && wasPG {
+		m.efer &^= EFERLMA
+		m.flushAll(false)
+	}
+	m.cr0 = v
+	return nil
+}
+
+// SetCR3 loads CR3 as MOV to CR3 does (SDM Vol. 3A 4.10.4.1). With CR4.PCIDE clear, every
+// non-global entry is invalidated. With CR4.PCIDE set, bits 11:0 are the new PCID; its
+// non-global entries are invalidated unless bit 63 of v is set. Global entries survive.
+func (m *MMU) SetCR3(v uint64) error {
+	noFlush := m.cr4&CR4PCIDE != 0 && v&CR3NoFlush != 0
+	v &^= CR3NoFlush
+	if v>>m.maxPhys != 0 {
+		return fmt.Errorf("#GP(0): CR3 %#x sets bits above MAXPHYADDR", v)
+	}
+	m.cr3 = v
+	if m.cr4&CR4PCIDE != 0 {
+		m.pcid = uint16(v & 0xfff)
+	} else {
+		m.pcid = 0
+	}
+	if noFlush {
+		m.epoch++ // a different address space: cached code chains no longer apply
+		return nil
+	}
+	m.flushPCID(m.pcid, true)
+	return nil
+}
+
+// SetCR4 loads CR4. Changing PGE, or clearing PCIDE, invalidates every entry including
+// globals; changing PAE or setting SMEP invalidates the current PCID's entries. Setting
+// PCIDE outside long mode or with CR3[11:0] not zero is #GP.
+func (m *MMU) SetCR4(v uint64) error {
+	old := m.cr4
+	if v&CR4PCIDE != 0 && old&CR4PCIDE == 0 && (!m.longMode() || m.cr3&0xfff != 0) {
+		return fmt.Errorf("#GP(0): CR4.PCIDE set outside long mode or with CR3[11:0] != 0")
+	}
+	if v&CR4PAE == 0 && m.longMode() {
+		return fmt.Errorf("#GP(0): clearing CR4.PAE in long mode")
+	}
+	m.cr4 = v
+	switch {
+	case (old^v)&CR4PGE != 0 || (old&CR4PCIDE != 0 && v&CR4PCIDE == 0):
+		m.pcid = 0
+		if v&CR4PCIDE != 0 {
+			m.pcid = uint16(m.cr3 & 0xfff)
+		}
+		m.flushAll(false)
+	case (old^v)&CR4PAE != 0 || (old&CR4SMEP == 0 && v&CR4SMEP != 0):
+		m.flushPCID(m.pcid, false)
+	}
+	return nil
+}
+
+// SetEFER loads IA32_EFER. LMA is read-only (CR0 sets it); changing LME while paging is on
+// is #GP.
+func (m *MMU) SetEFER(v uint64) error {
+	if m.cr0&CR0PG != 0 && (v^m.efer)&EFERLME != 0 {
+		return fmt.Errorf("#GP(0): changing EFER.LME with paging enabled")
+	}
+	m.efer = v&^EFERLMA | m.efer&EFERLMA
+	return nil
+}
+
+// EnableLongMode turns on 4-level paging with the PML4 at cr3, the way a boot loader does:
+// CR4.PAE (plus extraCR4), EFER.LME and EFER.NXE, CR3, then CR0.PG|PE|WP.
+func (m *MMU) EnableLongMode(cr3, extraCR4 uint64) error {
+	if err := m.SetCR4(m.cr4 | CR4PAE | extraCR4&^CR4PCIDE); err != nil {
+		return err
+	}
+	if err := m.SetEFER(m.efer | EFERLME | EFERNXE); err != nil {
+		return err
+	}
+	if err := m.SetCR3(cr3 &^ 0xfff); err != nil {
+		return err
+	}
+	if err := m.SetCR0(m.cr0 | CR0PE | CR0PG | CR0WP); err != nil {
+		return err
+	}
+	if extraCR4&CR4PCIDE != 0 {
+		if err := m.SetCR4(m.cr4 | CR4PCIDE); err != nil {
+			return err
+		}
+		return m.SetCR3(cr3)
+	}
+	return nil
+}
+
+// Invlpg invalidates the translations of the page containing va for the current PCID, and
+// global translations of it, in both TLBs. A non-canonical va makes it a no-op, as on hardware.
+func (m *MMU) Invlpg(va uint64) {
+	if !Canonical(va) {
+		return
+	}
+	m.invalidatePage(va, m.pcid, true)
+}
+
+// INVPCID types (SDM Vol. 2A, INVPCID).
+const (
+	InvpcidAddress    = 0 // one linear address for one PCID (globals kept)
+	InvpcidSingle     = 1 // every non-global entry of one PCID
+	InvpcidAll        = 2 // every entry, global ones too
+	InvpcidAllNonGlob = 3 // every non-global entry of every PCID
+)
+
+// Invpcid performs INVPCID of the given type.
+func (m *MMU) Invpcid(typ int, pcid uint16, va uint64) error {
+	if pcid > 0xfff {
+		return fmt.Errorf("#GP(0): PCID %#x is wider than 12 bits", pcid)
+	}
+	switch typ {
+	case InvpcidAddress:
+		if !Canonical(va) {
+			return fmt.Errorf("#GP(0): INVPCID of non-canonical address %#x", va)
+		}
+		// Type 0 keeps global translations (SDM Vol. 2A: "other than global translations").
+		m.invalidatePage(va, pcid, false)
+	case InvpcidSingle:
+		m.flushPCID(pcid, true)
+	case InvpcidAll:
+		m.flushAll(false)
+	case InvpcidAllNonGlob:
+		m.flushAll(true)
+	default:
+		return fmt.Errorf("#GP(0): INVPCID type %d", typ)
+	}
+	return nil
+}
+
+// Canonical reports whether va is a canonical 48-bit linear address (bits 63:47 all equal).
+func Canonical(va uint64) bool {
+	return uint64(int64(va<<16)>>16) == va
+}
+
+// Translate returns the physical address of linear address va for the access acc, going
+// through the TLB and walking the page tables on a miss, as the processor does. On failure
+// it returns a fault (valid until the next call) and has already set CR2 for a #PF.
+//
+// A TLB hit whose cached permissions forbid the access faults without walking, and the fault
+// drops that page's TLB entries (SDM Vol. 3A 4.10.4.1); a write through an entry whose dirty
+// flag is clear walks again to set D.
+func (m *MMU) Translate(va uint64, acc Access) (uint64, *Fault) {
+	if m.cr0&CR0PG == 0 {
+		return va, nil
+	}
+	if !Canonical(va) {
+		m.fault = Fault{Vector: VectorGP, Addr: va, Access: acc}
+		return 0, &m.fault
+	}
+	t := m.DTLB
+	if acc&Fetch != 0 {
+		t = m.ITLB
+	}
+	if e := t.Lookup(va, m.pcid); e != nil {
+		if !m.allowed(e.Perm, acc) {
+			return 0, m.pageFault(va, acc, ErrPresent)
+		}
+		if acc&Write == 0 || e.Perm&tlb.PermDirty != 0 {
+			return e.PhysAddr(va), nil
+		}
+	}
+	return m.walk(va, acc, t)
+}
+
+// allowed applies the access-rights rules of SDM Vol. 3A 4.6 to combined permissions.
+func (m *MMU) allowed(p tlb.Perm, acc Access) bool {
+	user := p&tlb.PermUser != 0
+	if acc&User != 0 {
+		if !user {
+			return false
+		}
+		if acc&Write != 0 && p&tlb.PermWrite == 0 {
+			return false
+		}
+	} else {
+		if acc&Fetch != 0 {
+			if user && m.cr4&CR4SMEP != 0 {
+				return false
+			}
+		} else if user && m.cr4&CR4SMAP != 0 && acc&AC == 0 {
+			return false
+		}
+		if acc&Write != 0 && p&tlb.PermWrite == 0 && m.cr0&CR0WP != 0 {
+			return false
+		}
+	}
+	if acc&Fetch != 0 && p&tlb.PermNoExec != 0 && m.efer&EFERNXE != 0 {
+		return false
+	}
+	return true
+}
+
+// pageFault records a #PF for va: the error code is the access bits plus extra (P, RSVD),
+// with I/D reported only when SMEP or NXE is on (SDM Vol. 3A 4.7). The fault invalidates the
+// page's TLB entries.
+func (m *MMU) pageFault(va uint64, acc Access, extra uint32) *Fault {
+	m.cr2 = va
+	m.invalidatePage(va, m.pcid, true)
+	m.fault = Fault{Vector: VectorPF, Code: m.errorCode(acc, extra), Addr: va, Access: acc}
+	return &m.fault
+}
+
+// errorCode builds a #PF error code from the access and the P/RSVD bits in extra. I/D is
+// reported only when CR4.SMEP or EFER.NXE is set (SDM Vol. 3A 4.7).
+func (m *MMU) errorCode(acc Access, extra uint32) uint32 {
+	code := uint32(acc)&(ErrWrite|ErrUser|ErrFetch) | extra
+	if acc&Fetch != 0 && m.cr4&CR4SMEP == 0 && m.efer&EFERNXE == 0 {
+		code &^= ErrFetch
+	}
+	return code
+}
+
+// Level names a paging-structure level, 4 (PML4) down to 1 (PT).
+var levelNames = [5]string{"", "PTE", "PDE", "PDPTE", "PML4E"}
+
+// Level is one entry the walk read.
+type Level struct {
+	Level     int    // 4 = PML4E, 3 = PDPTE, 2 = PDE, 1 = PTE
+	Index     uint   // the 9-bit index taken from the linear address
+	EntryAddr uint64 // physical address of the entry
+	Entry     PTE    // its value when read
+}
+
+// Name returns "PML4E", "PDPTE", "PDE" or "PTE".
+func (l Level) Name() string { return levelNames[l.Level] }
+
+// walkResult is what resolving a linear address through the tables found.
+type walkResult struct {
+	levels [4]Level
+	n      int // how many levels were read
+	pa     uint64
+	size   tlb.PageSize
+	perm   tlb.Perm
+	code   uint32 // 0 on success; else ErrPresent/ErrReserved bits (not-present: notPresent)
+	failed bool
+}
+
+// resolve reads the paging structures for va and applies the checks of SDM Vol. 3A 4.5 and
+// 4.6 for acc, with no side effects.
+func (m *MMU) resolve(va uint64, acc Access) walkResult {
+	var r walkResult
+	table := m.cr3 & uint64(PTEAddrMask) &^ m.rsvd
+	perm := tlb.PermWrite | tlb.PermUser
+	for level := 4; level >= 1; level-- {
+		idx := uint(va>>(12+9*(level-1))) & 511
+		ea := table + uint64(idx)*8
+		raw, err := m.ram.Read64(ea)
+		if err != nil {
+			raw = ^uint64(0) // no memory answers: the bus reads all ones
+		}
+		e := PTE(raw)
+		r.levels[r.n] = Level{Level: level, Index: idx, EntryAddr: ea, Entry: e}
+		r.n++
+		if e&PTEPresent == 0 {
+			r.failed = true
+			return r
+		}
+		leaf := level == 1 || (level <= 3 && e&PTEPageSize != 0)
+		if m.reserved(e, level, leaf) {
+			r.failed, r.code = true, ErrPresent|ErrReserved
+			return r
+		}
+		if e&PTEWrite == 0 {
+			perm &^= tlb.PermWrite
+		}
+		if e&PTEUser == 0 {
+			perm &^= tlb.PermUser
+		}
+		if e&PTENoExec != 0 {
+			perm |= tlb.PermNoExec
+		}
+		if leaf {
+			r.size = tlb.PageSize(level - 1)
+			mask := r.size.Bytes() - 1
+			r.pa = e.Addr()&^mask | va&mask
+			if e&PTEDirty != 0 || acc&Write != 0 {
+				perm |= tlb.PermDirty
+			}
+			if e&PTEGlobal != 0 && m.cr4&CR4PGE != 0 {
+				perm |= tlb.PermGlobal
+			}
+			r.perm = perm
+			if !m.allowed(perm, acc) {
+				r.failed, r.code = true, ErrPresent
+			}
+			return r
+		}
+		table = e.Addr()
+	}
+	panic("unreachable")
+}
+
+// reserved reports whether a present entry at level sets a bit the SDM reserves.
+func (m *MMU) reserved(e PTE, level int, leaf bool) bool {
+	if uint64(e)&m.rsvd != 0 {
+		return true
+	}
+	if e&PTENoExec != 0 && m.efer&EFERNXE == 0 {
+		return true
+	}
+	switch {
+	case level == 4:
+		return e&PTEPageSize != 0 // PS is reserved in a PML4E
+	case level == 3 && leaf:
+		return uint64(e)&0x3FFFE000 != 0 // bits 29:13 of a 1 GiB page entry
+	case level == 2 && leaf:
+		return uint64(e)&0x1FE000 != 0 // bits 20:13 of a 2 MiB page entry
+	}
+	return false
+}
+
+// walk is the hardware page walk: resolve, then set A in every entry used and D in the
+// leaf on a write, and fill the TLB.
+func (m *MMU) walk(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
+	t.Stats.Walks++
+	r := m.resolve(va, acc)
+	if r.failed {
+		return 0, m.pageFault(va, acc, r.code)
+	}
+	for i := 0; i < r.n; i++ {
+		l := &r.levels[i]
+		want := l.Entry | PTEAccessed
+		if i == r.n-1 && acc&Write != 0 {
+			want |= PTEDirty
+		}
+		if want != l.Entry {
+			_ = m.ram.Write64(l.EntryAddr, uint64(want)) // the entry was just read: in RAM
+		}
+	}
+	mask := r.size.Bytes() - 1
+	t.Fill(tlb.Entry{VPN: (va &^ mask) >> 12, PFN: (r.pa &^ mask) >> 12, PCID: m.pcid, Size: r.size, Perm: r.perm})
+	return r.pa, nil
+}
+
+// WalkInfo is the result of an inspection walk.
+type WalkInfo struct {
+	VA     uint64
+	Levels []Level // every entry read, PML4E first
+	OK     bool    // the access would succeed
+	PA     uint64  // physical address, when OK
+	Size   tlb.PageSize
+	Perm   tlb.Perm // combined permissions, when a leaf was reached
+	Fault  Fault    // the fault the access would raise, when not OK
+}
+
+// Inspect walks the page tables for va as the hardware would for acc, without touching the
+// TLB, the A and D flags or CR2: a side-effect-free view for debuggers and kernel tools.
+func (m *MMU) Inspect(va uint64, acc Access) WalkInfo {
+	w := WalkInfo{VA: va}
+	if m.cr0&CR0PG == 0 {
+		w.OK, w.PA = true, va
+		return w
+	}
+	if !Canonical(va) {
+		w.Fault = Fault{Vector: VectorGP, Addr: va, Access: acc}
+		return w
+	}
+	r := m.resolve(va, acc)
+	w.Levels = append(w.Levels, r.levels[:r.n]...)
+	w.Size, w.Perm = r.size, r.perm
+	if r.failed {
+		w.Fault = Fault{Vector: VectorPF, Code: m.errorCode(acc, r.code), Addr: va, Access: acc}
+		return w
+	}
+	w.OK, w.PA = true, r.pa
+	return w
+}

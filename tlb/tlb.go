@@ -1,0 +1,428 @@
+// Package tlb models a translation lookaside buffer: a set-associative cache of
+// linear-to-physical translations, as Intel SDM Vol. 3A section 4.10 describes it.
+//
+// An entry holds the translation of one page (4 KiB, 2 MiB or 1 GiB) together with the
+// permissions combined over every paging level, the dirty flag of the leaf entry, the PCID it
+// was filled under and whether it is global. Small pages live in a set-associative array and
+// large pages in a separate array, as on Intel processors.
+//
+// The TLB knows nothing about page tables, RAM, processes or the kernel. It is filled and
+// invalidated only by its owner (the MMU), and it is never coherent by magic: an entry stays
+// until it is evicted, invalidated or flushed, whatever happens to the page tables meanwhile.
+package tlb
+
+import (
+	"fmt"
+	"strings"
+)
+
+// PageSize is the size of the page an entry translates.
+type PageSize uint8
+
+// Page sizes.
+const (
+	Size4K PageSize = iota
+	Size2M
+	Size1G
+)
+
+// Shift returns log2 of the page size in bytes.
+func (s PageSize) Shift() uint {
+	switch s {
+	case Size2M:
+		return 21
+	case Size1G:
+		return 30
+	}
+	return 12
+}
+
+// Bytes returns the page size in bytes.
+func (s PageSize) Bytes() uint64 { return 1 << s.Shift() }
+
+func (s PageSize) String() string {
+	switch s {
+	case Size2M:
+		return "2M"
+	case Size1G:
+		return "1G"
+	}
+	return "4K"
+}
+
+// Perm is the set of permission and status bits an entry caches.
+type Perm uint8
+
+// Permission bits. Write and User are the AND of R/W and U/S over every level of the walk;
+// NoExec is the OR of XD over every level (only when EFER.NXE was set); Dirty is the D flag
+// of the leaf entry when the entry was filled; Global is the leaf's G flag when CR4.PGE was set.
+const (
+	PermWrite Perm = 1 << iota
+	PermUser
+	PermNoExec
+	PermDirty
+	PermGlobal
+)
+
+func (p Perm) String() string {
+	var b strings.Builder
+	for _, f := range []struct {
+		bit  Perm
+		name string
+	}{{PermWrite, "W"}, {PermUser, "U"}, {PermNoExec, "NX"}, {PermDirty, "D"}, {PermGlobal, "G"}} {
+		if p&f.bit != 0 {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(f.name)
+		}
+	}
+	return b.String()
+}
+
+// Entry is one cached translation.
+type Entry struct {
+	VPN   uint64 // linear address >> 12 of the first byte of the page
+	PFN   uint64 // physical address >> 12 of the first byte of the page
+	PCID  uint16 // PCID current when the entry was filled
+	Size  PageSize
+	Perm  Perm
+	valid bool
+	stamp uint64 // LRU age
+}
+
+// Valid reports whether the entry holds a translation.
+func (e *Entry) Valid() bool { return e.valid }
+
+// PhysAddr returns the physical address that linear address va translates to through e.
+func (e *Entry) PhysAddr(va uint64) uint64 {
+	mask := e.Size.Bytes() - 1
+	return e.PFN<<12 | va&mask
+}
+
+func (e Entry) String() string {
+	return fmt.Sprintf("va=%#x pa=%#x %s pcid=%d [%s]", e.VPN<<12, e.PFN<<12, e.Size, e.PCID, e.Perm)
+}
+
+// Policy is a replacement policy.
+type Policy uint8
+
+// Replacement policies.
+const (
+	LRU  Policy = iota // least recently used, exact
+	PLRU               // tree pseudo-LRU (ways must be a power of two)
+)
+
+func (p Policy) String() string {
+	if p == PLRU {
+		return "plru"
+	}
+	return "lru"
+}
+
+// Config is the geometry of a TLB.
+type Config struct {
+	Name         string // shown in statistics, e.g. "DTLB"
+	Entries      int    // entries for 4 KiB pages
+	Ways         int    // associativity of the 4 KiB array; Entries/Ways must be a power of two
+	LargeEntries int    // entries for 2 MiB and 1 GiB pages, fully associative; 0 caches none
+	Policy       Policy
+}
+
+// Stats counts what a TLB did.
+type Stats struct {
+	Hits          uint64 // lookups that found a translation
+	Misses        uint64 // lookups that found none
+	Walks         uint64 // page walks done on behalf of this TLB (counted by the MMU)
+	Fills         uint64 // entries written
+	Evictions     uint64 // valid entries displaced by a fill
+	Invalidations uint64 // single-page invalidations (INVLPG, #PF)
+	Flushes       uint64 // whole-TLB or whole-PCID flushes
+}
+
+// HitRate returns hits / (hits + misses), or 0 when there were no lookups.
+func (s Stats) HitRate() float64 {
+	if s.Hits+s.Misses == 0 {
+		return 0
+	}
+	return float64(s.Hits) / float64(s.Hits+s.Misses)
+}
+
+// EventKind names what happened to an entry, for observers.
+type EventKind uint8
+
+// Event kinds reported to an Observer.
+const (
+	EvFill       EventKind = iota // an entry was written
+	EvEvict                       // a valid entry was displaced by a fill
+	EvInvalidate                  // an entry was dropped by a single-page invalidation
+	EvFlush                       // a flush happened (entry is nil)
+)
+
+func (k EventKind) String() string {
+	return [...]string{"fill", "evict", "invalidate", "flush"}[k]
+}
+
+// Observer is called for each event when installed. e is valid only during the call.
+type Observer func(t *TLB, kind EventKind, e *Entry)
+
+// array is one set-associative array of entries.
+type array struct {
+	entries []Entry
+	ways    int
+	setMask uint64
+	plru    []uint64 // per set: tree bits, for PLRU
+}
+
+func newArray(entries, ways int) array {
+	sets := entries / ways
+	return array{entries: make([]Entry, entries), ways: ways, setMask: uint64(sets - 1),
+		plru: make([]uint64, sets)}
+}
+
+// TLB is one translation lookaside buffer.
+type TLB struct {
+	cfg      Config
+	small    array
+	large    array
+	clock    uint64
+	Stats    Stats
+	Observer Observer // nil by default
+}
+
+// New builds an empty TLB with the given geometry.
+func New(cfg Config) (*TLB, error) {
+	if cfg.Entries <= 0 || cfg.Ways <= 0 || cfg.Entries%cfg.Ways != 0 {
+		return nil, fmt.Errorf("tlb %s: %d entries cannot be split into %d ways", cfg.Name, cfg.Entries, cfg.Ways)
+	}
+	sets := cfg.Entries / cfg.Ways
+	if sets&(sets-1) != 0 {
+		return nil, fmt.Errorf("tlb %s: %d sets is not a power of two", cfg.Name, sets)
+	}
+	if cfg.LargeEntries < 0 {
+		return nil, fmt.Errorf("tlb %s: negative large-page entries", cfg.Name)
+	}
+	if cfg.Ways > 64 || cfg.LargeEntries > 64 {
+		return nil, fmt.Errorf("tlb %s: at most 64 ways", cfg.Name)
+	}
+	if cfg.Policy == PLRU && (cfg.Ways&(cfg.Ways-1) != 0 || cfg.LargeEntries&(cfg.LargeEntries-1) != 0) {
+		return nil, fmt.Errorf("tlb %s: pseudo-LRU needs power-of-two ways", cfg.Name)
+	}
+	if cfg.Policy != LRU && cfg.Policy != PLRU {
+		return nil, fmt.Errorf("tlb %s: unknown replacement policy %d", cfg.Name, cfg.Policy)
+	}
+	t := &TLB{cfg: cfg, small: newArray(cfg.Entries, cfg.Ways)}
+	if cfg.LargeEntries > 0 {
+		t.large = newArray(cfg.LargeEntries, cfg.LargeEntries)
+	}
+	return t, nil
+}
+
+// Config returns the geometry the TLB was built with.
+func (t *TLB) Config() Config { return t.cfg }
+
+// Name returns the TLB's name.
+func (t *TLB) Name() string { return t.cfg.Name }
+
+func matches(e *Entry, vpn uint64, pcid uint16) bool {
+	if !e.valid || (e.PCID != pcid && e.Perm&PermGlobal == 0) {
+		return false
+	}
+	return e.VPN == vpn&^(e.Size.Bytes()>>12-1)
+}
+
+// Lookup returns the entry that translates linear address va under pcid, or nil. Global
+// entries match every PCID. The entry pointer is valid until the next Fill or invalidation.
+func (t *TLB) Lookup(va uint64, pcid uint16) *Entry {
+	vpn := va >> 12
+	a := &t.small
+	set := int(vpn & a.setMask)
+	base := set * a.ways
+	for w := 0; w < a.ways; w++ {
+		e := &a.entries[base+w]
+		if e.valid && e.VPN == vpn && (e.PCID == pcid || e.Perm&PermGlobal != 0) {
+			t.Stats.Hits++
+			t.touch(a, set, w)
+			return e
+		}
+	}
+	for w := range t.large.entries {
+		e := &t.large.entries[w]
+		if matches(e, vpn, pcid) {
+			t.Stats.Hits++
+			t.touch(&t.large, 0, w)
+			return e
+		}
+	}
+	t.Stats.Misses++
+	return nil
+}
+
+// Probe is Lookup without side effects: no counters, no replacement state. For inspection.
+func (t *TLB) Probe(va uint64, pcid uint16) *Entry {
+	vpn := va >> 12
+	for _, a := range []*array{&t.small, &t.large} {
+		for i := range a.entries {
+			if matches(&a.entries[i], vpn, pcid) {
+				return &a.entries[i]
+			}
+		}
+	}
+	return nil
+}
+
+// touch records a use of way w of set for the replacement policy.
+func (t *TLB) touch(a *array, set, w int) {
+	if t.cfg.Policy == LRU {
+		t.clock++
+		a.entries[set*a.ways+w].stamp = t.clock
+		return
+	}
+	// Tree PLRU: walk from the root to leaf w, pointing every node away from w.
+	bits := a.plru[set]
+	node := 1
+	for span := a.ways; span > 1; span /= 2 {
+		half := span / 2
+		if w%span < half {
+			bits |= 1 << node // point right (away from w)
+			node = 2 * node
+		} else {
+			bits &^= 1 << node // point left
+			node = 2*node + 1
+		}
+	}
+	a.plru[set] = bits
+}
+
+// victim picks the way of set to replace.
+func (t *TLB) victim(a *array, set int) int {
+	base := set * a.ways
+	for w := 0; w < a.ways; w++ {
+		if !a.entries[base+w].valid {
+			return w
+		}
+	}
+	if t.cfg.Policy == LRU {
+		best := 0
+		for w := 1; w < a.ways; w++ {
+			if a.entries[base+w].stamp < a.entries[base+best].stamp {
+				best = w
+			}
+		}
+		return best
+	}
+	bits := a.plru[set]
+	node, w := 1, 0
+	for span := a.ways; span > 1; span /= 2 {
+		if bits&(1<<node) != 0 { // points right
+			w += span / 2
+			node = 2*node + 1
+		} else {
+			node = 2 * node
+		}
+	}
+	return w
+}
+
+// Fill caches a translation. e.VPN and e.PFN must be aligned to e.Size. An entry already
+// holding the same page for the same PCID is replaced in place, and so is a global entry for
+// the same page (lookups under e.PCID would find it first and never see the new entry).
+func (t *TLB) Fill(e Entry) {
+	a := &t.small
+	vpn := e.VPN
+	set := int(vpn & a.setMask)
+	if e.Size != Size4K {
+		if len(t.large.entries) == 0 {
+			return
+		}
+		a, set = &t.large, 0
+	}
+	base := set * a.ways
+	w := -1
+	for i := 0; i < a.ways; i++ {
+		o := &a.entries[base+i]
+		if o.valid && o.VPN == vpn && o.Size == e.Size && (o.PCID == e.PCID || o.Perm&PermGlobal != 0) {
+			w = i
+			break
+		}
+	}
+	if w < 0 {
+		w = t.victim(a, set)
+		if old := &a.entries[base+w]; old.valid {
+			t.Stats.Evictions++
+			if t.Observer != nil {
+				t.Observer(t, EvEvict, old)
+			}
+		}
+	}
+	e.valid = true
+	a.entries[base+w] = e
+	t.touch(a, set, w)
+	t.Stats.Fills++
+	if t.Observer != nil {
+		t.Observer(t, EvFill, &a.entries[base+w])
+	}
+}
+
+// InvalidatePage drops every entry that translates va for pcid and, when global is true,
+// every global entry that translates va, as INVLPG and a page fault do (SDM Vol. 3A
+// 4.10.4.1). With global false it keeps global entries, as INVPCID type 0 does. It returns
+// how many entries were dropped.
+func (t *TLB) InvalidatePage(va uint64, pcid uint16, global bool) int {
+	t.Stats.Invalidations++
+	vpn := va >> 12
+	n := 0
+	for _, a := range []*array{&t.small, &t.large} {
+		for i := range a.entries {
+			e := &a.entries[i]
+			if matches(e, vpn, pcid) && (global || e.PCID == pcid && e.Perm&PermGlobal == 0) {
+				if t.Observer != nil {
+					t.Observer(t, EvInvalidate, e)
+				}
+				e.valid = false
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// FlushPCID drops every entry filled under pcid; global entries survive when keepGlobal.
+func (t *TLB) FlushPCID(pcid uint16, keepGlobal bool) {
+	t.flush(func(e *Entry) bool {
+		return e.PCID == pcid && (!keepGlobal || e.Perm&PermGlobal == 0)
+	})
+}
+
+// FlushAll drops every entry of every PCID; global entries survive when keepGlobal.
+func (t *TLB) FlushAll(keepGlobal bool) {
+	t.flush(func(e *Entry) bool { return !keepGlobal || e.Perm&PermGlobal == 0 })
+}
+
+// flush drops every valid entry for which drop returns true, and counts one flush.
+func (t *TLB) flush(drop func(*Entry) bool) {
+	t.Stats.Flushes++
+	for _, a := range []*array{&t.small, &t.large} {
+		for i := range a.entries {
+			if e := &a.entries[i]; e.valid && drop(e) {
+				e.valid = false
+			}
+		}
+	}
+	if t.Observer != nil {
+		t.Observer(t, EvFlush, nil)
+	}
+}
+
+// Entries returns a copy of every valid entry, small pages first, for inspection.
+func (t *TLB) Entries() []Entry {
+	var out []Entry
+	for _, a := range []*array{&t.small, &t.large} {
+		for _, e := range a.entries {
+			if e.valid {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
