@@ -1,0 +1,216 @@
+package cpu
+
+import (
+	"golang.org/x/arch/x86/x86asm"
+
+	"vmemu/mmu"
+)
+
+// The decoded-code cache. A block is a run of instructions decoded from one physical page,
+// ending at a control transfer, an instruction that traps, the page end or maxBlock
+// instructions. Blocks are keyed by the physical address of their first byte, so code shared
+// between processes (or mapped twice) is decoded once; branch targets are kept relative to
+// the block start, so a block runs at whatever linear address maps it.
+//
+// When a block is cached its frame is marked in the RAM's code bitmap; a store into that
+// frame, by the CPU or by anyone writing RAM, drops every block of the frame.
+
+const (
+	maxBlock   = 64
+	tableSize  = 4096 // direct-mapped first-level table
+	maxInstLen = 15
+)
+
+type block struct {
+	pa    uint64 // physical address of the first instruction
+	insts []inst
+	size  uint16 // bytes covered
+	valid bool
+}
+
+type codeCache struct {
+	table   [tableSize]*block
+	blocks  map[uint64]*block   // every cached block, by pa
+	byFrame map[uint64][]*block // cached blocks by frame number, for invalidation
+}
+
+func (cc *codeCache) init() {
+	cc.blocks = map[uint64]*block{}
+	cc.byFrame = map[uint64][]*block{}
+}
+
+func tableIndex(pa uint64) uint64 { return (pa ^ pa>>12) & (tableSize - 1) }
+
+// endsBlock marks the ops after which a block ends (they set RIP or trap).
+var endsBlock = [opLimit]bool{opUD: true, opCall: true, opCallInd: true, opRet: true,
+	opJmp: true, opJmpInd: true, opJcc: true, opSyscall: true, opInt3: true, opPriv: true}
+
+// fetchBlock returns the block starting at RIP, decoding it if needed. A fetch fault raises
+// #PF with RIP at the instruction.
+func (c *CPU) fetchBlock() *block {
+	pa := c.translate(c.rip, mmu.Fetch)
+	c.physical(pa, 1)
+	slot := &c.code.table[tableIndex(pa)]
+	if b := *slot; b != nil && b.pa == pa {
+		return b
+	}
+	if b, ok := c.code.blocks[pa]; ok {
+		*slot = b
+		return b
+	}
+	b := c.decodeBlock(c.rip, pa)
+	if b.valid {
+		c.code.blocks[pa] = b
+		c.code.byFrame[pa>>12] = append(c.code.byFrame[pa>>12], b)
+		c.ram.MarkCode(pa >> 12)
+		*slot = b
+	}
+	return b
+}
+
+// decodeBlock decodes instructions at linear address va (physical pa). A block whose first
+// instruction straddles the page end is decoded from both pages and not cached (valid is
+// false: it is used once).
+func (c *CPU) decodeBlock(va, pa uint64) *block {
+	c.stats.BlocksDecoded++
+	b := &block{pa: pa, valid: true}
+	pageEnd := pa | 0xfff + 1
+	for p := pa; p < pageEnd && len(b.insts) < maxBlock; {
+		code := c.mem[p:pageEnd]
+		if len(code) > maxInstLen {
+			code = code[:maxInstLen]
+		}
+		in, ok := decodeOne(code)
+		if !ok { // needs bytes from the next page
+			if len(b.insts) > 0 {
+				break
+			}
+			var buf [maxInstLen]byte
+			n := copy(buf[:], code)
+			next := c.translate((va|0xfff)+1, mmu.Fetch)
+			c.physical(next, uint64(maxInstLen-n))
+			copy(buf[n:], c.mem[next:])
+			in, _ = decodeOne(buf[:])
+			b.valid = false
+		}
+		in.off = uint16(p - pa)
+		b.insts = append(b.insts, in)
+		c.stats.InsnsDecoded++
+		p += uint64(in.len)
+		if endsBlock[in.op] || !b.valid {
+			break
+		}
+	}
+	last := &b.insts[len(b.insts)-1]
+	b.size = last.off + uint16(last.len)
+	return b
+}
+
+// decodeOne decodes the instruction at the start of code. It returns false when code ends
+// before the instruction does (and code is shorter than the longest instruction).
+func decodeOne(code []byte) (inst, bool) {
+	if n := hintNOP(code); n > 0 {
+		return inst{op: opNop, len: uint8(n), base: noReg, index: noReg}, true
+	}
+	x, err := x86asm.Decode(code, 64)
+	if err != nil || x.Op == 0 || x.Len > len(code) {
+		if len(code) < maxInstLen {
+			return inst{}, false
+		}
+		return inst{op: opUD, len: 1, base: noReg, index: noReg}, true
+	}
+	return translate(&x), true
+}
+
+// hintNOP recognises encodings x86asm gets wrong that a CPU without CET or MPX executes as
+// NOPs, and returns their length (0 if code is something else):
+//   - 0F 19 to 0F 1E with a ModRM operand: the reserved hint NOPs, which include ENDBR64
+//     (F3 0F 1E FA), ENDBR32 (F3 0F 1E FB), RDSSPD/Q (F3 [REX.W] 0F 1E /1) and the MPX
+//     BND instructions (0F 1A, 0F 1B); x86asm decodes ENDBR64 as a one-byte REP;
+//   - INCSSPD/Q (F3 [REX.W] 0F AE /5 with a register operand), which x86asm calls LFENCE.
+func hintNOP(code []byte) int {
+	i, rep := 0, false
+	for ; i < len(code) && isLegacyPrefix(code[i]); i++ {
+		rep = rep || code[i] == 0xf3
+	}
+	if i < len(code) && code[i]&0xf0 == 0x40 { // REX
+		i++
+	}
+	if i+2 >= len(code) || code[i] != 0x0f {
+		return 0
+	}
+	op, modrm := code[i+1], code[i+2]
+	switch {
+	case op >= 0x19 && op <= 0x1e:
+		n := modrmLen(code[i+2:])
+		if n == 0 || i+2+n > maxInstLen {
+			return 0
+		}
+		return i + 2 + n
+	case op == 0xae && rep && modrm>>6 == 3 && modrm>>3&7 == 5:
+		return i + 3
+	}
+	return 0
+}
+
+func isLegacyPrefix(b byte) bool {
+	switch b {
+	case 0xf3, 0xf2, 0x66, 0x67, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65:
+		return true
+	}
+	return false
+}
+
+// modrmLen returns the length of a ModRM byte with its SIB and displacement, or 0 if code is
+// too short to hold them.
+// 32-bit addressing in 64-bit mode has the same layout.
+func modrmLen(code []byte) int {
+	if len(code) == 0 {
+		return 0
+	}
+	modrm := code[0]
+	mod, rm := modrm>>6, modrm&7
+	n := 1
+	if mod != 3 && rm == 4 {
+		if len(code) < 2 {
+			return 0
+		}
+		n++
+		if mod == 0 && code[1]&7 == 5 {
+			n += 4
+		}
+	}
+	switch {
+	case mod == 1:
+		n++
+	case mod == 2:
+		n += 4
+	case mod == 0 && rm == 5:
+		n += 4
+	}
+	if n > len(code) {
+		return 0
+	}
+	return n
+}
+
+// invalidateFrame drops every cached block decoded from frame pfn. The RAM calls it when a
+// store lands in a frame marked as holding code.
+func (c *CPU) invalidateFrame(pfn uint64) {
+	blocks := c.code.byFrame[pfn]
+	if len(blocks) == 0 {
+		return
+	}
+	c.stats.CodeInvalid++
+	for _, b := range blocks {
+		b.valid = false
+		delete(c.code.blocks, b.pa)
+		if slot := &c.code.table[tableIndex(b.pa)]; *slot == b {
+			*slot = nil
+		}
+		if b == c.blk {
+			c.smc = true
+		}
+	}
+	delete(c.code.byFrame, pfn)
+}

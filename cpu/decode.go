@@ -1,0 +1,519 @@
+package cpu
+
+import (
+	"fmt"
+
+	"golang.org/x/arch/x86/x86asm"
+)
+
+// inst is one decoded instruction in the CPU's compact internal form. Decoding happens once
+// per instruction per physical address; execution reads only these fields.
+type inst struct {
+	op    uint16 // handler (op* constants)
+	sub   uint8  // sub-operation: ALU operation, shift kind, condition code, ...
+	size  uint8  // operand size in bytes (1, 2, 4, 8)
+	ssize uint8  // source operand size (movzx, movsx, movsxd)
+	dst   uint8  // destination register (0-15; 16-19 are AH, CH, DH, BH)
+	src   uint8  // source register
+	form  uint8  // f* bits: where the operands are
+	len   uint8  // instruction length in bytes
+	base  uint8  // memory operand: base register, noReg or baseRIP
+	index uint8  // memory operand: index register or noReg
+	scale uint8  // memory operand: log2 of the scale
+	seg   uint8  // memory operand: segNone, segFS, segGS
+	off   uint16 // offset of the instruction from the start of its block
+	disp  int64  // memory operand displacement
+	imm   uint64 // immediate, sign-extended; for branches, the target's offset from the block start
+	x     *x86asm.Inst
+}
+
+// Operand forms.
+const (
+	fDstMem = 1 << iota // the first operand is memory (else a register)
+	fSrcMem             // the second operand is memory
+	fSrcImm             // the second operand is an immediate
+	fSrcCL              // the count is CL (shifts)
+	fAddr32             // 32-bit address size
+	fLock               // LOCK prefix
+	fRep                // REP/REPE prefix
+	fRepNE              // REPNE prefix
+)
+
+const (
+	noReg   = 0xff
+	baseRIP = 0xfe
+
+	segNone = 0
+	segFS   = 1
+	segGS   = 2
+)
+
+// Handlers. The hot ones are dispatched by the switch in exec.go; ops at or above opCold go
+// through the coldOps table, so families of rarer instructions can live in files of their own.
+const (
+	opUD uint16 = iota // raise #UD (undecodable or unimplemented); x names it
+	opNop
+	opMov    // dst <- src (reg/mem <- reg/mem/imm)
+	opMovzx  // dst <- zero-extend(src of ssize)
+	opMovsx  // dst <- sign-extend(src of ssize)
+	opLea    // dst <- effective address
+	opALU    // sub = aluAdd..aluCmp: dst <- dst op src, flags
+	opTest   // flags of dst & src
+	opInc    // dst++
+	opDec    // dst--
+	opNeg    // dst = -dst
+	opNot    // dst = ^dst
+	opShift  // sub = shRol..shSar
+	opImul2  // dst <- dst * src (signed, truncated)
+	opImul3  // dst <- src * imm
+	opMulDiv // sub = mdMul, mdImul, mdDiv, mdIdiv: one operand, RDX:RAX
+	opPush   // push src (reg/mem/imm)
+	opPop    // pop into dst (reg/mem)
+	opCall   // call rel (imm = target offset)
+	opCallInd
+	opRet // ret, imm = bytes to pop
+	opJmp
+	opJmpInd
+	opJcc // sub = condition
+	opSetcc
+	opCmovcc
+	opXchg
+	opCvt // sub = cvCbw..cvCqo
+	opLeave
+	opSyscall
+	opInt3
+	opPriv  // a privileged instruction at CPL 3: #GP(0)
+	opFlag  // sub = flClc..flStd
+	opCold  // first cold op; ops >= opCold dispatch through coldOps
+	opLimit = 512
+)
+
+// ALU operations, in the encoding order of the 00-3F opcodes.
+const (
+	aluAdd = iota
+	aluOr
+	aluAdc
+	aluSbb
+	aluAnd
+	aluSub
+	aluXor
+	aluCmp
+)
+
+// Shift and rotate operations, in the encoding order of the C0/D0 group's reg field.
+const (
+	shRol = iota
+	shRor
+	shRcl
+	shRcr
+	shShl
+	shShr
+	shSal
+	shSar
+)
+
+// One-operand multiply and divide.
+const (
+	mdMul = iota
+	mdImul
+	mdDiv
+	mdIdiv
+)
+
+// Sign-extension instructions.
+const (
+	cvCbw  = iota // AX <- sign-extend(AL)
+	cvCwde        // EAX <- sign-extend(AX)
+	cvCdqe        // RAX <- sign-extend(EAX)
+	cvCwd         // DX:AX <- sign-extend(AX)
+	cvCdq         // EDX:EAX <- sign-extend(EAX)
+	cvCqo         // RDX:RAX <- sign-extend(RAX)
+)
+
+// Flag instructions.
+const (
+	flClc = iota
+	flStc
+	flCmc
+	flCld
+	flStd
+)
+
+// coldHandler executes a rarely used instruction. It may raise exceptions.
+type coldHandler func(c *CPU, in *inst)
+
+// coldDecoder fills in for an x86asm instruction whose Op it registered; it returns false if
+// the operand form is not one it implements.
+type coldDecoder func(in *inst, x *x86asm.Inst) bool
+
+var (
+	coldOps      [opLimit]coldHandler
+	coldDecoders = map[x86asm.Op]coldDecoder{}
+	nextColdOp   = opCold
+)
+
+// registerCold allocates a cold op number for h. Families of instructions call it from init.
+func registerCold(h coldHandler) uint16 {
+	if nextColdOp >= opLimit {
+		panic("cpu: too many cold ops")
+	}
+	op := nextColdOp
+	coldOps[op] = h
+	nextColdOp++
+	return op
+}
+
+// regInfo maps an x86asm register to (number, size in bytes). AH..BH are 16..19.
+func regInfo(r x86asm.Reg) (uint8, uint8, bool) {
+	switch {
+	case r >= x86asm.AL && r <= x86asm.BL:
+		return uint8(r - x86asm.AL), 1, true
+	case r >= x86asm.AH && r <= x86asm.BH:
+		return 16 + uint8(r-x86asm.AH), 1, true
+	case r >= x86asm.SPB && r <= x86asm.R15B:
+		return 4 + uint8(r-x86asm.SPB), 1, true
+	case r >= x86asm.AX && r <= x86asm.R15W:
+		return uint8(r - x86asm.AX), 2, true
+	case r >= x86asm.EAX && r <= x86asm.R15L:
+		return uint8(r - x86asm.EAX), 4, true
+	case r >= x86asm.RAX && r <= x86asm.R15:
+		return uint8(r - x86asm.RAX), 8, true
+	}
+	return 0, 0, false
+}
+
+// setMem fills the memory-operand fields from m. It returns false for forms the CPU does
+// not model (16-bit addressing, segment registers other than FS and GS as bases).
+func (in *inst) setMem(m x86asm.Mem, x *x86asm.Inst) bool {
+	in.base, in.index, in.scale, in.disp = noReg, noReg, 0, m.Disp
+	switch m.Segment {
+	case 0, x86asm.ES, x86asm.CS, x86asm.SS, x86asm.DS: // flat in 64-bit mode
+	case x86asm.FS:
+		in.seg = segFS
+	case x86asm.GS:
+		in.seg = segGS
+	default:
+		return false
+	}
+	if x.AddrSize == 32 {
+		in.form |= fAddr32
+	} else if x.AddrSize != 64 {
+		return false
+	}
+	switch m.Base {
+	case 0:
+	case x86asm.RIP, x86asm.EIP:
+		in.base = baseRIP
+	default:
+		n, sz, ok := regInfo(m.Base)
+		if !ok || sz < 4 {
+			return false
+		}
+		in.base = n
+	}
+	if m.Index != 0 {
+		n, sz, ok := regInfo(m.Index)
+		if !ok || sz < 4 {
+			return false
+		}
+		in.index = n
+		switch m.Scale {
+		case 1:
+			in.scale = 0
+		case 2:
+			in.scale = 1
+		case 4:
+			in.scale = 2
+		case 8:
+			in.scale = 3
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// setDst sets the first operand (register or memory) and the operand size.
+func (in *inst) setDst(a x86asm.Arg, x *x86asm.Inst) bool {
+	switch a := a.(type) {
+	case x86asm.Reg:
+		n, sz, ok := regInfo(a)
+		if !ok {
+			return false
+		}
+		in.dst, in.size = n, sz
+		return true
+	case x86asm.Mem:
+		in.form |= fDstMem
+		in.size = uint8(x.MemBytes)
+		return in.setMem(a, x)
+	}
+	return false
+}
+
+// setSrc sets the second operand (register, memory or immediate). A memory source takes
+// its size from the instruction unless a size was already set.
+func (in *inst) setSrc(a x86asm.Arg, x *x86asm.Inst) bool {
+	switch a := a.(type) {
+	case x86asm.Reg:
+		n, sz, ok := regInfo(a)
+		if !ok {
+			return false
+		}
+		in.src = n
+		if in.size == 0 {
+			in.size = sz
+		}
+		return true
+	case x86asm.Mem:
+		if in.form&fDstMem != 0 {
+			return false
+		}
+		in.form |= fSrcMem
+		if in.size == 0 {
+			in.size = uint8(x.MemBytes)
+		}
+		return in.setMem(a, x)
+	case x86asm.Imm:
+		in.form |= fSrcImm
+		in.imm = uint64(a)
+		return true
+	}
+	return false
+}
+
+// Condition-code instructions, by condition (the low nibble of their opcodes).
+var jccOps, setOps, cmovOps = map[x86asm.Op]uint8{}, map[x86asm.Op]uint8{}, map[x86asm.Op]uint8{}
+
+func init() {
+	for i, ops := range [16][3]x86asm.Op{
+		{x86asm.JO, x86asm.SETO, x86asm.CMOVO}, {x86asm.JNO, x86asm.SETNO, x86asm.CMOVNO},
+		{x86asm.JB, x86asm.SETB, x86asm.CMOVB}, {x86asm.JAE, x86asm.SETAE, x86asm.CMOVAE},
+		{x86asm.JE, x86asm.SETE, x86asm.CMOVE}, {x86asm.JNE, x86asm.SETNE, x86asm.CMOVNE},
+		{x86asm.JBE, x86asm.SETBE, x86asm.CMOVBE}, {x86asm.JA, x86asm.SETA, x86asm.CMOVA},
+		{x86asm.JS, x86asm.SETS, x86asm.CMOVS}, {x86asm.JNS, x86asm.SETNS, x86asm.CMOVNS},
+		{x86asm.JP, x86asm.SETP, x86asm.CMOVP}, {x86asm.JNP, x86asm.SETNP, x86asm.CMOVNP},
+		{x86asm.JL, x86asm.SETL, x86asm.CMOVL}, {x86asm.JGE, x86asm.SETGE, x86asm.CMOVGE},
+		{x86asm.JLE, x86asm.SETLE, x86asm.CMOVLE}, {x86asm.JG, x86asm.SETG, x86asm.CMOVG},
+	} {
+		jccOps[ops[0]], setOps[ops[1]], cmovOps[ops[2]] = uint8(i), uint8(i), uint8(i)
+	}
+}
+
+var aluOps = map[x86asm.Op]uint8{x86asm.ADD: aluAdd, x86asm.OR: aluOr, x86asm.ADC: aluAdc,
+	x86asm.SBB: aluSbb, x86asm.AND: aluAnd, x86asm.SUB: aluSub, x86asm.XOR: aluXor, x86asm.CMP: aluCmp}
+
+var shiftOps = map[x86asm.Op]uint8{x86asm.ROL: shRol, x86asm.ROR: shRor, x86asm.RCL: shRcl,
+	x86asm.RCR: shRcr, x86asm.SHL: shShl, x86asm.SHR: shShr, x86asm.SAR: shSar}
+
+var cvtOps = map[x86asm.Op]uint8{x86asm.CBW: cvCbw, x86asm.CWDE: cvCwde, x86asm.CDQE: cvCdqe,
+	x86asm.CWD: cvCwd, x86asm.CDQ: cvCdq, x86asm.CQO: cvCqo}
+
+var flagOps = map[x86asm.Op]uint8{x86asm.CLC: flClc, x86asm.STC: flStc, x86asm.CMC: flCmc,
+	x86asm.CLD: flCld, x86asm.STD: flStd}
+
+var privOps = map[x86asm.Op]bool{x86asm.HLT: true, x86asm.CLI: true, x86asm.STI: true,
+	x86asm.LGDT: true, x86asm.LIDT: true, x86asm.LLDT: true, x86asm.LTR: true, x86asm.INVLPG: true,
+	x86asm.WBINVD: true, x86asm.INVD: true, x86asm.RDMSR: true, x86asm.WRMSR: true,
+	x86asm.SYSRET: true, x86asm.IRETQ: true, x86asm.LMSW: true, x86asm.CLTS: true,
+	x86asm.IN: true, x86asm.OUT: true, x86asm.INSB: true, x86asm.OUTSB: true}
+
+// translate converts one x86asm instruction to the internal form. An instruction it does
+// not implement becomes opUD, which raises #UD naming the instruction when executed.
+func translate(x *x86asm.Inst) inst {
+	in := inst{len: uint8(x.Len), x: x, base: noReg, index: noReg}
+	for _, p := range x.Prefix {
+		if p == 0 {
+			break
+		}
+		switch p &^ (x86asm.PrefixImplicit | x86asm.PrefixIgnored) {
+		case x86asm.PrefixLOCK:
+			in.form |= fLock
+		case x86asm.PrefixREP:
+			in.form |= fRep
+		case x86asm.PrefixREPN:
+			in.form |= fRepNE
+		}
+	}
+	if !decodeInto(&in, x) {
+		return inst{op: opUD, len: uint8(x.Len), x: x, base: noReg, index: noReg}
+	}
+	return in
+}
+
+// decodeInto fills in the handler and operands; false means not implemented.
+func decodeInto(in *inst, x *x86asm.Inst) bool {
+	a := x.Args
+	if cc, ok := jccOps[x.Op]; ok {
+		rel, ok := a[0].(x86asm.Rel)
+		in.op, in.sub, in.imm = opJcc, cc, uint64(int64(rel))
+		return ok
+	}
+	if cc, ok := setOps[x.Op]; ok {
+		in.op, in.sub = opSetcc, cc
+		return in.setDst(a[0], x) && in.size == 1
+	}
+	if cc, ok := cmovOps[x.Op]; ok {
+		in.op, in.sub = opCmovcc, cc
+		return in.setDst(a[0], x) && in.form&fDstMem == 0 && in.setSrc(a[1], x)
+	}
+	if sub, ok := aluOps[x.Op]; ok {
+		in.op, in.sub = opALU, sub
+		return in.setDst(a[0], x) && in.setSrc(a[1], x)
+	}
+	if sub, ok := shiftOps[x.Op]; ok {
+		in.op, in.sub = opShift, sub
+		if !in.setDst(a[0], x) {
+			return false
+		}
+		switch s := a[1].(type) {
+		case x86asm.Imm:
+			in.imm = uint64(s)
+		case x86asm.Reg:
+			if s != x86asm.CL {
+				return false
+			}
+			in.form |= fSrcCL
+		default:
+			return false
+		}
+		return true
+	}
+	if sub, ok := cvtOps[x.Op]; ok {
+		in.op, in.sub = opCvt, sub
+		return true
+	}
+	if sub, ok := flagOps[x.Op]; ok {
+		in.op, in.sub = opFlag, sub
+		return true
+	}
+	if privOps[x.Op] {
+		in.op = opPriv
+		return true
+	}
+	switch x.Op {
+	case x86asm.NOP, x86asm.PAUSE, x86asm.LFENCE, x86asm.MFENCE, x86asm.SFENCE,
+		x86asm.PREFETCHNTA, x86asm.PREFETCHT0, x86asm.PREFETCHT1, x86asm.PREFETCHT2, x86asm.PREFETCHW:
+		in.op = opNop
+		return true
+	case x86asm.MOV:
+		in.op = opMov
+		return in.setDst(a[0], x) && in.setSrc(a[1], x)
+	case x86asm.MOVZX, x86asm.MOVSX, x86asm.MOVSXD:
+		in.op = opMovzx
+		if x.Op != x86asm.MOVZX {
+			in.op = opMovsx
+		}
+		if !in.setDst(a[0], x) {
+			return false
+		}
+		switch s := a[1].(type) {
+		case x86asm.Reg:
+			n, sz, ok := regInfo(s)
+			in.src, in.ssize = n, sz
+			return ok
+		case x86asm.Mem:
+			in.form |= fSrcMem
+			in.ssize = uint8(x.MemBytes)
+			return in.setMem(s, x)
+		}
+		return false
+	case x86asm.LEA:
+		m, ok := a[1].(x86asm.Mem)
+		in.op = opLea
+		return ok && in.setDst(a[0], x) && in.setMem(m, x)
+	case x86asm.TEST:
+		in.op = opTest
+		return in.setDst(a[0], x) && in.setSrc(a[1], x)
+	case x86asm.INC, x86asm.DEC, x86asm.NEG, x86asm.NOT:
+		in.op = map[x86asm.Op]uint16{x86asm.INC: opInc, x86asm.DEC: opDec, x86asm.NEG: opNeg, x86asm.NOT: opNot}[x.Op]
+		return in.setDst(a[0], x)
+	case x86asm.IMUL:
+		switch {
+		case a[1] == nil:
+			in.op, in.sub = opMulDiv, mdImul
+			return in.setDst(a[0], x)
+		case a[2] == nil:
+			in.op = opImul2
+			return in.setDst(a[0], x) && in.setSrc(a[1], x)
+		default:
+			imm, ok := a[2].(x86asm.Imm)
+			in.op = opImul3
+			if !ok || !in.setDst(a[0], x) || !in.setSrc(a[1], x) {
+				return false
+			}
+			in.imm = uint64(imm)
+			return true
+		}
+	case x86asm.MUL, x86asm.DIV, x86asm.IDIV:
+		in.op = opMulDiv
+		in.sub = map[x86asm.Op]uint8{x86asm.MUL: mdMul, x86asm.DIV: mdDiv, x86asm.IDIV: mdIdiv}[x.Op]
+		return in.setDst(a[0], x)
+	case x86asm.PUSH:
+		in.op, in.size = opPush, 8
+		if x.DataSize == 16 {
+			in.size = 2
+		}
+		if r, ok := a[0].(x86asm.Reg); ok {
+			n, sz, ok := regInfo(r)
+			in.src, in.size = n, sz
+			return ok && sz >= 2
+		}
+		return in.setSrc(a[0], x)
+	case x86asm.POP:
+		in.op = opPop
+		return in.setDst(a[0], x) && in.size >= 2
+	case x86asm.CALL, x86asm.JMP:
+		if rel, ok := a[0].(x86asm.Rel); ok {
+			in.op, in.imm = opCall, uint64(int64(rel))
+			if x.Op == x86asm.JMP {
+				in.op = opJmp
+			}
+			return true
+		}
+		in.op = opCallInd
+		if x.Op == x86asm.JMP {
+			in.op = opJmpInd
+		}
+		in.size = 8
+		return in.setSrc(a[0], x) && in.size == 8
+	case x86asm.RET:
+		in.op = opRet
+		if imm, ok := a[0].(x86asm.Imm); ok {
+			in.imm = uint64(imm)
+		}
+		return x.DataSize != 16
+	case x86asm.XCHG:
+		in.op = opXchg
+		if _, ok := a[0].(x86asm.Mem); !ok {
+			a[0], a[1] = a[1], a[0]
+		}
+		// Now a[0] may be memory; a[1] is a register.
+		return in.setDst(a[0], x) && in.setSrc(a[1], x)
+	case x86asm.LEAVE:
+		in.op = opLeave
+		return x.DataSize != 16
+	case x86asm.SYSCALL:
+		in.op = opSyscall
+		return true
+	case x86asm.INT:
+		if imm, ok := a[0].(x86asm.Imm); ok && imm == 3 {
+			in.op = opInt3
+			return true
+		}
+		in.op = opPriv // INT n at CPL 3 with no IDT gate for it: #GP
+		return true
+	}
+	if d, ok := coldDecoders[x.Op]; ok {
+		return d(in, x)
+	}
+	return false
+}
+
+// String returns the instruction in Intel syntax, for traces and tests.
+func (in *inst) String() string {
+	if in.x != nil {
+		return x86asm.IntelSyntax(*in.x, 0, nil)
+	}
+	return fmt.Sprintf("op%d", in.op)
+}

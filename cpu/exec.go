@@ -1,0 +1,639 @@
+package cpu
+
+import (
+	"math/bits"
+)
+
+// getReg reads register r at size. Registers 16-19 are AH, CH, DH, BH.
+func (c *CPU) getReg(r, size uint8) uint64 {
+	if r >= 16 {
+		return c.r[r&3] >> 8 & 0xff
+	}
+	return c.r[r&15] & sizeMask[size]
+}
+
+// setReg writes register r at size: a 32-bit write zero-extends to 64 bits, 8- and 16-bit
+// writes leave the other bits alone.
+func (c *CPU) setReg(r, size uint8, v uint64) {
+	switch size {
+	case 8:
+		c.r[r&15] = v
+	case 4:
+		c.r[r&15] = uint64(uint32(v))
+	case 2:
+		c.r[r&15] = c.r[r&15]&^0xffff | v&0xffff
+	default:
+		if r >= 16 {
+			c.r[r&3] = c.r[r&3]&^0xff00 | (v&0xff)<<8
+		} else {
+			c.r[r&15] = c.r[r&15]&^0xff | v&0xff
+		}
+	}
+}
+
+// ea computes the effective (linear) address of in's memory operand.
+func (c *CPU) ea(in *inst) uint64 {
+	a := uint64(in.disp)
+	if in.base < 16 {
+		a += c.r[in.base]
+	} else if in.base == baseRIP {
+		a += c.bva + uint64(in.off) + uint64(in.len)
+	}
+	if in.index < 16 {
+		a += c.r[in.index] << in.scale
+	}
+	if in.form&fAddr32 != 0 {
+		a = uint64(uint32(a))
+	}
+	switch in.seg {
+	case segFS:
+		a += c.fsBase
+	case segGS:
+		a += c.gsBase
+	}
+	return a
+}
+
+// src reads the second operand.
+func (c *CPU) src(in *inst) uint64 {
+	switch {
+	case in.form&fSrcImm != 0:
+		return in.imm & sizeMask[in.size]
+	case in.form&fSrcMem != 0:
+		return c.read(c.ea(in), in.size)
+	}
+	return c.getReg(in.src, in.size)
+}
+
+// loadRMW reads the first operand of a read-modify-write instruction. A memory operand is
+// translated for writing first, so a read-only page faults before anything happens.
+func (c *CPU) loadRMW(in *inst) (v, ea uint64) {
+	if in.form&fDstMem != 0 {
+		ea = c.ea(in)
+		c.checkWrite(ea, in.size)
+		return c.read(ea, in.size), ea
+	}
+	return c.getReg(in.dst, in.size), 0
+}
+
+// loadDst reads the first operand without intending to write it (CMP, TEST).
+func (c *CPU) loadDst(in *inst) uint64 {
+	if in.form&fDstMem != 0 {
+		return c.read(c.ea(in), in.size)
+	}
+	return c.getReg(in.dst, in.size)
+}
+
+// store writes the first operand.
+func (c *CPU) store(in *inst, ea, v uint64) {
+	if in.form&fDstMem != 0 {
+		c.write(ea, in.size, v)
+	} else {
+		c.setReg(in.dst, in.size, v)
+	}
+}
+
+// next returns the linear address of the instruction after in.
+func (c *CPU) next(in *inst) uint64 { return c.bva + uint64(in.off) + uint64(in.len) }
+
+// target returns the destination of a relative branch.
+func (c *CPU) target(in *inst) uint64 { return c.next(in) + in.imm }
+
+func signExtend(v uint64, size uint8) uint64 {
+	sh := 64 - uint(size)*8
+	return uint64(int64(v<<sh) >> sh)
+}
+
+// run is the interpreter loop: fetch a block, execute its instructions, repeat.
+func (c *CPU) run(limit uint64) Trap {
+blocks:
+	for c.icount < limit {
+		c.blk = nil
+		b := c.fetchBlock()
+		c.blk, c.bva = b, c.rip
+		n := len(b.insts)
+		if rem := limit - c.icount; uint64(n) > rem {
+			n = int(rem)
+		}
+		for i := 0; i < n; i++ {
+			c.pos = i
+			in := &b.insts[i]
+			switch in.op {
+			case opNop:
+			case opMov:
+				if in.form&fDstMem != 0 {
+					c.write(c.ea(in), in.size, c.src(in))
+				} else {
+					c.setReg(in.dst, in.size, c.src(in))
+				}
+			case opALU:
+				c.execALU(in)
+			case opTest:
+				v := c.src(in)
+				a := c.loadDst(in)
+				c.setLazy(lzLogic, in.size, a, v, a&v)
+			case opLea:
+				c.setReg(in.dst, in.size, c.ea(in))
+			case opMovzx, opMovsx:
+				var v uint64
+				if in.form&fSrcMem != 0 {
+					v = c.read(c.ea(in), in.ssize)
+				} else {
+					v = c.getReg(in.src, in.ssize)
+				}
+				if in.op == opMovsx {
+					v = signExtend(v, in.ssize)
+				}
+				c.setReg(in.dst, in.size, v)
+			case opInc, opDec:
+				a, ea := c.loadRMW(in)
+				kind, res := lzInc, a+1
+				if in.op == opDec {
+					kind, res = lzDec, a-1
+				}
+				cf := c.cf()
+				c.store(in, ea, res)
+				c.setLazy(kind, in.size, a, 1, res)
+				c.lz.cin = uint8(cf)
+			case opNeg:
+				a, ea := c.loadRMW(in)
+				c.store(in, ea, -a)
+				c.setLazy(lzSub, in.size, 0, a, -a)
+			case opNot:
+				a, ea := c.loadRMW(in)
+				c.store(in, ea, ^a)
+			case opShift:
+				c.execShift(in)
+			case opImul2, opImul3:
+				c.execImul(in)
+			case opMulDiv:
+				c.execMulDiv(in)
+			case opPush:
+				var v uint64
+				if in.form&fSrcImm != 0 {
+					v = in.imm
+				} else {
+					v = c.src(in)
+				}
+				sp := c.r[RSP] - uint64(in.size)
+				c.write(sp, in.size, v)
+				c.r[RSP] = sp
+			case opPop:
+				c.execPop(in)
+			case opSetcc:
+				var v uint64
+				if c.cond(in.sub) {
+					v = 1
+				}
+				if in.form&fDstMem != 0 {
+					c.write(c.ea(in), 1, v)
+				} else {
+					c.setReg(in.dst, 1, v)
+				}
+			case opCmovcc:
+				v := c.src(in)
+				if c.cond(in.sub) {
+					c.setReg(in.dst, in.size, v)
+				} else {
+					c.setReg(in.dst, in.size, c.getReg(in.dst, in.size)) // a 32-bit cmov zero-extends
+				}
+			case opXchg:
+				c.execXchg(in)
+			case opCvt:
+				c.execCvt(in)
+			case opLeave:
+				v := c.read(c.r[RBP], 8)
+				c.r[RSP] = c.r[RBP] + 8
+				c.r[RBP] = v
+			case opFlag:
+				c.execFlag(in)
+
+			// Control transfers end their block.
+			case opJcc:
+				c.icount += uint64(i + 1)
+				if c.cond(in.sub) {
+					c.rip = c.target(in)
+				} else {
+					c.rip = c.next(in)
+				}
+				continue blocks
+			case opJmp:
+				c.icount += uint64(i + 1)
+				c.rip = c.target(in)
+				continue blocks
+			case opJmpInd:
+				t := c.src(in)
+				c.icount += uint64(i + 1)
+				c.rip = t
+				continue blocks
+			case opCall:
+				c.push(c.next(in))
+				c.icount += uint64(i + 1)
+				c.rip = c.target(in)
+				continue blocks
+			case opCallInd:
+				t := c.src(in)
+				c.push(c.next(in))
+				c.icount += uint64(i + 1)
+				c.rip = t
+				continue blocks
+			case opRet:
+				t := c.read(c.r[RSP], 8)
+				c.r[RSP] += 8 + in.imm
+				c.icount += uint64(i + 1)
+				c.rip = t
+				continue blocks
+			case opSyscall:
+				c.icount += uint64(i + 1)
+				c.rip = c.next(in)
+				c.r[RCX] = c.rip
+				c.r[R11] = c.flags()
+				return Trap{Kind: TrapSyscall, RIP: c.rip}
+			case opInt3:
+				// #BP is a trap: it is delivered after the instruction, with RIP past it.
+				c.icount += uint64(i + 1)
+				c.rip = c.next(in)
+				return Trap{Kind: TrapException, Vector: VecBP, RIP: c.rip}
+			case opPriv:
+				c.raise(VecGP, 0, 0)
+			case opUD:
+				c.raiseUD(b, in)
+			default:
+				coldOps[in.op](c, in)
+				if endsBlock[in.op] {
+					c.icount += uint64(i + 1)
+					continue blocks
+				}
+			}
+			if c.smc { // this instruction stored into the block's own code
+				c.smc = false
+				c.icount += uint64(i + 1)
+				c.rip = c.next(in)
+				continue blocks
+			}
+		}
+		c.icount += uint64(n)
+		if n < len(b.insts) {
+			c.rip = c.bva + uint64(b.insts[n].off)
+		} else {
+			c.rip = c.bva + uint64(b.size)
+		}
+	}
+	c.blk = nil
+	return Trap{Kind: TrapBudget, RIP: c.rip}
+}
+
+// raiseUD raises #UD for an instruction the CPU cannot execute, naming its bytes and, when
+// the decoder recognised it, its mnemonic.
+func (c *CPU) raiseUD(b *block, in *inst) {
+	pa := b.pa + uint64(in.off)
+	end := min(pa|0xfff+1, pa+maxInstLen)
+	if in.x != nil {
+		end = min(end, pa+uint64(in.len))
+	}
+	c.fault = Trap{Kind: TrapException, Vector: VecUD, Insn: append([]byte(nil), c.mem[pa:end]...)}
+	if in.x != nil {
+		c.fault.Mnemonic = in.String()
+	}
+	panic(faultSignal{})
+}
+
+func (c *CPU) execALU(in *inst) {
+	b := c.src(in)
+	var a, ea uint64
+	if in.sub == aluCmp {
+		a = c.loadDst(in)
+		c.setLazy(lzSub, in.size, a, b, a-b)
+		return
+	}
+	a, ea = c.loadRMW(in)
+	var res uint64
+	var kind uint8
+	var cin uint64
+	switch in.sub {
+	case aluAdd:
+		res, kind = a+b, lzAdd
+	case aluOr:
+		res, kind = a|b, lzLogic
+	case aluAdc:
+		cin = c.cf()
+		res, kind = a+b+cin, lzAdc
+	case aluSbb:
+		cin = c.cf()
+		res, kind = a-b-cin, lzSbb
+	case aluAnd:
+		res, kind = a&b, lzLogic
+	case aluSub:
+		res, kind = a-b, lzSub
+	case aluXor:
+		res, kind = a^b, lzLogic
+	}
+	c.store(in, ea, res)
+	c.setLazy(kind, in.size, a, b, res)
+	c.lz.cin = uint8(cin)
+}
+
+// shiftCount returns the masked count of a shift or rotate: 6 bits for 64-bit operands,
+// 5 bits otherwise.
+func (c *CPU) shiftCount(in *inst) uint64 {
+	n := in.imm
+	if in.form&fSrcCL != 0 {
+		n = c.r[RCX]
+	}
+	if in.size == 8 {
+		return n & 63
+	}
+	return n & 31
+}
+
+func (c *CPU) execShift(in *inst) {
+	n := c.shiftCount(in)
+	a, ea := c.loadRMW(in)
+	if n == 0 {
+		// No change and flags unaffected, but a 32-bit register is still written, which
+		// zero-extends it (as the host CPU shows).
+		if in.form&fDstMem == 0 && in.size == 4 {
+			c.setReg(in.dst, 4, a)
+		}
+		return
+	}
+	width := uint64(in.size) * 8
+	m := sizeMask[in.size]
+	var res uint64
+	switch in.sub {
+	case shShl, shSal:
+		res = a << n
+		c.store(in, ea, res)
+		c.setLazy(lzShl, in.size, a, n, res)
+		return
+	case shShr:
+		res = a >> n
+		c.store(in, ea, res)
+		c.setLazy(lzShr, in.size, a, n, res)
+		return
+	case shSar:
+		if n >= width {
+			res = uint64(int64(signExtend(a, in.size)) >> 63)
+		} else {
+			res = uint64(int64(signExtend(a, in.size)) >> n)
+		}
+		c.store(in, ea, res)
+		c.setLazy(lzSar, in.size, a, n, res)
+		return
+	}
+	// Rotates change only CF and OF.
+	f := c.flags()
+	cf := f & FlagCF
+	var of uint64
+	switch in.sub {
+	case shRol:
+		r := n % width
+		res = (a<<r | a>>(width-r)) & m
+		cf = res & 1
+		of = signBit(res, in.size) ^ cf
+	case shRor:
+		r := n % width
+		res = (a>>r | a<<(width-r)) & m
+		cf = signBit(res, in.size)
+		of = cf ^ (res >> (width - 2) & 1)
+	case shRcl:
+		res = a
+		for r := n % (width + 1); r > 0; r-- {
+			out := signBit(res, in.size)
+			res = (res<<1 | cf) & m
+			cf = out
+		}
+		of = signBit(res, in.size) ^ cf
+	case shRcr:
+		res = a
+		of = signBit(a, in.size) ^ cf
+		for r := n % (width + 1); r > 0; r-- {
+			out := res & 1
+			res = res>>1 | cf<<(width-1)
+			cf = out
+		}
+	}
+	c.store(in, ea, res)
+	c.rflags = f&^(FlagCF|FlagOF) | cf | of<<11
+}
+
+func (c *CPU) execImul(in *inst) {
+	var a, b uint64
+	if in.op == opImul3 {
+		a, b = c.src(in), in.imm
+	} else {
+		b = c.src(in)
+		a = c.getReg(in.dst, in.size)
+	}
+	sa, sb := int64(signExtend(a, in.size)), int64(signExtend(b, in.size))
+	var res uint64
+	var overflow bool
+	if in.size == 8 {
+		hi, lo := bits.Mul64(uint64(sa), uint64(sb))
+		if sa < 0 {
+			hi -= uint64(sb)
+		}
+		if sb < 0 {
+			hi -= uint64(sa)
+		}
+		res = lo
+		overflow = hi != uint64(int64(lo)>>63)
+	} else {
+		p := sa * sb
+		res = uint64(p)
+		overflow = int64(signExtend(res, in.size)) != p
+	}
+	c.setReg(in.dst, in.size, res)
+	c.setMulFlags(in.size, res, overflow)
+}
+
+// setMulFlags records the flags of a multiply: CF = OF = overflow; SF, ZF, PF follow the low
+// half (the SDM leaves them undefined).
+func (c *CPU) setMulFlags(size uint8, low uint64, overflow bool) {
+	c.setLazy(lzMul, size, 0, 0, low)
+	if overflow {
+		c.lz.cin = 1
+	}
+}
+
+func (c *CPU) execMulDiv(in *inst) {
+	v := c.loadDst(in)
+	sz := in.size
+	m := sizeMask[sz]
+	width := uint(sz) * 8
+	// The implicit operand: AL/AX/EAX/RAX and, for wider ones, DX/EDX/RDX as the high half.
+	lo := c.r[RAX] & m
+	var hi uint64
+	if sz == 1 {
+		hi = c.r[RAX] >> 8 & 0xff
+	} else {
+		hi = c.r[RDX] & m
+	}
+	switch in.sub {
+	case mdMul:
+		var ph, pl uint64
+		if sz == 8 {
+			ph, pl = bits.Mul64(lo, v)
+		} else {
+			p := lo * v
+			ph, pl = p>>width, p&m
+		}
+		c.setMulDivResult(sz, pl, ph)
+		c.setMulFlags(sz, pl, ph != 0)
+	case mdImul:
+		sa, sb := int64(signExtend(lo, sz)), int64(signExtend(v, sz))
+		var ph, pl uint64
+		if sz == 8 {
+			ph, pl = bits.Mul64(uint64(sa), uint64(sb))
+			if sa < 0 {
+				ph -= uint64(sb)
+			}
+			if sb < 0 {
+				ph -= uint64(sa)
+			}
+		} else {
+			p := sa * sb
+			ph, pl = uint64(p>>width)&m, uint64(p)&m
+		}
+		c.setMulDivResult(sz, pl, ph)
+		c.setMulFlags(sz, pl, ph != (uint64(int64(signExtend(pl, sz))>>63)&m))
+	case mdDiv:
+		if v == 0 || hi >= v {
+			c.raise(VecDE, 0, 0)
+		}
+		var q, r uint64
+		if sz == 8 {
+			q, r = bits.Div64(hi, lo, v)
+		} else {
+			n := hi<<width | lo
+			q, r = n/v, n%v
+		}
+		c.setMulDivResult(sz, q, r)
+	case mdIdiv:
+		c.execIdiv(sz, hi, lo, v)
+	}
+}
+
+// setMulDivResult writes a one-operand multiply or divide result: AX = hi:lo for bytes,
+// else DX:AX, EDX:EAX or RDX:RAX.
+func (c *CPU) setMulDivResult(sz uint8, lo, hi uint64) {
+	if sz == 1 {
+		c.setReg(RAX, 2, hi<<8|lo&0xff)
+		return
+	}
+	c.setReg(RAX, sz, lo)
+	c.setReg(RDX, sz, hi)
+}
+
+func (c *CPU) execIdiv(sz uint8, hi, lo, v uint64) {
+	if v == 0 {
+		c.raise(VecDE, 0, 0)
+	}
+	width := uint(sz) * 8
+	d := int64(signExtend(v, sz))
+	var q, r int64
+	if sz == 8 {
+		// 128-by-64 signed division through magnitudes.
+		neg := int64(hi) < 0
+		nh, nl := hi, lo
+		if neg {
+			nl = -lo
+			nh = ^hi
+			if lo == 0 {
+				nh++
+			}
+		}
+		dm := uint64(d)
+		if d < 0 {
+			dm = -dm
+		}
+		if nh >= dm {
+			c.raise(VecDE, 0, 0)
+		}
+		uq, ur := bits.Div64(nh, nl, dm)
+		qneg := neg != (d < 0)
+		if (qneg && uq > 1<<63) || (!qneg && uq > 1<<63-1) {
+			c.raise(VecDE, 0, 0)
+		}
+		q, r = int64(uq), int64(ur)
+		if qneg {
+			q = -q
+		}
+		if neg {
+			r = -r
+		}
+	} else {
+		n := int64(signExtend(hi<<width|lo, sz*2))
+		q, r = n/d, n%d
+		if q != int64(signExtend(uint64(q), sz)) {
+			c.raise(VecDE, 0, 0)
+		}
+	}
+	c.setMulDivResult(sz, uint64(q)&sizeMask[sz], uint64(r)&sizeMask[sz])
+}
+
+func (c *CPU) execPop(in *inst) {
+	sp := c.r[RSP]
+	v := c.read(sp, in.size)
+	newSP := sp + uint64(in.size)
+	if in.form&fDstMem != 0 {
+		// The address is computed with RSP already incremented (SDM, POP).
+		c.r[RSP] = newSP
+		ea := c.ea(in)
+		c.r[RSP] = sp
+		c.write(ea, in.size, v)
+		c.r[RSP] = newSP
+		return
+	}
+	c.r[RSP] = newSP
+	c.setReg(in.dst, in.size, v) // POP RSP loads the popped value
+}
+
+func (c *CPU) execXchg(in *inst) {
+	if in.form&fDstMem != 0 {
+		ea := c.ea(in)
+		c.checkWrite(ea, in.size)
+		old := c.read(ea, in.size)
+		c.write(ea, in.size, c.getReg(in.src, in.size))
+		c.setReg(in.src, in.size, old)
+		return
+	}
+	a, b := c.getReg(in.dst, in.size), c.getReg(in.src, in.size)
+	c.setReg(in.dst, in.size, b)
+	c.setReg(in.src, in.size, a)
+}
+
+func (c *CPU) execCvt(in *inst) {
+	a := c.r[RAX]
+	switch in.sub {
+	case cvCbw:
+		c.setReg(RAX, 2, signExtend(a, 1))
+	case cvCwde:
+		c.setReg(RAX, 4, signExtend(a, 2))
+	case cvCdqe:
+		c.r[RAX] = signExtend(a, 4)
+	case cvCwd:
+		c.setReg(RDX, 2, signExtend(a, 2)>>16)
+	case cvCdq:
+		c.setReg(RDX, 4, signExtend(a, 4)>>32)
+	case cvCqo:
+		c.r[RDX] = uint64(int64(a) >> 63)
+	}
+}
+
+func (c *CPU) execFlag(in *inst) {
+	f := c.flags()
+	switch in.sub {
+	case flClc:
+		f &^= FlagCF
+	case flStc:
+		f |= FlagCF
+	case flCmc:
+		f ^= FlagCF
+	case flCld:
+		f &^= FlagDF
+	case flStd:
+		f |= FlagDF
+	}
+	c.rflags = f
+}

@@ -1,0 +1,259 @@
+package cpu
+
+import "math/bits"
+
+// Lazy flags. An arithmetic instruction records its operands and result instead of computing
+// six flags that the next instruction usually overwrites; a reader (jcc, setcc, pushf, adc)
+// derives the flags it needs from the record. The record describes the last flag-setting
+// operation; lzNone means rflags already holds every flag.
+
+// Kinds of flag-setting operation.
+const (
+	lzNone  uint8 = iota
+	lzAdd         // res = a + b
+	lzAdc         // res = a + b + cin
+	lzSub         // res = a - b (also CMP, NEG with a = 0)
+	lzSbb         // res = a - b - cin
+	lzLogic       // AND, OR, XOR, TEST: CF = OF = 0, AF = 0
+	lzInc         // res = a + 1, CF preserved in cin
+	lzDec         // res = a - 1, CF preserved in cin
+	lzShl         // res = a << b (b = masked count, 1..size*8-1 or more for 8/16-bit)
+	lzShr         // res = a >> b
+	lzSar         // res = a >> b, arithmetic
+	lzMul         // CF = OF = cin (set when the high half is significant); res is the low half
+)
+
+type lazyFlags struct {
+	kind uint8
+	size uint8 // operand size in bytes
+	cin  uint8 // carry in (adc, sbb), preserved CF (inc, dec), CF=OF (mul)
+	a, b uint64
+	res  uint64
+}
+
+var sizeMask = [9]uint64{1: 0xff, 2: 0xffff, 4: 0xffffffff, 8: ^uint64(0)}
+
+// setLazy records a flag-setting operation. Operands and result are masked to size.
+func (c *CPU) setLazy(kind, size uint8, a, b, res uint64) {
+	m := sizeMask[size]
+	c.lz = lazyFlags{kind: kind, size: size, a: a & m, b: b & m, res: res & m}
+}
+
+func parity(v uint64) uint64 {
+	if bits.OnesCount8(uint8(v))&1 == 0 {
+		return FlagPF
+	}
+	return 0
+}
+
+// signBit returns the sign bit of v at size, as 0 or 1.
+func signBit(v uint64, size uint8) uint64 { return v >> (size*8 - 1) & 1 }
+
+// flags returns RFLAGS with the arithmetic flags computed from the lazy record.
+func (c *CPU) flags() uint64 {
+	if c.lz.kind == lzNone {
+		return c.rflags
+	}
+	c.rflags = c.rflags&^ArithFlags | c.arith()
+	c.lz.kind = lzNone
+	return c.rflags
+}
+
+// arith computes CF PF AF ZF SF OF from the lazy record (which must not be lzNone).
+func (c *CPU) arith() uint64 {
+	l := &c.lz
+	a, b, res, sz := l.a, l.b, l.res, l.size
+	var f uint64
+	if res == 0 {
+		f |= FlagZF
+	}
+	f |= signBit(res, sz) << 7
+	f |= parity(res)
+	sh := uint64(sz*8 - 1)
+	switch l.kind {
+	case lzAdd:
+		if res < a {
+			f |= FlagCF
+		}
+		f |= ((a ^ res) & (b ^ res) >> sh & 1) << 11
+		f |= (a ^ b ^ res) & FlagAF
+	case lzAdc:
+		if res < a || (l.cin != 0 && res == a) {
+			f |= FlagCF
+		}
+		f |= ((a ^ res) & (b ^ res) >> sh & 1) << 11
+		f |= (a ^ b ^ res) & FlagAF
+	case lzSub:
+		if a < b {
+			f |= FlagCF
+		}
+		f |= ((a ^ b) & (a ^ res) >> sh & 1) << 11
+		f |= (a ^ b ^ res) & FlagAF
+	case lzSbb:
+		if a < b || (l.cin != 0 && a == b) {
+			f |= FlagCF
+		}
+		f |= ((a ^ b) & (a ^ res) >> sh & 1) << 11
+		f |= (a ^ b ^ res) & FlagAF
+	case lzLogic:
+	case lzInc:
+		f |= uint64(l.cin)
+		if res == 1<<sh {
+			f |= FlagOF
+		}
+		f |= (a ^ 1 ^ res) & FlagAF
+	case lzDec:
+		f |= uint64(l.cin)
+		if res == 1<<sh-1 {
+			f |= FlagOF
+		}
+		f |= (a ^ 1 ^ res) & FlagAF
+	case lzShl:
+		// CF is the last bit shifted out; OF (defined for count 1) is MSB(res) XOR CF.
+		var cf uint64
+		if b <= uint64(sz)*8 {
+			cf = a >> (uint64(sz)*8 - b) & 1
+		}
+		f |= cf
+		f |= (signBit(res, sz) ^ cf) << 11
+	case lzShr:
+		f |= a >> (b - 1) & 1
+		f |= signBit(a, sz) << 11 // OF = MSB of the original operand (count 1)
+	case lzSar:
+		if b > uint64(sz)*8 {
+			f |= signBit(a, sz)
+		} else {
+			f |= uint64(int64(a<<(64-sh-1))>>(64-sh-1)) >> (b - 1) & 1
+		}
+	case lzMul:
+		if l.cin != 0 {
+			f |= FlagCF | FlagOF
+		}
+	}
+	return f
+}
+
+// cf returns the carry flag as 0 or 1.
+func (c *CPU) cf() uint64 {
+	l := &c.lz
+	switch l.kind {
+	case lzNone:
+		return c.rflags & FlagCF
+	case lzAdd:
+		if l.res < l.a {
+			return 1
+		}
+		return 0
+	case lzSub:
+		if l.a < l.b {
+			return 1
+		}
+		return 0
+	case lzLogic:
+		return 0
+	case lzInc, lzDec:
+		return uint64(l.cin)
+	}
+	return c.arith() & FlagCF
+}
+
+// Condition codes, in encoding order (the low nibble of jcc, setcc, cmovcc opcodes).
+const (
+	ccO = iota
+	ccNO
+	ccB
+	ccAE
+	ccE
+	ccNE
+	ccBE
+	ccA
+	ccS
+	ccNS
+	ccP
+	ccNP
+	ccL
+	ccGE
+	ccLE
+	ccG
+)
+
+// cond evaluates condition code cc. After a SUB or CMP it compares the operands directly.
+func (c *CPU) cond(cc uint8) bool {
+	l := &c.lz
+	if l.kind == lzSub {
+		sh := 64 - uint(l.size)*8
+		a, b := l.a, l.b
+		sa, sb := int64(a<<sh)>>sh, int64(b<<sh)>>sh
+		switch cc {
+		case ccB:
+			return a < b
+		case ccAE:
+			return a >= b
+		case ccE:
+			return a == b
+		case ccNE:
+			return a != b
+		case ccBE:
+			return a <= b
+		case ccA:
+			return a > b
+		case ccL:
+			return sa < sb
+		case ccGE:
+			return sa >= sb
+		case ccLE:
+			return sa <= sb
+		case ccG:
+			return sa > sb
+		}
+	} else if l.kind == lzLogic {
+		sh := 64 - uint(l.size)*8
+		s := int64(l.res<<sh) < 0
+		switch cc {
+		case ccE, ccBE:
+			return l.res == 0
+		case ccNE, ccA:
+			return l.res != 0
+		case ccS, ccL:
+			return s
+		case ccNS, ccGE:
+			return !s
+		case ccLE:
+			return l.res == 0 || s
+		case ccG:
+			return l.res != 0 && !s
+		case ccB, ccO:
+			return false
+		case ccAE, ccNO:
+			return true
+		}
+	}
+	return condFlags(c.flags(), cc)
+}
+
+// condFlags evaluates cc against materialized flags.
+func condFlags(f uint64, cc uint8) bool {
+	var r bool
+	switch cc >> 1 {
+	case 0:
+		r = f&FlagOF != 0
+	case 1:
+		r = f&FlagCF != 0
+	case 2:
+		r = f&FlagZF != 0
+	case 3:
+		r = f&(FlagCF|FlagZF) != 0
+	case 4:
+		r = f&FlagSF != 0
+	case 5:
+		r = f&FlagPF != 0
+	case 6:
+		r = (f&FlagSF != 0) != (f&FlagOF != 0)
+	case 7:
+		r = f&FlagZF != 0 || (f&FlagSF != 0) != (f&FlagOF != 0)
+	}
+	if cc&1 != 0 {
+		return !r
+	}
+	return r
+}
