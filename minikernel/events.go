@@ -1,0 +1,112 @@
+package minikernel
+
+import "fmt"
+
+// The event stream. Everything that happens in the kernel is one typed Event, handed to every
+// subscriber: tracing, statistics, the debugger and tests all watch the same stream. With no
+// subscriber the cost is a length check.
+
+// EventKind is what an event reports.
+type EventKind uint8
+
+// Event kinds.
+const (
+	EvPageFault EventKind = iota // a #PF was handled: Addr, Code, Outcome, VMA, Frame
+	EvSyscall                    // a system call returned: Sysno, Name, Args, Ret
+	EvSignal                     // a signal was delivered or killed the process: Signal, Addr
+	EvExec                       // execve replaced the process image: Path
+	EvExit                       // a process exited: Status
+	EvFrame                      // a frame was allocated or freed: Frame, Text
+	EvTLB                        // a TLB filled, evicted or flushed an entry: Text
+	EvFork                       // a process forked: Child
+	EvSwitch                     // the scheduler switched to PID
+)
+
+var eventNames = [...]string{"fault", "syscall", "signal", "exec", "exit", "frame", "tlb", "fork", "switch"}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) {
+		return eventNames[k]
+	}
+	return fmt.Sprintf("event%d", k)
+}
+
+// FaultOutcome is how the kernel resolved a page fault.
+type FaultOutcome uint8
+
+// Page-fault outcomes (DESIGN: "the flow of one fault").
+const (
+	FaultDemandZero  FaultOutcome = iota // a zeroed frame for anonymous memory, bss, heap or stack
+	FaultFileRead                        // a frame filled from the mapped file
+	FaultCOWCopy                         // a write to a shared frame: copied
+	FaultCOWReuse                        // a write to a COW frame nobody else holds: made writable
+	FaultStackGrowth                     // the stack VMA was extended down, then demand-zero
+	FaultSpurious                        // the page tables already allowed the access (stale TLB)
+	FaultSIGSEGV                         // no VMA, or an access the VMA forbids
+	FaultSIGBUS                          // a file page beyond the end of the file
+	FaultOOM                             // no frame left
+	FaultEFAULT                          // a bad pointer handed to a system call
+	numFaultOutcomes
+)
+
+var outcomeNames = [...]string{"demand-zero", "file-read", "cow-copy", "cow-reuse", "stack-growth",
+	"spurious", "SIGSEGV", "SIGBUS", "out-of-memory", "EFAULT"}
+
+func (o FaultOutcome) String() string {
+	if int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return fmt.Sprintf("outcome%d", o)
+}
+
+// Event is one thing that happened. Which fields mean something depends on Kind. Pointers
+// (VMA) are valid only during the call.
+type Event struct {
+	Kind  EventKind
+	PID   int
+	Insns uint64 // instructions retired so far (guest time)
+	RIP   uint64
+
+	// EvPageFault
+	Addr    uint64
+	Code    uint32 // the error code the MMU reported
+	Outcome FaultOutcome
+	VMA     *VMA   // the VMA found, or nil
+	Frame   uint64 // the frame mapped (EvPageFault), allocated or freed (EvFrame)
+	Kernel  bool   // the fault was taken by the kernel touching user memory for a syscall
+
+	// EvSyscall
+	Sysno uint64
+	Name  string
+	Args  [6]uint64
+	Ret   int64
+
+	// EvSignal, EvExit
+	Signal int
+	Status int // wait status as Linux encodes it (EvExit)
+
+	// EvExec
+	Path string
+
+	// EvFork
+	Child int
+
+	// Free text for kinds that need no structure (EvTLB, EvFrame).
+	Text string
+}
+
+// Observer receives events. e is valid only during the call.
+type Observer func(e *Event)
+
+// Subscribe adds an observer; it sees every later event.
+func (k *Kernel) Subscribe(o Observer) { k.observers = append(k.observers, o) }
+
+func (k *Kernel) emit(e *Event) {
+	if len(k.observers) == 0 {
+		return
+	}
+	e.Insns = k.cpu.Instructions()
+	for _, o := range k.observers {
+		o(e)
+	}
+}

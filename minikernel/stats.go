@@ -1,0 +1,97 @@
+package minikernel
+
+import (
+	"sort"
+
+	"vmemu/tlb"
+)
+
+// Stats is a summary of a run: what the kernel did (counted from its event stream) and what
+// the hardware counted.
+type Stats struct {
+	Instructions uint64
+	Syscalls     map[string]uint64
+	Faults       [numFaultOutcomes]uint64 // by FaultOutcome
+	KernelFaults uint64                   // faults taken while copying for system calls
+	Signals      uint64
+	Processes    uint64 // created (execve'd first processes and forks)
+	ITLB, DTLB   tlb.Stats
+	Unified      bool // one TLB serves both (ITLB == DTLB)
+	Frames       FrameStats
+}
+
+// FaultCount returns how many page faults had outcome o.
+func (s *Stats) FaultCount(o FaultOutcome) uint64 { return s.Faults[o] }
+
+// TotalFaults returns the number of page faults of every outcome.
+func (s *Stats) TotalFaults() uint64 {
+	var n uint64
+	for _, c := range s.Faults {
+		n += c
+	}
+	return n
+}
+
+// SyscallNames returns the names of the system calls made, most frequent first.
+func (s *Stats) SyscallNames() []string {
+	names := make([]string, 0, len(s.Syscalls))
+	for n := range s.Syscalls {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := s.Syscalls[names[i]], s.Syscalls[names[j]]
+		if a != b {
+			return a > b
+		}
+		return names[i] < names[j]
+	})
+	return names
+}
+
+// StatsCollector counts events. Subscribe it before running; Snapshot reads the totals.
+type StatsCollector struct {
+	k *Kernel
+	s Stats
+}
+
+// CollectStats subscribes a collector to k's event stream.
+func (k *Kernel) CollectStats() *StatsCollector {
+	c := &StatsCollector{k: k, s: Stats{Syscalls: map[string]uint64{}}}
+	k.Subscribe(c.observe)
+	return c
+}
+
+func (c *StatsCollector) observe(e *Event) {
+	switch e.Kind {
+	case EvPageFault:
+		c.s.Faults[e.Outcome]++
+		if e.Kernel {
+			c.s.KernelFaults++
+		}
+	case EvSyscall:
+		c.s.Syscalls[e.Name]++
+	case EvSignal:
+		c.s.Signals++
+	case EvExec:
+		if c.s.Processes == 0 {
+			c.s.Processes = 1
+		}
+	case EvFork:
+		c.s.Processes++
+	}
+}
+
+// Snapshot returns the counts so far, with the hardware's counters read now.
+func (c *StatsCollector) Snapshot() Stats {
+	s := c.s
+	s.Syscalls = make(map[string]uint64, len(c.s.Syscalls))
+	for n, v := range c.s.Syscalls {
+		s.Syscalls[n] = v
+	}
+	m := c.k.mmu
+	s.Instructions = c.k.cpu.Instructions()
+	s.ITLB, s.DTLB = m.ITLB.Stats, m.DTLB.Stats
+	s.Unified = m.ITLB == m.DTLB
+	s.Frames = c.k.frames.Stats()
+	return s
+}
