@@ -158,8 +158,36 @@ type State struct {
 
 // ExtState is the extended (SSE and x87) register state; it is saved and restored whole.
 type ExtState struct {
-	XMM   [16][2]uint64
+	XMM   [16][2]uint64 // XMM0-15, low quadword first
 	MXCSR uint32
+	X87   X87State
+}
+
+// Float80 is an x87 register in the 80-bit extended-precision format: a 64-bit significand
+// with an explicit integer bit, and a 16-bit sign and biased exponent.
+type Float80 struct {
+	Mant uint64
+	SE   uint16 // sign (bit 15) and exponent (bits 14:0)
+}
+
+// X87State is the x87 FPU's state, as FXSAVE lays it out in spirit: the eight physical
+// registers R0-R7 (ST(i) is R[(TOP+i) mod 8]), the control, status and tag words, and the
+// last instruction and operand pointers.
+type X87State struct {
+	R   [8]Float80
+	FCW uint16 // control word (0x037F after FNINIT)
+	FSW uint16 // status word; TOP is bits 13:11
+	FTW uint16 // full tag word, two bits per register (11 = empty)
+	FOP uint16
+	FIP uint64
+	FDP uint64
+}
+
+// InitialExtState is the SSE and x87 state of a new process: MXCSR 0x1F80 (all exceptions
+// masked, round to nearest), and the x87 as FNINIT leaves it (FCW 0x037F, all registers
+// empty). Linux's execve starts programs this way.
+func InitialExtState() ExtState {
+	return ExtState{MXCSR: 0x1f80, X87: X87State{FCW: 0x037f, FTW: 0xffff}}
 }
 
 // Stats counts what the CPU did.
@@ -202,7 +230,7 @@ type CPU struct {
 // InitialRFLAGS.
 func New(m *mmu.MMU) *CPU {
 	c := &CPU{mmu: m, ram: m.RAM(), mem: m.RAM().Bytes(), rflags: InitialRFLAGS}
-	c.ext.MXCSR = 0x1f80
+	c.ext = InitialExtState()
 	c.code.init()
 	c.ram.SetCodeSnoop(c.invalidateFrame)
 	return c

@@ -31,12 +31,14 @@ type lazyFlags struct {
 	res  uint64
 }
 
-var sizeMask = [9]uint64{1: 0xff, 2: 0xffff, 4: 0xffffffff, 8: ^uint64(0)}
+var sizeMask = [16]uint64{1: 0xff, 2: 0xffff, 4: 0xffffffff, 8: ^uint64(0)}
 
 // setLazy records a flag-setting operation. Operands and result are masked to size.
 func (c *CPU) setLazy(kind, size uint8, a, b, res uint64) {
-	m := sizeMask[size]
-	c.lz = lazyFlags{kind: kind, size: size, a: a & m, b: b & m, res: res & m}
+	m := sizeMask[size&15]
+	l := &c.lz
+	l.kind, l.size, l.cin = kind, size, 0
+	l.a, l.b, l.res = a&m, b&m, res&m
 }
 
 func parity(v uint64) uint64 {

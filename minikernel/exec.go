@@ -115,7 +115,7 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) error {
 	var st cpu.State
 	st.RFLAGS = cpu.InitialRFLAGS
 	st.RIP = bias + plan.Entry
-	st.Ext.MXCSR = 0x1f80
+	st.Ext = cpu.InitialExtState()
 	rsp, ok := k.buildStack(p, plan, bias, path, argv, envp)
 	if !ok {
 		return &ExecError{Path: path, Err: fmt.Errorf("could not build the initial stack")}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const progs = "../../testprogs/bin/"
+
+// native runs a test program on the host and returns its output and exit code as a shell
+// reports it (128 + signal).
+func native(t *testing.T, prog string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(progs+prog, args...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return out.String(), 128 + int(ws.Signal())
+		}
+		return out.String(), ee.ExitCode()
+	}
+	require.NoError(t, err)
+	return out.String(), 0
+}
+
+// emulated runs emu with args and returns stdout, stderr and the exit code.
+func emulated(args ...string) (string, string, int) {
+	var out, errb bytes.Buffer
+	code := Main(args, strings.NewReader(""), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// The test programs print the same and exit the same on the emulator as on Linux.
+func TestProgramsMatchNative(t *testing.T) {
+	for _, tc := range []struct {
+		prog string
+		args []string
+	}{
+		{"hello", nil},
+		{"bss_sum", nil},
+		{"bss_sum", []string{"a", "b", "c"}}, // argc changes the sum and the exit status
+		{"touch_unowned", nil},
+	} {
+		t.Run(strings.Join(append([]string{tc.prog}, tc.args...), " "), func(t *testing.T) {
+			wantOut, wantCode := native(t, tc.prog, tc.args...)
+			out, stderr, code := emulated(append([]string{"run", progs + tc.prog}, tc.args...)...)
+			assert.Equal(t, wantOut, out)
+			assert.Equal(t, wantCode, code, "stderr: %s", stderr)
+		})
+	}
+}
+
+func TestHelloPrintsAndExitsZero(t *testing.T) {
+	out, stderr, code := emulated("run", progs+"hello")
+	assert.Equal(t, "hello, world\n", out)
+	assert.Equal(t, 0, code)
+	assert.Empty(t, stderr)
+}
+
+// The page-toucher dies of SIGSEGV (139) with one line that names the address.
+func TestPageToucherIsKilledWithSIGSEGV(t *testing.T) {
+	out, stderr, code := emulated("run", progs+"touch_unowned")
+	assert.Equal(t, "about to write to 0xdead0000\n", out)
+	assert.Equal(t, 139, code)
+	assert.Contains(t, stderr, "SIGSEGV")
+	assert.Contains(t, stderr, "0xdead0000")
+	assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
+}
+
+// --stats shows the demand-zero faults: bss_sum's 1 MiB array is 256 pages.
+func TestStatsShowDemandZeroFaults(t *testing.T) {
+	_, stderr, code := emulated("run", "--stats", progs+"bss_sum")
+	require.NotEqual(t, 126, code, stderr)
+	for _, want := range []string{"instructions retired", "page faults", "demand-zero", "DTLB hits",
+		"DTLB misses", "frames in use at exit", "frames at peak"} {
+		assert.Contains(t, stderr, want)
+	}
+	var dz int
+	for _, line := range strings.Split(stderr, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "demand-zero" {
+			dz = atoi(t, f[1])
+		}
+	}
+	assert.GreaterOrEqual(t, dz, 256, stderr)
+}
+
+func atoi(t *testing.T, s string) int {
+	n := 0
+	for _, c := range s {
+		require.True(t, c >= '0' && c <= '9', "not a number: %q", s)
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// Host-side problems are one clear line and a non-zero status, never a panic.
+func TestBadInputGetsAClearError(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage")
+	require.NoError(t, os.WriteFile(garbage, []byte("#!/bin/sh\necho not an ELF\n"), 0o755))
+	truncated := filepath.Join(dir, "truncated")
+	hello, err := os.ReadFile(progs + "hello")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(truncated, hello[:100], 0o755))
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"missing program", []string{"run", filepath.Join(dir, "nope")}, 127, "no such file"},
+		{"not an ELF", []string{"run", garbage}, 126, "elf"},
+		{"truncated ELF", []string{"run", truncated}, 126, "elf"},
+		{"no program", []string{"run"}, 2, "no program"},
+		{"bad ram size", []string{"run", "--ram", "lots", progs + "hello"}, 2, "bad size"},
+		{"unknown command", []string{"fly"}, 2, "unknown command"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := emulated(tc.args...)
+			assert.Equal(t, tc.code, code)
+			assert.Contains(t, strings.ToLower(stderr), tc.msg)
+			assert.NotContains(t, stderr, "goroutine")
+		})
+	}
+}
+
+func TestHelpDocumentsEveryRunFlag(t *testing.T) {
+	out, _, code := emulated("help", "run")
+	assert.Equal(t, 0, code)
+	for _, f := range []string{"-stats", "-ram", "-max-insns", "-seed"} {
+		assert.Contains(t, out, f)
+	}
+}

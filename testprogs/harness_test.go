@@ -1,0 +1,115 @@
+// Package testprogs holds the guest programs (sources in src/, committed binaries in bin/)
+// and the tests that run each one natively on the host and on the emulator and compare
+// what they print and how they exit. This file is the shared harness; each family of
+// programs has a test file of its own.
+package testprogs
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"vmemu/minikernel"
+)
+
+// env is the environment both runs get, so programs that look at it see the same thing.
+var env = []string{"PATH=/usr/bin:/bin", "HOME=/tmp", "LANG=C", "TZ=UTC"}
+
+// result is what a run of a program produced.
+type result struct {
+	Stdout string
+	Stderr string // the guest's stderr (the emulator's own messages are in Log)
+	Log    string // emulated runs: the kernel's messages ("killed by SIGSEGV ...")
+	Code   int    // exit code as a shell reports it: status, or 128 + signal
+	Kernel *minikernel.Kernel
+	Stats  minikernel.Stats
+}
+
+// binPath returns the path of a committed test binary, skipping the test if it is absent.
+func binPath(t *testing.T, prog string) string {
+	t.Helper()
+	p := filepath.Join("bin", prog)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("test program %s is missing (rebuild with make -C testprogs): %v", p, err)
+	}
+	return p
+}
+
+// runNative runs prog on the host CPU and kernel.
+func runNative(t *testing.T, prog string, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binPath(t, prog), args...)
+	cmd.Args[0] = prog
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{Stdout: out.String(), Stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		ws := ee.Sys().(syscall.WaitStatus)
+		if ws.Signaled() {
+			r.Code = 128 + int(ws.Signal())
+		} else {
+			r.Code = ws.ExitStatus()
+		}
+	case err != nil:
+		t.Fatalf("running %s natively: %v", prog, err)
+	}
+	return r
+}
+
+// emuConfig adjusts the machine for one emulated run.
+type emuConfig func(*minikernel.Config)
+
+// runEmu runs prog on the emulator (64 MiB of RAM unless a config says otherwise).
+func runEmu(t *testing.T, prog string, stdin string, args []string, cfgs ...emuConfig) result {
+	t.Helper()
+	var out, errb, log bytes.Buffer
+	cfg := minikernel.Config{RAM: 256 << 20, Stdin: strings.NewReader(stdin), Stdout: &out,
+		Stderr: &errb, Log: &log, MaxInsns: 5_000_000_000}
+	for _, f := range cfgs {
+		f(&cfg)
+	}
+	k, err := minikernel.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { k.Close() })
+	stats := k.CollectStats()
+	_, err = k.Spawn(binPath(t, prog), append([]string{prog}, args...), env)
+	require.NoError(t, err)
+	code, err := k.Run()
+	require.NoError(t, err, "emulating %s; kernel log: %s", prog, log.String())
+	return result{Stdout: out.String(), Stderr: errb.String(), Log: log.String(), Code: code,
+		Kernel: k, Stats: stats.Snapshot()}
+}
+
+// sameAsNative runs prog both ways with args and stdin and requires identical standard
+// output, standard error and exit code. It returns the emulated run for further checks.
+func sameAsNative(t *testing.T, prog, stdin string, args ...string) result {
+	t.Helper()
+	want := runNative(t, prog, stdin, args...)
+	got := runEmu(t, prog, stdin, args)
+	assert.Equal(t, want.Stdout, got.Stdout, "%s: standard output differs", prog)
+	assert.Equal(t, want.Stderr, got.Stderr, "%s: standard error differs", prog)
+	assert.Equal(t, want.Code, got.Code, "%s: exit code differs; emulator log: %s", prog, got.Log)
+	return got
+}
+
+// TestFreestandingBasics: the programs of the first milestone behave as on Linux.
+func TestFreestandingBasics(t *testing.T) {
+	sameAsNative(t, "hello", "")
+	sameAsNative(t, "bss_sum", "", "x", "y")
+	r := sameAsNative(t, "touch_unowned", "")
+	assert.Equal(t, 139, r.Code)
+	assert.Contains(t, r.Log, "0xdead0000")
+}
