@@ -256,6 +256,9 @@ func (r *RAM) NoteWrite(pfn uint64) {
 }
 
 func (r *RAM) snoop(pa, n uint64) {
+	if n == 0 {
+		return // an empty store touches no frame (and pa+n-1 would wrap at pa 0)
+	}
 	for pfn := pa >> FrameShift; pfn <= (pa+n-1)>>FrameShift; pfn++ {
 		r.NoteWrite(pfn)
 	}
