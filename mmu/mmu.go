@@ -207,8 +207,9 @@ func (m *MMU) invalidatePage(va uint64, pcid uint16, global bool) {
 func (m *MMU) longMode() bool { return m.efer&EFERLMA != 0 }
 
 // SetCR0 loads CR0. Turning paging on requires CR4.PAE and EFER.LME (it then sets EFER.LMA);
-// CR0.PG without CR0.PE, or CR0.PG in long mode turned off, is #GP as on hardware. Clearing
-// PG invalidates every TLB entry, global ones too.
+// CR0.PG without CR0.PE is #GP as on hardware. Clearing PG leaves long mode (LMA) and
+// invalidates every TLB entry, global ones too. (Hardware refuses to clear PG from 64-bit
+// code; this model, which has no compatibility mode, allows it so a kernel can reset.)
 func (m *MMU) SetCR0(v uint64) error {
 	if v&CR0PG != 0 && v&CR0PE == 0 {
 		return fmt.Errorf("#GP(0): CR0.PG without CR0.PE")
