@@ -438,8 +438,21 @@ func describeX87(b []byte) string {
 	return s
 }
 
-// x87Compare runs one case and reports the first difference (nil if identical).
+// x87Check runs one case and reports the first difference (nil if identical). A host
+// run can be disturbed by an interrupt in the middle of the snippet (the kernel's save
+// and restore of the FPU state does not keep FDP on this host), so a difference is
+// confirmed by running the host again.
 func x87Check(t testing.TB, tm *testMachine, c *x87Case) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = x87CheckOnce(t, tm, c); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+func x87CheckOnce(t testing.TB, tm *testMachine, c *x87Case) error {
 	host, emu, hr, er, trap := x87Run(t, tm, c)
 	if !returned(trap) {
 		return fmt.Errorf("%s (% x): emulator stopped with %v\ninput: %s", c.text, c.insn, trap, describeX87(c.mem[x87In:]))
@@ -480,5 +493,146 @@ func TestX87DifferentialRandom(t *testing.T) {
 	}
 	if len(fails) > 0 {
 		t.Errorf("failures by instruction: %v", fails)
+	}
+}
+
+// ulpDiff returns how many representable values lie between two finite extended values of
+// the same sign (1<<62 for anything else).
+func ulpDiff(a, b f80.F80) uint64 {
+	const far = 1 << 62
+	if a == b {
+		return 0
+	}
+	finite := func(c f80.Class) bool {
+		return c == f80.Zero || c == f80.Denormal || c == f80.Normal || c == f80.PseudoDenormal
+	}
+	if !finite(a.Class()) || !finite(b.Class()) || a.Neg() != b.Neg() {
+		return far
+	}
+	// Position among the values of one sign: exponent field * 2^63 + fraction (denormals
+	// and pseudo-denormals count with exponent 1, as they are valued).
+	pos := func(v f80.F80) (uint64, uint64) {
+		e := uint64(v.SE & 0x7fff)
+		if e == 0 {
+			if v.Mant>>63 != 0 {
+				return 1, v.Mant &^ (1 << 63)
+			}
+			return 0, v.Mant
+		}
+		return e, v.Mant &^ (1 << 63)
+	}
+	ea, ma := pos(a)
+	eb, mb := pos(b)
+	if ea > eb || (ea == eb && ma > mb) {
+		ea, ma, eb, mb = eb, mb, ea, ma
+	}
+	switch eb - ea {
+	case 0:
+		return mb - ma
+	case 1:
+		return mb + (1 << 63) - ma
+	}
+	return far
+}
+
+// transStats counts, per instruction, how a transcendental agreed with the host.
+type transStats struct {
+	n        int // cases
+	computed int // cases where the host computed an inexact value (PE raised)
+	exact    int // computed cases identical bit for bit
+	c1       int // computed cases identical but for C1
+	ulp1     int // computed cases one unit in the last place apart (C1 may differ)
+}
+
+// x87CheckTrans compares a transcendental case: everything must be identical except that
+// a result may be one unit in the last place away from the host's (the host's FSIN,
+// FCOS, FSINCOS, FPTAN, FPATAN, F2XM1, FYL2X and FYL2XP1 are not always correctly
+// rounded; ours are), and C1, the round-up bit, follows each one's own rounding.
+func x87CheckTrans(t testing.TB, tm *testMachine, c *x87Case, s *transStats) error {
+	c.mem[x87In+4] &^= byte(f80.PE) // so that PE afterwards says the instruction computed
+	var host, emu [x87Data]byte
+	var trap Trap
+	for try := 0; try < 3; try++ { // see x87Check
+		host, emu, _, _, trap = x87Run(t, tm, c)
+		if host == emu {
+			break
+		}
+	}
+	if !returned(trap) {
+		return fmt.Errorf("%s: emulator stopped with %v", c.text, trap)
+	}
+	hs, es := host[x87Out:], emu[x87Out:]
+	s.n++
+	fsw := binary.LittleEndian.Uint16(hs[4:])
+	computed := fsw&f80.PE != 0
+	if computed {
+		s.computed++
+	}
+	if host == emu {
+		if computed {
+			s.exact++
+		}
+		return nil
+	}
+	h2, e2 := append([]byte{}, hs[:28]...), append([]byte{}, es[:28]...)
+	h2[5] &^= 2 // C1
+	e2[5] &^= 2
+	maxd := uint64(0)
+	for k := 0; k < 8; k++ {
+		maxd = max(maxd, ulpDiff(getF80(hs[28+10*k:]), getF80(es[28+10*k:])))
+	}
+	if string(h2) != string(e2) || maxd > 1 || string(host[:x87Out]) != string(emu[:x87Out]) {
+		return fmt.Errorf("%s differs beyond 1 ulp\ninput:    %s\nhost out: %s\nemu out:  %s", c.text,
+			describeX87(c.mem[x87In:]), describeX87(hs), describeX87(es))
+	}
+	if maxd == 0 {
+		s.c1++
+	} else {
+		s.ulp1++
+	}
+	return nil
+}
+
+// transBound is, per instruction, the largest fraction of computed results that may
+// differ from the host by one unit in the last place, as measured on the host this was
+// developed on (an AMD EPYC) with some margin. Every other result is identical.
+var transBound = map[string]float64{
+	"fsin": 0.03, "fcos": 0.03, "fsincos": 0.05, "fptan": 0.25, "fpatan": 0.05,
+	"f2xm1": 0.05, "fyl2x": 0.05, "fyl2xp1": 0.05,
+}
+
+// TestX87Transcendental runs random FSIN, FCOS, FSINCOS, FPTAN, FPATAN, F2XM1, FYL2X and
+// FYL2XP1 cases on the host and the emulator: special operands, flags, stack effects and
+// C2 must be identical; computed results may differ by one unit in the last place, in at
+// most the measured fraction of cases.
+func TestX87Transcendental(t *testing.T) {
+	tm := newTestMachine(t)
+	r := rand.New(rand.NewPCG(87, 2))
+	n := 16000
+	if testing.Short() {
+		n = 2000
+	}
+	stats := map[string]*transStats{}
+	for i := 0; i < n; {
+		c := genX87(r)
+		if !c.trans {
+			continue
+		}
+		i++
+		name := c.text[:strings.Index(c.text, " (")]
+		s := stats[name]
+		if s == nil {
+			s = &transStats{}
+			stats[name] = s
+		}
+		require.NoError(t, x87CheckTrans(t, tm, &c, s))
+	}
+	for name, s := range stats {
+		t.Logf("%-8s cases %5d, computed %5d: identical %5d (%.1f%%), identical but C1 %3d, 1 ulp apart %3d",
+			name, s.n, s.computed, s.exact, 100*float64(s.exact)/float64(max(1, s.computed)), s.c1, s.ulp1)
+		if s.computed > 0 {
+			frac := float64(s.ulp1) / float64(s.computed)
+			require.LessOrEqual(t, frac, transBound[name], "%s: too many results one ulp from the host's", name)
+		}
 	}
 }

@@ -120,9 +120,7 @@ func bigOf(a F80) *big.Float {
 }
 
 // fromBig rounds v to the extended format (64-bit precision) in cw's rounding mode with
-// cw's masks. A value that is not exact in v's precision still counts as inexact only
-// through the bits v holds: callers pass values that are exact or far more precise than
-// the result.
+// cw's masks; the value is taken as exact.
 func fromBig(v *big.Float, cw uint16) (F80, uint16) {
 	if v.Sign() == 0 {
 		return zero(v.Signbit()), 0
@@ -143,31 +141,38 @@ func fromBig(v *big.Float, cw uint16) (F80, uint16) {
 	return roundExt(neg, int32(e-1), hi, lo, cw)
 }
 
-// inexactBig rounds an approximation of a value known to be irrational (or at least not
-// exactly representable): the sticky bit is forced, so the result is inexact.
-func inexactBig(v *big.Float, cw uint16) (F80, uint16) {
-	if v.Sign() == 0 {
-		return zero(v.Signbit()), PE
-	}
-	neg := v.Signbit()
-	a := new(big.Float).Abs(v)
-	e := a.MantExp(nil)
-	s := new(big.Float).SetMantExp(a, 128-e)
-	z, _ := s.Int(nil)
-	w := z.Bits()
-	var hi, lo uint64
-	if len(w) == 2 {
-		lo, hi = uint64(w[0]), uint64(w[1])
-	}
-	lo |= 1
-	return roundExt(neg, int32(e-1), hi, lo, cw)
+// approx is an approximation v of an inexact result, computed with workPrec bits, and the
+// direction of its error: the exact value is v plus a tiny quantity of sign dir (the sign
+// of the first term a series left out). The direction matters only when v happens to be
+// representable (a tiny argument: sin x = x - x^3/6...); it decides the rounding then.
+type approx struct {
+	v   *big.Float
+	dir int
 }
 
-// sinSeries returns sin(r) for |r| <= 1 by its Taylor series.
-func sinSeries(r *big.Float) *big.Float {
-	if r.Sign() == 0 {
-		return new(big.Float).SetPrec(workPrec)
+// round rounds an inexact result; PE is always raised.
+func (a approx) round(cw uint16) (F80, uint16) {
+	v := a.v
+	if v.Sign() != 0 {
+		e := v.MantExp(nil)
+		d := a.dir
+		if d == 0 {
+			d = v.Sign() // unknown: just above in magnitude, the value is not exact
+		}
+		n := new(big.Float).SetMantExp(big.NewFloat(float64(d)), e-3*workPrec)
+		v = new(big.Float).SetPrec(4*workPrec).Add(v, n)
 	}
+	r, f := fromBig(v, cw)
+	return r, f | PE
+}
+
+// neg negates an approximation.
+func (a approx) neg() approx { return approx{new(big.Float).Neg(a.v), -a.dir} }
+
+func sign(x *big.Float) int { return x.Sign() }
+
+// sinSeries returns sin(r) for |r| <= 1 by its Taylor series.
+func sinSeries(r *big.Float) approx {
 	r2 := new(big.Float).SetPrec(workPrec).Mul(r, r)
 	term := new(big.Float).SetPrec(workPrec).Set(r)
 	sum := new(big.Float).SetPrec(workPrec).Set(r)
@@ -177,15 +182,15 @@ func sinSeries(r *big.Float) *big.Float {
 		term.Mul(term, r2)
 		term.Quo(term, d.SetInt64(2*k*(2*k+1)))
 		term.Neg(term)
-		if term.Sign() == 0 || term.MantExp(nil) < lim {
-			return sum
+		if term.MantExp(nil) < lim {
+			return approx{sum, sign(term)}
 		}
 		sum.Add(sum, term)
 	}
 }
 
 // cosSeries returns cos(r) for |r| <= 1 by its Taylor series.
-func cosSeries(r *big.Float) *big.Float {
+func cosSeries(r *big.Float) approx {
 	r2 := new(big.Float).SetPrec(workPrec).Mul(r, r)
 	term := new(big.Float).SetPrec(workPrec).SetInt64(1)
 	sum := new(big.Float).SetPrec(workPrec).SetInt64(1)
@@ -195,13 +200,13 @@ func cosSeries(r *big.Float) *big.Float {
 		term.Quo(term, d.SetInt64((2*k-1)*(2*k)))
 		term.Neg(term)
 		if term.Sign() == 0 || term.MantExp(nil) < -workPrec-8 {
-			return sum
+			return approx{sum, sign(term)}
 		}
 		sum.Add(sum, term)
 	}
 }
 
-// reduce returns k and r with x = k*(pi66/2) + r, |r| <= pi66/4 (about), r exact.
+// reduce returns k mod 4 and r with x = k*(pi66/2) + r, |r| <= pi66/4 (about), r exact.
 func reduce(x *big.Float) (int64, *big.Float) {
 	consts.Do(initConsts)
 	const p = 4 * workPrec
@@ -247,8 +252,8 @@ func Sin(a F80, cw uint16) (F80, uint16) {
 	if a.Class() == Zero {
 		return a, 0
 	}
-	s, _ := sinCosBig(a)
-	v, f := inexactBig(s, cw)
+	s, _, _ := sinCosBig(a)
+	v, f := s.round(cw)
 	return v, f | fl
 }
 
@@ -261,8 +266,8 @@ func Cos(a F80, cw uint16) (F80, uint16) {
 	if a.Class() == Zero {
 		return One, 0
 	}
-	_, c := sinCosBig(a)
-	v, f := inexactBig(c, cw)
+	_, c, _ := sinCosBig(a)
+	v, f := c.round(cw)
 	return v, f | fl
 }
 
@@ -275,10 +280,10 @@ func SinCos(a F80, cw uint16) (sin, cos F80, flags uint16) {
 	if a.Class() == Zero {
 		return a, One, 0
 	}
-	s, c := sinCosBig(a)
-	sv, f1 := inexactBig(s, cw)
-	cv, f2 := inexactBig(c, cw)
-	return sv, cv, (f1|f2)&^C1 | f2&C1 | fl
+	s, c, _ := sinCosBig(a)
+	sv, f1 := s.round(cw)
+	cv, f2 := c.round(cw)
+	return sv, cv, (f1|f2)&^C1 | sinCosC1(f1, f2) | fl
 }
 
 // Tan is FPTAN (the CPU pushes 1.0 after it).
@@ -290,32 +295,35 @@ func Tan(a F80, cw uint16) (F80, uint16) {
 	if a.Class() == Zero {
 		return a, 0
 	}
-	s, c := sinCosBig(a)
-	v, f := inexactBig(new(big.Float).SetPrec(workPrec).Quo(s, c), cw)
+	s, c, rs := sinCosBig(a)
+	// tan r = r + r^3/3 + ..., -cot r = -1/r + r/3 + ...: the error has the sign of r.
+	t := approx{new(big.Float).SetPrec(workPrec).Quo(s.v, c.v), rs}
+	v, f := t.round(cw)
 	return v, f | fl
 }
 
-// sinCosBig returns sin and cos of the finite nonzero a, reduced with pi66.
-func sinCosBig(a F80) (*big.Float, *big.Float) {
+// sinCosBig returns sin and cos of the finite nonzero a, reduced with pi66, and the sign
+// of the reduced argument.
+func sinCosBig(a F80) (approx, approx, int) {
 	k, r := reduce(bigOf(a))
 	s, c := sinSeries(r), cosSeries(r)
 	switch k {
 	case 1:
-		s, c = c, s.Neg(s)
+		s, c = c, s.neg()
 	case 2:
-		s, c = s.Neg(s), c.Neg(c)
+		s, c = s.neg(), c.neg()
 	case 3:
-		s, c = c.Neg(c), s
+		s, c = c.neg(), s
 	}
-	return s, c
+	return s, c, r.Sign()
 }
 
+// sinCosC1 is FSINCOS's C1: the round-up indication of the sine (the host's choice).
+func sinCosC1(fsin, fcos uint16) uint16 { return fsin & C1 }
+
 // atanBig returns atan(t) for t >= 0.
-func atanBig(t *big.Float) *big.Float {
+func atanBig(t *big.Float) approx {
 	consts.Do(initConsts)
-	if t.Sign() == 0 {
-		return new(big.Float).SetPrec(workPrec)
-	}
 	x := new(big.Float).SetPrec(workPrec).Set(t)
 	one := new(big.Float).SetPrec(workPrec).SetInt64(1)
 	inv := false
@@ -338,11 +346,13 @@ func atanBig(t *big.Float) *big.Float {
 	pow := new(big.Float).SetPrec(workPrec).Set(x)
 	sum := new(big.Float).SetPrec(workPrec).Set(x)
 	lim := x.MantExp(nil) - workPrec - 8
+	dir := 0
 	for k := int64(1); ; k++ {
 		pow.Mul(pow, x2)
 		pow.Neg(pow)
 		tmp.Quo(pow, tmp.SetInt64(2*k+1))
-		if tmp.Sign() == 0 || tmp.MantExp(nil) < lim {
+		if tmp.MantExp(nil) < lim {
+			dir = tmp.Sign()
 			break
 		}
 		sum.Add(sum, tmp)
@@ -351,8 +361,9 @@ func atanBig(t *big.Float) *big.Float {
 	if inv {
 		h := new(big.Float).SetPrec(workPrec).SetMantExp(bigPi, -1)
 		sum.Sub(h, sum)
+		dir = -dir
 	}
-	return sum
+	return approx{sum, dir}
 }
 
 // Atan2 is FPATAN: the angle of the point (x, y), atan(y/x) in the right quadrant, with
@@ -395,24 +406,25 @@ func Atan2(y, x F80, cw uint16) (F80, uint16) {
 		}
 		v := new(big.Float).SetPrec(workPrec).Mul(bigPi, new(big.Float).SetInt64(quarters))
 		v.SetMantExp(v, -2)
+		a := approx{v, 0}
 		if yneg {
-			v.Neg(v)
+			a = a.neg()
 		}
-		r, f := inexactBig(v, cw)
+		r, f := a.round(cw)
 		return r, f | flags
 	}
 	by, bx := bigOf(y), bigOf(x)
 	by.Abs(by)
 	bx.Abs(bx)
 	t := new(big.Float).SetPrec(workPrec).Quo(by, bx)
-	v := atanBig(t)
+	a := atanBig(t)
 	if xneg {
-		v.Sub(new(big.Float).SetPrec(workPrec).Set(bigPi), v)
+		a = approx{a.v.Sub(new(big.Float).SetPrec(workPrec).Set(bigPi), a.v), -a.dir}
 	}
 	if yneg {
-		v.Neg(v)
+		a = a.neg()
 	}
-	r, f := inexactBig(v, cw)
+	r, f := a.round(cw)
 	return r, f | flags
 }
 
@@ -498,15 +510,17 @@ func Yl2x(y, x F80, cw uint16) (F80, uint16) {
 	var r F80
 	var f uint16
 	if exact {
+		// x is a power of two: the logarithm is exact; the host raises PE all the same.
 		r, f = fromBig(v, cw)
+		f |= PE
 	} else {
-		r, f = inexactBig(v, cw)
+		r, f = approx{v, 0}.round(cw)
 	}
 	return r, f | flags
 }
 
-// Yl2xp1 is FYL2XP1: y * log2(x + 1), for |x| < 1 - sqrt(2)/2 (other operands give the
-// mathematical value, where the SDM leaves the result undefined).
+// Yl2xp1 is FYL2XP1: y * log2(x + 1). The SDM defines it for |x| < 1 - sqrt(2)/2; the
+// host computes it for every x > -1 and returns x itself (with PE) for x <= -1.
 func Yl2xp1(y, x F80, cw uint16) (F80, uint16) {
 	consts.Do(initConsts)
 	cy, cx := y.Class(), x.Class()
@@ -515,25 +529,28 @@ func Yl2xp1(y, x F80, cw uint16) (F80, uint16) {
 	}
 	flags := denormalFlag(cy, cx)
 	switch {
-	case cx == Zero:
-		if cy == Infinity {
+	case cx == Infinity && x.Neg():
+		return Indefinite, IE | flags
+	case cx == Infinity:
+		if cy == Zero {
 			return Indefinite, IE | flags
 		}
-		return zero(y.Neg() != x.Neg()), flags
-	case cy == Zero:
-		if cx == Infinity {
-			return Indefinite, IE | flags
-		}
-		return zero(y.Neg() != x.Neg()), flags
-	case cx == Infinity || cy == Infinity:
-		if x.Neg() {
+		return inf(y.Neg()), flags
+	case cy == Infinity:
+		if cx == Zero {
 			return Indefinite, IE | flags
 		}
 		return inf(y.Neg() != x.Neg()), flags
+	case cx == Zero || cy == Zero:
+		return zero(y.Neg() != x.Neg()), flags
 	}
 	bx := bigOf(x)
 	one := new(big.Float).SetPrec(workPrec).SetInt64(1)
+	if x.Neg() && bx.Cmp(new(big.Float).Neg(one)) <= 0 {
+		return x, PE | flags
+	}
 	var l *big.Float
+	exact := false
 	if bx.MantExp(nil) <= -2 { // |x| < 0.25: log2(1+x) = 2 atanh(x / (2 + x)) / ln 2
 		den := new(big.Float).SetPrec(workPrec).Add(bx, one)
 		den.Add(den, one)
@@ -543,18 +560,22 @@ func Yl2xp1(y, x F80, cw uint16) (F80, uint16) {
 		l.Quo(l, bigLn2)
 	} else {
 		s := new(big.Float).SetPrec(4 * workPrec).Add(bx, one)
-		if s.Sign() <= 0 {
-			return Indefinite, IE | flags
-		}
-		l, _ = log2Big(s)
+		l, exact = log2Big(s)
 	}
 	v := l.Mul(l, bigOf(y))
-	r, f := inexactBig(v, cw)
+	var r F80
+	var f uint16
+	if exact {
+		r, f = fromBig(v, cw)
+		f |= PE
+	} else {
+		r, f = approx{v, 0}.round(cw)
+	}
 	return r, f | flags
 }
 
-// F2xm1 is F2XM1: 2^x - 1, for -1 <= x <= 1 (other operands give the mathematical value,
-// where the SDM leaves the result undefined).
+// F2xm1 is F2XM1: 2^x - 1. The SDM defines it for -1 <= x <= 1; the host returns x itself
+// (with PE) for |x| > 1, and raises PE even for the exact results at x = 1 and x = -1.
 func F2xm1(a F80, cw uint16) (F80, uint16) {
 	consts.Do(initConsts)
 	ca := a.Class()
@@ -572,23 +593,17 @@ func F2xm1(a F80, cw uint16) (F80, uint16) {
 	}
 	flags := denormalFlag(ca, ca)
 	x := unpack(a)
-	if x.exp > 14 { // far outside the domain: overflow, or -1
-		if x.neg {
-			r, f := inexactBig(big.NewFloat(-1), cw)
-			return r, f | flags
-		}
-		r, f := roundExt(false, 1<<20, intBit, 0, cw)
-		return r, f | flags
+	if x.exp > 0 || (x.exp == 0 && x.mant != intBit) {
+		return a, PE | flags
 	}
-	if x.mant == intBit && x.exp == 0 { // 2^1 - 1 = 1, 2^-1 - 1 = -0.5, exactly
+	if x.exp == 0 { // 2^1 - 1 = 1, 2^-1 - 1 = -0.5, exactly
 		if x.neg {
-			return F80{Mant: intBit, SE: signBit | (bias - 1)}, flags
+			return F80{Mant: intBit, SE: signBit | (bias - 1)}, PE | flags
 		}
-		return One, flags
+		return One, PE | flags
 	}
 	t := new(big.Float).SetPrec(workPrec).Mul(bigOf(a), bigLn2)
-	v := expm1Big(t)
-	r, f := inexactBig(v, cw)
+	r, f := approx{expm1Big(t), 0}.round(cw)
 	return r, f | flags
 }
 
