@@ -559,7 +559,7 @@ func Yl2xp1(y, x F80, cw uint16) (F80, uint16) {
 		l.SetMantExp(l, 1)
 		l.Quo(l, bigLn2)
 	} else {
-		s := new(big.Float).SetPrec(4 * workPrec).Add(bx, one)
+		s := new(big.Float).SetPrec(4*workPrec).Add(bx, one)
 		l, exact = log2Big(s)
 	}
 	v := l.Mul(l, bigOf(y))
