@@ -166,6 +166,16 @@ func (a approx) round(cw uint16) (F80, uint16) {
 	return r, f | PE
 }
 
+// exactAsInexact rounds an exact result of FYL2X or FYL2XP1 as the host treats it: as
+// inexact (PE), so that a tiny result also signals underflow.
+func exactAsInexact(v *big.Float, cw uint16) (F80, uint16) {
+	r, f := fromBig(v, cw)
+	if r.SE&maxExp == 0 && r.Mant != 0 && cw&UE != 0 {
+		f |= UE
+	}
+	return r, f | PE
+}
+
 // neg negates an approximation.
 func (a approx) neg() approx { return approx{new(big.Float).Neg(a.v), -a.dir} }
 
@@ -511,8 +521,7 @@ func Yl2x(y, x F80, cw uint16) (F80, uint16) {
 	var f uint16
 	if exact {
 		// x is a power of two: the logarithm is exact; the host raises PE all the same.
-		r, f = fromBig(v, cw)
-		f |= PE
+		r, f = exactAsInexact(v, cw)
 	} else {
 		r, f = approx{v, 0}.round(cw)
 	}
@@ -566,8 +575,7 @@ func Yl2xp1(y, x F80, cw uint16) (F80, uint16) {
 	var r F80
 	var f uint16
 	if exact {
-		r, f = fromBig(v, cw)
-		f |= PE
+		r, f = exactAsInexact(v, cw)
 	} else {
 		r, f = approx{v, 0}.round(cw)
 	}
