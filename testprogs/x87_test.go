@@ -108,3 +108,20 @@ func parse80(s string) (neg bool, exp, frac uint64, ok bool) {
 	}
 	return se&0x8000 != 0, exp, m &^ (1 << 63), true
 }
+
+// TestX87PrintfDigits: formatting doubles through long double arithmetic, as printf does,
+// gives the same digits (and the same long double sums and products) natively and
+// emulated.
+func TestX87PrintfDigits(t *testing.T) {
+	r := sameAsNative(t, "x87_printf", "")
+	require.Contains(t, r.Stdout, "3fb999999999999a +0.1000000000000000055511151231257827021181583404541015625 ~ 1.0000000000000001e-01")
+}
+
+// TestX87UnmaskedExceptionIsSIGFPE: an unmasked zero divide traps at the next FWAIT, not
+// at the division, and the process dies of SIGFPE, natively and emulated. The status
+// word before: B, TOP 6 (the division did not pop), ES, ZE.
+func TestX87UnmaskedExceptionIsSIGFPE(t *testing.T) {
+	r := sameAsNative(t, "x87_sigfpe", "")
+	require.Equal(t, 128+8, r.Code)
+	require.Contains(t, r.Stdout, "status after the division: b084")
+}

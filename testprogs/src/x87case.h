@@ -25,19 +25,19 @@ static char outbuf[1 << 16];
 static u64 outlen;
 static u64 ncases;
 
-static void flush(void) {
+static inline void flush(void) {
 	sys_write(1, outbuf, outlen);
 	outlen = 0;
 }
 
-static void out(const char *s) {
+static inline void out(const char *s) {
 	while (*s) {
 		if (outlen == sizeof outbuf) flush();
 		outbuf[outlen++] = *s++;
 	}
 }
 
-static void outhex(u64 v, int digits) {
+static inline void outhex(u64 v, int digits) {
 	char b[17];
 	for (int i = digits - 1; i >= 0; i--) {
 		b[i] = "0123456789abcdef"[v & 15];
@@ -47,7 +47,7 @@ static void outhex(u64 v, int digits) {
 	out(b);
 }
 
-static void outdec(u64 v) {
+static inline void outdec(u64 v) {
 	char b[24];
 	int i = sizeof b;
 	b[--i] = 0;
@@ -59,13 +59,13 @@ static void outdec(u64 v) {
 }
 
 /* out80 prints an 80-bit value as 20 hex digits: sign+exponent, then the significand. */
-static void out80(const u80 *v) {
+static inline void out80(const u80 *v) {
 	outhex(v->se, 4);
 	outhex(v->m, 16);
 }
 
 /* finish prints the case count and flushes. */
-static int finish(void) {
+static inline int finish(void) {
 	out("cases: ");
 	outdec(ncases);
 	out("\n");
@@ -77,7 +77,7 @@ static int finish(void) {
 
 /* Edge values: zeros, ones, fractions, extremes, denormals, pseudo-denormals, unnormals,
    infinities, NaNs with payloads, the real indefinite, rounding-boundary significands. */
-static const u80 edge[] = {
+__attribute__((unused)) static const u80 edge[] = {
 	V(0x0000, 0),                     /* +0 */
 	V(0x8000, 0),                     /* -0 */
 	V(0x3fff, 0x8000000000000000ULL), /* 1 */
@@ -112,7 +112,7 @@ static const u80 edge[] = {
 #define NEDGE (sizeof edge / sizeof edge[0])
 
 /* Finite nonzero values for the precision and rounding sweeps. */
-static const u80 finite[] = {
+__attribute__((unused)) static const u80 finite[] = {
 	V(0x3fff, 0x8000000000000000ULL), V(0x4000, 0xc000000000000000ULL),
 	V(0x3ffd, 0xaaaaaaaaaaaaaaabULL), V(0x4000, 0xc90fdaa22168c235ULL),
 	V(0xbfff, 0x8000008000000000ULL), V(0x3fff, 0x8000000000000400ULL),
@@ -123,7 +123,7 @@ static const u80 finite[] = {
 #define NFINITE (sizeof finite / sizeof finite[0])
 
 /* Control words: all exceptions masked, each precision and rounding control. */
-static const u16 pcs[] = {0x0000, 0x0200, 0x0300};
-static const u16 rcs[] = {0x0000, 0x0400, 0x0800, 0x0c00};
+__attribute__((unused)) static const u16 pcs[] = {0x0000, 0x0200, 0x0300};
+__attribute__((unused)) static const u16 rcs[] = {0x0000, 0x0400, 0x0800, 0x0c00};
 
 #endif
