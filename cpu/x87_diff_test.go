@@ -363,6 +363,10 @@ func genX87(r *rand.Rand) x87Case {
 		f := x87MemForms[r.IntN(len(x87MemForms))]
 		c.insn = append([]byte{f.esc}, modrmMem(f.reg)...)
 		c.text = f.name
+		if (f.kind == 'e' || f.kind == 's' || f.name == "fnstenv" || f.name == "fnsave") && r.IntN(3) == 0 {
+			c.insn = append([]byte{0x66}, c.insn...) // the 16-bit formats
+			c.text += "16"
+		}
 		m := c.mem[x87Mem:]
 		for i := range m[:108] {
 			m[i] = byte(r.Uint32())
@@ -634,5 +638,32 @@ func TestX87Transcendental(t *testing.T) {
 			frac := float64(s.ulp1) / float64(s.computed)
 			require.LessOrEqual(t, frac, transBound[name], "%s: too many results one ulp from the host's", name)
 		}
+	}
+}
+
+// The data pointer's selector (FDS) is the operand's segment: SS for an RSP or RBP base,
+// else DS (0 on Linux), as the host stores it.
+func TestX87DataSelector(t *testing.T) {
+	tm := newTestMachine(t)
+	for _, tc := range []struct {
+		name string
+		load []byte
+	}{
+		{"rsp base", []byte{0xdd, 0x44, 0x24, 0xc0}},       // fld qword [rsp-64]
+		{"rbx base", []byte{0xdd, 0x83, 0x00, 0x01, 0, 0}}, // fld qword [rbx+0x100]
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code := []byte{0xdb, 0xe3, 0xd9, 0xee, 0xdd, 0x5c, 0x24, 0xc0} // fninit; fldz; fstp qword [rsp-64]
+			code = append(code, tc.load...)
+			code = append(code, 0xd9, 0xb3, 0x00, 0x02, 0, 0, 0xdb, 0xe3, 0xc3) // fnstenv [rbx+0x200]; fninit; ret
+			var in hostcpu.Regs
+			in.GPR[RBX] = hostcpu.DataAddr
+			in.RFLAGS = InitialRFLAGS
+			hr, er := in, in
+			var host, emu [x87Data]byte
+			require.NoError(t, hostcpu.Run(code, &hr, host[:]))
+			require.True(t, returned(tm.run(code, &er, emu[:], 100)))
+			require.Equal(t, host[x87Out:x87Out+28], emu[x87Out:x87Out+28])
+		})
 	}
 }
