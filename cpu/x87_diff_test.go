@@ -474,9 +474,9 @@ func x87CheckOnce(t testing.TB, tm *testMachine, c *x87Case) error {
 func TestX87DifferentialRandom(t *testing.T) {
 	tm := newTestMachine(t)
 	r := rand.New(rand.NewPCG(87, 1))
-	n := 30000
+	n := 50000
 	if testing.Short() {
-		n = 3000
+		n = 5000
 	}
 	fails := map[string]int{}
 	for i := 0; i < n; i++ {

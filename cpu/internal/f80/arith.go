@@ -1,6 +1,9 @@
 package f80
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+)
 
 // Basic arithmetic (SDM Vol. 2A: FADD, FSUB, FMUL, FDIV, FSQRT, FPREM, FPREM1, FRNDINT,
 // FSCALE, FXTRACT). Every exact result is formed in at least 128 bits (with a sticky bit)
@@ -269,19 +272,44 @@ func Sqrt(a F80, cw uint16) (F80, uint16) {
 }
 
 // isqrt128 returns floor(sqrt(n)) for n = hi:lo >= 2^126, and the remainder n - root^2.
+// A double-precision estimate, one Newton step in 128/64-bit arithmetic, then an exact
+// correction.
 func isqrt128(hi, lo uint64) (root, remHi, remLo uint64) {
-	for bit := 63; bit >= 0; bit-- {
-		c := root | 1<<uint(bit)
-		ph, pl := bits.Mul64(c, c)
-		if ph < hi || (ph == hi && pl <= lo) {
-			root = c
-		}
+	est := math.Sqrt(math.Ldexp(float64(hi), 64) + float64(lo))
+	r := ^uint64(0)
+	if est < 0x1p64 {
+		r = uint64(est)
 	}
-	ph, pl := bits.Mul64(root, root)
+	if r < 1<<63 {
+		r = 1 << 63
+	}
+	if hi < r { // Newton: r = (r + n/r) / 2
+		q, _ := bits.Div64(hi, lo, r)
+		sum, carry := bits.Add64(r, q, 0)
+		r = sum>>1 | carry<<63
+	}
+	// Correct to the exact floor: r*r <= n < (r+1)*(r+1).
+	for {
+		ph, pl := bits.Mul64(r, r)
+		if ph > hi || (ph == hi && pl > lo) {
+			r--
+			continue
+		}
+		if r == ^uint64(0) {
+			break
+		}
+		nh, nl := bits.Mul64(r+1, r+1)
+		if nh < hi || (nh == hi && nl <= lo) {
+			r++
+			continue
+		}
+		break
+	}
+	ph, pl := bits.Mul64(r, r)
 	var bw uint64
 	remLo, bw = bits.Sub64(lo, pl, 0)
 	remHi, _ = bits.Sub64(hi, ph, bw)
-	return root, remHi, remLo
+	return r, remHi, remLo
 }
 
 // Rem is FPREM (ieee false: the quotient is truncated toward zero) and FPREM1 (ieee true:

@@ -2,6 +2,8 @@ package f80
 
 import (
 	"math"
+	"math/bits"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -179,4 +181,39 @@ func TestTranscendentalRules(t *testing.T) {
 	r, fl = Sin(f(0x3f00, 1<<63), masked|RCChop)
 	assert.Equal(t, f(0x3eff, ^uint64(0)), r)
 	assert.Equal(t, PE, fl&(Exceptions|C1))
+}
+
+// isqrt128 agrees with the bit-by-bit square root on random and boundary inputs.
+func TestIsqrt128(t *testing.T) {
+	slow := func(hi, lo uint64) uint64 {
+		var root uint64
+		for bit := 63; bit >= 0; bit-- {
+			c := root | 1<<uint(bit)
+			ph, pl := bits.Mul64(c, c)
+			if ph < hi || (ph == hi && pl <= lo) {
+				root = c
+			}
+		}
+		return root
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	cases := [][2]uint64{{1 << 62, 0}, {^uint64(0), ^uint64(0)}, {1 << 63, 0}, {(1 << 62) + 1, 5}}
+	for _, m := range []uint64{1 << 63, ^uint64(0), 0xb504f333f9de6484, 0xb504f333f9de6485} {
+		h, l := bits.Mul64(m, m)
+		cases = append(cases, [2]uint64{h, l})
+		l2, b := bits.Sub64(l, 1, 0)
+		cases = append(cases, [2]uint64{h - b, l2})
+	}
+	for i := 0; i < 20000; i++ {
+		cases = append(cases, [2]uint64{r.Uint64() | 1<<62, r.Uint64()})
+	}
+	for _, c := range cases {
+		if c[0] < 1<<62 {
+			continue
+		}
+		got, _, _ := isqrt128(c[0], c[1])
+		if want := slow(c[0], c[1]); got != want {
+			t.Fatalf("isqrt128(%#x:%#x) = %#x, want %#x", c[0], c[1], got, want)
+		}
+	}
 }
