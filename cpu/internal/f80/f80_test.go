@@ -217,3 +217,30 @@ func TestIsqrt128(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTranscendental reports the cost of the big-float transcendentals.
+func BenchmarkTranscendental(b *testing.B) {
+	x := F80{Mant: 0xc90fdaa22168c235, SE: 0x3fff + 3} // about 12.6
+	y := F80{Mant: 0xb504f333f9de6484, SE: 0x3ffe}
+	cw := uint16(masked)
+	b.Run("fsin", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			Sin(x, cw)
+		}
+	})
+	b.Run("fpatan", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			Atan2(y, x, cw)
+		}
+	})
+	b.Run("fyl2x", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			Yl2x(y, x, cw)
+		}
+	})
+	b.Run("f2xm1", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			F2xm1(y, cw)
+		}
+	})
+}

@@ -18,7 +18,7 @@ import (
 // r = x - k*pi66/2 is exact, and the function is then evaluated at r. So fsin(fldpi)
 // returns -2^-64 (pi64 - pi66) and not -5.0165e-20 (pi64 - pi), as the host shows.
 
-const workPrec = 256
+const workPrec = 160
 
 var (
 	consts     sync.Once
