@@ -446,7 +446,6 @@ var d9Ops = [32]int16{
 
 // decodeX87Reg decodes the register forms (mod = 11).
 func decodeX87Reg(in *inst, e, reg, modrm uint8) bool {
-	i := modrm & 7
 	switch e {
 	case 0: // D8: ST(0) <- ST(0) op ST(i); FCOM/FCOMP ST(i)
 		if reg == arCom || reg == arComp {
@@ -551,6 +550,5 @@ func decodeX87Reg(in *inst, e, reg, modrm uint8) bool {
 			return true
 		}
 	}
-	_ = i
 	return false
 }

@@ -105,13 +105,10 @@ func execX87(c *CPU, in *inst) {
 		}
 	case xNop:
 		c.fpuPointers(in, 0, false)
-	case xChs, xAbs:
-		c.unary(in, func(a f80.F80, cw uint16) (f80.F80, uint16) {
-			if in.sub == xChs {
-				return a.Chs(), 0
-			}
-			return a.Abs(), 0
-		})
+	case xChs:
+		c.unary(in, chs)
+	case xAbs:
+		c.unary(in, abs)
 	case xTst:
 		c.fpuPointers(in, 0, false)
 		if c.empty(0) {
@@ -274,6 +271,11 @@ func (c *CPU) arithTo(d int, op uint8, s int, m f80.F80, mfl uint16, reg bool) b
 	c.setST(d, r)
 	return true
 }
+
+// chs and abs are FCHS and FABS: they change only the sign, even of a NaN, and raise
+// nothing (but a stack underflow).
+func chs(a f80.F80, _ uint16) (f80.F80, uint16) { return a.Chs(), 0 }
+func abs(a f80.F80, _ uint16) (f80.F80, uint16) { return a.Abs(), 0 }
 
 func isNaNOrUnsupported(v f80.F80) bool {
 	cl := v.Class()

@@ -248,3 +248,9 @@ func FuzzX87(f *testing.F) {
 		require.NoError(t, x87Check(t, tm, &c))
 	})
 }
+
+// CPUID.01H:EDX.FPU (bit 0) says an x87 FPU is present, and so does AT_HWCAP.
+func TestX87CPUIDBit(t *testing.T) {
+	assert.Equal(t, uint32(1), cpuidLeaf1EDX&1)
+	assert.Equal(t, uint64(1), HWCAP()&1)
+}
