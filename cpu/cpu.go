@@ -181,6 +181,8 @@ type X87State struct {
 	FOP uint16
 	FIP uint64
 	FDP uint64
+	FCS uint16 // selector of the last instruction (FNSTENV, FNSAVE, 32-bit FXSAVE store it)
+	FDS uint16 // selector of the last memory operand's segment
 }
 
 // InitialExtState is the SSE and x87 state of a new process: MXCSR 0x1F80 (all exceptions

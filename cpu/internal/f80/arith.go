@@ -1,0 +1,549 @@
+package f80
+
+import (
+	"math"
+	"math/bits"
+)
+
+// Basic arithmetic (SDM Vol. 2A: FADD, FSUB, FMUL, FDIV, FSQRT, FPREM, FPREM1, FRNDINT,
+// FSCALE, FXTRACT). Every exact result is formed in at least 128 bits (with a sticky bit)
+// and then rounded once, so results are correctly rounded to the selected precision.
+
+// nanResult handles operands that are NaNs or unsupported encodings, following SDM Vol. 1,
+// table 4-7 (Rules for Generating QNaNs) and 8.2.2 (unsupported formats): an unsupported
+// operand gives the real indefinite; an SNaN raises IE and is quieted; with two NaNs the
+// one with the larger significand wins (a QNaN over an SNaN). ok is false when neither
+// operand is a NaN or unsupported.
+func nanResult(a, b F80, ca, cb Class) (r F80, flags uint16, ok bool) {
+	if ca == Unsupported || cb == Unsupported {
+		return Indefinite, IE, true
+	}
+	aNaN, bNaN := ca == QNaN || ca == SNaN, cb == QNaN || cb == SNaN
+	if !aNaN && !bNaN {
+		return F80{}, 0, false
+	}
+	if ca == SNaN || cb == SNaN {
+		flags = IE
+	}
+	switch {
+	case aNaN && bNaN:
+		return largerNaN(a, b, ca, cb), flags, true
+	case aNaN:
+		return quiet(a), flags, true
+	}
+	return quiet(b), flags, true
+}
+
+// largerNaN picks between two NaNs: the QNaN if only one is quiet, else the one with the
+// larger significand, and with equal significands the positive one.
+func largerNaN(a, b F80, ca, cb Class) F80 {
+	if ca != cb {
+		if ca == QNaN {
+			return a
+		}
+		return b
+	}
+	qa, qb := quiet(a), quiet(b)
+	switch {
+	case qa.Mant > qb.Mant:
+		return qa
+	case qb.Mant > qa.Mant:
+		return qb
+	case !qa.Neg():
+		return qa
+	}
+	return qb
+}
+
+// nanResult1 is nanResult for one operand.
+func nanResult1(a F80, ca Class) (F80, uint16, bool) {
+	switch ca {
+	case Unsupported:
+		return Indefinite, IE, true
+	case SNaN:
+		return quiet(a), IE, true
+	case QNaN:
+		return a, 0, true
+	}
+	return F80{}, 0, false
+}
+
+// denormalFlag returns DE if either class is a denormal operand.
+func denormalFlag(ca, cb Class) uint16 {
+	if isDenormal(ca) || isDenormal(cb) {
+		return DE
+	}
+	return 0
+}
+
+// Add returns a + b rounded as cw says.
+func Add(a, b F80, cw uint16) (F80, uint16) { return addSub(a, b, false, cw) }
+
+// Sub returns a - b rounded as cw says.
+func Sub(a, b F80, cw uint16) (F80, uint16) { return addSub(a, b, true, cw) }
+
+func addSub(a, b F80, sub bool, cw uint16) (F80, uint16) {
+	ca, cb := a.Class(), b.Class()
+	if r, f, ok := nanResult(a, b, ca, cb); ok {
+		return r, f
+	}
+	flags := denormalFlag(ca, cb)
+	bneg := b.Neg() != sub
+	if ca == Infinity || cb == Infinity {
+		switch {
+		case ca == Infinity && cb == Infinity && a.Neg() != bneg:
+			return Indefinite, flags | IE
+		case ca == Infinity:
+			return a, flags
+		}
+		return inf(bneg), flags
+	}
+	x, y := unpack(a), unpack(b)
+	y.neg = bneg
+	switch {
+	case x.mant == 0 && y.mant == 0:
+		if x.neg == y.neg {
+			return zero(x.neg), flags
+		}
+		return zero(cw&RCMask == RCDown), flags
+	case x.mant == 0:
+		r, f := round(y.neg, y.exp, y.mant, 0, cw)
+		return r, f | flags
+	case y.mant == 0:
+		r, f := round(x.neg, x.exp, x.mant, 0, cw)
+		return r, f | flags
+	}
+	if x.exp < y.exp || (x.exp == y.exp && x.mant < y.mant) {
+		x, y = y, x
+	}
+	yh, yl := shiftRightSticky(y.mant, 0, uint(min(x.exp-y.exp, 200)))
+	var hi, lo uint64
+	exp := x.exp
+	if x.neg == y.neg {
+		var c uint64
+		lo, c = bits.Add64(0, yl, 0)
+		hi, c = bits.Add64(x.mant, yh, c)
+		if c != 0 {
+			hi, lo = shiftRightSticky(hi, lo, 1)
+			hi |= intBit
+			exp++
+		}
+	} else {
+		var bw uint64
+		lo, bw = bits.Sub64(0, yl, 0)
+		hi, _ = bits.Sub64(x.mant, yh, bw)
+		if hi|lo == 0 {
+			return zero(cw&RCMask == RCDown), flags
+		}
+		var n int
+		hi, lo, n = normalize128(hi, lo)
+		exp -= int32(n)
+	}
+	r, f := round(x.neg, exp, hi, lo, cw)
+	return r, f | flags
+}
+
+// normalize128 shifts hi:lo (nonzero) left until bit 127 is set and returns the count.
+func normalize128(hi, lo uint64) (uint64, uint64, int) {
+	if hi == 0 {
+		n := 64 + bits.LeadingZeros64(lo)
+		return lo << (n - 64), 0, n
+	}
+	n := bits.LeadingZeros64(hi)
+	if n == 0 {
+		return hi, lo, 0
+	}
+	return hi<<n | lo>>(64-n), lo << n, n
+}
+
+// Mul returns a * b rounded as cw says.
+func Mul(a, b F80, cw uint16) (F80, uint16) {
+	ca, cb := a.Class(), b.Class()
+	if r, f, ok := nanResult(a, b, ca, cb); ok {
+		return r, f
+	}
+	flags := denormalFlag(ca, cb)
+	neg := a.Neg() != b.Neg()
+	if ca == Infinity || cb == Infinity {
+		if ca == Zero || cb == Zero {
+			return Indefinite, flags | IE
+		}
+		return inf(neg), flags
+	}
+	if ca == Zero || cb == Zero {
+		return zero(neg), flags
+	}
+	x, y := unpack(a), unpack(b)
+	hi, lo := bits.Mul64(x.mant, y.mant)
+	exp := x.exp + y.exp + 1
+	if hi&intBit == 0 {
+		hi, lo = hi<<1|lo>>63, lo<<1
+		exp--
+	}
+	r, f := round(neg, exp, hi, lo, cw)
+	return r, f | flags
+}
+
+// Div returns a / b rounded as cw says.
+func Div(a, b F80, cw uint16) (F80, uint16) {
+	ca, cb := a.Class(), b.Class()
+	if r, f, ok := nanResult(a, b, ca, cb); ok {
+		return r, f
+	}
+	neg := a.Neg() != b.Neg()
+	switch {
+	case ca == Infinity && cb == Infinity, ca == Zero && cb == Zero:
+		return Indefinite, IE
+	case ca == Infinity:
+		return inf(neg), denormalFlag(cb, cb)
+	case cb == Infinity:
+		return zero(neg), denormalFlag(ca, ca)
+	case cb == Zero:
+		return inf(neg), ZE | denormalFlag(ca, ca)
+	}
+	flags := denormalFlag(ca, cb)
+	if ca == Zero {
+		return zero(neg), flags
+	}
+	x, y := unpack(a), unpack(b)
+	hi, lo, below, sticky := divMant(x.mant, y.mant)
+	exp := x.exp - y.exp
+	if below {
+		exp--
+	}
+	if sticky {
+		lo |= 1
+	}
+	r, f := round(neg, exp, hi, lo, cw)
+	return r, f | flags
+}
+
+// divMant divides two normalized significands: it returns the quotient a/b as a 128-bit
+// significand hi:lo, normalized (bit 127 set), whether it is below 1 (a < b: the caller
+// lowers the exponent by one) and whether a remainder was left.
+func divMant(a, b uint64) (hi, lo uint64, below, sticky bool) {
+	var q1 uint64
+	r := a
+	if a >= b {
+		q1, r = 1, a-b
+	}
+	q2, r := bits.Div64(r, 0, b)
+	q3, r := bits.Div64(r, 0, b)
+	if q1 == 1 {
+		// 1.q2q3: shift right by one into 128 bits.
+		sticky = q3&1 != 0 || r != 0
+		return intBit | q2>>1, q2<<63 | q3>>1, false, sticky
+	}
+	return q2, q3, true, r != 0
+}
+
+// Sqrt returns the square root of a rounded as cw says.
+func Sqrt(a F80, cw uint16) (F80, uint16) {
+	ca := a.Class()
+	if r, f, ok := nanResult1(a, ca); ok {
+		return r, f
+	}
+	switch {
+	case ca == Zero:
+		return a, 0
+	case a.Neg():
+		return Indefinite, IE | denormalFlag(ca, ca)
+	case ca == Infinity:
+		return a, 0
+	}
+	flags := denormalFlag(ca, ca)
+	x := unpack(a)
+	var nh, nl uint64
+	if x.exp&1 == 0 {
+		nh, nl = x.mant>>1, x.mant<<63
+	} else {
+		nh, nl = x.mant, 0
+	}
+	root, remHi, remLo := isqrt128(nh, nl)
+	var lo uint64
+	if remHi != 0 || remLo > root {
+		lo = intBit // the root's fraction is above one half (never exactly a half)
+	}
+	if remHi|remLo != 0 {
+		lo |= 1
+	}
+	r, f := round(false, x.exp>>1, root, lo, cw)
+	return r, f | flags
+}
+
+// isqrt128 returns floor(sqrt(n)) for n = hi:lo >= 2^126, and the remainder n - root^2.
+// A double-precision estimate, one Newton step in 128/64-bit arithmetic, then an exact
+// correction.
+func isqrt128(hi, lo uint64) (root, remHi, remLo uint64) {
+	est := math.Sqrt(math.Ldexp(float64(hi), 64) + float64(lo))
+	r := ^uint64(0)
+	if est < 0x1p64 {
+		r = uint64(est)
+	}
+	if r < 1<<63 {
+		r = 1 << 63
+	}
+	if hi < r { // Newton: r = (r + n/r) / 2
+		q, _ := bits.Div64(hi, lo, r)
+		sum, carry := bits.Add64(r, q, 0)
+		r = sum>>1 | carry<<63
+	}
+	// Correct to the exact floor: r*r <= n < (r+1)*(r+1).
+	for {
+		ph, pl := bits.Mul64(r, r)
+		if ph > hi || (ph == hi && pl > lo) {
+			r--
+			continue
+		}
+		if r == ^uint64(0) {
+			break
+		}
+		nh, nl := bits.Mul64(r+1, r+1)
+		if nh < hi || (nh == hi && nl <= lo) {
+			r++
+			continue
+		}
+		break
+	}
+	ph, pl := bits.Mul64(r, r)
+	var bw uint64
+	remLo, bw = bits.Sub64(lo, pl, 0)
+	remHi, _ = bits.Sub64(hi, ph, bw)
+	return r, remHi, remLo
+}
+
+// Rem is FPREM (ieee false: the quotient is truncated toward zero) and FPREM1 (ieee true:
+// the quotient is rounded to nearest even): it returns the partial remainder of a / b and
+// the status bits: C2 set when the reduction is incomplete (the exponents differ by 64 or
+// more; the result is then a - b*q*2^(D-N) with q truncated and N = 32 + D mod 32), and
+// otherwise the three low quotient bits in C0 (Q2), C3 (Q1), C1 (Q0). The remainder is
+// always exact. q is false when no quotient was formed (NaN or invalid operands, where
+// the host leaves C0 and C3 alone).
+func Rem(a, b F80, ieee bool, cw uint16) (r F80, flags uint16, q bool) {
+	ca, cb := a.Class(), b.Class()
+	if r, f, ok := nanResult(a, b, ca, cb); ok {
+		return r, f, false
+	}
+	dflags := denormalFlag(ca, cb)
+	switch {
+	case ca == Infinity || cb == Zero:
+		return Indefinite, IE | dflags, false
+	case ca == Zero:
+		return a, dflags, true
+	case cb == Infinity:
+		r, f := normalizeExact(a, cw)
+		return r, f | dflags, true
+	}
+	x, y := unpack(a), unpack(b)
+	d := x.exp - y.exp
+	if d >= 64 {
+		n := 32 + d%32
+		hi, lo := shl128(x.mant, uint(n))
+		_, rem := bits.Div64(hi, lo, y.mant)
+		r, f := remResult(x.neg, rem, x.exp-n, cw)
+		return r, f | dflags | C2, true
+	}
+	var quo, rem uint64
+	neg := x.neg
+	switch {
+	case d < -1 || (d == -1 && !ieee):
+		r, f := normalizeExact(a, cw)
+		return r, f | dflags, true
+	case d == -1:
+		// |a| < |b|: the nearest quotient is 1 when |a| > |b|/2.
+		if x.mant > y.mant {
+			// The remainder is b - a = (2*y.mant - x.mant) * 2^(y.exp-64).
+			r, f := remResult(!neg, y.mant-(x.mant-y.mant), y.exp-1, cw)
+			return r, f | dflags | C1, true
+		}
+		r, f := normalizeExact(a, cw)
+		return r, f | dflags, true
+	default:
+		hi, lo := shl128(x.mant, uint(d))
+		quo, rem = bits.Div64(hi, lo, y.mant)
+	}
+	if ieee && (rem > y.mant-rem || (rem == y.mant-rem && quo&1 != 0)) {
+		rem = y.mant - rem
+		quo++
+		neg = !neg
+	}
+	if rem == 0 {
+		neg = x.neg
+	}
+	r, f := remResult(neg, rem, y.exp, cw)
+	f |= dflags
+	if quo&4 != 0 {
+		f |= C0
+	}
+	if quo&2 != 0 {
+		f |= C3
+	}
+	if quo&1 != 0 {
+		f |= C1
+	}
+	return r, f, true
+}
+
+// shl128 returns m << n as 128 bits (n < 64).
+func shl128(m uint64, n uint) (uint64, uint64) {
+	if n == 0 {
+		return 0, m
+	}
+	return m >> (64 - n), m << n
+}
+
+// remResult packs an exact remainder rem * 2^(exp-63) with sign neg.
+func remResult(neg bool, rem uint64, exp int32, cw uint16) (F80, uint16) {
+	if rem == 0 {
+		return zero(neg), 0
+	}
+	lz := bits.LeadingZeros64(rem)
+	r, f := roundExt(neg, exp-int32(lz), rem<<uint(lz), 0, cw)
+	return r, f &^ C1
+}
+
+// normalizeExact returns the finite value a through the rounding path (so a denormal
+// operand comes back denormal, and an unmasked underflow is reported).
+func normalizeExact(a F80, cw uint16) (F80, uint16) {
+	x := unpack(a)
+	if x.mant == 0 {
+		return a, 0
+	}
+	return roundExt(x.neg, x.exp, x.mant, 0, cw)
+}
+
+// RoundInt is FRNDINT: a rounded to an integer in the mode cw selects (precision control
+// does not apply).
+func RoundInt(a F80, cw uint16) (F80, uint16) {
+	ca := a.Class()
+	if r, f, ok := nanResult1(a, ca); ok {
+		return r, f
+	}
+	if ca == Zero || ca == Infinity {
+		return a, 0
+	}
+	flags := denormalFlag(ca, ca)
+	x := unpack(a)
+	if x.exp >= 63 {
+		return a, flags
+	}
+	m, exp, inexact, up := roundToInt(x, cw&RCMask)
+	if inexact {
+		flags |= PE
+	}
+	if up {
+		flags |= C1
+	}
+	if m == 0 {
+		return zero(x.neg), flags
+	}
+	r, _ := roundExt(x.neg, exp, m, 0, cw)
+	return r, flags
+}
+
+// roundToInt rounds the finite nonzero x (exp < 63) to an integer in mode rc; it returns
+// the integer as a normalized significand and exponent (m = 0 for zero).
+func roundToInt(x num, rc uint16) (m uint64, exp int32, inexact, up bool) {
+	if x.exp < 0 {
+		// |x| < 1: the candidates are 0 and 1.
+		inexact = true
+		switch rc {
+		case RCNearest:
+			up = x.exp == -1 && x.mant > intBit
+		case RCDown:
+			up = x.neg
+		case RCUp:
+			up = !x.neg
+		}
+		if up {
+			return intBit, 0, true, true
+		}
+		return 0, 0, true, false
+	}
+	m, carry, inexact, up := roundBits(x.neg, x.mant, 0, uint(x.exp+1), rc)
+	exp = x.exp
+	if carry {
+		exp++
+	}
+	return m, exp, inexact, up
+}
+
+// toIntValue rounds a (finite) to an integer and returns its magnitude, for FIST and
+// FBSTP; ok is false if it does not fit in 64 bits.
+func toIntValue(x num, rc uint16) (mag uint64, inexact, up, ok bool) {
+	if x.mant == 0 {
+		return 0, false, false, true
+	}
+	if x.exp >= 64 {
+		return 0, false, false, false
+	}
+	if x.exp == 63 {
+		return x.mant, false, false, true
+	}
+	m, exp, inexact, up := roundToInt(x, rc)
+	if m == 0 {
+		return 0, inexact, up, true
+	}
+	if exp >= 64 {
+		return 0, inexact, up, false
+	}
+	return m >> uint(63-exp), inexact, up, true
+}
+
+// Scale is FSCALE: a * 2^trunc(b).
+func Scale(a, b F80, cw uint16) (F80, uint16) {
+	ca, cb := a.Class(), b.Class()
+	if r, f, ok := nanResult(a, b, ca, cb); ok {
+		return r, f
+	}
+	flags := denormalFlag(ca, cb)
+	if cb == Infinity {
+		switch {
+		case !b.Neg() && ca == Zero, b.Neg() && ca == Infinity:
+			return Indefinite, flags | IE
+		case ca == Zero || ca == Infinity:
+			return a, flags
+		case b.Neg():
+			return zero(a.Neg()), flags
+		}
+		return inf(a.Neg()), flags
+	}
+	if ca == Zero || ca == Infinity {
+		return a, flags
+	}
+	y := unpack(b)
+	var n int32
+	switch {
+	case y.mant == 0 || y.exp < 0:
+		n = 0
+	case y.exp >= 30:
+		n = 1 << 30
+	default:
+		n = int32(y.mant >> uint(63-y.exp))
+	}
+	if y.neg {
+		n = -n
+	}
+	x := unpack(a)
+	r, f := roundExt(x.neg, x.exp+n, x.mant, 0, cw)
+	return r, f | flags
+}
+
+// Xtract is FXTRACT: it splits a into its unbiased exponent (as a value) and its
+// significand (a with exponent 0). A zero gives ZE, exponent -infinity and the zero.
+func Xtract(a F80, cw uint16) (exp, sig F80, flags uint16) {
+	ca := a.Class()
+	if r, f, ok := nanResult1(a, ca); ok {
+		return r, r, f
+	}
+	switch ca {
+	case Zero:
+		return NegInf, a, ZE
+	case Infinity:
+		return PosInf, a, 0
+	}
+	flags = denormalFlag(ca, ca)
+	x := unpack(a)
+	sig = withSign(F80{Mant: x.mant, SE: bias}, x.neg)
+	return FromInt64(int64(x.exp)), sig, flags
+}
