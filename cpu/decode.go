@@ -347,7 +347,7 @@ func translate(x *x86asm.Inst) inst {
 		if p.IsVEX() || p.IsEVEX() {
 			break // the bytes after a VEX prefix are its payload, not legacy prefixes
 		}
-		switch p &^ (x86asm.PrefixImplicit | x86asm.PrefixIgnored) {
+		switch p &^ (x86asm.PrefixImplicit | x86asm.PrefixIgnored | x86asm.PrefixInvalid) {
 		case x86asm.PrefixLOCK:
 			in.form |= fLock
 		case x86asm.PrefixREP:
