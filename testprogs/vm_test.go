@@ -216,3 +216,46 @@ func TestHostLimitsStopRunawayPrograms(t *testing.T) {
 	assert.Equal(t, "1 GiB mappings: 0, then ENOMEM\n64 GiB MAP_NORESERVE mappings: 2047, then ENOMEM\n", r.Stdout)
 	assertNoLeak(t, r)
 }
+
+// A static PIE (ET_DYN without an interpreter) runs, placed as Linux places it with
+// randomization off: like an mmap of the whole image, just below mmap_base. (Linux puts its
+// vDSO below the image afterwards, so the image's address is the same there.)
+func TestStaticPIE(t *testing.T) {
+	r := sameAsNative(t, "pie_hello", "", "a")
+	k, err := minikernel.New(minikernel.Config{RAM: 16 << 20})
+	require.NoError(t, err)
+	defer k.Close()
+	p, err := k.Spawn(binPath(t, "pie_hello"), []string{"pie_hello"}, nil)
+	require.NoError(t, err)
+	low := p.MM().VMAs()[0].Start
+	main, _ := symbol(t, "pie_hello", "main")
+	// The image spans 5 pages (0 to 0x5000 in the file's addresses). Linux 6.18 with
+	// randomization off (gdb's starti, info proc mappings) maps it at 0x7ffff7ffa000 too.
+	assert.Equal(t, uint64(0x7ffff7fff000-0x5000), low, "load bias")
+	assert.Equal(t, uint64(0x7ffff7ffb000), low+main, "main")
+	assertNoLeak(t, r)
+}
+
+// needsSSE skips a test of a libc program when the emulated CPU stopped it at an SSE
+// instruction it does not implement: musl's libc.a uses SSE (in __init_libc, printf, free),
+// which the sse branch adds. Once that is merged the test runs in full.
+func needsSSE(t *testing.T, r result) {
+	t.Helper()
+	if r.Code == 128+4 && strings.Contains(r.Log, "xmm") {
+		t.Skipf("the CPU lacks an SSE instruction this libc needs (branch sse): %s", strings.TrimSpace(r.Log))
+	}
+}
+
+// musl's malloc, realloc and free at many sizes: its heap grows with brk and mmap, large
+// blocks are mmap'd and moved with mremap, freed groups go back with munmap and madvise.
+func TestMuslMallocMatchesNative(t *testing.T) {
+	got := runEmu(t, "musl_vm_malloc", "", nil)
+	needsSSE(t, got)
+	want := runNative(t, "musl_vm_malloc", "")
+	assert.Equal(t, want.Stdout, got.Stdout)
+	assert.Equal(t, want.Code, got.Code, got.Log)
+	for _, call := range []string{"brk", "mmap", "munmap", "mremap"} {
+		assert.NotZero(t, got.Stats.Syscalls[call], call)
+	}
+	assertNoLeak(t, got)
+}
