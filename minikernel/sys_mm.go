@@ -261,8 +261,9 @@ func sysMremap(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if flags&mremapMaymove == 0 {
 		return -int64(ENOMEM)
 	}
-	pl := placement{}
-	to, e := mm.getUnmappedArea(0, newLen, pl)
+	// A private anonymous area is placed like a new one: 2 MiB-aligned when its length is a
+	// multiple of 2 MiB.
+	to, e := mm.getUnmappedArea(0, newLen, placement{thpOK: v.Obj == nil && !v.shared()})
 	if e != 0 {
 		return -int64(e)
 	}
@@ -337,7 +338,6 @@ func (k *Kernel) moveVMA(p *Process, v *VMA, addr, oldLen, newLen, to uint64, do
 			n.FileEnd = 0
 		}
 	}
-	n.Flags &^= VMGrowsDown
 	if oldLen != 0 && !dontUnmap {
 		k.unmapRange(mm, addr, addr+oldLen)
 	}
