@@ -120,5 +120,13 @@ int main(int argc, char **argv, char **envp) {
 	put_str("; the new one holds ");
 	put_u64(intact(e, 0, 2, 500));
 	put_str(" of 2\n");
+
+	/* MAP_GROWSDOWN: a fault just below the area extends it. */
+	char *g = sys_mmap((void *)0x300000000UL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, -1, 0);
+	yesno("MAP_GROWSDOWN at the hint", g == (char *)0x300000000UL);
+	g[-3 * (long)PAGE] = 5;
+	put_str("grown down by a write 3 pages below: reads ");
+	put_u64((u64)g[-3 * (long)PAGE]);
+	put_str("\n");
 	return 0;
 }

@@ -53,8 +53,8 @@ int main(int argc, char **argv, char **envp) {
 	say("wait4 with no children", sys_wait4(-1, &st, 0, 0));
 
 	/* WNOHANG on a running child, then SIGTERM and SIGKILL. */
-	i64 loopers[2];
-	for (int i = 0; i < 2; i++) {
+	i64 loopers[3];
+	for (int i = 0; i < 3; i++) {
 		loopers[i] = sys_fork();
 		if (loopers[i] == 0)
 			for (;;)
@@ -63,7 +63,8 @@ int main(int argc, char **argv, char **envp) {
 	say("wait4 WNOHANG on a running child", sys_wait4((int)loopers[0], &st, WNOHANG, 0));
 	say("kill SIGTERM", sys_kill((int)loopers[0], SIGTERM));
 	say("kill SIGKILL", sys_kill((int)loopers[1], SIGKILL));
-	for (int i = 0; i < 2; i++) {
+	say("kill SIGSEGV", sys_kill((int)loopers[2], SIGSEGV));
+	for (int i = 0; i < 3; i++) {
 		sys_wait4((int)loopers[i], &st, 0, 0);
 		put_str("looper ");
 		put_u64((u64)i);
@@ -73,6 +74,28 @@ int main(int argc, char **argv, char **envp) {
 	}
 	say("kill of no such process", sys_kill(0x3ffffff0, SIGTERM));
 	say("kill with a bad signal", sys_kill((int)me, 99));
+
+	/* glibc's fork: clone(CLONE_CHILD_SETTID|CLONE_CHILD_CLEARTID|SIGCHLD) stores the child's
+	   TID in the child's memory; CLONE_PARENT_SETTID stores it in the parent's. vfork. */
+	static int ctid, ptid;
+	i64 c1 = sys_clone(0x01000000 | 0x00200000 | 0x00100000 | SIGCHLD, 0, &ptid, &ctid, 0);
+	if (c1 == 0)
+		sys_exit(ctid == sys_getpid() ? 0 : 1);
+	sys_wait4((int)c1, &st, 0, 0);
+	put_str("clone like glibc's fork: child saw its TID: ");
+	put_str(WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "yes" : "no");
+	put_str("; parent got it: ");
+	put_str(ptid == c1 ? "yes" : "no");
+	put_str("; parent's ctid untouched: ");
+	put_str(ctid == 0 ? "yes" : "no");
+	put_str("\n");
+	i64 v = sys_vfork();
+	if (v == 0)
+		sys_exit(9);
+	sys_wait4((int)v, &st, 0, 0);
+	put_str("vfork child ");
+	put_status(st);
+	put_str("\n");
 
 	/* An orphan: the child exits while the grandchild runs on; as a child subreaper we
 	   inherit the grandchild and reap it. */
