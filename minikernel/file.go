@@ -136,17 +136,25 @@ func (k *Kernel) openHost(path string, flags int, mode uint32) (*File, Errno) {
 	if flags&oPath != 0 {
 		return nil, EINVAL // O_PATH descriptors are not supported yet
 	}
-	hostFlags := flags&^(oAppend|oCloexec) | syscall.O_CLOEXEC
-	fd, err := syscall.Open(path, hostFlags, mode)
+	perm := os.FileMode(mode & 0o777)
+	for bit, m := range map[uint32]os.FileMode{0o4000: os.ModeSetuid, 0o2000: os.ModeSetgid, 0o1000: os.ModeSticky} {
+		if mode&bit != 0 {
+			perm |= m
+		}
+	}
+	// os.OpenFile passes the flags to open(2) as they are (adding O_CLOEXEC), and lets
+	// go test see which files a test read.
+	hf, err := os.OpenFile(path, flags&^(oAppend|oCloexec), perm)
 	if err != nil {
 		return nil, errnoOf(err)
 	}
-	var st syscall.Stat_t
-	if err := syscall.Fstat(fd, &st); err != nil {
-		_ = syscall.Close(fd)
+	fi, err := hf.Stat()
+	if err != nil {
+		_ = hf.Close()
 		return nil, errnoOf(err)
 	}
-	f := &File{k: k, name: path, host: os.NewFile(uintptr(fd), path), flags: flags & (oAccMode | oAppend | oNonblock), refs: 1}
+	st := *fi.Sys().(*syscall.Stat_t)
+	f := &File{k: k, name: path, host: hf, flags: flags & (oAccMode | oAppend | oNonblock), refs: 1}
 	switch st.Mode & syscall.S_IFMT {
 	case syscall.S_IFREG:
 		f.kind = fileRegular
@@ -344,9 +352,11 @@ func (k *Kernel) statOf(f *File, st *syscall.Stat_t) Errno {
 		st.Size = int64(f.ino.size)
 		return 0
 	}
-	if err := syscall.Fstat(int(f.host.Fd()), st); err != nil {
+	fi, err := f.host.Stat()
+	if err != nil {
 		return errnoOf(err)
 	}
+	*st = *fi.Sys().(*syscall.Stat_t)
 	if f.ino != nil && f.kind == fileRegular {
 		st.Size = int64(f.ino.size)
 	}
