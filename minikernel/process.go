@@ -240,7 +240,7 @@ func (w *waitCall) waitable(p, c *Process) bool {
 }
 
 // doWait looks for a zombie child that w asks about and reaps it: the status word and a
-// zeroed struct rusage go to user memory, and the child's PID is the result. With no such
+// struct rusage go to user memory, and the child's PID is the result. With no such
 // child it returns -ECHILD; with children that are still running, 0 for WNOHANG, else
 // waitBlocks. Linux's do_wait().
 func (k *Kernel) doWait(p *Process, w *waitCall) int64 {
@@ -253,6 +253,9 @@ func (k *Kernel) doWait(p *Process, w *waitCall) int64 {
 		if c.state != procZombie {
 			continue
 		}
+		// Linux reaps first and copies the status out afterwards (kernel_wait4): a bad
+		// pointer is EFAULT, and the child is gone all the same.
+		k.reap(c)
 		if w.status != 0 {
 			var b [4]byte
 			binary.LittleEndian.PutUint32(b[:], uint32(c.status))
@@ -265,7 +268,6 @@ func (k *Kernel) doWait(p *Process, w *waitCall) int64 {
 				return -int64(EFAULT)
 			}
 		}
-		k.reap(c)
 		return int64(c.PID)
 	}
 	switch {

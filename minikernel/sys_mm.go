@@ -467,7 +467,7 @@ func sysMadvise(k *Kernel, p *Process, a *[6]uint64) int64 {
 				return -int64(ENOMEM)
 			}
 			if v.Prot == 0 || (advice == madvPopulateWrite && v.Prot&ProtWrite == 0) {
-				return -int64(EFAULT)
+				return -int64(EINVAL) // permissions incompatible with the population
 			}
 			if !k.populate(p, va, va+4096, advice == madvPopulateWrite) {
 				return -int64(EFAULT)

@@ -203,6 +203,37 @@ func TestOutOfMemoryKillsOnlyTheFaultingProcess(t *testing.T) {
 	assertNoLeak(t, r)
 }
 
+// A process alone that runs out of memory is killed with SIGKILL: exit code 137.
+func TestOutOfMemoryExitCode(t *testing.T) {
+	r := runEmu(t, "vm_touch", "", []string{"100000"}, func(c *minikernel.Config) { c.RAM = 16 << 20 })
+	assert.Equal(t, 137, r.Code)
+	assert.Contains(t, r.Log, "killed by SIGKILL: out of memory")
+	assertNoLeak(t, r)
+}
+
+// The statistics agree with the program: vm_touch writes one byte to each of 1000 fresh
+// pages twice over (unmapping them in between): 2000 demand-zero faults in its mappings,
+// and the frames come back each time.
+func TestDemandZeroFaultsMatchPagesTouched(t *testing.T) {
+	var start uint64
+	faults := 0
+	r := runWatched(t, "vm_touch", []string{"1000", "2"}, func(e *minikernel.Event) {
+		switch {
+		case e.Kind == minikernel.EvSyscall && e.Name == "mmap":
+			start = uint64(e.Ret)
+		case e.Kind == minikernel.EvPageFault && start != 0 && e.Addr >= start && e.Addr < start+1000*4096:
+			assert.Equal(t, minikernel.FaultDemandZero, e.Outcome)
+			assert.Zero(t, e.Code&1, "not-present fault")
+			faults++
+		}
+	})
+	require.Equal(t, 0, r.Code, r.Log)
+	assert.Equal(t, 2000, faults)
+	assert.GreaterOrEqual(t, r.Stats.Faults[minikernel.FaultDemandZero], uint64(2000))
+	assert.Less(t, r.Stats.Frames.Peak, uint64(1100), "the first round's frames were reused by the second")
+	assertNoLeak(t, r)
+}
+
 // A fork bomb meets the process limit (EAGAIN) and a runaway mmap meets the memory limit
 // (ENOMEM) and then the end of the address space; the emulator survives both.
 func TestHostLimitsStopRunawayPrograms(t *testing.T) {

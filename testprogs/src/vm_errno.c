@@ -129,6 +129,27 @@ int main(int argc, char **argv, char **envp) {
 	CASE("dup3 same fd", syscall6(292, file, file, 0, 0, 0, 0));
 
 	CASE("wait4 no children", sys_wait4(-1, 0, 0, 0));
+	i64 child = sys_fork();
+	if (child == 0)
+		sys_exit(0);
+	CASE("wait4 with a bad status pointer", sys_wait4((int)child, bad, 0, 0));
+	CASE("wait4 again: the child was reaped anyway", sys_wait4((int)child, 0, 0, 0));
+	static char huge[200 << 10];
+	for (u64 i = 0; i < sizeof huge - 1; i++)
+		huge[i] = 'a';
+	char *hargv[] = {"x", huge, 0};
+	CASE("execve with an argument over MAX_ARG_STRLEN", sys_execve("bin/vm_errno", hargv, 0));
+	CASE("open O_CREAT in a missing directory", sys_open("src/missing/x", O_RDWR | O_CREAT, 0644));
+	char *ro = sys_mmap(0, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CASE("madvise MADV_POPULATE_WRITE on read-only memory", sys_madvise(ro, PAGE, 23));
+	CASE("madvise MADV_POPULATE_READ on PROT_NONE memory", (sys_mprotect(ro, PAGE, PROT_NONE), sys_madvise(ro, PAGE, 22)));
+	CASE("madvise MADV_POPULATE_READ unmapped", sys_madvise((void *)0x100000000UL, PAGE, 22));
+	char *dup = sys_mremap(shm, 0, PAGE, MREMAP_MAYMOVE, 0);
+	say("mremap old size 0 of shared memory duplicates it", !MAP_FAILED_(dup) && dup != shm);
+	if (!MAP_FAILED_(dup)) {
+		shm[5] = 42;
+		say("the duplicate shares the page", dup[5] == 42);
+	}
 	CASE("wait4 bad options", sys_wait4(-1, 0, 0x100, 0));
 	CASE("kill bad signal", sys_kill((int)sys_getpid(), 65));
 	CASE("kill no such process", sys_kill(0x3ffffff0, 0));
