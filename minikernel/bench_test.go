@@ -31,6 +31,11 @@ func BenchmarkForkCOW256MiB(b *testing.B) {
 			b.Fatalf("fork: errno %d", e)
 		}
 		b.StopTimer()
+		if i == 0 {
+			n := 0
+			k.visitPTEs(c.mm, addr, addr+size, func(va, ea uint64, e mmu.PTE) { n++ })
+			require.Equal(b, size>>12, n, "the child maps every page")
+		}
 		k.exit(c, 0)
 		k.reap(c)
 		b.StartTimer()
