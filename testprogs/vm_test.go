@@ -72,6 +72,7 @@ func TestVMProgramsMatchNative(t *testing.T) {
 		args []string
 		code int
 	}{
+		{"vm_signals", nil, 0},
 		{"vm_demand", nil, 0},
 		{"vm_sparse", nil, 0},
 		{"vm_cow", nil, 0},
@@ -89,7 +90,7 @@ func TestVMProgramsMatchNative(t *testing.T) {
 		{"vm_errno", nil, 0},
 	} {
 		t.Run(strings.Join(append([]string{tc.prog}, tc.args...), " "), func(t *testing.T) {
-			r := sameAsNative(t, tc.prog, "", tc.args...)
+			r := sameAsNative(t, tc.prog, "hello input\n", tc.args...)
 			assert.Equal(t, tc.code, r.Code)
 			assertNoLeak(t, r)
 		})
