@@ -328,8 +328,9 @@ func TestCloneRefusesThreads(t *testing.T) {
 	}
 }
 
-// Shared mappings are written back when the kernel shuts down (Close), even when the
-// program never called msync or munmap.
+// Shared mappings are written back by Sync and when the kernel shuts down (Close), even
+// when the program never called msync or munmap. Sync clears the dirty flags it wrote back
+// and invalidates them in the TLB, so a later store sets them again.
 func TestCloseWritesSharedMappingsBack(t *testing.T) {
 	k, p := idle(t, 64<<20)
 	path := filepath.Join(t.TempDir(), "f")
@@ -345,7 +346,12 @@ func TestCloseWritesSharedMappingsBack(t *testing.T) {
 	require.Equal(t, 2, n)
 	b, _ := os.ReadFile(path)
 	assert.Equal(t, "xxxxxxxx", string(b), "not yet written back")
+	k.Sync()
+	b, _ = os.ReadFile(path)
+	assert.Equal(t, "xxABxxxx", string(b), "after Sync")
+	_, ok = k.copyOut(p, uint64(addr)+6, []byte("C"))
+	require.True(t, ok)
 	require.NoError(t, k.Close())
 	b, _ = os.ReadFile(path)
-	assert.Equal(t, "xxABxxxx", string(b))
+	assert.Equal(t, "xxABxxCx", string(b), "after Close")
 }
