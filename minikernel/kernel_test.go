@@ -107,14 +107,17 @@ func TestUnmappedWriteIsSIGSEGV(t *testing.T) {
 	assert.Equal(t, SIGSEGV, last.Status&0x7f)
 }
 
-// The same program twice gives the same instruction count and the same events.
+// The same program twice gives the same instruction count and the same events, with
+// several processes scheduled too.
 func TestRunsAreDeterministic(t *testing.T) {
-	a := runProg(t, "bss_sum", "x")
-	b := runProg(t, "bss_sum", "x")
-	require.NoError(t, a.err)
-	require.NoError(t, b.err)
-	assert.Equal(t, a.k.CPU().Instructions(), b.k.CPU().Instructions())
-	assert.Equal(t, fmt.Sprint(a.events), fmt.Sprint(b.events))
+	for _, args := range [][]string{{"bss_sum", "x"}, {"vm_procs"}, {"vm_cow", "64"}} {
+		a := runProg(t, args[0], args[1:]...)
+		b := runProg(t, args[0], args[1:]...)
+		require.NoError(t, a.err)
+		require.NoError(t, b.err)
+		assert.Equal(t, a.k.CPU().Instructions(), b.k.CPU().Instructions(), args[0])
+		assert.Equal(t, fmt.Sprint(a.events), fmt.Sprint(b.events), args[0])
+	}
 }
 
 // The initial stack is what Linux builds: argc, argv, envp, and an auxv whose AT_ENTRY is
