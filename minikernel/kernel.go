@@ -33,6 +33,9 @@ type Config struct {
 	Seed     uint64     // seeds AT_RANDOM and getrandom
 	MaxInsns uint64     // stop after this many instructions (0: no limit)
 	Quantum  uint64     // instructions per scheduling slice (0: 1,000,000)
+	// NoPCID runs without CR4.PCIDE: every address space uses PCID 0, so every CR3 load
+	// flushes every non-global TLB entry (SDM Vol. 3A 4.10.4.1).
+	NoPCID bool
 }
 
 // Kernel is the operating system of one machine.
@@ -111,7 +114,11 @@ func New(cfg Config) (*Kernel, error) {
 		return nil, err
 	}
 	k.bootPML4 = boot
-	if err := m.EnableLongMode(boot<<12, mmu.CR4PGE|mmu.CR4PCIDE); err != nil {
+	cr4 := uint64(mmu.CR4PGE | mmu.CR4PCIDE)
+	if cfg.NoPCID {
+		cr4 = mmu.CR4PGE
+	}
+	if err := m.EnableLongMode(boot<<12, cr4); err != nil {
 		return nil, fmt.Errorf("minikernel: enabling paging: %w", err)
 	}
 	return k, nil
@@ -196,8 +203,12 @@ func (k *Kernel) Step(budget uint64) error {
 }
 
 func (k *Kernel) step(budget uint64) error {
-	p := k.cur
-	t := k.cpu.Run(budget)
+	return k.handleTrap(k.cur, k.cpu.Run(budget))
+}
+
+// handleTrap does what the kernel does for a trap p's code raised: a system call, an
+// exception, or nothing when the budget ran out.
+func (k *Kernel) handleTrap(p *Process, t cpu.Trap) error {
 	switch t.Kind {
 	case cpu.TrapBudget:
 	case cpu.TrapSyscall:
@@ -299,7 +310,11 @@ func (k *Kernel) newMM() (*MM, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &MM{pml4: pml4, pcid: k.pcids.get(), needFlush: true}, nil
+	var pcid uint16
+	if !k.cfg.NoPCID {
+		pcid = k.pcids.get()
+	}
+	return &MM{pml4: pml4, pcid: pcid, needFlush: true}, nil
 }
 
 // releaseMM frees every frame and page-table page of mm and its PCID's TLB entries.
