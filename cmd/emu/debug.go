@@ -52,7 +52,8 @@ such as main, optionally +/- a number):
   break exec           stop after an execve has loaded a new program
   break addr ADDR      stop before the instruction at ADDR executes
   watch pte ADDR       stop when the page-table entry mapping ADDR (in this process) changes,
-                       whether the kernel wrote it or the MMU set its A or D bit
+                       whether the kernel wrote it or the MMU set its A or D bit (the
+                       program then runs one instruction at a time: slower)
   breaks               list breakpoints and watchpoints;  delete N|all  removes them
   regs                 the registers, with RFLAGS decoded
   where                the next instruction, disassembled
@@ -595,6 +596,7 @@ type breakpoint struct {
 	addr     uint64                    // bpAddr, bpWatch
 	pid      int                       // bpWatch
 	last     []mmu.Level               // bpWatch: the walk when last looked at
+	lastPTE  mmu.PTE                   // bpWatch: the PTE then (0 while no page table holds one)
 	hits     int
 }
 
@@ -707,8 +709,8 @@ func (d *debugger) cmdWatch(args []string) error {
 	if err != nil {
 		return err
 	}
-	bp := &breakpoint{kind: bpWatch, addr: va, pid: p.PID, what: "pte " + args[1],
-		last: d.k.TableWalk(p.MM(), va)}
+	lv := d.k.TableWalk(p.MM(), va)
+	bp := &breakpoint{kind: bpWatch, addr: va, pid: p.PID, what: "pte " + args[1], last: lv, lastPTE: leafPTE(lv)}
 	d.add(bp)
 	d.printf("watchpoint %d: %s\n", bp.id, d.describe(bp))
 	d.printf("  now      %s\n", d.pteSummary(p, va))
@@ -834,11 +836,13 @@ func (d *debugger) checkWatches() bool {
 			continue
 		}
 		now := d.k.TableWalk(p.MM(), bp.addr)
-		if sameWalk(now, bp.last) {
+		pte := leafPTE(now)
+		if pte == bp.lastPTE {
+			bp.last = now
 			continue
 		}
 		before := bp.last
-		bp.last = now
+		bp.last, bp.lastPTE = now, pte
 		bp.hits++
 		changed = true
 		d.printf("watchpoint %d: the PTE mapping %#x in pid %d changed\n", bp.id, bp.addr, bp.pid)
@@ -848,14 +852,15 @@ func (d *debugger) checkWatches() bool {
 	return changed
 }
 
-func sameWalk(a, b []mmu.Level) bool {
-	if len(a) != len(b) {
-		return false
+// leafPTE is the entry a watchpoint watches: the one that maps the page (a PTE, or a PDE or
+// PDPTE for a large page), or 0 while no page table holds it yet.
+func leafPTE(lv []mmu.Level) mmu.PTE {
+	if len(lv) == 0 {
+		return 0
 	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
+	last := lv[len(lv)-1]
+	if last.Entry&mmu.PTEPresent != 0 || last.Level == 1 {
+		return last.Entry
 	}
-	return true
+	return 0
 }

@@ -314,7 +314,7 @@ func (d *debugger) cmdWalk(args []string) error {
 	}
 	if mm := p.MM(); mm != nil {
 		if v := mm.Find(va); v != nil {
-			d.printf("  VMA      %s %s\n", vmaDesc(v), ifNotPresent(last, "(a fault here is the kernel's to resolve)"))
+			d.printf("  VMA      %s%s\n", vmaDesc(v), ifNotPresent(last, " (a fault here is the kernel's to resolve)"))
 		} else {
 			d.printf("  VMA      none: an access here is SIGSEGV (unless it is just below the stack)\n")
 		}
