@@ -66,6 +66,7 @@ such as main, optionally +/- a number):
   ps                   processes
   trace KINDS|off      print events of these kinds as they happen (see emu help trace)
   help                 this list;  quit  ends the session (q)
+At a terminal, an empty line repeats the last step or continue.
 Permission letters: r (present) w (writable) x (executable) u (user) g (global)
 a (accessed) d (dirty); "-" for a clear bit.
 `
@@ -226,6 +227,7 @@ func (d *debugger) session(in io.Reader, interactive bool) int {
 	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 4096), 1<<20)
+	last := ""
 	for {
 		if interactive {
 			d.printf("(emu) ")
@@ -241,7 +243,15 @@ func (d *debugger) session(in io.Reader, interactive bool) int {
 			line = strings.TrimSpace(line[:i])
 		}
 		if line == "" {
-			continue
+			// At a terminal, an empty line repeats a step or continue, as in gdb.
+			if !interactive || last == "" {
+				continue
+			}
+			line = last
+		}
+		last = ""
+		if f := strings.Fields(line); f[0] == "step" || f[0] == "s" || f[0] == "continue" || f[0] == "c" {
+			last = line
 		}
 		if !interactive {
 			d.printf("(emu) %s\n", line)

@@ -602,18 +602,17 @@ func (s symbols) table(path string) *symtab {
 	return t
 }
 
-// find returns the symbol containing va and the offset into it.
+// find returns the symbol containing va and the offset into it. A symbol without a size
+// (assembly labels such as _start) covers up to the next symbol, within a page.
 func (s symbols) find(path string, va uint64) (string, uint64) {
 	t := s.table(path)
 	i := sort.Search(len(t.syms), func(i int) bool { return t.syms[i].Value > va }) - 1
-	for ; i >= 0; i-- {
-		sym := t.syms[i]
-		if va < sym.Value+max(sym.Size, 1) {
-			return sym.Name, va - sym.Value
-		}
-		if sym.Size != 0 || elf.ST_TYPE(sym.Info) != elf.STT_NOTYPE {
-			break
-		}
+	if i < 0 {
+		return "", 0
+	}
+	sym := t.syms[i]
+	if va < sym.Value+sym.Size || (sym.Size == 0 && va-sym.Value < 4096) {
+		return sym.Name, va - sym.Value
 	}
 	return "", 0
 }
