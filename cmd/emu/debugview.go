@@ -78,17 +78,6 @@ func (d *debugger) symbolic(va uint64) string {
 	return s
 }
 
-// addrWithVMA is "0x404000 in [heap] 0x404000-0x405000 rw-p" or "... (no VMA)".
-func addrWithVMA(p *minikernel.Process, va uint64) string {
-	if p == nil || p.MM() == nil {
-		return hex(va)
-	}
-	if v := p.MM().Find(va); v != nil {
-		return fmt.Sprintf("%#x in %s", va, vmaDesc(v))
-	}
-	return fmt.Sprintf("%#x (no VMA)", va)
-}
-
 // parseAddr reads ADDR: a number, a register (rsp, $rip), or a symbol, with +/- offsets.
 func (d *debugger) parseAddr(s string) (uint64, error) {
 	var total uint64
