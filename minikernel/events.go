@@ -23,7 +23,7 @@ const (
 	EvFrame                      // a frame was allocated, shared or freed: Frame, FrameOp, FrameKind, Ref
 	EvTLB                        // a TLB filled, evicted, invalidated or flushed: TLB, TLBOp, TLBEntry
 	EvFork                       // a process forked: Child
-	EvSwitch                     // the scheduler switched to PID
+	EvSwitch                     // the scheduler switched from Prev to PID
 )
 
 var eventNames = [...]string{"fault", "syscall", "signal", "exec", "exit", "frame", "tlb", "fork", "switch"}
@@ -50,11 +50,12 @@ const (
 	FaultSIGBUS                          // a file page beyond the end of the file
 	FaultOOM                             // no frame left
 	FaultEFAULT                          // a bad pointer handed to a system call
+	FaultFileCached                      // a file page already in the page cache was mapped (a minor fault)
 	numFaultOutcomes
 )
 
 var outcomeNames = [...]string{"demand-zero", "file-read", "cow-copy", "cow-reuse", "stack-growth",
-	"spurious", "SIGSEGV", "SIGBUS", "out-of-memory", "EFAULT"}
+	"spurious", "SIGSEGV", "SIGBUS", "out-of-memory", "EFAULT", "file-cached"}
 
 func (o FaultOutcome) String() string {
 	if int(o) < len(outcomeNames) {
@@ -78,6 +79,9 @@ type Event struct {
 	VMA     *VMA   // the VMA found, or nil
 	Frame   uint64 // the frame mapped (EvPageFault), allocated or freed (EvFrame)
 	Kernel  bool   // the fault was taken by the kernel touching user memory for a syscall
+	// SigCode is the si_code of the signal a fault raised (SEGV_MAPERR, SEGV_ACCERR,
+	// BUS_ADRERR) for FaultSIGSEGV and FaultSIGBUS, and of a fault's EvSignal.
+	SigCode int
 
 	// EvSyscall
 	Sysno uint64
@@ -94,6 +98,9 @@ type Event struct {
 
 	// EvFork
 	Child int
+
+	// EvSwitch: the process that ran before (0: none)
+	Prev int
 
 	// EvFrame (hardware events, hwevents.go): what happened to Frame, and its count after.
 	FrameOp   FrameOp

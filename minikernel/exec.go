@@ -1,10 +1,10 @@
 package minikernel
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
+	"syscall"
 
 	"vmemu/cpu"
 	"vmemu/loader"
@@ -14,10 +14,11 @@ import (
 // Linux's fs/binfmt_elf.c (load_elf_binary, create_elf_tables) and fs/exec.c.
 
 const (
-	stackTop    = userTop        // the stack ends at 0x7ffffffff000, as with ASLR off
-	stackInit   = 128 << 10      // the stack VMA starts this big (Linux's stack_expand)
-	dynLoadBase = 0x555555554000 // ET_DYN load bias with ASLR off (ELF_ET_DYN_BASE)
-	maxArgBytes = 2 << 20        // argv + envp strings, as Linux's MAX_ARG_STRLEN budget
+	stackTop     = userTop           // the stack ends at 0x7ffffffff000, as with ASLR off
+	stackExpand  = 128 << 10         // the stack VMA's room below the strings (setup_arg_pages)
+	elfETDynBase = userTop / 3 * 2   // ELF_ET_DYN_BASE: PIEs with an interpreter go here
+	maxArgStrlen = 32 * 4096         // MAX_ARG_STRLEN: the longest argument or variable
+	maxArgBytes  = 3 * (8 << 20) / 4 // _STK_LIM / 4 * 3: the cap on argv + envp whatever the rlimit
 )
 
 // Auxiliary-vector tags (include/uapi/linux/auxvec.h).
@@ -43,74 +44,95 @@ const (
 	atExecfn   = 31
 )
 
-// fileObject is an executable's bytes, read whole at execve.
-type fileObject struct {
-	name string
-	data []byte
-}
-
-func (f *fileObject) Name() string { return f.name }
-
-func (f *fileObject) ReadAt(p []byte, off int64) (int, error) {
-	return bytes.NewReader(f.data).ReadAt(p, off)
-}
-
-// ExecError is a host-side problem with the program to run.
+// ExecError is a problem with the program execve was asked to run: the errno the guest
+// gets, and a description for the user.
 type ExecError struct {
-	Path string
-	Err  error
+	Path  string
+	Err   error
+	Errno Errno
 }
 
 func (e *ExecError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
 func (e *ExecError) Unwrap() error { return e.Err }
 
-// execve replaces p's image with the program at path. On error p is unchanged.
-func (k *Kernel) execve(p *Process, path string, argv, envp []string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return &ExecError{Path: path, Err: err}
+// execErr builds an ExecError.
+func execErr(path string, en Errno, err error) *ExecError {
+	if err == nil {
+		err = syscall.Errno(en) // the host's text, and errors.Is(err, fs.ErrNotExist) works
 	}
-	plan, err := loader.Parse(bytes.NewReader(data), int64(len(data)))
+	return &ExecError{Path: path, Err: err, Errno: en}
+}
+
+// execve replaces p's image with the program at path, as Linux's do_execveat_common() and
+// load_elf_binary() do: every PT_LOAD segment becomes a private mapping of the executable
+// (its pages come from the page cache), .bss and the heap are demand-zero, and a fresh stack
+// holds argc, argv, envp and the auxiliary vector. The new address space is built beside the
+// old one, so on error p is unchanged.
+func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError {
+	f, en := k.openHost(path, oRdonly, 0)
+	if en != 0 {
+		return execErr(path, en, nil)
+	}
+	defer f.put() // the VMAs hold their own references
+	if f.kind != fileRegular {
+		return execErr(path, EACCES, fmt.Errorf("not a regular file"))
+	}
+	if err := syscall.Access(path, 1 /* X_OK */); err != nil {
+		return execErr(path, errnoOf(err), err)
+	}
+	plan, err := loader.Parse(f, int64(f.ino.size))
 	if err != nil {
-		return &ExecError{Path: path, Err: err}
+		return execErr(path, ENOEXEC, err)
 	}
 	if plan.Interp != "" {
-		return &ExecError{Path: path, Err: fmt.Errorf("dynamically linked (interpreter %s): not supported yet", plan.Interp)}
+		return execErr(path, ENOEXEC, fmt.Errorf("dynamically linked (interpreter %s): not supported yet", plan.Interp))
 	}
-	size := 0
+	size := 8 * (len(argv) + len(envp) + 2)
 	for _, s := range append(append([]string{path}, argv...), envp...) {
+		if len(s)+1 > maxArgStrlen {
+			return execErr(path, E2BIG, fmt.Errorf("argument list too long"))
+		}
 		size += len(s) + 1
 	}
-	if size > maxArgBytes {
-		return &ExecError{Path: path, Err: fmt.Errorf("argument list too long")}
+	if uint64(size) > min(p.rlimStack()/4, maxArgBytes) {
+		return execErr(path, E2BIG, fmt.Errorf("argument list too long"))
 	}
 
-	// Build the new address space beside the old one, then switch.
 	mm, err := k.newMM()
 	if err != nil {
-		return &ExecError{Path: path, Err: err}
+		return execErr(path, ENOMEM, err)
 	}
-	obj := &fileObject{name: path, data: data}
-	var bias uint64
-	if plan.Kind == loader.KindDyn {
-		bias = dynLoadBase
+	mm.mmapBase = mmapBaseFor(p.rlimStack())
+	bias, en := k.loadBias(mm, plan)
+	if en != 0 {
+		k.releaseMM(mm)
+		return execErr(path, en, fmt.Errorf("no room for a %#x-byte image", plan.MaxVaddr-plan.MinVaddr))
 	}
 	var end uint64
 	for _, s := range plan.Segments {
-		k.mapSegment(mm, obj, s, bias)
+		k.mapSegment(mm, f, s, bias)
 		end = max(end, pageRoundUp(bias+s.Vaddr+s.Memsz))
 	}
 	mm.brkStart, mm.brk = end, end
 	mm.stackTop = stackTop
-	mm.insert(&VMA{Start: stackTop - stackInit, End: stackTop, Prot: ProtRead | ProtWrite,
-		Flags: VMGrowsDown, Name: "[stack]"})
+	strBytes := uint64(len(path) + 1)
+	for _, s := range append(append([]string(nil), argv...), envp...) {
+		strBytes += uint64(len(s) + 1)
+	}
+	// setup_arg_pages(): the stack VMA covers the pages of the strings plus 128 KiB.
+	mm.insert(&VMA{Start: pageRoundDown(stackTop-8-strBytes) - stackExpand, End: stackTop,
+		Prot: stackProt(plan), Flags: VMGrowsDown, Name: "[stack]"})
 
+	// The point of no return: the old image goes.
 	old := p.mm
 	p.mm = mm
 	p.exe = path
 	k.cur = nil // force a CR3 load of the new tables
 	k.switchTo(p)
 	k.releaseMM(old)
+	p.fds.closeOnExec()
+	p.sig.resetHandlers()
+	p.clearChildTID = 0
 
 	var st cpu.State
 	st.RFLAGS = cpu.InitialRFLAGS
@@ -118,7 +140,10 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) error {
 	st.Ext = cpu.InitialExtState()
 	rsp, ok := k.buildStack(p, plan, bias, path, argv, envp)
 	if !ok {
-		return &ExecError{Path: path, Err: fmt.Errorf("could not build the initial stack")}
+		if !p.exited {
+			k.killSignal(p, SIGSEGV, SEGV_MAPERR, st.RIP, "execve could not build the initial stack")
+		}
+		return nil
 	}
 	st.GPR[cpu.RSP] = rsp
 	k.cpu.Load(&st)
@@ -126,26 +151,66 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) error {
 	return nil
 }
 
-// mapSegment creates the VMAs of one PT_LOAD segment: the pages holding file bytes as a
-// private mapping of the file (bytes past p_filesz read as zero), and the rest of p_memsz
-// (.bss) as anonymous memory. A later segment sharing a page with an earlier one replaces
-// that page, as Linux's MAP_FIXED mapping of it does.
-func (k *Kernel) mapSegment(mm *MM, obj *fileObject, s loader.Segment, bias uint64) {
+// stackProt is the protection of the initial stack: executable only when PT_GNU_STACK asks
+// for it.
+func stackProt(plan *loader.Plan) Prot {
+	if plan.StackExec {
+		return ProtRead | ProtWrite | ProtExec
+	}
+	return ProtRead | ProtWrite
+}
+
+// loadBias chooses where a program goes. ET_EXEC is loaded where its addresses say (bias 0).
+// An ET_DYN program without an interpreter (a static PIE) is placed like an mmap of the
+// whole image, top-down below mmap_base, aligned to its largest p_align; one with an
+// interpreter goes at ELF_ET_DYN_BASE. Linux's load_elf_binary() with randomization off.
+func (k *Kernel) loadBias(mm *MM, plan *loader.Plan) (uint64, Errno) {
+	if plan.Kind != loader.KindDyn {
+		return 0, 0
+	}
+	if plan.Interp != "" {
+		return pageRoundDown(elfETDynBase - plan.MinVaddr), 0
+	}
+	total := plan.MaxVaddr - plan.MinVaddr
+	align := uint64(4096)
+	for _, s := range plan.Segments {
+		if s.Align > align && s.Align&(s.Align-1) == 0 {
+			align = s.Align
+		}
+	}
+	at, e := mm.getUnmappedArea(0, total, placement{})
+	if e != 0 {
+		return 0, e
+	}
+	return (at - plan.MinVaddr) &^ (align - 1), 0
+}
+
+// mapSegment creates the VMAs of one PT_LOAD segment, as Linux's elf_load() does: the pages
+// holding file bytes as a private mapping of the file, and the rest of p_memsz (.bss) as
+// anonymous read-write memory. When a writable segment has a .bss, the part of its last file
+// page past p_filesz reads as zero (padzero()). A later segment sharing a page with an
+// earlier one replaces that page, as Linux's MAP_FIXED mapping of it does.
+func (k *Kernel) mapSegment(mm *MM, f *File, s loader.Segment, bias uint64) {
 	prot := Prot(s.Prot)
 	start := pageRoundDown(bias + s.Vaddr)
 	fileEnd := bias + s.Vaddr + s.Filesz
 	end := pageRoundUp(bias + s.Vaddr + s.Memsz)
 	fileEndPage := pageRoundUp(fileEnd)
 	if s.Filesz > 0 {
-		mm.removeRange(start, fileEndPage)
-		mm.insert(&VMA{Start: start, End: fileEndPage, Prot: prot, Obj: obj,
-			Off: s.Offset - (bias + s.Vaddr - start), FileEnd: fileEnd, Name: obj.name})
+		k.unmapRange(mm, start, fileEndPage)
+		v := &VMA{Start: start, End: fileEndPage, Prot: prot, Obj: f,
+			Off: s.Offset - (bias + s.Vaddr - start), Name: f.name}
+		if s.Memsz > s.Filesz && prot&ProtWrite != 0 && fileEnd&0xfff != 0 {
+			v.FileEnd = fileEnd
+		}
+		f.get()
+		mm.insert(v)
 	} else {
 		fileEndPage = start
 	}
 	if end > fileEndPage {
-		mm.removeRange(fileEndPage, end)
-		mm.insert(&VMA{Start: fileEndPage, End: end, Prot: prot})
+		k.unmapRange(mm, fileEndPage, end)
+		mm.insert(&VMA{Start: fileEndPage, End: end, Prot: ProtRead | ProtWrite | prot&ProtExec})
 	}
 }
 

@@ -165,3 +165,27 @@ func (f *Frames) Stats() FrameStats { return f.stats }
 func (f *Frames) SetLimit(limit uint64) {
 	f.limit = min(limit, uint64(len(f.ref)))
 }
+
+// Free returns how many frames can still be allocated.
+func (f *Frames) Free() uint64 {
+	n := uint64(len(f.free))
+	if f.limit > f.next {
+		n += f.limit - f.next
+	}
+	return n
+}
+
+// Dup allocates a frame of the given kind holding a copy of frame src: the copy half of
+// copy-on-write (mm/memory.c:wp_page_copy()). It counts the copy in the statistics.
+func (f *Frames) Dup(src uint64, kind FrameKind) (uint64, error) {
+	pfn, err := f.Alloc(kind)
+	if err != nil {
+		return 0, err
+	}
+	if err := f.ram.CopyFrame(pfn, src); err != nil {
+		f.Put(pfn)
+		return 0, err
+	}
+	f.stats.Copied++
+	return pfn, nil
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"vmemu/cpu"
 	"vmemu/mmu"
@@ -23,18 +24,19 @@ type PendingTrap struct {
 	done  *bool  // set once handled: a system call must not run twice
 }
 
-// RunToTrap runs the current process for at most budget instructions or until its next trap,
-// and returns the trap without handling it (Kind is cpu.TrapBudget when the budget ran out).
+// RunToTrap runs the current process for at most budget instructions or until its next trap
+// (after letting the scheduler pick a process, as Step does), and returns the trap without
+// handling it (Kind is cpu.TrapBudget when the budget or the time slice ran out).
 // A debugger reads the machine's state in between, then calls HandleTrap.
 //
 // Preconditions: the previous trap RunToTrap returned has been given to HandleTrap (a system
 // call not handled would be lost: SYSCALL has already retired).
 func (k *Kernel) RunToTrap(budget uint64) (PendingTrap, error) {
-	if k.cur == nil || k.cur.exited {
-		return PendingTrap{}, errors.New("minikernel: no runnable process")
+	p, t, err := k.runUntilTrap(budget)
+	if err != nil {
+		return PendingTrap{}, err
 	}
-	t := k.cpu.Run(budget)
-	return PendingTrap{Trap: t, PID: k.cur.PID, insns: k.cpu.Instructions(), done: new(bool)}, nil
+	return PendingTrap{Trap: t, PID: p.PID, insns: k.cpu.Instructions(), done: new(bool)}, nil
 }
 
 // HandleTrap lets the kernel handle a trap RunToTrap returned: it runs the system call,
@@ -50,57 +52,18 @@ func (k *Kernel) HandleTrap(t PendingTrap) error {
 }
 
 // PredictFault says what the page-fault handler will decide for a pending #PF, and the VMA
-// it will find, without doing any of it. It mirrors resolveFault's decisions in the same
-// order (TestPredictFaultAgreesWithHandler holds the two together on every fault of the test
-// programs). Out of memory cannot be foreseen cheaply and is never predicted.
+// it will find, without doing any of it: the handler's own classification (classifyFault),
+// which resolveFault then carries out. Out of memory only allocation reveals: it is never
+// predicted.
 //
-// Preconditions: t is a pending #PF of the current process.
+// Preconditions: t is a pending #PF, not yet handled.
 func (k *Kernel) PredictFault(t PendingTrap) (FaultOutcome, *VMA) {
 	p := k.Process(t.PID)
 	if p == nil || p.mm == nil {
 		return FaultSIGSEGV, nil
 	}
-	mm, addr, acc := p.mm, t.Addr, faultAccess(t.Code)
-	v := mm.Find(addr)
-	grew := false
-	if v == nil {
-		if v = k.stackGrowthVMA(mm, addr); v == nil {
-			return FaultSIGSEGV, nil
-		}
-		grew = true
-	}
-	if !v.allows(acc) {
-		return FaultSIGSEGV, v
-	}
-	if pte, _ := k.lookupPTE(mm, pageRoundDown(addr)); pte&mmu.PTEPresent != 0 {
-		if pteAllows(pte, acc) {
-			return FaultSpurious, v
-		}
-		return FaultSIGSEGV, v
-	}
-	switch {
-	case grew:
-		return FaultStackGrowth, v
-	case v.Obj != nil && pageRoundDown(addr) < v.FileEnd:
-		return FaultFileRead, v
-	}
-	return FaultDemandZero, v
-}
-
-// stackGrowthVMA is growStack without the growing: the stack VMA a fault at addr would
-// extend, or nil.
-func (k *Kernel) stackGrowthVMA(mm *MM, addr uint64) *VMA {
-	i := mm.index(addr)
-	if i == len(mm.vmas) {
-		return nil
-	}
-	v := mm.vmas[i]
-	page := pageRoundDown(addr)
-	if v.Flags&VMGrowsDown == 0 || addr >= v.Start || v.End-page > stackLimit ||
-		(i > 0 && mm.vmas[i-1].End+stackGuardGap > page) {
-		return nil
-	}
-	return v
+	c := k.classifyFault(p, t.Addr, faultAccess(t.Code))
+	return c.out, c.vma
 }
 
 // Processes returns every process the kernel knows, exited ones included, by PID.
@@ -151,9 +114,13 @@ func (k *Kernel) TableWalk(mm *MM, va uint64) []mmu.Level {
 	return out
 }
 
-// Mapping is one reference to a physical frame from a process's page tables.
+// Mapping is one reference to a physical frame: from a process's page tables, or from the
+// page cache (Cache set, PID 0).
 type Mapping struct {
 	PID int
+	// Cache, when set, is the object whose page Index the frame caches.
+	Cache *Inode
+	Index uint64
 	// Table is true when the frame is a page-table page: Level is its level (4 = the PML4,
 	// 1 = a page table) and VA the first linear address it covers. Otherwise the frame is a
 	// page mapped at VA by the leaf Entry, at Level (1 for 4 KiB pages).
@@ -163,11 +130,32 @@ type Mapping struct {
 	Entry mmu.PTE
 }
 
-// FrameMap walks every live process's page tables and returns who refers to each frame:
-// the reverse of the page tables (Linux's rmap, computed on demand). Mappings of a frame are
-// in PID, then address order.
+// FrameMap walks every live process's page tables and the page cache and returns who refers
+// to each frame: the reverse of the page tables (Linux's rmap, computed on demand). Each
+// reference a frame's count holds is one Mapping: the page cache's first, then the
+// processes' in PID, then address order.
 func (k *Kernel) FrameMap() map[uint64][]Mapping {
 	m := map[uint64][]Mapping{}
+	inodes := make([]*Inode, 0, len(k.cache.inodes))
+	for _, ino := range k.cache.inodes {
+		inodes = append(inodes, ino)
+	}
+	sort.Slice(inodes, func(i, j int) bool {
+		a, b := inodes[i].id, inodes[j].id
+		if a.dev != b.dev {
+			return a.dev < b.dev
+		}
+		if a.ino != b.ino {
+			return a.ino < b.ino
+		}
+		return a.shm < b.shm
+	})
+	for _, ino := range inodes {
+		for _, idx := range ino.sortedPages() {
+			pfn := ino.pages[idx]
+			m[pfn] = append(m[pfn], Mapping{Cache: ino, Index: idx})
+		}
+	}
 	for _, p := range k.Processes() {
 		if p.mm == nil {
 			continue
@@ -181,11 +169,16 @@ func (k *Kernel) FrameMap() map[uint64][]Mapping {
 func (k *Kernel) mapLevel(m map[uint64][]Mapping, pid int, table uint64, level int, base uint64) {
 	for i := uint64(0); i < 512; i++ {
 		e := k.readPTE(table<<12 + i*8)
-		if e&mmu.PTEPresent == 0 {
+		va := canonicalVA(base | i<<(12+9*uint(level-1)))
+		if level == 1 && pteMapped(e) {
+			// Present, or PROT_NONE holding its frame: a reference either way.
+			m[e.Frame()] = append(m[e.Frame()], Mapping{PID: pid, Level: level, VA: va, Entry: e})
 			continue
 		}
-		va := canonicalVA(base | i<<(12+9*uint(level-1)))
-		if level == 1 || e&mmu.PTEPageSize != 0 {
+		if e&mmu.PTEPresent == 0 || level == 1 {
+			continue
+		}
+		if e&mmu.PTEPageSize != 0 {
 			m[e.Frame()] = append(m[e.Frame()], Mapping{PID: pid, Level: level, VA: va, Entry: e})
 			continue
 		}
@@ -254,3 +247,26 @@ func (t PendingTrap) String() string {
 	}
 	return fmt.Sprintf("pid %d: %v", t.PID, t.Trap)
 }
+
+// Name returns the object's name: its path, or "[shm]"-style names for shared memory.
+func (ino *Inode) Name() string { return ino.name }
+
+// SoftBits names the software bits (9-11) the kernel keeps in a leaf entry: "cow" for a page
+// read-only because its frame is shared copy-on-write, "prot-none" for a PROT_NONE page that
+// still holds its frame; "" when none is set.
+func SoftBits(e mmu.PTE) string {
+	var names []string
+	if e.Soft()&softCOW != 0 {
+		names = append(names, "cow")
+	}
+	if e.Soft()&softProtNone != 0 {
+		names = append(names, "prot-none")
+	}
+	if rest := e.Soft() &^ (softCOW | softProtNone); rest != 0 {
+		names = append(names, fmt.Sprintf("soft=%d", rest))
+	}
+	return strings.Join(names, ",")
+}
+
+// Live reports whether any process has not exited yet.
+func (k *Kernel) Live() bool { return len(k.live) > 0 }

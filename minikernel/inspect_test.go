@@ -148,7 +148,7 @@ func TestFrameMapMatchesReferenceCounts(t *testing.T) {
 	m := k.FrameMap()
 	f := k.Frames()
 	st := f.Stats()
-	var user, tables uint64
+	var user, tables, cache uint64
 	for pfn, maps := range m {
 		assert.Equal(t, int(f.Ref(pfn)), len(maps), "frame %#x", pfn)
 		switch f.Kind(pfn) {
@@ -162,12 +162,18 @@ func TestFrameMapMatchesReferenceCounts(t *testing.T) {
 		case FrameTable:
 			tables++
 			assert.True(t, maps[0].Table)
+		case FrameCache:
+			cache++
+			require.NotNil(t, maps[0].Cache, "the page cache holds the first reference")
+			assert.Equal(t, pfn, maps[0].Cache.pages[maps[0].Index])
 		default:
 			t.Errorf("frame %#x of kind %v is mapped", pfn, f.Kind(pfn))
 		}
 	}
 	assert.Equal(t, st.Tables-1, tables, "every page-table page but the boot PML4")
-	assert.Equal(t, st.InUse-st.Tables, user)
+	assert.Equal(t, st.InUse-st.Tables, user+cache)
+	assert.Equal(t, uint64(k.PageCache().Pages()), cache)
+	assert.NotZero(t, cache, "the program's file pages are in the page cache")
 }
 
 // PeekUser reads what the program sees (its argv strings) without setting accessed bits,

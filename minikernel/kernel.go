@@ -1,7 +1,8 @@
 // Package minikernel is the operating system of the emulated machine, written in Go: the
 // physical frame allocator, page tables built in RAM, address spaces made of VMAs, the
-// page-fault handler (demand-zero, file read, copy-on-write, stack growth, SIGSEGV),
-// processes, execve of ELF programs, and the system-call table.
+// page-fault handler (demand-zero, file read, copy-on-write, stack growth, SIGSEGV), the
+// page cache and a small file layer, processes (fork, execve, exit, wait, kill) with a
+// round-robin scheduler, and the system-call table.
 //
 // It programs the hardware only the way a real kernel can: it writes page-table entries
 // into RAM, loads CR3, and invalidates TLB entries (INVLPG, INVPCID). It never reaches into
@@ -16,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"vmemu/cpu"
 	"vmemu/mmu"
@@ -33,6 +35,10 @@ type Config struct {
 	Seed     uint64     // seeds AT_RANDOM and getrandom
 	MaxInsns uint64     // stop after this many instructions (0: no limit)
 	Quantum  uint64     // instructions per scheduling slice (0: 1,000,000)
+	// MaxProcs limits the processes that exist at once, zombies included (0: 1024): fork
+	// beyond it fails with EAGAIN, as RLIMIT_NPROC makes it on Linux, so a fork bomb cannot
+	// exhaust the host.
+	MaxProcs int
 	// NoPCID runs without CR4.PCIDE: every address space uses PCID 0, so every CR3 load
 	// flushes every non-global TLB entry (SDM Vol. 3A 4.10.4.1).
 	NoPCID bool
@@ -45,36 +51,27 @@ type Kernel struct {
 	mmu    *mmu.MMU
 	cpu    *cpu.CPU
 	frames *Frames
+	cache  *PageCache
 
-	procs     map[int]*Process
-	nextPID   int
-	cur       *Process // the process whose state is in the CPU
-	init      *Process
-	pcids     pcidAllocator
-	log       io.Writer
-	stdin     io.Reader
-	stdout    io.Writer
-	stderr    io.Writer
-	observers []Observer
-	bootPML4  uint64 // the empty tables loaded when no process runs
+	procs      map[int]*Process // every process not yet reaped, by PID
+	live       []*Process       // processes that have not exited, in PID order (the run queue)
+	nextPID    int
+	cur        *Process // the process whose state is in the CPU
+	init       *Process // the first process: Run returns its exit code
+	lastPID    int      // the process the scheduler picked last
+	slice      uint64   // instructions the current process has run in its slice
+	pcids      pcidAllocator
+	log        io.Writer
+	stdin      io.Reader
+	stdout     io.Writer
+	stderr     io.Writer
+	observers  []Observer
+	bootPML4   uint64 // the empty tables loaded when no process runs
+	clockNS    uint64 // nanoseconds added to the virtual clock by sleeps
+	randCtr    uint64 // getrandom's position in its seeded stream
+	writebacks uint64 // pages written back to files from shared mappings
+	closed     bool
 }
-
-// Process is one process.
-type Process struct {
-	PID    int
-	PPID   int
-	mm     *MM
-	regs   cpu.State
-	exe    string // path of the running executable
-	exited bool
-	status int // wait status as Linux encodes it
-}
-
-// MM returns the process's address space.
-func (p *Process) MM() *MM { return p.mm }
-
-// Exe returns the path of the executable the process runs.
-func (p *Process) Exe() string { return p.exe }
 
 // New builds a machine (RAM, MMU, CPU) and a kernel to run it, with paging on and no process.
 func New(cfg Config) (*Kernel, error) {
@@ -87,6 +84,9 @@ func New(cfg Config) (*Kernel, error) {
 	if cfg.Quantum == 0 {
 		cfg.Quantum = 1_000_000
 	}
+	if cfg.MaxProcs <= 0 {
+		cfg.MaxProcs = 1024
+	}
 	r, err := ram.New(cfg.RAM)
 	if err != nil {
 		return nil, err
@@ -96,7 +96,7 @@ func New(cfg Config) (*Kernel, error) {
 		r.Close()
 		return nil, err
 	}
-	k := &Kernel{cfg: cfg, ram: r, mmu: m, cpu: cpu.New(m), frames: NewFrames(r),
+	k := &Kernel{cfg: cfg, ram: r, mmu: m, cpu: cpu.New(m), frames: NewFrames(r), cache: newPageCache(),
 		procs: map[int]*Process{}, nextPID: 1,
 		stdin: cfg.Stdin, stdout: cfg.Stdout, stderr: cfg.Stderr, log: cfg.Log}
 	if k.stdout == nil {
@@ -124,8 +124,34 @@ func New(cfg Config) (*Kernel, error) {
 	return k, nil
 }
 
-// Close releases the machine's host memory.
-func (k *Kernel) Close() error { return k.ram.Close() }
+// Sync writes every page that a shared mapping has dirtied back to its file, in every live
+// process, as msync(MS_SYNC) over the whole address space would.
+func (k *Kernel) Sync() {
+	for _, p := range k.live {
+		if p.mm == nil {
+			continue
+		}
+		for _, v := range p.mm.vmas {
+			k.syncRange(p.mm, v, v.Start, v.End)
+		}
+	}
+}
+
+// Close shuts the machine down: it writes shared mappings' dirty pages back to their files
+// (Sync), closes every file, and releases the machine's host memory. The kernel must not be
+// used afterwards.
+func (k *Kernel) Close() error {
+	if k.closed {
+		return nil
+	}
+	for _, p := range append([]*Process(nil), k.live...) {
+		p.fds.closeAll()
+		k.releaseMM(p.mm)
+		p.mm = nil
+	}
+	k.closed = true
+	return k.ram.Close()
+}
 
 // CPU returns the machine's processor.
 func (k *Kernel) CPU() *cpu.CPU { return k.cpu }
@@ -139,45 +165,62 @@ func (k *Kernel) RAM() *ram.RAM { return k.ram }
 // Frames returns the frame allocator.
 func (k *Kernel) Frames() *Frames { return k.frames }
 
-// Process returns the process with the given PID, or nil.
+// PageCache returns the page cache.
+func (k *Kernel) PageCache() *PageCache { return k.cache }
+
+// Process returns the process with the given PID (running, blocked or a zombie), or nil.
 func (k *Kernel) Process(pid int) *Process { return k.procs[pid] }
 
-// Current returns the running process (nil before Spawn).
+// Current returns the running process (nil before Spawn and after every process exited).
 func (k *Kernel) Current() *Process { return k.cur }
 
 // Spawn creates the first process running path with argv and envp, as if a shell had
 // forked and called execve. Host-side problems (missing file, malformed ELF) come back as
 // errors.
 func (k *Kernel) Spawn(path string, argv, envp []string) (*Process, error) {
-	p := &Process{PID: k.nextPID}
-	k.nextPID++
+	if k.init != nil {
+		return nil, errors.New("minikernel: Spawn makes the first process only; guests fork the rest")
+	}
+	p := k.newProcess(nil)
+	p.fds = &fdTable{}
+	p.fds.installAt(0, k.newStream("<stdin>", k.stdin, nil, oRdonly), false)
+	p.fds.installAt(1, k.newStream("<stdout>", nil, k.stdout, oWronly), false)
+	p.fds.installAt(2, k.newStream("<stderr>", nil, k.stderr, oWronly), false)
 	mm, err := k.newMM()
 	if err != nil {
 		return nil, err
 	}
 	p.mm = mm
-	k.procs[p.PID] = p
 	k.init = p
 	k.switchTo(p)
 	if err := k.execve(p, path, argv, envp); err != nil {
 		k.releaseMM(p.mm)
+		p.fds.closeAll()
 		delete(k.procs, p.PID)
+		k.live = nil
 		k.cur, k.init = nil, nil
 		return nil, err
 	}
+	p.started = true
 	return p, nil
 }
 
 // ErrInsnLimit is returned by Run when Config.MaxInsns instructions have retired.
 var ErrInsnLimit = errors.New("instruction limit reached")
 
-// Run runs the machine until the first process exits, and returns its exit code as a shell
-// reports it: the status passed to exit, or 128 + the signal that killed it.
+// ErrDeadlock is returned by Run when processes remain but every one of them is blocked
+// with nothing left that could wake it.
+var ErrDeadlock = errors.New("deadlock: every live process is blocked")
+
+// Run runs the machine until every process has exited, and returns the first process's
+// exit code as a shell reports it: the status passed to exit, or 128 + the signal that
+// killed it. Orphans keep running after the first process exits (they are reparented to the
+// kernel).
 func (k *Kernel) Run() (int, error) {
 	if k.init == nil {
 		return 0, errors.New("minikernel: no process to run")
 	}
-	for !k.init.exited {
+	for len(k.live) > 0 {
 		budget := k.cfg.Quantum
 		if k.cfg.MaxInsns > 0 {
 			done := k.cpu.Instructions()
@@ -186,24 +229,44 @@ func (k *Kernel) Run() (int, error) {
 			}
 			budget = min(budget, k.cfg.MaxInsns-done)
 		}
-		if err := k.step(budget); err != nil {
+		if err := k.Step(budget); err != nil {
 			return 0, err
 		}
 	}
 	return ExitCode(k.init.status), nil
 }
 
-// Step runs the current process for at most budget instructions or until the next trap,
-// and handles that trap. For debuggers; Run is made of Steps.
+// Step runs the current process for at most budget instructions (and never past the end
+// of its time slice) or until the next trap, and handles that trap. When the current
+// process has exited, blocked or used up its slice, the scheduler picks the next one first.
+// For debuggers; Run is made of Steps.
 func (k *Kernel) Step(budget uint64) error {
-	if k.cur == nil || k.cur.exited {
-		return errors.New("minikernel: no runnable process")
+	p, t, err := k.runUntilTrap(budget)
+	if err != nil {
+		return err
 	}
-	return k.step(budget)
+	return k.handleTrap(p, t)
 }
 
-func (k *Kernel) step(budget uint64) error {
-	return k.handleTrap(k.cur, k.cpu.Run(budget))
+// runUntilTrap is the first half of Step: it schedules if need be, then runs the current
+// process until its next trap, its budget or the end of its slice, and returns the trap
+// unhandled (RunToTrap gives it to a debugger).
+func (k *Kernel) runUntilTrap(budget uint64) (*Process, cpu.Trap, error) {
+	if k.cur == nil || k.cur.state != procRunnable || k.slice >= k.cfg.Quantum {
+		if err := k.schedule(); err != nil {
+			return nil, cpu.Trap{}, err
+		}
+	}
+	p := k.cur
+	if p == nil {
+		return nil, cpu.Trap{}, errors.New("minikernel: no runnable process")
+	}
+	before := k.cpu.Instructions()
+	t := k.cpu.Run(min(budget, k.cfg.Quantum-k.slice))
+	ran := k.cpu.Instructions() - before
+	k.slice += ran
+	p.insns += ran
+	return p, t, nil
 }
 
 // handleTrap does what the kernel does for a trap p's code raised: a system call, an
@@ -221,77 +284,78 @@ func (k *Kernel) handleTrap(p *Process, t cpu.Trap) error {
 	return nil
 }
 
+// schedule picks the next process to run, round-robin in PID order after the one picked
+// last, switches to it and finishes a system call it was blocked in. Every choice depends
+// only on the instruction count, so runs are deterministic.
+func (k *Kernel) schedule() error {
+	for {
+		next := k.pickNext()
+		if next == nil {
+			if len(k.live) == 0 {
+				k.cur = nil
+				return nil
+			}
+			var pids []string
+			for _, p := range k.live {
+				pids = append(pids, fmt.Sprint(p.PID))
+			}
+			return fmt.Errorf("%w (pids %s wait for children that never exit)", ErrDeadlock, strings.Join(pids, ", "))
+		}
+		prev := k.cur
+		k.switchTo(next)
+		k.lastPID, k.slice = next.PID, 0
+		if prev != next {
+			e := Event{Kind: EvSwitch, PID: next.PID, RIP: k.cpu.RIP()}
+			if prev != nil {
+				e.Prev = prev.PID
+			}
+			k.emit(&e)
+		}
+		k.resume(next)
+		if next.state == procRunnable {
+			return nil
+		}
+	}
+}
+
+// pickNext returns the first runnable process after the one picked last, wrapping around.
+func (k *Kernel) pickNext() *Process {
+	var first *Process
+	for _, p := range k.live {
+		if p.state != procRunnable {
+			continue
+		}
+		if p.PID > k.lastPID {
+			return p
+		}
+		if first == nil {
+			first = p
+		}
+	}
+	return first
+}
+
 // exception handles a CPU exception raised by the current process.
 func (k *Kernel) exception(p *Process, t cpu.Trap) {
 	switch t.Vector {
 	case cpu.VecPF:
 		k.pageFault(p, t.Addr, t.Code, t.RIP)
 	case cpu.VecGP:
-		k.killSignal(p, SIGSEGV, t.RIP, fmt.Sprintf("general protection fault at rip %#x", t.RIP))
+		k.killSignal(p, SIGSEGV, siKernel, t.RIP, fmt.Sprintf("general protection fault at rip %#x", t.RIP))
 	case cpu.VecUD:
 		what := fmt.Sprintf("invalid or unimplemented instruction at rip %#x: bytes % x", t.RIP, t.Insn)
 		if t.Mnemonic != "" {
 			what += " (" + t.Mnemonic + ")"
 		}
-		k.killSignal(p, SIGILL, t.RIP, what)
+		k.killSignal(p, SIGILL, 0, t.RIP, what)
 	case cpu.VecDE:
-		k.killSignal(p, SIGFPE, t.RIP, fmt.Sprintf("divide error at rip %#x", t.RIP))
+		k.killSignal(p, SIGFPE, 0, t.RIP, fmt.Sprintf("divide error at rip %#x", t.RIP))
 	case cpu.VecBP, cpu.VecDB:
-		k.killSignal(p, SIGTRAP, t.RIP, fmt.Sprintf("breakpoint trap at rip %#x", t.RIP))
+		k.killSignal(p, SIGTRAP, 0, t.RIP, fmt.Sprintf("breakpoint trap at rip %#x", t.RIP))
 	case cpu.VecMF, cpu.VecXM:
-		k.killSignal(p, SIGFPE, t.RIP, fmt.Sprintf("floating-point exception at rip %#x", t.RIP))
+		k.killSignal(p, SIGFPE, 0, t.RIP, fmt.Sprintf("floating-point exception at rip %#x", t.RIP))
 	default:
-		k.killSignal(p, SIGBUS, t.RIP, fmt.Sprintf("%s at rip %#x", cpu.VectorName(t.Vector), t.RIP))
-	}
-}
-
-// Signal numbers (x86-64 Linux).
-const (
-	SIGILL  = 4
-	SIGTRAP = 5
-	SIGBUS  = 7
-	SIGFPE  = 8
-	SIGKILL = 9
-	SIGSEGV = 11
-	SIGTERM = 15
-)
-
-var signalNames = map[int]string{SIGILL: "SIGILL", SIGTRAP: "SIGTRAP", SIGBUS: "SIGBUS",
-	SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGTERM: "SIGTERM"}
-
-// SignalName returns "SIGSEGV" for 11.
-func SignalName(sig int) string {
-	if s, ok := signalNames[sig]; ok {
-		return s
-	}
-	return fmt.Sprintf("signal %d", sig)
-}
-
-// killSignal ends p with sig's default action (terminate), writing one line that names the
-// cause.
-func (k *Kernel) killSignal(p *Process, sig int, rip uint64, why string) {
-	fmt.Fprintf(k.log, "emu: pid %d killed by %s: %s\n", p.PID, SignalName(sig), why)
-	k.emit(&Event{Kind: EvSignal, PID: p.PID, RIP: rip, Signal: sig, Text: why})
-	k.exit(p, sig&0x7f) // wait status: terminated by signal
-}
-
-// exitProcess ends p with exit code code (exit, exit_group).
-func (k *Kernel) exitProcess(p *Process, code int) {
-	k.exit(p, (code&0xff)<<8)
-}
-
-// exit ends p with wait status status, releasing its address space.
-func (k *Kernel) exit(p *Process, status int) {
-	if p.exited {
-		return
-	}
-	p.exited = true
-	p.status = status
-	k.emit(&Event{Kind: EvExit, PID: p.PID, Status: status})
-	k.releaseMM(p.mm)
-	p.mm = nil
-	if k.cur == p {
-		k.cur = nil
+		k.killSignal(p, SIGBUS, 0, t.RIP, fmt.Sprintf("%s at rip %#x", cpu.VectorName(t.Vector), t.RIP))
 	}
 }
 
@@ -314,13 +378,18 @@ func (k *Kernel) newMM() (*MM, error) {
 	if !k.cfg.NoPCID {
 		pcid = k.pcids.get()
 	}
-	return &MM{pml4: pml4, pcid: pcid, needFlush: true}, nil
+	return &MM{pml4: pml4, pcid: pcid, needFlush: true, mmapBase: mmapBaseFor(stackLimit)}, nil
 }
 
-// releaseMM frees every frame and page-table page of mm and its PCID's TLB entries.
+// releaseMM tears an address space down, as Linux's exit_mmap() does: shared mappings'
+// dirty pages go back to their files, then every frame and page-table page is released,
+// the PCID's TLB entries are flushed and the VMAs drop their files.
 func (k *Kernel) releaseMM(mm *MM) {
 	if mm == nil {
 		return
+	}
+	for _, v := range mm.vmas {
+		k.syncRange(mm, v, v.Start, v.End)
 	}
 	if k.cur != nil && k.cur.mm == mm {
 		// Leave the address space before tearing it down, as a kernel must: switch to the
@@ -330,6 +399,9 @@ func (k *Kernel) releaseMM(mm *MM) {
 	k.freeTables(mm.pml4)
 	_ = k.mmu.Invpcid(mmu.InvpcidSingle, mm.pcid, 0)
 	k.pcids.put(mm.pcid)
+	for _, v := range mm.vmas {
+		v.file().put()
+	}
 	mm.vmas = nil
 }
 

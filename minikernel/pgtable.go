@@ -1,6 +1,8 @@
 package minikernel
 
 import (
+	"encoding/binary"
+
 	"vmemu/mmu"
 )
 
@@ -13,11 +15,59 @@ import (
 // all levels, SDM Vol. 3A 4.6).
 const tableFlags = mmu.PTEPresent | mmu.PTEWrite | mmu.PTEUser
 
-// Software bits (9-11) the kernel keeps in leaf PTEs.
+// Software bits (9-11) the kernel keeps in leaf PTEs, where the processor ignores them
+// (SDM Vol. 3A table 4-20). The kernel's notes live in the entry itself, never in a side
+// table that could drift from it.
 const (
-	// softCOW marks a PTE made read-only by fork: a write fault on it breaks the sharing.
+	// softCOW marks a PTE that is read-only only because its frame is shared copy-on-write
+	// (after fork, or a private file page still in the page cache): a write fault on it
+	// breaks the sharing.
 	softCOW uint8 = 1 << 0
+	// softProtNone marks a not-present entry that still holds its frame: a page of a
+	// PROT_NONE area (Linux's _PAGE_PROTNONE). With P clear the processor ignores every
+	// other bit (SDM Vol. 3A 4.5), so any access faults and the frame survives mprotect.
+	softProtNone uint8 = 1 << 1
 )
+
+// pteCOW and pteProtNone are the software bits in their places in the entry.
+const (
+	pteCOW      = mmu.PTE(softCOW) << mmu.PTESoftShift
+	pteProtNone = mmu.PTE(softProtNone) << mmu.PTESoftShift
+)
+
+// pteMapped reports whether a leaf entry holds a frame: present, or PROT_NONE.
+func pteMapped(e mmu.PTE) bool { return e&mmu.PTEPresent != 0 || e&pteProtNone != 0 }
+
+// protectPTE returns the leaf entry e, which holds a frame, with the rights VMA v gives its
+// page now: not present for PROT_NONE, and for a private writable area writable only when the
+// frame is exclusively this entry's (otherwise read-only and copy-on-write). Accessed and
+// dirty flags are kept. Linux's change_pte_range() with can_change_pte_writable().
+func (k *Kernel) protectPTE(v *VMA, e mmu.PTE) mmu.PTE {
+	keep := e & (mmu.PTEAddrMask | mmu.PTEAccessed | mmu.PTEDirty | pteCOW)
+	if v.Prot == 0 {
+		return keep | pteProtNone
+	}
+	n := keep | leafFlags(v.Prot)
+	if n&mmu.PTEWrite != 0 && !v.shared() {
+		if k.exclusive(e.Frame()) {
+			n &^= pteCOW
+		} else {
+			n = n&^mmu.PTEWrite | pteCOW
+		}
+	}
+	return n
+}
+
+// restricts reports whether going from entry old to entry new takes a right away (or
+// changes the frame), so that TLB entries made from old must be invalidated.
+func restricts(old, new mmu.PTE) bool {
+	if old&mmu.PTEPresent == 0 {
+		return false
+	}
+	return new&mmu.PTEPresent == 0 || old.Frame() != new.Frame() ||
+		(old&mmu.PTEWrite != 0 && new&mmu.PTEWrite == 0) ||
+		(old&mmu.PTENoExec == 0 && new&mmu.PTENoExec != 0)
+}
 
 func pteIndex(va uint64, level int) uint64 { return va >> (12 + 9*uint(level-1)) & 511 }
 
@@ -46,18 +96,15 @@ func (k *Kernel) walk(pml4, va uint64, alloc bool) (uint64, error) {
 	return table + pteIndex(va, 1)*8, nil
 }
 
+// readPTE loads the entry at physical address pa. The kernel built the tables, so pa is
+// always inside RAM and 8-byte aligned.
 func (k *Kernel) readPTE(pa uint64) mmu.PTE {
-	v, err := k.ram.Read64(pa)
-	if err != nil {
-		panic(err) // the kernel built these tables: an address outside RAM is a kernel bug
-	}
-	return mmu.PTE(v)
+	return mmu.PTE(binary.LittleEndian.Uint64(k.ram.Bytes()[pa : pa+8]))
 }
 
+// writePTE stores the entry e at physical address pa.
 func (k *Kernel) writePTE(pa uint64, e mmu.PTE) {
-	if err := k.ram.Write64(pa, uint64(e)); err != nil {
-		panic(err)
-	}
+	binary.LittleEndian.PutUint64(k.ram.Bytes()[pa:pa+8], uint64(e))
 }
 
 // lookupPTE returns the leaf PTE for va and its physical address (0, 0 when no table
@@ -70,7 +117,8 @@ func (k *Kernel) lookupPTE(mm *MM, va uint64) (mmu.PTE, uint64) {
 	return k.readPTE(ea), ea
 }
 
-// leafFlags returns the PTE bits for a page of a VMA with protection prot.
+// leafFlags returns the PTE bits for a page of a VMA with protection prot. PROT_NONE pages
+// are never mapped (the fault handler refuses every access first).
 func leafFlags(prot Prot) mmu.PTE {
 	f := mmu.PTEPresent | mmu.PTEUser
 	if prot&ProtWrite != 0 {
@@ -82,6 +130,66 @@ func leafFlags(prot Prot) mmu.PTE {
 	return f
 }
 
+// pteVisitor is called for each leaf PTE that holds a frame: va is the page it maps, ea the entry's
+// physical address, e its value.
+type pteVisitor func(va, ea uint64, e mmu.PTE)
+
+// visitPTEs calls fn for every leaf PTE holding a frame (pteMapped) in [start, end), in address
+// order, skipping whole tables that are absent. It allocates nothing. Linux's
+// walk_page_range() shape: pgd, pud, pmd, pte loops.
+func (k *Kernel) visitPTEs(mm *MM, start, end uint64, fn pteVisitor) {
+	if start < end {
+		k.visitLevel(mm.pml4, 4, start, end, fn)
+	}
+}
+
+func (k *Kernel) visitLevel(table uint64, level int, start, end uint64, fn pteVisitor) {
+	shift := 12 + 9*uint(level-1)
+	for va := start; va < end; {
+		next := (va>>shift + 1) << shift
+		ea := table<<12 + (va>>shift&511)*8
+		e := k.readPTE(ea)
+		switch {
+		case level == 1 && pteMapped(e):
+			fn(va, ea, e)
+		case level > 1 && e&mmu.PTEPresent != 0:
+			k.visitLevel(e.Frame(), level-1, va, min(next, end), fn)
+		}
+		va = next
+	}
+}
+
+// freeEmptyTables releases the page-table pages below the PML4 that cover part of
+// [start, end) and no longer map anything, as Linux's free_pgtables() does when areas are
+// unmapped. The caller flushes the TLB (a real processor may cache paging-structure entries).
+func (k *Kernel) freeEmptyTables(mm *MM, start, end uint64) {
+	if start < end {
+		k.pruneLevel(mm.pml4, 4, start, end)
+	}
+}
+
+// pruneLevel frees empty child tables of table (at level) in [start, end) and reports
+// whether table itself is now empty.
+func (k *Kernel) pruneLevel(table uint64, level int, start, end uint64) bool {
+	shift := 12 + 9*uint(level-1)
+	for va := start; va < end && level > 1; {
+		next := (va>>shift + 1) << shift
+		ea := table<<12 + (va>>shift&511)*8
+		if e := k.readPTE(ea); e&mmu.PTEPresent != 0 && k.pruneLevel(e.Frame(), level-1, va, min(next, end)) {
+			k.writePTE(ea, 0)
+			k.frames.Put(e.Frame())
+		}
+		va = next
+	}
+	mem := k.ram.Bytes()[table<<12 : table<<12+4096]
+	for i := 0; i < 4096; i += 8 {
+		if binary.LittleEndian.Uint64(mem[i:]) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // freeTables releases every page-table page of the tables rooted at pml4 and every frame
 // they map (dropping one reference each). The caller flushes the TLB.
 func (k *Kernel) freeTables(pml4 uint64) {
@@ -91,12 +199,10 @@ func (k *Kernel) freeTables(pml4 uint64) {
 func (k *Kernel) freeLevel(pfn uint64, level int) {
 	for i := uint64(0); i < 512; i++ {
 		e := k.readPTE(pfn<<12 + i*8)
-		if e&mmu.PTEPresent == 0 {
-			continue
-		}
-		if level == 1 {
+		switch {
+		case level == 1 && pteMapped(e):
 			k.frames.Put(e.Frame())
-		} else {
+		case level > 1 && e&mmu.PTEPresent != 0:
 			k.freeLevel(e.Frame(), level-1)
 		}
 	}

@@ -2,10 +2,8 @@ package minikernel
 
 import (
 	"fmt"
-	"io"
 
 	"vmemu/cpu"
-	"vmemu/mmu"
 )
 
 // Errno is a Linux error number; a system call returns -errno.
@@ -15,15 +13,21 @@ type Errno int64
 const (
 	EPERM        Errno = 1
 	ENOENT       Errno = 2
+	ESRCH        Errno = 3
 	EINTR        Errno = 4
 	EIO          Errno = 5
+	ENXIO        Errno = 6
+	E2BIG        Errno = 7
+	ENOEXEC      Errno = 8
 	EBADF        Errno = 9
 	ECHILD       Errno = 10
 	EAGAIN       Errno = 11
 	ENOMEM       Errno = 12
 	EACCES       Errno = 13
 	EFAULT       Errno = 14
+	EBUSY        Errno = 16
 	EEXIST       Errno = 17
+	ENODEV       Errno = 19
 	ENOTDIR      Errno = 20
 	EISDIR       Errno = 21
 	EINVAL       Errno = 22
@@ -35,6 +39,8 @@ const (
 	ERANGE       Errno = 34
 	ENAMETOOLONG Errno = 36
 	ENOSYS       Errno = 38
+	EOVERFLOW    Errno = 75
+	EOPNOTSUPP   Errno = 95
 )
 
 // System-call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
@@ -47,21 +53,89 @@ const (
 	sysExitGroup = 231
 )
 
-// syscallFn implements one system call. It returns the value for RAX: a result, or -errno.
+// syscallFn implements one system call. It returns the value for RAX: a result, or -errno;
+// or sysBlocks when the caller must sleep (the call then finishes when it is woken).
 type syscallFn func(k *Kernel, p *Process, a *[6]uint64) int64
+
+// sysBlocks is a system call's answer when the caller went to sleep.
+const sysBlocks = waitBlocks
 
 type syscallEntry struct {
 	name string
 	fn   syscallFn
 }
 
+// syscalls is the system-call table. A number it lacks is ENOSYS, as on Linux.
 var syscalls = map[uint64]syscallEntry{
-	sysRead:      {"read", sysReadFn},
-	sysWrite:     {"write", sysWriteFn},
-	sysBrk:       {"brk", sysBrkFn},
-	sysExit:      {"exit", sysExitFn},
-	sysArchPrctl: {"arch_prctl", sysArchPrctlFn},
-	sysExitGroup: {"exit_group", sysExitFn},
+	0:   {"read", sysReadFn},
+	1:   {"write", sysWriteFn},
+	2:   {"open", sysOpen},
+	3:   {"close", sysClose},
+	4:   {"stat", sysStat},
+	5:   {"fstat", sysFstat},
+	6:   {"lstat", sysLstat},
+	8:   {"lseek", sysLseek},
+	9:   {"mmap", sysMmap},
+	10:  {"mprotect", sysMprotect},
+	11:  {"munmap", sysMunmap},
+	12:  {"brk", sysBrkFn},
+	13:  {"rt_sigaction", sysRtSigaction},
+	14:  {"rt_sigprocmask", sysRtSigprocmask},
+	16:  {"ioctl", sysIoctl},
+	17:  {"pread64", sysPread},
+	18:  {"pwrite64", sysPwrite},
+	19:  {"readv", sysReadv},
+	20:  {"writev", sysWritev},
+	21:  {"access", sysAccess},
+	24:  {"sched_yield", sysSchedYield},
+	25:  {"mremap", sysMremap},
+	26:  {"msync", sysMsync},
+	27:  {"mincore", sysMincore},
+	28:  {"madvise", sysMadvise},
+	32:  {"dup", sysDup},
+	33:  {"dup2", sysDup2},
+	35:  {"nanosleep", sysNanosleep},
+	39:  {"getpid", sysGetpid},
+	56:  {"clone", sysClone},
+	57:  {"fork", sysFork},
+	58:  {"vfork", sysFork},
+	59:  {"execve", sysExecve},
+	60:  {"exit", sysExitFn},
+	61:  {"wait4", sysWait4},
+	62:  {"kill", sysKill},
+	63:  {"uname", sysUname},
+	72:  {"fcntl", sysFcntl},
+	79:  {"getcwd", sysGetcwd},
+	87:  {"unlink", sysUnlink},
+	96:  {"gettimeofday", sysGettimeofday},
+	97:  {"getrlimit", sysGetrlimit},
+	102: {"getuid", sysGetuid},
+	104: {"getgid", sysGetgid},
+	107: {"geteuid", sysGeteuid},
+	108: {"getegid", sysGetegid},
+	109: {"setpgid", sysSetpgid},
+	110: {"getppid", sysGetppid},
+	111: {"getpgrp", sysGetpgrp},
+	121: {"getpgid", sysGetpgid},
+	158: {"arch_prctl", sysArchPrctlFn},
+	160: {"setrlimit", sysSetrlimit},
+	186: {"gettid", sysGetpid},
+	200: {"tkill", sysTkill},
+	201: {"time", sysTime},
+	218: {"set_tid_address", sysSetTidAddress},
+	228: {"clock_gettime", sysClockGettime},
+	229: {"clock_getres", sysClockGetres},
+	230: {"clock_nanosleep", sysClockNanosleep},
+	231: {"exit_group", sysExitFn},
+	234: {"tgkill", sysTgkill},
+	257: {"openat", sysOpenat},
+	262: {"newfstatat", sysNewfstatat},
+	263: {"unlinkat", sysUnlinkat},
+	269: {"faccessat", sysFaccessat},
+	273: {"set_robust_list", sysSetRobustList},
+	292: {"dup3", sysDup3},
+	302: {"prlimit64", sysPrlimit64},
+	318: {"getrandom", sysGetrandom},
 }
 
 // SyscallName returns the name of system call nr ("" if the kernel does not know it).
@@ -81,110 +155,25 @@ func (k *Kernel) syscall(p *Process) {
 		ret = -int64(ENOSYS)
 		e.name = fmt.Sprintf("syscall_%d", nr)
 	}
-	if !p.exited {
-		c.SetReg(cpu.RAX, uint64(ret))
+	if ret == sysBlocks {
+		return // asleep: resume() finishes the call
 	}
-	k.emit(&Event{Kind: EvSyscall, PID: p.PID, RIP: c.RIP(), Sysno: nr, Name: e.name, Args: a, Ret: ret})
+	k.finishSyscall(p, nr, e.name, &a, ret)
 }
 
+// finishSyscall puts a system call's result in p's RAX (p is the current process) and
+// reports the call.
+func (k *Kernel) finishSyscall(p *Process, nr uint64, name string, a *[6]uint64, ret int64) {
+	if !p.exited && k.cur == p {
+		k.cpu.SetReg(cpu.RAX, uint64(ret))
+	}
+	k.emit(&Event{Kind: EvSyscall, PID: p.PID, RIP: k.ripOf(p), Sysno: nr, Name: name, Args: *a, Ret: ret})
+}
+
+// exit(status) and exit_group(status): with one thread per process both end the process.
 func sysExitFn(k *Kernel, p *Process, a *[6]uint64) int64 {
-	k.exitProcess(p, int(a[0]))
+	k.exit(p, int(a[0]&0xff)<<8)
 	return 0
-}
-
-// maxRW is the most a single read or write transfers (Linux's MAX_RW_COUNT).
-const maxRW = 0x7ffff000
-
-func (k *Kernel) fdWriter(fd uint64) io.Writer {
-	switch fd {
-	case 1:
-		return k.stdout
-	case 2:
-		return k.stderr
-	}
-	return nil
-}
-
-// write(fd, buf, count): bytes the guest wrote go to the host descriptor. A bad buffer is
-// EFAULT, or a short write of what could be read before it.
-func sysWriteFn(k *Kernel, p *Process, a *[6]uint64) int64 {
-	w := k.fdWriter(a[0])
-	if w == nil {
-		return -int64(EBADF)
-	}
-	count := min(a[2], maxRW)
-	var buf [4096]byte
-	var done uint64
-	for done < count {
-		n := min(count-done, uint64(len(buf)))
-		got, ok := k.copyIn(p, a[1]+done, buf[:n])
-		if got > 0 {
-			if _, err := w.Write(buf[:got]); err != nil {
-				break
-			}
-			done += uint64(got)
-		}
-		if !ok {
-			if done == 0 {
-				return -int64(EFAULT)
-			}
-			break
-		}
-	}
-	return int64(done)
-}
-
-// read(fd, buf, count) from the guest's standard input.
-func sysReadFn(k *Kernel, p *Process, a *[6]uint64) int64 {
-	if a[0] != 0 {
-		return -int64(EBADF)
-	}
-	if k.stdin == nil {
-		return 0
-	}
-	count := min(a[2], maxRW, 1<<16)
-	buf := make([]byte, count)
-	n, err := k.stdin.Read(buf)
-	if n == 0 && err != nil && err != io.EOF {
-		return -int64(EIO)
-	}
-	if got, ok := k.copyOut(p, a[1], buf[:n]); !ok {
-		if got == 0 {
-			return -int64(EFAULT)
-		}
-		return int64(got)
-	}
-	return int64(n)
-}
-
-// brk(addr) moves the program break, as Linux's mm/mmap.c:brk does: the heap VMA grows or
-// shrinks, and the call returns the new break, or the old one when the request is refused.
-func sysBrkFn(k *Kernel, p *Process, a *[6]uint64) int64 {
-	mm := p.mm
-	want := a[0]
-	if want < mm.brkStart {
-		return int64(mm.brk)
-	}
-	oldEnd, newEnd := pageRoundUp(mm.brk), pageRoundUp(want)
-	switch {
-	case newEnd == oldEnd:
-	case newEnd < oldEnd:
-		k.unmap(mm, newEnd, oldEnd)
-	default:
-		// The new heap must not run into the next mapping (or its stack guard gap).
-		i := mm.index(oldEnd)
-		if newEnd > userTop || (i < len(mm.vmas) && mm.vmas[i].Start < newEnd+stackGuardGap &&
-			mm.vmas[i].Flags&VMGrowsDown != 0) || (i < len(mm.vmas) && mm.vmas[i].Start < newEnd) {
-			return int64(mm.brk)
-		}
-		if heap := mm.Find(oldEnd - 1); heap != nil && heap.Name == "[heap]" && heap.End == oldEnd {
-			heap.End = newEnd
-		} else {
-			mm.insert(&VMA{Start: oldEnd, End: newEnd, Prot: ProtRead | ProtWrite, Name: "[heap]"})
-		}
-	}
-	mm.brk = want
-	return int64(want)
 }
 
 // arch_prctl(code, addr): set or get the FS and GS bases.
@@ -224,51 +213,7 @@ func sysArchPrctlFn(k *Kernel, p *Process, a *[6]uint64) int64 {
 	return 0
 }
 
-// unmap removes [start, end) from mm: the VMAs are trimmed or split, the PTEs cleared, the
-// frames released, and the TLB told (INVLPG per page, or a PCID flush for a large range).
-func (k *Kernel) unmap(mm *MM, start, end uint64) {
-	mm.removeRange(start, end)
-	flushed := 0
-	for va := start; va < end; va += 4096 {
-		pte, ea := k.lookupPTE(mm, va)
-		if ea == 0 {
-			va = va | 0x1fffff - 0xfff // no page table here: skip to the next 2 MiB
-			continue
-		}
-		if pte&mmu.PTEPresent == 0 {
-			continue
-		}
-		k.writePTE(ea, 0)
-		k.frames.Put(pte.Frame())
-		flushed++
-		if flushed <= tlbFlushCeiling {
-			k.invalidate(mm, va)
-		}
-	}
-	if flushed > tlbFlushCeiling {
-		k.flushMM(mm)
-	}
-}
-
-// tlbFlushCeiling is how many single-page invalidations are worth doing before a whole
-// flush is cheaper (Linux's tlb_single_page_flush_ceiling).
-const tlbFlushCeiling = 33
-
-// invalidate drops va's translation from the TLB if mm is loaded; otherwise it notes that
-// mm's PCID must be flushed when it is next loaded.
-func (k *Kernel) invalidate(mm *MM, va uint64) {
-	if k.cur != nil && k.cur.mm == mm {
-		k.mmu.Invlpg(va)
-	} else {
-		mm.needFlush = true
-	}
-}
-
-// flushMM drops every translation of mm.
-func (k *Kernel) flushMM(mm *MM) {
-	if k.cur != nil && k.cur.mm == mm {
-		_ = k.mmu.Invpcid(mmu.InvpcidSingle, mm.pcid, 0)
-	} else {
-		mm.needFlush = true
-	}
+// logf writes one line of the kernel's own to its log.
+func (k *Kernel) logf(format string, args ...any) {
+	fmt.Fprintf(k.log, "emu: "+format+"\n", args...)
 }

@@ -7,6 +7,10 @@ import (
 	"vmemu/mmu"
 )
 
+// Virtual memory areas: CS:APP 9.7.2 and 9.8, Linux's struct vm_area_struct and the VMA tree
+// of mm/mmap.c and mm/vma.c. An address space is a sorted set of non-overlapping areas; each
+// area has one protection and one backing (anonymous memory, or an object at an offset).
+
 // Prot is a VMA's protection, with the values of Linux's PROT_* constants.
 type Prot uint8
 
@@ -37,10 +41,16 @@ type VMAFlags uint16
 // VMA flags.
 const (
 	VMShared    VMAFlags = 1 << iota // MAP_SHARED: stores reach the object and other mappings
-	VMGrowsDown                      // the stack: faults just below it extend it
+	VMGrowsDown                      // the stack, or MAP_GROWSDOWN: faults just below it extend it
+	// VMDenyWrite: mprotect may not add PROT_WRITE. Linux's absent VM_MAYWRITE: a shared
+	// mapping of a file opened without write access.
+	VMDenyWrite
+	VMDontCopy   // MADV_DONTFORK: fork leaves this area out of the child (VM_DONTCOPY)
+	VMWipeOnFork // MADV_WIPEONFORK: the child gets this area empty (VM_WIPEONFORK)
+	VMNoReserve  // MAP_NORESERVE: not counted against free memory (VM_NORESERVE)
 )
 
-// Object is what a file-backed VMA maps: the bytes of a file.
+// Object is what a file-backed VMA maps: the bytes of a file or of a shared-memory object.
 type Object interface {
 	Name() string
 	ReadAt(p []byte, off int64) (int, error)
@@ -53,10 +63,11 @@ type VMA struct {
 	Start, End uint64
 	Prot       Prot
 	Flags      VMAFlags
-	Obj        Object // nil: anonymous memory
-	Off        uint64 // offset in Obj of the byte at Start
-	// FileEnd, for a file-backed VMA, is the linear address where the object's contribution
-	// ends: bytes at and above it read as zero (the tail of an ELF segment's last file page).
+	Obj        Object // nil: private anonymous memory
+	Off        uint64 // offset in Obj of the byte at Start (page-aligned)
+	// FileEnd, when not zero, is the linear address where a private file mapping's bytes
+	// end: bytes at and above it read as zero (the tail of an ELF segment's last file page,
+	// which Linux's padzero() clears).
 	FileEnd uint64
 	Name    string // "[heap]", "[stack]", a path, or "" for anonymous memory
 }
@@ -75,6 +86,7 @@ func (v *VMA) String() string {
 
 // allows reports whether the VMA permits an access of the given kind. On x86-64 every
 // mapping that is not PROT_NONE is readable (there are no write-only or execute-only pages).
+// Linux's arch/x86/mm/fault.c:access_error().
 func (v *VMA) allows(acc mmu.Access) bool {
 	switch {
 	case acc&mmu.Fetch != 0:
@@ -85,6 +97,18 @@ func (v *VMA) allows(acc mmu.Access) bool {
 	return v.Prot != 0
 }
 
+// shared reports whether stores reach the object (MAP_SHARED).
+func (v *VMA) shared() bool { return v.Flags&VMShared != 0 }
+
+// file returns the open file the VMA maps, or nil for anonymous memory.
+func (v *VMA) file() *File {
+	f, _ := v.Obj.(*File)
+	return f
+}
+
+// pgoff returns the object page index that va falls in.
+func (v *VMA) pgoff(va uint64) uint64 { return (v.Off + (va - v.Start)) >> 12 }
+
 // MM is one address space: its page tables (one PML4, one CR3, a PCID) and its VMAs, kept
 // sorted by address and non-overlapping. Linux's struct mm_struct.
 type MM struct {
@@ -94,6 +118,7 @@ type MM struct {
 	brkStart  uint64 // first byte of the heap
 	brk       uint64 // current program break
 	stackTop  uint64 // end of the stack VMA as execve made it
+	mmapBase  uint64 // top of the top-down mmap area (mm/util.c:mmap_base())
 	needFlush bool   // tables changed while another address space was loaded
 }
 
@@ -109,13 +134,16 @@ func (mm *MM) PCID() uint16 { return mm.pcid }
 // Brk returns the current program break.
 func (mm *MM) Brk() uint64 { return mm.brk }
 
+// MmapBase returns the address below which mmap places new areas, top-down.
+func (mm *MM) MmapBase() uint64 { return mm.mmapBase }
+
 // index returns the position of the first VMA that ends above va (len(vmas) if none),
-// in O(log n).
+// in O(log n). Linux's find_vma().
 func (mm *MM) index(va uint64) int {
 	return sort.Search(len(mm.vmas), func(i int) bool { return mm.vmas[i].End > va })
 }
 
-// Find returns the VMA containing va, or nil.
+// Find returns the VMA containing va, or nil. O(log n).
 func (mm *MM) Find(va uint64) *VMA {
 	i := mm.index(va)
 	if i < len(mm.vmas) && mm.vmas[i].Start <= va {
@@ -124,15 +152,34 @@ func (mm *MM) Find(va uint64) *VMA {
 	return nil
 }
 
-// insert adds v, which must not overlap any VMA.
-func (mm *MM) insert(v *VMA) {
+// intersects reports whether any VMA overlaps [start, end).
+func (mm *MM) intersects(start, end uint64) bool {
+	i := mm.index(start)
+	return i < len(mm.vmas) && mm.vmas[i].Start < end
+}
+
+// covered reports whether VMAs cover every byte of [start, end) with no hole.
+func (mm *MM) covered(start, end uint64) bool {
+	for i := mm.index(start); start < end; i++ {
+		if i == len(mm.vmas) || mm.vmas[i].Start > start {
+			return false
+		}
+		start = mm.vmas[i].End
+	}
+	return true
+}
+
+// insert adds v, which must not overlap any VMA, and returns its position.
+func (mm *MM) insert(v *VMA) int {
 	i := mm.index(v.Start)
 	mm.vmas = append(mm.vmas, nil)
 	copy(mm.vmas[i+1:], mm.vmas[i:])
 	mm.vmas[i] = v
+	return i
 }
 
-// splitAt makes sure no VMA straddles va: a VMA containing va strictly inside is cut in two.
+// splitAt makes sure no VMA straddles va: a VMA containing va strictly inside is cut in two,
+// the upper half taking its own reference to the object. Linux's __split_vma().
 func (mm *MM) splitAt(va uint64) {
 	i := mm.index(va)
 	if i == len(mm.vmas) || mm.vmas[i].Start >= va {
@@ -143,6 +190,13 @@ func (mm *MM) splitAt(va uint64) {
 	hi.Start = va
 	if hi.Obj != nil {
 		hi.Off += va - v.Start
+		hi.file().get()
+	}
+	if v.FileEnd != 0 && v.FileEnd <= va {
+		v.FileEnd = 0 // the lower half ends before the tail
+	}
+	if hi.FileEnd != 0 && hi.FileEnd >= hi.End {
+		hi.FileEnd = 0
 	}
 	v.End = va
 	mm.vmas = append(mm.vmas, nil)
@@ -151,7 +205,7 @@ func (mm *MM) splitAt(va uint64) {
 }
 
 // removeRange drops every part of every VMA inside [start, end) from the list and returns
-// the removed pieces.
+// the removed pieces, each still holding its reference to its object.
 func (mm *MM) removeRange(start, end uint64) []*VMA {
 	mm.splitAt(start)
 	mm.splitAt(end)
@@ -163,6 +217,37 @@ func (mm *MM) removeRange(start, end uint64) []*VMA {
 	removed := append([]*VMA(nil), mm.vmas[i:j]...)
 	mm.vmas = append(mm.vmas[:i], mm.vmas[j:]...)
 	return removed
+}
+
+// mergeable reports whether b can be folded into a, the area just below it: the same
+// protection, flags, name and backing, and (for an object) contiguous offsets. Linux's
+// is_mergeable_vma() and can_vma_merge_after().
+func mergeable(a, b *VMA) bool {
+	if a.End != b.Start || a.Prot != b.Prot || a.Flags != b.Flags || a.Obj != b.Obj ||
+		a.Name != b.Name || a.FileEnd != 0 || b.FileEnd != 0 {
+		return false
+	}
+	return a.Obj == nil || a.Off+(a.End-a.Start) == b.Off
+}
+
+// mergeRange folds compatible neighbours together across [start, end] (the VMA just below
+// start included) after an operation changed the areas there, dropping the references the
+// absorbed areas held. Linux's vma_merge_new_range() and vma_modify() merge the same way.
+func (mm *MM) mergeRange(start, end uint64) {
+	i := mm.index(start)
+	if i > 0 {
+		i--
+	}
+	for i+1 < len(mm.vmas) && mm.vmas[i+1].Start <= end {
+		a, b := mm.vmas[i], mm.vmas[i+1]
+		if !mergeable(a, b) {
+			i++
+			continue
+		}
+		a.End = b.End
+		b.file().put()
+		mm.vmas = append(mm.vmas[:i+1], mm.vmas[i+2:]...)
+	}
 }
 
 // pageRoundUp rounds va up to a page boundary.

@@ -1,0 +1,90 @@
+package minikernel
+
+// File descriptors: each process's table of open files (Linux's struct files_struct and
+// fdtable). fork copies the table, sharing the open file descriptions; execve closes the
+// descriptors marked close-on-exec.
+
+// maxFDs is RLIMIT_NOFILE's usual soft limit: descriptors are numbered below it.
+const maxFDs = 1024
+
+// fdEntry is one descriptor: the open file and its close-on-exec flag.
+type fdEntry struct {
+	f       *File
+	cloexec bool
+}
+
+// fdTable is a process's descriptor table.
+type fdTable struct {
+	fds []fdEntry
+}
+
+// get returns the open file for fd, or nil when fd is not open.
+func (t *fdTable) get(fd uint64) *File {
+	if fd >= uint64(len(t.fds)) {
+		return nil
+	}
+	return t.fds[fd].f
+}
+
+// install puts f at the lowest free descriptor not below min and returns it; the table
+// takes over the caller's reference. EMFILE when the table is full.
+func (t *fdTable) install(f *File, cloexec bool, min int) (int, Errno) {
+	for fd := min; fd < maxFDs; fd++ {
+		if fd >= len(t.fds) {
+			t.fds = append(t.fds, make([]fdEntry, fd+1-len(t.fds))...)
+		}
+		if t.fds[fd].f == nil {
+			t.fds[fd] = fdEntry{f: f, cloexec: cloexec}
+			return fd, 0
+		}
+	}
+	return -1, EMFILE
+}
+
+// installAt puts f at fd, closing what was there (dup2).
+func (t *fdTable) installAt(fd int, f *File, cloexec bool) {
+	if fd >= len(t.fds) {
+		t.fds = append(t.fds, make([]fdEntry, fd+1-len(t.fds))...)
+	}
+	old := t.fds[fd].f
+	t.fds[fd] = fdEntry{f: f, cloexec: cloexec}
+	old.put()
+}
+
+// close closes fd. EBADF when it is not open.
+func (t *fdTable) close(fd uint64) Errno {
+	f := t.get(fd)
+	if f == nil {
+		return EBADF
+	}
+	t.fds[fd] = fdEntry{}
+	f.put()
+	return 0
+}
+
+// clone returns a copy of the table for a child process: the same open files, each with
+// one more reference. Linux's dup_fd().
+func (t *fdTable) clone() *fdTable {
+	c := &fdTable{fds: append([]fdEntry(nil), t.fds...)}
+	for _, e := range c.fds {
+		e.f.get()
+	}
+	return c
+}
+
+// closeAll closes every descriptor (exit).
+func (t *fdTable) closeAll() {
+	for fd := range t.fds {
+		_ = t.close(uint64(fd))
+	}
+	t.fds = nil
+}
+
+// closeOnExec closes the descriptors marked close-on-exec (execve).
+func (t *fdTable) closeOnExec() {
+	for fd, e := range t.fds {
+		if e.f != nil && e.cloexec {
+			_ = t.close(uint64(fd))
+		}
+	}
+}
