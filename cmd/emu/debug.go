@@ -46,8 +46,9 @@ such as main, optionally +/- a number):
                        stopped at, and show what happened; N times (s)
   continue             run until a breakpoint, a watchpoint, a CPU exception or the end (c)
   break fault [KIND]   stop at a page fault before the kernel handles it; KIND is an outcome
-                       the kernel will choose: demand-zero, file-read, cow (cow-copy or
-                       cow-reuse), stack-growth, spurious, sigsegv (any when omitted)
+                       the kernel will choose: demand-zero, file-read, file-cached, file
+                       (either), cow (cow-copy or cow-reuse), cow-copy, cow-reuse,
+                       stack-growth, spurious, sigsegv, sigbus (any when omitted)
   break syscall [NAME] stop at a system call (by name or number) before the kernel runs it
   break exec           stop after an execve has loaded a new program
   break addr ADDR      stop before the instruction at ADDR executes
@@ -323,7 +324,7 @@ func (d *debugger) runnable() error {
 	switch {
 	case d.dead != nil:
 		return fmt.Errorf("the emulator stopped: %v", d.dead)
-	case d.init.Exited():
+	case !d.k.Live():
 		return fmt.Errorf("the program has exited (%s)", exitText(d.init.WaitStatus()))
 	case d.maxInsns > 0 && d.k.CPU().Instructions() >= d.maxInsns:
 		return fmt.Errorf("the instruction limit (%d) is reached", d.maxInsns)
@@ -346,7 +347,7 @@ func (d *debugger) cmdStep(args []string) error {
 		}
 		last := i == n-1
 		if d.pending != nil {
-			if stop := d.handlePending(true); stop || d.init.Exited() {
+			if stop := d.handlePending(true); stop {
 				return nil
 			}
 			if last {
@@ -387,14 +388,14 @@ func (d *debugger) cmdContinue(args []string) error {
 	first := true
 	for {
 		if err := d.runnable(); err != nil {
-			if d.maxInsns > 0 && d.k.CPU().Instructions() >= d.maxInsns && d.dead == nil && !d.init.Exited() {
+			if d.maxInsns > 0 && d.k.CPU().Instructions() >= d.maxInsns && d.dead == nil && d.k.Live() {
 				d.printf("stopped: %v\n%s\n", err, d.where())
 				return nil
 			}
 			return err
 		}
 		if d.pending != nil {
-			if stop := d.handlePending(false); stop || d.init.Exited() {
+			if stop := d.handlePending(false); stop {
 				return nil
 			}
 			first = false
@@ -530,8 +531,17 @@ func (d *debugger) handlePending(verbose bool) bool {
 	if d.checkWatches() {
 		stop = true
 	}
-	if d.init.Exited() {
-		d.printf("program exited: pid %d %s\n", d.init.PID, exitText(d.init.WaitStatus()))
+	for i := range d.recent {
+		if e := &d.recent[i].ev; e.Kind == minikernel.EvExit && e.PID == d.init.PID {
+			d.printf("program exited: pid %d %s\n", d.init.PID, exitText(d.init.WaitStatus()))
+			if d.k.Live() {
+				d.printf("  (other processes still run: continue runs them)\n")
+			}
+			return true
+		}
+	}
+	if !d.k.Live() {
+		d.printf("every process has exited\n")
 		return true
 	}
 	if stop {
@@ -571,6 +581,8 @@ func (d *debugger) explainOutcome(e *minikernel.Event) {
 		s = fmt.Sprintf("a zeroed frame %#x is mapped at %#x", e.Frame, e.Addr&^0xfff)
 	case minikernel.FaultFileRead:
 		s = fmt.Sprintf("frame %#x, filled from %s, is mapped at %#x", e.Frame, vmaName(e.VMA), e.Addr&^0xfff)
+	case minikernel.FaultFileCached:
+		s = fmt.Sprintf("frame %#x, already in the page cache, is mapped at %#x", e.Frame, e.Addr&^0xfff)
 	case minikernel.FaultCOWCopy:
 		s = fmt.Sprintf("the shared frame was copied to new frame %#x, mapped writable", e.Frame)
 	case minikernel.FaultCOWReuse:
@@ -627,7 +639,8 @@ var faultKinds = map[string][]minikernel.FaultOutcome{
 	"demand-zero":  {minikernel.FaultDemandZero},
 	"zero":         {minikernel.FaultDemandZero},
 	"file-read":    {minikernel.FaultFileRead},
-	"file":         {minikernel.FaultFileRead},
+	"file":         {minikernel.FaultFileRead, minikernel.FaultFileCached},
+	"file-cached":  {minikernel.FaultFileCached},
 	"cow":          {minikernel.FaultCOWCopy, minikernel.FaultCOWReuse},
 	"cow-copy":     {minikernel.FaultCOWCopy},
 	"cow-reuse":    {minikernel.FaultCOWReuse},
@@ -657,7 +670,7 @@ func (d *debugger) cmdBreak(args []string) error {
 		if len(args) > 1 {
 			o, ok := faultKinds[strings.ToLower(args[1])]
 			if !ok {
-				return fmt.Errorf("break fault: unknown kind %q (want demand-zero, file-read, cow, cow-copy, cow-reuse, stack-growth, spurious, sigsegv)", args[1])
+				return fmt.Errorf("break fault: unknown kind %q (want demand-zero, file-read, file-cached, file, cow, cow-copy, cow-reuse, stack-growth, spurious, sigsegv, sigbus)", args[1])
 			}
 			bp.outcomes = o
 		}

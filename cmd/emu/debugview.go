@@ -155,7 +155,9 @@ func outcomeWhy(o minikernel.FaultOutcome, v *minikernel.VMA) string {
 	case minikernel.FaultDemandZero:
 		return "anonymous memory, first touch: a zeroed frame"
 	case minikernel.FaultFileRead:
-		return "the page's bytes come from " + vmaName(v)
+		return "the page's bytes are read from " + vmaName(v)
+	case minikernel.FaultFileCached:
+		return "the page of " + vmaName(v) + " is in the page cache already: map it"
 	case minikernel.FaultCOWCopy:
 		return "a write to a frame shared copy-on-write: copy it"
 	case minikernel.FaultCOWReuse:
@@ -208,8 +210,8 @@ func (d *debugger) levelSummary(lv []mmu.Level) string {
 	f := l.Entry.Frame()
 	s := fmt.Sprintf("0x%016x %s frame %#x (%s, ref %d)", uint64(l.Entry), pteLetters(l.Entry), f,
 		d.k.Frames().Kind(f), d.k.Frames().Ref(f))
-	if soft := l.Entry.Soft(); soft != 0 {
-		s += fmt.Sprintf(" soft=%d", soft)
+	if soft := minikernel.SoftBits(l.Entry); soft != "" {
+		s += " [" + soft + "]"
 	}
 	if l.Level > 1 {
 		s += fmt.Sprintf(" (a %s page)", tlb.PageSize(l.Level-1))
@@ -456,6 +458,10 @@ func (d *debugger) mappers(ms []minikernel.Mapping) string {
 	}
 	var parts []string
 	for _, m := range ms {
+		if m.Cache != nil {
+			parts = append(parts, fmt.Sprintf("page cache: %s page %d", m.Cache.Name(), m.Index))
+			continue
+		}
 		if m.Table {
 			if m.Level == 4 {
 				parts = append(parts, fmt.Sprintf("pid %d PML4", m.PID))
@@ -468,7 +474,11 @@ func (d *debugger) mappers(ms []minikernel.Mapping) string {
 		if p := d.k.Process(m.PID); p != nil && p.MM() != nil {
 			name = vmaName(p.MM().Find(m.VA))
 		}
-		parts = append(parts, fmt.Sprintf("pid %d %#x %s %s", m.PID, m.VA, name, pteLetters(m.Entry)))
+		soft := minikernel.SoftBits(m.Entry)
+		if soft != "" {
+			soft = " [" + soft + "]"
+		}
+		parts = append(parts, fmt.Sprintf("pid %d %#x %s %s%s", m.PID, m.VA, name, pteLetters(m.Entry), soft))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -524,10 +534,10 @@ func (d *debugger) cmdPS() {
 	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  pid\tppid\tstate\tpcid\tpml4\tvmas\tresident\tprogram\n")
 	for _, p := range d.k.Processes() {
-		state := "ready"
+		state := p.State()
 		switch {
 		case p.Exited():
-			state = exitText(p.WaitStatus())
+			state = "zombie, " + exitText(p.WaitStatus())
 		case p == d.k.Current():
 			state = "running"
 		}

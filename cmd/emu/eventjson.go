@@ -22,14 +22,14 @@ and, by kind (addresses and 64-bit values are hex strings such as "0x401000"):
   fault    rip, addr, access ("user write", "supervisor read", ...), code (number),
            code_bits ("P W U RSVD I", "-" for a clear bit), kernel (true when the kernel
            faulted copying for a system call), vma (null or {start, end, prot, name}),
-           outcome (demand-zero, file-read, cow-copy, cow-reuse, stack-growth, spurious,
-           SIGSEGV, SIGBUS, out-of-memory, EFAULT), frame (the frame mapped, or null)
+           outcome (demand-zero, file-read, file-cached, cow-copy, cow-reuse, stack-growth,
+           spurious, SIGSEGV, SIGBUS, out-of-memory, EFAULT), frame (the frame mapped, or null)
   syscall  rip, nr (number), name, args (six hex strings), ret (number), errno (name or null)
   signal   rip, signal (name), signo (number), reason
   exec     path, entry
   exit     status (wait status, number), exit_code (number, 128+N for signal N)
   fork     child (number)
-  switch   (pid is the process switched to)
+  switch   prev (number: the process that ran before, 0 for none; pid is the one now)
   frame    op (alloc, get, put, free), frame, frame_kind (user, page-table, page-cache),
            ref (reference count after the change)
   tlb      tlb (ITLB, DTLB or TLB), op (fill, evict, invalidate, flush); except for a
@@ -127,6 +127,8 @@ func appendEventJSON(b []byte, e *minikernel.Event) []byte {
 		o.num("exit_code", int64(minikernel.ExitCode(e.Status)))
 	case minikernel.EvFork:
 		o.num("child", int64(e.Child))
+	case minikernel.EvSwitch:
+		o.num("prev", int64(e.Prev))
 	case minikernel.EvFrame:
 		o.str("op", e.FrameOp.String())
 		o.hex("frame", e.Frame)

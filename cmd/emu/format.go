@@ -200,7 +200,10 @@ func eventText(e *minikernel.Event) string {
 	case minikernel.EvFork:
 		return fmt.Sprintf("child pid %d", e.Child)
 	case minikernel.EvSwitch:
-		return fmt.Sprintf("to pid %d", e.PID)
+		if e.Prev == 0 {
+			return fmt.Sprintf("to pid %d", e.PID)
+		}
+		return fmt.Sprintf("from pid %d to pid %d", e.Prev, e.PID)
 	case minikernel.EvFrame:
 		return fmt.Sprintf("%-5s %#x %s, ref %d", e.FrameOp, e.Frame, e.FrameKind, e.Ref)
 	case minikernel.EvTLB:
@@ -217,7 +220,7 @@ func eventText(e *minikernel.Event) string {
 // faultMaps reports whether a fault with this outcome left a frame mapped.
 func faultMaps(o minikernel.FaultOutcome) bool {
 	switch o {
-	case minikernel.FaultDemandZero, minikernel.FaultFileRead, minikernel.FaultCOWCopy,
+	case minikernel.FaultDemandZero, minikernel.FaultFileRead, minikernel.FaultFileCached, minikernel.FaultCOWCopy,
 		minikernel.FaultCOWReuse, minikernel.FaultStackGrowth, minikernel.FaultSpurious:
 		return true
 	}
