@@ -225,34 +225,54 @@ func TestNoPCIDRunsWithoutPCIDE(t *testing.T) {
 // counted: one EvTLB per fill, eviction, invalidation and flush, one EvFrame per allocation
 // and release.
 func TestHardwareEventsAgreeWithCounters(t *testing.T) {
-	k, _ := newMachine(t, Config{MMU: smallTLB()}, "bss_sum")
-	count := map[string]uint64{}
-	k.Subscribe(func(e *Event) {
-		switch e.Kind {
-		case EvTLB:
-			count[e.TLB+" "+e.TLBOp.String()]++
-		case EvFrame:
-			count["frame "+e.FrameOp.String()]++
-		}
-	})
-	k.ObserveHardware(true, true)
-	d0, i0, f0 := k.MMU().DTLB.Stats, k.MMU().ITLB.Stats, k.Frames().Stats()
-	_, err := k.Run()
-	require.NoError(t, err)
-	d, i, f := k.MMU().DTLB.Stats, k.MMU().ITLB.Stats, k.Frames().Stats()
-	assert.Equal(t, d.Fills-d0.Fills, count["DTLB fill"])
-	assert.Equal(t, d.Evictions-d0.Evictions, count["DTLB evict"])
-	assert.Equal(t, i.Fills-i0.Fills, count["ITLB fill"])
-	assert.Equal(t, d.Flushes-d0.Flushes, count["DTLB flush"])
-	assert.Equal(t, f.Allocated-f0.Allocated, count["frame alloc"])
-	assert.Equal(t, f.Freed-f0.Freed, count["frame free"])
-	assert.NotZero(t, count["DTLB evict"], "a 16-entry DTLB evicts")
+	for _, prog := range []string{"bss_sum", "dbg_cow"} {
+		t.Run(prog, func(t *testing.T) {
+			k, _ := newMachine(t, Config{MMU: smallTLB()}, prog)
+			count := map[string]uint64{}
+			var shared, peakShared int
+			k.Subscribe(func(e *Event) {
+				switch e.Kind {
+				case EvTLB:
+					count[e.TLB+" "+e.TLBOp.String()]++
+				case EvFrame:
+					count["frame "+e.FrameOp.String()]++
+					switch {
+					case e.FrameOp == FrameOpGet && e.Ref == 2:
+						shared++
+					case e.FrameOp == FrameOpPut && e.Ref == 1:
+						shared--
+					}
+					peakShared = max(peakShared, shared)
+				}
+			})
+			k.ObserveHardware(true, true)
+			d0, i0, f0 := k.MMU().DTLB.Stats, k.MMU().ITLB.Stats, k.Frames().Stats()
+			_, err := k.Run()
+			require.NoError(t, err)
+			d, i, f := k.MMU().DTLB.Stats, k.MMU().ITLB.Stats, k.Frames().Stats()
+			assert.Equal(t, d.Fills-d0.Fills, count["DTLB fill"])
+			assert.Equal(t, d.Evictions-d0.Evictions, count["DTLB evict"])
+			assert.Equal(t, i.Fills-i0.Fills, count["ITLB fill"])
+			assert.Equal(t, d.Flushes-d0.Flushes, count["DTLB flush"])
+			assert.Equal(t, f.Allocated-f0.Allocated, count["frame alloc"])
+			assert.Equal(t, f.Freed-f0.Freed, count["frame free"])
+			if prog == "bss_sum" {
+				assert.NotZero(t, count["DTLB evict"], "a 16-entry DTLB evicts")
+			}
+			assert.Equal(t, int(f.PeakShared), peakShared, "shared frames, counted from the events")
+			if prog == "dbg_cow" {
+				assert.NotZero(t, count["frame get"], "fork shares every frame")
+				assert.NotZero(t, f.PeakShared)
+				assert.Zero(t, f.Shared, "nothing is shared once both exited")
+			}
 
-	// Off again: the hooks are nil, so a fill costs a nil check.
-	k.ObserveHardware(false, false)
-	assert.Nil(t, k.MMU().DTLB.Observer)
-	assert.Nil(t, k.MMU().ITLB.Observer)
-	assert.Nil(t, k.frames.observe)
+			// Off again: the hooks are nil, so a fill costs a nil check.
+			k.ObserveHardware(false, false)
+			assert.Nil(t, k.MMU().DTLB.Observer)
+			assert.Nil(t, k.MMU().ITLB.Observer)
+			assert.Nil(t, k.frames.observe)
+		})
+	}
 }
 
 func smallTLB() mmu.Config {

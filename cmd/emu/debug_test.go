@@ -205,3 +205,69 @@ func TestDebugNoPCID(t *testing.T) {
 	r, _, stderr := debugSession(t, "ps\n", "--tlb", "nopcid", progs+"hello")
 	assert.Regexp(t, `1\s+0\s+running\s+0\s+0x`, r[1].out, stderr)
 }
+
+// The first copy-on-write fault after fork: before the kernel handles it, the PTE is
+// read-only and marked cow, and its frame has reference count 2 (parent and child map it);
+// after the step, the PTE maps a new frame, writable, with count 1, and the old frame is
+// no longer shared.
+func TestDebugFirstCOWFaultAfterFork(t *testing.T) {
+	r, code, _ := debugSession(t, "break fault cow\ncontinue\nframes shared\nstep\nframes shared\nps\n", progs+"dbg_cow")
+	require.Equal(t, 0, code)
+	before := r[2].out
+	assert.Contains(t, before, "page fault in pid 1, before the kernel handles it")
+	assert.Contains(t, before, "access      user write")
+	assert.Contains(t, before, "error code  0x7 [P W U - -]: P=1 protection violation, W=1 write, U=1 user mode")
+	assert.Contains(t, before, "will resolve it as cow-copy")
+	old := hexField(t, before, `PTE\s+0x[0-9a-f]{16} r-[x-]u-[a-][d-] frame (`+hexNum+`) \(user, ref 2\) \[cow\]`)
+	addr := hexField(t, before, `address\s+(`+hexNum+`) \(CR2\)`)
+	page := hex(addr &^ 0xfff)
+
+	// Both processes map the old frame, read-only and cow.
+	shared := regexp.MustCompile(`(?m)^\s+` + hex(old) + `\s+user\s+2\s+(.*)$`).FindStringSubmatch(r[3].out)
+	require.NotNil(t, shared, r[3].out)
+	assert.Contains(t, shared[1], "pid 1 "+page)
+	assert.Contains(t, shared[1], "pid 2 "+page)
+	assert.Equal(t, 2, strings.Count(shared[1], "[cow]"), shared[1])
+
+	after := r[4].out
+	frame := hexField(t, after, `=> cow-copy, frame (`+hexNum+`)`)
+	assert.NotEqual(t, old, frame)
+	assert.Equal(t, frame, hexField(t, after, `PTE now\s+0x[0-9a-f]{16} rw[x-]u-[a-][d-] frame (`+hexNum+`) \(user, ref 1\)`))
+	assert.NotContains(t, after, "[cow]", "the new PTE is no longer copy-on-write")
+	assert.NotRegexp(t, `(?m)^\s+`+hex(old)+`\s`, r[5].out, "the old frame is not shared any more")
+	assert.Regexp(t, `2\s+1\s+runnable\s+\d+`, r[6].out, "the child waits its turn")
+}
+
+// The last writer of a COW page finds the frame its own: the kernel reuses it in place, and
+// the child, parent and exit statuses are those of the native run.
+func TestDebugCOWReuse(t *testing.T) {
+	wantOut, _ := native(t, "dbg_cow")
+	r, code, _ := debugSession(t, "break fault cow-reuse\ncontinue\nstep\ncontinue\ncontinue\n", progs+"dbg_cow")
+	require.Equal(t, 0, code)
+	before := r[2].out
+	assert.Contains(t, before, "will resolve it as cow-reuse")
+	f := hexField(t, before, `PTE\s+0x[0-9a-f]{16} r-[x-]u-[a-][d-] frame (`+hexNum+`) \(user, ref 1\) \[cow\]`)
+	assert.Equal(t, f, hexField(t, r[3].out, `=> cow-reuse, frame (`+hexNum+`)`), "the same frame, no copy")
+	assert.Regexp(t, `PTE now\s+0x[0-9a-f]{16} rw`, r[3].out)
+	// The guest's output shares the terminal with the debugger's: its pieces are all there.
+	var all string
+	for _, x := range r {
+		all += x.out
+	}
+	for _, piece := range []string{"child sees ", "7\n", "parent sees 42", ", then 43; child status 0\n"} {
+		assert.Contains(t, all, piece)
+	}
+	assert.Contains(t, wantOut, "parent sees 42, then 43; child status 0\n", "the native run agrees")
+	assert.Contains(t, r[len(r)-1].out, "program exited: pid 1 exit code 0")
+}
+
+// break exec stops once execve has loaded the new image: at its entry, nothing mapped yet.
+func TestDebugBreakExec(t *testing.T) {
+	r, code, _ := debugSession(t, "break exec\ncontinue\nwhere\nvmas\ncontinue\n", progs+"dbg_exec")
+	require.Equal(t, 0, code)
+	assert.Regexp(t, `breakpoint 1: pid 1 executed .*dbg_exec, entry 0x[0-9a-f]+`, r[2].out)
+	assert.Contains(t, r[3].out, "<_start>  (not mapped yet: fetching it will fault)")
+	assert.Regexp(t, `0x401000\s+0x402000\s+4K\s+r-xp\s+0x1000\s+0\s+`, r[4].out, "a fresh image: nothing resident")
+	assert.Contains(t, r[5].out, "second image: again\n")
+	assert.Contains(t, r[5].out, "program exited: pid 1 exit code 3")
+}

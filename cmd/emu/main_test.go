@@ -52,6 +52,8 @@ func TestProgramsMatchNative(t *testing.T) {
 		{"bss_sum", nil},
 		{"bss_sum", []string{"a", "b", "c"}}, // argc changes the sum and the exit status
 		{"touch_unowned", nil},
+		{"dbg_cow", nil},
+		{"dbg_exec", nil},
 	} {
 		t.Run(strings.Join(append([]string{tc.prog}, tc.args...), " "), func(t *testing.T) {
 			wantOut, wantCode := native(t, tc.prog, tc.args...)

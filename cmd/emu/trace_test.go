@@ -59,6 +59,8 @@ func TestJSONTraceAgreesWithStats(t *testing.T) {
 		{"bss_sum", []string{"--tlb=dtlb=16/4,large=0"}},
 		{"hello", nil},
 		{"touch_unowned", []string{"--tlb=unified,nopcid"}},
+		{"dbg_cow", nil},
+		{"dbg_exec", []string{"--tlb=nopcid"}},
 	} {
 		t.Run(tc.prog, func(t *testing.T) {
 			events, stats := traceRun(t, tc.prog, tc.flags...)
@@ -66,7 +68,7 @@ func TestJSONTraceAgreesWithStats(t *testing.T) {
 			calls := map[string]uint64{}
 			tlbOps := map[string]uint64{}
 			frameOps := map[string]uint64{}
-			var kernelFaults, execs, signals, last uint64
+			var kernelFaults, execs, forks, signals, last uint64
 			for i, e := range events {
 				for _, k := range []string{"insns", "kind", "pid"} {
 					require.Contains(t, e, k, "event %d", i)
@@ -91,6 +93,8 @@ func TestJSONTraceAgreesWithStats(t *testing.T) {
 					frameOps[e["op"].(string)]++
 				case "exec":
 					execs++
+				case "fork":
+					forks++
 				case "signal":
 					signals++
 				}
@@ -119,7 +123,14 @@ func TestJSONTraceAgreesWithStats(t *testing.T) {
 			fr := stats["frames"].(map[string]any)
 			assert.Equal(t, num(t, fr["allocated"]), frameOps["alloc"])
 			assert.Equal(t, num(t, fr["freed"]), frameOps["free"])
-			assert.Equal(t, num(t, stats["processes"]), execs)
+			assert.NotZero(t, execs)
+			assert.Equal(t, num(t, stats["processes"]), 1+forks, "the first process and its forks")
+			if tc.prog == "dbg_cow" {
+				assert.Equal(t, uint64(1), forks)
+				assert.NotZero(t, frameOps["get"], "fork shares frames")
+				assert.Equal(t, num(t, fr["copied"]), faults["cow-copy"])
+				assert.NotZero(t, num(t, fr["peak_shared"]))
+			}
 			assert.Equal(t, num(t, stats["signals"]), signals)
 			assert.LessOrEqual(t, last, num(t, stats["instructions"]))
 		})
@@ -135,9 +146,14 @@ func TestTraceIsDeterministic(t *testing.T) {
 			_, stderr, code := emulated("run", "--trace=all", "--trace-format="+format, "--trace-file="+f,
 				"--tlb=dtlb=16/4", "--seed=7", progs+"bss_sum", "x")
 			require.Equal(t, 10, code, stderr) // bss_sum's status: argc-dependent, as natively
-			var err error
+			g := filepath.Join(t.TempDir(), "trace")
+			_, stderr, code = emulated("run", "--trace=all", "--trace-format="+format, "--trace-file="+g, progs+"dbg_cow")
+			require.Equal(t, 0, code, stderr)
+			more, err := os.ReadFile(g)
+			require.NoError(t, err)
 			runs[i], err = os.ReadFile(f)
 			require.NoError(t, err)
+			runs[i] = append(runs[i], more...)
 		}
 		assert.Greater(t, len(runs[0]), 10000, format)
 		assert.True(t, bytes.Equal(runs[0], runs[1]), "%s traces differ", format)
