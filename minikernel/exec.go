@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 
 	"vmemu/cpu"
@@ -50,6 +51,9 @@ type ExecError struct {
 	Path  string
 	Err   error
 	Errno Errno
+	// Unsupported is set when Linux would run the program and this kernel cannot yet
+	// (a dynamically linked executable).
+	Unsupported bool
 }
 
 func (e *ExecError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
@@ -85,7 +89,9 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 		return execErr(path, ENOEXEC, err)
 	}
 	if plan.Interp != "" {
-		return execErr(path, ENOEXEC, fmt.Errorf("dynamically linked (interpreter %s): not supported yet", plan.Interp))
+		e := execErr(path, ENOEXEC, fmt.Errorf("dynamically linked (interpreter %s): not supported yet", plan.Interp))
+		e.Unsupported = true
+		return e
 	}
 	size := 8 * (len(argv) + len(envp) + 2)
 	for _, s := range append(append([]string{path}, argv...), envp...) {
@@ -127,6 +133,8 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 	old := p.mm
 	p.mm = mm
 	p.exe = path
+	p.comm = [16]byte{}
+	copy(p.comm[:15], filepath.Base(path))
 	k.cur = nil // force a CR3 load of the new tables
 	k.switchTo(p)
 	k.releaseMM(old)

@@ -391,8 +391,9 @@ func (k *Kernel) mprotect(mm *MM, start, end uint64, prot Prot) Errno {
 			!k.enoughMemory((min(end, v.End)-max(pos, v.Start))>>12) {
 			return ENOMEM
 		}
+		hi := min(end, v.End)
 		mm.splitAt(pos)
-		mm.splitAt(min(end, v.End))
+		mm.splitAt(hi)
 		v = mm.Find(pos)
 		v.Prot = prot
 		k.visitPTEs(mm, v.Start, v.End, func(va, ea uint64, e mmu.PTE) {

@@ -43,10 +43,12 @@ type Process struct {
 	fds      *fdTable
 	sig      sigState
 
-	exitSignal    int    // the signal the parent gets when this process exits (SIGCHLD)
-	setChildTID   uint64 // CLONE_CHILD_SETTID: where to store the PID when the child first runs
-	clearChildTID uint64 // set_tid_address / CLONE_CHILD_CLEARTID
-	started       bool   // has run since it was created (schedule_tail has run)
+	exitSignal    int      // the signal the parent gets when this process exits (SIGCHLD)
+	setChildTID   uint64   // CLONE_CHILD_SETTID: where to store the PID when the child first runs
+	clearChildTID uint64   // set_tid_address / CLONE_CHILD_CLEARTID
+	started       bool     // has run since it was created (schedule_tail has run)
+	subreaper     bool     // PR_SET_CHILD_SUBREAPER: orphaned descendants come here
+	comm          [16]byte // PR_SET_NAME
 	wait          *waitCall
 	rlimits       [rlimCount]rlimit
 }
@@ -144,11 +146,18 @@ func (k *Kernel) exit(p *Process, status int) {
 	}
 }
 
-// reparentChildren gives p's children to the first process (Linux's child reaper, pid 1),
-// or to the kernel once that has exited. Zombies among them are reaped by the kernel or
-// announced to the new parent. Linux's forget_original_parent().
+// reparentChildren gives p's children to the nearest ancestor that is a child subreaper,
+// else to the first process (Linux's child reaper, pid 1), or to the kernel once that has
+// exited. Zombies among them are reaped by the kernel or announced to the new parent.
+// Linux's forget_original_parent() and find_new_reaper().
 func (k *Kernel) reparentChildren(p *Process) {
 	reaper := k.init
+	for a := p.parent; a != nil; a = a.parent {
+		if a.subreaper && !a.exited {
+			reaper = a
+			break
+		}
+	}
 	if reaper == nil || reaper.exited || reaper == p {
 		reaper = nil
 	}

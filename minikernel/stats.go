@@ -2,6 +2,7 @@ package minikernel
 
 import (
 	"sort"
+	"strings"
 
 	"vmemu/tlb"
 )
@@ -15,9 +16,17 @@ type Stats struct {
 	KernelFaults uint64                   // faults taken while copying for system calls
 	Signals      uint64
 	Processes    uint64 // created (execve'd first processes and forks)
-	ITLB, DTLB   tlb.Stats
-	Unified      bool // one TLB serves both (ITLB == DTLB)
-	Frames       FrameStats
+	Forks        uint64 // fork, vfork and clone calls that made a process
+	Execs        uint64 // successful execve (the first process's included)
+	Exits        uint64 // processes that ended, by exit or by a signal
+	Switches     uint64 // context switches (a CR3 load of another process's tables)
+	OOMKills     uint64 // processes killed because no frame was left
+	// PageCache: lookups of file pages that found them cached (Hits) or had to read them
+	// (Misses), pages in the cache now, and pages written back from shared mappings.
+	PageCacheHits, PageCacheMisses, PageCachePages, Writebacks uint64
+	ITLB, DTLB                                                 tlb.Stats
+	Unified                                                    bool // one TLB serves both (ITLB == DTLB)
+	Frames                                                     FrameStats
 }
 
 // FaultCount returns how many page faults had outcome o.
@@ -72,12 +81,21 @@ func (c *StatsCollector) observe(e *Event) {
 		c.s.Syscalls[e.Name]++
 	case EvSignal:
 		c.s.Signals++
+		if e.Signal == SIGKILL && strings.HasPrefix(e.Text, "out of memory") {
+			c.s.OOMKills++
+		}
 	case EvExec:
 		if c.s.Processes == 0 {
 			c.s.Processes = 1
 		}
+		c.s.Execs++
 	case EvFork:
 		c.s.Processes++
+		c.s.Forks++
+	case EvExit:
+		c.s.Exits++
+	case EvSwitch:
+		c.s.Switches++
 	}
 }
 
@@ -93,5 +111,8 @@ func (c *StatsCollector) Snapshot() Stats {
 	s.ITLB, s.DTLB = m.ITLB.Stats, m.DTLB.Stats
 	s.Unified = m.ITLB == m.DTLB
 	s.Frames = c.k.frames.Stats()
+	pc := c.k.cache
+	s.PageCacheHits, s.PageCacheMisses, s.PageCachePages = pc.Hits, pc.Misses, uint64(pc.Pages())
+	s.Writebacks = c.k.writebacks
 	return s
 }

@@ -107,6 +107,10 @@ func checkMapType(flags uint64, r *mmapRequest) Errno {
 		}
 		return 0
 	}
+	// file_mmap_ok(): the range must lie below MAX_LFS_FILESIZE.
+	if maxLFS := uint64(1<<63 - 1); r.length > maxLFS || r.off>>12 > (maxLFS-r.length)>>12 {
+		return EOVERFLOW
+	}
 	switch flags & mapType {
 	case mapShared, mapSharedValidate:
 		if flags&mapType == mapShared {
@@ -415,7 +419,10 @@ func sysMadvise(k *Kernel, p *Process, a *[6]uint64) int64 {
 				return -int64(EINVAL)
 			}
 		case madvRemove:
-			if !v.shared() || v.Prot&ProtWrite == 0 {
+			if v.Obj == nil {
+				return -int64(EINVAL)
+			}
+			if !v.shared() || v.Flags&VMDenyWrite != 0 {
 				return -int64(EACCES)
 			}
 			if f := v.file(); f.kind != fileShm {

@@ -117,6 +117,7 @@ var syscalls = map[uint64]syscallEntry{
 	110: {"getppid", sysGetppid},
 	111: {"getpgrp", sysGetpgrp},
 	121: {"getpgid", sysGetpgid},
+	157: {"prctl", sysPrctl},
 	158: {"arch_prctl", sysArchPrctlFn},
 	160: {"setrlimit", sysSetrlimit},
 	186: {"gettid", sysGetpid},
