@@ -3,6 +3,7 @@ package minikernel
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -30,43 +31,93 @@ func newMachine(t *testing.T, cfg Config, prog string, args ...string) (*Kernel,
 	return k, &out
 }
 
-// RunToTrap followed by HandleTrap is Step: the same output, instruction count and events
-// as Run, one trap at a time.
-func TestTwoPhaseStepIsStep(t *testing.T) {
-	want := runProg(t, "bss_sum", "a")
-	require.NoError(t, want.err)
+// inspectProgs are the test programs the inspection tests run: one process or several,
+// demand-zero, file pages, COW, shared mappings, stack growth, exec, a SIGSEGV.
+var inspectProgs = []string{"hello", "bss_sum", "touch_unowned", "dbg_cow", "dbg_exec", "vm_cow",
+	"vm_demand", "vm_shared", "vm_sparse", "vm_stack", "vm_procs"}
 
-	k, out := newMachine(t, Config{}, "bss_sum", "a")
-	var events []Event
-	k.Subscribe(func(e *Event) {
-		c := *e
-		c.VMA = nil
-		events = append(events, c)
-	})
-	init := k.Current()
-	traps := 0
-	for !init.Exited() {
-		pt, err := k.RunToTrap(1_000_000)
+// stepAll runs k to the end with RunToTrap and HandleTrap, calling at (if not nil) with
+// every trap before it is handled.
+func stepAll(t *testing.T, k *Kernel, budget uint64, at func(PendingTrap)) {
+	t.Helper()
+	for n := 0; k.Live(); n++ {
+		require.Less(t, n, 10_000_000, "runaway")
+		pt, err := k.RunToTrap(budget)
 		require.NoError(t, err)
-		if pt.Kind != cpu.TrapBudget {
-			traps++
+		if at != nil {
+			at(pt)
 		}
 		require.NoError(t, k.HandleTrap(pt))
 	}
-	assert.Equal(t, want.out.String(), out.String())
-	assert.Equal(t, want.k.CPU().Instructions(), k.CPU().Instructions())
-	// runProg subscribed before Spawn: skip the events of the exec itself.
-	i := 0
-	for i < len(want.events) && want.events[i].Kind != EvExec {
-		i++
+}
+
+// RunToTrap followed by HandleTrap is Step: the same output, instruction count and events
+// as Run, one trap at a time, with several processes scheduled alike.
+func TestTwoPhaseStepIsStep(t *testing.T) {
+	for _, prog := range inspectProgs {
+		t.Run(prog, func(t *testing.T) {
+			want := runProg(t, prog)
+			require.NoError(t, want.err)
+
+			k, out := newMachine(t, Config{}, prog)
+			var events []Event
+			k.Subscribe(func(e *Event) {
+				c := *e
+				c.VMA = nil
+				events = append(events, c)
+			})
+			init := k.Current()
+			traps := 0
+			stepAll(t, k, 1_000_000, func(pt PendingTrap) {
+				if pt.Kind != cpu.TrapBudget {
+					traps++
+				}
+			})
+			assert.Equal(t, want.out.String(), out.String())
+			assert.Equal(t, want.k.CPU().Instructions(), k.CPU().Instructions())
+			// runProg subscribed before Spawn: skip the events of the exec itself.
+			i := 0
+			for i < len(want.events) && want.events[i].Kind != EvExec {
+				i++
+			}
+			wantEv := want.events[i+1:]
+			require.Equal(t, len(wantEv), len(events))
+			for j := range events {
+				require.Equal(t, fmt.Sprint(wantEv[j]), fmt.Sprint(events[j]), "event %d", j)
+			}
+			assert.Equal(t, want.code, ExitCode(init.WaitStatus()))
+			assert.Greater(t, traps, 2)
+		})
 	}
-	wantEv := want.events[i+1:]
-	require.Equal(t, len(wantEv), len(events))
-	for j := range events {
-		require.Equal(t, fmt.Sprint(wantEv[j]), fmt.Sprint(events[j]), "event %d", j)
+}
+
+// Single-stepping (a budget of one instruction, as the debugger's watchpoints do) schedules
+// the processes exactly as Run does: the same events in the same order.
+func TestSingleSteppingSchedulesAsRun(t *testing.T) {
+	for _, prog := range []string{"dbg_cow", "vm_procs"} {
+		t.Run(prog, func(t *testing.T) {
+			want := runProg(t, prog)
+			require.NoError(t, want.err)
+			k, out := newMachine(t, Config{}, prog)
+			var events []string
+			k.Subscribe(func(e *Event) {
+				c := *e
+				c.VMA = nil
+				events = append(events, fmt.Sprint(c))
+			})
+			stepAll(t, k, 1, nil)
+			assert.Equal(t, want.out.String(), out.String())
+			i := 0
+			for i < len(want.events) && want.events[i].Kind != EvExec {
+				i++
+			}
+			var wantEv []string
+			for _, e := range want.events[i+1:] {
+				wantEv = append(wantEv, fmt.Sprint(e))
+			}
+			assert.Equal(t, wantEv, events)
+		})
 	}
-	assert.Equal(t, want.code, ExitCode(init.WaitStatus()))
-	assert.Greater(t, traps, 256, "every demand-zero fault is a trap")
 }
 
 // A trap can be handled once, and only while nothing has run since it was raised.
@@ -88,7 +139,7 @@ func TestHandleTrapRefusesATrapThatIsNotPending(t *testing.T) {
 // PredictFault, asked before the handler runs, names the outcome the handler then reports,
 // for every page fault of every test program.
 func TestPredictFaultAgreesWithHandler(t *testing.T) {
-	for _, prog := range []string{"hello", "bss_sum", "touch_unowned"} {
+	for _, prog := range inspectProgs {
 		t.Run(prog, func(t *testing.T) {
 			k, _ := newMachine(t, Config{}, prog)
 			var got []FaultOutcome
@@ -98,10 +149,7 @@ func TestPredictFaultAgreesWithHandler(t *testing.T) {
 				}
 			})
 			var predicted []FaultOutcome
-			init := k.Current()
-			for !init.Exited() {
-				pt, err := k.RunToTrap(1_000_000)
-				require.NoError(t, err)
+			stepAll(t, k, 1_000_000, func(pt PendingTrap) {
 				if pt.Kind == cpu.TrapException && pt.Vector == cpu.VecPF {
 					o, v := k.PredictFault(pt)
 					predicted = append(predicted, o)
@@ -109,8 +157,7 @@ func TestPredictFaultAgreesWithHandler(t *testing.T) {
 						assert.NotNil(t, v, "a resolvable fault has a VMA")
 					}
 				}
-				require.NoError(t, k.HandleTrap(pt))
-			}
+			})
 			require.NotEmpty(t, predicted)
 			assert.Equal(t, got, predicted)
 		})
@@ -135,45 +182,62 @@ func TestTableWalkMatchesTheMMU(t *testing.T) {
 	}
 }
 
-// FrameMap is the reverse of the page tables: every frame a process maps is listed once per
-// mapping, page-table pages under their level, and each frame's reference count is its
-// number of mappings.
+// FrameMap is the reverse of the page tables: at the traps of every test program, each
+// frame in use is listed once per reference its count holds (the page cache's, then each
+// mapping's), page-table pages under their level, and nothing else is.
 func TestFrameMapMatchesReferenceCounts(t *testing.T) {
-	k, _ := newMachine(t, Config{}, "bss_sum")
-	for i := 0; i < 100; i++ {
-		pt, err := k.RunToTrap(1_000_000)
-		require.NoError(t, err)
-		require.NoError(t, k.HandleTrap(pt))
-	}
-	m := k.FrameMap()
-	f := k.Frames()
-	st := f.Stats()
-	var user, tables, cache uint64
-	for pfn, maps := range m {
-		assert.Equal(t, int(f.Ref(pfn)), len(maps), "frame %#x", pfn)
-		switch f.Kind(pfn) {
-		case FrameUser:
-			user++
-			for _, mp := range maps {
-				assert.False(t, mp.Table)
-				pte, _ := k.lookupPTE(k.Current().MM(), mp.VA)
-				assert.Equal(t, pfn, pte.Frame())
+	for _, prog := range inspectProgs {
+		t.Run(prog, func(t *testing.T) {
+			k, _ := newMachine(t, Config{}, prog)
+			traps, checks, sawCache, sawShared := 0, 0, false, false
+			stepAll(t, k, 1_000_000, func(pt PendingTrap) {
+				if pt.Kind == cpu.TrapBudget {
+					return
+				}
+				// Every trap early on, then a sample: a full reverse walk per trap is slow.
+				if traps++; traps > 64 && traps%61 != 0 {
+					return
+				}
+				checks++
+				m := k.FrameMap()
+				f := k.Frames()
+				st := f.Stats()
+				var user, tables, cache uint64
+				for pfn, maps := range m {
+					require.Equal(t, int(f.Ref(pfn)), len(maps), "frame %#x: %+v", pfn, maps)
+					sawShared = sawShared || len(maps) > 1 && maps[0].Cache == nil
+					switch f.Kind(pfn) {
+					case FrameUser:
+						user++
+						for _, mp := range maps {
+							require.False(t, mp.Table)
+							require.Nil(t, mp.Cache)
+							pte, _ := k.lookupPTE(k.Process(mp.PID).MM(), mp.VA)
+							require.Equal(t, pfn, pte.Frame())
+						}
+					case FrameTable:
+						tables++
+						require.True(t, maps[0].Table)
+					case FrameCache:
+						cache++
+						require.NotNil(t, maps[0].Cache, "the page cache holds the first reference")
+						require.Equal(t, pfn, maps[0].Cache.pages[maps[0].Index])
+						sawCache = true
+					default:
+						t.Fatalf("frame %#x of kind %v is mapped", pfn, f.Kind(pfn))
+					}
+				}
+				require.Equal(t, st.Tables-1, tables, "every page-table page but the boot PML4")
+				require.Equal(t, st.InUse-st.Tables, user+cache, "every frame in use is accounted for")
+				require.Equal(t, uint64(k.PageCache().Pages()), cache)
+			})
+			assert.Greater(t, checks, 2)
+			assert.True(t, sawCache, "the program's file pages are in the page cache")
+			if strings.Contains(prog, "cow") {
+				assert.True(t, sawShared, "fork shares frames between processes")
 			}
-		case FrameTable:
-			tables++
-			assert.True(t, maps[0].Table)
-		case FrameCache:
-			cache++
-			require.NotNil(t, maps[0].Cache, "the page cache holds the first reference")
-			assert.Equal(t, pfn, maps[0].Cache.pages[maps[0].Index])
-		default:
-			t.Errorf("frame %#x of kind %v is mapped", pfn, f.Kind(pfn))
-		}
+		})
 	}
-	assert.Equal(t, st.Tables-1, tables, "every page-table page but the boot PML4")
-	assert.Equal(t, st.InUse-st.Tables, user+cache)
-	assert.Equal(t, uint64(k.PageCache().Pages()), cache)
-	assert.NotZero(t, cache, "the program's file pages are in the page cache")
 }
 
 // PeekUser reads what the program sees (its argv strings) without setting accessed bits,
