@@ -88,8 +88,8 @@ func helpCmd(args []string, stdout, stderr io.Writer) int {
 const traceHelp = `Tracing (emu run --trace=KINDS): one line per event, in the order they happen.
 KINDS is a comma-separated list of
   faults    page faults: pid, rip, address, access, the error code decoded (P W U RSVD I),
-            the VMA found, the outcome (demand-zero, file-read, cow-copy, cow-reuse,
-            stack-growth, spurious, SIGSEGV, ...) and the frame mapped
+            the VMA found, the outcome (demand-zero, file-read, file-cached, cow-copy,
+            cow-reuse, stack-growth, spurious, SIGSEGV, ...) and the frame mapped
   syscalls  system calls with their arguments and result, as strace shows them
   tlb       every TLB fill, eviction, invalidation and flush (many lines)
   frames    every physical frame allocated, shared (get), released (put) or freed
