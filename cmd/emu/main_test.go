@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -184,4 +187,32 @@ func TestHelpDocumentsEveryCommandAndFlag(t *testing.T) {
 	_, stderr, code := emulated("help", "nonsense")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "topics")
+}
+
+// The README documents every flag of emu run and emu debug, every debugger command, every
+// trace kind and every JSON field name.
+func TestREADMEDocumentsEverything(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	readme := string(raw)
+	rf, _ := runFlags(io.Discard)
+	df, _ := debugFlags(io.Discard)
+	for _, fs := range []*flag.FlagSet{rf, df} {
+		fs.VisitAll(func(f *flag.Flag) {
+			assert.Contains(t, readme, "`--"+f.Name, "flag --%s of emu %s", f.Name, fs.Name())
+		})
+	}
+	for _, c := range []string{"step [N]", "continue", "break fault [KIND]", "break syscall [NAME]", "break exec",
+		"break addr ADDR", "watch pte ADDR", "regs", "where", "walk ADDR", "vmas [PID]", "`tlb`", "frames",
+		"x ADDR [N]", "`ps`", "trace KINDS", "help", "delete"} {
+		assert.Contains(t, readme, c)
+	}
+	for name := range traceGroups {
+		assert.Contains(t, readme, "`"+name+"`")
+	}
+	for _, doc := range []string{traceJSONHelp, statsJSONHelp} {
+		for _, field := range regexp.MustCompile(`\b[a-z]+_[a-z_]+\b`).FindAllString(doc, -1) {
+			assert.Contains(t, readme, field, "JSON field %s", field)
+		}
+	}
 }
