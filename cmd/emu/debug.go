@@ -355,10 +355,12 @@ func (d *debugger) cmdStep(args []string) error {
 			}
 			continue
 		}
+		d.recent = d.recent[:0]
 		pt, err := d.k.RunToTrap(1)
 		if err != nil {
 			return err
 		}
+		d.showScheduling()
 		if pt.Kind == cpu.TrapBudget {
 			if err := d.k.HandleTrap(pt); err != nil {
 				return err
@@ -395,10 +397,11 @@ func (d *debugger) cmdContinue(args []string) error {
 			return err
 		}
 		if d.pending != nil {
+			// A fault leaves RIP at the faulting instruction: a breakpoint there is the one
+			// the program stopped at, not a new one, so first stays as it was.
 			if stop := d.handlePending(false); stop {
 				return nil
 			}
-			first = false
 			continue
 		}
 		if !first {
@@ -571,6 +574,18 @@ func (d *debugger) showKernelAction(pt *minikernel.PendingTrap) {
 			d.printf("  PTE now  %s\n", d.pteSummary(p, pt.Addr))
 		}
 	}
+}
+
+// showScheduling prints what the scheduler did before the last instruction ran: a switch
+// to another process, a system call finished for a process it woke.
+func (d *debugger) showScheduling() {
+	for i := range d.recent {
+		e := &d.recent[i].ev
+		if !d.trace.has(e.Kind) {
+			d.printf("kernel: %-7s %s\n", e.Kind, eventText(e))
+		}
+	}
+	d.recent = d.recent[:0]
 }
 
 // explainOutcome says in words what a fault's outcome means.
