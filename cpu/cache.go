@@ -127,7 +127,9 @@ func decodeOne(code []byte) (inst, bool) {
 //   - 0F 19 to 0F 1E with a ModRM operand: the reserved hint NOPs, which include ENDBR64
 //     (F3 0F 1E FA), ENDBR32 (F3 0F 1E FB), RDSSPD/Q (F3 [REX.W] 0F 1E /1) and the MPX
 //     BND instructions (0F 1A, 0F 1B); x86asm decodes ENDBR64 as a one-byte REP;
-//   - INCSSPD/Q (F3 [REX.W] 0F AE /5 with a register operand), which x86asm calls LFENCE.
+//   - INCSSPD/Q (F3 [REX.W] 0F AE /5 with a register operand), which x86asm calls LFENCE;
+//   - the prefetch hints 0F 0D /r and 0F 18 /4-/7 with a memory operand, which x86asm
+//     does not decode (except 0F 0D /1, PREFETCHW).
 func hintNOP(code []byte) int {
 	i, rep := 0, false
 	for ; i < len(code) && isLegacyPrefix(code[i]); i++ {
@@ -149,6 +151,14 @@ func hintNOP(code []byte) int {
 		return i + 2 + n
 	case op == 0xae && rep && modrm>>6 == 3 && modrm>>3&7 == 5:
 		return i + 3
+	case op == 0x0d && modrm>>6 != 3, op == 0x18 && modrm>>6 != 3 && modrm>>3&7 >= 4:
+		// 0F 0D /r (PREFETCH, PREFETCHW and their reserved forms) and 0F 18 /4-/7 are
+		// prefetch hints or reserved NOPs; x86asm only knows 0F 0D /1.
+		n := modrmLen(code[i+2:])
+		if n == 0 || i+2+n > maxInstLen {
+			return 0
+		}
+		return i + 2 + n
 	}
 	return 0
 }

@@ -222,6 +222,9 @@ type CPU struct {
 	bva uint64
 	pos int
 	smc bool // a store hit the executing block's code: end the block after this instruction
+	// stepping is set while an instruction runs with RFLAGS.TF set: a REP string
+	// instruction then does one iteration at a time.
+	stepping bool
 
 	fault Trap // scratch for a pending fault (panics carry a pointer to it)
 }
@@ -326,6 +329,7 @@ func (c *CPU) Run(budget uint64) (t Trap) {
 			t = c.recoverTrap(r, start)
 		}
 		c.blk = nil
+		c.stepping = false
 	}()
 	return c.run(start + budget)
 }

@@ -22,6 +22,7 @@ type inst struct {
 	scale uint8  // memory operand: log2 of the scale
 	seg   uint8  // memory operand: segNone, segFS, segGS
 	off   uint16 // offset of the instruction from the start of its block
+	hint  uint8  // h* bits: what the block optimiser learned (flags dead, fused)
 	disp  int64  // memory operand displacement
 	imm   uint64 // immediate, sign-extended; for branches, the target's offset from the block start
 	x     *x86asm.Inst
@@ -195,9 +196,17 @@ func (in *inst) setMem(m x86asm.Mem, x *x86asm.Inst) bool {
 	default:
 		return false
 	}
-	if x.AddrSize == 32 {
+	switch x.AddrSize {
+	case 32:
 		in.form |= fAddr32
-	} else if x.AddrSize != 64 {
+	case 64:
+	case 0: // x86asm leaves it unset for VEX instructions
+		for _, p := range x.Prefix {
+			if p&0xff == x86asm.PrefixAddrSize {
+				in.form |= fAddr32
+			}
+		}
+	default:
 		return false
 	}
 	switch m.Base {
@@ -312,21 +321,33 @@ var cvtOps = map[x86asm.Op]uint8{x86asm.CBW: cvCbw, x86asm.CWDE: cvCwde, x86asm.
 var flagOps = map[x86asm.Op]uint8{x86asm.CLC: flClc, x86asm.STC: flStc, x86asm.CMC: flCmc,
 	x86asm.CLD: flCld, x86asm.STD: flStd}
 
+// privOps are the instructions that raise #GP(0) at CPL 3: the system instructions of SDM
+// Vol. 3A 5.9, I/O with IOPL 0 and no I/O bitmap, and the descriptor-table stores that
+// CR4.UMIP (which Linux sets) reserves for the kernel. IRET is listed because this CPU does
+// not model the segment descriptors it would pop (see the package notes).
 var privOps = map[x86asm.Op]bool{x86asm.HLT: true, x86asm.CLI: true, x86asm.STI: true,
 	x86asm.LGDT: true, x86asm.LIDT: true, x86asm.LLDT: true, x86asm.LTR: true, x86asm.INVLPG: true,
 	x86asm.WBINVD: true, x86asm.INVD: true, x86asm.RDMSR: true, x86asm.WRMSR: true,
-	x86asm.SYSRET: true, x86asm.IRETQ: true, x86asm.LMSW: true, x86asm.CLTS: true,
-	x86asm.IN: true, x86asm.OUT: true, x86asm.INSB: true, x86asm.OUTSB: true}
+	x86asm.SYSRET: true, x86asm.IRETQ: true, x86asm.IRETD: true, x86asm.IRET: true,
+	x86asm.LMSW: true, x86asm.CLTS: true, x86asm.SWAPGS: true, x86asm.SYSEXIT: true,
+	x86asm.SYSENTER: true, x86asm.RDPMC: true, x86asm.INVPCID: true,
+	x86asm.SGDT: true, x86asm.SIDT: true, x86asm.SLDT: true, x86asm.SMSW: true, x86asm.STR: true,
+	x86asm.IN: true, x86asm.OUT: true, x86asm.INSB: true, x86asm.INSW: true, x86asm.INSD: true,
+	x86asm.OUTSB: true, x86asm.OUTSW: true, x86asm.OUTSD: true}
 
 // translate converts one x86asm instruction to the internal form. An instruction it does
-// not implement becomes opUD, which raises #UD naming the instruction when executed.
+// not implement becomes opUD, which raises #UD naming the instruction when executed, and so
+// does a LOCK prefix on an instruction that cannot be locked (SDM Vol. 2B, LOCK).
 func translate(x *x86asm.Inst) inst {
 	in := inst{len: uint8(x.Len), x: x, base: noReg, index: noReg}
 	for _, p := range x.Prefix {
 		if p == 0 {
 			break
 		}
-		switch p &^ (x86asm.PrefixImplicit | x86asm.PrefixIgnored) {
+		if p.IsVEX() || p.IsEVEX() {
+			break // the bytes after a VEX prefix are its payload, not legacy prefixes
+		}
+		switch p &^ (x86asm.PrefixImplicit | x86asm.PrefixIgnored | x86asm.PrefixInvalid) {
 		case x86asm.PrefixLOCK:
 			in.form |= fLock
 		case x86asm.PrefixREP:
@@ -335,11 +356,19 @@ func translate(x *x86asm.Inst) inst {
 			in.form |= fRepNE
 		}
 	}
-	if !decodeInto(&in, x) {
+	if !decodeInto(&in, x) || (in.form&fLock != 0 && !(lockable[x.Op] && in.form&fDstMem != 0)) {
 		return inst{op: opUD, len: uint8(x.Len), x: x, base: noReg, index: noReg}
 	}
 	return in
 }
+
+// lockable lists the instructions a LOCK prefix may precede, when their destination is in
+// memory (SDM Vol. 2B, LOCK); LOCK anywhere else is #UD.
+var lockable = map[x86asm.Op]bool{x86asm.ADD: true, x86asm.ADC: true, x86asm.AND: true,
+	x86asm.BTC: true, x86asm.BTR: true, x86asm.BTS: true, x86asm.CMPXCHG: true,
+	x86asm.CMPXCHG8B: true, x86asm.CMPXCHG16B: true, x86asm.DEC: true, x86asm.INC: true,
+	x86asm.NEG: true, x86asm.NOT: true, x86asm.OR: true, x86asm.SBB: true, x86asm.SUB: true,
+	x86asm.XOR: true, x86asm.XADD: true, x86asm.XCHG: true}
 
 // decodeInto fills in the handler and operands; false means not implemented.
 func decodeInto(in *inst, x *x86asm.Inst) bool {
@@ -394,9 +423,16 @@ func decodeInto(in *inst, x *x86asm.Inst) bool {
 	switch x.Op {
 	case x86asm.NOP, x86asm.PAUSE, x86asm.LFENCE, x86asm.MFENCE, x86asm.SFENCE,
 		x86asm.PREFETCHNTA, x86asm.PREFETCHT0, x86asm.PREFETCHT1, x86asm.PREFETCHT2, x86asm.PREFETCHW:
+		// Prefetches are hints: they never fault (SDM Vol. 2B, PREFETCHh).
 		in.op = opNop
 		return true
-	case x86asm.MOV:
+	case x86asm.MOV, x86asm.MOVNTI:
+		for _, r := range a[:2] {
+			if r, ok := r.(x86asm.Reg); ok && (r >= x86asm.CR0 && r <= x86asm.CR15 || r >= x86asm.DR0 && r <= x86asm.DR15) {
+				in.op = opPriv // MOV to or from a control or debug register
+				return true
+			}
+		}
 		in.op = opMov
 		return in.setDst(a[0], x) && in.setSrc(a[1], x)
 	case x86asm.MOVZX, x86asm.MOVSX, x86asm.MOVSXD:
@@ -496,9 +532,12 @@ func decodeInto(in *inst, x *x86asm.Inst) bool {
 	case x86asm.SYSCALL:
 		in.op = opSyscall
 		return true
+	case x86asm.ICEBP:
+		in.op, in.sub = opInt3, VecDB // INT1: a #DB trap
+		return true
 	case x86asm.INT:
 		if imm, ok := a[0].(x86asm.Imm); ok && imm == 3 {
-			in.op = opInt3
+			in.op, in.sub = opInt3, VecBP
 			return true
 		}
 		in.op = opPriv // INT n at CPL 3 with no IDT gate for it: #GP

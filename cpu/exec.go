@@ -105,15 +105,31 @@ func signExtend(v uint64, size uint8) uint64 {
 }
 
 // run is the interpreter loop: fetch a block, execute its instructions, repeat.
+//
+// Single-stepping (SDM Vol. 3B 17.3.1.4): when RFLAGS.TF is set at the start of an
+// instruction, a #DB trap follows it once it retires, with RIP at the next instruction. A
+// POPF that sets TF ends its block, so the instruction after it is the first one stepped;
+// one that clears TF is itself followed by the trap.
 func (c *CPU) run(limit uint64) Trap {
+	stepped := false
 blocks:
-	for c.icount < limit {
+	for {
+		if stepped {
+			c.stepping = false
+			return Trap{Kind: TrapException, Vector: VecDB, RIP: c.rip}
+		}
+		if c.icount >= limit {
+			break
+		}
 		c.blk = nil
 		b := c.fetchBlock()
 		c.blk, c.bva = b, c.rip
 		n := len(b.insts)
 		if rem := limit - c.icount; uint64(n) > rem {
 			n = int(rem)
+		}
+		if c.rflags&FlagTF != 0 {
+			n, stepped, c.stepping = 1, true, true
 		}
 		for i := 0; i < n; i++ {
 			c.pos = i
@@ -244,16 +260,19 @@ blocks:
 				c.rip = t
 				continue blocks
 			case opSyscall:
+				c.stepping = false
 				c.icount += uint64(i + 1)
 				c.rip = c.next(in)
 				c.r[RCX] = c.rip
 				c.r[R11] = c.flags()
 				return Trap{Kind: TrapSyscall, RIP: c.rip}
 			case opInt3:
-				// #BP is a trap: it is delivered after the instruction, with RIP past it.
+				// #BP (INT3) and #DB (INT1) are traps: delivered after the instruction,
+				// with RIP past it.
 				c.icount += uint64(i + 1)
 				c.rip = c.next(in)
-				return Trap{Kind: TrapException, Vector: VecBP, RIP: c.rip}
+				c.stepping = false
+				return Trap{Kind: TrapException, Vector: in.sub, RIP: c.rip}
 			case opPriv:
 				c.raise(VecGP, 0, 0)
 			case opUD:
@@ -280,6 +299,7 @@ blocks:
 		}
 	}
 	c.blk = nil
+	c.stepping = false
 	return Trap{Kind: TrapBudget, RIP: c.rip}
 }
 
@@ -406,12 +426,14 @@ func (c *CPU) execShift(in *inst) {
 		of = signBit(res, in.size) ^ cf
 	case shRcr:
 		res = a
-		of = signBit(a, in.size) ^ cf
 		for r := n % (width + 1); r > 0; r-- {
 			out := res & 1
 			res = res>>1 | cf<<(width-1)
 			cf = out
 		}
+		// The two top bits of the result: MSB(dest) XOR CF for a count of 1, and what the
+		// AMD host gives for the (undefined) larger counts.
+		of = signBit(res, in.size) ^ res>>(width-2)&1
 	}
 	c.store(in, ea, res)
 	c.rflags = f&^(FlagCF|FlagOF) | cf | of<<11
@@ -501,6 +523,7 @@ func (c *CPU) execMulDiv(in *inst) {
 		if v == 0 || hi >= v {
 			c.raise(VecDE, 0, 0)
 		}
+		c.setDivFlags()
 		var q, r uint64
 		if sz == 8 {
 			q, r = bits.Div64(hi, lo, v)
@@ -512,6 +535,12 @@ func (c *CPU) execMulDiv(in *inst) {
 	case mdIdiv:
 		c.execIdiv(sz, hi, lo, v)
 	}
+}
+
+// setDivFlags sets the flags after DIV or IDIV, all of which the SDM leaves undefined, as
+// the AMD host does: SF, ZF and PF clear, AF set, CF and OF unchanged.
+func (c *CPU) setDivFlags() {
+	c.setArith(FlagSF|FlagZF|FlagPF|FlagAF, FlagAF)
 }
 
 // setMulDivResult writes a one-operand multiply or divide result: AX = hi:lo for bytes,
@@ -569,6 +598,7 @@ func (c *CPU) execIdiv(sz uint8, hi, lo, v uint64) {
 			c.raise(VecDE, 0, 0)
 		}
 	}
+	c.setDivFlags()
 	c.setMulDivResult(sz, uint64(q)&sizeMask[sz], uint64(r)&sizeMask[sz])
 }
 

@@ -111,17 +111,21 @@ func (c *CPU) arith() uint64 {
 		}
 		f |= (a ^ 1 ^ res) & FlagAF
 	case lzShl:
-		// CF is the last bit shifted out; OF (defined for count 1) is MSB(res) XOR CF.
+		// CF is the last bit shifted out; OF (defined for count 1) is MSB(res) XOR CF. AF is
+		// undefined: set, as the AMD host sets it after every shift.
 		var cf uint64
 		if b <= uint64(sz)*8 {
 			cf = a >> (uint64(sz)*8 - b) & 1
 		}
-		f |= cf
+		f |= cf | FlagAF
 		f |= (signBit(res, sz) ^ cf) << 11
 	case lzShr:
-		f |= a >> (b - 1) & 1
-		f |= signBit(a, sz) << 11 // OF = MSB of the original operand (count 1)
+		// OF is the MSB of the operand for a count of 1; for larger counts (undefined) it is
+		// the MSB before the last step, 0, as on the AMD host.
+		f |= a>>(b-1)&1 | FlagAF
+		f |= signBit(a>>(b-1), sz) << 11
 	case lzSar:
+		f |= FlagAF
 		if b > uint64(sz)*8 {
 			f |= signBit(a, sz)
 		} else {

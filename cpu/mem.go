@@ -28,9 +28,25 @@ func (c *CPU) physical(pa, n uint64) {
 	}
 }
 
+// alignChecking reports whether misaligned data accesses raise #AC: CR0.AM and RFLAGS.AC
+// are set (CPL is always 3 here). Linux sets CR0.AM, so a program that sets AC gets SIGBUS
+// for a misaligned access (SDM Vol. 3A 6.15, "Interrupt 17").
+func (c *CPU) alignChecking() bool {
+	return c.rflags&FlagAC != 0 && c.mmu.CR0()&mmu.CR0AM != 0
+}
+
+// checkAlign raises #AC(0) if alignment checking is on and va is not a multiple of size
+// (a power of two).
+func (c *CPU) checkAlign(va uint64, size uint8) {
+	if va&uint64(size-1) != 0 && c.alignChecking() {
+		c.raise(VecAC, 0, 0)
+	}
+}
+
 // read loads size (1, 2, 4 or 8) bytes at va.
 func (c *CPU) read(va uint64, size uint8) uint64 {
 	n := uint64(size)
+	c.checkAlign(va, size)
 	if va&0xfff <= 0x1000-n {
 		pa := c.translate(va, mmu.Read)
 		c.physical(pa, n)
@@ -85,6 +101,7 @@ func (c *CPU) probe(va, n uint64, acc mmu.Access) {
 // write stores size (1, 2, 4 or 8) bytes at va.
 func (c *CPU) write(va uint64, size uint8, v uint64) {
 	n := uint64(size)
+	c.checkAlign(va, size)
 	if va&0xfff <= 0x1000-n {
 		pa := c.translate(va, mmu.Write)
 		c.physical(pa, n)

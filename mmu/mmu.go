@@ -25,6 +25,7 @@ import (
 const (
 	CR0PE = 1 << 0  // protection enable
 	CR0WP = 1 << 16 // write protect: supervisor writes honour R/W
+	CR0AM = 1 << 18 // alignment mask: with RFLAGS.AC, misaligned CPL-3 accesses raise #AC
 	CR0PG = 1 << 31 // paging
 
 	CR4PAE   = 1 << 5  // physical address extension (required by 4-level paging)
