@@ -34,7 +34,7 @@ func newMachine(t *testing.T, cfg Config, prog string, args ...string) (*Kernel,
 // inspectProgs are the test programs the inspection tests run: one process or several,
 // demand-zero, file pages, COW, shared mappings, stack growth, exec, a SIGSEGV.
 var inspectProgs = []string{"hello", "bss_sum", "touch_unowned", "dbg_cow", "dbg_exec", "vm_cow",
-	"vm_demand", "vm_shared", "vm_sparse", "vm_stack", "vm_procs"}
+	"vm_demand", "vm_shared", "vm_sparse", "vm_stack", "vm_procs", "vm_spurious", "pie_hello"}
 
 // stepAll runs k to the end with RunToTrap and HandleTrap, calling at (if not nil) with
 // every trap before it is handled.

@@ -271,3 +271,20 @@ func TestDebugBreakExec(t *testing.T) {
 	assert.Contains(t, r[5].out, "second image: again\n")
 	assert.Contains(t, r[5].out, "program exited: pid 1 exit code 3")
 }
+
+// A spurious fault: the page tables already allow the write (mprotect made the page
+// writable) but the TLB still held the read-only translation. The debugger shows a present,
+// writable PTE with a protection-violation error code, and the kernel only lets it retry.
+func TestDebugSpuriousFault(t *testing.T) {
+	r, code, _ := debugSession(t, "break fault spurious\ncontinue\nstep\nstep\n", progs+"vm_spurious")
+	require.Equal(t, 0, code)
+	before := r[2].out
+	assert.Contains(t, before, "error code  0x7 [P W U - -]: P=1 protection violation, W=1 write")
+	assert.Regexp(t, `PTE\s+0x[0-9a-f]{16} rw-u-a. frame 0x[0-9a-f]+ \(user, ref 1\)`, before, "the tables allow the write")
+	assert.Contains(t, before, "will resolve it as spurious (the page tables already allow it: a stale TLB entry)")
+	assert.Contains(t, r[3].out, "=> spurious")
+	assert.Contains(t, r[3].out, "the page tables already allowed it")
+	// The retried write succeeds: the next step retires it.
+	assert.Regexp(t, `insn \d+  rip 0x[0-9a-f]+ <main\+0x[0-9a-f]+>`, r[4].out)
+	assert.NotContains(t, r[4].out, "page fault")
+}
