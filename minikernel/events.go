@@ -117,18 +117,25 @@ type Event struct {
 	Text string
 }
 
-// Observer receives events. e is valid only during the call.
+// Observer receives events. e is valid only during the call, and an observer must not make
+// the kernel act (it watches; it does not run system calls or touch memory through the MMU).
 type Observer func(e *Event)
 
 // Subscribe adds an observer; it sees every later event.
 func (k *Kernel) Subscribe(o Observer) { k.observers = append(k.observers, o) }
 
+// emit hands e to every observer. Observers get a copy held by the kernel, so e itself never
+// escapes: callers build it on the stack, and with no subscriber an event costs nothing but
+// the length check (no allocation).
 func (k *Kernel) emit(e *Event) {
 	if len(k.observers) == 0 {
 		return
 	}
-	e.Insns = k.cpu.Instructions()
+	ev := &k.emitBuf
+	*ev = *e
+	ev.Insns = k.cpu.Instructions()
 	for _, o := range k.observers {
-		o(e)
+		o(ev)
 	}
+	*ev = Event{} // drop the VMA pointer
 }

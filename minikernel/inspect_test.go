@@ -370,3 +370,23 @@ func TestFramesCountSharing(t *testing.T) {
 	assert.Equal(t, []string{"alloc 1 user 1", "alloc 2 page-table 1", "get 1 user 2", "get 1 user 3",
 		"put 1 user 2", "put 1 user 1", "free 2 page-table 0"}, ops)
 }
+
+// An event costs no allocation, with or without subscribers: the kernel builds it on the
+// stack and observers see the kernel's copy. A TLB fill with the hardware hooks off costs a
+// nil check.
+func TestEventsDoNotAllocate(t *testing.T) {
+	k, _ := newMachine(t, Config{}, "hello")
+	v := &VMA{Start: 0x1000, End: 0x2000}
+	emit := func() { k.emit(&Event{Kind: EvPageFault, PID: 1, Addr: 0x1234, VMA: v, Text: "x"}) }
+	assert.Zero(t, testing.AllocsPerRun(100, emit), "no subscriber")
+	var seen *Event
+	n := 0
+	k.Subscribe(func(e *Event) { seen, n = e, n+1 })
+	assert.Zero(t, testing.AllocsPerRun(100, emit), "one subscriber")
+	assert.Equal(t, 101, n)
+	assert.Nil(t, seen.VMA, "the kernel's copy drops its VMA pointer after the call")
+	fill := func() { k.MMU().DTLB.Fill(tlb.Entry{VPN: 0x5, PFN: 0x5}) }
+	assert.Zero(t, testing.AllocsPerRun(100, fill), "hooks off")
+	k.ObserveHardware(true, true)
+	assert.Zero(t, testing.AllocsPerRun(100, fill), "hooks on: the wire reuses its event")
+}

@@ -66,6 +66,7 @@ type Kernel struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	observers  []Observer
+	emitBuf    Event  // the event observers see (events.go: emit)
 	bootPML4   uint64 // the empty tables loaded when no process runs
 	clockNS    uint64 // nanoseconds added to the virtual clock by sleeps
 	randCtr    uint64 // getrandom's position in its seeded stream
