@@ -98,4 +98,15 @@ func TestTLBFlagReachesTheMachine(t *testing.T) {
 	out2, nop, code := emulated("run", "--stats", "--tlb", "nopcid", progs+"bss_sum")
 	assert.Equal(t, 16, code, nop)
 	assert.Equal(t, out0, out2)
+
+	// Several processes: with PCIDs a context switch keeps each one's translations (CR3 bit
+	// 63); without, every switch flushes them, so there are more flushes and more misses.
+	outP, withPCID, code := emulated("run", "--stats", progs+"vm_procs")
+	require.Equal(t, 0, code, withPCID)
+	outN, noPCID, code := emulated("run", "--stats", "--tlb", "nopcid", progs+"vm_procs")
+	require.Equal(t, 0, code, noPCID)
+	assert.Equal(t, outP, outN)
+	p, n := tlbRow(withPCID, "DTLB"), tlbRow(noPCID, "DTLB")
+	assert.Greater(t, atoi(t, n[7]), atoi(t, p[7]), "flushes")
+	assert.Greater(t, atoi(t, n[1]), atoi(t, p[1]), "misses")
 }
