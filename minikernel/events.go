@@ -1,6 +1,10 @@
 package minikernel
 
-import "fmt"
+import (
+	"fmt"
+
+	"vmemu/tlb"
+)
 
 // The event stream. Everything that happens in the kernel is one typed Event, handed to every
 // subscriber: tracing, statistics, the debugger and tests all watch the same stream. With no
@@ -16,8 +20,8 @@ const (
 	EvSignal                     // a signal was delivered or killed the process: Signal, Addr
 	EvExec                       // execve replaced the process image: Path
 	EvExit                       // a process exited: Status
-	EvFrame                      // a frame was allocated or freed: Frame, Text
-	EvTLB                        // a TLB filled, evicted or flushed an entry: Text
+	EvFrame                      // a frame was allocated, shared or freed: Frame, FrameOp, FrameKind, Ref
+	EvTLB                        // a TLB filled, evicted, invalidated or flushed: TLB, TLBOp, TLBEntry
 	EvFork                       // a process forked: Child
 	EvSwitch                     // the scheduler switched from Prev to PID
 )
@@ -98,22 +102,40 @@ type Event struct {
 	// EvSwitch: the process that ran before (0: none)
 	Prev int
 
-	// Free text for kinds that need no structure (EvTLB, EvFrame).
+	// EvFrame (hardware events, hwevents.go): what happened to Frame, and its count after.
+	FrameOp   FrameOp
+	FrameKind FrameKind
+	Ref       uint32
+
+	// EvTLB (hardware events, hwevents.go): which TLB, what it did, and the entry (zero for
+	// a flush). Insns is the count at the start of the block the CPU was executing.
+	TLB      string
+	TLBOp    tlb.EventKind
+	TLBEntry tlb.Entry
+
+	// Free text: the reason for EvSignal.
 	Text string
 }
 
-// Observer receives events. e is valid only during the call.
+// Observer receives events. e is valid only during the call, and an observer must not make
+// the kernel act (it watches; it does not run system calls or touch memory through the MMU).
 type Observer func(e *Event)
 
 // Subscribe adds an observer; it sees every later event.
 func (k *Kernel) Subscribe(o Observer) { k.observers = append(k.observers, o) }
 
+// emit hands e to every observer. Observers get a copy held by the kernel, so e itself never
+// escapes: callers build it on the stack, and with no subscriber an event costs nothing but
+// the length check (no allocation).
 func (k *Kernel) emit(e *Event) {
 	if len(k.observers) == 0 {
 		return
 	}
-	e.Insns = k.cpu.Instructions()
+	ev := &k.emitBuf
+	*ev = *e
+	ev.Insns = k.cpu.Instructions()
 	for _, o := range k.observers {
-		o(e)
+		o(ev)
 	}
+	*ev = Event{} // drop the VMA pointer
 }

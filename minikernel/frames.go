@@ -26,13 +26,16 @@ func (k FrameKind) String() string {
 
 // FrameStats counts physical frames.
 type FrameStats struct {
-	Total     uint64 // frames of RAM
-	InUse     uint64 // allocated now
-	Peak      uint64 // most ever allocated at once
-	Tables    uint64 // page-table pages now
-	Allocated uint64 // allocations so far
-	Freed     uint64 // releases so far
-	Copied    uint64 // frames copied (copy-on-write)
+	Total      uint64 // frames of RAM
+	InUse      uint64 // allocated now
+	Peak       uint64 // most ever allocated at once
+	Tables     uint64 // page-table pages now
+	Allocated  uint64 // allocations so far
+	Freed      uint64 // releases so far
+	Copied     uint64 // frames copied (copy-on-write)
+	Shared     uint64 // frames with more than one reference now
+	PeakShared uint64 // most frames shared at once
+	PeakTables uint64 // most page-table pages at once
 }
 
 // Frames is the physical frame allocator. Each frame has a reference count: a frame mapped
@@ -50,6 +53,9 @@ type Frames struct {
 	next  uint64 // lowest never-used frame
 	limit uint64 // frames beyond limit are never used
 	stats FrameStats
+	// observe, when set, is told of every change to a frame (hwevents.go); ref is the count
+	// after the change.
+	observe func(pfn uint64, op FrameOp, kind FrameKind, ref uint32)
 }
 
 // NewFrames manages every frame of r except frame 0, which stays unused so that a physical
@@ -81,8 +87,12 @@ func (f *Frames) Alloc(kind FrameKind) (uint64, error) {
 	f.stats.Allocated++
 	if kind == FrameTable {
 		f.stats.Tables++
+		f.stats.PeakTables = max(f.stats.PeakTables, f.stats.Tables)
 	}
 	f.stats.Peak = max(f.stats.Peak, f.stats.InUse)
+	if f.observe != nil {
+		f.observe(pfn, FrameOpAlloc, kind, 1)
+	}
 	return pfn, nil
 }
 
@@ -92,6 +102,13 @@ func (f *Frames) Get(pfn uint64) {
 		panic("minikernel: Get of a free frame")
 	}
 	f.ref[pfn]++
+	if f.ref[pfn] == 2 {
+		f.stats.Shared++
+		f.stats.PeakShared = max(f.stats.PeakShared, f.stats.Shared)
+	}
+	if f.observe != nil {
+		f.observe(pfn, FrameOpGet, f.kind[pfn], f.ref[pfn])
+	}
 }
 
 // Put drops a reference; the frame is freed when none remain. It reports whether it was freed.
@@ -101,16 +118,26 @@ func (f *Frames) Put(pfn uint64) bool {
 		panic("minikernel: Put of a free frame")
 	case 1:
 		f.ref[pfn] = 0
-		if f.kind[pfn] == FrameTable {
+		kind := f.kind[pfn]
+		if kind == FrameTable {
 			f.stats.Tables--
 		}
 		f.kind[pfn] = FrameFree
 		f.free = append(f.free, pfn)
 		f.stats.InUse--
 		f.stats.Freed++
+		if f.observe != nil {
+			f.observe(pfn, FrameOpFree, kind, 0)
+		}
 		return true
 	}
 	f.ref[pfn]--
+	if f.ref[pfn] == 1 {
+		f.stats.Shared--
+	}
+	if f.observe != nil {
+		f.observe(pfn, FrameOpPut, f.kind[pfn], f.ref[pfn])
+	}
 	return false
 }
 

@@ -39,6 +39,9 @@ type Config struct {
 	// beyond it fails with EAGAIN, as RLIMIT_NPROC makes it on Linux, so a fork bomb cannot
 	// exhaust the host.
 	MaxProcs int
+	// NoPCID runs without CR4.PCIDE: every address space uses PCID 0, so every CR3 load
+	// flushes every non-global TLB entry (SDM Vol. 3A 4.10.4.1).
+	NoPCID bool
 }
 
 // Kernel is the operating system of one machine.
@@ -63,6 +66,7 @@ type Kernel struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	observers  []Observer
+	emitBuf    Event  // the event observers see (events.go: emit)
 	bootPML4   uint64 // the empty tables loaded when no process runs
 	clockNS    uint64 // nanoseconds added to the virtual clock by sleeps
 	randCtr    uint64 // getrandom's position in its seeded stream
@@ -111,7 +115,11 @@ func New(cfg Config) (*Kernel, error) {
 		return nil, err
 	}
 	k.bootPML4 = boot
-	if err := m.EnableLongMode(boot<<12, mmu.CR4PGE|mmu.CR4PCIDE); err != nil {
+	cr4 := uint64(mmu.CR4PGE | mmu.CR4PCIDE)
+	if cfg.NoPCID {
+		cr4 = mmu.CR4PGE
+	}
+	if err := m.EnableLongMode(boot<<12, cr4); err != nil {
 		return nil, fmt.Errorf("minikernel: enabling paging: %w", err)
 	}
 	return k, nil
@@ -234,21 +242,32 @@ func (k *Kernel) Run() (int, error) {
 // process has exited, blocked or used up its slice, the scheduler picks the next one first.
 // For debuggers; Run is made of Steps.
 func (k *Kernel) Step(budget uint64) error {
+	p, t, err := k.runUntilTrap(budget)
+	if err != nil {
+		return err
+	}
+	return k.handleTrap(p, t)
+}
+
+// runUntilTrap is the first half of Step: it schedules if need be, then runs the current
+// process until its next trap, its budget or the end of its slice, and returns the trap
+// unhandled (RunToTrap gives it to a debugger).
+func (k *Kernel) runUntilTrap(budget uint64) (*Process, cpu.Trap, error) {
 	if k.cur == nil || k.cur.state != procRunnable || k.slice >= k.cfg.Quantum {
 		if err := k.schedule(); err != nil {
-			return err
+			return nil, cpu.Trap{}, err
 		}
 	}
 	p := k.cur
 	if p == nil {
-		return errors.New("minikernel: no runnable process")
+		return nil, cpu.Trap{}, errors.New("minikernel: no runnable process")
 	}
 	before := k.cpu.Instructions()
 	t := k.cpu.Run(min(budget, k.cfg.Quantum-k.slice))
 	ran := k.cpu.Instructions() - before
 	k.slice += ran
 	p.insns += ran
-	return k.handleTrap(p, t)
+	return p, t, nil
 }
 
 // handleTrap does what the kernel does for a trap p's code raised: a system call, an
@@ -356,7 +375,11 @@ func (k *Kernel) newMM() (*MM, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &MM{pml4: pml4, pcid: k.pcids.get(), needFlush: true, mmapBase: mmapBaseFor(stackLimit)}, nil
+	var pcid uint16
+	if !k.cfg.NoPCID {
+		pcid = k.pcids.get()
+	}
+	return &MM{pml4: pml4, pcid: pcid, needFlush: true, mmapBase: mmapBaseFor(stackLimit)}, nil
 }
 
 // releaseMM tears an address space down, as Linux's exit_mmap() does: shared mappings'

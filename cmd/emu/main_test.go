@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -52,6 +55,8 @@ func TestProgramsMatchNative(t *testing.T) {
 		{"bss_sum", nil},
 		{"bss_sum", []string{"a", "b", "c"}}, // argc changes the sum and the exit status
 		{"touch_unowned", nil},
+		{"dbg_cow", nil},
+		{"dbg_exec", nil},
 	} {
 		t.Run(strings.Join(append([]string{tc.prog}, tc.args...), " "), func(t *testing.T) {
 			wantOut, wantCode := native(t, tc.prog, tc.args...)
@@ -79,22 +84,30 @@ func TestPageToucherIsKilledWithSIGSEGV(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
 }
 
-// --stats shows the demand-zero faults: bss_sum's 1 MiB array is 256 pages.
+// --stats shows the demand-zero faults: bss_sum's 1 MiB array is 256 pages. The TLB table
+// has a row per TLB whose hits and misses add up to what the MMU looked up.
 func TestStatsShowDemandZeroFaults(t *testing.T) {
 	_, stderr, code := emulated("run", "--stats", progs+"bss_sum")
 	require.NotEqual(t, 126, code, stderr)
-	for _, want := range []string{"instructions retired", "page faults", "demand-zero", "DTLB hits",
-		"DTLB misses", "frames in use at exit", "frames at peak"} {
+	for _, want := range []string{"instructions retired", "host wall time", "guest speed", "MIPS",
+		"page faults", "demand-zero", "frames in use at exit", "frames at peak", "frames shared at peak",
+		"frames copied", "page-table pages at peak", "processes created", "hit rate"} {
 		assert.Contains(t, stderr, want)
 	}
 	var dz int
+	tlbRows := map[string][]string{}
 	for _, line := range strings.Split(stderr, "\n") {
 		f := strings.Fields(line)
 		if len(f) >= 2 && f[0] == "demand-zero" {
 			dz = atoi(t, f[1])
 		}
+		if len(f) == 9 && (f[0] == "ITLB" || f[0] == "DTLB") {
+			tlbRows[f[0]] = f[1:]
+		}
 	}
 	assert.GreaterOrEqual(t, dz, 256, stderr)
+	require.Len(t, tlbRows, 2, stderr)
+	assert.Greater(t, atoi(t, tlbRows["DTLB"][1]), 256, "each new page of the array misses the DTLB")
 }
 
 func atoi(t *testing.T, s string) int {
@@ -127,6 +140,12 @@ func TestBadInputGetsAClearError(t *testing.T) {
 		{"truncated ELF", []string{"run", truncated}, 126, "elf"},
 		{"no program", []string{"run"}, 2, "no program"},
 		{"bad ram size", []string{"run", "--ram", "lots", progs + "hello"}, 2, "bad size"},
+		{"bad tlb", []string{"run", "--tlb", "dtlb=100/3", progs + "hello"}, 2, "--tlb: dtlb: 100 entries do not divide into 3 ways"},
+		{"bad trace kind", []string{"run", "--trace", "faults,bogus", progs + "hello"}, 2, "unknown trace kind \"bogus\""},
+		{"bad trace format", []string{"run", "--trace", "all", "--trace-format", "xml", progs + "hello"}, 2, "neither text nor json"},
+		{"debug: no program", []string{"debug"}, 2, "no program"},
+		{"debug: missing program", []string{"debug", filepath.Join(dir, "nope")}, 127, "no such file"},
+		{"debug: missing script", []string{"debug", "--script", filepath.Join(dir, "nope"), progs + "hello"}, 2, "--script"},
 		{"unknown command", []string{"fly"}, 2, "unknown command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,10 +157,62 @@ func TestBadInputGetsAClearError(t *testing.T) {
 	}
 }
 
-func TestHelpDocumentsEveryRunFlag(t *testing.T) {
-	out, _, code := emulated("help", "run")
-	assert.Equal(t, 0, code)
-	for _, f := range []string{"-stats", "-ram", "-max-insns", "-seed"} {
-		assert.Contains(t, out, f)
+// emu help documents every command, every flag of run and debug, and every debugger command.
+func TestHelpDocumentsEveryCommandAndFlag(t *testing.T) {
+	for _, tc := range []struct {
+		topic string
+		want  []string
+	}{
+		{"", []string{"emu run", "emu debug", "emu help"}},
+		{"run", []string{"-stats", "-stats-json", "-ram", "-tlb", "-max-insns", "-seed", "-trace", "-trace-file", "-trace-format"}},
+		{"debug", []string{"-script", "-input", "-trace", "-ram", "-tlb", "-seed", "-max-insns",
+			"step [N]", "continue", "break fault [KIND]", "break syscall [NAME]", "break exec", "break addr ADDR",
+			"watch pte ADDR", "regs", "walk ADDR", "vmas [PID]", "tlb", "frames", "x ADDR [N]", "ps", "trace KINDS", "help"}},
+		{"trace", []string{"faults", "syscalls", "tlb", "frames", "process", "exec", "signals", "all", "code_bits", "outcome"}},
+		{"stats", []string{"wall_seconds", "mips", "page_faults", "tlbs", "peak_shared"}},
+		{"tlb", []string{"dtlb=E/W", "itlb=E/W", "large=N", "policy=P", "unified", "nopcid"}},
+	} {
+		t.Run(tc.topic, func(t *testing.T) {
+			args := []string{"help"}
+			if tc.topic != "" {
+				args = append(args, tc.topic)
+			}
+			out, _, code := emulated(args...)
+			assert.Equal(t, 0, code)
+			for _, w := range tc.want {
+				assert.Contains(t, out, w)
+			}
+		})
+	}
+	_, stderr, code := emulated("help", "nonsense")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "topics")
+}
+
+// The README documents every flag of emu run and emu debug, every debugger command, every
+// trace kind and every JSON field name.
+func TestREADMEDocumentsEverything(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	readme := string(raw)
+	rf, _ := runFlags(io.Discard)
+	df, _ := debugFlags(io.Discard)
+	for _, fs := range []*flag.FlagSet{rf, df} {
+		fs.VisitAll(func(f *flag.Flag) {
+			assert.Contains(t, readme, "`--"+f.Name, "flag --%s of emu %s", f.Name, fs.Name())
+		})
+	}
+	for _, c := range []string{"step [N]", "continue", "break fault [KIND]", "break syscall [NAME]", "break exec",
+		"break addr ADDR", "watch pte ADDR", "regs", "where", "walk ADDR", "vmas [PID]", "`tlb`", "frames",
+		"x ADDR [N]", "`ps`", "trace KINDS", "help", "delete"} {
+		assert.Contains(t, readme, c)
+	}
+	for name := range traceGroups {
+		assert.Contains(t, readme, "`"+name+"`")
+	}
+	for _, doc := range []string{traceJSONHelp, statsJSONHelp} {
+		for _, field := range regexp.MustCompile(`\b[a-z]+_[a-z_]+\b`).FindAllString(doc, -1) {
+			assert.Contains(t, readme, field, "JSON field %s", field)
+		}
 	}
 }

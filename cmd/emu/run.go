@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
+	"time"
 
 	"vmemu/minikernel"
 )
@@ -15,55 +14,44 @@ import (
 const runUsage = `Usage: emu run [flags] PROG [ARGS...]
 
 Runs PROG, a static x86-64 Linux ELF executable, on the emulated machine. The guest's
-standard input, output and error are the host's; emu exits with the guest's exit status
-(128 + N when signal N killed it).
+standard input, output and error are the host's, and so is its environment; emu exits with
+the guest's exit status (128 + N when signal N killed it).
+
+Examples:
+  emu run testprogs/bin/hello
+  emu run --stats testprogs/bin/bss_sum                 time it, count faults and TLB misses
+  emu run --trace=faults testprogs/bin/bss_sum          every page fault, one line each
+  emu run --trace=all --trace-format=json --trace-file=t.jsonl --stats-json=s.json PROG
+  emu run --ram=64M --tlb=dtlb=16/4,large=0,nopcid --stats PROG
 
 Flags:
 `
 
 type runOptions struct {
-	stats    bool
-	ram      string
-	maxInsns uint64
-	seed     uint64
+	machineOptions
+	stats       bool
+	statsJSON   string
+	trace       string
+	traceFile   string
+	traceFormat string
 }
 
 func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	o := &runOptions{}
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.BoolVar(&o.stats, "stats", false, "print statistics to stderr when the program ends:\ninstructions, page faults by outcome, TLB hits and misses, frames")
-	fs.StringVar(&o.ram, "ram", "4G", "physical memory `SIZE` (K, M or G suffix)")
-	fs.Uint64Var(&o.maxInsns, "max-insns", 0, "stop after `N` instructions (0: no limit)")
-	fs.Uint64Var(&o.seed, "seed", 0, "`SEED` for AT_RANDOM and other guest randomness")
+	o.machineOptions.register(fs)
+	fs.BoolVar(&o.stats, "stats", false, "print statistics to stderr when the program ends: instructions, host wall\n"+
+		"time and guest MIPS, system calls by name, page faults by outcome, TLB hits,\nmisses, walks and flushes per TLB, frames in use, at peak, shared and copied")
+	fs.StringVar(&o.statsJSON, "stats-json", "", "write the statistics as JSON to `FILE` (see emu help stats)")
+	fs.StringVar(&o.trace, "trace", "", "trace events of these `KINDS` (comma-separated): faults, syscalls, tlb,\nframes, process, exec, signals, all (see emu help trace)")
+	fs.StringVar(&o.traceFile, "trace-file", "", "write the trace to `FILE` instead of stderr")
+	fs.StringVar(&o.traceFormat, "trace-format", "text", "trace `FORMAT`: text (one aligned line per event) or json (one object\nper line, stable field names)")
 	fs.Usage = func() {
 		fmt.Fprint(out, runUsage)
 		fs.PrintDefaults()
 	}
 	return fs, o
-}
-
-// parseSize reads "4G", "512M", "64K", "4096" or "1GiB".
-func parseSize(s string) (uint64, error) {
-	t := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(s)), "IB"), "B")
-	mult := uint64(1)
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'K':
-			mult, t = 1<<10, t[:n-1]
-		case 'M':
-			mult, t = 1<<20, t[:n-1]
-		case 'G':
-			mult, t = 1<<30, t[:n-1]
-		case 'T':
-			mult, t = 1<<40, t[:n-1]
-		}
-	}
-	v, err := strconv.ParseUint(t, 10, 64)
-	if err != nil || v == 0 || v > (1<<46)/mult {
-		return 0, fmt.Errorf("bad size %q (want e.g. 512M or 4G)", s)
-	}
-	return v * mult, nil
 }
 
 func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -79,38 +67,88 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	ramSize, err := parseSize(o.ram)
+	cfg, err := o.config()
 	if err != nil {
-		fmt.Fprintf(stderr, "emu run: --ram: %v\n", err)
+		fmt.Fprintf(stderr, "emu run: %v\n", err)
 		return 2
 	}
-	if ramSize%4096 != 0 {
-		fmt.Fprintf(stderr, "emu run: --ram: %d is not a multiple of 4096\n", ramSize)
-		return 2
+	for _, n := range o.notes {
+		fmt.Fprintf(stderr, "emu run: --tlb: note: %s\n", n)
 	}
-	prog := fs.Arg(0)
-	k, err := minikernel.New(minikernel.Config{RAM: ramSize, Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		Seed: o.seed, MaxInsns: o.maxInsns})
+	var tr *tracer
+	if o.trace != "" || o.traceFile != "" {
+		kinds, err := parseTraceKinds(o.trace)
+		if o.trace == "" {
+			kinds, err = parseTraceKinds("all")
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "emu run: --trace: %v\n", err)
+			return 2
+		}
+		if o.traceFormat != "text" && o.traceFormat != "json" {
+			fmt.Fprintf(stderr, "emu run: --trace-format: %q is neither text nor json\n", o.traceFormat)
+			return 2
+		}
+		w := stderr
+		if o.traceFile != "" {
+			f, err := os.Create(o.traceFile)
+			if err != nil {
+				fmt.Fprintf(stderr, "emu run: --trace-file: %v\n", err)
+				return 2
+			}
+			defer f.Close()
+			w = f
+		}
+		tr = newTracer(w, kinds, o.traceFormat == "json")
+		defer tr.Flush()
+		if o.traceFile == "" {
+			// The trace shares the terminal with the guest: keep them in order.
+			stdout, stderr = flushingWriter{stdout, tr}, flushingWriter{stderr, tr}
+		}
+	}
+	cfg.Stdin, cfg.Stdout, cfg.Stderr = stdin, stdout, stderr
+	k, err := minikernel.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "emu: %v\n", err)
 		return 1
 	}
 	defer k.Close()
 	var stats *minikernel.StatsCollector
-	if o.stats {
-		stats = k.CollectStats()
+	var base statsBase
+	if o.stats || o.statsJSON != "" {
+		stats, base = k.CollectStats(), baseline(k)
 	}
+	if tr != nil {
+		tr.attach(k)
+	}
+	prog := fs.Arg(0)
 	if _, err := k.Spawn(prog, fs.Args(), os.Environ()); err != nil {
+		if tr != nil {
+			tr.Flush()
+		}
 		fmt.Fprintf(stderr, "emu: %v\n", err)
 		if errors.Is(err, os.ErrNotExist) {
 			return 127
 		}
 		return 126
 	}
+	start := time.Now()
 	code, err := k.Run()
+	wall := time.Since(start)
+	if tr != nil {
+		tr.Flush()
+	}
 	if stats != nil {
-		s := stats.Snapshot()
-		printStats(stderr, &s)
+		s := runStats{Stats: base.since(stats.Snapshot()), Wall: wall}
+		if o.stats {
+			printStats(stderr, &s)
+		}
+		if o.statsJSON != "" {
+			if werr := os.WriteFile(o.statsJSON, statsJSON(&s), 0o644); werr != nil {
+				fmt.Fprintf(stderr, "emu: --stats-json: %v\n", werr)
+				return 1
+			}
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "emu: %v\n", err)

@@ -3,25 +3,90 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"vmemu/minikernel"
 	"vmemu/tlb"
 )
 
+// Statistics at the end of a run: a table for people (--stats) and a JSON object for
+// programs (--stats-json). Both add the host's wall time and the guest's speed, so
+// `emu run --stats` is also the way to time a program.
+
+// runStats is what the statistics report: the kernel's counts and the host time taken.
+type runStats struct {
+	minikernel.Stats
+	Wall time.Duration
+}
+
+// statsBase is the hardware's counters when statistics collection began: the machine's boot
+// (enabling paging, the first page table) happens before, and the counts reported are of the
+// run, as the trace sees it.
+type statsBase struct {
+	itlb, dtlb tlb.Stats
+	frames     minikernel.FrameStats
+}
+
+func baseline(k *minikernel.Kernel) statsBase {
+	return statsBase{itlb: k.MMU().ITLB.Stats, dtlb: k.MMU().DTLB.Stats, frames: k.Frames().Stats()}
+}
+
+// since turns the snapshot's counters into counts since b (levels such as frames in use stay).
+func (b statsBase) since(s minikernel.Stats) minikernel.Stats {
+	sub := func(now, then tlb.Stats) tlb.Stats {
+		return tlb.Stats{Hits: now.Hits - then.Hits, Misses: now.Misses - then.Misses, Walks: now.Walks - then.Walks,
+			Fills: now.Fills - then.Fills, Evictions: now.Evictions - then.Evictions,
+			Invalidations: now.Invalidations - then.Invalidations, Flushes: now.Flushes - then.Flushes}
+	}
+	s.ITLB, s.DTLB = sub(s.ITLB, b.itlb), sub(s.DTLB, b.dtlb)
+	s.Frames.Allocated -= b.frames.Allocated
+	s.Frames.Freed -= b.frames.Freed
+	s.Frames.Copied -= b.frames.Copied
+	return s
+}
+
+// MIPS is millions of guest instructions per second of host wall time.
+func (s *runStats) MIPS() float64 {
+	if s.Wall <= 0 {
+		return 0
+	}
+	return float64(s.Instructions) / s.Wall.Seconds() / 1e6
+}
+
+// tlbs returns the TLBs to report, with their names: one when unified.
+func (s *runStats) tlbs() []namedTLB {
+	if s.Unified {
+		return []namedTLB{{"TLB", s.DTLB}}
+	}
+	return []namedTLB{{"ITLB", s.ITLB}, {"DTLB", s.DTLB}}
+}
+
+type namedTLB struct {
+	name string
+	s    tlb.Stats
+}
+
+func (s *runStats) syscallTotal() uint64 {
+	var n uint64
+	for _, c := range s.Syscalls {
+		n += c
+	}
+	return n
+}
+
 // printStats writes the human-readable statistics table.
-func printStats(w io.Writer, s *minikernel.Stats) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	row := func(name string, v uint64, note string) {
-		fmt.Fprintf(tw, "%s\t%d\t %s\n", name, v, note)
-	}
+func printStats(w io.Writer, s *runStats) {
 	fmt.Fprintln(w, "--- emu statistics ---")
-	row("instructions retired", s.Instructions, "")
-	var calls uint64
-	for _, n := range s.Syscalls {
-		calls += n
+	row := func(name string, v any, note string) {
+		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("  %-26s %12v  %s", name, v, note), " "))
 	}
-	row("system calls", calls, "")
+	row("instructions retired", s.Instructions, "")
+	row("host wall time", fmt.Sprintf("%.3f", s.Wall.Seconds()), "s")
+	row("guest speed", fmt.Sprintf("%.1f", s.MIPS()), "MIPS")
+	row("system calls", s.syscallTotal(), "")
 	for _, name := range s.SyscallNames() {
 		row("  "+name, s.Syscalls[name], "")
 	}
@@ -31,21 +96,103 @@ func printStats(w io.Writer, s *minikernel.Stats) {
 			row("  "+o.String(), n, "")
 		}
 	}
-	tlbRows := func(name string, t tlb.Stats) {
-		row(name+" hits", t.Hits, fmt.Sprintf("hit rate %.2f%%", 100*t.HitRate()))
-		row(name+" misses", t.Misses, "")
-		row(name+" walks", t.Walks, "")
-		row(name+" flushes", t.Flushes, "")
-		row(name+" evictions", t.Evictions, "")
+	if s.KernelFaults > 0 {
+		row("  taken by the kernel", s.KernelFaults, "(copying for system calls; counted above)")
 	}
-	if s.Unified {
-		tlbRows("TLB", s.DTLB)
-	} else {
-		tlbRows("ITLB", s.ITLB)
-		tlbRows("DTLB", s.DTLB)
+	row("signals", s.Signals, "")
+	row("processes created", s.Processes, "")
+	f := s.Frames
+	row("frames in use at exit", f.InUse, fmt.Sprintf("(%d KiB)", f.InUse*4))
+	row("frames at peak", f.Peak, fmt.Sprintf("(%d KiB)", f.Peak*4))
+	row("frames shared at peak", f.PeakShared, "(reference count above one)")
+	row("frames copied", f.Copied, "(copy-on-write)")
+	row("frames allocated", f.Allocated, "")
+	row("page-table pages at peak", f.PeakTables, "")
+	row("page-table pages at exit", f.Tables, "")
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\thits\tmisses\thit rate\twalks\tfills\tevictions\tinvalidations\tflushes\t")
+	for _, t := range s.tlbs() {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f%%\t%d\t%d\t%d\t%d\t%d\t\n", t.name, t.s.Hits, t.s.Misses,
+			100*t.s.HitRate(), t.s.Walks, t.s.Fills, t.s.Evictions, t.s.Invalidations, t.s.Flushes)
 	}
-	row("frames in use at exit", s.Frames.InUse, fmt.Sprintf("(%d KiB)", s.Frames.InUse*4))
-	row("frames at peak", s.Frames.Peak, fmt.Sprintf("(%d KiB)", s.Frames.Peak*4))
-	row("page-table pages at exit", s.Frames.Tables, "")
 	tw.Flush()
+}
+
+const statsJSONHelp = `Statistics JSON (--stats-json FILE): one object,
+  instructions        number  instructions retired
+  wall_seconds        number  host wall time of the run (not deterministic)
+  mips                number  guest instructions per host second, in millions
+  syscalls            object  calls by name, e.g. {"write": 5}
+  syscalls_total      number
+  page_faults         object  faults by outcome; every outcome is present, zeros too
+  page_faults_total   number
+  kernel_faults       number  faults the kernel took copying for system calls (included above)
+  signals             number  signals delivered
+  processes           number  processes created
+  tlbs                array   one object per TLB: name (ITLB, DTLB, or TLB when unified),
+                              hits, misses, hit_rate (0..1), walks, fills, evictions,
+                              invalidations, flushes
+  frames              object  total, in_use, peak, shared, peak_shared, copied, allocated,
+                              freed, page_tables, peak_page_tables
+`
+
+// statsJSON encodes s as one JSON object (fields in a fixed order; see statsJSONHelp).
+func statsJSON(s *runStats) []byte {
+	o := jsonObj{b: []byte{'{'}}
+	o.unum("instructions", s.Instructions)
+	o.key("wall_seconds")
+	o.b = strconv.AppendFloat(o.b, s.Wall.Seconds(), 'f', 6, 64)
+	o.key("mips")
+	o.b = strconv.AppendFloat(o.b, s.MIPS(), 'f', 3, 64)
+	o.open("syscalls")
+	for _, name := range s.SyscallNames() {
+		o.unum(name, s.Syscalls[name])
+	}
+	o.close()
+	o.unum("syscalls_total", s.syscallTotal())
+	o.open("page_faults")
+	for out := minikernel.FaultOutcome(0); out < minikernel.FaultOutcome(len(s.Faults)); out++ {
+		o.unum(out.String(), s.FaultCount(out))
+	}
+	o.close()
+	o.unum("page_faults_total", s.TotalFaults())
+	o.unum("kernel_faults", s.KernelFaults)
+	o.unum("signals", s.Signals)
+	o.unum("processes", s.Processes)
+	o.key("tlbs")
+	o.b = append(o.b, '[')
+	for i, t := range s.tlbs() {
+		if i > 0 {
+			o.b = append(o.b, ',')
+		}
+		o.b = append(o.b, '{')
+		o.str("name", t.name)
+		o.unum("hits", t.s.Hits)
+		o.unum("misses", t.s.Misses)
+		o.key("hit_rate")
+		o.b = strconv.AppendFloat(o.b, t.s.HitRate(), 'f', 6, 64)
+		o.unum("walks", t.s.Walks)
+		o.unum("fills", t.s.Fills)
+		o.unum("evictions", t.s.Evictions)
+		o.unum("invalidations", t.s.Invalidations)
+		o.unum("flushes", t.s.Flushes)
+		o.close()
+	}
+	o.b = append(o.b, ']')
+	f := s.Frames
+	o.open("frames")
+	o.unum("total", f.Total)
+	o.unum("in_use", f.InUse)
+	o.unum("peak", f.Peak)
+	o.unum("shared", f.Shared)
+	o.unum("peak_shared", f.PeakShared)
+	o.unum("copied", f.Copied)
+	o.unum("allocated", f.Allocated)
+	o.unum("freed", f.Freed)
+	o.unum("page_tables", f.Tables)
+	o.unum("peak_page_tables", f.PeakTables)
+	o.close()
+	o.close()
+	return append(o.b, '\n')
 }

@@ -1,0 +1,904 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"vmemu/cpu"
+	"vmemu/minikernel"
+	"vmemu/mmu"
+)
+
+// emu debug: an interactive stepper over the kernel's two-phase step. It stops at a fault
+// before the kernel handles it (minikernel.RunToTrap), shows the fault decoded, the VMA and
+// the PTE, and shows what the kernel did once it is stepped (HandleTrap). Commands come from
+// the terminal, from standard input or from --script FILE, so a session can be replayed and
+// graded.
+
+const debugUsage = `Usage: emu debug [flags] PROG [ARGS...]
+
+Loads PROG as emu run would and stops before its first instruction. Commands are read
+from the terminal, from standard input, or from --script FILE (then each command is echoed
+after the prompt, so the output reads as a transcript). The guest writes to emu's standard
+output and error and reads its standard input from --input FILE (empty by default, since
+the debugger reads its commands there).
+
+Example:
+  $ emu debug testprogs/bin/bss_sum
+  (emu) break fault demand-zero
+  (emu) continue
+  (emu) walk 0x404000
+  (emu) step
+  (emu) vmas
+
+Flags:
+`
+
+const debugCommandsHelp = `Commands (ADDR is a number such as 0x404000, a register such as rsp or $rip, or a symbol
+such as main, optionally +/- a number):
+  step [N]             run one instruction, or let the kernel handle the trap the program
+                       stopped at, and show what happened; N times (s)
+  continue             run until a breakpoint, a watchpoint, a CPU exception or the end (c)
+  break fault [KIND]   stop at a page fault before the kernel handles it; KIND is an outcome
+                       the kernel will choose: demand-zero, file-read, file-cached, file
+                       (either), cow (cow-copy or cow-reuse), cow-copy, cow-reuse,
+                       stack-growth, spurious, sigsegv, sigbus (any when omitted)
+  break syscall [NAME] stop at a system call (by name or number) before the kernel runs it
+  break exec           stop after an execve has loaded a new program
+  break addr ADDR      stop before the instruction at ADDR executes
+  watch pte ADDR       stop when the page-table entry mapping ADDR (in this process) changes,
+                       whether the kernel wrote it or the MMU set its A or D bit (the
+                       program then runs one instruction at a time: slower)
+  breaks               list breakpoints and watchpoints;  delete N|all  removes them
+  regs                 the registers, with RFLAGS decoded
+  where                the next instruction, disassembled
+  walk ADDR            the four-level page walk: the index at each level, each entry with its
+                       bits, and the frame reached or the level where the walk stopped and why
+  vmas [PID]           the process's VMAs, with the pages resident in each
+  tlb                  the valid entries of each TLB and its counters
+  frames [shared|PFN]  frames in use: kind, reference count, and who maps each
+  x ADDR [N]           N bytes of memory at ADDR (default 64), hex and ASCII
+  ps                   processes
+  trace KINDS|off      print events of these kinds as they happen (see emu help trace)
+  help                 this list;  quit  ends the session (q)
+At a terminal, an empty line repeats the last step or continue.
+Permission letters: r (present) w (writable) x (executable) u (user) g (global)
+a (accessed) d (dirty); "-" for a clear bit.
+`
+
+type debugOptions struct {
+	machineOptions
+	script string
+	input  string
+	trace  string
+}
+
+func debugFlags(out io.Writer) (*flag.FlagSet, *debugOptions) {
+	o := &debugOptions{}
+	fs := flag.NewFlagSet("debug", flag.ContinueOnError)
+	fs.SetOutput(out)
+	o.machineOptions.register(fs)
+	fs.StringVar(&o.script, "script", "", "read debugger commands from `FILE` instead of standard input")
+	fs.StringVar(&o.input, "input", "", "the guest's standard input comes from `FILE` (default: empty)")
+	fs.StringVar(&o.trace, "trace", "", "start with tracing of these event `KINDS` on (as the trace command)")
+	fs.Usage = func() {
+		fmt.Fprint(out, debugUsage)
+		fs.PrintDefaults()
+	}
+	return fs, o
+}
+
+func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs, o := debugFlags(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "emu debug: no program given")
+		fs.Usage()
+		return 2
+	}
+	cfg, err := o.config()
+	if err != nil {
+		fmt.Fprintf(stderr, "emu debug: %v\n", err)
+		return 2
+	}
+	for _, n := range o.notes {
+		fmt.Fprintf(stderr, "emu debug: --tlb: note: %s\n", n)
+	}
+	commands := stdin
+	if o.script != "" {
+		f, err := os.Open(o.script)
+		if err != nil {
+			fmt.Fprintf(stderr, "emu debug: --script: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		commands = f
+	}
+	cfg.Stdin = strings.NewReader("")
+	if o.input != "" {
+		f, err := os.Open(o.input)
+		if err != nil {
+			fmt.Fprintf(stderr, "emu debug: --input: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		cfg.Stdin = f
+	}
+	cfg.Stdout, cfg.Stderr, cfg.Log = stdout, stderr, stdout
+	k, err := minikernel.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "emu: %v\n", err)
+		return 1
+	}
+	defer k.Close()
+	d := newDebugger(k, stdout, cfg.MaxInsns)
+	if o.trace != "" {
+		if err := d.cmdTrace([]string{o.trace}); err != nil {
+			fmt.Fprintf(stderr, "emu debug: --trace: %v\n", err)
+			return 2
+		}
+	}
+	p, err := k.Spawn(fs.Arg(0), fs.Args(), os.Environ())
+	if err != nil {
+		fmt.Fprintf(stderr, "emu: %v\n", err)
+		if errors.Is(err, os.ErrNotExist) {
+			return 127
+		}
+		return 126
+	}
+	d.init = p
+	return d.session(commands, isTerminal(commands))
+}
+
+// isTerminal reports whether r is a character device (a person typing).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// debugger is one debugging session.
+type debugger struct {
+	k        *minikernel.Kernel
+	out      io.Writer
+	init     *minikernel.Process
+	pending  *minikernel.PendingTrap // raised, not yet handled
+	bps      []*breakpoint
+	nextID   int
+	trace    kindSet
+	recent   []recorded // events of the last kernel action
+	maxInsns uint64
+	dead     error // the emulator failed: nothing more can run
+	syms     symbols
+	errors   int
+}
+
+// recorded is an event kept past its delivery, with a copy of its VMA.
+type recorded struct {
+	ev  minikernel.Event
+	vma minikernel.VMA
+}
+
+const continueQuantum = 1 << 20
+
+func newDebugger(k *minikernel.Kernel, out io.Writer, maxInsns uint64) *debugger {
+	d := &debugger{k: k, out: out, nextID: 1, maxInsns: maxInsns, syms: symbols{}}
+	k.Subscribe(d.observe)
+	return d
+}
+
+func (d *debugger) printf(format string, args ...any) { fmt.Fprintf(d.out, format, args...) }
+
+func (d *debugger) observe(e *minikernel.Event) {
+	if d.trace.has(e.Kind) {
+		d.out.Write(append(appendEventText([]byte("trace "), e), '\n'))
+	}
+	if e.Kind == minikernel.EvTLB || e.Kind == minikernel.EvFrame {
+		return
+	}
+	r := recorded{ev: *e}
+	if e.VMA != nil {
+		r.vma = *e.VMA
+		r.ev.VMA = &r.vma
+	}
+	d.recent = append(d.recent, r)
+}
+
+// session reads and runs commands until quit or the end of input, and returns emu's exit
+// code: 0, or 1 when a command failed in a script.
+func (d *debugger) session(in io.Reader, interactive bool) int {
+	d.printf("emu debug: pid %d %s loaded; stopped before its first instruction\n", d.init.PID, d.init.Exe())
+	d.printf("%s\n", d.where())
+	if interactive {
+		d.printf("Type help for the commands.\n")
+	}
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 4096), 1<<20)
+	last := ""
+	for {
+		if interactive {
+			d.printf("(emu) ")
+		}
+		if !sc.Scan() {
+			if interactive {
+				d.printf("\n")
+			}
+			break
+		}
+		line := strings.TrimSpace(sc.Text())
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		if line == "" {
+			// At a terminal, an empty line repeats a step or continue, as in gdb.
+			if !interactive || last == "" {
+				continue
+			}
+			line = last
+		}
+		last = ""
+		if f := strings.Fields(line); f[0] == "step" || f[0] == "s" || f[0] == "continue" || f[0] == "c" {
+			last = line
+		}
+		if !interactive {
+			d.printf("(emu) %s\n", line)
+		}
+		if quit := d.command(line); quit {
+			break
+		}
+	}
+	if d.errors > 0 && !interactive {
+		return 1
+	}
+	return 0
+}
+
+// command runs one command line; it reports whether the session should end.
+func (d *debugger) command(line string) bool {
+	f := strings.Fields(line)
+	cmd, args := strings.ToLower(f[0]), f[1:]
+	var err error
+	switch cmd {
+	case "step", "s", "stepi", "si":
+		err = d.cmdStep(args)
+	case "continue", "c", "cont", "run", "r":
+		err = d.cmdContinue(args)
+	case "break", "b":
+		err = d.cmdBreak(args)
+	case "watch":
+		err = d.cmdWatch(args)
+	case "breaks", "info":
+		d.cmdBreaks()
+	case "delete", "d":
+		err = d.cmdDelete(args)
+	case "regs", "registers":
+		err = d.cmdRegs()
+	case "where", "w":
+		d.printf("%s\n", d.where())
+	case "walk":
+		err = d.cmdWalk(args)
+	case "vmas", "maps":
+		err = d.cmdVMAs(args)
+	case "tlb":
+		d.cmdTLB()
+	case "frames":
+		err = d.cmdFrames(args)
+	case "x":
+		err = d.cmdExamine(args)
+	case "ps":
+		d.cmdPS()
+	case "trace":
+		err = d.cmdTrace(args)
+	case "help", "h", "?":
+		d.printf("%s", debugCommandsHelp)
+	case "quit", "q", "exit":
+		return true
+	default:
+		err = fmt.Errorf("unknown command %q (type help for the list)", cmd)
+	}
+	if err != nil {
+		d.errors++
+		d.printf("error: %v\n", err)
+	}
+	return false
+}
+
+// --- running ---
+
+// runnable says why nothing can run, or returns nil.
+func (d *debugger) runnable() error {
+	switch {
+	case d.dead != nil:
+		return fmt.Errorf("the emulator stopped: %v", d.dead)
+	case !d.k.Live():
+		return fmt.Errorf("the program has exited (%s)", exitText(d.init.WaitStatus()))
+	case d.maxInsns > 0 && d.k.CPU().Instructions() >= d.maxInsns:
+		return fmt.Errorf("the instruction limit (%d) is reached", d.maxInsns)
+	}
+	return nil
+}
+
+func (d *debugger) cmdStep(args []string) error {
+	n := uint64(1)
+	if len(args) > 0 {
+		v, err := strconv.ParseUint(args[0], 0, 64)
+		if err != nil || v == 0 {
+			return fmt.Errorf("step: %q is not a positive count", args[0])
+		}
+		n = v
+	}
+	for i := uint64(0); i < n; i++ {
+		if err := d.runnable(); err != nil {
+			return err
+		}
+		last := i == n-1
+		if d.pending != nil {
+			if stop := d.handlePending(true); stop {
+				return nil
+			}
+			if last {
+				d.printf("%s\n", d.where())
+			}
+			continue
+		}
+		d.recent = d.recent[:0]
+		pt, err := d.k.RunToTrap(1)
+		if err != nil {
+			return err
+		}
+		d.showScheduling()
+		if pt.Kind == cpu.TrapBudget {
+			if err := d.k.HandleTrap(pt); err != nil {
+				return err
+			}
+			if d.checkWatches() {
+				d.printf("%s\n", d.where())
+				return nil
+			}
+			if last {
+				d.printf("%s\n", d.where())
+			}
+			continue
+		}
+		d.checkWatches()
+		d.stopAtTrap(&pt, nil)
+		if pt.Kind == cpu.TrapInternal {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (d *debugger) cmdContinue(args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("continue takes no arguments")
+	}
+	first := true
+	for {
+		if err := d.runnable(); err != nil {
+			if d.maxInsns > 0 && d.k.CPU().Instructions() >= d.maxInsns && d.dead == nil && d.k.Live() {
+				d.printf("stopped: %v\n%s\n", err, d.where())
+				return nil
+			}
+			return err
+		}
+		if d.pending != nil {
+			// A fault leaves RIP at the faulting instruction: a breakpoint there is the one
+			// the program stopped at, not a new one, so first stays as it was.
+			if stop := d.handlePending(false); stop {
+				return nil
+			}
+			continue
+		}
+		if !first {
+			if bp := d.addrBreak(d.k.CPU().RIP()); bp != nil {
+				bp.hits++
+				d.printf("breakpoint %d: address %s\n%s\n", bp.id, d.symbolic(bp.addr), d.where())
+				return nil
+			}
+		}
+		first = false
+		budget := uint64(continueQuantum)
+		single := d.needsSingleStep()
+		if single {
+			budget = 1
+		}
+		if d.maxInsns > 0 {
+			budget = min(budget, d.maxInsns-d.k.CPU().Instructions())
+		}
+		pt, err := d.k.RunToTrap(budget)
+		if err != nil {
+			return err
+		}
+		if single && d.checkWatches() {
+			if pt.Kind != cpu.TrapBudget {
+				d.pending = &pt
+				d.printf("(the instruction then trapped: %v; step to let the kernel handle it)\n", pt.Trap)
+			} else if err := d.k.HandleTrap(pt); err != nil {
+				return err
+			}
+			d.printf("%s\n", d.where())
+			return nil
+		}
+		switch pt.Kind {
+		case cpu.TrapBudget:
+			if err := d.k.HandleTrap(pt); err != nil {
+				return err
+			}
+		case cpu.TrapException:
+			if pt.Vector != cpu.VecPF {
+				d.stopAtTrap(&pt, nil)
+				return nil
+			}
+			if bp := d.faultBreak(&pt); bp != nil {
+				d.stopAtTrap(&pt, bp)
+				return nil
+			}
+			d.pending = &pt
+		case cpu.TrapSyscall:
+			if bp := d.syscallBreak(&pt); bp != nil {
+				d.stopAtTrap(&pt, bp)
+				return nil
+			}
+			d.pending = &pt
+		default:
+			d.stopAtTrap(&pt, nil)
+			return nil
+		}
+	}
+}
+
+// stopAtTrap records pt as pending and shows it, decoded, before the kernel handles it.
+func (d *debugger) stopAtTrap(pt *minikernel.PendingTrap, bp *breakpoint) {
+	if pt.Kind == cpu.TrapInternal {
+		d.dead = pt.Err
+		d.printf("the emulator failed at rip %#x: %v\n", pt.RIP, pt.Err)
+		return
+	}
+	d.pending = pt
+	who := "stopped"
+	if bp != nil {
+		bp.hits++
+		who = fmt.Sprintf("breakpoint %d", bp.id)
+	}
+	switch {
+	case pt.Kind == cpu.TrapSyscall:
+		d.printf("%s: system call in pid %d, before the kernel runs it\n", who, pt.PID)
+		d.showSyscall()
+	case pt.Vector == cpu.VecPF:
+		d.printf("%s: page fault in pid %d, before the kernel handles it\n", who, pt.PID)
+		d.showFault(pt)
+	default:
+		d.printf("%s: pid %d raised %s at rip %s; step to let the kernel handle it\n", who, pt.PID,
+			cpu.VectorName(pt.Vector), d.symbolic(pt.RIP))
+		d.printf("  %v\n", pt.Trap)
+		return
+	}
+	d.printf("  (step to let the kernel handle it)\n")
+}
+
+// handlePending lets the kernel handle the pending trap. With verbose it shows what the
+// kernel did. It reports whether a breakpoint or watchpoint stopped the program, or it exited.
+func (d *debugger) handlePending(verbose bool) bool {
+	pt := *d.pending
+	d.pending = nil
+	d.recent = d.recent[:0]
+	if err := d.k.HandleTrap(pt); err != nil {
+		d.dead = err
+		d.printf("the emulator failed: %v\n", err)
+		return true
+	}
+	if verbose {
+		d.showKernelAction(&pt)
+	}
+	stop := false
+	for i := range d.recent {
+		e := &d.recent[i].ev
+		switch e.Kind {
+		case minikernel.EvExec:
+			for _, bp := range d.bps {
+				if bp.kind == bpExec {
+					bp.hits++
+					d.printf("breakpoint %d: pid %d executed %s, entry %#x\n", bp.id, e.PID, e.Path, e.RIP)
+					stop = true
+				}
+			}
+		case minikernel.EvPageFault:
+			if !e.Kernel {
+				continue
+			}
+			for _, bp := range d.bps {
+				if bp.kind == bpFault && bp.matchesOutcome(e.Outcome) {
+					bp.hits++
+					d.printf("breakpoint %d: the kernel took a page fault copying for a system call (already handled)\n  %s\n",
+						bp.id, eventText(e))
+					stop = true
+				}
+			}
+		}
+	}
+	if d.checkWatches() {
+		stop = true
+	}
+	for i := range d.recent {
+		if e := &d.recent[i].ev; e.Kind == minikernel.EvExit && e.PID == d.init.PID {
+			d.printf("program exited: pid %d %s\n", d.init.PID, exitText(d.init.WaitStatus()))
+			if d.k.Live() {
+				d.printf("  (other processes still run: continue runs them)\n")
+			}
+			return true
+		}
+	}
+	if !d.k.Live() {
+		d.printf("every process has exited\n")
+		return true
+	}
+	if stop {
+		d.printf("%s\n", d.where())
+	}
+	return stop
+}
+
+// showKernelAction prints what the kernel did for pt: the events of its handling and, for a
+// page fault, the PTE now.
+func (d *debugger) showKernelAction(pt *minikernel.PendingTrap) {
+	for i := range d.recent {
+		e := &d.recent[i].ev
+		if d.trace.has(e.Kind) {
+			continue // already printed by the trace
+		}
+		d.printf("kernel: %-7s %s\n", e.Kind, eventText(e))
+		if e.Kind == minikernel.EvPageFault && !e.Kernel {
+			d.explainOutcome(e)
+		}
+	}
+	if len(d.recent) == 0 && pt.Kind == cpu.TrapBudget {
+		d.printf("kernel: nothing to do\n")
+	}
+	if pt.Kind == cpu.TrapException && pt.Vector == cpu.VecPF {
+		if p := d.k.Process(pt.PID); p != nil && !p.Exited() {
+			d.printf("  PTE now  %s\n", d.pteSummary(p, pt.Addr))
+		}
+	}
+}
+
+// showScheduling prints what the scheduler did before the last instruction ran: a switch
+// to another process, a system call finished for a process it woke.
+func (d *debugger) showScheduling() {
+	for i := range d.recent {
+		e := &d.recent[i].ev
+		if !d.trace.has(e.Kind) {
+			d.printf("kernel: %-7s %s\n", e.Kind, eventText(e))
+		}
+	}
+	d.recent = d.recent[:0]
+}
+
+// explainOutcome says in words what a fault's outcome means.
+func (d *debugger) explainOutcome(e *minikernel.Event) {
+	var s string
+	switch e.Outcome {
+	case minikernel.FaultDemandZero:
+		s = fmt.Sprintf("a zeroed frame %#x is mapped at %#x", e.Frame, e.Addr&^0xfff)
+	case minikernel.FaultFileRead:
+		s = fmt.Sprintf("frame %#x, filled from %s, is mapped at %#x", e.Frame, vmaName(e.VMA), e.Addr&^0xfff)
+	case minikernel.FaultFileCached:
+		s = fmt.Sprintf("frame %#x, already in the page cache, is mapped at %#x", e.Frame, e.Addr&^0xfff)
+	case minikernel.FaultCOWCopy:
+		s = fmt.Sprintf("the shared frame was copied to new frame %#x, mapped writable", e.Frame)
+	case minikernel.FaultCOWReuse:
+		s = fmt.Sprintf("frame %#x had no other user: made writable in place, no copy", e.Frame)
+	case minikernel.FaultStackGrowth:
+		s = fmt.Sprintf("the stack VMA grew down to %#x; zeroed frame %#x mapped", e.Addr&^0xfff, e.Frame)
+	case minikernel.FaultSpurious:
+		s = "the page tables already allowed it (a stale TLB entry, dropped by the fault): retry"
+	default:
+		return
+	}
+	d.printf("  %s\n", s)
+}
+
+// --- breakpoints ---
+
+type bpKind uint8
+
+const (
+	bpFault bpKind = iota
+	bpSyscall
+	bpExec
+	bpAddr
+	bpWatch
+)
+
+type breakpoint struct {
+	id       int
+	kind     bpKind
+	outcomes []minikernel.FaultOutcome // bpFault: nil means any
+	what     string                    // as the user gave it
+	sysno    int64                     // bpSyscall: -1 means any
+	addr     uint64                    // bpAddr, bpWatch
+	pid      int                       // bpWatch
+	last     []mmu.Level               // bpWatch: the walk when last looked at
+	lastPTE  mmu.PTE                   // bpWatch: the PTE then (0 while no page table holds one)
+	hits     int
+}
+
+func (bp *breakpoint) matchesOutcome(o minikernel.FaultOutcome) bool {
+	if bp.outcomes == nil {
+		return true
+	}
+	for _, x := range bp.outcomes {
+		if x == o {
+			return true
+		}
+	}
+	return false
+}
+
+// faultKinds are the names break fault accepts.
+var faultKinds = map[string][]minikernel.FaultOutcome{
+	"demand-zero":  {minikernel.FaultDemandZero},
+	"zero":         {minikernel.FaultDemandZero},
+	"file-read":    {minikernel.FaultFileRead},
+	"file":         {minikernel.FaultFileRead, minikernel.FaultFileCached},
+	"file-cached":  {minikernel.FaultFileCached},
+	"cow":          {minikernel.FaultCOWCopy, minikernel.FaultCOWReuse},
+	"cow-copy":     {minikernel.FaultCOWCopy},
+	"cow-reuse":    {minikernel.FaultCOWReuse},
+	"stack-growth": {minikernel.FaultStackGrowth},
+	"stack":        {minikernel.FaultStackGrowth},
+	"spurious":     {minikernel.FaultSpurious},
+	"sigsegv":      {minikernel.FaultSIGSEGV},
+	"segv":         {minikernel.FaultSIGSEGV},
+	"sigbus":       {minikernel.FaultSIGBUS},
+	"efault":       {minikernel.FaultEFAULT},
+}
+
+func (d *debugger) add(bp *breakpoint) {
+	bp.id = d.nextID
+	d.nextID++
+	d.bps = append(d.bps, bp)
+}
+
+func (d *debugger) cmdBreak(args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("break what? fault [KIND], syscall [NAME], exec or addr ADDR")
+	}
+	bp := &breakpoint{what: strings.Join(args, " ")}
+	switch strings.ToLower(args[0]) {
+	case "fault", "faults", "pf":
+		bp.kind = bpFault
+		if len(args) > 1 {
+			o, ok := faultKinds[strings.ToLower(args[1])]
+			if !ok {
+				return fmt.Errorf("break fault: unknown kind %q (want demand-zero, file-read, file-cached, file, cow, cow-copy, cow-reuse, stack-growth, spurious, sigsegv, sigbus)", args[1])
+			}
+			bp.outcomes = o
+		}
+	case "syscall", "syscalls", "sys":
+		bp.kind, bp.sysno = bpSyscall, -1
+		if len(args) > 1 {
+			nr, ok := syscallNumber(args[1])
+			if !ok {
+				return fmt.Errorf("break syscall: the kernel has no system call %q", args[1])
+			}
+			bp.sysno = int64(nr)
+		}
+	case "exec", "execve":
+		bp.kind = bpExec
+	case "addr", "address", "at":
+		if len(args) < 2 {
+			return fmt.Errorf("break addr: which address?")
+		}
+		va, err := d.parseAddr(args[1])
+		if err != nil {
+			return err
+		}
+		bp.kind, bp.addr = bpAddr, va
+	default:
+		// "break 0x401000" and "break main" as gdb users type them.
+		va, err := d.parseAddr(args[0])
+		if err != nil {
+			return fmt.Errorf("break: want fault, syscall, exec or addr (%v)", err)
+		}
+		bp.kind, bp.addr = bpAddr, va
+	}
+	d.add(bp)
+	d.printf("breakpoint %d: %s\n", bp.id, d.describe(bp))
+	return nil
+}
+
+// syscallNumber finds a system call by name or number among those the kernel implements.
+func syscallNumber(s string) (uint64, bool) {
+	if n, err := strconv.ParseUint(s, 0, 64); err == nil {
+		return n, true
+	}
+	for nr := uint64(0); nr < 512; nr++ {
+		if minikernel.SyscallName(nr) == s {
+			return nr, true
+		}
+	}
+	return 0, false
+}
+
+func (d *debugger) cmdWatch(args []string) error {
+	if len(args) != 2 || strings.ToLower(args[0]) != "pte" {
+		return fmt.Errorf("usage: watch pte ADDR")
+	}
+	p := d.k.Current()
+	if p == nil {
+		return fmt.Errorf("watch: no process is running")
+	}
+	va, err := d.parseAddr(args[1])
+	if err != nil {
+		return err
+	}
+	lv := d.k.TableWalk(p.MM(), va)
+	bp := &breakpoint{kind: bpWatch, addr: va, pid: p.PID, what: "pte " + args[1], last: lv, lastPTE: leafPTE(lv)}
+	d.add(bp)
+	d.printf("watchpoint %d: %s\n", bp.id, d.describe(bp))
+	d.printf("  now      %s\n", d.pteSummary(p, va))
+	return nil
+}
+
+func (d *debugger) describe(bp *breakpoint) string {
+	switch bp.kind {
+	case bpFault:
+		if bp.outcomes == nil {
+			return "any page fault"
+		}
+		var names []string
+		for _, o := range bp.outcomes {
+			names = append(names, o.String())
+		}
+		return "page faults the kernel will resolve as " + strings.Join(names, " or ")
+	case bpSyscall:
+		if bp.sysno < 0 {
+			return "any system call"
+		}
+		return fmt.Sprintf("system call %s (nr %d)", syscallDisplayName(uint64(bp.sysno)), bp.sysno)
+	case bpExec:
+		return "after execve"
+	case bpAddr:
+		return "address " + d.symbolic(bp.addr)
+	case bpWatch:
+		return fmt.Sprintf("the PTE mapping %#x in pid %d", bp.addr, bp.pid)
+	}
+	return bp.what
+}
+
+func syscallDisplayName(nr uint64) string {
+	if n := minikernel.SyscallName(nr); n != "" {
+		return n
+	}
+	return fmt.Sprintf("syscall_%d", nr)
+}
+
+func (d *debugger) cmdBreaks() {
+	if len(d.bps) == 0 {
+		d.printf("no breakpoints or watchpoints\n")
+		return
+	}
+	for _, bp := range d.bps {
+		kind := "breakpoint"
+		if bp.kind == bpWatch {
+			kind = "watchpoint"
+		}
+		d.printf("%3d  %-10s  %-60s  hit %d times\n", bp.id, kind, d.describe(bp), bp.hits)
+	}
+}
+
+func (d *debugger) cmdDelete(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: delete N|all")
+	}
+	if args[0] == "all" {
+		d.bps = nil
+		return nil
+	}
+	id, err := strconv.Atoi(args[0])
+	if err != nil {
+		return fmt.Errorf("delete: %q is not a breakpoint number", args[0])
+	}
+	for i, bp := range d.bps {
+		if bp.id == id {
+			d.bps = append(d.bps[:i], d.bps[i+1:]...)
+			return nil
+		}
+	}
+	return fmt.Errorf("delete: no breakpoint %d", id)
+}
+
+func (d *debugger) needsSingleStep() bool {
+	for _, bp := range d.bps {
+		if bp.kind == bpAddr || bp.kind == bpWatch {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *debugger) addrBreak(rip uint64) *breakpoint {
+	for _, bp := range d.bps {
+		if bp.kind == bpAddr && bp.addr == rip {
+			return bp
+		}
+	}
+	return nil
+}
+
+func (d *debugger) faultBreak(pt *minikernel.PendingTrap) *breakpoint {
+	o, _ := d.k.PredictFault(*pt)
+	for _, bp := range d.bps {
+		if bp.kind == bpFault && bp.matchesOutcome(o) {
+			return bp
+		}
+	}
+	return nil
+}
+
+func (d *debugger) syscallBreak(pt *minikernel.PendingTrap) *breakpoint {
+	nr := int64(d.k.CPU().Reg(cpu.RAX))
+	for _, bp := range d.bps {
+		if bp.kind == bpSyscall && (bp.sysno < 0 || bp.sysno == nr) {
+			return bp
+		}
+	}
+	return nil
+}
+
+// checkWatches compares each watched page walk with the last one seen, shows the changes and
+// reports whether there was any.
+func (d *debugger) checkWatches() bool {
+	changed := false
+	for _, bp := range d.bps {
+		if bp.kind != bpWatch {
+			continue
+		}
+		p := d.k.Process(bp.pid)
+		if p == nil || p.Exited() {
+			continue
+		}
+		now := d.k.TableWalk(p.MM(), bp.addr)
+		pte := leafPTE(now)
+		if pte == bp.lastPTE {
+			bp.last = now
+			continue
+		}
+		before := bp.last
+		bp.last, bp.lastPTE = now, pte
+		bp.hits++
+		changed = true
+		d.printf("watchpoint %d: the PTE mapping %#x in pid %d changed\n", bp.id, bp.addr, bp.pid)
+		d.printf("  before   %s\n", d.levelSummary(before))
+		d.printf("  after    %s\n", d.levelSummary(now))
+	}
+	return changed
+}
+
+// leafPTE is the entry a watchpoint watches: the one that maps the page (a PTE, or a PDE or
+// PDPTE for a large page), or 0 while no page table holds it yet.
+func leafPTE(lv []mmu.Level) mmu.PTE {
+	if len(lv) == 0 {
+		return 0
+	}
+	last := lv[len(lv)-1]
+	if last.Entry&mmu.PTEPresent != 0 || last.Level == 1 {
+		return last.Entry
+	}
+	return 0
+}

@@ -1,0 +1,83 @@
+package minikernel
+
+import (
+	"fmt"
+
+	"vmemu/tlb"
+)
+
+// Hardware events: the TLBs and the frame allocator report what they do through hooks of
+// their own (tlb.TLB.Observer, Frames.observe), because the hardware packages cannot import
+// the kernel. ObserveHardware wires those hooks into the kernel's one event stream as EvTLB
+// and EvFrame events. The hooks are off by default: a TLB fill then costs a nil check, and so
+// does a frame allocation.
+
+// FrameOp is what happened to a physical frame.
+type FrameOp uint8
+
+// Frame operations.
+const (
+	FrameOpAlloc FrameOp = iota // allocated with one reference
+	FrameOpGet                  // gained a reference (shared, e.g. by fork)
+	FrameOpPut                  // dropped a reference and is still in use
+	FrameOpFree                 // dropped its last reference and is free again
+)
+
+var frameOpNames = [...]string{"alloc", "get", "put", "free"}
+
+func (o FrameOp) String() string {
+	if int(o) < len(frameOpNames) {
+		return frameOpNames[o]
+	}
+	return fmt.Sprintf("frameop%d", o)
+}
+
+// hwWire turns hardware hook calls into events. It reuses an Event per source, so a hook
+// call does not allocate.
+type hwWire struct {
+	k        *Kernel
+	tev, fev Event
+}
+
+// ObserveHardware turns EvTLB events (every fill, eviction, invalidation and flush of every
+// TLB) and EvFrame events (every allocation, reference change and release of a frame) on or
+// off. Subscribers see them like any other event.
+func (k *Kernel) ObserveHardware(tlbEvents, frameEvents bool) {
+	w := &hwWire{k: k}
+	var to tlb.Observer
+	if tlbEvents {
+		to = w.tlbEvent
+	}
+	k.mmu.DTLB.Observer = to
+	k.mmu.ITLB.Observer = to
+	k.frames.observe = nil
+	if frameEvents {
+		k.frames.observe = w.frameEvent
+	}
+}
+
+func (w *hwWire) pid() int {
+	if w.k.cur != nil {
+		return w.k.cur.PID
+	}
+	return 0
+}
+
+func (w *hwWire) tlbEvent(t *tlb.TLB, op tlb.EventKind, e *tlb.Entry) {
+	if len(w.k.observers) == 0 {
+		return
+	}
+	w.tev = Event{Kind: EvTLB, PID: w.pid(), TLB: t.Name(), TLBOp: op}
+	if e != nil {
+		w.tev.TLBEntry = *e
+	}
+	w.k.emit(&w.tev)
+}
+
+func (w *hwWire) frameEvent(pfn uint64, op FrameOp, kind FrameKind, ref uint32) {
+	if len(w.k.observers) == 0 {
+		return
+	}
+	w.fev = Event{Kind: EvFrame, PID: w.pid(), Frame: pfn, FrameOp: op, FrameKind: kind, Ref: ref}
+	w.k.emit(&w.fev)
+}

@@ -1,0 +1,272 @@
+package minikernel
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"vmemu/cpu"
+	"vmemu/mmu"
+)
+
+// Inspection and two-phase stepping, for the debugger and other tools. Nothing here changes
+// what a program does: the accessors read the kernel's tables and the hardware's state
+// without side effects (no accessed or dirty flags set, no TLB fill, no CR2), and RunToTrap
+// followed by HandleTrap is exactly Step.
+
+// PendingTrap is a trap the CPU raised that the kernel has not handled yet: a page fault
+// before the fault handler has looked at it, or a system call before it has run.
+type PendingTrap struct {
+	cpu.Trap
+	PID   int    // the process that raised it
+	insns uint64 // instructions retired when it was raised: HandleTrap refuses a stale trap
+	done  *bool  // set once handled: a system call must not run twice
+}
+
+// RunToTrap runs the current process for at most budget instructions or until its next trap
+// (after letting the scheduler pick a process, as Step does), and returns the trap without
+// handling it (Kind is cpu.TrapBudget when the budget or the time slice ran out).
+// A debugger reads the machine's state in between, then calls HandleTrap.
+//
+// Preconditions: the previous trap RunToTrap returned has been given to HandleTrap (a system
+// call not handled would be lost: SYSCALL has already retired).
+func (k *Kernel) RunToTrap(budget uint64) (PendingTrap, error) {
+	p, t, err := k.runUntilTrap(budget)
+	if err != nil {
+		return PendingTrap{}, err
+	}
+	return PendingTrap{Trap: t, PID: p.PID, insns: k.cpu.Instructions(), done: new(bool)}, nil
+}
+
+// HandleTrap lets the kernel handle a trap RunToTrap returned: it runs the system call,
+// resolves the page fault (or delivers the signal), as Step would have.
+//
+// Preconditions: t is the last trap RunToTrap returned, and nothing has run since.
+func (k *Kernel) HandleTrap(t PendingTrap) error {
+	if t.done == nil || *t.done || k.cur == nil || k.cur.PID != t.PID || k.cpu.Instructions() != t.insns {
+		return errors.New("minikernel: HandleTrap of a trap that is not pending")
+	}
+	*t.done = true
+	return k.handleTrap(k.cur, t.Trap)
+}
+
+// PredictFault says what the page-fault handler will decide for a pending #PF, and the VMA
+// it will find, without doing any of it: the handler's own classification (classifyFault),
+// which resolveFault then carries out. Out of memory only allocation reveals: it is never
+// predicted.
+//
+// Preconditions: t is a pending #PF, not yet handled.
+func (k *Kernel) PredictFault(t PendingTrap) (FaultOutcome, *VMA) {
+	p := k.Process(t.PID)
+	if p == nil || p.mm == nil {
+		return FaultSIGSEGV, nil
+	}
+	c := k.classifyFault(p, t.Addr, faultAccess(t.Code))
+	return c.out, c.vma
+}
+
+// Processes returns every process the kernel knows, exited ones included, by PID.
+func (k *Kernel) Processes() []*Process {
+	ps := make([]*Process, 0, len(k.procs))
+	for _, p := range k.procs {
+		ps = append(ps, p)
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].PID < ps[j].PID })
+	return ps
+}
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool { return p.exited }
+
+// WaitStatus returns the wait status of an exited process, as Linux encodes it.
+func (p *Process) WaitStatus() int { return p.status }
+
+// Regs returns p's registers: the CPU's if p is running, else those saved when it last ran.
+func (k *Kernel) Regs(p *Process) cpu.State {
+	var s cpu.State
+	if p == k.cur {
+		k.cpu.Save(&s)
+		return s
+	}
+	return p.regs
+}
+
+// TableWalk reads the paging-structure entries that map va in mm's page tables, PML4E first,
+// as the MMU would, stopping after a non-present entry or a leaf. It has no side effects and
+// makes no permission check (for that, and for the current process, see mmu.Inspect).
+func (k *Kernel) TableWalk(mm *MM, va uint64) []mmu.Level {
+	var out []mmu.Level
+	if mm == nil {
+		return nil
+	}
+	table := mm.pml4 << 12
+	for level := 4; level >= 1; level-- {
+		idx := pteIndex(va, level)
+		ea := table + idx*8
+		e := k.readPTE(ea)
+		out = append(out, mmu.Level{Level: level, Index: uint(idx), EntryAddr: ea, Entry: e})
+		if e&mmu.PTEPresent == 0 || level == 1 || (level <= 3 && e&mmu.PTEPageSize != 0) {
+			break
+		}
+		table = e.Addr()
+	}
+	return out
+}
+
+// Mapping is one reference to a physical frame: from a process's page tables, or from the
+// page cache (Cache set, PID 0).
+type Mapping struct {
+	PID int
+	// Cache, when set, is the object whose page Index the frame caches.
+	Cache *Inode
+	Index uint64
+	// Table is true when the frame is a page-table page: Level is its level (4 = the PML4,
+	// 1 = a page table) and VA the first linear address it covers. Otherwise the frame is a
+	// page mapped at VA by the leaf Entry, at Level (1 for 4 KiB pages).
+	Table bool
+	Level int
+	VA    uint64
+	Entry mmu.PTE
+}
+
+// FrameMap walks every live process's page tables and the page cache and returns who refers
+// to each frame: the reverse of the page tables (Linux's rmap, computed on demand). Each
+// reference a frame's count holds is one Mapping: the page cache's first, then the
+// processes' in PID, then address order.
+func (k *Kernel) FrameMap() map[uint64][]Mapping {
+	m := map[uint64][]Mapping{}
+	inodes := make([]*Inode, 0, len(k.cache.inodes))
+	for _, ino := range k.cache.inodes {
+		inodes = append(inodes, ino)
+	}
+	sort.Slice(inodes, func(i, j int) bool {
+		a, b := inodes[i].id, inodes[j].id
+		if a.dev != b.dev {
+			return a.dev < b.dev
+		}
+		if a.ino != b.ino {
+			return a.ino < b.ino
+		}
+		return a.shm < b.shm
+	})
+	for _, ino := range inodes {
+		for _, idx := range ino.sortedPages() {
+			pfn := ino.pages[idx]
+			m[pfn] = append(m[pfn], Mapping{Cache: ino, Index: idx})
+		}
+	}
+	for _, p := range k.Processes() {
+		if p.mm == nil {
+			continue
+		}
+		m[p.mm.pml4] = append(m[p.mm.pml4], Mapping{PID: p.PID, Table: true, Level: 4})
+		k.mapLevel(m, p.PID, p.mm.pml4, 4, 0)
+	}
+	return m
+}
+
+func (k *Kernel) mapLevel(m map[uint64][]Mapping, pid int, table uint64, level int, base uint64) {
+	for i := uint64(0); i < 512; i++ {
+		e := k.readPTE(table<<12 + i*8)
+		va := canonicalVA(base | i<<(12+9*uint(level-1)))
+		if level == 1 && pteMapped(e) {
+			// Present, or PROT_NONE holding its frame: a reference either way.
+			m[e.Frame()] = append(m[e.Frame()], Mapping{PID: pid, Level: level, VA: va, Entry: e})
+			continue
+		}
+		if e&mmu.PTEPresent == 0 || level == 1 {
+			continue
+		}
+		if e&mmu.PTEPageSize != 0 {
+			m[e.Frame()] = append(m[e.Frame()], Mapping{PID: pid, Level: level, VA: va, Entry: e})
+			continue
+		}
+		m[e.Frame()] = append(m[e.Frame()], Mapping{PID: pid, Table: true, Level: level - 1, VA: va})
+		k.mapLevel(m, pid, e.Frame(), level-1, va)
+	}
+}
+
+// canonicalVA sign-extends bit 47.
+func canonicalVA(va uint64) uint64 { return uint64(int64(va<<16) >> 16) }
+
+// PeekUser copies p's memory at va into buf through p's page tables, without faulting,
+// demand-paging or setting accessed bits. It returns how many bytes it copied before the
+// first page that is not present.
+func (k *Kernel) PeekUser(p *Process, va uint64, buf []byte) int {
+	done := 0
+	mem := k.ram.Bytes()
+	for done < len(buf) {
+		addr := va + uint64(done)
+		if addr < va || !mmu.Canonical(addr) {
+			return done
+		}
+		lv := k.TableWalk(p.MM(), addr)
+		if len(lv) == 0 {
+			return done
+		}
+		leaf := lv[len(lv)-1]
+		if leaf.Entry&mmu.PTEPresent == 0 {
+			return done
+		}
+		size := uint64(1) << (12 + 9*uint(leaf.Level-1))
+		pa := leaf.Entry.Addr()&^(size-1) | addr&(size-1)
+		if pa >= uint64(len(mem)) {
+			return done
+		}
+		chunk := min(uint64(len(buf)-done), size-addr&(size-1), uint64(len(mem))-pa)
+		copy(buf[done:], mem[pa:pa+chunk])
+		done += int(chunk)
+	}
+	return done
+}
+
+// ResidentPages counts the 4 KiB pages of [start, end) that mm's page tables map now.
+func (k *Kernel) ResidentPages(mm *MM, start, end uint64) uint64 {
+	var n uint64
+	for va := start; va < end; {
+		lv := k.TableWalk(mm, va)
+		leaf := lv[len(lv)-1]
+		span := uint64(1) << (12 + 9*uint(leaf.Level-1))
+		next := (va &^ (span - 1)) + span
+		if leaf.Entry&mmu.PTEPresent != 0 {
+			n += (min(next, end) - va) >> 12
+		}
+		if next <= va {
+			break
+		}
+		va = next
+	}
+	return n
+}
+
+// String describes the trap the way the debugger shows it.
+func (t PendingTrap) String() string {
+	if t.Kind == cpu.TrapSyscall {
+		return fmt.Sprintf("pid %d: system call at rip %#x", t.PID, t.RIP)
+	}
+	return fmt.Sprintf("pid %d: %v", t.PID, t.Trap)
+}
+
+// Name returns the object's name: its path, or "[shm]"-style names for shared memory.
+func (ino *Inode) Name() string { return ino.name }
+
+// SoftBits names the software bits (9-11) the kernel keeps in a leaf entry: "cow" for a page
+// read-only because its frame is shared copy-on-write, "prot-none" for a PROT_NONE page that
+// still holds its frame; "" when none is set.
+func SoftBits(e mmu.PTE) string {
+	var names []string
+	if e.Soft()&softCOW != 0 {
+		names = append(names, "cow")
+	}
+	if e.Soft()&softProtNone != 0 {
+		names = append(names, "prot-none")
+	}
+	if rest := e.Soft() &^ (softCOW | softProtNone); rest != 0 {
+		names = append(names, fmt.Sprintf("soft=%d", rest))
+	}
+	return strings.Join(names, ",")
+}
+
+// Live reports whether any process has not exited yet.
+func (k *Kernel) Live() bool { return len(k.live) > 0 }
