@@ -337,7 +337,18 @@ func init() {
 	cpuidLeaf1ECX |= cpuidSSE3 | cpuidSSSE3 | cpuidSSE41 | cpuidSSE42
 }
 
-// sseDecoder registers the decoder of an SSE op. A LOCK prefix makes any of them #UD.
+// sseDecoder registers the decoder of an SSE op. A LOCK prefix makes any of them #UD (x86asm
+// marks it PrefixInvalid).
 func sseDecoder(op x86asm.Op, d coldDecoder) {
-	coldDecoders[op] = func(in *inst, x *x86asm.Inst) bool { return in.form&fLock == 0 && d(in, x) }
+	coldDecoders[op] = func(in *inst, x *x86asm.Inst) bool {
+		for _, p := range x.Prefix {
+			if p == 0 {
+				break
+			}
+			if p&x86asm.PrefixInvalid != 0 || p&0xff == 0xf0 {
+				return false
+			}
+		}
+		return d(in, x)
+	}
 }

@@ -97,12 +97,18 @@ func (c *CPU) fxrstor(ea uint64, rexW bool) {
 		c.raise(VecGP, 0, 0)
 	}
 	x := &c.ext.X87
-	x.FCW = le.Uint16(b[0:])
-	x.FSW = le.Uint16(b[2:])
+	// FCW: bit 6 reads as 1, bits 7 and 15:13 as 0. FSW: the error summary (bit 7) and busy
+	// (bit 15) bits follow the exception flags and masks. The pointers are linear addresses,
+	// kept canonical (bits 63:48 copies of bit 47). The host CPU shows all three.
+	x.FCW = le.Uint16(b[0:])&0x1f3f | 0x40
+	x.FSW = le.Uint16(b[2:]) &^ 0x8080
+	if x.FSW&^x.FCW&0x3f != 0 {
+		x.FSW |= 0x8080
+	}
 	x.FOP = le.Uint16(b[6:]) & 0x7ff
 	if rexW {
-		x.FIP = le.Uint64(b[8:])
-		x.FDP = le.Uint64(b[16:])
+		x.FIP = uint64(int64(le.Uint64(b[8:])<<16) >> 16)
+		x.FDP = uint64(int64(le.Uint64(b[16:])<<16) >> 16)
 	} else {
 		x.FIP = uint64(le.Uint32(b[8:]))
 		x.FDP = uint64(le.Uint32(b[16:]))
