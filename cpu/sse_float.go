@@ -49,36 +49,50 @@ const (
 	rndZero    = 3
 )
 
-// fpFmt is a binary floating-point format.
+// fpFmt is a binary floating-point format, with its derived constants precomputed.
 type fpFmt struct {
-	frac  uint // explicit fraction bits (23, 52)
-	ebits uint // exponent bits (8, 11)
+	frac     uint   // explicit fraction bits (23, 52)
+	ebits    uint   // exponent bits (8, 11)
+	ebias    int    // exponent bias (127, 1023)
+	eAll     uint64 // the all-ones exponent field
+	sign     uint64 // the sign bit
+	fmask    uint64 // the fraction field
+	qbit     uint64 // the quiet bit of a NaN (the fraction's top bit)
+	width    uint   // 32 or 64
+	minDenom int    // exp of the unpacked smallest denormal's leading bit, less the lz term
+}
+
+func newFmt(frac, ebits uint) *fpFmt {
+	f := &fpFmt{frac: frac, ebits: ebits, ebias: 1<<(ebits-1) - 1, eAll: 1<<ebits - 1,
+		sign: 1 << (frac + ebits), fmask: 1<<frac - 1, qbit: 1 << (frac - 1), width: frac + ebits + 1}
+	f.minDenom = f.emin() - int(frac) + 63
+	return f
 }
 
 var (
-	fmt32 = &fpFmt{frac: 23, ebits: 8}
-	fmt64 = &fpFmt{frac: 52, ebits: 11}
+	fmt32 = newFmt(23, 8)
+	fmt64 = newFmt(52, 11)
 )
 
-func (f *fpFmt) bias() int             { return 1<<(f.ebits-1) - 1 }
-func (f *fpFmt) emin() int             { return 1 - f.bias() }
-func (f *fpFmt) expAll() uint64        { return 1<<f.ebits - 1 }
-func (f *fpFmt) signBit() uint64       { return 1 << (f.frac + f.ebits) }
-func (f *fpFmt) fracMask() uint64      { return 1<<f.frac - 1 }
-func (f *fpFmt) quietBit() uint64      { return 1 << (f.frac - 1) }
-func (f *fpFmt) expOf(x uint64) uint64 { return x >> f.frac & f.expAll() }
-func (f *fpFmt) neg(x uint64) bool     { return x&f.signBit() != 0 }
-func (f *fpFmt) isNaN(x uint64) bool   { return f.expOf(x) == f.expAll() && x&f.fracMask() != 0 }
+func (f *fpFmt) bias() int             { return f.ebias }
+func (f *fpFmt) emin() int             { return 1 - f.ebias }
+func (f *fpFmt) expAll() uint64        { return f.eAll }
+func (f *fpFmt) signBit() uint64       { return f.sign }
+func (f *fpFmt) fracMask() uint64      { return f.fmask }
+func (f *fpFmt) quietBit() uint64      { return f.qbit }
+func (f *fpFmt) expOf(x uint64) uint64 { return x >> f.frac & f.eAll }
+func (f *fpFmt) neg(x uint64) bool     { return x&f.sign != 0 }
+func (f *fpFmt) isNaN(x uint64) bool   { return x>>f.frac&f.eAll == f.eAll && x&f.fmask != 0 }
 func (f *fpFmt) isSNaN(x uint64) bool {
-	return f.isNaN(x) && x&f.quietBit() == 0
+	return f.isNaN(x) && x&f.qbit == 0
 }
-func (f *fpFmt) isDenormal(x uint64) bool { return f.expOf(x) == 0 && x&f.fracMask() != 0 }
-func (f *fpFmt) quiet(x uint64) uint64    { return x | f.quietBit() }
-func (f *fpFmt) inf(neg bool) uint64      { return f.signOf(neg) | f.expAll()<<f.frac }
+func (f *fpFmt) isDenormal(x uint64) bool { return f.expOf(x) == 0 && x&f.fmask != 0 }
+func (f *fpFmt) quiet(x uint64) uint64    { return x | f.qbit }
+func (f *fpFmt) inf(neg bool) uint64      { return f.signOf(neg) | f.eAll<<f.frac }
 func (f *fpFmt) zero(neg bool) uint64     { return f.signOf(neg) }
 func (f *fpFmt) signOf(neg bool) uint64 {
 	if neg {
-		return f.signBit()
+		return f.sign
 	}
 	return 0
 }
@@ -161,7 +175,7 @@ func (e *fpEnv) unpack(f *fpFmt, x uint64) fpNum {
 		lz := bits.LeadingZeros64(fr)
 		n.cls, n.den = fpFinite, true
 		n.sig = fr << lz
-		n.exp = f.emin() - int(f.frac) - lz + 63
+		n.exp = f.minDenom - lz
 	default:
 		n.cls = fpFinite
 		n.sig = (fr | 1<<f.frac) << (63 - f.frac)
@@ -315,6 +329,13 @@ func shiftRightJam(x uint64, n int) uint64 {
 
 // add returns a + b, or a - b when sub is set (SDM Vol. 2, ADDSS/SUBSS).
 func (e *fpEnv) add(f *fpFmt, a, b uint64, sub bool) uint64 {
+	op := fpAdd
+	if sub {
+		op = fpSub
+	}
+	if r, ok := e.fast(f, op, a, b); ok {
+		return r
+	}
 	if r, ok := e.nan2(f, a, b); ok {
 		return r
 	}
@@ -376,6 +397,9 @@ func (e *fpEnv) addFinite(f *fpFmt, x, y fpNum) uint64 {
 
 // mul returns a * b.
 func (e *fpEnv) mul(f *fpFmt, a, b uint64) uint64 {
+	if r, ok := e.fast(f, fpMul, a, b); ok {
+		return r
+	}
 	if r, ok := e.nan2(f, a, b); ok {
 		return r
 	}
@@ -411,6 +435,9 @@ func (e *fpEnv) mul(f *fpFmt, a, b uint64) uint64 {
 
 // div returns a / b.
 func (e *fpEnv) div(f *fpFmt, a, b uint64) uint64 {
+	if r, ok := e.fast(f, fpDiv, a, b); ok {
+		return r
+	}
 	if r, ok := e.nan2(f, a, b); ok {
 		return r
 	}
@@ -448,6 +475,9 @@ func (e *fpEnv) div(f *fpFmt, a, b uint64) uint64 {
 
 // sqrt returns the square root of a.
 func (e *fpEnv) sqrt(f *fpFmt, a uint64) uint64 {
+	if r, ok := e.fast(f, fpSqrt, 0, a); ok {
+		return r
+	}
 	if r, ok := e.nan1(f, a); ok {
 		return r
 	}
@@ -534,6 +564,30 @@ func (e *fpEnv) fromInt(f *fpFmt, v int64) uint64 {
 // DAZ applies to the operand; these instructions report no denormal-operand exception.
 func (e *fpEnv) toInt(f *fpFmt, a uint64, width uint, rc uint8) uint64 {
 	indefinite := uint64(1) << (width - 1)
+	if ex := f.expOf(a); ex != 0 && ex < uint64(f.bias()+62) {
+		// Fast path: a normal value below 2^62 rounds exactly in float64.
+		v := f.float64(a)
+		var r float64
+		switch rc {
+		case rndNearest:
+			r = math.RoundToEven(v)
+		case rndDown:
+			r = math.Floor(v)
+		case rndUp:
+			r = math.Ceil(v)
+		default:
+			r = math.Trunc(v)
+		}
+		i := int64(r)
+		if width == 32 && (i < math.MinInt32 || i > math.MaxInt32) {
+			e.flags |= mxIE
+			return indefinite
+		}
+		if r != v {
+			e.flags |= mxPE
+		}
+		return uint64(i) & (indefinite<<1 - 1)
+	}
 	x := e.unpack(f, a)
 	switch x.cls {
 	case fpNaN, fpInf:
@@ -615,11 +669,16 @@ func (e *fpEnv) compare(f *fpFmt, a, b uint64, signaling bool) int {
 		}
 		return cmpUnordered
 	}
-	x, y := e.unpack(f, a), e.unpack(f, b)
-	if x.den || y.den {
-		e.flags |= mxDE
+	var fa, fb float64
+	if f.isDenormal(a) || f.isDenormal(b) {
+		x, y := e.unpack(f, a), e.unpack(f, b)
+		if x.den || y.den {
+			e.flags |= mxDE
+		}
+		fa, fb = e.toFloat64(f, x), e.toFloat64(f, y)
+	} else {
+		fa, fb = f.float64(a), f.float64(b)
 	}
-	fa, fb := e.toFloat64(f, x), e.toFloat64(f, y)
 	switch {
 	case fa < fb:
 		return cmpLess
@@ -645,6 +704,14 @@ func (e *fpEnv) toFloat64(f *fpFmt, x fpNum) float64 {
 		v = -v
 	}
 	return v
+}
+
+// float64 returns the value of a non-NaN operand.
+func (f *fpFmt) float64(x uint64) float64 {
+	if f == fmt64 {
+		return math.Float64frombits(x)
+	}
+	return float64(math.Float32frombits(uint32(x)))
 }
 
 // minMax returns MINSS/MAXSS of a and b (SDM Vol. 2, MAXSS): the second operand when either

@@ -21,8 +21,45 @@ func setLane32(v *vec, i int, x uint64) {
 	v[i>>1] = v[i>>1]&^(0xffffffff<<sh) | (x&0xffffffff)<<sh
 }
 
-// fpOp is an element operation: a op b in format f, with imm8 for those that take one.
-type fpOp func(e *fpEnv, f *fpFmt, a, b uint64, imm uint8) uint64
+// fpOp names an element operation of fpPacked and fpScalar. (A switch rather than a function
+// value: handing the fpEnv's address to an unknown function would move it to the heap,
+// one allocation per instruction.)
+type fpOp uint8
+
+const (
+	fpAdd fpOp = iota
+	fpSub
+	fpMul
+	fpDiv
+	fpSqrt
+	fpMin
+	fpMax
+	fpCmp   // CMPPS predicate imm8[2:0]
+	fpRound // ROUNDPS mode imm8[3:0]
+)
+
+// lane computes a op b in format f (b alone for the one-operand operations).
+func (e *fpEnv) lane(op fpOp, f *fpFmt, a, b uint64, imm uint8) uint64 {
+	switch op {
+	case fpAdd:
+		return e.add(f, a, b, false)
+	case fpSub:
+		return e.add(f, a, b, true)
+	case fpMul:
+		return e.mul(f, a, b)
+	case fpDiv:
+		return e.div(f, a, b)
+	case fpSqrt:
+		return e.sqrt(f, b)
+	case fpMin:
+		return e.minMax(f, a, b, false)
+	case fpMax:
+		return e.minMax(f, a, b, true)
+	case fpCmp:
+		return cmpPredicate(e, f, a, b, imm)
+	}
+	return e.roundInt(f, b, roundMode(e, imm), imm&8 != 0)
+}
 
 // fpPacked applies op to every element pair (d[i], s[i]).
 func fpPacked(f *fpFmt, op fpOp) sseAFn {
@@ -31,10 +68,10 @@ func fpPacked(f *fpFmt, op fpOp) sseAFn {
 		var r vec
 		if f == fmt32 {
 			for i := 0; i < 4; i++ {
-				setLane32(&r, i, op(&e, f, lane32(d, i), lane32(s, i), imm))
+				setLane32(&r, i, e.lane(op, f, lane32(d, i), lane32(s, i), imm))
 			}
 		} else {
-			r[0], r[1] = op(&e, f, d[0], s[0], imm), op(&e, f, d[1], s[1], imm)
+			r[0], r[1] = e.lane(op, f, d[0], s[0], imm), e.lane(op, f, d[1], s[1], imm)
 		}
 		c.fpCommit(&e)
 		return r
@@ -47,9 +84,9 @@ func fpScalar(f *fpFmt, op fpOp) sseAFn {
 		e := c.fpEnv()
 		r := d
 		if f == fmt32 {
-			setLane32(&r, 0, op(&e, f, lane32(d, 0), lane32(s, 0), imm))
+			setLane32(&r, 0, e.lane(op, f, lane32(d, 0), lane32(s, 0), imm))
 		} else {
-			r[0] = op(&e, f, d[0], s[0], imm)
+			r[0] = e.lane(op, f, d[0], s[0], imm)
 		}
 		c.fpCommit(&e)
 		return r
@@ -210,25 +247,15 @@ func comis(f *fpFmt, signaling bool) sseXFn {
 }
 
 func init() {
-	add := func(e *fpEnv, f *fpFmt, a, b uint64, _ uint8) uint64 { return e.add(f, a, b, false) }
-	sub := func(e *fpEnv, f *fpFmt, a, b uint64, _ uint8) uint64 { return e.add(f, a, b, true) }
-	fpFamily(x86asm.ADDPS, x86asm.ADDPD, x86asm.ADDSS, x86asm.ADDSD, add)
-	fpFamily(x86asm.SUBPS, x86asm.SUBPD, x86asm.SUBSS, x86asm.SUBSD, sub)
-	fpFamily(x86asm.MULPS, x86asm.MULPD, x86asm.MULSS, x86asm.MULSD,
-		func(e *fpEnv, f *fpFmt, a, b uint64, _ uint8) uint64 { return e.mul(f, a, b) })
-	fpFamily(x86asm.DIVPS, x86asm.DIVPD, x86asm.DIVSS, x86asm.DIVSD,
-		func(e *fpEnv, f *fpFmt, a, b uint64, _ uint8) uint64 { return e.div(f, a, b) })
-	fpFamily(x86asm.SQRTPS, x86asm.SQRTPD, x86asm.SQRTSS, x86asm.SQRTSD,
-		func(e *fpEnv, f *fpFmt, _, b uint64, _ uint8) uint64 { return e.sqrt(f, b) })
-	fpFamily(x86asm.MINPS, x86asm.MINPD, x86asm.MINSS, x86asm.MINSD,
-		func(e *fpEnv, f *fpFmt, a, b uint64, _ uint8) uint64 { return e.minMax(f, a, b, false) })
-	fpFamily(x86asm.MAXPS, x86asm.MAXPD, x86asm.MAXSS, x86asm.MAXSD,
-		func(e *fpEnv, f *fpFmt, a, b uint64, _ uint8) uint64 { return e.minMax(f, a, b, true) })
-	fpFamily(x86asm.CMPPS, x86asm.CMPPD, x86asm.CMPSS, x86asm.CMPSD_XMM, cmpPredicate)
-	rnd := func(e *fpEnv, f *fpFmt, _, b uint64, imm uint8) uint64 {
-		return e.roundInt(f, b, roundMode(e, imm), imm&8 != 0)
-	}
-	fpFamily(x86asm.ROUNDPS, x86asm.ROUNDPD, x86asm.ROUNDSS, x86asm.ROUNDSD, rnd)
+	fpFamily(x86asm.ADDPS, x86asm.ADDPD, x86asm.ADDSS, x86asm.ADDSD, fpAdd)
+	fpFamily(x86asm.SUBPS, x86asm.SUBPD, x86asm.SUBSS, x86asm.SUBSD, fpSub)
+	fpFamily(x86asm.MULPS, x86asm.MULPD, x86asm.MULSS, x86asm.MULSD, fpMul)
+	fpFamily(x86asm.DIVPS, x86asm.DIVPD, x86asm.DIVSS, x86asm.DIVSD, fpDiv)
+	fpFamily(x86asm.SQRTPS, x86asm.SQRTPD, x86asm.SQRTSS, x86asm.SQRTSD, fpSqrt)
+	fpFamily(x86asm.MINPS, x86asm.MINPD, x86asm.MINSS, x86asm.MINSD, fpMin)
+	fpFamily(x86asm.MAXPS, x86asm.MAXPD, x86asm.MAXSS, x86asm.MAXSD, fpMax)
+	fpFamily(x86asm.CMPPS, x86asm.CMPPD, x86asm.CMPSS, x86asm.CMPSD_XMM, fpCmp)
+	fpFamily(x86asm.ROUNDPS, x86asm.ROUNDPD, x86asm.ROUNDSS, x86asm.ROUNDSD, fpRound)
 
 	// Reciprocal approximations: no MXCSR involvement at all.
 	sseInsn(x86asm.RCPPS, 16, func(_ *CPU, _, s vec, _ uint8) vec {

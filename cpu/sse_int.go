@@ -449,12 +449,6 @@ func phminposuw(s vec) vec {
 	return vec{uint64(w[idx]) | uint64(idx)<<16, 0}
 }
 
-func movmskBytes(v vec) uint64 {
-	var m uint64
-	b := bytesOf(v)
-	for i := range b {
-		m |= uint64(b[i]>>7) << i
-	}
 	return m
 }
 
@@ -505,13 +499,56 @@ func sign32(a, b uint32) uint32 {
 	return a
 }
 
+// Word-parallel forms of the byte operations string routines run in their inner loops
+// (glibc's strlen, strchr, memchr, strcmp: PCMPEQB, PMOVMSKB, PMINUB, PADDB, PSUBB), which
+// would otherwise take sixteen calls each.
+
+const (
+	lo7 = 0x7f7f7f7f7f7f7f7f
+	hi1 = 0x8080808080808080
+)
+
+// eqLanes returns all ones in each lane (of width w bits: 8, 16 or 32) where a and b are
+// equal: a lane of x = a^b is zero exactly when adding its low w-1 bits to all-ones-but-top
+// does not carry into, and x has no, top bit.
+func eqLanes(a, b uint64, w uint) uint64 {
+	low := uint64(lo7)
+	switch w {
+	case 16:
+		low = 0x7fff7fff7fff7fff
+	case 32:
+		low = 0x7fffffff7fffffff
+	}
+	x := a ^ b
+	z := ^((x&low + low) | x | low) // the top bit of each zero lane
+	return z >> (w - 1) * (1<<w - 1)
+}
+
+// maskBits gathers bit 7 of each byte of v into an 8-bit mask (PMOVMSKB).
+func maskBits(v uint64) uint64 { return (v & hi1) * 0x0002040810204081 >> 56 }
+
+func addBytes(a, b uint64) uint64 { return (a&lo7 + b&lo7) ^ (a^b)&hi1 }
+func subBytes(a, b uint64) uint64 { return (a | hi1 - b&lo7) ^ (a^^b)&hi1 }
+
+func minMaxBytes(a, b uint64, isMax bool) uint64 {
+	var r uint64
+	for i := 0; i < 64; i += 8 {
+		x, y := a>>i&0xff, b>>i&0xff
+		if y < x != isMax {
+			x = y
+		}
+		r |= x << i
+	}
+	return r
+}
+
 func init() {
 	// Arithmetic (SSE2 unless noted).
-	sseInsn(x86asm.PADDB, 16, bytewise(func(a, b uint8) uint8 { return a + b }))
+	sseInsn(x86asm.PADDB, 16, qwordwise(addBytes))
 	sseInsn(x86asm.PADDW, 16, wordwise(func(a, b uint16) uint16 { return a + b }))
 	sseInsn(x86asm.PADDD, 16, dwordwise(func(a, b uint32) uint32 { return a + b }))
 	sseInsn(x86asm.PADDQ, 16, qwordwise(func(a, b uint64) uint64 { return a + b }))
-	sseInsn(x86asm.PSUBB, 16, bytewise(func(a, b uint8) uint8 { return a - b }))
+	sseInsn(x86asm.PSUBB, 16, qwordwise(subBytes))
 	sseInsn(x86asm.PSUBW, 16, wordwise(func(a, b uint16) uint16 { return a - b }))
 	sseInsn(x86asm.PSUBD, 16, dwordwise(func(a, b uint32) uint32 { return a - b }))
 	sseInsn(x86asm.PSUBQ, 16, qwordwise(func(a, b uint64) uint64 { return a - b }))
@@ -581,8 +618,12 @@ func init() {
 	})
 
 	// Minimum and maximum.
-	sseInsn(x86asm.PMINUB, 16, bytewise(func(a, b uint8) uint8 { return min(a, b) }))
-	sseInsn(x86asm.PMAXUB, 16, bytewise(func(a, b uint8) uint8 { return max(a, b) }))
+	sseInsn(x86asm.PMINUB, 16, func(_ *CPU, d, s vec, _ uint8) vec {
+		return vec{minMaxBytes(d[0], s[0], false), minMaxBytes(d[1], s[1], false)}
+	})
+	sseInsn(x86asm.PMAXUB, 16, func(_ *CPU, d, s vec, _ uint8) vec {
+		return vec{minMaxBytes(d[0], s[0], true), minMaxBytes(d[1], s[1], true)}
+	})
 	sseInsn(x86asm.PMINSB, 16, bytewise(func(a, b uint8) uint8 { return uint8(min(int8(a), int8(b))) }))
 	sseInsn(x86asm.PMAXSB, 16, bytewise(func(a, b uint8) uint8 { return uint8(max(int8(a), int8(b))) }))
 	sseInsn(x86asm.PMINUW, 16, wordwise(func(a, b uint16) uint16 { return min(a, b) }))
@@ -595,9 +636,13 @@ func init() {
 	sseInsn(x86asm.PMAXSD, 16, dwordwise(func(a, b uint32) uint32 { return uint32(max(int32(a), int32(b))) }))
 
 	// Comparisons.
-	sseInsn(x86asm.PCMPEQB, 16, bytewise(func(a, b uint8) uint8 { return mask8(a == b) }))
-	sseInsn(x86asm.PCMPEQW, 16, wordwise(func(a, b uint16) uint16 { return mask16(a == b) }))
-	sseInsn(x86asm.PCMPEQD, 16, dwordwise(func(a, b uint32) uint32 { return mask32(a == b) }))
+	for _, c := range []struct {
+		op x86asm.Op
+		w  uint
+	}{{x86asm.PCMPEQB, 8}, {x86asm.PCMPEQW, 16}, {x86asm.PCMPEQD, 32}} {
+		w := c.w
+		sseInsn(c.op, 16, func(_ *CPU, d, s vec, _ uint8) vec { return vec{eqLanes(d[0], s[0], w), eqLanes(d[1], s[1], w)} })
+	}
 	sseInsn(x86asm.PCMPEQQ, 16, qwordwise(func(a, b uint64) uint64 { return mask64(a == b) }))
 	sseInsn(x86asm.PCMPGTB, 16, bytewise(func(a, b uint8) uint8 { return mask8(int8(a) > int8(b)) }))
 	sseInsn(x86asm.PCMPGTW, 16, wordwise(func(a, b uint16) uint16 { return mask16(int16(a) > int16(b)) }))
@@ -776,7 +821,7 @@ func init() {
 	})
 
 	// Byte masks.
-	pmovmskb := sseS.add(func(_ *CPU, s vec, _ uint8) vec { return vec{movmskBytes(s)} })
+	pmovmskb := sseS.add(func(_ *CPU, s vec, _ uint8) vec { return vec{maskBits(s[0]) | maskBits(s[1])<<8} })
 	sseDecoder(x86asm.PMOVMSKB, func(in *inst, x *x86asm.Inst) bool {
 		if !decodeS(in, x, pmovmskb, 0, true) || in.form&fDstMem != 0 {
 			return false

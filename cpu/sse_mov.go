@@ -141,7 +141,8 @@ func init() {
 	// DS:RDI (EDI with a 32-bit address size). The whole 16 bytes are translated for writing
 	// first, so a fault leaves memory untouched.
 	maskmov := sseX.add(func(c *CPU, in *inst) {
-		m := movmskBytes(c.ext.XMM[in.src&15])
+		sel := c.ext.XMM[in.src&15]
+		m := maskBits(sel[0]) | maskBits(sel[1])<<8
 		if m == 0 {
 			return
 		}

@@ -212,13 +212,13 @@ func aggregate(a, b [16]int32, la, lb, n int, op uint8) uint32 {
 // and final inversion of the usual checksum.
 var crc32cTable = crc32.MakeTable(crc32.Castagnoli)
 
-// crc32Step accumulates the size low bytes of v into crc.
+// crc32Step accumulates the size low bytes of v into crc, least significant byte first.
 func crc32Step(crc uint32, v uint64, size uint8) uint32 {
-	var b [8]byte
-	for i := range b {
-		b[i] = byte(v >> (8 * i))
+	for i := uint8(0); i < size; i++ {
+		crc = crc32cTable[byte(crc)^byte(v)] ^ crc>>8
+		v >>= 8
 	}
-	return ^crc32.Update(^crc, crc32cTable, b[:size])
+	return crc
 }
 
 func init() {
