@@ -449,9 +449,6 @@ func phminposuw(s vec) vec {
 	return vec{uint64(w[idx]) | uint64(idx)<<16, 0}
 }
 
-	return m
-}
-
 func abs8(x uint8) uint8 {
 	if int8(x) < 0 {
 		return -x
