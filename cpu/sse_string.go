@@ -207,15 +207,15 @@ func aggregate(a, b [16]int32, la, lb, n int, op uint8) uint32 {
 	return res
 }
 
-// crc32cTable is the CRC-32C (Castagnoli, polynomial 11EDC6F41H) table of the CRC32
+// crc32cSSETable is the CRC-32C (Castagnoli, polynomial 11EDC6F41H) table of the CRC32
 // instruction (SDM Vol. 2, CRC32), which works on bit-reflected data without the initial
 // and final inversion of the usual checksum.
-var crc32cTable = crc32.MakeTable(crc32.Castagnoli)
+var crc32cSSETable = crc32.MakeTable(crc32.Castagnoli)
 
 // crc32Step accumulates the size low bytes of v into crc, least significant byte first.
 func crc32Step(crc uint32, v uint64, size uint8) uint32 {
 	for i := uint8(0); i < size; i++ {
-		crc = crc32cTable[byte(crc)^byte(v)] ^ crc>>8
+		crc = crc32cSSETable[byte(crc)^byte(v)] ^ crc>>8
 		v >>= 8
 	}
 	return crc
