@@ -257,13 +257,6 @@ func sseInsn(op x86asm.Op, mem uint8, fn sseAFn) {
 	sseDecoder(op, func(in *inst, x *x86asm.Inst) bool { return decodeA(in, x, ref, ref, mem) })
 }
 
-// sseInsnRM registers a shape-A instruction whose register and memory forms differ (MOVSS:
-// a register source merges, a memory one zero-extends).
-func sseInsnRM(op x86asm.Op, mem uint8, regFn, memFn sseAFn) {
-	r, m := sseA.add(regFn), sseA.add(memFn)
-	sseDecoder(op, func(in *inst, x *x86asm.Inst) bool { return decodeA(in, x, r, m, mem) })
-}
-
 // decodeG decodes a shape-G form "r32/r64, xmm/mN [, imm8]". fn32 and fn64 are the
 // functions for a 32- and a 64-bit destination (either may be missing).
 func decodeG(in *inst, x *x86asm.Inst, fn32, fn64 sseRef, mem uint8) bool {

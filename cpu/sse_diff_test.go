@@ -126,9 +126,6 @@ func (t sseTemplate) gprSize(n int) sseTemplate  { t.gpr = n; return t }
 func (t sseTemplate) shiftExt(n int) sseTemplate { t.form, t.ext, t.imm = formShift, n, true; return t }
 func (t sseTemplate) flagsForm() sseTemplate     { t.form = formFlags; return t }
 func (t sseTemplate) storeForm() sseTemplate     { t.form = formMX; return t }
-func (t sseTemplate) lanesAs(l int) sseTemplate  { t.lanes = l; return t }
-func (t sseTemplate) memSize(n int) sseTemplate  { t.mem = n; t.align = n == 16; return t }
-func op2(a, b byte) []byte                       { return []byte{a, b} }
 func op1(a byte) []byte                          { return []byte{a} }
 
 // sseTemplates lists every instruction the SSE unit implements, in its encodings.

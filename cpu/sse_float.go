@@ -58,13 +58,12 @@ type fpFmt struct {
 	sign     uint64 // the sign bit
 	fmask    uint64 // the fraction field
 	qbit     uint64 // the quiet bit of a NaN (the fraction's top bit)
-	width    uint   // 32 or 64
 	minDenom int    // exp of the unpacked smallest denormal's leading bit, less the lz term
 }
 
 func newFmt(frac, ebits uint) *fpFmt {
 	f := &fpFmt{frac: frac, ebits: ebits, ebias: 1<<(ebits-1) - 1, eAll: 1<<ebits - 1,
-		sign: 1 << (frac + ebits), fmask: 1<<frac - 1, qbit: 1 << (frac - 1), width: frac + ebits + 1}
+		sign: 1 << (frac + ebits), fmask: 1<<frac - 1, qbit: 1 << (frac - 1)}
 	f.minDenom = f.emin() - int(frac) + 63
 	return f
 }
