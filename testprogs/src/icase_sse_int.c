@@ -427,6 +427,141 @@ static void misc_cases(void) {
 	}
 }
 
+/* Full-register loads and stores, aligned, unaligned and non-temporal, at every offset the
+   instruction allows; MOVNTI; MASKMOVDQU under several byte masks. */
+static u8 mem[256] __attribute__((aligned(16)));
+
+static void dump_mem(int from, int n) {
+	out_c(' ');
+	for (int i = from; i < from + n; i++) out_hex(mem[i], 2);
+}
+
+static void reset_mem(void) {
+	for (int i = 0; i < 256; i++) mem[i] = (u8)(i * 37 + 11);
+}
+
+#define LOADST(fname, ld, st)                                                                  \
+	static void fname(int lo, int so) {                                                    \
+		v2di x;                                                                        \
+		__asm__ volatile(ld " %1, %0" : "=x"(x) : "m"(*(v2di *)(mem + lo)));           \
+		__asm__ volatile("paddq %1, %0" : "+x"(x) : "x"(vec2(1, 2)));                  \
+		__asm__ volatile(st " %1, %0" : "=m"(*(v2di *)(mem + so)) : "x"(x));           \
+	}
+LOADST(ls_aps, "movaps", "movaps") LOADST(ls_ups, "movups", "movups") LOADST(ls_apd, "movapd", "movapd")
+LOADST(ls_upd, "movupd", "movupd") LOADST(ls_dqa, "movdqa", "movdqa") LOADST(ls_dqu, "movdqu", "movdqu")
+LOADST(ls_nt, "movdqa", "movntdq") LOADST(ls_ntps, "movaps", "movntps") LOADST(ls_ntpd, "movapd", "movntpd")
+LOADST(ls_lddqu, "lddqu", "movdqu") LOADST(ls_ntdqa, "movntdqa", "movdqa")
+
+static void maskmov(v2di data, v2di mask, int off) {
+	__asm__ volatile("maskmovdqu %1, %0" ::"x"(data), "x"(mask), "D"(mem + off) : "memory");
+}
+
+static void memory_cases(void) {
+	static const struct {
+		const char *name;
+		void (*fn)(int, int);
+		int unaligned;
+		unsigned feature;
+	} ls[] = {{"movaps", ls_aps, 0, 0}, {"movups", ls_ups, 1, 0}, {"movapd", ls_apd, 0, 0},
+		  {"movupd", ls_upd, 1, 0}, {"movdqa", ls_dqa, 0, 0}, {"movdqu", ls_dqu, 1, 0},
+		  {"movntdq", ls_nt, 0, 0}, {"movntps", ls_ntps, 0, 0}, {"movntpd", ls_ntpd, 0, 0},
+		  {"lddqu", ls_lddqu, 1, F_SSE3}, {"movntdqa", ls_ntdqa, 0, F_SSE41}};
+	for (u64 k = 0; k < N(ls); k++) {
+		if (!need(ls[k].feature)) continue;
+		for (int lo = 0; lo < 48; lo += ls[k].unaligned ? 5 : 16) {
+			int so = ls[k].unaligned ? 100 + lo / 3 : 128 + lo;
+			reset_mem();
+			ls[k].fn(lo, so);
+			case_begin(ls[k].name);
+			sp_hex((u64)lo, 2);
+			sp_hex((u64)so, 2);
+			out_s(" :");
+			dump_mem(so - 4, 24);
+			case_end();
+		}
+	}
+	for (int i = 0; i < 6; i++) {
+		u32 v32 = 0x89abcdefu * (u32)(i + 1);
+		u64 v64 = 0x0123456789abcdefULL * (u64)(i + 3);
+		reset_mem();
+		__asm__ volatile("movnti %1, %0" : "=m"(*(u32 *)(mem + 8 + i)) : "r"(v32));
+		__asm__ volatile("movnti %1, %0" : "=m"(*(u64 *)(mem + 40 + 3 * i)) : "r"(v64));
+		case_begin("movnti");
+		sp_hex((u64)i, 2);
+		out_s(" :");
+		dump_mem(4, 16);
+		dump_mem(36 + 3 * i, 16);
+		case_end();
+	}
+	for (u64 i = 0; i < NV; i++) {
+		v2di data = vec2(0x1122334455667788ULL, 0x99aabbccddeeff00ULL);
+		v2di mask = vec2(vals[i][0], vals[(i + 4) % NV][1]);
+		reset_mem();
+		maskmov(data, mask, (int)(i * 7) % 64);
+		case_begin("maskmovdqu");
+		out_c(' ');
+		out_vec(mask);
+		sp_hex(i * 7 % 64, 2);
+		out_s(" :");
+		dump_mem((int)(i * 7) % 64, 16);
+		case_end();
+	}
+}
+
+/* FXRSTOR then FXSAVE (64-bit form): the x87 control, status and tag words as loaded (FCW
+   reserved bits, the FSW error-summary bits, abridged tags), the x87 registers, MXCSR and
+   XMM0-15, and the reserved tail FXSAVE leaves alone. The instruction and data pointers and
+   MXCSR_MASK are not printed: they differ between processor vendors (the mask's DAZ bit,
+   which programs test, is). */
+static u8 img[512] __attribute__((aligned(16)));
+static u8 out[512] __attribute__((aligned(16)));
+static u8 clean[512] __attribute__((aligned(16)));
+
+static void fx_cases(void) {
+	static const u16 fcw[] = {0x037f, 0x0000, 0xffff, 0x1f40, 0x0272, 0x2a3f};
+	static const u16 fsw[] = {0x0000, 0x3800, 0x0001, 0x00ff, 0x4702, 0x8000};
+	clean[0] = 0x7f, clean[1] = 0x03, clean[24] = 0x80, clean[25] = 0x1f;
+	for (int c = 0; c < 6; c++) {
+		for (int i = 0; i < 512; i++) img[i] = (u8)(i * 13 + c * 29), out[i] = 0xa5;
+		img[0] = (u8)fcw[c], img[1] = (u8)(fcw[c] >> 8);
+		img[2] = (u8)fsw[c], img[3] = (u8)(fsw[c] >> 8);
+		img[4] = (u8)(0x5a ^ (c * 0x11));
+		u32 mx = 0x1f80 | (u32)c << 13 | (u32)(c & 1) << 6 | (u32)c;
+		img[24] = (u8)mx, img[25] = (u8)(mx >> 8), img[26] = img[27] = 0;
+		__asm__ volatile("fxrstor64 %1\n\tpaddd %%xmm3, %%xmm3\n\tfxsave64 %0\n\tfxrstor64 %2"
+				 : "+m"(out)
+				 : "m"(img), "m"(clean)
+				 : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+				   "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory");
+		case_begin("fxsave");
+		sp_hex((u64)c, 1);
+		out_s(" :");
+		sp_hex((u64)out[0] | (u64)out[1] << 8, 4);
+		sp_hex((u64)out[2] | (u64)out[3] << 8, 4);
+		sp_hex(out[4], 2);
+		sp_hex(out[5], 2);
+		sp_hex((u64)out[24] | (u64)out[25] << 8 | (u64)out[26] << 16 | (u64)out[27] << 24, 8);
+		out_s(out[28] & 0x40 ? " daz" : " no-daz");
+		case_end();
+		for (int r = 0; r < 24; r++) {
+			case_begin("fxsave");
+			sp_hex((u64)c, 1);
+			out_s(r < 8 ? " st" : " xmm");
+			out_dec((u64)(r < 8 ? r : r - 8));
+			out_s(" :");
+			out_c(' ');
+			for (int i = 15; i >= 0; i--) out_hex(out[32 + 16 * r + i], 2);
+			case_end();
+		}
+		int untouched = 1;
+		for (int i = 416; i < 512; i++) untouched &= out[i] == 0xa5;
+		case_begin("fxsave");
+		sp_hex((u64)c, 1);
+		out_s(untouched ? " : bytes 416-511 untouched" : " : bytes 416-511 WRITTEN");
+		case_end();
+	}
+}
+
 int main(int argc, char **argv, char **envp) {
 	(void)envp;
 	parse_features(argc, argv);
@@ -434,6 +569,8 @@ int main(int argc, char **argv, char **envp) {
 	shift_cases();
 	gpr_cases();
 	misc_cases();
+	memory_cases();
+	fx_cases();
 	finish();
 	return 0;
 }
