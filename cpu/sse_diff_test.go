@@ -8,8 +8,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"vmemu/cpu/internal/hostcpu"
@@ -525,6 +528,62 @@ func genSSE(r *rand.Rand, t sseTemplate) sseCase {
 	return sseCase{text: text, code: code, regs: regs, mem: mem}
 }
 
+// templateFeature returns the /proc/cpuinfo flag of the extension a template needs beyond
+// SSE2 ("" for none).
+func templateFeature(t sseTemplate) string {
+	n := strings.TrimSuffix(strings.Split(t.name, ".")[0], "64")
+	switch {
+	case strings.HasPrefix(n, "pcmp") && strings.Contains(n, "str"), n == "pcmpgtq", strings.HasPrefix(n, "crc32"):
+		return "sse4_2"
+	}
+	for _, f := range []struct {
+		flag  string
+		names string
+	}{
+		{"pni", "haddps hsubps haddpd hsubpd addsubps addsubpd movddup movshdup movsldup lddqu"},
+		{"ssse3", "pshufb phaddw phaddd phaddsw phsubw phsubd phsubsw pmaddubsw pmulhrsw psignb psignw psignd pabsb pabsw pabsd palignr"},
+		{"sse4_1", "roundps roundpd roundss roundsd dpps dppd blendps blendpd blendvps blendvpd pblendvb pblendw insertps extractps " +
+			"pmovsxbw pmovsxbd pmovsxbq pmovsxwd pmovsxwq pmovsxdq pmovzxbw pmovzxbd pmovzxbq pmovzxwd pmovzxwq pmovzxdq pmuldq " +
+			"pcmpeqq packusdw pminsb pminsd pminuw pminud pmaxsb pmaxsd pmaxuw pmaxud pmulld phminposuw ptest mpsadbw pextrb pextrd " +
+			"pextrq pinsrb pinsrd pinsrq movntdqa"},
+	} {
+		for _, name := range strings.Fields(f.names) {
+			if n == name {
+				return f.flag
+			}
+		}
+	}
+	if t.name == "pextrw.m" {
+		return "sse4_1"
+	}
+	return ""
+}
+
+var (
+	hostFlagsOnce sync.Once
+	hostFlags     map[string]bool
+)
+
+// hostHas reports whether the host CPU has the /proc/cpuinfo flag ("" is always true).
+func hostHas(flag string) bool {
+	hostFlagsOnce.Do(func() {
+		hostFlags = map[string]bool{}
+		data, err := os.ReadFile("/proc/cpuinfo")
+		if err != nil {
+			return
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "flags" {
+				for _, w := range strings.Fields(v) {
+					hostFlags[w] = true
+				}
+				return
+			}
+		}
+	})
+	return flag == "" || hostFlags[flag]
+}
+
 // approximate reports templates whose results the SDM leaves to the implementation within
 // an error bound; they are compared in TestSSEReciprocalApproximations instead.
 func approximate(t sseTemplate) bool {
@@ -595,13 +654,21 @@ func TestSSEDifferentialRandom(t *testing.T) {
 		seed = v
 	}
 	r := rand.New(rand.NewPCG(seed, 4))
+	skipped := map[string]bool{}
 	for _, tpl := range sseTemplates {
 		if approximate(tpl) {
+			continue
+		}
+		if f := templateFeature(tpl); !hostHas(f) {
+			skipped[f] = true
 			continue
 		}
 		for i := 0; i < n; i++ {
 			runSSECase(t, tm, genSSE(r, tpl))
 		}
+	}
+	for f := range skipped {
+		t.Logf("the host CPU lacks %s: its instructions were not compared", f)
 	}
 }
 
@@ -614,6 +681,9 @@ func FuzzSSEDifferential(f *testing.F) {
 		tpl := sseTemplates[int(which)%len(sseTemplates)]
 		if approximate(tpl) {
 			t.Skip("approximations are compared within their error bound elsewhere")
+		}
+		if f := templateFeature(tpl); !hostHas(f) {
+			t.Skipf("the host CPU lacks %s", f)
 		}
 		tm := newTestMachine(t)
 		runSSECase(t, tm, genSSE(rand.New(rand.NewPCG(s1, s2)), tpl))
@@ -789,4 +859,18 @@ func approxAgree(name string, h, e uint32, mem []byte, bound float64) bool {
 		}
 	}
 	return false
+}
+
+// TestSSETemplateFeatures: every template beyond SSE2 names its extension, so a host without
+// it skips exactly those.
+func TestSSETemplateFeatures(t *testing.T) {
+	counts := map[string]int{}
+	for _, tpl := range sseTemplates {
+		counts[templateFeature(tpl)]++
+	}
+	t.Logf("templates by extension: %v", counts)
+	for _, f := range []string{"", "pni", "ssse3", "sse4_1", "sse4_2"} {
+		assert.NotZero(t, counts[f], "extension %q", f)
+	}
+	assert.Equal(t, "sse4_2", templateFeature(sseTemplates[len(sseTemplates)-1]))
 }

@@ -854,6 +854,9 @@ func decodeAG(in *inst, x *x86asm.Inst, fn32, fn64 sseRef, mem uint8) bool {
 	case x86asm.Mem:
 		if mem == 0 {
 			mem = uint8(x.MemBytes)
+			if mem != 4 && mem != 8 {
+				return false
+			}
 		}
 		ref := fn32
 		if mem == 8 {

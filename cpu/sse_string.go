@@ -262,7 +262,7 @@ func init() {
 		case x86asm.Mem:
 			in.form |= fSrcMem
 			in.size = uint8(x.MemBytes)
-			return in.setMem(s, x)
+			return in.size&(in.size-1) == 0 && in.size >= 1 && in.size <= 8 && in.setMem(s, x)
 		}
 		return false
 	})

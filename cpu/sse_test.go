@@ -3,6 +3,7 @@ package cpu
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -363,4 +364,40 @@ func TestSSEStateSwitch(t *testing.T) {
 	tm.cpu.Load(&s)
 	assert.Equal(t, uint32(0x3f80), tm.cpu.MXCSR())
 	assert.Equal(t, s.Ext.XMM[1], tm.cpu.XMM(1))
+}
+
+// TestSSERandomEncodingsNeverPanic: random byte strings shaped like SSE instructions
+// (mandatory prefixes, REX, the 0F, 0F 38 and 0F 3A maps, any ModRM, SIB and immediate)
+// execute as an instruction, a #UD, a #GP or a page fault, never as an emulator failure.
+func TestSSERandomEncodingsNeverPanic(t *testing.T) {
+	tm := newTestMachine(t)
+	r := rand.New(rand.NewPCG(10, 11))
+	for i := 0; i < 20000; i++ {
+		var b []byte
+		if p := []byte{0, 0x66, 0xf2, 0xf3, 0xf0}[r.IntN(5)]; p != 0 {
+			b = append(b, p)
+		}
+		if r.IntN(2) == 0 {
+			b = append(b, 0x40|byte(r.IntN(16)))
+		}
+		b = append(b, 0x0f)
+		switch r.IntN(4) {
+		case 0:
+			b = append(b, 0x38)
+		case 1:
+			b = append(b, 0x3a)
+		}
+		for j := 0; j < 7; j++ {
+			b = append(b, byte(r.Uint32()))
+		}
+		gpr := map[int]uint64{}
+		for g := 0; g < 16; g++ {
+			if g != RSP {
+				gpr[g] = []uint64{0, hostcpu.DataAddr, hostcpu.DataAddr + 8, uint64(r.Uint32())}[r.IntN(4)]
+			}
+		}
+		trap, _ := sseRun(t, tm, b, map[int]vec{0: {r.Uint64(), r.Uint64()}, 1: {r.Uint64(), r.Uint64()}},
+			0x1f80|uint32(r.IntN(4))<<13, gpr)
+		require.NotEqual(t, TrapInternal, trap.Kind, "% x: %v", b, trap)
+	}
 }
