@@ -200,12 +200,12 @@ static void packed_cases(void) {
 	static u32 fname(v2di a, v2di b, u32 mx, u32 *mo) {                                    \
 		u32 def = 0x1f80;                                                              \
 		u8 cf, pf, zf, of, sf;                                                         \
-		__asm__ volatile("ldmxcsr %7\n\tcmp %%eax, %%eax\n\t" insn " %6, %5\n\t"        \
+		__asm__ volatile("ldmxcsr %8\n\tcmp %%eax, %%eax\n\t" insn " %7, %6\n\t"        \
 				 "setc %0\n\tsetp %1\n\tsetz %2\n\tseto %3\n\tsets %4\n\t"      \
-				 "stmxcsr %8\n\tldmxcsr %9"                                    \
-				 : "=q"(cf), "=q"(pf), "=q"(zf), "=q"(of), "=q"(sf)            \
-				 : "x"(a), "x"(b), "m"(mx), "m"(*mo), "m"(def)                 \
-				 : "cc", "memory");                                            \
+				 "stmxcsr %5\n\tldmxcsr %9"                                    \
+				 : "=&q"(cf), "=&q"(pf), "=&q"(zf), "=&q"(of), "=&q"(sf), "=m"(*mo) \
+				 : "x"(a), "x"(b), "m"(mx), "m"(def)                           \
+				 : "cc");                                                      \
 		return (u32)cf | (u32)pf << 2 | (u32)zf << 6 | (u32)sf << 7 | (u32)of << 11;   \
 	}
 COMI(comiss, "comiss") COMI(ucomiss, "ucomiss") COMI(comisd, "comisd") COMI(ucomisd, "ucomisd")
@@ -239,10 +239,9 @@ static void compare_cases(void) {
 	static u64 fname(v2di a, u32 mx, u32 *mo) {                                            \
 		u32 def = 0x1f80;                                                              \
 		type r = (type)0x5555555555555555ULL;                                          \
-		__asm__ volatile("ldmxcsr %2\n\t" insn " %1, %0\n\tstmxcsr %3\n\tldmxcsr %4"    \
-				 : "+r"(r)                                                     \
-				 : "x"(a), "m"(mx), "m"(*mo), "m"(def)                         \
-				 : "memory");                                                  \
+		__asm__ volatile("ldmxcsr %3\n\t" insn " %2, %0\n\tstmxcsr %1\n\tldmxcsr %4"    \
+				 : "+r"(r), "=m"(*mo)                                          \
+				 : "x"(a), "m"(mx), "m"(def));                                 \
 		return (u64)r;                                                                 \
 	}
 TOINT(cvtss2si32, "cvtss2si", u32) TOINT(cvtss2si64, "cvtss2si", u64) TOINT(cvttss2si32, "cvttss2si", u32)
@@ -253,10 +252,9 @@ TOINT(cvttsd2si32, "cvttsd2si", u32) TOINT(cvttsd2si64, "cvttsd2si", u64)
 #define FROMINT(fname, insn, type)                                                             \
 	static v2di fname(v2di a, type v, u32 mx, u32 *mo) {                                   \
 		u32 def = 0x1f80;                                                              \
-		__asm__ volatile("ldmxcsr %2\n\t" insn " %1, %0\n\tstmxcsr %3\n\tldmxcsr %4"    \
-				 : "+x"(a)                                                     \
-				 : "rm"(v), "m"(mx), "m"(*mo), "m"(def)                        \
-				 : "memory");                                                  \
+		__asm__ volatile("ldmxcsr %3\n\t" insn " %2, %0\n\tstmxcsr %1\n\tldmxcsr %4"    \
+				 : "+x"(a), "=m"(*mo)                                          \
+				 : "rm"(v), "m"(mx), "m"(def));                                \
 		return a;                                                                      \
 	}
 FROMINT(cvtsi2ss32, "cvtsi2ssl", u32) FROMINT(cvtsi2ss64, "cvtsi2ssq", u64)
