@@ -42,7 +42,7 @@ func TestUndefinedInstructionIsNamed(t *testing.T) {
 		mnemonic string
 	}{
 		{"ud2", []byte{0x0f, 0x0b}, "ud2"},
-		{"unimplemented sse (addps)", []byte{0x0f, 0x58, 0xc1}, "addps"},
+		{"unimplemented (aesenc)", []byte{0x66, 0x0f, 0x38, 0xdc, 0xc1}, "aesenc"},
 		{"undecodable", []byte{0x0f, 0x04}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
