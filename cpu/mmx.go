@@ -186,8 +186,10 @@ func emms(c *CPU, _ *inst) {
 
 // maskmovq is MASKMOVQ mm1, mm2: the bytes of mm1 whose byte in mm2 has bit 7 set are
 // stored at DS:RDI (EDI with a 32-bit address size). All eight bytes are translated for
-// writing first, so a fault leaves memory untouched; as for MASKMOVDQU, an all-zero mask
-// stores nothing and faults on nothing (SDM Vol. 2B, MASKMOVQ).
+// writing first, whatever the mask, so a fault leaves memory untouched. The SDM leaves it to
+// the implementation whether an all-zero mask, or bytes the mask leaves out, can fault
+// (Vol. 2B, MASKMOVQ); the host processors fault on any of the eight bytes, and so does
+// this CPU.
 func maskmovq(c *CPU, in *inst) {
 	c.fpuWait()
 	m := maskBits(c.mm(in.src))
@@ -196,9 +198,7 @@ func maskmovq(c *CPU, in *inst) {
 	if in.form&fAddr32 != 0 {
 		ea = uint64(uint32(ea))
 	}
-	if m != 0 {
-		c.probe(ea, 8, mmu.Write)
-	}
+	c.probe(ea, 8, mmu.Write)
 	c.mmxEnter()
 	for i := 0; i < 8; i++ {
 		if m>>i&1 != 0 {

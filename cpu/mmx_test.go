@@ -258,15 +258,31 @@ func TestMMXFaultsArePrecise(t *testing.T) {
 	}
 }
 
-// MASKMOVQ with an all-zero mask stores nothing and, as MASKMOVDQU here, does not fault;
-// it still reads MMX registers, so it makes the transition to MMX state.
-func TestMMXMaskmovqZeroMask(t *testing.T) {
+// MASKMOVQ translates all eight bytes at RDI for writing whatever the mask says, as the
+// host processors do (the SDM leaves it to the implementation): an all-zero mask, or a
+// mask that selects only the bytes on a mapped page, still faults on the unmapped page,
+// and nothing is stored.
+func TestMMXMaskmovqChecksAllEightBytes(t *testing.T) {
 	tm := newTestMachine(t)
-	start := mmxStart()
-	start.R[1].Mant = 0x7f7f7f7f7f7f7f7f
-	trap, s := mmxRun(t, tm, iMaskmovq, start, nil, func(s *State) { s.GPR[RDI] = hostcpu.DataAddr + dataPages*4096 })
-	require.True(t, returned(trap), "%v", trap)
-	assert.Equal(t, uint16(0), s.Ext.X87.FTW)
+	end := uint64(hostcpu.DataAddr + dataPages*4096)
+	for _, row := range []struct {
+		name string
+		mask uint64
+		rdi  uint64
+	}{
+		{"zero mask at an unmapped page", 0, end},
+		{"the four low bytes selected, the high four unmapped", 0x80808080, end - 4},
+	} {
+		start := mmxStart()
+		start.R[0].Mant = 0x1122334455667788
+		start.R[1].Mant = row.mask
+		trap, s := mmxRun(t, tm, iMaskmovq, start, nil, func(s *State) { s.GPR[RDI] = row.rdi })
+		assert.Equal(t, uint8(VecPF), trap.Vector, "%s: %v", row.name, trap)
+		assert.Equal(t, start, s.Ext.X87, row.name)
+		got := make([]byte, 4)
+		tm.readVirt(end-4, got)
+		assert.Equal(t, make([]byte, 4), got, "%s: nothing stored", row.name)
+	}
 }
 
 // The memory operand is as wide as the SDM's operand column says: PUNPCKLBW reads an m32,
