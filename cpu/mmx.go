@@ -20,8 +20,8 @@ package cpu
 //   - MMX instructions leave the x87 control word, the status word's other bits, and the
 //     last instruction and data pointers and opcode alone: they are not x87 instructions.
 //
-// Exceptions (the instruction pages' tables "Exception Conditions for Legacy SIMD/MMX
-// Instructions", SDM Vol. 3A chapter 23): a LOCK prefix is #UD, found at decode; a pending
+// Exceptions (SDM Vol. 3A, 12.5, and the instruction pages' tables "Exception Conditions
+// for Legacy SIMD/MMX Instructions"): a LOCK prefix is #UD, found at decode; a pending
 // unmasked x87 exception (FSW.ES set by an earlier x87 instruction) raises #MF before the
 // instruction does anything, as a waiting x87 instruction does (fpuWait); then memory
 // faults (#PF, and #GP for a misaligned m128 of CVTPD2PI); then, for the conversions, #XM.

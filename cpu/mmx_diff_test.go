@@ -151,6 +151,7 @@ var mmxTemplates = func() []mmxTemplate {
 		mt("movq.load", op1(0x6f), mfPP, 8), mt("movq.store", op1(0x7f), mfMP, 8),
 		mt("pmovmskb", op1(0xd7), mfGP, 0),
 		mmxTemplate{name: "maskmovq", op: op1(0xf7), form: mfMask},
+		mmxTemplate{name: "maskmovq.a32", pfx: 0x67, op: op1(0xf7), form: mfMask}, // stores at EDI
 		mmxTemplate{name: "emms", op: op1(0x77), form: mfNone},
 		mmxTemplate{name: "movq2dq", pfx: 0xf3, op: op1(0xd6), form: mfXP, regs: 1},
 		mmxTemplate{name: "movdq2q", pfx: 0xf2, op: op1(0xd6), form: mfPX, regs: 1},
@@ -361,6 +362,9 @@ func genMMX(r *rand.Rand, t mmxTemplate) mmxCase {
 		}
 	case mfMask:
 		regs.GPR[RDI] = uint64(hostcpu.DataAddr + mdMem + r.IntN(mdMemLen-7))
+		if t.pfx == 0x67 {
+			regs.GPR[RDI] |= r.Uint64() << 32 // ignored with a 32-bit address size
+		}
 	}
 	if t.count { // the count operand: the rm register (its significand) or memory
 		c := shiftCount(r)
@@ -471,9 +475,9 @@ func mmxHostHas(t mmxTemplate) bool { return !t.ssse3 || hostHas("ssse3") }
 func TestMMXDifferentialRandom(t *testing.T) {
 	tm := newTestMachine(t)
 	seed := uint64(23)
-	n := 200
+	n := 500
 	if testing.Short() {
-		n = 30
+		n = 50
 	}
 	// MMX_ITERS and MMX_SEED run a longer or different search by hand.
 	if v, err := strconv.Atoi(os.Getenv("MMX_ITERS")); err == nil {

@@ -165,7 +165,7 @@ func TestMMXStoredTagWord(t *testing.T) {
 
 // A pending unmasked x87 exception (FSW.ES) raises #MF before any MMX instruction, EMMS
 // included, does anything: RIP at it, the x87 state, MMX and XMM registers and memory as
-// they were (SDM Vol. 1, 9.5.2; each instruction page: "#MF If there is a pending x87 FPU
+// they were (SDM Vol. 3A, 12.5.1; each instruction page: "#MF If there is a pending x87 FPU
 // exception"). CVTPI2PD xmm, m64 "does not take x87 FPU exceptions" and runs.
 func TestMMXPendingX87ExceptionRaisesMF(t *testing.T) {
 	tm := newTestMachine(t)
