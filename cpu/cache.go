@@ -23,8 +23,10 @@ const (
 
 type block struct {
 	pa    uint64 // physical address of the first instruction
-	insts []inst
+	insts []inst // optimized for speed (int_fast.go)
+	raw   []inst // as decoded, for exact execution
 	size  uint16 // bytes covered
+	end   uint16 // while executing: how many instructions this run of the block executes
 	valid bool
 }
 
@@ -48,8 +50,17 @@ var endsBlock = [opLimit]bool{opUD: true, opCall: true, opCallInd: true, opRet: 
 // fetchBlock returns the block starting at RIP, decoding it if needed. A fetch fault raises
 // #PF with RIP at the instruction.
 func (c *CPU) fetchBlock() *block {
-	pa := c.translate(c.rip, mmu.Fetch)
-	c.physical(pa, 1)
+	var pa uint64
+	if u := &c.uitlb[c.rip>>12&(uitlbSize-1)]; u.tag == c.rip>>12 {
+		c.itlb.Hit(u.e) // the remembered ITLB entry: see mem.go
+		pa = u.base | c.rip&0xfff
+	} else {
+		pa = c.translate(c.rip, mmu.Fetch)
+		c.physical(pa, 1)
+		if e, base := c.mmu.LastEntry(), pa&^0xfff; e != nil && base+4096 <= uint64(len(c.mem)) && !c.noMicro {
+			*u = uitlbEntry{tag: c.rip >> 12, base: base, e: e}
+		}
+	}
 	slot := &c.code.table[tableIndex(pa)]
 	if b := *slot; b != nil && b.pa == pa {
 		return b
@@ -62,7 +73,10 @@ func (c *CPU) fetchBlock() *block {
 	if b.valid {
 		c.code.blocks[pa] = b
 		c.code.byFrame[pa>>12] = append(c.code.byFrame[pa>>12], b)
-		c.ram.MarkCode(pa >> 12)
+		if !c.ram.IsCode(pa >> 12) {
+			c.ram.MarkCode(pa >> 12)
+			c.forgetFrameWrites(pa >> 12) // stores there must now reach the snoop
+		}
 		*slot = b
 	}
 	return b
@@ -75,14 +89,14 @@ func (c *CPU) decodeBlock(va, pa uint64) *block {
 	c.stats.BlocksDecoded++
 	b := &block{pa: pa, valid: true}
 	pageEnd := pa | 0xfff + 1
-	for p := pa; p < pageEnd && len(b.insts) < maxBlock; {
+	for p := pa; p < pageEnd && len(b.raw) < maxBlock; {
 		code := c.mem[p:pageEnd]
 		if len(code) > maxInstLen {
 			code = code[:maxInstLen]
 		}
 		in, ok := decodeOne(code)
 		if !ok { // needs bytes from the next page
-			if len(b.insts) > 0 {
+			if len(b.raw) > 0 {
 				break
 			}
 			var buf [maxInstLen]byte
@@ -94,15 +108,16 @@ func (c *CPU) decodeBlock(va, pa uint64) *block {
 			b.valid = false
 		}
 		in.off = uint16(p - pa)
-		b.insts = append(b.insts, in)
+		b.raw = append(b.raw, in)
 		c.stats.InsnsDecoded++
 		p += uint64(in.len)
 		if endsBlock[in.op] || !b.valid {
 			break
 		}
 	}
-	last := &b.insts[len(b.insts)-1]
+	last := &b.raw[len(b.raw)-1]
 	b.size = last.off + uint16(last.len)
+	b.insts = optimize(b.raw)
 	return b
 }
 
@@ -219,7 +234,9 @@ func (c *CPU) invalidateFrame(pfn uint64) {
 			*slot = nil
 		}
 		if b == c.blk {
-			c.smc = true
+			// The executing block stored into its own code: it ends after the storing
+			// instruction, and the next block is decoded from the new bytes.
+			b.end = uint16(c.pos + 1)
 		}
 	}
 	delete(c.code.byFrame, pfn)

@@ -19,6 +19,7 @@ import (
 
 	"vmemu/mmu"
 	"vmemu/ram"
+	"vmemu/tlb"
 )
 
 // General-purpose register numbers, in encoding order.
@@ -198,9 +199,18 @@ type Stats struct {
 	CodeInvalid   uint64 // frames whose cached code a store dropped
 }
 
+// Register-file slots beyond the sixteen general-purpose registers, for the fast
+// effective-address computation: an absent base or index reads regZero (its number, noReg,
+// masked to 5 bits) and a RIP-relative base reads regBlock, the linear address of the
+// executing block.
+const (
+	regBlock = baseRIP & 31
+	regZero  = noReg & 31
+)
+
 // CPU is one processor.
 type CPU struct {
-	r      [16]uint64
+	r      [32]uint64 // RAX..R15, then regBlock and regZero (see above)
 	rip    uint64
 	rflags uint64 // materialized bits; the arithmetic ones are stale while lz.kind != lzNone
 	lz     lazyFlags
@@ -212,6 +222,13 @@ type CPU struct {
 	ram *ram.RAM
 	mem []byte
 
+	// The remembered translations of the fast path (see mem.go).
+	dtlb, itlb *tlb.TLB
+	utlb       [utlbSize]utlbEntry
+	uitlb      [uitlbSize]uitlbEntry
+	micro      microState
+	noMicro    bool // tests: never remember translations, so every access searches the TLB
+
 	icount uint64
 	stats  Stats
 
@@ -221,7 +238,6 @@ type CPU struct {
 	blk *block
 	bva uint64
 	pos int
-	smc bool // a store hit the executing block's code: end the block after this instruction
 	// stepping is set while an instruction runs with RFLAGS.TF set: a REP string
 	// instruction then does one iteration at a time.
 	stepping bool
@@ -232,8 +248,10 @@ type CPU struct {
 // New builds a CPU over the MMU m (and its RAM). Its registers are zero; RFLAGS is
 // InitialRFLAGS.
 func New(m *mmu.MMU) *CPU {
-	c := &CPU{mmu: m, ram: m.RAM(), mem: m.RAM().Bytes(), rflags: InitialRFLAGS}
+	c := &CPU{mmu: m, ram: m.RAM(), mem: m.RAM().Bytes(), rflags: InitialRFLAGS,
+		dtlb: m.DTLB, itlb: m.ITLB}
 	c.ext = InitialExtState()
+	c.flushMicro()
 	c.code.init()
 	c.ram.SetCodeSnoop(c.invalidateFrame)
 	return c
@@ -259,6 +277,9 @@ func (c *CPU) RFLAGS() uint64 { return c.flags() }
 
 // SetRFLAGS sets RFLAGS (bit 1 is forced to 1).
 func (c *CPU) SetRFLAGS(v uint64) {
+	if (c.rflags^v)&FlagAC != 0 {
+		c.flushMicro() // alignment checking turns the fast path on or off
+	}
 	c.rflags = v | flagR1
 	c.lz.kind = lzNone
 }
@@ -287,7 +308,7 @@ func (c *CPU) Stats() Stats {
 
 // Save stores the architectural state into s.
 func (c *CPU) Save(s *State) {
-	s.GPR = c.r
+	copy(s.GPR[:], c.r[:16])
 	s.RIP = c.rip
 	s.RFLAGS = c.flags()
 	s.FSBase, s.GSBase = c.fsBase, c.gsBase
@@ -296,7 +317,7 @@ func (c *CPU) Save(s *State) {
 
 // Load replaces the architectural state with s.
 func (c *CPU) Load(s *State) {
-	c.r = s.GPR
+	copy(c.r[:16], s.GPR[:])
 	c.rip = s.RIP
 	c.SetRFLAGS(s.RFLAGS)
 	c.fsBase, c.gsBase = s.FSBase, s.GSBase
@@ -324,6 +345,7 @@ func (c *CPU) raiseMMU(f *mmu.Fault) {
 // never panics: an emulator failure comes back as TrapInternal.
 func (c *CPU) Run(budget uint64) (t Trap) {
 	start := c.icount
+	c.syncMicroFull() // the kernel may have changed the TLB or the control registers
 	defer func() {
 		if r := recover(); r != nil {
 			t = c.recoverTrap(r, start)
@@ -339,7 +361,7 @@ func (c *CPU) Run(budget uint64) (t Trap) {
 func (c *CPU) recoverTrap(r any, start uint64) Trap {
 	if c.blk != nil {
 		c.icount += uint64(c.pos)
-		c.rip = c.bva + uint64(c.blk.insts[c.pos].off)
+		c.rip = c.bva + uint64(c.blk.raw[c.pos].off)
 	}
 	if _, ok := r.(faultSignal); ok {
 		t := c.fault

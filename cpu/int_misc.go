@@ -219,7 +219,11 @@ func execPopf(c *CPU, in *inst) {
 	if in.size == 2 {
 		mask &= 0xffff
 	}
-	c.rflags = c.flags()&^mask | v&mask
+	old := c.flags()
+	c.rflags = old&^mask | v&mask
+	if (old^c.rflags)&FlagAC != 0 {
+		c.flushMicro() // alignment checking turns the fast path on or off
+	}
 	c.rip = c.next(in)
 }
 
