@@ -132,7 +132,19 @@ blocks:
 			break
 		}
 		c.blk = nil
-		b := c.fetchBlock()
+		var b *block
+		// The remembered ITLB entry and the direct-mapped block table, written out here
+		// (fetchBlock does the same and everything else).
+		if u := &c.uitlb[c.rip>>12&(uitlbSize-1)]; u.tag == c.rip>>12 {
+			pa := u.base | c.rip&0xfff
+			if b = c.code.table[tableIndex(pa)]; b != nil && b.pa == pa {
+				c.itlb.Hit(u.e)
+			} else {
+				b = c.fetchBlock()
+			}
+		} else {
+			b = c.fetchBlock()
+		}
 		c.blk, c.bva = b, c.rip
 		c.r[regBlock] = c.rip
 		insts := b.insts
@@ -389,7 +401,19 @@ blocks:
 			case opAluRM:
 				c.pos = i
 				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
-				c.aluRM(in, c.read(va, in.size))
+				u := &c.utlb[va>>12&(utlbSize-1)]
+				var v uint64
+				if u.rtag == va>>12 && va&0xfff <= 0x1000-uint64(in.size) {
+					c.dtlb.Hit(u.e)
+					if in.size == 8 {
+						v = binary.LittleEndian.Uint64(u.frame[va&0xfff:])
+					} else {
+						v = uint64(binary.LittleEndian.Uint32(u.frame[va&0xfff:]))
+					}
+				} else {
+					v = c.readSlow(va, in.size)
+				}
+				c.aluRM(in, v)
 			case opCmpMI:
 				c.pos = i
 				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
