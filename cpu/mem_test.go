@@ -124,3 +124,36 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 	assert.Greater(t, insns, uint64(2_000_000))
 	assert.Zero(t, allocs, "allocations per 100,000 instructions")
 }
+
+// A run the budget stops inside a block shows the exact state at that instruction, though
+// the optimized block drops flag computations nobody later in the block reads: every
+// prefix of a block of flag-writing instructions ends with the host's flags and registers.
+func TestBudgetStopShowsExactFlags(t *testing.T) {
+	tm := newTestMachine(t)
+	// add rax, rbx ; sub rcx, rdx ; xor r8, r9 ; shl r10, 3 ; inc r11 ; and r12, r13 ;
+	// cmp rax, rcx ; test r8, r8 ; ret
+	insts := [][]byte{{0x48, 0x01, 0xd8}, {0x48, 0x29, 0xd1}, {0x4d, 0x31, 0xc8}, {0x49, 0xc1, 0xe2, 0x03},
+		{0x49, 0xff, 0xc3}, {0x4d, 0x21, 0xec}, {0x48, 0x39, 0xc8}, {0x4d, 0x85, 0xc0}}
+	var code []byte
+	for _, in := range insts {
+		code = append(code, in...)
+	}
+	code = append(code, 0xc3)
+	in := regsWith(map[int]uint64{RAX: 0xffffffffffffffff, RBX: 1, RCX: 5, RDX: 7, R8: 0x80,
+		R9: 0x80, R10: 0x3000000000000001, R11: 0x7fffffffffffffff, R12: 0xf0, R13: 0x0f})
+	for k := 1; k <= len(insts); k++ {
+		var prefix []byte
+		for _, in := range insts[:k] {
+			prefix = append(prefix, in...)
+		}
+		host := in
+		require.NoError(t, hostcpu.Run(append(prefix, 0xc3), &host, nil))
+		emu := in
+		trap := tm.run(code, &emu, nil, uint64(k))
+		require.Equal(t, TrapBudget, trap.Kind)
+		const defined = FlagCF | FlagPF | FlagZF | FlagSF | FlagOF // AF is undefined after shl/and/test
+		assert.Equal(t, host.RFLAGS&defined, emu.RFLAGS&defined, "flags after %d instructions", k)
+		assert.Equal(t, host.GPR[RAX], emu.GPR[RAX])
+		assert.Equal(t, host.GPR[R11], emu.GPR[R11])
+	}
+}
