@@ -4,6 +4,7 @@ import (
 	"golang.org/x/arch/x86/x86asm"
 
 	"vmemu/mmu"
+	"vmemu/tlb"
 )
 
 // The decoded-code cache. A block is a run of instructions decoded from one physical page,
@@ -28,6 +29,21 @@ type block struct {
 	size  uint16 // bytes covered
 	end   uint16 // while executing: how many instructions this run of the block executes
 	valid bool
+	// links chain the block to the blocks that last followed it through each exit (0: the
+	// end of the block; k: the k-th conditional branch, taken, whose inst.ssize is k), so
+	// the next block is found without searching: a link holds while CPU.codeGen is what it
+	// was when the link was made, that is while the ITLB, the MMU state and the code cache
+	// are unchanged. Following a link still reports the ITLB hit the search would have had.
+	links []link
+}
+
+// link is a remembered successor: the block at linear address va, reached through ITLB
+// entry e, valid while CPU.codeGen == gen.
+type link struct {
+	va  uint64
+	b   *block
+	e   *tlb.Entry
+	gen uint64
 }
 
 type codeCache struct {
@@ -43,31 +59,36 @@ func (cc *codeCache) init() {
 
 func tableIndex(pa uint64) uint64 { return (pa ^ pa>>12) & (tableSize - 1) }
 
-// endsBlock marks the ops after which a block ends (they set RIP or trap).
+// endsBlock marks the ops after which a block ends (they set RIP or trap). A conditional
+// branch does not: a block goes on past it, and a taken branch leaves the block early (a
+// side exit), so straight-line code through not-taken branches runs as one block.
 var endsBlock = [opLimit]bool{opUD: true, opCall: true, opCallInd: true, opRet: true,
-	opJmp: true, opJmpInd: true, opJcc: true, opSyscall: true, opInt3: true, opPriv: true}
+	opJmp: true, opJmpInd: true, opSyscall: true, opInt3: true, opPriv: true}
 
-// fetchBlock returns the block starting at RIP, decoding it if needed. A fetch fault raises
-// #PF with RIP at the instruction.
-func (c *CPU) fetchBlock() *block {
+// fetchBlock returns the block starting at RIP, decoding it if needed, and the ITLB entry
+// its address went through (nil when it must not be remembered). A fetch fault raises #PF
+// with RIP at the instruction.
+func (c *CPU) fetchBlock() (*block, *tlb.Entry) {
 	var pa uint64
+	var e *tlb.Entry
 	if u := &c.uitlb[c.rip>>12&(uitlbSize-1)]; u.tag == c.rip>>12 {
 		c.itlb.Hit(u.e) // the remembered ITLB entry: see mem.go
-		pa = u.base | c.rip&0xfff
+		pa, e = u.base|c.rip&0xfff, u.e
 	} else {
 		pa = c.translate(c.rip, mmu.Fetch)
 		c.physical(pa, 1)
-		if e, base := c.mmu.LastEntry(), pa&^0xfff; e != nil && base+4096 <= uint64(len(c.mem)) && !c.noMicro {
-			*u = uitlbEntry{tag: c.rip >> 12, base: base, e: e}
+		if le, base := c.mmu.LastEntry(), pa&^0xfff; le != nil && base+4096 <= uint64(len(c.mem)) && !c.noMicro {
+			*u = uitlbEntry{tag: c.rip >> 12, base: base, e: le}
+			e = le
 		}
 	}
 	slot := &c.code.table[tableIndex(pa)]
 	if b := *slot; b != nil && b.pa == pa {
-		return b
+		return b, e
 	}
 	if b, ok := c.code.blocks[pa]; ok {
 		*slot = b
-		return b
+		return b, e
 	}
 	b := c.decodeBlock(c.rip, pa)
 	if b.valid {
@@ -78,8 +99,10 @@ func (c *CPU) fetchBlock() *block {
 			c.forgetFrameWrites(pa >> 12) // stores there must now reach the snoop
 		}
 		*slot = b
+	} else {
+		e = nil // used once: never chained to
 	}
-	return b
+	return b, e
 }
 
 // decodeBlock decodes instructions at linear address va (physical pa). A block whose first
@@ -117,6 +140,14 @@ func (c *CPU) decodeBlock(va, pa uint64) *block {
 	}
 	last := &b.raw[len(b.raw)-1]
 	b.size = last.off + uint16(last.len)
+	exits := 1
+	for i := range b.raw {
+		if b.raw[i].op == opJcc {
+			b.raw[i].ssize = uint8(exits)
+			exits++
+		}
+	}
+	b.links = make([]link, exits)
 	b.insts = optimize(b.raw)
 	return b
 }
@@ -227,6 +258,7 @@ func (c *CPU) invalidateFrame(pfn uint64) {
 		return
 	}
 	c.stats.CodeInvalid++
+	c.codeGen++ // chains may lead to the dropped blocks
 	for _, b := range blocks {
 		b.valid = false
 		delete(c.code.blocks, b.pa)

@@ -227,7 +227,8 @@ type CPU struct {
 	utlb       [utlbSize]utlbEntry
 	uitlb      [uitlbSize]uitlbEntry
 	micro      microState
-	noMicro    bool // tests: never remember translations, so every access searches the TLB
+	codeGen    uint64 // changes whenever block chains may be stale (see block.links)
+	noMicro    bool   // tests: never remember translations, so every access searches the TLB
 
 	icount uint64
 	stats  Stats

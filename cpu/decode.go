@@ -104,6 +104,8 @@ const (
 	opStore32
 	opStoreI64 // [EA] <- imm
 	opStoreI32
+	opStore8  // [EA] <- low byte of src (not AH..BH)
+	opStoreI8 // [EA] <- imm8
 	opAdd64RR // dst op= src, with the flags unless hint says they are dead
 	opAdd32RR
 	opSub64RR
@@ -142,6 +144,8 @@ const (
 	opInc32
 	opDec64
 	opDec32
+	opImulRR   // dst <- dst * src (signed), size 4 or 8
+	opImulRRI  // dst <- src * imm (signed), size 4 or 8
 	opAluRM    // dst op= [EA], sub = ALU operation, size 4 or 8
 	opCmpMI    // cmp [EA], imm, size 4 or 8
 	opPushR    // push a 64-bit register

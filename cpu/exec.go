@@ -3,6 +3,8 @@ package cpu
 import (
 	"encoding/binary"
 	"math/bits"
+
+	"vmemu/tlb"
 )
 
 // getReg reads register r at size. Registers 16-19 are AH, CH, DH, BH.
@@ -122,6 +124,8 @@ func signExtend(v uint64, size uint8) uint64 {
 // b.end (see invalidateFrame).
 func (c *CPU) run(limit uint64) Trap {
 	stepped := false
+	var prev *block // the block that ran last, and the exit it took
+	exit := 0
 blocks:
 	for {
 		if stepped {
@@ -131,20 +135,35 @@ blocks:
 		if c.icount >= limit {
 			break
 		}
-		c.blk = nil
 		var b *block
-		// The remembered ITLB entry and the direct-mapped block table, written out here
-		// (fetchBlock does the same and everything else).
-		if u := &c.uitlb[c.rip>>12&(uitlbSize-1)]; u.tag == c.rip>>12 {
-			pa := u.base | c.rip&0xfff
-			if b = c.code.table[tableIndex(pa)]; b != nil && b.pa == pa {
-				c.itlb.Hit(u.e)
-			} else {
-				b = c.fetchBlock()
+		if prev != nil && exit < len(prev.links) {
+			if l := &prev.links[exit]; l.gen == c.codeGen && l.va == c.rip {
+				b = l.b
+				c.itlb.Hit(l.e)
 			}
-		} else {
-			b = c.fetchBlock()
 		}
+		if b == nil {
+			// The remembered ITLB entry and the direct-mapped block table, written out
+			// here (fetchBlock does the same and everything else).
+			var e *tlb.Entry
+			if u := &c.uitlb[c.rip>>12&(uitlbSize-1)]; u.tag == c.rip>>12 {
+				pa := u.base | c.rip&0xfff
+				if b = c.code.table[tableIndex(pa)]; b != nil && b.pa == pa {
+					c.itlb.Hit(u.e)
+					e = u.e
+				} else {
+					c.blk = nil // a fetch fault names no instruction of a block
+					b, e = c.fetchBlock()
+				}
+			} else {
+				c.blk = nil
+				b, e = c.fetchBlock()
+			}
+			if prev != nil && e != nil && exit < len(prev.links) {
+				prev.links[exit] = link{va: c.rip, b: b, e: e, gen: c.codeGen}
+			}
+		}
+		prev, exit = b, 0
 		c.blk, c.bva = b, c.rip
 		c.r[regBlock] = c.rip
 		insts := b.insts
@@ -324,6 +343,35 @@ blocks:
 				if in.hint&hFlagsDead == 0 {
 					c.lazy(lzSar, 4, a, in.imm, r)
 				}
+			case opImulRR, opImulRRI:
+				d := in.dst & 15
+				a, v := c.r[d], c.r[in.src&15]
+				if in.op == opImulRRI {
+					a, v = v, in.imm
+				}
+				var r uint64
+				var overflow bool
+				if in.size == 8 {
+					hi, lo := bits.Mul64(a, v)
+					if int64(a) < 0 {
+						hi -= v
+					}
+					if int64(v) < 0 {
+						hi -= a
+					}
+					r, overflow = lo, hi != uint64(int64(lo)>>63)
+				} else {
+					p := int64(int32(uint32(a))) * int64(int32(uint32(v)))
+					r = uint64(uint32(p))
+					overflow = int64(int32(uint32(p))) != p
+				}
+				c.r[d] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzMul, in.size, 0, 0, r)
+					if overflow {
+						c.lz.cin = 1
+					}
+				}
 			case opInc64, opDec64:
 				d := in.dst & 15
 				a := c.r[d]
@@ -398,6 +446,14 @@ blocks:
 					v = c.r[in.src&15]
 				}
 				c.write(va, 4, v)
+			case opStore8, opStoreI8:
+				c.pos = i
+				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+				v := in.imm
+				if in.op == opStore8 {
+					v = c.r[in.src&15]
+				}
+				c.write(va, 1, v)
 			case opAluRM:
 				c.pos = i
 				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
@@ -448,21 +504,20 @@ blocks:
 					c.lazy(lzLogic, in.size, r, r, r)
 					taken = condLogic(in.sub, r, in.size)
 				}
-				c.icount += uint64(i + 2)
 				if taken {
+					c.icount += uint64(i + 2)
 					c.rip = c.target(&insts[i+1])
-				} else {
-					c.rip = c.next(&insts[i+1])
+					exit = int(insts[i+1].ssize)
+					continue blocks
 				}
-				continue blocks
+				i++ // the Jcc, not taken
 			case opJcc:
-				c.icount += uint64(i + 1)
 				if c.cond(in.sub) {
+					c.icount += uint64(i + 1)
 					c.rip = c.target(in)
-				} else {
-					c.rip = c.next(in)
+					exit = int(in.ssize)
+					continue blocks
 				}
-				continue blocks
 			case opJmp:
 				c.icount += uint64(i + 1)
 				c.rip = c.target(in)

@@ -10,7 +10,7 @@ package cpu
 //  2. dead flags: an instruction whose flags are all overwritten before anything reads them
 //     does not record them (the flags of a block are live at its end, and before any
 //     instruction that can fault, so every state a trap can show is exact);
-//  3. fusion: CMP or TEST followed by the block's closing Jcc become one op.
+//  3. fusion: CMP or TEST followed by a Jcc become one op.
 //
 // The rewritten instructions keep their position, length and offset, so RIP and the
 // instruction count are the same as for the raw ones.
@@ -85,6 +85,20 @@ func specialize(in *inst) {
 			} else if in.src < 16 {
 				toFastMem(in, opStore64+narrow)
 			}
+		case in.form&fDstMem != 0 && in.size == 1 && fastEA(in):
+			if imm {
+				toFastMem(in, opStoreI8)
+			} else if in.src < 16 {
+				toFastMem(in, opStore8)
+			}
+		}
+	case opImul2:
+		if wide(in) && regSrc {
+			in.op = opImulRR
+		}
+	case opImul3:
+		if wide(in) && in.form&fSrcMem == 0 && in.src < 16 {
+			in.op, in.imm = opImulRRI, in.imm&sizeMask[in.size]
 		}
 	case opMovzx, opMovsx:
 		if in.form&fSrcMem == 0 || !wide(in) || !fastEA(in) {
@@ -187,7 +201,8 @@ func flagEffect(in *inst) int {
 	case opNop, opMov, opMovzx, opMovsx, opLea, opNot, opPush, opPop, opXchg, opCvt, opLeave,
 		opCall, opCallInd, opJmp, opJmpInd, opRet,
 		opMovRR64, opMovRR32, opMovRI, opLea64, opLea32, opLoad64, opLoad32, opLoadZx8,
-		opLoadZx16, opLoadSx32, opStore64, opStore32, opStoreI64, opStoreI32, opPushR, opPopR:
+		opLoadZx16, opLoadSx32, opStore64, opStore32, opStoreI64, opStoreI32, opStore8, opStoreI8,
+		opPushR, opPopR:
 		return flNone
 	case opALU:
 		if in.sub == aluAdc || in.sub == aluSbb {
@@ -199,7 +214,8 @@ func flagEffect(in *inst) int {
 		opXor64RR, opXor32RR, opCmp64RR, opCmp32RR, opTest64RR, opTest32RR,
 		opAdd64RI, opAdd32RI, opSub64RI, opSub32RI, opAnd64RI, opAnd32RI, opOr64RI, opOr32RI,
 		opXor64RI, opXor32RI, opCmp64RI, opCmp32RI, opTest64RI, opTest32RI,
-		opShl64RI, opShl32RI, opShr64RI, opShr32RI, opSar64RI, opSar32RI, opAluRM, opCmpMI:
+		opShl64RI, opShl32RI, opShr64RI, opShr32RI, opSar64RI, opSar32RI, opAluRM, opCmpMI,
+		opImulRR, opImulRRI:
 		return flWrite
 	case opInc, opDec, opInc64, opInc32, opDec64, opDec32:
 		return flWrite | flPartial
@@ -242,7 +258,7 @@ func mayFault(in *inst) bool {
 
 // skippable lists the fast ops that honour hFlagsDead.
 func skippable(op uint16) bool {
-	return op >= opAdd64RR && op <= opDec32
+	return op >= opAdd64RR && op <= opDec32 || op == opImulRR || op == opImulRRI
 }
 
 // markDeadFlags sets hFlagsDead on the fast ops whose flags are overwritten, within the
@@ -267,23 +283,25 @@ func markDeadFlags(insts []inst) {
 	}
 }
 
-// fuseBranch fuses a CMP or TEST (register-register or register-immediate) with the Jcc
-// that closes the block: the fused op compares, records the flags and branches.
+// fuseBranch fuses each CMP or TEST (register-register or register-immediate) with the
+// Jcc that follows it: the fused op compares, records the flags and branches (or goes on
+// after the Jcc).
 func fuseBranch(insts []inst) {
-	n := len(insts)
-	if n < 2 || insts[n-1].op != opJcc {
-		return
-	}
-	in := &insts[n-2]
-	cc := insts[n-1].sub
-	switch in.op {
-	case opCmp64RR, opCmp32RR:
-		in.op, in.sub = opCmpJccRR, cc
-	case opCmp64RI, opCmp32RI:
-		in.op, in.sub = opCmpJccRI, cc
-	case opTest64RR, opTest32RR:
-		in.op, in.sub = opTestJccRR, cc
-	case opTest64RI, opTest32RI:
-		in.op, in.sub = opTestJccRI, cc
+	for j := 1; j < len(insts); j++ {
+		if insts[j].op != opJcc {
+			continue
+		}
+		in := &insts[j-1]
+		cc := insts[j].sub
+		switch in.op {
+		case opCmp64RR, opCmp32RR:
+			in.op, in.sub = opCmpJccRR, cc
+		case opCmp64RI, opCmp32RI:
+			in.op, in.sub = opCmpJccRI, cc
+		case opTest64RR, opTest32RR:
+			in.op, in.sub = opTestJccRR, cc
+		case opTest64RI, opTest32RI:
+			in.op, in.sub = opTestJccRI, cc
+		}
 	}
 }

@@ -64,11 +64,72 @@ func (c *CPU) translate(va uint64, acc mmu.Access) uint64 {
 	return pa
 }
 
-// syncMicro forgets every remembered page if the TLB contents or the MMU state they were
-// recorded under have changed.
+// syncMicro brings the remembered pages up to date with the TLBs after a search: when the
+// only change in a TLB is one fill, only the pages of the entry written and of the entry it
+// replaced can translate differently now, and only they are forgotten; after anything else
+// (an invalidation, a flush, several fills) everything is.
 func (c *CPU) syncMicro() {
-	if c.dtlb.Gen() != c.micro.dgen || c.itlb.Gen() != c.micro.igen || c.mmu.Epoch() != c.micro.epoch {
+	if c.mmu.Epoch() != c.micro.epoch {
 		c.flushMicro()
+		return
+	}
+	if g := c.dtlb.Gen(); g != c.micro.dgen {
+		if !c.oneFill(c.dtlb, c.micro.dgen, g) {
+			c.flushMicro()
+			return
+		}
+		c.micro.dgen = g
+		if c.itlb == c.dtlb {
+			c.micro.igen = g
+		}
+	}
+	if g := c.itlb.Gen(); g != c.micro.igen {
+		if !c.oneFill(c.itlb, c.micro.igen, g) {
+			c.flushMicro()
+			return
+		}
+		c.micro.igen = g
+	}
+}
+
+// oneFill handles a TLB whose only change since generation old is one fill, by forgetting
+// the pages it can have changed, and reports whether that was the case.
+func (c *CPU) oneFill(t *tlb.TLB, old, now uint64) bool {
+	gen, written, replaced := t.LastFill()
+	if now != old+1 || gen != now {
+		return false
+	}
+	c.forgetPages(t, written.VPN, written.Size)
+	if replaced.Valid() {
+		c.forgetPages(t, replaced.VPN, replaced.Size)
+	}
+	return true
+}
+
+// forgetPages forgets the remembered pages from vpn on, as many as a page of size covers,
+// that were translated through t.
+func (c *CPU) forgetPages(t *tlb.TLB, vpn uint64, size tlb.PageSize) {
+	n := size.Bytes() >> 12
+	if t == c.dtlb {
+		if n == 1 {
+			if u := &c.utlb[vpn&(utlbSize-1)]; u.rtag == vpn {
+				u.rtag, u.wtag = noTag, noTag
+			}
+		} else {
+			for i := range c.utlb {
+				if u := &c.utlb[i]; u.rtag-vpn < n {
+					u.rtag, u.wtag = noTag, noTag
+				}
+			}
+		}
+	}
+	if t == c.itlb {
+		for i := range c.uitlb {
+			if u := &c.uitlb[i]; u.tag-vpn < n {
+				u.tag = noTag
+			}
+		}
+		c.codeGen++ // chained blocks went through the old ITLB contents
 	}
 }
 
@@ -83,7 +144,7 @@ func (c *CPU) syncMicroFull() {
 	c.syncMicro()
 }
 
-// flushMicro forgets every remembered page.
+// flushMicro forgets every remembered page, and every chain between blocks.
 func (c *CPU) flushMicro() {
 	for i := range c.utlb {
 		c.utlb[i].rtag, c.utlb[i].wtag = noTag, noTag
@@ -91,6 +152,7 @@ func (c *CPU) flushMicro() {
 	for i := range c.uitlb {
 		c.uitlb[i].tag = noTag
 	}
+	c.codeGen++
 	m := c.mmu
 	c.micro = microState{dgen: c.dtlb.Gen(), igen: c.itlb.Gen(), epoch: m.Epoch(),
 		cr0: m.CR0(), cr4: m.CR4(), efer: m.EFER()}

@@ -191,6 +191,11 @@ type TLB struct {
 	clock    uint64
 	gen      uint64 // bumped whenever an entry is written or dropped
 	plru     bool   // cfg.Policy == PLRU
+	// The most recent Fill: the generation it produced, where it wrote, and what the slot
+	// held before (valid false if nothing).
+	fillGen  uint64
+	filled   *Entry
+	replaced Entry
 	Stats    Stats
 	Observer Observer // nil by default
 }
@@ -200,6 +205,14 @@ type TLB struct {
 // the entry it returned before, so a processor may remember that entry (as its fast path
 // does) instead of searching again; it must still call Hit for every use.
 func (t *TLB) Gen() uint64 { return t.gen }
+
+// LastFill describes the most recent Fill: the generation it produced (compare with Gen to
+// know whether anything else changed since), the entry it wrote, and the entry that slot held
+// before (Valid false if it held none). A processor that remembers translations uses it to
+// forget only what one fill can have changed: the pages of the new and the replaced entry.
+func (t *TLB) LastFill() (gen uint64, written *Entry, replaced Entry) {
+	return t.fillGen, t.filled, t.replaced
+}
 
 // Hit records a lookup that found e, exactly as Lookup does when it returns e: the hit is
 // counted and the replacement state touched.
@@ -394,7 +407,9 @@ func (t *TLB) Fill(e Entry) *Entry {
 	}
 	e.valid = true
 	e.set, e.way = uint16(set), uint16(w)
+	t.replaced = a.entries[base+w]
 	a.entries[base+w] = e
+	t.fillGen, t.filled = t.gen, &a.entries[base+w]
 	t.touch(a, set, w)
 	t.Stats.Fills++
 	if t.Observer != nil {
