@@ -185,12 +185,12 @@ func newArray(entries, ways int) array {
 
 // TLB is one translation lookaside buffer.
 type TLB struct {
-	cfg      Config
-	small    array
-	large    array
-	clock    uint64
-	gen      uint64 // bumped whenever an entry is written or dropped
-	plru     bool   // cfg.Policy == PLRU
+	cfg   Config
+	small array
+	large array
+	clock uint64
+	gen   uint64 // bumped whenever an entry is written or dropped
+	plru  bool   // cfg.Policy == PLRU
 	// The most recent Fill: the generation it produced, where it wrote, and what the slot
 	// held before (valid false if nothing).
 	fillGen  uint64
