@@ -147,7 +147,7 @@ const (
 	opImulRR   // dst <- dst * src (signed), size 4 or 8
 	opImulRRI  // dst <- src * imm (signed), size 4 or 8
 	opAluRM    // dst op= [EA], sub = ALU operation, size 4 or 8
-	opCmpMI    // cmp [EA], imm, size 4 or 8
+	opCmpMI    // cmp [EA], imm (any size)
 	opPushR    // push a 64-bit register
 	opPopR     // pop a 64-bit register
 	opCmpJccRR // cmp dst, src; jcc (the jcc follows; sub is its condition)

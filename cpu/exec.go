@@ -413,13 +413,26 @@ blocks:
 			case opLoad32, opLoadZx8, opLoadZx16:
 				c.pos = i
 				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
-				size := uint8(4)
+				size := uint64(4)
 				if in.op == opLoadZx8 {
 					size = 1
 				} else if in.op == opLoadZx16 {
 					size = 2
 				}
-				c.r[in.dst&15] = c.read(va, size)
+				u := &c.utlb[va>>12&(utlbSize-1)]
+				if off := va & 0xfff; u.rtag == va>>12 && off <= 0x1000-size {
+					c.dtlb.Hit(u.e)
+					switch size {
+					case 4:
+						c.r[in.dst&15] = uint64(binary.LittleEndian.Uint32(u.frame[off:]))
+					case 1:
+						c.r[in.dst&15] = uint64(u.frame[off])
+					default:
+						c.r[in.dst&15] = uint64(binary.LittleEndian.Uint16(u.frame[off:]))
+					}
+				} else {
+					c.r[in.dst&15] = c.readSlow(va, uint8(size))
+				}
 			case opLoadSx32:
 				c.pos = i
 				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
@@ -445,7 +458,13 @@ blocks:
 				if in.op == opStore32 {
 					v = c.r[in.src&15]
 				}
-				c.write(va, 4, v)
+				u := &c.utlb[va>>12&(utlbSize-1)]
+				if u.wtag == va>>12 && va&0xfff <= 0xffc {
+					c.dtlb.Hit(u.e)
+					binary.LittleEndian.PutUint32(u.frame[va&0xfff:], uint32(v))
+				} else {
+					c.writeSlow(va, 4, v)
+				}
 			case opStore8, opStoreI8:
 				c.pos = i
 				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
@@ -453,7 +472,13 @@ blocks:
 				if in.op == opStore8 {
 					v = c.r[in.src&15]
 				}
-				c.write(va, 1, v)
+				u := &c.utlb[va>>12&(utlbSize-1)]
+				if u.wtag == va>>12 {
+					c.dtlb.Hit(u.e)
+					u.frame[va&0xfff] = uint8(v)
+				} else {
+					c.writeSlow(va, 1, v)
+				}
 			case opAluRM:
 				c.pos = i
 				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
@@ -473,7 +498,23 @@ blocks:
 			case opCmpMI:
 				c.pos = i
 				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
-				a := c.read(va, in.size)
+				var a uint64
+				u := &c.utlb[va>>12&(utlbSize-1)]
+				if off := va & 0xfff; u.rtag == va>>12 && off <= 0x1000-uint64(in.size) {
+					c.dtlb.Hit(u.e)
+					switch in.size {
+					case 8:
+						a = binary.LittleEndian.Uint64(u.frame[off:])
+					case 4:
+						a = uint64(binary.LittleEndian.Uint32(u.frame[off:]))
+					case 2:
+						a = uint64(binary.LittleEndian.Uint16(u.frame[off:]))
+					default:
+						a = uint64(u.frame[off])
+					}
+				} else {
+					a = c.readSlow(va, in.size)
+				}
 				c.lazy(lzSub, in.size, a, in.imm, (a-in.imm)&sizeMask[in.size&15])
 			case opPushR:
 				c.pos = i

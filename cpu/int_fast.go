@@ -118,7 +118,7 @@ func specialize(in *inst) {
 		}
 	case opALU:
 		if !wide(in) || in.form&fDstMem != 0 {
-			if in.sub == aluCmp && in.form&fDstMem != 0 && imm && (in.size == 4 || in.size == 8) && fastEA(in) {
+			if in.sub == aluCmp && in.form&fDstMem != 0 && imm && fastEA(in) {
 				toFastMem(in, opCmpMI)
 				in.imm &= sizeMask[in.size]
 			}

@@ -191,6 +191,9 @@ type TLB struct {
 	clock uint64
 	gen   uint64 // bumped whenever an entry is written or dropped
 	plru  bool   // cfg.Policy == PLRU
+	// largeValid counts the valid entries of the large-page array: a lookup that misses
+	// the small pages skips the large ones when it is 0.
+	largeValid int
 	// The most recent Fill: the generation it produced, where it wrote, and what the slot
 	// held before (valid false if nothing).
 	fillGen  uint64
@@ -292,7 +295,7 @@ func (t *TLB) Lookup(va uint64, pcid uint16) *Entry {
 			return e
 		}
 	}
-	for w := range t.large.entries {
+	for w := 0; w < len(t.large.entries) && t.largeValid > 0; w++ {
 		e := &t.large.entries[w]
 		if matches(e, vpn, pcid) {
 			t.Stats.Hits++
@@ -408,6 +411,9 @@ func (t *TLB) Fill(e Entry) *Entry {
 	e.valid = true
 	e.set, e.way = uint16(set), uint16(w)
 	t.replaced = a.entries[base+w]
+	if e.large && !t.replaced.valid {
+		t.largeValid++
+	}
 	a.entries[base+w] = e
 	t.fillGen, t.filled = t.gen, &a.entries[base+w]
 	t.touch(a, set, w)
@@ -439,7 +445,18 @@ func (t *TLB) InvalidatePage(va uint64, pcid uint16, global bool) int {
 			}
 		}
 	}
+	t.countLarge()
 	return n
+}
+
+// countLarge recounts the valid large-page entries.
+func (t *TLB) countLarge() {
+	t.largeValid = 0
+	for i := range t.large.entries {
+		if t.large.entries[i].valid {
+			t.largeValid++
+		}
+	}
 }
 
 // FlushPCID drops every entry filled under pcid; global entries survive when keepGlobal.
@@ -465,6 +482,7 @@ func (t *TLB) flush(drop func(*Entry) bool) {
 			}
 		}
 	}
+	t.countLarge()
 	if t.Observer != nil {
 		t.Observer(t, EvFlush, nil)
 	}
