@@ -8,8 +8,9 @@ import (
 )
 
 // The decoded-code cache. A block is a run of instructions decoded from one physical page,
-// ending at a control transfer, an instruction that traps, the page end or maxBlock
-// instructions. Blocks are keyed by the physical address of their first byte, so code shared
+// ending at an unconditional control transfer, an instruction that traps, the page end or
+// maxBlock instructions; a conditional branch taken leaves it early. Entering a block is one
+// instruction fetch, one ITLB lookup. Blocks are keyed by the physical address of their first byte, so code shared
 // between processes (or mapped twice) is decoded once; branch targets are kept relative to
 // the block start, so a block runs at whatever linear address maps it.
 //

@@ -11,7 +11,20 @@
 // For speed, instructions are decoded once into a compact internal form and cached in blocks
 // keyed by physical address; a store into a frame holding cached code (snooped through the
 // RAM) drops that code, so self-modifying programs work. Arithmetic flags are computed
-// lazily, from the last flag-setting operation, only when something reads them.
+// lazily, from the last flag-setting operation, only when something reads them. A block
+// optimizer (int_fast.go) gives common operand shapes fast ops, drops flag computations
+// nothing reads and fuses compare-and-branch pairs; blocks chain to their successors; and
+// loads and stores that hit the TLB take a path written into the interpreter loop through
+// remembered TLB entries (mem.go). None of this is visible: every state a trap, the budget
+// or single-stepping can show is exact, and the TLB sees every lookup it would otherwise.
+//
+// What the CPU does not model: segmentation beyond the FS and GS bases (no segment
+// registers, so MOV to or from them, PUSH/POP FS/GS and far transfers are #UD), 16-bit
+// RET, LEAVE and ENTER (#UD), IRET at CPL 3 (#GP), #SS (a non-canonical stack address is
+// #GP), and the debug registers (only single-stepping raises #DB). Under single-step, SYSCALL
+// returns its trap without a #DB. Per-instruction flag behaviour the SDM leaves undefined
+// follows the AMD host it was checked on where that is a simple rule (see the handlers);
+// MUL and IMUL set SF, ZF and PF from the low half of the result and clear AF.
 package cpu
 
 import (
