@@ -496,7 +496,7 @@ func decodeInto(in *inst, x *x86asm.Inst) bool {
 		// Prefetches are hints: they never fault (SDM Vol. 2B, PREFETCHh).
 		in.op = opNop
 		return true
-	case x86asm.MOV, x86asm.MOVNTI:
+	case x86asm.MOV:
 		for _, r := range a[:2] {
 			if r, ok := r.(x86asm.Reg); ok && (r >= x86asm.CR0 && r <= x86asm.CR15 || r >= x86asm.DR0 && r <= x86asm.DR15) {
 				in.op = opPriv // MOV to or from a control or debug register
