@@ -391,10 +391,3 @@ func (c *CPU) push(v uint64) {
 	c.write(sp, 8, v)
 	c.r[RSP] = sp
 }
-
-// pop loads the value at RSP and moves RSP up.
-func (c *CPU) pop() uint64 {
-	v := c.read(c.r[RSP], 8)
-	c.r[RSP] += 8
-	return v
-}
