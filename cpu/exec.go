@@ -553,7 +553,14 @@ blocks:
 				}
 				i++ // the Jcc, not taken
 			case opJcc:
-				if c.cond(in.sub) {
+				// Loops end in JNZ/JZ after DEC, SUB or ADD: ZF is the result being zero.
+				var taken bool
+				if l := &c.lz; in.sub&^1 == ccE && l.kind != lzNone {
+					taken = (l.res == 0) == (in.sub == ccE)
+				} else {
+					taken = c.cond(in.sub)
+				}
+				if taken {
 					c.icount += uint64(i + 1)
 					c.rip = c.target(in)
 					exit = int(in.ssize)
