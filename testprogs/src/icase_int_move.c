@@ -3,8 +3,9 @@
    MOVNTI, SETcc, CMOVcc and Jcc under every flag combination, LAHF, SAHF, PUSHF, POPF, CLC,
    STC, CMC, CLD, STD, LEA in every addressing form (and 32-bit address size), PUSH and POP
    (16- and 64-bit, registers, immediates, memory), ENTER with nesting levels and LEAVE,
-   CALL and RET imm16, LOOP, LOOPE, LOOPNE, JRCXZ, JECXZ, XLAT, and the NOP, PAUSE, fence,
-   prefetch and CLFLUSH hints. Every 64-bit register result is printed whole. */
+   CALL and RET imm16, LOOP, LOOPE, LOOPNE, JRCXZ, JECXZ, XLAT, the NOP, PAUSE, fence,
+   prefetch and CLFLUSH hints, and what CPUID, RDTSC and RDTSCP report that every processor
+   shares. Every 64-bit register result is printed whole. */
 #include "icase.h"
 
 static u64 v[17];
@@ -369,6 +370,50 @@ static void misc(void) {
 	begin("nop"); out_s(" ->"); out_flags(g, ARITH); end();
 }
 
+/* CPUID, RDTSC and RDTSCP report values that differ between processors (and the emulator
+   is a processor of its own), so only what every x86-64 CPU with these features shares is
+   printed: printable vendor and brand strings, the baseline feature bits, a time-stamp
+   counter that does not go backwards. */
+static void cpuid(u32 leaf, u32 sub, u32 *r) {
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+static int printable(const u32 *w, int n) {
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < 4; k++) {
+			unsigned char ch = (unsigned char)(w[i] >> (8 * k));
+			if (ch != 0 && (ch < 0x20 || ch > 0x7e)) return 0;
+		}
+	return 1;
+}
+
+static void identification(void) {
+	u32 r[4], e[4], b[12];
+	cpuid(0, 0, r);
+	begin("cpuid 0: max leaf >= 7, vendor printable"); out_s(" ->"); arg(r[0] >= 7); arg(printable(r + 1, 3)); end();
+	cpuid(1, 0, r);
+	/* EDX: TSC, CX8, CMOV; ECX: CX16 */
+	begin("cpuid 1: TSC CX8 CMOV CX16"); out_s(" ->"); arg(r[3] >> 4 & 1); arg(r[3] >> 8 & 1); arg(r[3] >> 15 & 1); arg(r[2] >> 13 & 1); end();
+	cpuid(0x80000000, 0, e);
+	begin("cpuid 80000000: max extended leaf >= 80000008"); out_s(" ->"); arg(e[0] >= 0x80000008); end();
+	cpuid(0x80000001, 0, r);
+	begin("cpuid 80000001: SYSCALL NX LM LAHF"); out_s(" ->"); arg(r[3] >> 11 & 1); arg(r[3] >> 20 & 1); arg(r[3] >> 29 & 1); arg(r[2] & 1); end();
+	cpuid(0x80000002, 0, b);
+	cpuid(0x80000003, 0, b + 4);
+	cpuid(0x80000004, 0, b + 8);
+	begin("cpuid 80000002-4: brand printable"); out_s(" ->"); arg(printable(b, 12)); end();
+	cpuid(0x80000008, 0, r);
+	begin("cpuid 80000008: 48-bit linear addresses, 36+ physical"); out_s(" ->"); arg(r[0] >> 8 & 0xff); arg((r[0] & 0xff) >= 36); end();
+	u64 lo, hi, t1, t2, t3;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	t1 = hi << 32 | lo;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	t2 = hi << 32 | lo;
+	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi) : : "rcx");
+	t3 = hi << 32 | lo;
+	begin("rdtsc, rdtsc, rdtscp: counts up"); out_s(" ->"); arg(t2 > t1); arg(t3 > t2); end();
+}
+
 int main(int argc, char **argv, char **envp) {
 	(void)argc, (void)argv, (void)envp;
 	nv = edges(8, v, 17);
@@ -392,5 +437,6 @@ int main(int argc, char **argv, char **envp) {
 	stack_ops();
 	loops();
 	misc();
+	identification();
 	return finish();
 }
