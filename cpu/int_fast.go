@@ -50,8 +50,8 @@ func toFastMem(in *inst, op uint16) {
 	}
 }
 
-// wide reports whether in works on 32- or 64-bit registers (not AH..BH).
-func wide(in *inst) bool { return (in.size == 4 || in.size == 8) && in.dst < 16 }
+// wideReg reports whether in works on 32- or 64-bit registers (not AH..BH).
+func wideReg(in *inst) bool { return (in.size == 4 || in.size == 8) && in.dst < 16 }
 
 // Fast ALU ops by operation, for size 8 (size 4 is the next op).
 var aluRR = [8]uint16{aluAdd: opAdd64RR, aluSub: opSub64RR, aluAnd: opAnd64RR, aluOr: opOr64RR,
@@ -70,7 +70,7 @@ func specialize(in *inst) {
 	switch in.op {
 	case opMov:
 		switch {
-		case in.form&fDstMem == 0 && wide(in):
+		case in.form&fDstMem == 0 && wideReg(in):
 			switch {
 			case regSrc:
 				in.op = opMovRR64 + narrow
@@ -93,15 +93,15 @@ func specialize(in *inst) {
 			}
 		}
 	case opImul2:
-		if wide(in) && regSrc {
+		if wideReg(in) && regSrc {
 			in.op = opImulRR
 		}
 	case opImul3:
-		if wide(in) && in.form&fSrcMem == 0 && in.src < 16 {
+		if wideReg(in) && in.form&fSrcMem == 0 && in.src < 16 {
 			in.op, in.imm = opImulRRI, in.imm&sizeMask[in.size]
 		}
 	case opMovzx, opMovsx:
-		if in.form&fSrcMem == 0 || !wide(in) || !fastEA(in) {
+		if in.form&fSrcMem == 0 || !wideReg(in) || !fastEA(in) {
 			return
 		}
 		switch {
@@ -113,11 +113,11 @@ func specialize(in *inst) {
 			toFastMem(in, opLoadSx32)
 		}
 	case opLea:
-		if wide(in) && fastEA(in) {
+		if wideReg(in) && fastEA(in) {
 			toFastMem(in, opLea64+narrow)
 		}
 	case opALU:
-		if !wide(in) || in.form&fDstMem != 0 {
+		if !wideReg(in) || in.form&fDstMem != 0 {
 			if in.sub == aluCmp && in.form&fDstMem != 0 && imm && fastEA(in) {
 				toFastMem(in, opCmpMI)
 				in.imm &= sizeMask[in.size]
@@ -136,7 +136,7 @@ func specialize(in *inst) {
 			toFastMem(in, opAluRM)
 		}
 	case opTest:
-		if !wide(in) || in.form&fDstMem != 0 {
+		if !wideReg(in) || in.form&fDstMem != 0 {
 			return
 		}
 		switch {
@@ -146,7 +146,7 @@ func specialize(in *inst) {
 			in.op, in.imm = opTest64RI+narrow, in.imm&sizeMask[in.size]
 		}
 	case opShift:
-		if !wide(in) || in.form&(fDstMem|fSrcCL) != 0 {
+		if !wideReg(in) || in.form&(fDstMem|fSrcCL) != 0 {
 			return
 		}
 		n := in.imm & 31
@@ -168,7 +168,7 @@ func specialize(in *inst) {
 		}
 		in.imm = n
 	case opInc, opDec:
-		if wide(in) && in.form&fDstMem == 0 {
+		if wideReg(in) && in.form&fDstMem == 0 {
 			if in.op == opInc {
 				in.op = opInc64 + narrow
 			} else {
