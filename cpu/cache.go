@@ -4,11 +4,13 @@ import (
 	"golang.org/x/arch/x86/x86asm"
 
 	"vmemu/mmu"
+	"vmemu/tlb"
 )
 
 // The decoded-code cache. A block is a run of instructions decoded from one physical page,
-// ending at a control transfer, an instruction that traps, the page end or maxBlock
-// instructions. Blocks are keyed by the physical address of their first byte, so code shared
+// ending at an unconditional control transfer, an instruction that traps, the page end or
+// maxBlock instructions; a conditional branch taken leaves it early. Entering a block is one
+// instruction fetch, one ITLB lookup. Blocks are keyed by the physical address of their first byte, so code shared
 // between processes (or mapped twice) is decoded once; branch targets are kept relative to
 // the block start, so a block runs at whatever linear address maps it.
 //
@@ -23,9 +25,26 @@ const (
 
 type block struct {
 	pa    uint64 // physical address of the first instruction
-	insts []inst
+	insts []inst // optimized for speed (int_fast.go)
+	raw   []inst // as decoded, for exact execution
 	size  uint16 // bytes covered
+	end   uint16 // while executing: how many instructions this run of the block executes
 	valid bool
+	// links chain the block to the blocks that last followed it through each exit (0: the
+	// end of the block; k: the k-th conditional branch, taken, whose inst.ssize is k), so
+	// the next block is found without searching: a link holds while CPU.codeGen is what it
+	// was when the link was made, that is while the ITLB, the MMU state and the code cache
+	// are unchanged. Following a link still reports the ITLB hit the search would have had.
+	links []link
+}
+
+// link is a remembered successor: the block at linear address va, reached through ITLB
+// entry e, valid while CPU.codeGen == gen.
+type link struct {
+	va  uint64
+	b   *block
+	e   *tlb.Entry
+	gen uint64
 }
 
 type codeCache struct {
@@ -41,31 +60,50 @@ func (cc *codeCache) init() {
 
 func tableIndex(pa uint64) uint64 { return (pa ^ pa>>12) & (tableSize - 1) }
 
-// endsBlock marks the ops after which a block ends (they set RIP or trap).
+// endsBlock marks the ops after which a block ends (they set RIP or trap). A conditional
+// branch does not: a block goes on past it, and a taken branch leaves the block early (a
+// side exit), so straight-line code through not-taken branches runs as one block.
 var endsBlock = [opLimit]bool{opUD: true, opCall: true, opCallInd: true, opRet: true,
-	opJmp: true, opJmpInd: true, opJcc: true, opSyscall: true, opInt3: true, opPriv: true}
+	opJmp: true, opJmpInd: true, opSyscall: true, opInt3: true, opPriv: true}
 
-// fetchBlock returns the block starting at RIP, decoding it if needed. A fetch fault raises
-// #PF with RIP at the instruction.
-func (c *CPU) fetchBlock() *block {
-	pa := c.translate(c.rip, mmu.Fetch)
-	c.physical(pa, 1)
+// fetchBlock returns the block starting at RIP, decoding it if needed, and the ITLB entry
+// its address went through (nil when it must not be remembered). A fetch fault raises #PF
+// with RIP at the instruction.
+func (c *CPU) fetchBlock() (*block, *tlb.Entry) {
+	var pa uint64
+	var e *tlb.Entry
+	if u := &c.uitlb[c.rip>>12&(uitlbSize-1)]; u.tag == c.rip>>12 {
+		c.itlb.Hit(u.e) // the remembered ITLB entry: see mem.go
+		pa, e = u.base|c.rip&0xfff, u.e
+	} else {
+		pa = c.translate(c.rip, mmu.Fetch)
+		c.physical(pa, 1)
+		if le, base := c.mmu.LastEntry(), pa&^0xfff; le != nil && base+4096 <= uint64(len(c.mem)) && !c.noMicro {
+			*u = uitlbEntry{tag: c.rip >> 12, base: base, e: le}
+			e = le
+		}
+	}
 	slot := &c.code.table[tableIndex(pa)]
 	if b := *slot; b != nil && b.pa == pa {
-		return b
+		return b, e
 	}
 	if b, ok := c.code.blocks[pa]; ok {
 		*slot = b
-		return b
+		return b, e
 	}
 	b := c.decodeBlock(c.rip, pa)
 	if b.valid {
 		c.code.blocks[pa] = b
 		c.code.byFrame[pa>>12] = append(c.code.byFrame[pa>>12], b)
-		c.ram.MarkCode(pa >> 12)
+		if !c.ram.IsCode(pa >> 12) {
+			c.ram.MarkCode(pa >> 12)
+			c.forgetFrameWrites(pa >> 12) // stores there must now reach the snoop
+		}
 		*slot = b
+	} else {
+		e = nil // used once: never chained to
 	}
-	return b
+	return b, e
 }
 
 // decodeBlock decodes instructions at linear address va (physical pa). A block whose first
@@ -75,14 +113,14 @@ func (c *CPU) decodeBlock(va, pa uint64) *block {
 	c.stats.BlocksDecoded++
 	b := &block{pa: pa, valid: true}
 	pageEnd := pa | 0xfff + 1
-	for p := pa; p < pageEnd && len(b.insts) < maxBlock; {
+	for p := pa; p < pageEnd && len(b.raw) < maxBlock; {
 		code := c.mem[p:pageEnd]
 		if len(code) > maxInstLen {
 			code = code[:maxInstLen]
 		}
 		in, ok := decodeOne(code)
 		if !ok { // needs bytes from the next page
-			if len(b.insts) > 0 {
+			if len(b.raw) > 0 {
 				break
 			}
 			var buf [maxInstLen]byte
@@ -94,15 +132,24 @@ func (c *CPU) decodeBlock(va, pa uint64) *block {
 			b.valid = false
 		}
 		in.off = uint16(p - pa)
-		b.insts = append(b.insts, in)
+		b.raw = append(b.raw, in)
 		c.stats.InsnsDecoded++
 		p += uint64(in.len)
 		if endsBlock[in.op] || !b.valid {
 			break
 		}
 	}
-	last := &b.insts[len(b.insts)-1]
+	last := &b.raw[len(b.raw)-1]
 	b.size = last.off + uint16(last.len)
+	exits := 1
+	for i := range b.raw {
+		if b.raw[i].op == opJcc {
+			b.raw[i].ssize = uint8(exits)
+			exits++
+		}
+	}
+	b.links = make([]link, exits)
+	b.insts = optimize(b.raw)
 	return b
 }
 
@@ -212,6 +259,7 @@ func (c *CPU) invalidateFrame(pfn uint64) {
 		return
 	}
 	c.stats.CodeInvalid++
+	c.codeGen++ // chains may lead to the dropped blocks
 	for _, b := range blocks {
 		b.valid = false
 		delete(c.code.blocks, b.pa)
@@ -219,7 +267,9 @@ func (c *CPU) invalidateFrame(pfn uint64) {
 			*slot = nil
 		}
 		if b == c.blk {
-			c.smc = true
+			// The executing block stored into its own code: it ends after the storing
+			// instruction, and the next block is decoded from the new bytes.
+			b.end = uint16(c.pos + 1)
 		}
 	}
 	delete(c.code.byFrame, pfn)

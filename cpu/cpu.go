@@ -11,7 +11,20 @@
 // For speed, instructions are decoded once into a compact internal form and cached in blocks
 // keyed by physical address; a store into a frame holding cached code (snooped through the
 // RAM) drops that code, so self-modifying programs work. Arithmetic flags are computed
-// lazily, from the last flag-setting operation, only when something reads them.
+// lazily, from the last flag-setting operation, only when something reads them. A block
+// optimizer (int_fast.go) gives common operand shapes fast ops, drops flag computations
+// nothing reads and fuses compare-and-branch pairs; blocks chain to their successors; and
+// loads and stores that hit the TLB take a path written into the interpreter loop through
+// remembered TLB entries (mem.go). None of this is visible: every state a trap, the budget
+// or single-stepping can show is exact, and the TLB sees every lookup it would otherwise.
+//
+// What the CPU does not model: segmentation beyond the FS and GS bases (no segment
+// registers, so MOV to or from them, PUSH/POP FS/GS and far transfers are #UD), 16-bit
+// RET, LEAVE and ENTER (#UD), IRET at CPL 3 (#GP), #SS (a non-canonical stack address is
+// #GP), and the debug registers (only single-stepping raises #DB). Under single-step, SYSCALL
+// returns its trap without a #DB. Per-instruction flag behaviour the SDM leaves undefined
+// follows the AMD host it was checked on where that is a simple rule (see the handlers);
+// MUL and IMUL set SF, ZF and PF from the low half of the result and clear AF.
 package cpu
 
 import (
@@ -19,6 +32,7 @@ import (
 
 	"vmemu/mmu"
 	"vmemu/ram"
+	"vmemu/tlb"
 )
 
 // General-purpose register numbers, in encoding order.
@@ -200,9 +214,18 @@ type Stats struct {
 	CodeInvalid   uint64 // frames whose cached code a store dropped
 }
 
+// Register-file slots beyond the sixteen general-purpose registers, for the fast
+// effective-address computation: an absent base or index reads regZero (its number, noReg,
+// masked to 5 bits) and a RIP-relative base reads regBlock, the linear address of the
+// executing block.
+const (
+	regBlock = baseRIP & 31
+	regZero  = noReg & 31
+)
+
 // CPU is one processor.
 type CPU struct {
-	r      [16]uint64
+	r      [32]uint64 // RAX..R15, then regBlock and regZero (see above)
 	rip    uint64
 	rflags uint64 // materialized bits; the arithmetic ones are stale while lz.kind != lzNone
 	lz     lazyFlags
@@ -214,6 +237,14 @@ type CPU struct {
 	ram *ram.RAM
 	mem []byte
 
+	// The remembered translations of the fast path (see mem.go).
+	dtlb, itlb *tlb.TLB
+	utlb       [utlbSize]utlbEntry
+	uitlb      [uitlbSize]uitlbEntry
+	micro      microState
+	codeGen    uint64 // changes whenever block chains may be stale (see block.links)
+	noMicro    bool   // tests: never remember translations, so every access searches the TLB
+
 	icount uint64
 	stats  Stats
 
@@ -223,7 +254,6 @@ type CPU struct {
 	blk *block
 	bva uint64
 	pos int
-	smc bool // a store hit the executing block's code: end the block after this instruction
 	// stepping is set while an instruction runs with RFLAGS.TF set: a REP string
 	// instruction then does one iteration at a time.
 	stepping bool
@@ -234,8 +264,10 @@ type CPU struct {
 // New builds a CPU over the MMU m (and its RAM). Its registers are zero; RFLAGS is
 // InitialRFLAGS.
 func New(m *mmu.MMU) *CPU {
-	c := &CPU{mmu: m, ram: m.RAM(), mem: m.RAM().Bytes(), rflags: InitialRFLAGS}
+	c := &CPU{mmu: m, ram: m.RAM(), mem: m.RAM().Bytes(), rflags: InitialRFLAGS,
+		dtlb: m.DTLB, itlb: m.ITLB}
 	c.ext = InitialExtState()
+	c.flushMicro()
 	c.code.init()
 	c.ram.SetCodeSnoop(c.invalidateFrame)
 	return c
@@ -261,6 +293,9 @@ func (c *CPU) RFLAGS() uint64 { return c.flags() }
 
 // SetRFLAGS sets RFLAGS (bit 1 is forced to 1).
 func (c *CPU) SetRFLAGS(v uint64) {
+	if (c.rflags^v)&FlagAC != 0 {
+		c.flushMicro() // alignment checking turns the fast path on or off
+	}
 	c.rflags = v | flagR1
 	c.lz.kind = lzNone
 }
@@ -289,7 +324,7 @@ func (c *CPU) Stats() Stats {
 
 // Save stores the architectural state into s.
 func (c *CPU) Save(s *State) {
-	s.GPR = c.r
+	copy(s.GPR[:], c.r[:16])
 	s.RIP = c.rip
 	s.RFLAGS = c.flags()
 	s.FSBase, s.GSBase = c.fsBase, c.gsBase
@@ -298,7 +333,7 @@ func (c *CPU) Save(s *State) {
 
 // Load replaces the architectural state with s.
 func (c *CPU) Load(s *State) {
-	c.r = s.GPR
+	copy(c.r[:16], s.GPR[:])
 	c.rip = s.RIP
 	c.SetRFLAGS(s.RFLAGS)
 	c.fsBase, c.gsBase = s.FSBase, s.GSBase
@@ -326,6 +361,7 @@ func (c *CPU) raiseMMU(f *mmu.Fault) {
 // never panics: an emulator failure comes back as TrapInternal.
 func (c *CPU) Run(budget uint64) (t Trap) {
 	start := c.icount
+	c.syncMicroFull() // the kernel may have changed the TLB or the control registers
 	defer func() {
 		if r := recover(); r != nil {
 			t = c.recoverTrap(r, start)
@@ -341,7 +377,7 @@ func (c *CPU) Run(budget uint64) (t Trap) {
 func (c *CPU) recoverTrap(r any, start uint64) Trap {
 	if c.blk != nil {
 		c.icount += uint64(c.pos)
-		c.rip = c.bva + uint64(c.blk.insts[c.pos].off)
+		c.rip = c.bva + uint64(c.blk.raw[c.pos].off)
 	}
 	if _, ok := r.(faultSignal); ok {
 		t := c.fault

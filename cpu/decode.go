@@ -22,7 +22,7 @@ type inst struct {
 	scale uint8  // memory operand: log2 of the scale
 	seg   uint8  // memory operand: segNone, segFS, segGS
 	off   uint16 // offset of the instruction from the start of its block
-	hint  uint8  // h* bits: what the block optimiser learned (flags dead, fused)
+	hint  uint8  // h* bits: what the block optimizer learned
 	disp  int64  // memory operand displacement
 	imm   uint64 // immediate, sign-extended; for branches, the target's offset from the block start
 	x     *x86asm.Inst
@@ -83,8 +83,78 @@ const (
 	opLeave
 	opSyscall
 	opInt3
-	opPriv  // a privileged instruction at CPL 3: #GP(0)
-	opFlag  // sub = flClc..flStd
+	opPriv // a privileged instruction at CPL 3: #GP(0)
+	opFlag // sub = flClc..flStd
+
+	// Fast forms, which only the block optimizer (int_fast.go) produces, for the operand
+	// shapes compiled code uses most: 32- and 64-bit registers, immediates, and memory
+	// operands [base + index*scale + disp] (or RIP-relative) without segment override or
+	// 32-bit addressing. Their disp already includes the RIP-relative adjustment.
+	opMovRR64 // dst <- src
+	opMovRR32 // dst <- zero-extend(src32)
+	opMovRI   // dst <- imm (the full 64-bit register value)
+	opLea64   // dst <- EA
+	opLea32   // dst <- zero-extend(EA32)
+	opLoad64  // dst <- [EA]
+	opLoad32
+	opLoadZx8  // dst(32/64) <- zero-extend(byte [EA])
+	opLoadZx16 // dst(32/64) <- zero-extend(word [EA])
+	opLoadSx32 // dst64 <- sign-extend(dword [EA])
+	opStore64  // [EA] <- src
+	opStore32
+	opStoreI64 // [EA] <- imm
+	opStoreI32
+	opStore8  // [EA] <- low byte of src (not AH..BH)
+	opStoreI8 // [EA] <- imm8
+	opAdd64RR // dst op= src, with the flags unless hint says they are dead
+	opAdd32RR
+	opSub64RR
+	opSub32RR
+	opAnd64RR
+	opAnd32RR
+	opOr64RR
+	opOr32RR
+	opXor64RR
+	opXor32RR
+	opCmp64RR
+	opCmp32RR
+	opTest64RR
+	opTest32RR
+	opAdd64RI // dst op= imm
+	opAdd32RI
+	opSub64RI
+	opSub32RI
+	opAnd64RI
+	opAnd32RI
+	opOr64RI
+	opOr32RI
+	opXor64RI
+	opXor32RI
+	opCmp64RI
+	opCmp32RI
+	opTest64RI
+	opTest32RI
+	opShl64RI
+	opShl32RI
+	opShr64RI
+	opShr32RI
+	opSar64RI
+	opSar32RI
+	opInc64
+	opInc32
+	opDec64
+	opDec32
+	opImulRR   // dst <- dst * src (signed), size 4 or 8
+	opImulRRI  // dst <- src * imm (signed), size 4 or 8
+	opAluRM    // dst op= [EA], sub = ALU operation, size 4 or 8
+	opCmpMI    // cmp [EA], imm (any size)
+	opPushR    // push a 64-bit register
+	opPopR     // pop a 64-bit register
+	opCmpJccRR // cmp dst, src; jcc (the jcc follows; sub is its condition)
+	opCmpJccRI
+	opTestJccRR
+	opTestJccRI
+
 	opCold  // first cold op; ops >= opCold dispatch through coldOps
 	opLimit = 512
 )
@@ -426,7 +496,7 @@ func decodeInto(in *inst, x *x86asm.Inst) bool {
 		// Prefetches are hints: they never fault (SDM Vol. 2B, PREFETCHh).
 		in.op = opNop
 		return true
-	case x86asm.MOV, x86asm.MOVNTI:
+	case x86asm.MOV:
 		for _, r := range a[:2] {
 			if r, ok := r.(x86asm.Reg); ok && (r >= x86asm.CR0 && r <= x86asm.CR15 || r >= x86asm.DR0 && r <= x86asm.DR15) {
 				in.op = opPriv // MOV to or from a control or debug register

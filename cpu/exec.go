@@ -1,7 +1,10 @@
 package cpu
 
 import (
+	"encoding/binary"
 	"math/bits"
+
+	"vmemu/tlb"
 )
 
 // getReg reads register r at size. Registers 16-19 are AH, CH, DH, BH.
@@ -106,12 +109,23 @@ func signExtend(v uint64, size uint8) uint64 {
 
 // run is the interpreter loop: fetch a block, execute its instructions, repeat.
 //
+// A block normally runs its optimized instructions (int_fast.go). When the instruction
+// budget would end the run inside the block, or RFLAGS.TF is set, it runs the instructions
+// as decoded instead, so the state at the stop is exact whatever the optimizer dropped.
+//
 // Single-stepping (SDM Vol. 3B 17.3.1.4): when RFLAGS.TF is set at the start of an
 // instruction, a #DB trap follows it once it retires, with RIP at the next instruction. A
 // POPF that sets TF ends its block, so the instruction after it is the first one stepped;
 // one that clears TF is itself followed by the trap.
+//
+// An instruction that may fault stores its index in c.pos first, so a fault can name it;
+// register-only fast ops cannot fault and skip that. A store into the executing block's own
+// code (self-modifying code) cuts the block short after the storing instruction by lowering
+// b.end (see invalidateFrame).
 func (c *CPU) run(limit uint64) Trap {
 	stepped := false
+	var prev *block // the block that ran last, and the exit it took
+	exit := 0
 blocks:
 	for {
 		if stepped {
@@ -121,139 +135,462 @@ blocks:
 		if c.icount >= limit {
 			break
 		}
-		c.blk = nil
-		b := c.fetchBlock()
+		var b *block
+		if prev != nil && exit < len(prev.links) {
+			if l := &prev.links[exit]; l.gen == c.codeGen && l.va == c.rip {
+				b = l.b
+				c.itlb.Hit(l.e)
+			}
+		}
+		if b == nil {
+			// The remembered ITLB entry and the direct-mapped block table, written out
+			// here (fetchBlock does the same and everything else).
+			var e *tlb.Entry
+			if u := &c.uitlb[c.rip>>12&(uitlbSize-1)]; u.tag == c.rip>>12 {
+				pa := u.base | c.rip&0xfff
+				if b = c.code.table[tableIndex(pa)]; b != nil && b.pa == pa {
+					c.itlb.Hit(u.e)
+					e = u.e
+				} else {
+					c.blk = nil // a fetch fault names no instruction of a block
+					b, e = c.fetchBlock()
+				}
+			} else {
+				c.blk = nil
+				b, e = c.fetchBlock()
+			}
+			if prev != nil && e != nil && exit < len(prev.links) {
+				prev.links[exit] = link{va: c.rip, b: b, e: e, gen: c.codeGen}
+			}
+		}
+		prev, exit = b, 0
 		c.blk, c.bva = b, c.rip
-		n := len(b.insts)
-		if rem := limit - c.icount; uint64(n) > rem {
-			n = int(rem)
+		c.r[regBlock] = c.rip
+		insts := b.insts
+		n := len(insts)
+		if rem := limit - c.icount; uint64(n) > rem || c.rflags&FlagTF != 0 {
+			insts = b.raw
+			n = int(min(uint64(n), rem))
+			if c.rflags&FlagTF != 0 {
+				n, stepped, c.stepping = 1, true, true
+			}
 		}
-		if c.rflags&FlagTF != 0 {
-			n, stepped, c.stepping = 1, true, true
-		}
-		for i := 0; i < n; i++ {
-			c.pos = i
-			in := &b.insts[i]
+		b.end = uint16(n)
+		for i := 0; i < int(b.end); i++ {
+			in := &insts[i]
 			switch in.op {
 			case opNop:
-			case opMov:
-				if in.form&fDstMem != 0 {
-					c.write(c.ea(in), in.size, c.src(in))
-				} else {
-					c.setReg(in.dst, in.size, c.src(in))
+
+			// Register-only fast ops.
+			case opMovRR64:
+				c.r[in.dst&15] = c.r[in.src&15]
+			case opMovRR32:
+				c.r[in.dst&15] = uint64(uint32(c.r[in.src&15]))
+			case opMovRI:
+				c.r[in.dst&15] = in.imm
+			case opLea64:
+				c.r[in.dst&15] = uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+			case opLea32:
+				c.r[in.dst&15] = uint64(uint32(uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)))
+			case opAdd64RR, opAdd64RI:
+				d := in.dst & 15
+				a, v := c.r[d], in.imm
+				if in.op == opAdd64RR {
+					v = c.r[in.src&15]
 				}
-			case opALU:
-				c.execALU(in)
-			case opTest:
-				v := c.src(in)
-				a := c.loadDst(in)
-				c.setLazy(lzLogic, in.size, a, v, a&v)
-			case opLea:
-				c.setReg(in.dst, in.size, c.ea(in))
-			case opMovzx, opMovsx:
+				r := a + v
+				c.r[d] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzAdd, 8, a, v, r)
+				}
+			case opAdd32RR, opAdd32RI:
+				d := in.dst & 15
+				a, v := uint64(uint32(c.r[d])), in.imm
+				if in.op == opAdd32RR {
+					v = uint64(uint32(c.r[in.src&15]))
+				}
+				r := uint64(uint32(a + v))
+				c.r[d] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzAdd, 4, a, v, r)
+				}
+			case opSub64RR, opSub64RI:
+				d := in.dst & 15
+				a, v := c.r[d], in.imm
+				if in.op == opSub64RR {
+					v = c.r[in.src&15]
+				}
+				r := a - v
+				c.r[d] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzSub, 8, a, v, r)
+				}
+			case opSub32RR, opSub32RI:
+				d := in.dst & 15
+				a, v := uint64(uint32(c.r[d])), in.imm
+				if in.op == opSub32RR {
+					v = uint64(uint32(c.r[in.src&15]))
+				}
+				r := uint64(uint32(a - v))
+				c.r[d] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzSub, 4, a, v, r)
+				}
+			case opCmp64RR, opCmp64RI:
+				a, v := c.r[in.dst&15], in.imm
+				if in.op == opCmp64RR {
+					v = c.r[in.src&15]
+				}
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzSub, 8, a, v, a-v)
+				}
+			case opCmp32RR, opCmp32RI:
+				a, v := uint64(uint32(c.r[in.dst&15])), in.imm
+				if in.op == opCmp32RR {
+					v = uint64(uint32(c.r[in.src&15]))
+				}
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzSub, 4, a, v, uint64(uint32(a-v)))
+				}
+			case opAnd64RR, opAnd64RI, opOr64RR, opOr64RI, opXor64RR, opXor64RI, opTest64RR, opTest64RI:
+				d := in.dst & 15
+				a, v := c.r[d], in.imm
+				if in.form&fSrcImm == 0 {
+					v = c.r[in.src&15]
+				}
+				var r uint64
+				switch in.op {
+				case opAnd64RR, opAnd64RI, opTest64RR, opTest64RI:
+					r = a & v
+				case opOr64RR, opOr64RI:
+					r = a | v
+				default:
+					r = a ^ v
+				}
+				if in.op != opTest64RR && in.op != opTest64RI {
+					c.r[d] = r
+				}
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzLogic, 8, r, r, r)
+				}
+			case opAnd32RR, opAnd32RI, opOr32RR, opOr32RI, opXor32RR, opXor32RI, opTest32RR, opTest32RI:
+				d := in.dst & 15
+				a, v := c.r[d], in.imm
+				if in.form&fSrcImm == 0 {
+					v = c.r[in.src&15]
+				}
+				var r uint64
+				switch in.op {
+				case opAnd32RR, opAnd32RI, opTest32RR, opTest32RI:
+					r = a & v
+				case opOr32RR, opOr32RI:
+					r = a | v
+				default:
+					r = a ^ v
+				}
+				r = uint64(uint32(r))
+				if in.op != opTest32RR && in.op != opTest32RI {
+					c.r[d] = r
+				}
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzLogic, 4, r, r, r)
+				}
+			case opShl64RI:
+				d := in.dst & 15
+				a := c.r[d]
+				r := a << (in.imm & 63)
+				c.r[d] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzShl, 8, a, in.imm, r)
+				}
+			case opShr64RI:
+				d := in.dst & 15
+				a := c.r[d]
+				r := a >> (in.imm & 63)
+				c.r[d] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzShr, 8, a, in.imm, r)
+				}
+			case opSar64RI:
+				d := in.dst & 15
+				a := c.r[d]
+				r := uint64(int64(a) >> (in.imm & 63))
+				c.r[d] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzSar, 8, a, in.imm, r)
+				}
+			case opShl32RI:
+				d := in.dst & 15
+				a := uint64(uint32(c.r[d]))
+				r := uint64(uint32(a << (in.imm & 31)))
+				c.r[d] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzShl, 4, a, in.imm, r)
+				}
+			case opShr32RI:
+				d := in.dst & 15
+				a := uint64(uint32(c.r[d]))
+				r := a >> (in.imm & 31)
+				c.r[d] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzShr, 4, a, in.imm, r)
+				}
+			case opSar32RI:
+				d := in.dst & 15
+				a := uint64(uint32(c.r[d]))
+				r := uint64(uint32(int32(uint32(a)) >> (in.imm & 31)))
+				c.r[d] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzSar, 4, a, in.imm, r)
+				}
+			case opImulRR, opImulRRI:
+				d := in.dst & 15
+				a, v := c.r[d], c.r[in.src&15]
+				if in.op == opImulRRI {
+					a, v = v, in.imm
+				}
+				var r uint64
+				var overflow bool
+				if in.size == 8 {
+					hi, lo := bits.Mul64(a, v)
+					if int64(a) < 0 {
+						hi -= v
+					}
+					if int64(v) < 0 {
+						hi -= a
+					}
+					r, overflow = lo, hi != uint64(int64(lo)>>63)
+				} else {
+					p := int64(int32(uint32(a))) * int64(int32(uint32(v)))
+					r = uint64(uint32(p))
+					overflow = int64(int32(uint32(p))) != p
+				}
+				c.r[d] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzMul, in.size, 0, 0, r)
+					if overflow {
+						c.lz.cin = 1
+					}
+				}
+			case opInc64, opDec64:
+				d := in.dst & 15
+				a := c.r[d]
+				kind, r := uint8(lzInc), a+1
+				if in.op == opDec64 {
+					kind, r = lzDec, a-1
+				}
+				c.r[d] = r
+				if in.hint&hFlagsDead == 0 {
+					cf := c.cf()
+					c.lazy(kind, 8, a, 1, r)
+					c.lz.cin = uint8(cf)
+				}
+			case opInc32, opDec32:
+				d := in.dst & 15
+				a := uint64(uint32(c.r[d]))
+				kind, r := uint8(lzInc), uint64(uint32(a+1))
+				if in.op == opDec32 {
+					kind, r = lzDec, uint64(uint32(a-1))
+				}
+				c.r[d] = r
+				if in.hint&hFlagsDead == 0 {
+					cf := c.cf()
+					c.lazy(kind, 4, a, 1, r)
+					c.lz.cin = uint8(cf)
+				}
+
+			// Memory fast ops: the TLB-hit path is written out here (see mem.go).
+			case opLoad64:
+				c.pos = i
+				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+				u := &c.utlb[va>>12&(utlbSize-1)]
+				if u.rtag == va>>12 && va&0xfff <= 0xff8 {
+					c.dtlb.Hit(u.e)
+					c.r[in.dst&15] = binary.LittleEndian.Uint64(u.frame[va&0xfff:])
+				} else {
+					c.r[in.dst&15] = c.readSlow(va, 8)
+				}
+			case opLoad32, opLoadZx8, opLoadZx16:
+				c.pos = i
+				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+				size := uint64(4)
+				if in.op == opLoadZx8 {
+					size = 1
+				} else if in.op == opLoadZx16 {
+					size = 2
+				}
+				u := &c.utlb[va>>12&(utlbSize-1)]
+				if off := va & 0xfff; u.rtag == va>>12 && off <= 0x1000-size {
+					c.dtlb.Hit(u.e)
+					switch size {
+					case 4:
+						c.r[in.dst&15] = uint64(binary.LittleEndian.Uint32(u.frame[off:]))
+					case 1:
+						c.r[in.dst&15] = uint64(u.frame[off])
+					default:
+						c.r[in.dst&15] = uint64(binary.LittleEndian.Uint16(u.frame[off:]))
+					}
+				} else {
+					c.r[in.dst&15] = c.readSlow(va, uint8(size))
+				}
+			case opLoadSx32:
+				c.pos = i
+				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+				c.r[in.dst&15] = uint64(int64(int32(uint32(c.read(va, 4)))))
+			case opStore64, opStoreI64:
+				c.pos = i
+				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+				v := in.imm
+				if in.op == opStore64 {
+					v = c.r[in.src&15]
+				}
+				u := &c.utlb[va>>12&(utlbSize-1)]
+				if u.wtag == va>>12 && va&0xfff <= 0xff8 {
+					c.dtlb.Hit(u.e)
+					binary.LittleEndian.PutUint64(u.frame[va&0xfff:], v)
+				} else {
+					c.writeSlow(va, 8, v)
+				}
+			case opStore32, opStoreI32:
+				c.pos = i
+				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+				v := in.imm
+				if in.op == opStore32 {
+					v = c.r[in.src&15]
+				}
+				u := &c.utlb[va>>12&(utlbSize-1)]
+				if u.wtag == va>>12 && va&0xfff <= 0xffc {
+					c.dtlb.Hit(u.e)
+					binary.LittleEndian.PutUint32(u.frame[va&0xfff:], uint32(v))
+				} else {
+					c.writeSlow(va, 4, v)
+				}
+			case opStore8, opStoreI8:
+				c.pos = i
+				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+				v := in.imm
+				if in.op == opStore8 {
+					v = c.r[in.src&15]
+				}
+				u := &c.utlb[va>>12&(utlbSize-1)]
+				if u.wtag == va>>12 {
+					c.dtlb.Hit(u.e)
+					u.frame[va&0xfff] = uint8(v)
+				} else {
+					c.writeSlow(va, 1, v)
+				}
+			case opAluRM:
+				c.pos = i
+				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+				u := &c.utlb[va>>12&(utlbSize-1)]
 				var v uint64
-				if in.form&fSrcMem != 0 {
-					v = c.read(c.ea(in), in.ssize)
+				if u.rtag == va>>12 && va&0xfff <= 0x1000-uint64(in.size) {
+					c.dtlb.Hit(u.e)
+					if in.size == 8 {
+						v = binary.LittleEndian.Uint64(u.frame[va&0xfff:])
+					} else {
+						v = uint64(binary.LittleEndian.Uint32(u.frame[va&0xfff:]))
+					}
 				} else {
-					v = c.getReg(in.src, in.ssize)
+					v = c.readSlow(va, in.size)
 				}
-				if in.op == opMovsx {
-					v = signExtend(v, in.ssize)
-				}
-				c.setReg(in.dst, in.size, v)
-			case opInc, opDec:
-				a, ea := c.loadRMW(in)
-				kind, res := lzInc, a+1
-				if in.op == opDec {
-					kind, res = lzDec, a-1
-				}
-				cf := c.cf()
-				c.store(in, ea, res)
-				c.setLazy(kind, in.size, a, 1, res)
-				c.lz.cin = uint8(cf)
-			case opNeg:
-				a, ea := c.loadRMW(in)
-				c.store(in, ea, -a)
-				c.setLazy(lzSub, in.size, 0, a, -a)
-			case opNot:
-				a, ea := c.loadRMW(in)
-				c.store(in, ea, ^a)
-			case opShift:
-				c.execShift(in)
-			case opImul2, opImul3:
-				c.execImul(in)
-			case opMulDiv:
-				c.execMulDiv(in)
-			case opPush:
-				var v uint64
-				if in.form&fSrcImm != 0 {
-					v = in.imm
+				c.aluRM(in, v)
+			case opCmpMI:
+				c.pos = i
+				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+				var a uint64
+				u := &c.utlb[va>>12&(utlbSize-1)]
+				if off := va & 0xfff; u.rtag == va>>12 && off <= 0x1000-uint64(in.size) {
+					c.dtlb.Hit(u.e)
+					switch in.size {
+					case 8:
+						a = binary.LittleEndian.Uint64(u.frame[off:])
+					case 4:
+						a = uint64(binary.LittleEndian.Uint32(u.frame[off:]))
+					case 2:
+						a = uint64(binary.LittleEndian.Uint16(u.frame[off:]))
+					default:
+						a = uint64(u.frame[off])
+					}
 				} else {
-					v = c.src(in)
+					a = c.readSlow(va, in.size)
 				}
-				sp := c.r[RSP] - uint64(in.size)
-				c.write(sp, in.size, v)
+				c.lazy(lzSub, in.size, a, in.imm, (a-in.imm)&sizeMask[in.size&15])
+			case opPushR:
+				c.pos = i
+				sp := c.r[RSP] - 8
+				c.write(sp, 8, c.r[in.src&15])
 				c.r[RSP] = sp
-			case opPop:
-				c.execPop(in)
-			case opSetcc:
-				var v uint64
-				if c.cond(in.sub) {
-					v = 1
-				}
-				if in.form&fDstMem != 0 {
-					c.write(c.ea(in), 1, v)
-				} else {
-					c.setReg(in.dst, 1, v)
-				}
-			case opCmovcc:
-				v := c.src(in)
-				if c.cond(in.sub) {
-					c.setReg(in.dst, in.size, v)
-				} else {
-					c.setReg(in.dst, in.size, c.getReg(in.dst, in.size)) // a 32-bit cmov zero-extends
-				}
-			case opXchg:
-				c.execXchg(in)
-			case opCvt:
-				c.execCvt(in)
-			case opLeave:
-				v := c.read(c.r[RBP], 8)
-				c.r[RSP] = c.r[RBP] + 8
-				c.r[RBP] = v
-			case opFlag:
-				c.execFlag(in)
+			case opPopR:
+				c.pos = i
+				v := c.read(c.r[RSP], 8)
+				c.r[RSP] += 8
+				c.r[in.dst&15] = v
 
 			// Control transfers end their block.
-			case opJcc:
-				c.icount += uint64(i + 1)
-				if c.cond(in.sub) {
-					c.rip = c.target(in)
-				} else {
-					c.rip = c.next(in)
+			case opCmpJccRR, opCmpJccRI, opTestJccRR, opTestJccRI:
+				a, v := c.r[in.dst&15], in.imm
+				if in.op == opCmpJccRR || in.op == opTestJccRR {
+					v = c.r[in.src&15]
 				}
-				continue blocks
+				var taken bool
+				if in.size == 4 {
+					a, v = uint64(uint32(a)), uint64(uint32(v))
+				}
+				if in.op <= opCmpJccRI {
+					c.lazy(lzSub, in.size, a, v, (a-v)&sizeMask[in.size&15])
+					taken = condSub(in.sub, a, v, in.size)
+				} else {
+					r := a & v
+					c.lazy(lzLogic, in.size, r, r, r)
+					taken = condLogic(in.sub, r, in.size)
+				}
+				if taken {
+					c.icount += uint64(i + 2)
+					c.rip = c.target(&insts[i+1])
+					exit = int(insts[i+1].ssize)
+					continue blocks
+				}
+				i++ // the Jcc, not taken
+			case opJcc:
+				// Loops end in JNZ/JZ after DEC, SUB or ADD: ZF is the result being zero.
+				var taken bool
+				if l := &c.lz; in.sub&^1 == ccE && l.kind != lzNone {
+					taken = (l.res == 0) == (in.sub == ccE)
+				} else {
+					taken = c.cond(in.sub)
+				}
+				if taken {
+					c.icount += uint64(i + 1)
+					c.rip = c.target(in)
+					exit = int(in.ssize)
+					continue blocks
+				}
 			case opJmp:
 				c.icount += uint64(i + 1)
 				c.rip = c.target(in)
 				continue blocks
 			case opJmpInd:
+				c.pos = i
 				t := c.src(in)
 				c.icount += uint64(i + 1)
 				c.rip = t
 				continue blocks
 			case opCall:
+				c.pos = i
 				c.push(c.next(in))
 				c.icount += uint64(i + 1)
 				c.rip = c.target(in)
 				continue blocks
 			case opCallInd:
+				c.pos = i
 				t := c.src(in)
 				c.push(c.next(in))
 				c.icount += uint64(i + 1)
 				c.rip = t
 				continue blocks
 			case opRet:
+				c.pos = i
 				t := c.read(c.r[RSP], 8)
 				c.r[RSP] += 8 + in.imm
 				c.icount += uint64(i + 1)
@@ -274,26 +611,23 @@ blocks:
 				c.stepping = false
 				return Trap{Kind: TrapException, Vector: in.sub, RIP: c.rip}
 			case opPriv:
+				c.pos = i
 				c.raise(VecGP, 0, 0)
 			case opUD:
+				c.pos = i
 				c.raiseUD(b, in)
 			default:
-				coldOps[in.op](c, in)
-				if endsBlock[in.op] {
+				c.pos = i
+				if c.execGeneric(in) {
 					c.icount += uint64(i + 1)
 					continue blocks
 				}
 			}
-			if c.smc { // this instruction stored into the block's own code
-				c.smc = false
-				c.icount += uint64(i + 1)
-				c.rip = c.next(in)
-				continue blocks
-			}
 		}
+		n = int(b.end)
 		c.icount += uint64(n)
-		if n < len(b.insts) {
-			c.rip = c.bva + uint64(b.insts[n].off)
+		if n < len(insts) {
+			c.rip = c.bva + uint64(insts[n].off)
 		} else {
 			c.rip = c.bva + uint64(b.size)
 		}
@@ -301,6 +635,181 @@ blocks:
 	c.blk = nil
 	c.stepping = false
 	return Trap{Kind: TrapBudget, RIP: c.rip}
+}
+
+// execGeneric executes an instruction that has no fast form, through the operand helpers.
+// It returns true if the instruction set RIP itself (a cold op that ends its block).
+func (c *CPU) execGeneric(in *inst) bool {
+	switch in.op {
+	case opMov:
+		if in.form&fDstMem != 0 {
+			c.write(c.ea(in), in.size, c.src(in))
+		} else {
+			c.setReg(in.dst, in.size, c.src(in))
+		}
+	case opALU:
+		c.execALU(in)
+	case opTest:
+		v := c.src(in)
+		a := c.loadDst(in)
+		c.setLazy(lzLogic, in.size, a, v, a&v)
+	case opLea:
+		c.setReg(in.dst, in.size, c.ea(in))
+	case opMovzx, opMovsx:
+		var v uint64
+		if in.form&fSrcMem != 0 {
+			v = c.read(c.ea(in), in.ssize)
+		} else {
+			v = c.getReg(in.src, in.ssize)
+		}
+		if in.op == opMovsx {
+			v = signExtend(v, in.ssize)
+		}
+		c.setReg(in.dst, in.size, v)
+	case opInc, opDec:
+		a, ea := c.loadRMW(in)
+		kind, res := lzInc, a+1
+		if in.op == opDec {
+			kind, res = lzDec, a-1
+		}
+		cf := c.cf()
+		c.store(in, ea, res)
+		c.setLazy(kind, in.size, a, 1, res)
+		c.lz.cin = uint8(cf)
+	case opNeg:
+		a, ea := c.loadRMW(in)
+		c.store(in, ea, -a)
+		c.setLazy(lzSub, in.size, 0, a, -a)
+	case opNot:
+		a, ea := c.loadRMW(in)
+		c.store(in, ea, ^a)
+	case opShift:
+		c.execShift(in)
+	case opImul2, opImul3:
+		c.execImul(in)
+	case opMulDiv:
+		c.execMulDiv(in)
+	case opPush:
+		var v uint64
+		if in.form&fSrcImm != 0 {
+			v = in.imm
+		} else {
+			v = c.src(in)
+		}
+		sp := c.r[RSP] - uint64(in.size)
+		c.write(sp, in.size, v)
+		c.r[RSP] = sp
+	case opPop:
+		c.execPop(in)
+	case opSetcc:
+		var v uint64
+		if c.cond(in.sub) {
+			v = 1
+		}
+		if in.form&fDstMem != 0 {
+			c.write(c.ea(in), 1, v)
+		} else {
+			c.setReg(in.dst, 1, v)
+		}
+	case opCmovcc:
+		v := c.src(in)
+		if c.cond(in.sub) {
+			c.setReg(in.dst, in.size, v)
+		} else {
+			c.setReg(in.dst, in.size, c.getReg(in.dst, in.size)) // a 32-bit cmov zero-extends
+		}
+	case opXchg:
+		c.execXchg(in)
+	case opCvt:
+		c.execCvt(in)
+	case opLeave:
+		v := c.read(c.r[RBP], 8)
+		c.r[RSP] = c.r[RBP] + 8
+		c.r[RBP] = v
+	case opFlag:
+		c.execFlag(in)
+	default:
+		coldOps[in.op](c, in)
+		return endsBlock[in.op]
+	}
+	return false
+}
+
+// lazy records a flag-setting operation whose operands and result are already masked to
+// size (the fast ops' setLazy).
+func (c *CPU) lazy(kind, size uint8, a, b, res uint64) {
+	l := &c.lz
+	l.kind, l.size, l.cin = kind, size, 0
+	l.a, l.b, l.res = a, b, res
+}
+
+// aluRM is ALU reg, [mem] with the memory operand v already loaded.
+func (c *CPU) aluRM(in *inst, v uint64) {
+	sz := in.size
+	m := sizeMask[sz&15]
+	a := c.r[in.dst&15] & m
+	var res uint64
+	kind := uint8(lzLogic)
+	switch in.sub {
+	case aluAdd:
+		res, kind = a+v, lzAdd
+	case aluSub, aluCmp:
+		res, kind = a-v, lzSub
+	case aluAnd:
+		res = a & v
+	case aluOr:
+		res = a | v
+	case aluXor:
+		res = a ^ v
+	}
+	res &= m
+	if in.sub != aluCmp {
+		c.r[in.dst&15] = res
+	}
+	c.lazy(kind, sz, a, v, res)
+}
+
+// condSub evaluates condition cc on the flags of CMP a, b at size (a and b masked).
+func condSub(cc uint8, a, b uint64, size uint8) bool {
+	sh := 64 - uint(size)*8
+	var r bool
+	switch cc >> 1 {
+	case 0: // O
+		r = int64(((a^b)&(a^(a-b)))<<sh) < 0
+	case 1: // B
+		r = a < b
+	case 2: // E
+		r = a == b
+	case 3: // BE
+		r = a <= b
+	case 4: // S
+		r = int64((a-b)<<sh) < 0
+	case 5: // P
+		r = parity(a-b) != 0
+	case 6: // L
+		r = int64(a<<sh) < int64(b<<sh)
+	case 7: // LE
+		r = int64(a<<sh) <= int64(b<<sh)
+	}
+	return r != (cc&1 != 0)
+}
+
+// condLogic evaluates condition cc on the flags of TEST (or AND, OR, XOR) with result r at
+// size: CF = OF = 0.
+func condLogic(cc uint8, r uint64, size uint8) bool {
+	s := int64(r<<(64-uint(size)*8)) < 0
+	var t bool
+	switch cc >> 1 {
+	case 2, 3: // E, BE
+		t = r == 0
+	case 4, 6: // S, L
+		t = s
+	case 5: // P
+		t = parity(r) != 0
+	case 7: // LE
+		t = r == 0 || s
+	}
+	return t != (cc&1 != 0)
 }
 
 // raiseUD raises #UD for an instruction the CPU cannot execute, naming its bytes and, when

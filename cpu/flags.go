@@ -183,56 +183,28 @@ const (
 	ccG
 )
 
-// cond evaluates condition code cc. After a SUB or CMP it compares the operands directly.
+// cond evaluates condition code cc. After a SUB, CMP, or a logical operation it works on
+// the recorded operands directly; after anything else, the conditions on ZF and SF alone
+// (E, NE, S, NS) need only the result, and the others materialize the flags.
 func (c *CPU) cond(cc uint8) bool {
 	l := &c.lz
-	if l.kind == lzSub {
-		sh := 64 - uint(l.size)*8
-		a, b := l.a, l.b
-		sa, sb := int64(a<<sh)>>sh, int64(b<<sh)>>sh
-		switch cc {
-		case ccB:
-			return a < b
-		case ccAE:
-			return a >= b
-		case ccE:
-			return a == b
-		case ccNE:
-			return a != b
-		case ccBE:
-			return a <= b
-		case ccA:
-			return a > b
-		case ccL:
-			return sa < sb
-		case ccGE:
-			return sa >= sb
-		case ccLE:
-			return sa <= sb
-		case ccG:
-			return sa > sb
-		}
-	} else if l.kind == lzLogic {
-		sh := 64 - uint(l.size)*8
-		s := int64(l.res<<sh) < 0
-		switch cc {
-		case ccE, ccBE:
-			return l.res == 0
-		case ccNE, ccA:
-			return l.res != 0
-		case ccS, ccL:
-			return s
-		case ccNS, ccGE:
-			return !s
-		case ccLE:
-			return l.res == 0 || s
-		case ccG:
-			return l.res != 0 && !s
-		case ccB, ccO:
-			return false
-		case ccAE, ccNO:
-			return true
-		}
+	switch l.kind {
+	case lzNone:
+		return condFlags(c.rflags, cc)
+	case lzSub:
+		return condSub(cc, l.a, l.b, l.size)
+	case lzLogic:
+		return condLogic(cc, l.res, l.size)
+	}
+	switch cc {
+	case ccE:
+		return l.res == 0
+	case ccNE:
+		return l.res != 0
+	case ccS:
+		return signBit(l.res, l.size) != 0
+	case ccNS:
+		return signBit(l.res, l.size) == 0
 	}
 	return condFlags(c.flags(), cc)
 }

@@ -9,7 +9,8 @@ import (
 // Bit instructions: bit test and modify (BT, BTS, BTR, BTC), bit scans (BSF, BSR), counts
 // (POPCNT, LZCNT, TZCNT), byte order (BSWAP, MOVBE), CRC32, and the VEX-encoded BMI1 and
 // BMI2 groups (ANDN, BEXTR, BLSI, BLSMSK, BLSR, BZHI, PDEP, PEXT, SARX, SHLX, SHRX, RORX,
-// MULX). Rarely hot, so they are cold ops.
+// MULX). Rarely hot, so they are cold ops. CRC32 belongs to SSE4.2, whose CPUID bit the SSE
+// unit sets; its decoder, registered later, takes precedence over the one here.
 //
 // Flags the SDM leaves undefined are set as the AMD Zen host this was checked on sets
 // them, where that is a simple rule; the differential tests mask them either way.

@@ -8,7 +8,7 @@ import (
 
 // The rest of the integer instruction set: double shifts (SHLD, SHRD), flag transfers
 // (LAHF, SAHF, PUSHF, POPF), ENTER, the counted branches (LOOP, LOOPE, LOOPNE, JRCXZ,
-// JECXZ), XLAT, CLFLUSH, RDTSC and RDTSCP. CPUID is in cpuid.go.
+// JECXZ), XLAT, MOVNTI, CLFLUSH, RDTSC and RDTSCP. CPUID is in cpuid.go.
 
 var (
 	opShiftD = registerCold(execShiftDouble)
@@ -109,6 +109,12 @@ func init() {
 			}
 			return ok
 		}
+	}
+	// MOVNTI (SSE2) is a plain store here: the non-temporal hint has no cache to bypass.
+	// The SSE unit may register its own decoder for it, which then takes precedence.
+	coldDecoders[x86asm.MOVNTI] = func(in *inst, x *x86asm.Inst) bool {
+		in.op = opMov
+		return in.setDst(x.Args[0], x) && in.form&fDstMem != 0 && in.setSrc(x.Args[1], x)
 	}
 	coldDecoders[x86asm.XLATB] = func(in *inst, x *x86asm.Inst) bool {
 		m, ok := x.Args[0].(x86asm.Mem)
@@ -219,7 +225,11 @@ func execPopf(c *CPU, in *inst) {
 	if in.size == 2 {
 		mask &= 0xffff
 	}
-	c.rflags = c.flags()&^mask | v&mask
+	old := c.flags()
+	c.rflags = old&^mask | v&mask
+	if (old^c.rflags)&FlagAC != 0 {
+		c.flushMicro() // alignment checking turns the fast path on or off
+	}
 	c.rip = c.next(in)
 }
 

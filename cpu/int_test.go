@@ -419,3 +419,26 @@ func TestHintsAndClflush(t *testing.T) {
 	assert.Equal(t, uint64(0x3000_0000), trap.Addr)
 	assert.Equal(t, mmu.ErrUser, trap.Code)
 }
+
+// A store into the next instruction of the executing block takes effect at once, as the
+// host's self-modifying-code detection makes it: the block ends after the store and the
+// patched instruction is decoded anew.
+func TestSelfModifyingNextInstruction(t *testing.T) {
+	tm := newTestMachine(t)
+	code := []byte{
+		0xc6, 0x05, 0x01, 0x00, 0x00, 0x00, 0x02, // mov byte [rip+1], 2: the imm of the next mov
+		0xb8, 0x01, 0x00, 0x00, 0x00, // mov eax, 1 (becomes mov eax, 2)
+		0x48, 0x83, 0xc0, 0x05, // add rax, 5
+		0xc3,
+	}
+	host := regsWith(nil)
+	require.NoError(t, hostcpu.Run(code, &host, nil))
+	emu := regsWith(nil)
+	before := tm.cpu.Instructions()
+	trap := tm.run(code, &emu, nil, 100)
+	require.True(t, returned(trap), trap.String())
+	assert.Equal(t, uint64(7), host.GPR[RAX])
+	assert.Equal(t, host.GPR[RAX], emu.GPR[RAX])
+	assert.Equal(t, uint64(4), tm.cpu.Instructions()-before, "mov, mov, add and ret retired")
+	assert.NotZero(t, tm.cpu.Stats().CodeInvalid)
+}

@@ -33,10 +33,16 @@ const (
 
 func newTestMachine(t *testing.T) *testMachine {
 	t.Helper()
+	return newTestMachineConfig(t, mmu.DefaultConfig())
+}
+
+// newTestMachineConfig is newTestMachine with the given TLB geometry.
+func newTestMachineConfig(t *testing.T, cfg mmu.Config) *testMachine {
+	t.Helper()
 	r, err := ram.New(64 << 20)
 	require.NoError(t, err)
 	t.Cleanup(func() { r.Close() })
-	m, err := mmu.New(r, mmu.DefaultConfig())
+	m, err := mmu.New(r, cfg)
 	require.NoError(t, err)
 	tm := &testMachine{t: t, ram: r, mmu: m, next: 1}
 	tm.pml4 = tm.alloc()

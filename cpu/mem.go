@@ -4,19 +4,207 @@ import (
 	"encoding/binary"
 
 	"vmemu/mmu"
+	"vmemu/ram"
+	"vmemu/tlb"
 )
 
 // Memory access. Every access is a user-mode access translated by the MMU; a failed
 // translation raises the exception (the instruction then has no effect, because every
 // handler does its loads, and translates its stores, before it changes any register).
 // An access that crosses a page boundary translates both pages before touching either.
+//
+// The fast path. Searching the TLB model (a set-associative array with LRU ages) costs more
+// than the rest of a load, so the CPU remembers, per page, the TLB entry its last
+// translation went through and the host bytes of the frame (the "micro-TLB" below). This is
+// not a second TLB: an entry is used only while the TLB's generation (tlb.TLB.Gen), the MMU's
+// epoch and the control registers are unchanged since it was recorded, which is exactly
+// while the TLB model would return the same entry, and every use is reported to the TLB with
+// tlb.TLB.Hit, so hit counts and replacement ages are those of a search. A stale PTE
+// therefore behaves exactly as the TLB model says. Writes take the fast path only through an
+// entry that is writable and dirty (the model would not walk) into a frame holding no
+// decoded code (no snoop is needed); alignment checking (CR0.AM with RFLAGS.AC) disables the
+// fast path altogether.
 
-// translate returns the physical address of va for acc, or raises the fault.
+const (
+	utlbSize  = 64 // data pages remembered, direct-mapped by page number
+	uitlbSize = 16 // code pages remembered
+	noTag     = ^uint64(0)
+)
+
+// utlbEntry remembers one data page.
+type utlbEntry struct {
+	rtag  uint64 // page number (linear address >> 12) that reads may use, or noTag
+	wtag  uint64 // page number that writes may use, or noTag
+	base  uint64 // physical address of the frame
+	frame *ram.Frame
+	e     *tlb.Entry
+}
+
+// uitlbEntry remembers one code page.
+type uitlbEntry struct {
+	tag  uint64 // page number, or noTag
+	base uint64 // physical address of the 4 KiB frame
+	e    *tlb.Entry
+}
+
+// microState is what the remembered entries were valid for.
+type microState struct {
+	dgen, igen, epoch uint64
+	cr0, cr4, efer    uint64
+}
+
+// translate returns the physical address of va for acc, or raises the fault. It searches
+// the TLB model (through the MMU); see xlate for the fast path.
 func (c *CPU) translate(va uint64, acc mmu.Access) uint64 {
 	pa, f := c.mmu.Translate(va, acc|mmu.User)
+	c.syncMicro() // the search may have filled, evicted or invalidated
 	if f != nil {
 		c.raiseMMU(f)
 	}
+	return pa
+}
+
+// syncMicro brings the remembered pages up to date with the TLBs after a search: when the
+// only change in a TLB is one fill, only the pages of the entry written and of the entry it
+// replaced can translate differently now, and only they are forgotten; after anything else
+// (an invalidation, a flush, several fills) everything is.
+func (c *CPU) syncMicro() {
+	if c.mmu.Epoch() != c.micro.epoch {
+		c.flushMicro()
+		return
+	}
+	if g := c.dtlb.Gen(); g != c.micro.dgen {
+		if !c.oneFill(c.dtlb, c.micro.dgen, g) {
+			c.flushMicro()
+			return
+		}
+		c.micro.dgen = g
+		if c.itlb == c.dtlb {
+			c.micro.igen = g
+		}
+	}
+	if g := c.itlb.Gen(); g != c.micro.igen {
+		if !c.oneFill(c.itlb, c.micro.igen, g) {
+			c.flushMicro()
+			return
+		}
+		c.micro.igen = g
+	}
+}
+
+// oneFill handles a TLB whose only change since generation old is one fill, by forgetting
+// the pages it can have changed, and reports whether that was the case.
+func (c *CPU) oneFill(t *tlb.TLB, old, now uint64) bool {
+	gen, written, replaced := t.LastFill()
+	if now != old+1 || gen != now {
+		return false
+	}
+	c.forgetPages(t, written.VPN, written.Size)
+	if replaced.Valid() {
+		c.forgetPages(t, replaced.VPN, replaced.Size)
+	}
+	return true
+}
+
+// forgetPages forgets the remembered pages from vpn on, as many as a page of size covers,
+// that were translated through t.
+func (c *CPU) forgetPages(t *tlb.TLB, vpn uint64, size tlb.PageSize) {
+	n := size.Bytes() >> 12
+	if t == c.dtlb {
+		if n == 1 {
+			if u := &c.utlb[vpn&(utlbSize-1)]; u.rtag == vpn {
+				u.rtag, u.wtag = noTag, noTag
+			}
+		} else {
+			for i := range c.utlb {
+				if u := &c.utlb[i]; u.rtag-vpn < n {
+					u.rtag, u.wtag = noTag, noTag
+				}
+			}
+		}
+	}
+	if t == c.itlb {
+		for i := range c.uitlb {
+			if u := &c.uitlb[i]; u.tag-vpn < n {
+				u.tag = noTag
+			}
+		}
+		c.codeGen++ // chained blocks went through the old ITLB contents
+	}
+}
+
+// syncMicroFull is syncMicro that also checks the control registers and the alignment-check
+// state, which only change between runs (or at POPF, which calls it).
+func (c *CPU) syncMicroFull() {
+	m := c.mmu
+	if m.CR0() != c.micro.cr0 || m.CR4() != c.micro.cr4 || m.EFER() != c.micro.efer {
+		c.flushMicro()
+		return
+	}
+	c.syncMicro()
+}
+
+// flushMicro forgets every remembered page, and every chain between blocks.
+func (c *CPU) flushMicro() {
+	for i := range c.utlb {
+		c.utlb[i].rtag, c.utlb[i].wtag = noTag, noTag
+	}
+	for i := range c.uitlb {
+		c.uitlb[i].tag = noTag
+	}
+	c.codeGen++
+	m := c.mmu
+	c.micro = microState{dgen: c.dtlb.Gen(), igen: c.itlb.Gen(), epoch: m.Epoch(),
+		cr0: m.CR0(), cr4: m.CR4(), efer: m.EFER()}
+}
+
+// remember records the translation of va to pa that the MMU just made for a data access.
+//
+// Preconditions: the last MMU call was a successful Translate of va, followed by syncMicro.
+func (c *CPU) remember(va, pa uint64) {
+	e := c.mmu.LastEntry()
+	base := pa &^ 0xfff
+	if e == nil || base+ram.FrameSize > uint64(len(c.mem)) || c.alignChecking() || c.noMicro {
+		return
+	}
+	u := &c.utlb[va>>12&(utlbSize-1)]
+	u.rtag, u.wtag = noTag, noTag
+	if e.Perm&tlb.PermUser == 0 {
+		return
+	}
+	u.rtag = va >> 12
+	const rwd = tlb.PermWrite | tlb.PermUser | tlb.PermDirty
+	if e.Perm&rwd == rwd && !c.ram.IsCode(base>>12) {
+		u.wtag = va >> 12
+	}
+	u.base = base
+	u.frame = (*ram.Frame)(c.mem[base : base+ram.FrameSize])
+	u.e = e
+}
+
+// forgetFrameWrites stops fast-path writes into frame pfn, which now holds decoded code.
+func (c *CPU) forgetFrameWrites(pfn uint64) {
+	for i := range c.utlb {
+		if u := &c.utlb[i]; u.base>>12 == pfn {
+			u.wtag = noTag
+		}
+	}
+}
+
+// xlate returns the physical address of va for a data access (read or write), through the
+// remembered page when there is one.
+func (c *CPU) xlate(va uint64, acc mmu.Access) uint64 {
+	u := &c.utlb[va>>12&(utlbSize-1)]
+	tag := u.rtag
+	if acc&mmu.Write != 0 {
+		tag = u.wtag
+	}
+	if tag == va>>12 {
+		c.dtlb.Hit(u.e)
+		return u.base | va&0xfff
+	}
+	pa := c.translate(va, acc)
+	c.remember(va, pa)
 	return pa
 }
 
@@ -45,11 +233,32 @@ func (c *CPU) checkAlign(va uint64, size uint8) {
 
 // read loads size (1, 2, 4 or 8) bytes at va.
 func (c *CPU) read(va uint64, size uint8) uint64 {
+	u := &c.utlb[va>>12&(utlbSize-1)]
+	if off := va & 0xfff; u.rtag == va>>12 && off <= 0x1000-uint64(size) {
+		c.dtlb.Hit(u.e)
+		f := u.frame
+		switch size {
+		case 1:
+			return uint64(f[off])
+		case 2:
+			return uint64(binary.LittleEndian.Uint16(f[off:]))
+		case 4:
+			return uint64(binary.LittleEndian.Uint32(f[off:]))
+		default:
+			return binary.LittleEndian.Uint64(f[off:])
+		}
+	}
+	return c.readSlow(va, size)
+}
+
+// readSlow is read through the TLB model.
+func (c *CPU) readSlow(va uint64, size uint8) uint64 {
 	n := uint64(size)
 	c.checkAlign(va, size)
 	if va&0xfff <= 0x1000-n {
 		pa := c.translate(va, mmu.Read)
 		c.physical(pa, n)
+		c.remember(va, pa)
 		switch size {
 		case 1:
 			return uint64(c.mem[pa])
@@ -71,7 +280,7 @@ func (c *CPU) readBytes(va uint64, buf []byte, acc mmu.Access) {
 	// Translate every page first, so a fault leaves nothing half done.
 	c.probe(va, uint64(len(buf)), acc)
 	for len(buf) > 0 {
-		pa := c.translate(va, acc)
+		pa := c.xlate(va, acc)
 		chunk := min(uint64(len(buf)), 0x1000-va&0xfff)
 		c.physical(pa, chunk)
 		copy(buf, c.mem[pa:pa+chunk])
@@ -91,7 +300,11 @@ func (c *CPU) probe(va, n uint64, acc mmu.Access) {
 		if a < va {
 			a = va
 		}
-		c.translate(a, acc)
+		if acc&mmu.Fetch != 0 {
+			c.translate(a, acc)
+		} else {
+			c.xlate(a, acc)
+		}
 		if p == last {
 			return
 		}
@@ -100,6 +313,27 @@ func (c *CPU) probe(va, n uint64, acc mmu.Access) {
 
 // write stores size (1, 2, 4 or 8) bytes at va.
 func (c *CPU) write(va uint64, size uint8, v uint64) {
+	u := &c.utlb[va>>12&(utlbSize-1)]
+	if off := va & 0xfff; u.wtag == va>>12 && off <= 0x1000-uint64(size) {
+		c.dtlb.Hit(u.e)
+		f := u.frame
+		switch size {
+		case 1:
+			f[off] = uint8(v)
+		case 2:
+			binary.LittleEndian.PutUint16(f[off:], uint16(v))
+		case 4:
+			binary.LittleEndian.PutUint32(f[off:], uint32(v))
+		default:
+			binary.LittleEndian.PutUint64(f[off:], v)
+		}
+		return
+	}
+	c.writeSlow(va, size, v)
+}
+
+// writeSlow is write through the TLB model.
+func (c *CPU) writeSlow(va uint64, size uint8, v uint64) {
 	n := uint64(size)
 	c.checkAlign(va, size)
 	if va&0xfff <= 0x1000-n {
@@ -116,6 +350,7 @@ func (c *CPU) write(va uint64, size uint8, v uint64) {
 			binary.LittleEndian.PutUint64(c.mem[pa:], v)
 		}
 		c.stored(pa)
+		c.remember(va, pa)
 		return
 	}
 	var buf [8]byte
@@ -127,7 +362,7 @@ func (c *CPU) write(va uint64, size uint8, v uint64) {
 func (c *CPU) writeBytes(va uint64, buf []byte) {
 	c.probe(va, uint64(len(buf)), mmu.Write)
 	for len(buf) > 0 {
-		pa := c.translate(va, mmu.Write)
+		pa := c.xlate(va, mmu.Write)
 		chunk := min(uint64(len(buf)), 0x1000-va&0xfff)
 		c.physical(pa, chunk)
 		copy(c.mem[pa:pa+chunk], buf)
@@ -155,11 +390,4 @@ func (c *CPU) push(v uint64) {
 	sp := c.r[RSP] - 8
 	c.write(sp, 8, v)
 	c.r[RSP] = sp
-}
-
-// pop loads the value at RSP and moves RSP up.
-func (c *CPU) pop() uint64 {
-	v := c.read(c.r[RSP], 8)
-	c.r[RSP] += 8
-	return v
 }

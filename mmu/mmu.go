@@ -123,6 +123,7 @@ type MMU struct {
 	rsvd    uint64 // bits 51:MAXPHYADDR
 	epoch   uint64 // bumped whenever cached translations may have been dropped
 	fault   Fault  // the last fault, returned by pointer so faults do not allocate
+	last    *tlb.Entry
 }
 
 // New builds an MMU over r with paging off. A kernel turns paging on by loading CR3, CR4,
@@ -369,6 +370,7 @@ func Canonical(va uint64) bool {
 // drops that page's TLB entries (SDM Vol. 3A 4.10.4.1); a write through an entry whose dirty
 // flag is clear walks again to set D.
 func (m *MMU) Translate(va uint64, acc Access) (uint64, *Fault) {
+	m.last = nil
 	if m.cr0&CR0PG == 0 {
 		return va, nil
 	}
@@ -385,6 +387,7 @@ func (m *MMU) Translate(va uint64, acc Access) (uint64, *Fault) {
 			return 0, m.pageFault(va, acc, ErrPresent)
 		}
 		if acc&Write == 0 || e.Perm&tlb.PermDirty != 0 {
+			m.last = e
 			return e.PhysAddr(va), nil
 		}
 	}
@@ -557,9 +560,15 @@ func (m *MMU) walk(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
 		}
 	}
 	mask := r.size.Bytes() - 1
-	t.Fill(tlb.Entry{VPN: (va &^ mask) >> 12, PFN: (r.pa &^ mask) >> 12, PCID: m.pcid, Size: r.size, Perm: r.perm})
+	m.last = t.Fill(tlb.Entry{VPN: (va &^ mask) >> 12, PFN: (r.pa &^ mask) >> 12, PCID: m.pcid, Size: r.size, Perm: r.perm})
 	return r.pa, nil
 }
+
+// LastEntry returns the TLB entry through which the last successful Translate found its
+// answer (the entry hit, or the one the walk filled), or nil (paging off, a fault, or a TLB
+// that caches no pages of that size). A processor's fast path may remember it, with the
+// TLB's Gen and the MMU's Epoch, to skip the search next time; see tlb.TLB.Hit.
+func (m *MMU) LastEntry() *tlb.Entry { return m.last }
 
 // WalkInfo is the result of an inspection walk.
 type WalkInfo struct {

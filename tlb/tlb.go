@@ -88,6 +88,9 @@ type Entry struct {
 	Size  PageSize
 	Perm  Perm
 	valid bool
+	large bool   // lives in the large-page array
+	set   uint16 // where it lives, for the replacement state
+	way   uint16
 	stamp uint64 // LRU age
 }
 
@@ -182,12 +185,58 @@ func newArray(entries, ways int) array {
 
 // TLB is one translation lookaside buffer.
 type TLB struct {
-	cfg      Config
-	small    array
-	large    array
-	clock    uint64
+	cfg   Config
+	small array
+	large array
+	clock uint64
+	gen   uint64 // bumped whenever an entry is written or dropped
+	plru  bool   // cfg.Policy == PLRU
+	// largeValid counts the valid entries of the large-page array: a lookup that misses
+	// the small pages skips the large ones when it is 0.
+	largeValid int
+	// The most recent Fill: the generation it produced, where it wrote, and what the slot
+	// held before (valid false if nothing).
+	fillGen  uint64
+	filled   *Entry
+	replaced Entry
 	Stats    Stats
 	Observer Observer // nil by default
+}
+
+// Gen returns a number that changes whenever the TLB's contents change: a fill (which may
+// evict), an invalidation or a flush. While it is unchanged, Lookup of an address returns
+// the entry it returned before, so a processor may remember that entry (as its fast path
+// does) instead of searching again; it must still call Hit for every use.
+func (t *TLB) Gen() uint64 { return t.gen }
+
+// LastFill describes the most recent Fill: the generation it produced (compare with Gen to
+// know whether anything else changed since), the entry it wrote, and the entry that slot held
+// before (Valid false if it held none). A processor that remembers translations uses it to
+// forget only what one fill can have changed: the pages of the new and the replaced entry.
+func (t *TLB) LastFill() (gen uint64, written *Entry, replaced Entry) {
+	return t.fillGen, t.filled, t.replaced
+}
+
+// Hit records a lookup that found e, exactly as Lookup does when it returns e: the hit is
+// counted and the replacement state touched.
+//
+// Preconditions: e was returned by Lookup (or filled by Fill) and Gen has not changed since.
+func (t *TLB) Hit(e *Entry) {
+	t.Stats.Hits++
+	if t.plru {
+		t.hitPLRU(e)
+		return
+	}
+	t.clock++
+	e.stamp = t.clock
+}
+
+func (t *TLB) hitPLRU(e *Entry) {
+	a := &t.small
+	if e.large {
+		a = &t.large
+	}
+	t.touch(a, int(e.set), int(e.way))
 }
 
 // New builds an empty TLB with the given geometry.
@@ -211,7 +260,7 @@ func New(cfg Config) (*TLB, error) {
 	if cfg.Policy != LRU && cfg.Policy != PLRU {
 		return nil, fmt.Errorf("tlb %s: unknown replacement policy %d", cfg.Name, cfg.Policy)
 	}
-	t := &TLB{cfg: cfg, small: newArray(cfg.Entries, cfg.Ways)}
+	t := &TLB{cfg: cfg, small: newArray(cfg.Entries, cfg.Ways), plru: cfg.Policy == PLRU}
 	if cfg.LargeEntries > 0 {
 		t.large = newArray(cfg.LargeEntries, cfg.LargeEntries)
 	}
@@ -246,7 +295,7 @@ func (t *TLB) Lookup(va uint64, pcid uint16) *Entry {
 			return e
 		}
 	}
-	for w := range t.large.entries {
+	for w := 0; w < len(t.large.entries) && t.largeValid > 0; w++ {
 		e := &t.large.entries[w]
 		if matches(e, vpn, pcid) {
 			t.Stats.Hits++
@@ -324,19 +373,23 @@ func (t *TLB) victim(a *array, set int) int {
 	return w
 }
 
-// Fill caches a translation. e.VPN and e.PFN must be aligned to e.Size. An entry already
-// holding the same page for the same PCID is replaced in place, and so is a global entry for
-// the same page (lookups under e.PCID would find it first and never see the new entry).
-func (t *TLB) Fill(e Entry) {
+// Fill caches a translation and returns the entry it wrote (nil if the TLB caches no pages
+// of that size). e.VPN and e.PFN must be aligned to e.Size. An entry already holding the
+// same page for the same PCID is replaced in place, and so is a global entry for the same
+// page (lookups under e.PCID would find it first and never see the new entry).
+func (t *TLB) Fill(e Entry) *Entry {
 	a := &t.small
 	vpn := e.VPN
 	set := int(vpn & a.setMask)
+	e.large = false
 	if e.Size != Size4K {
 		if len(t.large.entries) == 0 {
-			return
+			return nil
 		}
 		a, set = &t.large, 0
+		e.large = true
 	}
+	t.gen++
 	base := set * a.ways
 	w := -1
 	for i := 0; i < a.ways; i++ {
@@ -356,12 +409,19 @@ func (t *TLB) Fill(e Entry) {
 		}
 	}
 	e.valid = true
+	e.set, e.way = uint16(set), uint16(w)
+	t.replaced = a.entries[base+w]
+	if e.large && !t.replaced.valid {
+		t.largeValid++
+	}
 	a.entries[base+w] = e
+	t.fillGen, t.filled = t.gen, &a.entries[base+w]
 	t.touch(a, set, w)
 	t.Stats.Fills++
 	if t.Observer != nil {
 		t.Observer(t, EvFill, &a.entries[base+w])
 	}
+	return &a.entries[base+w]
 }
 
 // InvalidatePage drops every entry that translates va for pcid and, when global is true,
@@ -370,6 +430,7 @@ func (t *TLB) Fill(e Entry) {
 // how many entries were dropped.
 func (t *TLB) InvalidatePage(va uint64, pcid uint16, global bool) int {
 	t.Stats.Invalidations++
+	t.gen++
 	vpn := va >> 12
 	n := 0
 	for _, a := range []*array{&t.small, &t.large} {
@@ -384,7 +445,18 @@ func (t *TLB) InvalidatePage(va uint64, pcid uint16, global bool) int {
 			}
 		}
 	}
+	t.countLarge()
 	return n
+}
+
+// countLarge recounts the valid large-page entries.
+func (t *TLB) countLarge() {
+	t.largeValid = 0
+	for i := range t.large.entries {
+		if t.large.entries[i].valid {
+			t.largeValid++
+		}
+	}
 }
 
 // FlushPCID drops every entry filled under pcid; global entries survive when keepGlobal.
@@ -402,6 +474,7 @@ func (t *TLB) FlushAll(keepGlobal bool) {
 // flush drops every valid entry for which drop returns true, and counts one flush.
 func (t *TLB) flush(drop func(*Entry) bool) {
 	t.Stats.Flushes++
+	t.gen++
 	for _, a := range []*array{&t.small, &t.large} {
 		for i := range a.entries {
 			if e := &a.entries[i]; e.valid && drop(e) {
@@ -409,6 +482,7 @@ func (t *TLB) flush(drop func(*Entry) bool) {
 			}
 		}
 	}
+	t.countLarge()
 	if t.Observer != nil {
 		t.Observer(t, EvFlush, nil)
 	}

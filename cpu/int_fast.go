@@ -1,0 +1,307 @@
+package cpu
+
+// The block optimizer. A decoded block is kept twice: as decoded ("raw", which the exact
+// execution paths use: a run cut short by the instruction budget, and single-stepping) and
+// rewritten for speed, in three steps done once per block:
+//
+//  1. specialize: the common operand shapes get fast ops with no operand decoding at run
+//     time (register-register and register-immediate ALU at 32 and 64 bits, loads and
+//     stores with a plain [base + index*scale + disp] address, LEA, PUSH/POP of a register);
+//  2. dead flags: an instruction whose flags are all overwritten before anything reads them
+//     does not record them (the flags of a block are live at its end, and before any
+//     instruction that can fault, so every state a trap can show is exact);
+//  3. fusion: CMP or TEST followed by a Jcc become one op.
+//
+// The rewritten instructions keep their position, length and offset, so RIP and the
+// instruction count are the same as for the raw ones.
+
+// Hints (inst.hint).
+const (
+	hFlagsDead = 1 << iota // do not record the flags: they are dead
+)
+
+// optimize returns the instructions of a block rewritten for speed.
+func optimize(raw []inst) []inst {
+	out := make([]inst, len(raw))
+	copy(out, raw)
+	for i := range out {
+		specialize(&out[i])
+	}
+	markDeadFlags(out)
+	fuseBranch(out)
+	return out
+}
+
+// fastEA reports whether in's memory operand is [base + index*scale + disp] with no segment
+// override and 64-bit addressing, which the fast ops compute without decoding.
+func fastEA(in *inst) bool {
+	return in.seg == segNone && in.form&fAddr32 == 0 &&
+		(in.base < 16 || in.base == noReg || in.base == baseRIP) && (in.index < 16 || in.index == noReg)
+}
+
+// toFastMem gives in the fast memory op op. A RIP-relative displacement becomes relative to
+// the block start, which the fast ops read from regBlock.
+//
+// Preconditions: fastEA(in).
+func toFastMem(in *inst, op uint16) {
+	in.op = op
+	if in.base == baseRIP {
+		in.disp += int64(in.off) + int64(in.len)
+	}
+}
+
+// wideReg reports whether in works on 32- or 64-bit registers (not AH..BH).
+func wideReg(in *inst) bool { return (in.size == 4 || in.size == 8) && in.dst < 16 }
+
+// Fast ALU ops by operation, for size 8 (size 4 is the next op).
+var aluRR = [8]uint16{aluAdd: opAdd64RR, aluSub: opSub64RR, aluAnd: opAnd64RR, aluOr: opOr64RR,
+	aluXor: opXor64RR, aluCmp: opCmp64RR}
+var aluRI = [8]uint16{aluAdd: opAdd64RI, aluSub: opSub64RI, aluAnd: opAnd64RI, aluOr: opOr64RI,
+	aluXor: opXor64RI, aluCmp: opCmp64RI}
+
+// specialize replaces in's op by a fast one when its operands have a common shape.
+func specialize(in *inst) {
+	narrow := uint16(0) // 1 selects the 32-bit variant of a 64/32 pair
+	if in.size == 4 {
+		narrow = 1
+	}
+	regSrc := in.form&(fSrcImm|fSrcMem|fSrcCL) == 0 && in.src < 16
+	imm := in.form&fSrcImm != 0
+	switch in.op {
+	case opMov:
+		switch {
+		case in.form&fDstMem == 0 && wideReg(in):
+			switch {
+			case regSrc:
+				in.op = opMovRR64 + narrow
+			case imm:
+				in.op, in.imm = opMovRI, in.imm&sizeMask[in.size]
+			case in.form&fSrcMem != 0 && fastEA(in):
+				toFastMem(in, opLoad64+narrow)
+			}
+		case in.form&fDstMem != 0 && (in.size == 4 || in.size == 8) && fastEA(in):
+			if imm {
+				toFastMem(in, opStoreI64+narrow)
+			} else if in.src < 16 {
+				toFastMem(in, opStore64+narrow)
+			}
+		case in.form&fDstMem != 0 && in.size == 1 && fastEA(in):
+			if imm {
+				toFastMem(in, opStoreI8)
+			} else if in.src < 16 {
+				toFastMem(in, opStore8)
+			}
+		}
+	case opImul2:
+		if wideReg(in) && regSrc {
+			in.op = opImulRR
+		}
+	case opImul3:
+		if wideReg(in) && in.form&fSrcMem == 0 && in.src < 16 {
+			in.op, in.imm = opImulRRI, in.imm&sizeMask[in.size]
+		}
+	case opMovzx, opMovsx:
+		if in.form&fSrcMem == 0 || !wideReg(in) || !fastEA(in) {
+			return
+		}
+		switch {
+		case in.op == opMovzx && in.ssize == 1:
+			toFastMem(in, opLoadZx8)
+		case in.op == opMovzx && in.ssize == 2:
+			toFastMem(in, opLoadZx16)
+		case in.op == opMovsx && in.ssize == 4 && in.size == 8:
+			toFastMem(in, opLoadSx32)
+		}
+	case opLea:
+		if wideReg(in) && fastEA(in) {
+			toFastMem(in, opLea64+narrow)
+		}
+	case opALU:
+		if !wideReg(in) || in.form&fDstMem != 0 {
+			if in.sub == aluCmp && in.form&fDstMem != 0 && imm && fastEA(in) {
+				toFastMem(in, opCmpMI)
+				in.imm &= sizeMask[in.size]
+			}
+			return
+		}
+		if in.sub == aluAdc || in.sub == aluSbb {
+			return
+		}
+		switch {
+		case regSrc:
+			in.op = aluRR[in.sub] + narrow
+		case imm:
+			in.op, in.imm = aluRI[in.sub]+narrow, in.imm&sizeMask[in.size]
+		case in.form&fSrcMem != 0 && fastEA(in):
+			toFastMem(in, opAluRM)
+		}
+	case opTest:
+		if !wideReg(in) || in.form&fDstMem != 0 {
+			return
+		}
+		switch {
+		case regSrc:
+			in.op = opTest64RR + narrow
+		case imm:
+			in.op, in.imm = opTest64RI+narrow, in.imm&sizeMask[in.size]
+		}
+	case opShift:
+		if !wideReg(in) || in.form&(fDstMem|fSrcCL) != 0 {
+			return
+		}
+		n := in.imm & 31
+		if in.size == 8 {
+			n = in.imm & 63
+		}
+		if n == 0 {
+			return
+		}
+		switch in.sub {
+		case shShl, shSal:
+			in.op = opShl64RI + narrow
+		case shShr:
+			in.op = opShr64RI + narrow
+		case shSar:
+			in.op = opSar64RI + narrow
+		default:
+			return
+		}
+		in.imm = n
+	case opInc, opDec:
+		if wideReg(in) && in.form&fDstMem == 0 {
+			if in.op == opInc {
+				in.op = opInc64 + narrow
+			} else {
+				in.op = opDec64 + narrow
+			}
+		}
+	case opPush:
+		if in.size == 8 && regSrc {
+			in.op = opPushR
+		}
+	case opPop:
+		if in.size == 8 && in.form&fDstMem == 0 && in.dst < 16 {
+			in.op = opPopR
+		}
+	}
+}
+
+// Flag effects of an instruction, for the liveness analysis.
+const (
+	flNone    = 0
+	flWrite   = 1 << iota // changes arithmetic flags
+	flPartial             // keeps some of them (its flag output depends on the flags before)
+	flRead                // something other than its flag output depends on the flags
+)
+
+// flagEffect classifies in's use of the arithmetic flags. Anything it does not know reads
+// and partially writes them.
+func flagEffect(in *inst) int {
+	switch in.op {
+	case opNop, opMov, opMovzx, opMovsx, opLea, opNot, opPush, opPop, opXchg, opCvt, opLeave,
+		opCall, opCallInd, opJmp, opJmpInd, opRet,
+		opMovRR64, opMovRR32, opMovRI, opLea64, opLea32, opLoad64, opLoad32, opLoadZx8,
+		opLoadZx16, opLoadSx32, opStore64, opStore32, opStoreI64, opStoreI32, opStore8, opStoreI8,
+		opPushR, opPopR:
+		return flNone
+	case opALU:
+		if in.sub == aluAdc || in.sub == aluSbb {
+			return flWrite | flRead
+		}
+		return flWrite
+	case opTest, opNeg, opImul2, opImul3,
+		opAdd64RR, opAdd32RR, opSub64RR, opSub32RR, opAnd64RR, opAnd32RR, opOr64RR, opOr32RR,
+		opXor64RR, opXor32RR, opCmp64RR, opCmp32RR, opTest64RR, opTest32RR,
+		opAdd64RI, opAdd32RI, opSub64RI, opSub32RI, opAnd64RI, opAnd32RI, opOr64RI, opOr32RI,
+		opXor64RI, opXor32RI, opCmp64RI, opCmp32RI, opTest64RI, opTest32RI,
+		opShl64RI, opShl32RI, opShr64RI, opShr32RI, opSar64RI, opSar32RI, opAluRM, opCmpMI,
+		opImulRR, opImulRRI:
+		return flWrite
+	case opInc, opDec, opInc64, opInc32, opDec64, opDec32:
+		return flWrite | flPartial
+	case opShift:
+		n := in.imm & 31
+		if in.size == 8 {
+			n = in.imm & 63
+		}
+		switch {
+		case in.form&fSrcCL == 0 && n == 0:
+			return flNone
+		case in.sub == shRcl || in.sub == shRcr:
+			return flWrite | flPartial | flRead
+		case in.form&fSrcCL != 0 || in.sub == shRol || in.sub == shRor:
+			return flWrite | flPartial
+		}
+		return flWrite
+	case opMulDiv:
+		if in.sub == mdMul || in.sub == mdImul {
+			return flWrite
+		}
+		return flWrite | flPartial
+	}
+	return flWrite | flPartial | flRead
+}
+
+// mayFault reports whether in can raise an exception (or trap, or end the run), so the
+// flags before it must be exact.
+func mayFault(in *inst) bool {
+	if in.form&(fDstMem|fSrcMem) != 0 {
+		return true
+	}
+	switch in.op {
+	case opPush, opPop, opCall, opCallInd, opRet, opLeave, opMulDiv, opUD, opPriv, opSyscall,
+		opInt3, opPushR, opPopR:
+		return true
+	}
+	return in.op >= opCold
+}
+
+// skippable lists the fast ops that honour hFlagsDead.
+func skippable(op uint16) bool {
+	return op >= opAdd64RR && op <= opDec32 || op == opImulRR || op == opImulRRI
+}
+
+// markDeadFlags sets hFlagsDead on the fast ops whose flags are overwritten, within the
+// block, before anything reads them or anything can fault.
+func markDeadFlags(insts []inst) {
+	live := true // after the block, anything may read them
+	for i := len(insts) - 1; i >= 0; i-- {
+		in := &insts[i]
+		eff := flagEffect(in)
+		dead := eff&flWrite != 0 && !live && skippable(in.op)
+		if dead {
+			in.hint |= hFlagsDead
+		}
+		switch {
+		case eff&flRead != 0 || mayFault(in):
+			live = true
+		case dead:
+			live = false // it touches no flags now
+		case eff&flWrite != 0 && eff&flPartial == 0:
+			live = false
+		}
+	}
+}
+
+// fuseBranch fuses each CMP or TEST (register-register or register-immediate) with the
+// Jcc that follows it: the fused op compares, records the flags and branches (or goes on
+// after the Jcc).
+func fuseBranch(insts []inst) {
+	for j := 1; j < len(insts); j++ {
+		if insts[j].op != opJcc {
+			continue
+		}
+		in := &insts[j-1]
+		cc := insts[j].sub
+		switch in.op {
+		case opCmp64RR, opCmp32RR:
+			in.op, in.sub = opCmpJccRR, cc
+		case opCmp64RI, opCmp32RI:
+			in.op, in.sub = opCmpJccRI, cc
+		case opTest64RR, opTest32RR:
+			in.op, in.sub = opTestJccRR, cc
+		case opTest64RI, opTest32RI:
+			in.op, in.sub = opTestJccRI, cc
+		}
+	}
+}

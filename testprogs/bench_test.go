@@ -1,0 +1,64 @@
+package testprogs
+
+import (
+	"io"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"vmemu/minikernel"
+)
+
+// The benchmark programs run natively and emulated with the same output.
+func TestBenchProgramsMatchNative(t *testing.T) {
+	sameAsNative(t, "bench_int", "", "2")
+	sameAsNative(t, "bench_mem", "", "1")
+}
+
+// cpuTime returns the process's user and system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkPrograms runs the benchmark programs through the mini-kernel and reports guest
+// instructions per second of wall time (MIPS) and of process CPU time (cpu-MIPS, steadier
+// on a shared machine). `go test -run XXX -bench . ./testprogs/` times them.
+func BenchmarkPrograms(b *testing.B) {
+	for _, p := range []struct {
+		prog string
+		args []string
+	}{
+		{"bench_int", []string{"20"}},
+		{"bench_mem", []string{"1"}},
+	} {
+		b.Run(p.prog, func(b *testing.B) {
+			var insns uint64
+			cpu0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				var out strings.Builder
+				k, err := minikernel.New(minikernel.Config{RAM: 256 << 20, Stdin: strings.NewReader(""),
+					Stdout: &out, Stderr: io.Discard, Log: io.Discard})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := k.Spawn("bin/"+p.prog, append([]string{p.prog}, p.args...), env); err != nil {
+					b.Fatal(err)
+				}
+				if code, err := k.Run(); err != nil || code != 0 {
+					b.Fatalf("%s: exit %d, %v", p.prog, code, err)
+				}
+				if !strings.Contains(out.String(), "checksum") {
+					b.Fatalf("%s printed %q", p.prog, out.String())
+				}
+				insns += k.CPU().Instructions()
+				k.Close()
+			}
+			b.ReportMetric(float64(insns)/b.Elapsed().Seconds()/1e6, "MIPS")
+			b.ReportMetric(float64(insns)/(cpuTime()-cpu0).Seconds()/1e6, "cpu-MIPS")
+			b.ReportMetric(float64(insns)/float64(b.N), "insns/op")
+		})
+	}
+}
