@@ -250,7 +250,7 @@ func (k *Kernel) doSelect(p *Process, nfds int64, sets [3]uint64, timeout int64,
 	if nfds < 0 {
 		return -int64(EINVAL)
 	}
-	n := uint64(min(nfds, maxFDs))
+	n := uint64(min(nfds, int64(p.fds.capacity()))) // Linux clamps to the table's size
 	words := fdSetWords(n)
 	var in [3][]uint64
 	for i, va := range sets {

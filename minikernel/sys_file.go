@@ -137,10 +137,11 @@ func (k *Kernel) doWrite(p *Process, f *File, src *uio, pos *uint64) int64 {
 	}
 	off := f.off
 	switch {
+	case f.flags&oAppend != 0 && f.ino != nil:
+		// Even for pwrite: Linux appends whatever the offset (pwrite(2), BUGS).
+		off = f.ino.size
 	case pos != nil:
 		off = *pos
-	case f.flags&oAppend != 0 && f.ino != nil:
-		off = f.ino.size
 	}
 	n, e := k.fileWrite(p, f, src, off)
 	if e != 0 {
