@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -85,13 +87,22 @@ func TestFileProgramsMatchNative(t *testing.T) {
 	}
 }
 
-// What a shared mapping stored, with neither msync nor munmap, reaches the host file when
-// the process exits: the host reads it after the run.
-func TestSharedStoresReachTheHostAtExit(t *testing.T) {
+// fsync writes what a shared mapping stored to the host file at once; what it stored later,
+// with neither msync nor munmap, reaches the host file when the process exits. The host
+// reads the file when the guest's fsync returns, and after the run.
+func TestSharedStoresReachTheHost(t *testing.T) {
 	dir := t.TempDir()
-	r := runEmu(t, "musl_fs_map", "", []string{dir})
+	final := filepath.Join(dir, "final")
+	var atFsync []byte
+	r := runAtWatched(t, binPath(t, "musl_fs_map"), []string{"fs_map", dir}, "", func(k *minikernel.Kernel, e *minikernel.Event) {
+		if e.Kind == minikernel.EvSyscall && e.Name == "fsync" {
+			atFsync, _ = os.ReadFile(final)
+		}
+	})
 	require.Equal(t, 0, r.Code, r.Log)
-	b, err := os.ReadFile(filepath.Join(dir, "final"))
+	require.Len(t, atFsync, 2*4096)
+	assert.Equal(t, "fffsyncedf", string(atFsync[:10]), "on the host when fsync returns")
+	b, err := os.ReadFile(final)
 	require.NoError(t, err)
 	require.Len(t, b, 2*4096)
 	assert.Equal(t, "fffwritten at exitfff", string(b[:21]))
@@ -374,4 +385,45 @@ func TestPipelinesAreDeterministic(t *testing.T) {
 		return r.Stats.Instructions
 	}
 	assert.Equal(t, run(), run())
+}
+
+// openPTY opens a pseudo-terminal pair and sets its window size, or skips the test.
+func openPTY(t *testing.T, rows, cols uint16) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals on this host: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	ioctl := func(f *os.File, req uintptr, arg unsafe.Pointer) {
+		t.Helper()
+		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), req, uintptr(arg)); e != 0 {
+			t.Skipf("pseudo-terminal ioctl %#x: %v", req, e)
+		}
+	}
+	var unlock, n int32
+	ioctl(m, syscall.TIOCSPTLCK, unsafe.Pointer(&unlock))
+	ioctl(m, syscall.TIOCGPTN, unsafe.Pointer(&n))
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	ws := [4]uint16{rows, cols}
+	ioctl(s, syscall.TIOCSWINSZ, unsafe.Pointer(&ws))
+	return m, s
+}
+
+// When the guest's standard output is a host terminal, the terminal answers its ioctls:
+// isatty, the window size and the modes are the terminal's, on the emulator as natively;
+// a descriptor that is not a terminal is ENOTTY.
+func TestTerminalIoctlsAskTheHostTerminal(t *testing.T) {
+	_, pts := openPTY(t, 33, 101)
+	cmd := exec.Command(binPath(t, "musl_fs_tty"))
+	var nerr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(""), pts, &nerr
+	require.NoError(t, cmd.Run())
+	r := runEmu(t, "musl_fs_tty", "", nil, func(c *minikernel.Config) { c.Stdout = pts })
+	assert.Equal(t, nerr.String(), r.Stderr)
+	assert.Contains(t, r.Stderr, "33 rows, 101 columns")
+	assert.Contains(t, r.Stderr, "TIOCGWINSZ on stdin: -1 ") // ENOTTY, as libc spells it
+	assert.Equal(t, 0, r.Code, r.Log)
 }

@@ -5,8 +5,8 @@
    are SIGBUS; ftruncate shrinking a mapped file takes the pages away from every mapping, in
    every process; MAP_SHARED with PROT_WRITE needs a descriptor open for writing; an
    unlinked file lives on while mapped; two processes that map the same file see each
-   other's stores; what a shared mapping stored reaches the file by exit without msync (the
-   test reads DIR/final afterwards). */
+   other's stores; fsync writes a shared mapping's stores to the file; what a shared mapping
+   stored reaches the file by exit without msync (the test reads DIR/final afterwards). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -257,6 +257,8 @@ static void final(void) {
 	puts("-- stores left for exit to write back");
 	int fd = make("final", "f", 2 * PG);
 	char *m = mmap(0, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	memcpy(m + 3, "synced", 6);
+	say("fsync", fsync(fd)); /* the host file has "synced" now (the test looks) */
 	memcpy(m + 3, "written at exit", 15);
 	memcpy(m + PG + 9, "and here", 8);
 	close(fd);
