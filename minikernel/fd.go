@@ -112,3 +112,16 @@ func (t *fdTable) closeOnExec() {
 		}
 	}
 }
+
+// closeRange closes the descriptors from first to last, or marks them close-on-exec.
+func (t *fdTable) closeRange(first, last uint64, cloexec bool) {
+	for fd := first; fd <= last && fd < uint64(len(t.fds)); fd++ {
+		switch {
+		case t.fds[fd].f == nil:
+		case cloexec:
+			t.fds[fd].cloexec = true
+		default:
+			_ = t.close(fd)
+		}
+	}
+}

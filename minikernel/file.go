@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"os"
 	"path"
 	"syscall"
 )
@@ -24,7 +25,7 @@ type fileKind uint8
 const (
 	fileRegular fileKind = iota // a host regular file, through the page cache
 	fileDir                     // a host directory: getdents64; read is EISDIR
-	fileDevice                  // a host device, FIFO or socket (or an O_PATH symlink): the host reads and writes
+	fileDevice                  // a host device, FIFO, socket or emu's own stdio: the host reads and writes
 	fileStream                  // the guest's standard input, output or error
 	fileShm                     // an anonymous shared-memory object (backs MAP_SHARED|MAP_ANONYMOUS)
 	filePipe                    // one end of a pipe (pipe.go)
@@ -248,16 +249,39 @@ func (k *Kernel) hostCreate(abs string, flags int, mode uint32) (int, Errno) {
 	case e != EEXIST || flags&oExcl != 0:
 		return -1, e
 	}
-	fd, e = k.hostOpen(abs, flags&^oCreat, mode)
+	fd, e = k.hostOpen(abs, flags&^oCreat, 0)
 	if e == ENOENT {
 		// A dangling symbolic link, which O_CREAT without O_EXCL follows and creates.
-		fd, e = k.hostOpen(abs, flags, mode)
+		return k.hostOpen(abs, flags, mode)
+	}
+	var st syscall.Stat_t
+	if e == 0 && hostFstat(fd, &st) == 0 && st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+		_ = syscall.Close(fd)
+		return -1, EISDIR // O_CREAT on a directory, as open(2) says
 	}
 	return fd, e
 }
 
-// newStream makes a File for one of the guest's standard streams.
+// newStream makes a File for one of the guest's standard streams. When the Config gave a
+// host file (an *os.File: emu's own standard streams), the guest gets that host file
+// itself, as a process started by a shell would: a copy of its descriptor, read and
+// written on the host with the host's offset and flags, so that a terminal answers its
+// ioctls, a regular file can seek, descriptors 1 and 2 redirected to one file share its
+// offset, and a broken pipe is EPIPE and SIGPIPE for the guest (not for emu).
 func (k *Kernel) newStream(name string, r io.Reader, w io.Writer, acc int) *File {
+	var x any = w
+	if r != nil {
+		x = r
+	}
+	if hf, ok := x.(*os.File); ok && hf != nil {
+		if fd, e := hostCall(syscall.SYS_FCNTL, hf.Fd(), syscall.F_DUPFD_CLOEXEC, 3); e == 0 {
+			fl, e := hostCall(syscall.SYS_FCNTL, fd, syscall.F_GETFL)
+			if e != 0 {
+				fl = uintptr(acc)
+			}
+			return &File{k: k, kind: fileDevice, name: name, hfd: int(fd), flags: int(fl) &^ oCloexec, refs: 1}
+		}
+	}
 	return &File{k: k, kind: fileStream, name: name, r: r, w: w, hfd: -1, flags: acc, refs: 1}
 }
 
@@ -403,6 +427,9 @@ func (k *Kernel) streamWrite(p *Process, f *File, src *uio) (uint64, Errno) {
 				_, err = f.w.Write(tmp[:got])
 			}
 			if err != nil {
+				if errnoOf(err) == EPIPE {
+					k.sendSignal(p, SIGPIPE) // a host pipe with no reader left
+				}
 				if done == 0 {
 					return 0, errnoOf(err)
 				}

@@ -56,6 +56,9 @@ func (k *Kernel) resumeSleep(p *Process) bool {
 	default:
 		ret = s.retry()
 	}
+	if p.exited {
+		return true // the retry ended the process (SIGPIPE, out of memory)
+	}
 	if ret == sysBlocks && !s.interrupted {
 		p.state = procBlocked
 		return false

@@ -734,3 +734,16 @@ func sysFchmod(k *Kernel, p *Process, a *[6]uint64) int64 {
 	}
 	return 0
 }
+
+// close_range(first, last, flags): close every descriptor in [first, last], or with
+// CLOSE_RANGE_CLOEXEC mark them close-on-exec. CLOSE_RANGE_UNSHARE changes nothing here:
+// no process shares its descriptor table. first above last is EINVAL.
+func sysCloseRange(k *Kernel, p *Process, a *[6]uint64) int64 {
+	const unshare, cloexec = 2, 4
+	first, last, flags := uint64(uint32(a[0])), uint64(uint32(a[1])), a[2]
+	if flags&^(unshare|cloexec) != 0 || first > last {
+		return -int64(EINVAL)
+	}
+	p.fds.closeRange(first, last, flags&cloexec != 0)
+	return 0
+}

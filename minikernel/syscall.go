@@ -181,6 +181,7 @@ var syscalls = map[uint64]syscallEntry{
 	306: {"syncfs", sysSyncfs},
 	316: {"renameat2", sysRenameat2},
 	332: {"statx", sysStatx},
+	436: {"close_range", sysCloseRange},
 	439: {"faccessat2", sysFaccessat2},
 }
 

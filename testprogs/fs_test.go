@@ -427,3 +427,46 @@ func TestTerminalIoctlsAskTheHostTerminal(t *testing.T) {
 	assert.Contains(t, r.Stderr, "TIOCGWINSZ on stdin: -1 ") // ENOTTY, as libc spells it
 	assert.Equal(t, 0, r.Code, r.Log)
 }
+
+// Given host files for its standard streams (as emu run passes its own), the guest uses
+// them as a process started by a shell does: descriptors 1 and 2 opened on one file share
+// its offset, a regular file on standard input can seek, and a write to a pipe whose
+// reader is gone is SIGPIPE for the guest.
+func TestHostFilesAsStandardStreams(t *testing.T) {
+	bb := busybox(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	require.NoError(t, os.WriteFile(in, []byte("first\nsecond\nthird\n"), 0o644))
+	const script = `echo out; echo err >&2; tail -n 1; echo out2; ls -l /proc/self/fd/0 >/dev/null; echo done`
+	run := func(name string, emulate bool) string {
+		stdin, err := os.Open(in)
+		require.NoError(t, err)
+		defer stdin.Close()
+		out, err := os.Create(filepath.Join(dir, name))
+		require.NoError(t, err)
+		defer out.Close()
+		if !emulate {
+			cmd := exec.Command(bb, "sh", "-c", script)
+			cmd.Stdin, cmd.Stdout, cmd.Stderr, cmd.Env = stdin, out, out, env
+			require.NoError(t, cmd.Run())
+		} else {
+			r := runAt(t, bb, []string{"sh", "-c", script}, "", func(c *minikernel.Config) {
+				c.Stdin, c.Stdout, c.Stderr = stdin, out, out
+			})
+			require.Equal(t, 0, r.Code, r.Log)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		return string(b)
+	}
+	want, got := run("native", false), run("emulated", true)
+	assert.Equal(t, "out\nerr\nthird\nout2\ndone\n", want)
+	assert.Equal(t, want, got)
+
+	rd, wr, err := os.Pipe()
+	require.NoError(t, err)
+	rd.Close()
+	defer wr.Close()
+	r := runAt(t, bb, []string{"yes"}, "", func(c *minikernel.Config) { c.Stdout = wr })
+	assert.Equal(t, 128+13, r.Code, "killed by SIGPIPE")
+}

@@ -111,6 +111,10 @@ int main(int argc, char **argv) {
 	say("open d/a/ (trailing slash)", open("d/a/", O_RDONLY));
 	say("open d/a O_DIRECTORY", open("d/a", O_RDONLY | O_DIRECTORY));
 	say("open d O_WRONLY", open("d", O_WRONLY));
+	say("open d O_CREAT", open("d", O_RDONLY | O_CREAT, 0644));
+	umask(0);
+	say("open d O_CREAT, umask 0", open("d", O_RDONLY | O_CREAT, 0666));
+	umask(022);
 	list("d");
 	list(".");
 
@@ -214,6 +218,12 @@ int main(int argc, char **argv) {
 	say("F_GETFL after it", fcntl(fd, F_GETFL));
 	say("close 40", close(40));
 	say("close 40 again", close(40));
+	say("dup2 to 60 and 62", dup2(fd, 60) + dup2(fd, 62));
+	say("close_range 61..62 CLOEXEC", syscall(436, 61, 62, 4));
+	say("F_GETFD of 62", fcntl(62, F_GETFD));
+	say("close_range 60..70", syscall(436, 60, 70, 0));
+	say("close 60 after it", close(60));
+	say("close_range 5..4", syscall(436, 5, 4, 0));
 	say("read from O_WRONLY", read(open("log", O_WRONLY), x, 1));
 	say("write to O_RDONLY", write(open("log", O_RDONLY), x, 1));
 	say("read a directory", read(open(".", O_RDONLY), x, 1));
