@@ -63,8 +63,16 @@ func cstr(s string) *byte {
 // answers EAGAIN when a rename or mount raced with the walk; the call is then retried, as
 // openat2(2) advises.
 func hostOpenat2(dirfd int, path string, flags int, mode uint32, resolve uint64) (int, Errno) {
-	how := openHow{flags: uint64(uint32(flags)), mode: uint64(mode), resolve: resolve}
 	p := cstr(path)
+	if resolve == 0 {
+		// Plain openat does the same walk, and exists on kernels older than openat2 (5.6).
+		r, e := hostCall(syscall.SYS_OPENAT, uintptr(dirfd), uintptr(unsafe.Pointer(p)), uintptr(flags), uintptr(mode))
+		if e != 0 {
+			return -1, e
+		}
+		return int(r), 0
+	}
+	how := openHow{flags: uint64(uint32(flags)), mode: uint64(mode), resolve: resolve}
 	for try := 0; ; try++ {
 		r, e := hostCall(hostSysOpenat2, uintptr(dirfd), uintptr(unsafe.Pointer(p)),
 			uintptr(unsafe.Pointer(&how)), unsafe.Sizeof(how))
@@ -121,9 +129,14 @@ func hostStatx(dirfd int, path string, flags int, mask uint32, buf *[256]byte) E
 	return e
 }
 
-// hostFaccessat2 is faccessat2(dirfd, path, mode, flags).
+// hostFaccessat2 is faccessat2(dirfd, path, mode, flags). Where the host lacks it (before
+// Linux 5.8) an empty path with AT_EMPTY_PATH is asked as faccessat of the descriptor's
+// magic link, which names the same file.
 func hostFaccessat2(dirfd int, path string, mode uint32, flags int) Errno {
 	_, e := hostCall(hostSysFaccessat2, uintptr(dirfd), uintptr(unsafe.Pointer(cstr(path))), uintptr(mode), uintptr(flags))
+	if e == ENOSYS && path == "" && flags&atEmptyPath != 0 && flags&atEaccess == 0 {
+		_, e = hostCall(syscall.SYS_FACCESSAT, uintptr(atFdcwd), uintptr(unsafe.Pointer(cstr(procFDPath(dirfd)))), uintptr(mode))
+	}
 	return e
 }
 

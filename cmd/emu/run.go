@@ -109,6 +109,12 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			stdout, stderr = flushingWriter{stdout, tr}, flushingWriter{stderr, tr}
 		}
 	}
+	if o.root != "" {
+		if fi, err := os.Stat(o.root); err != nil || !fi.IsDir() {
+			fmt.Fprintf(stderr, "emu run: --root: %s is not a directory\n", o.root)
+			return 2
+		}
+	}
 	cfg.Stdin, cfg.Stdout, cfg.Stderr = stdin, stdout, stderr
 	cfg.Root = o.root
 	k, err := minikernel.New(cfg)
@@ -132,6 +138,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "emu: %v\n", err)
 		if errors.Is(err, os.ErrNotExist) {
+			if o.root != "" {
+				fmt.Fprintf(stderr, "emu: (with --root, %s is looked up inside %s)\n", prog, o.root)
+			}
 			return 127
 		}
 		return 126
