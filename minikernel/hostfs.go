@@ -135,7 +135,8 @@ func hostStatx(dirfd int, path string, flags int, mask uint32, buf *[256]byte) E
 func hostFaccessat2(dirfd int, path string, mode uint32, flags int) Errno {
 	_, e := hostCall(hostSysFaccessat2, uintptr(dirfd), uintptr(unsafe.Pointer(cstr(path))), uintptr(mode), uintptr(flags))
 	if e == ENOSYS && path == "" && flags&atEmptyPath != 0 && flags&atEaccess == 0 {
-		_, e = hostCall(syscall.SYS_FACCESSAT, uintptr(atFdcwd), uintptr(unsafe.Pointer(cstr(procFDPath(dirfd)))), uintptr(mode))
+		cwd := atFdcwd
+		_, e = hostCall(syscall.SYS_FACCESSAT, uintptr(cwd), uintptr(unsafe.Pointer(cstr(procFDPath(dirfd)))), uintptr(mode))
 	}
 	return e
 }
