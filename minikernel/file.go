@@ -214,6 +214,9 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 	switch st.Mode & syscall.S_IFMT {
 	case syscall.S_IFREG:
 		f.kind = fileRegular
+		if st.Size == 0 && pseudoFile(hfd) {
+			f.kind = fileDevice // /proc, /sys: generated on read, not kept in pages
+		}
 	case syscall.S_IFDIR:
 		f.kind = fileDir
 		if d, ok := k.guestPathOf(hfd); ok {
@@ -232,6 +235,30 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 		}
 	}
 	return f, 0
+}
+
+// pseudoFile reports whether the empty regular file open on fd lies on a file system
+// whose files are made up when read (procfs, sysfs and the like), which report a size of
+// zero and have no page cache on Linux either: they are read on the host, as devices are.
+func pseudoFile(fd int) bool {
+	var sf syscall.Statfs_t
+	if err := syscall.Fstatfs(fd, &sf); err != nil {
+		return false
+	}
+	switch uint32(sf.Type) {
+	case 0x9fa0, // PROC_SUPER_MAGIC
+		0x62656572, // SYSFS_MAGIC
+		0x64626720, // DEBUGFS_MAGIC
+		0x74726163, // TRACEFS_MAGIC
+		0x73636673, // SECURITYFS_MAGIC
+		0x27e0eb,   // CGROUP_SUPER_MAGIC
+		0x63677270, // CGROUP2_SUPER_MAGIC
+		0xcafe4a11, // BPF_FS_MAGIC
+		0x62656570, // CONFIGFS_MAGIC
+		0xf97cff8c: // SELINUX_MAGIC
+		return true
+	}
+	return false
 }
 
 // hostCreate opens abs on the host. A file O_CREAT creates gets mode exactly, even where

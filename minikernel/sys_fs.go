@@ -1,6 +1,7 @@
 package minikernel
 
 import (
+	"bytes"
 	"encoding/binary"
 	"path"
 	"syscall"
@@ -675,4 +676,93 @@ func sysUtimensat(k *Kernel, p *Process, a *[6]uint64) int64 {
 		}
 	}
 	return -int64(hostUtimensat(fd, "", times, atEmptyPath))
+}
+
+// statfs(path, buf) and fstatfs(fd, buf): the host's answer for the file system holding
+// the file (struct statfs is the same on the host). A pipe or stream is on the kernel's
+// pipe file system, which has nothing to report but its type.
+func sysStatfs(k *Kernel, p *Process, a *[6]uint64) int64 {
+	abs, e := k.userPathAt(p, fdcwdArg, a[0])
+	if e != 0 {
+		return -int64(e)
+	}
+	fd, e := k.lookupPath(p, abs, true)
+	if e != 0 {
+		return -int64(e)
+	}
+	defer syscall.Close(fd)
+	return k.putStatfs(p, fd, a[1])
+}
+
+func sysFstatfs(k *Kernel, p *Process, a *[6]uint64) int64 {
+	f := fdArg(p, a[0])
+	if f == nil {
+		return -int64(EBADF)
+	}
+	if f.hfd < 0 {
+		var b [120]byte
+		binary.LittleEndian.PutUint64(b[0:], 0x50495045) // PIPEFS_MAGIC
+		binary.LittleEndian.PutUint64(b[8:], 4096)
+		binary.LittleEndian.PutUint64(b[64:], 255)
+		binary.LittleEndian.PutUint64(b[72:], 4096)
+		if _, ok := k.copyOut(p, a[1], b[:]); !ok {
+			return -int64(EFAULT)
+		}
+		return 0
+	}
+	return k.putStatfs(p, f.hfd, a[1])
+}
+
+func (k *Kernel) putStatfs(p *Process, fd int, va uint64) int64 {
+	var sf syscall.Statfs_t
+	if err := syscall.Fstatfs(fd, &sf); err != nil {
+		return -int64(errnoOf(err))
+	}
+	var b bytes.Buffer
+	_ = binary.Write(&b, binary.LittleEndian, &sf)
+	if _, ok := k.copyOut(p, va, b.Bytes()); !ok {
+		return -int64(EFAULT)
+	}
+	return 0
+}
+
+// mknod(path, mode, dev) and mknodat(dirfd, path, mode, dev): a FIFO, socket or regular
+// file (a device node needs a privilege the host decides), with mode less the umask. A
+// directory's mode is EPERM, an unknown type EINVAL, as in Linux's may_mknod().
+func sysMknod(k *Kernel, p *Process, a *[6]uint64) int64 {
+	b := [6]uint64{fdcwdArg, a[0], a[1], a[2]}
+	return sysMknodat(k, p, &b)
+}
+
+func sysMknodat(k *Kernel, p *Process, a *[6]uint64) int64 {
+	mode := uint32(a[2])
+	switch mode & syscall.S_IFMT {
+	case 0:
+		mode |= syscall.S_IFREG
+	case syscall.S_IFREG, syscall.S_IFCHR, syscall.S_IFBLK, syscall.S_IFIFO, syscall.S_IFSOCK:
+	case syscall.S_IFDIR:
+		return -int64(EPERM)
+	default:
+		return -int64(EINVAL)
+	}
+	abs, e := k.userPathAt(p, a[0], a[1])
+	if e != 0 {
+		return -int64(e)
+	}
+	r, e := k.newName(abs)
+	if e != 0 {
+		return -int64(e)
+	}
+	defer r.close()
+	perm := mode & 0o7777 &^ p.fs.umask
+	if err := syscall.Mknodat(r.fd, r.name, mode&syscall.S_IFMT|perm, int(a[3])); err != nil {
+		return -int64(errnoOf(err))
+	}
+	if perm&k.ns.hostUmask != 0 {
+		if fd, e := hostOpenat2(r.fd, r.name, oPath|oNofollow|syscall.O_CLOEXEC, 0, 0); e == 0 {
+			_ = syscall.Chmod(procFDPath(fd), perm)
+			_ = syscall.Close(fd)
+		}
+	}
+	return 0
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -160,6 +161,12 @@ int main(int argc, char **argv) {
 	say("link d/c d/hard", link("d/c", "d/hard"));
 	mode("d/c has two links", "d/c", 1);
 	say("link d d/hd (a directory)", link("d", "d/hd"));
+	say("mkfifo d/fifo", mkfifo("d/fifo", 0666));
+	mode("d/fifo", "d/fifo", 0);
+	say("mknod d/reg (a regular file)", mknod("d/reg", S_IFREG | 0640, 0));
+	mode("d/reg", "d/reg", 0);
+	say("mknod d/dir (a directory)", mknod("d/dir", S_IFDIR | 0755, 0));
+	say("mkfifo d/fifo again", mkfifo("d/fifo", 0666));
 	list("d");
 
 	puts("-- directories as places");
@@ -227,6 +234,16 @@ int main(int argc, char **argv) {
 	say("read from O_WRONLY", read(open("log", O_WRONLY), x, 1));
 	say("write to O_RDONLY", write(open("log", O_RDONLY), x, 1));
 	say("read a directory", read(open(".", O_RDONLY), x, 1));
+
+	struct statfs sf1, sf2;
+	say("statfs . and fstatfs log agree", statfs(".", &sf1) == 0 && fstatfs(fd, &sf2) == 0 &&
+						 sf1.f_type == sf2.f_type && sf1.f_bsize == sf2.f_bsize);
+	int pp[2];
+	pipe(pp);
+	say("fstatfs of a pipe: PIPEFS_MAGIC", fstatfs(pp[0], &sf1) == 0 && sf1.f_type == 0x50495045);
+	say("statfs of a missing path", statfs("nothing", &sf1));
+	close(pp[0]);
+	close(pp[1]);
 
 	puts("-- sizes, modes and times");
 	say("truncate log to 3", truncate("log", 3));
