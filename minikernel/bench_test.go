@@ -95,3 +95,33 @@ func BenchmarkDemandZeroFaultGuest(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pages*rounds), "ns/fault")
 }
+
+// BenchmarkPipeRoundTrip64K measures a 64 KiB write into a pipe and the read that drains
+// it, as the system calls run them (copies from and to user memory through the MMU).
+func BenchmarkPipeRoundTrip64K(b *testing.B) {
+	k, err := New(Config{RAM: 64 << 20})
+	require.NoError(b, err)
+	defer k.Close()
+	p, err := k.Spawn(progs+"hello", []string{"hello"}, nil)
+	require.NoError(b, err)
+	a := [6]uint64{0, 1 << 20, uint64(ProtRead | ProtWrite), mapPrivate | mapAnonymous, ^uint64(0), 0}
+	buf := uint64(sysMmap(k, p, &a))
+	require.True(b, k.populate(p, buf, buf+1<<20, true))
+	pa := [6]uint64{buf, 0}
+	require.Equal(b, int64(0), sysPipe2(k, p, &pa))
+	var fds [8]byte
+	k.copyIn(p, buf, fds[:])
+	rfd, wfd := uint64(fds[0]), uint64(fds[4])
+	b.SetBytes(64 << 10)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w := [6]uint64{wfd, buf, 64 << 10}
+		if n := sysWriteFn(k, p, &w); n != 64<<10 {
+			b.Fatalf("write: %d", n)
+		}
+		r := [6]uint64{rfd, buf + 512<<10, 64 << 10}
+		if n := sysReadFn(k, p, &r); n != 64<<10 {
+			b.Fatalf("read: %d", n)
+		}
+	}
+}

@@ -81,8 +81,8 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 	if f.kind != fileRegular {
 		return execErr(path, EACCES, fmt.Errorf("not a regular file"))
 	}
-	if err := syscall.Access(path, 1 /* X_OK */); err != nil {
-		return execErr(path, errnoOf(err), err)
+	if en := hostFaccessat2(f.hfd, "", 1 /* X_OK */, atEmptyPath); en != 0 {
+		return execErr(path, en, nil)
 	}
 	plan, err := loader.Parse(f, int64(f.ino.size))
 	if err != nil {
@@ -133,6 +133,7 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 	old := p.mm
 	p.mm = mm
 	p.exe = path
+	p.fs.exe, _ = k.guestPathOf(f.hfd)
 	p.comm = [16]byte{}
 	copy(p.comm[:15], filepath.Base(path))
 	k.cur = nil // force a CR3 load of the new tables

@@ -16,7 +16,29 @@ type fdEntry struct {
 // fdTable is a process's descriptor table.
 type fdTable struct {
 	fds []fdEntry
+	// max is how many descriptors the table has room for, as Linux grows its fdtable:
+	// 64 at first (NR_OPEN_DEFAULT), then powers of two times 128 that cover the highest
+	// descriptor ever used (alloc_fdtable()). select() ignores descriptors beyond it.
+	max int
 }
+
+// grow makes room for descriptor fd, as Linux's expand_fdtable() does.
+func (t *fdTable) grow(fd int) {
+	if t.max == 0 {
+		t.max = 64
+	}
+	if fd < t.max {
+		return
+	}
+	n := 1
+	for n < fd/128+1 {
+		n <<= 1
+	}
+	t.max = n * 128
+}
+
+// capacity returns how many descriptors the table has room for (fdt->max_fds).
+func (t *fdTable) capacity() int { return max(t.max, 64) }
 
 // get returns the open file for fd, or nil when fd is not open.
 func (t *fdTable) get(fd uint64) *File {
@@ -35,6 +57,7 @@ func (t *fdTable) install(f *File, cloexec bool, min int) (int, Errno) {
 		}
 		if t.fds[fd].f == nil {
 			t.fds[fd] = fdEntry{f: f, cloexec: cloexec}
+			t.grow(fd)
 			return fd, 0
 		}
 	}
@@ -48,6 +71,7 @@ func (t *fdTable) installAt(fd int, f *File, cloexec bool) {
 	}
 	old := t.fds[fd].f
 	t.fds[fd] = fdEntry{f: f, cloexec: cloexec}
+	t.grow(fd)
 	old.put()
 }
 
@@ -65,7 +89,7 @@ func (t *fdTable) close(fd uint64) Errno {
 // clone returns a copy of the table for a child process: the same open files, each with
 // one more reference. Linux's dup_fd().
 func (t *fdTable) clone() *fdTable {
-	c := &fdTable{fds: append([]fdEntry(nil), t.fds...)}
+	c := &fdTable{fds: append([]fdEntry(nil), t.fds...), max: t.max}
 	for _, e := range c.fds {
 		e.f.get()
 	}
@@ -85,6 +109,19 @@ func (t *fdTable) closeOnExec() {
 	for fd, e := range t.fds {
 		if e.f != nil && e.cloexec {
 			_ = t.close(uint64(fd))
+		}
+	}
+}
+
+// closeRange closes the descriptors from first to last, or marks them close-on-exec.
+func (t *fdTable) closeRange(first, last uint64, cloexec bool) {
+	for fd := first; fd <= last && fd < uint64(len(t.fds)); fd++ {
+		switch {
+		case t.fds[fd].f == nil:
+		case cloexec:
+			t.fds[fd].cloexec = true
+		default:
+			_ = t.close(fd)
 		}
 	}
 }

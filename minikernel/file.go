@@ -6,27 +6,29 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path"
 	"syscall"
 )
 
 // Open files: Linux's struct file, an open file description that descriptors share (dup,
 // fork) together with its offset and flags. Regular files are read and written through the
-// page cache, so that read(), write() and mmap() of one file always agree. Paths resolve as
-// the host process resolves them (relative to the host's working directory).
-//
-// This layer is deliberately small: regular files, directories (no getdents yet), host
-// devices and FIFOs passed through, and the guest's standard streams. Pipes, getdents, a
-// confined root and the rest of POSIX come in a later issue.
+// page cache, so that read(), write() and mmap() of one file always agree; write() also
+// goes through to the host file at once, and pages stored to through shared mappings are
+// written back (msync, fsync, munmap, exit), so the host file always ends up with what the
+// guest wrote. Directories are read with getdents64; pipes live in the kernel (pipe.go);
+// host devices and FIFOs are read and written on the host directly; the guest's standard
+// streams are the Config's readers and writers.
 
 // fileKind says what an open file is.
 type fileKind uint8
 
 const (
 	fileRegular fileKind = iota // a host regular file, through the page cache
-	fileDir                     // a host directory: read is EISDIR
-	fileDevice                  // a host device or FIFO: read and write go to the host directly
+	fileDir                     // a host directory: getdents64; read is EISDIR
+	fileDevice                  // a host device, FIFO, socket or emu's own stdio: the host reads and writes
 	fileStream                  // the guest's standard input, output or error
 	fileShm                     // an anonymous shared-memory object (backs MAP_SHARED|MAP_ANONYMOUS)
+	filePipe                    // one end of a pipe (pipe.go)
 )
 
 // Open flags (include/uapi/asm-generic/fcntl.h), as the guest passes them.
@@ -41,22 +43,37 @@ const (
 	oTrunc     = 0o1000
 	oAppend    = 0o2000
 	oNonblock  = 0o4000
+	oDsync     = 0o10000
+	oAsync     = 0o20000
+	oDirect    = 0o40000
+	oLargefile = 0o100000
 	oDirectory = 0o200000
 	oNofollow  = 0o400000
+	oNoatime   = 0o1000000
 	oCloexec   = 0o2000000
+	oSync      = 0o4010000
 	oPath      = 0o10000000
+	oTmpfile   = 0o20200000
+	// validOpenFlags are the flags open() knows; others are ignored (VALID_OPEN_FLAGS).
+	validOpenFlags = oAccMode | oCreat | oExcl | oNoctty | oTrunc | oAppend | oNonblock | oDsync |
+		oAsync | oDirect | oLargefile | oDirectory | oNofollow | oNoatime | oCloexec | oSync |
+		oPath | oTmpfile
+	// setflMask are the flags F_SETFL changes (SETFL_MASK).
+	setflMask = oAppend | oNonblock | oNoatime | oDirect | oAsync
 )
 
 // File is an open file description.
 type File struct {
 	k     *Kernel
 	kind  fileKind
-	name  string
-	ino   *Inode   // regular files, directories, shared memory
-	host  *os.File // host files
+	name  string // the path the file was opened by
+	dir   string // a directory: its guest path without symbolic links (*at calls, fchdir)
+	ino   *Inode // regular files, directories, shared memory
+	hfd   int    // the host descriptor (host files), else -1
 	r     io.Reader
 	w     io.Writer
-	flags int    // O_ACCMODE | O_APPEND | O_NONBLOCK as opened (or changed by F_SETFL)
+	pipe  *pipe
+	flags int    // the file status flags, as F_GETFL reports them
 	off   uint64 // the file position
 	refs  int    // descriptors and VMAs holding it
 }
@@ -64,11 +81,17 @@ type File struct {
 // Name returns the path the file was opened by.
 func (f *File) Name() string { return f.name }
 
-// Inode returns the object behind the file (nil for a stream or a device).
+// Inode returns the object behind the file (nil for a stream, pipe or device).
 func (f *File) Inode() *Inode { return f.ino }
 
-func (f *File) readable() bool { return f.flags&oAccMode != oWronly }
-func (f *File) writable() bool { return f.flags&oAccMode != oRdonly }
+func (f *File) pathOnly() bool { return f.flags&oPath != 0 }
+func (f *File) readable() bool {
+	return !f.pathOnly() && f.flags&oAccMode != oWronly && f.flags&oAccMode != 3
+}
+func (f *File) writable() bool {
+	return !f.pathOnly() && f.flags&oAccMode != oRdonly && f.flags&oAccMode != 3
+}
+func (f *File) nonblock() bool { return f.flags&oNonblock != 0 }
 
 // get adds a reference (a descriptor or a VMA). A nil file is anonymous memory: no-op.
 func (f *File) get() {
@@ -77,8 +100,9 @@ func (f *File) get() {
 	}
 }
 
-// put drops a reference. The last one closes the host file and, when no other description
-// refers to the object, empties its page cache. Linux's fput().
+// put drops a reference. The last one closes the host descriptor, tells a pipe that one of
+// its ends is gone and, when no other description refers to the object, empties its page
+// cache. Linux's fput().
 func (f *File) put() {
 	if f == nil {
 		return
@@ -86,8 +110,12 @@ func (f *File) put() {
 	if f.refs--; f.refs > 0 {
 		return
 	}
-	if f.host != nil {
-		_ = f.host.Close()
+	if f.hfd >= 0 {
+		_ = syscall.Close(f.hfd)
+		f.hfd = -1
+	}
+	if f.pipe != nil {
+		f.k.pipeRelease(f)
 	}
 	if f.ino != nil {
 		if f.ino.refs--; f.ino.refs == 0 {
@@ -129,78 +157,182 @@ func errnoOf(err error) Errno {
 	return EIO
 }
 
-// openHost opens path on the host with the guest's flags and mode, so the host decides
-// permissions, O_CREAT, O_EXCL and O_TRUNC exactly as Linux does, and wraps it in a File.
-// O_APPEND is emulated (writes go to the guest-visible end through the page cache).
-func (k *Kernel) openHost(path string, flags int, mode uint32) (*File, Errno) {
+// openHost opens path, relative to the current process's working directory, as the
+// kernel itself opens files (execve's program and interpreter): see openFile.
+func (k *Kernel) openHost(name string, flags int, mode uint32) (*File, Errno) {
+	if name == "" {
+		return nil, ENOENT
+	}
+	abs, e := k.absPath(k.cur, fdcwdArg, name)
+	if e != 0 {
+		return nil, e
+	}
+	f, e := k.openFile(k.cur, abs, flags, mode)
+	if f != nil {
+		f.name = name
+	}
+	return f, e
+}
+
+// openFile opens the guest path abs for p with the guest's open flags and mode, as Linux's
+// do_filp_open() does: the host resolves the path inside the guest's root and decides
+// permissions, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY and O_NOFOLLOW as it does for itself;
+// p's umask applies to a file created. O_APPEND is emulated (writes go to the
+// guest-visible end through the page cache). /proc/self/exe opens the running executable.
+func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File, Errno) {
+	if exe, ok := k.magicExe(p, abs); ok {
+		abs = exe
+	}
+	flags &= validOpenFlags
+	hostFlags := flags &^ (oAppend | oCloexec)
 	if flags&oPath != 0 {
-		return nil, EINVAL // O_PATH descriptors are not supported yet
+		hostFlags = flags & (oPath | oDirectory | oNofollow)
 	}
-	perm := os.FileMode(mode & 0o777)
-	for bit, m := range map[uint32]os.FileMode{0o4000: os.ModeSetuid, 0o2000: os.ModeSetgid, 0o1000: os.ModeSticky} {
-		if mode&bit != 0 {
-			perm |= m
-		}
+	if flags&(oCreat|oTmpfile) == 0 || flags&oPath != 0 {
+		mode = 0 // openat2 insists; open ignores the mode then
 	}
-	// os.OpenFile passes the flags to open(2) as they are (adding O_CLOEXEC), and lets
-	// go test see which files a test read.
-	hf, err := os.OpenFile(path, flags&^(oAppend|oCloexec), perm)
-	if err != nil {
-		return nil, errnoOf(err)
+	umask := k.ns.hostUmask
+	if p != nil {
+		umask = p.fs.umask
 	}
-	fi, err := hf.Stat()
-	if err != nil {
-		_ = hf.Close()
-		return nil, errnoOf(err)
+	mode &^= umask & 0o777
+	hfd, e := k.hostCreate(abs, hostFlags, mode)
+	if e != 0 {
+		return nil, e
 	}
-	st := *fi.Sys().(*syscall.Stat_t)
-	f := &File{k: k, name: path, host: hf, flags: flags & (oAccMode | oAppend | oNonblock), refs: 1}
+	var st syscall.Stat_t
+	if e := hostFstat(hfd, &st); e != 0 {
+		_ = syscall.Close(hfd)
+		return nil, e
+	}
+	f := &File{k: k, name: abs, hfd: hfd, refs: 1}
+	if flags&oPath != 0 {
+		f.flags = hostFlags
+	} else {
+		f.flags = flags&^(oCreat|oExcl|oNoctty|oTrunc|oCloexec) | oLargefile
+	}
 	switch st.Mode & syscall.S_IFMT {
 	case syscall.S_IFREG:
 		f.kind = fileRegular
+		if st.Size == 0 && pseudoFile(hfd) {
+			f.kind = fileDevice // /proc, /sys: generated on read, not kept in pages
+		}
 	case syscall.S_IFDIR:
 		f.kind = fileDir
+		if d, ok := k.guestPathOf(hfd); ok {
+			f.dir = d
+		} else {
+			f.dir = path.Clean(abs)
+		}
 	default:
 		f.kind = fileDevice
 	}
-	if f.kind != fileDevice {
-		f.ino = k.cache.inode(fileID{dev: st.Dev, ino: st.Ino}, path, &st)
+	if f.kind == fileRegular || f.kind == fileDir {
+		f.ino = k.cache.inode(fileID{dev: st.Dev, ino: st.Ino}, abs, &st)
 		f.ino.refs++
-		if f.kind == fileRegular && flags&oTrunc != 0 && f.writable() {
-			k.truncatePages(f.ino, 0) // the host truncated the file; the cache follows
+		if f.kind == fileRegular && flags&oTrunc != 0 && flags&oPath == 0 {
+			k.setSize(f.ino, 0) // the host truncated the file; the cache and mappings follow
 		}
 	}
 	return f, 0
 }
 
-// newStream makes a File for one of the guest's standard streams.
+// pseudoFile reports whether the empty regular file open on fd lies on a file system
+// whose files are made up when read (procfs, sysfs and the like), which report a size of
+// zero and have no page cache on Linux either: they are read on the host, as devices are.
+func pseudoFile(fd int) bool {
+	var sf syscall.Statfs_t
+	if err := syscall.Fstatfs(fd, &sf); err != nil {
+		return false
+	}
+	switch uint32(sf.Type) {
+	case 0x9fa0, // PROC_SUPER_MAGIC
+		0x62656572, // SYSFS_MAGIC
+		0x64626720, // DEBUGFS_MAGIC
+		0x74726163, // TRACEFS_MAGIC
+		0x73636673, // SECURITYFS_MAGIC
+		0x27e0eb,   // CGROUP_SUPER_MAGIC
+		0x63677270, // CGROUP2_SUPER_MAGIC
+		0xcafe4a11, // BPF_FS_MAGIC
+		0x62656570, // CONFIGFS_MAGIC
+		0xf97cff8c: // SELINUX_MAGIC
+		return true
+	}
+	return false
+}
+
+// hostCreate opens abs on the host. A file O_CREAT creates gets mode exactly, even where
+// the host process's umask would clear bits the guest's umask keeps: the file is then
+// created with O_EXCL (so it is known to be new) and given its mode with fchmod.
+func (k *Kernel) hostCreate(abs string, flags int, mode uint32) (int, Errno) {
+	if flags&oCreat == 0 || mode&k.ns.hostUmask == 0 {
+		return k.hostOpen(abs, flags, mode)
+	}
+	fd, e := k.hostOpen(abs, flags|oExcl, mode)
+	switch {
+	case e == 0:
+		_ = syscall.Fchmod(fd, mode)
+		return fd, 0
+	case e != EEXIST || flags&oExcl != 0:
+		return -1, e
+	}
+	fd, e = k.hostOpen(abs, flags&^oCreat, 0)
+	if e == ENOENT {
+		// A dangling symbolic link, which O_CREAT without O_EXCL follows and creates.
+		return k.hostOpen(abs, flags, mode)
+	}
+	var st syscall.Stat_t
+	if e == 0 && hostFstat(fd, &st) == 0 && st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+		_ = syscall.Close(fd)
+		return -1, EISDIR // O_CREAT on a directory, as open(2) says
+	}
+	return fd, e
+}
+
+// newStream makes a File for one of the guest's standard streams. When the Config gave a
+// host file (an *os.File: emu's own standard streams), the guest gets that host file
+// itself, as a process started by a shell would: a copy of its descriptor, read and
+// written on the host with the host's offset and flags, so that a terminal answers its
+// ioctls, a regular file can seek, descriptors 1 and 2 redirected to one file share its
+// offset, and a broken pipe is EPIPE and SIGPIPE for the guest (not for emu).
 func (k *Kernel) newStream(name string, r io.Reader, w io.Writer, acc int) *File {
-	return &File{k: k, kind: fileStream, name: name, r: r, w: w, flags: acc, refs: 1}
+	var x any = w
+	if r != nil {
+		x = r
+	}
+	if hf, ok := x.(*os.File); ok && hf != nil {
+		if fd, e := hostCall(syscall.SYS_FCNTL, hf.Fd(), syscall.F_DUPFD_CLOEXEC, 3); e == 0 {
+			fl, e := hostCall(syscall.SYS_FCNTL, fd, syscall.F_GETFL)
+			if e != 0 {
+				fl = uintptr(acc)
+			}
+			return &File{k: k, kind: fileDevice, name: name, hfd: int(fd), flags: int(fl) &^ oCloexec, refs: 1}
+		}
+	}
+	return &File{k: k, kind: fileStream, name: name, r: r, w: w, hfd: -1, flags: acc, refs: 1}
 }
 
 // newShmFile makes the object behind a MAP_SHARED|MAP_ANONYMOUS mapping of size bytes.
 func (k *Kernel) newShmFile(size uint64) *File {
 	ino := k.cache.newShm(size)
 	ino.refs++
-	return &File{k: k, kind: fileShm, name: ino.name, ino: ino, flags: oRdwr, refs: 1}
+	return &File{k: k, kind: fileShm, name: ino.name, ino: ino, hfd: -1, flags: oRdwr, refs: 1}
 }
 
-// read reads up to count bytes at offset off into user memory at buf. It returns the bytes
-// read, or an errno when nothing was.
-func (k *Kernel) fileRead(p *Process, f *File, buf, count, off uint64) (uint64, Errno) {
+// fileRead reads up to dst.total bytes at offset off into dst from a file that never
+// sleeps (not a pipe). It returns the bytes read, or an errno when nothing was.
+func (k *Kernel) fileRead(p *Process, f *File, dst *uio, off uint64) (uint64, Errno) {
 	switch f.kind {
 	case fileDir:
 		return 0, EISDIR
-	case fileStream:
-		return k.streamRead(p, f, buf, count)
-	case fileDevice:
-		return k.deviceRead(p, f, buf, count)
+	case fileStream, fileDevice:
+		return k.streamRead(p, f, dst)
 	}
 	ino := f.ino
 	if off >= ino.size {
 		return 0, 0
 	}
-	count = min(count, ino.size-off)
+	count := min(dst.total, ino.size-off)
 	var done uint64
 	for done < count {
 		pos := off + done
@@ -216,7 +348,7 @@ func (k *Kernel) fileRead(p *Process, f *File, buf, count, off uint64) (uint64, 
 		}
 		fr, _ := k.ram.Frame(pfn)
 		n := min(4096-pos&0xfff, count-done)
-		got, ok := k.copyOut(p, buf+done, fr[pos&0xfff:pos&0xfff+n])
+		got, ok := dst.store(k, p, done, fr[pos&0xfff:pos&0xfff+n])
 		done += uint64(got)
 		if !ok {
 			if done == 0 {
@@ -228,25 +360,30 @@ func (k *Kernel) fileRead(p *Process, f *File, buf, count, off uint64) (uint64, 
 	return done, 0
 }
 
-// fileWrite writes count bytes from user memory at buf to f at offset off (for O_APPEND the
-// caller passes the end). A regular file's cached pages are updated and the bytes written
+// fileWrite writes src to f at offset off (for O_APPEND the caller passes the end) for a
+// file that never sleeps. A regular file's cached pages are updated and the bytes written
 // through to the host file at once, so the host always has what read() would return.
-func (k *Kernel) fileWrite(p *Process, f *File, buf, count, off uint64) (uint64, Errno) {
+// Writing past the end first clears what a shared mapping may have stored past the old end
+// in the last page: those bytes never belonged to the file, and the gap reads as zeros.
+func (k *Kernel) fileWrite(p *Process, f *File, src *uio, off uint64) (uint64, Errno) {
 	switch f.kind {
 	case fileDir:
 		return 0, EISDIR
 	case fileStream, fileDevice:
-		return k.streamWrite(p, f, buf, count)
+		return k.streamWrite(p, f, src)
 	}
 	ino := f.ino
+	if src.total > 0 && off > ino.size {
+		k.zeroTail(ino, ino.size, off)
+	}
 	var tmp [4096]byte
 	var done uint64
-	for done < count {
+	for done < src.total {
 		pos := off + done
-		n := min(4096-pos&0xfff, count-done)
-		got, ok := k.copyIn(p, buf+done, tmp[:n])
+		n := min(4096-pos&0xfff, src.total-done)
+		got, ok := src.load(k, p, done, tmp[:n])
 		if got > 0 {
-			if _, err := f.host.WriteAt(tmp[:got], int64(pos)); err != nil {
+			if _, err := syscall.Pwrite(f.hfd, tmp[:got], int64(pos)); err != nil {
 				if done == 0 {
 					return 0, errnoOf(err)
 				}
@@ -270,17 +407,29 @@ func (k *Kernel) fileWrite(p *Process, f *File, buf, count, off uint64) (uint64,
 	return done, 0
 }
 
-// streamRead reads from the guest's standard input (or a host device) into user memory.
-func (k *Kernel) streamRead(p *Process, f *File, buf, count uint64) (uint64, Errno) {
-	if f.r == nil {
+// streamRead reads from the guest's standard input or a host device into dst.
+func (k *Kernel) streamRead(p *Process, f *File, dst *uio) (uint64, Errno) {
+	if f.r == nil && f.hfd < 0 {
 		return 0, 0
 	}
-	data := make([]byte, min(count, 1<<16))
-	n, err := f.r.Read(data)
-	if n == 0 && err != nil && err != io.EOF {
-		return 0, EIO
+	data := make([]byte, min(dst.total, 1<<16))
+	if len(data) == 0 {
+		return 0, 0
 	}
-	if got, ok := k.copyOut(p, buf, data[:n]); !ok {
+	var n int
+	if f.hfd >= 0 {
+		var err error
+		if n, err = syscall.Read(f.hfd, data); err != nil {
+			return 0, errnoOf(err)
+		}
+	} else {
+		var err error
+		n, err = f.r.Read(data)
+		if n == 0 && err != nil && err != io.EOF {
+			return 0, EIO
+		}
+	}
+	if got, ok := dst.store(k, p, 0, data[:n]); !ok {
 		if got == 0 {
 			return 0, EFAULT
 		}
@@ -289,38 +438,25 @@ func (k *Kernel) streamRead(p *Process, f *File, buf, count uint64) (uint64, Err
 	return uint64(n), 0
 }
 
-func (k *Kernel) deviceRead(p *Process, f *File, buf, count uint64) (uint64, Errno) {
-	data := make([]byte, min(count, 1<<16))
-	n, err := f.host.Read(data)
-	if n == 0 && err != nil {
-		if err == io.EOF {
-			return 0, 0
-		}
-		return 0, errnoOf(err)
-	}
-	if got, ok := k.copyOut(p, buf, data[:n]); !ok {
-		if got == 0 {
-			return 0, EFAULT
-		}
-		return uint64(got), 0
-	}
-	return uint64(n), 0
-}
-
-// streamWrite copies user memory at buf to a standard stream or host device. A bad buffer
-// is EFAULT, or a short write of what could be read before it.
-func (k *Kernel) streamWrite(p *Process, f *File, buf, count uint64) (uint64, Errno) {
-	var w io.Writer = f.w
-	if f.host != nil {
-		w = f.host
-	}
+// streamWrite copies src to a standard stream or host device. A bad buffer is EFAULT, or a
+// short write of what could be read before it.
+func (k *Kernel) streamWrite(p *Process, f *File, src *uio) (uint64, Errno) {
 	var tmp [4096]byte
 	var done uint64
-	for done < count {
-		n := min(count-done, uint64(len(tmp)))
-		got, ok := k.copyIn(p, buf+done, tmp[:n])
+	for done < src.total {
+		n := min(src.total-done, uint64(len(tmp)))
+		got, ok := src.load(k, p, done, tmp[:n])
 		if got > 0 {
-			if _, err := w.Write(tmp[:got]); err != nil {
+			var err error
+			if f.hfd >= 0 {
+				_, err = syscall.Write(f.hfd, tmp[:got])
+			} else if f.w != nil {
+				_, err = f.w.Write(tmp[:got])
+			}
+			if err != nil {
+				if errnoOf(err) == EPIPE {
+					k.sendSignal(p, SIGPIPE) // a host pipe with no reader left
+				}
 				if done == 0 {
 					return 0, errnoOf(err)
 				}
@@ -340,27 +476,37 @@ func (k *Kernel) streamWrite(p *Process, f *File, buf, count uint64) (uint64, Er
 
 // statOf fills st for f as fstat(2) reports it: the host's answer for host files (with the
 // guest-visible size), a FIFO for the standard streams (what a program started with pipes,
-// as the test harness and most shells in scripts start it, sees).
+// as the test harness and most shells in scripts start it, sees) and for pipes.
 func (k *Kernel) statOf(f *File, st *syscall.Stat_t) Errno {
 	switch f.kind {
 	case fileStream:
 		*st = syscall.Stat_t{Dev: 0xd, Ino: uint64(f.flags&oAccMode) + 1, Nlink: 1,
 			Mode: syscall.S_IFIFO | 0o600, Blksize: 4096}
 		return 0
+	case filePipe:
+		*st = f.pipe.stat()
+		return 0
 	case fileShm:
 		*st = f.ino.stat
 		st.Size = int64(f.ino.size)
 		return 0
 	}
-	fi, err := f.host.Stat()
-	if err != nil {
-		return errnoOf(err)
+	if e := hostFstat(f.hfd, st); e != 0 {
+		return e
 	}
-	*st = *fi.Sys().(*syscall.Stat_t)
-	if f.ino != nil && f.kind == fileRegular {
-		st.Size = int64(f.ino.size)
-	}
+	k.patchSize(st)
 	return 0
+}
+
+// patchSize replaces the host's size of a regular file by the guest-visible one when the
+// page cache knows the file (a size write() or truncation changed is the cache's).
+func (k *Kernel) patchSize(st *syscall.Stat_t) {
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return
+	}
+	if ino, ok := k.cache.inodes[fileID{dev: st.Dev, ino: st.Ino}]; ok {
+		st.Size = int64(ino.size)
+	}
 }
 
 // statBytes lays st out as the x86-64 struct stat (144 bytes), which Go's syscall.Stat_t

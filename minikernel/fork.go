@@ -148,6 +148,7 @@ func (k *Kernel) fork(p *Process, newSP uint64, settls bool, tls uint64, exitSig
 	c.mm = mm
 	c.exe = p.exe
 	c.fds = p.fds.clone()
+	c.fs = p.fs
 	c.sig = p.sig
 	c.sig.pending = 0
 	c.exitSignal = exitSignal

@@ -42,6 +42,10 @@ type Config struct {
 	// NoPCID runs without CR4.PCIDE: every address space uses PCID 0, so every CR3 load
 	// flushes every non-global TLB entry (SDM Vol. 3A 4.10.4.1).
 	NoPCID bool
+	// Root, when set, is a host directory that becomes the guest's "/": the guest cannot
+	// reach any file outside it (chroot semantics, namei.go). Empty: the guest sees the
+	// host's files as a host process does.
+	Root string
 }
 
 // Kernel is the operating system of one machine.
@@ -72,6 +76,8 @@ type Kernel struct {
 	randCtr    uint64 // getrandom's position in its seeded stream
 	writebacks uint64 // pages written back to files from shared mappings
 	closed     bool
+
+	ns namespace // the guest's view of the host's files (namei.go)
 }
 
 // New builds a machine (RAM, MMU, CPU) and a kernel to run it, with paging on and no process.
@@ -108,6 +114,10 @@ func New(cfg Config) (*Kernel, error) {
 	}
 	if k.log == nil {
 		k.log = k.stderr
+	}
+	if err := k.initNamespace(cfg.Root); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("minikernel: %w", err)
 	}
 	// Boot: an empty PML4 so paging can be turned on, then the real ones per process.
 	boot, err := k.frames.Alloc(FrameTable)
@@ -156,6 +166,7 @@ func (k *Kernel) Close() error {
 		p.mm = nil
 	}
 	k.closed = true
+	k.closeNamespace()
 	return k.ram.Close()
 }
 
@@ -188,6 +199,7 @@ func (k *Kernel) Spawn(path string, argv, envp []string) (*Process, error) {
 		return nil, errors.New("minikernel: Spawn makes the first process only; guests fork the rest")
 	}
 	p := k.newProcess(nil)
+	p.fs = k.initialFS()
 	p.fds = &fdTable{}
 	p.fds.installAt(0, k.newStream("<stdin>", k.stdin, nil, oRdonly), false)
 	p.fds.installAt(1, k.newStream("<stdout>", nil, k.stdout, oWronly), false)
@@ -295,17 +307,25 @@ func (k *Kernel) handleTrap(p *Process, t cpu.Trap) error {
 // only on the instruction count, so runs are deterministic.
 func (k *Kernel) schedule() error {
 	for {
+		k.wakeTimers()
 		next := k.pickNext()
 		if next == nil {
 			if len(k.live) == 0 {
 				k.cur = nil
 				return nil
 			}
+			if k.advanceToTimer() {
+				continue
+			}
 			var pids []string
 			for _, p := range k.live {
-				pids = append(pids, fmt.Sprint(p.PID))
+				what := "?"
+				if p.sleep != nil {
+					what = p.sleep.name
+				}
+				pids = append(pids, fmt.Sprintf("%d in %s", p.PID, what))
 			}
-			return fmt.Errorf("%w (pids %s wait for children that never exit)", ErrDeadlock, strings.Join(pids, ", "))
+			return fmt.Errorf("%w (pids %s; nothing can wake them)", ErrDeadlock, strings.Join(pids, ", "))
 		}
 		prev := k.cur
 		k.switchTo(next)

@@ -1,6 +1,8 @@
 package minikernel
 
 import (
+	"syscall"
+
 	"vmemu/mmu"
 )
 
@@ -228,7 +230,7 @@ func (k *Kernel) writeBack(f *File, idx, pfn uint64) {
 	}
 	fr, _ := k.ram.Frame(pfn)
 	n := min(4096, ino.size-idx<<12)
-	if _, err := f.host.WriteAt(fr[:n], int64(idx<<12)); err != nil {
+	if _, err := syscall.Pwrite(f.hfd, fr[:n], int64(idx<<12)); err != nil {
 		k.logf("writing back page %d of %s: %v", idx, f.name, err)
 	}
 	k.writebacks++

@@ -3,7 +3,6 @@ package minikernel
 import (
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"syscall"
 )
@@ -118,13 +117,20 @@ func (k *Kernel) cachePage(f *File, idx uint64) (frame uint64, hit bool, err err
 	if err != nil {
 		return 0, false, err
 	}
-	if f.host != nil {
+	if f.hfd >= 0 {
 		fr, _ := k.ram.Frame(pfn)
-		n := min(4096, ino.size-idx<<12)
-		got, rerr := f.host.ReadAt(fr[:n], int64(idx<<12))
-		if rerr != nil && !errors.Is(rerr, io.EOF) {
-			k.frames.Put(pfn)
-			return 0, false, fmt.Errorf("reading %s: %w", ino.name, rerr)
+		n := int(min(4096, ino.size-idx<<12))
+		got := 0
+		for got < n {
+			r, rerr := syscall.Pread(f.hfd, fr[got:n], int64(idx<<12)+int64(got))
+			if rerr != nil {
+				k.frames.Put(pfn)
+				return 0, false, fmt.Errorf("reading %s: %w", ino.name, rerr)
+			}
+			if r == 0 {
+				break
+			}
+			got += r
 		}
 		clear(fr[got:]) // a host file shorter than the guest believes reads as zeros
 		k.ram.NoteWrite(pfn)

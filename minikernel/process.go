@@ -16,7 +16,7 @@ type procState uint8
 
 const (
 	procRunnable procState = iota // running or ready to run
-	procBlocked                   // asleep in wait4 until a child changes state
+	procBlocked                   // asleep in a system call until something wakes it (sleep.go)
 	procZombie                    // exited; its parent has not collected the status yet
 	procReaped                    // gone
 )
@@ -49,8 +49,10 @@ type Process struct {
 	started       bool     // has run since it was created (schedule_tail has run)
 	subreaper     bool     // PR_SET_CHILD_SUBREAPER: orphaned descendants come here
 	comm          [16]byte // PR_SET_NAME
-	wait          *waitCall
 	rlimits       [rlimCount]rlimit
+
+	sleep *sleepCall // the system call the process sleeps in (sleep.go), or nil
+	fs    fsState    // working directory, umask, executable path (namei.go)
 }
 
 // MM returns the process's address space (nil once it has exited).
@@ -85,8 +87,8 @@ func (k *Kernel) newProcess(parent *Process) *Process {
 }
 
 // resume runs what a process owes itself when the scheduler picks it: a new child stores
-// its PID for CLONE_CHILD_SETTID (Linux's schedule_tail()), and a process woken in wait4
-// finishes that call.
+// its PID for CLONE_CHILD_SETTID (Linux's schedule_tail()), and a process woken in a
+// system call (wait4, a pipe, poll, nanosleep) runs it again, finishing it or sleeping on.
 func (k *Kernel) resume(p *Process) {
 	if !p.started {
 		p.started = true
@@ -96,14 +98,8 @@ func (k *Kernel) resume(p *Process) {
 			k.copyOut(p, p.setChildTID, b[:])
 		}
 	}
-	if w := p.wait; w != nil {
-		ret := k.doWait(p, w)
-		if ret == waitBlocks {
-			p.state = procBlocked
-			return
-		}
-		p.wait = nil
-		k.finishSyscall(p, w.sysno, w.name, &w.args, ret)
+	if p.sleep != nil {
+		k.resumeSleep(p)
 	}
 }
 
@@ -118,7 +114,7 @@ func (k *Kernel) exit(p *Process, status int) {
 	p.exited = true
 	p.status = status
 	p.state = procZombie
-	p.wait = nil
+	p.sleep = nil
 	if i := slices.Index(k.live, p); i >= 0 {
 		k.live = slices.Delete(k.live, i, i+1)
 	}
@@ -191,7 +187,8 @@ func (k *Kernel) reap(p *Process) {
 	}
 }
 
-// wake makes a process asleep in wait4 runnable; it re-examines its children when it runs.
+// wake makes a process asleep in a system call runnable; it runs the call again when it
+// is scheduled (a wait4 re-examines its children).
 func (k *Kernel) wake(p *Process) {
 	if p != nil && p.state == procBlocked {
 		p.state = procRunnable
@@ -217,9 +214,6 @@ type waitCall struct {
 	status  uint64 // user address for the status word (0: none)
 	options uint64
 	rusage  uint64 // user address for a struct rusage (0: none)
-	sysno   uint64
-	name    string
-	args    [6]uint64
 }
 
 // waitable reports whether child c is one that w asks about. Linux's eligible_child():

@@ -44,7 +44,7 @@ func sysMmap(k *Kernel, p *Process, a *[6]uint64) int64 {
 	}
 	var f *File
 	if flags&mapAnonymous == 0 {
-		if f = p.fds.get(uint64(int64(int32(fd)))); f == nil {
+		if f = p.fds.get(uint64(int64(int32(fd)))); f == nil || f.pathOnly() {
 			return -int64(EBADF)
 		}
 		if flags&mapHugetlb != 0 {

@@ -72,15 +72,12 @@ func sysWait4(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if int32(a[0]) == -1<<31 {
 		return -int64(ESRCH) // INT_MIN cannot be negated into a group
 	}
-	w := &waitCall{pid: int64(int32(a[0])), status: a[1], options: a[2], rusage: a[3],
-		sysno: 61, name: "wait4", args: *a}
-	ret := k.doWait(p, w)
-	if ret == waitBlocks {
-		p.state = procBlocked
-		p.wait = w
-		return sysBlocks
+	w := &waitCall{pid: int64(int32(a[0])), status: a[1], options: a[2], rusage: a[3]}
+	try := func() int64 { return k.doWait(p, w) } // exit() wakes the parent
+	if ret := try(); ret != waitBlocks {
+		return ret
 	}
-	return ret
+	return k.block(p, &sleepCall{retry: try, restartable: true})
 }
 
 // execve(path, argv, envp). On success it does not return: the process runs the new image

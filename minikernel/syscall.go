@@ -137,6 +137,56 @@ var syscalls = map[uint64]syscallEntry{
 	292: {"dup3", sysDup3},
 	302: {"prlimit64", sysPrlimit64},
 	318: {"getrandom", sysGetrandom},
+
+	// Files, pipes and waiting (the files issue).
+	7:   {"poll", sysPoll},
+	22:  {"pipe", sysPipe},
+	23:  {"select", sysSelect},
+	40:  {"sendfile", sysSendfile},
+	74:  {"fsync", sysFsync},
+	75:  {"fdatasync", sysFsync},
+	76:  {"truncate", sysTruncate},
+	77:  {"ftruncate", sysFtruncate},
+	80:  {"chdir", sysChdir},
+	81:  {"fchdir", sysFchdir},
+	82:  {"rename", sysRename},
+	83:  {"mkdir", sysMkdir},
+	84:  {"rmdir", sysRmdir},
+	85:  {"creat", sysCreat},
+	86:  {"link", sysLink},
+	88:  {"symlink", sysSymlink},
+	89:  {"readlink", sysReadlink},
+	90:  {"chmod", sysChmod},
+	91:  {"fchmod", sysFchmod},
+	95:  {"umask", sysUmask},
+	133: {"mknod", sysMknod},
+	137: {"statfs", sysStatfs},
+	138: {"fstatfs", sysFstatfs},
+	259: {"mknodat", sysMknodat},
+	99:  {"sysinfo", sysSysinfo},
+	100: {"times", sysTimes},
+	115: {"getgroups", sysGetgroups},
+	118: {"getresuid", sysGetresuid},
+	120: {"getresgid", sysGetresgid},
+	162: {"sync", sysSync},
+	217: {"getdents64", sysGetdents64},
+	258: {"mkdirat", sysMkdirat},
+	264: {"renameat", sysRenameat},
+	265: {"linkat", sysLinkat},
+	266: {"symlinkat", sysSymlinkat},
+	267: {"readlinkat", sysReadlinkat},
+	268: {"fchmodat", sysFchmodat},
+	270: {"pselect6", sysPselect6},
+	271: {"ppoll", sysPpoll},
+	280: {"utimensat", sysUtimensat},
+	293: {"pipe2", sysPipe2},
+	295: {"preadv", sysPreadv},
+	296: {"pwritev", sysPwritev},
+	306: {"syncfs", sysSyncfs},
+	316: {"renameat2", sysRenameat2},
+	332: {"statx", sysStatx},
+	436: {"close_range", sysCloseRange},
+	439: {"faccessat2", sysFaccessat2},
 }
 
 // SyscallName returns the name of system call nr ("" if the kernel does not know it).
@@ -154,9 +204,14 @@ func (k *Kernel) syscall(p *Process) {
 		ret = e.fn(k, p, &a)
 	} else {
 		ret = -int64(ENOSYS)
-		e.name = fmt.Sprintf("syscall_%d", nr)
+		if e.name = linuxSyscallNames[nr]; e.name == "" {
+			e.name = fmt.Sprintf("syscall_%d", nr)
+		}
 	}
 	if ret == sysBlocks {
+		if s := p.sleep; s != nil {
+			s.sysno, s.name, s.args = nr, e.name, a
+		}
 		return // asleep: resume() finishes the call
 	}
 	k.finishSyscall(p, nr, e.name, &a, ret)

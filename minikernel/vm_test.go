@@ -306,7 +306,7 @@ func TestPermissionUpgradeFaultsSpuriously(t *testing.T) {
 func TestDeadlockIsReported(t *testing.T) {
 	k, p := idle(t, 64<<20)
 	p.state = procBlocked
-	p.wait = &waitCall{pid: -1, name: "wait4"}
+	p.sleep = &sleepCall{name: "wait4", retry: func() int64 { return sysBlocks }}
 	_, err := k.Run()
 	assert.True(t, errors.Is(err, ErrDeadlock), "%v", err)
 }

@@ -23,6 +23,7 @@ Examples:
   emu run --trace=faults testprogs/bin/bss_sum          every page fault, one line each
   emu run --trace=all --trace-format=json --trace-file=t.jsonl --stats-json=s.json PROG
   emu run --ram=64M --tlb=dtlb=16/4,large=0,nopcid --stats PROG
+  emu run --root=/srv/jail /bin/busybox sh               the guest sees only /srv/jail
 
 Flags:
 `
@@ -34,6 +35,7 @@ type runOptions struct {
 	trace       string
 	traceFile   string
 	traceFormat string
+	root        string
 }
 
 func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
@@ -46,6 +48,7 @@ func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.StringVar(&o.statsJSON, "stats-json", "", "write the statistics as JSON to `FILE` (see emu help stats)")
 	fs.StringVar(&o.trace, "trace", "", "trace events of these `KINDS` (comma-separated): faults, syscalls, tlb,\nframes, process, exec, signals, all (see emu help trace)")
 	fs.StringVar(&o.traceFile, "trace-file", "", "write the trace to `FILE` instead of stderr")
+	fs.StringVar(&o.root, "root", "", "confine the guest to host directory `DIR`, which becomes its \"/\" (chroot\nsemantics: no path, \"..\" or symbolic link leads out); PROG is found inside DIR")
 	fs.StringVar(&o.traceFormat, "trace-format", "text", "trace `FORMAT`: text (one aligned line per event) or json (one object\nper line, stable field names)")
 	fs.Usage = func() {
 		fmt.Fprint(out, runUsage)
@@ -106,7 +109,14 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			stdout, stderr = flushingWriter{stdout, tr}, flushingWriter{stderr, tr}
 		}
 	}
+	if o.root != "" {
+		if fi, err := os.Stat(o.root); err != nil || !fi.IsDir() {
+			fmt.Fprintf(stderr, "emu run: --root: %s is not a directory\n", o.root)
+			return 2
+		}
+	}
 	cfg.Stdin, cfg.Stdout, cfg.Stderr = stdin, stdout, stderr
+	cfg.Root = o.root
 	k, err := minikernel.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "emu: %v\n", err)
@@ -128,6 +138,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "emu: %v\n", err)
 		if errors.Is(err, os.ErrNotExist) {
+			if o.root != "" {
+				fmt.Fprintf(stderr, "emu: (with --root, %s is looked up inside %s)\n", prog, o.root)
+			}
 			return 127
 		}
 		return 126

@@ -1,0 +1,768 @@
+package minikernel
+
+import (
+	"bytes"
+	"encoding/binary"
+	"path"
+	"syscall"
+)
+
+// System calls on names: stat, access, mkdir, unlink, rename, readlink, symlink, link,
+// chdir, getcwd, chmod, truncate, umask, utimensat. Linux's fs/namei.c, fs/stat.c,
+// fs/open.c and fs/utimes.c. Each resolves its path in the guest's namespace (namei.go):
+// calls on a file open it with O_PATH and act on the descriptor; calls on a name open the
+// parent directory and act on the last component. The host decides what its file system
+// decides (ENOENT, EEXIST, ENOTEMPTY, EACCES, EXDEV, ...); the cases Linux settles from the
+// path's shape alone ("." or ".." last, a trailing slash) are settled here, before the host
+// is asked, so that no walk ever leaves the root.
+
+// stat(path, statbuf) and lstat.
+func sysStat(k *Kernel, p *Process, a *[6]uint64) int64 {
+	b := [6]uint64{fdcwdArg, a[0], a[1], 0}
+	return sysNewfstatat(k, p, &b)
+}
+
+func sysLstat(k *Kernel, p *Process, a *[6]uint64) int64 {
+	b := [6]uint64{fdcwdArg, a[0], a[1], atSymlinkNofollow}
+	return sysNewfstatat(k, p, &b)
+}
+
+// emptyPathFile returns the file an AT_EMPTY_PATH call with an empty path acts on: dirfd's
+// (any kind of file), or the working directory for AT_FDCWD (file nil, abs set).
+func (k *Kernel) emptyPathFile(p *Process, dirfd uint64) (*File, string, Errno) {
+	if int32(dirfd) == atFdcwd {
+		return nil, p.fs.cwd, 0
+	}
+	f := fdArg(p, dirfd)
+	if f == nil {
+		return nil, "", EBADF
+	}
+	return f, "", 0
+}
+
+// newfstatat(dirfd, path, statbuf, flags): with AT_EMPTY_PATH and an empty path it is fstat
+// of dirfd (glibc's fstat). A regular file the page cache knows reports the guest-visible
+// size.
+func sysNewfstatat(k *Kernel, p *Process, a *[6]uint64) int64 {
+	flags := a[3]
+	if flags&^(atSymlinkNofollow|atEmptyPath|atNoAutomount) != 0 {
+		return -int64(EINVAL)
+	}
+	name, e := k.copyInString(p, a[1], pathMax)
+	if e != 0 {
+		return -int64(e)
+	}
+	var st syscall.Stat_t
+	if name == "" {
+		if flags&atEmptyPath == 0 {
+			return -int64(ENOENT)
+		}
+		f, abs, e := k.emptyPathFile(p, a[0])
+		if e != 0 {
+			return -int64(e)
+		}
+		if f != nil {
+			b := [6]uint64{a[0], a[2]}
+			return sysFstat(k, p, &b)
+		}
+		name = abs
+	}
+	abs, e := k.absPath(p, a[0], name)
+	if e == 0 {
+		e = k.statPath(p, abs, flags&atSymlinkNofollow == 0, &st)
+	}
+	if e != 0 {
+		return -int64(e)
+	}
+	if _, ok := k.copyOut(p, a[2], statBytes(&st)); !ok {
+		return -int64(EFAULT)
+	}
+	return 0
+}
+
+// statPath stats what abs names, following a final symbolic link when follow.
+func (k *Kernel) statPath(p *Process, abs string, follow bool, st *syscall.Stat_t) Errno {
+	fd, e := k.lookupPath(p, abs, follow)
+	if e != 0 {
+		return e
+	}
+	defer syscall.Close(fd)
+	if e := hostFstat(fd, st); e != 0 {
+		return e
+	}
+	k.patchSize(st)
+	return 0
+}
+
+// statx masks and flags (include/uapi/linux/stat.h).
+const (
+	statxBasicStats = 0x7ff
+	statxReserved   = 0x80000000
+)
+
+// statx(dirfd, path, flags, mask, statxbuf): the host's struct statx for host files, with
+// the guest-visible size; one built from fstat for pipes and the standard streams.
+func sysStatx(k *Kernel, p *Process, a *[6]uint64) int64 {
+	flags, mask := a[2], uint32(a[3])
+	if flags&^(atSymlinkNofollow|atNoAutomount|atEmptyPath|atStatxSyncType) != 0 ||
+		flags&atStatxSyncType == atStatxSyncType || mask&statxReserved != 0 {
+		return -int64(EINVAL)
+	}
+	name, e := k.copyInString(p, a[1], pathMax)
+	if e != 0 {
+		return -int64(e)
+	}
+	var buf [256]byte
+	var fd = -1
+	if name == "" {
+		if flags&atEmptyPath == 0 {
+			return -int64(ENOENT)
+		}
+		f, abs, e := k.emptyPathFile(p, a[0])
+		switch {
+		case e != 0:
+			return -int64(e)
+		case f != nil && f.hfd < 0:
+			var st syscall.Stat_t
+			if e := k.statOf(f, &st); e != 0 {
+				return -int64(e)
+			}
+			statxFromStat(&st, &buf)
+		case f != nil:
+			fd = f.hfd
+		default:
+			name = abs
+		}
+	}
+	if fd < 0 && name != "" {
+		abs, e := k.absPath(p, a[0], name)
+		if e == 0 {
+			fd, e = k.lookupPath(p, abs, flags&atSymlinkNofollow == 0)
+		}
+		if e != 0 {
+			return -int64(e)
+		}
+		defer syscall.Close(fd)
+	}
+	if fd >= 0 {
+		if e := hostStatx(fd, "", atEmptyPath|int(flags&atStatxSyncType), mask, &buf); e != 0 {
+			return -int64(e)
+		}
+		var st syscall.Stat_t
+		if hostFstat(fd, &st) == 0 {
+			k.patchSize(&st)
+			binary.LittleEndian.PutUint64(buf[40:], uint64(st.Size))
+		}
+	}
+	if _, ok := k.copyOut(p, a[4], buf[:]); !ok {
+		return -int64(EFAULT)
+	}
+	return 0
+}
+
+// statxFromStat lays out a struct statx with the basic fields of st.
+func statxFromStat(st *syscall.Stat_t, b *[256]byte) {
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], statxBasicStats)
+	le.PutUint32(b[4:], uint32(st.Blksize))
+	le.PutUint32(b[16:], uint32(st.Nlink))
+	le.PutUint32(b[20:], st.Uid)
+	le.PutUint32(b[24:], st.Gid)
+	le.PutUint16(b[28:], uint16(st.Mode))
+	le.PutUint64(b[32:], st.Ino)
+	le.PutUint64(b[40:], uint64(st.Size))
+	le.PutUint64(b[48:], uint64(st.Blocks))
+	for i, ts := range []syscall.Timespec{st.Atim, {}, st.Ctim, st.Mtim} {
+		le.PutUint64(b[64+16*i:], uint64(ts.Sec))
+		le.PutUint32(b[72+16*i:], uint32(ts.Nsec))
+	}
+	le.PutUint32(b[128:], uint32(st.Rdev>>8&0xfff))
+	le.PutUint32(b[132:], uint32(st.Rdev&0xff|st.Rdev>>12&^0xff))
+	le.PutUint32(b[136:], uint32(st.Dev>>8&0xfff))
+	le.PutUint32(b[140:], uint32(st.Dev&0xff|st.Dev>>12&^0xff))
+}
+
+// access(path, mode), faccessat(dirfd, path, mode) and faccessat2(dirfd, path, mode,
+// flags): the host decides, for the file the path names in the guest's namespace.
+func sysAccess(k *Kernel, p *Process, a *[6]uint64) int64 {
+	b := [6]uint64{fdcwdArg, a[0], a[1], 0}
+	return sysFaccessat2(k, p, &b)
+}
+
+func sysFaccessat(k *Kernel, p *Process, a *[6]uint64) int64 {
+	b := [6]uint64{a[0], a[1], a[2], 0}
+	return sysFaccessat2(k, p, &b)
+}
+
+func sysFaccessat2(k *Kernel, p *Process, a *[6]uint64) int64 {
+	mode, flags := a[2], a[3]
+	if mode&^7 != 0 || flags&^(atEaccess|atSymlinkNofollow|atEmptyPath) != 0 {
+		return -int64(EINVAL)
+	}
+	name, e := k.copyInString(p, a[1], pathMax)
+	if e != 0 {
+		return -int64(e)
+	}
+	fd := -1
+	if name == "" {
+		if flags&atEmptyPath == 0 {
+			return -int64(ENOENT)
+		}
+		f, abs, e := k.emptyPathFile(p, a[0])
+		switch {
+		case e != 0:
+			return -int64(e)
+		case f != nil && f.hfd < 0:
+			return 0 // a pipe or stream: its owner may do anything with it
+		case f != nil:
+			fd = f.hfd
+		default:
+			name = abs
+		}
+	}
+	if fd < 0 {
+		abs, e := k.absPath(p, a[0], name)
+		if e == 0 {
+			fd, e = k.lookupPath(p, abs, flags&atSymlinkNofollow == 0)
+		}
+		if e != 0 {
+			return -int64(e)
+		}
+		defer syscall.Close(fd)
+	}
+	return -int64(hostFaccessat2(fd, "", uint32(mode), atEmptyPath|int(flags&atEaccess)))
+}
+
+// unlink(path), rmdir(path) and unlinkat(dirfd, path, flags): the host removes the name;
+// an open or mapped file lives on (in the page cache and behind its host descriptors), as
+// on Linux. Linux's do_unlinkat() and do_rmdir().
+func sysUnlink(k *Kernel, p *Process, a *[6]uint64) int64 {
+	b := [6]uint64{fdcwdArg, a[0], 0}
+	return sysUnlinkat(k, p, &b)
+}
+
+func sysRmdir(k *Kernel, p *Process, a *[6]uint64) int64 {
+	b := [6]uint64{fdcwdArg, a[0], atRemovedir}
+	return sysUnlinkat(k, p, &b)
+}
+
+func sysUnlinkat(k *Kernel, p *Process, a *[6]uint64) int64 {
+	if a[2]&^atRemovedir != 0 {
+		return -int64(EINVAL)
+	}
+	abs, e := k.userPathAt(p, a[0], a[1])
+	if e != 0 {
+		return -int64(e)
+	}
+	rmdir := a[2]&atRemovedir != 0
+	r, e := k.openParent(abs)
+	if e != 0 {
+		return -int64(e)
+	}
+	defer r.close()
+	switch {
+	case r.kind == lastRoot && rmdir:
+		return -int64(EBUSY)
+	case r.kind == lastDot && rmdir:
+		return -int64(EINVAL)
+	case r.kind == lastDotDot && rmdir:
+		return -int64(ENOTEMPTY)
+	case r.kind != lastNorm:
+		return -int64(EISDIR)
+	case !rmdir && r.slash:
+		// "name/": ENOENT when absent, EISDIR for a directory, else ENOTDIR.
+		var st syscall.Stat_t
+		if e := hostFstatat(r.fd, r.name, &st, atSymlinkNofollow); e != 0 {
+			return -int64(e)
+		}
+		if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+			return -int64(EISDIR)
+		}
+		return -int64(ENOTDIR)
+	}
+	flags := 0
+	if rmdir {
+		flags = atRemovedir
+	}
+	return -int64(hostUnlinkat(r.fd, r.name, flags))
+}
+
+// mkdir(path, mode) and mkdirat(dirfd, path, mode): the new directory gets mode less the
+// umask, exactly (the host's own umask is undone when it differs).
+func sysMkdir(k *Kernel, p *Process, a *[6]uint64) int64 {
+	b := [6]uint64{fdcwdArg, a[0], a[1]}
+	return sysMkdirat(k, p, &b)
+}
+
+func sysMkdirat(k *Kernel, p *Process, a *[6]uint64) int64 {
+	abs, e := k.userPathAt(p, a[0], a[1])
+	if e != 0 {
+		return -int64(e)
+	}
+	mode := uint32(a[2]) & 0o1777 &^ p.fs.umask
+	r, e := k.openParent(abs)
+	if e != 0 {
+		return -int64(e)
+	}
+	defer r.close()
+	if r.kind != lastNorm {
+		return -int64(EEXIST)
+	}
+	if err := syscall.Mkdirat(r.fd, r.name, mode); err != nil {
+		return -int64(errnoOf(err))
+	}
+	if mode&k.ns.hostUmask != 0 {
+		if fd, e := hostOpenat2(r.fd, r.name, oPath|oNofollow|oDirectory|syscall.O_CLOEXEC, 0, 0); e == 0 {
+			_ = syscall.Chmod(procFDPath(fd), mode)
+			_ = syscall.Close(fd)
+		}
+	}
+	return 0
+}
+
+// rename(old, new), renameat(olddirfd, old, newdirfd, new) and renameat2(..., flags) with
+// RENAME_NOREPLACE, RENAME_EXCHANGE and RENAME_WHITEOUT. Linux's do_renameat2().
+func sysRename(k *Kernel, p *Process, a *[6]uint64) int64 {
+	b := [6]uint64{fdcwdArg, a[0], fdcwdArg, a[1], 0}
+	return sysRenameat2(k, p, &b)
+}
+
+func sysRenameat(k *Kernel, p *Process, a *[6]uint64) int64 {
+	b := [6]uint64{a[0], a[1], a[2], a[3], 0}
+	return sysRenameat2(k, p, &b)
+}
+
+func sysRenameat2(k *Kernel, p *Process, a *[6]uint64) int64 {
+	const noReplace, exchange, whiteout = 1, 2, 4
+	flags := uint(uint32(a[4]))
+	if flags&^(noReplace|exchange|whiteout) != 0 || flags&(noReplace|exchange) == noReplace|exchange ||
+		flags&(whiteout|exchange) == whiteout|exchange {
+		return -int64(EINVAL)
+	}
+	oldAbs, e := k.userPathAt(p, a[0], a[1])
+	if e != 0 {
+		return -int64(e)
+	}
+	newAbs, e := k.userPathAt(p, a[2], a[3])
+	if e != 0 {
+		return -int64(e)
+	}
+	from, e := k.openParent(oldAbs)
+	if e != 0 {
+		return -int64(e)
+	}
+	defer from.close()
+	to, e := k.openParent(newAbs)
+	if e != 0 {
+		return -int64(e)
+	}
+	defer to.close()
+	switch {
+	case from.kind != lastNorm:
+		return -int64(EBUSY)
+	case to.kind != lastNorm && flags&noReplace != 0:
+		return -int64(EEXIST)
+	case to.kind != lastNorm:
+		return -int64(EBUSY)
+	}
+	if from.slash || to.slash {
+		// A trailing slash on either name needs the source to be a directory.
+		var st syscall.Stat_t
+		if e := hostFstatat(from.fd, from.name, &st, atSymlinkNofollow); e != 0 {
+			return -int64(e)
+		}
+		if st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
+			return -int64(ENOTDIR)
+		}
+	}
+	return -int64(hostRenameat2(from.fd, from.name, to.fd, to.name, flags))
+}
+
+// readlink(path, buf, size) and readlinkat(dirfd, path, buf, size): the text of a symbolic
+// link, truncated to size, without a NUL. /proc/self/exe reads as the running program.
+func sysReadlink(k *Kernel, p *Process, a *[6]uint64) int64 {
+	b := [6]uint64{fdcwdArg, a[0], a[1], a[2]}
+	return sysReadlinkat(k, p, &b)
+}
+
+func sysReadlinkat(k *Kernel, p *Process, a *[6]uint64) int64 {
+	size := int64(int32(a[3]))
+	if size <= 0 {
+		return -int64(EINVAL)
+	}
+	abs, e := k.userPathAt(p, a[0], a[1])
+	if e != 0 {
+		return -int64(e)
+	}
+	text, ok := k.magicExe(p, abs)
+	if !ok {
+		fd, e := k.lookupPath(p, abs, false)
+		if e != 0 {
+			return -int64(e)
+		}
+		defer syscall.Close(fd)
+		var st syscall.Stat_t
+		if e := hostFstat(fd, &st); e != 0 {
+			return -int64(e)
+		}
+		if st.Mode&syscall.S_IFMT != syscall.S_IFLNK {
+			return -int64(EINVAL)
+		}
+		if text, e = hostReadlinkat(fd, ""); e != 0 {
+			return -int64(e)
+		}
+	}
+	b := []byte(text)[:min(int64(len(text)), size)]
+	if _, ok := k.copyOut(p, a[2], b); !ok {
+		return -int64(EFAULT)
+	}
+	return int64(len(b))
+}
+
+// newName opens the parent of a name about to be created (symlink, link): a name that
+// is ".", ".." or "/" exists already (EEXIST); "name/" for a non-directory is ENOENT when
+// the name is free and EEXIST when taken.
+func (k *Kernel) newName(abs string) (parentRef, Errno) {
+	r, e := k.openParent(abs)
+	if e != 0 {
+		return r, e
+	}
+	if r.kind != lastNorm {
+		r.close()
+		return r, EEXIST
+	}
+	if r.slash {
+		var st syscall.Stat_t
+		e := hostFstatat(r.fd, r.name, &st, atSymlinkNofollow)
+		r.close()
+		if e == 0 {
+			return r, EEXIST
+		}
+		return r, ENOENT
+	}
+	return r, 0
+}
+
+// symlink(target, linkpath) and symlinkat(target, newdirfd, linkpath). The target is
+// stored as given; it is resolved (inside the guest's root) when the link is followed.
+func sysSymlink(k *Kernel, p *Process, a *[6]uint64) int64 {
+	b := [6]uint64{a[0], fdcwdArg, a[1]}
+	return sysSymlinkat(k, p, &b)
+}
+
+func sysSymlinkat(k *Kernel, p *Process, a *[6]uint64) int64 {
+	target, e := k.userPath(p, a[0])
+	if e != 0 {
+		return -int64(e)
+	}
+	abs, e := k.userPathAt(p, a[1], a[2])
+	if e != 0 {
+		return -int64(e)
+	}
+	r, e := k.newName(abs)
+	if e != 0 {
+		return -int64(e)
+	}
+	defer r.close()
+	return -int64(hostSymlinkat(target, r.fd, r.name))
+}
+
+// link(old, new) and linkat(olddirfd, old, newdirfd, new, flags): a new name for a file;
+// with AT_SYMLINK_FOLLOW a final symbolic link in old is followed.
+func sysLink(k *Kernel, p *Process, a *[6]uint64) int64 {
+	b := [6]uint64{fdcwdArg, a[0], fdcwdArg, a[1], 0}
+	return sysLinkat(k, p, &b)
+}
+
+func sysLinkat(k *Kernel, p *Process, a *[6]uint64) int64 {
+	flags := a[4]
+	if flags&^(atSymlinkFollow|atEmptyPath) != 0 {
+		return -int64(EINVAL)
+	}
+	if flags&atEmptyPath != 0 {
+		return -int64(ENOENT) // linking a descriptor needs CAP_DAC_READ_SEARCH
+	}
+	oldAbs, e := k.userPathAt(p, a[0], a[1])
+	if e != 0 {
+		return -int64(e)
+	}
+	newAbs, e := k.userPathAt(p, a[2], a[3])
+	if e != 0 {
+		return -int64(e)
+	}
+	fd, e := k.lookupPath(p, oldAbs, flags&atSymlinkFollow != 0)
+	if e != 0 {
+		return -int64(e)
+	}
+	defer syscall.Close(fd)
+	r, e := k.newName(newAbs)
+	if e != 0 {
+		return -int64(e)
+	}
+	defer r.close()
+	var st syscall.Stat_t
+	if hostFstat(fd, &st) == 0 && st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+		return -int64(EPERM) // directories have no hard links
+	}
+	// The magic link names exactly the file found, not a path the host would walk again.
+	return -int64(hostLinkat(atFdcwd, procFDPath(fd), r.fd, r.name, atSymlinkFollow))
+}
+
+// chdir(path): the directory becomes the working directory, named without symbolic links.
+func sysChdir(k *Kernel, p *Process, a *[6]uint64) int64 {
+	abs, e := k.userPathAt(p, fdcwdArg, a[0])
+	if e != 0 {
+		return -int64(e)
+	}
+	fd, e := k.hostOpen(abs, oPath|oDirectory, 0)
+	if e != 0 {
+		return -int64(e)
+	}
+	defer syscall.Close(fd)
+	if e := hostFaccessat2(fd, "", 1 /* X_OK */, atEmptyPath); e != 0 {
+		return -int64(e)
+	}
+	dir, ok := k.guestPathOf(fd)
+	if !ok {
+		dir = path.Clean(abs)
+	}
+	p.fs.cwd = dir
+	return 0
+}
+
+// getcwd(buf, size): the working directory, with its NUL; ERANGE when size is too small.
+func sysGetcwd(k *Kernel, p *Process, a *[6]uint64) int64 {
+	b := append([]byte(p.fs.cwd), 0)
+	if uint64(len(b)) > a[1] {
+		return -int64(ERANGE)
+	}
+	if _, ok := k.copyOut(p, a[0], b); !ok {
+		return -int64(EFAULT)
+	}
+	return int64(len(b))
+}
+
+// chmod(path, mode) and fchmodat(dirfd, path, mode).
+func sysChmod(k *Kernel, p *Process, a *[6]uint64) int64 {
+	b := [6]uint64{fdcwdArg, a[0], a[1]}
+	return sysFchmodat(k, p, &b)
+}
+
+func sysFchmodat(k *Kernel, p *Process, a *[6]uint64) int64 {
+	abs, e := k.userPathAt(p, a[0], a[1])
+	if e != 0 {
+		return -int64(e)
+	}
+	fd, e := k.lookupPath(p, abs, true)
+	if e != 0 {
+		return -int64(e)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Chmod(procFDPath(fd), uint32(a[2])&0o7777); err != nil {
+		return -int64(errnoOf(err))
+	}
+	return 0
+}
+
+// truncate(path, length): as ftruncate on the file the path names, without opening it for
+// the guest.
+func sysTruncate(k *Kernel, p *Process, a *[6]uint64) int64 {
+	abs, e := k.userPathAt(p, fdcwdArg, a[0])
+	if e != 0 {
+		return -int64(e)
+	}
+	length := int64(a[1])
+	if length < 0 {
+		return -int64(EINVAL)
+	}
+	if exe, ok := k.magicExe(p, abs); ok {
+		abs = exe
+	}
+	fd, e := k.hostOpen(abs, oWronly|oNoctty, 0)
+	if e != 0 {
+		return -int64(e)
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if e := hostFstat(fd, &st); e != 0 {
+		return -int64(e)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return -int64(EINVAL)
+	}
+	if err := syscall.Ftruncate(fd, length); err != nil {
+		return -int64(errnoOf(err))
+	}
+	if ino, ok := k.cache.inodes[fileID{dev: st.Dev, ino: st.Ino}]; ok {
+		k.setSize(ino, uint64(length))
+	}
+	return 0
+}
+
+// umask(mask): set the file-creation mask, return the old one.
+func sysUmask(k *Kernel, p *Process, a *[6]uint64) int64 {
+	old := p.fs.umask
+	p.fs.umask = uint32(a[0]) & 0o777
+	return int64(old)
+}
+
+// utimensat(dirfd, path, times, flags): set a file's access and modification times (NULL
+// times: now, by the host's clock, as the host stamps every write). A NULL path is
+// futimens(dirfd).
+func sysUtimensat(k *Kernel, p *Process, a *[6]uint64) int64 {
+	const utimeNow, utimeOmit = 1<<30 - 1, 1<<30 - 2
+	flags := a[3]
+	if flags&^(atSymlinkNofollow|atEmptyPath) != 0 {
+		return -int64(EINVAL)
+	}
+	var times *[4]int64
+	if a[2] != 0 {
+		var b [32]byte
+		if _, ok := k.copyIn(p, a[2], b[:]); !ok {
+			return -int64(EFAULT)
+		}
+		times = &[4]int64{}
+		for i := range times {
+			times[i] = int64(binary.LittleEndian.Uint64(b[8*i:]))
+		}
+		for _, ns := range []int64{times[1], times[3]} {
+			if ns != utimeNow && ns != utimeOmit && (ns < 0 || ns >= nsPerSec) {
+				return -int64(EINVAL)
+			}
+		}
+	}
+	fd := -1
+	if a[1] == 0 {
+		f := fdArg(p, a[0])
+		switch {
+		case int32(a[0]) == atFdcwd:
+			return -int64(EFAULT)
+		case f == nil || f.pathOnly():
+			return -int64(EBADF)
+		case f.hfd < 0:
+			return 0
+		}
+		fd = f.hfd
+	} else {
+		name, e := k.copyInString(p, a[1], pathMax)
+		if e != 0 {
+			return -int64(e)
+		}
+		if name == "" {
+			if flags&atEmptyPath == 0 {
+				return -int64(ENOENT)
+			}
+			f, abs, e := k.emptyPathFile(p, a[0])
+			switch {
+			case e != 0:
+				return -int64(e)
+			case f != nil && f.hfd < 0:
+				return 0
+			case f != nil:
+				fd = f.hfd
+			default:
+				name = abs
+			}
+		}
+		if fd < 0 {
+			abs, e := k.absPath(p, a[0], name)
+			if e == 0 {
+				fd, e = k.lookupPath(p, abs, flags&atSymlinkNofollow == 0)
+			}
+			if e != 0 {
+				return -int64(e)
+			}
+			defer syscall.Close(fd)
+		}
+	}
+	return -int64(hostUtimensat(fd, "", times, atEmptyPath))
+}
+
+// statfs(path, buf) and fstatfs(fd, buf): the host's answer for the file system holding
+// the file (struct statfs is the same on the host). A pipe or stream is on the kernel's
+// pipe file system, which has nothing to report but its type.
+func sysStatfs(k *Kernel, p *Process, a *[6]uint64) int64 {
+	abs, e := k.userPathAt(p, fdcwdArg, a[0])
+	if e != 0 {
+		return -int64(e)
+	}
+	fd, e := k.lookupPath(p, abs, true)
+	if e != 0 {
+		return -int64(e)
+	}
+	defer syscall.Close(fd)
+	return k.putStatfs(p, fd, a[1])
+}
+
+func sysFstatfs(k *Kernel, p *Process, a *[6]uint64) int64 {
+	f := fdArg(p, a[0])
+	if f == nil {
+		return -int64(EBADF)
+	}
+	if f.hfd < 0 {
+		var b [120]byte
+		binary.LittleEndian.PutUint64(b[0:], 0x50495045) // PIPEFS_MAGIC
+		binary.LittleEndian.PutUint64(b[8:], 4096)
+		binary.LittleEndian.PutUint64(b[64:], 255)
+		binary.LittleEndian.PutUint64(b[72:], 4096)
+		if _, ok := k.copyOut(p, a[1], b[:]); !ok {
+			return -int64(EFAULT)
+		}
+		return 0
+	}
+	return k.putStatfs(p, f.hfd, a[1])
+}
+
+func (k *Kernel) putStatfs(p *Process, fd int, va uint64) int64 {
+	var sf syscall.Statfs_t
+	if err := syscall.Fstatfs(fd, &sf); err != nil {
+		return -int64(errnoOf(err))
+	}
+	var b bytes.Buffer
+	_ = binary.Write(&b, binary.LittleEndian, &sf)
+	if _, ok := k.copyOut(p, va, b.Bytes()); !ok {
+		return -int64(EFAULT)
+	}
+	return 0
+}
+
+// mknod(path, mode, dev) and mknodat(dirfd, path, mode, dev): a FIFO, socket or regular
+// file (a device node needs a privilege the host decides), with mode less the umask. A
+// directory's mode is EPERM, an unknown type EINVAL, as in Linux's may_mknod().
+func sysMknod(k *Kernel, p *Process, a *[6]uint64) int64 {
+	b := [6]uint64{fdcwdArg, a[0], a[1], a[2]}
+	return sysMknodat(k, p, &b)
+}
+
+func sysMknodat(k *Kernel, p *Process, a *[6]uint64) int64 {
+	mode := uint32(a[2])
+	switch mode & syscall.S_IFMT {
+	case 0:
+		mode |= syscall.S_IFREG
+	case syscall.S_IFREG, syscall.S_IFCHR, syscall.S_IFBLK, syscall.S_IFIFO, syscall.S_IFSOCK:
+	case syscall.S_IFDIR:
+		return -int64(EPERM)
+	default:
+		return -int64(EINVAL)
+	}
+	abs, e := k.userPathAt(p, a[0], a[1])
+	if e != 0 {
+		return -int64(e)
+	}
+	r, e := k.newName(abs)
+	if e != 0 {
+		return -int64(e)
+	}
+	defer r.close()
+	perm := mode & 0o7777 &^ p.fs.umask
+	if err := syscall.Mknodat(r.fd, r.name, mode&syscall.S_IFMT|perm, int(a[3])); err != nil {
+		return -int64(errnoOf(err))
+	}
+	if perm&k.ns.hostUmask != 0 {
+		if fd, e := hostOpenat2(r.fd, r.name, oPath|oNofollow|syscall.O_CLOEXEC, 0, 0); e == 0 {
+			_ = syscall.Chmod(procFDPath(fd), perm)
+			_ = syscall.Close(fd)
+		}
+	}
+	return 0
+}
