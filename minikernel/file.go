@@ -301,8 +301,12 @@ func (k *Kernel) newStream(name string, r io.Reader, w io.Writer, acc int) *File
 		x = r
 	}
 	if hf, ok := x.(*os.File); ok && hf != nil {
-		if fd, e := hostCall(syscall.SYS_FCNTL, hf.Fd(), syscall.F_DUPFD_CLOEXEC, 3); e == 0 {
-			fl, e := hostCall(syscall.SYS_FCNTL, fd, syscall.F_GETFL)
+		if fd, e := retryEINTR(func() (uintptr, syscall.Errno) {
+			return sys6(syscall.Syscall(syscall.SYS_FCNTL, hf.Fd(), syscall.F_DUPFD_CLOEXEC, 3))
+		}); e == 0 {
+			fl, e := retryEINTR(func() (uintptr, syscall.Errno) {
+				return sys6(syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0))
+			})
 			if e != 0 {
 				fl = uintptr(acc)
 			}

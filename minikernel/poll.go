@@ -2,6 +2,7 @@ package minikernel
 
 import (
 	"encoding/binary"
+	"syscall"
 	"unsafe"
 )
 
@@ -106,7 +107,9 @@ func (k *Kernel) pollSleep(p *Process, w *pollWaiter, deadline uint64) bool {
 		if deadline != 0 {
 			ms = int(rem / 1e6)
 		}
-		ready, _ := hostCall(hostSysPoll, uintptr(unsafe.Pointer(&w.host[0])), uintptr(len(w.host)), uintptr(ms))
+		ready, _ := retryEINTR(func() (uintptr, syscall.Errno) {
+			return sys6(syscall.Syscall6(hostSysPoll, uintptr(unsafe.Pointer(&w.host[0])), uintptr(len(w.host)), uintptr(ms), 0, 0, 0))
+		})
 		if ready == 0 && deadline != 0 {
 			k.clockNS += rem // the wait timed out: so does the virtual one
 		}
