@@ -110,8 +110,8 @@ func init() {
 			return ok
 		}
 	}
-	// MOVNTI (SSE2) is a plain store here: the non-temporal hint has no cache to bypass.
-	// The SSE unit may register its own decoder for it, which then takes precedence.
+	// MOVNTI (SSE2; its CPUID bit is the SSE unit's) is a plain store: the non-temporal hint
+	// has no cache to bypass, so it runs as the hot MOV.
 	coldDecoders[x86asm.MOVNTI] = func(in *inst, x *x86asm.Inst) bool {
 		in.op = opMov
 		return in.setDst(x.Args[0], x) && in.form&fDstMem != 0 && in.setSrc(x.Args[1], x)

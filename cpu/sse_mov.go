@@ -124,19 +124,6 @@ func init() {
 	})
 	mask(x86asm.MOVMSKPD, func(_ *CPU, s vec, _ uint8) vec { return vec{s[0]>>63 | s[1]>>63<<1} })
 
-	// MOVNTI m32/m64, r32/r64: a plain store of a general-purpose register.
-	movnti := sseX.add(func(c *CPU, in *inst) { c.write(c.ea(in), in.size, c.getReg(in.src, in.size)) })
-	sseDecoder(x86asm.MOVNTI, func(in *inst, x *x86asm.Inst) bool {
-		m, ok := x.Args[0].(x86asm.Mem)
-		n, sz, ok2 := gpReg(x.Args[1])
-		if !ok || !ok2 {
-			return false
-		}
-		in.op, in.sub, in.src, in.size = movnti.op, movnti.sub, n, sz
-		in.form |= fDstMem
-		return in.setMem(m, x)
-	})
-
 	// MASKMOVDQU xmm1, xmm2: store the bytes of xmm1 whose byte in xmm2 has bit 7 set, at
 	// DS:RDI (EDI with a 32-bit address size). The whole 16 bytes are translated for writing
 	// first, so a fault leaves memory untouched.
