@@ -68,7 +68,8 @@ type Kernel struct {
 	observers  []Observer
 	emitBuf    Event  // the event observers see (events.go: emit)
 	bootPML4   uint64 // the empty tables loaded when no process runs
-	clockNS    uint64 // nanoseconds added to the virtual clock by sleeps
+	clockNS    uint64 // nanoseconds added to the virtual clock while every process slept
+	nextEvent  uint64 // virtual time of the next timer or sleeper's deadline (0: none; sleep.go)
 	randCtr    uint64 // getrandom's position in its seeded stream
 	writebacks uint64 // pages written back to files from shared mappings
 	closed     bool
@@ -263,7 +264,7 @@ func (k *Kernel) runUntilTrap(budget uint64) (*Process, cpu.Trap, error) {
 		return nil, cpu.Trap{}, errors.New("minikernel: no runnable process")
 	}
 	before := k.cpu.Instructions()
-	t := k.cpu.Run(min(budget, k.cfg.Quantum-k.slice))
+	t := k.cpu.Run(k.timerBudget(p, min(budget, k.cfg.Quantum-k.slice)))
 	ran := k.cpu.Instructions() - before
 	k.slice += ran
 	p.insns += ran
@@ -271,7 +272,8 @@ func (k *Kernel) runUntilTrap(budget uint64) (*Process, cpu.Trap, error) {
 }
 
 // handleTrap does what the kernel does for a trap p's code raised: a system call, an
-// exception, or nothing when the budget ran out.
+// exception, or nothing when the budget ran out; then the timers that are due, and, if p
+// goes back to user mode, what every return to user mode does (signals, restarts).
 func (k *Kernel) handleTrap(p *Process, t cpu.Trap) error {
 	switch t.Kind {
 	case cpu.TrapBudget:
@@ -282,6 +284,15 @@ func (k *Kernel) handleTrap(p *Process, t cpu.Trap) error {
 	case cpu.TrapInternal:
 		return fmt.Errorf("emulator failure in pid %d at rip %#x: %v", p.PID, t.RIP, t.Err)
 	}
+	if !p.exited {
+		k.cpuTimers(p)
+	}
+	if k.eventDue() {
+		k.runTimers()
+	}
+	if k.cur == p && !p.exited && p.state == procRunnable {
+		k.exitToUser(p)
+	}
 	return nil
 }
 
@@ -290,17 +301,23 @@ func (k *Kernel) handleTrap(p *Process, t cpu.Trap) error {
 // only on the instruction count, so runs are deterministic.
 func (k *Kernel) schedule() error {
 	for {
+		if k.eventDue() {
+			k.runTimers()
+		}
 		next := k.pickNext()
 		if next == nil {
 			if len(k.live) == 0 {
 				k.cur = nil
 				return nil
 			}
+			if k.idle() {
+				continue // the clock jumped to the next timer or deadline
+			}
 			var pids []string
 			for _, p := range k.live {
 				pids = append(pids, fmt.Sprint(p.PID))
 			}
-			return fmt.Errorf("%w (pids %s wait for children that never exit)", ErrDeadlock, strings.Join(pids, ", "))
+			return fmt.Errorf("%w (pids %s sleep, and no child, signal or timer is left to wake them)", ErrDeadlock, strings.Join(pids, ", "))
 		}
 		prev := k.cur
 		k.switchTo(next)
@@ -313,7 +330,10 @@ func (k *Kernel) schedule() error {
 			k.emit(&e)
 		}
 		k.resume(next)
-		if next.state == procRunnable {
+		if next.state == procRunnable && !next.exited {
+			k.exitToUser(next)
+		}
+		if next.state == procRunnable && !next.exited && k.cur == next {
 			return nil
 		}
 	}
@@ -334,30 +354,6 @@ func (k *Kernel) pickNext() *Process {
 		}
 	}
 	return first
-}
-
-// exception handles a CPU exception raised by the current process.
-func (k *Kernel) exception(p *Process, t cpu.Trap) {
-	switch t.Vector {
-	case cpu.VecPF:
-		k.pageFault(p, t.Addr, t.Code, t.RIP)
-	case cpu.VecGP:
-		k.killSignal(p, SIGSEGV, siKernel, t.RIP, fmt.Sprintf("general protection fault at rip %#x", t.RIP))
-	case cpu.VecUD:
-		what := fmt.Sprintf("invalid or unimplemented instruction at rip %#x: bytes % x", t.RIP, t.Insn)
-		if t.Mnemonic != "" {
-			what += " (" + t.Mnemonic + ")"
-		}
-		k.killSignal(p, SIGILL, 0, t.RIP, what)
-	case cpu.VecDE:
-		k.killSignal(p, SIGFPE, 0, t.RIP, fmt.Sprintf("divide error at rip %#x", t.RIP))
-	case cpu.VecBP, cpu.VecDB:
-		k.killSignal(p, SIGTRAP, 0, t.RIP, fmt.Sprintf("breakpoint trap at rip %#x", t.RIP))
-	case cpu.VecMF, cpu.VecXM:
-		k.killSignal(p, SIGFPE, 0, t.RIP, fmt.Sprintf("floating-point exception at rip %#x", t.RIP))
-	default:
-		k.killSignal(p, SIGBUS, 0, t.RIP, fmt.Sprintf("%s at rip %#x", cpu.VectorName(t.Vector), t.RIP))
-	}
 }
 
 // ExitCode turns a wait status into the exit code a shell shows: the exit status, or

@@ -3,6 +3,7 @@ package minikernel
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
 	"slices"
 
 	"vmemu/cpu"
@@ -16,7 +17,7 @@ type procState uint8
 
 const (
 	procRunnable procState = iota // running or ready to run
-	procBlocked                   // asleep in wait4 until a child changes state
+	procBlocked                   // asleep in a system call (sleep.go)
 	procZombie                    // exited; its parent has not collected the status yet
 	procReaped                    // gone
 )
@@ -49,7 +50,7 @@ type Process struct {
 	started       bool     // has run since it was created (schedule_tail has run)
 	subreaper     bool     // PR_SET_CHILD_SUBREAPER: orphaned descendants come here
 	comm          [16]byte // PR_SET_NAME
-	wait          *waitCall
+	sleep         *sleeper // the system call it sleeps in, while blocked (sleep.go)
 	rlimits       [rlimCount]rlimit
 }
 
@@ -85,8 +86,8 @@ func (k *Kernel) newProcess(parent *Process) *Process {
 }
 
 // resume runs what a process owes itself when the scheduler picks it: a new child stores
-// its PID for CLONE_CHILD_SETTID (Linux's schedule_tail()), and a process woken in wait4
-// finishes that call.
+// its PID for CLONE_CHILD_SETTID (Linux's schedule_tail()), and a process woken in a
+// system call checks again whether the call can finish.
 func (k *Kernel) resume(p *Process) {
 	if !p.started {
 		p.started = true
@@ -96,14 +97,8 @@ func (k *Kernel) resume(p *Process) {
 			k.copyOut(p, p.setChildTID, b[:])
 		}
 	}
-	if w := p.wait; w != nil {
-		ret := k.doWait(p, w)
-		if ret == waitBlocks {
-			p.state = procBlocked
-			return
-		}
-		p.wait = nil
-		k.finishSyscall(p, w.sysno, w.name, &w.args, ret)
+	if p.sleep != nil {
+		k.resumeSleeper(p)
 	}
 }
 
@@ -118,7 +113,7 @@ func (k *Kernel) exit(p *Process, status int) {
 	p.exited = true
 	p.status = status
 	p.state = procZombie
-	p.wait = nil
+	k.cancelSleep(p)
 	if i := slices.Index(k.live, p); i >= 0 {
 		k.live = slices.Delete(k.live, i, i+1)
 	}
@@ -133,17 +128,39 @@ func (k *Kernel) exit(p *Process, status int) {
 		k.cur = nil
 	}
 	k.reparentChildren(p)
-	parent := p.parent
-	switch {
-	case parent == nil:
+	if p.parent == nil || k.notifyParent(p) {
 		k.reap(p)
-	case parent.sig.ignoresChildren():
-		k.reap(p)
-		k.wake(parent)
-	default:
-		k.sendSignal(parent, p.exitSignal)
-		k.wake(parent)
 	}
+}
+
+// notifyParent tells p's parent that p has exited: the exit signal (SIGCHLD) with si_pid,
+// si_uid, si_status and the CLD_ code, and a wakeup of a wait4. It reports whether p must
+// be reaped at once because the parent ignores SIGCHLD or set SA_NOCLDWAIT (with
+// SA_NOCLDWAIT the signal is still sent; ignored, it is not). Linux's do_notify_parent().
+func (k *Kernel) notifyParent(p *Process) bool {
+	parent, sig := p.parent, p.exitSignal
+	autoreap := false
+	if sig == SIGCHLD && parent.sig.ignoresChildren() {
+		autoreap = true
+		if parent.sig.act[SIGCHLD].handler == sigIGN {
+			sig = 0
+		}
+	}
+	if sig > 0 && sig <= numSignals {
+		si := newSigInfo(sig, CLD_EXITED)
+		status := p.status >> 8 & 0xff
+		if p.status&0x7f != 0 {
+			le.PutUint32(si.b[8:], CLD_KILLED)
+			status = p.status & 0x7f
+		}
+		le.PutUint32(si.b[16:], uint32(p.PID))
+		le.PutUint32(si.b[20:], uint32(os.Getuid()))
+		le.PutUint32(si.b[24:], uint32(status))
+		le.PutUint64(si.b[32:], p.insns/(nsPerSec/100)) // si_utime in clock ticks (USER_HZ)
+		k.generate(parent, si, false)
+	}
+	k.wake(parent)
+	return autoreap
 }
 
 // reparentChildren gives p's children to the nearest ancestor that is a child subreaper,
@@ -171,10 +188,11 @@ func (k *Kernel) reparentChildren(p *Process) {
 			reaper.children = append(reaper.children, c)
 		}
 		if c.state == procZombie {
-			if reaper == nil {
+			// reparent_leader(): the new parent hears of the zombie, and reaps it at once
+			// if it ignores its children.
+			c.exitSignal = SIGCHLD
+			if reaper == nil || k.notifyParent(c) {
 				k.reap(c)
-			} else {
-				k.wake(reaper)
 			}
 		}
 	}
@@ -193,8 +211,8 @@ func (k *Kernel) reap(p *Process) {
 
 // wake makes a process asleep in wait4 runnable; it re-examines its children when it runs.
 func (k *Kernel) wake(p *Process) {
-	if p != nil && p.state == procBlocked {
-		p.state = procRunnable
+	if p != nil {
+		k.wakeAll(&p.sig.childWait)
 	}
 }
 
@@ -217,9 +235,6 @@ type waitCall struct {
 	status  uint64 // user address for the status word (0: none)
 	options uint64
 	rusage  uint64 // user address for a struct rusage (0: none)
-	sysno   uint64
-	name    string
-	args    [6]uint64
 }
 
 // waitable reports whether child c is one that w asks about. Linux's eligible_child():

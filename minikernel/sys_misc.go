@@ -121,26 +121,22 @@ func (k *Kernel) readTimespec(p *Process, va uint64) (uint64, Errno) {
 	return uint64(sec)*nsPerSec + uint64(nsec), 0
 }
 
-// nanosleep(req, rem): the virtual clock jumps by the requested time and the caller gives
-// up its slice. Nothing interrupts a sleep, so rem is never written.
+// nanosleep(req, rem): sleep on the virtual clock (timers.go: sleepFor). Another
+// process's instructions, or, when every process sleeps, a jump of the clock, bring the
+// deadline; a signal interrupts the sleep with the time left in rem.
 func sysNanosleep(k *Kernel, p *Process, a *[6]uint64) int64 {
 	ns, e := k.readTimespec(p, a[0])
 	if e != 0 {
 		return -int64(e)
 	}
-	k.clockNS += ns
-	k.slice = k.cfg.Quantum
-	return 0
+	return k.sleepFor(p, ns, false, a[1])
 }
 
-// clock_nanosleep(clockid, flags, req, rem): relative, or until an absolute time.
+// clock_nanosleep(clockid, flags, req, rem): relative, or until an absolute time of the
+// clock (then rem is not written and an interrupted sleep restarts with the same end).
 func sysClockNanosleep(k *Kernel, p *Process, a *[6]uint64) int64 {
 	switch int32(a[0]) {
 	case clockRealtime, clockMonotonic, clockBoottime, clockTAI:
-	case clockProcessCputime:
-		return -int64(EINVAL)
-	case clockThreadCputime:
-		return -int64(EINVAL)
 	default:
 		return -int64(EINVAL)
 	}
@@ -153,11 +149,9 @@ func sysClockNanosleep(k *Kernel, p *Process, a *[6]uint64) int64 {
 		if ns <= now {
 			return 0
 		}
-		ns -= now
+		return k.sleepUntil(p, k.nowNS()+(ns-now), true, 0)
 	}
-	k.clockNS += ns
-	k.slice = k.cfg.Quantum
-	return 0
+	return k.sleepFor(p, ns, false, a[3])
 }
 
 // getrandom(buf, count, flags): bytes from a stream seeded by Config.Seed. GRND_NONBLOCK,

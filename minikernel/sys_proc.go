@@ -63,8 +63,10 @@ func sysSetpgid(k *Kernel, p *Process, a *[6]uint64) int64 {
 }
 
 // wait4(pid, wstatus, options, rusage): collect a child that has exited. With children
-// still running and no WNOHANG the caller sleeps: the scheduler skips it until a child
-// exits. Linux's kernel/exit.c:kernel_wait4().
+// still running and no WNOHANG the caller sleeps on its child-wait queue until a child
+// exits (sleep.go); a signal interrupts the sleep with -ERESTARTSYS, so the call restarts
+// after a handler with SA_RESTART and fails with EINTR after one without. Linux's
+// kernel/exit.c:kernel_wait4() and do_wait().
 func sysWait4(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if a[2]&^(wNohang|wUntraced|wContinued|wNothread|wAll|wClone) != 0 {
 		return -int64(EINVAL)
@@ -72,21 +74,18 @@ func sysWait4(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if int32(a[0]) == -1<<31 {
 		return -int64(ESRCH) // INT_MIN cannot be negated into a group
 	}
-	w := &waitCall{pid: int64(int32(a[0])), status: a[1], options: a[2], rusage: a[3],
-		sysno: 61, name: "wait4", args: *a}
+	w := &waitCall{pid: int64(int32(a[0])), status: a[1], options: a[2], rusage: a[3]}
 	ret := k.doWait(p, w)
-	if ret == waitBlocks {
-		p.state = procBlocked
-		p.wait = w
-		return sysBlocks
+	if ret != waitBlocks {
+		return ret
 	}
-	return ret
+	return k.sleepOn(p, sleeper{wq: &p.sig.childWait, retry: func() int64 { return k.doWait(p, w) }})
 }
 
 // execve(path, argv, envp). On success it does not return: the process runs the new image
-// (its RAX is 0). Bad pointers are EFAULT; a missing file ENOENT; a file without execute
-// permission EACCES; a file that is not a static ELF64 x86-64 program ENOEXEC; too many
-// arguments E2BIG.
+// (its RAX is 0). Bad pointers are EFAULT; a missing file (or interpreter) ENOENT; a file
+// without execute permission EACCES; a file that is not an ELF64 x86-64 program ENOEXEC;
+// an interpreter that is not one ELIBBAD; too many arguments E2BIG.
 func sysExecve(k *Kernel, p *Process, a *[6]uint64) int64 {
 	path, e := k.userPath(p, a[0])
 	if e != 0 {
@@ -101,9 +100,6 @@ func sysExecve(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(e)
 	}
 	if err := k.execve(p, path, argv, envp); err != nil {
-		if err.Unsupported {
-			k.logf("pid %d: execve %s", p.PID, err)
-		}
 		return -int64(err.Errno)
 	}
 	return 0

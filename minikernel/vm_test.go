@@ -305,8 +305,8 @@ func TestPermissionUpgradeFaultsSpuriously(t *testing.T) {
 // Processes blocked with nothing to wake them are a deadlock, reported rather than hung.
 func TestDeadlockIsReported(t *testing.T) {
 	k, p := idle(t, 64<<20)
-	p.state = procBlocked
-	p.wait = &waitCall{pid: -1, name: "wait4"}
+	w := &waitCall{pid: -1}
+	k.block(p, &sleeper{wq: &p.sig.childWait, retry: func() int64 { return k.doWait(p, w) }, nr: 61, name: "wait4"})
 	_, err := k.Run()
 	assert.True(t, errors.Is(err, ErrDeadlock), "%v", err)
 }
