@@ -123,6 +123,11 @@ func New(cfg Config) (*Kernel, error) {
 	if err := m.EnableLongMode(boot<<12, cr4); err != nil {
 		return nil, fmt.Errorf("minikernel: enabling paging: %w", err)
 	}
+	// CR0.AM, as Linux sets it (CR0_STATE): a program that sets RFLAGS.AC gets #AC, and
+	// SIGBUS, for a misaligned access.
+	if err := m.SetCR0(m.CR0() | mmu.CR0AM); err != nil {
+		return nil, fmt.Errorf("minikernel: setting CR0.AM: %w", err)
+	}
 	return k, nil
 }
 

@@ -108,6 +108,9 @@ func (k *Kernel) handleSignal(p *Process, info *sigInfo, act sigAction) {
 			return
 		}
 		why := fmt.Sprintf("cannot write the signal frame for %s (rsp %#x, rip %#x)", SignalName(sig), rsp, rip)
+		if info.why != "" {
+			why = info.why + "; then " + why
+		}
 		if act.flags&saRestorer == 0 {
 			why = fmt.Sprintf("the handler of %s has no SA_RESTORER, which x86-64 requires", SignalName(sig))
 		}
