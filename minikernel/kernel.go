@@ -259,7 +259,8 @@ func (k *Kernel) Step(budget uint64) error {
 // process until its next trap, its budget or the end of its slice, and returns the trap
 // unhandled (RunToTrap gives it to a debugger).
 func (k *Kernel) runUntilTrap(budget uint64) (*Process, cpu.Trap, error) {
-	if k.cur == nil || k.cur.state != procRunnable || k.slice >= k.cfg.Quantum {
+	// A process woken in a system call (p.sleep) finishes it in schedule's resume first.
+	if k.cur == nil || k.cur.state != procRunnable || k.cur.sleep != nil || k.slice >= k.cfg.Quantum {
 		if err := k.schedule(); err != nil {
 			return nil, cpu.Trap{}, err
 		}
@@ -295,7 +296,7 @@ func (k *Kernel) handleTrap(p *Process, t cpu.Trap) error {
 	if k.eventDue() {
 		k.runTimers()
 	}
-	if k.cur == p && !p.exited && p.state == procRunnable {
+	if k.cur == p && !p.exited && p.state == procRunnable && p.sleep == nil {
 		k.exitToUser(p)
 	}
 	return nil

@@ -17,20 +17,22 @@ import (
 func TestSignalProgramsMatchNative(t *testing.T) {
 	for _, tc := range []struct {
 		prog string
+		args []string
 		// killed lists the kernel log lines the run must contain (a child that dies by a
 		// signal's default action names its cause).
 		killed []string
 	}{
-		{"musl_sig_fault", nil},
-		{"musl_sig_deliver", []string{"killed by SIGSEGV (SI_KERNEL): the handler of SIGUSR2 has no SA_RESTORER"}},
-		{"musl_sig_altstack", []string{"killed by SIGSEGV (SI_KERNEL): user write at address",
+		{"musl_sig_fault", nil, nil},
+		{"musl_sig_deliver", nil, []string{"killed by SIGSEGV (SI_KERNEL): the handler of SIGUSR2 has no SA_RESTORER"}},
+		{"musl_sig_altstack", nil, []string{"killed by SIGSEGV (SI_KERNEL): user write at address",
 			"then cannot write the signal frame for SIGSEGV"}},
-		{"musl_sig_chld", nil},
-		{"musl_sig_eintr", nil},
-		{"musl_sig_fpu", nil},
-		{"glibc_sig_fault", nil},
-		{"glibc_sig_deliver", nil},
-		{"glibc_sig_fpu", nil},
+		{"musl_sig_chld", nil, nil},
+		{"musl_sig_eintr", nil, nil},
+		{"musl_sig_fpu", nil, nil},
+		{"musl_sig_exec", []string{"bin/musl_sig_exec"}, nil},
+		{"glibc_sig_fault", nil, nil},
+		{"glibc_sig_deliver", nil, nil},
+		{"glibc_sig_fpu", nil, nil},
 	} {
 		t.Run(tc.prog, func(t *testing.T) {
 			if strings.HasPrefix(tc.prog, "glibc") {
@@ -38,12 +40,14 @@ func TestSignalProgramsMatchNative(t *testing.T) {
 					t.Skipf("%s cannot start on this emulator yet: it lacks %s", tc.prog, strings.Join(missing, ", "))
 				}
 			}
-			r := sameAsNative(t, tc.prog, "")
+			r := sameAsNative(t, tc.prog, "", tc.args...)
 			assert.Equal(t, 0, r.Code)
 			for _, l := range tc.killed {
 				assert.Contains(t, r.Log, l)
 			}
-			assert.NotZero(t, r.Stats.Signals, "signals delivered are counted")
+			if tc.prog != "musl_sig_exec" {
+				assert.NotZero(t, r.Stats.Signals, "signals delivered are counted")
+			}
 		})
 	}
 }
