@@ -294,7 +294,7 @@ func (k *Kernel) handleTrap(p *Process, t cpu.Trap) error {
 		k.cpuTimers(p)
 	}
 	if k.eventDue() {
-		k.runTimers()
+		k.wakeTimers()
 	}
 	if k.cur == p && !p.exited && p.state == procRunnable && p.sleep == nil {
 		k.exitToUser(p)
@@ -308,7 +308,7 @@ func (k *Kernel) handleTrap(p *Process, t cpu.Trap) error {
 func (k *Kernel) schedule() error {
 	for {
 		if k.eventDue() {
-			k.runTimers()
+			k.wakeTimers()
 		}
 		next := k.pickNext()
 		if next == nil {
@@ -316,7 +316,7 @@ func (k *Kernel) schedule() error {
 				k.cur = nil
 				return nil
 			}
-			if k.idle() {
+			if k.advanceToTimer() {
 				continue // the clock jumped to the next timer or deadline
 			}
 			var pids []string

@@ -50,7 +50,7 @@ type Process struct {
 	started       bool     // has run since it was created (schedule_tail has run)
 	subreaper     bool     // PR_SET_CHILD_SUBREAPER: orphaned descendants come here
 	comm          [16]byte // PR_SET_NAME
-	sleep         *sleeper // the system call it sleeps in, while blocked (sleep.go)
+	sleep         *sleepCall // the system call it sleeps in, while blocked (sleep.go)
 	rlimits       [rlimCount]rlimit
 }
 
@@ -98,7 +98,7 @@ func (k *Kernel) resume(p *Process) {
 		}
 	}
 	if p.sleep != nil {
-		k.resumeSleeper(p)
+		k.resumeSleep(p)
 	}
 }
 
@@ -113,7 +113,7 @@ func (k *Kernel) exit(p *Process, status int) {
 	p.exited = true
 	p.status = status
 	p.state = procZombie
-	k.cancelSleep(p)
+	p.sleep = nil
 	if i := slices.Index(k.live, p); i >= 0 {
 		k.live = slices.Delete(k.live, i, i+1)
 	}
@@ -159,7 +159,7 @@ func (k *Kernel) notifyParent(p *Process) bool {
 		le.PutUint64(si.b[32:], p.insns/(nsPerSec/100)) // si_utime in clock ticks (USER_HZ)
 		k.generate(parent, si, false)
 	}
-	k.wake(parent)
+	k.wakeAll(&parent.sig.childWait)
 	return autoreap
 }
 
@@ -206,13 +206,6 @@ func (k *Kernel) reap(p *Process) {
 		if i := slices.Index(par.children, p); i >= 0 {
 			par.children = slices.Delete(par.children, i, i+1)
 		}
-	}
-}
-
-// wake makes a process asleep in wait4 runnable; it re-examines its children when it runs.
-func (k *Kernel) wake(p *Process) {
-	if p != nil {
-		k.wakeAll(&p.sig.childWait)
 	}
 }
 

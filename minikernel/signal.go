@@ -666,7 +666,7 @@ func sysRtSigqueueinfo(k *Kernel, p *Process, a *[6]uint64) int64 {
 // handler ran, sleep again (-ERESTARTNOHAND). Nothing but a signal ends the sleep (no
 // retry).
 func sysPause(k *Kernel, p *Process, a *[6]uint64) int64 {
-	return k.sleepOn(p, sleeper{intr: func() int64 { return errRestartNoHand }})
+	return k.block(p, &sleepCall{intr: func() int64 { return errRestartNoHand }})
 }
 
 // rt_sigsuspend(mask, sigsetsize): replace the mask and sleep until a signal is delivered;
@@ -679,7 +679,7 @@ func sysRtSigsuspend(k *Kernel, p *Process, a *[6]uint64) int64 {
 	}
 	p.sig.savedMask = p.sig.mask
 	p.sig.mask = set &^ unblockable
-	return k.sleepOn(p, sleeper{intr: func() int64 {
+	return k.block(p, &sleepCall{intr: func() int64 {
 		p.sig.restoreMask = true
 		return errRestartNoHand
 	}})
@@ -729,7 +729,7 @@ func sysRtSigtimedwait(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if hasTimeout {
 		deadline = k.nowNS() + timeout
 	}
-	return k.sleepOn(p, sleeper{deadline: deadline,
+	return k.block(p, &sleepCall{deadline: deadline,
 		retry: func() int64 {
 			if r := take(); r != sysBlocks {
 				restore()

@@ -3,31 +3,33 @@ package minikernel
 import "slices"
 
 // Sleeping in a system call, and waking up: the kernel's one mechanism for every blocking
-// call (wait4, pause, rt_sigsuspend, rt_sigtimedwait, nanosleep, pipe reads and writes).
-// It is Linux's wait_event_interruptible() loop turned inside out, since this kernel runs
-// a system call to completion or not at all:
+// call (wait4, pause, rt_sigsuspend, rt_sigtimedwait, nanosleep, pipe reads and writes,
+// poll). It is Linux's wait_event_interruptible() loop turned inside out, since this kernel
+// runs a system call to completion or not at all:
 //
-//	for (;;) {                                  // a system call that must wait returns
-//		prepare_to_wait_event(wq, ...);     //   k.sleepOn(p, sleeper{wq, retry, deadline, intr})
-//		if (condition) break;               // retry() re-checks the condition when p runs again
-//		if (signal_pending(current))        // a pending unblocked signal ends the sleep:
-//			return -ERESTARTSYS;        //   intr() gives the call's result
-//		schedule();                         // p.state = procBlocked until wakeAll(wq),
-//	}                                           //   a signal (signalWake) or the deadline
+//	for (;;) {                                  // a call that must wait puts p on the
+//		prepare_to_wait_event(wq, ...);     //   wait queues it needs (q.add(p)), then
+//		if (condition) break;               //   returns k.block(p, &sleepCall{...});
+//		if (signal_pending(current))        //   retry() re-checks the condition when p
+//			return -ERESTARTSYS;        //   runs again (re-adding p to its queues if
+//		schedule();                         //   it must wait on); a pending unblocked
+//	}                                           //   signal then ends the sleep: intr()
 //
-// The hook for a blocking system call, then, is sleepOn. The call checks its condition
-// first; if it must wait it returns k.sleepOn(p, sleeper{...}): sleepOn returns sysBlocks
-// (or, when a signal is already pending, the interrupted result at once). Whoever makes
-// the condition true calls k.wakeAll(wq). When p runs again, retry() runs: it returns the
-// call's result, or sysBlocks to go on sleeping. When a signal p does not block arrives,
-// p wakes; if retry() still says sysBlocks, intr() gives the result, by default
-// -ERESTARTSYS. The return to user mode (sigdeliver.go) turns the restart codes into what
-// Linux gives: ERESTARTSYS restarts the call after a handler with SA_RESTART and is EINTR
-// after one without; ERESTARTNOHAND (pause, sigsuspend) is EINTR after any handler;
-// ERESTART_RESTARTBLOCK (nanosleep) is EINTR after a handler and otherwise continues
-// through restart_syscall; when no handler runs, all of them restart. A call that has
-// already done part of its work (a pipe write that copied some bytes) returns that count
-// from intr() instead, as Linux's pipe_write() does.
+// The hook for a blocking system call, then, is block(). The call checks its condition
+// first; if it must wait it puts p on its wait queues and returns k.block(p, s): that is
+// sysBlocks (p sleeps), or, when a signal p does not block is already pending, the
+// interrupted result at once. Whoever makes the condition true calls k.wakeAll(q). A
+// signal p does not block wakes it (signalWake); the deadline, when there is one, too.
+// When p runs again, retry() runs first: it returns the call's result, or sysBlocks to
+// sleep on. If it says sysBlocks and a signal is pending, the call ends with its
+// interrupted result (interruptedResult): intr() when given (a pipe write that moved
+// bytes returns their count), and -EINTR becomes the restart code Linux uses:
+// -ERESTARTSYS for a call SA_RESTART may restart (restartable: read, write, wait4), else
+// -ERESTARTNOHAND (poll, select). The return to user mode (sigdeliver.go) turns the
+// restart codes into EINTR or a restart: ERESTARTSYS restarts after a handler with
+// SA_RESTART and is EINTR after one without; ERESTARTNOHAND (pause, sigsuspend, poll) is
+// EINTR after any handler; ERESTART_RESTARTBLOCK (nanosleep) is EINTR after a handler and
+// otherwise continues through restart_syscall; when no handler runs, all of them restart.
 
 // Restart codes (include/linux/errno.h): results a system call may return when a signal
 // interrupts it. They never reach user mode: exitToUser turns them into a restart or
@@ -39,123 +41,130 @@ const (
 	errRestartBlock  = -516 // ERESTART_RESTARTBLOCK: continue through restart_syscall
 )
 
-// waitQueue is a list of processes asleep until something happens. Linux's
-// wait_queue_head_t.
+// waitQueue is the set of processes asleep until something happens to an object (a child
+// exits, a pipe gets data or room). Linux's wait_queue_head_t.
 type waitQueue struct {
-	waiters []*Process
+	ps []*Process
 }
 
+// add puts p on the queue (once).
 func (q *waitQueue) add(p *Process) {
-	if q != nil {
-		q.waiters = append(q.waiters, p)
+	if !slices.Contains(q.ps, p) {
+		q.ps = append(q.ps, p)
 	}
 }
 
-func (q *waitQueue) remove(p *Process) {
-	if q == nil {
-		return
+// wakeAll makes every process on q runnable and empties q (Linux's
+// wake_up_interruptible_all()). A process woken for nothing runs its call again, finds it
+// must still wait, and goes back on the queue.
+func (k *Kernel) wakeAll(q *waitQueue) {
+	for _, p := range q.ps {
+		k.wake(p)
 	}
-	if i := slices.Index(q.waiters, p); i >= 0 {
-		q.waiters = slices.Delete(q.waiters, i, i+1)
+	q.ps = q.ps[:0]
+}
+
+// wake makes a process asleep in a system call runnable; it runs the call again when it
+// is scheduled.
+func (k *Kernel) wake(p *Process) {
+	if p != nil && p.state == procBlocked {
+		p.state = procRunnable
 	}
 }
 
-// sleeper is a system call asleep: how it waits, and which call it is.
-type sleeper struct {
-	wq *waitQueue // where wakeAll finds it; nil: only a signal or the deadline wakes it
+// sleepCall is a system call asleep: how it waits, and which call it is.
+type sleepCall struct {
+	// The call itself, filled in by the system-call dispatcher.
+	sysno uint64
+	name  string
+	args  [6]uint64
 	// retry re-checks the condition when the process runs again: the call's result, or
-	// sysBlocks to sleep on. nil: the condition never holds (pause, rt_sigsuspend).
+	// sysBlocks to sleep on (having put the process on its wait queues again). nil: the
+	// condition never holds (pause, rt_sigsuspend), only a signal ends the sleep.
 	retry func() int64
 	// deadline, when not zero, is the virtual-clock time (nowNS) at which the process is
 	// woken; retry must then return a result.
 	deadline uint64
-	// intr gives the call's result when a signal interrupts it (nil: -ERESTARTSYS).
+	// intr gives the call's result when a signal interrupts it; nil means -EINTR. A
+	// result of -EINTR becomes a restart code (see interruptedResult).
 	intr func() int64
-
-	// The call itself, filled in by the system-call dispatcher.
-	nr   uint64
-	name string
-	args [6]uint64
+	// restartable says SA_RESTART may restart the call (read, write, wait4): its -EINTR
+	// becomes -ERESTARTSYS; otherwise -ERESTARTNOHAND (poll, select), unless intr gives
+	// its own result.
+	restartable bool
 }
 
-func (s *sleeper) interrupted() int64 {
+// interruptedResult is what the call returns when a signal ends its sleep.
+func (s *sleepCall) interruptedResult() int64 {
 	if s.intr == nil {
+		if s.restartable {
+			return errRestartSys
+		}
+		return errRestartNoHand
+	}
+	r := s.intr()
+	if r == -int64(EINTR) && s.restartable {
 		return errRestartSys
 	}
-	return s.intr()
+	return r
 }
 
-// sleepOn puts p, which is in a system call, to sleep as s describes, and returns
-// sysBlocks for the call to return; or, when a signal p does not block is pending already,
-// it returns the interrupted result at once (Linux's prepare_to_wait_event() check).
+// block puts p, which is in a system call, to sleep as s describes, and returns sysBlocks
+// for the call to return; the dispatcher completes s with the call's number, name and
+// arguments. When a signal p does not block is pending already, it returns the
+// interrupted result instead, at once (prepare_to_wait_event()'s signal check).
 //
-// Preconditions: p is the current process, in a system call that checked its condition.
-func (k *Kernel) sleepOn(p *Process, s sleeper) int64 {
+// Preconditions: p is the current process, in a system call that checked its condition
+// and put p on the wait queues it sleeps on.
+func (k *Kernel) block(p *Process, s *sleepCall) int64 {
 	if k.signalPending(p) {
-		return s.interrupted()
+		return s.interruptedResult()
 	}
-	k.block(p, &s)
-	return sysBlocks
-}
-
-// block records s as p's sleep and takes p off the run queue.
-func (k *Kernel) block(p *Process, s *sleeper) {
 	p.sleep = s
 	p.state = procBlocked
-	s.wq.add(p)
 	if s.deadline != 0 {
 		k.noteEvent(s.deadline)
 	}
-}
-
-// wakeAll makes every process asleep on q runnable; each re-checks its condition when it
-// runs (Linux's wake_up_interruptible_all()). A process stays on the queue until it runs.
-func (k *Kernel) wakeAll(q *waitQueue) {
-	for _, p := range q.waiters {
-		if p.state == procBlocked {
-			p.state = procRunnable
-		}
-	}
+	return sysBlocks
 }
 
 // signalWake wakes p if it sleeps in a system call, because a signal it does not block
 // arrived (Linux's signal_wake_up()).
 func (k *Kernel) signalWake(p *Process) {
-	if p.state == procBlocked && p.sleep != nil {
-		p.state = procRunnable
+	if p.sleep != nil {
+		k.wake(p)
 	}
 }
 
-// cancelSleep forgets p's sleep (p is exiting).
-func (k *Kernel) cancelSleep(p *Process) {
-	if s := p.sleep; s != nil {
-		s.wq.remove(p)
-		p.sleep = nil
-	}
-}
-
-// resumeSleeper runs when the scheduler picks p, woken from a sleep: the call's condition
-// is checked again; it finishes with its result, or with the interrupted result when a
-// signal is pending, or p goes back to sleep.
-func (k *Kernel) resumeSleeper(p *Process) {
+// resumeSleep runs when the scheduler picks p, woken from a sleep: the call's condition is
+// checked again; the call finishes with its result, or with its interrupted result when a
+// signal is pending, or p goes back to sleep. It reports whether the call finished (its
+// result is then in RAX).
+func (k *Kernel) resumeSleep(p *Process) bool {
 	s := p.sleep
-	s.wq.remove(p)
-	p.sleep = nil
 	ret := int64(sysBlocks)
 	if s.retry != nil {
 		ret = s.retry()
 	}
+	if p.exited {
+		return true // the retry ended the process (SIGPIPE, out of memory)
+	}
 	if ret == sysBlocks {
 		if !k.signalPending(p) {
 			if s.deadline != 0 && k.nowNS() >= s.deadline {
-				s.deadline = 0 // a retry that ignores its deadline must not wake for ever
+				s.deadline = 0 // a retry that ignores its deadline must not be woken for ever
 			}
-			k.block(p, s)
-			return
+			p.state = procBlocked
+			if s.deadline != 0 {
+				k.noteEvent(s.deadline)
+			}
+			return false
 		}
-		ret = s.interrupted()
+		ret = s.interruptedResult()
 	}
-	k.finishSyscall(p, s.nr, s.name, &s.args, ret)
+	p.sleep = nil
+	k.finishSyscall(p, s.sysno, s.name, &s.args, ret)
+	return true
 }
 
 // noteEvent records that something happens at virtual time t (a sleeper's deadline, an
@@ -169,9 +178,9 @@ func (k *Kernel) noteEvent(t uint64) {
 // eventDue reports whether a timer or a sleeper's deadline has come.
 func (k *Kernel) eventDue() bool { return k.nextEvent != 0 && k.nowNS() >= k.nextEvent }
 
-// runTimers fires the ITIMER_REAL timers that have expired (SIGALRM) and wakes the
+// wakeTimers fires the ITIMER_REAL timers that have expired (SIGALRM) and wakes the
 // sleepers whose deadline has come, then finds the next such event.
-func (k *Kernel) runTimers() {
+func (k *Kernel) wakeTimers() {
 	now := k.nowNS()
 	for _, p := range slices.Clone(k.live) {
 		if p.exited {
@@ -182,7 +191,7 @@ func (k *Kernel) runTimers() {
 			k.generate(p, newSigInfo(SIGALRM, siKernel), false)
 		}
 		if s := p.sleep; s != nil && p.state == procBlocked && s.deadline != 0 && s.deadline <= now {
-			p.state = procRunnable
+			k.wake(p)
 		}
 	}
 	k.nextEvent = 0
@@ -196,12 +205,13 @@ func (k *Kernel) runTimers() {
 	}
 }
 
-// idle advances the virtual clock to the next timer or deadline when every process is
-// asleep, as an idle CPU waits for its timer interrupt. It reports false when nothing is
-// due ever: a deadlock.
-func (k *Kernel) idle() bool {
+// advanceToTimer is what the scheduler does when no process can run: the virtual clock
+// jumps to the next timer or sleeper's deadline (nothing else could happen before it), as
+// an idle CPU waits for its timer interrupt. It reports false when nothing is due, ever:
+// a deadlock.
+func (k *Kernel) advanceToTimer() bool {
 	if k.nextEvent == 0 {
-		k.runTimers() // nextEvent may be stale-early or missing; recompute before giving up
+		k.wakeTimers() // nextEvent may be stale-early or missing; recompute before giving up
 		if k.nextEvent == 0 {
 			return false
 		}
@@ -209,6 +219,6 @@ func (k *Kernel) idle() bool {
 	if now := k.nowNS(); k.nextEvent > now {
 		k.clockNS += k.nextEvent - now
 	}
-	k.runTimers()
+	k.wakeTimers()
 	return true
 }

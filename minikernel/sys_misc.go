@@ -121,7 +121,7 @@ func (k *Kernel) readTimespec(p *Process, va uint64) (uint64, Errno) {
 	return uint64(sec)*nsPerSec + uint64(nsec), 0
 }
 
-// nanosleep(req, rem): sleep on the virtual clock (timers.go: sleepFor). Another
+// nanosleep(req, rem): sleep on the virtual clock (timers.go: nanosleepFor). Another
 // process's instructions, or, when every process sleeps, a jump of the clock, bring the
 // deadline; a signal interrupts the sleep with the time left in rem.
 func sysNanosleep(k *Kernel, p *Process, a *[6]uint64) int64 {
@@ -129,7 +129,7 @@ func sysNanosleep(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if e != 0 {
 		return -int64(e)
 	}
-	return k.sleepFor(p, ns, false, a[1])
+	return k.nanosleepFor(p, ns, false, a[1])
 }
 
 // clock_nanosleep(clockid, flags, req, rem): relative, or until an absolute time of the
@@ -149,9 +149,9 @@ func sysClockNanosleep(k *Kernel, p *Process, a *[6]uint64) int64 {
 		if ns <= now {
 			return 0
 		}
-		return k.sleepUntil(p, k.nowNS()+(ns-now), true, 0)
+		return k.nanosleepUntil(p, k.nowNS()+(ns-now), true, 0)
 	}
-	return k.sleepFor(p, ns, false, a[3])
+	return k.nanosleepFor(p, ns, false, a[3])
 }
 
 // getrandom(buf, count, flags): bytes from a stream seeded by Config.Seed. GRND_NONBLOCK,

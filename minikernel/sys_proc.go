@@ -79,7 +79,15 @@ func sysWait4(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if ret != waitBlocks {
 		return ret
 	}
-	return k.sleepOn(p, sleeper{wq: &p.sig.childWait, retry: func() int64 { return k.doWait(p, w) }})
+	try := func() int64 {
+		r := k.doWait(p, w)
+		if r == waitBlocks {
+			p.sig.childWait.add(p) // exit() wakes the parent's queue
+		}
+		return r
+	}
+	p.sig.childWait.add(p)
+	return k.block(p, &sleepCall{retry: try, restartable: true})
 }
 
 // execve(path, argv, envp). On success it does not return: the process runs the new image

@@ -169,8 +169,8 @@ func (k *Kernel) syscall(p *Process) {
 		e.name = fmt.Sprintf("syscall_%d", nr)
 	}
 	if ret == sysBlocks {
-		// Asleep (sleep.go): resumeSleeper finishes the call when p is woken.
-		p.sleep.nr, p.sleep.name, p.sleep.args = nr, e.name, a
+		// Asleep (sleep.go): resumeSleep finishes the call when p is woken.
+		p.sleep.sysno, p.sleep.name, p.sleep.args = nr, e.name, a
 		return
 	}
 	k.finishSyscall(p, nr, e.name, &a, ret)

@@ -186,23 +186,23 @@ func sysAlarm(k *Kernel, p *Process, a *[6]uint64) int64 {
 	return int64(secs)
 }
 
-// sleepFor puts p to sleep for ns nanoseconds of virtual time, as nanosleep does (Linux's
+// nanosleepFor puts p to sleep for ns nanoseconds of virtual time, as nanosleep does (Linux's
 // hrtimer_nanosleep() and do_nanosleep()). When a signal interrupts a relative sleep, the
 // time left goes to rmtp (if not 0) and the call returns -ERESTART_RESTARTBLOCK: EINTR once
 // a handler has run, else restart_syscall sleeps until the same deadline. An absolute
 // sleep (abs) returns -ERESTARTNOHAND and is simply restarted.
-func (k *Kernel) sleepFor(p *Process, ns uint64, abs bool, rmtp uint64) int64 {
+func (k *Kernel) nanosleepFor(p *Process, ns uint64, abs bool, rmtp uint64) int64 {
 	if ns == 0 {
 		return 0
 	}
-	return k.sleepUntil(p, k.nowNS()+ns, abs, rmtp)
+	return k.nanosleepUntil(p, k.nowNS()+ns, abs, rmtp)
 }
 
-func (k *Kernel) sleepUntil(p *Process, deadline uint64, abs bool, rmtp uint64) int64 {
+func (k *Kernel) nanosleepUntil(p *Process, deadline uint64, abs bool, rmtp uint64) int64 {
 	if k.nowNS() >= deadline {
 		return 0
 	}
-	return k.sleepOn(p, sleeper{deadline: deadline,
+	return k.block(p, &sleepCall{deadline: deadline,
 		retry: func() int64 {
 			if k.nowNS() >= deadline {
 				return 0
@@ -223,7 +223,7 @@ func (k *Kernel) sleepUntil(p *Process, deadline uint64, abs bool, rmtp uint64) 
 				}
 			}
 			p.sig.restart = func(k *Kernel, p *Process) int64 {
-				return k.sleepUntil(p, deadline, false, rmtp)
+				return k.nanosleepUntil(p, deadline, false, rmtp)
 			}
 			return errRestartBlock
 		}})

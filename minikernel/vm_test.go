@@ -306,7 +306,8 @@ func TestPermissionUpgradeFaultsSpuriously(t *testing.T) {
 func TestDeadlockIsReported(t *testing.T) {
 	k, p := idle(t, 64<<20)
 	w := &waitCall{pid: -1}
-	k.block(p, &sleeper{wq: &p.sig.childWait, retry: func() int64 { return k.doWait(p, w) }, nr: 61, name: "wait4"})
+	p.sig.childWait.add(p)
+	k.block(p, &sleepCall{retry: func() int64 { return k.doWait(p, w) }, sysno: 61, name: "wait4"})
 	_, err := k.Run()
 	assert.True(t, errors.Is(err, ErrDeadlock), "%v", err)
 }
