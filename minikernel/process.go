@@ -44,12 +44,12 @@ type Process struct {
 	fds      *fdTable
 	sig      sigState
 
-	exitSignal    int      // the signal the parent gets when this process exits (SIGCHLD)
-	setChildTID   uint64   // CLONE_CHILD_SETTID: where to store the PID when the child first runs
-	clearChildTID uint64   // set_tid_address / CLONE_CHILD_CLEARTID
-	started       bool     // has run since it was created (schedule_tail has run)
-	subreaper     bool     // PR_SET_CHILD_SUBREAPER: orphaned descendants come here
-	comm          [16]byte // PR_SET_NAME
+	exitSignal    int        // the signal the parent gets when this process exits (SIGCHLD)
+	setChildTID   uint64     // CLONE_CHILD_SETTID: where to store the PID when the child first runs
+	clearChildTID uint64     // set_tid_address / CLONE_CHILD_CLEARTID
+	started       bool       // has run since it was created (schedule_tail has run)
+	subreaper     bool       // PR_SET_CHILD_SUBREAPER: orphaned descendants come here
+	comm          [16]byte   // PR_SET_NAME
 	sleep         *sleepCall // the system call it sleeps in, while blocked (sleep.go)
 	rlimits       [rlimCount]rlimit
 }
