@@ -254,6 +254,7 @@ func decodeA(in *inst, x *x86asm.Inst, regFn, memFn sseRef, mem uint8) bool {
 // function; mem is the memory operand size (0: register only).
 func sseInsn(op x86asm.Op, mem uint8, fn sseAFn) {
 	ref := sseA.add(fn)
+	mmxAdopt(op, fn) // the MMX form, if any, computes with fn too (mmx_ops.go)
 	sseDecoder(op, func(in *inst, x *x86asm.Inst) bool { return decodeA(in, x, ref, ref, mem) })
 }
 
@@ -331,7 +332,7 @@ func init() {
 }
 
 // sseDecoder registers the decoder of an SSE op. A LOCK prefix makes any of them #UD (x86asm
-// marks it PrefixInvalid).
+// marks it PrefixInvalid). A form that names an MMX register is the MMX unit's (mmx.go).
 func sseDecoder(op x86asm.Op, d coldDecoder) {
 	coldDecoders[op] = func(in *inst, x *x86asm.Inst) bool {
 		for _, p := range x.Prefix {
@@ -341,6 +342,9 @@ func sseDecoder(op x86asm.Op, d coldDecoder) {
 			if p&x86asm.PrefixInvalid != 0 || p&0xff == 0xf0 {
 				return false
 			}
+		}
+		if usesMMX(x) {
+			return decodeMMX(in, x)
 		}
 		return d(in, x)
 	}

@@ -319,17 +319,17 @@ func TestFxrstorTags(t *testing.T) {
 	assert.Equal(t, uint16(5<<11), x.FSW)
 }
 
-// TestSSEUndefined: MMX forms of the integer instructions and LOCK-prefixed SSE
-// instructions are #UD (the MMX unit is not implemented), named in the trap.
+// TestSSEUndefined: LOCK-prefixed SSE instructions, and their MMX forms, are #UD, named in
+// the trap.
 func TestSSEUndefined(t *testing.T) {
 	tm := newTestMachine(t)
 	for _, row := range []struct {
 		code     []byte
 		mnemonic string
 	}{
-		{[]byte{0x0f, 0xfc, 0xca}, "paddb"}, // paddb mm1, mm2
+		{[]byte{0xf0, 0x0f, 0xfc, 0xca}, "paddb"}, // lock paddb mm1, mm2
 		{[]byte{0xf0, 0x0f, 0x58, 0xca}, "addps"},
-		{[]byte{0x0f, 0x6f, 0xca}, "movq"}, // movq mm1, mm2
+		{[]byte{0xf0, 0x0f, 0x6f, 0xca}, "movq"}, // lock movq mm1, mm2
 	} {
 		trap, _ := sseRun(t, tm, row.code, nil, 0x1f80, nil)
 		assert.Equal(t, uint8(VecUD), trap.Vector, "% x: %v", row.code, trap)

@@ -101,14 +101,15 @@ func (c *CPU) fninit() {
 func (c *CPU) envImage(data16 bool) (b [28]byte, n int) {
 	x := &c.ext.X87
 	cs, ds := x.FCS, x.FDS
+	ftw := c.tagImage() // tags from the registers' contents (mmx.go)
 	if data16 {
-		for i, v := range [...]uint16{x.FCW, x.FSW, x.FTW, uint16(x.FIP), cs, uint16(x.FDP), ds} {
+		for i, v := range [...]uint16{x.FCW, x.FSW, ftw, uint16(x.FIP), cs, uint16(x.FDP), ds} {
 			binary.LittleEndian.PutUint16(b[2*i:], v)
 		}
 		return b, 14
 	}
 	for i, v := range [...]uint32{
-		0xffff0000 | uint32(x.FCW), 0xffff0000 | uint32(x.FSW), 0xffff0000 | uint32(x.FTW),
+		0xffff0000 | uint32(x.FCW), 0xffff0000 | uint32(x.FSW), 0xffff0000 | uint32(ftw),
 		uint32(x.FIP), uint32(cs) | uint32(x.FOP&0x7ff)<<16, uint32(x.FDP), 0xffff0000 | uint32(ds),
 	} {
 		binary.LittleEndian.PutUint32(b[4*i:], v)
