@@ -18,6 +18,9 @@
 #include <unistd.h>
 
 #define ALT_SIZE (64 * 1024)
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31) /* Linux 4.7; glibc's headers lack it */
+#endif
 
 static char *alt;
 static sigjmp_buf env;

@@ -9,6 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000 /* glibc's headers keep it to themselves */
+#endif
+
 static void handler(int sig) { (void)sig; }
 
 int main(int argc, char **argv) {
