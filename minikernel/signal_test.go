@@ -370,3 +370,72 @@ func TestAlarmRounding(t *testing.T) {
 		assert.Equal(t, tc.want, sysAlarm(k, p, &a), "%d ns left", tc.left)
 	}
 }
+
+// enterSyscall makes system call nr in p (the current process) as the SYSCALL instruction
+// would, and reports whether p went to sleep in it.
+func enterSyscall(k *Kernel, p *Process, nr uint64, args ...uint64) bool {
+	regs := []int{cpu.RDI, cpu.RSI, cpu.RDX, cpu.R10, cpu.R8, cpu.R9}
+	k.cpu.SetReg(cpu.RAX, nr)
+	for i, v := range args {
+		k.cpu.SetReg(regs[i], v)
+	}
+	k.syscall(p)
+	return p.sleep != nil
+}
+
+// Every blocking call sleeps through the one mechanism, and a signal with a handler ends
+// the sleep with the call's restart code, which the return to user mode turns into EINTR
+// (the handler has no SA_RESTART): wait4 (ERESTARTSYS), nanosleep (ERESTART_RESTARTBLOCK,
+// time left in rem), pause and rt_sigsuspend (ERESTARTNOHAND), rt_sigtimedwait (EINTR).
+func TestBlockingCallsAreInterrupted(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		nr   uint64
+		args func(k *Kernel, p *Process, buf uint64) []uint64
+		code int64
+	}{
+		{"wait4", 61, func(k *Kernel, p *Process, buf uint64) []uint64 {
+			_, e := k.fork(p, 0, false, 0, SIGCHLD) // a child that never runs before the signal
+			require.Zero(t, e)
+			return []uint64{^uint64(0), 0, 0, 0}
+		}, errRestartSys},
+		{"nanosleep", 35, func(k *Kernel, p *Process, buf uint64) []uint64 {
+			k.copyOut(p, buf, timespecBytes(5*nsPerSec))
+			return []uint64{buf, buf + 16}
+		}, errRestartBlock},
+		{"pause", 34, func(*Kernel, *Process, uint64) []uint64 { return nil }, errRestartNoHand},
+		{"rt_sigsuspend", 130, func(k *Kernel, p *Process, buf uint64) []uint64 {
+			k.copyOut(p, buf, make([]byte, 8))
+			return []uint64{buf, 8}
+		}, errRestartNoHand},
+		{"rt_sigtimedwait", 128, func(k *Kernel, p *Process, buf uint64) []uint64 {
+			k.copyOut(p, buf, []byte{0, 0, 0, 0, 0, 0, 0, 0x80}) // SIGRTMAX: never sent
+			return []uint64{buf, 0, 0, 8}
+		}, -int64(EINTR)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, p, _ := sigKernel(t, []byte{0x0f, 0x05}, 2)
+			buf := mmapAnon(t, k, p, 0, 4096, ProtRead|ProtWrite, mapPrivate)
+			setAction(t, k, p, SIGUSR1, sigAction{handler: 0x401000, flags: saRestorer, restorer: 0x402000})
+			var ret int64
+			k.Subscribe(func(e *Event) {
+				if e.Kind == EvSyscall && e.Name == tc.name {
+					ret = e.Ret
+				}
+			})
+			require.True(t, enterSyscall(k, p, tc.nr, tc.args(k, p, buf)...), "%s sleeps", tc.name)
+			k.generate(p, userSigInfo(SIGUSR1, siUser, p), false)
+			require.Equal(t, procRunnable, p.state, "the signal wakes it")
+			require.NoError(t, k.schedule()) // resumes p: the call ends, the handler's frame is built
+			assert.Equal(t, tc.code, ret, "the call's result")
+			assert.Nil(t, p.sleep)
+			assert.Equal(t, uint64(0x401000), k.cpu.RIP(), "the handler runs")
+			mc := peek(t, k, p, k.cpu.Reg(cpu.RSP)+frMcontext, sigcontextN)
+			assert.Equal(t, negErrno(EINTR), binary.LittleEndian.Uint64(mc[104:]), "the interrupted code sees EINTR")
+			if tc.name == "nanosleep" {
+				rem := peek(t, k, p, buf+16, 16)
+				assert.Equal(t, timespecBytes(5*nsPerSec), rem, "rem: all of it, no virtual time having passed")
+			}
+		})
+	}
+}
