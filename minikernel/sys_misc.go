@@ -146,10 +146,7 @@ func sysClockNanosleep(k *Kernel, p *Process, a *[6]uint64) int64 {
 	}
 	if a[1]&timerAbstime != 0 {
 		now, _ := k.clockValue(p, a[0])
-		if ns <= now {
-			return 0
-		}
-		return k.nanosleepUntil(p, k.nowNS()+(ns-now), true, 0)
+		return k.nanosleepUntil(p, k.nowNS()+(max(ns, now)-now), true, 0)
 	}
 	return k.nanosleepFor(p, ns, false, a[3])
 }

@@ -192,14 +192,15 @@ func sysAlarm(k *Kernel, p *Process, a *[6]uint64) int64 {
 // a handler has run, else restart_syscall sleeps until the same deadline. An absolute
 // sleep (abs) returns -ERESTARTNOHAND and is simply restarted.
 func (k *Kernel) nanosleepFor(p *Process, ns uint64, abs bool, rmtp uint64) int64 {
-	if ns == 0 {
-		return 0
-	}
 	return k.nanosleepUntil(p, k.nowNS()+ns, abs, rmtp)
 }
 
+// nanosleepUntil is nanosleepFor until the virtual time deadline. A deadline that has
+// passed returns at once, but gives up the rest of the time slice, as Linux's sleeper
+// schedules until its expired timer fires.
 func (k *Kernel) nanosleepUntil(p *Process, deadline uint64, abs bool, rmtp uint64) int64 {
 	if k.nowNS() >= deadline {
+		k.slice = k.cfg.Quantum
 		return 0
 	}
 	return k.block(p, &sleepCall{deadline: deadline,
