@@ -1,8 +1,9 @@
 // Package minikernel is the operating system of the emulated machine, written in Go: the
 // physical frame allocator, page tables built in RAM, address spaces made of VMAs, the
 // page-fault handler (demand-zero, file read, copy-on-write, stack growth, SIGSEGV), the
-// page cache and a small file layer, processes (fork, execve, exit, wait, kill) with a
-// round-robin scheduler, and the system-call table.
+// page cache and a small file layer, processes (fork, execve of static and dynamically
+// linked programs, exit, wait) with a round-robin scheduler on a virtual clock, signals
+// delivered to handlers on Linux's x86-64 signal frame, and the system-call table.
 //
 // It programs the hardware only the way a real kernel can: it writes page-table entries
 // into RAM, loads CR3, and invalidates TLB entries (INVLPG, INVPCID). It never reaches into

@@ -427,9 +427,11 @@ func (k *Kernel) forceSignal(p *Process, info sigInfo) {
 // re-armed when its SIGALRM is taken, as there.
 func (k *Kernel) dequeue(p *Process, mask uint64) (sigInfo, bool) {
 	s := &p.sig
-	for _, si := range s.private.queue {
-		if sig := si.signo(); si.code() > siUser && syncSignals&sigBit(sig)&^mask != 0 {
-			return s.private.take(sig), true
+	if s.private.set&syncSignals&^mask != 0 {
+		for _, si := range s.private.queue {
+			if sig := si.signo(); si.code() > siUser && syncSignals&sigBit(sig)&^mask != 0 {
+				return s.private.take(sig), true
+			}
 		}
 	}
 	for _, q := range []*sigPending{&s.private, &s.shared} {
