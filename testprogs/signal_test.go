@@ -75,3 +75,14 @@ func TestSignalDeliveryEvents(t *testing.T) {
 		assert.Regexp(t, `^SIG[A-Z]+ handler 0x[0-9a-f]+, frame at 0x[0-9a-f]+$`, s)
 	}
 }
+
+// Signals, sleeps and timers run on the virtual clock: the same program gives the same
+// output and the same instruction count every time, whatever the host's timing.
+func TestSignalRunsAreDeterministic(t *testing.T) {
+	for _, prog := range []string{"musl_sig_eintr", "musl_sig_chld"} {
+		a, b := runEmu(t, prog, "", nil), runEmu(t, prog, "", nil)
+		assert.Equal(t, a.Stdout, b.Stdout, prog)
+		assert.Equal(t, a.Stats.Instructions, b.Stats.Instructions, prog)
+		assert.Equal(t, a.Stats.Switches, b.Stats.Switches, prog)
+	}
+}
