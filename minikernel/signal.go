@@ -365,9 +365,10 @@ func (k *Kernel) sendSignal(p *Process, sig int) {
 // generate queues the signal info describes for p, to its own (private) queue or to the
 // process's (shared), then lets p know: Linux's __send_signal_locked() and
 // complete_signal(). An ignored signal is dropped; a standard signal already pending is
-// not queued twice. A signal whose default action terminates, and that p does not block,
-// terminates p at once, as complete_signal() starts a group exit; others wake p if it
-// sleeps in a system call, and are delivered when it returns to user mode.
+// not queued twice. A signal whose default action terminates, and that p neither blocks
+// nor waits for in rt_sigtimedwait, terminates p at once, as complete_signal() starts a
+// group exit; others wake p if it sleeps in a system call, and are delivered when it
+// returns to user mode.
 func (k *Kernel) generate(p *Process, info sigInfo, private bool) {
 	sig := info.signo()
 	if sig <= 0 || sig > numSignals || p.exited {
@@ -400,7 +401,7 @@ func (k *Kernel) generate(p *Process, info sigInfo, private bool) {
 	if s.mask&bit != 0 {
 		return
 	}
-	if s.fatal(sig) && defaultActionOf(sig) == actTerm {
+	if s.fatal(sig) && defaultActionOf(sig) == actTerm && s.realBlocked&bit == 0 {
 		k.emit(&Event{Kind: EvSignal, PID: p.PID, RIP: k.ripOf(p), Signal: sig, Text: "default action: terminate"})
 		k.exit(p, sig)
 		return

@@ -439,3 +439,20 @@ func TestBlockingCallsAreInterrupted(t *testing.T) {
 		})
 	}
 }
+
+// rt_sigtimedwait takes a signal whose default action terminates, when it waits for it:
+// the signal is not fatal while it waits (complete_signal() checks real_blocked).
+func TestSigtimedwaitTakesAFatalSignal(t *testing.T) {
+	k, p, _ := sigKernel(t, []byte{0x0f, 0x05}, 2)
+	buf := mmapAnon(t, k, p, 0, 4096, ProtRead|ProtWrite, mapPrivate)
+	k.copyOut(p, buf, []byte{0, 0x40, 0, 0, 0, 0, 0, 0}) // {SIGTERM}
+	p.sig.mask = sigBit(SIGTERM)
+	require.True(t, enterSyscall(k, p, 128, buf, buf+64, 0, 8), "rt_sigtimedwait sleeps")
+	k.generate(p, userSigInfo(SIGTERM, siUser, p), false)
+	require.False(t, p.exited, "SIGTERM does not kill a process waiting for it")
+	require.NoError(t, k.schedule())
+	assert.Equal(t, uint64(SIGTERM), k.cpu.Reg(cpu.RAX), "rt_sigtimedwait returns it")
+	assert.Equal(t, uint32(SIGTERM), binary.LittleEndian.Uint32(peek(t, k, p, buf+64, 4)), "si_signo")
+	assert.Equal(t, sigBit(SIGTERM), p.sig.mask, "the mask is back")
+	assert.Zero(t, p.sig.pending())
+}
