@@ -99,18 +99,17 @@ func (s *sigState) sigframeAt(flags, rsp uint64) (frame, fpstate uint64, ok bool
 	return frame, fpstate, true
 }
 
-// fpuImage is the FXSAVE image of ext with Linux's software bytes (save_sw_bytes(): magic1,
-// extended_size = the image + FP_XSTATE_MAGIC2_SIZE, xfeatures = 0 since a CPU without
-// XSAVE has no user xfeatures, xstate_size = the image).
-func fpuImage(ext *cpu.ExtState) *[cpu.FXSaveSize]byte {
-	var img [cpu.FXSaveSize]byte
-	ext.FXSave64(&img)
+// fpuImage fills img with the FXSAVE image of ext and Linux's software bytes
+// (save_sw_bytes(): magic1, extended_size = the image + FP_XSTATE_MAGIC2_SIZE, xfeatures =
+// 0 since a CPU without XSAVE has no user xfeatures, xstate_size = the image).
+func fpuImage(img *[cpu.FXSaveSize]byte, ext *cpu.ExtState) {
+	ext.FXSave64(img)
 	sw := img[464:]
+	clear(sw)
 	le.PutUint32(sw[0:], fpxMagic1)
 	le.PutUint32(sw[4:], cpu.FXSaveSize+fpxMagic2Size)
 	le.PutUint64(sw[8:], 0)
 	le.PutUint32(sw[16:], cpu.FXSaveSize)
-	return &img
 }
 
 // setupFrame builds the frame for delivering info to the handler act on p's user stack
@@ -132,7 +131,8 @@ func (k *Kernel) setupFrame(p *Process, info *sigInfo, act sigAction, oldmask ui
 	if !ok {
 		return 0, false
 	}
-	img := fpuImage(&st.Ext)
+	var img [cpu.FXSaveSize]byte
+	fpuImage(&img, &st.Ext)
 	if !k.put(p, fp, img[:cpu.FXSaveUsed]) || !k.put(p, fp+464, img[464:]) {
 		return 0, false
 	}

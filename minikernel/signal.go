@@ -706,13 +706,14 @@ func sysRtSigtimedwait(k *Kernel, p *Process, a *[6]uint64) int64 {
 		}
 	}
 	which &^= unblockable
+	uinfo := a[1]
 	take := func() int64 {
 		si, ok := k.dequeue(p, ^which)
 		if !ok {
 			return sysBlocks
 		}
-		if a[1] != 0 {
-			if _, ok := k.copyOut(p, a[1], si.bytes()); !ok {
+		if uinfo != 0 {
+			if _, ok := k.copyOut(p, uinfo, si.bytes()); !ok {
 				return -int64(EFAULT)
 			}
 		}
