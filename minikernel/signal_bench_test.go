@@ -18,7 +18,7 @@ func BenchmarkSignalRoundTrip(b *testing.B) {
 		0xb8, 62, 0, 0, 0, 0x0f, 0x05, // mov eax, kill; syscall
 		0xeb, 0xf0, // jmp loop
 	}
-	handler := []byte{0xc3}                            // ret (to the restorer)
+	handler := []byte{0xc3}                           // ret (to the restorer)
 	restorer := []byte{0xb8, 15, 0, 0, 0, 0x0f, 0x05} // mov eax, rt_sigreturn; syscall
 	k, err := New(Config{RAM: 64 << 20})
 	require.NoError(b, err)
