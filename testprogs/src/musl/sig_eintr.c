@@ -4,7 +4,8 @@
    EINTR with the time left, even with SA_RESTART; pause is EINTR. alarm returns what
    the last one had left; setitimer(ITIMER_REAL) with an interval delivers SIGALRM
    periodically, getitimer reports it; rt_sigtimedwait times out with EAGAIN after its
-   timeout. Times are printed rounded, so the host's timing noise does not show. */
+   timeout; ITIMER_VIRTUAL and ITIMER_PROF interrupt a busy loop with SIGVTALRM and SIGPROF.
+   Times are printed rounded, so the host's timing noise does not show. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -15,9 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile int usr1, alrm;
+static volatile int usr1, alrm, cpu_timer;
 static void on_usr1(int sig) { (void)sig, usr1++; }
 static void on_alrm(int sig) { (void)sig, alrm++; }
+static void on_cpu_timer(int sig) { cpu_timer = sig; }
 
 static void handle(int sig, void (*h)(int), int flags) {
 	struct sigaction sa;
@@ -109,6 +111,20 @@ int main(void) {
 	getitimer(ITIMER_REAL, &got);
 	printf("setitimer(2.5 s): getitimer says %ld tenths left\n", tenths(got.it_value.tv_sec + got.it_value.tv_usec / 1e6));
 	printf("alarm(0) says %u s were left\n", alarm(0));
+
+	/* The CPU-time timers count only the time the process runs: a busy loop reaches them. */
+	handle(SIGVTALRM, on_cpu_timer, 0);
+	handle(SIGPROF, on_cpu_timer, 0);
+	int which[2] = {ITIMER_VIRTUAL, ITIMER_PROF};
+	for (int i = 0; i < 2; i++) {
+		cpu_timer = 0;
+		it = (struct itimerval){{0, 0}, {0, 10000}};
+		setitimer(which[i], &it, 0);
+		unsigned long spins = 0;
+		while (!cpu_timer)
+			spins++;
+		printf("%s of 10 ms: signal %d after a busy loop\n", i ? "ITIMER_PROF" : "ITIMER_VIRTUAL", cpu_timer);
+	}
 
 	sigset_t usr2;
 	sigemptyset(&usr2);
