@@ -3,11 +3,9 @@ package cpu
 // MXCSR access (LDMXCSR, STMXCSR) and the FXSAVE/FXRSTOR image of the x87 and SSE state
 // (SDM Vol. 2A, FXSAVE, Tables 3-53 and 3-56: the 64-bit-mode layouts with and without
 // REX.W). The x87 registers themselves belong to the x87 unit (ExtState.X87); this file only
-// moves them to and from memory.
+// moves them to and from memory, in the byte layout of fxsave_export.go.
 
 import (
-	"encoding/binary"
-
 	"golang.org/x/arch/x86/x86asm"
 
 	"vmemu/mmu"
@@ -52,34 +50,8 @@ func (c *CPU) fxsave(ea uint64, rexW bool) {
 		c.raise(VecGP, 0, ea)
 	}
 	c.probe(ea, fxsaveUsed, mmu.Write)
-	x := &c.ext.X87
 	var b [fxsaveUsed]byte
-	le := binary.LittleEndian
-	le.PutUint16(b[0:], x.FCW)
-	le.PutUint16(b[2:], x.FSW)
-	b[4] = abridgedTag(x.FTW)
-	le.PutUint16(b[6:], x.FOP&0x7ff)
-	if rexW {
-		le.PutUint64(b[8:], x.FIP)
-		le.PutUint64(b[16:], x.FDP)
-	} else {
-		// FCS and FDS are not modelled: the processor reports them as zero (CPUID.(EAX=07H,
-		// ECX=0):EBX[13], "FCS and FDS deprecated").
-		le.PutUint32(b[8:], uint32(x.FIP))
-		le.PutUint32(b[16:], uint32(x.FDP))
-	}
-	le.PutUint32(b[24:], c.ext.MXCSR)
-	le.PutUint32(b[28:], mxcsrMask)
-	top := int(x.FSW >> 11 & 7)
-	for i := 0; i < 8; i++ {
-		r := x.R[(top+i)&7]
-		le.PutUint64(b[32+16*i:], r.Mant)
-		le.PutUint16(b[40+16*i:], r.SE)
-	}
-	for i := 0; i < 16; i++ {
-		le.PutUint64(b[160+16*i:], c.ext.XMM[i][0])
-		le.PutUint64(b[168+16*i:], c.ext.XMM[i][1])
-	}
+	c.ext.encodeFX(&b, rexW)
 	c.writeBytes(ea, b[:])
 }
 
@@ -91,44 +63,8 @@ func (c *CPU) fxrstor(ea uint64, rexW bool) {
 	}
 	var b [fxsaveUsed]byte
 	c.readBytes(ea, b[:], mmu.Read)
-	le := binary.LittleEndian
-	mxcsr := le.Uint32(b[24:])
-	if mxcsr&^mxcsrMask != 0 {
+	if !c.ext.decodeFX(&b, rexW) {
 		c.raise(VecGP, 0, 0)
-	}
-	x := &c.ext.X87
-	// FCW: bit 6 reads as 1, bits 7 and 15:13 as 0. FSW: the error summary (bit 7) and busy
-	// (bit 15) bits follow the exception flags and masks. The pointers are linear addresses,
-	// kept canonical (bits 63:48 copies of bit 47). The host CPU shows all three.
-	x.FCW = le.Uint16(b[0:])&0x1f3f | 0x40
-	x.FSW = le.Uint16(b[2:]) &^ 0x8080
-	if x.FSW&^x.FCW&0x3f != 0 {
-		x.FSW |= 0x8080
-	}
-	x.FOP = le.Uint16(b[6:]) & 0x7ff
-	if rexW {
-		x.FIP = uint64(int64(le.Uint64(b[8:])<<16) >> 16)
-		x.FDP = uint64(int64(le.Uint64(b[16:])<<16) >> 16)
-	} else {
-		x.FIP = uint64(le.Uint32(b[8:]))
-		x.FDP = uint64(le.Uint32(b[16:]))
-	}
-	top := int(x.FSW >> 11 & 7)
-	for i := 0; i < 8; i++ {
-		x.R[(top+i)&7] = Float80{Mant: le.Uint64(b[32+16*i:]), SE: le.Uint16(b[40+16*i:])}
-	}
-	tags := b[4]
-	x.FTW = 0
-	for i := 0; i < 8; i++ {
-		t := uint16(3)
-		if tags>>i&1 != 0 {
-			t = fullTag(x.R[i])
-		}
-		x.FTW |= t << (2 * i)
-	}
-	c.ext.MXCSR = mxcsr
-	for i := 0; i < 16; i++ {
-		c.ext.XMM[i] = vec{le.Uint64(b[160+16*i:]), le.Uint64(b[168+16*i:])}
 	}
 }
 

@@ -51,9 +51,6 @@ type ExecError struct {
 	Path  string
 	Err   error
 	Errno Errno
-	// Unsupported is set when Linux would run the program and this kernel cannot yet
-	// (a dynamically linked executable).
-	Unsupported bool
 }
 
 func (e *ExecError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
@@ -70,8 +67,9 @@ func execErr(path string, en Errno, err error) *ExecError {
 // execve replaces p's image with the program at path, as Linux's do_execveat_common() and
 // load_elf_binary() do: every PT_LOAD segment becomes a private mapping of the executable
 // (its pages come from the page cache), .bss and the heap are demand-zero, and a fresh stack
-// holds argc, argv, envp and the auxiliary vector. The new address space is built beside the
-// old one, so on error p is unchanged.
+// holds argc, argv, envp and the auxiliary vector. A dynamically linked program's
+// interpreter is mapped too and runs first (dynlink.go). The new address space is built
+// beside the old one, so on error p is unchanged.
 func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError {
 	f, en := k.openHost(path, oRdonly, 0)
 	if en != 0 {
@@ -88,10 +86,13 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 	if err != nil {
 		return execErr(path, ENOEXEC, err)
 	}
+	var interp *interpImage
 	if plan.Interp != "" {
-		e := execErr(path, ENOEXEC, fmt.Errorf("dynamically linked (interpreter %s): not supported yet", plan.Interp))
-		e.Unsupported = true
-		return e
+		var e *ExecError
+		if interp, e = k.openInterp(path, plan.Interp); e != nil {
+			return e
+		}
+		defer interp.f.put()
 	}
 	size := 8 * (len(argv) + len(envp) + 2)
 	for _, s := range append(append([]string{path}, argv...), envp...) {
@@ -128,6 +129,14 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 	// setup_arg_pages(): the stack VMA covers the pages of the strings plus 128 KiB.
 	mm.insert(&VMA{Start: pageRoundDown(stackTop-8-strBytes) - stackExpand, End: stackTop,
 		Prot: stackProt(plan), Flags: VMGrowsDown, Name: "[stack]"})
+	entry, interpBase := bias+plan.Entry, uint64(0)
+	if interp != nil {
+		if interpBase, en = k.mapInterp(mm, interp); en != 0 {
+			k.releaseMM(mm)
+			return execErr(path, en, fmt.Errorf("no room for the interpreter %s", plan.Interp))
+		}
+		entry = interpBase + interp.plan.Entry
+	}
 
 	// The point of no return: the old image goes.
 	old := p.mm
@@ -140,14 +149,14 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 	k.switchTo(p)
 	k.releaseMM(old)
 	p.fds.closeOnExec()
-	p.sig.resetHandlers()
+	p.sig.execReset()
 	p.clearChildTID = 0
 
 	var st cpu.State
 	st.RFLAGS = cpu.InitialRFLAGS
-	st.RIP = bias + plan.Entry
+	st.RIP = entry
 	st.Ext = cpu.InitialExtState()
-	rsp, ok := k.buildStack(p, plan, bias, path, argv, envp)
+	rsp, ok := k.buildStack(p, plan, bias, interpBase, path, argv, envp)
 	if !ok {
 		if !p.exited {
 			k.killSignal(p, SIGSEGV, SEGV_MAPERR, st.RIP, "execve could not build the initial stack")
@@ -172,13 +181,14 @@ func stackProt(plan *loader.Plan) Prot {
 // loadBias chooses where a program goes. ET_EXEC is loaded where its addresses say (bias 0).
 // An ET_DYN program without an interpreter (a static PIE) is placed like an mmap of the
 // whole image, top-down below mmap_base, aligned to its largest p_align; one with an
-// interpreter goes at ELF_ET_DYN_BASE. Linux's load_elf_binary() with randomization off.
+// interpreter goes at ELF_ET_DYN_BASE (dynBase). Linux's load_elf_binary() with
+// randomization off.
 func (k *Kernel) loadBias(mm *MM, plan *loader.Plan) (uint64, Errno) {
 	if plan.Kind != loader.KindDyn {
 		return 0, 0
 	}
 	if plan.Interp != "" {
-		return pageRoundDown(elfETDynBase - plan.MinVaddr), 0
+		return dynBase(plan), 0
 	}
 	total := plan.MaxVaddr - plan.MinVaddr
 	align := uint64(4096)
@@ -226,7 +236,7 @@ func (k *Kernel) mapSegment(mm *MM, f *File, s loader.Segment, bias uint64) {
 // buildStack lays out the initial stack as Linux's create_elf_tables does: the strings at
 // the top (execfn, envp, argv), the platform string and 16 random bytes, then, 16-byte
 // aligned, argc, argv[], NULL, envp[], NULL and the auxiliary vector. It returns RSP.
-func (k *Kernel) buildStack(p *Process, plan *loader.Plan, bias uint64, path string, argv, envp []string) (uint64, bool) {
+func (k *Kernel) buildStack(p *Process, plan *loader.Plan, bias, interpBase uint64, path string, argv, envp []string) (uint64, bool) {
 	sp := uint64(stackTop) - 8
 	var ok bool
 	pushString := func(s string) uint64 {
@@ -263,7 +273,7 @@ func (k *Kernel) buildStack(p *Process, plan *loader.Plan, bias uint64, path str
 		atPhdr, phdr,
 		atPhent, plan.Phent,
 		atPhnum, plan.Phnum,
-		atBase, 0,
+		atBase, interpBase,
 		atFlags, 0,
 		atEntry, bias + plan.Entry,
 		atUID, uint64(os.Getuid()), atEUID, uint64(os.Geteuid()),

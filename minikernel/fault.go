@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"vmemu/cpu"
 	"vmemu/mmu"
 )
 
@@ -37,6 +38,10 @@ func siCodeName(sig, code int) string {
 		return "SEGV_ACCERR"
 	case sig == SIGBUS && code == BUS_ADRERR:
 		return "BUS_ADRERR"
+	case sig == SIGBUS && code == BUS_ADRALN:
+		return "BUS_ADRALN"
+	case code == siKernel:
+		return "SI_KERNEL"
 	}
 	return fmt.Sprintf("si_code %d", code)
 }
@@ -180,24 +185,36 @@ func (k *Kernel) stackToGrow(p *Process, addr uint64) *VMA {
 }
 
 // pageFault handles a #PF raised by user code at rip: it maps the page and lets the CPU
-// retry the instruction, or delivers the signal Linux would.
+// retry the instruction, or sends the signal Linux would (SIGSEGV with SEGV_MAPERR or
+// SEGV_ACCERR, SIGBUS with BUS_ADRERR past the end of a file; si_addr the address), with
+// the frame's trapno 14, the error code (the user bit set, and the protection bit for a
+// kernel address) and cr2, as arch/x86/mm/fault.c:set_signal_archinfo() records them.
 func (k *Kernel) pageFault(p *Process, addr uint64, code uint32, rip uint64) {
 	c, frame := k.resolveFault(p, addr, faultAccess(code))
 	k.emit(&Event{Kind: EvPageFault, PID: p.PID, RIP: rip, Addr: addr, Code: code, Outcome: c.out,
 		VMA: c.vma, Frame: frame, SigCode: c.siCode})
+	sig, why := 0, ""
 	switch c.out {
 	case FaultSIGSEGV:
-		why := "no VMA maps it"
+		why = "no VMA maps it"
 		if c.vma != nil {
 			why = fmt.Sprintf("the VMA %s forbids it", c.vma)
 		}
-		k.killSignal(p, SIGSEGV, c.siCode, rip, fmt.Sprintf("%s at address %#x (%s), rip %#x",
-			faultAccess(code), addr, why, rip))
+		sig, why = SIGSEGV, fmt.Sprintf("%s at address %#x (%s), rip %#x", faultAccess(code), addr, why, rip)
 	case FaultSIGBUS:
-		k.killSignal(p, SIGBUS, c.siCode, rip, fmt.Sprintf("access at address %#x beyond the end of the mapped file, rip %#x", addr, rip))
+		sig, why = SIGBUS, fmt.Sprintf("access at address %#x beyond the end of the mapped file, rip %#x", addr, rip)
 	case FaultOOM:
 		k.oomKill(p, addr, rip)
+		return
+	default:
+		return
 	}
+	errCode := uint64(code | mmu.ErrUser)
+	if addr >= userTop {
+		errCode |= uint64(mmu.ErrPresent)
+	}
+	p.sig.trapNr, p.sig.trapErr, p.sig.cr2 = cpu.VecPF, errCode, addr
+	k.forceSignal(p, faultSigInfo(sig, c.siCode, addr, why))
 }
 
 // oomKill ends p with SIGKILL because no frame was left for its fault at addr. The kernel

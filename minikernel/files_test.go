@@ -63,31 +63,34 @@ func TestUnknownSyscallIsENOSYSAndNamed(t *testing.T) {
 	assert.Equal(t, "", SyscallName(334), "SyscallName still lists only what is implemented")
 }
 
-// The hook signal delivery uses: a call asleep in a pipe read, a pipe write, nanosleep, poll
-// or wait4 ends when interruptSleep is called, with what Linux returns when a signal
-// interrupts it: EINTR, or the bytes a write had already moved; nanosleep writes the time
-// left. The call says whether SA_RESTART may restart it.
-func TestInterruptSleepEndsBlockedCalls(t *testing.T) {
+// A signal for a handler interrupts a call asleep in a pipe read, a pipe write, nanosleep
+// or poll with what Linux returns to the signal code: a restart code (ERESTARTSYS for
+// calls SA_RESTART may restart, ERESTARTNOHAND otherwise, ERESTART_RESTARTBLOCK for
+// nanosleep, which writes the time left), or the bytes a write had already moved.
+func TestSignalEndsBlockedFileCalls(t *testing.T) {
 	k, p := idle(t, 64<<20)
 	buf := scratch(t, k, p, 1<<20)
 	rfd, wfd := newPipeFDs(t, k, p, buf, 0)
+	setAction(t, k, p, SIGUSR1, sigAction{handler: 0x401000, flags: saRestorer, restorer: 0x402000})
 
 	interrupt := func(name string) (int64, *sleepCall) {
 		t.Helper()
-		require.NotNil(t, p.sleep, "%s sleeps", name)
+		s := p.sleep
+		require.NotNil(t, s, "%s sleeps", name)
 		require.Equal(t, procBlocked, p.state)
-		s := k.interruptSleep(p)
-		require.NotNil(t, s)
-		assert.Equal(t, procRunnable, p.state, "%s: woken", name)
+		k.generate(p, userSigInfo(SIGUSR1, siUser, p), false)
+		assert.Equal(t, procRunnable, p.state, "%s: woken by the signal", name)
 		assert.Equal(t, name, s.name)
 		require.True(t, k.resumeSleep(p))
 		assert.Nil(t, p.sleep)
+		_, ok := k.dequeue(p, 0) // what the return to user mode would deliver
+		require.True(t, ok)
 		return int64(k.cpu.Reg(cpu.RAX)), s
 	}
 
 	assert.Equal(t, sysBlocks, call(k, p, 0, rfd, buf, 10))
 	ret, s := interrupt("read")
-	assert.Equal(t, -int64(EINTR), ret)
+	assert.Equal(t, int64(errRestartSys), ret)
 	assert.True(t, s.restartable)
 
 	assert.Equal(t, sysBlocks, call(k, p, 1, wfd, buf, 70000))
@@ -100,7 +103,7 @@ func TestInterruptSleepEndsBlockedCalls(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, sysBlocks, call(k, p, 35, ts, ts+16))
 	ret, s = interrupt("nanosleep")
-	assert.Equal(t, -int64(EINTR), ret)
+	assert.Equal(t, int64(errRestartBlock), ret)
 	assert.False(t, s.restartable)
 	var rem [16]byte
 	k.copyIn(p, ts+16, rem[:])
@@ -116,10 +119,8 @@ func TestInterruptSleepEndsBlockedCalls(t *testing.T) {
 	k.copyOut(p, pfd, b)
 	assert.Equal(t, sysBlocks, call(k, p, 7, pfd, 1, ^uint64(0)))
 	ret, s = interrupt("poll")
-	assert.Equal(t, -int64(EINTR), ret)
+	assert.Equal(t, int64(errRestartNoHand), ret)
 	assert.False(t, s.restartable)
-
-	assert.Nil(t, k.interruptSleep(p), "a process not asleep has no call to interrupt")
 }
 
 // A process that reads its own empty pipe while holding the write end can never wake:

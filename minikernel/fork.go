@@ -149,8 +149,7 @@ func (k *Kernel) fork(p *Process, newSP uint64, settls bool, tls uint64, exitSig
 	c.exe = p.exe
 	c.fds = p.fds.clone()
 	c.fs = p.fs
-	c.sig = p.sig
-	c.sig.pending = 0
+	c.sig = p.sig.forkChild()
 	c.exitSignal = exitSignal
 	k.cpu.Save(&c.regs)
 	c.regs.GPR[cpu.RAX] = 0

@@ -35,7 +35,11 @@ type FrameStats struct {
 	Copied     uint64 // frames copied (copy-on-write)
 	Shared     uint64 // frames with more than one reference now
 	PeakShared uint64 // most frames shared at once
-	PeakTables uint64 // most page-table pages at once
+	// MultiMapped counts the frames more than one page-table entry maps now: what fork's
+	// copy-on-write and the page cache share between processes (a page-cache frame's own
+	// reference, which Shared counts, aside). PeakMultiMapped is the most at once.
+	MultiMapped, PeakMultiMapped uint64
+	PeakTables                   uint64 // most page-table pages at once
 }
 
 // Frames is the physical frame allocator. Each frame has a reference count: a frame mapped
@@ -106,6 +110,10 @@ func (f *Frames) Get(pfn uint64) {
 		f.stats.Shared++
 		f.stats.PeakShared = max(f.stats.PeakShared, f.stats.Shared)
 	}
+	if k := f.kind[pfn]; multiMapped(k, f.ref[pfn]) && !multiMapped(k, f.ref[pfn]-1) {
+		f.stats.MultiMapped++
+		f.stats.PeakMultiMapped = max(f.stats.PeakMultiMapped, f.stats.MultiMapped)
+	}
 	if f.observe != nil {
 		f.observe(pfn, FrameOpGet, f.kind[pfn], f.ref[pfn])
 	}
@@ -135,10 +143,23 @@ func (f *Frames) Put(pfn uint64) bool {
 	if f.ref[pfn] == 1 {
 		f.stats.Shared--
 	}
+	if k := f.kind[pfn]; multiMapped(k, f.ref[pfn]+1) && !multiMapped(k, f.ref[pfn]) {
+		f.stats.MultiMapped--
+	}
 	if f.observe != nil {
 		f.observe(pfn, FrameOpPut, f.kind[pfn], f.ref[pfn])
 	}
 	return false
+}
+
+// multiMapped reports whether a frame of kind with reference count ref is mapped by more
+// than one page-table entry: every reference is a PTE's, except the page cache's own one
+// on its frames.
+func multiMapped(kind FrameKind, ref uint32) bool {
+	if kind == FrameCache {
+		return ref > 2
+	}
+	return ref > 1
 }
 
 // Ref returns a frame's reference count (0 when free).

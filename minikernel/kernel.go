@@ -1,8 +1,9 @@
 // Package minikernel is the operating system of the emulated machine, written in Go: the
 // physical frame allocator, page tables built in RAM, address spaces made of VMAs, the
 // page-fault handler (demand-zero, file read, copy-on-write, stack growth, SIGSEGV), the
-// page cache and a small file layer, processes (fork, execve, exit, wait, kill) with a
-// round-robin scheduler, and the system-call table.
+// page cache and a small file layer, processes (fork, execve of static and dynamically
+// linked programs, exit, wait) with a round-robin scheduler on a virtual clock, signals
+// delivered to handlers on Linux's x86-64 signal frame, and the system-call table.
 //
 // It programs the hardware only the way a real kernel can: it writes page-table entries
 // into RAM, loads CR3, and invalidates TLB entries (INVLPG, INVPCID). It never reaches into
@@ -72,7 +73,8 @@ type Kernel struct {
 	observers  []Observer
 	emitBuf    Event  // the event observers see (events.go: emit)
 	bootPML4   uint64 // the empty tables loaded when no process runs
-	clockNS    uint64 // nanoseconds added to the virtual clock by sleeps
+	clockNS    uint64 // nanoseconds added to the virtual clock while every process slept
+	nextEvent  uint64 // virtual time of the next timer or sleeper's deadline (0: none; sleep.go)
 	randCtr    uint64 // getrandom's position in its seeded stream
 	writebacks uint64 // pages written back to files from shared mappings
 	closed     bool
@@ -132,8 +134,8 @@ func New(cfg Config) (*Kernel, error) {
 	if err := m.EnableLongMode(boot<<12, cr4); err != nil {
 		return nil, fmt.Errorf("minikernel: enabling paging: %w", err)
 	}
-	// CR0.AM, as Linux sets it: a program that sets RFLAGS.AC gets #AC (SIGBUS) for a
-	// misaligned access.
+	// CR0.AM, as Linux sets it (CR0_STATE): a program that sets RFLAGS.AC gets #AC, and
+	// SIGBUS, for a misaligned access.
 	if err := m.SetCR0(m.CR0() | mmu.CR0AM); err != nil {
 		return nil, fmt.Errorf("minikernel: setting CR0.AM: %w", err)
 	}
@@ -270,7 +272,8 @@ func (k *Kernel) Step(budget uint64) error {
 // process until its next trap, its budget or the end of its slice, and returns the trap
 // unhandled (RunToTrap gives it to a debugger).
 func (k *Kernel) runUntilTrap(budget uint64) (*Process, cpu.Trap, error) {
-	if k.cur == nil || k.cur.state != procRunnable || k.slice >= k.cfg.Quantum {
+	// A process woken in a system call (p.sleep) finishes it in schedule's resume first.
+	if k.cur == nil || k.cur.state != procRunnable || k.cur.sleep != nil || k.slice >= k.cfg.Quantum {
 		if err := k.schedule(); err != nil {
 			return nil, cpu.Trap{}, err
 		}
@@ -280,7 +283,7 @@ func (k *Kernel) runUntilTrap(budget uint64) (*Process, cpu.Trap, error) {
 		return nil, cpu.Trap{}, errors.New("minikernel: no runnable process")
 	}
 	before := k.cpu.Instructions()
-	t := k.cpu.Run(min(budget, k.cfg.Quantum-k.slice))
+	t := k.cpu.Run(k.timerBudget(p, min(budget, k.cfg.Quantum-k.slice)))
 	ran := k.cpu.Instructions() - before
 	k.slice += ran
 	p.insns += ran
@@ -288,7 +291,8 @@ func (k *Kernel) runUntilTrap(budget uint64) (*Process, cpu.Trap, error) {
 }
 
 // handleTrap does what the kernel does for a trap p's code raised: a system call, an
-// exception, or nothing when the budget ran out.
+// exception, or nothing when the budget ran out; then the timers that are due, and, if p
+// goes back to user mode, what every return to user mode does (signals, restarts).
 func (k *Kernel) handleTrap(p *Process, t cpu.Trap) error {
 	switch t.Kind {
 	case cpu.TrapBudget:
@@ -299,6 +303,15 @@ func (k *Kernel) handleTrap(p *Process, t cpu.Trap) error {
 	case cpu.TrapInternal:
 		return fmt.Errorf("emulator failure in pid %d at rip %#x: %v", p.PID, t.RIP, t.Err)
 	}
+	if !p.exited {
+		k.cpuTimers(p)
+	}
+	if k.eventDue() {
+		k.wakeTimers()
+	}
+	if k.cur == p && !p.exited && p.state == procRunnable && p.sleep == nil {
+		k.exitToUser(p)
+	}
 	return nil
 }
 
@@ -307,7 +320,9 @@ func (k *Kernel) handleTrap(p *Process, t cpu.Trap) error {
 // only on the instruction count, so runs are deterministic.
 func (k *Kernel) schedule() error {
 	for {
-		k.wakeTimers()
+		if k.eventDue() {
+			k.wakeTimers()
+		}
 		next := k.pickNext()
 		if next == nil {
 			if len(k.live) == 0 {
@@ -315,7 +330,7 @@ func (k *Kernel) schedule() error {
 				return nil
 			}
 			if k.advanceToTimer() {
-				continue
+				continue // the clock jumped to the next timer or deadline
 			}
 			var pids []string
 			for _, p := range k.live {
@@ -325,7 +340,7 @@ func (k *Kernel) schedule() error {
 				}
 				pids = append(pids, fmt.Sprintf("%d in %s", p.PID, what))
 			}
-			return fmt.Errorf("%w (pids %s; nothing can wake them)", ErrDeadlock, strings.Join(pids, ", "))
+			return fmt.Errorf("%w (pids %s sleep, and no child, signal or timer is left to wake them)", ErrDeadlock, strings.Join(pids, ", "))
 		}
 		prev := k.cur
 		k.switchTo(next)
@@ -338,7 +353,10 @@ func (k *Kernel) schedule() error {
 			k.emit(&e)
 		}
 		k.resume(next)
-		if next.state == procRunnable {
+		if next.state == procRunnable && !next.exited {
+			k.exitToUser(next)
+		}
+		if next.state == procRunnable && !next.exited && k.cur == next {
 			return nil
 		}
 	}
@@ -359,30 +377,6 @@ func (k *Kernel) pickNext() *Process {
 		}
 	}
 	return first
-}
-
-// exception handles a CPU exception raised by the current process.
-func (k *Kernel) exception(p *Process, t cpu.Trap) {
-	switch t.Vector {
-	case cpu.VecPF:
-		k.pageFault(p, t.Addr, t.Code, t.RIP)
-	case cpu.VecGP:
-		k.killSignal(p, SIGSEGV, siKernel, t.RIP, fmt.Sprintf("general protection fault at rip %#x", t.RIP))
-	case cpu.VecUD:
-		what := fmt.Sprintf("invalid or unimplemented instruction at rip %#x: bytes % x", t.RIP, t.Insn)
-		if t.Mnemonic != "" {
-			what += " (" + t.Mnemonic + ")"
-		}
-		k.killSignal(p, SIGILL, 0, t.RIP, what)
-	case cpu.VecDE:
-		k.killSignal(p, SIGFPE, 0, t.RIP, fmt.Sprintf("divide error at rip %#x", t.RIP))
-	case cpu.VecBP, cpu.VecDB:
-		k.killSignal(p, SIGTRAP, 0, t.RIP, fmt.Sprintf("breakpoint trap at rip %#x", t.RIP))
-	case cpu.VecMF, cpu.VecXM:
-		k.killSignal(p, SIGFPE, 0, t.RIP, fmt.Sprintf("floating-point exception at rip %#x", t.RIP))
-	default:
-		k.killSignal(p, SIGBUS, 0, t.RIP, fmt.Sprintf("%s at rip %#x", cpu.VectorName(t.Vector), t.RIP))
-	}
 }
 
 // ExitCode turns a wait status into the exit code a shell shows: the exit status, or

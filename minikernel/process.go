@@ -3,6 +3,7 @@ package minikernel
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
 	"slices"
 
 	"vmemu/cpu"
@@ -129,17 +130,39 @@ func (k *Kernel) exit(p *Process, status int) {
 		k.cur = nil
 	}
 	k.reparentChildren(p)
-	parent := p.parent
-	switch {
-	case parent == nil:
+	if p.parent == nil || k.notifyParent(p) {
 		k.reap(p)
-	case parent.sig.ignoresChildren():
-		k.reap(p)
-		k.wake(parent)
-	default:
-		k.sendSignal(parent, p.exitSignal)
-		k.wake(parent)
 	}
+}
+
+// notifyParent tells p's parent that p has exited: the exit signal (SIGCHLD) with si_pid,
+// si_uid, si_status and the CLD_ code, and a wakeup of a wait4. It reports whether p must
+// be reaped at once because the parent ignores SIGCHLD or set SA_NOCLDWAIT (with
+// SA_NOCLDWAIT the signal is still sent; ignored, it is not). Linux's do_notify_parent().
+func (k *Kernel) notifyParent(p *Process) bool {
+	parent, sig := p.parent, p.exitSignal
+	autoreap := false
+	if sig == SIGCHLD && parent.sig.ignoresChildren() {
+		autoreap = true
+		if parent.sig.act[SIGCHLD].handler == sigIGN {
+			sig = 0
+		}
+	}
+	if sig > 0 && sig <= numSignals {
+		si := newSigInfo(sig, CLD_EXITED)
+		status := p.status >> 8 & 0xff
+		if p.status&0x7f != 0 {
+			le.PutUint32(si.b[8:], CLD_KILLED)
+			status = p.status & 0x7f
+		}
+		le.PutUint32(si.b[16:], uint32(p.PID))
+		le.PutUint32(si.b[20:], uint32(os.Getuid()))
+		le.PutUint32(si.b[24:], uint32(status))
+		le.PutUint64(si.b[32:], p.insns/(nsPerSec/100)) // si_utime in clock ticks (USER_HZ)
+		k.generate(parent, si, false)
+	}
+	k.wakeAll(&parent.sig.childWait)
+	return autoreap
 }
 
 // reparentChildren gives p's children to the nearest ancestor that is a child subreaper,
@@ -167,10 +190,11 @@ func (k *Kernel) reparentChildren(p *Process) {
 			reaper.children = append(reaper.children, c)
 		}
 		if c.state == procZombie {
-			if reaper == nil {
+			// reparent_leader(): the new parent hears of the zombie, and reaps it at once
+			// if it ignores its children.
+			c.exitSignal = SIGCHLD
+			if reaper == nil || k.notifyParent(c) {
 				k.reap(c)
-			} else {
-				k.wake(reaper)
 			}
 		}
 	}
@@ -184,14 +208,6 @@ func (k *Kernel) reap(p *Process) {
 		if i := slices.Index(par.children, p); i >= 0 {
 			par.children = slices.Delete(par.children, i, i+1)
 		}
-	}
-}
-
-// wake makes a process asleep in a system call runnable; it runs the call again when it
-// is scheduled (a wait4 re-examines its children).
-func (k *Kernel) wake(p *Process) {
-	if p != nil && p.state == procBlocked {
-		p.state = procRunnable
 	}
 }
 

@@ -3,14 +3,16 @@ package minikernel
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
 )
 
-// Signals, as far as this issue goes: dispositions are recorded (rt_sigaction), masks are
-// kept (rt_sigprocmask), and a signal takes its default action: terminate, ignore, or stay
-// pending while blocked. Running a guest's handler needs a signal frame on the user stack
-// and rt_sigreturn, which come with a later issue; until then a signal whose disposition is
-// a handler takes its default action and the kernel says so on its log. Linux's
-// kernel/signal.c (send_signal, get_signal, do_sigaction, sigprocmask).
+// Signals: generation, queues and dispositions, as Linux's kernel/signal.c does them for a
+// process of one thread. A signal is generated (send_signal: queued with its siginfo, or
+// dropped when ignored), then delivered when the process next returns to user mode
+// (get_signal, sigdeliver.go): its handler runs on a signal frame (sigframe.go), or its
+// default action is taken. The system calls that manage dispositions, masks and pending
+// signals are here too; the alternate signal stack and rt_sigreturn are in sigframe.go, the
+// interval timers in timers.go.
 
 // Signal numbers (x86-64 Linux).
 const (
@@ -29,6 +31,7 @@ const (
 	SIGPIPE    = 13
 	SIGALRM    = 14
 	SIGTERM    = 15
+	SIGSTKFLT  = 16
 	SIGCHLD    = 17
 	SIGCONT    = 18
 	SIGSTOP    = 19
@@ -36,34 +39,80 @@ const (
 	SIGTTIN    = 21
 	SIGTTOU    = 22
 	SIGURG     = 23
+	SIGXCPU    = 24
+	SIGXFSZ    = 25
+	SIGVTALRM  = 26
+	SIGPROF    = 27
 	SIGWINCH   = 28
+	SIGIO      = 29
+	SIGPWR     = 30
+	SIGSYS     = 31
+	sigRTMin   = 32 // SIGRTMIN: signals from here on queue every instance
 	numSignals = 64
 )
 
-// siKernel is SI_KERNEL, the si_code of a signal the kernel sends for a general
-// protection fault.
-const siKernel = 0x80
+// si_code values (include/uapi/asm-generic/siginfo.h). Negative codes say a process sent
+// the signal; positive ones that the kernel did, for a reason the signal's own codes name.
+const (
+	siUser   = 0    // SI_USER: kill()
+	siKernel = 0x80 // SI_KERNEL: the kernel (a #GP, int3, an interval timer)
+	siQueue  = -1   // SI_QUEUE: sigqueue()
+	siTkill  = -6   // SI_TKILL: tkill() and tgkill()
+
+	ILL_ILLOPN = 2 // illegal operand (what Linux reports for #UD)
+	FPE_INTDIV = 1 // integer divide by zero (#DE)
+	FPE_FLTDIV = 3 // floating-point divide by zero
+	FPE_FLTOVF = 4 // floating-point overflow
+	FPE_FLTUND = 5 // floating-point underflow
+	FPE_FLTRES = 6 // floating-point inexact result
+	FPE_FLTINV = 7 // invalid floating-point operation
+	BUS_ADRALN = 1 // invalid address alignment (#AC)
+	TRAP_BRKPT = 1 // process breakpoint
+	TRAP_TRACE = 2 // process trace trap (single step)
+	CLD_EXITED = 1 // child has exited
+	CLD_KILLED = 2 // child was killed
+)
+
+// syncSignals are the signals an instruction causes: Linux dequeues them first
+// (SYNCHRONOUS_MASK), so that the frame's RIP is the faulting instruction's.
+const syncSignals = 1<<(SIGSEGV-1) | 1<<(SIGBUS-1) | 1<<(SIGILL-1) | 1<<(SIGTRAP-1) |
+	1<<(SIGFPE-1) | 1<<(SIGSYS-1)
 
 var signalNames = map[int]string{SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT",
 	SIGILL: "SIGILL", SIGTRAP: "SIGTRAP", SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE",
 	SIGKILL: "SIGKILL", SIGUSR1: "SIGUSR1", SIGSEGV: "SIGSEGV", SIGUSR2: "SIGUSR2",
-	SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM", SIGTERM: "SIGTERM", SIGCHLD: "SIGCHLD",
-	SIGCONT: "SIGCONT", SIGSTOP: "SIGSTOP", SIGTSTP: "SIGTSTP", SIGTTIN: "SIGTTIN",
-	SIGTTOU: "SIGTTOU", SIGURG: "SIGURG", SIGWINCH: "SIGWINCH"}
+	SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM", SIGTERM: "SIGTERM", SIGSTKFLT: "SIGSTKFLT",
+	SIGCHLD: "SIGCHLD", SIGCONT: "SIGCONT", SIGSTOP: "SIGSTOP", SIGTSTP: "SIGTSTP",
+	SIGTTIN: "SIGTTIN", SIGTTOU: "SIGTTOU", SIGURG: "SIGURG", SIGXCPU: "SIGXCPU",
+	SIGXFSZ: "SIGXFSZ", SIGVTALRM: "SIGVTALRM", SIGPROF: "SIGPROF", SIGWINCH: "SIGWINCH",
+	SIGIO: "SIGIO", SIGPWR: "SIGPWR", SIGSYS: "SIGSYS"}
 
-// SignalName returns "SIGSEGV" for 11.
+// SignalName returns "SIGSEGV" for 11, "SIGRTMIN+2" for 34.
 func SignalName(sig int) string {
 	if s, ok := signalNames[sig]; ok {
 		return s
 	}
+	if sig >= sigRTMin && sig <= numSignals {
+		return fmt.Sprintf("SIGRTMIN+%d", sig-sigRTMin)
+	}
 	return fmt.Sprintf("signal %d", sig)
 }
 
-// Dispositions and flags of struct sigaction.
+// Dispositions, struct sigaction flags and sigprocmask's how (include/uapi/asm-generic/
+// signal-defs.h, arch/x86/include/uapi/asm/signal.h).
 const (
 	sigDFL       = 0
 	sigIGN       = 1
+	saNoCldStop  = 0x1
 	saNoCldWait  = 0x2
+	saSiginfo    = 0x4
+	saRestorer   = 0x04000000
+	saOnStack    = 0x08000000
+	saRestart    = 0x10000000
+	saNoDefer    = 0x40000000
+	saResetHand  = 0x80000000
+	saExposeTag  = 0x800
+	saUAPIFlags  = saNoCldStop | saNoCldWait | saSiginfo | saOnStack | saRestart | saNoDefer | saResetHand | saExposeTag | saRestorer
 	sigBlock     = 0
 	sigUnblock   = 1
 	sigSetMask   = 2
@@ -72,16 +121,169 @@ const (
 	sigactionLen = 32 // x86-64 struct kernel_sigaction: handler, flags, restorer, mask
 )
 
+// sigBit is sig's bit in a signal set.
+func sigBit(sig int) uint64 { return 1 << (sig - 1) }
+
 // sigAction is one signal's disposition, as rt_sigaction stores it.
 type sigAction struct {
 	handler, flags, restorer, mask uint64
 }
 
-// sigState is a process's signal dispositions, blocked mask and pending set.
+// sigInfo is one queued signal: the kernel's struct kernel_siginfo, the 48 bytes of the
+// 128-byte siginfo_t that can be non-zero (si_signo, si_errno, si_code, then the union
+// whose members sit at offset 16: si_pid and si_uid, si_addr, si_status, si_value,
+// si_utime, si_stime), and, for a signal the kernel raised because of a fault, what the
+// kernel's log says if the signal's default action kills the process.
+type sigInfo struct {
+	b   [48]byte
+	why string
+}
+
+var le = binary.LittleEndian
+
+// newSigInfo returns the siginfo of sig with si_code code and every other field zero
+// (Linux's clear_siginfo() then the two assignments).
+func newSigInfo(sig, code int) sigInfo {
+	var si sigInfo
+	le.PutUint32(si.b[0:], uint32(sig))
+	le.PutUint32(si.b[8:], uint32(int32(code)))
+	return si
+}
+
+// userSigInfo is the siginfo of a signal process from sends: si_pid and si_uid name the
+// sender (kill: SI_USER; tkill and tgkill: SI_TKILL).
+func userSigInfo(sig, code int, from *Process) sigInfo {
+	si := newSigInfo(sig, code)
+	if from != nil {
+		le.PutUint32(si.b[16:], uint32(from.PID))
+	}
+	le.PutUint32(si.b[20:], uint32(os.Getuid()))
+	return si
+}
+
+// faultSigInfo is the siginfo of a signal an instruction raised: si_addr is the address
+// the fault concerns (the access for SIGSEGV and SIGBUS, the instruction for SIGILL and
+// SIGFPE), why what the kernel's log says if the signal kills.
+func faultSigInfo(sig, code int, addr uint64, why string) sigInfo {
+	si := newSigInfo(sig, code)
+	le.PutUint64(si.b[16:], addr)
+	si.why = why
+	return si
+}
+
+func (si *sigInfo) signo() int { return int(int32(le.Uint32(si.b[0:]))) }
+func (si *sigInfo) code() int  { return int(int32(le.Uint32(si.b[8:]))) }
+
+// sigPending is a set of pending signals and their queued siginfo, in arrival order
+// (Linux's struct sigpending). A standard signal is queued at most once; real-time
+// signals queue every instance.
+type sigPending struct {
+	set   uint64
+	queue []sigInfo
+}
+
+// maxQueued bounds a process's queued real-time signals (RLIMIT_SIGPENDING's default).
+const maxQueued = 64 * 1024
+
+// next returns the signal dequeue takes next among those not in mask: a synchronous one
+// first, else the lowest number; 0 if none. Linux's next_signal().
+func (q *sigPending) next(mask uint64) int {
+	x := q.set &^ mask
+	if x == 0 {
+		return 0
+	}
+	if x&syncSignals != 0 {
+		x &= syncSignals
+	}
+	for sig := 1; sig <= numSignals; sig++ {
+		if x&sigBit(sig) != 0 {
+			return sig
+		}
+	}
+	return 0
+}
+
+// take removes sig's first queued siginfo; the bit stays set while more instances are
+// queued. A signal set without a queue entry comes with a blank SI_USER siginfo. Linux's
+// collect_signal().
+func (q *sigPending) take(sig int) sigInfo {
+	for i := range q.queue {
+		if q.queue[i].signo() == sig {
+			si := q.queue[i]
+			q.queue = append(q.queue[:i], q.queue[i+1:]...)
+			for _, r := range q.queue[i:] {
+				if r.signo() == sig {
+					return si
+				}
+			}
+			q.set &^= sigBit(sig)
+			return si
+		}
+	}
+	q.set &^= sigBit(sig)
+	return newSigInfo(sig, siUser)
+}
+
+// flush forgets the pending signals in set. Linux's flush_sigqueue_mask().
+func (q *sigPending) flush(set uint64) {
+	q.set &^= set
+	kept := q.queue[:0]
+	for _, si := range q.queue {
+		if set&sigBit(si.signo()) == 0 {
+			kept = append(kept, si)
+		}
+	}
+	q.queue = kept
+}
+
+// sigState is a process's signal state: dispositions, the blocked mask, the pending
+// signals (private: sent to the thread by tgkill, raise or a fault; shared: sent to the
+// process by kill, a timer or a child), the alternate signal stack, and the per-thread
+// records Linux keeps for signal frames and system-call restarts.
 type sigState struct {
 	act     [numSignals + 1]sigAction
 	mask    uint64 // bit sig-1 set: blocked
-	pending uint64
+	private sigPending
+	shared  sigPending
+
+	// realBlocked is the mask rt_sigtimedwait replaced while it sleeps (Linux's
+	// real_blocked): a signal it blocks is not ignored even though the mask now lets it in.
+	realBlocked uint64
+	// savedMask is the mask rt_sigsuspend replaced; restoreMask says the return to user
+	// mode must put it back, or save it in the signal frame (TIF_RESTORE_SIGMASK).
+	savedMask   uint64
+	restoreMask bool
+
+	// The alternate signal stack (sigaltstack): base, size and flags (SS_AUTODISARM).
+	altSP, altSize uint64
+	altFlags       uint32
+
+	// sysnr is the system call the process is in (Linux's orig_ax), -1 when it entered
+	// the kernel otherwise, or when rt_sigreturn disabled the restart checks.
+	sysnr int64
+	// restart is what restart_syscall resumes (Linux's restart_block), nil when nothing.
+	restart func(k *Kernel, p *Process) int64
+
+	// The last exception's vector, error code and CR2 (thread.trap_nr, error_code, cr2):
+	// a signal frame's trapno, err and cr2 report them.
+	trapNr, trapErr, cr2 uint64
+
+	// childWait is where wait4 sleeps until a child changes state (wait_chldexit).
+	childWait waitQueue
+
+	timers [3]itimer // ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF (timers.go)
+}
+
+// forkChild returns the signal state of a child of fork: the same dispositions, mask and
+// alternate stack, no pending signal, no interval timer (Linux's copy_process: the pending
+// set is initialized empty; copy_signal leaves the timers unarmed).
+func (s *sigState) forkChild() sigState {
+	c := *s
+	c.private, c.shared = sigPending{}, sigPending{}
+	c.childWait = waitQueue{}
+	c.timers = [3]itimer{}
+	c.restoreMask, c.restart = false, nil
+	return c
 }
 
 // ignoresChildren reports whether children are reaped without a zombie: SIGCHLD ignored or
@@ -91,14 +293,23 @@ func (s *sigState) ignoresChildren() bool {
 	return a.handler == sigIGN || a.flags&saNoCldWait != 0
 }
 
-// resetHandlers gives every signal with a handler back its default action, as execve does
-// (ignored signals stay ignored, the mask and pending set are kept).
-func (s *sigState) resetHandlers() {
+// pending returns the signals pending, private and shared together.
+func (s *sigState) pending() uint64 { return s.private.set | s.shared.set }
+
+// execReset is what execve does to signals: handlers go back to SIG_DFL (ignored signals
+// stay ignored), every action loses its flags, restorer and mask, and the alternate stack
+// is forgotten; the mask and the pending signals stay. Linux's flush_signal_handlers() and
+// the sas_ss reset in begin_new_exec().
+func (s *sigState) execReset() {
 	for i := range s.act {
-		if s.act[i].handler > sigIGN {
-			s.act[i] = sigAction{}
+		h := s.act[i].handler
+		if h != sigIGN {
+			h = sigDFL
 		}
+		s.act[i] = sigAction{handler: h}
 	}
+	s.altSP, s.altSize, s.altFlags = 0, 0, 0
+	s.restart = nil
 }
 
 // defaultAction is what a signal does when its disposition is SIG_DFL.
@@ -113,7 +324,7 @@ const (
 
 func defaultActionOf(sig int) defaultAction {
 	switch sig {
-	case SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, 24, 25, 31:
+	case SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS:
 		return actCore
 	case SIGCHLD, SIGCONT, SIGURG, SIGWINCH:
 		return actIgn
@@ -123,53 +334,117 @@ func defaultActionOf(sig int) defaultAction {
 	return actTerm
 }
 
-// sendSignal delivers sig to p: SIGKILL always terminates; an ignored signal is dropped; a
-// blocked one stays pending; otherwise the default action is taken.
+// ignored reports whether generating sig for p drops it: its disposition ignores it and
+// p neither blocks it nor waits for it in rt_sigtimedwait. Linux's sig_ignored().
+func (s *sigState) ignored(sig int) bool {
+	if (s.mask|s.realBlocked)&sigBit(sig) != 0 {
+		return false
+	}
+	h := s.act[sig].handler
+	return h == sigIGN || (h == sigDFL && defaultActionOf(sig) == actIgn)
+}
+
+// fatal reports whether delivering sig would terminate p by its default action. Linux's
+// sig_fatal().
+func (s *sigState) fatal(sig int) bool {
+	a := defaultActionOf(sig)
+	return s.act[sig].handler == sigDFL && (a == actTerm || a == actCore)
+}
+
+// signalPending reports whether a pending signal is not blocked: what makes a sleeping
+// system call return (Linux's signal_pending(), TIF_SIGPENDING).
+func (k *Kernel) signalPending(p *Process) bool { return p.sig.pending()&^p.sig.mask != 0 }
+
+// sendSignal sends sig to p from the current process, as the kernel does for SIGPIPE
+// (send_sig with SEND_SIG_NOINFO: si_code SI_USER, si_pid the sender's): to the process as
+// a whole.
 func (k *Kernel) sendSignal(p *Process, sig int) {
-	if sig == 0 || p.exited {
+	k.generate(p, userSigInfo(sig, siUser, k.cur), false)
+}
+
+// generate queues the signal info describes for p, to its own (private) queue or to the
+// process's (shared), then lets p know: Linux's __send_signal_locked() and
+// complete_signal(). An ignored signal is dropped; a standard signal already pending is
+// not queued twice. A signal whose default action terminates, and that p neither blocks
+// nor waits for in rt_sigtimedwait, terminates p at once, as complete_signal() starts a
+// group exit; others wake p if it sleeps in a system call, and are delivered when it
+// returns to user mode.
+func (k *Kernel) generate(p *Process, info sigInfo, private bool) {
+	sig := info.signo()
+	if sig <= 0 || sig > numSignals || p.exited {
 		return
 	}
-	if sig != SIGKILL && sig != SIGSTOP {
-		if h := p.sig.act[sig].handler; h == sigIGN || (h == sigDFL && defaultActionOf(sig) == actIgn) {
-			return
-		}
-		if p.sig.mask&(1<<(sig-1)) != 0 {
-			p.sig.pending |= 1 << (sig - 1)
-			return
-		}
-	}
-	k.deliver(p, sig)
-}
-
-// deliver takes the action of an unblocked signal sig on p.
-func (k *Kernel) deliver(p *Process, sig int) {
-	h := p.sig.act[sig].handler
-	act := defaultActionOf(sig)
+	s := &p.sig
 	if sig == SIGKILL {
-		act = actTerm
-	}
-	if h > sigIGN && sig != SIGKILL && sig != SIGSTOP && act != actIgn {
-		fmt.Fprintf(k.log, "emu: pid %d: %s has a handler, but signal handlers are not implemented yet: taking the default action\n",
-			p.PID, SignalName(sig))
-	}
-	switch act {
-	case actTerm, actCore:
 		k.emit(&Event{Kind: EvSignal, PID: p.PID, RIP: k.ripOf(p), Signal: sig, Text: "default action: terminate"})
-		k.exit(p, sig&0x7f)
-	case actStop:
-		fmt.Fprintf(k.log, "emu: pid %d: %s ignored: job control (stopping processes) is not implemented\n", p.PID, SignalName(sig))
+		k.exit(p, SIGKILL)
+		return
 	}
+	if sig == SIGSTOP || s.ignored(sig) {
+		if sig == SIGSTOP {
+			k.logf("pid %d: SIGSTOP ignored: job control (stopping processes) is not implemented", p.PID)
+		}
+		return
+	}
+	q := &s.shared
+	if private {
+		q = &s.private
+	}
+	bit := sigBit(sig)
+	if sig < sigRTMin && q.set&bit != 0 {
+		return // legacy_queue(): one instance of a standard signal
+	}
+	if sig < sigRTMin || len(s.private.queue)+len(s.shared.queue) < maxQueued {
+		q.queue = append(q.queue, info)
+	}
+	q.set |= bit
+	if s.mask&bit != 0 {
+		return
+	}
+	if s.fatal(sig) && defaultActionOf(sig) == actTerm && s.realBlocked&bit == 0 {
+		k.emit(&Event{Kind: EvSignal, PID: p.PID, RIP: k.ripOf(p), Signal: sig, Text: "default action: terminate"})
+		k.exit(p, sig)
+		return
+	}
+	k.signalWake(p)
 }
 
-// deliverPending takes the action of pending signals that are no longer blocked.
-func (k *Kernel) deliverPending(p *Process) {
-	for sig := 1; sig <= numSignals && !p.exited; sig++ {
-		bit := uint64(1) << (sig - 1)
-		if p.sig.pending&bit != 0 && p.sig.mask&bit == 0 {
-			p.sig.pending &^= bit
-			k.deliver(p, sig)
+// forceSignal sends a signal an instruction raised to p, as Linux's
+// force_sig_info_to_task() does: a signal p blocks or ignores gets back its default action
+// and is unblocked, so that a fault can never be ignored or left pending.
+func (k *Kernel) forceSignal(p *Process, info sigInfo) {
+	sig := info.signo()
+	a := &p.sig.act[sig]
+	if blocked := p.sig.mask&sigBit(sig) != 0; blocked || a.handler == sigIGN {
+		a.handler = sigDFL
+		p.sig.mask &^= sigBit(sig)
+	}
+	k.generate(p, info, true)
+}
+
+// dequeue takes the next signal p does not block in mask: a synchronous signal from p's
+// own queue first, then p's own signals, then the process's, each by next(). Linux's
+// dequeue_synchronous_signal() and dequeue_signal(); an ITIMER_REAL with an interval is
+// re-armed when its SIGALRM is taken, as there.
+func (k *Kernel) dequeue(p *Process, mask uint64) (sigInfo, bool) {
+	s := &p.sig
+	if s.private.set&syncSignals&^mask != 0 {
+		for _, si := range s.private.queue {
+			if sig := si.signo(); si.code() > siUser && syncSignals&sigBit(sig)&^mask != 0 {
+				return s.private.take(sig), true
+			}
 		}
 	}
+	for _, q := range []*sigPending{&s.private, &s.shared} {
+		if sig := q.next(mask); sig != 0 {
+			si := q.take(sig)
+			if sig == SIGALRM {
+				k.rearmRealTimer(p)
+			}
+			return si, true
+		}
+	}
+	return sigInfo{}, false
 }
 
 // ripOf returns p's instruction pointer: the CPU's if p is running, else the saved one.
@@ -192,14 +467,33 @@ func (k *Kernel) killSignal(p *Process, sig, code int, rip uint64, why string) {
 	k.exit(p, sig&0x7f) // wait status: terminated by signal
 }
 
-// rt_sigaction(sig, act, oldact, sigsetsize): record a disposition. Handlers are recorded
-// but not run yet (see the package comment on signals above).
-func sysRtSigaction(k *Kernel, p *Process, a *[6]uint64) int64 {
-	sig := int(a[0])
-	if a[3] != sigsetSize || sig < 1 || sig > numSignals {
-		return -int64(EINVAL)
+// readSigset reads a sigset_t argument of sigsetsize bytes: EINVAL unless it is 8, EFAULT
+// for a bad pointer.
+func (k *Kernel) readSigset(p *Process, va, sigsetsize uint64) (uint64, Errno) {
+	if sigsetsize != sigsetSize {
+		return 0, EINVAL
 	}
-	if a[1] != 0 && (sig == SIGKILL || sig == SIGSTOP) {
+	var b [8]byte
+	if _, ok := k.copyIn(p, va, b[:]); !ok {
+		return 0, EFAULT
+	}
+	return le.Uint64(b[:]), 0
+}
+
+// writeU64 stores v at va.
+func (k *Kernel) writeU64(p *Process, va, v uint64) bool {
+	var b [8]byte
+	le.PutUint64(b[:], v)
+	_, ok := k.copyOut(p, va, b[:])
+	return ok
+}
+
+// rt_sigaction(sig, act, oldact, sigsetsize): set and get a disposition. Unknown flag bits
+// are dropped (so a program can probe for them), SIGKILL and SIGSTOP cannot be changed, and
+// setting a disposition that ignores a pending signal discards it. Linux's do_sigaction().
+func sysRtSigaction(k *Kernel, p *Process, a *[6]uint64) int64 {
+	sig := int(int32(a[0]))
+	if a[3] != sigsetSize {
 		return -int64(EINVAL)
 	}
 	var nb [sigactionLen]byte
@@ -208,43 +502,47 @@ func sysRtSigaction(k *Kernel, p *Process, a *[6]uint64) int64 {
 			return -int64(EFAULT)
 		}
 	}
+	if sig < 1 || sig > numSignals || (a[1] != 0 && (sig == SIGKILL || sig == SIGSTOP)) {
+		return -int64(EINVAL)
+	}
+	old := p.sig.act[sig]
+	if a[1] != 0 {
+		p.sig.act[sig] = sigAction{handler: le.Uint64(nb[0:]), flags: le.Uint64(nb[8:]) & saUAPIFlags,
+			restorer: le.Uint64(nb[16:]), mask: le.Uint64(nb[24:]) &^ unblockable}
+		if h := p.sig.act[sig].handler; h == sigIGN || (h == sigDFL && defaultActionOf(sig) == actIgn) {
+			// POSIX: setting SIG_IGN, or SIG_DFL for a signal ignored by default, discards
+			// it when pending, blocked or not.
+			p.sig.private.flush(sigBit(sig))
+			p.sig.shared.flush(sigBit(sig))
+		}
+	}
 	if a[2] != 0 {
-		old := p.sig.act[sig]
 		var ob [sigactionLen]byte
 		for i, v := range []uint64{old.handler, old.flags, old.restorer, old.mask} {
-			binary.LittleEndian.PutUint64(ob[8*i:], v)
+			le.PutUint64(ob[8*i:], v)
 		}
 		if _, ok := k.copyOut(p, a[2], ob[:]); !ok {
 			return -int64(EFAULT)
 		}
 	}
-	if a[1] != 0 {
-		le := binary.LittleEndian
-		p.sig.act[sig] = sigAction{handler: le.Uint64(nb[0:]), flags: le.Uint64(nb[8:]),
-			restorer: le.Uint64(nb[16:]), mask: le.Uint64(nb[24:]) &^ unblockable}
-		if h := p.sig.act[sig].handler; h == sigIGN || (h == sigDFL && defaultActionOf(sig) == actIgn) {
-			p.sig.pending &^= 1 << (sig - 1) // POSIX: setting SIG_IGN discards a pending signal
-		}
-	}
 	return 0
 }
 
-// rt_sigprocmask(how, set, oldset, sigsetsize): change the blocked mask; signals it
-// unblocks that are pending are delivered now.
+// rt_sigprocmask(how, set, oldset, sigsetsize): change the blocked mask (SIGKILL and
+// SIGSTOP cannot be blocked). Signals it unblocks that are pending are delivered on the
+// way back to user mode. The new mask stays even when oldset is a bad pointer, as on
+// Linux.
 func sysRtSigprocmask(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if a[3] != sigsetSize {
 		return -int64(EINVAL)
 	}
-	var set uint64
-	if a[1] != 0 {
-		var b [8]byte
-		if _, ok := k.copyIn(p, a[1], b[:]); !ok {
-			return -int64(EFAULT)
-		}
-		set = binary.LittleEndian.Uint64(b[:]) &^ unblockable
-	}
 	old := p.sig.mask
 	if a[1] != 0 {
+		set, e := k.readSigset(p, a[1], a[3])
+		if e != 0 {
+			return -int64(e)
+		}
+		set &^= unblockable
 		switch a[0] {
 		case sigBlock:
 			p.sig.mask |= set
@@ -256,20 +554,29 @@ func sysRtSigprocmask(k *Kernel, p *Process, a *[6]uint64) int64 {
 			return -int64(EINVAL)
 		}
 	}
-	if a[2] != 0 {
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], old)
-		if _, ok := k.copyOut(p, a[2], b[:]); !ok {
-			p.sig.mask = old
-			return -int64(EFAULT)
-		}
+	if a[2] != 0 && !k.writeU64(p, a[2], old) {
+		return -int64(EFAULT)
 	}
-	k.deliverPending(p)
+	return 0
+}
+
+// rt_sigpending(set, sigsetsize): the pending signals the process blocks. Linux copies
+// sigsetsize bytes, up to 8.
+func sysRtSigpending(k *Kernel, p *Process, a *[6]uint64) int64 {
+	if a[1] > sigsetSize {
+		return -int64(EINVAL)
+	}
+	var b [8]byte
+	le.PutUint64(b[:], p.sig.pending()&p.sig.mask)
+	if _, ok := k.copyOut(p, a[0], b[:a[1]]); !ok {
+		return -int64(EFAULT)
+	}
 	return 0
 }
 
 // kill(pid, sig): send sig to a process, to a process group, or to every process but the
-// first. Linux's kill_something_info().
+// first and the caller (si_code SI_USER). Signal 0 only checks that a target exists.
+// Linux's kill_something_info().
 func sysKill(k *Kernel, p *Process, a *[6]uint64) int64 {
 	pid, sig := int64(int32(a[0])), int(int32(a[1]))
 	if sig < 0 || sig > numSignals {
@@ -302,13 +609,14 @@ func sysKill(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(ESRCH)
 	}
 	for _, q := range targets {
-		k.sendSignal(q, sig)
+		k.generate(q, userSigInfo(sig, siUser, p), false)
 	}
 	return 0
 }
 
 // tgkill(tgid, tid, sig) and tkill(tid, sig): with one thread per process the thread is the
-// process (raise() and abort() use these).
+// process; the signal goes to the thread's own queue with si_code SI_TKILL (raise() and
+// abort() use these).
 func sysTgkill(k *Kernel, p *Process, a *[6]uint64) int64 {
 	tgid, tid, sig := int64(int32(a[0])), int64(int32(a[1])), int(int32(a[2]))
 	if tgid <= 0 || tid <= 0 || sig < 0 || sig > numSignals {
@@ -318,11 +626,134 @@ func sysTgkill(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if q == nil || int64(q.PID) != tgid || q.exited {
 		return -int64(ESRCH)
 	}
-	k.sendSignal(q, sig)
+	k.generate(q, userSigInfo(sig, siTkill, p), true)
 	return 0
 }
 
 func sysTkill(k *Kernel, p *Process, a *[6]uint64) int64 {
+	if int32(a[0]) <= 0 {
+		return -int64(EINVAL)
+	}
 	b := [6]uint64{a[0], a[0], a[1]}
 	return sysTgkill(k, p, &b)
+}
+
+// rt_sigqueueinfo(tgid, sig, info): send sig with the caller's siginfo (sigqueue() passes
+// SI_QUEUE and a value). A process may not pretend to be the kernel or kill() when it
+// signals another: a code >= 0, or SI_TKILL, is then EPERM. Linux's do_rt_sigqueueinfo().
+func sysRtSigqueueinfo(k *Kernel, p *Process, a *[6]uint64) int64 {
+	pid, sig := int64(int32(a[0])), int(int32(a[1]))
+	var si sigInfo
+	if _, ok := k.copyIn(p, a[2], si.b[:]); !ok {
+		return -int64(EFAULT)
+	}
+	le.PutUint32(si.b[0:], uint32(sig))
+	if (si.code() >= 0 || si.code() == siTkill) && pid != int64(p.PID) {
+		return -int64(EPERM)
+	}
+	if sig < 0 || sig > numSignals {
+		return -int64(EINVAL)
+	}
+	q := k.procs[int(pid)]
+	if pid <= 0 || q == nil {
+		return -int64(ESRCH)
+	}
+	if sig >= sigRTMin && len(q.sig.private.queue)+len(q.sig.shared.queue) >= maxQueued {
+		return -int64(EAGAIN)
+	}
+	k.generate(q, si, false)
+	return 0
+}
+
+// pause(): sleep until a signal is delivered; then EINTR (after the handler), or, when no
+// handler ran, sleep again (-ERESTARTNOHAND). Nothing but a signal ends the sleep (no
+// retry).
+func sysPause(k *Kernel, p *Process, a *[6]uint64) int64 {
+	return k.block(p, &sleepCall{intr: func() int64 { return errRestartNoHand }})
+}
+
+// rt_sigsuspend(mask, sigsetsize): replace the mask and sleep until a signal is delivered;
+// the old mask comes back when the handler returns (it is saved in the frame) or at once
+// when none runs. Always EINTR. Linux's sigsuspend() with set_restore_sigmask().
+func sysRtSigsuspend(k *Kernel, p *Process, a *[6]uint64) int64 {
+	set, e := k.readSigset(p, a[0], a[1])
+	if e != 0 {
+		return -int64(e)
+	}
+	p.sig.savedMask = p.sig.mask
+	p.sig.mask = set &^ unblockable
+	return k.block(p, &sleepCall{intr: func() int64 {
+		p.sig.restoreMask = true
+		return errRestartNoHand
+	}})
+}
+
+// rt_sigtimedwait(set, info, timeout, sigsetsize): take a pending signal of set without
+// running its handler, sleeping for one until the timeout (NULL: for ever). Returns the
+// signal number, EAGAIN at the timeout, EINTR when another signal's handler must run.
+// Linux's do_sigtimedwait(): the set is unblocked while it sleeps, the mask it replaced
+// kept in real_blocked.
+func sysRtSigtimedwait(k *Kernel, p *Process, a *[6]uint64) int64 {
+	which, e := k.readSigset(p, a[0], a[3])
+	if e != 0 {
+		return -int64(e)
+	}
+	var timeout uint64
+	hasTimeout := a[2] != 0
+	if hasTimeout {
+		if timeout, e = k.readTimespec(p, a[2]); e != 0 {
+			return -int64(e)
+		}
+	}
+	which &^= unblockable
+	uinfo := a[1]
+	take := func() int64 {
+		si, ok := k.dequeue(p, ^which)
+		if !ok {
+			return sysBlocks
+		}
+		if uinfo != 0 {
+			if _, ok := k.copyOut(p, uinfo, si.bytes()); !ok {
+				return -int64(EFAULT)
+			}
+		}
+		return int64(si.signo())
+	}
+	if r := take(); r != sysBlocks {
+		return r
+	}
+	if hasTimeout && timeout == 0 {
+		return -int64(EAGAIN)
+	}
+	s := &p.sig
+	s.realBlocked = s.mask
+	s.mask &^= which
+	restore := func() { s.mask, s.realBlocked = s.realBlocked, 0 }
+	var deadline uint64
+	if hasTimeout {
+		deadline = k.nowNS() + timeout
+	}
+	return k.block(p, &sleepCall{deadline: deadline,
+		retry: func() int64 {
+			if r := take(); r != sysBlocks {
+				restore()
+				return r
+			}
+			if hasTimeout && k.nowNS() >= deadline {
+				restore()
+				return -int64(EAGAIN)
+			}
+			return sysBlocks
+		},
+		intr: func() int64 {
+			restore()
+			return -int64(EINTR)
+		}})
+}
+
+// bytes returns the 128-byte siginfo_t a program sees.
+func (si *sigInfo) bytes() []byte {
+	b := make([]byte, 128)
+	copy(b, si.b[:])
+	return b
 }

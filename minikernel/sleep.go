@@ -2,90 +2,47 @@ package minikernel
 
 import "slices"
 
-// Sleeping in a system call: wait4 until a child exits, read until a pipe has data, write
-// until it has room, poll until a descriptor is ready, nanosleep until the virtual clock
-// reaches a time. Linux puts the task on wait queues (include/linux/wait.h) and
-// schedule()s; here the call leaves a sleepCall on the process and answers sysBlocks, the
-// scheduler skips the process until something wakes it, and the call is then run again
-// (retry) in the process's context, so a retried call sees the world as it is then.
+// Sleeping in a system call, and waking up: the kernel's one mechanism for every blocking
+// call (wait4, pause, rt_sigsuspend, rt_sigtimedwait, nanosleep, pipe reads and writes,
+// poll). It is Linux's wait_event_interruptible() loop turned inside out, since this kernel
+// runs a system call to completion or not at all:
 //
-// Signals: a sleep is interruptible. interruptSleep ends it; the call then returns what it
-// returns when a signal interrupts it (-EINTR, or the bytes a pipe transfer had already
-// moved, with nanosleep writing the time left). Signal delivery (signal.go) decides when
-// to call it and whether SA_RESTART restarts the call (restartable).
+//	for (;;) {                                  // a call that must wait puts p on the
+//		prepare_to_wait_event(wq, ...);     //   wait queues it needs (q.add(p)), then
+//		if (condition) break;               //   returns k.block(p, &sleepCall{...});
+//		if (signal_pending(current))        //   retry() re-checks the condition when p
+//			return -ERESTARTSYS;        //   runs again (re-adding p to its queues if
+//		schedule();                         //   it must wait on); a pending unblocked
+//	}                                           //   signal then ends the sleep: intr()
+//
+// The hook for a blocking system call, then, is block(). The call checks its condition
+// first; if it must wait it puts p on its wait queues and returns k.block(p, s): that is
+// sysBlocks (p sleeps), or, when a signal p does not block is already pending, the
+// interrupted result at once. Whoever makes the condition true calls k.wakeAll(q). A
+// signal p does not block wakes it (signalWake); the deadline, when there is one, too.
+// When p runs again, retry() runs first: it returns the call's result, or sysBlocks to
+// sleep on. If it says sysBlocks and a signal is pending, the call ends with its
+// interrupted result (interruptedResult): intr() when given (a pipe write that moved
+// bytes returns their count), and -EINTR becomes the restart code Linux uses:
+// -ERESTARTSYS for a call SA_RESTART may restart (restartable: read, write, wait4), else
+// -ERESTARTNOHAND (poll, select). The return to user mode (sigdeliver.go) turns the
+// restart codes into EINTR or a restart: ERESTARTSYS restarts after a handler with
+// SA_RESTART and is EINTR after one without; ERESTARTNOHAND (pause, sigsuspend, poll) is
+// EINTR after any handler; ERESTART_RESTARTBLOCK (nanosleep) is EINTR after a handler and
+// otherwise continues through restart_syscall; when no handler runs, all of them restart.
 
-// sleepCall is a system call asleep in a process.
-type sleepCall struct {
-	sysno uint64
-	name  string
-	args  [6]uint64
-	// retry runs the call again and returns its result, or sysBlocks to sleep on (having
-	// put the process on the wait queues it needs again).
-	retry func() int64
-	// deadline, when not zero, is the virtual time (nowNS) at which the call wakes by
-	// itself; retry then sees the time has come.
-	deadline uint64
-	// intr is what the call returns when a signal interrupts it; nil means -EINTR.
-	intr func() int64
-	// restartable says SA_RESTART may restart the call (read, write, wait4, ...) rather
-	// than return EINTR; poll, select and nanosleep never restart (signal(7)).
-	restartable bool
-	interrupted bool
-}
+// Restart codes (include/linux/errno.h): results a system call may return when a signal
+// interrupts it. They never reach user mode: exitToUser turns them into a restart or
+// EINTR.
+const (
+	errRestartSys    = -512 // ERESTARTSYS: restart after a handler with SA_RESTART
+	errRestartNoIntr = -513 // ERESTARTNOINTR: always restart
+	errRestartNoHand = -514 // ERESTARTNOHAND: restart only if no handler runs
+	errRestartBlock  = -516 // ERESTART_RESTARTBLOCK: continue through restart_syscall
+)
 
-// block puts p to sleep in the system call it is running: s runs again when p is woken.
-// It returns sysBlocks for the call to return; the dispatcher completes s with the call's
-// number, name and arguments. The caller has put p on the wait queues it sleeps on.
-func (k *Kernel) block(p *Process, s *sleepCall) int64 {
-	p.sleep = s
-	p.state = procBlocked
-	return sysBlocks
-}
-
-// resumeSleep runs the call p sleeps in again, now that p was woken and is current. It
-// reports false when the call sleeps on; else the call is finished and its result is in
-// RAX.
-func (k *Kernel) resumeSleep(p *Process) bool {
-	s := p.sleep
-	var ret int64
-	switch {
-	case s.interrupted && s.intr != nil:
-		ret = s.intr()
-	case s.interrupted:
-		ret = -int64(EINTR)
-	default:
-		ret = s.retry()
-	}
-	if p.exited {
-		return true // the retry ended the process (SIGPIPE, out of memory)
-	}
-	if ret == sysBlocks && !s.interrupted {
-		p.state = procBlocked
-		return false
-	}
-	p.sleep = nil
-	k.finishSyscall(p, s.sysno, s.name, &s.args, ret)
-	return true
-}
-
-// interruptSleep ends p's sleep in a system call because a signal is to be handled: p
-// becomes runnable, and when it next runs, the call returns what it returns when
-// interrupted (-EINTR, a partial count, ...) instead of sleeping on. It returns the call
-// (nil when p was not asleep in one), so that the caller can see whether SA_RESTART may
-// restart it (s.restartable) and with which number and arguments. Linux's
-// signal_wake_up() waking a TASK_INTERRUPTIBLE sleeper.
-func (k *Kernel) interruptSleep(p *Process) *sleepCall {
-	s := p.sleep
-	if s == nil || p.exited {
-		return nil
-	}
-	s.interrupted = true
-	k.wake(p)
-	return s
-}
-
-// waitQueue is the set of processes asleep until something happens to an object (a pipe
-// gets data or room, loses its last reader or writer). Linux's wait_queue_head_t.
+// waitQueue is the set of processes asleep until something happens to an object (a child
+// exits, a pipe gets data or room). Linux's wait_queue_head_t.
 type waitQueue struct {
 	ps []*Process
 }
@@ -97,8 +54,9 @@ func (q *waitQueue) add(p *Process) {
 	}
 }
 
-// wakeAll makes every process on q runnable and empties q. A process woken for nothing
-// runs its call again, finds it must still wait, and goes back on the queue.
+// wakeAll makes every process on q runnable and empties q (Linux's
+// wake_up_interruptible_all()). A process woken for nothing runs its call again, finds it
+// must still wait, and goes back on the queue.
 func (k *Kernel) wakeAll(q *waitQueue) {
 	for _, p := range q.ps {
 		k.wake(p)
@@ -106,32 +64,160 @@ func (k *Kernel) wakeAll(q *waitQueue) {
 	q.ps = q.ps[:0]
 }
 
-// wakeTimers wakes every sleeper whose deadline the virtual clock has reached.
+// wake makes a process asleep in a system call runnable; it runs the call again when it
+// is scheduled.
+func (k *Kernel) wake(p *Process) {
+	if p != nil && p.state == procBlocked {
+		p.state = procRunnable
+	}
+}
+
+// sleepCall is a system call asleep: how it waits, and which call it is.
+type sleepCall struct {
+	// The call itself, filled in by the system-call dispatcher.
+	sysno uint64
+	name  string
+	args  [6]uint64
+	// retry re-checks the condition when the process runs again: the call's result, or
+	// sysBlocks to sleep on (having put the process on its wait queues again). nil: the
+	// condition never holds (pause, rt_sigsuspend), only a signal ends the sleep.
+	retry func() int64
+	// deadline, when not zero, is the virtual-clock time (nowNS) at which the process is
+	// woken; retry must then return a result.
+	deadline uint64
+	// intr gives the call's result when a signal interrupts it; nil means -EINTR. A
+	// result of -EINTR becomes a restart code (see interruptedResult).
+	intr func() int64
+	// restartable says SA_RESTART may restart the call (read, write, wait4): its -EINTR
+	// becomes -ERESTARTSYS; otherwise -ERESTARTNOHAND (poll, select), unless intr gives
+	// its own result.
+	restartable bool
+}
+
+// interruptedResult is what the call returns when a signal ends its sleep.
+func (s *sleepCall) interruptedResult() int64 {
+	if s.intr == nil {
+		if s.restartable {
+			return errRestartSys
+		}
+		return errRestartNoHand
+	}
+	r := s.intr()
+	if r == -int64(EINTR) && s.restartable {
+		return errRestartSys
+	}
+	return r
+}
+
+// block puts p, which is in a system call, to sleep as s describes, and returns sysBlocks
+// for the call to return; the dispatcher completes s with the call's number, name and
+// arguments. When a signal p does not block is pending already, it returns the
+// interrupted result instead, at once (prepare_to_wait_event()'s signal check).
+//
+// Preconditions: p is the current process, in a system call that checked its condition
+// and put p on the wait queues it sleeps on.
+func (k *Kernel) block(p *Process, s *sleepCall) int64 {
+	if k.signalPending(p) {
+		return s.interruptedResult()
+	}
+	p.sleep = s
+	p.state = procBlocked
+	if s.deadline != 0 {
+		k.noteEvent(s.deadline)
+	}
+	return sysBlocks
+}
+
+// signalWake wakes p if it sleeps in a system call, because a signal it does not block
+// arrived (Linux's signal_wake_up()).
+func (k *Kernel) signalWake(p *Process) {
+	if p.sleep != nil {
+		k.wake(p)
+	}
+}
+
+// resumeSleep runs when the scheduler picks p, woken from a sleep: the call's condition is
+// checked again; the call finishes with its result, or with its interrupted result when a
+// signal is pending, or p goes back to sleep. It reports whether the call finished (its
+// result is then in RAX).
+func (k *Kernel) resumeSleep(p *Process) bool {
+	s := p.sleep
+	ret := int64(sysBlocks)
+	if s.retry != nil {
+		ret = s.retry()
+	}
+	if p.exited {
+		return true // the retry ended the process (SIGPIPE, out of memory)
+	}
+	if ret == sysBlocks {
+		if !k.signalPending(p) {
+			if s.deadline != 0 && k.nowNS() >= s.deadline {
+				s.deadline = 0 // a retry that ignores its deadline must not be woken for ever
+			}
+			p.state = procBlocked
+			if s.deadline != 0 {
+				k.noteEvent(s.deadline)
+			}
+			return false
+		}
+		ret = s.interruptedResult()
+	}
+	p.sleep = nil
+	k.finishSyscall(p, s.sysno, s.name, &s.args, ret)
+	return true
+}
+
+// noteEvent records that something happens at virtual time t (a sleeper's deadline, an
+// interval timer): the CPU stops there, and an idle machine's clock jumps to it.
+func (k *Kernel) noteEvent(t uint64) {
+	if k.nextEvent == 0 || t < k.nextEvent {
+		k.nextEvent = t
+	}
+}
+
+// eventDue reports whether a timer or a sleeper's deadline has come.
+func (k *Kernel) eventDue() bool { return k.nextEvent != 0 && k.nowNS() >= k.nextEvent }
+
+// wakeTimers fires the ITIMER_REAL timers that have expired (SIGALRM) and wakes the
+// sleepers whose deadline has come, then finds the next such event.
 func (k *Kernel) wakeTimers() {
 	now := k.nowNS()
-	for _, p := range k.live {
-		if p.state == procBlocked && p.sleep != nil && p.sleep.deadline != 0 && p.sleep.deadline <= now {
+	for _, p := range slices.Clone(k.live) {
+		if p.exited {
+			continue
+		}
+		if t := &p.sig.timers[itimerReal]; t.expires != 0 && t.expires <= now {
+			t.last, t.expires = t.expires, 0 // re-armed when its SIGALRM is dequeued
+			k.generate(p, newSigInfo(SIGALRM, siKernel), false)
+		}
+		if s := p.sleep; s != nil && p.state == procBlocked && s.deadline != 0 && s.deadline <= now {
 			k.wake(p)
+		}
+	}
+	k.nextEvent = 0
+	for _, p := range k.live {
+		if t := p.sig.timers[itimerReal]; t.expires != 0 {
+			k.noteEvent(t.expires)
+		}
+		if s := p.sleep; s != nil && p.state == procBlocked && s.deadline != 0 {
+			k.noteEvent(s.deadline)
 		}
 	}
 }
 
-// advanceToTimer is what the scheduler does when no process can run: when some sleeper
-// has a deadline, the virtual clock jumps to the earliest one (nothing else could happen
-// before it) and that sleeper wakes. It reports whether it woke one.
+// advanceToTimer is what the scheduler does when no process can run: the virtual clock
+// jumps to the next timer or sleeper's deadline (nothing else could happen before it), as
+// an idle CPU waits for its timer interrupt. It reports false when nothing is due, ever:
+// a deadlock.
 func (k *Kernel) advanceToTimer() bool {
-	var next uint64
-	for _, p := range k.live {
-		if p.state == procBlocked && p.sleep != nil && p.sleep.deadline != 0 &&
-			(next == 0 || p.sleep.deadline < next) {
-			next = p.sleep.deadline
+	if k.nextEvent == 0 {
+		k.wakeTimers() // nextEvent may be stale-early or missing; recompute before giving up
+		if k.nextEvent == 0 {
+			return false
 		}
 	}
-	if next == 0 {
-		return false
-	}
-	if now := k.nowNS(); next > now {
-		k.clockNS += next - now
+	if now := k.nowNS(); k.nextEvent > now {
+		k.clockNS += k.nextEvent - now
 	}
 	k.wakeTimers()
 	return true

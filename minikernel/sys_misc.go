@@ -121,47 +121,22 @@ func (k *Kernel) readTimespec(p *Process, va uint64) (uint64, Errno) {
 	return uint64(sec)*nsPerSec + uint64(nsec), 0
 }
 
-// nanosleep(req, rem): sleep until the virtual clock has advanced by req. Other
-// processes run meanwhile (their instructions are the time passing); when none can, the
-// clock jumps to the earliest sleeper's wake-up time (sleep.go). A signal that interrupts
-// the sleep makes it return EINTR with the time left in rem.
+// nanosleep(req, rem): sleep on the virtual clock (timers.go: nanosleepFor). Another
+// process's instructions, or, when every process sleeps, a jump of the clock, bring the
+// deadline; a signal interrupts the sleep with the time left in rem.
 func sysNanosleep(k *Kernel, p *Process, a *[6]uint64) int64 {
 	ns, e := k.readTimespec(p, a[0])
 	if e != 0 {
 		return -int64(e)
 	}
-	return k.sleepUntil(p, k.nowNS()+ns, a[1])
-}
-
-// sleepUntil puts p to sleep until the virtual clock reads deadline (nowNS). rem, when
-// not zero, receives the time left if a signal interrupts the sleep.
-func (k *Kernel) sleepUntil(p *Process, deadline, rem uint64) int64 {
-	k.slice = k.cfg.Quantum // even a sleep of zero gives up the processor
-	try := func() int64 {
-		if k.nowNS() >= deadline {
-			return 0
-		}
-		return sysBlocks
-	}
-	if r := try(); r != sysBlocks {
-		return r
-	}
-	return k.block(p, &sleepCall{retry: try, deadline: deadline, intr: func() int64 {
-		if rem != 0 {
-			k.copyOut(p, rem, timespecBytes(deadline-min(deadline, k.nowNS())))
-		}
-		return -int64(EINTR)
-	}})
+	return k.nanosleepFor(p, ns, false, a[1])
 }
 
 // clock_nanosleep(clockid, flags, req, rem): relative, or until an absolute time of the
-// clock (TIMER_ABSTIME, which never writes rem). CPU-time clocks are EINVAL.
+// clock (then rem is not written and an interrupted sleep restarts with the same end).
 func sysClockNanosleep(k *Kernel, p *Process, a *[6]uint64) int64 {
-	var base uint64 // the clock's reading when nowNS is 0
 	switch int32(a[0]) {
-	case clockRealtime, clockTAI:
-		base = realtimeEpoch * nsPerSec
-	case clockMonotonic, clockBoottime:
+	case clockRealtime, clockMonotonic, clockBoottime, clockTAI:
 	default:
 		return -int64(EINVAL)
 	}
@@ -170,9 +145,10 @@ func sysClockNanosleep(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(e)
 	}
 	if a[1]&timerAbstime != 0 {
-		return k.sleepUntil(p, max(ns, base)-base, 0)
+		now, _ := k.clockValue(p, a[0])
+		return k.nanosleepUntil(p, k.nowNS()+(max(ns, now)-now), true, 0)
 	}
-	return k.sleepUntil(p, k.nowNS()+ns, a[3])
+	return k.nanosleepFor(p, ns, false, a[3])
 }
 
 // getrandom(buf, count, flags): bytes from a stream seeded by Config.Seed. GRND_NONBLOCK,

@@ -63,8 +63,10 @@ func sysSetpgid(k *Kernel, p *Process, a *[6]uint64) int64 {
 }
 
 // wait4(pid, wstatus, options, rusage): collect a child that has exited. With children
-// still running and no WNOHANG the caller sleeps: the scheduler skips it until a child
-// exits. Linux's kernel/exit.c:kernel_wait4().
+// still running and no WNOHANG the caller sleeps on its child-wait queue until a child
+// exits (sleep.go); a signal interrupts the sleep with -ERESTARTSYS, so the call restarts
+// after a handler with SA_RESTART and fails with EINTR after one without. Linux's
+// kernel/exit.c:kernel_wait4() and do_wait().
 func sysWait4(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if a[2]&^(wNohang|wUntraced|wContinued|wNothread|wAll|wClone) != 0 {
 		return -int64(EINVAL)
@@ -73,17 +75,25 @@ func sysWait4(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(ESRCH) // INT_MIN cannot be negated into a group
 	}
 	w := &waitCall{pid: int64(int32(a[0])), status: a[1], options: a[2], rusage: a[3]}
-	try := func() int64 { return k.doWait(p, w) } // exit() wakes the parent
-	if ret := try(); ret != waitBlocks {
+	ret := k.doWait(p, w)
+	if ret != waitBlocks {
 		return ret
 	}
+	try := func() int64 {
+		r := k.doWait(p, w)
+		if r == waitBlocks {
+			p.sig.childWait.add(p) // exit() wakes the parent's queue
+		}
+		return r
+	}
+	p.sig.childWait.add(p)
 	return k.block(p, &sleepCall{retry: try, restartable: true})
 }
 
 // execve(path, argv, envp). On success it does not return: the process runs the new image
-// (its RAX is 0). Bad pointers are EFAULT; a missing file ENOENT; a file without execute
-// permission EACCES; a file that is not a static ELF64 x86-64 program ENOEXEC; too many
-// arguments E2BIG.
+// (its RAX is 0). Bad pointers are EFAULT; a missing file (or interpreter) ENOENT; a file
+// without execute permission EACCES; a file that is not an ELF64 x86-64 program ENOEXEC;
+// an interpreter that is not one ELIBBAD; too many arguments E2BIG.
 func sysExecve(k *Kernel, p *Process, a *[6]uint64) int64 {
 	path, e := k.userPath(p, a[0])
 	if e != 0 {
@@ -98,9 +108,6 @@ func sysExecve(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(e)
 	}
 	if err := k.execve(p, path, argv, envp); err != nil {
-		if err.Unsupported {
-			k.logf("pid %d: execve %s", p.PID, err)
-		}
 		return -int64(err.Errno)
 	}
 	return 0

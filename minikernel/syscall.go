@@ -81,6 +81,7 @@ var syscalls = map[uint64]syscallEntry{
 	12:  {"brk", sysBrkFn},
 	13:  {"rt_sigaction", sysRtSigaction},
 	14:  {"rt_sigprocmask", sysRtSigprocmask},
+	15:  {"rt_sigreturn", sysRtSigreturn},
 	16:  {"ioctl", sysIoctl},
 	17:  {"pread64", sysPread},
 	18:  {"pwrite64", sysPwrite},
@@ -94,7 +95,11 @@ var syscalls = map[uint64]syscallEntry{
 	28:  {"madvise", sysMadvise},
 	32:  {"dup", sysDup},
 	33:  {"dup2", sysDup2},
+	34:  {"pause", sysPause},
 	35:  {"nanosleep", sysNanosleep},
+	36:  {"getitimer", sysGetitimer},
+	37:  {"alarm", sysAlarm},
+	38:  {"setitimer", sysSetitimer},
 	39:  {"getpid", sysGetpid},
 	56:  {"clone", sysClone},
 	57:  {"fork", sysFork},
@@ -117,6 +122,11 @@ var syscalls = map[uint64]syscallEntry{
 	110: {"getppid", sysGetppid},
 	111: {"getpgrp", sysGetpgrp},
 	121: {"getpgid", sysGetpgid},
+	127: {"rt_sigpending", sysRtSigpending},
+	128: {"rt_sigtimedwait", sysRtSigtimedwait},
+	129: {"rt_sigqueueinfo", sysRtSigqueueinfo},
+	130: {"rt_sigsuspend", sysRtSigsuspend},
+	131: {"sigaltstack", sysSigaltstack},
 	157: {"prctl", sysPrctl},
 	158: {"arch_prctl", sysArchPrctlFn},
 	160: {"setrlimit", sysSetrlimit},
@@ -124,6 +134,7 @@ var syscalls = map[uint64]syscallEntry{
 	200: {"tkill", sysTkill},
 	201: {"time", sysTime},
 	218: {"set_tid_address", sysSetTidAddress},
+	219: {"restart_syscall", sysRestartSyscall},
 	228: {"clock_gettime", sysClockGettime},
 	229: {"clock_getres", sysClockGetres},
 	230: {"clock_nanosleep", sysClockNanosleep},
@@ -199,6 +210,7 @@ func (k *Kernel) syscall(p *Process) {
 	nr := c.Reg(cpu.RAX)
 	a := [6]uint64{c.Reg(cpu.RDI), c.Reg(cpu.RSI), c.Reg(cpu.RDX), c.Reg(cpu.R10), c.Reg(cpu.R8), c.Reg(cpu.R9)}
 	e, ok := syscalls[nr]
+	p.sig.sysnr = int64(nr) // orig_ax: the return to user mode may restart the call
 	var ret int64
 	if ok {
 		ret = e.fn(k, p, &a)
@@ -209,10 +221,9 @@ func (k *Kernel) syscall(p *Process) {
 		}
 	}
 	if ret == sysBlocks {
-		if s := p.sleep; s != nil {
-			s.sysno, s.name, s.args = nr, e.name, a
-		}
-		return // asleep: resume() finishes the call
+		// Asleep (sleep.go): resumeSleep finishes the call when p is woken.
+		p.sleep.sysno, p.sleep.name, p.sleep.args = nr, e.name, a
+		return
 	}
 	k.finishSyscall(p, nr, e.name, &a, ret)
 }

@@ -305,8 +305,9 @@ func TestPermissionUpgradeFaultsSpuriously(t *testing.T) {
 // Processes blocked with nothing to wake them are a deadlock, reported rather than hung.
 func TestDeadlockIsReported(t *testing.T) {
 	k, p := idle(t, 64<<20)
-	p.state = procBlocked
-	p.sleep = &sleepCall{name: "wait4", retry: func() int64 { return sysBlocks }}
+	w := &waitCall{pid: -1}
+	p.sig.childWait.add(p)
+	k.block(p, &sleepCall{retry: func() int64 { return k.doWait(p, w) }, sysno: 61, name: "wait4"})
 	_, err := k.Run()
 	assert.True(t, errors.Is(err, ErrDeadlock), "%v", err)
 }

@@ -125,8 +125,11 @@ var errnoNames = map[int64]string{1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR
 	13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST", 18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR",
 	21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 25: "ENOTTY", 26: "ETXTBSY", 27: "EFBIG",
 	28: "ENOSPC", 29: "ESPIPE", 30: "EROFS", 31: "EMLINK", 32: "EPIPE", 33: "EDOM", 34: "ERANGE",
-	35: "EDEADLK", 36: "ENAMETOOLONG", 38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP", 95: "EOPNOTSUPP",
-	110: "ETIMEDOUT"}
+	35: "EDEADLK", 36: "ENAMETOOLONG", 38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP", 80: "ELIBBAD",
+	95: "EOPNOTSUPP", 110: "ETIMEDOUT",
+	// The kernel's restart codes (include/linux/errno.h): a system call a signal interrupted
+	// returns one; the return to user mode turns it into EINTR or a restart.
+	512: "ERESTARTSYS", 513: "ERESTARTNOINTR", 514: "ERESTARTNOHAND", 516: "ERESTART_RESTARTBLOCK"}
 
 // errnoName returns "EFAULT" for a return value of -14, or "" when ret is not an error.
 func errnoName(ret int64) string {
@@ -149,7 +152,9 @@ var syscallArgc = map[string]int{"read": 3, "write": 3, "open": 3, "close": 1, "
 	"chdir": 1, "unlink": 1, "getuid": 0, "getgid": 0, "geteuid": 0, "getegid": 0, "getppid": 0,
 	"arch_prctl": 2, "gettid": 0, "futex": 6, "set_tid_address": 1, "clock_gettime": 2,
 	"exit_group": 1, "tgkill": 3, "openat": 4, "newfstatat": 4, "set_robust_list": 2, "pipe2": 2,
-	"dup3": 3, "prlimit64": 4, "getrandom": 3, "rseq": 4, "statx": 5, "clock_nanosleep": 4}
+	"dup3": 3, "prlimit64": 4, "getrandom": 3, "rseq": 4, "statx": 5, "clock_nanosleep": 4,
+	"pause": 0, "getitimer": 2, "alarm": 1, "setitimer": 3, "rt_sigpending": 2, "rt_sigtimedwait": 4,
+	"rt_sigqueueinfo": 3, "rt_sigsuspend": 2, "sigaltstack": 2, "restart_syscall": 0, "tkill": 2}
 
 // syscallText is "write(0x1, 0x402000, 0xd) = 13" or "... = -14 EFAULT".
 func syscallText(e *minikernel.Event) string {

@@ -13,7 +13,8 @@ import (
 
 const runUsage = `Usage: emu run [flags] PROG [ARGS...]
 
-Runs PROG, a static x86-64 Linux ELF executable, on the emulated machine. The guest's
+Runs PROG, an x86-64 Linux ELF executable (static, or dynamically linked: its interpreter
+and shared libraries come from the host's /lib), on the emulated machine. The guest's
 standard input, output and error are the host's, and so is its environment; emu exits with
 the guest's exit status (128 + N when signal N killed it).
 

@@ -105,6 +105,7 @@ func printStats(w io.Writer, s *runStats) {
 	row("frames in use at exit", f.InUse, fmt.Sprintf("(%d KiB)", f.InUse*4))
 	row("frames at peak", f.Peak, fmt.Sprintf("(%d KiB)", f.Peak*4))
 	row("frames shared at peak", f.PeakShared, "(reference count above one)")
+	row("frames multi-mapped at peak", f.PeakMultiMapped, "(mapped by two or more PTEs: fork, shared libraries)")
 	row("frames copied", f.Copied, "(copy-on-write)")
 	row("frames allocated", f.Allocated, "")
 	row("page-table pages at peak", f.PeakTables, "")
