@@ -47,9 +47,10 @@ func (k *Kernel) openInterp(prog, path string) (*interpImage, *ExecError) {
 		f.put()
 		return fail(EACCES, nil)
 	}
-	if err := syscall.Access(path, 1 /* X_OK */); err != nil {
+	// Ask about the file opened (inside the guest's root), not the host path.
+	if en := hostFaccessat2(f.hfd, "", 1 /* X_OK */, atEmptyPath); en != 0 {
 		f.put()
-		return fail(errnoOf(err), err)
+		return fail(en, nil)
 	}
 	plan, err := loader.Parse(f, int64(f.ino.size))
 	if err != nil {
