@@ -134,8 +134,9 @@ const statsJSONHelp = `Statistics JSON (--stats-json FILE): one object,
   tlbs                array   one object per TLB: name (ITLB, DTLB, or TLB when unified),
                               hits, misses, hit_rate (0..1), walks, fills, evictions,
                               invalidations, flushes
-  frames              object  total, in_use, peak, shared, peak_shared, copied, allocated,
-                              freed, page_tables, peak_page_tables
+  frames              object  total, in_use, peak, shared, peak_shared, multi_mapped,
+                              peak_multi_mapped, copied, allocated, freed, page_tables,
+                              peak_page_tables
 `
 
 // statsJSON encodes s as one JSON object (fields in a fixed order; see statsJSONHelp).
@@ -188,6 +189,8 @@ func statsJSON(s *runStats) []byte {
 	o.unum("peak", f.Peak)
 	o.unum("shared", f.Shared)
 	o.unum("peak_shared", f.PeakShared)
+	o.unum("multi_mapped", f.MultiMapped)
+	o.unum("peak_multi_mapped", f.PeakMultiMapped)
 	o.unum("copied", f.Copied)
 	o.unum("allocated", f.Allocated)
 	o.unum("freed", f.Freed)
