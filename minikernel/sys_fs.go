@@ -40,6 +40,50 @@ func (k *Kernel) emptyPathFile(p *Process, dirfd uint64) (*File, string, Errno) 
 	return f, "", 0
 }
 
+// atTarget is the file a *at() call acts on: a host descriptor for it, or, for a file with
+// none (a pipe, a standard stream), the open file itself with fd -1.
+type atTarget struct {
+	file *File
+	fd   int
+	own  bool // fd was opened for the call: release closes it
+}
+
+func (t atTarget) release() {
+	if t.own {
+		_ = syscall.Close(t.fd)
+	}
+}
+
+// resolveAt finds what dirfd and name denote for a call honouring AT_EMPTY_PATH and
+// AT_SYMLINK_NOFOLLOW in flags, as Linux's user_path_at() with LOOKUP_EMPTY does: an empty
+// name is ENOENT unless AT_EMPTY_PATH, which makes it dirfd's own file (the working
+// directory for AT_FDCWD); any other name is looked up from dirfd. The caller calls
+// release on the result.
+func (k *Kernel) resolveAt(p *Process, dirfd uint64, name string, flags uint64) (atTarget, Errno) {
+	if name == "" {
+		if flags&atEmptyPath == 0 {
+			return atTarget{fd: -1}, ENOENT
+		}
+		f, abs, e := k.emptyPathFile(p, dirfd)
+		switch {
+		case e != 0:
+			return atTarget{fd: -1}, e
+		case f != nil:
+			return atTarget{file: f, fd: f.hfd}, 0
+		}
+		name = abs
+	}
+	abs, e := k.absPath(p, dirfd, name)
+	if e != 0 {
+		return atTarget{fd: -1}, e
+	}
+	fd, e := k.lookupPath(p, abs, flags&atSymlinkNofollow == 0)
+	if e != 0 {
+		return atTarget{fd: -1}, e
+	}
+	return atTarget{fd: fd, own: true}, 0
+}
+
 // newfstatat(dirfd, path, statbuf, flags): with AT_EMPTY_PATH and an empty path it is fstat
 // of dirfd (glibc's fstat). A regular file the page cache knows reports the guest-visible
 // size.
@@ -113,43 +157,22 @@ func sysStatx(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(e)
 	}
 	var buf [256]byte
-	var fd = -1
-	if name == "" {
-		if flags&atEmptyPath == 0 {
-			return -int64(ENOENT)
-		}
-		f, abs, e := k.emptyPathFile(p, a[0])
-		switch {
-		case e != 0:
-			return -int64(e)
-		case f != nil && f.hfd < 0:
-			var st syscall.Stat_t
-			if e := k.statOf(f, &st); e != 0 {
-				return -int64(e)
-			}
-			statxFromStat(&st, &buf)
-		case f != nil:
-			fd = f.hfd
-		default:
-			name = abs
-		}
+	t, e := k.resolveAt(p, a[0], name, flags)
+	if e != 0 {
+		return -int64(e)
 	}
-	if fd < 0 && name != "" {
-		abs, e := k.absPath(p, a[0], name)
-		if e == 0 {
-			fd, e = k.lookupPath(p, abs, flags&atSymlinkNofollow == 0)
-		}
-		if e != 0 {
+	defer t.release()
+	var st syscall.Stat_t
+	if t.fd < 0 {
+		if e := k.statOf(t.file, &st); e != 0 {
 			return -int64(e)
 		}
-		defer syscall.Close(fd)
-	}
-	if fd >= 0 {
-		if e := hostStatx(fd, "", atEmptyPath|int(flags&atStatxSyncType), mask, &buf); e != 0 {
+		statxFromStat(&st, &buf)
+	} else {
+		if e := hostStatx(t.fd, "", atEmptyPath|int(flags&atStatxSyncType), mask, &buf); e != 0 {
 			return -int64(e)
 		}
-		var st syscall.Stat_t
-		if hostFstat(fd, &st) == 0 {
+		if hostFstat(t.fd, &st) == 0 {
 			k.patchSize(&st)
 			binary.LittleEndian.PutUint64(buf[40:], uint64(st.Size))
 		}
@@ -203,34 +226,15 @@ func sysFaccessat2(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if e != 0 {
 		return -int64(e)
 	}
-	fd := -1
-	if name == "" {
-		if flags&atEmptyPath == 0 {
-			return -int64(ENOENT)
-		}
-		f, abs, e := k.emptyPathFile(p, a[0])
-		switch {
-		case e != 0:
-			return -int64(e)
-		case f != nil && f.hfd < 0:
-			return 0 // a pipe or stream: its owner may do anything with it
-		case f != nil:
-			fd = f.hfd
-		default:
-			name = abs
-		}
+	t, e := k.resolveAt(p, a[0], name, flags)
+	if e != 0 {
+		return -int64(e)
 	}
-	if fd < 0 {
-		abs, e := k.absPath(p, a[0], name)
-		if e == 0 {
-			fd, e = k.lookupPath(p, abs, flags&atSymlinkNofollow == 0)
-		}
-		if e != 0 {
-			return -int64(e)
-		}
-		defer syscall.Close(fd)
+	defer t.release()
+	if t.fd < 0 {
+		return 0 // a pipe or stream: its owner may do anything with it
 	}
-	return -int64(hostFaccessat2(fd, "", uint32(mode), atEmptyPath|int(flags&atEaccess)))
+	return -int64(hostFaccessat2(t.fd, "", uint32(mode), atEmptyPath|int(flags&atEaccess)))
 }
 
 // unlink(path), rmdir(path) and unlinkat(dirfd, path, flags): the host removes the name;
@@ -648,32 +652,15 @@ func sysUtimensat(k *Kernel, p *Process, a *[6]uint64) int64 {
 		if e != 0 {
 			return -int64(e)
 		}
-		if name == "" {
-			if flags&atEmptyPath == 0 {
-				return -int64(ENOENT)
-			}
-			f, abs, e := k.emptyPathFile(p, a[0])
-			switch {
-			case e != 0:
-				return -int64(e)
-			case f != nil && f.hfd < 0:
-				return 0
-			case f != nil:
-				fd = f.hfd
-			default:
-				name = abs
-			}
+		t, e := k.resolveAt(p, a[0], name, flags)
+		if e != 0 {
+			return -int64(e)
 		}
-		if fd < 0 {
-			abs, e := k.absPath(p, a[0], name)
-			if e == 0 {
-				fd, e = k.lookupPath(p, abs, flags&atSymlinkNofollow == 0)
-			}
-			if e != 0 {
-				return -int64(e)
-			}
-			defer syscall.Close(fd)
+		defer t.release()
+		if t.fd < 0 {
+			return 0 // a pipe or stream: its owner may do anything with it
 		}
+		fd = t.fd
 	}
 	return -int64(hostUtimensat(fd, "", times, atEmptyPath))
 }
