@@ -210,7 +210,7 @@ func (k *Kernel) loadBias(mm *MM, plan *loader.Plan) (uint64, Errno) {
 // page past p_filesz reads as zero (padzero()). A later segment sharing a page with an
 // earlier one replaces that page, as Linux's MAP_FIXED mapping of it does.
 func (k *Kernel) mapSegment(mm *MM, f *File, s loader.Segment, bias uint64) {
-	prot := Prot(s.Prot)
+	prot := s.Prot
 	start := pageRoundDown(bias + s.Vaddr)
 	fileEnd := bias + s.Vaddr + s.Filesz
 	end := pageRoundUp(bias + s.Vaddr + s.Memsz)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"vmemu/loader"
 	"vmemu/mmu"
 )
 
@@ -11,29 +12,16 @@ import (
 // of mm/mmap.c and mm/vma.c. An address space is a sorted set of non-overlapping areas; each
 // area has one protection and one backing (anonymous memory, or an object at an offset).
 
-// Prot is a VMA's protection, with the values of Linux's PROT_* constants.
-type Prot uint8
+// Prot is a VMA's protection: Linux's PROT_* bits, the same type the ELF loader plans
+// segments with, so a segment's protection maps unchanged.
+type Prot = loader.Prot
 
 // Protection bits.
 const (
-	ProtRead  Prot = 1
-	ProtWrite Prot = 2
-	ProtExec  Prot = 4
+	ProtRead  = loader.ProtRead
+	ProtWrite = loader.ProtWrite
+	ProtExec  = loader.ProtExec
 )
-
-func (p Prot) String() string {
-	b := []byte("---")
-	if p&ProtRead != 0 {
-		b[0] = 'r'
-	}
-	if p&ProtWrite != 0 {
-		b[1] = 'w'
-	}
-	if p&ProtExec != 0 {
-		b[2] = 'x'
-	}
-	return string(b)
-}
 
 // VMAFlags describe how a VMA behaves.
 type VMAFlags uint16
