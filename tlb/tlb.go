@@ -432,20 +432,29 @@ func (t *TLB) InvalidatePage(va uint64, pcid uint16, global bool) int {
 	t.Stats.Invalidations++
 	t.gen++
 	vpn := va >> 12
-	n := 0
-	for _, a := range []*array{&t.small, &t.large} {
-		for i := range a.entries {
-			e := &a.entries[i]
-			if matches(e, vpn, pcid) && (global || e.PCID == pcid && e.Perm&PermGlobal == 0) {
-				if t.Observer != nil {
-					t.Observer(t, EvInvalidate, e)
-				}
-				e.valid = false
-				n++
-			}
+	drop := func(e *Entry) int {
+		if !matches(e, vpn, pcid) || !(global || e.PCID == pcid && e.Perm&PermGlobal == 0) {
+			return 0
 		}
+		if t.Observer != nil {
+			t.Observer(t, EvInvalidate, e)
+		}
+		e.valid = false
+		return 1
 	}
-	t.countLarge()
+	// A 4 KiB translation of va can only live in the set va's page number selects.
+	a := &t.small
+	set := int(vpn&a.setMask) * a.ways
+	n := 0
+	for i := set; i < set+a.ways; i++ {
+		n += drop(&a.entries[i])
+	}
+	if t.largeValid > 0 {
+		for i := range t.large.entries {
+			n += drop(&t.large.entries[i])
+		}
+		t.countLarge()
+	}
 	return n
 }
 
