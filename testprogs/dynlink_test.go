@@ -15,16 +15,6 @@ import (
 // its interpreter, the interpreter maps libc with mmap, and every file page comes from the
 // page cache, so that processes running the same library share its text frames.
 
-// skipGlibc skips a glibc program's test while the emulator lacks what glibc needs to start.
-func skipGlibc(t *testing.T, prog string) {
-	t.Helper()
-	if strings.Contains(prog, "glibc") {
-		if missing := libcPrerequisites(true); len(missing) > 0 {
-			t.Skipf("%s cannot start on this emulator yet: it lacks %s", prog, strings.Join(missing, ", "))
-		}
-	}
-}
-
 // Dynamic musl and glibc programs print and exit the same as on Linux.
 func TestDynamicProgramsMatchNative(t *testing.T) {
 	for _, tc := range []struct {
@@ -37,7 +27,6 @@ func TestDynamicProgramsMatchNative(t *testing.T) {
 		{"dynglibc_share", []string{"bin/dynglibc_share"}},
 	} {
 		t.Run(tc.prog, func(t *testing.T) {
-			skipGlibc(t, tc.prog)
 			r := sameAsNative(t, tc.prog, "", tc.args...)
 			assert.Equal(t, 0, r.Code)
 			assert.NotZero(t, r.Stats.FaultCount(minikernel.FaultFileCached),
@@ -88,7 +77,6 @@ func TestSharedLibraryTextIsOneSetOfFrames(t *testing.T) {
 		{"dynglibc_share", "libc.so.6"},
 	} {
 		t.Run(tc.prog, func(t *testing.T) {
-			skipGlibc(t, tc.prog)
 			var out, log strings.Builder
 			k, err := minikernel.New(minikernel.Config{RAM: 256 << 20, Stdout: &out, Log: &log})
 			require.NoError(t, err)

@@ -72,9 +72,11 @@ func sameInDirs(t *testing.T, prog, stdin string) result {
 }
 
 // Files through the page cache and their mappings, and directories and names: musl and
-// glibc builds of the same programs, each compared with the host.
+// glibc builds of the same programs, static and dynamically linked, each compared with the
+// host.
 func TestFileProgramsMatchNative(t *testing.T) {
-	for _, prog := range []string{"musl_fs_map", "glibc_fs_map", "musl_fs_dir", "glibc_fs_dir"} {
+	for _, prog := range []string{"musl_fs_map", "glibc_fs_map", "musl_fs_dir", "glibc_fs_dir",
+		"dynmusl_fs_map", "dynglibc_fs_map", "dynmusl_fs_dir", "dynglibc_fs_dir"} {
 		t.Run(prog, func(t *testing.T) {
 			r := sameInDirs(t, prog, "")
 			assert.Equal(t, 0, r.Code)
@@ -109,10 +111,12 @@ func TestSharedStoresReachTheHost(t *testing.T) {
 	assert.Equal(t, "fffffffffand heref", string(b[4096:4096+18]))
 }
 
-// Pipes between processes, and stdio over them: same output as on the host.
+// Pipes between processes, and stdio over them: same output as on the host, for static
+// and dynamic builds against both libcs.
 func TestPipeAndStdioProgramsMatchNative(t *testing.T) {
 	const input = "first line\n3 4 word\nmore text\n"
-	for _, prog := range []string{"musl_fs_pipe", "glibc_fs_pipe", "musl_fs_stdio", "glibc_fs_stdio"} {
+	for _, prog := range []string{"musl_fs_pipe", "glibc_fs_pipe", "musl_fs_stdio", "glibc_fs_stdio",
+		"dynmusl_fs_pipe", "dynglibc_fs_pipe", "dynmusl_fs_stdio", "dynglibc_fs_stdio"} {
 		t.Run(prog, func(t *testing.T) {
 			r := sameAsNative(t, prog, input)
 			assert.Equal(t, 0, r.Code)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"vmemu/cpu"
 )
 
 // The MMX instruction-case programs run natively and on the emulator and must print the
@@ -79,7 +81,7 @@ func TestMMXFaultCases(t *testing.T) {
 // TestGlibcHello: a static glibc program starts (its x86-64 baseline ISA check finds MMX
 // among the CPUID features) and prints an int, a string and doubles as on Linux.
 func TestGlibcHello(t *testing.T) {
-	require.Empty(t, libcPrerequisites(true), "what glibc needs to start")
+	require.NotZero(t, cpu.HWCAP()&(1<<23), "CPUID.01H:EDX.MMX, which glibc's x86-64 baseline check needs")
 	r := sameAsNative(t, "glibc_hello", "")
 	assert.Equal(t, 0, r.Code)
 	assert.Contains(t, r.Stdout, "int 43, string \"vmemu\", double 3.141593")

@@ -39,16 +39,10 @@ func TestSignalProgramsMatchNative(t *testing.T) {
 		{"glibc_sig_exec", []string{"bin/glibc_sig_exec"}, nil},
 		{"musl_sig_pipe", nil, nil},
 		{"glibc_sig_pipe", nil, nil},
+		{"dynmusl_sig_fault", nil, nil},
+		{"dynglibc_sig_fault", nil, nil},
 	} {
 		t.Run(tc.prog, func(t *testing.T) {
-			if strings.HasPrefix(tc.prog, "glibc") {
-				if missing := libcPrerequisites(true); len(missing) > 0 {
-					t.Skipf("%s cannot start on this emulator yet: it lacks %s", tc.prog, strings.Join(missing, ", "))
-				}
-			}
-			if strings.HasSuffix(tc.prog, "sig_pipe") && minikernel.SyscallName(22) == "" {
-				t.Skipf("%s needs pipe(2), which this kernel does not have yet (the files work adds it)", tc.prog)
-			}
 			r := sameAsNative(t, tc.prog, "", tc.args...)
 			assert.Equal(t, 0, r.Code)
 			for _, l := range tc.killed {

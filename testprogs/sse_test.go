@@ -10,9 +10,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"vmemu/cpu"
-	"vmemu/minikernel"
 )
 
 // The SSE instruction-case programs run natively and on the emulator and must print the
@@ -113,34 +110,12 @@ func TestSSEFaultCases(t *testing.T) {
 	}
 }
 
-// libcPrerequisites lists what a static libc program needs from outside the SSE unit
-// before it can run at all; a test of the SSE unit through libc skips, naming them, while
-// any is missing (glibc's startup refuses a CPU without the x86-64 baseline ISA, MMX
-// included, and dies without mprotect; musl writes stdout with writev).
-func libcPrerequisites(glibc bool) []string {
-	var missing []string
-	if glibc {
-		if cpu.HWCAP()&(1<<23) == 0 {
-			missing = append(missing, "CPUID.01H:EDX.MMX (glibc's x86-64-baseline ISA check)")
-		}
-		if minikernel.SyscallName(10) == "" {
-			missing = append(missing, "the mprotect system call")
-		}
-	} else if minikernel.SyscallName(20) == "" {
-		missing = append(missing, "the writev system call")
-	}
-	return missing
-}
-
 // TestSSELibc runs libc programs whose hot paths are SSE: glibc's string routines (its
 // ifunc resolvers choose the SSE2, SSSE3 and SSE4.x variants from CPUID) over many
 // lengths and alignments, and loops gcc -O3 auto-vectorizes, printed with %a.
 func TestSSELibc(t *testing.T) {
 	for _, prog := range []string{"glibc_sse_strings", "musl_sse_vec"} {
 		t.Run(prog, func(t *testing.T) {
-			if missing := libcPrerequisites(strings.HasPrefix(prog, "glibc")); len(missing) > 0 {
-				t.Skipf("%s cannot start on this emulator yet: it lacks %s", prog, strings.Join(missing, ", "))
-			}
 			r := sameAsNative(t, prog, "")
 			assert.Equal(t, 0, r.Code)
 		})

@@ -268,21 +268,10 @@ func TestStaticPIE(t *testing.T) {
 	assertNoLeak(t, r)
 }
 
-// needsSSE skips a test of a libc program when the emulated CPU stopped it at an SSE
-// instruction it does not implement: musl's libc.a uses SSE (in __init_libc, printf, free),
-// which the sse branch adds. Once that is merged the test runs in full.
-func needsSSE(t *testing.T, r result) {
-	t.Helper()
-	if r.Code == 128+4 && strings.Contains(r.Log, "xmm") {
-		t.Skipf("the CPU lacks an SSE instruction this libc needs (branch sse): %s", strings.TrimSpace(r.Log))
-	}
-}
-
 // musl's malloc, realloc and free at many sizes: its heap grows with brk and mmap, large
 // blocks are mmap'd and moved with mremap, freed groups go back with munmap and madvise.
 func TestMuslMallocMatchesNative(t *testing.T) {
 	got := runEmu(t, "musl_vm_malloc", "", nil)
-	needsSSE(t, got)
 	want := runNative(t, "musl_vm_malloc", "")
 	assert.Equal(t, want.Stdout, got.Stdout)
 	assert.Equal(t, want.Code, got.Code, got.Log)
