@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -103,6 +105,24 @@ func sameAsNative(t *testing.T, prog, stdin string, args ...string) result {
 	assert.Equal(t, want.Stderr, got.Stderr, "%s: standard error differs", prog)
 	assert.Equal(t, want.Code, got.Code, "%s: exit code differs; emulator log: %s", prog, got.Log)
 	return got
+}
+
+// casesLine is the last line an instruction-case program prints: "cases: N".
+var casesLine = regexp.MustCompile(`(?m)^cases: (\d+)\n?\z`)
+
+// sameCases runs the instruction-case program prog natively and emulated with args, as
+// sameAsNative does, requires its output to end with its "cases: N" line (so a program that
+// died part way, the same way both times, does not pass) and N > 0, and returns N with the
+// emulated run.
+func sameCases(t *testing.T, prog string, args ...string) (int, result) {
+	t.Helper()
+	r := sameAsNative(t, prog, "", args...)
+	m := casesLine.FindStringSubmatch(r.Stdout)
+	require.NotNil(t, m, "%s must end with its cases line; emulator log: %s", prog, r.Log)
+	n, err := strconv.Atoi(m[1])
+	require.NoError(t, err)
+	require.Greater(t, n, 0, "%s ran no cases", prog)
+	return n, r
 }
 
 // TestFreestandingBasics: the programs of the first milestone behave as on Linux.
