@@ -1,6 +1,8 @@
 package cpu
 
 import (
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -136,4 +138,20 @@ func (tm *testMachine) run(snippet []byte, r *hostcpu.Regs, mem []byte, budget u
 // returned reports whether t is the fetch fault at the sentinel that a final RET causes.
 func returned(t Trap) bool {
 	return t.Kind == TrapException && t.Vector == VecPF && t.Addr == sentinel
+}
+
+// searchSize returns how many cases per template a random differential test runs, and its
+// seed: n (short in -short mode) and seed, unless the environment variables NAME_ITERS and
+// NAME_SEED ask for a longer or different search, run by hand.
+func searchSize(name string, n, short int, seed uint64) (int, uint64) {
+	if testing.Short() {
+		n = short
+	}
+	if v, err := strconv.Atoi(os.Getenv(name + "_ITERS")); err == nil {
+		n = v
+	}
+	if v, err := strconv.ParseUint(os.Getenv(name+"_SEED"), 0, 64); err == nil {
+		seed = v
+	}
+	return n, seed
 }

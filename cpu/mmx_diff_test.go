@@ -474,18 +474,7 @@ func mmxHostHas(t mmxTemplate) bool { return !t.ssse3 || hostHas("ssse3") }
 // the host and on the emulator.
 func TestMMXDifferentialRandom(t *testing.T) {
 	tm := newTestMachine(t)
-	seed := uint64(23)
-	n := 500
-	if testing.Short() {
-		n = 50
-	}
-	// MMX_ITERS and MMX_SEED run a longer or different search by hand.
-	if v, err := strconv.Atoi(os.Getenv("MMX_ITERS")); err == nil {
-		n = v
-	}
-	if v, err := strconv.ParseUint(os.Getenv("MMX_SEED"), 0, 64); err == nil {
-		seed = v
-	}
+	n, seed := searchSize("MMX", 500, 50, 23)
 	r := rand.New(rand.NewPCG(seed, 9))
 	fails := map[string]int{}
 	for _, tpl := range mmxTemplates {

@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -641,18 +640,7 @@ func describeDiff(in, host, emu []byte) string {
 // inputs on the host and on the emulator.
 func TestSSEDifferentialRandom(t *testing.T) {
 	tm := newTestMachine(t)
-	seed := uint64(3)
-	n := 150
-	if testing.Short() {
-		n = 20
-	}
-	// SSE_ITERS and SSE_SEED run a longer or different search by hand.
-	if v, err := strconv.Atoi(os.Getenv("SSE_ITERS")); err == nil {
-		n = v
-	}
-	if v, err := strconv.ParseUint(os.Getenv("SSE_SEED"), 0, 64); err == nil {
-		seed = v
-	}
+	n, seed := searchSize("SSE", 150, 20, 3)
 	r := rand.New(rand.NewPCG(seed, 4))
 	skipped := map[string]bool{}
 	for _, tpl := range sseTemplates {
