@@ -1,4 +1,4 @@
-module vmemu
+module github.com/vmemu/vmemu
 
 go 1.26.0
 

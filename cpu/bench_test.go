@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
 )
 
 // xorshiftLoop is a CPU-bound integer loop: 64-bit xorshift over RAX, RCX iterations.

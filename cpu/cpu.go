@@ -30,9 +30,9 @@ package cpu
 import (
 	"fmt"
 
-	"vmemu/mmu"
-	"vmemu/ram"
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/ram"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // General-purpose register numbers, in encoding order.

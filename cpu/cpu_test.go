@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/cpu/internal/hostcpu"
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 func regsWith(vals map[int]uint64) hostcpu.Regs {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
 )
 
 // The integer differential test: every family of integer instructions the CPU implements,

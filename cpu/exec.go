@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // getReg reads register r at size. Registers 16-19 are AH, CH, DH, BH.

@@ -3,7 +3,7 @@ package cpu
 import (
 	"golang.org/x/arch/x86/x86asm"
 
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // The exchange-and-compare family: XADD, CMPXCHG, CMPXCHG8B and CMPXCHG16B. One CPU runs

@@ -3,7 +3,7 @@ package cpu
 import (
 	"golang.org/x/arch/x86/x86asm"
 
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // The rest of the integer instruction set: double shifts (SHLD, SHRD), flag transfers

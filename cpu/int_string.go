@@ -5,7 +5,7 @@ import (
 
 	"golang.org/x/arch/x86/x86asm"
 
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // String instructions: MOVS, STOS, LODS, CMPS and SCAS at every element size, alone or with

@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/cpu/internal/hostcpu"
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // Behaviour the host cannot be asked about from inside a test process (traps, privileged

@@ -7,9 +7,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"vmemu/cpu/internal/hostcpu"
-	"vmemu/mmu"
-	"vmemu/ram"
+	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/ram"
 )
 
 // testMachine is a CPU over page tables that map hostcpu's code, data and stack areas at

@@ -3,9 +3,9 @@ package cpu
 import (
 	"encoding/binary"
 
-	"vmemu/mmu"
-	"vmemu/ram"
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/ram"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // Memory access. Every access is a user-mode access translated by the MMU; a failed

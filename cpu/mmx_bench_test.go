@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
 )
 
 // mmxDotLoop is MMX-era inner-loop work: a 16-bit dot product with a running checksum over

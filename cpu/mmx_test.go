@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/cpu/internal/f80"
-	"vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/cpu/internal/f80"
+	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
 )
 
 // The MMX unit on the emulator alone, against the SDM: the aliasing of the MMX registers

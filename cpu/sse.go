@@ -26,7 +26,7 @@ package cpu
 import (
 	"golang.org/x/arch/x86/x86asm"
 
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // vec is the value of an XMM register: the low quadword first (the element type of

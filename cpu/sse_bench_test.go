@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
 )
 
 // sseScanLoop is the inner loop of an SSE2 strlen (as glibc's strlen-sse2 has it): compare

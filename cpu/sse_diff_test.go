@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
 )
 
 // Differential tests of the SSE unit: one SSE instruction runs on the host CPU and on the

@@ -8,7 +8,7 @@ package cpu
 import (
 	"golang.org/x/arch/x86/x86asm"
 
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 func init() {

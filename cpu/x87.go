@@ -3,7 +3,7 @@ package cpu
 import (
 	"golang.org/x/arch/x86/x86asm"
 
-	"vmemu/cpu/internal/f80"
+	"github.com/vmemu/vmemu/cpu/internal/f80"
 )
 
 // The x87 FPU (SDM Vol. 1, chapter 8): a stack of eight 80-bit registers over the

@@ -3,7 +3,7 @@ package cpu
 import (
 	"testing"
 
-	"vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
 )
 
 // x87Loop is a long double loop: a multiply-add, a square root, a division and a store

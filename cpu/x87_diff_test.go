@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"vmemu/cpu/internal/f80"
-	"vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/cpu/internal/f80"
+	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
 )
 
 // Differential tests of the x87 FPU: one x87 instruction runs on the host CPU and on the

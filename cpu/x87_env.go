@@ -3,8 +3,8 @@ package cpu
 import (
 	"encoding/binary"
 
-	"vmemu/cpu/internal/f80"
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/cpu/internal/f80"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // The x87 control instructions (SDM Vol. 1, 8.3.11 and 8.1.10): FLDCW, FNSTCW, FNSTSW,

@@ -3,8 +3,8 @@ package cpu
 import (
 	"encoding/binary"
 
-	"vmemu/cpu/internal/f80"
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/cpu/internal/f80"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // Execution of the x87 instructions (SDM Vol. 2A/2B, the F* pages). Each handler does its

@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/cpu/internal/f80"
-	"vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/cpu/internal/f80"
+	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
 )
 
 // Unmasked x87 exceptions, on the emulator alone (an unmasked exception on the host would

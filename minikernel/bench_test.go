@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // Benchmarks of the mm paths. Run with: go test -bench . -run XXX ./minikernel/

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"syscall"
 
-	"vmemu/loader"
+	"github.com/vmemu/vmemu/loader"
 )
 
 // Dynamically linked programs: execve of an executable with a PT_INTERP header maps the

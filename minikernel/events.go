@@ -3,7 +3,7 @@ package minikernel
 import (
 	"fmt"
 
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // The event stream. Everything that happens in the kernel is one typed Event, handed to every

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"vmemu/cpu"
-	"vmemu/loader"
+	"github.com/vmemu/vmemu/cpu"
+	"github.com/vmemu/vmemu/loader"
 )
 
 // execve: replace a process's address space with a fresh one built from an ELF file.

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"vmemu/cpu"
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/cpu"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // The page-fault handler: DESIGN's "flow of one fault", Linux's arch/x86/mm/fault.c

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/cpu"
+	"github.com/vmemu/vmemu/cpu"
 )
 
 // Tests that look inside the file layer: system calls made as the dispatcher makes them

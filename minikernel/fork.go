@@ -3,8 +3,8 @@ package minikernel
 import (
 	"encoding/binary"
 
-	"vmemu/cpu"
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/cpu"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // fork: a copy of the calling process whose memory is shared copy-on-write (CS:APP 9.8.2).

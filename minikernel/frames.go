@@ -3,7 +3,7 @@ package minikernel
 import (
 	"errors"
 
-	"vmemu/ram"
+	"github.com/vmemu/vmemu/ram"
 )
 
 // ErrNoMemory is returned when every physical frame is in use.

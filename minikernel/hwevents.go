@@ -3,7 +3,7 @@ package minikernel
 import (
 	"fmt"
 
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // Hardware events: the TLBs and the frame allocator report what they do through hooks of

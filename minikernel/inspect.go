@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 
-	"vmemu/cpu"
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/cpu"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // Inspection and two-phase stepping, for the debugger and other tools. Nothing here changes

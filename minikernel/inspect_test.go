@@ -9,10 +9,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/cpu"
-	"vmemu/mmu"
-	"vmemu/ram"
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/cpu"
+	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/ram"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // newMachine spawns prog on a fresh 64 MiB machine without running it.

@@ -20,9 +20,9 @@ import (
 	"io"
 	"strings"
 
-	"vmemu/cpu"
-	"vmemu/mmu"
-	"vmemu/ram"
+	"github.com/vmemu/vmemu/cpu"
+	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/ram"
 )
 
 // Config describes the machine and how the kernel runs programs on it.

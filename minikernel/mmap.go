@@ -3,7 +3,7 @@ package minikernel
 import (
 	"syscall"
 
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // Creating, removing and changing areas: Linux's mm/mmap.c (do_mmap, mmap_region,

@@ -3,7 +3,7 @@ package minikernel
 import (
 	"encoding/binary"
 
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // Page-table management. The tables live in RAM in the exact Intel format (mmu.PTE); the

@@ -6,7 +6,7 @@ import (
 	"os"
 	"slices"
 
-	"vmemu/cpu"
+	"github.com/vmemu/vmemu/cpu"
 )
 
 // Processes: creation, exit, zombies, reparenting and wait. Linux's kernel/fork.c,

@@ -3,7 +3,7 @@ package minikernel
 import (
 	"fmt"
 
-	"vmemu/cpu"
+	"github.com/vmemu/vmemu/cpu"
 )
 
 // Delivering signals on the way back to user mode, restarting interrupted system calls,

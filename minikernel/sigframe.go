@@ -3,7 +3,7 @@ package minikernel
 import (
 	"fmt"
 
-	"vmemu/cpu"
+	"github.com/vmemu/vmemu/cpu"
 )
 
 // The x86-64 signal frame, rt_sigreturn and sigaltstack: Linux's arch/x86/kernel/signal.c

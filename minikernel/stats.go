@@ -4,7 +4,7 @@ import (
 	"sort"
 	"strings"
 
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // Stats is a summary of a run: what the kernel did (counted from its event stream) and what

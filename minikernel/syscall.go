@@ -3,7 +3,7 @@ package minikernel
 import (
 	"fmt"
 
-	"vmemu/cpu"
+	"github.com/vmemu/vmemu/cpu"
 )
 
 // Errno is a Linux error number; a system call returns -errno.

@@ -1,7 +1,7 @@
 package minikernel
 
 import (
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // Access to user memory for system calls: Linux's copy_from_user and copy_to_user. The

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"sort"
 
-	"vmemu/loader"
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/loader"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // Virtual memory areas: CS:APP 9.7.2 and 9.8, Linux's struct vm_area_struct and the VMA tree

@@ -6,8 +6,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/mmu"
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // otherPA is a second frame that a changed PTE points to.

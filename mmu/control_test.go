@@ -6,9 +6,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/mmu"
-	"vmemu/ram"
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/ram"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 func TestNewValidatesConfig(t *testing.T) {

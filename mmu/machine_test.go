@@ -5,9 +5,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"vmemu/mmu"
-	"vmemu/ram"
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/ram"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // testRAMSize is the physical memory of a test machine.

@@ -17,8 +17,8 @@ package mmu
 import (
 	"fmt"
 
-	"vmemu/ram"
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/ram"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // Control-register and EFER bits the MMU honours.

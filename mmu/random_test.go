@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/mmu"
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // The randomized test builds random page tables for two address spaces in RAM, makes random

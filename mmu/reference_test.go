@@ -1,8 +1,8 @@
 package mmu_test
 
 import (
-	"vmemu/mmu"
-	"vmemu/ram"
+	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/ram"
 )
 
 // This file is a reference model of 4-level paging written from the text of Intel SDM Vol. 3A

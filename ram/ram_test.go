@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/ram"
+	"github.com/vmemu/vmemu/ram"
 )
 
 const testSize = 1 << 20 // 256 frames

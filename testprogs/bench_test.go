@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"vmemu/minikernel"
+	"github.com/vmemu/vmemu/minikernel"
 )
 
 // The benchmark programs run natively and emulated with the same output.

@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/minikernel"
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/minikernel"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // Dynamically linked programs (src/dyn_musl/, src/dyn_glibc/): execve maps the program and

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/minikernel"
+	"github.com/vmemu/vmemu/minikernel"
 )
 
 // Files, pipes and shells: the programs of src/musl/fs_*.c (and the same sources built

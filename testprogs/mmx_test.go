@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/cpu"
+	"github.com/vmemu/vmemu/cpu"
 )
 
 // The MMX instruction-case programs run natively and on the emulator and must print the

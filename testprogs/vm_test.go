@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/minikernel"
+	"github.com/vmemu/vmemu/minikernel"
 )
 
 // The virtual-memory programs (src/vm_*.c): each runs natively and on the emulator with the

@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"strings"
 
-	"vmemu/cpu"
-	"vmemu/minikernel"
-	"vmemu/mmu"
+	"github.com/vmemu/vmemu/cpu"
+	"github.com/vmemu/vmemu/minikernel"
+	"github.com/vmemu/vmemu/mmu"
 )
 
 // emu debug: an interactive stepper over the kernel's two-phase step. It stops at a fault

@@ -10,10 +10,10 @@ import (
 
 	"golang.org/x/arch/x86/x86asm"
 
-	"vmemu/cpu"
-	"vmemu/minikernel"
-	"vmemu/mmu"
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/cpu"
+	"github.com/vmemu/vmemu/minikernel"
+	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // What the debugger shows: every view reads the machine without side effects (TableWalk,

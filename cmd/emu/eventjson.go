@@ -3,9 +3,9 @@ package main
 import (
 	"strconv"
 
-	"vmemu/minikernel"
-	"vmemu/mmu"
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/minikernel"
+	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // The JSON trace: one object per line, fields in a fixed order, names stable (documented in

@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"strings"
 
-	"vmemu/minikernel"
-	"vmemu/mmu"
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/minikernel"
+	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // The machine flags shared by `emu run` and `emu debug`: --ram, --tlb, --seed, --max-insns.

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // --tlb specs that are valid, and the geometry each one means.

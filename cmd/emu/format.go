@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strings"
 
-	"vmemu/minikernel"
-	"vmemu/mmu"
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/minikernel"
+	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // Formatting shared by the trace, the statistics and the debugger: addresses in hex with

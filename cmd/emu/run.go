@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"vmemu/minikernel"
+	"github.com/vmemu/vmemu/minikernel"
 )
 
 const runUsage = `Usage: emu run [flags] PROG [ARGS...]

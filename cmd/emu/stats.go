@@ -8,8 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"vmemu/minikernel"
-	"vmemu/tlb"
+	"github.com/vmemu/vmemu/minikernel"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // Statistics at the end of a run: a table for people (--stats) and a JSON object for

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"vmemu/minikernel"
+	"github.com/vmemu/vmemu/minikernel"
 )
 
 // Tracing: a subscriber of the kernel's event stream that writes one line per event, as
