@@ -196,10 +196,16 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 		umask = p.fs.umask
 	}
 	mode &^= umask & 0o777
+	existed := true
+	if flags&oCreat != 0 && flags&oPath == 0 {
+		var st syscall.Stat_t
+		existed = k.statPath(p, abs, true, &st) != ENOENT
+	}
 	hfd, e := k.hostCreate(abs, hostFlags, mode)
 	if e != 0 {
 		return nil, e
 	}
+
 	var st syscall.Stat_t
 	if e := hostFstat(hfd, &st); e != 0 {
 		_ = syscall.Close(hfd)
@@ -226,6 +232,13 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 		}
 	default:
 		f.kind = fileDevice
+	}
+	switch {
+	case f.kind != fileRegular:
+	case !existed:
+		k.stampNew(p, hfd) // the kernel's clock stamps what it creates (clock.go)
+	case flags&oTrunc != 0 && flags&oPath == 0 && flags&oAccMode != oRdonly:
+		k.stampFD(hfd)
 	}
 	if f.kind == fileRegular || f.kind == fileDir {
 		f.ino = k.cache.inode(fileID{dev: st.Dev, ino: st.Ino}, abs, &st)
@@ -375,6 +388,8 @@ func (k *Kernel) fileWrite(p *Process, f *File, src *uio, off uint64) (uint64, E
 		return 0, EISDIR
 	case fileStream, fileDevice:
 		return k.streamWrite(p, f, src)
+	case fileShm:
+		return k.shmWrite(p, f, src, off) // a memfd (memfd.go)
 	}
 	ino := f.ino
 	if src.total > 0 && off > ino.size {
@@ -407,6 +422,9 @@ func (k *Kernel) fileWrite(p *Process, f *File, src *uio, off uint64) (uint64, E
 			}
 			break
 		}
+	}
+	if done > 0 {
+		k.stampFD(f.hfd)
 	}
 	return done, 0
 }

@@ -33,6 +33,7 @@ type Inode struct {
 	pages map[uint64]uint64 // page index -> frame
 	refs  int               // open descriptions (File) referring to the inode
 	stat  syscall.Stat_t    // the host's answer when the inode was first opened
+	memfd *memfdInfo        // a memfd's seals (memfd.go); nil for other objects
 }
 
 // Size returns the object's size in bytes.

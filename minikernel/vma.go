@@ -108,6 +108,12 @@ type MM struct {
 	stackTop  uint64 // end of the stack VMA as execve made it
 	mmapBase  uint64 // top of the top-down mmap area (mm/util.c:mmap_base())
 	needFlush bool   // tables changed while another address space was loaded
+
+	// Switches prctl sets on the address space (prctl.go).
+	mdwe       uint8  // PR_SET_MDWE bits: memory-deny-write-execute
+	undumpable bool   // PR_SET_DUMPABLE 0
+	thpDisable bool   // PR_SET_THP_DISABLE
+	auxv       []byte // the auxiliary vector execve gave the program (PR_GET_AUXV, /proc/PID/auxv)
 }
 
 // VMAs returns the areas, in address order. The slice must not be modified.
