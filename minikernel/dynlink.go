@@ -1,6 +1,7 @@
 package minikernel
 
 import (
+	"errors"
 	"fmt"
 	"syscall"
 
@@ -55,6 +56,9 @@ func (k *Kernel) openInterp(prog, path string) (*interpImage, *ExecError) {
 	plan, err := loader.Parse(f, int64(f.ino.size))
 	if err != nil {
 		f.put()
+		if errors.Is(err, ErrNoMemory) {
+			return fail(ENOMEM, err)
+		}
 		return fail(ELIBBAD, err)
 	}
 	return &interpImage{f: f, plan: plan}, nil

@@ -2,6 +2,7 @@ package minikernel
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -83,6 +84,9 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 		return execErr(path, en, nil)
 	}
 	plan, err := loader.Parse(f, int64(f.ino.size))
+	if errors.Is(err, ErrNoMemory) {
+		return execErr(path, ENOMEM, err) // no frame to read the headers into
+	}
 	if err != nil {
 		return execErr(path, ENOEXEC, err)
 	}
@@ -238,10 +242,14 @@ func (k *Kernel) mapSegment(mm *MM, f *File, s loader.Segment, bias uint64) {
 // aligned, argc, argv[], NULL, envp[], NULL and the auxiliary vector. It returns RSP.
 func (k *Kernel) buildStack(p *Process, plan *loader.Plan, bias, interpBase uint64, path string, argv, envp []string) (uint64, bool) {
 	sp := uint64(stackTop) - 8
-	var ok bool
+	ok := true
+	// pushString copies s and its NUL below sp. After a failed copy (the process was killed
+	// for want of a frame) nothing more is copied.
 	pushString := func(s string) uint64 {
 		sp -= uint64(len(s) + 1)
-		_, ok = k.copyOut(p, sp, append([]byte(s), 0))
+		if ok {
+			_, ok = k.copyOut(p, sp, append([]byte(s), 0))
+		}
 		return sp
 	}
 	execfn := pushString(path)
@@ -254,6 +262,9 @@ func (k *Kernel) buildStack(p *Process, plan *loader.Plan, bias, interpBase uint
 		argPtrs[i] = pushString(argv[i])
 	}
 	platform := pushString("x86_64")
+	if !ok {
+		return 0, false
+	}
 	sp &^= 15
 	sp -= 16
 	random := sp
@@ -298,7 +309,7 @@ func (k *Kernel) buildStack(p *Process, plan *loader.Plan, bias, interpBase uint
 	for i, w := range words {
 		binary.LittleEndian.PutUint64(buf[i*8:], w)
 	}
-	if _, ok2 := k.copyOut(p, sp, buf); !ok2 || !ok {
+	if _, ok := k.copyOut(p, sp, buf); !ok {
 		return 0, false
 	}
 	return sp, true

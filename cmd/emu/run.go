@@ -138,13 +138,10 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			tr.Flush()
 		}
 		fmt.Fprintf(stderr, "emu: %v\n", err)
-		if errors.Is(err, os.ErrNotExist) {
-			if o.root != "" {
-				fmt.Fprintf(stderr, "emu: (with --root, %s is looked up inside %s)\n", prog, o.root)
-			}
-			return 127
+		if errors.Is(err, os.ErrNotExist) && o.root != "" {
+			fmt.Fprintf(stderr, "emu: (with --root, %s is looked up inside %s)\n", prog, o.root)
 		}
-		return 126
+		return spawnStatus(err)
 	}
 	start := time.Now()
 	code, err := k.Run()
@@ -169,4 +166,18 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return code
+}
+
+// spawnStatus is emu's exit status when the first program could not be started: 127 when
+// it does not exist, 1 when RAM is too small to start it, 126 for the rest (not executable,
+// not a valid ELF), as a shell reports them.
+func spawnStatus(err error) int {
+	var small *minikernel.RAMTooSmallError
+	switch {
+	case errors.As(err, &small):
+		return 1
+	case errors.Is(err, os.ErrNotExist):
+		return 127
+	}
+	return 126
 }
