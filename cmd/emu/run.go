@@ -111,6 +111,13 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			stdout, stderr = flushingWriter{stdout, tr}, flushingWriter{stderr, tr}
 		}
 	}
+	rootSet := false
+	fs.Visit(func(f *flag.Flag) { rootSet = rootSet || f.Name == "root" })
+	if rootSet && o.root == "" {
+		// An empty --root (an unset variable in a script) must not run the guest unconfined.
+		fmt.Fprintln(stderr, "emu run: --root: empty directory name (leave the flag out to run unconfined)")
+		return 2
+	}
 	if o.root != "" {
 		if fi, err := os.Stat(o.root); err != nil || !fi.IsDir() {
 			fmt.Fprintf(stderr, "emu run: --root: %s is not a directory\n", o.root)
