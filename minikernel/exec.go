@@ -83,6 +83,9 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 	if en := hostFaccessat2(f.hfd, "", 1 /* X_OK */, atEmptyPath); en != 0 {
 		return execErr(path, en, nil)
 	}
+	if f.ino.writers > 0 {
+		return execErr(path, ETXTBSY, nil) // open for writing somewhere (deny_write_access)
+	}
 	plan, err := loader.Parse(f, int64(f.ino.size))
 	if errors.Is(err, ErrNoMemory) {
 		return execErr(path, ENOMEM, err) // no frame to read the headers into
@@ -126,6 +129,7 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 	}
 	mm.brkStart, mm.brk = end, end
 	mm.stackTop = stackTop
+	k.denyWrite(mm, f)
 	strBytes := uint64(len(path) + 1)
 	for _, s := range append(append([]string(nil), argv...), envp...) {
 		strBytes += uint64(len(s) + 1)
@@ -140,6 +144,7 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 			return execErr(path, en, fmt.Errorf("no room for the interpreter %s", plan.Interp))
 		}
 		entry = interpBase + interp.plan.Entry
+		k.denyWrite(mm, interp.f)
 	}
 
 	// The point of no return: the old image goes.
@@ -329,3 +334,16 @@ func seedBytes(seed uint64, b []byte) {
 		copy(b[i:], w[:])
 	}
 }
+
+// denyWrite records that mm executes f (its program or interpreter): while it does, f
+// cannot be opened for writing or truncated (ETXTBSY). Linux's deny_write_access() at
+// execve, undone by allow_write_access() when the address space goes.
+func (k *Kernel) denyWrite(mm *MM, f *File) {
+	f.get()
+	f.ino.execs++
+	mm.exec = append(mm.exec, f)
+}
+
+// textBusy reports whether ino is a file some process executes, which Linux will not let
+// anyone write: open for writing, truncate and ftruncate fail with ETXTBSY.
+func textBusy(ino *Inode) bool { return ino != nil && ino.execs > 0 }

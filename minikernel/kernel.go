@@ -450,6 +450,11 @@ func (k *Kernel) releaseMM(mm *MM) {
 		v.file().put()
 	}
 	mm.vmas = nil
+	for _, f := range mm.exec {
+		f.ino.execs--
+		f.put()
+	}
+	mm.exec = nil
 }
 
 // switchTo makes p the running process: saves the old one's registers, loads CR3 with p's

@@ -2,6 +2,8 @@ package testprogs
 
 import (
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // Issue 11 (hardening): the guest's edge cases behave as on Linux. See also
@@ -12,4 +14,24 @@ import (
 // valid one is copied up to the first unmapped page.
 func TestReadWriteCountsAtTheEdges(t *testing.T) {
 	sameInDirs(t, "musl_hard_rwcount", "")
+}
+
+// sameInDirsWith is sameInDirs with more arguments after the directory.
+func sameInDirsWith(t *testing.T, prog, stdin string, args ...string) result {
+	t.Helper()
+	nd, ed := t.TempDir(), t.TempDir()
+	want := runNative(t, prog, stdin, append([]string{nd}, args...)...)
+	got := runEmu(t, prog, stdin, append([]string{ed}, args...))
+	assert.Equal(t, want.Stdout, got.Stdout, "%s: standard output differs", prog)
+	assert.Equal(t, want.Stderr, got.Stderr, "%s: standard error differs", prog)
+	assert.Equal(t, want.Code, got.Code, "%s: exit code differs; emulator log: %s", prog, got.Log)
+	assert.Equal(t, tree(t, nd), tree(t, ed), "%s: files left in the directory differ", prog)
+	return got
+}
+
+// Item 7: a file a guest process executes cannot be opened for writing, opened with O_TRUNC
+// (which leaves it whole) or truncated: ETXTBSY; a file open for writing cannot be executed.
+func TestRunningExecutableIsTextBusy(t *testing.T) {
+	r := sameInDirsWith(t, "musl_hard_etxtbsy", "", binPath(t, "musl_hard_etxtbsy"))
+	assert.Contains(t, r.Stdout, "open(O_WRONLY)                     -1 Text file busy")
 }
