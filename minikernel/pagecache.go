@@ -36,7 +36,7 @@ type Inode struct {
 	// writers the open descriptions that may write it: Linux's i_writecount, negative while
 	// executed, positive while open for writing. One excludes the other (ETXTBSY).
 	execs, writers int
-	stat  syscall.Stat_t    // the host's answer when the inode was first opened
+	stat           syscall.Stat_t // the host's answer when the inode was first opened
 }
 
 // Size returns the object's size in bytes.
