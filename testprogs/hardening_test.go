@@ -35,3 +35,18 @@ func TestRunningExecutableIsTextBusy(t *testing.T) {
 	r := sameInDirsWith(t, "musl_hard_etxtbsy", "", binPath(t, "musl_hard_etxtbsy"))
 	assert.Contains(t, r.Stdout, "open(O_WRONLY)                     -1 Text file busy")
 }
+
+// Item 11: a near CALL, JMP or RET to a non-canonical address raises #GP on the branch,
+// which has no effect (SIGSEGV with si_code SI_KERNEL, RIP at the branch, nothing pushed);
+// a canonical unmapped target is a page fault at the target.
+func TestBranchToNonCanonicalMatchesNative(t *testing.T) {
+	r := sameAsNative(t, "musl_hard_noncanon", "")
+	assert.Contains(t, r.Stdout, "call  0x0000800000000000: rip at the branch, rsp +0, si_code 128")
+}
+
+// Item 12: the hint NOPs 0F 18 - 0F 1F, register and memory forms, run as NOPs, as on the
+// host; none touches memory.
+func TestHintNOPsMatchNative(t *testing.T) {
+	r := sameAsNative(t, "musl_hard_hintnop", "")
+	assert.NotContains(t, r.Stdout, "U")
+}
