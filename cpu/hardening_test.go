@@ -106,7 +106,7 @@ func TestHintNOPSpace(t *testing.T) {
 	for _, code := range [][]byte{{0x0f, 0x1f, 0xc8}, {0x0f, 0x1f, 0x38}, {0x0f, 0x18, 0xc0}, {0x0f, 0x18, 0xf8},
 		{0x0f, 0x19, 0xc1}, {0x0f, 0x1c, 0x00}, {0x0f, 0x1d, 0x3f}, {0x0f, 0x1f, 0x7c, 0x24, 0x08}} {
 		host := regsWith(map[int]uint64{RAX: 0x1234, RDI: 0x10})
-		require.NoError(t, hostcpu.Run(append(append([]byte{}, code...), 0xc3), &host, make([]byte, 64)), "% x", code)
+		require.NoError(t, hostRun(t, append(append([]byte{}, code...), 0xc3), &host, make([]byte, 64)), "% x", code)
 		emu := regsWith(map[int]uint64{RAX: 0x1234, RDI: 0x10})
 		trap := newTestMachine(t).run(append(append([]byte{}, code...), 0xc3), &emu, nil, 10)
 		require.True(t, returned(trap), "% x: %s", code, trap)
