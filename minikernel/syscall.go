@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/vmemu/vmemu/cpu"
+	"github.com/vmemu/vmemu/internal/safetext"
 )
 
 // Errno is a Linux error number; a system call returns -errno.
@@ -282,5 +283,5 @@ func sysArchPrctlFn(k *Kernel, p *Process, a *[6]uint64) int64 {
 
 // logf writes one line of the kernel's own to its log.
 func (k *Kernel) logf(format string, args ...any) {
-	fmt.Fprintf(k.log, "emu: "+format+"\n", args...)
+	fmt.Fprintf(k.log, "emu: %s\n", safetext.Escape(fmt.Sprintf(format, args...)))
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vmemu/vmemu/describe"
+	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/minikernel"
 )
 
@@ -147,7 +148,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "emu: %v\n", err)
 		if errors.Is(err, os.ErrNotExist) && o.root != "" {
-			fmt.Fprintf(stderr, "emu: (with --root, %s is looked up inside %s)\n", prog, o.root)
+			fmt.Fprintf(stderr, "emu: (with --root, %s is looked up inside %s)\n", safetext.Escape(prog), safetext.Escape(o.root))
 		}
 		return spawnStatus(err)
 	}
