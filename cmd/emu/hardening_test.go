@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vmemu/vmemu/internal/testcheck"
 )
 
 // Issue 11, item 2: every RAM size up to the machine's maximum either runs or is refused
@@ -165,4 +167,32 @@ func TestUntrustedInterpreterPathIsEscaped(t *testing.T) {
 	assert.Equal(t, -1, terminalSafe(stderr), "raw control bytes in %q", stderr)
 	assert.Contains(t, stderr, `interpreter /\x1b]0;pwned\a\x9b2J`)
 	assert.Equal(t, 1, strings.Count(stderr, "\n"), "%q", stderr)
+}
+
+// Item 15: an output file that cannot be opened stops emu before the guest runs; one that
+// cannot be written (a full disk: /dev/full) is reported, and the exit status stays the
+// guest's.
+func TestOutputFilesOpenFirstAndReportWriteErrors(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no", "such", "dir", "f.json")
+	for _, flag := range []string{"--stats-json", "--trace-file"} {
+		out, stderr, code := emulated("run", flag, missing, progs+"bss_sum", "a", "b")
+		assert.Equal(t, 2, code, flag)
+		assert.Empty(t, out, "%s: the guest must not run", flag)
+		assert.Contains(t, stderr, "emu run: "+flag+": open "+missing+": no such file or directory")
+	}
+	if _, err := os.Stat("/dev/full"); err != nil {
+		testcheck.Skip(t, "no /dev/full on this host to fill a disk with")
+	}
+	wantOut, wantCode := native(t, "bss_sum", "a", "b")
+	require.NotZero(t, wantCode, "bss_sum with arguments exits non-zero, which must survive")
+	for _, flags := range [][]string{
+		{"--stats-json", "/dev/full"},
+		{"--trace-file", "/dev/full"},
+		{"--trace=all", "--trace-format=json", "--trace-file", "/dev/full", "--stats-json", "/dev/full"},
+	} {
+		out, stderr, code := emulated(append(append([]string{"run"}, flags...), progs+"bss_sum", "a", "b")...)
+		assert.Equal(t, wantOut, out, "%v", flags)
+		assert.Equal(t, wantCode, code, "%v: the guest's exit status", flags)
+		assert.Contains(t, stderr, "no space left on device", "%v", flags)
+	}
 }
