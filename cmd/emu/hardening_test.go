@@ -196,3 +196,27 @@ func TestOutputFilesOpenFirstAndReportWriteErrors(t *testing.T) {
 		assert.Contains(t, stderr, "no space left on device", "%v", flags)
 	}
 }
+
+// Item 18: guest processes together cannot use up emu's descriptors. With emu limited to
+// 400, the first hog gets ENFILE (the system's table is full, as Linux says it) near that,
+// the others at once, and emu still writes its statistics; the descriptors come back when
+// the hogs exit. A process alone meets its own RLIMIT_NOFILE first: EMFILE.
+func TestGuestCannotStarveEmuOfDescriptors(t *testing.T) {
+	stats := filepath.Join(t.TempDir(), "s.json")
+	cmd := emuCommand(t, []string{"EMU_TEST_RLIMIT_NOFILE=400"}, "run", "--stats-json", stats, progs+"musl_hard_fdhog", "3")
+	out, err := cmd.Output()
+	require.NoError(t, err, "%s", out)
+	assert.Regexp(t, `^child 0: opened 3\d\d, then ENFILE
+child 1: opened 0, then ENFILE
+child 2: opened 0, then ENFILE
+parent after they exit: open ok
+$`, string(out))
+	b, err := os.ReadFile(stats)
+	require.NoError(t, err)
+	assert.True(t, json.Valid(b), "%s", b)
+
+	cmd = emuCommand(t, []string{"EMU_TEST_RLIMIT_NOFILE=4096"}, "run", progs+"musl_hard_fdhog", "1")
+	out, err = cmd.Output()
+	require.NoError(t, err, "%s", out)
+	assert.Equal(t, "child 0: opened 1019, then EMFILE\nparent after they exit: open ok\n", string(out))
+}
