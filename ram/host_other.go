@@ -1,0 +1,17 @@
+//go:build !unix && !windows
+
+package ram
+
+import (
+	"errors"
+	"fmt"
+)
+
+// reserve falls back to the Go heap where the host has no memory-mapping call.
+func reserve(size int) ([]byte, error) { return make([]byte, size), nil }
+
+func release([]byte) error { return nil }
+
+func resident([]byte) (uint64, error) {
+	return 0, fmt.Errorf("ram: resident memory: %w on this host", errors.ErrUnsupported)
+}
