@@ -210,12 +210,14 @@ func decodeOne(code []byte) (inst, bool) {
 
 // hintNOP recognises encodings x86asm gets wrong that a CPU without CET or MPX executes as
 // NOPs, and returns their length (0 if code is something else):
-//   - 0F 19 to 0F 1E with a ModRM operand: the reserved hint NOPs, which include ENDBR64
-//     (F3 0F 1E FA), ENDBR32 (F3 0F 1E FB), RDSSPD/Q (F3 [REX.W] 0F 1E /1) and the MPX
-//     BND instructions (0F 1A, 0F 1B); x86asm decodes ENDBR64 as a one-byte REP;
+//   - 0F 19 to 0F 1F with any ModRM operand: the reserved hint NOPs and NOP r/m (0F 1F /0),
+//     which include ENDBR64 (F3 0F 1E FA), ENDBR32 (F3 0F 1E FB), RDSSPD/Q (F3 [REX.W]
+//     0F 1E /1) and the MPX BND instructions (0F 1A, 0F 1B); x86asm decodes ENDBR64 as a
+//     one-byte REP and knows no 0F 1F but /0;
 //   - INCSSPD/Q (F3 [REX.W] 0F AE /5 with a register operand), which x86asm calls LFENCE;
-//   - the prefetch hints 0F 0D /r and 0F 18 /4-/7 with a memory operand, which x86asm
-//     does not decode (except 0F 0D /1, PREFETCHW).
+//   - the prefetch hints 0F 0D /r with a memory operand, and the reserved NOPs of group 16
+//     (0F 18 /4-/7, and every 0F 18 with a register operand), which x86asm does not decode
+//     (except 0F 0D /1, PREFETCHW).
 func hintNOP(code []byte) int {
 	i, rep := 0, false
 	for ; i < len(code) && isLegacyPrefix(code[i]); i++ {
@@ -229,7 +231,7 @@ func hintNOP(code []byte) int {
 	}
 	op, modrm := code[i+1], code[i+2]
 	switch {
-	case op >= 0x19 && op <= 0x1e:
+	case op >= 0x19 && op <= 0x1f:
 		n := modrmLen(code[i+2:])
 		if n == 0 || i+2+n > maxInstLen {
 			return 0
@@ -237,9 +239,9 @@ func hintNOP(code []byte) int {
 		return i + 2 + n
 	case op == 0xae && rep && modrm>>6 == 3 && modrm>>3&7 == 5:
 		return i + 3
-	case op == 0x0d && modrm>>6 != 3, op == 0x18 && modrm>>6 != 3 && modrm>>3&7 >= 4:
-		// 0F 0D /r (PREFETCH, PREFETCHW and their reserved forms) and 0F 18 /4-/7 are
-		// prefetch hints or reserved NOPs; x86asm only knows 0F 0D /1.
+	case op == 0x0d && modrm>>6 != 3, op == 0x18 && (modrm>>6 == 3 || modrm>>3&7 >= 4):
+		// 0F 0D /r (PREFETCH, PREFETCHW and their reserved forms) and 0F 18 /4-/7 and
+		// 11B are prefetch hints or reserved NOPs; x86asm only knows 0F 0D /1.
 		n := modrmLen(code[i+2:])
 		if n == 0 || i+2+n > maxInstLen {
 			return 0

@@ -44,6 +44,43 @@ func (e *AccessError) Error() string {
 		e.Size, e.Addr, e.RAM)
 }
 
+// ReserveError reports a RAM size the host cannot reserve address space for (its address
+// space, or a limit such as RLIMIT_AS, is smaller).
+type ReserveError struct {
+	Size uint64 // bytes asked for
+	Max  uint64 // the most this host reserved when asked just now (a multiple of 1 MiB; 0: none)
+	Err  error
+}
+
+func (e *ReserveError) Error() string {
+	return fmt.Sprintf("ram: this host cannot reserve %d MiB of address space for RAM (%v); the most it can reserve now is %d MiB",
+		e.Size>>20, e.Err, e.Max>>20)
+}
+
+func (e *ReserveError) Unwrap() error { return e.Err }
+
+// reserve maps size bytes of anonymous host memory that is committed only when touched.
+func reserve(size uint64) ([]byte, error) {
+	return syscall.Mmap(-1, 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE,
+		syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS|syscall.MAP_NORESERVE)
+}
+
+// maxReservable finds, by bisection over whole MiB, the largest size below limit that
+// reserve grants now.
+func maxReservable(limit uint64) uint64 {
+	lo, hi := uint64(0), limit>>20 // lo MiB is known to work (or is 0); hi MiB is known to fail
+	for lo+1 < hi {
+		mid := lo + (hi-lo)/2
+		if m, err := reserve(mid << 20); err == nil {
+			_ = syscall.Munmap(m)
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo << 20
+}
+
 // RAM is the physical memory of one machine.
 type RAM struct {
 	mem  []byte
@@ -64,10 +101,9 @@ func New(size uint64) (*RAM, error) {
 	if size > 1<<46 {
 		return nil, fmt.Errorf("ram: size %#x exceeds the 64 TiB the machine can address", size)
 	}
-	mem, err := syscall.Mmap(-1, 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE,
-		syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS|syscall.MAP_NORESERVE)
+	mem, err := reserve(size)
 	if err != nil {
-		return nil, fmt.Errorf("ram: reserving %d bytes of host memory: %w", size, err)
+		return nil, &ReserveError{Size: size, Max: maxReservable(size), Err: err}
 	}
 	// Transparent huge pages are a hint; a host without them simply says no.
 	const madvHugepage = 14
