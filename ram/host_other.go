@@ -8,7 +8,10 @@ import (
 )
 
 // reserve falls back to the Go heap where the host has no memory-mapping call.
-func reserve(size int) ([]byte, error) { return make([]byte, size), nil }
+func reserve(size uint64) ([]byte, error) {
+	if uint64(int(size)) != size || int(size) < 0 {
+		return nil, errTooBig
+	} return make([]byte, int(size)), nil }
 
 func release([]byte) error { return nil }
 

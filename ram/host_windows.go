@@ -12,12 +12,15 @@ import (
 // first touch, so the pages are committed at once; the system still gives each one a physical
 // page only when it is first touched (they read as zero), but the whole size counts against
 // the commit limit.
-func reserve(size int) ([]byte, error) {
+func reserve(size uint64) ([]byte, error) {
+	if uint64(int(size)) != size || int(size) < 0 {
+		return nil, errTooBig
+	}
 	p, err := windows.VirtualAlloc(0, uintptr(size), windows.MEM_RESERVE|windows.MEM_COMMIT, windows.PAGE_READWRITE)
 	if err != nil {
 		return nil, err
 	}
-	return unsafe.Slice((*byte)(unsafe.Add(nil, p)), size), nil // memory outside the Go heap
+	return unsafe.Slice((*byte)(unsafe.Add(nil, p)), int(size)), nil // memory outside the Go heap
 }
 
 // release returns memory from reserve to the host.

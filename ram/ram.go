@@ -17,6 +17,7 @@ package ram
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"unsafe"
 )
@@ -46,6 +47,37 @@ func (e *AccessError) Error() string {
 		e.Size, e.Addr, e.RAM)
 }
 
+// ReserveError reports a RAM size the host cannot reserve address space for (its address
+// space, or a limit such as RLIMIT_AS, is smaller).
+type ReserveError struct {
+	Size uint64 // bytes asked for
+	Max  uint64 // the most this host reserved when asked just now (a multiple of 1 MiB; 0: none)
+	Err  error
+}
+
+func (e *ReserveError) Error() string {
+	return fmt.Sprintf("ram: this host cannot reserve %d MiB of address space for RAM (%v); the most it can reserve now is %d MiB",
+		e.Size>>20, e.Err, e.Max>>20)
+}
+
+func (e *ReserveError) Unwrap() error { return e.Err }
+
+// maxReservable finds, by bisection over whole MiB, the largest size below limit that
+// reserve grants now.
+func maxReservable(limit uint64) uint64 {
+	lo, hi := uint64(0), limit>>20 // lo MiB is known to work (or is 0); hi MiB is known to fail
+	for lo+1 < hi {
+		mid := lo + (hi-lo)/2
+		if m, err := reserve(mid << 20); err == nil {
+			_ = release(m)
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo << 20
+}
+
 // RAM is the physical memory of one machine.
 type RAM struct {
 	mem  []byte
@@ -66,12 +98,9 @@ func New(size uint64) (*RAM, error) {
 	if size > 1<<46 {
 		return nil, fmt.Errorf("ram: size %#x exceeds the 64 TiB the machine can address", size)
 	}
-	if uint64(int(size)) != size || int(size) < 0 {
-		return nil, fmt.Errorf("ram: %d bytes cannot be addressed by this host", size)
-	}
-	mem, err := reserve(int(size))
+	mem, err := reserve(size)
 	if err != nil {
-		return nil, fmt.Errorf("ram: reserving %d bytes of host memory: %w", size, err)
+		return nil, &ReserveError{Size: size, Max: maxReservable(size), Err: err}
 	}
 	frames := size / FrameSize
 	return &RAM{mem: mem, size: size, code: make([]uint64, (frames+63)/64)}, nil
@@ -269,3 +298,6 @@ func (r *RAM) snoop(pa, n uint64) {
 // as mincore(2) reports it. Hosts that cannot tell (all but Linux) return an error wrapping
 // errors.ErrUnsupported.
 func (r *RAM) Resident() (uint64, error) { return resident(r.mem) }
+
+// errTooBig: a size the host's address space (int) cannot hold.
+var errTooBig = errors.New("larger than this host can address")
