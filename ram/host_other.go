@@ -11,7 +11,9 @@ import (
 func reserve(size uint64) ([]byte, error) {
 	if uint64(int(size)) != size || int(size) < 0 {
 		return nil, errTooBig
-	} return make([]byte, int(size)), nil }
+	}
+	return make([]byte, int(size)), nil
+}
 
 func release([]byte) error { return nil }
 
