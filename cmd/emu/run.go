@@ -39,6 +39,7 @@ type runOptions struct {
 	traceFile   string
 	traceFormat string
 	root        string
+	cpuprofile  string
 }
 
 func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
@@ -53,6 +54,7 @@ func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.StringVar(&o.traceFile, "trace-file", "", "write the trace to `FILE` instead of stderr")
 	fs.StringVar(&o.root, "root", "", "confine the guest to host directory `DIR`, which becomes its \"/\" (chroot\nsemantics: no path, \"..\" or symbolic link leads out); PROG is found inside DIR")
 	fs.StringVar(&o.traceFormat, "trace-format", "text", "trace `FORMAT`: text (one aligned line per event) or json (one object\nper line, stable field names)")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of emu itself (pprof format) to `FILE`, for\n`go tool pprof emu FILE`: where the host's time goes while the guest runs")
 	fs.Usage = func() {
 		fmt.Fprint(out, runUsage)
 		fs.PrintDefaults()
@@ -155,6 +157,14 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "emu: (with --root, %s is looked up inside %s)\n", safetext.Escape(prog), safetext.Escape(o.root))
 		}
 		return spawnStatus(err)
+	}
+	if o.cpuprofile != "" {
+		stop, perr := startCPUProfile(o.cpuprofile)
+		if perr != nil {
+			fmt.Fprintf(stderr, "emu run: --cpuprofile: %v\n", perr)
+			return 2
+		}
+		defer stop()
 	}
 	start := time.Now()
 	code, err := k.Run()
