@@ -2,6 +2,7 @@ package minikernel
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -42,6 +43,9 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 		n, err := f.ReadAt(buf[:], 0)
 		if err != nil && err != io.EOF {
 			f.put()
+			if errors.Is(err, ErrNoMemory) {
+				return execErr(path, ENOMEM, err) // no frame to read the first page into
+			}
 			return execErr(path, EIO, err)
 		}
 		if n < 2 || buf[0] != '#' || buf[1] != '!' {
@@ -78,6 +82,10 @@ func (k *Kernel) openExec(path string) (*File, *ExecError) {
 	if en := hostFaccessat2(f.hfd, "", 1 /* X_OK */, atEmptyPath); en != 0 {
 		f.put()
 		return nil, execErr(path, en, nil)
+	}
+	if f.ino.writers > 0 {
+		f.put()
+		return nil, execErr(path, ETXTBSY, nil) // open for writing somewhere (deny_write_access)
 	}
 	return f, nil
 }
