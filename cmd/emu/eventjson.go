@@ -3,6 +3,7 @@ package main
 import (
 	"strconv"
 
+	"github.com/vmemu/vmemu/describe"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/tlb"
@@ -73,7 +74,7 @@ func appendEventJSON(b []byte, e *minikernel.Event) []byte {
 	case minikernel.EvPageFault:
 		o.hex("rip", e.RIP)
 		o.hex("addr", e.Addr)
-		o.str("access", faultAccess(e.Code))
+		o.str("access", describe.FaultAccess(e.Code))
 		o.unum("code", uint64(e.Code))
 		o.str("code_bits", mmu.DecodeErrorCode(e.Code))
 		o.boolean("kernel", e.Kernel)
@@ -83,12 +84,12 @@ func appendEventJSON(b []byte, e *minikernel.Event) []byte {
 			o.open("vma")
 			o.hex("start", e.VMA.Start)
 			o.hex("end", e.VMA.End)
-			o.str("prot", vmaProt(e.VMA))
-			o.str("name", vmaName(e.VMA))
+			o.str("prot", describe.VMAProt(e.VMA))
+			o.str("name", describe.VMAName(e.VMA))
 			o.close()
 		}
 		o.str("outcome", e.Outcome.String())
-		if e.Frame != 0 && faultMaps(e.Outcome) {
+		if e.Frame != 0 && describe.FaultMaps(e.Outcome) {
 			o.hex("frame", e.Frame)
 		} else {
 			o.null("frame")
@@ -109,7 +110,7 @@ func appendEventJSON(b []byte, e *minikernel.Event) []byte {
 		}
 		o.b = append(o.b, ']')
 		o.num("ret", e.Ret)
-		if en := errnoName(e.Ret); en != "" {
+		if en := describe.ErrnoName(e.Ret); en != "" {
 			o.str("errno", en)
 		} else {
 			o.null("errno")
@@ -143,7 +144,7 @@ func appendEventJSON(b []byte, e *minikernel.Event) []byte {
 			o.hex("pa", te.PFN<<12)
 			o.str("size", te.Size.String())
 			o.unum("pcid", uint64(te.PCID))
-			o.str("perm", tlbLetters(te.Perm))
+			o.str("perm", describe.TLBLetters(te.Perm))
 		}
 	}
 	o.close()

@@ -227,12 +227,3 @@ func checkGeometry(c tlb.Config) error {
 	}
 	return nil
 }
-
-// describeTLB is one line of geometry: "DTLB 256 entries 4-way, 32 large, lru".
-func describeTLB(c tlb.Config) string {
-	assoc := fmt.Sprintf("%d-way", c.Ways)
-	if c.Ways == c.Entries {
-		assoc = "fully associative"
-	}
-	return fmt.Sprintf("%s %d entries %s, %d large, %s", c.Name, c.Entries, assoc, c.LargeEntries, c.Policy)
-}

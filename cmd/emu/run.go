@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/vmemu/vmemu/describe"
 	"github.com/vmemu/vmemu/minikernel"
 )
 
@@ -81,9 +82,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	var tr *tracer
 	if o.trace != "" || o.traceFile != "" {
-		kinds, err := parseTraceKinds(o.trace)
+		kinds, err := describe.ParseKinds(o.trace)
 		if o.trace == "" {
-			kinds, err = parseTraceKinds("all")
+			kinds, err = describe.ParseKinds("all")
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "emu run: --trace: %v\n", err)
