@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/vmemu/vmemu/describe"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/mmu"
 )
@@ -56,12 +57,9 @@ type Recorder struct {
 	fault Focus // the last page fault, for the walk the page highlights
 }
 
-// NewRecorder returns a recorder that keeps the last max events, subscribed to k.
-func NewRecorder(k *minikernel.Kernel, max int) *Recorder {
-	r := &Recorder{max: max}
-	k.Subscribe(r.Record)
-	return r
-}
+// NewRecorder returns a recorder that keeps the last max events. Subscribe its Record to
+// the kernel (k.Subscribe(r.Record)).
+func NewRecorder(max int) *Recorder { return &Recorder{max: max} }
 
 // Record adds e to the timeline. TLB fills and frame changes (hardware events, off unless a
 // trace asks for them) are too many to draw and are left out; TLB flushes are kept.
@@ -69,14 +67,14 @@ func (r *Recorder) Record(e *minikernel.Event) {
 	if e.Kind == minikernel.EvFrame || (e.Kind == minikernel.EvTLB && e.TLBOp.String() != "flush") {
 		return
 	}
-	ev := Event{Insns: e.Insns, Kind: e.Kind.String(), PID: e.PID, RIP: Hex(e.RIP), Text: eventText(e)}
+	ev := Event{Insns: e.Insns, Kind: e.Kind.String(), PID: e.PID, RIP: Hex(e.RIP), Text: describe.EventText(e)}
 	switch e.Kind {
 	case minikernel.EvPageFault:
 		ev.Addr, ev.Code, ev.Outcome, ev.Frame, ev.Kernel = Hex(e.Addr), e.Code, e.Outcome.String(), e.Frame, e.Kernel
-		ev.CodeBits, ev.CodeText, ev.Access = mmu.DecodeErrorCode(e.Code), explainErrorCode(e.Code), faultAccess(e.Code)
+		ev.CodeBits, ev.CodeText, ev.Access = mmu.DecodeErrorCode(e.Code), describe.ErrorCodeBits(e.Code), describe.FaultAccess(e.Code)
 		if v := e.VMA; v != nil {
 			ev.VMA = &VMA{Start: Hex(v.Start), End: Hex(v.End), Pages: (v.End - v.Start) >> 12, Prot: protLetters(v.Prot),
-				Shared: v.Flags&minikernel.VMShared != 0, Offset: Hex(v.Off), Name: vmaName(v), Kind: vmaKind(v)}
+				Shared: v.Flags&minikernel.VMShared != 0, Offset: Hex(v.Off), Name: describe.VMAName(v), Kind: vmaKind(v)}
 		}
 	case minikernel.EvSyscall:
 		ev.Syscall, ev.Nr, ev.Ret = e.Name, e.Sysno, e.Ret

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vmemu/vmemu/cpu"
 )
 
 // Machine is the debugger session the page drives: the one the terminal and --script drive
@@ -50,6 +52,10 @@ type Server struct {
 	pumping bool
 	console console
 	lastPub time.Time
+
+	// Echo, when set, also gets the page's commands and their output (the terminal, so
+	// that it reads as one transcript). Set it before Listen.
+	Echo io.Writer
 }
 
 // maxLine bounds a command line from the page.
@@ -231,13 +237,25 @@ func (s *Server) drain(snap *Snapshot) {
 	if len(q) == 0 {
 		return
 	}
-	if !snap.Focus.OK && s.rec != nil {
-		snap.Focus = s.rec.LastFault()
+	if !snap.Focus.OK {
+		snap.Focus = s.focus(snap)
 	}
 	for _, r := range q {
 		r.f(snap)
 		close(r.done)
 	}
+}
+
+// focus is the walk the page highlights: that of the page fault the program stopped at, else
+// that of the last page fault.
+func (s *Server) focus(snap *Snapshot) Focus {
+	if pt := snap.Pending; pt != nil && pt.Kind == cpu.TrapException && pt.Vector == cpu.VecPF {
+		return Focus{PID: pt.PID, VA: pt.Addr, Why: "the page fault the program stopped at", OK: true}
+	}
+	if s.rec != nil {
+		return s.rec.LastFault()
+	}
+	return Focus{}
 }
 
 // --- HTTP ---
@@ -470,10 +488,14 @@ func (s *Server) apiCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out bytes.Buffer
-	cw := s.Console()
-	fmt.Fprintf(cw, "(web) %s\n", line)
+	tw := io.MultiWriter(&out, s.Console())
+	if s.Echo != nil {
+		tw = io.MultiWriter(&out, s.Console(), s.Echo)
+	}
+	fmt.Fprintf(tw, "(web) %s\n", line)
+	out.Reset()
 	s.stop.Store(false)
-	quit, err := s.m.Exec(io.MultiWriter(&out, cw), line)
+	quit, err := s.m.Exec(tw, line)
 	s.Changed()
 	resp := map[string]any{"output": out.String(), "quit": quit}
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vmemu/vmemu/cpu"
+	"github.com/vmemu/vmemu/describe"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/tlb"
@@ -24,15 +25,15 @@ func (h Hex) MarshalText() ([]byte, error) { return fmt.Appendf(nil, "%#x", uint
 
 // State is the machine as the page shows it, for one process the page picked.
 type State struct {
-	Version  uint64 `json:"version"`  // bumps whenever the machine may have changed
-	Program  string `json:"program"`  // the program the session follows
-	Status   string `json:"status"`   // "stopped", "running", "exited" or "failed"
-	Insns    uint64 `json:"insns"`    // instructions retired: guest time
-	Where    string `json:"where"`    // the debugger's location line
-	Current  int    `json:"current"`  // pid of the running process (0: none)
-	PID      int    `json:"pid"`      // the process this state describes
-	Stop     *Stop  `json:"stop"`     // the trap the program stopped at, before the kernel handles it
-	Breaks   string `json:"breaks"`   // the debugger's breakpoint list, as its breaks command shows it
+	Version  uint64 `json:"version"` // bumps whenever the machine may have changed
+	Program  string `json:"program"` // the program the session follows
+	Status   string `json:"status"`  // "stopped", "running", "exited" or "failed"
+	Insns    uint64 `json:"insns"`   // instructions retired: guest time
+	Where    string `json:"where"`   // the debugger's location line
+	Current  int    `json:"current"` // pid of the running process (0: none)
+	PID      int    `json:"pid"`     // the process this state describes
+	Stop     *Stop  `json:"stop"`    // the trap the program stopped at, before the kernel handles it
+	Breaks   string `json:"breaks"`  // the debugger's breakpoint list, as its breaks command shows it
 	Procs    []Proc `json:"processes"`
 	Process  *Proc  `json:"process"` // the described process in full (VMAs, page tables), nil if none
 	Frames   Frames `json:"frames"`
@@ -310,7 +311,7 @@ func (s *Snapshot) proc(p *minikernel.Process, full bool) Proc {
 		}
 		out.VMAs = append(out.VMAs, VMA{Start: Hex(v.Start), End: Hex(v.End), Pages: (v.End - v.Start) >> 12,
 			Prot: protLetters(v.Prot), Shared: v.Flags&minikernel.VMShared != 0, Offset: Hex(v.Off),
-			Name: vmaName(v), Kind: vmaKind(v), Resident: res, Runs: pageRuns(tree, v.Start, v.End)})
+			Name: describe.VMAName(v), Kind: vmaKind(v), Resident: res, Runs: pageRuns(tree, v.Start, v.End)})
 	}
 	if full {
 		out.Tables = tree
@@ -340,12 +341,12 @@ func (s *Snapshot) stop() *Stop {
 		st.Kind = "page-fault"
 		st.Addr, st.Code = Hex(pt.Addr), pt.Code
 		st.CodeBits = mmu.DecodeErrorCode(pt.Code)
-		st.CodeText = explainErrorCode(pt.Code)
-		st.Access = mmu.Access(pt.Code & (mmu.ErrWrite | mmu.ErrUser | mmu.ErrFetch)).String()
+		st.CodeText = describe.ErrorCodeBits(pt.Code)
+		st.Access = describe.FaultAccess(pt.Code)
 		out, v := s.K.PredictFault(*pt)
 		st.Outcome = out.String()
 		if v != nil {
-			vv := VMA{Start: Hex(v.Start), End: Hex(v.End), Prot: protLetters(v.Prot), Name: vmaName(v), Kind: vmaKind(v)}
+			vv := VMA{Start: Hex(v.Start), End: Hex(v.End), Prot: protLetters(v.Prot), Name: describe.VMAName(v), Kind: vmaKind(v)}
 			st.VMA = &vv
 		}
 	default:
@@ -376,7 +377,7 @@ func pageTable(k *minikernel.Kernel, pfn uint64, level int, base uint64) *Table 
 		ent := Entry{Index: int(i), VA: Hex(va), Value: Hex(raw), Bits: bitNames(e), Soft: minikernel.SoftBits(e),
 			Present: present, Leaf: leaf, Frame: e.Frame()}
 		if leaf {
-			ent.Letters = pteLetters(e)
+			ent.Letters = describe.PTELetters(e)
 			ent.Size = tlb.PageSize(level - 1).String()
 		}
 		if ent.Frame < f.Stats().Total && (present || ent.Soft != "") {
@@ -525,10 +526,10 @@ func Frame(k *minikernel.Kernel, pfn uint64) (*FrameInfo, error) {
 			out.Mappings = append(out.Mappings, Mapping{PID: m.PID, Kind: "table", VA: Hex(m.VA), Level: m.Level})
 		default:
 			mp := Mapping{PID: m.PID, Kind: "pte", VA: Hex(m.VA), Level: m.Level, Value: Hex(m.Entry),
-				Letters: pteLetters(m.Entry), Soft: minikernel.SoftBits(m.Entry)}
+				Letters: describe.PTELetters(m.Entry), Soft: minikernel.SoftBits(m.Entry)}
 			if p := k.Process(m.PID); p != nil && p.MM() != nil {
 				if v := p.MM().Find(m.VA); v != nil {
-					mp.VMA = vmaName(v)
+					mp.VMA = describe.VMAName(v)
 				}
 			}
 			out.Mappings = append(out.Mappings, mp)
@@ -571,11 +572,11 @@ func tlbState(t *tlb.TLB, byPCID map[uint16]*minikernel.Process) TLB {
 	entry := func(e tlb.Entry) TLBEntry {
 		large, set, way := e.Place()
 		te := TLBEntry{Large: large, Set: set, Way: way, VA: Hex(e.VPN << 12), PA: Hex(e.PFN << 12),
-			Size: e.Size.String(), PCID: e.PCID, Perm: tlbLetters(e.Perm), Global: e.Perm&tlb.PermGlobal != 0}
+			Size: e.Size.String(), PCID: e.PCID, Perm: describe.TLBLetters(e.Perm), Global: e.Perm&tlb.PermGlobal != 0}
 		if p := byPCID[e.PCID]; p != nil && p.MM() != nil {
 			te.PID = p.PID
 			if v := p.MM().Find(e.VPN << 12); v != nil {
-				te.VMA = vmaName(v)
+				te.VMA = describe.VMAName(v)
 			}
 		}
 		return te
