@@ -254,7 +254,7 @@ type Snapshot struct {
 func (s *Snapshot) Build(pid int) (*State, error) {
 	k := s.K
 	st := &State{Program: s.Program, Status: s.Status, Insns: k.CPU().Instructions(), Where: strings.TrimSpace(s.Where),
-		Breaks: s.Breaks}
+		Breaks: s.Breaks, Procs: []Proc{}}
 	if cur := k.Current(); cur != nil {
 		st.Current = cur.PID
 	}

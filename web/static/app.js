@@ -168,7 +168,11 @@ function renderSpace(st) {
   const box = $("space");
   box.textContent = "";
   const p = st.process;
-  if (!p || !p.vmas) { $("space-sub").textContent = p ? `pid ${p.pid}: no address space` : ""; return; }
+  if (!p || !p.vmas) {
+    $("space-sub").textContent = p ? `pid ${p.pid}: no address space` : "";
+    box.appendChild(el("div", "empty", p ? `pid ${p.pid} has no address space (${p.state})` : st.where || "no process"));
+    return;
+  }
   $("space-sub").textContent = `pid ${p.pid} · ${p.vmas.length} VMAs · ${p.resident} pages resident`;
   const fva = focusVA(st);
   box.appendChild(overview(p.vmas));
@@ -183,7 +187,7 @@ function renderSpace(st) {
     const inFocus = fva !== null && fva >= start && fva < end;
     if (inFocus) d.classList.add("focus");
     const top = el("div", "top");
-    const name = el("span", "name", v.name);
+    const name = el("span", "name", v.name.includes("/") ? v.name.split("/").pop() : v.name);
     name.title = v.name;
     top.append(name, el("span", "prot", v.prot + (v.shared ? "s" : "p")), el("span", "res", `${v.resident}/${v.pages} pages`));
     d.append(top, el("div", "range", `${v.start}–${v.end}  ${sizeText(v.pages)}`));
@@ -294,6 +298,7 @@ function renderTree(st) {
   if (!p || !p.page_table) {
     $("tree-sub").textContent = "";
     wbox.style.display = "none";
+    box.appendChild(el("div", "empty", "no page tables: no process has an address space"));
     return;
   }
   $("tree-sub").textContent = `pid ${p.pid} · CR3 → PML4 at frame ${hex(p.pml4)} · PCID ${p.pcid}`;
@@ -595,6 +600,10 @@ function wire() {
   on("btn-break-exec", () => command("break exec"));
   on("btn-break-addr", () => { const a = $("bk-addr").value.trim(); if (a) command("break addr " + a); });
   on("btn-watch", () => { const a = $("bk-addr").value.trim(); if (a) command("watch pte " + a); });
+  $("frames").addEventListener("click", (ev) => {
+    const pfn = ev.target.dataset && ev.target.dataset.pfn;
+    if (pfn !== undefined) selectFrame(Number(pfn));
+  });
   $("pid").addEventListener("change", (ev) => { ui.pid = parseInt(ev.target.value, 10) || 0; refresh(); });
   const hist = [];
   let hi = 0;
