@@ -118,6 +118,9 @@ func (f *File) put() {
 		f.k.pipeRelease(f)
 	}
 	if f.ino != nil {
+		if f.kind == fileRegular && f.writable() {
+			f.ino.writers--
+		}
 		if f.ino.refs--; f.ino.refs == 0 {
 			f.k.dropInode(f.ino)
 		}
@@ -196,6 +199,13 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 		umask = p.fs.umask
 	}
 	mode &^= umask & 0o777
+	// A file some process executes cannot be opened for writing (ETXTBSY), and must not be
+	// truncated on the way to finding out: O_TRUNC waits until the file is known.
+	forWrite := flags&oPath == 0 && flags&oAccMode != oRdonly
+	trunc := forWrite && flags&oTrunc != 0
+	if trunc {
+		hostFlags &^= oTrunc
+	}
 	hfd, e := k.hostCreate(abs, hostFlags, mode)
 	if e != 0 {
 		return nil, e
@@ -204,6 +214,19 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 	if e := hostFstat(hfd, &st); e != 0 {
 		_ = syscall.Close(hfd)
 		return nil, e
+	}
+	if st.Mode&syscall.S_IFMT == syscall.S_IFREG {
+		if ino := k.cache.inodes[fileID{dev: st.Dev, ino: st.Ino}]; forWrite && textBusy(ino) {
+			_ = syscall.Close(hfd)
+			return nil, ETXTBSY
+		}
+		if trunc {
+			if err := syscall.Ftruncate(hfd, 0); err != nil {
+				_ = syscall.Close(hfd)
+				return nil, errnoOf(err)
+			}
+			st.Size = 0
+		}
 	}
 	f := &File{k: k, name: abs, hfd: hfd, refs: 1}
 	if flags&oPath != 0 {
@@ -230,6 +253,9 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 	if f.kind == fileRegular || f.kind == fileDir {
 		f.ino = k.cache.inode(fileID{dev: st.Dev, ino: st.Ino}, abs, &st)
 		f.ino.refs++
+		if f.kind == fileRegular && f.writable() {
+			f.ino.writers++
+		}
 		if f.kind == fileRegular && flags&oTrunc != 0 && flags&oPath == 0 {
 			k.setSize(f.ino, 0) // the host truncated the file; the cache and mappings follow
 		}

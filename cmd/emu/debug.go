@@ -126,10 +126,7 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	p, err := k.Spawn(fs.Arg(0), fs.Args(), os.Environ())
 	if err != nil {
 		fmt.Fprintf(stderr, "emu: %v\n", err)
-		if errors.Is(err, os.ErrNotExist) {
-			return 127
-		}
-		return 126
+		return spawnStatus(err)
 	}
 	d.Follow(p)
 	if wv != nil {

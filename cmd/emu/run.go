@@ -38,6 +38,7 @@ type runOptions struct {
 	traceFile   string
 	traceFormat string
 	root        string
+	cpuprofile  string
 }
 
 func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
@@ -52,6 +53,7 @@ func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.StringVar(&o.traceFile, "trace-file", "", "write the trace to `FILE` instead of stderr")
 	fs.StringVar(&o.root, "root", "", "confine the guest to host directory `DIR`, which becomes its \"/\" (chroot\nsemantics: no path, \"..\" or symbolic link leads out); PROG is found inside DIR")
 	fs.StringVar(&o.traceFormat, "trace-format", "text", "trace `FORMAT`: text (one aligned line per event) or json (one object\nper line, stable field names)")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of emu itself (pprof format) to `FILE`, for\n`go tool pprof emu FILE`: where the host's time goes while the guest runs")
 	fs.Usage = func() {
 		fmt.Fprint(out, runUsage)
 		fs.PrintDefaults()
@@ -111,6 +113,13 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			stdout, stderr = flushingWriter{stdout, tr}, flushingWriter{stderr, tr}
 		}
 	}
+	rootSet := false
+	fs.Visit(func(f *flag.Flag) { rootSet = rootSet || f.Name == "root" })
+	if rootSet && o.root == "" {
+		// An empty --root (an unset variable in a script) must not run the guest unconfined.
+		fmt.Fprintln(stderr, "emu run: --root: empty directory name (leave the flag out to run unconfined)")
+		return 2
+	}
 	if o.root != "" {
 		if fi, err := os.Stat(o.root); err != nil || !fi.IsDir() {
 			fmt.Fprintf(stderr, "emu run: --root: %s is not a directory\n", o.root)
@@ -139,13 +148,18 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			tr.Flush()
 		}
 		fmt.Fprintf(stderr, "emu: %v\n", err)
-		if errors.Is(err, os.ErrNotExist) {
-			if o.root != "" {
-				fmt.Fprintf(stderr, "emu: (with --root, %s is looked up inside %s)\n", prog, o.root)
-			}
-			return 127
+		if errors.Is(err, os.ErrNotExist) && o.root != "" {
+			fmt.Fprintf(stderr, "emu: (with --root, %s is looked up inside %s)\n", prog, o.root)
 		}
-		return 126
+		return spawnStatus(err)
+	}
+	if o.cpuprofile != "" {
+		stop, perr := startCPUProfile(o.cpuprofile)
+		if perr != nil {
+			fmt.Fprintf(stderr, "emu run: --cpuprofile: %v\n", perr)
+			return 2
+		}
+		defer stop()
 	}
 	start := time.Now()
 	code, err := k.Run()
@@ -170,4 +184,18 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return code
+}
+
+// spawnStatus is emu's exit status when the first program could not be started: 127 when
+// it does not exist, 1 when RAM is too small to start it, 126 for the rest (not executable,
+// not a valid ELF), as a shell reports them.
+func spawnStatus(err error) int {
+	var small *minikernel.RAMTooSmallError
+	switch {
+	case errors.As(err, &small):
+		return 1
+	case errors.Is(err, os.ErrNotExist):
+		return 127
+	}
+	return 126
 }

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+)
+
+// Some tests need emu as a process of its own: to send it signals, to kill it, to give it
+// resource limits. The test binary is that process when started with EMU_TEST_AS_EMU set:
+// it runs Main with its arguments, as the emu command would, and exits with its status.
+
+const asEmuEnv = "EMU_TEST_AS_EMU"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asEmuEnv) != "" {
+		if v := os.Getenv("EMU_TEST_RLIMIT_AS"); v != "" {
+			var n uint64
+			for _, c := range v {
+				n = n*10 + uint64(c-'0')
+			}
+			_ = syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: n, Max: n})
+		}
+		os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// emuCommand returns a command that runs emu with args as a separate process (the test
+// binary in emu's role), with extra environment variables env.
+func emuCommand(t *testing.T, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(append(os.Environ(), asEmuEnv+"=1"), env...)
+	return cmd
+}
