@@ -6,6 +6,7 @@ require (
 	github.com/chromedp/chromedp v0.23.1
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/arch v0.33.0
+	golang.org/x/net v0.63.0
 	golang.org/x/sys v0.50.0
 )
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/vmemu/vmemu/debugger"
 	"github.com/vmemu/vmemu/minikernel"
@@ -101,4 +102,54 @@ type changedReader struct {
 func (c changedReader) Read(p []byte) (int, error) {
 	c.srv.Changed()
 	return c.r.Read(p)
+}
+
+// reportFile is emu run --report: the recording of the run and the file it goes to, created
+// before the run so that a path that cannot be written fails at once.
+type reportFile struct {
+	rec  *web.Recording
+	f    *os.File
+	path string
+	done bool
+}
+
+func newReport(k *minikernel.Kernel, path string) (*reportFile, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	rec := web.NewRecording(k)
+	k.Subscribe(rec.Observe)
+	return &reportFile{rec: rec, f: f, path: path}, nil
+}
+
+// write writes the report of the run that ended with exit code code (or the emulator's
+// error runErr).
+func (r *reportFile) write(args []string, s *runStats, code int, runErr error) error {
+	exit := fmt.Sprintf("exit code %d", code)
+	switch {
+	case runErr != nil:
+		exit = "the emulator failed: " + runErr.Error()
+	case code > 128:
+		exit = fmt.Sprintf("exit status %d (killed by %s)", code, minikernel.SignalName(code-128))
+	}
+	prog := ""
+	if len(args) > 0 {
+		prog = args[0]
+	}
+	err := r.rec.WriteReport(r.f, web.Summary{Program: prog, Args: args, Stats: s.Stats, Wall: s.Wall, Exit: exit})
+	if cerr := r.f.Close(); err == nil {
+		err = cerr
+	}
+	r.done = true
+	return err
+}
+
+// discard closes the file if the run never got to write it (the program could not start):
+// an empty report is removed rather than left behind.
+func (r *reportFile) discard() {
+	if !r.done {
+		r.f.Close()
+		os.Remove(r.path)
+	}
 }
