@@ -21,6 +21,7 @@ import (
 
 	"github.com/vmemu/vmemu/cpu"
 	"github.com/vmemu/vmemu/describe"
+	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/mmu"
 )
@@ -96,6 +97,7 @@ func New(k *minikernel.Kernel, log io.Writer, maxInsns uint64) *Session {
 	if log == nil {
 		log = io.Discard
 	}
+	log = safetext.NewWriter(log) // names come from the guest and its ELF files
 	d := &Session{k: k, log: log, out: log, nextID: 1, maxInsns: maxInsns, syms: symbols{}}
 	k.Subscribe(d.observe)
 	return d
@@ -139,7 +141,7 @@ func (d *Session) observe(e *minikernel.Event) {
 func (d *Session) Exec(w io.Writer, line string) (quit bool, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.out = w
+	d.out = safetext.NewWriter(w)
 	defer func() { d.out = d.log }()
 	line = cleanLine(line)
 	if line == "" {
