@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/vmemu/vmemu/cpu"
+	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/loader"
 )
 
@@ -54,7 +55,9 @@ type ExecError struct {
 	Errno Errno
 }
 
-func (e *ExecError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
+func (e *ExecError) Error() string {
+	return safetext.Escape(fmt.Sprintf("%s: %v", e.Path, e.Err)) // names from the guest and the ELF file
+}
 func (e *ExecError) Unwrap() error { return e.Err }
 
 // execErr builds an ExecError.

@@ -113,6 +113,7 @@ func (f *File) put() {
 	if f.hfd >= 0 {
 		_ = syscall.Close(f.hfd)
 		f.hfd = -1
+		f.k.releaseHostFD()
 	}
 	if f.pipe != nil {
 		f.k.pipeRelease(f)
@@ -206,24 +207,30 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 	if trunc {
 		hostFlags &^= oTrunc
 	}
+	if e := k.takeHostFD(); e != 0 {
+		return nil, e
+	}
 	hfd, e := k.hostCreate(abs, hostFlags, mode)
 	if e != 0 {
+		k.releaseHostFD()
+		return nil, e
+	}
+	fail := func(e Errno) (*File, Errno) {
+		_ = syscall.Close(hfd)
+		k.releaseHostFD()
 		return nil, e
 	}
 	var st syscall.Stat_t
 	if e := hostFstat(hfd, &st); e != 0 {
-		_ = syscall.Close(hfd)
-		return nil, e
+		return fail(e)
 	}
 	if st.Mode&syscall.S_IFMT == syscall.S_IFREG {
 		if ino := k.cache.inodes[fileID{dev: st.Dev, ino: st.Ino}]; forWrite && textBusy(ino) {
-			_ = syscall.Close(hfd)
-			return nil, ETXTBSY
+			return fail(ETXTBSY)
 		}
 		if trunc {
 			if err := syscall.Ftruncate(hfd, 0); err != nil {
-				_ = syscall.Close(hfd)
-				return nil, errnoOf(err)
+				return fail(errnoOf(err))
 			}
 			st.Size = 0
 		}
@@ -326,10 +333,13 @@ func (k *Kernel) newStream(name string, r io.Reader, w io.Writer, acc int) *File
 	if r != nil {
 		x = r
 	}
-	if hf, ok := x.(*os.File); ok && hf != nil {
-		if fd, e := retryEINTR(func() (uintptr, syscall.Errno) {
+	if hf, ok := x.(*os.File); ok && hf != nil && k.takeHostFD() == 0 {
+		fd, e := retryEINTR(func() (uintptr, syscall.Errno) {
 			return sys6(syscall.Syscall(syscall.SYS_FCNTL, hf.Fd(), syscall.F_DUPFD_CLOEXEC, 3))
-		}); e == 0 {
+		})
+		if e != 0 {
+			k.releaseHostFD()
+		} else {
 			fl, e := retryEINTR(func() (uintptr, syscall.Errno) {
 				return sys6(syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0))
 			})

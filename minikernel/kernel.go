@@ -78,6 +78,8 @@ type Kernel struct {
 	randCtr    uint64 // getrandom's position in its seeded stream
 	writebacks uint64 // pages written back to files from shared mappings
 	closed     bool
+	hostFDs    int      // host descriptors the guest's open files hold (hostfd.go)
+	fdBudget   int      // the most they may
 	startOOM   bool     // the first process was OOM-killed before its first instruction
 	tiny       bool     // RAM too small even for the boot page table: nothing can run
 	spawnArgs  []string // the first program's path, argv and envp (ramTooSmall measures them)
@@ -121,6 +123,7 @@ func New(cfg Config) (*Kernel, error) {
 	if k.log == nil {
 		k.log = k.stderr
 	}
+	k.initFDBudget()
 	if err := k.initNamespace(cfg.Root); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("minikernel: %w", err)

@@ -3,6 +3,8 @@ package minikernel
 import (
 	"errors"
 	"fmt"
+
+	"github.com/vmemu/vmemu/internal/safetext"
 )
 
 // A machine whose RAM cannot even start the first program. Linux would OOM-kill init; an
@@ -19,7 +21,7 @@ type RAMTooSmallError struct {
 
 func (e *RAMTooSmallError) Error() string {
 	return fmt.Sprintf("RAM too small: %d KiB needed to start %s (RAM is %d KiB)",
-		e.Need>>10, e.Prog, e.RAM>>10)
+		e.Need>>10, safetext.Escape(e.Prog), e.RAM>>10)
 }
 
 // sizeText spells a RAM size for messages: KiB below a MiB, else MiB.

@@ -6,16 +6,19 @@
 // notices stores into frames holding decoded instructions, so a CPU's instruction cache can
 // stay coherent with self-modifying code.
 //
-// Host memory is reserved, not committed: the guest's RAM is one anonymous host mapping made
-// with MAP_NORESERVE, so a 4 GiB guest costs host memory only for the frames it touches.
-// Where the host offers transparent huge pages the mapping asks for them (MADV_HUGEPAGE), so
-// the host takes one fault per 2 MiB of guest RAM instead of one per 4 KiB.
+// Host memory is reserved, not committed: the guest's RAM is one anonymous host mapping that
+// the host backs only where it is touched, so a 4 GiB guest costs host memory only for the
+// frames it uses. The reservation is the one host-specific part (host_*.go): on Unix an
+// anonymous mmap (MAP_NORESERVE on Linux), asking for transparent huge pages where the host
+// has them (Linux MADV_HUGEPAGE), so the host takes one fault per 2 MiB of guest RAM instead
+// of one per 4 KiB; on Windows VirtualAlloc, whose pages are also zero-filled on first touch
+// (the whole size counts against the commit limit there).
 package ram
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
-	"syscall"
 	"unsafe"
 )
 
@@ -59,12 +62,6 @@ func (e *ReserveError) Error() string {
 
 func (e *ReserveError) Unwrap() error { return e.Err }
 
-// reserve maps size bytes of anonymous host memory that is committed only when touched.
-func reserve(size uint64) ([]byte, error) {
-	return syscall.Mmap(-1, 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE,
-		syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS|syscall.MAP_NORESERVE)
-}
-
 // maxReservable finds, by bisection over whole MiB, the largest size below limit that
 // reserve grants now.
 func maxReservable(limit uint64) uint64 {
@@ -72,7 +69,7 @@ func maxReservable(limit uint64) uint64 {
 	for lo+1 < hi {
 		mid := lo + (hi-lo)/2
 		if m, err := reserve(mid << 20); err == nil {
-			_ = syscall.Munmap(m)
+			_ = release(m)
 			lo = mid
 		} else {
 			hi = mid
@@ -105,9 +102,6 @@ func New(size uint64) (*RAM, error) {
 	if err != nil {
 		return nil, &ReserveError{Size: size, Max: maxReservable(size), Err: err}
 	}
-	// Transparent huge pages are a hint; a host without them simply says no.
-	const madvHugepage = 14
-	_ = syscall.Madvise(mem, madvHugepage)
 	frames := size / FrameSize
 	return &RAM{mem: mem, size: size, code: make([]uint64, (frames+63)/64)}, nil
 }
@@ -117,7 +111,7 @@ func (r *RAM) Close() error {
 	if r.mem == nil {
 		return nil
 	}
-	err := syscall.Munmap(r.mem)
+	err := release(r.mem)
 	r.mem = nil
 	return err
 }
@@ -301,18 +295,9 @@ func (r *RAM) snoop(pa, n uint64) {
 }
 
 // Resident returns how many bytes of guest RAM the host currently backs with real memory,
-// as mincore(2) reports it.
-func (r *RAM) Resident() (uint64, error) {
-	pages := (r.size + FrameSize - 1) / FrameSize
-	vec := make([]byte, pages)
-	_, _, e := syscall.Syscall(syscall.SYS_MINCORE, uintptr(unsafe.Pointer(&r.mem[0])),
-		uintptr(r.size), uintptr(unsafe.Pointer(&vec[0])))
-	if e != 0 {
-		return 0, fmt.Errorf("ram: mincore: %w", e)
-	}
-	var n uint64
-	for _, b := range vec {
-		n += uint64(b & 1)
-	}
-	return n * FrameSize, nil
-}
+// as mincore(2) reports it. Hosts that cannot tell (all but Linux) return an error wrapping
+// errors.ErrUnsupported.
+func (r *RAM) Resident() (uint64, error) { return resident(r.mem) }
+
+// errTooBig: a size the host's address space (int) cannot hold.
+var errTooBig = errors.New("larger than this host can address")

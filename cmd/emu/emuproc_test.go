@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"testing"
 )
@@ -15,12 +16,10 @@ const asEmuEnv = "EMU_TEST_AS_EMU"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(asEmuEnv) != "" {
-		if v := os.Getenv("EMU_TEST_RLIMIT_AS"); v != "" {
-			var n uint64
-			for _, c := range v {
-				n = n*10 + uint64(c-'0')
+		for env, res := range map[string]int{"EMU_TEST_RLIMIT_AS": syscall.RLIMIT_AS, "EMU_TEST_RLIMIT_NOFILE": syscall.RLIMIT_NOFILE} {
+			if n, err := strconv.ParseUint(os.Getenv(env), 10, 64); err == nil {
+				_ = syscall.Setrlimit(res, &syscall.Rlimit{Cur: n, Max: n})
 			}
-			_ = syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: n, Max: n})
 		}
 		os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
