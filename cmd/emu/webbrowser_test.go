@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -219,15 +220,12 @@ func TestWebPageBreakOnDemandZeroAndContinue(t *testing.T) {
 	assert.Positive(t, faults, "the timeline shows the run's events")
 }
 
-// frameOf reads "→ frame 0x1a (4K)" from a tree row.
+// frameOf reads the number of "→ frame 0x1a" in a tree row.
 func frameOf(t *testing.T, row string) uint64 {
 	t.Helper()
-	i := strings.Index(row, "frame 0x")
-	require.GreaterOrEqual(t, i, 0, row)
-	s := row[i+len("frame "):]
-	j := strings.IndexAny(s, " (")
-	require.Positive(t, j, row)
-	return hexOf(t, s[:j])
+	m := regexp.MustCompile(`frame (0x[0-9a-f]+)`).FindStringSubmatch(row)
+	require.NotNil(t, m, row)
+	return hexOf(t, m[1])
 }
 
 func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
