@@ -395,7 +395,9 @@ func TestWebSlowClientAndTerminal(t *testing.T) {
 
 	// The terminal still drives the session: its commands run and print as before.
 	fmt.Fprintf(ws.stdin, "where\n")
-	require.Eventually(t, func() bool { return regexp.MustCompile(`\(pid \d+ has exited: exit code 16\)`).MatchString(ws.stdout.String()) },
+	require.Eventually(t, func() bool {
+		return regexp.MustCompile(`\(pid \d+ has exited: exit code 16\)`).MatchString(ws.stdout.String())
+	},
 		10*time.Second, 20*time.Millisecond, "the terminal's where ran:\n%s", ws.stdout)
 	fmt.Fprintf(ws.stdin, "quit\n")
 	select {
