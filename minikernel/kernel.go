@@ -92,6 +92,9 @@ type Kernel struct {
 	ns namespace // the guest's view of the host's files (namei.go)
 
 	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
+
+	locks     map[any]*fileLocks // file locks by file (locks.go)
+	lockWaits map[any]*lockWait  // POSIX lock owners blocked in F_SETLKW, for EDEADLK
 }
 
 // New builds a machine (RAM, MMU, CPU) and a kernel to run it, with paging on and no process.
