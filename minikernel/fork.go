@@ -50,6 +50,8 @@ func (k *Kernel) dupMM(old *MM) (*MM, error) {
 		return nil, err
 	}
 	mm.brkStart, mm.brk, mm.stackTop, mm.mmapBase = old.brkStart, old.brk, old.stackTop, old.mmapBase
+	mm.inheritMMFlags(old)
+	mm.undumpable, mm.thpDisable, mm.auxv = old.undumpable, old.thpDisable, old.auxv
 	for _, f := range old.exec {
 		k.denyWrite(mm, f)
 	}

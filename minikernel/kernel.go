@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/vmemu/vmemu/cpu"
 	"github.com/vmemu/vmemu/mmu"
@@ -47,6 +48,9 @@ type Config struct {
 	// reach any file outside it (chroot semantics, namei.go). Empty: the guest sees the
 	// host's files as a host process does.
 	Root string
+	// Realtime is what CLOCK_REALTIME reads when the machine starts (clock.go); the zero
+	// Time means the host's clock at New. Fix it for byte-identical runs.
+	Realtime time.Time
 }
 
 // Kernel is the operating system of one machine.
@@ -86,6 +90,8 @@ type Kernel struct {
 	spawnArgc  int
 
 	ns namespace // the guest's view of the host's files (namei.go)
+
+	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
 }
 
 // New builds a machine (RAM, MMU, CPU) and a kernel to run it, with paging on and no process.
@@ -123,6 +129,7 @@ func New(cfg Config) (*Kernel, error) {
 	if k.log == nil {
 		k.log = k.stderr
 	}
+	k.realtimeBase = realtimeStart(cfg.Realtime)
 	k.initFDBudget()
 	if err := k.initNamespace(cfg.Root); err != nil {
 		r.Close()

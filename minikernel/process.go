@@ -3,7 +3,6 @@ package minikernel
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 	"slices"
 
 	"github.com/vmemu/vmemu/cpu"
@@ -51,6 +50,8 @@ type Process struct {
 	subreaper     bool     // PR_SET_CHILD_SUBREAPER: orphaned descendants come here
 	comm          [16]byte // PR_SET_NAME
 	rlimits       [rlimCount]rlimit
+	cred          creds      // who the process is (creds.go)
+	ctl           prctlState // what prctl set (prctl.go)
 
 	sleep *sleepCall // the system call the process sleeps in (sleep.go), or nil
 	fs    fsState    // working directory, umask, executable path (namei.go)
@@ -77,7 +78,11 @@ func (k *Kernel) newProcess(parent *Process) *Process {
 	p := &Process{PID: k.nextPID, exitSignal: SIGCHLD, parent: parent, rlimits: defaultRlimits}
 	k.nextPID++
 	p.PGID = p.PID
-	if parent != nil {
+	if parent == nil {
+		p.cred = hostCreds()
+	} else {
+		p.cred = parent.cred
+		p.ctl = parent.ctl.forkChild()
 		p.PPID, p.PGID = parent.PID, parent.PGID
 		p.rlimits = parent.rlimits
 		parent.children = append(parent.children, p)
@@ -156,7 +161,7 @@ func (k *Kernel) notifyParent(p *Process) bool {
 			status = p.status & 0x7f
 		}
 		le.PutUint32(si.b[16:], uint32(p.PID))
-		le.PutUint32(si.b[20:], uint32(os.Getuid()))
+		le.PutUint32(si.b[20:], p.cred.ruid)
 		le.PutUint32(si.b[24:], uint32(status))
 		le.PutUint64(si.b[32:], p.insns/(nsPerSec/100)) // si_utime in clock ticks (USER_HZ)
 		k.generate(parent, si, false)
@@ -182,6 +187,7 @@ func (k *Kernel) reparentChildren(p *Process) {
 	}
 	children := p.children
 	p.children = nil
+	k.parentDied(p, children)
 	for _, c := range children {
 		c.parent = reaper
 		c.PPID = 0
