@@ -205,7 +205,7 @@ func (d *debugger) printf(format string, args ...any) { fmt.Fprintf(d.out, forma
 
 func (d *debugger) observe(e *minikernel.Event) {
 	if d.trace.has(e.Kind) {
-		d.out.Write(append(appendEventText([]byte("trace "), e), '\n'))
+		d.out.Write(append(appendEventText([]byte("trace "), e, len(d.k.CPUs()) > 1), '\n'))
 	}
 	if e.Kind == minikernel.EvTLB || e.Kind == minikernel.EvFrame {
 		return

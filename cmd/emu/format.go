@@ -206,9 +206,22 @@ func eventText(e *minikernel.Event) string {
 		return fmt.Sprintf("child pid %d", e.Child)
 	case minikernel.EvSwitch:
 		if e.Prev == 0 {
-			return fmt.Sprintf("to pid %d", e.PID)
+			return fmt.Sprintf("to %s", taskName(e.PID, e.TID))
 		}
-		return fmt.Sprintf("from pid %d to pid %d", e.Prev, e.PID)
+		return fmt.Sprintf("from %s to %s", taskName(e.Prev, e.PrevTID), taskName(e.PID, e.TID))
+	case minikernel.EvClone:
+		return fmt.Sprintf("new thread tid %d", e.Child)
+	case minikernel.EvThreadExit:
+		return fmt.Sprintf("thread tid %d %s (its process goes on)", e.TID, exitText(e.Status))
+	case minikernel.EvShootdown:
+		what := "flush of the address space"
+		switch {
+		case e.Pages == 1:
+			what = fmt.Sprintf("invlpg %#x", e.Addr)
+		case e.Pages > 1:
+			what = fmt.Sprintf("invlpg %d pages from %#x", e.Pages, e.Addr)
+		}
+		return fmt.Sprintf("cpu%d -> %s: %s (%s)", e.CPU, minikernel.CPUMask(e.Targets), what, e.Text)
 	case minikernel.EvFrame:
 		return fmt.Sprintf("%-5s %#x %s, ref %d", e.FrameOp, e.Frame, e.FrameKind, e.Ref)
 	case minikernel.EvTLB:
@@ -220,6 +233,14 @@ func eventText(e *minikernel.Event) string {
 			te.Size, te.PCID, tlbLetters(te.Perm))
 	}
 	return e.Text
+}
+
+// taskName is "pid 2", or "pid 2.5" for thread 5 of process 2.
+func taskName(pid, tid int) string {
+	if tid != 0 && tid != pid {
+		return fmt.Sprintf("pid %d.%d", pid, tid)
+	}
+	return fmt.Sprintf("pid %d", pid)
 }
 
 // faultMaps reports whether a fault with this outcome left a frame mapped.

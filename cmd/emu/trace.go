@@ -31,9 +31,9 @@ func setOf(kinds ...minikernel.EventKind) kindSet {
 var traceGroups = map[string]kindSet{
 	"faults":   setOf(minikernel.EvPageFault),
 	"syscalls": setOf(minikernel.EvSyscall),
-	"tlb":      setOf(minikernel.EvTLB),
+	"tlb":      setOf(minikernel.EvTLB, minikernel.EvShootdown),
 	"frames":   setOf(minikernel.EvFrame),
-	"process":  setOf(minikernel.EvFork, minikernel.EvExit, minikernel.EvSwitch),
+	"process":  setOf(minikernel.EvFork, minikernel.EvExit, minikernel.EvSwitch, minikernel.EvClone, minikernel.EvThreadExit),
 	"exec":     setOf(minikernel.EvExec),
 	"signals":  setOf(minikernel.EvSignal),
 }
@@ -80,6 +80,7 @@ func parseTraceKinds(s string) (kindSet, error) {
 type tracer struct {
 	kinds kindSet
 	json  bool
+	cpus  bool // several CPUs: the text lines name the CPU
 	w     *bufio.Writer
 	line  []byte
 }
@@ -90,6 +91,7 @@ func newTracer(w io.Writer, kinds kindSet, json bool) *tracer {
 
 // attach subscribes the tracer to k and turns on the hardware events it needs.
 func (t *tracer) attach(k *minikernel.Kernel) {
+	t.cpus = len(k.CPUs()) > 1
 	k.Subscribe(t.observe)
 	k.ObserveHardware(t.kinds.has(minikernel.EvTLB), t.kinds.has(minikernel.EvFrame))
 }
@@ -101,7 +103,7 @@ func (t *tracer) observe(e *minikernel.Event) {
 	if t.json {
 		t.line = appendEventJSON(t.line[:0], e)
 	} else {
-		t.line = appendEventText(t.line[:0], e)
+		t.line = appendEventText(t.line[:0], e, t.cpus)
 	}
 	t.line = append(t.line, '\n')
 	t.w.Write(t.line)
@@ -112,8 +114,18 @@ func (t *tracer) Flush() error { return t.w.Flush() }
 
 // appendEventText appends the text form of e: guest time (instructions retired), the pid,
 // the kind, then what eventText says.
-func appendEventText(b []byte, e *minikernel.Event) []byte {
-	return fmt.Appendf(b, "%10d  pid %-3d %-8s %s", e.Insns, e.PID, e.Kind, eventText(e))
+//
+// With several CPUs (cpus) the CPU it happened on comes after the time; a thread other than
+// its process's first is named after the pid ("pid 2.5": thread 5 of process 2).
+func appendEventText(b []byte, e *minikernel.Event, cpus bool) []byte {
+	b = fmt.Appendf(b, "%10d  ", e.Insns)
+	if cpus {
+		b = fmt.Appendf(b, "cpu%-2d ", e.CPU)
+	}
+	if e.TID != 0 && e.TID != e.PID {
+		return fmt.Appendf(b, "pid %-3s %-8s %s", fmt.Sprintf("%d.%d", e.PID, e.TID), e.Kind, eventText(e))
+	}
+	return fmt.Appendf(b, "pid %-3d %-8s %s", e.PID, e.Kind, eventText(e))
 }
 
 // flushingWriter flushes a tracer before each write of the guest, so a trace on the same
