@@ -52,6 +52,9 @@ func (k *Kernel) dupMM(old *MM) (*MM, error) {
 		return nil, err
 	}
 	mm.brkStart, mm.brk, mm.stackTop, mm.mmapBase = old.brkStart, old.brk, old.stackTop, old.mmapBase
+	for _, f := range old.exec {
+		k.denyWrite(mm, f)
+	}
 	protected := false
 	for _, v := range old.vmas {
 		if v.Flags&VMDontCopy != 0 {

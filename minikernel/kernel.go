@@ -102,6 +102,12 @@ type Kernel struct {
 	randCtr    uint64 // getrandom's position in its seeded stream
 	writebacks uint64 // pages written back to files from shared mappings
 	closed     bool
+	hostFDs    int      // host descriptors the guest's open files hold (hostfd.go)
+	fdBudget   int      // the most they may
+	startOOM   bool     // the first process was OOM-killed before its first instruction
+	tiny       bool     // RAM too small even for the boot page table: nothing can run
+	spawnArgs  []string // the first program's path, argv and envp (ramTooSmall measures them)
+	spawnArgc  int
 
 	ns namespace // the guest's view of the host's files (namei.go)
 }
@@ -165,6 +171,7 @@ func New(cfg Config) (*Kernel, error) {
 	if k.log == nil {
 		k.log = k.stderr
 	}
+	k.initFDBudget()
 	if err := k.initNamespace(cfg.Root); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("minikernel: %w", err)
@@ -172,7 +179,10 @@ func New(cfg Config) (*Kernel, error) {
 	// Boot: an empty PML4 so paging can be turned on, then the real ones per process.
 	boot, err := k.frames.Alloc(FrameTable)
 	if err != nil {
-		return nil, err
+		// One frame of RAM (frame 0, never used): no room for a page table. The machine
+		// exists, but Spawn reports how much RAM the program would need.
+		k.tiny = true
+		return k, nil
 	}
 	k.bootPML4 = boot
 	cr4 := uint64(mmu.CR4PGE | mmu.CR4PCIDE)
@@ -276,6 +286,9 @@ func (k *Kernel) Spawn(path string, argv, envp []string) (*Process, error) {
 	if k.first != nil {
 		return nil, errors.New("minikernel: Spawn makes the first process only; guests fork the rest")
 	}
+	if k.tiny {
+		return nil, k.ramTooSmall(path, argv, envp)
+	}
 	p := k.newProcess(k.initProc, 0)
 	fs := k.initialFS()
 	p.fs = &fs
@@ -286,15 +299,28 @@ func (k *Kernel) Spawn(path string, argv, envp []string) (*Process, error) {
 	p.sig.sigHand = &sigHand{}
 	mm, err := k.newMM()
 	if err != nil {
-		return nil, err
+		k.putFiles(p)
+		delete(k.procs, p.PID)
+		k.initProc.children = nil
+		k.live = k.live[:1]
+		return nil, k.ramTooSmall(path, argv, envp)
 	}
 	p.mm = mm
 	t := k.newThread(p, p.PID)
 	k.first = p
 	k.switchTo(t)
-	if err := k.execve(p, path, argv, envp); err != nil {
+	if e := k.execve(p, path, argv, envp); e != nil {
+		err = e
+		if e.Errno == ENOMEM {
+			err = k.ramTooSmall(path, argv, envp)
+		}
+	} else if k.startOOM {
+		err = k.ramTooSmall(path, argv, envp)
+	}
+	if err != nil {
 		k.putFiles(p)
 		k.setCurrent(nil)
+		t.on = nil
 		k.loadMM(nil)
 		k.mmput(p.mm)
 		delete(k.procs, p.PID)
@@ -303,8 +329,11 @@ func (k *Kernel) Spawn(path string, argv, envp []string) (*Process, error) {
 		k.live = k.live[:1]
 		k.runq = nil
 		k.first = nil
+		k.startOOM = false
 		return nil, err
 	}
+	k.spawnArgs = append(append([]string{path}, argv...), envp...)
+	k.spawnArgc = len(argv)
 	t.started = true
 	return p, nil
 }
@@ -334,6 +363,10 @@ func (k *Kernel) Run() (int, error) {
 		if err := k.Step(budget); err != nil {
 			return 0, err
 		}
+	}
+	if k.startOOM {
+		a := k.spawnArgs
+		return 0, k.ramTooSmall(a[0], a[1:1+k.spawnArgc], a[1+k.spawnArgc:])
 	}
 	return ExitCode(k.first.status), nil
 }
@@ -632,6 +665,11 @@ func (k *Kernel) releaseMM(mm *MM) {
 		v.file().put()
 	}
 	mm.vmas = nil
+	for _, f := range mm.exec {
+		f.ino.execs--
+		f.put()
+	}
+	mm.exec = nil
 }
 
 // switchTo makes t the thread this CPU runs: saves the old one's registers, loads CR3 with

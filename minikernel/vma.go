@@ -116,6 +116,10 @@ type MM struct {
 	tlbGen  uint64
 	cpuGen  []uint64
 	cpumask uint64
+	// exec holds the executable and its interpreter while the address space runs them
+	// (Linux's mm->exe_file and the interpreter's deny_write_access): their inodes refuse
+	// writers with ETXTBSY (denyWrite).
+	exec []*File
 }
 
 // VMAs returns the areas, in address order. The slice must not be modified.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,6 +41,9 @@ func debugSession(t *testing.T, script string, args ...string) ([]reply, int, st
 }
 
 var hexNum = `0x[0-9a-f]+`
+
+// hex writes an address as the debugger does: 0x404000.
+func hex(v uint64) string { return fmt.Sprintf("%#x", v) }
 
 // hexField finds the first match of the regexp re (with one group holding a hex number).
 func hexField(t *testing.T, s, re string) uint64 {

@@ -3,6 +3,8 @@ package main
 import (
 	"strconv"
 
+	"github.com/vmemu/vmemu/describe"
+	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/tlb"
@@ -18,7 +20,9 @@ const traceJSONHelp = `JSON trace (--trace-format json): one object per line. Ev
                   of the basic block being executed)
   kind    string  fault, syscall, signal, exec, exit, fork, switch, frame or tlb
   pid     number  the process
-and, by kind (addresses and 64-bit values are hex strings such as "0x401000"):
+Strings are valid JSON whatever a file name holds: control characters escaped, bytes that
+are not UTF-8 written as U+FFFD. And, by kind (addresses and 64-bit values are hex strings
+such as "0x401000"):
   fault    rip, addr, access ("user write", "supervisor read", ...), code (number),
            code_bits ("P W U RSVD I", "-" for a clear bit), kernel (true when the kernel
            faulted copying for a system call), vma (null or {start, end, prot, name}),
@@ -42,11 +46,11 @@ func (o *jsonObj) key(k string) {
 	if len(o.b) > 0 && o.b[len(o.b)-1] != '{' {
 		o.b = append(o.b, ',')
 	}
-	o.b = strconv.AppendQuote(o.b, k)
+	o.b = safetext.AppendJSON(o.b, k)
 	o.b = append(o.b, ':')
 }
 
-func (o *jsonObj) str(k, v string) { o.key(k); o.b = strconv.AppendQuote(o.b, v) }
+func (o *jsonObj) str(k, v string) { o.key(k); o.b = safetext.AppendJSON(o.b, v) }
 func (o *jsonObj) hex(k string, v uint64) {
 	o.key(k)
 	o.b = append(o.b, `"0x`...)
@@ -86,7 +90,7 @@ func appendEventJSON(b []byte, e *minikernel.Event) []byte {
 	case minikernel.EvPageFault:
 		o.hex("rip", e.RIP)
 		o.hex("addr", e.Addr)
-		o.str("access", faultAccess(e.Code))
+		o.str("access", describe.FaultAccess(e.Code))
 		o.unum("code", uint64(e.Code))
 		o.str("code_bits", mmu.DecodeErrorCode(e.Code))
 		o.boolean("kernel", e.Kernel)
@@ -96,12 +100,12 @@ func appendEventJSON(b []byte, e *minikernel.Event) []byte {
 			o.open("vma")
 			o.hex("start", e.VMA.Start)
 			o.hex("end", e.VMA.End)
-			o.str("prot", vmaProt(e.VMA))
-			o.str("name", vmaName(e.VMA))
+			o.str("prot", describe.VMAProt(e.VMA))
+			o.str("name", describe.VMAName(e.VMA))
 			o.close()
 		}
 		o.str("outcome", e.Outcome.String())
-		if e.Frame != 0 && faultMaps(e.Outcome) {
+		if e.Frame != 0 && describe.FaultMaps(e.Outcome) {
 			o.hex("frame", e.Frame)
 		} else {
 			o.null("frame")
@@ -122,7 +126,7 @@ func appendEventJSON(b []byte, e *minikernel.Event) []byte {
 		}
 		o.b = append(o.b, ']')
 		o.num("ret", e.Ret)
-		if en := errnoName(e.Ret); en != "" {
+		if en := describe.ErrnoName(e.Ret); en != "" {
 			o.str("errno", en)
 		} else {
 			o.null("errno")
@@ -184,7 +188,7 @@ func appendEventJSON(b []byte, e *minikernel.Event) []byte {
 			o.hex("pa", te.PFN<<12)
 			o.str("size", te.Size.String())
 			o.unum("pcid", uint64(te.PCID))
-			o.str("perm", tlbLetters(te.Perm))
+			o.str("perm", describe.TLBLetters(te.Perm))
 		}
 	}
 	o.close()

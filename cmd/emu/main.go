@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/vmemu/vmemu/debugger"
 )
 
 const usage = `emu: an x86-64 paging emulator (CPU, four-level MMU and TLB, mini-kernel)
@@ -71,7 +73,7 @@ func helpCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, debugUsage)
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
-		fmt.Fprint(stdout, "\n"+debugCommandsHelp)
+		fmt.Fprint(stdout, "\n"+debugger.CommandsHelp)
 	case "trace":
 		fmt.Fprint(stdout, traceHelp+"\n"+traceJSONHelp)
 	case "stats":

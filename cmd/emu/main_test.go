@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vmemu/vmemu/describe"
 )
 
 const progs = "../../testprogs/bin/"
@@ -207,7 +209,7 @@ func TestREADMEDocumentsEverything(t *testing.T) {
 		"x ADDR [N]", "`ps`", "trace KINDS", "help", "delete"} {
 		assert.Contains(t, readme, c)
 	}
-	for name := range traceGroups {
+	for name := range describe.TraceGroups {
 		assert.Contains(t, readme, "`"+name+"`")
 	}
 	for _, doc := range []string{traceJSONHelp, statsJSONHelp} {

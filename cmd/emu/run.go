@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/vmemu/vmemu/describe"
+	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/minikernel"
 )
 
@@ -37,6 +39,7 @@ type runOptions struct {
 	traceFile   string
 	traceFormat string
 	root        string
+	cpuprofile  string
 }
 
 func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
@@ -51,6 +54,7 @@ func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.StringVar(&o.traceFile, "trace-file", "", "write the trace to `FILE` instead of stderr")
 	fs.StringVar(&o.root, "root", "", "confine the guest to host directory `DIR`, which becomes its \"/\" (chroot\nsemantics: no path, \"..\" or symbolic link leads out); PROG is found inside DIR")
 	fs.StringVar(&o.traceFormat, "trace-format", "text", "trace `FORMAT`: text (one aligned line per event) or json (one object\nper line, stable field names)")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of emu itself (pprof format) to `FILE`, for\n`go tool pprof emu FILE`: where the host's time goes while the guest runs")
 	fs.Usage = func() {
 		fmt.Fprint(out, runUsage)
 		fs.PrintDefaults()
@@ -79,13 +83,17 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for _, n := range o.notes {
 		fmt.Fprintf(stderr, "emu run: --tlb: note: %s\n", n)
 	}
-	var tr *tracer
+	if err := o.checkRoot(fs); err != nil {
+		fmt.Fprintf(stderr, "emu run: --root: %v\n", err)
+		return 2
+	}
+	var kinds describe.KindSet
 	if o.trace != "" || o.traceFile != "" {
-		kinds, err := parseTraceKinds(o.trace)
-		if o.trace == "" {
-			kinds, err = parseTraceKinds("all")
+		spec := o.trace
+		if spec == "" {
+			spec = "all"
 		}
-		if err != nil {
+		if kinds, err = describe.ParseKinds(spec); err != nil {
 			fmt.Fprintf(stderr, "emu run: --trace: %v\n", err)
 			return 2
 		}
@@ -93,27 +101,36 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "emu run: --trace-format: %q is neither text nor json\n", o.traceFormat)
 			return 2
 		}
-		w := stderr
-		if o.traceFile != "" {
-			f, err := os.Create(o.traceFile)
-			if err != nil {
-				fmt.Fprintf(stderr, "emu run: --trace-file: %v\n", err)
-				return 2
-			}
-			defer f.Close()
-			w = f
+	}
+	// Every output file is opened before the guest runs: a bad path is an error now, not
+	// after a long run, and the run never starts.
+	var traceOut, statsOut *os.File
+	for _, out := range []struct {
+		name string
+		flag string
+		f    **os.File
+	}{{o.traceFile, "--trace-file", &traceOut}, {o.statsJSON, "--stats-json", &statsOut}} {
+		if out.name == "" {
+			continue
+		}
+		f, err := os.Create(out.name)
+		if err != nil {
+			fmt.Fprintf(stderr, "emu run: %s: %v\n", out.flag, err)
+			return 2
+		}
+		defer f.Close()
+		*out.f = f
+	}
+	var tr *tracer
+	if o.trace != "" || o.traceFile != "" {
+		var w io.Writer = stderr
+		if traceOut != nil {
+			w = traceOut
 		}
 		tr = newTracer(w, kinds, o.traceFormat == "json")
-		defer tr.Flush()
-		if o.traceFile == "" {
+		if traceOut == nil {
 			// The trace shares the terminal with the guest: keep them in order.
 			stdout, stderr = flushingWriter{stdout, tr}, flushingWriter{stderr, tr}
-		}
-	}
-	if o.root != "" {
-		if fi, err := os.Stat(o.root); err != nil || !fi.IsDir() {
-			fmt.Fprintf(stderr, "emu run: --root: %s is not a directory\n", o.root)
-			return 2
 		}
 	}
 	cfg.Stdin, cfg.Stdout, cfg.Stderr = stdin, stdout, stderr
@@ -134,33 +151,36 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	prog := fs.Arg(0)
 	if _, err := k.Spawn(prog, fs.Args(), os.Environ()); err != nil {
-		if tr != nil {
-			tr.Flush()
-		}
+		o.finishTrace(tr, stderr)
 		fmt.Fprintf(stderr, "emu: %v\n", err)
-		if errors.Is(err, os.ErrNotExist) {
-			if o.root != "" {
-				fmt.Fprintf(stderr, "emu: (with --root, %s is looked up inside %s)\n", prog, o.root)
-			}
-			return 127
+		if errors.Is(err, os.ErrNotExist) && o.root != "" {
+			fmt.Fprintf(stderr, "emu: (with --root, %s is looked up inside %s)\n", safetext.Escape(prog), safetext.Escape(o.root))
 		}
-		return 126
+		return spawnStatus(err)
+	}
+	if o.cpuprofile != "" {
+		stop, perr := startCPUProfile(o.cpuprofile)
+		if perr != nil {
+			fmt.Fprintf(stderr, "emu run: --cpuprofile: %v\n", perr)
+			return 2
+		}
+		defer stop()
 	}
 	start := time.Now()
 	code, err := k.Run()
 	wall := time.Since(start)
-	if tr != nil {
-		tr.Flush()
-	}
+	o.finishTrace(tr, stderr)
 	if stats != nil {
 		s := runStats{Stats: base.since(stats.Snapshot()), Wall: wall}
 		if o.stats {
 			printStats(stderr, &s)
 		}
-		if o.statsJSON != "" {
-			if werr := os.WriteFile(o.statsJSON, statsJSON(&s), 0o644); werr != nil {
+		if statsOut != nil {
+			// A failed write is reported; the exit status stays the guest's.
+			if _, werr := statsOut.Write(statsJSON(&s)); werr != nil {
 				fmt.Fprintf(stderr, "emu: --stats-json: %v\n", werr)
-				return 1
+			} else if werr := statsOut.Close(); werr != nil {
+				fmt.Fprintf(stderr, "emu: --stats-json: %v\n", werr)
 			}
 		}
 	}
@@ -169,4 +189,49 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return code
+}
+
+// checkRoot checks --root: an empty value (an unset variable in a script) must not run
+// the guest unconfined, and the directory must exist.
+func (o *runOptions) checkRoot(fs *flag.FlagSet) error {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "root" })
+	if set && o.root == "" {
+		return errors.New("empty directory name (leave the flag out to run unconfined)")
+	}
+	if o.root != "" {
+		if fi, err := os.Stat(o.root); err != nil || !fi.IsDir() {
+			return fmt.Errorf("%s is not a directory", safetext.Escape(o.root))
+		}
+	}
+	return nil
+}
+
+// finishTrace flushes the trace and reports, once, a write that failed (a full disk): the
+// trace is incomplete, which the user must hear; the run itself is not affected.
+func (o *runOptions) finishTrace(tr *tracer, stderr io.Writer) {
+	if tr == nil {
+		return
+	}
+	if err := tr.Flush(); err != nil {
+		where := "the trace"
+		if o.traceFile != "" {
+			where = "--trace-file " + safetext.Escape(o.traceFile)
+		}
+		fmt.Fprintf(stderr, "emu: writing %s failed, the trace is incomplete: %v\n", where, err)
+	}
+}
+
+// spawnStatus is emu's exit status when the first program could not be started: 127 when
+// it does not exist, 1 when RAM is too small to start it, 126 for the rest (not executable,
+// not a valid ELF), as a shell reports them.
+func spawnStatus(err error) int {
+	var small *minikernel.RAMTooSmallError
+	switch {
+	case errors.As(err, &small):
+		return 1
+	case errors.Is(err, os.ErrNotExist):
+		return 127
+	}
+	return 126
 }

@@ -1,4 +1,4 @@
-package main
+package debugger
 
 import (
 	"debug/elf"
@@ -11,6 +11,7 @@ import (
 	"golang.org/x/arch/x86/x86asm"
 
 	"github.com/vmemu/vmemu/cpu"
+	"github.com/vmemu/vmemu/describe"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/tlb"
@@ -23,7 +24,7 @@ var levelName = [5]string{"", "PTE", "PDE", "PDPTE", "PML4E"}
 var tableName = [5]string{"", "PT", "PD", "PDPT", "PML4"}
 
 // process returns the process the views are about: the running one, else the first.
-func (d *debugger) process() *minikernel.Process {
+func (d *Session) process() *minikernel.Process {
 	if p := d.k.Current(); p != nil {
 		return p
 	}
@@ -31,11 +32,11 @@ func (d *debugger) process() *minikernel.Process {
 }
 
 // where is the location line: pid, guest time, rip with symbol and VMA, and the instruction.
-func (d *debugger) where() string {
+func (d *Session) where() string {
 	p := d.k.Current()
 	if p == nil {
 		if d.init.Exited() {
-			return fmt.Sprintf("  (pid %d has exited: %s)", d.init.PID, exitText(d.init.WaitStatus()))
+			return fmt.Sprintf("  (pid %d has exited: %s)", d.init.PID, describe.ExitText(d.init.WaitStatus()))
 		}
 		return "  (no process is running)"
 	}
@@ -44,7 +45,7 @@ func (d *debugger) where() string {
 }
 
 // disasm decodes the instruction at va (AT&T syntax, as objdump and gdb show it).
-func (d *debugger) disasm(p *minikernel.Process, va uint64) string {
+func (d *Session) disasm(p *minikernel.Process, va uint64) string {
 	var buf [15]byte
 	n := d.k.PeekUser(p, va, buf[:])
 	if n == 0 {
@@ -58,7 +59,7 @@ func (d *debugger) disasm(p *minikernel.Process, va uint64) string {
 }
 
 // symbolic is "0x401005 <main+5>", or "0x7ffffffde000 [stack]" outside any symbol.
-func (d *debugger) symbolic(va uint64) string {
+func (d *Session) symbolic(va uint64) string {
 	p := d.process()
 	s := fmt.Sprintf("%#x", va)
 	if p == nil {
@@ -72,14 +73,14 @@ func (d *debugger) symbolic(va uint64) string {
 	}
 	if mm := p.MM(); mm != nil {
 		if v := mm.Find(va); v != nil {
-			return fmt.Sprintf("%s [%s]", s, vmaName(v))
+			return fmt.Sprintf("%s [%s]", s, describe.VMAName(v))
 		}
 	}
 	return s
 }
 
 // parseAddr reads ADDR: a number, a register (rsp, $rip), or a symbol, with +/- offsets.
-func (d *debugger) parseAddr(s string) (uint64, error) {
+func (d *Session) parseAddr(s string) (uint64, error) {
 	var total uint64
 	sign := uint64(1)
 	rest := s
@@ -109,7 +110,7 @@ func (d *debugger) parseAddr(s string) (uint64, error) {
 	return total, nil
 }
 
-func (d *debugger) addrTerm(t string) (uint64, error) {
+func (d *Session) addrTerm(t string) (uint64, error) {
 	if v, err := strconv.ParseUint(t, 0, 64); err == nil {
 		return v, nil
 	}
@@ -135,15 +136,15 @@ func (d *debugger) addrTerm(t string) (uint64, error) {
 // --- stops ---
 
 // showFault prints a pending page fault, decoded, before the kernel handles it.
-func (d *debugger) showFault(pt *minikernel.PendingTrap) {
+func (d *Session) showFault(pt *minikernel.PendingTrap) {
 	p := d.k.Process(pt.PID)
 	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  rip\t%s  %s\n", d.symbolic(pt.RIP), d.disasm(p, pt.RIP))
 	fmt.Fprintf(tw, "  address\t%#x (CR2)\n", pt.Addr)
-	fmt.Fprintf(tw, "  access\t%s\n", faultAccess(pt.Code))
-	fmt.Fprintf(tw, "  error code\t%#x [%s]: %s\n", pt.Code, mmu.DecodeErrorCode(pt.Code), explainErrorCode(pt.Code))
+	fmt.Fprintf(tw, "  access\t%s\n", describe.FaultAccess(pt.Code))
+	fmt.Fprintf(tw, "  error code\t%#x [%s]: %s\n", pt.Code, mmu.DecodeErrorCode(pt.Code), describe.ErrorCodeBits(pt.Code))
 	out, v := d.k.PredictFault(*pt)
-	fmt.Fprintf(tw, "  VMA\t%s\n", vmaDesc(v))
+	fmt.Fprintf(tw, "  VMA\t%s\n", describe.VMADesc(v))
 	fmt.Fprintf(tw, "  PTE\t%s\n", d.pteSummary(p, pt.Addr))
 	fmt.Fprintf(tw, "  kernel\twill resolve it as %s (%s)\n", out, outcomeWhy(out, v))
 	tw.Flush()
@@ -155,9 +156,9 @@ func outcomeWhy(o minikernel.FaultOutcome, v *minikernel.VMA) string {
 	case minikernel.FaultDemandZero:
 		return "anonymous memory, first touch: a zeroed frame"
 	case minikernel.FaultFileRead:
-		return "the page's bytes are read from " + vmaName(v)
+		return "the page's bytes are read from " + describe.VMAName(v)
 	case minikernel.FaultFileCached:
-		return "the page of " + vmaName(v) + " is in the page cache already: map it"
+		return "the page of " + describe.VMAName(v) + " is in the page cache already: map it"
 	case minikernel.FaultCOWCopy:
 		return "a write to a frame shared copy-on-write: copy it"
 	case minikernel.FaultCOWReuse:
@@ -176,12 +177,12 @@ func outcomeWhy(o minikernel.FaultOutcome, v *minikernel.VMA) string {
 }
 
 // showSyscall prints a pending system call with its arguments, from the registers.
-func (d *debugger) showSyscall() {
+func (d *Session) showSyscall() {
 	c := d.k.CPU()
 	e := minikernel.Event{Sysno: c.Reg(cpu.RAX), Args: [6]uint64{c.Reg(cpu.RDI), c.Reg(cpu.RSI),
 		c.Reg(cpu.RDX), c.Reg(cpu.R10), c.Reg(cpu.R8), c.Reg(cpu.R9)}}
 	e.Name = syscallDisplayName(e.Sysno)
-	call := syscallText(&e)
+	call := describe.SyscallText(&e)
 	call = call[:strings.LastIndex(call, " = ")]
 	d.printf("  rip      %s (after the syscall instruction)\n", d.symbolic(c.RIP()))
 	d.printf("  call     %s   [nr %d in rax]\n", call, e.Sysno)
@@ -189,14 +190,14 @@ func (d *debugger) showSyscall() {
 
 // pteSummary describes the entry that maps va in p: the leaf's value, letters and frame
 // with its reference count, or the level where the walk stops.
-func (d *debugger) pteSummary(p *minikernel.Process, va uint64) string {
+func (d *Session) pteSummary(p *minikernel.Process, va uint64) string {
 	if p == nil || p.MM() == nil {
 		return "no address space"
 	}
 	return d.levelSummary(d.k.TableWalk(p.MM(), va))
 }
 
-func (d *debugger) levelSummary(lv []mmu.Level) string {
+func (d *Session) levelSummary(lv []mmu.Level) string {
 	if len(lv) == 0 {
 		return "no address space"
 	}
@@ -208,7 +209,7 @@ func (d *debugger) levelSummary(lv []mmu.Level) string {
 		return fmt.Sprintf("not present: the %s (level %d) has P=0, no %s yet", l.Name(), l.Level, tableName[l.Level-1])
 	}
 	f := l.Entry.Frame()
-	s := fmt.Sprintf("0x%016x %s frame %#x (%s, ref %d)", uint64(l.Entry), pteLetters(l.Entry), f,
+	s := fmt.Sprintf("0x%016x %s frame %#x (%s, ref %d)", uint64(l.Entry), describe.PTELetters(l.Entry), f,
 		d.k.Frames().Kind(f), d.k.Frames().Ref(f))
 	if soft := minikernel.SoftBits(l.Entry); soft != "" {
 		s += " [" + soft + "]"
@@ -221,7 +222,7 @@ func (d *debugger) levelSummary(lv []mmu.Level) string {
 
 // --- views ---
 
-func (d *debugger) cmdRegs() error {
+func (d *Session) cmdRegs() error {
 	p := d.process()
 	if p == nil || p.Exited() {
 		return fmt.Errorf("regs: no process is running")
@@ -254,7 +255,7 @@ func flagNames(f uint64) string {
 }
 
 // cmdWalk shows the page walk the MMU would do for ADDR in the running process.
-func (d *debugger) cmdWalk(args []string) error {
+func (d *Session) cmdWalk(args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("usage: walk ADDR")
 	}
@@ -280,7 +281,7 @@ func (d *debugger) cmdWalk(args []string) error {
 	fmt.Fprintf(tw, "  level\tindex\tentry at\tvalue\trwxugad\tbits\n")
 	for _, l := range info.Levels {
 		fmt.Fprintf(tw, "  %s\t%d\t%#x\t0x%016x\t%s\t%s\n", l.Name(), l.Index, l.EntryAddr, uint64(l.Entry),
-			pteLetters(l.Entry), l.Entry)
+			describe.PTELetters(l.Entry), l.Entry)
 	}
 	tw.Flush()
 	last := info.Levels[len(info.Levels)-1]
@@ -305,7 +306,7 @@ func (d *debugger) cmdWalk(args []string) error {
 	}
 	if mm := p.MM(); mm != nil {
 		if v := mm.Find(va); v != nil {
-			d.printf("  VMA      %s%s\n", vmaDesc(v), ifNotPresent(last, " (a fault here is the kernel's to resolve)"))
+			d.printf("  VMA      %s%s\n", describe.VMADesc(v), ifNotPresent(last, " (a fault here is the kernel's to resolve)"))
 		} else {
 			d.printf("  VMA      none: an access here is SIGSEGV (unless it is just below the stack)\n")
 		}
@@ -321,7 +322,7 @@ func ifNotPresent(l mmu.Level, s string) string {
 }
 
 // verdict says whether an access would succeed, or the fault it would raise.
-func (d *debugger) verdict(va uint64, acc mmu.Access) string {
+func (d *Session) verdict(va uint64, acc mmu.Access) string {
 	info := d.k.MMU().Inspect(va, acc)
 	if info.OK {
 		return "ok"
@@ -329,7 +330,7 @@ func (d *debugger) verdict(va uint64, acc mmu.Access) string {
 	return fmt.Sprintf("faults [%s]", mmu.DecodeErrorCode(info.Fault.Code))
 }
 
-func (d *debugger) pidArg(args []string) (*minikernel.Process, error) {
+func (d *Session) pidArg(args []string) (*minikernel.Process, error) {
 	if len(args) == 0 {
 		if p := d.process(); p != nil {
 			return p, nil
@@ -347,7 +348,7 @@ func (d *debugger) pidArg(args []string) (*minikernel.Process, error) {
 	return p, nil
 }
 
-func (d *debugger) cmdVMAs(args []string) error {
+func (d *Session) cmdVMAs(args []string) error {
 	p, err := d.pidArg(args)
 	if err != nil {
 		return err
@@ -360,8 +361,8 @@ func (d *debugger) cmdVMAs(args []string) error {
 	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  start\tend\tsize\tprot\toffset\tresident\tname\n")
 	for _, v := range mm.VMAs() {
-		fmt.Fprintf(tw, "  %#x\t%#x\t%s\t%s\t%#x\t%d\t%s\n", v.Start, v.End, sizeText(v.End-v.Start), vmaProt(v), v.Off,
-			d.k.ResidentPages(mm, v.Start, v.End), vmaName(v))
+		fmt.Fprintf(tw, "  %#x\t%#x\t%s\t%s\t%#x\t%d\t%s\n", v.Start, v.End, sizeText(v.End-v.Start), describe.VMAProt(v), v.Off,
+			d.k.ResidentPages(mm, v.Start, v.End), describe.VMAName(v))
 	}
 	tw.Flush()
 	return nil
@@ -377,7 +378,7 @@ func sizeText(n uint64) string {
 	return fmt.Sprintf("%dK", n>>10)
 }
 
-func (d *debugger) cmdTLB() {
+func (d *Session) cmdTLB() {
 	m := d.k.MMU()
 	byPCID := map[uint16]*minikernel.Process{}
 	for _, p := range d.k.Processes() {
@@ -396,7 +397,7 @@ func (d *debugger) cmdTLB() {
 		entries := t.Entries()
 		s := t.Stats
 		d.printf("%s: %d valid; hits %d, misses %d (hit rate %.1f%%), walks %d, fills %d, evictions %d, flushes %d\n",
-			describeTLB(t.Config()), len(entries), s.Hits, s.Misses, 100*s.HitRate(), s.Walks, s.Fills, s.Evictions, s.Flushes)
+			describe.TLBGeometry(t.Config()), len(entries), s.Hits, s.Misses, 100*s.HitRate(), s.Walks, s.Fills, s.Evictions, s.Flushes)
 		if len(entries) == 0 {
 			continue
 		}
@@ -411,15 +412,15 @@ func (d *debugger) cmdTLB() {
 		for _, e := range entries {
 			where := "-"
 			if p := byPCID[e.PCID]; p != nil {
-				where = fmt.Sprintf("pid %d %s", p.PID, vmaName(p.MM().Find(e.VPN<<12)))
+				where = fmt.Sprintf("pid %d %s", p.PID, describe.VMAName(p.MM().Find(e.VPN<<12)))
 			}
-			fmt.Fprintf(tw, "  %#x\t%#x\t%s\t%d\t%s\t%s\n", e.VPN<<12, e.PFN<<12, e.Size, e.PCID, tlbLetters(e.Perm), where)
+			fmt.Fprintf(tw, "  %#x\t%#x\t%s\t%d\t%s\t%s\n", e.VPN<<12, e.PFN<<12, e.Size, e.PCID, describe.TLBLetters(e.Perm), where)
 		}
 		tw.Flush()
 	}
 }
 
-func (d *debugger) cmdFrames(args []string) error {
+func (d *Session) cmdFrames(args []string) error {
 	f := d.k.Frames()
 	st := f.Stats()
 	var only uint64
@@ -452,7 +453,7 @@ func (d *debugger) cmdFrames(args []string) error {
 }
 
 // mappers describes who refers to a frame: "pid 1 0x404000 [heap] rw-u-ad; pid 2 ...".
-func (d *debugger) mappers(ms []minikernel.Mapping) string {
+func (d *Session) mappers(ms []minikernel.Mapping) string {
 	if len(ms) == 0 {
 		return "no process (kernel)"
 	}
@@ -472,18 +473,18 @@ func (d *debugger) mappers(ms []minikernel.Mapping) string {
 		}
 		name := "-"
 		if p := d.k.Process(m.PID); p != nil && p.MM() != nil {
-			name = vmaName(p.MM().Find(m.VA))
+			name = describe.VMAName(p.MM().Find(m.VA))
 		}
 		soft := minikernel.SoftBits(m.Entry)
 		if soft != "" {
 			soft = " [" + soft + "]"
 		}
-		parts = append(parts, fmt.Sprintf("pid %d %#x %s %s%s", m.PID, m.VA, name, pteLetters(m.Entry), soft))
+		parts = append(parts, fmt.Sprintf("pid %d %#x %s %s%s", m.PID, m.VA, name, describe.PTELetters(m.Entry), soft))
 	}
 	return strings.Join(parts, "; ")
 }
 
-func (d *debugger) cmdExamine(args []string) error {
+func (d *Session) cmdExamine(args []string) error {
 	if len(args) < 1 || len(args) > 2 {
 		return fmt.Errorf("usage: x ADDR [N]")
 	}
@@ -530,14 +531,14 @@ func (d *debugger) cmdExamine(args []string) error {
 	return nil
 }
 
-func (d *debugger) cmdPS() {
+func (d *Session) cmdPS() {
 	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  pid\tppid\tstate\tpcid\tpml4\tvmas\tresident\tprogram\n")
 	for _, p := range d.k.Processes() {
 		state := p.State()
 		switch {
 		case p.Exited():
-			state = "zombie, " + exitText(p.WaitStatus())
+			state = "zombie, " + describe.ExitText(p.WaitStatus())
 		case p == d.k.Current():
 			state = "running"
 		}
@@ -556,16 +557,23 @@ func (d *debugger) cmdPS() {
 	tw.Flush()
 }
 
-func (d *debugger) cmdTrace(args []string) error {
+// SetTrace prints events of these kinds (as the trace command) as they happen.
+func (d *Session) SetTrace(kinds string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cmdTrace([]string{kinds})
+}
+
+func (d *Session) cmdTrace(args []string) error {
 	if len(args) != 1 {
-		return fmt.Errorf("usage: trace KINDS (%s) or trace off", traceGroupNames())
+		return fmt.Errorf("usage: trace KINDS (%s) or trace off", describe.TraceGroupNames())
 	}
-	kinds, err := parseTraceKinds(args[0])
+	kinds, err := describe.ParseKinds(args[0])
 	if err != nil {
 		return err
 	}
 	d.trace = kinds
-	d.k.ObserveHardware(kinds.has(minikernel.EvTLB), kinds.has(minikernel.EvFrame))
+	d.k.ObserveHardware(kinds.Has(minikernel.EvTLB), kinds.Has(minikernel.EvFrame))
 	return nil
 }
 

@@ -1,21 +1,25 @@
-package main
+// Package describe turns what the machine did and holds into the words the user reads:
+// kernel events as one trace line, VMAs as /proc/PID/maps writes them, page-table entries and
+// TLB entries as permission letters, #PF error codes bit by bit, system calls as strace writes
+// them. The trace, the statistics, the stepping debugger, the gdb stub's monitor and the web
+// view all speak through it, so the same state reads the same everywhere.
+//
+// It reads the kernel's and the hardware's types and never changes them; it knows nothing of
+// terminals, protocols or flags.
+package describe
 
 import (
 	"fmt"
 	"strings"
 
+	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/tlb"
 )
 
-// Formatting shared by the trace, the statistics and the debugger: addresses in hex with
-// the VMA that holds them, permission bits as letters, system calls as strace writes them.
-
-func hex(v uint64) string { return fmt.Sprintf("%#x", v) }
-
-// vmaName is what a VMA is called: "[heap]", "[stack]", the file path, or "[anon]".
-func vmaName(v *minikernel.VMA) string {
+// VMAName is what a VMA is called: "[heap]", "[stack]", the file path, or "[anon]".
+func VMAName(v *minikernel.VMA) string {
 	switch {
 	case v == nil:
 		return "-"
@@ -27,8 +31,8 @@ func vmaName(v *minikernel.VMA) string {
 	return "[anon]"
 }
 
-// vmaProt is the VMA's protection as /proc/PID/maps shows it: "rw-p".
-func vmaProt(v *minikernel.VMA) string {
+// VMAProt is the VMA's protection as /proc/PID/maps shows it: "rw-p".
+func VMAProt(v *minikernel.VMA) string {
 	s := "p"
 	if v.Flags&minikernel.VMShared != 0 {
 		s = "s"
@@ -36,17 +40,17 @@ func vmaProt(v *minikernel.VMA) string {
 	return v.Prot.String() + s
 }
 
-// vmaDesc is "[heap] 0x405000-0x426000 rw-p", or "none" for no VMA.
-func vmaDesc(v *minikernel.VMA) string {
+// VMADesc is "[heap] 0x405000-0x426000 rw-p", or "none" for no VMA.
+func VMADesc(v *minikernel.VMA) string {
 	if v == nil {
 		return "none"
 	}
-	return fmt.Sprintf("%s %#x-%#x %s", vmaName(v), v.Start, v.End, vmaProt(v))
+	return fmt.Sprintf("%s %#x-%#x %s", safetext.Escape(VMAName(v)), v.Start, v.End, VMAProt(v))
 }
 
-// pteLetters spells a leaf entry's rights and status as seven letters, "-" for a clear bit:
+// PTELetters spells a leaf entry's rights and status as seven letters, "-" for a clear bit:
 // r (present, so readable), w (R/W), x (not XD), u (U/S), g (G), a (A), d (D).
-func pteLetters(e mmu.PTE) string {
+func PTELetters(e mmu.PTE) string {
 	if e&mmu.PTEPresent == 0 {
 		return "-------"
 	}
@@ -65,9 +69,9 @@ func pteLetters(e mmu.PTE) string {
 	return string(b)
 }
 
-// tlbLetters spells a TLB entry's cached rights the same way. A valid entry was filled by a
+// TLBLetters spells a TLB entry's cached rights the same way. A valid entry was filled by a
 // walk that set A, so r and a are always on.
-func tlbLetters(p tlb.Perm) string {
+func TLBLetters(p tlb.Perm) string {
 	b := []byte("r----a-")
 	if p&tlb.PermWrite != 0 {
 		b[1] = 'w'
@@ -87,13 +91,13 @@ func tlbLetters(p tlb.Perm) string {
 	return string(b)
 }
 
-// faultAccess is the access a #PF error code reports: "user write", "supervisor read".
-func faultAccess(code uint32) string {
+// FaultAccess is the access a #PF error code reports: "user write", "supervisor read".
+func FaultAccess(code uint32) string {
 	return mmu.Access(code & (mmu.ErrWrite | mmu.ErrUser | mmu.ErrFetch)).String()
 }
 
-// explainErrorCode spells out each bit of a #PF error code (SDM Vol. 3A 4.7).
-func explainErrorCode(code uint32) string {
+// ErrorCodeBits spells out each bit of a #PF error code (SDM Vol. 3A 4.7).
+func ErrorCodeBits(code uint32) string {
 	parts := []string{"P=0 page not present", "W=0 read", "U=0 supervisor mode", "", ""}
 	if code&mmu.ErrPresent != 0 {
 		parts[0] = "P=1 protection violation"
@@ -131,8 +135,8 @@ var errnoNames = map[int64]string{1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR
 	// returns one; the return to user mode turns it into EINTR or a restart.
 	512: "ERESTARTSYS", 513: "ERESTARTNOINTR", 514: "ERESTARTNOHAND", 516: "ERESTART_RESTARTBLOCK"}
 
-// errnoName returns "EFAULT" for a return value of -14, or "" when ret is not an error.
-func errnoName(ret int64) string {
+// ErrnoName returns "EFAULT" for a return value of -14, or "" when ret is not an error.
+func ErrnoName(ret int64) string {
 	if ret >= 0 || ret < -4095 {
 		return ""
 	}
@@ -156,38 +160,38 @@ var syscallArgc = map[string]int{"read": 3, "write": 3, "open": 3, "close": 1, "
 	"pause": 0, "getitimer": 2, "alarm": 1, "setitimer": 3, "rt_sigpending": 2, "rt_sigtimedwait": 4,
 	"rt_sigqueueinfo": 3, "rt_sigsuspend": 2, "sigaltstack": 2, "restart_syscall": 0, "tkill": 2}
 
-// syscallText is "write(0x1, 0x402000, 0xd) = 13" or "... = -14 EFAULT".
-func syscallText(e *minikernel.Event) string {
+// SyscallText is "write(0x1, 0x402000, 0xd) = 13" or "... = -14 EFAULT".
+func SyscallText(e *minikernel.Event) string {
 	n, ok := syscallArgc[e.Name]
 	if !ok {
 		n = 6
 	}
 	args := make([]string, n)
 	for i := range args {
-		args[i] = hex(e.Args[i])
+		args[i] = fmt.Sprintf("%#x", e.Args[i])
 	}
 	s := fmt.Sprintf("%s(%s) = %d", e.Name, strings.Join(args, ", "), e.Ret)
-	if en := errnoName(e.Ret); en != "" {
+	if en := ErrnoName(e.Ret); en != "" {
 		s += " " + en
 	}
 	return s
 }
 
-// exitText describes a wait status: "exit code 0" or "killed by SIGSEGV".
-func exitText(status int) string {
+// ExitText describes a wait status: "exit code 0" or "killed by SIGSEGV".
+func ExitText(status int) string {
 	if sig := status & 0x7f; sig != 0 {
 		return "killed by " + minikernel.SignalName(sig)
 	}
 	return fmt.Sprintf("exit code %d", status>>8&0xff)
 }
 
-// eventText is the one-line text form of an event, without the common prefix.
-func eventText(e *minikernel.Event) string {
+// EventText is the one-line text form of an event, without the common prefix.
+func EventText(e *minikernel.Event) string {
 	switch e.Kind {
 	case minikernel.EvPageFault:
-		s := fmt.Sprintf("%s at %#x  rip %#x  code %#x [%s]  vma %s  => %s", faultAccess(e.Code), e.Addr, e.RIP,
-			e.Code, mmu.DecodeErrorCode(e.Code), vmaDesc(e.VMA), e.Outcome)
-		if e.Frame != 0 && faultMaps(e.Outcome) {
+		s := fmt.Sprintf("%s at %#x  rip %#x  code %#x [%s]  vma %s  => %s", FaultAccess(e.Code), e.Addr, e.RIP,
+			e.Code, mmu.DecodeErrorCode(e.Code), VMADesc(e.VMA), e.Outcome)
+		if e.Frame != 0 && FaultMaps(e.Outcome) {
 			s += fmt.Sprintf(", frame %#x", e.Frame)
 		}
 		if e.Kernel {
@@ -195,24 +199,24 @@ func eventText(e *minikernel.Event) string {
 		}
 		return s
 	case minikernel.EvSyscall:
-		return syscallText(e)
+		return SyscallText(e)
 	case minikernel.EvSignal:
-		return fmt.Sprintf("%s at rip %#x: %s", minikernel.SignalName(e.Signal), e.RIP, e.Text)
+		return fmt.Sprintf("%s at rip %#x: %s", minikernel.SignalName(e.Signal), e.RIP, safetext.Escape(e.Text))
 	case minikernel.EvExec:
-		return fmt.Sprintf("%s  entry %#x", e.Path, e.RIP)
+		return fmt.Sprintf("%s  entry %#x", safetext.Escape(e.Path), e.RIP)
 	case minikernel.EvExit:
-		return fmt.Sprintf("%s (wait status %#x)", exitText(e.Status), e.Status)
+		return fmt.Sprintf("%s (wait status %#x)", ExitText(e.Status), e.Status)
 	case minikernel.EvFork:
 		return fmt.Sprintf("child pid %d", e.Child)
 	case minikernel.EvSwitch:
 		if e.Prev == 0 {
-			return fmt.Sprintf("to %s", taskName(e.PID, e.TID))
+			return fmt.Sprintf("to %s", TaskName(e.PID, e.TID))
 		}
-		return fmt.Sprintf("from %s to %s", taskName(e.Prev, e.PrevTID), taskName(e.PID, e.TID))
+		return fmt.Sprintf("from %s to %s", TaskName(e.Prev, e.PrevTID), TaskName(e.PID, e.TID))
 	case minikernel.EvClone:
 		return fmt.Sprintf("new thread tid %d", e.Child)
 	case minikernel.EvThreadExit:
-		return fmt.Sprintf("thread tid %d %s (its process goes on)", e.TID, exitText(e.Status))
+		return fmt.Sprintf("thread tid %d %s (its process goes on)", e.TID, ExitText(e.Status))
 	case minikernel.EvShootdown:
 		what := "flush of the address space"
 		switch {
@@ -230,25 +234,34 @@ func eventText(e *minikernel.Event) string {
 		}
 		te := &e.TLBEntry
 		return fmt.Sprintf("%s %-10s va %#x -> pa %#x  %s pcid %d %s", e.TLB, e.TLBOp, te.VPN<<12, te.PFN<<12,
-			te.Size, te.PCID, tlbLetters(te.Perm))
+			te.Size, te.PCID, TLBLetters(te.Perm))
 	}
-	return e.Text
+	return safetext.Escape(e.Text)
 }
 
-// taskName is "pid 2", or "pid 2.5" for thread 5 of process 2.
-func taskName(pid, tid int) string {
-	if tid != 0 && tid != pid {
-		return fmt.Sprintf("pid %d.%d", pid, tid)
-	}
-	return fmt.Sprintf("pid %d", pid)
-}
-
-// faultMaps reports whether a fault with this outcome left a frame mapped.
-func faultMaps(o minikernel.FaultOutcome) bool {
+// FaultMaps reports whether a fault with this outcome left a frame mapped.
+func FaultMaps(o minikernel.FaultOutcome) bool {
 	switch o {
 	case minikernel.FaultDemandZero, minikernel.FaultFileRead, minikernel.FaultFileCached, minikernel.FaultCOWCopy,
 		minikernel.FaultCOWReuse, minikernel.FaultStackGrowth, minikernel.FaultSpurious:
 		return true
 	}
 	return false
+}
+
+// TLBGeometry is one line of geometry: "DTLB 256 entries 4-way, 32 large, lru".
+func TLBGeometry(c tlb.Config) string {
+	assoc := fmt.Sprintf("%d-way", c.Ways)
+	if c.Ways == c.Entries {
+		assoc = "fully associative"
+	}
+	return fmt.Sprintf("%s %d entries %s, %d large, %s", c.Name, c.Entries, assoc, c.LargeEntries, c.Policy)
+}
+
+// TaskName is "pid 2", or "pid 2.5" for thread 5 of process 2.
+func TaskName(pid, tid int) string {
+	if tid != 0 && tid != pid {
+		return fmt.Sprintf("pid %d.%d", pid, tid)
+	}
+	return fmt.Sprintf("pid %d", pid)
 }
