@@ -77,6 +77,9 @@ type Session struct {
 	dead     error // the emulator failed: nothing more can run
 	syms     symbols
 	errors   int
+	tick     func(view func() *View) bool // SetTick
+	greeted  bool                         // Serve has printed the banner
+	quit     bool                         // a command ended the session
 }
 
 // recorded is an event kept past its delivery, with a copy of its VMA.
@@ -166,8 +169,12 @@ func cleanLine(line string) string {
 func (d *Session) Serve(in io.Reader, interactive bool) int {
 	w := d.log
 	d.mu.Lock()
-	fmt.Fprintf(w, "emu debug: pid %d %s loaded; stopped before its first instruction\n", d.init.PID, d.init.Exe())
-	fmt.Fprintf(w, "%s\n", d.where())
+	if !d.greeted {
+		// The banner once per session: a script and then the terminal may both be served.
+		d.greeted = true
+		fmt.Fprintf(w, "emu debug: pid %d %s loaded; stopped before its first instruction\n", d.init.PID, d.init.Exe())
+		fmt.Fprintf(w, "%s\n", d.where())
+	}
 	d.mu.Unlock()
 	if interactive {
 		fmt.Fprintf(w, "Type help for the commands.\n")
@@ -249,6 +256,7 @@ func (d *Session) command(line string) (bool, error) {
 	case "help", "h", "?":
 		d.printf("%s", CommandsHelp)
 	case "quit", "q", "exit":
+		d.quit = true
 		return true, nil
 	default:
 		err = fmt.Errorf("unknown command %q (type help for the list)", cmd)
@@ -287,6 +295,9 @@ func (d *Session) cmdStep(args []string) error {
 	for i := uint64(0); i < n; i++ {
 		if err := d.runnable(); err != nil {
 			return err
+		}
+		if i > 0 && d.ticked() {
+			return nil
 		}
 		last := i == n-1
 		if d.pending != nil {
@@ -353,6 +364,9 @@ func (d *Session) cmdContinue(args []string) error {
 				d.printf("breakpoint %d: address %s\n%s\n", bp.id, d.symbolic(bp.addr), d.where())
 				return nil
 			}
+		}
+		if !first && d.ticked() {
+			return nil
 		}
 		first = false
 		budget := uint64(continueQuantum)
