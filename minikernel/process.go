@@ -172,7 +172,10 @@ func (k *Kernel) exitProcess(p *Process, last *Thread, status int) {
 	}
 	k.emit(&Event{Kind: EvExit, PID: p.PID, TID: last.TID, Status: status})
 	k.putFiles(p)
-	p.mm = nil // the threads have dropped their references (exitThread)
+	if mm := p.mm; mm != nil {
+		p.mm = nil
+		k.mmput(mm) // the last thread's reference (the others dropped theirs in exitThread)
+	}
 	k.reparentChildren(p)
 	k.wakeAll(&p.pidfdWait)
 	if p.parent == nil || k.notifyParent(p) {

@@ -175,12 +175,12 @@ func (k *Kernel) exitThread(t *Thread, status int) {
 	if t == p.leader {
 		p.leaderStatus = status
 	}
+	if len(p.threads) == 0 {
+		k.exitProcess(p, t, status) // drops the thread's reference to the address space
+		return
+	}
 	if p.mm != nil {
 		k.mmput(p.mm) // the thread's reference to the address space (exit_mm)
-	}
-	if len(p.threads) == 0 {
-		k.exitProcess(p, t, status)
-		return
 	}
 	k.emit(&Event{Kind: EvThreadExit, PID: p.PID, TID: t.TID, Status: status})
 }

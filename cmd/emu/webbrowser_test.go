@@ -141,7 +141,7 @@ func TestWebPageCopyOnWrite(t *testing.T) {
 	var detail string
 	detail = js[string](t, ctx, `document.getElementById('frame-detail').textContent`)
 	assert.Contains(t, detail, "reference count 2")
-	for _, pid := range []string{"pid 1:", "pid 2:"} {
+	for _, pid := range []string{"pid 2:", "pid 3:"} {
 		i := strings.Index(detail, pid)
 		require.GreaterOrEqual(t, i, 0, detail)
 		line := detail[i:]
@@ -201,7 +201,7 @@ func TestWebPageBreakOnDemandZeroAndContinue(t *testing.T) {
 	var con string
 	con = js[string](t, ctx, `document.getElementById('console').textContent`)
 	assert.Contains(t, con, "(web) delete all")
-	assert.Contains(t, con, "program exited: pid 1 exit code")
+	assert.Contains(t, con, "program exited: pid 2 exit code")
 	var insns2 float64
 	insns2 = js[float64](t, ctx, `Number(document.getElementById('insns').textContent.replace(/,/g, ''))`)
 	assert.Greater(t, insns2, insns1)
