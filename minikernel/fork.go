@@ -2,7 +2,7 @@ package minikernel
 
 import (
 	"encoding/binary"
-	"os"
+	"slices"
 
 	"github.com/vmemu/vmemu/cpu"
 	"github.com/vmemu/vmemu/mmu"
@@ -52,6 +52,8 @@ func (k *Kernel) dupMM(old *MM) (*MM, error) {
 		return nil, err
 	}
 	mm.brkStart, mm.brk, mm.stackTop, mm.mmapBase = old.brkStart, old.brk, old.stackTop, old.mmapBase
+	mm.inheritMMFlags(old)
+	mm.undumpable, mm.thpDisable, mm.auxv = old.undumpable, old.thpDisable, old.auxv
 	for _, f := range old.exec {
 		k.denyWrite(mm, f)
 	}
@@ -188,8 +190,9 @@ func (k *Kernel) clone(t *Thread, ca *cloneArgs) (*Thread, Errno) {
 	if k.tasksInUse() >= k.cfg.MaxProcs {
 		return nil, EAGAIN
 	}
-	if nproc := p.rlimits[rlimitNproc].cur; os.Getuid() != 0 && uint64(len(k.tasks)) >= nproc {
-		return nil, EAGAIN // RLIMIT_NPROC counts the user's tasks (threads too); root is exempt
+	if nproc := p.rlimits[rlimitNproc].cur; uint64(k.userTasks(p.cred.ruid)) >= nproc &&
+		p.cred.ruid != 0 && !p.cred.capable(capSysRes) && !p.cred.capable(capSysAdm) {
+		return nil, EAGAIN // RLIMIT_NPROC counts the user's tasks, threads too (is_rlimit_overlimit)
 	}
 	if flags&cloneSettls != 0 && ca.tls >= userTop {
 		return nil, EPERM
@@ -219,6 +222,9 @@ func (k *Kernel) clone(t *Thread, ca *cloneArgs) (*Thread, Errno) {
 		q.exe = p.exe
 		q.rlimits = p.rlimits
 		q.exitSignal = ca.exitSignal
+		q.cred = p.cred
+		q.cred.groups = slices.Clone(p.cred.groups)
+		q.ctl = p.ctl.forkChild()
 		if flags&cloneParent != 0 {
 			q.exitSignal = p.exitSignal // CLONE_PARENT: the child reports as its sibling does
 		}
@@ -270,6 +276,17 @@ func (k *Kernel) clone(t *Thread, ca *cloneArgs) (*Thread, Errno) {
 		c.clearChildTID = ca.childTID
 	}
 	return c, 0
+}
+
+// userTasks counts the live tasks whose process has real user ID uid.
+func (k *Kernel) userTasks(uid uint32) int {
+	n := 0
+	for _, t := range k.tasks {
+		if t.proc.cred.ruid == uid {
+			n++
+		}
+	}
+	return n
 }
 
 // sysCloneCommon finishes clone and clone3 in the parent: the pidfd and the parent's TID

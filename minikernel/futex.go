@@ -195,8 +195,8 @@ func (k *Kernel) futexTimeout(p *Process, va uint64, relative, realtime bool) (u
 	case relative:
 		ns += now
 	case realtime:
-		if epoch := uint64(realtimeEpoch) * nsPerSec; ns >= epoch {
-			ns -= epoch
+		if base := k.realtimeBase; ns >= base {
+			ns -= base
 		} else {
 			ns = 0
 		}

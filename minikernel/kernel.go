@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/vmemu/vmemu/cpu"
 	"github.com/vmemu/vmemu/mmu"
@@ -57,6 +58,9 @@ type Config struct {
 	// other CPUs keep the translations a change made stale, as they would on silicon under
 	// a kernel that forgot them.
 	NoShootdown bool
+	// Realtime is what CLOCK_REALTIME reads when the machine starts (clock.go); the zero
+	// Time means the host's clock at New. Fix it for byte-identical runs.
+	Realtime time.Time
 }
 
 // Kernel is the operating system of one machine.
@@ -110,6 +114,8 @@ type Kernel struct {
 	spawnArgc  int
 
 	ns namespace // the guest's view of the host's files (namei.go)
+
+	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
 }
 
 // New builds a machine (RAM, and CPUs each with an MMU) and a kernel to run it, with paging
@@ -171,6 +177,7 @@ func New(cfg Config) (*Kernel, error) {
 	if k.log == nil {
 		k.log = k.stderr
 	}
+	k.realtimeBase = realtimeStart(cfg.Realtime)
 	k.initFDBudget()
 	if err := k.initNamespace(cfg.Root); err != nil {
 		r.Close()

@@ -272,7 +272,8 @@ type mmapRequest struct {
 	noReplace    bool
 	populate     bool
 	map32        bool
-	anonPrivate  bool // MAP_PRIVATE|MAP_ANONYMOUS (placement may align it for huge pages)
+	anonPrivate  bool   // MAP_PRIVATE|MAP_ANONYMOUS (placement may align it for huge pages)
+	name         string // an anonymous area's name in /proc/PID/maps (a private /dev/zero mapping)
 }
 
 // enoughMemory applies the overcommit heuristic this kernel uses: a request for more pages
@@ -311,7 +312,7 @@ func (k *Kernel) mmapRegion(p *Process, r mmapRequest, check func(*mmapRequest) 
 	if r.fixed {
 		k.unmapRange(mm, addr, end)
 	}
-	v := &VMA{Start: addr, End: end, Prot: r.prot, Flags: r.flags, Off: r.off}
+	v := &VMA{Start: addr, End: end, Prot: r.prot, Flags: r.flags, Off: r.off, Name: r.name}
 	switch {
 	case r.file != nil:
 		r.file.get()

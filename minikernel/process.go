@@ -3,7 +3,6 @@ package minikernel
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 	"slices"
 )
 
@@ -52,6 +51,8 @@ type Process struct {
 	groupStatus  int  // the wait status of that group exit
 	leaderStatus int  // the status the first thread passed to exit()
 	kernelInit   bool // the emulated init (pid 1): no threads of its own; reaps orphans
+	cred         creds      // who the process is (creds.go)
+	ctl          prctlState // what prctl set (prctl.go)
 
 	pidfdWait waitQueue // pidfd pollers and waitid(P_PIDFD), woken when it exits
 }
@@ -103,7 +104,11 @@ func (k *Kernel) newProcess(parent *Process, pid int) *Process {
 	}
 	p := &Process{PID: pid, exitSignal: SIGCHLD, parent: parent, rlimits: defaultRlimits}
 	p.PGID = p.PID
-	if parent != nil {
+	if parent == nil {
+		p.cred = hostCreds()
+	} else {
+		p.cred = parent.cred
+		p.ctl = parent.ctl.forkChild()
 		p.PPID, p.PGID = parent.PID, parent.PGID
 		p.rlimits = parent.rlimits
 		parent.children = append(parent.children, p)
@@ -216,7 +221,7 @@ func (k *Kernel) notifyParent(p *Process) bool {
 			status = p.status & 0x7f
 		}
 		le.PutUint32(si.b[16:], uint32(p.PID))
-		le.PutUint32(si.b[20:], uint32(os.Getuid()))
+		le.PutUint32(si.b[20:], p.cred.ruid)
 		le.PutUint32(si.b[24:], uint32(status))
 		le.PutUint64(si.b[32:], p.insns/(nsPerSec/100)) // si_utime in clock ticks (USER_HZ)
 		k.generate(parent, si, false)
@@ -241,6 +246,7 @@ func (k *Kernel) reparentChildren(p *Process) {
 	}
 	children := p.children
 	p.children = nil
+	k.parentDied(p, children)
 	for _, c := range children {
 		c.parent = reaper
 		c.PPID = 0
@@ -386,7 +392,7 @@ func childSigInfo(c *Process) sigInfo {
 		status = c.status & 0x7f
 	}
 	le.PutUint32(si.b[16:], uint32(c.PID))
-	le.PutUint32(si.b[20:], uint32(os.Getuid()))
+	le.PutUint32(si.b[20:], c.cred.ruid)
 	le.PutUint32(si.b[24:], uint32(status))
 	return si
 }

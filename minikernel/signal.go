@@ -156,10 +156,12 @@ func newSigInfo(sig, code int) sigInfo {
 // sender (kill: SI_USER; tkill and tgkill: SI_TKILL).
 func userSigInfo(sig, code int, from *Process) sigInfo {
 	si := newSigInfo(sig, code)
+	uid := uint32(os.Getuid())
 	if from != nil {
 		le.PutUint32(si.b[16:], uint32(from.PID))
+		uid = from.cred.ruid
 	}
-	le.PutUint32(si.b[20:], uint32(os.Getuid()))
+	le.PutUint32(si.b[20:], uid)
 	return si
 }
 

@@ -2,7 +2,6 @@ package minikernel
 
 import (
 	"encoding/binary"
-	"os"
 )
 
 // Process system calls: identities, wait4, execve, scheduling and resource limits.
@@ -10,12 +9,6 @@ import (
 func sysGetpid(k *Kernel, p *Process, a *[6]uint64) int64  { return int64(p.PID) }
 func sysGetppid(k *Kernel, p *Process, a *[6]uint64) int64 { return int64(p.PPID) }
 func sysGetpgrp(k *Kernel, p *Process, a *[6]uint64) int64 { return int64(p.PGID) }
-
-// The guest runs with the host user's identity (the same values AT_UID and AT_GID carry).
-func sysGetuid(k *Kernel, p *Process, a *[6]uint64) int64  { return int64(os.Getuid()) }
-func sysGeteuid(k *Kernel, p *Process, a *[6]uint64) int64 { return int64(os.Geteuid()) }
-func sysGetgid(k *Kernel, p *Process, a *[6]uint64) int64  { return int64(os.Getgid()) }
-func sysGetegid(k *Kernel, p *Process, a *[6]uint64) int64 { return int64(os.Getegid()) }
 
 // getpgid(pid): the process group of pid (0: the caller).
 func sysGetpgid(k *Kernel, p *Process, a *[6]uint64) int64 {
@@ -232,46 +225,4 @@ func sysGetrlimit(k *Kernel, p *Process, a *[6]uint64) int64 {
 func sysSetrlimit(k *Kernel, p *Process, a *[6]uint64) int64 {
 	b := [6]uint64{0, a[0], a[1], 0}
 	return sysPrlimit64(k, p, &b)
-}
-
-// prctl(option, ...): PR_SET_CHILD_SUBREAPER and PR_GET_CHILD_SUBREAPER (where orphans go),
-// PR_SET_NAME and PR_GET_NAME; other options are EINVAL.
-func sysPrctl(k *Kernel, p *Process, a *[6]uint64) int64 {
-	const (
-		prSetName, prGetName                     = 15, 16
-		prSetChildSubreaper, prGetChildSubreaper = 36, 37
-	)
-	switch a[0] {
-	case prSetChildSubreaper:
-		p.subreaper = a[1] != 0
-	case prGetChildSubreaper:
-		var b [4]byte
-		if p.subreaper {
-			b[0] = 1
-		}
-		if _, ok := k.copyOut(p, a[1], b[:]); !ok {
-			return -int64(EFAULT)
-		}
-	case prSetName:
-		s, e := k.copyInString(p, a[1], 16)
-		if e == ENAMETOOLONG {
-			var b [15]byte
-			if _, ok := k.copyIn(p, a[1], b[:]); !ok {
-				return -int64(EFAULT)
-			}
-			s, e = string(b[:]), 0
-		}
-		if e != 0 {
-			return -int64(e)
-		}
-		k.cur.comm = [16]byte{}
-		copy(k.cur.comm[:15], s)
-	case prGetName:
-		if _, ok := k.copyOut(p, a[1], k.cur.comm[:]); !ok {
-			return -int64(EFAULT)
-		}
-	default:
-		return -int64(EINVAL)
-	}
-	return 0
 }

@@ -120,6 +120,12 @@ type MM struct {
 	// (Linux's mm->exe_file and the interpreter's deny_write_access): their inodes refuse
 	// writers with ETXTBSY (denyWrite).
 	exec []*File
+
+	// Switches prctl sets on the address space (prctl.go).
+	mdwe       uint8  // PR_SET_MDWE bits: memory-deny-write-execute
+	undumpable bool   // PR_SET_DUMPABLE 0
+	thpDisable bool   // PR_SET_THP_DISABLE
+	auxv       []byte // the auxiliary vector execve gave the program (PR_GET_AUXV, /proc/PID/auxv)
 }
 
 // VMAs returns the areas, in address order. The slice must not be modified.
