@@ -356,6 +356,7 @@ function tableView(p, t, w, path, onPath) {
     }
   }
   if (want >= 0 && !shown) d.appendChild(stopRow(t, want, w));
+  if (t.omitted) d.appendChild(el("div", "more", `${t.omitted} entries not listed (this process maps many pages); walk ADDR in the console shows any of them`));
   return d;
 }
 
@@ -539,6 +540,7 @@ function renderTimeline(st) {
     m.setAttribute("fill", color);
     m.setAttribute("class", "ev" + (e.seq === ui.selEvent ? " sel" : ""));
     m.dataset.seq = e.seq;
+    m.dataset.kind = e.kind;
     const tt = document.createElementNS(NS, "title");
     tt.textContent = `${e.kind} @${e.insns}: ${e.text}`;
     m.appendChild(tt);
