@@ -47,10 +47,10 @@ type Process struct {
 	exitSignal   int  // the signal the parent gets when this process exits (SIGCHLD)
 	subreaper    bool // PR_SET_CHILD_SUBREAPER: orphaned descendants come here
 	rlimits      [rlimCount]rlimit
-	groupExit    bool // exit_group or a fatal signal is ending every thread (SIGNAL_GROUP_EXIT)
-	groupStatus  int  // the wait status of that group exit
-	leaderStatus int  // the status the first thread passed to exit()
-	kernelInit   bool // the emulated init (pid 1): no threads of its own; reaps orphans
+	groupExit    bool       // exit_group or a fatal signal is ending every thread (SIGNAL_GROUP_EXIT)
+	groupStatus  int        // the wait status of that group exit
+	leaderStatus int        // the status the first thread passed to exit()
+	kernelInit   bool       // the emulated init (pid 1): no threads of its own; reaps orphans
 	cred         creds      // who the process is (creds.go)
 	ctl          prctlState // what prctl set (prctl.go)
 
