@@ -29,6 +29,7 @@ const (
 	fileStream                  // the guest's standard input, output or error
 	fileShm                     // an anonymous shared-memory object (backs MAP_SHARED|MAP_ANONYMOUS)
 	filePipe                    // one end of a pipe (pipe.go)
+	filePidfd                   // a process descriptor (pidfd.go)
 )
 
 // Open flags (include/uapi/asm-generic/fcntl.h), as the guest passes them.
@@ -73,9 +74,10 @@ type File struct {
 	r     io.Reader
 	w     io.Writer
 	pipe  *pipe
-	flags int    // the file status flags, as F_GETFL reports them
-	off   uint64 // the file position
-	refs  int    // descriptors and VMAs holding it
+	proc  *Process // a pidfd's process
+	flags int      // the file status flags, as F_GETFL reports them
+	off   uint64   // the file position
+	refs  int      // descriptors and VMAs holding it
 }
 
 // Name returns the path the file was opened by.
@@ -167,11 +169,11 @@ func (k *Kernel) openHost(name string, flags int, mode uint32) (*File, Errno) {
 	if name == "" {
 		return nil, ENOENT
 	}
-	abs, e := k.absPath(k.cur, fdcwdArg, name)
+	abs, e := k.absPath(k.curProc(), fdcwdArg, name)
 	if e != 0 {
 		return nil, e
 	}
-	f, e := k.openFile(k.cur, abs, flags, mode)
+	f, e := k.openFile(k.curProc(), abs, flags, mode)
 	if f != nil {
 		f.name = name
 	}

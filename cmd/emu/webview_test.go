@@ -237,6 +237,9 @@ func TestWebStateAgreesWithTheDebuggerTextViews(t *testing.T) {
 	ps := ws.command("ps")
 	require.GreaterOrEqual(t, len(st.Processes), 2, "parent and child")
 	for _, p := range st.Processes {
+		if p.Exe == "[init]" {
+			continue // the emulated init has no address space
+		}
 		assert.Regexp(t, fmt.Sprintf(`(?m)^\s+%d\s+%d\s+\S+\s+%d\s+%#x\s+\d+\s+%d\s+%s$`, p.PID, p.PPID, p.PCID, p.PML4,
 			p.Resident, regexp.QuoteMeta(p.Exe)), ps)
 	}
