@@ -32,7 +32,9 @@ func pscMachine(t *testing.T, extraCR4 uint64) *machine {
 
 // clearPML4E makes the PML4E of pscA not present in memory, with no invalidation: only a
 // cached entry below it can still translate that region.
-func (m *machine) clearPML4E() { m.update(pscA, 4, func(e mmu.PTE) mmu.PTE { return e &^ mmu.PTEPresent }) }
+func (m *machine) clearPML4E() {
+	m.update(pscA, 4, func(e mmu.PTE) mmu.PTE { return e &^ mmu.PTEPresent })
+}
 
 func TestPagingStructureCaches(t *testing.T) {
 	for _, tc := range []struct {
