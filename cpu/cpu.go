@@ -30,6 +30,7 @@ package cpu
 import (
 	"fmt"
 
+	"github.com/vmemu/vmemu/internal/phase"
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/ram"
 	"github.com/vmemu/vmemu/tlb"
@@ -361,6 +362,7 @@ func (c *CPU) raiseMMU(f *mmu.Fault) {
 // never panics: an emulator failure comes back as TrapInternal.
 func (c *CPU) Run(budget uint64) (t Trap) {
 	start := c.icount
+	prev := phase.Set(phase.CPU)
 	c.syncMicroFull() // the kernel may have changed the TLB or the control registers
 	defer func() {
 		if r := recover(); r != nil {
@@ -368,6 +370,7 @@ func (c *CPU) Run(budget uint64) (t Trap) {
 		}
 		c.blk = nil
 		c.stepping = false
+		phase.Set(prev)
 	}()
 	return c.run(start + budget)
 }
