@@ -122,7 +122,7 @@ func (d *Session) printf(format string, args ...any) { fmt.Fprintf(d.out, format
 
 func (d *Session) observe(e *minikernel.Event) {
 	if d.trace.Has(e.Kind) {
-		d.out.Write(append(describe.AppendEventText([]byte("trace "), e), '\n'))
+		d.out.Write(append(describe.AppendEventText([]byte("trace "), e, len(d.k.CPUs()) > 1), '\n'))
 	}
 	if e.Kind == minikernel.EvTLB || e.Kind == minikernel.EvFrame {
 		return

@@ -104,7 +104,14 @@ type Table struct {
 	Frame   uint64  `json:"frame"`
 	VA      Hex     `json:"va"` // first linear address it covers
 	Entries []Entry `json:"entries"`
+	// Omitted counts the entries left out of a page table (level 1) when the process maps
+	// more than MaxLeaves pages: the JSON stays small; walk ADDR shows any of them.
+	Omitted int `json:"omitted,omitempty"`
 }
+
+// MaxLeaves bounds the page-table entries of one state: past it, page tables off the last
+// walk's path are described by their count only.
+const MaxLeaves = 16384
 
 // Entry is one non-zero paging-structure entry.
 type Entry struct {
@@ -315,9 +322,12 @@ func (s *Snapshot) proc(p *minikernel.Process, full bool) Proc {
 	}
 	if full {
 		out.Tables = tree
+		focus := uint64(1) << 63 // no page table covers it
 		if s.Focus.OK && s.Focus.PID == p.PID {
 			out.Walk = walk(k, mm, s.Focus.VA, s.Focus.Why)
+			focus = s.Focus.VA
 		}
+		prune(tree, MaxLeaves, focus)
 	}
 	return out
 }
@@ -389,6 +399,31 @@ func pageTable(k *minikernel.Kernel, pfn uint64, level int, base uint64) *Table 
 		t.Entries = append(t.Entries, ent)
 	}
 	return t
+}
+
+// prune empties the page tables (level 1) beyond the first max leaf entries, keeping the one
+// that maps focus, and counts what it left out.
+func prune(t *Table, max int, focus uint64) {
+	n := 0
+	var visit func(t *Table)
+	visit = func(t *Table) {
+		if t.Level == 1 {
+			if n+len(t.Entries) > max && !(focus >= uint64(t.VA) && focus-uint64(t.VA) < 1<<21) {
+				t.Omitted, t.Entries = len(t.Entries), []Entry{}
+				return
+			}
+			n += len(t.Entries)
+			return
+		}
+		for i := range t.Entries {
+			if c := t.Entries[i].Table; c != nil {
+				visit(c)
+			}
+		}
+	}
+	if t != nil {
+		visit(t)
+	}
 }
 
 // canonical sign-extends bit 47 of a linear address.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/mmu"
@@ -18,6 +19,7 @@ type machineOptions struct {
 	tlb      string
 	seed     uint64
 	maxInsns uint64
+	clock    string
 	notes    []string // set by config: remarks about the flags, for stderr
 }
 
@@ -27,6 +29,8 @@ func (o *machineOptions) register(fs *flag.FlagSet) {
 		"dtlb=256/4,itlb=64/4,large=32,policy=plru,unified,nopcid (see emu help tlb)")
 	fs.Uint64Var(&o.seed, "seed", 0, "`SEED` for AT_RANDOM and other guest randomness (runs are deterministic)")
 	fs.Uint64Var(&o.maxInsns, "max-insns", 0, "stop after `N` instructions (0: no limit)")
+	fs.StringVar(&o.clock, "clock-start", "host", "the guest's wall clock (CLOCK_REALTIME) at start: host (the host's time\n"+
+		"now), or a fixed `TIME` (seconds since the epoch, or RFC 3339 like\n2024-01-01T00:00:00Z) for byte-identical runs")
 }
 
 // config turns the flags into a kernel configuration, or says clearly which flag is wrong.
@@ -49,7 +53,30 @@ func (o *machineOptions) config() (minikernel.Config, error) {
 	cfg.NoPCID = spec.NoPCID
 	cfg.Seed = o.seed
 	cfg.MaxInsns = o.maxInsns
+	if cfg.Realtime, err = parseClockStart(o.clock); err != nil {
+		return cfg, fmt.Errorf("--clock-start: %v", err)
+	}
 	return cfg, nil
+}
+
+// parseClockStart reads --clock-start: "host" (the zero Time: the host's clock), seconds
+// since the epoch, or an RFC 3339 time.
+func parseClockStart(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "host" {
+		return time.Time{}, nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n <= 0 || n > 1<<34 {
+			return time.Time{}, fmt.Errorf("%d is out of range (1 to %d seconds since 1970)", n, int64(1)<<34)
+		}
+		return time.Unix(n, 0), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || t.Unix() <= 0 || t.Unix() > 1<<34 {
+		return time.Time{}, fmt.Errorf("bad time %q (want host, seconds since the epoch, or e.g. 2024-01-01T00:00:00Z)", s)
+	}
+	return t, nil
 }
 
 // maxRAM is the most RAM a machine can have: 64 TiB, what 46 physical address bits reach.

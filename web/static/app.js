@@ -203,10 +203,10 @@ function overview(vmas) {
   const NS = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(NS, "svg");
   svg.setAttribute("class", "overview");
-  const W = 1000, H = 46;
+  const W = Math.max($("space").clientWidth - 4, 200), H = 42;
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  svg.setAttribute("width", "100%");
-  svg.setAttribute("height", "44");
+  svg.setAttribute("width", W);
+  svg.setAttribute("height", H);
   const items = [];
   let cur = 0n;
   const top = 1n << 47n;
@@ -225,7 +225,7 @@ function overview(vmas) {
     if (it.gap !== undefined) {
       const g = document.createElementNS(NS, "path");
       const w = gapW * k;
-      g.setAttribute("d", `M${x} 14 l${w / 4} -5 l${w / 2} 10 l${w / 4} -5`);
+      g.setAttribute("d", `M${x} 13 l${w / 4} -5 l${w / 2} 10 l${w / 4} -5`);
       g.setAttribute("stroke", "#8a96a6"); g.setAttribute("fill", "none"); g.setAttribute("stroke-width", "1.5");
       const t = document.createElementNS(NS, "title");
       t.textContent = bigSize(it.gap) + " unmapped";
@@ -236,7 +236,7 @@ function overview(vmas) {
     }
     const r = document.createElementNS(NS, "rect");
     const w = Math.max(it.w * k - 1, 2);
-    r.setAttribute("x", x); r.setAttribute("y", 4); r.setAttribute("width", w); r.setAttribute("height", 20);
+    r.setAttribute("x", x); r.setAttribute("y", 3); r.setAttribute("width", w); r.setAttribute("height", 20);
     r.setAttribute("rx", 2); r.setAttribute("fill", colors[it.v.kind] || "#2980b9");
     const t = document.createElementNS(NS, "title");
     t.textContent = `${it.v.name} ${it.v.start}–${it.v.end} ${it.v.prot}`;
@@ -246,13 +246,15 @@ function overview(vmas) {
   }
   const lab = (xx, s, anchor) => {
     const t = document.createElementNS(NS, "text");
-    t.setAttribute("x", xx); t.setAttribute("y", 42); t.setAttribute("text-anchor", anchor);
-    t.setAttribute("class", "axis-label"); t.setAttribute("font-size", "22");
+    t.setAttribute("x", xx); t.setAttribute("y", 38); t.setAttribute("text-anchor", anchor);
+    t.setAttribute("class", "ov-label");
     t.textContent = s; svg.appendChild(t);
   };
   lab(2, "0", "start");
-  lab(W / 2, "user half of the 47-bit space (holes shortened)", "middle");
-  lab(W - 2, "2^47", "end");
+  lab(W - 2, "2^47 = 128 TiB", "end");
+  const tt = document.createElementNS(NS, "title");
+  tt.textContent = "the 47-bit user half of the address space, VMAs in order, holes shortened";
+  svg.appendChild(tt);
   return svg;
 }
 
@@ -354,6 +356,7 @@ function tableView(p, t, w, path, onPath) {
     }
   }
   if (want >= 0 && !shown) d.appendChild(stopRow(t, want, w));
+  if (t.omitted) d.appendChild(el("div", "more", `${t.omitted} entries not listed (this process maps many pages); walk ADDR in the console shows any of them`));
   return d;
 }
 
@@ -377,9 +380,8 @@ function entryRow(p, t, e, onPath, w) {
   if (e.table) {
     r.appendChild(el("span", "frame", `→ ${e.table.name} at frame ${hex(e.frame)}`));
   } else if (e.leaf) {
-    const f = el("span", "frame", `→ frame ${hex(e.frame)} (${e.size})`);
-    r.appendChild(f);
-    if (e.ref) r.appendChild(el("span", e.ref > 1 ? "ref2" : "", `ref ${e.ref}`));
+    r.appendChild(el("span", "frame", `→ frame ${hex(e.frame)}${e.size !== "4K" ? " (" + e.size + " page)" : ""}`));
+    if (e.ref) r.appendChild(el("span", e.ref > 1 ? "ref2" : "ref", `ref ${e.ref}`));
   }
   r.title = `${levelNames[t.level]} ${e.value}  ${e.letters || ""}`;
   if (e.leaf && (e.present || e.soft)) r.onclick = () => selectFrame(e.frame);
@@ -538,6 +540,7 @@ function renderTimeline(st) {
     m.setAttribute("fill", color);
     m.setAttribute("class", "ev" + (e.seq === ui.selEvent ? " sel" : ""));
     m.dataset.seq = e.seq;
+    m.dataset.kind = e.kind;
     const tt = document.createElementNS(NS, "title");
     tt.textContent = `${e.kind} @${e.insns}: ${e.text}`;
     m.appendChild(tt);
