@@ -463,3 +463,13 @@ func TestWebLiveWhileRunningAndStop(t *testing.T) {
 	assert.GreaterOrEqual(t, st.Insns, seen[len(seen)-1])
 	assert.Regexp(t, `pid \d+  insn `, ws.command("step"), "the session goes on")
 }
+
+// An address emu cannot listen on is one clear message and exit status 2.
+func TestWebBadAddress(t *testing.T) {
+	for _, addr := range []string{"nonsense:99999", "256.1.1.1:80", "127.0.0.1:notaport"} {
+		out, errs, code := emulated("debug", "--http", addr, progs+"hello")
+		assert.Equal(t, 2, code, addr)
+		assert.Contains(t, errs, "emu debug: --http:", addr)
+		assert.NotContains(t, out+errs, "goroutine", addr)
+	}
+}

@@ -49,7 +49,7 @@ async function refresh() {
         continue;
       }
       ui.st = st;
-      await fetchEvents();
+      await fetchEvents(st.event_seq);
       render(st);
     } while (ui.dirty);
   } catch (e) {
@@ -59,18 +59,20 @@ async function refresh() {
   }
 }
 
-async function fetchEvents() {
-  for (let i = 0; i < 20; i++) {
+// fetchEvents brings the timeline up to date: the newest events only (at most keepEvents),
+// so a long run does not flood the page.
+const keepEvents = 10000;
+async function fetchEvents(newest) {
+  if (newest - ui.lastSeq > keepEvents) { ui.events = []; ui.lastSeq = newest - keepEvents; }
+  while (ui.lastSeq < newest) {
     const r = await fetch("/api/events?since=" + ui.lastSeq + "&limit=5000");
     if (!r.ok) return;
     const d = await r.json();
-    if (d.events.length) {
-      ui.events.push(...d.events);
-      ui.lastSeq = d.events[d.events.length - 1].seq;
-      if (ui.events.length > 20000) ui.events.splice(0, ui.events.length - 20000);
-    }
-    if (ui.lastSeq >= d.last || !d.events.length) return;
+    if (!d.events.length) { ui.lastSeq = d.last; break; }
+    ui.events.push(...d.events);
+    ui.lastSeq = d.events[d.events.length - 1].seq;
   }
+  if (ui.events.length > keepEvents) ui.events.splice(0, ui.events.length - keepEvents);
 }
 
 async function command(line) {
@@ -528,21 +530,30 @@ function renderTimeline(st) {
     t.setAttribute("x", 4); t.setAttribute("y", y + rowH / 2 + 4); t.setAttribute("class", "row-label");
     t.textContent = r.name; svg.appendChild(t);
   });
+  // One mark per event, or, when there are many, one per pixel column, row and colour (the
+  // newest event of the bucket answers a click).
   const seen = {};
+  const marks = new Map();
   for (const e of ui.events) {
     const ri = rows.findIndex((r) => r.match(e));
     if (ri < 0) continue;
-    const y = top + ri * rowH;
-    const m = document.createElementNS(NS, "rect");
     const color = e.kind === "fault" ? outcomeColors[e.outcome] || "#3b7dd8" : kindColors[e.kind] || "#5b6675";
     if (e.kind === "fault") seen[e.outcome] = color;
-    m.setAttribute("x", x(e.insns) - 2); m.setAttribute("y", y + 4); m.setAttribute("width", 4); m.setAttribute("height", rowH - 8);
+    const px = Math.round(x(e.insns));
+    const key = ui.events.length > 1500 ? `${ri}/${px}/${color}` : e.seq;
+    const m = marks.get(key);
+    marks.set(key, { e, ri, px, color, n: m ? m.n + 1 : 1 });
+  }
+  for (const { e, ri, px, color, n } of marks.values()) {
+    const y = top + ri * rowH;
+    const m = document.createElementNS(NS, "rect");
+    m.setAttribute("x", px - 2); m.setAttribute("y", y + 4); m.setAttribute("width", 4); m.setAttribute("height", rowH - 8);
     m.setAttribute("fill", color);
     m.setAttribute("class", "ev" + (e.seq === ui.selEvent ? " sel" : ""));
     m.dataset.seq = e.seq;
     m.dataset.kind = e.kind;
     const tt = document.createElementNS(NS, "title");
-    tt.textContent = `${e.kind} @${e.insns}: ${e.text}`;
+    tt.textContent = `${e.kind} @${e.insns}: ${e.text}` + (n > 1 ? ` (and ${n - 1} more here)` : "");
     m.appendChild(tt);
     m.onclick = () => selectEvent(e.seq);
     svg.appendChild(m);
@@ -562,7 +573,7 @@ function renderTimeline(st) {
   for (const [k, c] of Object.entries(seen)) {
     const s = el("span"); const i = el("i", "sw"); i.style.background = c; s.append(i, k); leg.appendChild(s);
   }
-  $("time-sub").textContent = `${ui.events.length} events`;
+  $("time-sub").textContent = ui.lastSeq > ui.events.length ? `the last ${ui.events.length} of ${ui.lastSeq} events` : `${ui.events.length} events`;
   if (ui.selEvent !== null) showEvent(ui.selEvent);
 }
 
