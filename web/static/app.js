@@ -130,7 +130,8 @@ function renderPicker(st) {
   sel.dataset.key = want;
   sel.textContent = "";
   for (const p of st.processes) {
-    const o = el("option", "", `pid ${p.pid}  ${p.exe.split("/").pop()}  (${p.state})`);
+    const th = p.threads && p.threads.length > 1 ? `, ${p.threads.length} threads` : "";
+    const o = el("option", "", `pid ${p.pid}  ${p.exe.split("/").pop()}  (${p.state}${th})`);
     o.value = p.pid;
     if (p.pid === st.pid) o.selected = true;
     sel.appendChild(o);
@@ -448,7 +449,10 @@ function renderTLBs(st) {
   const box = $("tlbs");
   box.textContent = "";
   for (const cpu of st.cpus) {
-    if (st.cpus.length > 1) box.appendChild(el("div", "tbl-head", `CPU ${cpu.id} · pid ${cpu.pid || "idle"} · CR3 ${cpu.cr3} · PCID ${cpu.pcid}`));
+    if (st.cpus.length > 1) {
+      const who = cpu.pid ? `pid ${cpu.pid}${cpu.tid !== cpu.pid ? " thread " + cpu.tid : ""}` : cpu.lazy ? "idle (lazy TLB)" : "idle";
+      box.appendChild(el("div", "cpu-head", `CPU ${cpu.id} · ${who} · CR3 ${cpu.cr3} · PCID ${cpu.pcid} · shootdowns sent ${cpu.shootdowns_sent}, taken ${cpu.shootdown_ipis}`));
+    }
     for (const t of cpu.tlbs) box.appendChild(tlbView(t));
   }
 }
@@ -505,10 +509,11 @@ const outcomeColors = {
 const rows = [
   { name: "faults", match: (e) => e.kind === "fault" },
   { name: "syscalls", match: (e) => e.kind === "syscall" },
-  { name: "processes", match: (e) => ["fork", "exec", "exit", "signal", "switch"].includes(e.kind) },
-  { name: "TLBs", match: (e) => e.kind === "tlb" },
+  { name: "processes", match: (e) => ["fork", "clone", "exec", "exit", "thread-exit", "signal", "switch"].includes(e.kind) },
+  { name: "TLBs", match: (e) => e.kind === "tlb" || e.kind === "shootdown" },
 ];
-const kindColors = { syscall: "#5b6675", fork: "#7b3fc4", exec: "#1f5fbf", exit: "#15202b", signal: "#c62828", switch: "#9fb0c3", tlb: "#e08a1e" };
+const kindColors = { syscall: "#5b6675", fork: "#7b3fc4", clone: "#a070e0", exec: "#1f5fbf", exit: "#15202b", "thread-exit": "#5b6675",
+  signal: "#c62828", switch: "#9fb0c3", tlb: "#e08a1e", shootdown: "#d35400" };
 
 function renderTimeline(st) {
   const box = $("timeline");
@@ -589,12 +594,16 @@ function showEvent(seq) {
   const e = ui.events.find((x) => x.seq === seq);
   const box = $("event-detail");
   if (!e) { box.textContent = "Click an event to see its details."; return; }
-  const lines = [`#${e.seq} ${e.kind} in pid ${e.pid} at guest time ${e.insns}, rip ${e.rip}`];
+  const who = e.tid && e.tid !== e.pid ? `pid ${e.pid} thread ${e.tid}` : `pid ${e.pid}`;
+  const lines = [`#${e.seq} ${e.kind} in ${who} on CPU ${e.cpu} at guest time ${e.insns}, rip ${e.rip}`];
   if (e.kind === "fault") {
     lines.push(`  address ${e.addr}: ${e.access}`);
     lines.push(`  error code ${hex(e.error_code)} [${e.error_bits}]: ${e.error_text}`);
     lines.push(`  VMA ${e.vma ? `${e.vma.name} ${e.vma.start}–${e.vma.end} ${e.vma.prot}` : "none"}`);
     lines.push(`  outcome ${e.outcome}${e.frame ? ", frame " + hex(e.frame) : ""}${e.kernel ? " (taken by the kernel for a system call)" : ""}`);
+  } else if (e.kind === "shootdown") {
+    lines.push(`  interrupted ${e.targets || "no CPU"} to drop ${e.pages < 0 ? "every page of the address space" : e.pages + " page(s) from " + e.addr}`);
+    lines.push("  " + e.text);
   } else {
     lines.push("  " + e.text);
   }
