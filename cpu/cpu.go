@@ -30,6 +30,7 @@ package cpu
 import (
 	"fmt"
 
+	"github.com/vmemu/vmemu/internal/phase"
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/ram"
 	"github.com/vmemu/vmemu/tlb"
@@ -373,6 +374,7 @@ func (c *CPU) Run(budget uint64) (t Trap) {
 		c.ServiceInterrupts() // at the boundary before the first instruction
 	}
 	start := c.icount
+	prev := phase.Set(phase.CPU)
 	c.syncMicroFull() // the kernel may have changed the TLB or the control registers
 	defer func() {
 		if r := recover(); r != nil {
@@ -380,6 +382,7 @@ func (c *CPU) Run(budget uint64) (t Trap) {
 		}
 		c.blk = nil
 		c.stepping = false
+		phase.Set(prev)
 	}()
 	return c.run(start + budget)
 }

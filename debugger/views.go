@@ -418,6 +418,32 @@ func (d *Session) cmdTLB() {
 		}
 		tw.Flush()
 	}
+	d.printPSC(m.PSC)
+}
+
+// printPSC shows the paging-structure caches (SDM 4.10.3): each cached PML4E, PDPTE and
+// PDE, the region it maps and the table it points to.
+func (d *Session) printPSC(p *tlb.PSC) {
+	if p == nil {
+		d.printf("paging-structure caches: none (psc=off)\n")
+		return
+	}
+	s := p.Stats
+	d.printf("paging-structure caches (%s): walks begun below a cached PDE %d, PDPTE %d, PML4E %d; from CR3 %d\n",
+		p.Config(), s.PDEHits, s.PDPTEHits, s.PML4EHits, s.Misses)
+	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
+	n := 0
+	for level := 4; level >= 2; level-- {
+		for _, e := range p.Entries(level) {
+			if n == 0 {
+				fmt.Fprintf(tw, "  entry\tmaps from\tsize\tnext table\tpcid\tperm\n")
+			}
+			n++
+			fmt.Fprintf(tw, "  %s\t%#x\t%s\t%#x\t%d\t%s\n", []string{2: "PDE", 3: "PDPTE", 4: "PML4E"}[level], e.VA,
+				[]string{2: "2M", 3: "1G", 4: "512G"}[level], e.Table, e.PCID, describe.TLBLetters(e.Perm))
+		}
+	}
+	tw.Flush()
 }
 
 func (d *Session) cmdFrames(args []string) error {

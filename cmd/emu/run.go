@@ -176,12 +176,19 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		defer stop()
 	}
+	var sampler *phaseSampler
+	if stats != nil {
+		sampler = startPhaseSampler()
+	}
 	start := time.Now()
 	code, err := k.Run()
 	wall := time.Since(start)
 	o.finishTrace(tr, stderr)
 	if stats != nil {
-		s := runStats{Stats: base.since(stats.Snapshot()), Wall: wall}
+		s := runStats{Stats: base.since(stats.Snapshot()), Wall: wall, Shares: sampler.finish()}
+		if psc := k.MMU().PSC; psc != nil {
+			s.PSC, s.PSCOn = base.sincePSC(psc.Stats), true
+		}
 		if o.stats {
 			printStats(stderr, &s)
 		}
