@@ -107,6 +107,9 @@ func (d *Session) parseAddr(s string) (uint64, error) {
 	if s == "" {
 		return 0, fmt.Errorf("missing address")
 	}
+	if !mmu.Canonical(total) {
+		return 0, fmt.Errorf("%#x is not a canonical address (bits 63 to 47 differ): no page table maps it, and an access raises #GP", total)
+	}
 	return total, nil
 }
 
@@ -501,6 +504,9 @@ func (d *Session) cmdExamine(args []string) error {
 		if n, err = strconv.ParseUint(args[1], 0, 64); err != nil || n == 0 || n > 1<<16 {
 			return fmt.Errorf("x: %q is not a byte count (1 to 65536)", args[1])
 		}
+	}
+	if end := va + n - 1; end < va || !mmu.Canonical(end) {
+		return fmt.Errorf("x: %d bytes at %#x run past the end of the canonical lower half", n, va)
 	}
 	buf := make([]byte, n)
 	got := d.k.PeekUser(p, va, buf)

@@ -36,6 +36,9 @@ func (k *Kernel) RunToTrap(budget uint64) (PendingTrap, error) {
 	if err != nil {
 		return PendingTrap{}, err
 	}
+	if p == nil {
+		return PendingTrap{}, errors.New("minikernel: every process has exited")
+	}
 	return PendingTrap{Trap: t, PID: p.PID, insns: k.cpu.Instructions(), done: new(bool)}, nil
 }
 

@@ -47,6 +47,15 @@ type Config struct {
 	// reach any file outside it (chroot semantics, namei.go). Empty: the guest sees the
 	// host's files as a host process does.
 	Root string
+	// OnJobStop, when set, is called when a job-control stop signal from the host
+	// (PostHostSignal: SIGTSTP, SIGTTIN, SIGTTOU) meets a foreground process that takes its
+	// default action: it should stop emu until the host continues it (hostsig.go).
+	OnJobStop func(sig int)
+	// HostSignals says the host's signals reach the guest (PostHostSignal): when every
+	// process sleeps and one waits for a signal (pause, sigsuspend, sigtimedwait), the
+	// machine waits for one from the host, as Linux would, instead of ending in
+	// ErrDeadlock.
+	HostSignals bool
 }
 
 // Kernel is the operating system of one machine.
@@ -85,7 +94,8 @@ type Kernel struct {
 	spawnArgs  []string // the first program's path, argv and envp (ramTooSmall measures them)
 	spawnArgc  int
 
-	ns namespace // the guest's view of the host's files (namei.go)
+	ns namespace   // the guest's view of the host's files (namei.go)
+	hs hostSignals // signals the host sent emu, for the guest (hostsig.go)
 }
 
 // New builds a machine (RAM, MMU, CPU) and a kernel to run it, with paging on and no process.
@@ -124,6 +134,7 @@ func New(cfg Config) (*Kernel, error) {
 		k.log = k.stderr
 	}
 	k.initFDBudget()
+	k.initHostSignals()
 	if err := k.initNamespace(cfg.Root); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("minikernel: %w", err)
@@ -179,6 +190,7 @@ func (k *Kernel) Close() error {
 	}
 	k.closed = true
 	k.closeNamespace()
+	k.closeHostSignals()
 	return k.ram.Close()
 }
 
@@ -267,6 +279,13 @@ func (k *Kernel) Run() (int, error) {
 		return 0, errors.New("minikernel: no process to run")
 	}
 	for len(k.live) > 0 {
+		if k.hostSignalsPosted() {
+			if err := k.stopRequested(); err != nil {
+				return 0, err
+			}
+			k.deliverHostSignals()
+			continue
+		}
 		budget := k.cfg.Quantum
 		if k.cfg.MaxInsns > 0 {
 			done := k.cpu.Instructions()
@@ -292,7 +311,7 @@ func (k *Kernel) Run() (int, error) {
 // For debuggers; Run is made of Steps.
 func (k *Kernel) Step(budget uint64) error {
 	p, t, err := k.runUntilTrap(budget)
-	if err != nil {
+	if err != nil || p == nil {
 		return err
 	}
 	return k.handleTrap(p, t)
@@ -310,6 +329,11 @@ func (k *Kernel) runUntilTrap(budget uint64) (*Process, cpu.Trap, error) {
 	}
 	p := k.cur
 	if p == nil {
+		if len(k.live) == 0 {
+			// The last processes ended while the scheduler waited (a host signal killed
+			// them): nothing ran, and Run sees the machine is done.
+			return nil, cpu.Trap{Kind: cpu.TrapBudget}, nil
+		}
 		return nil, cpu.Trap{}, errors.New("minikernel: no runnable process")
 	}
 	before := k.cpu.Instructions()
@@ -361,6 +385,12 @@ func (k *Kernel) schedule() error {
 			}
 			if k.advanceToTimer() {
 				continue // the clock jumped to the next timer or deadline
+			}
+			if k.awaitHostSignal() {
+				if err := k.stopRequested(); err != nil {
+					return err
+				}
+				continue // a signal from the host came for a process waiting for one
 			}
 			var pids []string
 			for _, p := range k.live {
