@@ -77,6 +77,9 @@ type Session struct {
 	dead     error // the emulator failed: nothing more can run
 	syms     symbols
 	errors   int
+	tick     func(view func() *View) bool // SetTick
+	greeted  bool                         // Serve has printed the banner
+	quit     bool                         // a command ended the session
 }
 
 // recorded is an event kept past its delivery, with a copy of its VMA.
@@ -119,7 +122,7 @@ func (d *Session) printf(format string, args ...any) { fmt.Fprintf(d.out, format
 
 func (d *Session) observe(e *minikernel.Event) {
 	if d.trace.Has(e.Kind) {
-		d.out.Write(append(describe.AppendEventText([]byte("trace "), e), '\n'))
+		d.out.Write(append(describe.AppendEventText([]byte("trace "), e, len(d.k.CPUs()) > 1), '\n'))
 	}
 	if e.Kind == minikernel.EvTLB || e.Kind == minikernel.EvFrame {
 		return
@@ -166,8 +169,12 @@ func cleanLine(line string) string {
 func (d *Session) Serve(in io.Reader, interactive bool) int {
 	w := d.log
 	d.mu.Lock()
-	fmt.Fprintf(w, "emu debug: pid %d %s loaded; stopped before its first instruction\n", d.init.PID, d.init.Exe())
-	fmt.Fprintf(w, "%s\n", d.where())
+	if !d.greeted {
+		// The banner once per session: a script and then the terminal may both be served.
+		d.greeted = true
+		fmt.Fprintf(w, "emu debug: pid %d %s loaded; stopped before its first instruction\n", d.init.PID, d.init.Exe())
+		fmt.Fprintf(w, "%s\n", d.where())
+	}
 	d.mu.Unlock()
 	if interactive {
 		fmt.Fprintf(w, "Type help for the commands.\n")
@@ -269,6 +276,7 @@ func (d *Session) command(line string) (bool, error) {
 	case "help", "h", "?":
 		d.printf("%s", CommandsHelp)
 	case "quit", "q", "exit":
+		d.quit = true
 		return true, nil
 	default:
 		err = fmt.Errorf("unknown command %q (type help for the list)", cmd)
@@ -307,6 +315,9 @@ func (d *Session) cmdStep(args []string) error {
 	for i := uint64(0); i < n; i++ {
 		if err := d.runnable(); err != nil {
 			return err
+		}
+		if i > 0 && d.ticked() {
+			return nil
 		}
 		last := i == n-1
 		if d.pending != nil {
@@ -373,6 +384,9 @@ func (d *Session) cmdContinue(args []string) error {
 				d.printf("breakpoint %d: address %s\n%s\n", bp.id, d.symbolic(bp.addr), d.where())
 				return nil
 			}
+		}
+		if !first && d.ticked() {
+			return nil
 		}
 		first = false
 		budget := uint64(continueQuantum)
@@ -712,7 +726,7 @@ func (d *Session) cmdWatch(args []string) error {
 	if p == nil {
 		return fmt.Errorf("watch: no process is running")
 	}
-	va, err := d.parseAddr(args[1])
+	va, err := d.canonicalAddr(args[1])
 	if err != nil {
 		return err
 	}

@@ -86,7 +86,7 @@ func TestExecUnderMemoryPressure(t *testing.T) {
 	for limit := peak - 90; limit <= peak+1; limit++ {
 		out, log, code, err := runWith(limit)
 		require.NoError(t, err, "frame limit %d", limit)
-		if code == 128+SIGKILL && strings.Contains(log, "pid 1 killed by SIGKILL") {
+		if code == 128+SIGKILL && strings.Contains(log, "pid 2 killed by SIGKILL") {
 			outcomes["parent OOM-killed"]++ // the parent's own faults found no frame
 			continue
 		}
@@ -98,7 +98,7 @@ func TestExecUnderMemoryPressure(t *testing.T) {
 		switch out {
 		case "child exited 0\n":
 		case "child killed by signal 9\n":
-			assert.Contains(t, log, "pid 2 killed by SIGKILL: out of memory")
+			assert.Contains(t, log, "pid 3 killed by SIGKILL: out of memory")
 		case "child execve: Out of memory\n":
 		default:
 			t.Fatalf("frame limit %d: parent printed %q; log %s", limit, out, log)

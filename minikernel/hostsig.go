@@ -118,12 +118,37 @@ func (k *Kernel) deliverHostSignals() {
 	}
 }
 
-// foreground returns the guest's foreground process group: the first process's.
+// foreground returns the guest's foreground process group: the first program's.
 func (k *Kernel) foreground() int {
-	if k.init == nil {
+	if k.first == nil {
 		return 0
 	}
-	return k.init.PGID
+	return k.first.PGID
+}
+
+// takesDefault reports whether process p would take sig's default action now: its
+// disposition is SIG_DFL and some thread of it does not block it.
+func takesDefault(p *Process, sig int) bool {
+	if p.sig.act[sig].handler != sigDFL {
+		return false
+	}
+	for _, t := range p.threads {
+		if t.sig.mask&sigBit(sig) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// heeds reports whether process p takes sig at all (a handler or a default action that
+// does something), with some thread not blocking it.
+func heeds(p *Process, sig int) bool {
+	for _, t := range p.threads {
+		if !t.ignored(sig) && t.sig.mask&sigBit(sig) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // deliverHostSignal sends sig to every live process of the foreground group (none left:
@@ -132,26 +157,31 @@ func (k *Kernel) deliverHostSignal(sig int) {
 	fg := k.foreground()
 	var targets []*Process
 	for _, p := range k.live {
-		if p.PGID == fg {
+		if p.PGID == fg && !p.kernelInit && !p.exited {
 			targets = append(targets, p)
 		}
 	}
 	if defaultActionOf(sig) == actStop {
 		// The machine stops when a foreground process would: emu stops itself, and the
 		// processes with a handler get the signal when it continues.
-		stops := false
+		var stopper *Process
 		for _, p := range targets {
-			a := p.sig.act[sig]
-			stops = stops || (a.handler == sigDFL && p.sig.mask&sigBit(sig) == 0)
+			if stopper == nil && takesDefault(p, sig) {
+				stopper = p
+			}
 		}
-		if stops && k.cfg.OnJobStop != nil {
-			k.emit(&Event{Kind: EvSignal, PID: targets[0].PID, RIP: k.ripOf(targets[0]), Signal: sig,
-				Text: "from the host: default action stop (the machine stops until continued)"})
+		if stopper != nil && k.cfg.OnJobStop != nil {
+			e := Event{Kind: EvSignal, PID: stopper.PID, Signal: sig,
+				Text: "from the host: default action stop (the machine stops until continued)"}
+			if t := stopper.mainThread(); t != nil {
+				e.TID, e.RIP = t.TID, k.ripOf(t)
+			}
+			k.emit(&e)
 			k.cfg.OnJobStop(sig)
 		}
 		kept := targets[:0]
 		for _, p := range targets {
-			if a := p.sig.act[sig]; a.handler != sigDFL || p.sig.mask&sigBit(sig) != 0 {
+			if !takesDefault(p, sig) {
 				kept = append(kept, p)
 			}
 		}
@@ -160,7 +190,7 @@ func (k *Kernel) deliverHostSignal(sig int) {
 	if sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT {
 		heeded := false
 		for _, p := range targets {
-			heeded = heeded || (!p.sig.ignored(sig) && p.sig.mask&sigBit(sig) == 0)
+			heeded = heeded || heeds(p, sig)
 		}
 		k.hs.unheeded.Store(!heeded)
 	}
@@ -186,14 +216,16 @@ func (k *Kernel) hostSignalsPosted() bool {
 
 // waitHost waits until the host descriptor fd is ready for events (POLLIN or POLLOUT), as
 // a blocking read or write of it would, while watching for host signals. It returns true
-// when the wait ended because p has a signal to take (or is gone, or Run must stop): the
-// caller then returns the restart code, and the return to user mode settles it.
-func (k *Kernel) waitHost(p *Process, fd int, events int16) (interrupted bool) {
+// when the wait ended because the current thread has a signal to take (or is gone, or Run
+// must stop): the caller then returns the restart code, and the return to user mode
+// settles it.
+func (k *Kernel) waitHost(fd int, events int16) (interrupted bool) {
+	t := k.cur
 	for {
 		if k.hostSignalsPosted() {
 			k.deliverHostSignals()
 		}
-		if p.exited || k.signalPending(p) || k.hs.stop.Load() != 0 {
+		if t == nil || t.exited || t.proc.exited || t.signalPending() || k.hs.stop.Load() != 0 {
 			return true
 		}
 		fds := [2]pollFd{{fd: int32(fd), events: events}, {fd: int32(k.hs.wakeR), events: pollIn}}
@@ -242,8 +274,8 @@ func (k *Kernel) awaitHostSignal() bool {
 		return false
 	}
 	waiting := false
-	for _, p := range k.live {
-		if s := p.sleep; s != nil && (s.sysno == nrPause || s.sysno == nrRtSigsuspend || s.sysno == nrRtSigtimedwt) {
+	for _, t := range k.runq {
+		if s := t.sleep; s != nil && (s.sysno == nrPause || s.sysno == nrRtSigsuspend || s.sysno == nrRtSigtimedwt) {
 			waiting = true
 		}
 	}

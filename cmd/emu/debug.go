@@ -43,6 +43,7 @@ type debugOptions struct {
 	script string
 	input  string
 	trace  string
+	http   string
 }
 
 func debugFlags(out io.Writer) (*flag.FlagSet, *debugOptions) {
@@ -53,6 +54,7 @@ func debugFlags(out io.Writer) (*flag.FlagSet, *debugOptions) {
 	fs.StringVar(&o.script, "script", "", "read debugger commands from `FILE` instead of standard input")
 	fs.StringVar(&o.input, "input", "", "the guest's standard input comes from `FILE` (default: empty)")
 	fs.StringVar(&o.trace, "trace", "", "start with tracing of these event `KINDS` on (as the trace command)")
+	fs.StringVar(&o.http, "http", "", "serve the web view of the machine on `ADDR` (host:port, or a port alone for\n127.0.0.1): the page, the terminal and --script drive one session until quit")
 	fs.Usage = func() {
 		fmt.Fprint(out, debugUsage)
 		fs.PrintDefaults()
@@ -112,13 +114,22 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}()
 	cfg.Stdout, cfg.Stderr, cfg.Log = stdout, stderr, stdout
+	log := stdout
+	var wv *webView
+	if o.http != "" {
+		wv = newWebView(stdout)
+		cfg.Stdout, cfg.Stderr, cfg.Log, log = wv.tee(stdout), wv.tee(stderr), wv.tee(stdout), wv.tee(stdout)
+	}
 	k, err := minikernel.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "emu: %v\n", err)
 		return 1
 	}
 	defer k.Close()
-	d := debugger.New(k, stdout, cfg.MaxInsns)
+	if wv != nil {
+		wv.attach(k)
+	}
+	d := debugger.New(k, log, cfg.MaxInsns)
 	if o.trace != "" {
 		if err := d.SetTrace(o.trace); err != nil {
 			fmt.Fprintf(stderr, "emu debug: --trace: %v\n", err)
@@ -131,6 +142,13 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return spawnStatus(err)
 	}
 	d.Follow(p)
+	if wv != nil {
+		var script io.Reader
+		if o.script != "" {
+			script = commands
+		}
+		return wv.serve(d, o.http, script, stdin, stderr)
+	}
 	return d.Serve(commands, isTerminal(commands))
 }
 

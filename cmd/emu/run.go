@@ -40,6 +40,7 @@ type runOptions struct {
 	traceFormat string
 	root        string
 	cpuprofile  string
+	report      string
 }
 
 func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
@@ -54,6 +55,7 @@ func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.StringVar(&o.traceFile, "trace-file", "", "write the trace to `FILE` instead of stderr")
 	fs.StringVar(&o.root, "root", "", "confine the guest to host directory `DIR`, which becomes its \"/\" (chroot\nsemantics: no path, \"..\" or symbolic link leads out); PROG is found inside DIR")
 	fs.StringVar(&o.traceFormat, "trace-format", "text", "trace `FORMAT`: text (one aligned line per event) or json (one object\nper line, stable field names)")
+	fs.StringVar(&o.report, "report", "", "write a report of the run to `FILE`: one self-contained HTML page (no network)\nwith the statistics, faults over time by outcome, frames in use over time, TLB\nhit rates and the largest VMAs")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of emu itself (pprof format) to `FILE`, for\n`go tool pprof emu FILE`: where the host's time goes while the guest runs")
 	fs.Usage = func() {
 		fmt.Fprint(out, runUsage)
@@ -145,8 +147,16 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer forwardSignals(k)()
 	var stats *minikernel.StatsCollector
 	var base statsBase
-	if o.stats || o.statsJSON != "" {
+	if o.stats || o.statsJSON != "" || o.report != "" {
 		stats, base = k.CollectStats(), baseline(k)
+	}
+	var report *reportFile
+	if o.report != "" {
+		if report, err = newReport(k, o.report); err != nil {
+			fmt.Fprintf(stderr, "emu run: --report: %v\n", err)
+			return 2
+		}
+		defer report.discard()
 	}
 	if tr != nil {
 		tr.attach(k)
@@ -168,12 +178,19 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		defer stop()
 	}
+	var sampler *phaseSampler
+	if stats != nil {
+		sampler = startPhaseSampler()
+	}
 	start := time.Now()
 	code, err := k.Run()
 	wall := time.Since(start)
 	o.finishTrace(tr, stderr)
 	if stats != nil {
-		s := runStats{Stats: base.since(stats.Snapshot()), Wall: wall}
+		s := runStats{Stats: base.since(stats.Snapshot()), Wall: wall, Shares: sampler.finish()}
+		if psc := k.MMU().PSC; psc != nil {
+			s.PSC, s.PSCOn = base.sincePSC(psc.Stats), true
+		}
 		if o.stats {
 			printStats(stderr, &s)
 		}
@@ -183,6 +200,12 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "emu: --stats-json: %v\n", werr)
 			} else if werr := statsOut.Close(); werr != nil {
 				fmt.Fprintf(stderr, "emu: --stats-json: %v\n", werr)
+			}
+		}
+		if report != nil {
+			if werr := report.write(fs.Args(), &s, code, err); werr != nil {
+				fmt.Fprintf(stderr, "emu: --report: %v\n", werr)
+				return 1
 			}
 		}
 	}
