@@ -36,7 +36,7 @@ Examples:
 `
 
 func main() {
-	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	exitLikeGuest(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // Main runs the emu command with args (without the program name) and returns its exit code.
