@@ -139,19 +139,25 @@ func (k *Kernel) execELF(p *Process, f *File, path, execfn string, argv, envp []
 		k.denyWrite(mm, interp.f)
 	}
 
-	// The point of no return: the old image goes.
+	// The point of no return: the other threads end, the old image goes.
+	t := k.cur
+	k.deThread(t)
+	k.mmRelease(t) // clear_child_tid and the robust list; a vfork parent may go on
 	old := p.mm
 	p.mm = mm
 	p.exe = path
 	p.fs.exe, _ = k.guestPathOf(f.hfd)
-	p.comm = [16]byte{}
-	copy(p.comm[:15], filepath.Base(execfn))
-	k.cur = nil // force a CR3 load of the new tables
-	k.switchTo(p)
-	k.releaseMM(old)
+	t.comm = [16]byte{}
+	copy(t.comm[:15], filepath.Base(execfn))
+	k.loadMM(mm)
+	k.mmput(old)
+	if p.fds.users > 1 {
+		// unshare_files(): a table shared with another process (CLONE_FILES) is copied.
+		p.fds.users--
+		p.fds = p.fds.clone()
+	}
 	p.fds.closeOnExec()
-	p.sig.execReset()
-	p.clearChildTID = 0
+	k.execResetSignals(t)
 
 	var st cpu.State
 	st.RFLAGS = cpu.InitialRFLAGS

@@ -29,6 +29,7 @@ const (
 	fileStream                  // the guest's standard input, output or error
 	fileShm                     // an anonymous shared-memory object (backs MAP_SHARED|MAP_ANONYMOUS)
 	filePipe                    // one end of a pipe (pipe.go)
+	filePidfd                   // a process descriptor (pidfd.go)
 )
 
 // Open flags (include/uapi/asm-generic/fcntl.h), as the guest passes them.
@@ -73,9 +74,10 @@ type File struct {
 	r     io.Reader
 	w     io.Writer
 	pipe  *pipe
-	flags int    // the file status flags, as F_GETFL reports them
-	off   uint64 // the file position
-	refs  int    // descriptors and VMAs holding it
+	proc  *Process // a pidfd's process
+	flags int      // the file status flags, as F_GETFL reports them
+	off   uint64   // the file position
+	refs  int      // descriptors and VMAs holding it
 }
 
 // Name returns the path the file was opened by.
@@ -168,11 +170,11 @@ func (k *Kernel) openHost(name string, flags int, mode uint32) (*File, Errno) {
 	if name == "" {
 		return nil, ENOENT
 	}
-	abs, e := k.absPath(k.cur, fdcwdArg, name)
+	abs, e := k.absPath(k.curProc(), fdcwdArg, name)
 	if e != 0 {
 		return nil, e
 	}
-	f, e := k.openFile(k.cur, abs, flags, mode)
+	f, e := k.openFile(k.curProc(), abs, flags, mode)
 	if f != nil {
 		f.name = name
 	}
@@ -477,6 +479,14 @@ func (k *Kernel) streamRead(p *Process, f *File, dst *uio) (uint64, Errno) {
 	}
 	var n int
 	if f.hfd >= 0 {
+		// Wait as the host would, but interruptibly: a host signal for p ends the wait.
+		if f.nonblock() {
+			if hostPollOne(f.hfd, pollIn) == 0 {
+				return 0, EAGAIN
+			}
+		} else if k.waitHost(f.hfd, pollIn) {
+			return 0, errnoRestart
+		}
 		var err error
 		if n, err = syscall.Read(f.hfd, data); err != nil {
 			return 0, errnoOf(err)
@@ -508,6 +518,19 @@ func (k *Kernel) streamWrite(p *Process, f *File, src *uio) (uint64, Errno) {
 		if got > 0 {
 			var err error
 			if f.hfd >= 0 {
+				if f.nonblock() {
+					if hostPollOne(f.hfd, pollOut) == 0 {
+						if done == 0 {
+							return 0, EAGAIN
+						}
+						break
+					}
+				} else if k.waitHost(f.hfd, pollOut) {
+					if done == 0 {
+						return 0, errnoRestart
+					}
+					break
+				}
 				_, err = syscall.Write(f.hfd, tmp[:got])
 			} else if f.w != nil {
 				_, err = f.w.Write(tmp[:got])

@@ -174,10 +174,10 @@ func sysPrctl(k *Kernel, p *Process, a *[6]uint64) int64 {
 		if e != 0 {
 			return -int64(e)
 		}
-		p.comm = [16]byte{}
-		copy(p.comm[:15], s)
+		k.cur.comm = [16]byte{}
+		copy(k.cur.comm[:15], s)
 	case prGetName:
-		if _, ok := k.copyOut(p, arg2, p.comm[:]); !ok {
+		if _, ok := k.copyOut(p, arg2, k.cur.comm[:]); !ok {
 			return -int64(EFAULT)
 		}
 	case prGetSeccomp:
@@ -261,7 +261,7 @@ func sysPrctl(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return 0
 	case prGetTIDAddress:
 		var b [8]byte
-		le.PutUint64(b[:], p.clearChildTID)
+		le.PutUint64(b[:], k.cur.clearChildTID)
 		if _, ok := k.copyOut(p, arg2, b[:]); !ok {
 			return -int64(EFAULT)
 		}

@@ -593,7 +593,7 @@ func sysSendfile(k *Kernel, p *Process, a *[6]uint64) int64 {
 				w = k.pipeWrite(p, out, kernelBuf(chunk[:n]), &pipeXfer{})
 				out.flags = saved
 				if w == -int64(EAGAIN) && done == 0 && !out.nonblock() {
-					out.pipe.waiters.add(p)
+					out.pipe.waiters.add(k.cur)
 					return sysBlocks
 				}
 			} else {

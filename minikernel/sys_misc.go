@@ -37,7 +37,12 @@ func (k *Kernel) clockValue(p *Process, id uint64) (uint64, Errno) {
 		return k.realtimeNS(), 0
 	case clockMonotonic, clockMonotonicRaw, clockMonotonicCoarse, clockBoottime, clockBoottimeAlarm:
 		return k.nowNS(), 0
-	case clockProcessCputime, clockThreadCputime:
+	case clockProcessCputime:
+		return p.insns, 0
+	case clockThreadCputime:
+		if t := k.cur; t != nil && t.proc == p {
+			return t.insns, 0
+		}
 		return p.insns, 0
 	}
 	return 0, EINVAL

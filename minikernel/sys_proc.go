@@ -67,20 +67,8 @@ func sysWait4(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if int32(a[0]) == -1<<31 {
 		return -int64(ESRCH) // INT_MIN cannot be negated into a group
 	}
-	w := &waitCall{pid: int64(int32(a[0])), status: a[1], options: a[2], rusage: a[3]}
-	ret := k.doWait(p, w)
-	if ret != waitBlocks {
-		return ret
-	}
-	try := func() int64 {
-		r := k.doWait(p, w)
-		if r == waitBlocks {
-			p.sig.childWait.add(p) // exit() wakes the parent's queue
-		}
-		return r
-	}
-	p.sig.childWait.add(p)
-	return k.block(p, &sleepCall{retry: try, restartable: true})
+	w := &waitCall{pid: int64(int32(a[0])), status: a[1], options: a[2] | wExited, rusage: a[3]}
+	return k.waitSleep(p, w)
 }
 
 // execve(path, argv, envp). On success it does not return: the process runs the new image
@@ -138,29 +126,25 @@ func (k *Kernel) userStrings(p *Process, va uint64) ([]string, Errno) {
 
 // sched_yield(): give up the rest of the time slice.
 func sysSchedYield(k *Kernel, p *Process, a *[6]uint64) int64 {
-	k.slice = k.cfg.Quantum
+	k.this.slice = k.cfg.Quantum
 	return 0
 }
 
-// set_tid_address(tidptr): remember where to clear the thread ID at exit; returns the TID.
+// gettid(): the calling thread's ID.
+func sysGettid(k *Kernel, p *Process, a *[6]uint64) int64 { return int64(k.cur.TID) }
+
+// set_tid_address(tidptr): remember where to clear the thread ID at exit (and wake a
+// futex waiter there); returns the TID.
 func sysSetTidAddress(k *Kernel, p *Process, a *[6]uint64) int64 {
-	p.clearChildTID = a[0]
-	return int64(p.PID)
-}
-
-// set_robust_list(head, len): accepted (robust futexes matter only to threads, which this
-// kernel does not have); a wrong len is EINVAL as on Linux.
-func sysSetRobustList(k *Kernel, p *Process, a *[6]uint64) int64 {
-	if a[1] != 24 {
-		return -int64(EINVAL)
-	}
-	return 0
+	k.cur.clearChildTID = a[0]
+	return int64(k.cur.TID)
 }
 
 // Resource limits: RLIMIT_STACK bounds stack growth and places mmap_base at the next
 // execve; the others are reported with Linux's defaults and may be changed, without effect.
 const (
 	rlimitStack  = 3
+	rlimitNproc  = 6
 	rlimitNofile = 7
 	rlimCount    = 16
 	rlimInfinity = ^uint64(0)

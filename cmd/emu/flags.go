@@ -117,7 +117,7 @@ type tlbSpec struct {
 
 const tlbSpecHelp = `The --tlb SPEC is a comma-separated list of items, applied left to right over the
 default geometry (a split TLB: ITLB 64 entries 4-way, DTLB 256 entries 4-way, 32 large-page
-entries each, LRU, PCIDs on):
+entries each, LRU, PCIDs on; paging-structure caches of 2 PML4E, 4 PDPTE and 32 PDE entries):
 
   dtlb=E/W        data TLB: E entries for 4 KiB pages in W ways (E/W sets, a power of two)
   dtlb=E          the same, fully associative (W = E, at most 64)
@@ -129,6 +129,10 @@ entries each, LRU, PCIDs on):
   unified         one TLB (the dtlb geometry) serves fetches and data; split undoes it
   nopcid          run the kernel without CR4.PCIDE: every CR3 load flushes every
                   non-global entry; pcid turns PCIDs back on (the default)
+  pde=N           entries of the PDE cache (SDM 4.10.3: a TLB miss under a cached PDE
+                  reads only the PTE; 0, or 1-4, or 4 ways times a power of two)
+  pdpte=N         entries of the PDPTE cache; pml4e=N of the PML4E cache (0-64)
+  psc=off         no paging-structure caches: every TLB miss walks all four levels
   default         the default geometry again
 
 Examples:
@@ -174,6 +178,23 @@ func parseTLBSpec(s string) (tlbSpec, error) {
 			if key != "dlarge" {
 				spec.MMU.ITLB.LargeEntries = n
 			}
+		case hasVal && (key == "pde" || key == "pdpte" || key == "pml4e"):
+			var n int
+			n, err = parseCount(val, 0, 1024)
+			switch {
+			case err != nil:
+			case key == "pde":
+				spec.MMU.PSC.PDE = n
+			case key == "pdpte":
+				spec.MMU.PSC.PDPTE = n
+			default:
+				spec.MMU.PSC.PML4E = n
+			}
+			if err == nil {
+				_, err = tlb.NewPSC(spec.MMU.PSC)
+			}
+		case item == "psc=off":
+			spec.MMU.PSC = tlb.PSCConfig{}
 		case hasVal && key == "policy":
 			switch val {
 			case "lru":
@@ -184,7 +205,7 @@ func parseTLBSpec(s string) (tlbSpec, error) {
 				err = fmt.Errorf("unknown policy %q (want lru or plru)", val)
 			}
 		default:
-			return spec, fmt.Errorf("unknown item %q (want dtlb=E/W, itlb=E/W, large=N, policy=lru|plru, unified, split, pcid, nopcid; see emu help tlb)", item)
+			return spec, fmt.Errorf("unknown item %q (want dtlb=E/W, itlb=E/W, large=N, policy=lru|plru, unified, split, pcid, nopcid, pde=N, pdpte=N, pml4e=N, psc=off; see emu help tlb)", item)
 		}
 		if err != nil {
 			return spec, fmt.Errorf("%s: %v", item, err)

@@ -171,7 +171,7 @@ func TestFaultTraceLines(t *testing.T) {
 			segv = l
 		}
 	}
-	for _, want := range []string{"pid 1", "fault", "user write at 0xdead0000", "rip 0x", "code 0x6 [- W U - -]", "vma none"} {
+	for _, want := range []string{"pid 2", "fault", "user write at 0xdead0000", "rip 0x", "code 0x6 [- W U - -]", "vma none"} {
 		assert.Contains(t, segv, want)
 	}
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,6 +174,18 @@ func TestWebPageCopyOnWrite(t *testing.T) {
 	stop = js[string](t, ctx, `document.getElementById('stopbar').textContent`)
 	assert.Contains(t, stop, "cow-copy")
 	screenshot(t, ctx, "web-cow-copied")
+
+	// The process picker: the child's page tables, with its own PML4.
+	var child struct{ PID, PML4 uint64 }
+	for _, p := range st2.Processes {
+		if strings.HasSuffix(p.Exe, "dbg_cow") && p.PID != st2.Current {
+			child.PID, child.PML4 = uint64(p.PID), p.PML4
+		}
+	}
+	require.NotZero(t, child.PID)
+	js[any](t, ctx, `(s => { s.value = '`+itoa(child.PID)+`'; s.dispatchEvent(new Event('change')); return 0; })(document.getElementById('pid'))`)
+	waitJS(t, ctx, `document.getElementById('tree-sub').textContent.includes('pid `+itoa(child.PID)+` ')`, "the child's page tables")
+	assert.Contains(t, js[string](t, ctx, `document.getElementById('tree-sub').textContent`), "PML4 at frame "+fmt.Sprintf("%#x", child.PML4))
 }
 
 // Breaking on demand-zero faults and continuing from the page's controls stops at such a
@@ -216,8 +229,17 @@ func TestWebPageBreakOnDemandZeroAndContinue(t *testing.T) {
 	insns2 = js[float64](t, ctx, `Number(document.getElementById('insns').textContent.replace(/,/g, ''))`)
 	assert.Greater(t, insns2, insns1)
 	var faults float64
-	faults = js[float64](t, ctx, `document.querySelectorAll('#timeline .ev').length`)
-	assert.Positive(t, faults, "the timeline shows the run's events")
+	faults = js[float64](t, ctx, `document.querySelectorAll('#timeline .ev[data-kind="fault"]').length`)
+	assert.Positive(t, faults, "the timeline shows the run's faults")
+
+	// Clicking a fault in the timeline shows its details.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#timeline .ev[data-kind="fault"]`)))
+	waitJS(t, ctx, `document.getElementById('event-detail').textContent.includes('error code')`, "the fault's details")
+	detail := js[string](t, ctx, `document.getElementById('event-detail').textContent`)
+	assert.Regexp(t, `fault in pid \d+( thread \d+)? on CPU \d+ at guest time \d+`, detail)
+	assert.Regexp(t, `error code 0x[0-9a-f]+ \[[-PWURSVDI ]+\]`, detail)
+	assert.Regexp(t, `outcome (demand-zero|file-read|file-cached)`, detail)
+	assert.Contains(t, detail, "VMA ")
 }
 
 // frameOf reads the number of "→ frame 0x1a" in a tree row.
