@@ -49,9 +49,6 @@ const (
 	maxDeadlkIterations = 10
 )
 
-// EDEADLK: waiting would deadlock.
-const EDEADLK Errno = 35
-
 // fileLock is one record lock: [start, end] inclusive, of a type, held by an owner (a
 // descriptor table for a POSIX lock, an open file description for an OFD lock).
 type fileLock struct {
@@ -95,7 +92,7 @@ type hostRange struct {
 
 // lockWait is a process blocked in F_SETLKW: what it waits to lock, for EDEADLK's walk.
 type lockWait struct {
-	p          *Process
+	t          *Thread
 	fl         *fileLocks
 	typ        int16
 	start, end uint64
@@ -148,7 +145,7 @@ func (k *Kernel) openMirror(f *File) int {
 // forget drops fl when nothing is locked and nobody waits: the mirror closes, which releases
 // whatever the host still held for it.
 func (k *Kernel) forget(fl *fileLocks) {
-	if len(fl.records) > 0 || len(fl.flocks) > 0 || len(fl.waiters.ps) > 0 {
+	if len(fl.records) > 0 || len(fl.flocks) > 0 || len(fl.waiters.ts) > 0 {
 		return
 	}
 	if fl.host >= 0 {
@@ -520,8 +517,8 @@ func (k *Kernel) fcntlLock(p *Process, f *File, cmd, va uint64) int64 {
 				if !ofd && k.posixDeadlock(p, owner, c) {
 					return -int64(EDEADLK)
 				}
-				fl.waiters.add(p)
-				k.lockWaits[owner] = &lockWait{p: p, fl: fl, typ: a.typ, start: a.start, end: a.end}
+				fl.waiters.add(k.cur)
+				k.lockWaits[owner] = &lockWait{t: k.cur, fl: fl, typ: a.typ, start: a.start, end: a.end}
 				return sysBlocks
 			}
 		}
@@ -530,7 +527,7 @@ func (k *Kernel) fcntlLock(p *Process, f *File, cmd, va uint64) int64 {
 		if e := k.syncHost(fl, a.start, a.end); e != 0 {
 			fl.records = old
 			if wait && e == EAGAIN {
-				fl.waiters.add(p)
+				fl.waiters.add(k.cur)
 				return k.hostWait(s)
 			}
 			k.forget(fl)
@@ -626,7 +623,7 @@ func (k *Kernel) posixDeadlock(p *Process, owner any, c *fileLock) bool {
 			return false
 		}
 		w := k.lockWaits[c.owner]
-		if w == nil || w.p.sleep == nil || w.p.exited {
+		if w == nil || w.t.sleep == nil || w.t.exited {
 			return false
 		}
 		next := w.fl.conflict(c.owner, w.typ, w.start, w.end)
@@ -741,7 +738,7 @@ func sysFlock(k *Kernel, p *Process, a *[6]uint64) int64 {
 					k.forget(fl)
 					return -int64(EAGAIN)
 				}
-				fl.waiters.add(p)
+				fl.waiters.add(k.cur)
 				return sysBlocks
 			}
 		}
@@ -749,7 +746,7 @@ func sysFlock(k *Kernel, p *Process, a *[6]uint64) int64 {
 		if e := k.syncHostFlock(fl); e != 0 {
 			fl.flocks = fl.flocks[:len(fl.flocks)-1]
 			if !nb && e == EAGAIN {
-				fl.waiters.add(p)
+				fl.waiters.add(k.cur)
 				return k.hostWait(s)
 			}
 			k.forget(fl)
