@@ -76,6 +76,8 @@ type Session struct {
 	dead     error // the emulator failed: nothing more can run
 	syms     symbols
 	errors   int
+	driver   string // "gdb" when another debugger runs the program: step and continue are its
+	running  bool   // a step or continue of the session runs: recent collects events
 }
 
 // recorded is an event kept past its delivery, with a copy of its VMA.
@@ -119,7 +121,7 @@ func (d *Session) observe(e *minikernel.Event) {
 	if d.trace.Has(e.Kind) {
 		d.out.Write(append(describe.AppendEventText([]byte("trace "), e), '\n'))
 	}
-	if e.Kind == minikernel.EvTLB || e.Kind == minikernel.EvFrame {
+	if e.Kind == minikernel.EvTLB || e.Kind == minikernel.EvFrame || !d.running {
 		return
 	}
 	r := recorded{ev: *e}
@@ -145,6 +147,8 @@ func (d *Session) Exec(w io.Writer, line string) (quit bool, err error) {
 	if d.init == nil {
 		return false, fmt.Errorf("debugger: no program to debug (Follow names it)")
 	}
+	d.running = true
+	defer func() { d.running = false }()
 	return d.command(line)
 }
 
@@ -212,6 +216,11 @@ func (d *Session) Serve(in io.Reader, interactive bool) int {
 func (d *Session) command(line string) (bool, error) {
 	f := strings.Fields(line)
 	cmd, args := strings.ToLower(f[0]), f[1:]
+	if err := d.allowed(cmd, args); err != nil {
+		d.errors++
+		d.printf("error: %v\n", err)
+		return false, err
+	}
 	var err error
 	switch cmd {
 	case "step", "s", "stepi", "si":
@@ -411,6 +420,12 @@ func (d *Session) stopAtTrap(pt *minikernel.PendingTrap, bp *breakpoint) {
 		return
 	}
 	d.pending = pt
+	d.showStop(pt, bp)
+}
+
+// showStop prints a trap the kernel has not handled yet, decoded, and the breakpoint (if
+// any) that stopped the program there.
+func (d *Session) showStop(pt *minikernel.PendingTrap, bp *breakpoint) {
 	who := "stopped"
 	if bp != nil {
 		bp.hits++

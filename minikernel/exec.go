@@ -301,6 +301,7 @@ func (k *Kernel) buildStack(p *Process, plan *loader.Plan, bias, interpBase uint
 	if _, ok2 := k.copyOut(p, sp, buf); !ok2 || !ok {
 		return 0, false
 	}
+	p.mm.auxv = buf[(len(words)-len(auxv))*8:]
 	return sp, true
 }
 

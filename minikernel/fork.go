@@ -50,6 +50,7 @@ func (k *Kernel) dupMM(old *MM) (*MM, error) {
 		return nil, err
 	}
 	mm.brkStart, mm.brk, mm.stackTop, mm.mmapBase = old.brkStart, old.brk, old.stackTop, old.mmapBase
+	mm.auxv = old.auxv
 	protected := false
 	for _, v := range old.vmas {
 		if v.Flags&VMDontCopy != 0 {

@@ -54,6 +54,8 @@ type Process struct {
 
 	sleep *sleepCall // the system call the process sleeps in (sleep.go), or nil
 	fs    fsState    // working directory, umask, executable path (namei.go)
+
+	traced bool // a debugger sees its signals before they are delivered (debugaccess.go)
 }
 
 // MM returns the process's address space (nil once it has exited).

@@ -401,7 +401,7 @@ func (k *Kernel) generate(p *Process, info sigInfo, private bool) {
 	if s.mask&bit != 0 {
 		return
 	}
-	if s.fatal(sig) && defaultActionOf(sig) == actTerm && s.realBlocked&bit == 0 {
+	if s.fatal(sig) && defaultActionOf(sig) == actTerm && s.realBlocked&bit == 0 && !p.traced {
 		k.emit(&Event{Kind: EvSignal, PID: p.PID, RIP: k.ripOf(p), Signal: sig, Text: "default action: terminate"})
 		k.exit(p, sig)
 		return

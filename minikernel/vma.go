@@ -108,6 +108,7 @@ type MM struct {
 	stackTop  uint64 // end of the stack VMA as execve made it
 	mmapBase  uint64 // top of the top-down mmap area (mm/util.c:mmap_base())
 	needFlush bool   // tables changed while another address space was loaded
+	auxv      []byte // the auxiliary vector execve wrote (Linux's mm->saved_auxv)
 }
 
 // VMAs returns the areas, in address order. The slice must not be modified.

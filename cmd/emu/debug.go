@@ -40,6 +40,7 @@ type debugOptions struct {
 	script string
 	input  string
 	trace  string
+	gdb    string
 }
 
 func debugFlags(out io.Writer) (*flag.FlagSet, *debugOptions) {
@@ -49,6 +50,8 @@ func debugFlags(out io.Writer) (*flag.FlagSet, *debugOptions) {
 	o.machineOptions.register(fs)
 	fs.StringVar(&o.script, "script", "", "read debugger commands from `FILE` instead of standard input")
 	fs.StringVar(&o.input, "input", "", "the guest's standard input comes from `FILE` (default: empty)")
+	fs.StringVar(&o.gdb, "gdb", "", "let gdb drive the program: wait for it on `ADDR` (HOST:PORT, :PORT, or a\n"+
+		"socket path) once the --script commands have run; monitor CMD runs commands")
 	fs.StringVar(&o.trace, "trace", "", "start with tracing of these event `KINDS` on (as the trace command)")
 	fs.Usage = func() {
 		fmt.Fprint(out, debugUsage)
@@ -121,6 +124,17 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 126
 	}
 	d.Follow(p)
+	if o.gdb != "" {
+		// The script sets the session up (break fault, trace); then gdb drives.
+		script := io.Reader(strings.NewReader(""))
+		if o.script != "" {
+			script = commands
+		}
+		if code := d.Serve(script, false); code != 0 || !k.Live() {
+			return code
+		}
+		return serveGDB(k, p, d, o.gdb, cfg.MaxInsns, stderr)
+	}
 	return d.Serve(commands, isTerminal(commands))
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/vmemu/vmemu/debugger"
 	"github.com/vmemu/vmemu/describe"
 	"github.com/vmemu/vmemu/minikernel"
 )
@@ -38,6 +39,7 @@ type runOptions struct {
 	traceFile   string
 	traceFormat string
 	root        string
+	gdb         string
 }
 
 func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
@@ -51,6 +53,8 @@ func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.StringVar(&o.trace, "trace", "", "trace events of these `KINDS` (comma-separated): faults, syscalls, tlb,\nframes, process, exec, signals, all (see emu help trace)")
 	fs.StringVar(&o.traceFile, "trace-file", "", "write the trace to `FILE` instead of stderr")
 	fs.StringVar(&o.root, "root", "", "confine the guest to host directory `DIR`, which becomes its \"/\" (chroot\nsemantics: no path, \"..\" or symbolic link leads out); PROG is found inside DIR")
+	fs.StringVar(&o.gdb, "gdb", "", "wait for gdb on `ADDR` (HOST:PORT, :PORT on the loopback address, or a Unix\n"+
+		"socket path) before the first instruction; see emu help gdb")
 	fs.StringVar(&o.traceFormat, "trace-format", "text", "trace `FORMAT`: text (one aligned line per event) or json (one object\nper line, stable field names)")
 	fs.Usage = func() {
 		fmt.Fprint(out, runUsage)
@@ -134,7 +138,8 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		tr.attach(k)
 	}
 	prog := fs.Arg(0)
-	if _, err := k.Spawn(prog, fs.Args(), os.Environ()); err != nil {
+	p, err := k.Spawn(prog, fs.Args(), os.Environ())
+	if err != nil {
 		if tr != nil {
 			tr.Flush()
 		}
@@ -148,7 +153,14 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 126
 	}
 	start := time.Now()
-	code, err := k.Run()
+	var code int
+	if o.gdb != "" {
+		d := debugger.New(k, stderr, cfg.MaxInsns)
+		d.Follow(p)
+		code = serveGDB(k, p, d, o.gdb, cfg.MaxInsns, stderr)
+	} else {
+		code, err = k.Run()
+	}
 	wall := time.Since(start)
 	if tr != nil {
 		tr.Flush()

@@ -1,0 +1,280 @@
+package minikernel
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+
+	"github.com/vmemu/vmemu/cpu"
+	"github.com/vmemu/vmemu/mmu"
+)
+
+// What a debugger outside the machine may do to a process, as Linux lets a tracer do it
+// with ptrace: read and write its memory (access_process_vm), see each signal before it is
+// delivered and cancel or change it (ptrace_signal), and send it one. The gdb stub reaches
+// the kernel only through these and the inspection accessors (inspect.go).
+
+// ErrNoAccess is the error of a debugger access to an address the process cannot reach:
+// no VMA covers it, or (for a write) the mapping cannot be written even by force.
+var ErrNoAccess = errors.New("no memory at this address in the process")
+
+// ReadMemory copies p's memory at va into buf as p would read it, and returns how many
+// bytes it copied before the first address p has no memory at. It changes nothing: no
+// accessed bit, no TLB fill, no page made present. A page the process has not touched yet
+// reads as the fault handler would fill it: zeros for anonymous memory, the file's bytes
+// (from the page cache, or the file) for a file mapping; a page wholly past the end of its
+// file, where an access would raise SIGBUS, ends the read, as do PROT_NONE areas.
+func (k *Kernel) ReadMemory(p *Process, va uint64, buf []byte) (int, error) {
+	if p == nil || p.mm == nil {
+		return 0, ErrNoAccess
+	}
+	mem := k.ram.Bytes()
+	done := 0
+	for done < len(buf) {
+		addr := va + uint64(done)
+		if addr < va || addr >= userTop {
+			return done, ErrNoAccess
+		}
+		page := pageRoundDown(addr)
+		off := addr - page
+		chunk := min(uint64(len(buf)-done), 4096-off)
+		dst := buf[done : done+int(chunk)]
+		pte, _ := k.lookupPTE(p.mm, page)
+		switch {
+		case pteMapped(pte):
+			pa := pte.Frame()<<12 + off
+			if pa+chunk > uint64(len(mem)) {
+				return done, ErrNoAccess
+			}
+			copy(dst, mem[pa:])
+		default:
+			v := p.mm.Find(addr)
+			if v == nil || v.Prot == 0 {
+				return done, ErrNoAccess
+			}
+			if v.Obj == nil {
+				clear(dst)
+			} else if !k.peekFilePage(v, page, off, dst) {
+				return done, ErrNoAccess
+			}
+		}
+		done += int(chunk)
+	}
+	return done, nil
+}
+
+// peekFilePage copies the bytes at offset off of the page at linear address page of a file
+// mapping, as the fault handler would fill it, without filling the page cache. It reports
+// false for a page past the end of the file.
+func (k *Kernel) peekFilePage(v *VMA, page, off uint64, dst []byte) bool {
+	f := v.file()
+	if f == nil || f.ino == nil {
+		return false
+	}
+	idx := v.pgoff(page)
+	var b [4096]byte
+	switch pfn, cached := f.ino.pages[idx]; {
+	case cached:
+		copy(b[:], k.ram.Bytes()[pfn<<12:])
+	case f.kind == fileShm:
+	case idx<<12 >= pageRoundUp(f.ino.size):
+		return false
+	case f.hfd >= 0:
+		n := min(uint64(4096), f.ino.size-idx<<12)
+		for got := uint64(0); got < n; {
+			r, err := syscall.Pread(f.hfd, b[got:n], int64(idx<<12+got))
+			if err != nil || r <= 0 {
+				break
+			}
+			got += uint64(r)
+		}
+	}
+	if v.FileEnd != 0 && page+4096 > v.FileEnd {
+		clear(b[v.FileEnd-page:]) // the tail of an ELF segment's last file page
+	}
+	copy(dst, b[off:])
+	return true
+}
+
+// WriteMemory stores data into p's memory at va as ptrace's POKEDATA does (a forced write,
+// FOLL_FORCE): a page not present is filled first as a write fault would fill it; a page
+// p may not write, in a private mapping, gets a private copy first (program text stays
+// read-only to p, but the debugger's change is p's alone, not the file's); a shared mapping
+// is written only where p could write it. It returns how many bytes it stored before the
+// first address it could not write.
+func (k *Kernel) WriteMemory(p *Process, va uint64, data []byte) (int, error) {
+	if p == nil || p.mm == nil {
+		return 0, ErrNoAccess
+	}
+	mem := k.ram.Bytes()
+	done := 0
+	for done < len(data) {
+		addr := va + uint64(done)
+		if addr < va || addr >= userTop {
+			return done, ErrNoAccess
+		}
+		page := pageRoundDown(addr)
+		off := addr - page
+		chunk := min(uint64(len(data)-done), 4096-off)
+		pfn, err := k.writablePage(p, page)
+		if err != nil {
+			return done, err
+		}
+		copy(mem[pfn<<12+off:], data[done:done+int(chunk)])
+		k.ram.NoteWrite(pfn) // decoded instructions of the frame must be decoded again
+		done += int(chunk)
+	}
+	return done, nil
+}
+
+// writablePage returns the frame a debugger's write to page goes to, making one as a forced
+// write fault would (mm/memory.c with FOLL_FORCE: a copy-on-write break even where the VMA
+// is not writable, leaving the entry as the VMA's protection says).
+func (k *Kernel) writablePage(p *Process, page uint64) (uint64, error) {
+	mm := p.mm
+	v := mm.Find(page)
+	if v == nil || v.Prot == 0 || (v.shared() && v.Prot&ProtWrite == 0) {
+		return 0, ErrNoAccess
+	}
+	ea, err := k.walk(mm.pml4, page, true)
+	if err != nil {
+		return 0, fmt.Errorf("out of memory for a page table: %w", err)
+	}
+	pte := k.readPTE(ea)
+	if !pteMapped(pte) {
+		out := FaultDemandZero
+		if v.Obj != nil {
+			out = FaultCOWCopy // a private copy of the file's page (FaultFileRead when shared)
+			if v.shared() {
+				out = FaultFileRead
+			}
+		}
+		pfn, err := k.fillPage(v, page, ea, out)
+		if err != nil {
+			return 0, err
+		}
+		return pfn, nil
+	}
+	old := pte.Frame()
+	if v.shared() || (k.frames.Kind(old) == FrameUser && k.frames.Ref(old) == 1) {
+		return old, nil // the page is p's own (or the file's, shared): write it in place
+	}
+	// A frame shared copy-on-write, or the page cache's: p gets its own copy, mapped with
+	// the VMA's protection (read-only for program text) and no longer copy-on-write.
+	pfn, err := k.frames.Dup(old, FrameUser)
+	if err != nil {
+		return 0, err
+	}
+	e := mmu.PTE(pfn<<12) | leafFlags(v.Prot) | pte&(mmu.PTEAccessed|mmu.PTEDirty)
+	if pte&mmu.PTEPresent == 0 {
+		e = pte&^mmu.PTE(mmu.PTEAddrMask) | mmu.PTE(pfn<<12) // a PROT_NONE entry stays one
+	}
+	k.writePTE(ea, e)
+	k.frames.Put(old)
+	k.invalidate(mm, page)
+	return pfn, nil
+}
+
+// Auxv returns the auxiliary vector execve gave p, as /proc/PID/auxv shows it (pairs of
+// little-endian words, ending with AT_NULL).
+func (p *Process) Auxv() []byte {
+	if p.mm == nil {
+		return nil
+	}
+	return p.mm.auxv
+}
+
+// Name returns the process's command name (comm): its program's base name, or what
+// prctl(PR_SET_NAME) set.
+func (p *Process) Name() string {
+	n := 0
+	for n < len(p.comm) && p.comm[n] != 0 {
+		n++
+	}
+	return string(p.comm[:n])
+}
+
+// Instructions returns the number of instructions the process has retired (its CPU time).
+func (p *Process) Instructions() uint64 { return p.insns }
+
+// SignalTracer is a debugger's signal-delivery stop (Linux's ptrace_signal()): the kernel
+// calls it with a traced process's signal, as siginfo_t bytes, when it has dequeued the
+// signal and is about to act on it, and delivers the signal the tracer returns instead (0
+// cancels it). The process is current and its registers are where the signal finds it; the
+// call may take as long as the debugger likes.
+type SignalTracer func(p *Process, info []byte) (sig int)
+
+// SetTracer installs (or, with nil, removes) the debugger's signal-delivery stop.
+func (k *Kernel) SetTracer(t SignalTracer) { k.tracer = t }
+
+// SetTraced marks p as debugged (its signals go to the tracer, and a fatal signal waits
+// for delivery instead of ending the process at once, so the debugger sees it) or not.
+func (p *Process) SetTraced(on bool) { p.traced = on }
+
+// Traced reports whether p is debugged.
+func (p *Process) Traced() bool { return p.traced }
+
+// traceSignal gives info to the tracer and returns what to deliver, or false when the
+// tracer cancelled it. A different signal replaces the siginfo with one from the tracer
+// (SI_USER), and is queued again if p blocks it, as ptrace_signal() does.
+func (k *Kernel) traceSignal(p *Process, info sigInfo) (sigInfo, bool) {
+	sig := k.tracer(p, info.bytes())
+	switch {
+	case sig <= 0 || sig > numSignals || p.exited:
+		return sigInfo{}, false
+	case sig == info.signo():
+		return info, true
+	}
+	info = userSigInfo(sig, siUser, nil)
+	if p.sig.mask&sigBit(sig) != 0 {
+		k.generate(p, info, true)
+		return sigInfo{}, false
+	}
+	return info, true
+}
+
+// SendSignal sends sig to p as a debugger does when it resumes p with a signal that p was
+// not stopped for (si_code SI_USER).
+func (k *Kernel) SendSignal(p *Process, sig int) {
+	k.generate(p, userSigInfo(sig, siUser, nil), false)
+}
+
+// SetRegs replaces p's registers: the CPU's if p is running, else those saved for it. RFLAGS
+// keeps its bits a program cannot change (as ptrace's SETREGS keeps them).
+func (k *Kernel) SetRegs(p *Process, s cpu.State) {
+	const settable = cpu.ArithFlags | cpu.FlagTF | cpu.FlagDF | cpu.FlagAC
+	old := k.Regs(p)
+	s.RFLAGS = old.RFLAGS&^settable | s.RFLAGS&settable
+	if p == k.cur {
+		k.cpu.Load(&s)
+		return
+	}
+	p.regs = s
+}
+
+// OrigRAX is Linux's orig_rax for p: the number of the system call p is in (one a signal
+// interrupted, to be restarted or to fail with EINTR), or -1.
+func (p *Process) OrigRAX() int64 { return p.sig.sysnr }
+
+// SetOrigRAX changes it, as a debugger does (-1 keeps an interrupted system call from being
+// restarted, when it makes p call a function).
+func (p *Process) SetOrigRAX(v int64) { p.sig.sysnr = v }
+
+// OpenFile opens the file path names for p (relative to its working directory, inside the
+// machine's root) for reading, as a debugger reads a program's files: gdb's symbols come
+// from the files the guest itself uses.
+func (k *Kernel) OpenFile(p *Process, name string) (*os.File, error) {
+	cwd := int64(atFdcwd)
+	abs, e := k.absPath(p, uint64(cwd), name)
+	if e == 0 {
+		if exe, ok := k.magicExe(p, abs); ok {
+			abs = exe
+		}
+		var fd int
+		if fd, e = k.hostOpen(abs, syscall.O_RDONLY, 0); e == 0 {
+			return os.NewFile(uintptr(fd), name), nil
+		}
+	}
+	return nil, &os.PathError{Op: "open", Path: name, Err: syscall.Errno(e)}
+}
