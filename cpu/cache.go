@@ -30,6 +30,11 @@ type block struct {
 	size  uint16 // bytes covered
 	end   uint16 // while executing: how many instructions this run of the block executes
 	valid bool
+	// pa2 is, for a block of one instruction that straddles the page end, the physical
+	// address of the next page, which holds its last bytes (0 otherwise). Such a block is
+	// cached under both frames, never chained, and used only while the next page still
+	// translates to pa2: each execution fetches through both pages, as the hardware does.
+	pa2 uint64
 	// links chain the block to the blocks that last followed it through each exit (0: the
 	// end of the block; k: the k-th conditional branch, taken, whose inst.ssize is k), so
 	// the next block is found without searching: a link holds while CPU.codeGen is what it
@@ -88,27 +93,62 @@ func (c *CPU) fetchBlock() (*block, *tlb.Entry) {
 		return b, e
 	}
 	if b, ok := c.code.blocks[pa]; ok {
-		*slot = b
-		return b, e
+		if b.pa2 == 0 {
+			*slot = b
+			return b, e
+		}
+		if c.straddleFetch(c.rip) == b.pa2 {
+			return b, nil // never chained: each entry fetches through both pages
+		}
+		c.dropBlock(b) // the next page maps elsewhere now
 	}
 	b := c.decodeBlock(c.rip, pa)
-	if b.valid {
-		c.code.blocks[pa] = b
-		c.code.byFrame[pa>>12] = append(c.code.byFrame[pa>>12], b)
-		if !c.ram.IsCode(pa >> 12) {
-			c.ram.MarkCode(pa >> 12)
-			c.forgetFrameWrites(pa >> 12) // stores there must now reach the snoop
-		}
-		*slot = b
-	} else {
-		e = nil // used once: never chained to
+	if !b.valid {
+		return b, nil // used once: never chained to
 	}
+	c.code.blocks[pa] = b
+	c.cacheInFrame(pa>>12, b)
+	if b.pa2 != 0 {
+		c.cacheInFrame(b.pa2>>12, b)
+		return b, nil
+	}
+	*slot = b
 	return b, e
 }
 
+// straddleFetch translates, for an instruction fetch, the page after the one holding va
+// and returns its physical address.
+func (c *CPU) straddleFetch(va uint64) uint64 {
+	next := c.translate((va|0xfff)+1, mmu.Fetch)
+	c.physical(next, maxInstLen)
+	return next
+}
+
+// cacheInFrame records that block b was decoded (partly) from frame pfn, so a store there
+// drops it.
+func (c *CPU) cacheInFrame(pfn uint64, b *block) {
+	c.code.byFrame[pfn] = append(c.code.byFrame[pfn], b)
+	if !c.ram.IsCode(pfn) {
+		c.ram.MarkCode(pfn)
+		c.forgetFrameWrites(pfn) // stores there must now reach the snoop
+	}
+}
+
+// dropBlock removes block b from the cache (but not from the frame lists, which only
+// invalidateFrame trims; a dropped block there is harmless).
+func (c *CPU) dropBlock(b *block) {
+	b.valid = false
+	if c.code.blocks[b.pa] == b {
+		delete(c.code.blocks, b.pa)
+	}
+	if slot := &c.code.table[tableIndex(b.pa)]; *slot == b {
+		*slot = nil
+	}
+}
+
 // decodeBlock decodes instructions at linear address va (physical pa). A block whose first
-// instruction straddles the page end is decoded from both pages and not cached (valid is
-// false: it is used once).
+// instruction straddles the page end is that one instruction, decoded from both pages
+// (b.pa2 says where the second one was).
 func (c *CPU) decodeBlock(va, pa uint64) *block {
 	c.stats.BlocksDecoded++
 	b := &block{pa: pa, valid: true}
@@ -125,17 +165,16 @@ func (c *CPU) decodeBlock(va, pa uint64) *block {
 			}
 			var buf [maxInstLen]byte
 			n := copy(buf[:], code)
-			next := c.translate((va|0xfff)+1, mmu.Fetch)
-			c.physical(next, uint64(maxInstLen-n))
+			next := c.straddleFetch(va)
 			copy(buf[n:], c.mem[next:])
 			in, _ = decodeOne(buf[:])
-			b.valid = false
+			b.pa2 = next
 		}
 		in.off = uint16(p - pa)
 		b.raw = append(b.raw, in)
 		c.stats.InsnsDecoded++
 		p += uint64(in.len)
-		if endsBlock[in.op] || !b.valid {
+		if endsBlock[in.op] || b.pa2 != 0 {
 			break
 		}
 	}
@@ -171,12 +210,14 @@ func decodeOne(code []byte) (inst, bool) {
 
 // hintNOP recognises encodings x86asm gets wrong that a CPU without CET or MPX executes as
 // NOPs, and returns their length (0 if code is something else):
-//   - 0F 19 to 0F 1E with a ModRM operand: the reserved hint NOPs, which include ENDBR64
-//     (F3 0F 1E FA), ENDBR32 (F3 0F 1E FB), RDSSPD/Q (F3 [REX.W] 0F 1E /1) and the MPX
-//     BND instructions (0F 1A, 0F 1B); x86asm decodes ENDBR64 as a one-byte REP;
+//   - 0F 19 to 0F 1F with any ModRM operand: the reserved hint NOPs and NOP r/m (0F 1F /0),
+//     which include ENDBR64 (F3 0F 1E FA), ENDBR32 (F3 0F 1E FB), RDSSPD/Q (F3 [REX.W]
+//     0F 1E /1) and the MPX BND instructions (0F 1A, 0F 1B); x86asm decodes ENDBR64 as a
+//     one-byte REP and knows no 0F 1F but /0;
 //   - INCSSPD/Q (F3 [REX.W] 0F AE /5 with a register operand), which x86asm calls LFENCE;
-//   - the prefetch hints 0F 0D /r and 0F 18 /4-/7 with a memory operand, which x86asm
-//     does not decode (except 0F 0D /1, PREFETCHW).
+//   - the prefetch hints 0F 0D /r with a memory operand, and the reserved NOPs of group 16
+//     (0F 18 /4-/7, and every 0F 18 with a register operand), which x86asm does not decode
+//     (except 0F 0D /1, PREFETCHW).
 func hintNOP(code []byte) int {
 	i, rep := 0, false
 	for ; i < len(code) && isLegacyPrefix(code[i]); i++ {
@@ -190,7 +231,7 @@ func hintNOP(code []byte) int {
 	}
 	op, modrm := code[i+1], code[i+2]
 	switch {
-	case op >= 0x19 && op <= 0x1e:
+	case op >= 0x19 && op <= 0x1f:
 		n := modrmLen(code[i+2:])
 		if n == 0 || i+2+n > maxInstLen {
 			return 0
@@ -198,9 +239,9 @@ func hintNOP(code []byte) int {
 		return i + 2 + n
 	case op == 0xae && rep && modrm>>6 == 3 && modrm>>3&7 == 5:
 		return i + 3
-	case op == 0x0d && modrm>>6 != 3, op == 0x18 && modrm>>6 != 3 && modrm>>3&7 >= 4:
-		// 0F 0D /r (PREFETCH, PREFETCHW and their reserved forms) and 0F 18 /4-/7 are
-		// prefetch hints or reserved NOPs; x86asm only knows 0F 0D /1.
+	case op == 0x0d && modrm>>6 != 3, op == 0x18 && (modrm>>6 == 3 || modrm>>3&7 >= 4):
+		// 0F 0D /r (PREFETCH, PREFETCHW and their reserved forms) and 0F 18 /4-/7 and
+		// 11B are prefetch hints or reserved NOPs; x86asm only knows 0F 0D /1.
 		n := modrmLen(code[i+2:])
 		if n == 0 || i+2+n > maxInstLen {
 			return 0
@@ -261,11 +302,7 @@ func (c *CPU) invalidateFrame(pfn uint64) {
 	c.stats.CodeInvalid++
 	c.codeGen++ // chains may lead to the dropped blocks
 	for _, b := range blocks {
-		b.valid = false
-		delete(c.code.blocks, b.pa)
-		if slot := &c.code.table[tableIndex(b.pa)]; *slot == b {
-			*slot = nil
-		}
+		c.dropBlock(b)
 		if b == c.blk {
 			// The executing block stored into its own code: it ends after the storing
 			// instruction, and the next block is decoded from the new bytes.

@@ -139,7 +139,7 @@ func TestCETHintsAreNops(t *testing.T) {
 			}
 			// And on the host, the same bytes followed by ret change nothing.
 			host := regsWith(map[int]uint64{RAX: 0x1234})
-			require.NoError(t, hostcpu.Run(append(append([]byte{}, tc.code...), 0xc3), &host, make([]byte, 64)))
+			require.NoError(t, hostRun(t, append(append([]byte{}, tc.code...), 0xc3), &host, make([]byte, 64)))
 			assert.Equal(t, uint64(0x1234), host.GPR[RAX])
 		})
 	}
@@ -157,7 +157,7 @@ func TestSelfModifyingCode(t *testing.T) {
 	//  16: c3
 	code := []byte{0xb8, 1, 0, 0, 0, 0xc6, 0x05, 0xf5, 0xff, 0xff, 0xff, 0x02, 0xff, 0xc9, 0x75, 0xf0, 0xc3}
 	host := regsWith(map[int]uint64{RCX: 2})
-	require.NoError(t, hostcpu.Run(code, &host, nil))
+	require.NoError(t, hostRun(t, code, &host, nil))
 	emu := regsWith(map[int]uint64{RCX: 2})
 	trap := tm.run(code, &emu, nil, 100)
 	require.True(t, returned(trap), trap.String())

@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand/v2"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/internal/testcheck"
 )
 
 // The integer differential test: every family of integer instructions the CPU implements,
@@ -937,24 +936,6 @@ func genBranch(r *rand.Rand) intCase {
 		}}
 }
 
-// hostFeatures returns the host CPU's /proc/cpuinfo flags.
-var hostFeatures = sync.OnceValue(func() map[string]bool {
-	m := map[string]bool{}
-	data, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return m
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "flags" {
-			for _, f := range strings.Fields(v) {
-				m[f] = true
-			}
-			return m
-		}
-	}
-	return m
-})
-
 // runIntCase runs one case on both CPUs and fails on the first difference.
 func runIntCase(t *testing.T, tm *testMachine, r *rand.Rand, fam string, c intCase) {
 	t.Helper()
@@ -972,7 +953,7 @@ func runIntCase(t *testing.T, tm *testMachine, r *rand.Rand, fam string, c intCa
 	code := append(append([]byte{}, c.code...), 0xc3)
 	host, emu := regs, regs
 	hostMem, emuMem := bytes.Clone(mem), bytes.Clone(mem)
-	require.NoError(t, hostcpu.Run(code, &host, hostMem))
+	require.NoError(t, hostRun(t, code, &host, hostMem))
 	trap := tm.run(code, &emu, emuMem, 1000)
 	require.True(t, returned(trap), "%s: %s (% x): emulator stopped with %v", fam, c.text, c.code, trap)
 	mask := ^c.undefined
@@ -1026,11 +1007,10 @@ func TestDifferentialIntegerFamilies(t *testing.T) {
 	if testing.Short() {
 		perFamily = 150
 	}
-	feats := hostFeatures()
 	for i, fam := range intFamilies {
 		t.Run(fam.name, func(t *testing.T) {
-			if fam.feature != "" && !feats[fam.feature] {
-				t.Skipf("the host CPU lacks %s: %s cannot run natively", fam.feature, fam.name)
+			if !hostHas(t, fam.feature) {
+				testcheck.Skip(t, "the host CPU lacks %s: %s cannot run natively", fam.feature, fam.name)
 			}
 			tm := newTestMachine(t)
 			r := rand.New(rand.NewPCG(uint64(i), 77))
@@ -1046,11 +1026,10 @@ func TestDifferentialIntegerFamilies(t *testing.T) {
 func FuzzDifferentialInteger(f *testing.F) {
 	f.Add(uint64(1), uint64(2), uint8(0))
 	f.Add(uint64(3), uint64(4), uint8(20))
-	feats := hostFeatures()
 	f.Fuzz(func(t *testing.T, s1, s2 uint64, which uint8) {
 		fam := intFamilies[int(which)%len(intFamilies)]
-		if fam.feature != "" && !feats[fam.feature] {
-			t.Skipf("the host CPU lacks %s", fam.feature)
+		if !hostHas(t, fam.feature) {
+			testcheck.Skip(t, "the host CPU lacks %s", fam.feature)
 		}
 		tm := newTestMachine(t)
 		r := rand.New(rand.NewPCG(s1, s2))

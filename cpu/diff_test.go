@@ -290,7 +290,7 @@ func compare(t *testing.T, tm *testMachine, g genInst, in hostcpu.Regs) {
 	t.Helper()
 	code := append(append([]byte{}, g.code...), 0xc3) // ret
 	host, emu := in, in
-	require.NoError(t, hostcpu.Run(code, &host, nil))
+	require.NoError(t, hostRun(t, code, &host, nil))
 	trap := tm.run(code, &emu, nil, 100)
 	require.True(t, returned(trap), "%s (% x): emulator stopped with %v", g.text, g.code, trap)
 	mask := ^g.undefined

@@ -102,6 +102,10 @@ func (c *CPU) next(in *inst) uint64 { return c.bva + uint64(in.off) + uint64(in.
 // target returns the destination of a relative branch.
 func (c *CPU) target(in *inst) uint64 { return c.next(in) + in.imm }
 
+// canonical reports whether va is a canonical address (bits 63:47 all equal): a branch to
+// any other raises #GP(0).
+func canonical(va uint64) bool { return uint64(int64(va<<16)>>16) == va }
+
 func signExtend(v uint64, size uint8) uint64 {
 	sh := 64 - uint(size)*8
 	return uint64(int64(v<<sh) >> sh)
@@ -548,8 +552,14 @@ blocks:
 					taken = condLogic(in.sub, r, in.size)
 				}
 				if taken {
+					t := c.target(&insts[i+1])
+					if !canonical(t) {
+						c.icount += uint64(i + 1) // the compare retired
+						c.pos = i + 1
+						c.raise(VecGP, 0, 0)
+					}
 					c.icount += uint64(i + 2)
-					c.rip = c.target(&insts[i+1])
+					c.rip = t
 					exit = int(insts[i+1].ssize)
 					continue blocks
 				}
@@ -563,30 +573,53 @@ blocks:
 					taken = c.cond(in.sub)
 				}
 				if taken {
+					t := c.target(in)
+					if !canonical(t) {
+						c.pos = i
+						c.raise(VecGP, 0, 0)
+					}
 					c.icount += uint64(i + 1)
-					c.rip = c.target(in)
+					c.rip = t
 					exit = int(in.ssize)
 					continue blocks
 				}
+			// A near branch to a non-canonical address raises #GP(0) on the branch, which
+			// then has no effect: no push, RIP at the branch (SDM Vol. 2A CALL, JMP, Jcc;
+			// Vol. 2B RET).
 			case opJmp:
+				t := c.target(in)
+				if !canonical(t) {
+					c.pos = i
+					c.raise(VecGP, 0, 0)
+				}
 				c.icount += uint64(i + 1)
-				c.rip = c.target(in)
+				c.rip = t
 				continue blocks
 			case opJmpInd:
 				c.pos = i
 				t := c.src(in)
+				if !canonical(t) {
+					c.raise(VecGP, 0, 0)
+				}
 				c.icount += uint64(i + 1)
 				c.rip = t
 				continue blocks
 			case opCall:
 				c.pos = i
+				t := c.target(in)
+				if !canonical(t) {
+					c.raise(VecGP, 0, 0)
+				}
 				c.push(c.next(in))
 				c.icount += uint64(i + 1)
-				c.rip = c.target(in)
+				c.rip = t
 				continue blocks
 			case opCallInd:
 				c.pos = i
 				t := c.src(in)
+				if !canonical(t) {
+					c.raise(VecGP, 0, 0)
+				}
 				c.push(c.next(in))
 				c.icount += uint64(i + 1)
 				c.rip = t
@@ -594,6 +627,9 @@ blocks:
 			case opRet:
 				c.pos = i
 				t := c.read(c.r[RSP], 8)
+				if !canonical(t) {
+					c.raise(VecGP, 0, 0)
+				}
 				c.r[RSP] += 8 + in.imm
 				c.icount += uint64(i + 1)
 				c.rip = t

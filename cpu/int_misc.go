@@ -277,7 +277,6 @@ func execLoop(c *CPU, in *inst) {
 		if in.form&fAddr32 != 0 {
 			cnt = uint64(uint32(cnt))
 		}
-		c.r[RCX] = cnt
 		taken = cnt != 0
 		switch in.sub {
 		case lpLoope:
@@ -285,6 +284,12 @@ func execLoop(c *CPU, in *inst) {
 		case lpLoopne:
 			taken = taken && !c.cond(ccE)
 		}
+	}
+	if taken && !canonical(c.target(in)) {
+		c.raise(VecGP, 0, 0) // before the count changes: the fault leaves no effect
+	}
+	if in.sub != lpJrcxz {
+		c.r[RCX] = cnt
 	}
 	if taken {
 		c.rip = c.target(in)

@@ -432,7 +432,7 @@ func TestSelfModifyingNextInstruction(t *testing.T) {
 		0xc3,
 	}
 	host := regsWith(nil)
-	require.NoError(t, hostcpu.Run(code, &host, nil))
+	require.NoError(t, hostRun(t, code, &host, nil))
 	emu := regsWith(nil)
 	before := tm.cpu.Instructions()
 	trap := tm.run(code, &emu, nil, 100)

@@ -147,7 +147,7 @@ func TestBudgetStopShowsExactFlags(t *testing.T) {
 			prefix = append(prefix, in...)
 		}
 		host := in
-		require.NoError(t, hostcpu.Run(append(prefix, 0xc3), &host, nil))
+		require.NoError(t, hostRun(t, append(prefix, 0xc3), &host, nil))
 		emu := in
 		trap := tm.run(code, &emu, nil, uint64(k))
 		require.Equal(t, TrapBudget, trap.Kind)

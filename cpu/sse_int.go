@@ -6,37 +6,31 @@ package cpu
 // page, element by element.
 
 import (
+	"encoding/binary"
+
 	"golang.org/x/arch/x86/x86asm"
 )
 
 // Element views of a 128-bit value, element 0 first.
 
 func bytesOf(v vec) (r [16]uint8) {
-	for i := range r {
-		r[i] = uint8(v[i>>3] >> (8 * (i & 7)))
-	}
+	binary.LittleEndian.PutUint64(r[:8], v[0])
+	binary.LittleEndian.PutUint64(r[8:], v[1])
 	return
 }
 
-func fromBytes(r [16]uint8) (v vec) {
-	for i, b := range r {
-		v[i>>3] |= uint64(b) << (8 * (i & 7))
-	}
-	return
+func fromBytes(r [16]uint8) vec {
+	return vec{binary.LittleEndian.Uint64(r[:8]), binary.LittleEndian.Uint64(r[8:])}
 }
 
-func wordsOf(v vec) (r [8]uint16) {
-	for i := range r {
-		r[i] = uint16(v[i>>2] >> (16 * (i & 3)))
-	}
-	return
+func wordsOf(v vec) [8]uint16 {
+	return [8]uint16{uint16(v[0]), uint16(v[0] >> 16), uint16(v[0] >> 32), uint16(v[0] >> 48),
+		uint16(v[1]), uint16(v[1] >> 16), uint16(v[1] >> 32), uint16(v[1] >> 48)}
 }
 
-func fromWords(r [8]uint16) (v vec) {
-	for i, w := range r {
-		v[i>>2] |= uint64(w) << (16 * (i & 3))
-	}
-	return
+func fromWords(r [8]uint16) vec {
+	return vec{uint64(r[0]) | uint64(r[1])<<16 | uint64(r[2])<<32 | uint64(r[3])<<48,
+		uint64(r[4]) | uint64(r[5])<<16 | uint64(r[6])<<32 | uint64(r[7])<<48}
 }
 
 func dwordsOf(v vec) [4]uint32 {
@@ -264,19 +258,31 @@ func palignr(d, s vec, imm uint8) vec {
 
 // Interleaves: unpackLow/High of element size sz bytes.
 func unpack(d, s vec, sz int, high bool) vec {
-	a, b := bytesOf(d), bytesOf(s)
-	var r [16]uint8
-	base := 0
+	a, b := d[0], s[0]
 	if high {
-		base = 8
+		a, b = d[1], s[1]
 	}
-	for i := 0; i < 8/sz; i++ {
-		for k := 0; k < sz; k++ {
-			r[2*i*sz+k] = a[base+i*sz+k]
-			r[2*i*sz+sz+k] = b[base+i*sz+k]
-		}
+	switch sz {
+	case 1:
+		return vec{spread8(uint32(a)) | spread8(uint32(b))<<8, spread8(uint32(a>>32)) | spread8(uint32(b>>32))<<8}
+	case 2:
+		return vec{spread16(uint32(a)) | spread16(uint32(b))<<16, spread16(uint32(a>>32)) | spread16(uint32(b>>32))<<16}
+	case 4:
+		return vec{a&0xffffffff | b<<32, a>>32 | b&^0xffffffff}
 	}
-	return fromBytes(r)
+	return vec{a, b}
+}
+
+// spread16 moves the two words of x into the low words of the two dwords of the result.
+func spread16(x uint32) uint64 {
+	v := uint64(x)
+	return (v | v<<16) & 0x0000ffff0000ffff
+}
+
+// spread8 moves the four bytes of x into the low bytes of the four words of the result.
+func spread8(x uint32) uint64 {
+	v := spread16(x)
+	return (v | v<<8) & 0x00ff00ff00ff00ff
 }
 
 // Packs.

@@ -421,7 +421,7 @@ func x87Run(t testing.TB, tm *testMachine, c *x87Case) (host, emu [x87Data]byte,
 	in.RFLAGS = InitialRFLAGS | c.flags
 	hr, er = in, in
 	host, emu = c.mem, c.mem
-	require.NoError(t, hostcpu.Run(code, &hr, host[:]))
+	require.NoError(t, hostRun(t, code, &hr, host[:]))
 	trap = tm.run(code, &er, emu[:], 100)
 	return
 }
@@ -661,7 +661,7 @@ func TestX87DataSelector(t *testing.T) {
 			in.RFLAGS = InitialRFLAGS
 			hr, er := in, in
 			var host, emu [x87Data]byte
-			require.NoError(t, hostcpu.Run(code, &hr, host[:]))
+			require.NoError(t, hostRun(t, code, &hr, host[:]))
 			require.True(t, returned(tm.run(code, &er, emu[:], 100)))
 			require.Equal(t, host[x87Out:x87Out+28], emu[x87Out:x87Out+28])
 		})

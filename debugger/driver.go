@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vmemu/vmemu/cpu"
+	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/minikernel"
 )
 
@@ -65,7 +66,7 @@ func (d *Session) TrapBreak(w io.Writer, pt *minikernel.PendingTrap) bool {
 	if bp == nil {
 		return false
 	}
-	d.out = w
+	d.out = safetext.NewWriter(w)
 	defer func() { d.out = d.log }()
 	d.showStop(pt, bp)
 	return true

@@ -21,6 +21,7 @@ import (
 
 	"github.com/vmemu/vmemu/cpu"
 	"github.com/vmemu/vmemu/describe"
+	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/mmu"
 )
@@ -76,8 +77,11 @@ type Session struct {
 	dead     error // the emulator failed: nothing more can run
 	syms     symbols
 	errors   int
-	driver   string // "gdb" when another debugger runs the program: step and continue are its
-	running  bool   // a step or continue of the session runs: recent collects events
+	driver   string                       // "gdb" when another debugger runs the program: step and continue are its
+	running  bool                         // a step or continue of the session runs: recent collects events
+	tick     func(view func() *View) bool // SetTick
+	greeted  bool                         // Serve has printed the banner
+	quit     bool                         // a command ended the session
 }
 
 // recorded is an event kept past its delivery, with a copy of its VMA.
@@ -95,6 +99,7 @@ func New(k *minikernel.Kernel, log io.Writer, maxInsns uint64) *Session {
 	if log == nil {
 		log = io.Discard
 	}
+	log = safetext.NewWriter(log) // names come from the guest and its ELF files
 	d := &Session{k: k, log: log, out: log, nextID: 1, maxInsns: maxInsns, syms: symbols{}}
 	k.Subscribe(d.observe)
 	return d
@@ -138,7 +143,7 @@ func (d *Session) observe(e *minikernel.Event) {
 func (d *Session) Exec(w io.Writer, line string) (quit bool, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.out = w
+	d.out = safetext.NewWriter(w)
 	defer func() { d.out = d.log }()
 	line = cleanLine(line)
 	if line == "" {
@@ -168,8 +173,12 @@ func cleanLine(line string) string {
 func (d *Session) Serve(in io.Reader, interactive bool) int {
 	w := d.log
 	d.mu.Lock()
-	fmt.Fprintf(w, "emu debug: pid %d %s loaded; stopped before its first instruction\n", d.init.PID, d.init.Exe())
-	fmt.Fprintf(w, "%s\n", d.where())
+	if !d.greeted {
+		// The banner once per session: a script and then the terminal may both be served.
+		d.greeted = true
+		fmt.Fprintf(w, "emu debug: pid %d %s loaded; stopped before its first instruction\n", d.init.PID, d.init.Exe())
+		fmt.Fprintf(w, "%s\n", d.where())
+	}
 	d.mu.Unlock()
 	if interactive {
 		fmt.Fprintf(w, "Type help for the commands.\n")
@@ -256,6 +265,7 @@ func (d *Session) command(line string) (bool, error) {
 	case "help", "h", "?":
 		d.printf("%s", CommandsHelp)
 	case "quit", "q", "exit":
+		d.quit = true
 		return true, nil
 	default:
 		err = fmt.Errorf("unknown command %q (type help for the list)", cmd)
@@ -294,6 +304,9 @@ func (d *Session) cmdStep(args []string) error {
 	for i := uint64(0); i < n; i++ {
 		if err := d.runnable(); err != nil {
 			return err
+		}
+		if i > 0 && d.ticked() {
+			return nil
 		}
 		last := i == n-1
 		if d.pending != nil {
@@ -360,6 +373,9 @@ func (d *Session) cmdContinue(args []string) error {
 				d.printf("breakpoint %d: address %s\n%s\n", bp.id, d.symbolic(bp.addr), d.where())
 				return nil
 			}
+		}
+		if !first && d.ticked() {
+			return nil
 		}
 		first = false
 		budget := uint64(continueQuantum)

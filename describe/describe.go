@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/tlb"
@@ -44,7 +45,7 @@ func VMADesc(v *minikernel.VMA) string {
 	if v == nil {
 		return "none"
 	}
-	return fmt.Sprintf("%s %#x-%#x %s", VMAName(v), v.Start, v.End, VMAProt(v))
+	return fmt.Sprintf("%s %#x-%#x %s", safetext.Escape(VMAName(v)), v.Start, v.End, VMAProt(v))
 }
 
 // PTELetters spells a leaf entry's rights and status as seven letters, "-" for a clear bit:
@@ -200,9 +201,9 @@ func EventText(e *minikernel.Event) string {
 	case minikernel.EvSyscall:
 		return SyscallText(e)
 	case minikernel.EvSignal:
-		return fmt.Sprintf("%s at rip %#x: %s", minikernel.SignalName(e.Signal), e.RIP, e.Text)
+		return fmt.Sprintf("%s at rip %#x: %s", minikernel.SignalName(e.Signal), e.RIP, safetext.Escape(e.Text))
 	case minikernel.EvExec:
-		return fmt.Sprintf("%s  entry %#x", e.Path, e.RIP)
+		return fmt.Sprintf("%s  entry %#x", safetext.Escape(e.Path), e.RIP)
 	case minikernel.EvExit:
 		return fmt.Sprintf("%s (wait status %#x)", ExitText(e.Status), e.Status)
 	case minikernel.EvFork:
@@ -222,7 +223,7 @@ func EventText(e *minikernel.Event) string {
 		return fmt.Sprintf("%s %-10s va %#x -> pa %#x  %s pcid %d %s", e.TLB, e.TLBOp, te.VPN<<12, te.PFN<<12,
 			te.Size, te.PCID, TLBLetters(te.Perm))
 	}
-	return e.Text
+	return safetext.Escape(e.Text)
 }
 
 // FaultMaps reports whether a fault with this outcome left a frame mapped.

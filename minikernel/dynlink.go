@@ -1,6 +1,7 @@
 package minikernel
 
 import (
+	"errors"
 	"fmt"
 	"syscall"
 
@@ -52,9 +53,16 @@ func (k *Kernel) openInterp(prog, path string) (*interpImage, *ExecError) {
 		f.put()
 		return fail(en, nil)
 	}
+	if f.ino.writers > 0 {
+		f.put()
+		return fail(ETXTBSY, nil) // open_exec()'s deny_write_access
+	}
 	plan, err := loader.Parse(f, int64(f.ino.size))
 	if err != nil {
 		f.put()
+		if errors.Is(err, ErrNoMemory) {
+			return fail(ENOMEM, err)
+		}
 		return fail(ELIBBAD, err)
 	}
 	return &interpImage{f: f, plan: plan}, nil

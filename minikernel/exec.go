@@ -2,12 +2,14 @@ package minikernel
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
 
 	"github.com/vmemu/vmemu/cpu"
+	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/loader"
 )
 
@@ -53,7 +55,9 @@ type ExecError struct {
 	Errno Errno
 }
 
-func (e *ExecError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
+func (e *ExecError) Error() string {
+	return safetext.Escape(fmt.Sprintf("%s: %v", e.Path, e.Err)) // names from the guest and the ELF file
+}
 func (e *ExecError) Unwrap() error { return e.Err }
 
 // execErr builds an ExecError.
@@ -82,7 +86,13 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 	if en := hostFaccessat2(f.hfd, "", 1 /* X_OK */, atEmptyPath); en != 0 {
 		return execErr(path, en, nil)
 	}
+	if f.ino.writers > 0 {
+		return execErr(path, ETXTBSY, nil) // open for writing somewhere (deny_write_access)
+	}
 	plan, err := loader.Parse(f, int64(f.ino.size))
+	if errors.Is(err, ErrNoMemory) {
+		return execErr(path, ENOMEM, err) // no frame to read the headers into
+	}
 	if err != nil {
 		return execErr(path, ENOEXEC, err)
 	}
@@ -122,6 +132,7 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 	}
 	mm.brkStart, mm.brk = end, end
 	mm.stackTop = stackTop
+	k.denyWrite(mm, f)
 	strBytes := uint64(len(path) + 1)
 	for _, s := range append(append([]string(nil), argv...), envp...) {
 		strBytes += uint64(len(s) + 1)
@@ -136,6 +147,7 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 			return execErr(path, en, fmt.Errorf("no room for the interpreter %s", plan.Interp))
 		}
 		entry = interpBase + interp.plan.Entry
+		k.denyWrite(mm, interp.f)
 	}
 
 	// The point of no return: the old image goes.
@@ -238,10 +250,14 @@ func (k *Kernel) mapSegment(mm *MM, f *File, s loader.Segment, bias uint64) {
 // aligned, argc, argv[], NULL, envp[], NULL and the auxiliary vector. It returns RSP.
 func (k *Kernel) buildStack(p *Process, plan *loader.Plan, bias, interpBase uint64, path string, argv, envp []string) (uint64, bool) {
 	sp := uint64(stackTop) - 8
-	var ok bool
+	ok := true
+	// pushString copies s and its NUL below sp. After a failed copy (the process was killed
+	// for want of a frame) nothing more is copied.
 	pushString := func(s string) uint64 {
 		sp -= uint64(len(s) + 1)
-		_, ok = k.copyOut(p, sp, append([]byte(s), 0))
+		if ok {
+			_, ok = k.copyOut(p, sp, append([]byte(s), 0))
+		}
 		return sp
 	}
 	execfn := pushString(path)
@@ -254,6 +270,9 @@ func (k *Kernel) buildStack(p *Process, plan *loader.Plan, bias, interpBase uint
 		argPtrs[i] = pushString(argv[i])
 	}
 	platform := pushString("x86_64")
+	if !ok {
+		return 0, false
+	}
 	sp &^= 15
 	sp -= 16
 	random := sp
@@ -298,7 +317,7 @@ func (k *Kernel) buildStack(p *Process, plan *loader.Plan, bias, interpBase uint
 	for i, w := range words {
 		binary.LittleEndian.PutUint64(buf[i*8:], w)
 	}
-	if _, ok2 := k.copyOut(p, sp, buf); !ok2 || !ok {
+	if _, ok := k.copyOut(p, sp, buf); !ok {
 		return 0, false
 	}
 	p.mm.auxv = buf[(len(words)-len(auxv))*8:]
@@ -319,3 +338,16 @@ func seedBytes(seed uint64, b []byte) {
 		copy(b[i:], w[:])
 	}
 }
+
+// denyWrite records that mm executes f (its program or interpreter): while it does, f
+// cannot be opened for writing or truncated (ETXTBSY). Linux's deny_write_access() at
+// execve, undone by allow_write_access() when the address space goes.
+func (k *Kernel) denyWrite(mm *MM, f *File) {
+	f.get()
+	f.ino.execs++
+	mm.exec = append(mm.exec, f)
+}
+
+// textBusy reports whether ino is a file some process executes, which Linux will not let
+// anyone write: open for writing, truncate and ftruncate fail with ETXTBSY.
+func textBusy(ino *Inode) bool { return ino != nil && ino.execs > 0 }

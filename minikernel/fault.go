@@ -220,8 +220,17 @@ func (k *Kernel) pageFault(p *Process, addr uint64, code uint32, rip uint64) {
 // oomKill ends p with SIGKILL because no frame was left for its fault at addr. The kernel
 // and every other process keep running.
 func (k *Kernel) oomKill(p *Process, addr, rip uint64) {
-	k.killSignal(p, SIGKILL, 0, rip, fmt.Sprintf("out of memory: no physical frame for address %#x (RAM %d MiB, %d frames in use)",
-		addr, k.ram.Size()>>20, k.frames.Stats().InUse))
+	why := fmt.Sprintf("out of memory: no physical frame for address %#x (RAM %s, %d frames in use)",
+		addr, sizeText(k.ram.Size()), k.frames.Stats().InUse)
+	if k.startedOOM(p) {
+		// The first program never ran: Spawn or Run reports a RAMTooSmallError instead of
+		// a kill line.
+		k.startOOM = true
+		k.emit(&Event{Kind: EvSignal, PID: p.PID, RIP: rip, Signal: SIGKILL, Text: why})
+		k.exit(p, SIGKILL)
+		return
+	}
+	k.killSignal(p, SIGKILL, 0, rip, why)
 }
 
 // userFault resolves a fault the kernel took while touching user memory for a system call

@@ -113,11 +113,15 @@ func (f *File) put() {
 	if f.hfd >= 0 {
 		_ = syscall.Close(f.hfd)
 		f.hfd = -1
+		f.k.releaseHostFD()
 	}
 	if f.pipe != nil {
 		f.k.pipeRelease(f)
 	}
 	if f.ino != nil {
+		if f.kind == fileRegular && f.writable() {
+			f.ino.writers--
+		}
 		if f.ino.refs--; f.ino.refs == 0 {
 			f.k.dropInode(f.ino)
 		}
@@ -196,14 +200,40 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 		umask = p.fs.umask
 	}
 	mode &^= umask & 0o777
+	// A file some process executes cannot be opened for writing (ETXTBSY), and must not be
+	// truncated on the way to finding out: O_TRUNC waits until the file is known.
+	forWrite := flags&oPath == 0 && flags&oAccMode != oRdonly
+	trunc := forWrite && flags&oTrunc != 0
+	if trunc {
+		hostFlags &^= oTrunc
+	}
+	if e := k.takeHostFD(); e != 0 {
+		return nil, e
+	}
 	hfd, e := k.hostCreate(abs, hostFlags, mode)
 	if e != 0 {
+		k.releaseHostFD()
+		return nil, e
+	}
+	fail := func(e Errno) (*File, Errno) {
+		_ = syscall.Close(hfd)
+		k.releaseHostFD()
 		return nil, e
 	}
 	var st syscall.Stat_t
 	if e := hostFstat(hfd, &st); e != 0 {
-		_ = syscall.Close(hfd)
-		return nil, e
+		return fail(e)
+	}
+	if st.Mode&syscall.S_IFMT == syscall.S_IFREG {
+		if ino := k.cache.inodes[fileID{dev: st.Dev, ino: st.Ino}]; forWrite && textBusy(ino) {
+			return fail(ETXTBSY)
+		}
+		if trunc {
+			if err := syscall.Ftruncate(hfd, 0); err != nil {
+				return fail(errnoOf(err))
+			}
+			st.Size = 0
+		}
 	}
 	f := &File{k: k, name: abs, hfd: hfd, refs: 1}
 	if flags&oPath != 0 {
@@ -230,6 +260,9 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 	if f.kind == fileRegular || f.kind == fileDir {
 		f.ino = k.cache.inode(fileID{dev: st.Dev, ino: st.Ino}, abs, &st)
 		f.ino.refs++
+		if f.kind == fileRegular && f.writable() {
+			f.ino.writers++
+		}
 		if f.kind == fileRegular && flags&oTrunc != 0 && flags&oPath == 0 {
 			k.setSize(f.ino, 0) // the host truncated the file; the cache and mappings follow
 		}
@@ -300,10 +333,13 @@ func (k *Kernel) newStream(name string, r io.Reader, w io.Writer, acc int) *File
 	if r != nil {
 		x = r
 	}
-	if hf, ok := x.(*os.File); ok && hf != nil {
-		if fd, e := retryEINTR(func() (uintptr, syscall.Errno) {
+	if hf, ok := x.(*os.File); ok && hf != nil && k.takeHostFD() == 0 {
+		fd, e := retryEINTR(func() (uintptr, syscall.Errno) {
 			return sys6(syscall.Syscall(syscall.SYS_FCNTL, hf.Fd(), syscall.F_DUPFD_CLOEXEC, 3))
-		}); e == 0 {
+		})
+		if e != 0 {
+			k.releaseHostFD()
+		} else {
 			fl, e := retryEINTR(func() (uintptr, syscall.Errno) {
 				return sys6(syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0))
 			})

@@ -51,6 +51,9 @@ func (k *Kernel) dupMM(old *MM) (*MM, error) {
 	}
 	mm.brkStart, mm.brk, mm.stackTop, mm.mmapBase = old.brkStart, old.brk, old.stackTop, old.mmapBase
 	mm.auxv = old.auxv
+	for _, f := range old.exec {
+		k.denyWrite(mm, f)
+	}
 	protected := false
 	for _, v := range old.vmas {
 		if v.Flags&VMDontCopy != 0 {

@@ -51,8 +51,8 @@ type FrameStats struct {
 // zeroed memory) and are not cleared again; reused frames are.
 type Frames struct {
 	ram   *ram.RAM
-	ref   []uint32
-	kind  []FrameKind
+	meta  []*frameChunk // per frame: reference count and kind, in chunks made on first use
+	n     uint64        // frames of RAM
 	free  []uint64
 	next  uint64 // lowest never-used frame
 	limit uint64 // frames beyond limit are never used
@@ -62,12 +62,44 @@ type Frames struct {
 	observe func(pfn uint64, op FrameOp, kind FrameKind, ref uint32)
 }
 
+// The frame table (Linux's struct page array, mem_map) is made in chunks as frames are first
+// allocated, so its host memory follows the frames in use, not the size of RAM: a 64 TiB
+// machine costs a 2 MiB directory, and 320 KiB per 256 MiB of RAM the guest has touched.
+const (
+	chunkShift = 16 // frames per chunk: 65,536 (256 MiB of RAM)
+	chunkMask  = 1<<chunkShift - 1
+)
+
+type frameChunk struct {
+	ref  [1 << chunkShift]uint32
+	kind [1 << chunkShift]FrameKind
+}
+
 // NewFrames manages every frame of r except frame 0, which stays unused so that a physical
 // address of zero is always a bug.
 func NewFrames(r *ram.RAM) *Frames {
 	n := r.Frames()
-	return &Frames{ram: r, ref: make([]uint32, n), kind: make([]FrameKind, n), next: 1, limit: n,
-		stats: FrameStats{Total: n}}
+	return &Frames{ram: r, meta: make([]*frameChunk, (n+chunkMask)>>chunkShift), n: n, next: 1,
+		limit: n, stats: FrameStats{Total: n}}
+}
+
+// entry returns the chunk holding pfn's metadata, making it if need be.
+func (f *Frames) entry(pfn uint64) *frameChunk {
+	c := f.meta[pfn>>chunkShift]
+	if c == nil {
+		c = new(frameChunk)
+		f.meta[pfn>>chunkShift] = c
+	}
+	return c
+}
+
+// chunk returns the chunk holding pfn's metadata, or nil when no frame of it was ever used
+// (or pfn is beyond RAM).
+func (f *Frames) chunk(pfn uint64) *frameChunk {
+	if pfn >= f.n {
+		return nil
+	}
+	return f.meta[pfn>>chunkShift]
 }
 
 // Alloc returns a zeroed frame with reference count 1, or ErrNoMemory.
@@ -85,8 +117,9 @@ func (f *Frames) Alloc(kind FrameKind) (uint64, error) {
 	} else {
 		return 0, ErrNoMemory
 	}
-	f.ref[pfn] = 1
-	f.kind[pfn] = kind
+	c := f.entry(pfn)
+	c.ref[pfn&chunkMask] = 1
+	c.kind[pfn&chunkMask] = kind
 	f.stats.InUse++
 	f.stats.Allocated++
 	if kind == FrameTable {
@@ -102,35 +135,42 @@ func (f *Frames) Alloc(kind FrameKind) (uint64, error) {
 
 // Get adds a reference to an allocated frame.
 func (f *Frames) Get(pfn uint64) {
-	if f.ref[pfn] == 0 {
+	c := f.chunk(pfn)
+	if c == nil || c.ref[pfn&chunkMask] == 0 {
 		panic("minikernel: Get of a free frame")
 	}
-	f.ref[pfn]++
-	if f.ref[pfn] == 2 {
+	ref, k := &c.ref[pfn&chunkMask], c.kind[pfn&chunkMask]
+	*ref++
+	if *ref == 2 {
 		f.stats.Shared++
 		f.stats.PeakShared = max(f.stats.PeakShared, f.stats.Shared)
 	}
-	if k := f.kind[pfn]; multiMapped(k, f.ref[pfn]) && !multiMapped(k, f.ref[pfn]-1) {
+	if multiMapped(k, *ref) && !multiMapped(k, *ref-1) {
 		f.stats.MultiMapped++
 		f.stats.PeakMultiMapped = max(f.stats.PeakMultiMapped, f.stats.MultiMapped)
 	}
 	if f.observe != nil {
-		f.observe(pfn, FrameOpGet, f.kind[pfn], f.ref[pfn])
+		f.observe(pfn, FrameOpGet, k, *ref)
 	}
 }
 
 // Put drops a reference; the frame is freed when none remain. It reports whether it was freed.
 func (f *Frames) Put(pfn uint64) bool {
-	switch f.ref[pfn] {
+	c := f.chunk(pfn)
+	if c == nil {
+		panic("minikernel: Put of a free frame")
+	}
+	ref, kp := &c.ref[pfn&chunkMask], &c.kind[pfn&chunkMask]
+	switch *ref {
 	case 0:
 		panic("minikernel: Put of a free frame")
 	case 1:
-		f.ref[pfn] = 0
-		kind := f.kind[pfn]
+		*ref = 0
+		kind := *kp
 		if kind == FrameTable {
 			f.stats.Tables--
 		}
-		f.kind[pfn] = FrameFree
+		*kp = FrameFree
 		f.free = append(f.free, pfn)
 		f.stats.InUse--
 		f.stats.Freed++
@@ -139,15 +179,15 @@ func (f *Frames) Put(pfn uint64) bool {
 		}
 		return true
 	}
-	f.ref[pfn]--
-	if f.ref[pfn] == 1 {
+	*ref--
+	if *ref == 1 {
 		f.stats.Shared--
 	}
-	if k := f.kind[pfn]; multiMapped(k, f.ref[pfn]+1) && !multiMapped(k, f.ref[pfn]) {
+	if k := *kp; multiMapped(k, *ref+1) && !multiMapped(k, *ref) {
 		f.stats.MultiMapped--
 	}
 	if f.observe != nil {
-		f.observe(pfn, FrameOpPut, f.kind[pfn], f.ref[pfn])
+		f.observe(pfn, FrameOpPut, *kp, *ref)
 	}
 	return false
 }
@@ -164,18 +204,18 @@ func multiMapped(kind FrameKind, ref uint32) bool {
 
 // Ref returns a frame's reference count (0 when free).
 func (f *Frames) Ref(pfn uint64) uint32 {
-	if pfn >= uint64(len(f.ref)) {
-		return 0
+	if c := f.chunk(pfn); c != nil {
+		return c.ref[pfn&chunkMask]
 	}
-	return f.ref[pfn]
+	return 0
 }
 
 // Kind returns what a frame is used for.
 func (f *Frames) Kind(pfn uint64) FrameKind {
-	if pfn >= uint64(len(f.kind)) {
-		return FrameFree
+	if c := f.chunk(pfn); c != nil {
+		return c.kind[pfn&chunkMask]
 	}
-	return f.kind[pfn]
+	return FrameFree
 }
 
 // Stats returns the allocator's counters.
@@ -184,7 +224,7 @@ func (f *Frames) Stats() FrameStats { return f.stats }
 // SetLimit stops the allocator from handing out frames at or above limit (for tests and for
 // a user who wants to watch memory run out). It cannot take back frames already in use.
 func (f *Frames) SetLimit(limit uint64) {
-	f.limit = min(limit, uint64(len(f.ref)))
+	f.limit = min(limit, f.n)
 }
 
 // Free returns how many frames can still be allocated.

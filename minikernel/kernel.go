@@ -79,6 +79,12 @@ type Kernel struct {
 	randCtr    uint64       // getrandom's position in its seeded stream
 	writebacks uint64       // pages written back to files from shared mappings
 	closed     bool
+	hostFDs    int      // host descriptors the guest's open files hold (hostfd.go)
+	fdBudget   int      // the most they may
+	startOOM   bool     // the first process was OOM-killed before its first instruction
+	tiny       bool     // RAM too small even for the boot page table: nothing can run
+	spawnArgs  []string // the first program's path, argv and envp (ramTooSmall measures them)
+	spawnArgc  int
 
 	ns namespace // the guest's view of the host's files (namei.go)
 }
@@ -118,6 +124,7 @@ func New(cfg Config) (*Kernel, error) {
 	if k.log == nil {
 		k.log = k.stderr
 	}
+	k.initFDBudget()
 	if err := k.initNamespace(cfg.Root); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("minikernel: %w", err)
@@ -125,7 +132,10 @@ func New(cfg Config) (*Kernel, error) {
 	// Boot: an empty PML4 so paging can be turned on, then the real ones per process.
 	boot, err := k.frames.Alloc(FrameTable)
 	if err != nil {
-		return nil, err
+		// One frame of RAM (frame 0, never used): no room for a page table. The machine
+		// exists, but Spawn reports how much RAM the program would need.
+		k.tiny = true
+		return k, nil
 	}
 	k.bootPML4 = boot
 	cr4 := uint64(mmu.CR4PGE | mmu.CR4PCIDE)
@@ -201,6 +211,9 @@ func (k *Kernel) Spawn(path string, argv, envp []string) (*Process, error) {
 	if k.init != nil {
 		return nil, errors.New("minikernel: Spawn makes the first process only; guests fork the rest")
 	}
+	if k.tiny {
+		return nil, k.ramTooSmall(path, argv, envp)
+	}
 	p := k.newProcess(nil)
 	p.fs = k.initialFS()
 	p.fds = &fdTable{}
@@ -209,19 +222,32 @@ func (k *Kernel) Spawn(path string, argv, envp []string) (*Process, error) {
 	p.fds.installAt(2, k.newStream("<stderr>", nil, k.stderr, oWronly), false)
 	mm, err := k.newMM()
 	if err != nil {
-		return nil, err
+		delete(k.procs, p.PID)
+		k.live = nil
+		return nil, k.ramTooSmall(path, argv, envp)
 	}
 	p.mm = mm
 	k.init = p
 	k.switchTo(p)
-	if err := k.execve(p, path, argv, envp); err != nil {
+	if e := k.execve(p, path, argv, envp); e != nil {
+		err = e
+		if e.Errno == ENOMEM {
+			err = k.ramTooSmall(path, argv, envp)
+		}
+	} else if k.startOOM {
+		err = k.ramTooSmall(path, argv, envp)
+	}
+	if err != nil {
 		k.releaseMM(p.mm)
 		p.fds.closeAll()
 		delete(k.procs, p.PID)
 		k.live = nil
 		k.cur, k.init = nil, nil
+		k.startOOM = false
 		return nil, err
 	}
+	k.spawnArgs = append(append([]string{path}, argv...), envp...)
+	k.spawnArgc = len(argv)
 	p.started = true
 	return p, nil
 }
@@ -253,6 +279,10 @@ func (k *Kernel) Run() (int, error) {
 		if err := k.Step(budget); err != nil {
 			return 0, err
 		}
+	}
+	if k.startOOM {
+		a := k.spawnArgs
+		return 0, k.ramTooSmall(a[0], a[1:1+k.spawnArgc], a[1+k.spawnArgc:])
 	}
 	return ExitCode(k.init.status), nil
 }
@@ -424,6 +454,11 @@ func (k *Kernel) releaseMM(mm *MM) {
 		v.file().put()
 	}
 	mm.vmas = nil
+	for _, f := range mm.exec {
+		f.ino.execs--
+		f.put()
+	}
+	mm.exec = nil
 }
 
 // switchTo makes p the running process: saves the old one's registers, loads CR3 with p's

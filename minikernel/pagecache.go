@@ -32,7 +32,11 @@ type Inode struct {
 	size  uint64            // bytes; authoritative for the guest (write() and truncation update it)
 	pages map[uint64]uint64 // page index -> frame
 	refs  int               // open descriptions (File) referring to the inode
-	stat  syscall.Stat_t    // the host's answer when the inode was first opened
+	// execs counts the address spaces executing the file (as program or interpreter) and
+	// writers the open descriptions that may write it: Linux's i_writecount, negative while
+	// executed, positive while open for writing. One excludes the other (ETXTBSY).
+	execs, writers int
+	stat           syscall.Stat_t // the host's answer when the inode was first opened
 }
 
 // Size returns the object's size in bytes.

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+
+	"github.com/vmemu/vmemu/internal/safetext"
 )
 
 // Signals: generation, queues and dispositions, as Linux's kernel/signal.c does them for a
@@ -462,7 +464,7 @@ func (k *Kernel) killSignal(p *Process, sig, code int, rip uint64, why string) {
 	if sig == SIGSEGV || sig == SIGBUS {
 		name += " (" + siCodeName(sig, code) + ")"
 	}
-	fmt.Fprintf(k.log, "emu: pid %d killed by %s: %s\n", p.PID, name, why)
+	fmt.Fprintf(k.log, "emu: pid %d killed by %s: %s\n", p.PID, name, safetext.Escape(why))
 	k.emit(&Event{Kind: EvSignal, PID: p.PID, RIP: rip, Signal: sig, SigCode: code, Text: why})
 	k.exit(p, sig&0x7f) // wait status: terminated by signal
 }

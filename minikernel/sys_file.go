@@ -106,6 +106,9 @@ func seekable(f *File) bool {
 // doRead reads into dst from f at *pos (pread), or at the file position, advancing it.
 // A pipe sleeps until it has data; the other files never sleep.
 func (k *Kernel) doRead(p *Process, f *File, dst *uio, pos *uint64) int64 {
+	if dst.bad {
+		return -int64(EFAULT)
+	}
 	if f.kind == filePipe {
 		return k.pipeReadCall(p, f, dst)
 	}
@@ -129,6 +132,9 @@ func (k *Kernel) doRead(p *Process, f *File, dst *uio, pos *uint64) int64 {
 // doWrite writes src to f at *pos (pwrite), or at the file position (the end for
 // O_APPEND), advancing it. A pipe sleeps until every byte is in.
 func (k *Kernel) doWrite(p *Process, f *File, src *uio, pos *uint64) int64 {
+	if src.bad {
+		return -int64(EFAULT)
+	}
 	if f.kind == filePipe {
 		return k.pipeWriteCall(p, f, src)
 	}
@@ -186,7 +192,7 @@ func sysReadFn(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if e != 0 {
 		return -int64(e)
 	}
-	return k.doRead(p, f, userBuf(a[1], min(a[2], maxRW)), nil)
+	return k.doRead(p, f, userBuf(a[1], a[2]), nil)
 }
 
 // write(fd, buf, count) at the file position (at the end for O_APPEND).
@@ -195,17 +201,17 @@ func sysWriteFn(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if e != 0 {
 		return -int64(e)
 	}
-	return k.doWrite(p, f, userBuf(a[1], min(a[2], maxRW)), nil)
+	return k.doWrite(p, f, userBuf(a[1], a[2]), nil)
 }
 
 // pread64(fd, buf, count, offset) and pwrite64: at an explicit offset, which must be a
 // seekable file's (ESPIPE for a pipe, a FIFO or a terminal); a negative offset is EINVAL.
 func sysPread(k *Kernel, p *Process, a *[6]uint64) int64 {
-	return positional(k, p, a[0], userBuf(a[1], min(a[2], maxRW)), a[3], false)
+	return positional(k, p, a[0], userBuf(a[1], a[2]), a[3], false)
 }
 
 func sysPwrite(k *Kernel, p *Process, a *[6]uint64) int64 {
-	return positional(k, p, a[0], userBuf(a[1], min(a[2], maxRW)), a[3], true)
+	return positional(k, p, a[0], userBuf(a[1], a[2]), a[3], true)
 }
 
 func positional(k *Kernel, p *Process, fd uint64, buf *uio, off uint64, write bool) int64 {

@@ -594,6 +594,9 @@ func sysTruncate(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		return -int64(EINVAL)
 	}
+	if textBusy(k.cache.inodes[fileID{dev: st.Dev, ino: st.Ino}]) {
+		return -int64(ETXTBSY)
+	}
 	if err := syscall.Ftruncate(fd, length); err != nil {
 		return -int64(errnoOf(err))
 	}

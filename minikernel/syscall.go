@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/vmemu/vmemu/cpu"
+	"github.com/vmemu/vmemu/internal/safetext"
 )
 
 // Errno is a Linux error number; a system call returns -errno.
@@ -31,6 +32,7 @@ const (
 	ENOTDIR      Errno = 20
 	EISDIR       Errno = 21
 	EINVAL       Errno = 22
+	ENFILE       Errno = 23
 	EMFILE       Errno = 24
 	ENOTTY       Errno = 25
 	EFBIG        Errno = 27
@@ -282,5 +284,5 @@ func sysArchPrctlFn(k *Kernel, p *Process, a *[6]uint64) int64 {
 
 // logf writes one line of the kernel's own to its log.
 func (k *Kernel) logf(format string, args ...any) {
-	fmt.Fprintf(k.log, "emu: "+format+"\n", args...)
+	fmt.Fprintf(k.log, "emu: %s\n", safetext.Escape(fmt.Sprintf(format, args...)))
 }

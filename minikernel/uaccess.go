@@ -22,6 +22,9 @@ func (k *Kernel) copyOut(p *Process, va uint64, buf []byte) (int, bool) {
 }
 
 func (k *Kernel) userCopy(p *Process, va uint64, buf []byte, acc mmu.Access) (int, bool) {
+	if p.exited || p.mm == nil {
+		return 0, false // the process died (an OOM kill in an earlier copy): no memory left to reach
+	}
 	done := 0
 	mem := k.ram.Bytes()
 	for done < len(buf) {

@@ -15,11 +15,21 @@ type uio struct {
 	iov   []iovec // user memory, in order (nil for a kernel buffer)
 	kbuf  []byte  // kernel memory
 	total uint64  // bytes in all
+	bad   bool    // the range is not user memory at all: the transfer is EFAULT
 }
 
-// userBuf is count bytes of user memory at va.
+// userBuf is count bytes of user memory at va, as read(2) and write(2) take them: a range
+// that wraps or reaches past the user address space fails access_ok() (EFAULT before
+// anything moves), and a valid one is capped at MAX_RW_COUNT (vfs_read, vfs_write).
 func userBuf(va, count uint64) *uio {
-	return &uio{iov: []iovec{{va, count}}, total: count}
+	return &uio{iov: []iovec{{va, min(count, maxRW)}}, total: min(count, maxRW), bad: !accessOK(va, count)}
+}
+
+// accessOK is x86-64 Linux's access_ok(): the range [va, va+n) lies in the user address
+// space, below TASK_SIZE_MAX, without wrapping. Whether it is mapped is the copy's business.
+func accessOK(va, n uint64) bool {
+	end := va + n
+	return end >= va && end <= userTop
 }
 
 // kernelBuf is a kernel buffer.
@@ -44,6 +54,9 @@ func (k *Kernel) readIovecs(p *Process, va, cnt uint64) (*uio, Errno) {
 		v := iovec{binary.LittleEndian.Uint64(raw[16*i:]), binary.LittleEndian.Uint64(raw[16*i+8:])}
 		if int64(v.len) < 0 {
 			return nil, EINVAL
+		}
+		if !accessOK(v.base, v.len) {
+			return nil, EFAULT // __import_iovec() checks each vector whole
 		}
 		v.len = min(v.len, maxRW-u.total)
 		u.total += v.len

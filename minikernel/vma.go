@@ -109,6 +109,10 @@ type MM struct {
 	mmapBase  uint64 // top of the top-down mmap area (mm/util.c:mmap_base())
 	needFlush bool   // tables changed while another address space was loaded
 	auxv      []byte // the auxiliary vector execve wrote (Linux's mm->saved_auxv)
+	// exec holds the executable and its interpreter while the address space runs them
+	// (Linux's mm->exe_file and the interpreter's deny_write_access): their inodes refuse
+	// writers with ETXTBSY (denyWrite).
+	exec []*File
 }
 
 // VMAs returns the areas, in address order. The slice must not be modified.

@@ -6,16 +6,19 @@
 // notices stores into frames holding decoded instructions, so a CPU's instruction cache can
 // stay coherent with self-modifying code.
 //
-// Host memory is reserved, not committed: the guest's RAM is one anonymous host mapping made
-// with MAP_NORESERVE, so a 4 GiB guest costs host memory only for the frames it touches.
-// Where the host offers transparent huge pages the mapping asks for them (MADV_HUGEPAGE), so
-// the host takes one fault per 2 MiB of guest RAM instead of one per 4 KiB.
+// Host memory is reserved, not committed: the guest's RAM is one anonymous host mapping that
+// the host backs only where it is touched, so a 4 GiB guest costs host memory only for the
+// frames it uses. The reservation is the one host-specific part (host_*.go): on Unix an
+// anonymous mmap (MAP_NORESERVE on Linux), asking for transparent huge pages where the host
+// has them (Linux MADV_HUGEPAGE), so the host takes one fault per 2 MiB of guest RAM instead
+// of one per 4 KiB; on Windows VirtualAlloc, whose pages are also zero-filled on first touch
+// (the whole size counts against the commit limit there).
 package ram
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
-	"syscall"
 	"unsafe"
 )
 
@@ -44,6 +47,37 @@ func (e *AccessError) Error() string {
 		e.Size, e.Addr, e.RAM)
 }
 
+// ReserveError reports a RAM size the host cannot reserve address space for (its address
+// space, or a limit such as RLIMIT_AS, is smaller).
+type ReserveError struct {
+	Size uint64 // bytes asked for
+	Max  uint64 // the most this host reserved when asked just now (a multiple of 1 MiB; 0: none)
+	Err  error
+}
+
+func (e *ReserveError) Error() string {
+	return fmt.Sprintf("ram: this host cannot reserve %d MiB of address space for RAM (%v); the most it can reserve now is %d MiB",
+		e.Size>>20, e.Err, e.Max>>20)
+}
+
+func (e *ReserveError) Unwrap() error { return e.Err }
+
+// maxReservable finds, by bisection over whole MiB, the largest size below limit that
+// reserve grants now.
+func maxReservable(limit uint64) uint64 {
+	lo, hi := uint64(0), limit>>20 // lo MiB is known to work (or is 0); hi MiB is known to fail
+	for lo+1 < hi {
+		mid := lo + (hi-lo)/2
+		if m, err := reserve(mid << 20); err == nil {
+			_ = release(m)
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo << 20
+}
+
 // RAM is the physical memory of one machine.
 type RAM struct {
 	mem  []byte
@@ -64,14 +98,10 @@ func New(size uint64) (*RAM, error) {
 	if size > 1<<46 {
 		return nil, fmt.Errorf("ram: size %#x exceeds the 64 TiB the machine can address", size)
 	}
-	mem, err := syscall.Mmap(-1, 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE,
-		syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS|syscall.MAP_NORESERVE)
+	mem, err := reserve(size)
 	if err != nil {
-		return nil, fmt.Errorf("ram: reserving %d bytes of host memory: %w", size, err)
+		return nil, &ReserveError{Size: size, Max: maxReservable(size), Err: err}
 	}
-	// Transparent huge pages are a hint; a host without them simply says no.
-	const madvHugepage = 14
-	_ = syscall.Madvise(mem, madvHugepage)
 	frames := size / FrameSize
 	return &RAM{mem: mem, size: size, code: make([]uint64, (frames+63)/64)}, nil
 }
@@ -81,7 +111,7 @@ func (r *RAM) Close() error {
 	if r.mem == nil {
 		return nil
 	}
-	err := syscall.Munmap(r.mem)
+	err := release(r.mem)
 	r.mem = nil
 	return err
 }
@@ -265,18 +295,9 @@ func (r *RAM) snoop(pa, n uint64) {
 }
 
 // Resident returns how many bytes of guest RAM the host currently backs with real memory,
-// as mincore(2) reports it.
-func (r *RAM) Resident() (uint64, error) {
-	pages := (r.size + FrameSize - 1) / FrameSize
-	vec := make([]byte, pages)
-	_, _, e := syscall.Syscall(syscall.SYS_MINCORE, uintptr(unsafe.Pointer(&r.mem[0])),
-		uintptr(r.size), uintptr(unsafe.Pointer(&vec[0])))
-	if e != 0 {
-		return 0, fmt.Errorf("ram: mincore: %w", e)
-	}
-	var n uint64
-	for _, b := range vec {
-		n += uint64(b & 1)
-	}
-	return n * FrameSize, nil
-}
+// as mincore(2) reports it. Hosts that cannot tell (all but Linux) return an error wrapping
+// errors.ErrUnsupported.
+func (r *RAM) Resident() (uint64, error) { return resident(r.mem) }
+
+// errTooBig: a size the host's address space (int) cannot hold.
+var errTooBig = errors.New("larger than this host can address")

@@ -97,6 +97,11 @@ type Entry struct {
 // Valid reports whether the entry holds a translation.
 func (e *Entry) Valid() bool { return e.valid }
 
+// Place reports where the entry sits: in the fully associative large-page array or the
+// set-associative 4 KiB array, and its set and way there. For inspection (a debugger drawing
+// the TLB by sets and ways).
+func (e *Entry) Place() (large bool, set, way int) { return e.large, int(e.set), int(e.way) }
+
 // PhysAddr returns the physical address that linear address va translates to through e.
 func (e *Entry) PhysAddr(va uint64) uint64 {
 	mask := e.Size.Bytes() - 1

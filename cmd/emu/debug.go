@@ -41,6 +41,7 @@ type debugOptions struct {
 	input  string
 	trace  string
 	gdb    string
+	http   string
 }
 
 func debugFlags(out io.Writer) (*flag.FlagSet, *debugOptions) {
@@ -53,6 +54,7 @@ func debugFlags(out io.Writer) (*flag.FlagSet, *debugOptions) {
 	fs.StringVar(&o.gdb, "gdb", "", "let gdb drive the program: wait for it on `ADDR` (HOST:PORT, :PORT, or a\n"+
 		"socket path) once the --script commands have run; monitor CMD runs commands")
 	fs.StringVar(&o.trace, "trace", "", "start with tracing of these event `KINDS` on (as the trace command)")
+	fs.StringVar(&o.http, "http", "", "serve the web view of the machine on `ADDR` (host:port, or a port alone for\n127.0.0.1): the page, the terminal and --script drive one session until quit")
 	fs.Usage = func() {
 		fmt.Fprint(out, debugUsage)
 		fs.PrintDefaults()
@@ -81,6 +83,10 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for _, n := range o.notes {
 		fmt.Fprintf(stderr, "emu debug: --tlb: note: %s\n", n)
 	}
+	if o.gdb != "" && o.http != "" {
+		fmt.Fprintln(stderr, "emu debug: --gdb and --http drive the program each their own way: choose one")
+		return 2
+	}
 	commands := stdin
 	if o.script != "" {
 		f, err := os.Open(o.script)
@@ -102,13 +108,22 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cfg.Stdin = f
 	}
 	cfg.Stdout, cfg.Stderr, cfg.Log = stdout, stderr, stdout
+	log := stdout
+	var wv *webView
+	if o.http != "" {
+		wv = newWebView(stdout)
+		cfg.Stdout, cfg.Stderr, cfg.Log, log = wv.tee(stdout), wv.tee(stderr), wv.tee(stdout), wv.tee(stdout)
+	}
 	k, err := minikernel.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "emu: %v\n", err)
 		return 1
 	}
 	defer k.Close()
-	d := debugger.New(k, stdout, cfg.MaxInsns)
+	if wv != nil {
+		wv.attach(k)
+	}
+	d := debugger.New(k, log, cfg.MaxInsns)
 	if o.trace != "" {
 		if err := d.SetTrace(o.trace); err != nil {
 			fmt.Fprintf(stderr, "emu debug: --trace: %v\n", err)
@@ -118,10 +133,7 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	p, err := k.Spawn(fs.Arg(0), fs.Args(), os.Environ())
 	if err != nil {
 		fmt.Fprintf(stderr, "emu: %v\n", err)
-		if errors.Is(err, os.ErrNotExist) {
-			return 127
-		}
-		return 126
+		return spawnStatus(err)
 	}
 	d.Follow(p)
 	if o.gdb != "" {
@@ -134,6 +146,13 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return code
 		}
 		return serveGDB(k, p, d, o.gdb, cfg.MaxInsns, stderr)
+	}
+	if wv != nil {
+		var script io.Reader
+		if o.script != "" {
+			script = commands
+		}
+		return wv.serve(d, o.http, script, stdin, stderr)
 	}
 	return d.Serve(commands, isTerminal(commands))
 }

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/vmemu/vmemu/describe"
+	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/tlb"
@@ -19,7 +20,9 @@ const traceJSONHelp = `JSON trace (--trace-format json): one object per line. Ev
                   of the basic block being executed)
   kind    string  fault, syscall, signal, exec, exit, fork, switch, frame or tlb
   pid     number  the process
-and, by kind (addresses and 64-bit values are hex strings such as "0x401000"):
+Strings are valid JSON whatever a file name holds: control characters escaped, bytes that
+are not UTF-8 written as U+FFFD. And, by kind (addresses and 64-bit values are hex strings
+such as "0x401000"):
   fault    rip, addr, access ("user write", "supervisor read", ...), code (number),
            code_bits ("P W U RSVD I", "-" for a clear bit), kernel (true when the kernel
            faulted copying for a system call), vma (null or {start, end, prot, name}),
@@ -43,11 +46,11 @@ func (o *jsonObj) key(k string) {
 	if len(o.b) > 0 && o.b[len(o.b)-1] != '{' {
 		o.b = append(o.b, ',')
 	}
-	o.b = strconv.AppendQuote(o.b, k)
+	o.b = safetext.AppendJSON(o.b, k)
 	o.b = append(o.b, ':')
 }
 
-func (o *jsonObj) str(k, v string) { o.key(k); o.b = strconv.AppendQuote(o.b, v) }
+func (o *jsonObj) str(k, v string) { o.key(k); o.b = safetext.AppendJSON(o.b, v) }
 func (o *jsonObj) hex(k string, v uint64) {
 	o.key(k)
 	o.b = append(o.b, `"0x`...)

@@ -52,6 +52,9 @@ func (o *machineOptions) config() (minikernel.Config, error) {
 	return cfg, nil
 }
 
+// maxRAM is the most RAM a machine can have: 64 TiB, what 46 physical address bits reach.
+const maxRAM = 1 << 46
+
 // parseSize reads "4G", "512M", "64K", "4096" or "1GiB".
 func parseSize(s string) (uint64, error) {
 	t := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(s)), "IB"), "B")
@@ -69,8 +72,11 @@ func parseSize(s string) (uint64, error) {
 		}
 	}
 	v, err := strconv.ParseUint(t, 10, 64)
-	if err != nil || v == 0 || v > (1<<46)/mult {
+	if err != nil || v == 0 {
 		return 0, fmt.Errorf("bad size %q (want e.g. 512M or 4G)", s)
+	}
+	if v > maxRAM/mult {
+		return 0, fmt.Errorf("%s is more than the maximum, 64T (the machine has 46 physical address bits)", s)
 	}
 	return v * mult, nil
 }

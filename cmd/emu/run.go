@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmemu/vmemu/debugger"
 	"github.com/vmemu/vmemu/describe"
+	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/minikernel"
 )
 
@@ -40,6 +41,8 @@ type runOptions struct {
 	traceFormat string
 	root        string
 	gdb         string
+	cpuprofile  string
+	report      string
 }
 
 func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
@@ -56,6 +59,8 @@ func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.StringVar(&o.gdb, "gdb", "", "wait for gdb on `ADDR` (HOST:PORT, :PORT on the loopback address, or a Unix\n"+
 		"socket path) before the first instruction; see emu help gdb")
 	fs.StringVar(&o.traceFormat, "trace-format", "text", "trace `FORMAT`: text (one aligned line per event) or json (one object\nper line, stable field names)")
+	fs.StringVar(&o.report, "report", "", "write a report of the run to `FILE`: one self-contained HTML page (no network)\nwith the statistics, faults over time by outcome, frames in use over time, TLB\nhit rates and the largest VMAs")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of emu itself (pprof format) to `FILE`, for\n`go tool pprof emu FILE`: where the host's time goes while the guest runs")
 	fs.Usage = func() {
 		fmt.Fprint(out, runUsage)
 		fs.PrintDefaults()
@@ -84,13 +89,17 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for _, n := range o.notes {
 		fmt.Fprintf(stderr, "emu run: --tlb: note: %s\n", n)
 	}
-	var tr *tracer
+	if err := o.checkRoot(fs); err != nil {
+		fmt.Fprintf(stderr, "emu run: --root: %v\n", err)
+		return 2
+	}
+	var kinds describe.KindSet
 	if o.trace != "" || o.traceFile != "" {
-		kinds, err := describe.ParseKinds(o.trace)
-		if o.trace == "" {
-			kinds, err = describe.ParseKinds("all")
+		spec := o.trace
+		if spec == "" {
+			spec = "all"
 		}
-		if err != nil {
+		if kinds, err = describe.ParseKinds(spec); err != nil {
 			fmt.Fprintf(stderr, "emu run: --trace: %v\n", err)
 			return 2
 		}
@@ -98,27 +107,36 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "emu run: --trace-format: %q is neither text nor json\n", o.traceFormat)
 			return 2
 		}
-		w := stderr
-		if o.traceFile != "" {
-			f, err := os.Create(o.traceFile)
-			if err != nil {
-				fmt.Fprintf(stderr, "emu run: --trace-file: %v\n", err)
-				return 2
-			}
-			defer f.Close()
-			w = f
+	}
+	// Every output file is opened before the guest runs: a bad path is an error now, not
+	// after a long run, and the run never starts.
+	var traceOut, statsOut *os.File
+	for _, out := range []struct {
+		name string
+		flag string
+		f    **os.File
+	}{{o.traceFile, "--trace-file", &traceOut}, {o.statsJSON, "--stats-json", &statsOut}} {
+		if out.name == "" {
+			continue
+		}
+		f, err := os.Create(out.name)
+		if err != nil {
+			fmt.Fprintf(stderr, "emu run: %s: %v\n", out.flag, err)
+			return 2
+		}
+		defer f.Close()
+		*out.f = f
+	}
+	var tr *tracer
+	if o.trace != "" || o.traceFile != "" {
+		var w io.Writer = stderr
+		if traceOut != nil {
+			w = traceOut
 		}
 		tr = newTracer(w, kinds, o.traceFormat == "json")
-		defer tr.Flush()
-		if o.traceFile == "" {
+		if traceOut == nil {
 			// The trace shares the terminal with the guest: keep them in order.
 			stdout, stderr = flushingWriter{stdout, tr}, flushingWriter{stderr, tr}
-		}
-	}
-	if o.root != "" {
-		if fi, err := os.Stat(o.root); err != nil || !fi.IsDir() {
-			fmt.Fprintf(stderr, "emu run: --root: %s is not a directory\n", o.root)
-			return 2
 		}
 	}
 	cfg.Stdin, cfg.Stdout, cfg.Stderr = stdin, stdout, stderr
@@ -131,8 +149,16 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer k.Close()
 	var stats *minikernel.StatsCollector
 	var base statsBase
-	if o.stats || o.statsJSON != "" {
+	if o.stats || o.statsJSON != "" || o.report != "" {
 		stats, base = k.CollectStats(), baseline(k)
+	}
+	var report *reportFile
+	if o.report != "" {
+		if report, err = newReport(k, o.report); err != nil {
+			fmt.Fprintf(stderr, "emu run: --report: %v\n", err)
+			return 2
+		}
+		defer report.discard()
 	}
 	if tr != nil {
 		tr.attach(k)
@@ -140,17 +166,20 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	prog := fs.Arg(0)
 	p, err := k.Spawn(prog, fs.Args(), os.Environ())
 	if err != nil {
-		if tr != nil {
-			tr.Flush()
-		}
+		o.finishTrace(tr, stderr)
 		fmt.Fprintf(stderr, "emu: %v\n", err)
-		if errors.Is(err, os.ErrNotExist) {
-			if o.root != "" {
-				fmt.Fprintf(stderr, "emu: (with --root, %s is looked up inside %s)\n", prog, o.root)
-			}
-			return 127
+		if errors.Is(err, os.ErrNotExist) && o.root != "" {
+			fmt.Fprintf(stderr, "emu: (with --root, %s is looked up inside %s)\n", safetext.Escape(prog), safetext.Escape(o.root))
 		}
-		return 126
+		return spawnStatus(err)
+	}
+	if o.cpuprofile != "" {
+		stop, perr := startCPUProfile(o.cpuprofile)
+		if perr != nil {
+			fmt.Fprintf(stderr, "emu run: --cpuprofile: %v\n", perr)
+			return 2
+		}
+		defer stop()
 	}
 	start := time.Now()
 	var code int
@@ -162,17 +191,23 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		code, err = k.Run()
 	}
 	wall := time.Since(start)
-	if tr != nil {
-		tr.Flush()
-	}
+	o.finishTrace(tr, stderr)
 	if stats != nil {
 		s := runStats{Stats: base.since(stats.Snapshot()), Wall: wall}
 		if o.stats {
 			printStats(stderr, &s)
 		}
-		if o.statsJSON != "" {
-			if werr := os.WriteFile(o.statsJSON, statsJSON(&s), 0o644); werr != nil {
+		if statsOut != nil {
+			// A failed write is reported; the exit status stays the guest's.
+			if _, werr := statsOut.Write(statsJSON(&s)); werr != nil {
 				fmt.Fprintf(stderr, "emu: --stats-json: %v\n", werr)
+			} else if werr := statsOut.Close(); werr != nil {
+				fmt.Fprintf(stderr, "emu: --stats-json: %v\n", werr)
+			}
+		}
+		if report != nil {
+			if werr := report.write(fs.Args(), &s, code, err); werr != nil {
+				fmt.Fprintf(stderr, "emu: --report: %v\n", werr)
 				return 1
 			}
 		}
@@ -182,4 +217,49 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return code
+}
+
+// checkRoot checks --root: an empty value (an unset variable in a script) must not run
+// the guest unconfined, and the directory must exist.
+func (o *runOptions) checkRoot(fs *flag.FlagSet) error {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "root" })
+	if set && o.root == "" {
+		return errors.New("empty directory name (leave the flag out to run unconfined)")
+	}
+	if o.root != "" {
+		if fi, err := os.Stat(o.root); err != nil || !fi.IsDir() {
+			return fmt.Errorf("%s is not a directory", safetext.Escape(o.root))
+		}
+	}
+	return nil
+}
+
+// finishTrace flushes the trace and reports, once, a write that failed (a full disk): the
+// trace is incomplete, which the user must hear; the run itself is not affected.
+func (o *runOptions) finishTrace(tr *tracer, stderr io.Writer) {
+	if tr == nil {
+		return
+	}
+	if err := tr.Flush(); err != nil {
+		where := "the trace"
+		if o.traceFile != "" {
+			where = "--trace-file " + safetext.Escape(o.traceFile)
+		}
+		fmt.Fprintf(stderr, "emu: writing %s failed, the trace is incomplete: %v\n", where, err)
+	}
+}
+
+// spawnStatus is emu's exit status when the first program could not be started: 127 when
+// it does not exist, 1 when RAM is too small to start it, 126 for the rest (not executable,
+// not a valid ELF), as a shell reports them.
+func spawnStatus(err error) int {
+	var small *minikernel.RAMTooSmallError
+	switch {
+	case errors.As(err, &small):
+		return 1
+	case errors.Is(err, os.ErrNotExist):
+		return 127
+	}
+	return 126
 }

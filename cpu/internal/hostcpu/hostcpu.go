@@ -3,18 +3,14 @@
 // silicon. It is for tests only: the snippet runs inside the test process, so it must not
 // fault, make system calls, change FS or set RFLAGS.TF or AC.
 //
+// Run and CPUID exist only where a snippet can run: linux/amd64 (run_linux_amd64.go). On
+// every other platform the package holds just the register layout and the fixed addresses,
+// so tests can build there and compare with results recorded on an x86-64 host.
+//
 // Snippets run at fixed addresses (CodeAddr, DataAddr, a private stack below StackTop), so
 // an emulator can place the same bytes at the same linear addresses and see identical
 // register values.
 package hostcpu
-
-import (
-	"fmt"
-	"runtime"
-	"sync"
-	"syscall"
-	"unsafe"
-)
 
 // Fixed addresses of the snippet's code, data and stack.
 const (
@@ -36,63 +32,4 @@ type Regs struct {
 	GPR    [16]uint64
 	RFLAGS uint64
 	host   [4]uint64 // the trampoline's saved SP, BP, R14, R15
-}
-
-var (
-	once      sync.Once
-	mapErr    error
-	code      []byte
-	data      []byte
-	runMu     sync.Mutex
-	mmapFixed = 0x100000 // MAP_FIXED_NOREPLACE
-)
-
-func setup() {
-	m := func(addr, size uintptr, prot uintptr) []byte {
-		if mapErr != nil {
-			return nil
-		}
-		p, _, e := syscall.Syscall6(syscall.SYS_MMAP, addr, size, prot,
-			syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS|uintptr(mmapFixed), ^uintptr(0), 0)
-		if e != 0 || p != addr {
-			mapErr = fmt.Errorf("hostcpu: mmap %#x: %v", addr, e)
-			return nil
-		}
-		return unsafe.Slice((*byte)(unsafe.Add(nil, p)), size) // memory outside the Go heap
-	}
-	code = m(CodeAddr, CodeSize, syscall.PROT_READ|syscall.PROT_WRITE|syscall.PROT_EXEC)
-	data = m(DataAddr, DataSize, syscall.PROT_READ|syscall.PROT_WRITE)
-	m(StackAddr, StackSize, syscall.PROT_READ|syscall.PROT_WRITE)
-}
-
-// Run copies snippet to CodeAddr and mem to DataAddr, runs the snippet on the host CPU with
-// the registers in r (the snippet must end with RET), and stores the resulting registers in
-// r and the data area back into mem.
-func Run(snippet []byte, r *Regs, mem []byte) error {
-	once.Do(setup)
-	if mapErr != nil {
-		return mapErr
-	}
-	if len(snippet) > CodeSize || len(mem) > DataSize {
-		return fmt.Errorf("hostcpu: snippet or data too large")
-	}
-	runMu.Lock()
-	defer runMu.Unlock()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	copy(code, snippet)
-	copy(data, mem)
-	call(CodeAddr, r, StackTop)
-	copy(mem, data)
-	return nil
-}
-
-// call loads r into the registers, switches to the private stack and calls code.
-func call(code uintptr, r *Regs, stack uintptr)
-
-func init() {
-	// The assembly addresses fields by offset.
-	if unsafe.Offsetof(Regs{}.RFLAGS) != 128 || unsafe.Offsetof(Regs{}.host) != 136 {
-		panic("hostcpu: Regs layout changed")
-	}
 }

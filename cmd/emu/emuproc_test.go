@@ -1,0 +1,40 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+)
+
+// Some tests need emu as a process of its own: to send it signals, to kill it, to give it
+// resource limits. The test binary is that process when started with EMU_TEST_AS_EMU set:
+// it runs Main with its arguments, as the emu command would, and exits with its status.
+
+const asEmuEnv = "EMU_TEST_AS_EMU"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asEmuEnv) != "" {
+		for env, res := range map[string]int{"EMU_TEST_RLIMIT_AS": syscall.RLIMIT_AS, "EMU_TEST_RLIMIT_NOFILE": syscall.RLIMIT_NOFILE} {
+			if n, err := strconv.ParseUint(os.Getenv(env), 10, 64); err == nil {
+				_ = syscall.Setrlimit(res, &syscall.Rlimit{Cur: n, Max: n})
+			}
+		}
+		os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// emuCommand returns a command that runs emu with args as a separate process (the test
+// binary in emu's role), with extra environment variables env.
+func emuCommand(t *testing.T, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(append(os.Environ(), asEmuEnv+"=1"), env...)
+	return cmd
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vmemu/vmemu/internal/testcheck"
+)
+
+// Browser tests: the page of emu debug --http in a real headless Chromium, driven from Go.
+
+// chromium finds the browser; without one the test fails under CI=true (.ci/run installs
+// Debian's chromium) and says what went unchecked elsewhere.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	testcheck.Skip(t, "the web page in a browser: no Chromium on this machine (.ci/run installs Debian's chromium)")
+	return ""
+}
+
+// browser starts a headless Chromium with a fresh profile, a 1280x800 window and nothing
+// that reaches the network, and returns its context.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTime := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() {
+		cancelTime()
+		cancelCtx()
+		cancelAlloc()
+	})
+	return ctx
+}
+
+// screenshot saves the browser's viewport as name.png among the test's artifacts: in
+// $EMU_ARTIFACTS when set (CI keeps them), else in the test's temporary directory.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	require.NoError(t, err)
+	dir := os.Getenv("EMU_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644))
+}
+
+// waitJS waits until the JavaScript expression is true on the page.
+func waitJS(t *testing.T, ctx context.Context, expr, what string) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second)))
+	require.NoError(t, err, "waiting for %s (%s)", what, expr)
+}
+
+// js evaluates an expression on the page.
+func js[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	require.NoError(t, err, expr)
+	return v
+}
+
+// do runs browser actions in order.
+func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	require.NoError(t, chromedp.Do(ctx, steps...))
+}
+
+// The path's leaf: the entry of the walk's last level, as the page draws it.
+const leafBits = `[...document.querySelectorAll('#tree .ent.onpath.leaf .bit')].map(b => b.textContent)`
+const leafText = `(document.querySelector('#tree .ent.onpath.leaf') || {textContent: ''}).textContent`
+
+// Stopped at dbg_cow's copy-on-write fault, the page shows the read-only [cow] PTE on the
+// walk's path and its frame with reference count 2; selecting the frame lists both
+// processes' PTEs; one step later the process has a new frame, mapped writable.
+func TestWebPageCopyOnWrite(t *testing.T) {
+	ws := startWeb(t, "break fault cow\ncontinue\n", progs+"dbg_cow")
+	var st state
+	ws.get("/api/state", &st)
+	require.NotNil(t, st.Stop)
+	require.Equal(t, "cow-copy", st.Stop.Outcome)
+
+	ctx := browser(t)
+	do(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ws.url))
+	waitJS(t, ctx, `document.querySelector('#tree .ent.onpath.leaf') !== null`, "the walk's leaf in the tree")
+	var bits []string
+	bits = js[[]string](t, ctx, leafBits)
+	assert.Contains(t, bits, "[cow]", "the PTE is marked copy-on-write")
+	assert.Contains(t, bits, "P")
+	assert.NotContains(t, bits, "RW", "the PTE is read-only")
+	var leaf string
+	leaf = js[string](t, ctx, leafText)
+	assert.Contains(t, leaf, "ref 2")
+	old := frameOf(t, leaf)
+
+	// The frame in the grid: shared, count 2.
+	sel := `document.querySelector('#frames i[data-pfn="` + itoa(old) + `"]')`
+	assert.Contains(t, js[string](t, ctx, sel+`.className`), "shared")
+	assert.Equal(t, "2", js[string](t, ctx, sel+`.textContent`))
+	var stop string
+	stop = js[string](t, ctx, `document.getElementById('stopbar').textContent`)
+	assert.Contains(t, stop, "Page fault")
+	assert.Contains(t, stop, "cow-copy")
+	screenshot(t, ctx, "web-cow-fault")
+	if dir := os.Getenv("EMU_README_SCREENSHOT"); dir != "" {
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "web-view.png"), png, 0o644))
+	}
+
+	// Select the frame: both processes map it, read-only, copy-on-write.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#frames i[data-pfn="`+itoa(old)+`"]`)))
+	waitJS(t, ctx, `document.getElementById('frame-detail').textContent.includes('pid 2:')`, "the frame's mappings")
+	var detail string
+	detail = js[string](t, ctx, `document.getElementById('frame-detail').textContent`)
+	assert.Contains(t, detail, "reference count 2")
+	for _, pid := range []string{"pid 1:", "pid 2:"} {
+		i := strings.Index(detail, pid)
+		require.GreaterOrEqual(t, i, 0, detail)
+		line := detail[i:]
+		line = line[:strings.IndexByte(line+"\n", '\n')]
+		assert.Contains(t, line, "[cow]", line)
+	}
+
+	// Step: the kernel copies; the PTE now points at a new frame, writable, not cow.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#btn-step`)))
+	waitJS(t, ctx, leafBits+`.includes('RW')`, "a writable PTE after the copy")
+	bits = js[[]string](t, ctx, leafBits)
+	assert.NotContains(t, bits, "[cow]")
+	leaf = js[string](t, ctx, leafText)
+	nu := frameOf(t, leaf)
+	assert.NotEqual(t, old, nu, "a new frame")
+	assert.Contains(t, leaf, "ref 1")
+	assert.Contains(t, js[string](t, ctx, `document.querySelector('#frames i[data-pfn="`+itoa(nu)+`"]').className`), "k-u",
+		"the new frame is user memory in the grid")
+	stop = js[string](t, ctx, `document.getElementById('stopbar').textContent`)
+	assert.Contains(t, stop, "cow-copy")
+	screenshot(t, ctx, "web-cow-copied")
+}
+
+// Breaking on demand-zero faults and continuing from the page's controls stops at such a
+// fault, with the walk stopping where P=0; the console then drives the rest of the run.
+func TestWebPageBreakOnDemandZeroAndContinue(t *testing.T) {
+	ws := startWeb(t, "", progs+"bss_sum")
+	ctx := browser(t)
+	do(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ws.url))
+	waitJS(t, ctx, `document.getElementById('status').textContent === 'stopped'`, "the page's first state")
+	do(t, ctx,
+		chromedp.SetValue(chromedp.CSS(`#bk-fault`), "demand-zero"),
+		chromedp.Click(chromedp.CSS(`#btn-break-fault`)),
+	)
+	waitJS(t, ctx, `document.getElementById('console').textContent.includes('breakpoint 1: page faults the kernel will resolve as demand-zero')`,
+		"the breakpoint set")
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#btn-continue`)))
+	waitJS(t, ctx, `document.getElementById('stopbar').textContent.includes('demand-zero')`, "the stop at a demand-zero fault")
+	var stop string
+	stop = js[string](t, ctx, `document.getElementById('stopbar').textContent`)
+	assert.Contains(t, stop, "Page fault")
+	var stopRow string
+	stopRow = js[string](t, ctx, `(document.querySelector('#tree .ent.stop') || {textContent: ''}).textContent`)
+	assert.Contains(t, stopRow, "P=0", "the tree marks the entry where the walk stopped")
+	var insns1 float64
+	insns1 = js[float64](t, ctx, `Number(document.getElementById('insns').textContent.replace(/,/g, ''))`)
+	screenshot(t, ctx, "web-demand-zero")
+
+	// The console: delete the breakpoint and run to the end.
+	do(t, ctx, chromedp.SendKeys(chromedp.CSS(`#console-input`), "delete all\n"))
+	waitJS(t, ctx, `document.getElementById('console').textContent.includes('(web) delete all')`, "the console's command")
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#btn-continue`)))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('status').textContent === 'exited'`,
+		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("the program did not end: %v; the session's transcript:\n%s", err, ws.stdout)
+	}
+	var con string
+	con = js[string](t, ctx, `document.getElementById('console').textContent`)
+	assert.Contains(t, con, "(web) delete all")
+	assert.Contains(t, con, "program exited: pid 1 exit code")
+	var insns2 float64
+	insns2 = js[float64](t, ctx, `Number(document.getElementById('insns').textContent.replace(/,/g, ''))`)
+	assert.Greater(t, insns2, insns1)
+	var faults float64
+	faults = js[float64](t, ctx, `document.querySelectorAll('#timeline .ev').length`)
+	assert.Positive(t, faults, "the timeline shows the run's events")
+}
+
+// frameOf reads "→ frame 0x1a (4K)" from a tree row.
+func frameOf(t *testing.T, row string) uint64 {
+	t.Helper()
+	i := strings.Index(row, "frame 0x")
+	require.GreaterOrEqual(t, i, 0, row)
+	s := row[i+len("frame "):]
+	j := strings.IndexAny(s, " (")
+	require.Positive(t, j, row)
+	return hexOf(t, s[:j])
+}
+
+func itoa(v uint64) string { return strconv.FormatUint(v, 10) }

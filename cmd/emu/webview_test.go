@@ -1,0 +1,408 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader on different goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// webSession is emu debug --http running in the test: its URL, its terminal (standard input
+// as a pipe the test writes to) and its output.
+type webSession struct {
+	t      *testing.T
+	url    string
+	stdin  *io.PipeWriter
+	stdout *syncBuffer
+	stderr *syncBuffer
+	code   chan int
+}
+
+// startWeb runs emu debug --http on a free loopback port with script's commands run first
+// (none when empty), and waits for the URL it prints. The session ends when the test does.
+func startWeb(t *testing.T, script string, args ...string) *webSession {
+	t.Helper()
+	ws := &webSession{t: t, stdout: &syncBuffer{}, stderr: &syncBuffer{}, code: make(chan int, 1)}
+	argv := []string{"debug", "--http", "127.0.0.1:0"}
+	if script != "" {
+		f := filepath.Join(t.TempDir(), "script")
+		require.NoError(t, os.WriteFile(f, []byte(script), 0o644))
+		argv = append(argv, "--script", f)
+	}
+	argv = append(argv, args...)
+	in, w := io.Pipe()
+	ws.stdin = w
+	go func() { ws.code <- Main(argv, in, ws.stdout, ws.stderr) }()
+	re := regexp.MustCompile(`the web view is at (http://\S+/)`)
+	deadline := time.Now().Add(20 * time.Second)
+	for ws.url == "" {
+		if m := re.FindStringSubmatch(ws.stderr.String()); m != nil {
+			ws.url = m[1]
+			break
+		}
+		select {
+		case code := <-ws.code:
+			t.Fatalf("emu debug --http ended (%d) before serving:\n%s\n%s", code, ws.stdout, ws.stderr)
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "no URL printed:\n%s", ws.stderr)
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Cleanup(func() { ws.quit() })
+	return ws
+}
+
+// quit ends the session from the page and waits for emu to return; it returns the exit code.
+func (ws *webSession) quit() int {
+	ws.t.Helper()
+	select {
+	case code := <-ws.code:
+		ws.code <- code
+		return code
+	default:
+	}
+	ws.command("quit")
+	select {
+	case code := <-ws.code:
+		ws.code <- code
+		require.NotContains(ws.t, ws.stdout.String()+ws.stderr.String(), "goroutine", "a Go panic reached the user")
+		return code
+	case <-time.After(20 * time.Second):
+		ws.t.Fatalf("emu debug --http did not end after quit")
+	}
+	return -1
+}
+
+// get fetches path and decodes the JSON answer into v; it returns the status code.
+func (ws *webSession) get(path string, v any) int {
+	ws.t.Helper()
+	resp, err := http.Get(ws.url + strings.TrimPrefix(path, "/"))
+	require.NoError(ws.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(ws.t, err)
+	if v != nil {
+		require.NoError(ws.t, json.Unmarshal(body, v), "%s: %s", path, body)
+	}
+	return resp.StatusCode
+}
+
+// command runs a debugger command from the page's side and returns its output.
+func (ws *webSession) command(line string) string {
+	ws.t.Helper()
+	b, _ := json.Marshal(map[string]string{"line": line})
+	resp, err := http.Post(ws.url+"api/command", "application/json", bytes.NewReader(b))
+	require.NoError(ws.t, err)
+	defer resp.Body.Close()
+	var r struct {
+		Output string `json:"output"`
+		Error  string `json:"error"`
+	}
+	require.NoError(ws.t, json.NewDecoder(resp.Body).Decode(&r))
+	require.Equal(ws.t, http.StatusOK, resp.StatusCode, r.Error)
+	return r.Output
+}
+
+// state is the part of /api/state the tests read.
+type state struct {
+	Version uint64 `json:"version"`
+	Status  string `json:"status"`
+	Insns   uint64 `json:"insns"`
+	Where   string `json:"where"`
+	Current int    `json:"current"`
+	PID     int    `json:"pid"`
+	Stop    *struct {
+		Kind     string `json:"kind"`
+		PID      int    `json:"pid"`
+		Addr     string `json:"addr"`
+		Code     uint32 `json:"error_code"`
+		CodeBits string `json:"error_bits"`
+		Outcome  string `json:"outcome"`
+	} `json:"stop"`
+	Processes []struct {
+		PID      int    `json:"pid"`
+		PPID     int    `json:"ppid"`
+		State    string `json:"state"`
+		Exe      string `json:"exe"`
+		PCID     int    `json:"pcid"`
+		PML4     uint64 `json:"pml4"`
+		Resident uint64 `json:"resident"`
+	} `json:"processes"`
+	Process *struct {
+		PID  int `json:"pid"`
+		VMAs []struct {
+			Start, End, Prot, Name, Offset string
+			Pages, Resident                uint64
+			Shared                         bool
+			Runs                           []struct {
+				Start string
+				Pages uint64
+				State string
+			}
+		} `json:"vmas"`
+		Walk *struct {
+			VA     string `json:"va"`
+			Levels []struct {
+				Name      string `json:"name"`
+				Index     int    `json:"index"`
+				EntryAddr string `json:"entry_addr"`
+				Value     string `json:"value"`
+				Present   bool   `json:"present"`
+			} `json:"levels"`
+			StopLevel int `json:"stop_level"`
+		} `json:"walk"`
+		Table json.RawMessage `json:"page_table"`
+	} `json:"process"`
+	Frames struct {
+		Total      uint64      `json:"total"`
+		InUse      uint64      `json:"in_use"`
+		Peak       uint64      `json:"peak"`
+		Shared     uint64      `json:"shared"`
+		PageTables uint64      `json:"page_tables"`
+		Copied     uint64      `json:"copied"`
+		Kinds      string      `json:"kinds"`
+		Refs       [][2]uint64 `json:"refs"`
+	} `json:"frames"`
+	CPUs []struct {
+		TLBs []struct {
+			Name    string
+			Sets    int    `json:"sets"`
+			Ways    int    `json:"ways"`
+			Hits    uint64 `json:"hits"`
+			Misses  uint64 `json:"misses"`
+			Entries []struct {
+				Set, Way int
+				Large    bool
+				VA, PA   string
+				PCID     int
+				Perm     string
+				Size     string
+			}
+		} `json:"tlbs"`
+	} `json:"cpus"`
+}
+
+func hexOf(t *testing.T, s string) uint64 {
+	t.Helper()
+	v, err := strconv.ParseUint(strings.TrimPrefix(s, "0x"), 16, 64)
+	require.NoError(t, err, s)
+	return v
+}
+
+// The state endpoint and the text views of emu debug describe the same machine: stopped at
+// the copy-on-write fault of dbg_cow, the processes, VMAs, frames, TLB and walk agree line
+// for line.
+func TestWebStateAgreesWithTheDebuggerTextViews(t *testing.T) {
+	ws := startWeb(t, "break fault cow\ncontinue\n", progs+"dbg_cow")
+	var st state
+	require.Equal(t, http.StatusOK, ws.get("/api/state", &st))
+	require.NotNil(t, st.Stop)
+	assert.Equal(t, "page-fault", st.Stop.Kind)
+	assert.Equal(t, "cow-copy", st.Stop.Outcome)
+	assert.Equal(t, "stopped", st.Status)
+
+	// ps: one line per process with its PCID, PML4 frame and resident pages.
+	ps := ws.command("ps")
+	require.Len(t, st.Processes, 2)
+	for _, p := range st.Processes {
+		assert.Regexp(t, fmt.Sprintf(`(?m)^\s+%d\s+%d\s+\S+\s+%d\s+%#x\s+\d+\s+%d\s+%s$`, p.PID, p.PPID, p.PCID, p.PML4,
+			p.Resident, regexp.QuoteMeta(p.Exe)), ps)
+	}
+
+	// vmas: the same areas, protections and resident counts.
+	vmas := ws.command(fmt.Sprintf("vmas %d", st.PID))
+	require.NotNil(t, st.Process)
+	lines := 0
+	for _, v := range st.Process.VMAs {
+		assert.Regexp(t, fmt.Sprintf(`(?m)^\s+%s\s+%s\s+\S+\s+%s[ps]\s+%s\s+%d\s+%s$`, v.Start, v.End, regexp.QuoteMeta(v.Prot),
+			v.Offset, v.Resident, regexp.QuoteMeta(v.Name)), vmas)
+		var inRuns uint64
+		for _, r := range v.Runs {
+			if r.State == "present" {
+				inRuns += r.Pages
+			}
+		}
+		assert.Equal(t, v.Resident, inRuns, "the runs of %s cover its resident pages", v.Name)
+		lines++
+	}
+	assert.Contains(t, vmas, fmt.Sprintf("%d VMAs", lines))
+
+	// frames: in use, shared, page tables, and each shared frame's count.
+	frames := ws.command("frames")
+	f := st.Frames
+	assert.Contains(t, frames, fmt.Sprintf("frames in use %d of %d (peak %d), shared now %d", f.InUse, f.Total, f.Peak, f.Shared))
+	assert.Contains(t, frames, fmt.Sprintf("page-table pages %d, copied %d", f.PageTables, f.Copied))
+	used := 0
+	for pfn, k := range f.Kinds {
+		if k == '.' {
+			continue
+		}
+		used++
+		kind := map[rune]string{'u': "user", 't': "page-table", 'c': "page-cache"}[k]
+		assert.Regexp(t, fmt.Sprintf(`(?m)^\s+%#x\s+%s\s+\d+`, pfn, kind), frames)
+	}
+	assert.EqualValues(t, f.InUse, used)
+	require.NotEmpty(t, f.Refs)
+	for _, r := range f.Refs {
+		assert.Regexp(t, fmt.Sprintf(`(?m)^\s+%#x\s+\S+\s+%d\s`, r[0], r[1]), frames)
+	}
+
+	// walk: the same four entries for the faulting address.
+	w := st.Process.Walk
+	require.NotNil(t, w)
+	assert.Equal(t, st.Stop.Addr, w.VA)
+	walk := ws.command("walk " + w.VA)
+	for _, l := range w.Levels {
+		assert.Regexp(t, fmt.Sprintf(`(?m)^\s+%s\s+%d\s+%s\s+0x%016x\s`, l.Name, l.Index, l.EntryAddr, hexOf(t, l.Value)), walk)
+	}
+
+	// tlb: every valid entry, with its counters. Step until the TLB holds some entries.
+	ws.command("step 3")
+	require.Equal(t, http.StatusOK, ws.get("/api/state", &st))
+	tlbText := ws.command("tlb")
+	total := 0
+	for _, tl := range st.CPUs[0].TLBs {
+		assert.Contains(t, tlbText, fmt.Sprintf("%d valid; hits %d, misses %d", len(tl.Entries), tl.Hits, tl.Misses))
+		for _, e := range tl.Entries {
+			assert.Regexp(t, fmt.Sprintf(`(?m)^\s+%s\s+%s\s+%s\s+%d\s+%s\s`, e.VA, e.PA, e.Size, e.PCID, e.Perm), tlbText)
+			total++
+		}
+	}
+	assert.Positive(t, total)
+}
+
+// Requests with bad parameters get a 4xx status and a message; nothing reaches the user as a
+// panic and the session goes on.
+func TestWebBadRequests(t *testing.T) {
+	ws := startWeb(t, "", progs+"hello")
+	for _, tc := range []struct {
+		method, path, ctype, body string
+		code                      int
+		msg                       string
+	}{
+		{"GET", "/api/state?pid=abc", "", "", 400, "not a number"},
+		{"GET", "/api/state?pid=-1", "", "", 400, "not a number"},
+		{"GET", "/api/state?pid=99999999999", "", "", 400, "not a number"},
+		{"GET", "/api/state?pid=42", "", "", 404, "no process 42"},
+		{"GET", "/api/state?color=red", "", "", 400, "unknown parameter"},
+		{"GET", "/api/frame", "", "", 400, "which frame"},
+		{"GET", "/api/frame?pfn=0x", "", "", 400, "not a number"},
+		{"GET", "/api/frame?pfn=0xffffffffffffff", "", "", 404, "beyond physical memory"},
+		{"GET", "/api/events?limit=0", "", "", 400, "limit"},
+		{"GET", "/api/events?since=x", "", "", 400, "not a number"},
+		{"GET", "/api/nothing", "", "", 404, "no such endpoint"},
+		{"GET", "/etc/passwd", "", "", 404, "no such page"},
+		{"GET", "/../../etc/passwd", "", "", 404, "no such page"},
+		{"POST", "/api/state", "application/json", "{}", 405, "takes GET"},
+		{"GET", "/api/command", "", "", 405, "takes POST"},
+		{"POST", "/", "", "", 405, "only GET"},
+		{"POST", "/api/command", "text/plain", `{"line":"step"}`, 415, "JSON"},
+		{"POST", "/api/command", "application/json", `{"line":`, 400, "bad command request"},
+		{"POST", "/api/command", "application/json", `{"cmd":"step"}`, 400, "bad command request"},
+		{"POST", "/api/command", "application/json", `{"line":"  "}`, 400, "empty command"},
+		{"POST", "/api/command", "application/json", `{"line":"step\nquit"}`, 400, "one line"},
+		{"POST", "/api/command", "application/json", `{"line":"` + strings.Repeat("x", 5000) + `"}`, 400, ""},
+	} {
+		req, err := http.NewRequest(tc.method, ws.url+strings.TrimPrefix(tc.path, "/"), strings.NewReader(tc.body))
+		require.NoError(t, err)
+		if tc.ctype != "" {
+			req.Header.Set("Content-Type", tc.ctype)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, tc.code, resp.StatusCode, "%s %s: %s", tc.method, tc.path, body)
+		var e struct{ Error string }
+		assert.NoError(t, json.Unmarshal(body, &e), "%s %s: the answer is JSON: %s", tc.method, tc.path, body)
+		assert.Contains(t, e.Error, tc.msg, "%s %s", tc.method, tc.path)
+	}
+
+	// Another site's page must not drive the session, nor a DNS name that points here.
+	req, _ := http.NewRequest("POST", ws.url+"api/command", strings.NewReader(`{"line":"quit"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", "http://evil.example")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	req, _ = http.NewRequest("GET", ws.url+"api/state", nil)
+	req.Host = "rebind.example:80"
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+
+	// An unknown command is the debugger's error, shown like at the terminal.
+	assert.Contains(t, ws.command("frobnicate"), `unknown command "frobnicate"`)
+	assert.Contains(t, ws.command("walk 0x800000000000"), "not canonical")
+	// A malformed HTTP request line gets 400 from the server, and the session goes on.
+	conn, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(ws.url, "http://"), "/"))
+	require.NoError(t, err)
+	fmt.Fprintf(conn, "BLAH\x00 / HTTP/9\r\n\r\n")
+	reply, _ := bufio.NewReader(conn).ReadString('\n')
+	conn.Close()
+	assert.Contains(t, reply, "400")
+	assert.Contains(t, ws.command("step"), "page fault in pid 1")
+	assert.Equal(t, 0, ws.quit())
+}
+
+// A client that never reads its stream does not hold up the emulator, and closing the page
+// leaves the session usable from the terminal.
+func TestWebSlowClientAndTerminal(t *testing.T) {
+	ws := startWeb(t, "", progs+"bss_sum")
+	// A stream opened and never read.
+	conn, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(ws.url, "http://"), "/"))
+	require.NoError(t, err)
+	fmt.Fprintf(conn, "GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	// Much console output (tracing every event) and many changes while it does not read.
+	ws.command("trace all")
+	out := ws.command("continue")
+	assert.Contains(t, out, "program exited")
+	conn.Close()
+
+	// The terminal still drives the session: its commands run and print as before.
+	fmt.Fprintf(ws.stdin, "where\n")
+	require.Eventually(t, func() bool { return strings.Contains(ws.stdout.String(), "(pid 1 has exited: exit code 16)") },
+		10*time.Second, 20*time.Millisecond, "the terminal's where ran:\n%s", ws.stdout)
+	fmt.Fprintf(ws.stdin, "quit\n")
+	select {
+	case code := <-ws.code:
+		ws.code <- code
+		assert.Equal(t, 0, code)
+	case <-time.After(20 * time.Second):
+		t.Fatal("quit from the terminal did not end the session")
+	}
+}

@@ -1,0 +1,42 @@
+// Package testcheck is how a test says what it could not check on this host. Outside CI a
+// test may skip what the host cannot do (no busybox, no pseudo-terminal, no x86-64 CPU to
+// compare with), but it must say so in a line that starts "NOT CHECKED:", so `go test -v`
+// (and .ci/run, which lists them) shows what went unchecked. Under CI=true nothing may be
+// left unchecked: the same calls fail the test.
+//
+// It is used by tests only and knows nothing of the emulator.
+package testcheck
+
+import (
+	"fmt"
+	"os"
+	"testing"
+)
+
+// Prefix starts every line this package logs.
+const Prefix = "NOT CHECKED: "
+
+// Strict reports whether unchecked parts fail the test (CI=true).
+func Strict() bool { return os.Getenv("CI") == "true" }
+
+// Skip ends test t without checking what the message says; under CI=true it fails instead.
+func Skip(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if Strict() {
+		t.Fatalf("%s%s (CI=true: nothing may go unchecked)", Prefix, msg)
+	}
+	t.Skip(Prefix + msg)
+}
+
+// Note records that part of test t went unchecked and lets it go on; under CI=true it marks
+// the test failed.
+func Note(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if Strict() {
+		t.Errorf("%s%s (CI=true: nothing may go unchecked)", Prefix, msg)
+		return
+	}
+	t.Log(Prefix + msg)
+}

@@ -1,0 +1,111 @@
+package minikernel
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Issue 11, item 1 and item 16: a machine too small for a program never crashes emu, and a
+// machine too small to start it says so once, with the size that would have worked.
+func TestRAMTooSmallToStart(t *testing.T) {
+	var need uint64
+	for ram := uint64(4 << 10); ram <= 64<<10; ram += 4 << 10 {
+		var out, log bytes.Buffer
+		k, err := New(Config{RAM: ram, Stdout: &out, Stderr: &log})
+		require.NoError(t, err, "RAM %d KiB", ram>>10)
+		_, err = k.Spawn(progs+"hello", []string{"hello"}, nil)
+		code := 0
+		if err == nil {
+			code, err = k.Run()
+		}
+		k.Close()
+		var small *RAMTooSmallError
+		if errors.As(err, &small) {
+			assert.Empty(t, log.String(), "RAM %d KiB: no kill line when the program never ran", ram>>10)
+			assert.Equal(t, ram, small.RAM)
+			if need == 0 {
+				need = small.Need
+			}
+			assert.Equal(t, need, small.Need, "RAM %d KiB: the same need whatever the RAM", ram>>10)
+			assert.Greater(t, need, ram)
+			assert.Contains(t, small.Error(), fmt.Sprintf("RAM too small: %d KiB needed", need>>10))
+			continue
+		}
+		require.NoError(t, err, "RAM %d KiB", ram>>10)
+		require.NotZero(t, need, "RAM %d KiB ran before any size was too small", ram>>10)
+		assert.GreaterOrEqual(t, ram, need, "RAM %d KiB started below the need", ram>>10)
+		if code != 0 {
+			assert.Equal(t, 128+SIGKILL, code, "RAM %d KiB: %s", ram>>10, log.String())
+			assert.Contains(t, log.String(), "out of memory")
+		} else {
+			assert.Equal(t, "hello, world\n", out.String())
+		}
+	}
+	assert.NotZero(t, need)
+}
+
+// Item 1: execve under memory pressure. The child of hard_execargs execs with 64 arguments
+// of 4,000 bytes while the frames run out at every possible point of the copy; the child
+// gets ENOMEM or is OOM-killed, and the parent and the machine run on.
+func TestExecUnderMemoryPressure(t *testing.T) {
+	prog := progs + "musl_hard_execargs"
+	runWith := func(limit uint64) (string, string, int, error) {
+		var out, log bytes.Buffer
+		k, err := New(Config{RAM: 64 << 20, Stdout: &out, Stderr: &log})
+		require.NoError(t, err)
+		defer k.Close()
+		_, err = k.Spawn(prog, []string{"hard_execargs", prog}, nil)
+		require.NoError(t, err)
+		if limit != 0 {
+			k.Frames().SetLimit(limit)
+		}
+		code, err := k.Run()
+		return out.String(), log.String(), code, err
+	}
+	out, _, code, err := runWith(0)
+	require.NoError(t, err)
+	require.Equal(t, 0, code)
+	require.Equal(t, "child exited 0\n", out)
+
+	// Find the peak, then run with every limit from well below it up to it.
+	k, err := New(Config{RAM: 64 << 20})
+	require.NoError(t, err)
+	_, err = k.Spawn(prog, []string{"hard_execargs", prog}, nil)
+	require.NoError(t, err)
+	_, err = k.Run()
+	require.NoError(t, err)
+	peak := k.Frames().Stats().Peak
+	k.Close()
+	outcomes := map[string]int{}
+	for limit := peak - 90; limit <= peak+1; limit++ {
+		out, log, code, err := runWith(limit)
+		require.NoError(t, err, "frame limit %d", limit)
+		if code == 128+SIGKILL && strings.Contains(log, "pid 1 killed by SIGKILL") {
+			outcomes["parent OOM-killed"]++ // the parent's own faults found no frame
+			continue
+		}
+		if out == "fork: Out of memory\n" {
+			outcomes[out]++
+			continue
+		}
+		require.Equal(t, 0, code, "frame limit %d: %s %s", limit, out, log)
+		switch out {
+		case "child exited 0\n":
+		case "child killed by signal 9\n":
+			assert.Contains(t, log, "pid 2 killed by SIGKILL: out of memory")
+		case "child execve: Out of memory\n":
+		default:
+			t.Fatalf("frame limit %d: parent printed %q; log %s", limit, out, log)
+		}
+		outcomes[out]++
+	}
+	t.Logf("outcomes: %v", outcomes)
+	assert.NotZero(t, outcomes["child killed by signal 9\n"], "some limit must kill the child in its argument copy")
+	assert.NotZero(t, outcomes["child exited 0\n"])
+}

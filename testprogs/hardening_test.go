@@ -1,0 +1,52 @@
+package testprogs
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// Issue 11 (hardening): the guest's edge cases behave as on Linux. See also
+// minikernel/hardening_test.go and cmd/emu/hardening_test.go.
+
+// Item 17: read and write with counts and buffers at the edges of the user address space:
+// access_ok() fails a range that wraps or leaves user space (EFAULT, nothing written), a
+// valid one is copied up to the first unmapped page.
+func TestReadWriteCountsAtTheEdges(t *testing.T) {
+	sameInDirs(t, "musl_hard_rwcount", "")
+}
+
+// sameInDirsWith is sameInDirs with more arguments after the directory.
+func sameInDirsWith(t *testing.T, prog, stdin string, args ...string) result {
+	t.Helper()
+	nd, ed := t.TempDir(), t.TempDir()
+	want := runNative(t, prog, stdin, append([]string{nd}, args...)...)
+	got := runEmu(t, prog, stdin, append([]string{ed}, args...))
+	assert.Equal(t, want.Stdout, got.Stdout, "%s: standard output differs", prog)
+	assert.Equal(t, want.Stderr, got.Stderr, "%s: standard error differs", prog)
+	assert.Equal(t, want.Code, got.Code, "%s: exit code differs; emulator log: %s", prog, got.Log)
+	assert.Equal(t, tree(t, nd), tree(t, ed), "%s: files left in the directory differ", prog)
+	return got
+}
+
+// Item 7: a file a guest process executes cannot be opened for writing, opened with O_TRUNC
+// (which leaves it whole) or truncated: ETXTBSY; a file open for writing cannot be executed.
+func TestRunningExecutableIsTextBusy(t *testing.T) {
+	r := sameInDirsWith(t, "musl_hard_etxtbsy", "", binPath(t, "musl_hard_etxtbsy"))
+	assert.Contains(t, r.Stdout, "open(O_WRONLY)                     -1 Text file busy")
+}
+
+// Item 11: a near CALL, JMP or RET to a non-canonical address raises #GP on the branch,
+// which has no effect (SIGSEGV with si_code SI_KERNEL, RIP at the branch, nothing pushed);
+// a canonical unmapped target is a page fault at the target.
+func TestBranchToNonCanonicalMatchesNative(t *testing.T) {
+	r := sameAsNative(t, "musl_hard_noncanon", "")
+	assert.Contains(t, r.Stdout, "call  0x0000800000000000: rip at the branch, rsp +0, si_code 128")
+}
+
+// Item 12: the hint NOPs 0F 18 - 0F 1F, register and memory forms, run as NOPs, as on the
+// host; none touches memory.
+func TestHintNOPsMatchNative(t *testing.T) {
+	r := sameAsNative(t, "musl_hard_hintnop", "")
+	assert.NotContains(t, r.Stdout, "U")
+}

@@ -1,0 +1,575 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vmemu/vmemu/cpu"
+)
+
+// Machine is the debugger session the page drives: the one the terminal and --script drive
+// too. Both methods may be called from any goroutine; the session serialises them.
+type Machine interface {
+	// Exec runs one debugger command line, writing what it shows to w, and reports whether
+	// the session should end (quit).
+	Exec(w io.Writer, line string) (quit bool, err error)
+	// Inspect calls f with a description of the session while nothing runs, and returns
+	// once f has returned.
+	Inspect(f func(s *Snapshot))
+}
+
+//go:embed static
+var static embed.FS
+
+// Server serves the page, the JSON state and the live stream for one session.
+type Server struct {
+	m   Machine
+	rec *Recorder
+	srv *http.Server
+	url string
+
+	version atomic.Uint64
+	stop    atomic.Bool // the page asked a running command to stop
+	done    chan struct{}
+	once    sync.Once
+
+	mu      sync.Mutex
+	clients map[chan struct{}]struct{}
+	queue   []*inspectReq
+	pumping bool
+	console console
+	lastPub time.Time
+
+	// Echo, when set, also gets the page's commands and their output (the terminal, so
+	// that it reads as one transcript). Set it before Listen.
+	Echo io.Writer
+}
+
+// maxLine bounds a command line from the page.
+const maxLine = 4096
+
+// NewServer returns a server for m. rec is the recorder subscribed to m's kernel (the
+// timeline and the last walk come from it).
+func NewServer(m Machine, rec *Recorder) *Server {
+	s := &Server{m: m, rec: rec, done: make(chan struct{}), clients: map[chan struct{}]struct{}{}}
+	s.console.max = 256 << 10
+	s.version.Store(1)
+	return s
+}
+
+// Listen starts serving on addr (host:port; a port alone means 127.0.0.1, the loopback
+// interface) and returns the page's URL. The server runs until Close.
+func (s *Server) Listen(addr string) (string, error) {
+	if !strings.Contains(addr, ":") {
+		addr = "127.0.0.1:" + addr
+	}
+	if strings.HasPrefix(addr, ":") {
+		addr = "127.0.0.1" + addr
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.url = "http://" + ln.Addr().String() + "/"
+	go s.srv.Serve(ln)
+	return s.url, nil
+}
+
+// Close stops the server and ends every stream.
+func (s *Server) Close() error {
+	s.finish()
+	if s.srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
+
+// Done is closed when a command from the page quit the session (or Close was called).
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+func (s *Server) finish() { s.once.Do(func() { close(s.done) }) }
+
+// Changed tells the page that the machine may have changed (after a command from any input).
+// It never blocks: a client that has not caught up gets one notice for many changes.
+func (s *Server) Changed() {
+	s.version.Add(1)
+	s.mu.Lock()
+	s.lastPub = time.Now()
+	s.mu.Unlock()
+	s.notify()
+}
+
+func (s *Server) notify() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.clients {
+		select {
+		case c <- struct{}{}:
+		default: // already notified: it will read the newest state
+		}
+	}
+}
+
+// Tick is for the session to call between quanta of a long command (continue, step N),
+// while it holds the machine: it answers the page's waiting requests with snap, tells the
+// page the machine changed (at most every 100 ms of host time) and reports whether the page
+// asked the command to stop. It never waits for a client.
+func (s *Server) Tick(snap func() *Snapshot) (stop bool) {
+	s.mu.Lock()
+	waiting := len(s.queue) > 0
+	publish := time.Since(s.lastPub) >= 100*time.Millisecond
+	s.mu.Unlock()
+	if waiting {
+		s.drain(snap())
+	}
+	if publish {
+		s.Changed()
+	}
+	return s.stop.Swap(false)
+}
+
+// Console returns a writer whose bytes the page's console shows: the session's transcript
+// and the program's output. Writes never block on a client.
+func (s *Server) Console() io.Writer { return consoleWriter{s} }
+
+type consoleWriter struct{ s *Server }
+
+func (w consoleWriter) Write(p []byte) (int, error) {
+	w.s.mu.Lock()
+	w.s.console.write(p)
+	w.s.mu.Unlock()
+	w.s.notify()
+	return len(p), nil
+}
+
+// console keeps the last max bytes of the transcript; off counts every byte ever written.
+type console struct {
+	buf []byte
+	off uint64
+	max int
+}
+
+func (c *console) write(p []byte) {
+	c.buf = append(c.buf, p...)
+	c.off += uint64(len(p))
+	if len(c.buf) > c.max {
+		c.buf = append(c.buf[:0], c.buf[len(c.buf)-c.max/2:]...)
+	}
+}
+
+// since returns the bytes after offset from (those still kept) and the offset after them.
+func (c *console) since(from uint64) ([]byte, uint64) {
+	start := c.off - uint64(len(c.buf))
+	if from < start {
+		from = start
+	}
+	if from >= c.off {
+		return nil, c.off
+	}
+	return append([]byte(nil), c.buf[from-start:]...), c.off
+}
+
+// --- requests that need the machine ---
+
+type inspectReq struct {
+	f    func(s *Snapshot)
+	done chan struct{}
+}
+
+// inspect runs f with the machine stopped: at once when nothing runs, else at the running
+// command's next Tick. It gives up after timeout or when ctx ends.
+func (s *Server) inspect(ctx context.Context, f func(s *Snapshot)) error {
+	r := &inspectReq{f: f, done: make(chan struct{})}
+	s.mu.Lock()
+	s.queue = append(s.queue, r)
+	if !s.pumping {
+		s.pumping = true
+		go s.pump()
+	}
+	s.mu.Unlock()
+	t := time.NewTimer(30 * time.Second)
+	defer t.Stop()
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return errors.New("the emulator is busy (a command is running without pause); try again or press Stop")
+	}
+}
+
+// pump waits for the machine and answers the queued requests, until none are left.
+func (s *Server) pump() {
+	for {
+		s.m.Inspect(func(snap *Snapshot) { s.drain(snap) })
+		s.mu.Lock()
+		if len(s.queue) == 0 {
+			s.pumping = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (s *Server) drain(snap *Snapshot) {
+	s.mu.Lock()
+	q := s.queue
+	s.queue = nil
+	s.mu.Unlock()
+	if len(q) == 0 {
+		return
+	}
+	if !snap.Focus.OK {
+		snap.Focus = s.focus(snap)
+	}
+	for _, r := range q {
+		r.f(snap)
+		close(r.done)
+	}
+}
+
+// focus is the walk the page highlights: that of the page fault the program stopped at, else
+// that of the last page fault.
+func (s *Server) focus(snap *Snapshot) Focus {
+	if pt := snap.Pending; pt != nil && pt.Kind == cpu.TrapException && pt.Vector == cpu.VecPF {
+		return Focus{PID: pt.PID, VA: pt.Addr, Why: "the page fault the program stopped at", OK: true}
+	}
+	if s.rec != nil {
+		return s.rec.LastFault()
+	}
+	return Focus{}
+}
+
+// --- HTTP ---
+
+// Handler returns the server's routes (for tests; Listen serves them).
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	sub, _ := fs.Sub(static, "static")
+	files := http.FileServer(http.FS(sub))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			httpError(w, http.StatusMethodNotAllowed, "only GET serves the page")
+			return
+		}
+		if r.URL.Path != "/" && r.URL.Path != "/app.js" && r.URL.Path != "/style.css" {
+			httpError(w, http.StatusNotFound, "no such page: "+r.URL.Path)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		files.ServeHTTP(w, r)
+	})
+	mux.HandleFunc("/api/state", s.get(s.apiState))
+	mux.HandleFunc("/api/frame", s.get(s.apiFrame))
+	mux.HandleFunc("/api/events", s.get(s.apiEvents))
+	mux.HandleFunc("/api/stream", s.get(s.apiStream))
+	mux.HandleFunc("/api/command", s.post(s.apiCommand))
+	mux.HandleFunc("/api/stop", s.post(s.apiStop))
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		httpError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
+	})
+	return guard(mux)
+}
+
+// guard refuses requests from other sites: a page elsewhere must not drive the session
+// (the Origin of a browser's request must be this server), nor reach it by a DNS name that
+// resolves to the loopback address (the Host must be an address or localhost).
+func guard(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.Trim(host, "[]")
+		if host != "localhost" && net.ParseIP(host) == nil {
+			httpError(w, http.StatusForbidden, "requests must name the server by its address or localhost")
+			return
+		}
+		if o := r.Header.Get("Origin"); o != "" && o != "http://"+r.Host {
+			httpError(w, http.StatusForbidden, "cross-origin requests are refused")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) get(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			httpError(w, http.StatusMethodNotAllowed, r.URL.Path+" takes GET")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) post(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			httpError(w, http.StatusMethodNotAllowed, r.URL.Path+" takes POST")
+			return
+		}
+		h(w, r)
+	}
+}
+
+// httpError answers with a status and a JSON object {"error": msg}.
+func httpError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	w.Write(append(b, '\n'))
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(append(b, '\n'))
+}
+
+// uintParam reads a query parameter as an unsigned number (decimal, or 0x hex); absent is 0.
+func uintParam(r *http.Request, name string, bits int) (uint64, bool, error) {
+	q := r.URL.Query()
+	if !q.Has(name) {
+		return 0, false, nil
+	}
+	v, err := strconv.ParseUint(q.Get(name), 0, bits)
+	if err != nil {
+		return 0, true, fmt.Errorf("%s: %q is not a number (decimal, or hex with 0x)", name, q.Get(name))
+	}
+	return v, true, nil
+}
+
+// unknownParams rejects query parameters an endpoint does not take.
+func unknownParams(r *http.Request, known ...string) error {
+	for name := range r.URL.Query() {
+		ok := false
+		for _, k := range known {
+			ok = ok || k == name
+		}
+		if !ok {
+			return fmt.Errorf("unknown parameter %q (this endpoint takes: %s)", name, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
+// GET /api/state?pid=N
+func (s *Server) apiState(w http.ResponseWriter, r *http.Request) {
+	if err := unknownParams(r, "pid"); err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	pid, _, err := uintParam(r, "pid", 31)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var st *State
+	var berr error
+	err = s.inspect(r.Context(), func(snap *Snapshot) {
+		st, berr = snap.Build(int(pid))
+	})
+	switch {
+	case err != nil:
+		httpError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	case berr != nil:
+		httpError(w, http.StatusNotFound, berr.Error())
+		return
+	}
+	st.Version = s.version.Load()
+	if s.rec != nil {
+		st.Last, st.EventSeq = s.rec.Last()
+	}
+	writeJSON(w, st)
+}
+
+// GET /api/frame?pfn=N
+func (s *Server) apiFrame(w http.ResponseWriter, r *http.Request) {
+	if err := unknownParams(r, "pfn"); err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	pfn, ok, err := uintParam(r, "pfn", 64)
+	if err == nil && !ok {
+		err = errors.New("pfn: which frame? (e.g. /api/frame?pfn=0x1a2)")
+	}
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var fi *FrameInfo
+	var ferr error
+	if err := s.inspect(r.Context(), func(snap *Snapshot) { fi, ferr = Frame(snap.K, pfn) }); err != nil {
+		httpError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	if ferr != nil {
+		httpError(w, http.StatusNotFound, ferr.Error())
+		return
+	}
+	writeJSON(w, fi)
+}
+
+// GET /api/events?since=SEQ&limit=N
+func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
+	if err := unknownParams(r, "since", "limit"); err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	since, _, err := uintParam(r, "since", 64)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	limit, has, err := uintParam(r, "limit", 32)
+	if err != nil || (has && (limit == 0 || limit > 10000)) {
+		httpError(w, http.StatusBadRequest, "limit: want a number from 1 to 10000")
+		return
+	}
+	if !has {
+		limit = 2000
+	}
+	var evs []Event
+	var last uint64
+	if s.rec != nil {
+		evs, last = s.rec.Since(since, int(limit))
+	}
+	writeJSON(w, map[string]any{"events": evs, "last": last})
+}
+
+// POST /api/command {"line": "step"}
+func (s *Server) apiCommand(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		httpError(w, http.StatusUnsupportedMediaType, "send the command as JSON: {\"line\": \"step\"}")
+		return
+	}
+	var req struct {
+		Line string `json:"line"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxLine+256))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		httpError(w, http.StatusBadRequest, "bad command request: "+err.Error()+" (want {\"line\": \"step\"})")
+		return
+	}
+	line := strings.TrimSpace(req.Line)
+	switch {
+	case line == "":
+		httpError(w, http.StatusBadRequest, "empty command (type help for the list)")
+		return
+	case len(line) > maxLine || strings.ContainsAny(line, "\r\n\x00"):
+		httpError(w, http.StatusBadRequest, "a command is one line of at most 4096 bytes")
+		return
+	}
+	var out bytes.Buffer
+	tw := io.MultiWriter(&out, s.Console())
+	if s.Echo != nil {
+		tw = io.MultiWriter(&out, s.Console(), s.Echo)
+	}
+	fmt.Fprintf(tw, "(web) %s\n", line)
+	out.Reset()
+	s.stop.Store(false)
+	quit, err := s.m.Exec(tw, line)
+	s.Changed()
+	resp := map[string]any{"output": out.String(), "quit": quit}
+	if err != nil {
+		resp["error"] = err.Error()
+	}
+	writeJSON(w, resp)
+	if quit {
+		s.finish()
+	}
+}
+
+// POST /api/stop: ask the running command to stop at its next pause.
+func (s *Server) apiStop(w http.ResponseWriter, r *http.Request) {
+	s.stop.Store(true)
+	writeJSON(w, map[string]any{"ok": true})
+}
+
+// GET /api/stream: server-sent events. "state" carries {"version": V} whenever the machine
+// may have changed; "console" carries transcript text. A slow client misses intermediate
+// versions, never the newest; the emulator never waits for it.
+func (s *Server) apiStream(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		httpError(w, http.StatusInternalServerError, "streaming is not supported here")
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	c := make(chan struct{}, 1)
+	s.mu.Lock()
+	s.clients[c] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.clients, c)
+		s.mu.Unlock()
+	}()
+	var sent uint64
+	var off uint64
+	s.mu.Lock()
+	_, off = s.console.since(^uint64(0))
+	if off > 64<<10 {
+		off -= 64 << 10 // the recent transcript
+	} else {
+		off = 0
+	}
+	s.mu.Unlock()
+	keep := time.NewTicker(15 * time.Second)
+	defer keep.Stop()
+	c <- struct{}{}
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+			fmt.Fprintf(w, "event: end\ndata: {}\n\n")
+			fl.Flush()
+			return
+		case <-keep.C:
+			fmt.Fprintf(w, ": keep-alive\n\n")
+		case <-c:
+			s.mu.Lock()
+			text, next := s.console.since(off)
+			s.mu.Unlock()
+			off = next
+			if len(text) > 0 {
+				b, _ := json.Marshal(string(text))
+				fmt.Fprintf(w, "event: console\ndata: %s\n\n", b)
+			}
+			if v := s.version.Load(); v != sent {
+				sent = v
+				fmt.Fprintf(w, "event: state\ndata: {\"version\":%d}\n\n", v)
+			}
+		}
+		fl.Flush()
+	}
+}
