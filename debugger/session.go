@@ -460,6 +460,10 @@ func (d *Session) showStop(pt *minikernel.PendingTrap, bp *breakpoint) {
 		d.printf("  %v\n", pt.Trap)
 		return
 	}
+	if d.driver != "" {
+		d.printf("  (resuming in %s lets the kernel handle it)\n", d.driver)
+		return
+	}
 	d.printf("  (step to let the kernel handle it)\n")
 }
 

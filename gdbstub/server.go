@@ -805,12 +805,12 @@ func (s *session) xfer(args string) string {
 		return "E16"
 	}
 	object, op, annex := f[0], f[1], f[2]
+	if op != "read" {
+		return "" // writes (siginfo) are not offered
+	}
 	off, n, err := addrLen(f[3])
 	if err != nil {
 		return "E16"
-	}
-	if op != "read" {
-		return "" // writes (siginfo) are not offered
 	}
 	t, ok := s.current()
 	var data []byte

@@ -26,40 +26,51 @@ var ErrNoAccess = errors.New("no memory at this address in the process")
 // (from the page cache, or the file) for a file mapping; a page wholly past the end of its
 // file, where an access would raise SIGBUS, ends the read, as do PROT_NONE areas.
 func (k *Kernel) ReadMemory(p *Process, va uint64, buf []byte) (int, error) {
+	mem := k.ram.Bytes()
+	return k.byPage(p, va, len(buf), func(page, off uint64, lo, hi int) error {
+		dst := buf[lo:hi]
+		if pte, _ := k.lookupPTE(p.mm, page); pteMapped(pte) {
+			pa := pte.Frame()<<12 + off
+			if pa+uint64(len(dst)) > uint64(len(mem)) {
+				return ErrNoAccess
+			}
+			copy(dst, mem[pa:])
+			return nil
+		}
+		v := p.mm.Find(page + off)
+		switch {
+		case v == nil || v.Prot == 0:
+			return ErrNoAccess
+		case v.Obj == nil:
+			clear(dst)
+		case !k.peekFilePage(v, page, off, dst):
+			return ErrNoAccess
+		}
+		return nil
+	})
+}
+
+// byPage calls fn for each piece of [va, va+n) that lies within one page, in order, with
+// the page, the piece's offset in it and its bounds [lo, hi) in the caller's buffer. It
+// stops at fn's first error, or at an address no user process can have, and returns how
+// many bytes fn dealt with.
+func (k *Kernel) byPage(p *Process, va uint64, n int, fn func(page, off uint64, lo, hi int) error) (int, error) {
 	if p == nil || p.mm == nil {
 		return 0, ErrNoAccess
 	}
-	mem := k.ram.Bytes()
 	done := 0
-	for done < len(buf) {
+	for done < n {
 		addr := va + uint64(done)
 		if addr < va || addr >= userTop {
 			return done, ErrNoAccess
 		}
 		page := pageRoundDown(addr)
 		off := addr - page
-		chunk := min(uint64(len(buf)-done), 4096-off)
-		dst := buf[done : done+int(chunk)]
-		pte, _ := k.lookupPTE(p.mm, page)
-		switch {
-		case pteMapped(pte):
-			pa := pte.Frame()<<12 + off
-			if pa+chunk > uint64(len(mem)) {
-				return done, ErrNoAccess
-			}
-			copy(dst, mem[pa:])
-		default:
-			v := p.mm.Find(addr)
-			if v == nil || v.Prot == 0 {
-				return done, ErrNoAccess
-			}
-			if v.Obj == nil {
-				clear(dst)
-			} else if !k.peekFilePage(v, page, off, dst) {
-				return done, ErrNoAccess
-			}
+		hi := done + int(min(uint64(n-done), 4096-off))
+		if err := fn(page, off, done, hi); err != nil {
+			return done, err
 		}
-		done += int(chunk)
+		done = hi
 	}
 	return done, nil
 }
@@ -104,28 +115,16 @@ func (k *Kernel) peekFilePage(v *VMA, page, off uint64, dst []byte) bool {
 // is written only where p could write it. It returns how many bytes it stored before the
 // first address it could not write.
 func (k *Kernel) WriteMemory(p *Process, va uint64, data []byte) (int, error) {
-	if p == nil || p.mm == nil {
-		return 0, ErrNoAccess
-	}
 	mem := k.ram.Bytes()
-	done := 0
-	for done < len(data) {
-		addr := va + uint64(done)
-		if addr < va || addr >= userTop {
-			return done, ErrNoAccess
-		}
-		page := pageRoundDown(addr)
-		off := addr - page
-		chunk := min(uint64(len(data)-done), 4096-off)
+	return k.byPage(p, va, len(data), func(page, off uint64, lo, hi int) error {
 		pfn, err := k.writablePage(p, page)
 		if err != nil {
-			return done, err
+			return err
 		}
-		copy(mem[pfn<<12+off:], data[done:done+int(chunk)])
+		copy(mem[pfn<<12+off:], data[lo:hi])
 		k.ram.NoteWrite(pfn) // decoded instructions of the frame must be decoded again
-		done += int(chunk)
-	}
-	return done, nil
+		return nil
+	})
 }
 
 // writablePage returns the frame a debugger's write to page goes to, making one as a forced

@@ -23,6 +23,26 @@ import (
 // (the kernel's SignalTracer, as Linux's ptrace_signal()): the machine then waits right
 // there for gdb's decision, and goes on with it.
 
+const gdbHelp = `Debugging with gdb (emu run --gdb ADDR PROG, or emu debug --gdb ADDR PROG):
+emu loads PROG and waits for gdb before its first instruction. ADDR is HOST:PORT, :PORT (on
+the loopback address only) or a path (a Unix socket). Then, in another terminal:
+
+  gdb -ex 'target remote :1234' PROG
+
+Breakpoints, stepping, watchpoints (hardware, exact: checked in the MMU), signals (the
+program stops before one is delivered), fork and exec events, shared libraries and Ctrl-C
+work as with any remote target. No breakpoint is written into the program's memory, and
+gdb's reads of memory change nothing (no accessed bit, no TLB fill, no page made present).
+
+monitor CMD runs emu debug's views in gdb: walk ADDR, vmas, tlb, frames, x ADDR [N], ps,
+regs, where, trace KINDS, breaks, delete; monitor break fault [KIND] and monitor break
+syscall [NAME] stop the program before the kernel handles a page fault or a system call
+(gdb reports a SIGTRAP after the emulator's explanation; continue lets the kernel go on).
+
+emu debug --gdb runs the --script commands first, then lets gdb drive. When gdb detaches or
+goes away, the program runs on to its end; kill ends it.
+`
+
 // gdbTarget implements gdbstub.Target over a kernel.
 type gdbTarget struct {
 	k    *minikernel.Kernel

@@ -5,6 +5,8 @@ volatile int stop = 0;
 volatile unsigned long spins = 0;
 
 int main(void) {
+    printf("spinning\n");
+    fflush(stdout);
     while (!stop) {
         spins++;            /* LINE spin */
     }
