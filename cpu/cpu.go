@@ -30,6 +30,7 @@ package cpu
 import (
 	"fmt"
 
+	"github.com/vmemu/vmemu/internal/phase"
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/ram"
 	"github.com/vmemu/vmemu/tlb"
@@ -212,6 +213,7 @@ type Stats struct {
 	BlocksDecoded uint64 // blocks translated from machine code
 	InsnsDecoded  uint64 // instructions translated from machine code
 	CodeInvalid   uint64 // frames whose cached code a store dropped
+	Interrupts    uint64 // interrupts taken (inter-processor interrupts)
 }
 
 // Register-file slots beyond the sixteen general-purpose registers, for the fast
@@ -247,6 +249,14 @@ type CPU struct {
 
 	icount uint64
 	stats  Stats
+
+	// Several CPUs (smp.go): the CPU's number, the TSC's offset, and the interrupt-request
+	// register with the handler that takes what it holds.
+	id         uint32
+	tscOffset  uint64
+	irr        [4]uint64
+	irrPending bool
+	intr       func(vector uint8)
 
 	code codeCache
 	// During Run: the executing block, its linear address and the index of the instruction
@@ -370,7 +380,11 @@ func (c *CPU) raiseMMU(f *mmu.Fault) {
 // Run executes instructions until a trap, or until budget instructions have retired. It
 // never panics: an emulator failure comes back as TrapInternal.
 func (c *CPU) Run(budget uint64) (t Trap) {
+	if c.irrPending {
+		c.ServiceInterrupts() // at the boundary before the first instruction
+	}
 	start := c.icount
+	prev := phase.Set(phase.CPU)
 	c.syncMicroFull() // the kernel may have changed the TLB or the control registers
 	c.armDebug()
 	defer func() {
@@ -379,6 +393,7 @@ func (c *CPU) Run(budget uint64) (t Trap) {
 		}
 		c.blk = nil
 		c.stepping = false
+		phase.Set(prev)
 	}()
 	return c.run(start + budget)
 }

@@ -154,6 +154,12 @@ const (
 	opCmpJccRI
 	opTestJccRR
 	opTestJccRI
+	opXmmMov   // XMM[dst] <- XMM[src] (sse_hot.go)
+	opXmmMovLo // low quadword of XMM[dst] <- that of XMM[src] (MOVSD xmm, xmm)
+	opXmmLoad  // XMM[dst] <- memory (sub: xl*)
+	opXmmStore // memory <- XMM[src] (sub: xl*)
+	opXmmInt   // XMM[dst] op= source, bitwise or 64-bit lanes (sub: xi*)
+	opXmmFP    // floating-point arithmetic (sub: fpOp | xf* kind)
 
 	opCold  // first cold op; ops >= opCold dispatch through coldOps
 	opLimit = 512

@@ -533,6 +533,24 @@ blocks:
 				c.r[RSP] += 8
 				c.r[in.dst&15] = v
 
+			// SSE fast ops (sse_hot.go).
+			case opXmmMov:
+				c.ext.XMM[in.dst&15] = c.ext.XMM[in.src&15]
+			case opXmmMovLo:
+				c.ext.XMM[in.dst&15][0] = c.ext.XMM[in.src&15][0]
+			case opXmmLoad:
+				c.pos = i
+				c.xmmLoad(in)
+			case opXmmStore:
+				c.pos = i
+				c.xmmStore(in)
+			case opXmmInt:
+				c.pos = i
+				c.xmmInt(in)
+			case opXmmFP:
+				c.pos = i
+				c.xmmFP(in, &b.raw[i])
+
 			// Control transfers end their block.
 			case opCmpJccRR, opCmpJccRI, opTestJccRR, opTestJccRI:
 				a, v := c.r[in.dst&15], in.imm

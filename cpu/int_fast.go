@@ -183,6 +183,10 @@ func specialize(in *inst) {
 		if in.size == 8 && in.form&fDstMem == 0 && in.dst < 16 {
 			in.op = opPopR
 		}
+	default:
+		if in.op >= opCold {
+			hotSSE(in)
+		}
 	}
 }
 
@@ -202,7 +206,7 @@ func flagEffect(in *inst) int {
 		opCall, opCallInd, opJmp, opJmpInd, opRet,
 		opMovRR64, opMovRR32, opMovRI, opLea64, opLea32, opLoad64, opLoad32, opLoadZx8,
 		opLoadZx16, opLoadSx32, opStore64, opStore32, opStoreI64, opStoreI32, opStore8, opStoreI8,
-		opPushR, opPopR:
+		opPushR, opPopR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP:
 		return flNone
 	case opALU:
 		if in.sub == aluAdc || in.sub == aluSbb {
@@ -250,7 +254,7 @@ func mayFault(in *inst) bool {
 	}
 	switch in.op {
 	case opPush, opPop, opCall, opCallInd, opRet, opLeave, opMulDiv, opUD, opPriv, opSyscall,
-		opInt3, opPushR, opPopR:
+		opInt3, opPushR, opPopR, opXmmFP:
 		return true
 	}
 	return in.op >= opCold

@@ -67,6 +67,9 @@ func (t *sseTable[F]) add(fn F) sseRef {
 		t.fns = new([256]F)
 		t.op = registerCold(t.exec(t.fns))
 		t.n = 0
+		if a, ok := any(t.fns).(*[256]sseAFn); ok {
+			sseATables[t.op] = a
+		}
 	}
 	t.fns[t.n] = fn
 	t.n++

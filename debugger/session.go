@@ -124,7 +124,7 @@ func (d *Session) printf(format string, args ...any) { fmt.Fprintf(d.out, format
 
 func (d *Session) observe(e *minikernel.Event) {
 	if d.trace.Has(e.Kind) {
-		d.out.Write(append(describe.AppendEventText([]byte("trace "), e), '\n'))
+		d.out.Write(append(describe.AppendEventText([]byte("trace "), e, len(d.k.CPUs()) > 1), '\n'))
 	}
 	if e.Kind == minikernel.EvTLB || e.Kind == minikernel.EvFrame || !d.running {
 		return
@@ -221,6 +221,16 @@ func (d *Session) Serve(in io.Reader, interactive bool) int {
 	return 0
 }
 
+// maxArgs is how many arguments each command takes at most: more is an error, not
+// something silently ignored.
+var maxArgs = map[string]int{
+	"step": 1, "s": 1, "stepi": 1, "si": 1,
+	"continue": 0, "c": 0, "cont": 0, "run": 0, "r": 0,
+	"break": 2, "b": 2, "watch": 2, "breaks": 0, "info": 1, "delete": 1, "d": 1,
+	"regs": 0, "registers": 0, "where": 0, "w": 0, "walk": 1, "vmas": 1, "maps": 1, "tlb": 0,
+	"frames": 1, "x": 2, "ps": 0, "trace": 1, "help": 0, "h": 0, "?": 0, "quit": 0, "q": 0, "exit": 0,
+}
+
 // command runs one command line; it reports whether the session should end.
 func (d *Session) command(line string) (bool, error) {
 	f := strings.Fields(line)
@@ -231,6 +241,16 @@ func (d *Session) command(line string) (bool, error) {
 		return false, err
 	}
 	var err error
+	if max, ok := maxArgs[cmd]; ok && len(args) > max {
+		err = fmt.Errorf("%s takes at most %d argument%s; %q is one too many (type help)", cmd, max,
+			map[bool]string{true: "", false: "s"}[max == 1], args[max])
+		if max == 0 {
+			err = fmt.Errorf("%s takes no arguments; %q is one too many (type help)", cmd, args[0])
+		}
+		d.errors++
+		d.printf("error: %v\n", err)
+		return false, err
+	}
 	switch cmd {
 	case "step", "s", "stepi", "si":
 		err = d.cmdStep(args)
@@ -675,6 +695,9 @@ func (d *Session) cmdBreak(args []string) error {
 			bp.sysno = int64(nr)
 		}
 	case "exec", "execve":
+		if len(args) > 1 {
+			return fmt.Errorf("break exec takes no more arguments; %q is one too many", args[1])
+		}
 		bp.kind = bpExec
 	case "addr", "address", "at":
 		if len(args) < 2 {
@@ -687,6 +710,9 @@ func (d *Session) cmdBreak(args []string) error {
 		bp.kind, bp.addr = bpAddr, va
 	default:
 		// "break 0x401000" and "break main" as gdb users type them.
+		if len(args) > 1 {
+			return fmt.Errorf("break ADDR takes one address; %q is one too many", args[1])
+		}
 		va, err := d.parseAddr(args[0])
 		if err != nil {
 			return fmt.Errorf("break: want fault, syscall, exec or addr (%v)", err)
@@ -719,7 +745,7 @@ func (d *Session) cmdWatch(args []string) error {
 	if p == nil {
 		return fmt.Errorf("watch: no process is running")
 	}
-	va, err := d.parseAddr(args[1])
+	va, err := d.canonicalAddr(args[1])
 	if err != nil {
 		return err
 	}

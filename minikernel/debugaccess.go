@@ -171,7 +171,7 @@ func (k *Kernel) writablePage(p *Process, page uint64) (uint64, error) {
 	}
 	k.writePTE(ea, e)
 	k.frames.Put(old)
-	k.invalidate(mm, page)
+	k.invalidate(mm, page, "debugger write")
 	return pfn, nil
 }
 
@@ -184,31 +184,18 @@ func (p *Process) Auxv() []byte {
 	return p.mm.auxv
 }
 
-// Name returns the process's command name (comm): its program's base name, or what
-// prctl(PR_SET_NAME) set.
-func (p *Process) Name() string {
-	n := 0
-	for n < len(p.comm) && p.comm[n] != 0 {
-		n++
-	}
-	return string(p.comm[:n])
-}
-
-// Instructions returns the number of instructions the process has retired (its CPU time).
-func (p *Process) Instructions() uint64 { return p.insns }
-
 // SignalTracer is a debugger's signal-delivery stop (Linux's ptrace_signal()): the kernel
-// calls it with a traced process's signal, as siginfo_t bytes, when it has dequeued the
-// signal and is about to act on it, and delivers the signal the tracer returns instead (0
-// cancels it). The process is current and its registers are where the signal finds it; the
-// call may take as long as the debugger likes.
-type SignalTracer func(p *Process, info []byte) (sig int)
+// calls it with a thread of a traced process and its signal, as siginfo_t bytes, when it has
+// dequeued the signal and is about to act on it, and delivers the signal the tracer returns
+// instead (0 cancels it). The thread is current and its registers are where the signal finds
+// it; the call may take as long as the debugger likes.
+type SignalTracer func(t *Thread, info []byte) (sig int)
 
 // SetTracer installs (or, with nil, removes) the debugger's signal-delivery stop.
 func (k *Kernel) SetTracer(t SignalTracer) { k.tracer = t }
 
-// SetTraced marks p as debugged (its signals go to the tracer, and a fatal signal waits
-// for delivery instead of ending the process at once, so the debugger sees it) or not.
+// SetTraced marks p as debugged (its threads' signals go to the tracer, and a fatal signal
+// waits for delivery instead of ending the process at once, so the debugger sees it) or not.
 func (p *Process) SetTraced(on bool) { p.traced = on }
 
 // Traced reports whether p is debugged.
@@ -217,17 +204,17 @@ func (p *Process) Traced() bool { return p.traced }
 // traceSignal gives info to the tracer and returns what to deliver, or false when the
 // tracer cancelled it. A different signal replaces the siginfo with one from the tracer
 // (SI_USER), and is queued again if p blocks it, as ptrace_signal() does.
-func (k *Kernel) traceSignal(p *Process, info sigInfo) (sigInfo, bool) {
-	sig := k.tracer(p, info.bytes())
+func (k *Kernel) traceSignal(t *Thread, info sigInfo) (sigInfo, bool) {
+	sig := k.tracer(t, info.bytes())
 	switch {
-	case sig <= 0 || sig > numSignals || p.exited:
+	case sig <= 0 || sig > numSignals || t.exited || t.proc.exited:
 		return sigInfo{}, false
 	case sig == info.signo():
 		return info, true
 	}
 	info = userSigInfo(sig, siUser, nil)
-	if p.sig.mask&sigBit(sig) != 0 {
-		k.generate(p, info, true)
+	if t.sig.mask&sigBit(sig) != 0 {
+		k.queueSignal(t.proc, t, info)
 		return sigInfo{}, false
 	}
 	return info, true
@@ -239,26 +226,31 @@ func (k *Kernel) SendSignal(p *Process, sig int) {
 	k.generate(p, userSigInfo(sig, siUser, nil), false)
 }
 
-// SetRegs replaces p's registers: the CPU's if p is running, else those saved for it. RFLAGS
-// keeps its bits a program cannot change (as ptrace's SETREGS keeps them).
-func (k *Kernel) SetRegs(p *Process, s cpu.State) {
-	const settable = cpu.ArithFlags | cpu.FlagTF | cpu.FlagDF | cpu.FlagAC
-	old := k.Regs(p)
-	s.RFLAGS = old.RFLAGS&^settable | s.RFLAGS&settable
-	if p == k.cur {
-		k.cpu.Load(&s)
-		return
-	}
-	p.regs = s
+// SendThreadSignal sends sig to thread t of its process, as tgkill() does (SI_TKILL).
+func (k *Kernel) SendThreadSignal(t *Thread, sig int) {
+	k.generateThread(t, userSigInfo(sig, siTkill, nil))
 }
 
-// OrigRAX is Linux's orig_rax for p: the number of the system call p is in (one a signal
+// SetThreadRegs replaces t's registers: its CPU's if it is running, else those saved for
+// it. RFLAGS keeps the bits a program cannot change (as ptrace's SETREGS keeps them).
+func (k *Kernel) SetThreadRegs(t *Thread, s cpu.State) {
+	const settable = cpu.ArithFlags | cpu.FlagTF | cpu.FlagDF | cpu.FlagAC
+	old := k.ThreadRegs(t)
+	s.RFLAGS = old.RFLAGS&^settable | s.RFLAGS&settable
+	if t.on != nil {
+		t.on.cpu.Load(&s)
+		return
+	}
+	t.regs = s
+}
+
+// OrigRAX is Linux's orig_rax for t: the number of the system call it is in (one a signal
 // interrupted, to be restarted or to fail with EINTR), or -1.
-func (p *Process) OrigRAX() int64 { return p.sig.sysnr }
+func (t *Thread) OrigRAX() int64 { return t.sig.sysnr }
 
 // SetOrigRAX changes it, as a debugger does (-1 keeps an interrupted system call from being
-// restarted, when it makes p call a function).
-func (p *Process) SetOrigRAX(v int64) { p.sig.sysnr = v }
+// restarted, when it makes the thread call a function).
+func (t *Thread) SetOrigRAX(v int64) { t.sig.sysnr = v }
 
 // OpenFile opens the file path names for p (relative to its working directory, inside the
 // machine's root) for reading, as a debugger reads a program's files: gdb's symbols come
@@ -276,4 +268,12 @@ func (k *Kernel) OpenFile(p *Process, name string) (*os.File, error) {
 		}
 	}
 	return nil, &os.PathError{Op: "open", Path: name, Err: syscall.Errno(e)}
+}
+
+// LastCPU returns the number of the CPU the thread runs on, or last ran on.
+func (t *Thread) LastCPU() int {
+	if t.on != nil {
+		return t.on.id
+	}
+	return t.lastCPU
 }

@@ -11,6 +11,12 @@ import (
 	"github.com/vmemu/vmemu/mmu"
 )
 
+// spawned is the process Spawn started (the emulated init is the first of Processes).
+func spawned(k *Kernel) *Process {
+	ps := k.Processes()
+	return ps[len(ps)-1]
+}
+
 // fileBytes returns n bytes of a test program's file at the offset that maps va in p.
 func fileBytes(t *testing.T, p *Process, va uint64, n int) []byte {
 	t.Helper()
@@ -27,7 +33,7 @@ func fileBytes(t *testing.T, p *Process, va uint64, n int) []byte {
 // consulted, no frame is allocated, and a fresh entry's accessed bit stays clear.
 func TestReadMemoryHasNoSideEffects(t *testing.T) {
 	k, _ := newMachine(t, Config{}, "bss_sum")
-	p := k.Processes()[0]
+	p := spawned(k)
 	entry := k.Regs(p).RIP
 	frames, dtlb, itlb := k.Frames().Stats().InUse, k.MMU().DTLB.Stats, k.MMU().ITLB.Stats
 	buf := make([]byte, 16)
@@ -84,7 +90,7 @@ func TestReadMemoryHasNoSideEffects(t *testing.T) {
 // file's page) is untouched.
 func TestWriteMemoryCopiesReadOnlyText(t *testing.T) {
 	k, _ := newMachine(t, Config{}, "bss_sum")
-	p := k.Processes()[0]
+	p := spawned(k)
 	entry := k.Regs(p).RIP
 	orig := fileBytes(t, p, entry, 4)
 	// Fault the page in as the program would, so a page-cache frame maps it.
@@ -121,7 +127,7 @@ func TestWriteMemoryCopiesReadOnlyText(t *testing.T) {
 // command name.
 func TestAuxvAndName(t *testing.T) {
 	k, _ := newMachine(t, Config{}, "bss_sum")
-	p := k.Processes()[0]
+	p := spawned(k)
 	auxv := p.Auxv()
 	require.NotEmpty(t, auxv)
 	found := false
@@ -133,7 +139,7 @@ func TestAuxvAndName(t *testing.T) {
 	}
 	assert.True(t, found, "AT_ENTRY")
 	assert.Equal(t, uint64(atNull), binary.LittleEndian.Uint64(auxv[len(auxv)-16:]))
-	assert.Equal(t, "bss_sum", p.Name())
+	assert.Equal(t, "bss_sum", p.Threads()[0].Name())
 }
 
 // The tracer sees a traced process's signal before it is delivered and decides: cancelled,
@@ -141,11 +147,11 @@ func TestAuxvAndName(t *testing.T) {
 // untraced process's signals are not shown to it.
 func TestSignalTracer(t *testing.T) {
 	k, _ := newMachine(t, Config{}, "touch_unowned")
-	p := k.Processes()[0]
+	p := spawned(k)
 	p.SetTraced(true)
 	var seen [][]byte
-	k.SetTracer(func(q *Process, info []byte) int {
-		require.Same(t, p, q)
+	k.SetTracer(func(th *Thread, info []byte) int {
+		require.Same(t, p, th.Process())
 		seen = append(seen, info)
 		if len(seen) == 1 {
 			return 0 // cancel: the write will fault again
@@ -163,7 +169,7 @@ func TestSignalTracer(t *testing.T) {
 
 	k, _ = newMachine(t, Config{}, "touch_unowned")
 	calls := 0
-	k.SetTracer(func(*Process, []byte) int { calls++; return 0 })
+	k.SetTracer(func(*Thread, []byte) int { calls++; return 0 })
 	stepAll(t, k, 1<<20, nil)
 	assert.Zero(t, calls)
 }

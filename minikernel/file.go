@@ -29,6 +29,7 @@ const (
 	fileStream                  // the guest's standard input, output or error
 	fileShm                     // an anonymous shared-memory object (backs MAP_SHARED|MAP_ANONYMOUS)
 	filePipe                    // one end of a pipe (pipe.go)
+	filePidfd                   // a process descriptor (pidfd.go)
 )
 
 // Open flags (include/uapi/asm-generic/fcntl.h), as the guest passes them.
@@ -73,9 +74,10 @@ type File struct {
 	r     io.Reader
 	w     io.Writer
 	pipe  *pipe
-	flags int    // the file status flags, as F_GETFL reports them
-	off   uint64 // the file position
-	refs  int    // descriptors and VMAs holding it
+	proc  *Process // a pidfd's process
+	flags int      // the file status flags, as F_GETFL reports them
+	off   uint64   // the file position
+	refs  int      // descriptors and VMAs holding it
 }
 
 // Name returns the path the file was opened by.
@@ -167,11 +169,11 @@ func (k *Kernel) openHost(name string, flags int, mode uint32) (*File, Errno) {
 	if name == "" {
 		return nil, ENOENT
 	}
-	abs, e := k.absPath(k.cur, fdcwdArg, name)
+	abs, e := k.absPath(k.curProc(), fdcwdArg, name)
 	if e != 0 {
 		return nil, e
 	}
-	f, e := k.openFile(k.cur, abs, flags, mode)
+	f, e := k.openFile(k.curProc(), abs, flags, mode)
 	if f != nil {
 		f.name = name
 	}
@@ -200,6 +202,11 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 		umask = p.fs.umask
 	}
 	mode &^= umask & 0o777
+	existed := true
+	if flags&oCreat != 0 && flags&oPath == 0 {
+		var st syscall.Stat_t
+		existed = k.statPath(p, abs, true, &st) != ENOENT
+	}
 	// A file some process executes cannot be opened for writing (ETXTBSY), and must not be
 	// truncated on the way to finding out: O_TRUNC waits until the file is known.
 	forWrite := flags&oPath == 0 && flags&oAccMode != oRdonly
@@ -220,6 +227,7 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 		k.releaseHostFD()
 		return nil, e
 	}
+
 	var st syscall.Stat_t
 	if e := hostFstat(hfd, &st); e != 0 {
 		return fail(e)
@@ -256,6 +264,13 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 		}
 	default:
 		f.kind = fileDevice
+	}
+	switch {
+	case f.kind != fileRegular:
+	case !existed:
+		k.stampNew(p, hfd) // the kernel's clock stamps what it creates (clock.go)
+	case flags&oTrunc != 0 && flags&oPath == 0 && flags&oAccMode != oRdonly:
+		k.stampFD(hfd)
 	}
 	if f.kind == fileRegular || f.kind == fileDir {
 		f.ino = k.cache.inode(fileID{dev: st.Dev, ino: st.Ino}, abs, &st)
@@ -411,6 +426,8 @@ func (k *Kernel) fileWrite(p *Process, f *File, src *uio, off uint64) (uint64, E
 		return 0, EISDIR
 	case fileStream, fileDevice:
 		return k.streamWrite(p, f, src)
+	case fileShm:
+		return k.shmWrite(p, f, src, off) // a memfd (memfd.go)
 	}
 	ino := f.ino
 	if src.total > 0 && off > ino.size {
@@ -444,6 +461,9 @@ func (k *Kernel) fileWrite(p *Process, f *File, src *uio, off uint64) (uint64, E
 			break
 		}
 	}
+	if done > 0 {
+		k.stampFD(f.hfd)
+	}
 	return done, 0
 }
 
@@ -458,6 +478,14 @@ func (k *Kernel) streamRead(p *Process, f *File, dst *uio) (uint64, Errno) {
 	}
 	var n int
 	if f.hfd >= 0 {
+		// Wait as the host would, but interruptibly: a host signal for p ends the wait.
+		if f.nonblock() {
+			if hostPollOne(f.hfd, pollIn) == 0 {
+				return 0, EAGAIN
+			}
+		} else if k.waitHost(f.hfd, pollIn) {
+			return 0, errnoRestart
+		}
 		var err error
 		if n, err = syscall.Read(f.hfd, data); err != nil {
 			return 0, errnoOf(err)
@@ -489,6 +517,19 @@ func (k *Kernel) streamWrite(p *Process, f *File, src *uio) (uint64, Errno) {
 		if got > 0 {
 			var err error
 			if f.hfd >= 0 {
+				if f.nonblock() {
+					if hostPollOne(f.hfd, pollOut) == 0 {
+						if done == 0 {
+							return 0, EAGAIN
+						}
+						break
+					}
+				} else if k.waitHost(f.hfd, pollOut) {
+					if done == 0 {
+						return 0, errnoRestart
+					}
+					break
+				}
 				_, err = syscall.Write(f.hfd, tmp[:got])
 			} else if f.w != nil {
 				_, err = f.w.Write(tmp[:got])

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/vmemu/vmemu/debugger"
+	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/minikernel"
 )
 
@@ -89,7 +92,7 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	commands := stdin
 	if o.script != "" {
-		f, err := os.Open(o.script)
+		f, err := openInput(o.script)
 		if err != nil {
 			fmt.Fprintf(stderr, "emu debug: --script: %v\n", err)
 			return 2
@@ -99,7 +102,7 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	cfg.Stdin = strings.NewReader("")
 	if o.input != "" {
-		f, err := os.Open(o.input)
+		f, err := openInput(o.input)
 		if err != nil {
 			fmt.Fprintf(stderr, "emu debug: --input: %v\n", err)
 			return 2
@@ -107,6 +110,16 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer f.Close()
 		cfg.Stdin = f
 	}
+	// SIGQUIT (Ctrl-\\) ends the session with one line, not the Go runtime's goroutine dump.
+	quit := make(chan os.Signal, 1)
+	signal.Notify(quit, syscall.SIGQUIT)
+	defer signal.Stop(quit)
+	go func() {
+		if _, ok := <-quit; ok {
+			fmt.Fprintln(stderr, "emu debug: SIGQUIT: session ended")
+			os.Exit(128 + int(syscall.SIGQUIT))
+		}
+	}()
 	cfg.Stdout, cfg.Stderr, cfg.Log = stdout, stderr, stdout
 	log := stdout
 	var wv *webView
@@ -165,4 +178,21 @@ func isTerminal(r io.Reader) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// openInput opens a file emu reads (a script, the guest's input): a directory or anything
+// else that cannot be read as a file is an error now, not an empty input later.
+func openInput(name string) (*os.File, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || fi.IsDir() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s is a directory", safetext.Escape(name))
+		}
+		return nil, err
+	}
+	return f, nil
 }

@@ -55,7 +55,7 @@ type gdbTarget struct {
 	bpsDirty bool                         // the CPU's and MMU's copies are stale
 	pending  *minikernel.PendingTrap      // a trap stopped at before the kernel handled it
 	passOnce map[int]int                  // a signal gdb resumed with: delivered without a stop
-	vforked  map[int]bool                 // vfork parents that owe gdb a vforkdone stop
+	vforked  map[int]bool                 // vfork parents (by TID) that owe gdb a vforkdone stop
 	events   []minikernel.Event           // fork, exec and exit events of the last kernel action
 	forkEv   bool                         // gdb wants fork events
 	vforkEv  bool                         // ... vfork events
@@ -89,7 +89,20 @@ func newGDBTarget(k *minikernel.Kernel, init *minikernel.Process, d *debugger.Se
 	return g
 }
 
-func tidOf(p *minikernel.Process) gdbstub.ThreadID { return gdbstub.ThreadID{PID: p.PID, TID: p.PID} }
+// tidOf names a thread as gdb does: pPID.TID.
+func tidOf(t *minikernel.Thread) gdbstub.ThreadID {
+	return gdbstub.ThreadID{PID: t.Process().PID, TID: t.TID}
+}
+
+// mainTID names a process's first live thread.
+func mainTID(p *minikernel.Process) gdbstub.ThreadID {
+	for _, t := range p.Threads() {
+		if !t.Exited() {
+			return tidOf(t)
+		}
+	}
+	return gdbstub.ThreadID{PID: p.PID, TID: p.PID}
+}
 
 func (g *gdbTarget) observe(e *minikernel.Event) {
 	switch e.Kind {
@@ -107,41 +120,56 @@ func (g *gdbTarget) process(pid int) (*minikernel.Process, error) {
 	return p, nil
 }
 
+// thread returns a live thread of a debugged process.
+func (g *gdbTarget) thread(id gdbstub.ThreadID) (*minikernel.Thread, error) {
+	t := g.k.Thread(id.TID)
+	if t == nil || t.Exited() || t.Process().PID != id.PID || !g.attached[id.PID] {
+		return nil, fmt.Errorf("no thread %d.%d", id.PID, id.TID)
+	}
+	return t, nil
+}
+
 // --- gdbstub.Target: state ---
 
 func (g *gdbTarget) Threads() []gdbstub.Thread {
 	var ts []gdbstub.Thread
 	for _, p := range g.k.Processes() {
-		if g.attached[p.PID] && !p.Exited() {
-			ts = append(ts, gdbstub.Thread{ID: tidOf(p), Name: p.Name()})
+		if !g.attached[p.PID] || p.Exited() {
+			continue
+		}
+		for _, t := range p.Threads() {
+			if !t.Exited() {
+				ts = append(ts, gdbstub.Thread{ID: tidOf(t), Name: t.Name(), Core: max(t.LastCPU(), 0)})
+			}
 		}
 	}
 	return ts
 }
 
-func (g *gdbTarget) Registers(t gdbstub.ThreadID) (gdbstub.Registers, error) {
-	p, err := g.process(t.PID)
+func (g *gdbTarget) Registers(id gdbstub.ThreadID) (gdbstub.Registers, error) {
+	t, err := g.thread(id)
 	if err != nil {
 		return gdbstub.Registers{}, err
 	}
-	r := gdbstub.Registers{State: g.k.Regs(p), OrigRAX: p.OrigRAX()}
-	if pt := g.pending; pt != nil && pt.PID == p.PID && pt.Kind == cpu.TrapSyscall {
+	r := gdbstub.Registers{State: g.k.ThreadRegs(t), OrigRAX: t.OrigRAX()}
+	if pt := g.pending; pt != nil && pt.TID == t.TID && pt.Kind == cpu.TrapSyscall {
 		r.OrigRAX = int64(r.GPR[cpu.RAX]) // at a system call's entry, before the kernel runs it
 	}
 	return r, nil
 }
 
-func (g *gdbTarget) SetRegisters(t gdbstub.ThreadID, r gdbstub.Registers) error {
-	p, err := g.process(t.PID)
+func (g *gdbTarget) SetRegisters(id gdbstub.ThreadID, r gdbstub.Registers) error {
+	t, err := g.thread(id)
 	if err != nil {
 		return err
 	}
-	if pt := g.pending; pt != nil && pt.PID == p.PID && pt.RIP != r.RIP && pt.Kind != cpu.TrapSyscall {
+	atSyscall := g.pending != nil && g.pending.TID == t.TID && g.pending.Kind == cpu.TrapSyscall
+	if pt := g.pending; pt != nil && pt.TID == t.TID && pt.RIP != r.RIP && !atSyscall {
 		g.pending = nil // the faulting instruction will not run again: its fault is moot
 	}
-	g.k.SetRegs(p, r.State)
-	if !(g.pending != nil && g.pending.PID == p.PID && g.pending.Kind == cpu.TrapSyscall) {
-		p.SetOrigRAX(r.OrigRAX)
+	g.k.SetThreadRegs(t, r.State)
+	if !atSyscall {
+		t.SetOrigRAX(r.OrigRAX)
 	}
 	return nil
 }
@@ -178,6 +206,14 @@ func (g *gdbTarget) ExecFile(pid int) (string, error) {
 	return p.Exe(), nil
 }
 
+func (g *gdbTarget) OpenFile(pid int, path string) (*os.File, error) {
+	p := g.k.Process(pid)
+	if p == nil {
+		p = g.init
+	}
+	return g.k.OpenFile(p, path)
+}
+
 func (g *gdbTarget) Monitor(cmd string) (string, error) {
 	var b bytes.Buffer
 	_, err := g.d.Exec(&b, cmd)
@@ -212,7 +248,7 @@ func (g *gdbTarget) RemoveBreakpoint(pid int, bp gdbstub.Breakpoint) error {
 	return nil
 }
 
-// syncBreakpoints gives the CPU and the MMU the breakpoints and watchpoints of the debugged
+// syncBreakpoints gives every CPU and MMU the breakpoints and watchpoints of the debugged
 // processes, each in its address space as it is now.
 func (g *gdbTarget) syncBreakpoints() {
 	if !g.bpsDirty {
@@ -237,21 +273,26 @@ func (g *gdbTarget) syncBreakpoints() {
 			}
 		}
 	}
-	g.k.CPU().SetBreakpoints(ibs)
-	g.k.MMU().SetWatchpoints(ws)
+	for _, c := range g.k.CPUs() {
+		c.CPU().SetBreakpoints(ibs)
+		c.MMU().SetWatchpoints(ws)
+	}
 }
 
-// breakStop describes the #DB trap of one of gdb's breakpoints or watchpoints in p.
-func (g *gdbTarget) breakStop(p *minikernel.Process, pt *minikernel.PendingTrap) gdbstub.Stop {
-	st := gdbstub.Stop{Kind: gdbstub.StopSignal, Thread: tidOf(p), Signal: gdbstub.SIGTRAP, Code: 4, Addr: pt.RIP}
+// watchReasons are the stop reasons gdb expects for each kind of watchpoint.
+var watchReasons = map[gdbstub.BreakKind]string{gdbstub.WriteWatch: "watch", gdbstub.ReadWatch: "rwatch",
+	gdbstub.AccessWatch: "awatch"}
+
+// breakStop describes the #DB trap of one of gdb's breakpoints or watchpoints in thread t.
+func (g *gdbTarget) breakStop(t *minikernel.Thread, pt *minikernel.PendingTrap) gdbstub.Stop {
+	pid := t.Process().PID
+	st := gdbstub.Stop{Kind: gdbstub.StopSignal, Thread: tidOf(t), Signal: gdbstub.SIGTRAP, Code: 4, Addr: pt.RIP}
 	if pt.Code&cpu.DR6Watch != 0 {
-		hit, _ := g.k.MMU().LastWatchHit()
-		st.WatchAddr = hit.Addr
-		st.Reason = "awatch"
-		for _, bp := range g.bps[p.PID] {
+		hit, _ := g.k.CPUs()[pt.CPU].MMU().LastWatchHit()
+		st.WatchAddr, st.Reason = hit.Addr, "awatch"
+		for _, bp := range g.bps[pid] {
 			if bp.Addr == hit.Addr && bp.Len == hit.Len && bp.Kind >= gdbstub.WriteWatch {
-				st.Reason = map[gdbstub.BreakKind]string{gdbstub.WriteWatch: "watch", gdbstub.ReadWatch: "rwatch",
-					gdbstub.AccessWatch: "awatch"}[bp.Kind]
+				st.Reason = watchReasons[bp.Kind]
 				if (bp.Kind == gdbstub.WriteWatch) == (hit.Access&mmu.Write != 0) {
 					break // the watchpoint of the kind the access was
 				}
@@ -260,7 +301,7 @@ func (g *gdbTarget) breakStop(p *minikernel.Process, pt *minikernel.PendingTrap)
 		return st
 	}
 	st.Reason = "hwbreak"
-	if slices.Contains(g.bps[p.PID], gdbstub.Breakpoint{Kind: gdbstub.SoftwareBreak, Addr: pt.RIP, Len: 1}) {
+	if slices.Contains(g.bps[pid], gdbstub.Breakpoint{Kind: gdbstub.SoftwareBreak, Addr: pt.RIP, Len: 1}) {
 		st.Reason = "swbreak"
 	}
 	return st
@@ -303,29 +344,30 @@ func (g *gdbTarget) report(st gdbstub.Stop) []gdbstub.Action {
 	return acts
 }
 
-// action is what the current resume asks of a process's thread (nil: nothing, it stays).
-func (g *gdbTarget) action(pid int) *gdbstub.Action {
+// action is what the current resume asks of a thread (nil: nothing, it stays).
+func (g *gdbTarget) action(id gdbstub.ThreadID) *gdbstub.Action {
 	for i := range g.acts {
 		a := &g.acts[i]
-		if (a.Thread.PID <= 0 || a.Thread.PID == pid) && (a.Thread.TID <= 0 || a.Thread.TID == pid) {
+		if (a.Thread.PID <= 0 || a.Thread.PID == id.PID) && (a.Thread.TID <= 0 || a.Thread.TID == id.TID) {
 			return a
 		}
 	}
 	return nil
 }
 
-// signalStop is the kernel's SignalTracer: a debugged process is about to get a signal.
-func (g *gdbTarget) signalStop(p *minikernel.Process, info []byte) int {
+// signalStop is the kernel's SignalTracer: a thread of a debugged process is about to get
+// a signal.
+func (g *gdbTarget) signalStop(t *minikernel.Thread, info []byte) int {
 	le := binary.LittleEndian
 	sig := int(int32(le.Uint32(info[0:])))
-	if g.free || !g.attached[p.PID] {
+	if g.free || !g.attached[t.Process().PID] {
 		return sig
 	}
-	if g.passOnce[p.PID] == sig {
-		delete(g.passOnce, p.PID) // the signal gdb itself resumed with: no stop again
+	if g.passOnce[t.TID] == sig {
+		delete(g.passOnce, t.TID) // the signal gdb itself resumed with: no stop again
 		return sig
 	}
-	st := gdbstub.Stop{Kind: gdbstub.StopSignal, Thread: tidOf(p), Signal: sig,
+	st := gdbstub.Stop{Kind: gdbstub.StopSignal, Thread: tidOf(t), Signal: sig,
 		Code: int(int32(le.Uint32(info[8:])))}
 	if sigWithAddr(sig) && st.Code > 0 {
 		st.Addr = le.Uint64(info[16:])
@@ -336,7 +378,7 @@ func (g *gdbTarget) signalStop(p *minikernel.Process, info []byte) int {
 	if g.free {
 		return sig
 	}
-	a := g.action(p.PID)
+	a := g.action(tidOf(t))
 	if a == nil {
 		return sig
 	}
@@ -354,15 +396,15 @@ func sigWithAddr(sig int) bool {
 }
 
 // stopThread is the thread a stop that concerns no thread in particular (an interrupt) is
-// reported for: the running debugged process, else the first one.
+// reported for: the running debugged thread, else the first one.
 func (g *gdbTarget) stopThread() gdbstub.ThreadID {
-	if p := g.k.Current(); p != nil && g.attached[p.PID] && !p.Exited() {
-		return tidOf(p)
+	if t := g.k.CurrentThread(); t != nil && g.attached[t.Process().PID] && !t.Exited() {
+		return tidOf(t)
 	}
 	for _, t := range g.Threads() {
 		return t.ID
 	}
-	return tidOf(g.init)
+	return mainTID(g.init)
 }
 
 const gdbQuantum = 1 << 20
@@ -385,11 +427,8 @@ func (g *gdbTarget) run() (gdbstub.Stop, bool) {
 			return gdbstub.Stop{Kind: gdbstub.StopNoResumed, Thread: g.stopThread(),
 				Note: fmt.Sprintf("emu: the emulator stopped: %v\n", g.dead)}, true
 		}
-		for pid := range g.vforked {
-			if a := g.action(pid); a != nil && g.attached[pid] {
-				delete(g.vforked, pid)
-				return gdbstub.Stop{Kind: gdbstub.StopVForkDone, Thread: gdbstub.ThreadID{PID: pid, TID: pid}}, true
-			}
+		if st, ok := g.vforkDone(); ok {
+			return st, true
 		}
 		if g.intr() {
 			return gdbstub.Stop{Kind: gdbstub.StopSignal, Thread: g.stopThread(), Signal: gdbstub.SIGINT}, true
@@ -397,21 +436,21 @@ func (g *gdbTarget) run() (gdbstub.Stop, bool) {
 		if g.pending != nil {
 			pt := *g.pending
 			g.pending = nil
-			if st, stop := g.handle(pt, 0); stop {
+			if st, stop := g.handle(pt); stop {
 				return st, true
 			}
 			continue
 		}
 		if !g.k.Live() {
-			return gdbstub.Stop{Kind: gdbstub.StopNoResumed, Thread: tidOf(g.init)}, true
+			return gdbstub.Stop{Kind: gdbstub.StopNoResumed, Thread: mainTID(g.init)}, true
 		}
-		stepping := g.steppingPID()
+		stepping := g.steppingThread()
 		budget := uint64(gdbQuantum)
 		if stepping != 0 {
 			budget = 1
 		}
 		if g.maxInsns > 0 {
-			done := g.k.CPU().Instructions()
+			done := g.k.Instructions()
 			if done >= g.maxInsns {
 				return gdbstub.Stop{Kind: gdbstub.StopSignal, Thread: g.stopThread(), Signal: gdbstub.SIGKILL,
 					Note: fmt.Sprintf("emu: the instruction limit (--max-insns %d) is reached: nothing more runs\n", g.maxInsns)}, true
@@ -423,58 +462,85 @@ func (g *gdbTarget) run() (gdbstub.Stop, bool) {
 			g.dead = err
 			continue
 		}
-		p := g.k.Process(pt.PID)
-		debugged := p != nil && g.attached[pt.PID]
+		t := g.k.Thread(pt.TID)
+		debugged := t != nil && g.attached[pt.PID]
 		switch {
 		case pt.Kind == cpu.TrapInternal:
 			g.dead = pt.Err
 			continue
 		case debugged && pt.Kind == cpu.TrapException && pt.Vector == cpu.VecDB && pt.Code&(cpu.DR6Breakpoint|cpu.DR6Watch) != 0:
-			return g.breakStop(p, &pt), true
+			return g.breakStop(t, &pt), true
 		case debugged && (pt.Kind == cpu.TrapSyscall || pt.Kind == cpu.TrapException && pt.Vector == cpu.VecPF):
 			var note bytes.Buffer
 			if g.d.TrapBreak(&note, &pt) {
 				g.pending = &pt
-				return gdbstub.Stop{Kind: gdbstub.StopSignal, Thread: tidOf(p), Signal: gdbstub.SIGTRAP,
+				return gdbstub.Stop{Kind: gdbstub.StopSignal, Thread: tidOf(t), Signal: gdbstub.SIGTRAP,
 					Note: "emu: " + note.String()}, true
 			}
 		}
 		retired := pt.Kind == cpu.TrapBudget || pt.Kind == cpu.TrapSyscall
-		if st, stop := g.handle(pt, gen); stop {
+		if st, stop := g.handle(pt); stop {
 			return st, true
 		}
-		if debugged && stepping == pt.PID && retired && gen == g.gen && !p.Exited() {
-			return gdbstub.Stop{Kind: gdbstub.StopSignal, Thread: tidOf(p), Signal: gdbstub.SIGTRAP, Code: 2}, true
+		if debugged && stepping == pt.TID && retired && gen == g.gen && !t.Exited() {
+			return gdbstub.Stop{Kind: gdbstub.StopSignal, Thread: tidOf(t), Signal: gdbstub.SIGTRAP, Code: 2}, true
 		}
 	}
 }
 
+// vforkDone reports a vfork parent that runs again (its child has execed or exited), as
+// the vforkdone stop gdb waits for.
+func (g *gdbTarget) vforkDone() (gdbstub.Stop, bool) {
+	for tid := range g.vforked {
+		t := g.k.Thread(tid)
+		switch {
+		case t == nil || t.Exited() || !g.attached[t.Process().PID]:
+			delete(g.vforked, tid)
+		case t.State() == "runnable":
+			delete(g.vforked, tid)
+			return gdbstub.Stop{Kind: gdbstub.StopVForkDone, Thread: tidOf(t)}, true
+		}
+	}
+	return gdbstub.Stop{}, false
+}
+
 // startResume applies what a new resume asks before anything runs: the signals gdb
 // resumes threads with (those not already given back to the kernel's signal stop), the
-// breakpoints as they are now, and RF for the thread resuming at a breakpoint.
+// breakpoints as they are now, and RF for the threads resuming at a breakpoint.
 func (g *gdbTarget) startResume() {
 	for i := range g.acts {
 		a := &g.acts[i]
 		if a.Signal == 0 || a.Thread.PID <= 0 {
 			continue
 		}
-		if p, err := g.process(a.Thread.PID); err == nil {
-			g.passOnce[p.PID] = a.Signal
+		if t, err := g.thread(a.Thread); err == nil {
+			g.passOnce[t.TID] = a.Signal
+			g.k.SendThreadSignal(t, a.Signal)
+		} else if p, err := g.process(a.Thread.PID); err == nil {
+			g.passOnce[mainTID(p).TID] = a.Signal
 			g.k.SendSignal(p, a.Signal)
 		}
 		a.Signal = 0
 	}
 	g.syncBreakpoints()
-	if p := g.k.Current(); p != nil && g.attached[p.PID] {
-		g.k.CPU().ResumeAtBreakpoint()
+	for _, c := range g.k.CPUs() {
+		if t := c.Thread(); t != nil && g.attached[t.Process().PID] {
+			c.CPU().ResumeAtBreakpoint()
+		}
 	}
 }
 
-// steppingPID is the debugged process the actions single-step, or 0.
-func (g *gdbTarget) steppingPID() int {
+// steppingThread is the TID of the debugged thread the actions single-step, or 0.
+func (g *gdbTarget) steppingThread() int {
 	for _, a := range g.acts {
-		if a.Step && a.Thread.PID > 0 && g.attached[a.Thread.PID] {
-			return a.Thread.PID
+		if !a.Step || a.Thread.PID <= 0 || !g.attached[a.Thread.PID] {
+			continue
+		}
+		if a.Thread.TID > 0 {
+			return a.Thread.TID
+		}
+		if p := g.k.Process(a.Thread.PID); p != nil {
+			return mainTID(p).TID
 		}
 	}
 	return 0
@@ -482,7 +548,7 @@ func (g *gdbTarget) steppingPID() int {
 
 // handle lets the kernel handle pt and turns what it did to debugged processes (exit,
 // fork, exec) into a stop, if gdb must hear of it.
-func (g *gdbTarget) handle(pt minikernel.PendingTrap, gen int) (gdbstub.Stop, bool) {
+func (g *gdbTarget) handle(pt minikernel.PendingTrap) (gdbstub.Stop, bool) {
 	vfork := false
 	if pt.Kind == cpu.TrapSyscall {
 		c := g.k.CPU()
@@ -498,17 +564,19 @@ func (g *gdbTarget) handle(pt minikernel.PendingTrap, gen int) (gdbstub.Stop, bo
 		if !g.attached[e.PID] {
 			continue
 		}
-		p := g.k.Process(e.PID)
+		th := gdbstub.ThreadID{PID: e.PID, TID: e.TID}
+		if th.TID == 0 {
+			th.TID = e.PID
+		}
 		switch e.Kind {
 		case minikernel.EvExit:
 			delete(g.attached, e.PID)
 			delete(g.bps, e.PID)
 			g.bpsDirty = true
 			if sig := e.Status & 0x7f; sig != 0 {
-				return gdbstub.Stop{Kind: gdbstub.StopKilled, Thread: gdbstub.ThreadID{PID: e.PID, TID: e.PID}, Signal: sig}, true
+				return gdbstub.Stop{Kind: gdbstub.StopKilled, Thread: th, Signal: sig}, true
 			}
-			return gdbstub.Stop{Kind: gdbstub.StopExited, Thread: gdbstub.ThreadID{PID: e.PID, TID: e.PID},
-				Status: e.Status >> 8 & 0xff}, true
+			return gdbstub.Stop{Kind: gdbstub.StopExited, Thread: th, Status: e.Status >> 8 & 0xff}, true
 		case minikernel.EvFork:
 			child := g.k.Process(e.Child)
 			if child == nil || !(vfork && g.vforkEv || !vfork && g.forkEv) {
@@ -519,16 +587,17 @@ func (g *gdbTarget) handle(pt minikernel.PendingTrap, gen int) (gdbstub.Stop, bo
 			kind := gdbstub.StopFork
 			if vfork {
 				kind = gdbstub.StopVFork
-				g.vforked[e.PID] = true
+				g.vforked[th.TID] = true
 			}
-			return gdbstub.Stop{Kind: kind, Thread: tidOf(p), Child: tidOf(child)}, true
+			return gdbstub.Stop{Kind: kind, Thread: th, Child: mainTID(child)}, true
 		case minikernel.EvExec:
 			delete(g.bps, e.PID) // the old program's addresses mean nothing now
 			g.bpsDirty = true
+			p := g.k.Process(e.PID)
 			if g.execEv {
-				return gdbstub.Stop{Kind: gdbstub.StopExec, Thread: tidOf(p), Path: e.Path}, true
+				return gdbstub.Stop{Kind: gdbstub.StopExec, Thread: mainTID(p), Path: e.Path}, true
 			}
-			return gdbstub.Stop{Kind: gdbstub.StopSignal, Thread: tidOf(p), Signal: gdbstub.SIGTRAP}, true
+			return gdbstub.Stop{Kind: gdbstub.StopSignal, Thread: mainTID(p), Signal: gdbstub.SIGTRAP}, true
 		}
 	}
 	return gdbstub.Stop{}, false
@@ -630,7 +699,7 @@ func serveGDB(k *minikernel.Kernel, p *minikernel.Process, d *debugger.Session, 
 		return 1
 	}
 	g := newGDBTarget(k, p, d, stderr, maxInsns)
-	first := gdbstub.Stop{Kind: gdbstub.StopSignal, Thread: tidOf(p), Signal: gdbstub.SIGTRAP}
+	first := gdbstub.Stop{Kind: gdbstub.StopSignal, Thread: mainTID(p), Signal: gdbstub.SIGTRAP}
 	ending := gdbstub.Serve(conn, g, first, gdbstub.Options{Log: stderr})
 	conn.Close()
 	if ending == gdbstub.Disconnected && k.Live() {
@@ -642,12 +711,4 @@ func serveGDB(k *minikernel.Kernel, p *minikernel.Process, d *debugger.Session, 
 		return 1
 	}
 	return code
-}
-
-func (g *gdbTarget) OpenFile(pid int, path string) (*os.File, error) {
-	p := g.k.Process(pid)
-	if p == nil {
-		p = g.init
-	}
-	return g.k.OpenFile(p, path)
 }

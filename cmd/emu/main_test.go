@@ -125,7 +125,7 @@ func atoi(t *testing.T, s string) int {
 func TestBadInputGetsAClearError(t *testing.T) {
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage")
-	require.NoError(t, os.WriteFile(garbage, []byte("#!/bin/sh\necho not an ELF\n"), 0o755))
+	require.NoError(t, os.WriteFile(garbage, []byte("plain text: neither ELF nor #! script\n"), 0o755))
 	truncated := filepath.Join(dir, "truncated")
 	hello, err := os.ReadFile(progs + "hello")
 	require.NoError(t, err)
@@ -157,6 +157,24 @@ func TestBadInputGetsAClearError(t *testing.T) {
 			assert.NotContains(t, stderr, "goroutine")
 		})
 	}
+}
+
+// A "#!" script runs as PROG, as execve runs it: its interpreter with the script's path as
+// an argument; a script whose interpreter is missing is a clear error (127, as ENOENT).
+func TestScriptAsProgram(t *testing.T) {
+	dir := t.TempDir()
+	hello, err := filepath.Abs(progs + "hello")
+	require.NoError(t, err)
+	script := filepath.Join(dir, "script")
+	require.NoError(t, os.WriteFile(script, []byte("#!"+hello+" an-argument\n"), 0o755))
+	out, stderr, code := emulated("run", script)
+	assert.Equal(t, 0, code, stderr)
+	assert.Equal(t, "hello, world\n", out)
+	missing := filepath.Join(dir, "missing")
+	require.NoError(t, os.WriteFile(missing, []byte("#!/nonexistent/interpreter\n"), 0o755))
+	_, stderr, code = emulated("run", missing)
+	assert.Equal(t, 127, code)
+	assert.Contains(t, stderr, "interpreter /nonexistent/interpreter")
 }
 
 // emu help documents every command, every flag of run and debug, and every debugger command.

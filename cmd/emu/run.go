@@ -141,12 +141,14 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	cfg.Stdin, cfg.Stdout, cfg.Stderr = stdin, stdout, stderr
 	cfg.Root = o.root
+	cfg.OnJobStop, cfg.HostSignals = stopSelf, true
 	k, err := minikernel.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "emu: %v\n", err)
 		return 1
 	}
 	defer k.Close()
+	defer forwardSignals(k)()
 	var stats *minikernel.StatsCollector
 	var base statsBase
 	if o.stats || o.statsJSON != "" || o.report != "" {
@@ -181,6 +183,10 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		defer stop()
 	}
+	var sampler *phaseSampler
+	if stats != nil {
+		sampler = startPhaseSampler()
+	}
 	start := time.Now()
 	var code int
 	if o.gdb != "" {
@@ -193,7 +199,10 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	wall := time.Since(start)
 	o.finishTrace(tr, stderr)
 	if stats != nil {
-		s := runStats{Stats: base.since(stats.Snapshot()), Wall: wall}
+		s := runStats{Stats: base.since(stats.Snapshot()), Wall: wall, Shares: sampler.finish()}
+		if psc := k.MMU().PSC; psc != nil {
+			s.PSC, s.PSCOn = base.sincePSC(psc.Stats), true
+		}
 		if o.stats {
 			printStats(stderr, &s)
 		}
@@ -211,6 +220,13 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				return 1
 			}
 		}
+	}
+	var stopped *minikernel.HostStopError
+	if errors.As(err, &stopped) {
+		// The second signal: the run ends here; what the guest stored is written back as
+		// the deferred Close tears the machine down.
+		fmt.Fprintf(stderr, "emu: %v\n", err)
+		return 128 + stopped.Signal
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "emu: %v\n", err)

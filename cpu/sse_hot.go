@@ -1,0 +1,459 @@
+package cpu
+
+// Fast forms of the SSE instructions compiled floating-point and vectorized code uses most,
+// which the block optimizer (int_fast.go) substitutes for the table-driven cold ops of
+// sse.go: full-register moves, loads and stores, bitwise logic and 64-bit lane arithmetic,
+// and the scalar and packed add, subtract, multiply, divide, square root, minimum and
+// maximum. They read and write exactly what the cold ops do, through the same memory
+// helpers, so faults, TLB lookups and results are the same.
+//
+// Arithmetic runs on the host's IEEE operations when that provably gives the exact unit's
+// result and flags: MXCSR rounds to nearest with the precision exception masked and its
+// flag already set (so an inexact result changes nothing); no operand is a NaN or a
+// denormal, and no divisor is zero (no denormal or divide-by-zero exception, no NaN to
+// propagate); and the result is a normal number away from the bottom of the range, or a
+// zero or infinity that is exact because an operand was zero or infinite or a sum cancelled
+// (no invalid operation, no overflow, no underflow, however tininess is detected). Go's float64 and float32 + - * / and sqrt round
+// to nearest, ties to even, as SSE does, and each is a single operation here, so nothing
+// can be fused. Anything else is computed by the exact unit (sse_float.go) from the same
+// loaded operands.
+
+import (
+	"math"
+)
+
+// Sub-operations of opXmmInt.
+const (
+	xiXor = iota
+	xiAnd
+	xiOr
+	xiAndn
+	xiAddQ
+	xiSubQ
+	xiAddD
+	xiSubD
+	xiUnpckLQ // low quadwords interleaved: {d[0], s[0]}
+	xiUnpckHQ // high quadwords: {d[1], s[1]}
+)
+
+// Sub-operations of opXmmLoad and opXmmStore.
+const (
+	xlZero = iota // load: zero-extend in.size bytes; store: the low in.size bytes
+	xlLow         // load: replace the low quadword
+	xlHigh        // load: replace the high quadword; store: the high quadword
+)
+
+// opXmmFP's sub: the fpOp in bits 3:0, the kind in bits 5:4.
+const (
+	xfSD = iota << 4
+	xfPD
+	xfSS
+	xfPS
+)
+
+// sseATables maps a shape-A cold op to its function table, so a fast op can fall back to
+// the exact function of the instruction it replaced.
+var sseATables [opLimit]*[256]sseAFn
+
+// hotSSE gives an SSE instruction its fast form, if it has one. Preconditions: in was
+// decoded by the SSE decoders (in.x names it; its operands are XMM registers or memory).
+func hotSSE(in *inst) {
+	x := in.x
+	if x == nil || in.form&fLock != 0 {
+		return
+	}
+	if in.form&fDstMem != 0 {
+		if _, ok := xmmReg(x.Args[1]); !ok {
+			return
+		}
+	} else if _, ok := xmmReg(x.Args[0]); !ok {
+		return // a general-purpose or MMX destination
+	} else if _, ok := xmmReg(x.Args[1]); !ok && in.form&fSrcMem == 0 {
+		return // MOVQ xmm, r64 and friends
+	}
+	mem := in.form&fSrcMem != 0
+	name := x.Op.String()
+	switch name {
+	case "MOVAPS", "MOVUPS", "MOVAPD", "MOVUPD", "MOVDQA", "MOVDQU":
+		switch {
+		case in.form&fDstMem != 0:
+			in.op, in.sub = opXmmStore, xlZero
+		case mem:
+			in.op, in.sub = opXmmLoad, xlZero
+		default:
+			in.op = opXmmMov
+		}
+	case "MOVSD_XMM", "MOVSS", "MOVQ":
+		switch {
+		case in.form&fDstMem != 0:
+			in.op, in.sub = opXmmStore, xlZero
+		case mem:
+			in.op, in.sub = opXmmLoad, xlZero
+		case name == "MOVSD_XMM":
+			in.op = opXmmMovLo
+		}
+	case "MOVLPD", "MOVLPS", "MOVHPD", "MOVHPS":
+		high := name[3] == 'H'
+		switch {
+		case in.form&fDstMem != 0 && high:
+			in.op, in.sub = opXmmStore, xlHigh
+		case in.form&fDstMem != 0:
+			in.op, in.sub = opXmmStore, xlZero
+		case mem && high:
+			in.op, in.sub = opXmmLoad, xlHigh
+		case mem:
+			in.op, in.sub = opXmmLoad, xlLow
+		}
+	case "PXOR", "XORPS", "XORPD":
+		in.op, in.sub = opXmmInt, xiXor
+	case "PAND", "ANDPS", "ANDPD":
+		in.op, in.sub = opXmmInt, xiAnd
+	case "POR", "ORPS", "ORPD":
+		in.op, in.sub = opXmmInt, xiOr
+	case "PANDN", "ANDNPS", "ANDNPD":
+		in.op, in.sub = opXmmInt, xiAndn
+	case "PADDQ":
+		in.op, in.sub = opXmmInt, xiAddQ
+	case "PSUBQ":
+		in.op, in.sub = opXmmInt, xiSubQ
+	case "PADDD":
+		in.op, in.sub = opXmmInt, xiAddD
+	case "PSUBD":
+		in.op, in.sub = opXmmInt, xiSubD
+	case "UNPCKLPD", "PUNPCKLQDQ":
+		in.op, in.sub = opXmmInt, xiUnpckLQ
+	case "UNPCKHPD", "PUNPCKHQDQ":
+		in.op, in.sub = opXmmInt, xiUnpckHQ
+	default:
+		if op, ok := hotFP[name]; ok {
+			in.op, in.sub = opXmmFP, op
+		}
+	}
+}
+
+// hotFP lists the arithmetic with a fast form, by mnemonic.
+var hotFP = func() map[string]uint8 {
+	m := map[string]uint8{}
+	for _, f := range []struct {
+		name string
+		op   fpOp
+	}{{"ADD", fpAdd}, {"SUB", fpSub}, {"MUL", fpMul}, {"DIV", fpDiv}, {"SQRT", fpSqrt},
+		{"MIN", fpMin}, {"MAX", fpMax}} {
+		m[f.name+"SD"] = uint8(f.op) | xfSD
+		m[f.name+"PD"] = uint8(f.op) | xfPD
+		m[f.name+"SS"] = uint8(f.op) | xfSS
+		m[f.name+"PS"] = uint8(f.op) | xfPS
+	}
+	return m
+}()
+
+// xmmSrc is the source operand of a fast shape-A op: an XMM register, or memory of in.size
+// bytes zero-extended.
+func (c *CPU) xmmSrc(in *inst) vec {
+	if in.form&fSrcMem != 0 {
+		return c.sseLoad(c.ea(in), in.size, in.ssize&sseAligned != 0)
+	}
+	return c.ext.XMM[in.src&15]
+}
+
+// xmmLoad executes opXmmLoad.
+func (c *CPU) xmmLoad(in *inst) {
+	v := c.sseLoad(c.ea(in), in.size, in.ssize&sseAligned != 0)
+	d := &c.ext.XMM[in.dst&15]
+	switch in.sub {
+	case xlZero:
+		*d = v
+	case xlLow:
+		d[0] = v[0]
+	default:
+		d[1] = v[0]
+	}
+}
+
+// xmmStore executes opXmmStore.
+func (c *CPU) xmmStore(in *inst) {
+	ea := c.ea(in)
+	c.sseCheckStore(ea, in.size, in.ssize&sseAligned != 0)
+	v := c.ext.XMM[in.src&15]
+	if in.sub == xlHigh {
+		v[0] = v[1]
+	}
+	c.sseStore(ea, in.size, v)
+}
+
+// xmmInt executes opXmmInt.
+func (c *CPU) xmmInt(in *inst) {
+	s := c.xmmSrc(in)
+	d := &c.ext.XMM[in.dst&15]
+	switch in.sub {
+	case xiXor:
+		d[0], d[1] = d[0]^s[0], d[1]^s[1]
+	case xiAnd:
+		d[0], d[1] = d[0]&s[0], d[1]&s[1]
+	case xiOr:
+		d[0], d[1] = d[0]|s[0], d[1]|s[1]
+	case xiAndn:
+		d[0], d[1] = ^d[0]&s[0], ^d[1]&s[1]
+	case xiAddQ:
+		d[0], d[1] = d[0]+s[0], d[1]+s[1]
+	case xiSubQ:
+		d[0], d[1] = d[0]-s[0], d[1]-s[1]
+	case xiAddD:
+		d[0], d[1] = addD(d[0], s[0]), addD(d[1], s[1])
+	case xiSubD:
+		d[0], d[1] = subD(d[0], s[0]), subD(d[1], s[1])
+	case xiUnpckLQ:
+		d[1] = s[0]
+	case xiUnpckHQ:
+		d[0], d[1] = d[1], s[1]
+	}
+}
+
+// addD adds the two dword lanes of a and b.
+func addD(a, b uint64) uint64 {
+	return uint64(uint32(a)+uint32(b)) | uint64(uint32(a>>32)+uint32(b>>32))<<32
+}
+
+// subD subtracts the two dword lanes of b from those of a.
+func subD(a, b uint64) uint64 {
+	return uint64(uint32(a)-uint32(b)) | uint64(uint32(a>>32)-uint32(b>>32))<<32
+}
+
+// fastMXCSR reports whether MXCSR lets the host's arithmetic stand in for the exact unit:
+// round to nearest, precision exception masked, its flag set already.
+func fastMXCSR(m uint32) bool {
+	const rc, pm = 3 << mxRCShift, mxPE << mxMaskShift
+	return m&(rc|pm|mxPE) == pm|mxPE
+}
+
+// looseMXCSR reports whether MXCSR makes the host's IEEE result exact for denormal operands
+// and results too: round to nearest, no FTZ or DAZ, every exception masked, and the
+// denormal, underflow and precision flags set already, so raising them changes nothing.
+// (loose64 still leaves to the exact unit what could raise invalid, divide-by-zero or
+// overflow: a NaN, a zero divisor, an infinity from finite operands. Which NaN a result is
+// follows x86 rules the host need not share.)
+func looseMXCSR(m uint32) bool {
+	const want = 0x3f<<mxMaskShift | mxDE | mxUE | mxPE
+	return m&(3<<mxRCShift|mxFZ|mxDAZ|0x3f<<mxMaskShift|mxDE|mxUE|mxPE) == want
+}
+
+// loose64 computes op on the host under looseMXCSR: any operands and result but NaNs, a
+// zero divisor, and an infinity from finite operands.
+func loose64(op fpOp, a, b uint64) (uint64, bool) {
+	x, y := math.Float64frombits(a), math.Float64frombits(b)
+	var r float64
+	switch op {
+	case fpAdd:
+		r = x + y
+	case fpSub:
+		r = x - y
+	case fpMul:
+		r = x * y
+	case fpDiv:
+		r = x / y
+	case fpSqrt:
+		r = math.Sqrt(y)
+	case fpMin, fpMax:
+		if x != x || y != y {
+			return 0, false
+		}
+		if op == fpMin && x < y || op == fpMax && x > y {
+			return a, true
+		}
+		return b, true
+	default:
+		return 0, false
+	}
+	if r != r || x != x || y != y || op == fpDiv && y == 0 ||
+		math.IsInf(r, 0) && !math.IsInf(x, 0) && !math.IsInf(y, 0) {
+		return 0, false
+	}
+	return math.Float64bits(float64(r)), true
+}
+
+// loose32 is loose64 for binary32.
+func loose32(op fpOp, a, b uint32) (uint32, bool) {
+	x, y := math.Float32frombits(a), math.Float32frombits(b)
+	var r float32
+	switch op {
+	case fpAdd:
+		r = x + y
+	case fpSub:
+		r = x - y
+	case fpMul:
+		r = x * y
+	case fpDiv:
+		r = x / y
+	case fpSqrt:
+		r = float32(math.Sqrt(float64(y))) // see fast32
+	case fpMin, fpMax:
+		if x != x || y != y {
+			return 0, false
+		}
+		if op == fpMin && x < y || op == fpMax && x > y {
+			return a, true
+		}
+		return b, true
+	default:
+		return 0, false
+	}
+	if r != r || x != x || y != y || op == fpDiv && y == 0 ||
+		isInf32(r) && !isInf32(x) && !isInf32(y) {
+		return 0, false
+	}
+	return math.Float32bits(float32(r)), true
+}
+
+// xmmFP executes opXmmFP; raw is the instruction as decoded, whose exact function computes
+// whatever the host's arithmetic may not.
+func (c *CPU) xmmFP(in, raw *inst) {
+	s := c.xmmSrc(in)
+	d := &c.ext.XMM[in.dst&15]
+	if m := c.ext.MXCSR; fastMXCSR(m) {
+		loose := looseMXCSR(m)
+		op := fpOp(in.sub & 15)
+		switch in.sub &^ 15 {
+		case xfSD:
+			if r, ok := fast64(op, d[0], s[0], loose); ok {
+				d[0] = r
+				return
+			}
+		case xfPD:
+			r0, ok0 := fast64(op, d[0], s[0], loose)
+			r1, ok1 := fast64(op, d[1], s[1], loose)
+			if ok0 && ok1 {
+				d[0], d[1] = r0, r1
+				return
+			}
+		case xfSS:
+			if r, ok := fast32(op, uint32(d[0]), uint32(s[0]), loose); ok {
+				d[0] = d[0]&^0xffffffff | uint64(r)
+				return
+			}
+		case xfPS:
+			r0, ok0 := fast32(op, uint32(d[0]), uint32(s[0]), loose)
+			r1, ok1 := fast32(op, uint32(d[0]>>32), uint32(s[0]>>32), loose)
+			r2, ok2 := fast32(op, uint32(d[1]), uint32(s[1]), loose)
+			r3, ok3 := fast32(op, uint32(d[1]>>32), uint32(s[1]>>32), loose)
+			if ok0 && ok1 && ok2 && ok3 {
+				d[0], d[1] = uint64(r0)|uint64(r1)<<32, uint64(r2)|uint64(r3)<<32
+				return
+			}
+		}
+	}
+	*d = sseATables[raw.op][raw.sub](c, *d, s, uint8(raw.imm))
+}
+
+// fast64 computes op on binary64 a and b with the host's arithmetic, when the operands and
+// the result are such that only the (already flagged) precision exception can occur: the
+// operands are normal, zero or infinite (a zero divisor aside); and the result is a normal
+// number clear of the bottom of the range, or a zero or infinity that is exact (an operand
+// was zero or infinite, or a sum cancelled).
+func fast64(op fpOp, a, b uint64, loose bool) (uint64, bool) {
+	const expMask, fracMask = 0x7ff << 52, 1<<52 - 1
+	if loose {
+		return loose64(op, a, b)
+	}
+	ea, eb := a&expMask, b&expMask
+	if eb == 0 && b&fracMask != 0 || eb == expMask && b&fracMask != 0 || op == fpDiv && b<<1 == 0 ||
+		op != fpSqrt && (ea == 0 && a&fracMask != 0 || ea == expMask && a&fracMask != 0) {
+		return 0, false // a denormal or a NaN; or a division by zero
+	}
+	x, y := math.Float64frombits(a), math.Float64frombits(b)
+	var r float64
+	switch op {
+	case fpAdd:
+		r = x + y
+	case fpSub:
+		r = x - y
+	case fpMul:
+		r = x * y
+	case fpDiv:
+		r = x / y
+	case fpSqrt:
+		if y < 0 {
+			return 0, false
+		}
+		r = math.Sqrt(y)
+		a = b // for the special-operand test below
+	case fpMin:
+		if x < y {
+			return a, true
+		}
+		return b, true
+	case fpMax:
+		if x > y {
+			return a, true
+		}
+		return b, true
+	default:
+		return 0, false
+	}
+	bits := math.Float64bits(float64(r))
+	if e := bits & expMask; e-2<<52 < expMask-2<<52 {
+		return bits, true // normal, and not near the bottom of the range
+	}
+	// A zero, an infinity, a NaN or a result near the bottom of the range: exact only when an
+	// operand was zero or infinite (or a sum cancelled), never for a NaN.
+	special := a&expMask == 0 || a&expMask == expMask || b&expMask == 0 || b&expMask == expMask
+	if r != r || !(special || bits<<1 == 0 && op <= fpSub) || bits&expMask != 0 && bits&expMask != expMask {
+		return 0, false
+	}
+	return bits, true
+}
+
+// fast32 is fast64 for binary32.
+func fast32(op fpOp, a, b uint32, loose bool) (uint32, bool) {
+	const expMask, fracMask = 0xff << 23, 1<<23 - 1
+	if loose {
+		return loose32(op, a, b)
+	}
+	ea, eb := a&expMask, b&expMask
+	if eb == 0 && b&fracMask != 0 || eb == expMask && b&fracMask != 0 || op == fpDiv && b<<1 == 0 ||
+		op != fpSqrt && (ea == 0 && a&fracMask != 0 || ea == expMask && a&fracMask != 0) {
+		return 0, false
+	}
+	x, y := math.Float32frombits(a), math.Float32frombits(b)
+	var r float32
+	switch op {
+	case fpAdd:
+		r = x + y
+	case fpSub:
+		r = x - y
+	case fpMul:
+		r = x * y
+	case fpDiv:
+		r = x / y
+	case fpSqrt:
+		if y < 0 {
+			return 0, false
+		}
+		// The double square root of a float, rounded to float, is the correctly rounded
+		// float square root (53 >= 2*24 + 2: double rounding is innocuous).
+		r = float32(math.Sqrt(float64(y)))
+		a = b
+	case fpMin:
+		if x < y {
+			return a, true
+		}
+		return b, true
+	case fpMax:
+		if x > y {
+			return a, true
+		}
+		return b, true
+	default:
+		return 0, false
+	}
+	bits := math.Float32bits(float32(r))
+	if e := bits & expMask; e-2<<23 < expMask-2<<23 {
+		return bits, true
+	}
+	special := a&expMask == 0 || a&expMask == expMask || b&expMask == 0 || b&expMask == expMask
+	if r != r || !(special || bits<<1 == 0 && op <= fpSub) || bits&expMask != 0 && bits&expMask != expMask {
+		return 0, false
+	}
+	return bits, true
+}
+
+func isInf32(x float32) bool { return math.Float32bits(x)&0x7fffffff == 0x7f800000 }
