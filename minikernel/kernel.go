@@ -127,6 +127,9 @@ type Kernel struct {
 	hs hostSignals // signals the host sent emu, for the guest (hostsig.go)
 
 	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
+
+	locks     map[any]*fileLocks // file locks by file (locks.go)
+	lockWaits map[any]*lockWait  // POSIX lock owners blocked in F_SETLKW, for EDEADLK
 }
 
 // New builds a machine (RAM, and CPUs each with an MMU) and a kernel to run it, with paging
