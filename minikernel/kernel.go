@@ -111,12 +111,13 @@ type Kernel struct {
 	stderr           io.Writer
 
 	observers  []Observer
-	emitBuf    Event  // the event observers see (events.go: emit)
-	bootPML4   uint64 // the empty tables loaded when no process runs
-	clockNS    uint64 // nanoseconds added to the virtual clock while every thread slept
-	nextEvent  uint64 // virtual time of the next timer or sleeper's deadline (0: none; sleep.go)
-	randCtr    uint64 // getrandom's position in its seeded stream
-	writebacks uint64 // pages written back to files from shared mappings
+	tracer     SignalTracer // a debugger's signal-delivery stop (debugaccess.go), or nil
+	emitBuf    Event        // the event observers see (events.go: emit)
+	bootPML4   uint64       // the empty tables loaded when no process runs
+	clockNS    uint64       // nanoseconds added to the virtual clock while every thread slept
+	nextEvent  uint64       // virtual time of the next timer or sleeper's deadline (0: none; sleep.go)
+	randCtr    uint64       // getrandom's position in its seeded stream
+	writebacks uint64       // pages written back to files from shared mappings
 	closed     bool
 	hostFDs    int      // host descriptors the guest's open files hold (hostfd.go)
 	fdBudget   int      // the most they may
