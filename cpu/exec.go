@@ -152,7 +152,7 @@ blocks:
 			var e *tlb.Entry
 			if u := &c.uitlb[c.rip>>12&(uitlbSize-1)]; u.tag == c.rip>>12 {
 				pa := u.base | c.rip&0xfff
-				if b = c.code.table[tableIndex(pa)]; b != nil && b.pa == pa {
+				if b = c.code.table[tableIndex(pa)]; b != nil && b.pa == pa && b.pa2 == 0 {
 					c.itlb.Hit(u.e)
 					e = u.e
 				} else {
