@@ -127,14 +127,12 @@ func signExtend(v uint64, size uint8) uint64 {
 // code (self-modifying code) cuts the block short after the storing instruction by lowering
 // b.end (see invalidateFrame).
 func (c *CPU) run(limit uint64) Trap {
-	stepped := false
 	var prev *block // the block that ran last, and the exit it took
 	exit := 0
 blocks:
 	for {
-		if stepped {
-			c.stepping = false
-			return Trap{Kind: TrapException, Vector: VecDB, RIP: c.rip}
+		if c.dr6 != 0 {
+			return c.debugTrap() // a single step, a breakpoint or a watchpoint (debug.go)
 		}
 		if c.icount >= limit {
 			break
@@ -172,11 +170,15 @@ blocks:
 		c.r[regBlock] = c.rip
 		insts := b.insts
 		n := len(insts)
-		if rem := limit - c.icount; uint64(n) > rem || c.rflags&FlagTF != 0 {
+		if rem := limit - c.icount; uint64(n) > rem || c.rflags&c.rawMask != 0 {
 			insts = b.raw
 			n = int(min(uint64(n), rem))
 			if c.rflags&FlagTF != 0 {
-				n, stepped, c.stepping = 1, true, true
+				n, c.stepping = 1, true
+				c.dr6 |= DR6Step
+			}
+			if len(c.activeBPs) > 0 {
+				n = c.cutAtBreakpoint(b, n)
 			}
 		}
 		b.end = uint16(n)

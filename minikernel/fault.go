@@ -248,7 +248,9 @@ func (k *Kernel) userFault(p *Process, addr uint64, acc mmu.Access) bool {
 	k.emit(&Event{Kind: EvPageFault, PID: p.PID, RIP: k.cpu.RIP(), Addr: addr, Code: code, Outcome: c.out,
 		VMA: c.vma, Frame: frame, Kernel: true})
 	if c.out == FaultOOM {
-		k.oomKill(p, addr, k.cpu.RIP())
+		if !p.exited {
+			k.oomKill(p, addr, k.cpu.RIP())
+		} // an exiting process's last store (clear_child_tid) just fails: it is already gone
 		return false
 	}
 	return c.out != FaultEFAULT

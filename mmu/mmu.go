@@ -132,6 +132,10 @@ type MMU struct {
 	epoch   uint64 // bumped whenever cached translations may have been dropped
 	fault   Fault  // the last fault, returned by pointer so faults do not allocate
 	last    *tlb.Entry
+
+	watches []Watchpoint // data watchpoints (watch.go)
+	hit     WatchHit
+	hits    uint64
 }
 
 // New builds an MMU over r with paging off. A kernel turns paging on by loading CR3, CR4,
