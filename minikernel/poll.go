@@ -51,6 +51,8 @@ func (k *Kernel) filePoll(f *File, events int16) int16 {
 	switch f.kind {
 	case filePipe:
 		return f.pipePoll()
+	case fileSpecial:
+		return k.specialPoll(f)
 	case fileStream:
 		if fd := hostFDOf(f); fd >= 0 {
 			return hostPollOne(fd, events)
@@ -68,8 +70,9 @@ func (k *Kernel) filePoll(f *File, events int16) int16 {
 // pollWaiter collects what a poller would sleep on: the pipes it polls, and the host
 // descriptors that are not ready.
 type pollWaiter struct {
-	pipes []*pipe
-	host  []pollFD
+	pipes  []*pipe
+	queues []*waitQueue // the wait queues of special files (special.go)
+	host   []pollFD
 }
 
 // pollFD is a struct pollfd.
@@ -90,6 +93,8 @@ func (k *Kernel) pollCheck(p *Process, fd int32, events int16, w *pollWaiter) in
 		switch {
 		case f.kind == filePipe:
 			w.pipes = append(w.pipes, f.pipe)
+		case f.kind == fileSpecial:
+			k.specialQueues(f, func(q *waitQueue) { w.queues = append(w.queues, q) })
 		case hostFDOf(f) >= 0:
 			w.host = append(w.host, pollFD{fd: int32(hostFDOf(f)), events: events})
 		}
@@ -102,7 +107,7 @@ func (k *Kernel) pollCheck(p *Process, fd int32, events int16, w *pollWaiter) in
 // deadline (virtual nanoseconds from now; 0: none) has passed. It reports whether p
 // sleeps in the machine.
 func (k *Kernel) pollSleep(p *Process, w *pollWaiter, deadline uint64) bool {
-	if len(w.pipes) == 0 && len(w.host) > 0 {
+	if len(w.pipes) == 0 && len(w.queues) == 0 && len(w.host) > 0 {
 		ms, rem := -1, k.remaining(deadline)
 		if deadline != 0 {
 			ms = int(rem / 1e6)
@@ -117,6 +122,9 @@ func (k *Kernel) pollSleep(p *Process, w *pollWaiter, deadline uint64) bool {
 	}
 	for _, pp := range w.pipes {
 		pp.waiters.add(k.cur)
+	}
+	for _, q := range w.queues {
+		q.add(k.cur)
 	}
 	return true
 }
