@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/vmemu/vmemu/cpu"
 	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/loader"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // execve: replace a process's address space with a fresh one built from an ELF file.
@@ -63,7 +64,7 @@ func (e *ExecError) Unwrap() error { return e.Err }
 // execErr builds an ExecError.
 func execErr(path string, en Errno, err error) *ExecError {
 	if err == nil {
-		err = syscall.Errno(en) // the host's text, and errors.Is(err, fs.ErrNotExist) works
+		err = hostfs.Errno(en) // the host's text, and errors.Is(err, fs.ErrNotExist) works
 	}
 	return &ExecError{Path: path, Err: err, Errno: en}
 }
@@ -83,7 +84,7 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 	if f.kind != fileRegular {
 		return execErr(path, EACCES, fmt.Errorf("not a regular file"))
 	}
-	if en := hostFaccessat2(f.hfd, "", 1 /* X_OK */, atEmptyPath); en != 0 {
+	if en := Errno(hostfs.AccessFd(f.hfd, 1 /* X_OK */, false)); en != 0 {
 		return execErr(path, en, nil)
 	}
 	if f.ino.writers > 0 {

@@ -151,7 +151,7 @@ func (k *Kernel) fork(p *Process, newSP uint64, settls bool, tls uint64, exitSig
 	c.mm = mm
 	c.exe = p.exe
 	c.fds = p.fds.clone()
-	c.fs = p.fs
+	c.fs = p.fs.clone()
 	c.sig = p.sig.forkChild()
 	c.exitSignal = exitSignal
 	k.cpu.Save(&c.regs)

@@ -124,6 +124,7 @@ func (k *Kernel) exit(p *Process, status int) {
 		k.copyOut(p, p.clearChildTID, make([]byte, 4)) // mm_release(): no futex waiter can exist
 	}
 	p.fds.closeAll()
+	p.fs.release()
 	k.releaseMM(p.mm)
 	p.mm = nil
 	if k.cur == p {
