@@ -30,6 +30,7 @@ package cpu
 import (
 	"fmt"
 
+	"github.com/vmemu/vmemu/internal/phase"
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/ram"
 	"github.com/vmemu/vmemu/tlb"
@@ -212,6 +213,7 @@ type Stats struct {
 	BlocksDecoded uint64 // blocks translated from machine code
 	InsnsDecoded  uint64 // instructions translated from machine code
 	CodeInvalid   uint64 // frames whose cached code a store dropped
+	Interrupts    uint64 // interrupts taken (inter-processor interrupts)
 }
 
 // Register-file slots beyond the sixteen general-purpose registers, for the fast
@@ -248,6 +250,14 @@ type CPU struct {
 	icount uint64
 	stats  Stats
 
+	// Several CPUs (smp.go): the CPU's number, the TSC's offset, and the interrupt-request
+	// register with the handler that takes what it holds.
+	id         uint32
+	tscOffset  uint64
+	irr        [4]uint64
+	irrPending bool
+	intr       func(vector uint8)
+
 	code codeCache
 	// During Run: the executing block, its linear address and the index of the instruction
 	// being executed, so a fault can name the instruction precisely.
@@ -257,6 +267,16 @@ type CPU struct {
 	// stepping is set while an instruction runs with RFLAGS.TF set: a REP string
 	// instruction then does one iteration at a time.
 	stepping bool
+
+	// The outside debugger's breakpoints and watchpoints (debug.go).
+	bps       []Breakpoint
+	activeBPs []uint64 // this run's: those of the current address space
+	watching  bool     // this run checks data accesses against the MMU's watchpoints
+	rawMask   uint64   // RFLAGS bits that make a block run as decoded: TF, or all when armed
+	dr6       uint64   // what the #DB that ends the run will report (DR6-style bits)
+	rfRIP     uint64   // ResumeAtBreakpoint: the breakpoint not raised...
+	rfCount   uint64   // ...until an instruction completes
+	rfSet     bool
 
 	fault Trap // scratch for a pending fault (panics carry a pointer to it)
 }
@@ -360,14 +380,20 @@ func (c *CPU) raiseMMU(f *mmu.Fault) {
 // Run executes instructions until a trap, or until budget instructions have retired. It
 // never panics: an emulator failure comes back as TrapInternal.
 func (c *CPU) Run(budget uint64) (t Trap) {
+	if c.irrPending {
+		c.ServiceInterrupts() // at the boundary before the first instruction
+	}
 	start := c.icount
+	prev := phase.Set(phase.CPU)
 	c.syncMicroFull() // the kernel may have changed the TLB or the control registers
+	c.armDebug()
 	defer func() {
 		if r := recover(); r != nil {
 			t = c.recoverTrap(r, start)
 		}
 		c.blk = nil
 		c.stepping = false
+		phase.Set(prev)
 	}()
 	return c.run(start + budget)
 }
@@ -375,6 +401,7 @@ func (c *CPU) Run(budget uint64) (t Trap) {
 // recoverTrap builds the trap for a panic that ended an instruction. The instruction did not
 // retire; RIP is set to it.
 func (c *CPU) recoverTrap(r any, start uint64) Trap {
+	c.dr6 = 0 // the instruction did not complete: no watchpoint or step trap follows it
 	if c.blk != nil {
 		c.icount += uint64(c.pos)
 		c.rip = c.bva + uint64(c.blk.raw[c.pos].off)

@@ -65,8 +65,8 @@ func (c *CPU) cpuidLeaf(eax, ecx uint32) (a, b, cc, d uint32) {
 		return cpuidMaxBasic, binary.LittleEndian.Uint32(v[0:]), binary.LittleEndian.Uint32(v[8:]),
 			binary.LittleEndian.Uint32(v[4:])
 	case 1:
-		// EBX: CLFLUSH line size 8*8 bytes, one logical processor, APIC ID 0.
-		return cpuidSignature, 8<<8 | 1<<16, cpuidLeaf1ECX, cpuidLeaf1EDX
+		// EBX: CLFLUSH line size 8*8 bytes, one logical processor, the initial APIC ID.
+		return cpuidSignature, 8<<8 | 1<<16 | c.id<<24, cpuidLeaf1ECX, cpuidLeaf1EDX
 	case 2:
 		return 1, 0, 0, 0 // one round of descriptors, none of them describing a cache
 	case 7:

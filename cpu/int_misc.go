@@ -313,11 +313,11 @@ func execClflush(c *CPU, in *inst) {
 
 // execRdtsc is RDTSC and RDTSCP (sub 1): EDX:EAX <- the time-stamp counter, which counts
 // TSCPerInstruction ticks per instruction retired before this one. RDTSCP also loads ECX with
-// IA32_TSC_AUX, which Linux sets to the CPU number (0 here).
+// IA32_TSC_AUX, which Linux sets to the CPU number (smp.go: SetID, SetTSCOffset).
 func execRdtsc(c *CPU, in *inst) {
-	tsc := (c.icount + uint64(c.pos)) * TSCPerInstruction
+	tsc := (c.icount+uint64(c.pos))*TSCPerInstruction + c.tscOffset
 	c.r[RAX], c.r[RDX] = tsc&0xffffffff, tsc>>32
 	if in.sub == 1 {
-		c.r[RCX] = 0
+		c.r[RCX] = uint64(c.id)
 	}
 }

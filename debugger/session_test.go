@@ -41,7 +41,7 @@ func TestExecWritesEachCommandWhereItsCallerAsks(t *testing.T) {
 
 	_, err = d.Exec(&b, "step")
 	require.NoError(t, err)
-	assert.Contains(t, b.String(), "page fault in pid 1, before the kernel handles it")
+	assert.Contains(t, b.String(), "page fault in pid 2, before the kernel handles it")
 	assert.NotContains(t, a.String(), "page fault", "a later command wrote to an earlier command's writer")
 	assert.Empty(t, log.String(), "a command's output leaked to the log")
 }
@@ -78,8 +78,8 @@ func TestServeScript(t *testing.T) {
 	code := d.Serve(strings.NewReader("regs\nbogus\ncontinue\n"), false)
 	assert.Equal(t, 1, code)
 	out := log.String()
-	assert.Contains(t, out, "emu debug: pid 1 ")
+	assert.Contains(t, out, "emu debug: pid 2 ")
 	assert.Contains(t, out, "(emu) regs\nrax  0x0000000000000000")
 	assert.Contains(t, out, "(emu) bogus\nerror: unknown command \"bogus\"")
-	assert.Contains(t, out, "program exited: pid 1 exit code 0")
+	assert.Contains(t, out, "program exited: pid 2 exit code 0")
 }

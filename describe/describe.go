@@ -210,9 +210,22 @@ func EventText(e *minikernel.Event) string {
 		return fmt.Sprintf("child pid %d", e.Child)
 	case minikernel.EvSwitch:
 		if e.Prev == 0 {
-			return fmt.Sprintf("to pid %d", e.PID)
+			return fmt.Sprintf("to %s", TaskName(e.PID, e.TID))
 		}
-		return fmt.Sprintf("from pid %d to pid %d", e.Prev, e.PID)
+		return fmt.Sprintf("from %s to %s", TaskName(e.Prev, e.PrevTID), TaskName(e.PID, e.TID))
+	case minikernel.EvClone:
+		return fmt.Sprintf("new thread tid %d", e.Child)
+	case minikernel.EvThreadExit:
+		return fmt.Sprintf("thread tid %d %s (its process goes on)", e.TID, ExitText(e.Status))
+	case minikernel.EvShootdown:
+		what := "flush of the address space"
+		switch {
+		case e.Pages == 1:
+			what = fmt.Sprintf("invlpg %#x", e.Addr)
+		case e.Pages > 1:
+			what = fmt.Sprintf("invlpg %d pages from %#x", e.Pages, e.Addr)
+		}
+		return fmt.Sprintf("cpu%d -> %s: %s (%s)", e.CPU, minikernel.CPUMask(e.Targets), what, e.Text)
 	case minikernel.EvFrame:
 		return fmt.Sprintf("%-5s %#x %s, ref %d", e.FrameOp, e.Frame, e.FrameKind, e.Ref)
 	case minikernel.EvTLB:
@@ -243,4 +256,12 @@ func TLBGeometry(c tlb.Config) string {
 		assoc = "fully associative"
 	}
 	return fmt.Sprintf("%s %d entries %s, %d large, %s", c.Name, c.Entries, assoc, c.LargeEntries, c.Policy)
+}
+
+// TaskName is "pid 2", or "pid 2.5" for thread 5 of process 2.
+func TaskName(pid, tid int) string {
+	if tid != 0 && tid != pid {
+		return fmt.Sprintf("pid %d.%d", pid, tid)
+	}
+	return fmt.Sprintf("pid %d", pid)
 }

@@ -27,9 +27,9 @@ func KindsOf(kinds ...minikernel.EventKind) KindSet {
 var TraceGroups = map[string]KindSet{
 	"faults":   KindsOf(minikernel.EvPageFault),
 	"syscalls": KindsOf(minikernel.EvSyscall),
-	"tlb":      KindsOf(minikernel.EvTLB),
+	"tlb":      KindsOf(minikernel.EvTLB, minikernel.EvShootdown),
 	"frames":   KindsOf(minikernel.EvFrame),
-	"process":  KindsOf(minikernel.EvFork, minikernel.EvExit, minikernel.EvSwitch),
+	"process":  KindsOf(minikernel.EvFork, minikernel.EvExit, minikernel.EvSwitch, minikernel.EvClone, minikernel.EvThreadExit),
 	"exec":     KindsOf(minikernel.EvExec),
 	"signals":  KindsOf(minikernel.EvSignal),
 }
@@ -73,8 +73,17 @@ func ParseKinds(s string) (KindSet, error) {
 	return set, nil
 }
 
-// AppendEventText appends the text form of e: guest time (instructions retired), the pid,
-// the kind, then what EventText says.
-func AppendEventText(b []byte, e *minikernel.Event) []byte {
-	return fmt.Appendf(b, "%10d  pid %-3d %-8s %s", e.Insns, e.PID, e.Kind, EventText(e))
+// AppendEventText appends the text form of e: guest time (instructions retired by all
+// CPUs), the pid, the kind, then what EventText says. With several CPUs (cpus) the CPU it
+// happened on comes after the time; a thread other than its process's first is named after
+// the pid ("pid 2.5": thread 5 of process 2).
+func AppendEventText(b []byte, e *minikernel.Event, cpus bool) []byte {
+	b = fmt.Appendf(b, "%10d  ", e.Insns)
+	if cpus {
+		b = fmt.Appendf(b, "cpu%-2d ", e.CPU)
+	}
+	if e.TID != 0 && e.TID != e.PID {
+		return fmt.Appendf(b, "pid %-3s %-8s %s", fmt.Sprintf("%d.%d", e.PID, e.TID), e.Kind, EventText(e))
+	}
+	return fmt.Appendf(b, "pid %-3d %-8s %s", e.PID, e.Kind, EventText(e))
 }

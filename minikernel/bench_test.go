@@ -26,11 +26,12 @@ func BenchmarkForkCOW256MiB(b *testing.B) {
 	copied := k.frames.Stats().Copied
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c, e := k.fork(p, 0, false, 0, SIGCHLD)
+		ct, e := k.clone(k.cur, &cloneArgs{exitSignal: SIGCHLD})
 		if e != 0 {
 			b.Fatalf("fork: errno %d", e)
 		}
 		b.StopTimer()
+		c := ct.proc
 		if i == 0 {
 			n := 0
 			k.visitPTEs(c.mm, addr, addr+size, func(va, ea uint64, e mmu.PTE) { n++ })

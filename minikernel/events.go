@@ -15,18 +15,22 @@ type EventKind uint8
 
 // Event kinds.
 const (
-	EvPageFault EventKind = iota // a #PF was handled: Addr, Code, Outcome, VMA, Frame
-	EvSyscall                    // a system call returned: Sysno, Name, Args, Ret
-	EvSignal                     // a signal was delivered or killed the process: Signal, Addr
-	EvExec                       // execve replaced the process image: Path
-	EvExit                       // a process exited: Status
-	EvFrame                      // a frame was allocated, shared or freed: Frame, FrameOp, FrameKind, Ref
-	EvTLB                        // a TLB filled, evicted, invalidated or flushed: TLB, TLBOp, TLBEntry
-	EvFork                       // a process forked: Child
-	EvSwitch                     // the scheduler switched from Prev to PID
+	EvPageFault  EventKind = iota // a #PF was handled: Addr, Code, Outcome, VMA, Frame
+	EvSyscall                     // a system call returned: Sysno, Name, Args, Ret
+	EvSignal                      // a signal was delivered or killed the process: Signal, Addr
+	EvExec                        // execve replaced the process image: Path
+	EvExit                        // a process exited: Status
+	EvFrame                       // a frame was allocated, shared or freed: Frame, FrameOp, FrameKind, Ref
+	EvTLB                         // a TLB filled, evicted, invalidated or flushed: TLB, TLBOp, TLBEntry
+	EvFork                        // a process forked: Child
+	EvSwitch                      // the scheduler switched from Prev to PID
+	EvClone                       // a thread created a thread of its process: Child is its TID
+	EvThreadExit                  // a thread of a process that goes on exited: TID, Status
+	EvShootdown                   // a TLB shootdown: CPU interrupted Targets to drop Pages (or all) of Addr.., Text why
 )
 
-var eventNames = [...]string{"fault", "syscall", "signal", "exec", "exit", "frame", "tlb", "fork", "switch"}
+var eventNames = [...]string{"fault", "syscall", "signal", "exec", "exit", "frame", "tlb", "fork", "switch",
+	"clone", "thread-exit", "shootdown"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) {
@@ -68,8 +72,10 @@ func (o FaultOutcome) String() string {
 // (VMA) are valid only during the call.
 type Event struct {
 	Kind  EventKind
-	PID   int
-	Insns uint64 // instructions retired so far (guest time)
+	PID   int    // the process
+	TID   int    // the thread (equal to PID for a process's first thread)
+	CPU   int    // the CPU it happened on
+	Insns uint64 // instructions retired so far, by all CPUs (guest time)
 	RIP   uint64
 
 	// EvPageFault
@@ -96,11 +102,17 @@ type Event struct {
 	// EvExec
 	Path string
 
-	// EvFork
+	// EvFork, EvClone: the new process's PID, or the new thread's TID
 	Child int
 
-	// EvSwitch: the process that ran before (0: none)
-	Prev int
+	// EvSwitch: the process and thread that ran before on this CPU (0: none)
+	Prev    int
+	PrevTID int
+
+	// EvShootdown: the CPUs interrupted (a bit per CPU), and how many pages each
+	// invalidates from Addr on (-1: a flush of the whole address space)
+	Targets uint64
+	Pages   int
 
 	// EvFrame (hardware events, hwevents.go): what happened to Frame, and its count after.
 	FrameOp   FrameOp
@@ -127,13 +139,26 @@ func (k *Kernel) Subscribe(o Observer) { k.observers = append(k.observers, o) }
 // emit hands e to every observer. Observers get a copy held by the kernel, so e itself never
 // escapes: callers build it on the stack, and with no subscriber an event costs nothing but
 // the length check (no allocation).
-func (k *Kernel) emit(e *Event) {
+func (k *Kernel) emit(e *Event) { k.emitOn(k.this, e) }
+
+// emitOn is emit for an event that happened on CPU c (nil: this CPU).
+func (k *Kernel) emitOn(c *PerCPU, e *Event) {
 	if len(k.observers) == 0 {
 		return
 	}
+	if c == nil {
+		c = k.this
+	}
 	ev := &k.emitBuf
 	*ev = *e
-	ev.Insns = k.cpu.Instructions()
+	ev.Insns = k.retiredElsewhere + k.cpu.Instructions()
+	ev.CPU = c.id
+	if ev.TID == 0 && ev.PID != 0 {
+		ev.TID = ev.PID
+		if t := k.cur; t != nil && t.proc.PID == ev.PID {
+			ev.TID = t.TID
+		}
+	}
 	for _, o := range k.observers {
 		o(ev)
 	}

@@ -4,13 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/vmemu/vmemu/cpu"
 	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/loader"
-
 	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
@@ -69,27 +67,16 @@ func execErr(path string, en Errno, err error) *ExecError {
 	return &ExecError{Path: path, Err: err, Errno: en}
 }
 
-// execve replaces p's image with the program at path, as Linux's do_execveat_common() and
+// execELF replaces p's image with the ELF program at path, as Linux's do_execveat_common() and
 // load_elf_binary() do: every PT_LOAD segment becomes a private mapping of the executable
 // (its pages come from the page cache), .bss and the heap are demand-zero, and a fresh stack
 // holds argc, argv, envp and the auxiliary vector. A dynamically linked program's
 // interpreter is mapped too and runs first (dynlink.go). The new address space is built
 // beside the old one, so on error p is unchanged.
-func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError {
-	f, en := k.openHost(path, oRdonly, 0)
-	if en != 0 {
-		return execErr(path, en, nil)
-	}
-	defer f.put() // the VMAs hold their own references
-	if f.kind != fileRegular {
-		return execErr(path, EACCES, fmt.Errorf("not a regular file"))
-	}
-	if en := Errno(hostfs.AccessFd(f.hfd, 1 /* X_OK */, false)); en != 0 {
-		return execErr(path, en, nil)
-	}
-	if f.ino.writers > 0 {
-		return execErr(path, ETXTBSY, nil) // open for writing somewhere (deny_write_access)
-	}
+//
+// execfn is the path the caller named (AT_EXECFN, and the process's name), which differs from
+// path when that was a script (script.go); f is path, opened by openExec.
+func (k *Kernel) execELF(p *Process, f *File, path, execfn string, argv, envp []string) *ExecError {
 	plan, err := loader.Parse(f, int64(f.ino.size))
 	if errors.Is(err, ErrNoMemory) {
 		return execErr(path, ENOMEM, err) // no frame to read the headers into
@@ -106,7 +93,7 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 		defer interp.f.put()
 	}
 	size := 8 * (len(argv) + len(envp) + 2)
-	for _, s := range append(append([]string{path}, argv...), envp...) {
+	for _, s := range append(append([]string{execfn}, argv...), envp...) {
 		if len(s)+1 > maxArgStrlen {
 			return execErr(path, E2BIG, fmt.Errorf("argument list too long"))
 		}
@@ -121,6 +108,7 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 		return execErr(path, ENOMEM, err)
 	}
 	mm.mmapBase = mmapBaseFor(p.rlimStack())
+	mm.inheritMMFlags(p.mm)
 	bias, en := k.loadBias(mm, plan)
 	if en != 0 {
 		k.releaseMM(mm)
@@ -134,7 +122,7 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 	mm.brkStart, mm.brk = end, end
 	mm.stackTop = stackTop
 	k.denyWrite(mm, f)
-	strBytes := uint64(len(path) + 1)
+	strBytes := uint64(len(execfn) + 1)
 	for _, s := range append(append([]string(nil), argv...), envp...) {
 		strBytes += uint64(len(s) + 1)
 	}
@@ -151,25 +139,31 @@ func (k *Kernel) execve(p *Process, path string, argv, envp []string) *ExecError
 		k.denyWrite(mm, interp.f)
 	}
 
-	// The point of no return: the old image goes.
+	// The point of no return: the other threads end, the old image goes.
+	t := k.cur
+	k.deThread(t)
+	k.mmRelease(t) // clear_child_tid and the robust list; a vfork parent may go on
 	old := p.mm
 	p.mm = mm
 	p.exe = path
 	p.fs.exe, _ = k.guestPathOf(f.hfd)
-	p.comm = [16]byte{}
-	copy(p.comm[:15], filepath.Base(path))
-	k.cur = nil // force a CR3 load of the new tables
-	k.switchTo(p)
-	k.releaseMM(old)
+	t.comm = [16]byte{}
+	copy(t.comm[:15], filepath.Base(execfn))
+	k.loadMM(mm)
+	k.mmput(old)
+	if p.fds.users > 1 {
+		// unshare_files(): a table shared with another process (CLONE_FILES) is copied.
+		p.fds.users--
+		p.fds = p.fds.clone()
+	}
 	p.fds.closeOnExec()
-	p.sig.execReset()
-	p.clearChildTID = 0
+	k.execResetSignals(t)
 
 	var st cpu.State
 	st.RFLAGS = cpu.InitialRFLAGS
 	st.RIP = entry
 	st.Ext = cpu.InitialExtState()
-	rsp, ok := k.buildStack(p, plan, bias, interpBase, path, argv, envp)
+	rsp, ok := k.buildStack(p, plan, bias, interpBase, execfn, argv, envp)
 	if !ok {
 		if !p.exited {
 			k.killSignal(p, SIGSEGV, SEGV_MAPERR, st.RIP, "execve could not build the initial stack")
@@ -296,8 +290,8 @@ func (k *Kernel) buildStack(p *Process, plan *loader.Plan, bias, interpBase uint
 		atBase, interpBase,
 		atFlags, 0,
 		atEntry, bias + plan.Entry,
-		atUID, uint64(os.Getuid()), atEUID, uint64(os.Geteuid()),
-		atGID, uint64(os.Getgid()), atEGID, uint64(os.Getegid()),
+		atUID, uint64(p.cred.ruid), atEUID, uint64(p.cred.euid),
+		atGID, uint64(p.cred.rgid), atEGID, uint64(p.cred.egid),
 		atSecure, 0,
 		atRandom, random,
 		atHwcap2, 0,
@@ -312,6 +306,10 @@ func (k *Kernel) buildStack(p *Process, plan *loader.Plan, bias, interpBase uint
 	words = append(words, envPtrs...)
 	words = append(words, 0)
 	words = append(words, auxv...)
+	p.mm.auxv = make([]byte, 8*len(auxv))
+	for i, w := range auxv {
+		binary.LittleEndian.PutUint64(p.mm.auxv[8*i:], w)
+	}
 	sp -= uint64(len(words) * 8)
 	sp &^= 15
 	buf := make([]byte, len(words)*8)

@@ -213,7 +213,7 @@ func (k *Kernel) pageFault(p *Process, addr uint64, code uint32, rip uint64) {
 	if addr >= userTop {
 		errCode |= uint64(mmu.ErrPresent)
 	}
-	p.sig.trapNr, p.sig.trapErr, p.sig.cr2 = cpu.VecPF, errCode, addr
+	k.cur.sig.trapNr, k.cur.sig.trapErr, k.cur.sig.cr2 = cpu.VecPF, errCode, addr
 	k.forceSignal(p, faultSigInfo(sig, c.siCode, addr, why))
 }
 
@@ -248,7 +248,9 @@ func (k *Kernel) userFault(p *Process, addr uint64, acc mmu.Access) bool {
 	k.emit(&Event{Kind: EvPageFault, PID: p.PID, RIP: k.cpu.RIP(), Addr: addr, Code: code, Outcome: c.out,
 		VMA: c.vma, Frame: frame, Kernel: true})
 	if c.out == FaultOOM {
-		k.oomKill(p, addr, k.cpu.RIP())
+		if !p.exited {
+			k.oomKill(p, addr, k.cpu.RIP())
+		} // an exiting process's last store (clear_child_tid) just fails: it is already gone
 		return false
 	}
 	return c.out != FaultEFAULT
@@ -311,8 +313,9 @@ func (k *Kernel) fixPresent(mm *MM, v *VMA, page, ea uint64, c faultClass) (uint
 		}
 		k.writePTE(ea, mmu.PTE(pfn<<12)|leafFlags(v.Prot)|mmu.PTEAccessed|mmu.PTEDirty)
 		k.frames.Put(old)
-		// The frame changed: every TLB must forget the old translation (INVLPG).
-		k.invalidate(mm, page)
+		// The frame changed: every TLB must forget the old translation (INVLPG here, a
+		// shootdown for the other CPUs running the address space: ptep_clear_flush()).
+		k.invalidate(mm, page, "cow")
 		return pfn, nil
 	}
 	return old, nil

@@ -20,6 +20,9 @@ type fdTable struct {
 	// 64 at first (NR_OPEN_DEFAULT), then powers of two times 128 that cover the highest
 	// descriptor ever used (alloc_fdtable()). select() ignores descriptors beyond it.
 	max int
+	// users counts the processes that share the table (CLONE_FILES); the descriptors
+	// close when the last one exits.
+	users int
 }
 
 // grow makes room for descriptor fd, as Linux's expand_fdtable() does.
@@ -72,6 +75,9 @@ func (t *fdTable) installAt(fd int, f *File, cloexec bool) {
 	old := t.fds[fd].f
 	t.fds[fd] = fdEntry{f: f, cloexec: cloexec}
 	t.grow(fd)
+	if old != nil {
+		old.k.closeLocks(t, old) // locks.go
+	}
 	old.put()
 }
 
@@ -82,6 +88,7 @@ func (t *fdTable) close(fd uint64) Errno {
 		return EBADF
 	}
 	t.fds[fd] = fdEntry{}
+	f.k.closeLocks(t, f) // this table's POSIX locks on the file go (locks.go)
 	f.put()
 	return 0
 }
@@ -89,7 +96,7 @@ func (t *fdTable) close(fd uint64) Errno {
 // clone returns a copy of the table for a child process: the same open files, each with
 // one more reference. Linux's dup_fd().
 func (t *fdTable) clone() *fdTable {
-	c := &fdTable{fds: append([]fdEntry(nil), t.fds...), max: t.max}
+	c := &fdTable{fds: append([]fdEntry(nil), t.fds...), max: t.max, users: 1}
 	for _, e := range c.fds {
 		e.f.get()
 	}

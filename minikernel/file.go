@@ -27,6 +27,7 @@ const (
 	fileStream                  // the guest's standard input, output or error
 	fileShm                     // an anonymous shared-memory object (backs MAP_SHARED|MAP_ANONYMOUS)
 	filePipe                    // one end of a pipe (pipe.go)
+	filePidfd                   // a process descriptor (pidfd.go)
 )
 
 // Open flags (include/uapi/asm-generic/fcntl.h), as the guest passes them.
@@ -70,9 +71,10 @@ type File struct {
 	r     io.Reader
 	w     io.Writer
 	pipe  *pipe
-	flags int    // the file status flags, as F_GETFL reports them
-	off   uint64 // the file position
-	refs  int    // descriptors and VMAs holding it
+	proc  *Process // a pidfd's process
+	flags int      // the file status flags, as F_GETFL reports them
+	off   uint64   // the file position
+	refs  int      // descriptors and VMAs holding it
 }
 
 // Name returns the path the file was opened by.
@@ -107,6 +109,7 @@ func (f *File) put() {
 	if f.refs--; f.refs > 0 {
 		return
 	}
+	f.k.releaseFileLocks(f) // OFD and flock locks (locks.go)
 	if f.hfd >= 0 {
 		hostfs.Close(f.hfd)
 		f.hfd = -1
@@ -163,11 +166,11 @@ func (k *Kernel) openHost(name string, flags int, mode uint32) (*File, Errno) {
 	if name == "" {
 		return nil, ENOENT
 	}
-	abs, e := k.absPath(k.cur, fdcwdArg, name)
+	abs, e := k.absPath(k.curProc(), fdcwdArg, name)
 	if e != 0 {
 		return nil, e
 	}
-	f, e := k.openFile(k.cur, abs, flags, mode)
+	f, e := k.openFile(k.curProc(), abs, flags, mode)
 	if f != nil {
 		f.name = name
 	}
@@ -197,6 +200,11 @@ func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File,
 		umask = p.fs.umask
 	}
 	mode &^= umask & 0o777
+	existed := true
+	if flags&oCreat != 0 && flags&oPath == 0 {
+		var st hostfs.Stat
+		existed = k.statPath(p, abs, true, &st) != ENOENT
+	}
 	// A file some process executes cannot be opened for writing (ETXTBSY), and must not be
 	// truncated on the way to finding out: O_TRUNC waits until the file is known.
 	forWrite := flags&oPath == 0 && flags&oAccMode != oRdonly
@@ -217,6 +225,7 @@ func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File,
 		k.releaseHostFD()
 		return nil, e
 	}
+
 	var st hostfs.Stat
 	if e := hostfs.Fstat(hfd, &st); e != 0 {
 		return fail(Errno(e))
@@ -248,6 +257,13 @@ func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File,
 		f.kind = fileDir // its host descriptor is the base of *at calls and fchdir
 	default:
 		f.kind = fileDevice
+	}
+	switch {
+	case f.kind != fileRegular:
+	case !existed:
+		k.stampNew(p, hfd) // the kernel's clock stamps what it creates (clock.go)
+	case flags&oTrunc != 0 && flags&oPath == 0 && flags&oAccMode != oRdonly:
+		k.stampFD(hfd)
 	}
 	if f.kind == fileRegular || f.kind == fileDir {
 		f.ino = k.cache.inode(fileID{dev: st.Dev, ino: st.Ino}, abs.name, &st)
@@ -375,6 +391,8 @@ func (k *Kernel) fileWrite(p *Process, f *File, src *uio, off uint64) (uint64, E
 		return 0, EISDIR
 	case fileStream, fileDevice:
 		return k.streamWrite(p, f, src)
+	case fileShm:
+		return k.shmWrite(p, f, src, off) // a memfd (memfd.go)
 	}
 	ino := f.ino
 	if src.total > 0 && off > ino.size {
@@ -408,6 +426,9 @@ func (k *Kernel) fileWrite(p *Process, f *File, src *uio, off uint64) (uint64, E
 			break
 		}
 	}
+	if done > 0 {
+		k.stampFD(f.hfd)
+	}
 	return done, 0
 }
 
@@ -422,6 +443,14 @@ func (k *Kernel) streamRead(p *Process, f *File, dst *uio) (uint64, Errno) {
 	}
 	var n int
 	if f.hfd >= 0 {
+		// Wait as the host would, but interruptibly: a host signal for p ends the wait.
+		if f.nonblock() {
+			if hostPollOne(f.hfd, pollIn) == 0 {
+				return 0, EAGAIN
+			}
+		} else if k.waitHost(f.hfd, pollIn) {
+			return 0, errnoRestart
+		}
 		var e hostfs.Errno
 		if n, e = hostfs.Read(f.hfd, data); e != 0 {
 			return 0, Errno(e)
@@ -453,6 +482,19 @@ func (k *Kernel) streamWrite(p *Process, f *File, src *uio) (uint64, Errno) {
 		if got > 0 {
 			var e Errno
 			if f.hfd >= 0 {
+				if f.nonblock() {
+					if hostPollOne(f.hfd, pollOut) == 0 {
+						if done == 0 {
+							return 0, EAGAIN
+						}
+						break
+					}
+				} else if k.waitHost(f.hfd, pollOut) {
+					if done == 0 {
+						return 0, errnoRestart
+					}
+					break
+				}
 				_, he := hostfs.Write(f.hfd, tmp[:got])
 				e = Errno(he)
 			} else if f.w != nil {

@@ -26,7 +26,7 @@ func call(k *Kernel, p *Process, nr uint64, args ...uint64) int64 {
 		k.cpu.SetReg(regs[i], v)
 	}
 	k.syscall(p)
-	if p.sleep != nil {
+	if p.leader.sleep != nil {
 		return sysBlocks
 	}
 	return int64(k.cpu.Reg(cpu.RAX))
@@ -75,15 +75,15 @@ func TestSignalEndsBlockedFileCalls(t *testing.T) {
 
 	interrupt := func(name string) (int64, *sleepCall) {
 		t.Helper()
-		s := p.sleep
+		s := p.leader.sleep
 		require.NotNil(t, s, "%s sleeps", name)
-		require.Equal(t, procBlocked, p.state)
+		require.Equal(t, procBlocked, p.leader.state)
 		k.generate(p, userSigInfo(SIGUSR1, siUser, p), false)
-		assert.Equal(t, procRunnable, p.state, "%s: woken by the signal", name)
+		assert.Equal(t, procRunnable, p.leader.state, "%s: woken by the signal", name)
 		assert.Equal(t, name, s.name)
-		require.True(t, k.resumeSleep(p))
-		assert.Nil(t, p.sleep)
-		_, ok := k.dequeue(p, 0) // what the return to user mode would deliver
+		require.True(t, k.resumeSleep(p.leader))
+		assert.Nil(t, p.leader.sleep)
+		_, ok := k.dequeue(p.leader, 0) // what the return to user mode would deliver
 		require.True(t, ok)
 		return int64(k.cpu.Reg(cpu.RAX)), s
 	}
@@ -132,7 +132,7 @@ func TestPipeDeadlockIsReported(t *testing.T) {
 	require.Equal(t, sysBlocks, call(k, p, 0, rfd, buf, 1))
 	_, err := k.Run()
 	require.True(t, errors.Is(err, ErrDeadlock), "%v", err)
-	assert.Contains(t, err.Error(), "1 in read")
+	assert.Contains(t, err.Error(), "2 in read")
 }
 
 // A sleeper with a deadline is not a deadlock: when nothing can run, the virtual clock
@@ -143,8 +143,9 @@ func TestSleepAdvancesTheVirtualClock(t *testing.T) {
 	k.copyOut(p, buf, append(binary.LittleEndian.AppendUint64(nil, 2), binary.LittleEndian.AppendUint64(nil, 500)...))
 	before := k.nowNS()
 	require.Equal(t, sysBlocks, call(k, p, 35, buf, 0))
-	require.NoError(t, k.schedule())
-	assert.Nil(t, p.sleep, "woken and finished")
+	_, err := k.schedule()
+	require.NoError(t, err)
+	assert.Nil(t, p.leader.sleep, "woken and finished")
 	assert.Equal(t, int64(0), int64(k.cpu.Reg(cpu.RAX)))
 	assert.Equal(t, before+2*nsPerSec+500, k.nowNS(), "the clock reads exactly the deadline")
 }

@@ -86,7 +86,7 @@ func TestExecUnderMemoryPressure(t *testing.T) {
 	for limit := peak - 90; limit <= peak+1; limit++ {
 		out, log, code, err := runWith(limit)
 		require.NoError(t, err, "frame limit %d", limit)
-		if code == 128+SIGKILL && strings.Contains(log, "pid 1 killed by SIGKILL") {
+		if code == 128+SIGKILL && strings.Contains(log, "pid 2 killed by SIGKILL") {
 			outcomes["parent OOM-killed"]++ // the parent's own faults found no frame
 			continue
 		}
@@ -98,7 +98,7 @@ func TestExecUnderMemoryPressure(t *testing.T) {
 		switch out {
 		case "child exited 0\n":
 		case "child killed by signal 9\n":
-			assert.Contains(t, log, "pid 2 killed by SIGKILL: out of memory")
+			assert.Contains(t, log, "pid 3 killed by SIGKILL: out of memory")
 		case "child execve: Out of memory\n":
 		default:
 			t.Fatalf("frame limit %d: parent printed %q; log %s", limit, out, log)
@@ -108,4 +108,48 @@ func TestExecUnderMemoryPressure(t *testing.T) {
 	t.Logf("outcomes: %v", outcomes)
 	assert.NotZero(t, outcomes["child killed by signal 9\n"], "some limit must kill the child in its argument copy")
 	assert.NotZero(t, outcomes["child exited 0\n"])
+}
+
+// Item 19 (and 1): a process that has exited is never killed afterwards. Forked children
+// exit while frames run out at every point: the kernel's store to clear_child_tid at exit
+// may find no frame for its copy-on-write copy; it fails quietly (the process is already
+// gone), so each child is reported once, by its parent's wait and at most one kill line.
+func TestExitedProcessIsReportedOnce(t *testing.T) {
+	prog := progs + "musl_hard_forkexit"
+	k, err := New(Config{RAM: 64 << 20})
+	require.NoError(t, err)
+	_, err = k.Spawn(prog, []string{"hard_forkexit", "4"}, nil)
+	require.NoError(t, err)
+	_, err = k.Run()
+	require.NoError(t, err)
+	peak := k.Frames().Stats().Peak
+	k.Close()
+	for limit := peak - 12; limit <= peak; limit++ {
+		var out, log bytes.Buffer
+		k, err := New(Config{RAM: 64 << 20, Stdout: &out, Stderr: &log})
+		require.NoError(t, err)
+		exits := map[int]int{}
+		k.Subscribe(func(e *Event) {
+			if e.Kind == EvExit {
+				exits[e.PID]++
+			}
+			if e.Kind == EvSignal && e.Signal == SIGKILL {
+				exits[e.PID] += 10 // a kill after the exit would make this 11
+			}
+		})
+		_, err = k.Spawn(prog, []string{"hard_forkexit", "4"}, nil)
+		require.NoError(t, err)
+		k.Frames().SetLimit(limit)
+		_, err = k.Run()
+		k.Close()
+		require.NoError(t, err)
+		for pid, n := range exits {
+			assert.Contains(t, []int{1, 11}, n, "limit %d: pid %d reported %d times; log %s", limit, pid, n, log.String())
+		}
+		for _, l := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+			if l != "" {
+				assert.Equal(t, 1, strings.Count(log.String(), l), "limit %d: line repeated: %s", limit, l)
+			}
+		}
+	}
 }

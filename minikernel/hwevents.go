@@ -32,52 +32,64 @@ func (o FrameOp) String() string {
 	return fmt.Sprintf("frameop%d", o)
 }
 
-// hwWire turns hardware hook calls into events. It reuses an Event per source, so a hook
-// call does not allocate.
+// hwWire turns hardware hook calls into events: one per CPU for its TLBs, one for the
+// frame allocator. It reuses an Event per source, so a hook call does not allocate.
 type hwWire struct {
 	k        *Kernel
+	c        *PerCPU // the CPU whose TLBs report (nil: the frame allocator's wire)
 	tev, fev Event
 }
 
 // ObserveHardware turns EvTLB events (every fill, eviction, invalidation and flush of every
-// TLB) and EvFrame events (every allocation, reference change and release of a frame) on or
-// off. Subscribers see them like any other event.
+// TLB of every CPU) and EvFrame events (every allocation, reference change and release of a
+// frame) on or off. Subscribers see them like any other event.
 func (k *Kernel) ObserveHardware(tlbEvents, frameEvents bool) {
-	w := &hwWire{k: k}
-	var to tlb.Observer
-	if tlbEvents {
-		to = w.tlbEvent
+	for _, c := range k.cpus {
+		w := &hwWire{k: k, c: c}
+		var to tlb.Observer
+		if tlbEvents {
+			to = w.tlbEvent
+		}
+		c.mmu.DTLB.Observer = to
+		c.mmu.ITLB.Observer = to
 	}
-	k.mmu.DTLB.Observer = to
-	k.mmu.ITLB.Observer = to
 	k.frames.observe = nil
 	if frameEvents {
+		w := &hwWire{k: k}
 		k.frames.observe = w.frameEvent
 	}
 }
 
-func (w *hwWire) pid() int {
-	if w.k.cur != nil {
-		return w.k.cur.PID
+// thread returns the thread on whose behalf the hardware acted: the current one for this
+// CPU (the kernel may be touching user memory for it), else the one the CPU runs.
+func (w *hwWire) thread() *Thread {
+	if w.c == nil || w.c == w.k.this {
+		return w.k.cur
 	}
-	return 0
+	return w.c.cur
 }
 
 func (w *hwWire) tlbEvent(t *tlb.TLB, op tlb.EventKind, e *tlb.Entry) {
 	if len(w.k.observers) == 0 {
 		return
 	}
-	w.tev = Event{Kind: EvTLB, PID: w.pid(), TLB: t.Name(), TLBOp: op}
+	w.tev = Event{Kind: EvTLB, TLB: t.Name(), TLBOp: op}
+	if th := w.thread(); th != nil {
+		w.tev.PID, w.tev.TID = th.proc.PID, th.TID
+	}
 	if e != nil {
 		w.tev.TLBEntry = *e
 	}
-	w.k.emit(&w.tev)
+	w.k.emitOn(w.c, &w.tev)
 }
 
 func (w *hwWire) frameEvent(pfn uint64, op FrameOp, kind FrameKind, ref uint32) {
 	if len(w.k.observers) == 0 {
 		return
 	}
-	w.fev = Event{Kind: EvFrame, PID: w.pid(), Frame: pfn, FrameOp: op, FrameKind: kind, Ref: ref}
+	w.fev = Event{Kind: EvFrame, Frame: pfn, FrameOp: op, FrameKind: kind, Ref: ref}
+	if th := w.thread(); th != nil {
+		w.fev.PID, w.fev.TID = th.proc.PID, th.TID
+	}
 	w.k.emit(&w.fev)
 }

@@ -20,6 +20,8 @@ import (
 type PendingTrap struct {
 	cpu.Trap
 	PID   int    // the process that raised it
+	TID   int    // the thread that raised it
+	CPU   int    // the CPU it ran on
 	insns uint64 // instructions retired when it was raised: HandleTrap refuses a stale trap
 	done  *bool  // set once handled: a system call must not run twice
 }
@@ -36,7 +38,10 @@ func (k *Kernel) RunToTrap(budget uint64) (PendingTrap, error) {
 	if err != nil {
 		return PendingTrap{}, err
 	}
-	return PendingTrap{Trap: t, PID: p.PID, insns: k.cpu.Instructions(), done: new(bool)}, nil
+	if p == nil {
+		return PendingTrap{}, errors.New("minikernel: every process has exited")
+	}
+	return PendingTrap{Trap: t, PID: p.proc.PID, TID: p.TID, CPU: k.this.id, insns: k.cpu.Instructions(), done: new(bool)}, nil
 }
 
 // HandleTrap lets the kernel handle a trap RunToTrap returned: it runs the system call,
@@ -44,7 +49,7 @@ func (k *Kernel) RunToTrap(budget uint64) (PendingTrap, error) {
 //
 // Preconditions: t is the last trap RunToTrap returned, and nothing has run since.
 func (k *Kernel) HandleTrap(t PendingTrap) error {
-	if t.done == nil || *t.done || k.cur == nil || k.cur.PID != t.PID || k.cpu.Instructions() != t.insns {
+	if t.done == nil || *t.done || k.cur == nil || k.cur.TID != t.TID || k.this.id != t.CPU || k.cpu.Instructions() != t.insns {
 		return errors.New("minikernel: HandleTrap of a trap that is not pending")
 	}
 	*t.done = true
@@ -82,14 +87,27 @@ func (p *Process) Exited() bool { return p.exited }
 // WaitStatus returns the wait status of an exited process, as Linux encodes it.
 func (p *Process) WaitStatus() int { return p.status }
 
-// Regs returns p's registers: the CPU's if p is running, else those saved when it last ran.
+// Regs returns the registers of p's thread that runs on the CPU the kernel acts on, or else
+// of its main thread (see ThreadRegs).
 func (k *Kernel) Regs(p *Process) cpu.State {
+	if t := k.cur; t != nil && t.proc == p {
+		return k.ThreadRegs(t)
+	}
+	if t := p.mainThread(); t != nil {
+		return k.ThreadRegs(t)
+	}
+	return cpu.State{}
+}
+
+// ThreadRegs returns t's registers: its CPU's if it is running, else those saved when it
+// last ran.
+func (k *Kernel) ThreadRegs(t *Thread) cpu.State {
 	var s cpu.State
-	if p == k.cur {
-		k.cpu.Save(&s)
+	if t.on != nil {
+		t.on.cpu.Save(&s)
 		return s
 	}
-	return p.regs
+	return t.regs
 }
 
 // TableWalk reads the paging-structure entries that map va in mm's page tables, PML4E first,
@@ -242,10 +260,14 @@ func (k *Kernel) ResidentPages(mm *MM, start, end uint64) uint64 {
 
 // String describes the trap the way the debugger shows it.
 func (t PendingTrap) String() string {
-	if t.Kind == cpu.TrapSyscall {
-		return fmt.Sprintf("pid %d: system call at rip %#x", t.PID, t.RIP)
+	who := fmt.Sprintf("pid %d", t.PID)
+	if t.TID != t.PID && t.TID != 0 {
+		who = fmt.Sprintf("pid %d tid %d", t.PID, t.TID)
 	}
-	return fmt.Sprintf("pid %d: %v", t.PID, t.Trap)
+	if t.Kind == cpu.TrapSyscall {
+		return fmt.Sprintf("%s: system call at rip %#x", who, t.RIP)
+	}
+	return fmt.Sprintf("%s: %v", who, t.Trap)
 }
 
 // Name returns the object's name: its path, or "[shm]"-style names for shared memory.
@@ -268,5 +290,5 @@ func SoftBits(e mmu.PTE) string {
 	return strings.Join(names, ",")
 }
 
-// Live reports whether any process has not exited yet.
-func (k *Kernel) Live() bool { return len(k.live) > 0 }
+// Live reports whether any thread has not exited yet.
+func (k *Kernel) Live() bool { return len(k.runq) > 0 }

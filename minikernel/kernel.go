@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/vmemu/vmemu/cpu"
 	"github.com/vmemu/vmemu/mmu"
@@ -28,17 +29,17 @@ import (
 // Config describes the machine and how the kernel runs programs on it.
 type Config struct {
 	RAM      uint64     // bytes of physical memory; 0 means ram.DefaultSize (4 GiB)
-	MMU      mmu.Config // TLB geometry; the zero value means mmu.DefaultConfig()
+	MMU      mmu.Config // TLB geometry (each CPU's); the zero value means mmu.DefaultConfig()
 	Stdin    io.Reader  // the guest's fd 0; nil reads nothing
 	Stdout   io.Writer  // the guest's fd 1; nil discards
 	Stderr   io.Writer  // the guest's fd 2; nil discards
 	Log      io.Writer  // where the kernel's own messages go ("killed by SIGSEGV"); nil: Stderr
 	Seed     uint64     // seeds AT_RANDOM and getrandom
-	MaxInsns uint64     // stop after this many instructions (0: no limit)
+	MaxInsns uint64     // stop after this many instructions, on all CPUs together (0: no limit)
 	Quantum  uint64     // instructions per scheduling slice (0: 1,000,000)
-	// MaxProcs limits the processes that exist at once, zombies included (0: 1024): fork
-	// beyond it fails with EAGAIN, as RLIMIT_NPROC makes it on Linux, so a fork bomb cannot
-	// exhaust the host.
+	// MaxProcs limits the tasks (threads, and zombie processes) that exist at once (0:
+	// 1024): fork and clone beyond it fail with EAGAIN, as RLIMIT_NPROC makes them on
+	// Linux, so a fork or thread bomb cannot exhaust the host.
 	MaxProcs int
 	// NoPCID runs without CR4.PCIDE: every address space uses PCID 0, so every CR3 load
 	// flushes every non-global TLB entry (SDM Vol. 3A 4.10.4.1).
@@ -47,36 +48,73 @@ type Config struct {
 	// reach any file outside it (chroot semantics, namei.go). Empty: the guest sees the
 	// host's files as a host process does.
 	Root string
+	// OnJobStop, when set, is called when a job-control stop signal from the host
+	// (PostHostSignal: SIGTSTP, SIGTTIN, SIGTTOU) meets a foreground process that takes its
+	// default action: it should stop emu until the host continues it (hostsig.go).
+	OnJobStop func(sig int)
+	// HostSignals says the host's signals reach the guest (PostHostSignal): when every
+	// process sleeps and one waits for a signal (pause, sigsuspend, sigtimedwait), the
+	// machine waits for one from the host, as Linux would, instead of ending in
+	// ErrDeadlock.
+	HostSignals bool
+	// CPUs is the number of emulated CPUs (0: 1; at most 64).
+	CPUs int
+	// Interleave is how many instructions a CPU runs before the next CPU takes its turn,
+	// when there are several (0: 10,000): the CPUs advance in this fixed round-robin, so a
+	// run is deterministic.
+	Interleave uint64
+	// NoShootdown makes the kernel skip the TLB shootdown's interrupts (a teaching switch):
+	// other CPUs keep the translations a change made stale, as they would on silicon under
+	// a kernel that forgot them.
+	NoShootdown bool
+	// Realtime is what CLOCK_REALTIME reads when the machine starts (clock.go); the zero
+	// Time means the host's clock at New. Fix it for byte-identical runs.
+	Realtime time.Time
 }
 
 // Kernel is the operating system of one machine.
 type Kernel struct {
 	cfg    Config
 	ram    *ram.RAM
-	mmu    *mmu.MMU
-	cpu    *cpu.CPU
 	frames *Frames
 	cache  *PageCache
 
-	procs      map[int]*Process // every process not yet reaped, by PID
-	live       []*Process       // processes that have not exited, in PID order (the run queue)
-	nextPID    int
-	cur        *Process // the process whose state is in the CPU
-	init       *Process // the first process: Run returns its exit code
-	lastPID    int      // the process the scheduler picked last
-	slice      uint64   // instructions the current process has run in its slice
-	pcids      pcidAllocator
-	log        io.Writer
-	stdin      io.Reader
-	stdout     io.Writer
-	stderr     io.Writer
+	// The CPUs, and the one the kernel is acting on (this), with its processor, its MMU
+	// and its current thread (Linux's current), kept at hand.
+	cpus []*PerCPU
+	this *PerCPU
+	cpu  *cpu.CPU
+	mmu  *mmu.MMU
+	cur  *Thread
+
+	procs    map[int]*Process // every process not yet reaped, by PID
+	tasks    map[int]*Thread  // every live thread, by TID
+	live     []*Process       // processes that have not exited, in PID order
+	runq     []*Thread        // live threads in TID order (the run queue)
+	zombies  int              // processes exited and not yet reaped
+	nextPID  int
+	initProc *Process // pid 1, the emulated init: the parent of the first program, the reaper of orphans
+	first    *Process // the program Spawn started: Run returns its exit code
+	lastTID  int      // the thread the scheduler picked last
+	roundEnd uint64   // several CPUs: the clock at which the current round of turns ends
+	retired  uint64   // instructions retired by every CPU
+	// retiredElsewhere is what the CPUs other than this one have retired (events' time).
+	retiredElsewhere uint64
+	futexes          futexTable
+	pcids            pcidAllocator
+	log              io.Writer
+	stdin            io.Reader
+	stdout           io.Writer
+	stderr           io.Writer
+
 	observers  []Observer
-	emitBuf    Event  // the event observers see (events.go: emit)
-	bootPML4   uint64 // the empty tables loaded when no process runs
-	clockNS    uint64 // nanoseconds added to the virtual clock while every process slept
-	nextEvent  uint64 // virtual time of the next timer or sleeper's deadline (0: none; sleep.go)
-	randCtr    uint64 // getrandom's position in its seeded stream
-	writebacks uint64 // pages written back to files from shared mappings
+	tracer     SignalTracer // a debugger's signal-delivery stop (debugaccess.go), or nil
+	emitBuf    Event        // the event observers see (events.go: emit)
+	bootPML4   uint64       // the empty tables loaded when no process runs
+	clockNS    uint64       // nanoseconds added to the virtual clock while every thread slept
+	nextEvent  uint64       // virtual time of the next timer or sleeper's deadline (0: none; sleep.go)
+	randCtr    uint64       // getrandom's position in its seeded stream
+	writebacks uint64       // pages written back to files from shared mappings
 	closed     bool
 	hostFDs    int      // host descriptors the guest's open files hold (hostfd.go)
 	fdBudget   int      // the most they may
@@ -85,10 +123,17 @@ type Kernel struct {
 	spawnArgs  []string // the first program's path, argv and envp (ramTooSmall measures them)
 	spawnArgc  int
 
-	ns namespace // the guest's view of the host's files (namei.go)
+	ns namespace   // the guest's view of the host's files (namei.go)
+	hs hostSignals // signals the host sent emu, for the guest (hostsig.go)
+
+	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
+
+	locks     map[any]*fileLocks // file locks by file (locks.go)
+	lockWaits map[any]*lockWait  // POSIX lock owners blocked in F_SETLKW, for EDEADLK
 }
 
-// New builds a machine (RAM, MMU, CPU) and a kernel to run it, with paging on and no process.
+// New builds a machine (RAM, and CPUs each with an MMU) and a kernel to run it, with paging
+// on and no process but the emulated init.
 func New(cfg Config) (*Kernel, error) {
 	if cfg.RAM == 0 {
 		cfg.RAM = ram.DefaultSize
@@ -102,18 +147,41 @@ func New(cfg Config) (*Kernel, error) {
 	if cfg.MaxProcs <= 0 {
 		cfg.MaxProcs = 1024
 	}
+	if cfg.CPUs <= 0 {
+		cfg.CPUs = 1
+	}
+	if cfg.CPUs > maxCPUs {
+		return nil, fmt.Errorf("minikernel: %d CPUs: at most %d", cfg.CPUs, maxCPUs)
+	}
+	if cfg.Interleave == 0 {
+		cfg.Interleave = 10_000
+	}
 	r, err := ram.New(cfg.RAM)
 	if err != nil {
 		return nil, err
 	}
-	m, err := mmu.New(r, cfg.MMU)
+	mmus := make([]*mmu.MMU, cfg.CPUs)
+	for i := range mmus {
+		if mmus[i], err = mmu.New(r, cfg.MMU); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
+	cpus, err := cpu.NewSMP(mmus)
 	if err != nil {
 		r.Close()
 		return nil, err
 	}
-	k := &Kernel{cfg: cfg, ram: r, mmu: m, cpu: cpu.New(m), frames: NewFrames(r), cache: newPageCache(),
-		procs: map[int]*Process{}, nextPID: 1,
+	k := &Kernel{cfg: cfg, ram: r, frames: NewFrames(r), cache: newPageCache(),
+		procs: map[int]*Process{}, tasks: map[int]*Thread{}, nextPID: 1,
 		stdin: cfg.Stdin, stdout: cfg.Stdout, stderr: cfg.Stderr, log: cfg.Log}
+	for i := range cpus {
+		c := &PerCPU{id: i, cpu: cpus[i], mmu: mmus[i]}
+		c.cpu.SetInterruptHandler(func(v uint8) { k.interrupt(c, v) })
+		k.cpus = append(k.cpus, c)
+	}
+	k.enter(k.cpus[0])
+	k.roundEnd = cfg.Interleave
 	if k.stdout == nil {
 		k.stdout = io.Discard
 	}
@@ -123,7 +191,9 @@ func New(cfg Config) (*Kernel, error) {
 	if k.log == nil {
 		k.log = k.stderr
 	}
+	k.realtimeBase = realtimeStart(cfg.Realtime)
 	k.initFDBudget()
+	k.initHostSignals()
 	if err := k.initNamespace(cfg.Root); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("minikernel: %w", err)
@@ -141,15 +211,31 @@ func New(cfg Config) (*Kernel, error) {
 	if cfg.NoPCID {
 		cr4 = mmu.CR4PGE
 	}
-	if err := m.EnableLongMode(boot<<12, cr4); err != nil {
-		return nil, fmt.Errorf("minikernel: enabling paging: %w", err)
+	for _, m := range mmus {
+		if err := m.EnableLongMode(boot<<12, cr4); err != nil {
+			return nil, fmt.Errorf("minikernel: enabling paging: %w", err)
+		}
+		// CR0.AM, as Linux sets it (CR0_STATE): a program that sets RFLAGS.AC gets #AC,
+		// and SIGBUS, for a misaligned access.
+		if err := m.SetCR0(m.CR0() | mmu.CR0AM); err != nil {
+			return nil, fmt.Errorf("minikernel: setting CR0.AM: %w", err)
+		}
 	}
-	// CR0.AM, as Linux sets it (CR0_STATE): a program that sets RFLAGS.AC gets #AC, and
-	// SIGBUS, for a misaligned access.
-	if err := m.SetCR0(m.CR0() | mmu.CR0AM); err != nil {
-		return nil, fmt.Errorf("minikernel: setting CR0.AM: %w", err)
-	}
+	k.initProc = k.newInit()
 	return k, nil
+}
+
+// newInit creates pid 1, the emulated init: a process with no thread and no address space
+// of its own, which every orphan is given to and which reaps its children as they exit
+// (its SIGCHLD is ignored), as a real init's wait loop does. It never exits.
+func (k *Kernel) newInit() *Process {
+	p := k.newProcess(nil, 1)
+	p.kernelInit = true
+	p.exe = "[init]"
+	p.fs = &fsState{}
+	p.sig.sigHand = &sigHand{}
+	p.sig.act[SIGCHLD].handler = sigIGN
+	return p
 }
 
 // Sync writes every page that a shared mapping has dirtied back to its file, in every live
@@ -173,19 +259,23 @@ func (k *Kernel) Close() error {
 		return nil
 	}
 	for _, p := range append([]*Process(nil), k.live...) {
-		p.fds.closeAll()
-		k.releaseMM(p.mm)
+		k.putFiles(p)
+		if mm := p.mm; mm != nil && mm.users > 0 {
+			mm.users = 0
+			k.releaseMM(mm)
+		}
 		p.mm = nil
 	}
 	k.closed = true
 	k.closeNamespace()
+	k.closeHostSignals()
 	return k.ram.Close()
 }
 
-// CPU returns the machine's processor.
+// CPU returns the processor the kernel acts on (see ThisCPU; CPUs lists them all).
 func (k *Kernel) CPU() *cpu.CPU { return k.cpu }
 
-// MMU returns the machine's MMU.
+// MMU returns the MMU of the processor the kernel acts on.
 func (k *Kernel) MMU() *mmu.MMU { return k.mmu }
 
 // RAM returns the machine's physical memory.
@@ -200,34 +290,48 @@ func (k *Kernel) PageCache() *PageCache { return k.cache }
 // Process returns the process with the given PID (running, blocked or a zombie), or nil.
 func (k *Kernel) Process(pid int) *Process { return k.procs[pid] }
 
-// Current returns the running process (nil before Spawn and after every process exited).
-func (k *Kernel) Current() *Process { return k.cur }
+// Current returns the process of the thread running on the CPU the kernel acts on (nil
+// before Spawn, while that CPU is idle, and after every process exited).
+func (k *Kernel) Current() *Process {
+	if k.cur == nil {
+		return nil
+	}
+	return k.cur.proc
+}
 
-// Spawn creates the first process running path with argv and envp, as if a shell had
-// forked and called execve. Host-side problems (missing file, malformed ELF) come back as
-// errors.
+// Instructions returns the instructions retired by all CPUs together.
+func (k *Kernel) Instructions() uint64 { return k.retired }
+
+// Spawn creates the first program's process running path with argv and envp, as if a
+// shell had forked and called execve; its parent is the emulated init (pid 1), so it is
+// pid 2. Host-side problems (missing file, malformed ELF) come back as errors.
 func (k *Kernel) Spawn(path string, argv, envp []string) (*Process, error) {
-	if k.init != nil {
+	if k.first != nil {
 		return nil, errors.New("minikernel: Spawn makes the first process only; guests fork the rest")
 	}
 	if k.tiny {
 		return nil, k.ramTooSmall(path, argv, envp)
 	}
-	p := k.newProcess(nil)
-	p.fs = k.initialFS()
-	p.fds = &fdTable{}
+	p := k.newProcess(k.initProc, 0)
+	fs := k.initialFS()
+	p.fs = &fs
+	p.fds = &fdTable{users: 1}
 	p.fds.installAt(0, k.newStream("<stdin>", k.stdin, nil, oRdonly), false)
 	p.fds.installAt(1, k.newStream("<stdout>", nil, k.stdout, oWronly), false)
 	p.fds.installAt(2, k.newStream("<stderr>", nil, k.stderr, oWronly), false)
+	p.sig.sigHand = &sigHand{}
 	mm, err := k.newMM()
 	if err != nil {
+		k.putFiles(p)
 		delete(k.procs, p.PID)
-		k.live = nil
+		k.initProc.children = nil
+		k.live = k.live[:1]
 		return nil, k.ramTooSmall(path, argv, envp)
 	}
 	p.mm = mm
-	k.init = p
-	k.switchTo(p)
+	t := k.newThread(p, p.PID)
+	k.first = p
+	k.switchTo(t)
 	if e := k.execve(p, path, argv, envp); e != nil {
 		err = e
 		if e.Errno == ENOMEM {
@@ -237,43 +341,54 @@ func (k *Kernel) Spawn(path string, argv, envp []string) (*Process, error) {
 		err = k.ramTooSmall(path, argv, envp)
 	}
 	if err != nil {
-		k.releaseMM(p.mm)
-		p.fds.closeAll()
+		k.putFiles(p)
+		k.setCurrent(nil)
+		t.on = nil
+		k.loadMM(nil)
+		k.mmput(p.mm)
 		delete(k.procs, p.PID)
-		k.live = nil
-		k.cur, k.init = nil, nil
+		delete(k.tasks, t.TID)
+		k.initProc.children = nil
+		k.live = k.live[:1]
+		k.runq = nil
+		k.first = nil
 		k.startOOM = false
 		return nil, err
 	}
 	k.spawnArgs = append(append([]string{path}, argv...), envp...)
 	k.spawnArgc = len(argv)
-	p.started = true
+	t.started = true
 	return p, nil
 }
 
 // ErrInsnLimit is returned by Run when Config.MaxInsns instructions have retired.
 var ErrInsnLimit = errors.New("instruction limit reached")
 
-// ErrDeadlock is returned by Run when processes remain but every one of them is blocked
+// ErrDeadlock is returned by Run when threads remain but every one of them is blocked
 // with nothing left that could wake it.
-var ErrDeadlock = errors.New("deadlock: every live process is blocked")
+var ErrDeadlock = errors.New("deadlock: every live thread is blocked")
 
-// Run runs the machine until every process has exited, and returns the first process's
+// Run runs the machine until every thread has exited, and returns the first program's
 // exit code as a shell reports it: the status passed to exit, or 128 + the signal that
-// killed it. Orphans keep running after the first process exits (they are reparented to the
-// kernel).
+// killed it. Orphans keep running after the first program exits (init adopts them).
 func (k *Kernel) Run() (int, error) {
-	if k.init == nil {
+	if k.first == nil {
 		return 0, errors.New("minikernel: no process to run")
 	}
-	for len(k.live) > 0 {
+	for len(k.runq) > 0 {
+		if k.hostSignalsPosted() {
+			if err := k.stopRequested(); err != nil {
+				return 0, err
+			}
+			k.deliverHostSignals()
+			continue
+		}
 		budget := k.cfg.Quantum
 		if k.cfg.MaxInsns > 0 {
-			done := k.cpu.Instructions()
-			if done >= k.cfg.MaxInsns {
+			if k.retired >= k.cfg.MaxInsns {
 				return 0, fmt.Errorf("%w (%d)", ErrInsnLimit, k.cfg.MaxInsns)
 			}
-			budget = min(budget, k.cfg.MaxInsns-done)
+			budget = min(budget, k.cfg.MaxInsns-k.retired)
 		}
 		if err := k.Step(budget); err != nil {
 			return 0, err
@@ -283,55 +398,127 @@ func (k *Kernel) Run() (int, error) {
 		a := k.spawnArgs
 		return 0, k.ramTooSmall(a[0], a[1:1+k.spawnArgc], a[1+k.spawnArgc:])
 	}
-	return ExitCode(k.init.status), nil
+	return ExitCode(k.first.status), nil
 }
 
-// Step runs the current process for at most budget instructions (and never past the end
-// of its time slice) or until the next trap, and handles that trap. When the current
-// process has exited, blocked or used up its slice, the scheduler picks the next one first.
-// For debuggers; Run is made of Steps.
+// Step runs the current thread of the CPU whose turn it is for at most budget instructions
+// (never past the end of its time slice, nor past the CPU's turn when there are several)
+// or until the next trap, and handles that trap. When the thread has exited, blocked or
+// used up its slice, the scheduler picks the next one first. For debuggers; Run is made
+// of Steps.
 func (k *Kernel) Step(budget uint64) error {
-	p, t, err := k.runUntilTrap(budget)
-	if err != nil {
+	t, tr, err := k.runUntilTrap(budget)
+	if err != nil || t == nil {
 		return err
 	}
-	return k.handleTrap(p, t)
+	return k.handleTrap(t, tr)
 }
 
-// runUntilTrap is the first half of Step: it schedules if need be, then runs the current
-// process until its next trap, its budget or the end of its slice, and returns the trap
-// unhandled (RunToTrap gives it to a debugger).
-func (k *Kernel) runUntilTrap(budget uint64) (*Process, cpu.Trap, error) {
-	// A process woken in a system call (p.sleep) finishes it in schedule's resume first.
-	if k.cur == nil || k.cur.state != procRunnable || k.cur.sleep != nil || k.slice >= k.cfg.Quantum {
-		if err := k.schedule(); err != nil {
-			return nil, cpu.Trap{}, err
+// runUntilTrap is the first half of Step: it finds the CPU whose turn it is and a thread for
+// it, runs the thread until its next trap, its budget, the end of its slice or of the
+// CPU's turn, and returns the trap unhandled (RunToTrap gives it to a debugger).
+func (k *Kernel) runUntilTrap(budget uint64) (*Thread, cpu.Trap, error) {
+	for {
+		if len(k.runq) == 0 {
+			// The last threads ended while the scheduler waited (a signal from the host
+			// killed them): nothing ran, and Run sees the machine is done.
+			return nil, cpu.Trap{Kind: cpu.TrapBudget}, nil
+		}
+		c := k.this
+		if k.multi() && k.clockOf(c) >= k.roundEnd {
+			if err := k.nextTurn(); err != nil {
+				return nil, cpu.Trap{}, err
+			}
+			continue
+		}
+		// A thread woken in a system call (t.sleep) finishes it in schedule's resume first.
+		if t := k.cur; t == nil || t.state != procRunnable || t.sleep != nil || c.slice >= k.cfg.Quantum ||
+			t.affinity&(1<<c.id) == 0 {
+			ok, err := k.schedule()
+			if err != nil {
+				return nil, cpu.Trap{}, err
+			}
+			if !ok {
+				continue // this CPU idles for the rest of its turn
+			}
+		}
+		t := k.cur
+		limit := min(budget, k.cfg.Quantum-c.slice)
+		if k.multi() {
+			limit = min(limit, k.roundEnd-k.clockOf(c))
+		}
+		limit = k.timerBudget(t.proc, limit)
+		k.cpu.SetTSCOffset((c.idleNS + k.clockNS) * cpu.TSCPerInstruction)
+		before := k.cpu.Instructions()
+		tr := k.cpu.Run(limit)
+		ran := k.cpu.Instructions() - before
+		c.slice += ran
+		t.insns += ran
+		t.proc.insns += ran
+		k.retired += ran
+		if ran > 0 {
+			c.ran = true
+		}
+		return t, tr, nil
+	}
+}
+
+// nextTurn ends this CPU's turn and gives the next CPU its turn; after the last CPU a new
+// round begins. A round in which no CPU could run anything, with no thread ready, is a
+// machine asleep: the clock jumps to the next timer or deadline, or, with none, every
+// thread is blocked for ever (a deadlock).
+func (k *Kernel) nextTurn() error {
+	next := k.this.id + 1
+	if next < len(k.cpus) {
+		k.enter(k.cpus[next])
+		return nil
+	}
+	k.enter(k.cpus[0])
+	asleep := true
+	for _, c := range k.cpus {
+		asleep = asleep && !c.ran
+		c.ran = false
+	}
+	if asleep && !k.anyRunnable() {
+		// Every CPU idled for a whole round: nothing can happen before the next timer.
+		if k.eventDue() {
+			k.wakeTimers()
+		}
+		if !k.anyRunnable() {
+			before := k.clockNS
+			if !k.advanceToTimer() {
+				return k.deadlock()
+			}
+			k.roundEnd += k.clockNS - before
 		}
 	}
-	p := k.cur
-	if p == nil {
-		return nil, cpu.Trap{}, errors.New("minikernel: no runnable process")
-	}
-	before := k.cpu.Instructions()
-	t := k.cpu.Run(k.timerBudget(p, min(budget, k.cfg.Quantum-k.slice)))
-	ran := k.cpu.Instructions() - before
-	k.slice += ran
-	p.insns += ran
-	return p, t, nil
+	k.roundEnd += k.cfg.Interleave
+	return nil
 }
 
-// handleTrap does what the kernel does for a trap p's code raised: a system call, an
-// exception, or nothing when the budget ran out; then the timers that are due, and, if p
+// anyRunnable reports whether some thread could run.
+func (k *Kernel) anyRunnable() bool {
+	for _, t := range k.runq {
+		if t.state == procRunnable {
+			return true
+		}
+	}
+	return false
+}
+
+// handleTrap does what the kernel does for a trap t's code raised: a system call, an
+// exception, or nothing when the budget ran out; then the timers that are due, and, if t
 // goes back to user mode, what every return to user mode does (signals, restarts).
-func (k *Kernel) handleTrap(p *Process, t cpu.Trap) error {
-	switch t.Kind {
+func (k *Kernel) handleTrap(t *Thread, tr cpu.Trap) error {
+	p := t.proc
+	switch tr.Kind {
 	case cpu.TrapBudget:
 	case cpu.TrapSyscall:
 		k.syscall(p)
 	case cpu.TrapException:
-		k.exception(p, t)
+		k.exception(p, tr)
 	case cpu.TrapInternal:
-		return fmt.Errorf("emulator failure in pid %d at rip %#x: %v", p.PID, t.RIP, t.Err)
+		return fmt.Errorf("emulator failure in pid %d at rip %#x: %v", p.PID, tr.RIP, tr.Err)
 	}
 	if !p.exited {
 		k.cpuTimers(p)
@@ -339,74 +526,119 @@ func (k *Kernel) handleTrap(p *Process, t cpu.Trap) error {
 	if k.eventDue() {
 		k.wakeTimers()
 	}
-	if k.cur == p && !p.exited && p.state == procRunnable && p.sleep == nil {
-		k.exitToUser(p)
+	if k.cur == t && !t.exited && t.state == procRunnable && t.sleep == nil {
+		k.exitToUser(t)
 	}
 	return nil
 }
 
-// schedule picks the next process to run, round-robin in PID order after the one picked
-// last, switches to it and finishes a system call it was blocked in. Every choice depends
-// only on the instruction count, so runs are deterministic.
-func (k *Kernel) schedule() error {
+// schedule picks the next thread for this CPU, round-robin in TID order after the one
+// picked last, among those it may run (not running elsewhere, allowed by their affinity,
+// and, with several CPUs, ready by this CPU's clock), switches to it and finishes a system
+// call it was blocked in. It reports whether a thread now runs; with several CPUs, a CPU
+// with nothing to run idles until the end of its turn. Every choice depends only on
+// instruction counts, so runs are deterministic.
+func (k *Kernel) schedule() (bool, error) {
+	c := k.this
 	for {
 		if k.eventDue() {
 			k.wakeTimers()
 		}
-		next := k.pickNext()
+		next := k.pickNext(c)
 		if next == nil {
-			if len(k.live) == 0 {
-				k.cur = nil
-				return nil
+			if len(k.runq) == 0 {
+				k.idle()
+				return false, nil
+			}
+			if k.multi() {
+				k.idle()
+				if now := k.clockOf(c); now < k.roundEnd {
+					c.idleNS += k.roundEnd - now
+				}
+				return false, nil
 			}
 			if k.advanceToTimer() {
 				continue // the clock jumped to the next timer or deadline
 			}
-			var pids []string
-			for _, p := range k.live {
-				what := "?"
-				if p.sleep != nil {
-					what = p.sleep.name
-				}
-				pids = append(pids, fmt.Sprintf("%d in %s", p.PID, what))
-			}
-			return fmt.Errorf("%w (pids %s sleep, and no child, signal or timer is left to wake them)", ErrDeadlock, strings.Join(pids, ", "))
+			return false, k.deadlock()
 		}
 		prev := k.cur
 		k.switchTo(next)
-		k.lastPID, k.slice = next.PID, 0
+		k.lastTID, c.slice = next.TID, 0
 		if prev != next {
-			e := Event{Kind: EvSwitch, PID: next.PID, RIP: k.cpu.RIP()}
+			c.stats.ContextSwitches++
+			e := Event{Kind: EvSwitch, PID: next.proc.PID, TID: next.TID, RIP: k.cpu.RIP()}
 			if prev != nil {
-				e.Prev = prev.PID
+				e.Prev, e.PrevTID = prev.proc.PID, prev.TID
 			}
 			k.emit(&e)
 		}
 		k.resume(next)
-		if next.state == procRunnable && !next.exited {
+		if next.state == procRunnable && !next.exited && k.cur == next {
 			k.exitToUser(next)
 		}
 		if next.state == procRunnable && !next.exited && k.cur == next {
-			return nil
+			return true, nil
 		}
 	}
 }
 
-// pickNext returns the first runnable process after the one picked last, wrapping around.
-func (k *Kernel) pickNext() *Process {
-	var first *Process
-	for _, p := range k.live {
-		if p.state != procRunnable {
+// deadlock is the error for a machine whose threads all sleep with nothing to wake them.
+func (k *Kernel) deadlock() error {
+	if k.awaitHostSignal() {
+		return k.stopRequested() // nil: a signal from the host came for a thread waiting for one
+	}
+	var ids []string
+	for _, t := range k.runq {
+		what := "?"
+		if t.sleep != nil {
+			what = t.sleep.name
+		}
+		if t.TID == t.proc.PID {
+			ids = append(ids, fmt.Sprintf("%d in %s", t.TID, what))
+		} else {
+			ids = append(ids, fmt.Sprintf("%d (thread of %d) in %s", t.TID, t.proc.PID, what))
+		}
+	}
+	return fmt.Errorf("%w (pids %s sleep, and no child, signal or timer is left to wake them)", ErrDeadlock, strings.Join(ids, ", "))
+}
+
+// pickNext returns the first thread this CPU may run after the one picked last, wrapping
+// around.
+func (k *Kernel) pickNext(c *PerCPU) *Thread {
+	var first *Thread
+	now := k.clockOf(c)
+	for _, t := range k.runq {
+		if t.state != procRunnable || (t.on != nil && t.on != c) || t.affinity&(1<<c.id) == 0 {
 			continue
 		}
-		if p.PID > k.lastPID {
-			return p
+		if k.multi() && t.readyAt > now && t.on != c {
+			continue
+		}
+		if t.TID > k.lastTID {
+			return t
 		}
 		if first == nil {
-			first = p
+			first = t
 		}
 	}
 	return first
+}
+
+// idle takes this CPU's thread off it: the CPU keeps its address space loaded, in lazy TLB
+// mode, until it runs something else.
+func (k *Kernel) idle() {
+	c := k.this
+	if t := c.cur; t != nil {
+		if !t.exited {
+			k.cpu.Save(&t.regs)
+		}
+		t.on = nil
+	}
+	k.setCurrent(nil)
+	if c.loaded != nil {
+		c.lazy = true
+	}
 }
 
 // ExitCode turns a wait status into the exit code a shell shows: the exit status, or
@@ -418,7 +650,7 @@ func ExitCode(status int) int {
 	return status >> 8 & 0xff
 }
 
-// newMM allocates an empty address space with a PML4 and a PCID.
+// newMM allocates an empty address space with a PML4 and a PCID, used by one task.
 func (k *Kernel) newMM() (*MM, error) {
 	pml4, err := k.frames.Alloc(FrameTable)
 	if err != nil {
@@ -428,12 +660,26 @@ func (k *Kernel) newMM() (*MM, error) {
 	if !k.cfg.NoPCID {
 		pcid = k.pcids.get()
 	}
-	return &MM{pml4: pml4, pcid: pcid, needFlush: true, mmapBase: mmapBaseFor(stackLimit)}, nil
+	return &MM{pml4: pml4, pcid: pcid, mmapBase: mmapBaseFor(stackLimit), users: 1,
+		tlbGen: 1, cpuGen: make([]uint64, len(k.cpus))}, nil
+}
+
+// mmput drops a task's reference to mm and tears it down with the last one (Linux's
+// mmput()).
+func (k *Kernel) mmput(mm *MM) {
+	if mm == nil {
+		return
+	}
+	mm.users--
+	if mm.users <= 0 {
+		k.releaseMM(mm)
+	}
 }
 
 // releaseMM tears an address space down, as Linux's exit_mmap() does: shared mappings'
 // dirty pages go back to their files, then every frame and page-table page is released,
-// the PCID's TLB entries are flushed and the VMAs drop their files.
+// every CPU that may still hold its translations flushes them (CPUs holding it lazily leave
+// it, since its tables are freed), and the VMAs drop their files.
 func (k *Kernel) releaseMM(mm *MM) {
 	if mm == nil {
 		return
@@ -441,13 +687,14 @@ func (k *Kernel) releaseMM(mm *MM) {
 	for _, v := range mm.vmas {
 		k.syncRange(mm, v, v.Start, v.End)
 	}
-	if k.cur != nil && k.cur.mm == mm {
+	if k.this.loaded == mm {
 		// Leave the address space before tearing it down, as a kernel must: switch to the
 		// empty boot tables so no stale translation can be used.
-		_ = k.mmu.SetCR3(k.bootPML4 << 12)
+		k.loadMM(nil)
 	}
 	k.freeTables(mm.pml4)
 	_ = k.mmu.Invpcid(mmu.InvpcidSingle, mm.pcid, 0)
+	k.flushTLB(&tlbGather{mm: mm, all: true, freedTables: true, why: "exit_mmap"})
 	k.pcids.put(mm.pcid)
 	for _, v := range mm.vmas {
 		v.file().put()
@@ -460,26 +707,24 @@ func (k *Kernel) releaseMM(mm *MM) {
 	mm.exec = nil
 }
 
-// switchTo makes p the running process: saves the old one's registers, loads CR3 with p's
-// PML4 and PCID (keeping that PCID's TLB entries unless its tables changed meanwhile), and
-// loads p's registers.
-func (k *Kernel) switchTo(p *Process) {
-	if k.cur == p {
+// switchTo makes t the thread this CPU runs: saves the old one's registers, loads CR3 with
+// t's address space (loadMM), and loads t's registers.
+func (k *Kernel) switchTo(t *Thread) {
+	c := k.this
+	if c.cur == t {
+		k.cur = t
 		return
 	}
-	if k.cur != nil && !k.cur.exited {
-		k.cpu.Save(&k.cur.regs)
+	if prev := c.cur; prev != nil {
+		if !prev.exited {
+			k.cpu.Save(&prev.regs)
+		}
+		prev.on = nil
 	}
-	cr3 := p.mm.pml4<<12 | uint64(p.mm.pcid)
-	if !p.mm.needFlush && p.mm.pcid != 0 {
-		cr3 |= mmu.CR3NoFlush
-	}
-	p.mm.needFlush = false
-	if err := k.mmu.SetCR3(cr3); err != nil {
-		panic(err) // the kernel built this value
-	}
-	k.cpu.Load(&p.regs)
-	k.cur = p
+	k.loadMM(t.proc.mm)
+	k.cpu.Load(&t.regs)
+	t.on, t.lastCPU = c, c.id
+	k.setCurrent(t)
 }
 
 // pcidAllocator hands out PCIDs 1..4095 (0 is the boot tables').
@@ -498,7 +743,7 @@ func (a *pcidAllocator) get() uint16 {
 		a.next++
 		return a.next
 	}
-	return 0 // shared fallback: needFlush on every switch keeps it correct
+	return 0 // shared fallback: the TLB generations make every load flush it
 }
 
 func (a *pcidAllocator) put(id uint16) {

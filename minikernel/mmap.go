@@ -151,13 +151,16 @@ func (mm *MM) hintOrSearch(addr, length uint64, thp bool) (uint64, bool) {
 }
 
 // tlbGather collects the pages whose translations an operation removed or restricted, and
-// invalidates them at the end: INVLPG for each of a few pages, one PCID flush for more
-// (Linux's mmu_gather and tlb_single_page_flush_ceiling).
+// invalidates them at the end, on every CPU that may cache them (flushTLB, smp.go): INVLPG
+// for each of a few pages, one PCID flush for more (Linux's mmu_gather and
+// tlb_single_page_flush_ceiling).
 type tlbGather struct {
-	mm    *MM
-	pages [tlbFlushCeiling]uint64
-	n     int
-	all   bool
+	mm          *MM
+	pages       [tlbFlushCeiling]uint64
+	n           int
+	all         bool
+	freedTables bool   // page-table pages were freed: lazy CPUs must hear of it too
+	why         string // what changed the tables (munmap, mprotect, ...), for the trace
 }
 
 // tlbFlushCeiling is how many single-page invalidations are worth doing before a whole
@@ -176,33 +179,13 @@ func (g *tlbGather) add(va uint64) {
 }
 
 // finish performs the invalidations.
-func (k *Kernel) finish(g *tlbGather) {
-	if g.all {
-		k.flushMM(g.mm)
-		return
-	}
-	for _, va := range g.pages[:g.n] {
-		k.invalidate(g.mm, va)
-	}
-}
+func (k *Kernel) finish(g *tlbGather) { k.flushTLB(g) }
 
-// invalidate drops va's translation from the TLB if mm is loaded; otherwise it notes that
-// mm's PCID must be flushed when it is next loaded.
-func (k *Kernel) invalidate(mm *MM, va uint64) {
-	if k.cur != nil && k.cur.mm == mm {
-		k.mmu.Invlpg(va)
-	} else {
-		mm.needFlush = true
-	}
-}
-
-// flushMM drops every translation of mm (INVPCID single-context).
-func (k *Kernel) flushMM(mm *MM) {
-	if k.cur != nil && k.cur.mm == mm {
-		_ = k.mmu.Invpcid(mmu.InvpcidSingle, mm.pcid, 0)
-	} else {
-		mm.needFlush = true
-	}
+// invalidate drops va's translation of mm from every TLB that may hold it.
+func (k *Kernel) invalidate(mm *MM, va uint64, why string) {
+	g := tlbGather{mm: mm, why: why}
+	g.add(va)
+	k.flushTLB(&g)
 }
 
 // zap clears the PTEs of [start, end) inside VMA v, releasing their frames; in a shared
@@ -245,7 +228,7 @@ func (k *Kernel) syncRange(mm *MM, v *VMA, start, end uint64) {
 	if !v.shared() || f == nil || f.kind != fileRegular {
 		return
 	}
-	g := tlbGather{mm: mm}
+	g := tlbGather{mm: mm, why: "writeback"}
 	k.visitPTEs(mm, max(start, v.Start), min(end, v.End), func(va, ea uint64, e mmu.PTE) {
 		if e&(mmu.PTEDirty|mmu.PTEPresent) == mmu.PTEDirty|mmu.PTEPresent {
 			k.writeBack(f, v.pgoff(va), e.Frame())
@@ -264,11 +247,11 @@ func (k *Kernel) unmapRange(mm *MM, start, end uint64) {
 	if len(removed) == 0 {
 		return
 	}
-	g := tlbGather{mm: mm}
+	g := tlbGather{mm: mm, why: "munmap"}
 	for _, v := range removed {
 		k.zap(mm, v, v.Start, v.End, &g)
 	}
-	k.freeEmptyTables(mm, start, end)
+	g.freedTables = k.freeEmptyTables(mm, start, end)
 	k.finish(&g)
 	for _, v := range removed {
 		v.file().put()
@@ -289,7 +272,8 @@ type mmapRequest struct {
 	noReplace    bool
 	populate     bool
 	map32        bool
-	anonPrivate  bool // MAP_PRIVATE|MAP_ANONYMOUS (placement may align it for huge pages)
+	anonPrivate  bool   // MAP_PRIVATE|MAP_ANONYMOUS (placement may align it for huge pages)
+	name         string // an anonymous area's name in /proc/PID/maps (a private /dev/zero mapping)
 }
 
 // enoughMemory applies the overcommit heuristic this kernel uses: a request for more pages
@@ -328,7 +312,7 @@ func (k *Kernel) mmapRegion(p *Process, r mmapRequest, check func(*mmapRequest) 
 	if r.fixed {
 		k.unmapRange(mm, addr, end)
 	}
-	v := &VMA{Start: addr, End: end, Prot: r.prot, Flags: r.flags, Off: r.off}
+	v := &VMA{Start: addr, End: end, Prot: r.prot, Flags: r.flags, Off: r.off, Name: r.name}
 	switch {
 	case r.file != nil:
 		r.file.get()
@@ -378,7 +362,7 @@ func (k *Kernel) mprotect(mm *MM, start, end uint64, prot Prot) Errno {
 	if i == len(mm.vmas) || mm.vmas[i].Start > start {
 		return ENOMEM
 	}
-	g := tlbGather{mm: mm}
+	g := tlbGather{mm: mm, why: "mprotect"}
 	defer k.finish(&g)
 	defer mm.mergeRange(start, end)
 	for pos := start; pos < end; {
@@ -416,7 +400,7 @@ func (k *Kernel) mprotect(mm *MM, start, end uint64, prot Prot) Errno {
 // a zero page (private anonymous memory) or the file's page again. MADV_DONTNEED;
 // Linux's zap_page_range_single().
 func (k *Kernel) dontNeed(mm *MM, start, end uint64) {
-	g := tlbGather{mm: mm}
+	g := tlbGather{mm: mm, why: "madvise"}
 	for i := mm.index(start); i < len(mm.vmas) && mm.vmas[i].Start < end; i++ {
 		v := mm.vmas[i]
 		k.zap(mm, v, max(start, v.Start), min(end, v.End), &g)
@@ -438,7 +422,7 @@ func (k *Kernel) movePTEs(mm *MM, from, to, length uint64) error {
 			return err
 		}
 	}
-	g := tlbGather{mm: mm}
+	g := tlbGather{mm: mm, why: "mremap"}
 	for _, va := range need {
 		e, ea := k.lookupPTE(mm, va)
 		dea, _ := k.walk(mm.pml4, to+(va-from), false)
@@ -446,7 +430,7 @@ func (k *Kernel) movePTEs(mm *MM, from, to, length uint64) error {
 		k.writePTE(ea, 0)
 		g.add(va)
 	}
-	k.freeEmptyTables(mm, from, from+length)
+	g.freedTables = k.freeEmptyTables(mm, from, from+length)
 	k.finish(&g)
 	return nil
 }

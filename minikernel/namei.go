@@ -53,20 +53,23 @@ func (d *hostDir) put() {
 	}
 }
 
-// fsState is a process's place in the namespace, copied by fork (clone). Linux's struct
-// fs_struct (pwd, umask) and mm->exe_file.
+// fsState is a process's place in the namespace, copied by fork or shared (CLONE_FS).
+// Linux's struct fs_struct (users, pwd, umask) and mm->exe_file.
 type fsState struct {
+	users int      // processes sharing it (CLONE_FS); the last to exit releases cwd
 	cwd   *hostDir // the working directory
 	umask uint32
 	exe   string // the guest path of the running executable (/proc/self/exe)
 }
 
 // clone is fork's copy of s: the same working directory, held once more.
-func (s fsState) clone() fsState {
-	if s.cwd != nil {
-		s.cwd.get()
+func (s *fsState) clone() fsState {
+	c := *s
+	c.users = 1
+	if c.cwd != nil {
+		c.cwd.get()
 	}
-	return s
+	return c
 }
 
 // release lets go of the working directory (exit).
@@ -98,7 +101,7 @@ func (k *Kernel) initNamespace(root string) error {
 // initialFS is the namespace state of the first process: the host's working directory
 // (or "/" when confined), and the host's umask.
 func (k *Kernel) initialFS() fsState {
-	return fsState{cwd: k.ns.initCwd.get(), umask: k.ns.hostUmask}
+	return fsState{users: 1, cwd: k.ns.initCwd.get(), umask: k.ns.hostUmask}
 }
 
 // closeNamespace releases the root and the first working directory.

@@ -38,6 +38,7 @@ type Inode struct {
 	// executed, positive while open for writing. One excludes the other (ETXTBSY).
 	execs, writers int
 	stat           hostfs.Stat // the host's answer when the inode was first opened
+	memfd          *memfdInfo  // a memfd's seals (memfd.go); nil for other objects
 }
 
 // Size returns the object's size in bytes.

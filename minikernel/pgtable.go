@@ -161,23 +161,27 @@ func (k *Kernel) visitLevel(table uint64, level int, start, end uint64, fn pteVi
 
 // freeEmptyTables releases the page-table pages below the PML4 that cover part of
 // [start, end) and no longer map anything, as Linux's free_pgtables() does when areas are
-// unmapped. The caller flushes the TLB (a real processor may cache paging-structure entries).
-func (k *Kernel) freeEmptyTables(mm *MM, start, end uint64) {
+// unmapped, and reports whether it freed any. The caller flushes the TLB (a real processor
+// may cache paging-structure entries), on lazy CPUs too when tables were freed.
+func (k *Kernel) freeEmptyTables(mm *MM, start, end uint64) bool {
+	freed := false
 	if start < end {
-		k.pruneLevel(mm.pml4, 4, start, end)
+		k.pruneLevel(mm.pml4, 4, start, end, &freed)
 	}
+	return freed
 }
 
-// pruneLevel frees empty child tables of table (at level) in [start, end) and reports
-// whether table itself is now empty.
-func (k *Kernel) pruneLevel(table uint64, level int, start, end uint64) bool {
+// pruneLevel frees empty child tables of table (at level) in [start, end), setting *freed
+// when it frees one, and reports whether table itself is now empty.
+func (k *Kernel) pruneLevel(table uint64, level int, start, end uint64, freed *bool) bool {
 	shift := 12 + 9*uint(level-1)
 	for va := start; va < end && level > 1; {
 		next := (va>>shift + 1) << shift
 		ea := table<<12 + (va>>shift&511)*8
-		if e := k.readPTE(ea); e&mmu.PTEPresent != 0 && k.pruneLevel(e.Frame(), level-1, va, min(next, end)) {
+		if e := k.readPTE(ea); e&mmu.PTEPresent != 0 && k.pruneLevel(e.Frame(), level-1, va, min(next, end), freed) {
 			k.writePTE(ea, 0)
 			k.frames.Put(e.Frame())
+			*freed = true
 		}
 		va = next
 	}

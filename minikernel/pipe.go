@@ -122,7 +122,7 @@ func (k *Kernel) pipeRead(p *Process, f *File, dst *uio) int64 {
 	case f.nonblock():
 		return -int64(EAGAIN)
 	}
-	pp.waiters.add(p)
+	pp.waiters.add(k.cur)
 	return sysBlocks
 }
 
@@ -185,7 +185,7 @@ func (k *Kernel) pipeWrite(p *Process, f *File, src *uio, x *pipeXfer) int64 {
 			if *done > 0 {
 				k.wakeAll(&pp.waiters) // readers: there is data already
 			}
-			pp.waiters.add(p)
+			pp.waiters.add(k.cur)
 			return sysBlocks
 		}
 		s := &pp.slots[pp.head%pipeBuffers]

@@ -108,7 +108,7 @@ func (k *Kernel) pollSleep(p *Process, w *pollWaiter, deadline uint64) bool {
 		return false
 	}
 	for _, pp := range w.pipes {
-		pp.waiters.add(p)
+		pp.waiters.add(k.cur)
 	}
 	return true
 }

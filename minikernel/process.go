@@ -3,22 +3,20 @@ package minikernel
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 	"slices"
-
-	"github.com/vmemu/vmemu/cpu"
 )
 
 // Processes: creation, exit, zombies, reparenting and wait. Linux's kernel/fork.c,
-// kernel/exit.c (do_exit, exit_notify, forget_original_parent, wait_consider_task).
+// kernel/exit.c (do_exit, do_group_exit, exit_notify, forget_original_parent,
+// wait_consider_task). A process is a thread group (thread.go has its threads).
 
-// procState is where a process is in its life.
+// procState is where a process or a thread is in its life.
 type procState uint8
 
 const (
 	procRunnable procState = iota // running or ready to run
 	procBlocked                   // asleep in a system call until something wakes it (sleep.go)
-	procZombie                    // exited; its parent has not collected the status yet
+	procZombie                    // a process that exited; its parent has not collected the status yet
 	procReaped                    // gone
 )
 
@@ -26,34 +24,39 @@ var procStateNames = [...]string{"runnable", "blocked", "zombie", "reaped"}
 
 func (s procState) String() string { return procStateNames[s] }
 
-// Process is one process.
+// Process is one process: a thread group and what its threads share.
 type Process struct {
-	PID    int
+	PID    int // the thread-group ID (tgid): its first thread's TID
 	PPID   int // 0 when the parent is the kernel itself
 	PGID   int // process group
 	mm     *MM
-	regs   cpu.State
 	exe    string // path of the running executable
-	exited bool
-	status int // wait status as Linux encodes it
+	exited bool   // every thread has exited: a zombie, or reaped
+	status int    // wait status as Linux encodes it
 	state  procState
-	insns  uint64 // instructions retired in this process (its CPU time)
+	insns  uint64 // instructions retired by all its threads (its CPU time)
 
 	parent   *Process // nil: the kernel reaps it
 	children []*Process
+	threads  []*Thread // live threads, in creation order
+	leader   *Thread   // the first thread (it may have exited while others run)
 	fds      *fdTable
-	sig      sigState
+	fs       *fsState
+	sig      procSig
 
-	exitSignal    int      // the signal the parent gets when this process exits (SIGCHLD)
-	setChildTID   uint64   // CLONE_CHILD_SETTID: where to store the PID when the child first runs
-	clearChildTID uint64   // set_tid_address / CLONE_CHILD_CLEARTID
-	started       bool     // has run since it was created (schedule_tail has run)
-	subreaper     bool     // PR_SET_CHILD_SUBREAPER: orphaned descendants come here
-	comm          [16]byte // PR_SET_NAME
-	rlimits       [rlimCount]rlimit
+	exitSignal   int  // the signal the parent gets when this process exits (SIGCHLD)
+	subreaper    bool // PR_SET_CHILD_SUBREAPER: orphaned descendants come here
+	rlimits      [rlimCount]rlimit
+	groupExit    bool       // exit_group or a fatal signal is ending every thread (SIGNAL_GROUP_EXIT)
+	groupStatus  int        // the wait status of that group exit
+	leaderStatus int        // the status the first thread passed to exit()
+	kernelInit   bool       // the emulated init (pid 1): no threads of its own; reaps orphans
+	cred         creds      // who the process is (creds.go)
+	ctl          prctlState // what prctl set (prctl.go)
 
-	sleep *sleepCall // the system call the process sleeps in (sleep.go), or nil
-	fs    fsState    // working directory, umask, executable path (namei.go)
+	pidfdWait waitQueue // pidfd pollers and waitid(P_PIDFD), woken when it exits
+
+	traced bool // a debugger sees its signals before they are delivered (debugaccess.go)
 }
 
 // MM returns the process's address space (nil once it has exited).
@@ -62,77 +65,145 @@ func (p *Process) MM() *MM { return p.mm }
 // Exe returns the path of the executable the process runs.
 func (p *Process) Exe() string { return p.exe }
 
-// State returns "runnable", "blocked", "zombie" or "reaped".
-func (p *Process) State() string { return p.state.String() }
+// State returns "runnable" (a thread can run), "blocked" (every thread sleeps), "zombie"
+// or "reaped".
+func (p *Process) State() string {
+	if p.state == procRunnable {
+		for _, t := range p.threads {
+			if t.state == procRunnable {
+				return "runnable"
+			}
+		}
+		return "blocked"
+	}
+	return p.state.String()
+}
 
 // Parent returns the parent process, or nil when the kernel is the parent.
 func (p *Process) Parent() *Process { return p.parent }
 
+// Init reports whether p is the emulated init, pid 1.
+func (p *Process) Init() bool { return p.kernelInit }
+
 // rlimStack returns the soft stack limit, which bounds stack growth.
 func (p *Process) rlimStack() uint64 { return p.rlimits[rlimitStack].cur }
 
-// newProcess creates a process with the next PID as a child of parent (nil: of the kernel),
-// with default resource limits. The caller gives it an address space and descriptors.
-func (k *Kernel) newProcess(parent *Process) *Process {
-	p := &Process{PID: k.nextPID, exitSignal: SIGCHLD, parent: parent, rlimits: defaultRlimits}
-	k.nextPID++
+// mainThread returns the thread that stands for the process where one must be chosen (the
+// leader while it lives, else the first live thread), or nil when none is left.
+func (p *Process) mainThread() *Thread {
+	if len(p.threads) == 0 {
+		return nil
+	}
+	return p.threads[0]
+}
+
+// newProcess creates a process with PID pid (0: the next free one) as a child of parent
+// (nil: of the kernel), with default resource limits and no thread. The caller gives it
+// its first thread, an address space and descriptors.
+func (k *Kernel) newProcess(parent *Process, pid int) *Process {
+	if pid == 0 {
+		pid = k.allocPID()
+	}
+	p := &Process{PID: pid, exitSignal: SIGCHLD, parent: parent, rlimits: defaultRlimits}
 	p.PGID = p.PID
-	if parent != nil {
+	if parent == nil {
+		p.cred = hostCreds()
+	} else {
+		p.cred = parent.cred
+		p.ctl = parent.ctl.forkChild()
 		p.PPID, p.PGID = parent.PID, parent.PGID
 		p.rlimits = parent.rlimits
 		parent.children = append(parent.children, p)
 	}
 	k.procs[p.PID] = p
-	k.live = append(k.live, p) // PIDs only grow: the run queue stays in PID order
+	i, _ := slices.BinarySearchFunc(k.live, p.PID, func(q *Process, pid int) int { return q.PID - pid })
+	k.live = slices.Insert(k.live, i, p)
 	return p
 }
 
-// resume runs what a process owes itself when the scheduler picks it: a new child stores
-// its PID for CLONE_CHILD_SETTID (Linux's schedule_tail()), and a process woken in a
-// system call (wait4, a pipe, poll, nanosleep) runs it again, finishing it or sleeping on.
-func (k *Kernel) resume(p *Process) {
-	if !p.started {
-		p.started = true
-		if p.setChildTID != 0 {
+// resume runs what a thread owes itself when the scheduler picks it: a new thread stores
+// its TID for CLONE_CHILD_SETTID (Linux's schedule_tail()), and a thread woken in a system
+// call (wait4, a pipe, poll, nanosleep, futex) runs it again, finishing it or sleeping on.
+func (k *Kernel) resume(t *Thread) {
+	if !t.started {
+		t.started = true
+		if t.setChildTID != 0 {
 			var b [4]byte
-			binary.LittleEndian.PutUint32(b[:], uint32(p.PID))
-			k.copyOut(p, p.setChildTID, b[:])
+			binary.LittleEndian.PutUint32(b[:], uint32(t.TID))
+			k.copyOut(t.proc, t.setChildTID, b[:])
 		}
 	}
-	if p.sleep != nil {
-		k.resumeSleep(p)
+	if t.sleep != nil && !t.exited {
+		k.resumeSleep(t)
 	}
 }
 
-// exit ends p with wait status status: its descriptors are closed, its address space is
-// torn down (every frame and page-table page released), its children go to a new parent,
-// and it becomes a zombie for its parent to reap (or is reaped at once when its parent is
-// the kernel or ignores SIGCHLD). Linux's do_exit() and exit_notify().
+// exit ends every thread of p with wait status status: exit_group, or a signal whose
+// default action terminates (Linux's do_group_exit()). The last thread to go ends the
+// process (exitProcess).
 func (k *Kernel) exit(p *Process, status int) {
-	if p.exited {
+	if p.exited || p.groupExit {
 		return
+	}
+	p.groupExit, p.groupStatus = true, status
+	// The calling thread goes last, as in Linux where the others die first (zap_other_threads).
+	ts := slices.Clone(p.threads)
+	if c := k.cur; c != nil && c.proc == p {
+		if i := slices.Index(ts, c); i >= 0 {
+			ts = append(slices.Delete(ts, i, i+1), c)
+		}
+	}
+	for _, t := range ts {
+		k.exitThread(t, status)
+	}
+}
+
+// exitProcess ends p once its last thread, last, has gone: its descriptors are closed, its
+// address space is released, its children go to a new parent, and it becomes a zombie for
+// its parent to reap (or is reaped at once when its parent ignores SIGCHLD). Its wait
+// status is the group exit's, or else what its first thread passed to exit (Linux's
+// wait_task_zombie() reads the leader's exit_code). Linux's do_exit() with group_dead, and
+// exit_notify().
+func (k *Kernel) exitProcess(p *Process, last *Thread, status int) {
+	if p.groupExit {
+		status = p.groupStatus
+	} else if last != p.leader {
+		status = p.leaderStatus
 	}
 	p.exited = true
 	p.status = status
 	p.state = procZombie
-	p.sleep = nil
+	k.zombies++
 	if i := slices.Index(k.live, p); i >= 0 {
 		k.live = slices.Delete(k.live, i, i+1)
 	}
-	k.emit(&Event{Kind: EvExit, PID: p.PID, Status: status})
-	if p.clearChildTID != 0 && k.cur == p {
-		k.copyOut(p, p.clearChildTID, make([]byte, 4)) // mm_release(): no futex waiter can exist
-	}
-	p.fds.closeAll()
-	p.fs.release()
-	k.releaseMM(p.mm)
-	p.mm = nil
-	if k.cur == p {
-		k.cur = nil
+	k.emit(&Event{Kind: EvExit, PID: p.PID, TID: last.TID, Status: status})
+	k.putFiles(p)
+	if mm := p.mm; mm != nil {
+		p.mm = nil
+		k.mmput(mm) // the last thread's reference (the others dropped theirs in exitThread)
 	}
 	k.reparentChildren(p)
+	k.wakeAll(&p.pidfdWait)
 	if p.parent == nil || k.notifyParent(p) {
 		k.reap(p)
+	}
+}
+
+// putFiles drops p's references to its descriptor table and its filesystem state; the
+// descriptors close when the last process sharing the table lets go (CLONE_FILES).
+func (k *Kernel) putFiles(p *Process) {
+	if p.fds != nil {
+		p.fds.users--
+		if p.fds.users <= 0 {
+			p.fds.closeAll()
+		}
+		p.fds = nil
+	}
+	if p.fs != nil {
+		if p.fs.users--; p.fs.users <= 0 {
+			p.fs.release() // the working directory (namei.go)
+		}
 	}
 }
 
@@ -157,7 +228,7 @@ func (k *Kernel) notifyParent(p *Process) bool {
 			status = p.status & 0x7f
 		}
 		le.PutUint32(si.b[16:], uint32(p.PID))
-		le.PutUint32(si.b[20:], uint32(os.Getuid()))
+		le.PutUint32(si.b[20:], p.cred.ruid)
 		le.PutUint32(si.b[24:], uint32(status))
 		le.PutUint64(si.b[32:], p.insns/(nsPerSec/100)) // si_utime in clock ticks (USER_HZ)
 		k.generate(parent, si, false)
@@ -167,11 +238,10 @@ func (k *Kernel) notifyParent(p *Process) bool {
 }
 
 // reparentChildren gives p's children to the nearest ancestor that is a child subreaper,
-// else to the first process (Linux's child reaper, pid 1), or to the kernel once that has
-// exited. Zombies among them are reaped by the kernel or announced to the new parent.
-// Linux's forget_original_parent() and find_new_reaper().
+// else to init (pid 1, Linux's child reaper). Zombies among them are announced to the new
+// parent (init reaps them at once). Linux's forget_original_parent() and find_new_reaper().
 func (k *Kernel) reparentChildren(p *Process) {
-	reaper := k.init
+	reaper := k.initProc
 	for a := p.parent; a != nil; a = a.parent {
 		if a.subreaper && !a.exited {
 			reaper = a
@@ -183,6 +253,7 @@ func (k *Kernel) reparentChildren(p *Process) {
 	}
 	children := p.children
 	p.children = nil
+	k.parentDied(p, children)
 	for _, c := range children {
 		c.parent = reaper
 		c.PPID = 0
@@ -203,6 +274,9 @@ func (k *Kernel) reparentChildren(p *Process) {
 
 // reap forgets a zombie: its PID is free and its parent no longer lists it.
 func (k *Kernel) reap(p *Process) {
+	if p.state == procZombie {
+		k.zombies--
+	}
 	p.state = procReaped
 	delete(k.procs, p.PID)
 	if par := p.parent; par != nil {
@@ -216,7 +290,9 @@ func (k *Kernel) reap(p *Process) {
 const (
 	wNohang    = 0x1
 	wUntraced  = 0x2
+	wExited    = 0x4
 	wContinued = 0x8
+	wNowait    = 0x01000000
 	wNothread  = 0x20000000
 	wAll       = 0x40000000
 	wClone     = 0x80000000
@@ -225,18 +301,23 @@ const (
 // waitBlocks is doWait's answer when the caller must sleep.
 const waitBlocks = int64(-1 << 62)
 
-// waitCall is a wait4 in progress: its arguments, kept while the caller sleeps.
+// waitCall is a wait4 or waitid in progress: its arguments, kept while the caller sleeps.
 type waitCall struct {
 	pid     int64
-	status  uint64 // user address for the status word (0: none)
+	pidfd   *Process // waitid(P_PIDFD): the one child asked about
+	status  uint64   // user address for the status word (0: none)
 	options uint64
 	rusage  uint64 // user address for a struct rusage (0: none)
+	infop   uint64 // waitid: user address for the siginfo_t (0: none)
+	waitid  bool
 }
 
 // waitable reports whether child c is one that w asks about. Linux's eligible_child():
 // by default only children that report with SIGCHLD; __WCLONE only the others; __WALL both.
 func (w *waitCall) waitable(p, c *Process) bool {
 	switch {
+	case w.pidfd != nil && c != w.pidfd:
+		return false
 	case w.pid > 0 && int64(c.PID) != w.pid:
 		return false
 	case w.pid == 0 && c.PGID != p.PGID:
@@ -251,9 +332,9 @@ func (w *waitCall) waitable(p, c *Process) bool {
 }
 
 // doWait looks for a zombie child that w asks about and reaps it: the status word and a
-// struct rusage go to user memory, and the child's PID is the result. With no such
-// child it returns -ECHILD; with children that are still running, 0 for WNOHANG, else
-// waitBlocks. Linux's do_wait().
+// struct rusage (wait4), or the siginfo_t (waitid), go to user memory, and the result is
+// the child's PID (wait4) or 0 (waitid). With no such child it returns -ECHILD; with
+// children that are still running, 0 for WNOHANG, else waitBlocks. Linux's do_wait().
 func (k *Kernel) doWait(p *Process, w *waitCall) int64 {
 	found := false
 	for _, c := range p.children {
@@ -266,8 +347,17 @@ func (k *Kernel) doWait(p *Process, w *waitCall) int64 {
 		}
 		// Linux reaps first and copies the status out afterwards (kernel_wait4): a bad
 		// pointer is EFAULT, and the child is gone all the same.
-		k.reap(c)
-		if w.status != 0 {
+		if w.options&wNowait == 0 {
+			k.reap(c)
+		}
+		if w.waitid {
+			if w.infop != 0 {
+				si := childSigInfo(c)
+				if _, ok := k.copyOut(p, w.infop, si.bytes()); !ok {
+					return -int64(EFAULT)
+				}
+			}
+		} else if w.status != 0 {
 			var b [4]byte
 			binary.LittleEndian.PutUint32(b[:], uint32(c.status))
 			if _, ok := k.copyOut(p, w.status, b[:]); !ok {
@@ -279,15 +369,39 @@ func (k *Kernel) doWait(p *Process, w *waitCall) int64 {
 				return -int64(EFAULT)
 			}
 		}
+		if w.waitid {
+			return 0
+		}
 		return int64(c.PID)
 	}
 	switch {
 	case !found:
 		return -int64(ECHILD)
 	case w.options&wNohang != 0:
+		if w.waitid && w.infop != 0 {
+			// No child is ready: waitid clears si_signo and si_pid (the whole siginfo).
+			if _, ok := k.copyOut(p, w.infop, make([]byte, 128)); !ok {
+				return -int64(EFAULT)
+			}
+		}
 		return 0
 	}
 	return waitBlocks
+}
+
+// childSigInfo is the siginfo waitid reports for a zombie child: SIGCHLD, CLD_EXITED or
+// CLD_KILLED, si_pid, si_uid, si_status.
+func childSigInfo(c *Process) sigInfo {
+	si := newSigInfo(SIGCHLD, CLD_EXITED)
+	status := c.status >> 8 & 0xff
+	if c.status&0x7f != 0 {
+		le.PutUint32(si.b[8:], CLD_KILLED)
+		status = c.status & 0x7f
+	}
+	le.PutUint32(si.b[16:], uint32(c.PID))
+	le.PutUint32(si.b[20:], c.cred.ruid)
+	le.PutUint32(si.b[24:], uint32(status))
+	return si
 }
 
 // rusageBytes is a struct rusage (144 bytes) with the user time of insns instructions at
@@ -301,5 +415,5 @@ func rusageBytes(insns uint64) []byte {
 
 // String describes the process for traces: "pid 3 (ppid 1, runnable) bin/prog".
 func (p *Process) String() string {
-	return fmt.Sprintf("pid %d (ppid %d, %s) %s", p.PID, p.PPID, p.state, p.exe)
+	return fmt.Sprintf("pid %d (ppid %d, %s) %s", p.PID, p.PPID, p.State(), p.exe)
 }

@@ -35,7 +35,7 @@ func sizeText(b uint64) string {
 // startedOOM reports whether p is the first process and was killed for want of a frame
 // before it retired an instruction: the machine is too small to start it.
 func (k *Kernel) startedOOM(p *Process) bool {
-	return p == k.init && p.insns == 0 && k.nextPID == 2
+	return p == k.first && p.insns == 0 && k.nextPID == 3 // nothing but init and p yet
 }
 
 // ramTooSmall measures what the first program needs to start, on a scratch machine with the

@@ -67,7 +67,7 @@ func (k *Kernel) unmapMappingRange(ino *Inode, from uint64) {
 		if start >= end {
 			return
 		}
-		g := tlbGather{mm: mm}
+		g := tlbGather{mm: mm, why: "truncate"}
 		k.zap(mm, v, v.Start+(start-v.Off), v.End, &g)
 		k.finish(&g)
 	})

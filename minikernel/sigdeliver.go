@@ -22,42 +22,52 @@ const sysRestartSyscallNr = 219
 // settles a system call that returned a restart code (restart it, or make it EINTR); and
 // it puts back the mask rt_sigsuspend replaced when no handler took it into a frame.
 //
-// Preconditions: p is the current process, runnable.
-func (k *Kernel) exitToUser(p *Process) {
+// Preconditions: t is the thread running on this CPU, runnable.
+func (k *Kernel) exitToUser(t *Thread) {
 	settled := false
-	for k.cur == p && !p.exited {
-		info, act, ok := k.getSignal(p)
+	for k.cur == t && !t.exited {
+		info, act, ok := k.getSignal(t)
 		if !ok {
 			break
 		}
 		if !settled {
-			k.restartAfterHandler(p, act)
+			k.restartAfterHandler(t, act)
 			settled = true
 		}
-		k.handleSignal(p, &info, act)
+		k.handleSignal(t, &info, act)
 	}
-	if p.exited || k.cur != p {
+	if t.exited || k.cur != t {
 		return
 	}
 	if !settled {
-		k.restartWithoutHandler(p)
+		k.restartWithoutHandler(t)
 	}
-	p.sig.sysnr = -1
-	if p.sig.restoreMask {
-		p.sig.restoreMask = false
-		p.sig.mask = p.sig.savedMask
+	t.sig.sysnr = -1
+	if t.sig.restoreMask {
+		t.sig.restoreMask = false
+		k.setBlocked(t, t.sig.savedMask)
 	}
 }
 
 // getSignal dequeues signals until one has a handler, and returns it with a copy of its
 // action (SA_RESETHAND gives the signal back its default action now). Ignored signals are
-// dropped; a signal whose default action terminates ends p here (with the one-line reason
-// on the kernel's log when a fault raised it). Linux's get_signal().
-func (k *Kernel) getSignal(p *Process) (sigInfo, sigAction, bool) {
+// dropped; a signal whose default action terminates ends t's process here (with the
+// one-line reason on the kernel's log when a fault raised it). Linux's get_signal().
+func (k *Kernel) getSignal(t *Thread) (sigInfo, sigAction, bool) {
+	p := t.proc
 	for {
-		info, ok := k.dequeue(p, p.sig.mask)
+		info, ok := k.dequeue(t, t.sig.mask)
 		if !ok {
 			return sigInfo{}, sigAction{}, false
+		}
+		if p.traced && k.tracer != nil && info.signo() != SIGKILL {
+			// ptrace_signal(): the debugger sees the signal first, and may cancel or change it.
+			if info, ok = k.traceSignal(t, info); !ok {
+				if p.exited || t.exited {
+					return sigInfo{}, sigAction{}, false
+				}
+				continue
+			}
 		}
 		sig := info.signo()
 		a := &p.sig.act[sig]
@@ -94,15 +104,16 @@ func (k *Kernel) getSignal(p *Process) (sigInfo, sigAction, bool) {
 // alternate stack. When the frame cannot be written the process gets SIGSEGV instead: it
 // is killed if the signal was SIGSEGV itself (force_sigsegv()). Linux's handle_signal()
 // and signal_delivered().
-func (k *Kernel) handleSignal(p *Process, info *sigInfo, act sigAction) {
-	s := &p.sig
+func (k *Kernel) handleSignal(t *Thread, info *sigInfo, act sigAction) {
+	p := t.proc
+	s := &t.sig
 	sig := info.signo()
 	oldmask := s.mask
 	if s.restoreMask {
 		oldmask = s.savedMask // sigmask_to_save(): the frame restores the mask before sigsuspend
 	}
 	rip, rsp := k.cpu.RIP(), k.cpu.Reg(cpu.RSP)
-	frame, ok := k.setupFrame(p, info, act, oldmask)
+	frame, ok := k.setupFrame(t, info, act, oldmask)
 	if !ok {
 		if p.exited {
 			return
@@ -122,11 +133,11 @@ func (k *Kernel) handleSignal(p *Process, info *sigInfo, act sigAction) {
 		return
 	}
 	s.restoreMask = false
-	s.mask |= act.mask
+	mask := s.mask | act.mask
 	if act.flags&saNoDefer == 0 {
-		s.mask |= sigBit(sig)
+		mask |= sigBit(sig)
 	}
-	s.mask &^= unblockable
+	k.setBlocked(t, mask&^unblockable)
 	if s.altFlags&ssAutoDisarm != 0 {
 		s.altSP, s.altSize, s.altFlags = 0, 0, 0
 	}
@@ -140,8 +151,8 @@ func (k *Kernel) handleSignal(p *Process, info *sigInfo, act sigAction) {
 // ERESTARTSYS restarts with SA_RESTART and is EINTR without; ERESTARTNOINTR always
 // restarts; ERESTARTNOHAND and ERESTART_RESTARTBLOCK are EINTR. Restarting backs RIP up to
 // the 2-byte SYSCALL and puts the call's number back in RAX.
-func (k *Kernel) restartAfterHandler(p *Process, act sigAction) {
-	if p.sig.sysnr < 0 {
+func (k *Kernel) restartAfterHandler(t *Thread, act sigAction) {
+	if t.sig.sysnr < 0 {
 		return
 	}
 	switch ret := int64(k.cpu.Reg(cpu.RAX)); ret {
@@ -152,27 +163,27 @@ func (k *Kernel) restartAfterHandler(p *Process, act sigAction) {
 			k.cpu.SetReg(cpu.RAX, negErrno(EINTR))
 			return
 		}
-		k.restartSyscall(p, uint64(p.sig.sysnr))
+		k.restartSyscall(uint64(t.sig.sysnr))
 	}
 }
 
 // restartWithoutHandler settles a system call interrupted by a signal that ran no handler
 // (it was ignored when delivered): every restart code restarts the call, and
 // ERESTART_RESTARTBLOCK continues it through restart_syscall.
-func (k *Kernel) restartWithoutHandler(p *Process) {
-	if p.sig.sysnr < 0 {
+func (k *Kernel) restartWithoutHandler(t *Thread) {
+	if t.sig.sysnr < 0 {
 		return
 	}
 	switch int64(k.cpu.Reg(cpu.RAX)) {
 	case errRestartNoHand, errRestartSys, errRestartNoIntr:
-		k.restartSyscall(p, uint64(p.sig.sysnr))
+		k.restartSyscall(uint64(t.sig.sysnr))
 	case errRestartBlock:
-		k.restartSyscall(p, sysRestartSyscallNr)
+		k.restartSyscall(sysRestartSyscallNr)
 	}
 }
 
-// restartSyscall makes the process execute its SYSCALL again, with nr in RAX.
-func (k *Kernel) restartSyscall(p *Process, nr uint64) {
+// restartSyscall makes the thread on this CPU execute its SYSCALL again, with nr in RAX.
+func (k *Kernel) restartSyscall(nr uint64) {
 	k.cpu.SetReg(cpu.RAX, nr)
 	k.cpu.SetRIP(k.cpu.RIP() - 2)
 }
@@ -182,7 +193,7 @@ func (k *Kernel) restartSyscall(p *Process, nr uint64) {
 // mm/fault.c give it. The signal is delivered on the way back to user mode: to a handler
 // if one is installed, else by its default action, which writes the one-line reason.
 func (k *Kernel) exception(p *Process, t cpu.Trap) {
-	s := &p.sig
+	s := &k.cur.sig
 	rip := t.RIP
 	switch t.Vector {
 	case cpu.VecPF:

@@ -119,14 +119,15 @@ func fpuImage(img *[cpu.FXSaveSize]byte, ext *cpu.ExtState) {
 // registers alone, when the frame cannot be written. Linux's x64_setup_rt_frame() and
 // handle_signal(), writing exactly the bytes they write.
 //
-// Preconditions: p is the current process.
-func (k *Kernel) setupFrame(p *Process, info *sigInfo, act sigAction, oldmask uint64) (uint64, bool) {
+// Preconditions: t is the thread running on this CPU.
+func (k *Kernel) setupFrame(t *Thread, info *sigInfo, act sigAction, oldmask uint64) (uint64, bool) {
 	if act.flags&saRestorer == 0 {
 		return 0, false // "x86-64 should always use SA_RESTORER"
 	}
+	p := t.proc
 	var st cpu.State
 	k.cpu.Save(&st)
-	s := &p.sig
+	s := &t.sig
 	frame, fp, ok := s.sigframeAt(act.flags, st.GPR[cpu.RSP])
 	if !ok {
 		return 0, false
@@ -206,9 +207,10 @@ func sysRtSigreturn(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if _, ok := k.copyIn(p, frame+frUCFlags, b[frUCFlags:frUCLink]); !ok {
 		return k.badFrame(p, frame)
 	}
-	p.sig.mask = le.Uint64(b[frSigmask:]) &^ unblockable
-	p.sig.restart = nil // a restart pending from before the handler is EINTR now
-	p.sig.sysnr = -1    // the restored RAX is not a system call's result to restart
+	t := k.cur
+	k.setBlocked(t, le.Uint64(b[frSigmask:])&^unblockable)
+	t.sig.restart = nil // a restart pending from before the handler is EINTR now
+	t.sig.sysnr = -1    // the restored RAX is not a system call's result to restart
 	if _, ok := k.copyIn(p, frame+frMcontext, b[frMcontext:frMcontext+sigcontextN]); !ok {
 		return k.badFrame(p, frame)
 	}
@@ -240,7 +242,7 @@ func sysRtSigreturn(k *Kernel, p *Process, a *[6]uint64) int64 {
 // badFrame is rt_sigreturn's answer to a frame it cannot use: SIGSEGV (si_code SI_KERNEL).
 // Linux's signal_fault().
 func (k *Kernel) badFrame(p *Process, frame uint64) int64 {
-	p.sig.sysnr = -1
+	k.cur.sig.sysnr = -1
 	k.forceSignal(p, withWhy(newSigInfo(SIGSEGV, siKernel),
 		fmt.Sprintf("bad signal frame at %#x in rt_sigreturn", frame)))
 	return 0
@@ -257,7 +259,7 @@ func withWhy(si sigInfo, why string) sigInfo {
 // do_sigaltstack(): EPERM while running on the alternate stack, EINVAL for flags other than
 // SS_ONSTACK, SS_DISABLE (with SS_AUTODISARM), ENOMEM below MINSIGSTKSZ.
 func (k *Kernel) doSigaltstack(p *Process, ss, old []byte, sp uint64) Errno {
-	s := &p.sig
+	s := &k.cur.sig
 	if old != nil {
 		clear(old)
 		le.PutUint64(old[0:], s.altSP)

@@ -8,8 +8,8 @@ import (
 	"github.com/vmemu/vmemu/internal/safetext"
 )
 
-// Signals: generation, queues and dispositions, as Linux's kernel/signal.c does them for a
-// process of one thread. A signal is generated (send_signal: queued with its siginfo, or
+// Signals: generation, queues and dispositions, as Linux's kernel/signal.c does them for
+// processes of one thread or many. A signal is generated (send_signal: queued with its siginfo, or
 // dropped when ignored), then delivered when the process next returns to user mode
 // (get_signal, sigdeliver.go): its handler runs on a signal frame (sigframe.go), or its
 // default action is taken. The system calls that manage dispositions, masks and pending
@@ -156,10 +156,12 @@ func newSigInfo(sig, code int) sigInfo {
 // sender (kill: SI_USER; tkill and tgkill: SI_TKILL).
 func userSigInfo(sig, code int, from *Process) sigInfo {
 	si := newSigInfo(sig, code)
+	uid := uint32(os.Getuid())
 	if from != nil {
 		le.PutUint32(si.b[16:], uint32(from.PID))
+		uid = from.cred.ruid
 	}
-	le.PutUint32(si.b[20:], uint32(os.Getuid()))
+	le.PutUint32(si.b[20:], uid)
 	return si
 }
 
@@ -238,15 +240,13 @@ func (q *sigPending) flush(set uint64) {
 	q.queue = kept
 }
 
-// sigState is a process's signal state: dispositions, the blocked mask, the pending
-// signals (private: sent to the thread by tgkill, raise or a fault; shared: sent to the
-// process by kill, a timer or a child), the alternate signal stack, and the per-thread
-// records Linux keeps for signal frames and system-call restarts.
+// sigState is a thread's own signal state: the blocked mask, the signals sent to the
+// thread itself (tgkill, raise, a fault), the alternate signal stack, and the records
+// Linux keeps per thread for signal frames and system-call restarts. What the threads of a
+// process share is in procSig.
 type sigState struct {
-	act     [numSignals + 1]sigAction
 	mask    uint64 // bit sig-1 set: blocked
 	private sigPending
-	shared  sigPending
 
 	// realBlocked is the mask rt_sigtimedwait replaced while it sleeps (Linux's
 	// real_blocked): a signal it blocks is not ignored even though the mask now lets it in.
@@ -260,7 +260,7 @@ type sigState struct {
 	altSP, altSize uint64
 	altFlags       uint32
 
-	// sysnr is the system call the process is in (Linux's orig_ax), -1 when it entered
+	// sysnr is the system call the thread is in (Linux's orig_ax), -1 when it entered
 	// the kernel otherwise, or when rt_sigreturn disabled the restart checks.
 	sysnr int64
 	// restart is what restart_syscall resumes (Linux's restart_block), nil when nothing.
@@ -269,47 +269,64 @@ type sigState struct {
 	// The last exception's vector, error code and CR2 (thread.trap_nr, error_code, cr2):
 	// a signal frame's trapno, err and cr2 report them.
 	trapNr, trapErr, cr2 uint64
+}
+
+// sigHand is the table of signal dispositions, shared by a process's threads and, with
+// CLONE_SIGHAND, by processes (Linux's sighand_struct).
+type sigHand struct {
+	act [numSignals + 1]sigAction
+}
+
+// procSig is the signal state a process's threads share (Linux's signal_struct): the
+// dispositions, the signals sent to the process as a whole (kill, a timer, a child), the
+// wait queue of wait4 and the interval timers.
+type procSig struct {
+	*sigHand
+	shared sigPending
 
 	// childWait is where wait4 sleeps until a child changes state (wait_chldexit).
 	childWait waitQueue
 
 	timers [3]itimer // ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF (timers.go)
+
+	currTarget int // the thread a process-directed signal was last given to (curr_target)
 }
 
-// forkChild returns the signal state of a child of fork: the same dispositions, mask and
-// alternate stack, no pending signal, no interval timer (Linux's copy_process: the pending
-// set is initialized empty; copy_signal leaves the timers unarmed).
-func (s *sigState) forkChild() sigState {
-	c := *s
-	c.private, c.shared = sigPending{}, sigPending{}
-	c.childWait = waitQueue{}
-	c.timers = [3]itimer{}
-	c.restoreMask, c.restart = false, nil
+// cloneThread returns the signal state of a new thread: the creator's mask, nothing
+// pending, and the alternate stack kept only when the thread gets an address space of its
+// own or vfork's (Linux's copy_process: sas_ss_reset for CLONE_VM without CLONE_VFORK).
+func (s *sigState) cloneThread(sharedVM bool) sigState {
+	c := sigState{mask: s.mask, sysnr: -1}
+	if !sharedVM {
+		c.altSP, c.altSize, c.altFlags = s.altSP, s.altSize, s.altFlags
+	}
 	return c
 }
 
 // ignoresChildren reports whether children are reaped without a zombie: SIGCHLD ignored or
 // SA_NOCLDWAIT (Linux's exit_notify() autoreap).
-func (s *sigState) ignoresChildren() bool {
-	a := s.act[SIGCHLD]
+func (h *sigHand) ignoresChildren() bool {
+	a := h.act[SIGCHLD]
 	return a.handler == sigIGN || a.flags&saNoCldWait != 0
 }
 
-// pending returns the signals pending, private and shared together.
-func (s *sigState) pending() uint64 { return s.private.set | s.shared.set }
+// pending returns the signals pending for t: its own and its process's.
+func (t *Thread) pending() uint64 { return t.sig.private.set | t.proc.sig.shared.set }
 
 // execReset is what execve does to signals: handlers go back to SIG_DFL (ignored signals
 // stay ignored), every action loses its flags, restorer and mask, and the alternate stack
 // is forgotten; the mask and the pending signals stay. Linux's flush_signal_handlers() and
 // the sas_ss reset in begin_new_exec().
-func (s *sigState) execReset() {
-	for i := range s.act {
-		h := s.act[i].handler
-		if h != sigIGN {
-			h = sigDFL
+func (k *Kernel) execResetSignals(t *Thread) {
+	p := t.proc
+	h := &sigHand{}
+	for i := range h.act {
+		if p.sig.act[i].handler == sigIGN {
+			h.act[i].handler = sigIGN
 		}
-		s.act[i] = sigAction{handler: h}
 	}
+	p.sig.sigHand = h // unshare_sighand(): a table shared with another process is left to it
+	s := &t.sig
 	s.altSP, s.altSize, s.altFlags = 0, 0, 0
 	s.restart = nil
 }
@@ -336,100 +353,174 @@ func defaultActionOf(sig int) defaultAction {
 	return actTerm
 }
 
-// ignored reports whether generating sig for p drops it: its disposition ignores it and
-// p neither blocks it nor waits for it in rt_sigtimedwait. Linux's sig_ignored().
-func (s *sigState) ignored(sig int) bool {
-	if (s.mask|s.realBlocked)&sigBit(sig) != 0 {
+// ignored reports whether generating sig for t drops it: its disposition ignores it and
+// t neither blocks it nor waits for it in rt_sigtimedwait. Linux's sig_ignored().
+func (t *Thread) ignored(sig int) bool {
+	if (t.sig.mask|t.sig.realBlocked)&sigBit(sig) != 0 {
 		return false
 	}
-	h := s.act[sig].handler
+	h := t.proc.sig.act[sig].handler
 	return h == sigIGN || (h == sigDFL && defaultActionOf(sig) == actIgn)
 }
 
-// fatal reports whether delivering sig would terminate p by its default action. Linux's
-// sig_fatal().
-func (s *sigState) fatal(sig int) bool {
+// fatal reports whether delivering sig would terminate the process by its default action.
+// Linux's sig_fatal().
+func (h *sigHand) fatal(sig int) bool {
 	a := defaultActionOf(sig)
-	return s.act[sig].handler == sigDFL && (a == actTerm || a == actCore)
+	return h.act[sig].handler == sigDFL && (a == actTerm || a == actCore)
 }
 
-// signalPending reports whether a pending signal is not blocked: what makes a sleeping
-// system call return (Linux's signal_pending(), TIF_SIGPENDING).
-func (k *Kernel) signalPending(p *Process) bool { return p.sig.pending()&^p.sig.mask != 0 }
+// signalPending reports whether a signal pending for t is not blocked: what makes a
+// sleeping system call return (Linux's signal_pending(), TIF_SIGPENDING).
+func (t *Thread) signalPending() bool { return t.pending()&^t.sig.mask != 0 }
 
-// sendSignal sends sig to p from the current process, as the kernel does for SIGPIPE
+// sendSignal sends sig to p from the current thread, as the kernel does for SIGPIPE
 // (send_sig with SEND_SIG_NOINFO: si_code SI_USER, si_pid the sender's): to the process as
 // a whole.
 func (k *Kernel) sendSignal(p *Process, sig int) {
-	k.generate(p, userSigInfo(sig, siUser, k.cur), false)
+	var from *Process
+	if k.cur != nil {
+		from = k.cur.proc
+	}
+	k.generate(p, userSigInfo(sig, siUser, from), false)
 }
 
-// generate queues the signal info describes for p, to its own (private) queue or to the
-// process's (shared), then lets p know: Linux's __send_signal_locked() and
-// complete_signal(). An ignored signal is dropped; a standard signal already pending is
-// not queued twice. A signal whose default action terminates, and that p neither blocks
-// nor waits for in rt_sigtimedwait, terminates p at once, as complete_signal() starts a
-// group exit; others wake p if it sleeps in a system call, and are delivered when it
-// returns to user mode.
+// generate queues the signal info describes for p: to the process's shared queue, or, when
+// private, to the queue of the thread running on this CPU, which must be one of p's (a
+// fault, raise). Linux's __send_signal_locked() with complete_signal(): see queueSignal.
 func (k *Kernel) generate(p *Process, info sigInfo, private bool) {
+	var t *Thread
+	if private {
+		if t = k.cur; t == nil || t.proc != p {
+			t = p.mainThread()
+		}
+		if t == nil {
+			return
+		}
+	}
+	k.queueSignal(p, t, info)
+}
+
+// generateThread queues a signal for thread t alone (tgkill, tkill).
+func (k *Kernel) generateThread(t *Thread, info sigInfo) { k.queueSignal(t.proc, t, info) }
+
+// queueSignal queues the signal info describes for thread t (its private queue), or, when
+// t is nil, for process p (the shared queue), then lets a thread know: Linux's
+// __send_signal_locked() and complete_signal(). An ignored signal is dropped; a standard
+// signal already pending is not queued twice. A process-directed signal goes to the first
+// thread that does not block it, the main thread first (wants_signal()); if every thread
+// blocks it, it stays pending. A signal whose default action terminates, and that the
+// chosen thread neither blocks nor waits for in rt_sigtimedwait, ends the whole process at
+// once, as complete_signal() starts a group exit; others wake the chosen thread if it
+// sleeps in a system call, and are delivered when it returns to user mode.
+func (k *Kernel) queueSignal(p *Process, t *Thread, info sigInfo) {
 	sig := info.signo()
-	if sig <= 0 || sig > numSignals || p.exited {
+	if sig <= 0 || sig > numSignals || p.exited || p.groupExit || p.kernelInit {
 		return
 	}
-	s := &p.sig
+	probe := t
+	if probe == nil {
+		if probe = p.mainThread(); probe == nil {
+			return
+		}
+	}
 	if sig == SIGKILL {
-		k.emit(&Event{Kind: EvSignal, PID: p.PID, RIP: k.ripOf(p), Signal: sig, Text: "default action: terminate"})
+		k.emit(&Event{Kind: EvSignal, PID: p.PID, TID: probe.TID, RIP: k.ripOf(probe), Signal: sig, Text: "default action: terminate"})
 		k.exit(p, SIGKILL)
 		return
 	}
-	if sig == SIGSTOP || s.ignored(sig) {
+	if sig == SIGSTOP || probe.ignored(sig) {
 		if sig == SIGSTOP {
 			k.logf("pid %d: SIGSTOP ignored: job control (stopping processes) is not implemented", p.PID)
 		}
 		return
 	}
-	q := &s.shared
-	if private {
-		q = &s.private
+	q := &p.sig.shared
+	if t != nil {
+		q = &t.sig.private
 	}
 	bit := sigBit(sig)
 	if sig < sigRTMin && q.set&bit != 0 {
 		return // legacy_queue(): one instance of a standard signal
 	}
-	if sig < sigRTMin || len(s.private.queue)+len(s.shared.queue) < maxQueued {
+	if sig < sigRTMin || k.queuedSignals(p) < maxQueued {
 		q.queue = append(q.queue, info)
 	}
 	q.set |= bit
-	if s.mask&bit != 0 {
+	// complete_signal(): find a thread that wants it.
+	if t == nil {
+		t = k.signalTarget(p, bit)
+		if t == nil {
+			return // every thread blocks it: it waits in the shared queue
+		}
+	} else if t.sig.mask&bit != 0 {
 		return
 	}
-	if s.fatal(sig) && defaultActionOf(sig) == actTerm && s.realBlocked&bit == 0 {
-		k.emit(&Event{Kind: EvSignal, PID: p.PID, RIP: k.ripOf(p), Signal: sig, Text: "default action: terminate"})
+	if p.sig.fatal(sig) && defaultActionOf(sig) == actTerm && t.sig.realBlocked&bit == 0 && !p.traced {
+		k.emit(&Event{Kind: EvSignal, PID: p.PID, TID: t.TID, RIP: k.ripOf(t), Signal: sig, Text: "default action: terminate"})
 		k.exit(p, sig)
 		return
 	}
-	k.signalWake(p)
+	k.signalWake(t)
 }
 
-// forceSignal sends a signal an instruction raised to p, as Linux's
-// force_sig_info_to_task() does: a signal p blocks or ignores gets back its default action
-// and is unblocked, so that a fault can never be ignored or left pending.
+// signalTarget picks the thread of p that takes a process-directed signal with bit bit:
+// the main thread if it does not block it, else the next thread after the last one chosen
+// that does not (Linux's complete_signal() with wants_signal()); nil when all block it.
+func (k *Kernel) signalTarget(p *Process, bit uint64) *Thread {
+	if m := p.mainThread(); m != nil && m.sig.mask&bit == 0 {
+		return m
+	}
+	n := len(p.threads)
+	start := 0
+	for i, t := range p.threads {
+		if t.TID == p.sig.currTarget {
+			start = i
+		}
+	}
+	for i := 0; i < n; i++ {
+		t := p.threads[(start+i)%n]
+		if t.sig.mask&bit == 0 {
+			p.sig.currTarget = t.TID
+			return t
+		}
+	}
+	return nil
+}
+
+// queuedSignals counts the siginfos queued for p and its threads (RLIMIT_SIGPENDING's
+// count).
+func (k *Kernel) queuedSignals(p *Process) int {
+	n := len(p.sig.shared.queue)
+	for _, t := range p.threads {
+		n += len(t.sig.private.queue)
+	}
+	return n
+}
+
+// forceSignal sends a signal an instruction raised to the thread running on this CPU (one
+// of p's), as Linux's force_sig_info_to_task() does: a signal it blocks or ignores gets back
+// its default action and is unblocked, so that a fault can never be ignored or left pending.
 func (k *Kernel) forceSignal(p *Process, info sigInfo) {
+	t := k.cur
+	if t == nil || t.proc != p {
+		return
+	}
 	sig := info.signo()
 	a := &p.sig.act[sig]
-	if blocked := p.sig.mask&sigBit(sig) != 0; blocked || a.handler == sigIGN {
+	if blocked := t.sig.mask&sigBit(sig) != 0; blocked || a.handler == sigIGN {
 		a.handler = sigDFL
-		p.sig.mask &^= sigBit(sig)
+		t.sig.mask &^= sigBit(sig)
 	}
-	k.generate(p, info, true)
+	k.generateThread(t, info)
 }
 
-// dequeue takes the next signal p does not block in mask: a synchronous signal from p's
-// own queue first, then p's own signals, then the process's, each by next(). Linux's
+// dequeue takes the next signal t does not block in mask: a synchronous signal from t's
+// own queue first, then t's own signals, then the process's, each by next(). Linux's
 // dequeue_synchronous_signal() and dequeue_signal(); an ITIMER_REAL with an interval is
 // re-armed when its SIGALRM is taken, as there.
-func (k *Kernel) dequeue(p *Process, mask uint64) (sigInfo, bool) {
-	s := &p.sig
+func (k *Kernel) dequeue(t *Thread, mask uint64) (sigInfo, bool) {
+	s := &t.sig
 	if s.private.set&syncSignals&^mask != 0 {
 		for _, si := range s.private.queue {
 			if sig := si.signo(); si.code() > siUser && syncSignals&sigBit(sig)&^mask != 0 {
@@ -437,11 +528,11 @@ func (k *Kernel) dequeue(p *Process, mask uint64) (sigInfo, bool) {
 			}
 		}
 	}
-	for _, q := range []*sigPending{&s.private, &s.shared} {
+	for _, q := range []*sigPending{&s.private, &t.proc.sig.shared} {
 		if sig := q.next(mask); sig != 0 {
 			si := q.take(sig)
 			if sig == SIGALRM {
-				k.rearmRealTimer(p)
+				k.rearmRealTimer(t.proc)
 			}
 			return si, true
 		}
@@ -449,12 +540,12 @@ func (k *Kernel) dequeue(p *Process, mask uint64) (sigInfo, bool) {
 	return sigInfo{}, false
 }
 
-// ripOf returns p's instruction pointer: the CPU's if p is running, else the saved one.
-func (k *Kernel) ripOf(p *Process) uint64 {
-	if p == k.cur {
-		return k.cpu.RIP()
+// ripOf returns t's instruction pointer: its CPU's if t is running, else the saved one.
+func (k *Kernel) ripOf(t *Thread) uint64 {
+	if t.on != nil {
+		return t.on.cpu.RIP()
 	}
-	return p.regs.RIP
+	return t.regs.RIP
 }
 
 // killSignal ends p with sig's default action (terminate) because of a fault, writing one
@@ -514,8 +605,10 @@ func sysRtSigaction(k *Kernel, p *Process, a *[6]uint64) int64 {
 		if h := p.sig.act[sig].handler; h == sigIGN || (h == sigDFL && defaultActionOf(sig) == actIgn) {
 			// POSIX: setting SIG_IGN, or SIG_DFL for a signal ignored by default, discards
 			// it when pending, blocked or not.
-			p.sig.private.flush(sigBit(sig))
 			p.sig.shared.flush(sigBit(sig))
+			for _, t := range p.threads {
+				t.sig.private.flush(sigBit(sig))
+			}
 		}
 	}
 	if a[2] != 0 {
@@ -538,23 +631,26 @@ func sysRtSigprocmask(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if a[3] != sigsetSize {
 		return -int64(EINVAL)
 	}
-	old := p.sig.mask
+	t := k.cur
+	old := t.sig.mask
 	if a[1] != 0 {
 		set, e := k.readSigset(p, a[1], a[3])
 		if e != 0 {
 			return -int64(e)
 		}
 		set &^= unblockable
+		mask := t.sig.mask
 		switch a[0] {
 		case sigBlock:
-			p.sig.mask |= set
+			mask |= set
 		case sigUnblock:
-			p.sig.mask &^= set
+			mask &^= set
 		case sigSetMask:
-			p.sig.mask = set
+			mask = set
 		default:
 			return -int64(EINVAL)
 		}
+		k.setBlocked(t, mask)
 	}
 	if a[2] != 0 && !k.writeU64(p, a[2], old) {
 		return -int64(EFAULT)
@@ -569,7 +665,7 @@ func sysRtSigpending(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(EINVAL)
 	}
 	var b [8]byte
-	le.PutUint64(b[:], p.sig.pending()&p.sig.mask)
+	le.PutUint64(b[:], k.cur.pending()&k.cur.sig.mask)
 	if _, ok := k.copyOut(p, a[0], b[:a[1]]); !ok {
 		return -int64(EFAULT)
 	}
@@ -600,9 +696,9 @@ func sysKill(k *Kernel, p *Process, a *[6]uint64) int64 {
 				targets = append(targets, q)
 			}
 		}
-	default: // -1: everyone but the first process and the caller
+	default: // -1: everyone but init and the caller
 		for _, q := range k.live {
-			if q != k.init && q != p {
+			if q != k.initProc && q != p {
 				targets = append(targets, q)
 			}
 		}
@@ -611,33 +707,46 @@ func sysKill(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(ESRCH)
 	}
 	for _, q := range targets {
+		if q.kernelInit {
+			return -int64(EPERM) // init belongs to root (and ignores what it does not handle)
+		}
+	}
+	for _, q := range targets {
 		k.generate(q, userSigInfo(sig, siUser, p), false)
 	}
 	return 0
 }
 
-// tgkill(tgid, tid, sig) and tkill(tid, sig): with one thread per process the thread is the
-// process; the signal goes to the thread's own queue with si_code SI_TKILL (raise() and
-// abort() use these).
+// tgkill(tgid, tid, sig): send sig to one thread, tid, of process tgid: the signal goes
+// to the thread's own queue with si_code SI_TKILL (raise(), abort() and pthread_kill()
+// use it). Signal 0 only checks that the thread exists. Linux's do_tkill().
 func sysTgkill(k *Kernel, p *Process, a *[6]uint64) int64 {
 	tgid, tid, sig := int64(int32(a[0])), int64(int32(a[1])), int(int32(a[2]))
 	if tgid <= 0 || tid <= 0 || sig < 0 || sig > numSignals {
 		return -int64(EINVAL)
 	}
-	q := k.procs[int(tid)]
-	if q == nil || int64(q.PID) != tgid || q.exited {
-		return -int64(ESRCH)
-	}
-	k.generate(q, userSigInfo(sig, siTkill, p), true)
-	return 0
+	return k.tkill(p, int(tgid), int(tid), sig)
 }
 
+// tkill(tid, sig): tgkill without the check that the thread belongs to a given process.
 func sysTkill(k *Kernel, p *Process, a *[6]uint64) int64 {
-	if int32(a[0]) <= 0 {
+	tid, sig := int64(int32(a[0])), int(int32(a[1]))
+	if tid <= 0 || sig < 0 || sig > numSignals {
 		return -int64(EINVAL)
 	}
-	b := [6]uint64{a[0], a[0], a[1]}
-	return sysTgkill(k, p, &b)
+	return k.tkill(p, 0, int(tid), sig)
+}
+
+// tkill sends sig to thread tid (of process tgid, when not 0).
+func (k *Kernel) tkill(p *Process, tgid, tid, sig int) int64 {
+	t := k.tasks[tid]
+	if t == nil || (tgid != 0 && t.proc.PID != tgid) || t.proc.exited {
+		return -int64(ESRCH)
+	}
+	if sig != 0 {
+		k.generateThread(t, userSigInfo(sig, siTkill, p))
+	}
+	return 0
 }
 
 // rt_sigqueueinfo(tgid, sig, info): send sig with the caller's siginfo (sigqueue() passes
@@ -660,11 +769,56 @@ func sysRtSigqueueinfo(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if pid <= 0 || q == nil {
 		return -int64(ESRCH)
 	}
-	if sig >= sigRTMin && len(q.sig.private.queue)+len(q.sig.shared.queue) >= maxQueued {
+	if sig >= sigRTMin && k.queuedSignals(q) >= maxQueued {
 		return -int64(EAGAIN)
 	}
 	k.generate(q, si, false)
 	return 0
+}
+
+// rt_tgsigqueueinfo(tgid, tid, sig, info): rt_sigqueueinfo to one thread.
+func sysRtTgsigqueueinfo(k *Kernel, p *Process, a *[6]uint64) int64 {
+	tgid, tid, sig := int64(int32(a[0])), int64(int32(a[1])), int(int32(a[2]))
+	if tgid <= 0 || tid <= 0 {
+		return -int64(EINVAL)
+	}
+	var si sigInfo
+	if _, ok := k.copyIn(p, a[3], si.b[:]); !ok {
+		return -int64(EFAULT)
+	}
+	le.PutUint32(si.b[0:], uint32(sig))
+	if (si.code() >= 0 || si.code() == siTkill) && tgid != int64(p.PID) {
+		return -int64(EPERM)
+	}
+	if sig < 0 || sig > numSignals {
+		return -int64(EINVAL)
+	}
+	t := k.tasks[int(tid)]
+	if t == nil || int64(t.proc.PID) != tgid || t.proc.exited {
+		return -int64(ESRCH)
+	}
+	if sig != 0 {
+		k.generateThread(t, si)
+	}
+	return 0
+}
+
+// setBlocked sets t's blocked mask. Process-directed signals pending that t now blocks go
+// to another thread that does not, which is woken (Linux's set_current_blocked() with
+// retarget_shared_pending()).
+func (k *Kernel) setBlocked(t *Thread, mask uint64) {
+	newly := mask &^ t.sig.mask & t.proc.sig.shared.set
+	t.sig.mask = mask
+	for newly != 0 {
+		bit := newly & -newly
+		newly &^= bit
+		for _, o := range t.proc.threads {
+			if o != t && o.sig.mask&bit == 0 {
+				k.signalWake(o)
+				break
+			}
+		}
+	}
 }
 
 // pause(): sleep until a signal is delivered; then EINTR (after the handler), or, when no
@@ -682,10 +836,11 @@ func sysRtSigsuspend(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if e != 0 {
 		return -int64(e)
 	}
-	p.sig.savedMask = p.sig.mask
-	p.sig.mask = set &^ unblockable
+	t := k.cur
+	t.sig.savedMask = t.sig.mask
+	t.sig.mask = set &^ unblockable
 	return k.block(p, &sleepCall{intr: func() int64 {
-		p.sig.restoreMask = true
+		t.sig.restoreMask = true
 		return errRestartNoHand
 	}})
 }
@@ -709,8 +864,9 @@ func sysRtSigtimedwait(k *Kernel, p *Process, a *[6]uint64) int64 {
 	}
 	which &^= unblockable
 	uinfo := a[1]
+	t := k.cur
 	take := func() int64 {
-		si, ok := k.dequeue(p, ^which)
+		si, ok := k.dequeue(t, ^which)
 		if !ok {
 			return sysBlocks
 		}
@@ -727,7 +883,7 @@ func sysRtSigtimedwait(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if hasTimeout && timeout == 0 {
 		return -int64(EAGAIN)
 	}
-	s := &p.sig
+	s := &t.sig
 	s.realBlocked = s.mask
 	s.mask &^= which
 	restore := func() { s.mask, s.realBlocked = s.realBlocked, 0 }

@@ -75,12 +75,12 @@ func TestSignalFrameLayout(t *testing.T) {
 	below := rsp - 4096
 	_, ok := k.copyOut(p, below, bytes.Repeat([]byte{0xaa}, int(rsp-below)))
 	require.True(t, ok)
-	p.sig.trapNr, p.sig.trapErr, p.sig.cr2 = 14, 6, 0xdead000
-	p.sig.mask = sigBit(SIGHUP)
-	p.sig.sysnr = -1
+	p.leader.sig.trapNr, p.leader.sig.trapErr, p.leader.sig.cr2 = 14, 6, 0xdead000
+	p.leader.sig.mask = sigBit(SIGHUP)
+	p.leader.sig.sysnr = -1
 
 	k.generate(p, userSigInfo(SIGUSR1, siUser, p), false)
-	k.exitToUser(p)
+	k.exitToUser(p.leader)
 
 	fp := (rsp - redZone - cpu.FXSaveSize) &^ 63
 	frame := (fp-frameSize)&^15 - 8
@@ -97,7 +97,7 @@ func TestSignalFrameLayout(t *testing.T) {
 	var now cpu.State
 	c.Save(&now)
 	assert.Equal(t, cpu.InitialExtState(), now.Ext, "the handler starts with the initial FPU state")
-	assert.Equal(t, sigBit(SIGHUP)|sigBit(SIGUSR1)|sigBit(SIGUSR2), p.sig.mask, "the old mask, sa_mask and the signal")
+	assert.Equal(t, sigBit(SIGHUP)|sigBit(SIGUSR1)|sigBit(SIGUSR2), p.leader.sig.mask, "the old mask, sa_mask and the signal")
 
 	b := peek(t, k, p, frame, frameSize)
 	assert.Equal(t, uint64(restorer), le.Uint64(b[0:]), "pretcode = sa_restorer")
@@ -150,8 +150,8 @@ func TestSignalFrameLayout(t *testing.T) {
 	assert.Equal(t, page+2, back.RIP)
 	assert.Equal(t, st.RFLAGS|cpu.FlagID, back.RFLAGS, "the frame's CF and DF, and the current ID (not a FIX_EFLAGS bit)")
 	assert.Equal(t, st.Ext, back.Ext, "the FPU state comes back from the frame")
-	assert.Equal(t, sigBit(SIGHUP), p.sig.mask)
-	assert.Equal(t, int64(-1), p.sig.sysnr, "no restart check for the restored RAX")
+	assert.Equal(t, sigBit(SIGHUP), p.leader.sig.mask)
+	assert.Equal(t, int64(-1), p.leader.sig.sysnr, "no restart check for the restored RAX")
 }
 
 // Without SA_SIGINFO the kernel does not write the siginfo (RSI still points at its place).
@@ -162,7 +162,7 @@ func TestSignalFrameWithoutSiginfo(t *testing.T) {
 	_, ok := k.copyOut(p, rsp-4096, bytes.Repeat([]byte{0xaa}, 4096))
 	require.True(t, ok)
 	k.generate(p, userSigInfo(SIGUSR1, siUser, p), false)
-	k.exitToUser(p)
+	k.exitToUser(p.leader)
 	assert.Equal(t, bytes.Repeat([]byte{0xaa}, 128), peek(t, k, p, k.cpu.Reg(cpu.RSI), 128))
 }
 
@@ -178,7 +178,7 @@ func TestRtSigreturnBadFrame(t *testing.T) {
 		{"reserved MXCSR bit", func(k *Kernel, p *Process) uint64 {
 			setAction(t, k, p, SIGUSR1, sigAction{handler: 0x401000, flags: saRestorer, restorer: 0x402000})
 			k.generate(p, userSigInfo(SIGUSR1, siUser, p), false)
-			k.exitToUser(p)
+			k.exitToUser(p.leader)
 			fp := binary.LittleEndian.Uint64(peek(t, k, p, k.cpu.Reg(cpu.RSP)+frMcontext+184, 8))
 			k.copyOut(p, fp+24, []byte{0, 0, 1, 0}) // MXCSR bit 16
 			return k.cpu.Reg(cpu.RSP) + 8
@@ -189,7 +189,7 @@ func TestRtSigreturnBadFrame(t *testing.T) {
 			k.cpu.SetReg(cpu.RSP, tc.frame(k, p))
 			a := [6]uint64{}
 			assert.Zero(t, sysRtSigreturn(k, p, &a))
-			k.exitToUser(p)
+			k.exitToUser(p.leader)
 			assert.True(t, p.exited)
 			assert.Equal(t, SIGSEGV, p.status)
 		})
@@ -227,9 +227,9 @@ func TestSyscallRestartRules(t *testing.T) {
 			if !tc.handler {
 				p.sig.act[SIGUSR1].handler = sigIGN // ignored by the time it is delivered
 			}
-			p.sig.sysnr = nr
+			p.leader.sig.sysnr = nr
 			k.cpu.SetReg(cpu.RAX, uint64(tc.ret))
-			k.exitToUser(p)
+			k.exitToUser(p.leader)
 			rax, rip := k.cpu.Reg(cpu.RAX), k.cpu.RIP()
 			if tc.handler {
 				mc := peek(t, k, p, k.cpu.Reg(cpu.RSP)+frMcontext, sigcontextN)
@@ -237,7 +237,7 @@ func TestSyscallRestartRules(t *testing.T) {
 			}
 			assert.Equal(t, tc.rax, rax, "RAX")
 			assert.Equal(t, page+2-tc.back, rip, "RIP")
-			assert.Equal(t, int64(-1), p.sig.sysnr)
+			assert.Equal(t, int64(-1), p.leader.sig.sysnr)
 		})
 	}
 }
@@ -264,9 +264,9 @@ func TestNanosleepRestartsWithoutHandler(t *testing.T) {
 	k.cpu.SetReg(cpu.RSI, 0)
 	start := k.nowNS()
 	require.NoError(t, k.Step(1)) // runs the SYSCALL: p sleeps
-	require.Equal(t, procBlocked, p.state)
+	require.Equal(t, procBlocked, p.leader.state)
 	k.generate(p, userSigInfo(SIGUSR1, siUser, p), false)
-	require.Equal(t, procRunnable, p.state, "the signal wakes the sleeper")
+	require.Equal(t, procRunnable, p.leader.state, "the signal wakes the sleeper")
 	p.sig.act[SIGUSR1].handler = sigIGN // by delivery the signal is ignored: no handler runs
 	code2, err := k.Run()
 	require.NoError(t, err)
@@ -335,7 +335,7 @@ func TestRtSigactionRules(t *testing.T) {
 // A standard signal is pending at most once; real-time signals queue every instance.
 func TestPendingQueues(t *testing.T) {
 	k, p, _ := sigKernel(t, nil, 0)
-	p.sig.mask = ^uint64(0) &^ unblockable
+	p.leader.sig.mask = ^uint64(0) &^ unblockable
 	for i := 0; i < 3; i++ {
 		k.generate(p, userSigInfo(SIGUSR1, siUser, p), false)
 		k.generate(p, userSigInfo(sigRTMin+1, siUser, p), false)
@@ -343,7 +343,7 @@ func TestPendingQueues(t *testing.T) {
 	assert.Len(t, p.sig.shared.queue, 4)
 	n := 0
 	for {
-		si, ok := k.dequeue(p, 0)
+		si, ok := k.dequeue(p.leader, 0)
 		if !ok {
 			break
 		}
@@ -351,7 +351,7 @@ func TestPendingQueues(t *testing.T) {
 		assert.Contains(t, []int{SIGUSR1, sigRTMin + 1}, si.signo())
 	}
 	assert.Equal(t, 4, n)
-	assert.Zero(t, p.sig.pending())
+	assert.Zero(t, p.leader.pending())
 }
 
 // alarm returns the seconds the previous alarm had left, rounded to the nearest, and never
@@ -380,7 +380,7 @@ func enterSyscall(k *Kernel, p *Process, nr uint64, args ...uint64) bool {
 		k.cpu.SetReg(regs[i], v)
 	}
 	k.syscall(p)
-	return p.sleep != nil
+	return p.leader.sleep != nil
 }
 
 // Every blocking call sleeps through the one mechanism, and a signal with a handler ends
@@ -395,7 +395,7 @@ func TestBlockingCallsAreInterrupted(t *testing.T) {
 		code int64
 	}{
 		{"wait4", 61, func(k *Kernel, p *Process, buf uint64) []uint64 {
-			_, e := k.fork(p, 0, false, 0, SIGCHLD) // a child that never runs before the signal
+			_, e := k.clone(k.cur, &cloneArgs{exitSignal: SIGCHLD}) // a child that never runs before the signal
 			require.Zero(t, e)
 			return []uint64{^uint64(0), 0, 0, 0}
 		}, errRestartSys},
@@ -425,10 +425,11 @@ func TestBlockingCallsAreInterrupted(t *testing.T) {
 			})
 			require.True(t, enterSyscall(k, p, tc.nr, tc.args(k, p, buf)...), "%s sleeps", tc.name)
 			k.generate(p, userSigInfo(SIGUSR1, siUser, p), false)
-			require.Equal(t, procRunnable, p.state, "the signal wakes it")
-			require.NoError(t, k.schedule()) // resumes p: the call ends, the handler's frame is built
+			require.Equal(t, procRunnable, p.leader.state, "the signal wakes it")
+			_, err := k.schedule()
+			require.NoError(t, err) // resumes p: the call ends, the handler's frame is built
 			assert.Equal(t, tc.code, ret, "the call's result")
-			assert.Nil(t, p.sleep)
+			assert.Nil(t, p.leader.sleep)
 			assert.Equal(t, uint64(0x401000), k.cpu.RIP(), "the handler runs")
 			mc := peek(t, k, p, k.cpu.Reg(cpu.RSP)+frMcontext, sigcontextN)
 			assert.Equal(t, negErrno(EINTR), binary.LittleEndian.Uint64(mc[104:]), "the interrupted code sees EINTR")
@@ -446,13 +447,14 @@ func TestSigtimedwaitTakesAFatalSignal(t *testing.T) {
 	k, p, _ := sigKernel(t, []byte{0x0f, 0x05}, 2)
 	buf := mmapAnon(t, k, p, 0, 4096, ProtRead|ProtWrite, mapPrivate)
 	k.copyOut(p, buf, []byte{0, 0x40, 0, 0, 0, 0, 0, 0}) // {SIGTERM}
-	p.sig.mask = sigBit(SIGTERM)
+	p.leader.sig.mask = sigBit(SIGTERM)
 	require.True(t, enterSyscall(k, p, 128, buf, buf+64, 0, 8), "rt_sigtimedwait sleeps")
 	k.generate(p, userSigInfo(SIGTERM, siUser, p), false)
 	require.False(t, p.exited, "SIGTERM does not kill a process waiting for it")
-	require.NoError(t, k.schedule())
+	_, err := k.schedule()
+	require.NoError(t, err)
 	assert.Equal(t, uint64(SIGTERM), k.cpu.Reg(cpu.RAX), "rt_sigtimedwait returns it")
 	assert.Equal(t, uint32(SIGTERM), binary.LittleEndian.Uint32(peek(t, k, p, buf+64, 4)), "si_signo")
-	assert.Equal(t, sigBit(SIGTERM), p.sig.mask, "the mask is back")
-	assert.Zero(t, p.sig.pending())
+	assert.Equal(t, sigBit(SIGTERM), p.leader.sig.mask, "the mask is back")
+	assert.Zero(t, p.leader.pending())
 }

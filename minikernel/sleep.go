@@ -41,34 +41,35 @@ const (
 	errRestartBlock  = -516 // ERESTART_RESTARTBLOCK: continue through restart_syscall
 )
 
-// waitQueue is the set of processes asleep until something happens to an object (a child
+// waitQueue is the set of threads asleep until something happens to an object (a child
 // exits, a pipe gets data or room). Linux's wait_queue_head_t.
 type waitQueue struct {
-	ps []*Process
+	ts []*Thread
 }
 
-// add puts p on the queue (once).
-func (q *waitQueue) add(p *Process) {
-	if !slices.Contains(q.ps, p) {
-		q.ps = append(q.ps, p)
+// add puts t on the queue (once).
+func (q *waitQueue) add(t *Thread) {
+	if !slices.Contains(q.ts, t) {
+		q.ts = append(q.ts, t)
 	}
 }
 
-// wakeAll makes every process on q runnable and empties q (Linux's
-// wake_up_interruptible_all()). A process woken for nothing runs its call again, finds it
+// wakeAll makes every thread on q runnable and empties q (Linux's
+// wake_up_interruptible_all()). A thread woken for nothing runs its call again, finds it
 // must still wait, and goes back on the queue.
 func (k *Kernel) wakeAll(q *waitQueue) {
-	for _, p := range q.ps {
-		k.wake(p)
+	for _, t := range q.ts {
+		k.wake(t)
 	}
-	q.ps = q.ps[:0]
+	q.ts = q.ts[:0]
 }
 
-// wake makes a process asleep in a system call runnable; it runs the call again when it
-// is scheduled.
-func (k *Kernel) wake(p *Process) {
-	if p != nil && p.state == procBlocked {
-		p.state = procRunnable
+// wake makes a thread asleep in a system call runnable; it runs the call again when it is
+// scheduled, on a CPU whose clock has reached the moment of the wakeup.
+func (k *Kernel) wake(t *Thread) {
+	if t != nil && t.state == procBlocked {
+		t.state = procRunnable
+		t.readyAt = k.nowNS()
 	}
 }
 
@@ -92,6 +93,9 @@ type sleepCall struct {
 	// becomes -ERESTARTSYS; otherwise -ERESTARTNOHAND (poll, select), unless intr gives
 	// its own result.
 	restartable bool
+	// noSignals makes the sleep deaf to signals (TASK_KILLABLE: only a fatal signal, which
+	// ends the process at once, cuts it short): vfork's wait for its child.
+	noSignals bool
 }
 
 // interruptedResult is what the call returns when a signal ends its sleep.
@@ -109,52 +113,54 @@ func (s *sleepCall) interruptedResult() int64 {
 	return r
 }
 
-// block puts p, which is in a system call, to sleep as s describes, and returns sysBlocks
-// for the call to return; the dispatcher completes s with the call's number, name and
-// arguments. When a signal p does not block is pending already, it returns the
-// interrupted result instead, at once (prepare_to_wait_event()'s signal check).
+// block puts the calling thread (one of p's, running on this CPU), which is in a system
+// call, to sleep as s describes, and returns sysBlocks for the call to return; the
+// dispatcher completes s with the call's number, name and arguments. When a signal the
+// thread does not block is pending already, it returns the interrupted result instead, at
+// once (prepare_to_wait_event()'s signal check).
 //
-// Preconditions: p is the current process, in a system call that checked its condition
-// and put p on the wait queues it sleeps on.
+// Preconditions: the calling thread is in a system call that checked its condition and put
+// the thread on the wait queues it sleeps on.
 func (k *Kernel) block(p *Process, s *sleepCall) int64 {
-	if k.signalPending(p) {
+	t := k.cur
+	if !s.noSignals && t.signalPending() {
 		return s.interruptedResult()
 	}
-	p.sleep = s
-	p.state = procBlocked
+	t.sleep = s
+	t.state = procBlocked
 	if s.deadline != 0 {
 		k.noteEvent(s.deadline)
 	}
 	return sysBlocks
 }
 
-// signalWake wakes p if it sleeps in a system call, because a signal it does not block
+// signalWake wakes t if it sleeps in a system call, because a signal it does not block
 // arrived (Linux's signal_wake_up()).
-func (k *Kernel) signalWake(p *Process) {
-	if p.sleep != nil {
-		k.wake(p)
+func (k *Kernel) signalWake(t *Thread) {
+	if t.sleep != nil && !t.sleep.noSignals {
+		k.wake(t)
 	}
 }
 
-// resumeSleep runs when the scheduler picks p, woken from a sleep: the call's condition is
+// resumeSleep runs when the scheduler picks t, woken from a sleep: the call's condition is
 // checked again; the call finishes with its result, or with its interrupted result when a
-// signal is pending, or p goes back to sleep. It reports whether the call finished (its
+// signal is pending, or t goes back to sleep. It reports whether the call finished (its
 // result is then in RAX).
-func (k *Kernel) resumeSleep(p *Process) bool {
-	s := p.sleep
+func (k *Kernel) resumeSleep(t *Thread) bool {
+	s := t.sleep
 	ret := int64(sysBlocks)
 	if s.retry != nil {
 		ret = s.retry()
 	}
-	if p.exited {
-		return true // the retry ended the process (SIGPIPE, out of memory)
+	if t.exited {
+		return true // the retry ended the thread (SIGPIPE, out of memory)
 	}
 	if ret == sysBlocks {
-		if !k.signalPending(p) {
+		if s.noSignals || !t.signalPending() {
 			if s.deadline != 0 && k.nowNS() >= s.deadline {
 				s.deadline = 0 // a retry that ignores its deadline must not be woken for ever
 			}
-			p.state = procBlocked
+			t.state = procBlocked
 			if s.deadline != 0 {
 				k.noteEvent(s.deadline)
 			}
@@ -162,8 +168,8 @@ func (k *Kernel) resumeSleep(p *Process) bool {
 		}
 		ret = s.interruptedResult()
 	}
-	p.sleep = nil
-	k.finishSyscall(p, s.sysno, s.name, &s.args, ret)
+	t.sleep = nil
+	k.finishSyscall(t.proc, s.sysno, s.name, &s.args, ret)
 	return true
 }
 
@@ -190,8 +196,11 @@ func (k *Kernel) wakeTimers() {
 			t.last, t.expires = t.expires, 0 // re-armed when its SIGALRM is dequeued
 			k.generate(p, newSigInfo(SIGALRM, siKernel), false)
 		}
-		if s := p.sleep; s != nil && p.state == procBlocked && s.deadline != 0 && s.deadline <= now {
-			k.wake(p)
+	}
+	for _, t := range slices.Clone(k.runq) {
+		if s := t.sleep; s != nil && t.state == procBlocked && s.deadline != 0 && s.deadline <= now {
+			k.wake(t)
+			t.readyAt = s.deadline
 		}
 	}
 	k.nextEvent = 0
@@ -199,7 +208,9 @@ func (k *Kernel) wakeTimers() {
 		if t := p.sig.timers[itimerReal]; t.expires != 0 {
 			k.noteEvent(t.expires)
 		}
-		if s := p.sleep; s != nil && p.state == procBlocked && s.deadline != 0 {
+	}
+	for _, t := range k.runq {
+		if s := t.sleep; s != nil && t.state == procBlocked && s.deadline != 0 {
 			k.noteEvent(s.deadline)
 		}
 	}

@@ -124,7 +124,7 @@ func (k *Kernel) doRead(p *Process, f *File, dst *uio, pos *uint64) int64 {
 	if e != 0 {
 		return -int64(e)
 	}
-	if pos == nil && f.kind == fileRegular {
+	if pos == nil && isDataFile(f) {
 		f.off += n
 	}
 	return int64(n)
@@ -154,7 +154,7 @@ func (k *Kernel) doWrite(p *Process, f *File, src *uio, pos *uint64) int64 {
 	if e != 0 {
 		return -int64(e)
 	}
-	if pos == nil && f.kind == fileRegular {
+	if pos == nil && isDataFile(f) {
 		f.off = off + n
 	}
 	return int64(n)
@@ -434,6 +434,10 @@ func sysFcntl(k *Kernel, p *Process, a *[6]uint64) int64 {
 	case fSetfl:
 		f.flags = f.flags&^setflMask | int(a[2])&setflMask
 		return 0
+	case fGetlk, fSetlk, fSetlkw, fOFDGetlk, fOFDSetlk, fOFDSetlkw:
+		return k.fcntlLock(p, f, a[1], a[2]) // locks.go
+	case fAddSeals, fGetSeals:
+		return k.fcntlSeals(f, a[1], a[2]) // memfd.go
 	case fGetpipeSz:
 		if f.kind != filePipe {
 			return -int64(EBADF)
@@ -590,7 +594,7 @@ func sysSendfile(k *Kernel, p *Process, a *[6]uint64) int64 {
 				w = k.pipeWrite(p, out, kernelBuf(chunk[:n]), &pipeXfer{})
 				out.flags = saved
 				if w == -int64(EAGAIN) && done == 0 && !out.nonblock() {
-					out.pipe.waiters.add(p)
+					out.pipe.waiters.add(k.cur)
 					return sysBlocks
 				}
 			} else {
@@ -641,12 +645,20 @@ func sysFtruncate(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(EBADF)
 	}
 	length := int64(a[1])
-	if length < 0 || f.kind != fileRegular || !f.writable() {
+	if length < 0 || !isDataFile(f) || !f.writable() {
 		return -int64(EINVAL)
+	}
+	if f.kind == fileShm {
+		if e := f.sealsAllowSize(uint64(length)); e != 0 {
+			return -int64(e)
+		}
+		k.setSize(f.ino, uint64(length)) // a memfd (memfd.go)
+		return 0
 	}
 	if e := hostfs.Ftruncate(f.hfd, length); e != 0 {
 		return -int64(e)
 	}
+	k.stampFD(f.hfd)
 	k.setSize(f.ino, uint64(length))
 	return 0
 }

@@ -326,6 +326,8 @@ func sysMkdirat(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if mode&k.ns.hostUmask != 0 {
 		_ = hostfs.Fchmodat(r.fd, r.name, mode, false)
 	}
+	k.stampCreated(p, r.fd, r.name)
+	k.stampFD(r.fd)
 	return 0
 }
 
@@ -475,7 +477,12 @@ func sysSymlinkat(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(e)
 	}
 	defer r.close()
-	return -int64(hostfs.Symlinkat(target, r.fd, r.name))
+	if e := hostfs.Symlinkat(target, r.fd, r.name); e != 0 {
+		return -int64(e)
+	}
+	k.stampCreated(p, r.fd, r.name)
+	k.stampFD(r.fd)
+	return 0
 }
 
 // link(old, new) and linkat(olddirfd, old, newdirfd, new, flags): a new name for a file;
@@ -616,6 +623,7 @@ func sysTruncate(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if e := hostfs.Ftruncate(fd, length); e != 0 {
 		return -int64(e)
 	}
+	k.stampFD(fd)
 	if ino, ok := k.cache.inodes[fileID{dev: st.Dev, ino: st.Ino}]; ok {
 		k.setSize(ino, uint64(length))
 	}
@@ -633,7 +641,6 @@ func sysUmask(k *Kernel, p *Process, a *[6]uint64) int64 {
 // times: now, by the host's clock, as the host stamps every write). A NULL path is
 // futimens(dirfd).
 func sysUtimensat(k *Kernel, p *Process, a *[6]uint64) int64 {
-	const utimeNow, utimeOmit = 1<<30 - 1, 1<<30 - 2
 	flags := a[3]
 	if flags&^(atSymlinkNofollow|atEmptyPath) != 0 {
 		return -int64(EINVAL)
@@ -681,7 +688,27 @@ func sysUtimensat(k *Kernel, p *Process, a *[6]uint64) int64 {
 		}
 		fd = t.fd
 	}
-	return -int64(hostfs.Futimens(fd, times))
+	return -int64(k.setTimes(fd, times))
+}
+
+// setTimes sets the times of the file open on the host descriptor fd as utimensat does,
+// "now" being the guest's clock (clock.go). Setting an explicit time needs the file's
+// ownership where "now" needs only write access: when the host refuses the guest's now for
+// that reason, the host's own now is set instead.
+func (k *Kernel) setTimes(fd int, times *[4]int64) Errno {
+	allNow := times == nil || (times[1] == utimeNow && times[3] == utimeNow)
+	var orig [4]int64
+	if times != nil {
+		orig = *times
+	}
+	e := Errno(hostfs.Futimens(fd, k.guestTimes(times)))
+	if allNow && (e == EPERM || e == EACCES) {
+		if times != nil {
+			times = &orig
+		}
+		e = Errno(hostfs.Futimens(fd, times))
+	}
+	return e
 }
 
 // statfs(path, buf) and fstatfs(fd, buf): the host's answer for the file system holding
@@ -776,5 +803,7 @@ func sysMknodat(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if perm&k.ns.hostUmask != 0 {
 		_ = hostfs.Fchmodat(r.fd, r.name, perm, false)
 	}
+	k.stampCreated(p, r.fd, r.name)
+	k.stampFD(r.fd)
 	return 0
 }

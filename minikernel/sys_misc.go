@@ -6,10 +6,9 @@ import (
 
 // Time, randomness and the system's name. Guest time is virtual: one retired instruction is
 // one nanosecond, plus whatever the guest slept, so that the same program reads the same
-// clocks on every run (DESIGN: determinism).
-
-// realtimeEpoch is what CLOCK_REALTIME reads when the machine starts: 2024-01-01T00:00:00Z.
-const realtimeEpoch = 1704067200
+// clocks on every run (DESIGN: determinism). CLOCK_REALTIME is the wall clock: it starts
+// at the host's time when the machine is made (Config.Realtime fixes another start, for
+// byte-identical runs) and advances with guest time (clock.go).
 
 // Clock IDs (include/uapi/linux/time.h).
 const (
@@ -35,10 +34,15 @@ func (k *Kernel) nowNS() uint64 { return k.cpu.Instructions() + k.clockNS }
 func (k *Kernel) clockValue(p *Process, id uint64) (uint64, Errno) {
 	switch int32(id) {
 	case clockRealtime, clockRealtimeCoarse, clockRealtimeAlarm, clockTAI:
-		return realtimeEpoch*nsPerSec + k.nowNS(), 0
+		return k.realtimeNS(), 0
 	case clockMonotonic, clockMonotonicRaw, clockMonotonicCoarse, clockBoottime, clockBoottimeAlarm:
 		return k.nowNS(), 0
-	case clockProcessCputime, clockThreadCputime:
+	case clockProcessCputime:
+		return p.insns, 0
+	case clockThreadCputime:
+		if t := k.cur; t != nil && t.proc == p {
+			return t.insns, 0
+		}
 		return p.insns, 0
 	}
 	return 0, EINVAL
@@ -79,7 +83,7 @@ func sysClockGetres(k *Kernel, p *Process, a *[6]uint64) int64 {
 // gettimeofday(tv, tz).
 func sysGettimeofday(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if a[0] != 0 {
-		ns := realtimeEpoch*nsPerSec + k.nowNS()
+		ns := k.realtimeNS()
 		b := make([]byte, 16)
 		binary.LittleEndian.PutUint64(b, ns/nsPerSec)
 		binary.LittleEndian.PutUint64(b[8:], ns%nsPerSec/1000)
@@ -97,7 +101,7 @@ func sysGettimeofday(k *Kernel, p *Process, a *[6]uint64) int64 {
 
 // time(tloc).
 func sysTime(k *Kernel, p *Process, a *[6]uint64) int64 {
-	t := realtimeEpoch + k.nowNS()/nsPerSec
+	t := k.realtimeNS() / nsPerSec
 	if a[0] != 0 {
 		var b [8]byte
 		binary.LittleEndian.PutUint64(b[:], t)

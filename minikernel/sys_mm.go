@@ -1,5 +1,9 @@
 package minikernel
 
+import (
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
+)
+
 // The mm system calls with Linux's argument checks, in the order Linux makes them (which
 // decides the errno when several arguments are wrong). The work is in mmap.go.
 
@@ -43,12 +47,20 @@ func sysMmap(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(EINVAL)
 	}
 	var f *File
+	devZero := false
 	if flags&mapAnonymous == 0 {
 		if f = p.fds.get(uint64(int64(int32(fd)))); f == nil || f.pathOnly() {
 			return -int64(EBADF)
 		}
 		if flags&mapHugetlb != 0 {
 			return -int64(EINVAL) // not a hugetlbfs file
+		}
+		if isDevZero(f) && f.readable() {
+			// mmap_zero(): private is anonymous memory, shared is shared anonymous memory.
+			f, flags, devZero = nil, flags|mapAnonymous, true
+			if flags&mapType == mapSharedValidate {
+				flags = flags&^mapType | mapShared
+			}
 		}
 	} else if flags&mapHugetlb != 0 {
 		return -int64(ENOMEM) // no huge pages reserved (vm.nr_hugepages = 0)
@@ -77,8 +89,14 @@ func sysMmap(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if flags&mapNoreserve != 0 {
 		r.flags |= VMNoReserve
 	}
+	if devZero && flags&mapType == mapPrivate {
+		r.name = "/dev/zero"
+	}
 	if flags&mapGrowsdown != 0 {
 		r.flags |= VMGrowsDown
+	}
+	if p.mm.denyWriteExec(prot, prot) {
+		return -int64(EACCES) // PR_SET_MDWE (prctl.go)
 	}
 	check := func(r *mmapRequest) Errno { return checkMapType(flags, r) }
 	got, e := k.mmapRegion(p, r, check)
@@ -86,6 +104,13 @@ func sysMmap(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(e)
 	}
 	return int64(got)
+}
+
+// isDevZero reports whether f is the host's /dev/zero (character device 1:5).
+func isDevZero(f *File) bool {
+	var st hostfs.Stat
+	return f.kind == fileDevice && f.hfd >= 0 && hostFstat(f.hfd, &st) == 0 &&
+		st.Type() == hostfs.S_IFCHR && st.Rdev == 1<<8|5
 }
 
 // checkMapType applies do_mmap's checks of the mapping type and, for a file, of the file
@@ -133,12 +158,12 @@ func checkMapType(flags uint64, r *mmapRequest) Errno {
 	switch {
 	case !f.readable():
 		return EACCES
-	case f.kind != fileRegular:
+	case !isDataFile(f):
 		return ENODEV // a directory, stream or device has no mmap method here
 	case flags&mapGrowsdown != 0:
 		return EINVAL
 	}
-	return 0
+	return f.sealsAllowMap(r)
 }
 
 // munmap(addr, length). Linux's do_vmi_munmap(): unaligned or empty is EINVAL; unmapping
@@ -191,6 +216,11 @@ func sysMprotect(k *Kernel, p *Process, a *[6]uint64) int64 {
 		start = mm.vmas[i].Start
 	} else if grows != 0 {
 		return -int64(EINVAL) // no grows-up areas on x86
+	}
+	for i := mm.index(start); i < len(mm.vmas) && mm.vmas[i].Start < end; i++ {
+		if mm.denyWriteExec(mm.vmas[i].Prot, Prot(prot&7)) {
+			return -int64(EACCES) // PR_SET_MDWE (prctl.go)
+		}
 	}
 	return -int64(k.mprotect(mm, start, end, Prot(prot&7)))
 }

@@ -2,7 +2,6 @@ package minikernel
 
 import (
 	"encoding/binary"
-	"os"
 )
 
 // Process system calls: identities, wait4, execve, scheduling and resource limits.
@@ -10,12 +9,6 @@ import (
 func sysGetpid(k *Kernel, p *Process, a *[6]uint64) int64  { return int64(p.PID) }
 func sysGetppid(k *Kernel, p *Process, a *[6]uint64) int64 { return int64(p.PPID) }
 func sysGetpgrp(k *Kernel, p *Process, a *[6]uint64) int64 { return int64(p.PGID) }
-
-// The guest runs with the host user's identity (the same values AT_UID and AT_GID carry).
-func sysGetuid(k *Kernel, p *Process, a *[6]uint64) int64  { return int64(os.Getuid()) }
-func sysGeteuid(k *Kernel, p *Process, a *[6]uint64) int64 { return int64(os.Geteuid()) }
-func sysGetgid(k *Kernel, p *Process, a *[6]uint64) int64  { return int64(os.Getgid()) }
-func sysGetegid(k *Kernel, p *Process, a *[6]uint64) int64 { return int64(os.Getegid()) }
 
 // getpgid(pid): the process group of pid (0: the caller).
 func sysGetpgid(k *Kernel, p *Process, a *[6]uint64) int64 {
@@ -74,20 +67,8 @@ func sysWait4(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if int32(a[0]) == -1<<31 {
 		return -int64(ESRCH) // INT_MIN cannot be negated into a group
 	}
-	w := &waitCall{pid: int64(int32(a[0])), status: a[1], options: a[2], rusage: a[3]}
-	ret := k.doWait(p, w)
-	if ret != waitBlocks {
-		return ret
-	}
-	try := func() int64 {
-		r := k.doWait(p, w)
-		if r == waitBlocks {
-			p.sig.childWait.add(p) // exit() wakes the parent's queue
-		}
-		return r
-	}
-	p.sig.childWait.add(p)
-	return k.block(p, &sleepCall{retry: try, restartable: true})
+	w := &waitCall{pid: int64(int32(a[0])), status: a[1], options: a[2] | wExited, rusage: a[3]}
+	return k.waitSleep(p, w)
 }
 
 // execve(path, argv, envp). On success it does not return: the process runs the new image
@@ -145,29 +126,25 @@ func (k *Kernel) userStrings(p *Process, va uint64) ([]string, Errno) {
 
 // sched_yield(): give up the rest of the time slice.
 func sysSchedYield(k *Kernel, p *Process, a *[6]uint64) int64 {
-	k.slice = k.cfg.Quantum
+	k.this.slice = k.cfg.Quantum
 	return 0
 }
 
-// set_tid_address(tidptr): remember where to clear the thread ID at exit; returns the TID.
+// gettid(): the calling thread's ID.
+func sysGettid(k *Kernel, p *Process, a *[6]uint64) int64 { return int64(k.cur.TID) }
+
+// set_tid_address(tidptr): remember where to clear the thread ID at exit (and wake a
+// futex waiter there); returns the TID.
 func sysSetTidAddress(k *Kernel, p *Process, a *[6]uint64) int64 {
-	p.clearChildTID = a[0]
-	return int64(p.PID)
-}
-
-// set_robust_list(head, len): accepted (robust futexes matter only to threads, which this
-// kernel does not have); a wrong len is EINVAL as on Linux.
-func sysSetRobustList(k *Kernel, p *Process, a *[6]uint64) int64 {
-	if a[1] != 24 {
-		return -int64(EINVAL)
-	}
-	return 0
+	k.cur.clearChildTID = a[0]
+	return int64(k.cur.TID)
 }
 
 // Resource limits: RLIMIT_STACK bounds stack growth and places mmap_base at the next
 // execve; the others are reported with Linux's defaults and may be changed, without effect.
 const (
 	rlimitStack  = 3
+	rlimitNproc  = 6
 	rlimitNofile = 7
 	rlimCount    = 16
 	rlimInfinity = ^uint64(0)
@@ -248,46 +225,4 @@ func sysGetrlimit(k *Kernel, p *Process, a *[6]uint64) int64 {
 func sysSetrlimit(k *Kernel, p *Process, a *[6]uint64) int64 {
 	b := [6]uint64{0, a[0], a[1], 0}
 	return sysPrlimit64(k, p, &b)
-}
-
-// prctl(option, ...): PR_SET_CHILD_SUBREAPER and PR_GET_CHILD_SUBREAPER (where orphans go),
-// PR_SET_NAME and PR_GET_NAME; other options are EINVAL.
-func sysPrctl(k *Kernel, p *Process, a *[6]uint64) int64 {
-	const (
-		prSetName, prGetName                     = 15, 16
-		prSetChildSubreaper, prGetChildSubreaper = 36, 37
-	)
-	switch a[0] {
-	case prSetChildSubreaper:
-		p.subreaper = a[1] != 0
-	case prGetChildSubreaper:
-		var b [4]byte
-		if p.subreaper {
-			b[0] = 1
-		}
-		if _, ok := k.copyOut(p, a[1], b[:]); !ok {
-			return -int64(EFAULT)
-		}
-	case prSetName:
-		s, e := k.copyInString(p, a[1], 16)
-		if e == ENAMETOOLONG {
-			var b [15]byte
-			if _, ok := k.copyIn(p, a[1], b[:]); !ok {
-				return -int64(EFAULT)
-			}
-			s, e = string(b[:]), 0
-		}
-		if e != 0 {
-			return -int64(e)
-		}
-		p.comm = [16]byte{}
-		copy(p.comm[:15], s)
-	case prGetName:
-		if _, ok := k.copyOut(p, a[1], p.comm[:]); !ok {
-			return -int64(EFAULT)
-		}
-	default:
-		return -int64(EINVAL)
-	}
-	return 0
 }

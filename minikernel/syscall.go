@@ -39,10 +39,12 @@ const (
 	ESPIPE       Errno = 29
 	EPIPE        Errno = 32
 	ERANGE       Errno = 34
+	EDEADLK      Errno = 35
 	ENAMETOOLONG Errno = 36
 	ENOSYS       Errno = 38
 	EOVERFLOW    Errno = 75
 	EOPNOTSUPP   Errno = 95
+	ETIMEDOUT    Errno = 110
 )
 
 // System-call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
@@ -105,7 +107,7 @@ var syscalls = map[uint64]syscallEntry{
 	39:  {"getpid", sysGetpid},
 	56:  {"clone", sysClone},
 	57:  {"fork", sysFork},
-	58:  {"vfork", sysFork},
+	58:  {"vfork", sysVfork},
 	59:  {"execve", sysExecve},
 	60:  {"exit", sysExitFn},
 	61:  {"wait4", sysWait4},
@@ -132,7 +134,7 @@ var syscalls = map[uint64]syscallEntry{
 	157: {"prctl", sysPrctl},
 	158: {"arch_prctl", sysArchPrctlFn},
 	160: {"setrlimit", sysSetrlimit},
-	186: {"gettid", sysGetpid},
+	186: {"gettid", sysGettid},
 	200: {"tkill", sysTkill},
 	201: {"time", sysTime},
 	218: {"set_tid_address", sysSetTidAddress},
@@ -140,13 +142,27 @@ var syscalls = map[uint64]syscallEntry{
 	228: {"clock_gettime", sysClockGettime},
 	229: {"clock_getres", sysClockGetres},
 	230: {"clock_nanosleep", sysClockNanosleep},
-	231: {"exit_group", sysExitFn},
+	231: {"exit_group", sysExitGroupFn},
 	234: {"tgkill", sysTgkill},
 	257: {"openat", sysOpenat},
 	262: {"newfstatat", sysNewfstatat},
 	263: {"unlinkat", sysUnlinkat},
 	269: {"faccessat", sysFaccessat},
 	273: {"set_robust_list", sysSetRobustList},
+
+	// Threads, futexes, several CPUs and process descriptors (the threads issue).
+	202: {"futex", sysFutex},
+	203: {"sched_setaffinity", sysSchedSetaffinity},
+	204: {"sched_getaffinity", sysSchedGetaffinity},
+	247: {"waitid", sysWaitid},
+	274: {"get_robust_list", sysGetRobustList},
+	297: {"rt_tgsigqueueinfo", sysRtTgsigqueueinfo},
+	309: {"getcpu", sysGetcpu},
+	424: {"pidfd_send_signal", sysPidfdSendSignal},
+	434: {"pidfd_open", sysPidfdOpen},
+	435: {"clone3", sysClone3},
+	438: {"pidfd_getfd", sysPidfdGetfd},
+	449: {"futex_waitv", sysFutexWaitv},
 	292: {"dup3", sysDup3},
 	302: {"prlimit64", sysPrlimit64},
 	318: {"getrandom", sysGetrandom},
@@ -200,6 +216,40 @@ var syscalls = map[uint64]syscallEntry{
 	332: {"statx", sysStatx},
 	436: {"close_range", sysCloseRange},
 	439: {"faccessat2", sysFaccessat2},
+
+	// What real programs call (the realprogs issue).
+	92:  {"chown", sysChown},
+	93:  {"fchown", sysFchown},
+	94:  {"lchown", sysLchown},
+	105: {"setuid", sysSetuid},
+	106: {"setgid", sysSetgid},
+	113: {"setreuid", sysSetreuid},
+	114: {"setregid", sysSetregid},
+	116: {"setgroups", sysSetgroups},
+	117: {"setresuid", sysSetresuid},
+	119: {"setresgid", sysSetresgid},
+	122: {"setfsuid", sysSetfsuid},
+	123: {"setfsgid", sysSetfsgid},
+	125: {"capget", sysCapget},
+	126: {"capset", sysCapset},
+	260: {"fchownat", sysFchownat},
+	221: {"fadvise64", sysFadvise64},
+	73:  {"flock", sysFlock},
+	285: {"fallocate", sysFallocate},
+	326: {"copy_file_range", sysCopyFileRange},
+	319: {"memfd_create", sysMemfdCreate},
+	188: {"setxattr", sysSetxattr},
+	189: {"lsetxattr", sysLsetxattr},
+	190: {"fsetxattr", sysFsetxattr},
+	191: {"getxattr", sysGetxattr},
+	192: {"lgetxattr", sysLgetxattr},
+	193: {"fgetxattr", sysFgetxattr},
+	194: {"listxattr", sysListxattr},
+	195: {"llistxattr", sysLlistxattr},
+	196: {"flistxattr", sysFlistxattr},
+	197: {"removexattr", sysRemovexattr},
+	198: {"lremovexattr", sysLremovexattr},
+	199: {"fremovexattr", sysFremovexattr},
 }
 
 // SyscallName returns the name of system call nr ("" if the kernel does not know it).
@@ -212,7 +262,8 @@ func (k *Kernel) syscall(p *Process) {
 	nr := c.Reg(cpu.RAX)
 	a := [6]uint64{c.Reg(cpu.RDI), c.Reg(cpu.RSI), c.Reg(cpu.RDX), c.Reg(cpu.R10), c.Reg(cpu.R8), c.Reg(cpu.R9)}
 	e, ok := syscalls[nr]
-	p.sig.sysnr = int64(nr) // orig_ax: the return to user mode may restart the call
+	t := k.cur
+	t.sig.sysnr = int64(nr) // orig_ax: the return to user mode may restart the call
 	var ret int64
 	if ok {
 		ret = e.fn(k, p, &a)
@@ -222,25 +273,37 @@ func (k *Kernel) syscall(p *Process) {
 			e.name = fmt.Sprintf("syscall_%d", nr)
 		}
 	}
-	if ret == sysBlocks {
-		// Asleep (sleep.go): resumeSleep finishes the call when p is woken.
-		p.sleep.sysno, p.sleep.name, p.sleep.args = nr, e.name, a
+	if ret == sysBlocks && t.sleep != nil {
+		// Asleep (sleep.go): resumeSleep finishes the call when the thread is woken.
+		t.sleep.sysno, t.sleep.name, t.sleep.args = nr, e.name, a
 		return
 	}
 	k.finishSyscall(p, nr, e.name, &a, ret)
 }
 
-// finishSyscall puts a system call's result in p's RAX (p is the current process) and
-// reports the call.
+// finishSyscall puts a system call's result in the RAX of the thread that made it (the one
+// on this CPU) and reports the call.
 func (k *Kernel) finishSyscall(p *Process, nr uint64, name string, a *[6]uint64, ret int64) {
-	if !p.exited && k.cur == p {
+	t := k.cur
+	if t != nil && !t.exited && t.proc == p {
 		k.cpu.SetReg(cpu.RAX, uint64(ret))
 	}
-	k.emit(&Event{Kind: EvSyscall, PID: p.PID, RIP: k.ripOf(p), Sysno: nr, Name: name, Args: *a, Ret: ret})
+	e := Event{Kind: EvSyscall, PID: p.PID, Sysno: nr, Name: name, Args: *a, Ret: ret}
+	if t != nil && t.proc == p {
+		e.TID, e.RIP = t.TID, k.cpu.RIP()
+	}
+	k.emit(&e)
 }
 
-// exit(status) and exit_group(status): with one thread per process both end the process.
+// exit(status): end the calling thread; the process ends with its last thread (exit.c's
+// do_exit()).
 func sysExitFn(k *Kernel, p *Process, a *[6]uint64) int64 {
+	k.exitThread(k.cur, int(a[0]&0xff)<<8)
+	return 0
+}
+
+// exit_group(status): end every thread of the process (do_group_exit()).
+func sysExitGroupFn(k *Kernel, p *Process, a *[6]uint64) int64 {
 	k.exit(p, int(a[0]&0xff)<<8)
 	return 0
 }

@@ -200,7 +200,7 @@ func (k *Kernel) nanosleepFor(p *Process, ns uint64, abs bool, rmtp uint64) int6
 // schedules until its expired timer fires.
 func (k *Kernel) nanosleepUntil(p *Process, deadline uint64, abs bool, rmtp uint64) int64 {
 	if k.nowNS() >= deadline {
-		k.slice = k.cfg.Quantum
+		k.this.slice = k.cfg.Quantum
 		return 0
 	}
 	return k.block(p, &sleepCall{deadline: deadline,
@@ -223,7 +223,7 @@ func (k *Kernel) nanosleepUntil(p *Process, deadline uint64, abs bool, rmtp uint
 					return -int64(EFAULT)
 				}
 			}
-			p.sig.restart = func(k *Kernel, p *Process) int64 {
+			k.cur.sig.restart = func(k *Kernel, p *Process) int64 {
 				return k.nanosleepUntil(p, deadline, false, rmtp)
 			}
 			return errRestartBlock
@@ -234,8 +234,8 @@ func (k *Kernel) nanosleepUntil(p *Process, deadline uint64, abs bool, rmtp uint
 // -ERESTART_RESTARTBLOCK when no handler ran; the return to user mode makes the process
 // call it. Without such a call pending it is EINTR (do_no_restart_syscall).
 func sysRestartSyscall(k *Kernel, p *Process, a *[6]uint64) int64 {
-	fn := p.sig.restart
-	p.sig.restart = nil
+	fn := k.cur.sig.restart
+	k.cur.sig.restart = nil
 	if fn == nil {
 		return -int64(EINTR)
 	}

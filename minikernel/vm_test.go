@@ -288,7 +288,8 @@ func TestEveryFrameReturns(t *testing.T) {
 			assert.Equal(t, uint64(1), st.InUse)
 			assert.Equal(t, uint64(1), st.Tables)
 			assert.Zero(t, r.k.cache.Pages())
-			assert.Empty(t, r.k.procs, "every process reaped")
+			assert.Len(t, r.k.procs, 1, "every process reaped but init")
+			assert.NotNil(t, r.k.procs[1], "init stays")
 		})
 	}
 }
@@ -306,27 +307,32 @@ func TestPermissionUpgradeFaultsSpuriously(t *testing.T) {
 func TestDeadlockIsReported(t *testing.T) {
 	k, p := idle(t, 64<<20)
 	w := &waitCall{pid: -1}
-	p.sig.childWait.add(p)
+	p.sig.childWait.add(p.leader)
 	k.block(p, &sleepCall{retry: func() int64 { return k.doWait(p, w) }, sysno: 61, name: "wait4"})
 	_, err := k.Run()
 	assert.True(t, errors.Is(err, ErrDeadlock), "%v", err)
 }
 
-// Creating a thread is refused with ENOSYS; clone flag combinations Linux rejects are EINVAL.
-func TestCloneRefusesThreads(t *testing.T) {
+// clone refuses the flag combinations Linux's copy_process() rejects (EINVAL) and new
+// namespaces (EPERM), before anything is created.
+func TestCloneFlagChecks(t *testing.T) {
 	k, p := idle(t, 64<<20)
 	for _, tc := range []struct {
 		flags uint64
 		want  Errno
 	}{
-		{cloneVM | cloneFS | cloneFiles | cloneSighand | cloneThread | cloneSysvsem | cloneSettls, ENOSYS},
-		{cloneVM | SIGCHLD, ENOSYS},
-		{cloneSighand, EINVAL},
-		{cloneThread, EINVAL},
+		{cloneSighand, EINVAL},                                      // CLONE_SIGHAND needs CLONE_VM
+		{cloneThread, EINVAL},                                       // CLONE_THREAD needs CLONE_SIGHAND
+		{cloneVM | cloneThread, EINVAL},                             // ... even with CLONE_VM
+		{cloneFS | cloneNewNS, EINVAL},                              // a new mount namespace cannot share fs
+		{clonePidfd | cloneParentSettid, EINVAL},                    // both use parent_tid
+		{cloneVM | cloneSighand | cloneThread | clonePidfd, EINVAL}, // no pidfd for a thread
+		{0x10000000 | SIGCHLD, EPERM},                               // CLONE_NEWUSER
 	} {
 		a := [6]uint64{tc.flags}
 		assert.Equal(t, -int64(tc.want), sysClone(k, p, &a), "flags %#x", tc.flags)
 	}
+	assert.Len(t, k.tasks, 1, "nothing was created")
 }
 
 // Shared mappings are written back by Sync and when the kernel shuts down (Close), even

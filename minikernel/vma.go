@@ -100,18 +100,32 @@ func (v *VMA) pgoff(va uint64) uint64 { return (v.Off + (va - v.Start)) >> 12 }
 // MM is one address space: its page tables (one PML4, one CR3, a PCID) and its VMAs, kept
 // sorted by address and non-overlapping. Linux's struct mm_struct.
 type MM struct {
-	pml4      uint64 // frame of the PML4
-	pcid      uint16
-	vmas      []*VMA
-	brkStart  uint64 // first byte of the heap
-	brk       uint64 // current program break
-	stackTop  uint64 // end of the stack VMA as execve made it
-	mmapBase  uint64 // top of the top-down mmap area (mm/util.c:mmap_base())
-	needFlush bool   // tables changed while another address space was loaded
+	pml4     uint64 // frame of the PML4
+	pcid     uint16
+	vmas     []*VMA
+	brkStart uint64 // first byte of the heap
+	brk      uint64 // current program break
+	stackTop uint64 // end of the stack VMA as execve made it
+	mmapBase uint64 // top of the top-down mmap area (mm/util.c:mmap_base())
+
+	// users counts the tasks using the address space (a process's threads, a vfork child):
+	// it is torn down when the last one lets go (Linux's mm_users).
+	users int
+	// The TLB bookkeeping of several CPUs (smp.go): the generation of the page tables, the
+	// generation each CPU's TLB is up to date with, and the CPUs whose CR3 holds them.
+	tlbGen  uint64
+	cpuGen  []uint64
+	cpumask uint64
 	// exec holds the executable and its interpreter while the address space runs them
 	// (Linux's mm->exe_file and the interpreter's deny_write_access): their inodes refuse
 	// writers with ETXTBSY (denyWrite).
 	exec []*File
+
+	// Switches prctl sets on the address space (prctl.go).
+	mdwe       uint8  // PR_SET_MDWE bits: memory-deny-write-execute
+	undumpable bool   // PR_SET_DUMPABLE 0
+	thpDisable bool   // PR_SET_THP_DISABLE
+	auxv       []byte // the auxiliary vector execve gave the program (PR_GET_AUXV, /proc/PID/auxv)
 }
 
 // VMAs returns the areas, in address order. The slice must not be modified.

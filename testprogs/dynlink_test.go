@@ -93,7 +93,7 @@ func TestSharedLibraryTextIsOneSetOfFrames(t *testing.T) {
 				require.NoError(t, k.Step(100_000))
 			}
 
-			parent, child := k.Process(1), k.Process(2)
+			parent, child := k.Process(2), k.Process(3)
 			require.NotNil(t, child)
 			libText := func(p *minikernel.Process) *minikernel.VMA {
 				for _, v := range p.MM().VMAs() {

@@ -46,6 +46,8 @@ type State struct {
 type Stop struct {
 	Kind      string `json:"kind"` // "page-fault", "syscall" or "exception"
 	PID       int    `json:"pid"`
+	TID       int    `json:"tid"`
+	CPU       int    `json:"cpu"`
 	RIP       Hex    `json:"rip"`
 	Addr      Hex    `json:"addr,omitempty"`       // CR2, for a page fault
 	Code      uint32 `json:"error_code"`           // the #PF error code
@@ -60,17 +62,26 @@ type Stop struct {
 
 // Proc is one process.
 type Proc struct {
-	PID      int    `json:"pid"`
-	PPID     int    `json:"ppid"`
-	State    string `json:"state"` // "running", "runnable", "blocked", "zombie"
-	Exe      string `json:"exe"`
-	PCID     uint16 `json:"pcid"`
-	PML4     uint64 `json:"pml4"` // frame of the PML4 (CR3 when it runs)
-	Brk      Hex    `json:"brk"`
-	Resident uint64 `json:"resident"` // 4 KiB pages mapped
-	VMAs     []VMA  `json:"vmas,omitempty"`
-	Tables   *Table `json:"page_table,omitempty"` // the PML4 and below
-	Walk     *Walk  `json:"walk,omitempty"`       // the last walk in this process
+	PID      int      `json:"pid"`
+	PPID     int      `json:"ppid"`
+	State    string   `json:"state"` // "running", "runnable", "blocked", "zombie"
+	Exe      string   `json:"exe"`
+	PCID     uint16   `json:"pcid"`
+	PML4     uint64   `json:"pml4"` // frame of the PML4 (CR3 when it runs)
+	Brk      Hex      `json:"brk"`
+	Resident uint64   `json:"resident"` // 4 KiB pages mapped
+	Threads  []Thread `json:"threads"`
+	VMAs     []VMA    `json:"vmas,omitempty"`
+	Tables   *Table   `json:"page_table,omitempty"` // the PML4 and below
+	Walk     *Walk    `json:"walk,omitempty"`       // the last walk in this process
+}
+
+// Thread is one thread of a process.
+type Thread struct {
+	TID   int    `json:"tid"`
+	Name  string `json:"name"`
+	State string `json:"state"` // "runnable", "blocked", ...
+	CPU   int    `json:"cpu"`   // the CPU it runs on, -1 when it runs on none
 }
 
 // VMA is one virtual memory area and the state of its pages.
@@ -104,7 +115,14 @@ type Table struct {
 	Frame   uint64  `json:"frame"`
 	VA      Hex     `json:"va"` // first linear address it covers
 	Entries []Entry `json:"entries"`
+	// Omitted counts the entries left out of a page table (level 1) when the process maps
+	// more than MaxLeaves pages: the JSON stays small; walk ADDR shows any of them.
+	Omitted int `json:"omitted,omitempty"`
 }
+
+// MaxLeaves bounds the page-table entries of one state: past it, page tables off the last
+// walk's path are described by their count only.
+const MaxLeaves = 16384
 
 // Entry is one non-zero paging-structure entry.
 type Entry struct {
@@ -186,11 +204,17 @@ type Mapping struct {
 
 // CPU is one processor and its TLBs.
 type CPU struct {
-	ID   int   `json:"id"`
-	PID  int   `json:"pid"` // the process it runs (0: idle)
-	CR3  Hex   `json:"cr3"`
-	PCID int   `json:"pcid"`
-	TLBs []TLB `json:"tlbs"`
+	ID   int  `json:"id"`
+	PID  int  `json:"pid"`  // the process it runs (0: idle)
+	TID  int  `json:"tid"`  // and the thread
+	Lazy bool `json:"lazy"` // idle, with the last address space still in CR3 (lazy TLB)
+	CR3  Hex  `json:"cr3"`
+	PCID int  `json:"pcid"`
+	// ShootdownsSent counts the shootdowns this CPU started that interrupted another;
+	// ShootdownIPIs the shootdown interrupts it took.
+	ShootdownsSent uint64 `json:"shootdowns_sent"`
+	ShootdownIPIs  uint64 `json:"shootdown_ipis"`
+	TLBs           []TLB  `json:"tlbs"`
 }
 
 // TLB is one TLB: its shape, counters, and valid entries by place.
@@ -253,7 +277,7 @@ type Snapshot struct {
 // It only reads. It returns an error when pid names no process.
 func (s *Snapshot) Build(pid int) (*State, error) {
 	k := s.K
-	st := &State{Program: s.Program, Status: s.Status, Insns: k.CPU().Instructions(), Where: strings.TrimSpace(s.Where),
+	st := &State{Program: s.Program, Status: s.Status, Insns: k.Instructions(), Where: strings.TrimSpace(s.Where),
 		Breaks: s.Breaks, Procs: []Proc{}}
 	if cur := k.Current(); cur != nil {
 		st.Current = cur.PID
@@ -290,9 +314,12 @@ func (s *Snapshot) Build(pid int) (*State, error) {
 
 func (s *Snapshot) proc(p *minikernel.Process, full bool) Proc {
 	k := s.K
-	out := Proc{PID: p.PID, PPID: p.PPID, State: p.State(), Exe: p.Exe()}
-	if p == k.Current() {
-		out.State = "running"
+	out := Proc{PID: p.PID, PPID: p.PPID, State: p.State(), Exe: p.Exe(), Threads: []Thread{}}
+	for _, t := range p.Threads() {
+		out.Threads = append(out.Threads, Thread{TID: t.TID, Name: t.Name(), State: t.State(), CPU: t.CPU()})
+		if t.CPU() >= 0 && !t.Exited() {
+			out.State = "running"
+		}
 	}
 	mm := p.MM()
 	if mm == nil {
@@ -315,9 +342,12 @@ func (s *Snapshot) proc(p *minikernel.Process, full bool) Proc {
 	}
 	if full {
 		out.Tables = tree
+		focus := uint64(1) << 63 // no page table covers it
 		if s.Focus.OK && s.Focus.PID == p.PID {
 			out.Walk = walk(k, mm, s.Focus.VA, s.Focus.Why)
+			focus = s.Focus.VA
 		}
+		prune(tree, MaxLeaves, focus)
 	}
 	return out
 }
@@ -328,7 +358,7 @@ func (s *Snapshot) stop() *Stop {
 	if pt == nil {
 		return nil
 	}
-	st := &Stop{PID: pt.PID, RIP: Hex(pt.RIP)}
+	st := &Stop{PID: pt.PID, TID: pt.TID, CPU: pt.CPU, RIP: Hex(pt.RIP)}
 	switch {
 	case pt.Kind == cpu.TrapSyscall:
 		st.Kind = "syscall"
@@ -389,6 +419,31 @@ func pageTable(k *minikernel.Kernel, pfn uint64, level int, base uint64) *Table 
 		t.Entries = append(t.Entries, ent)
 	}
 	return t
+}
+
+// prune empties the page tables (level 1) beyond the first max leaf entries, keeping the one
+// that maps focus, and counts what it left out.
+func prune(t *Table, max int, focus uint64) {
+	n := 0
+	var visit func(t *Table)
+	visit = func(t *Table) {
+		if t.Level == 1 {
+			if n+len(t.Entries) > max && !(focus >= uint64(t.VA) && focus-uint64(t.VA) < 1<<21) {
+				t.Omitted, t.Entries = len(t.Entries), []Entry{}
+				return
+			}
+			n += len(t.Entries)
+			return
+		}
+		for i := range t.Entries {
+			if c := t.Entries[i].Table; c != nil {
+				visit(c)
+			}
+		}
+	}
+	if t != nil {
+		visit(t)
+	}
 }
 
 // canonical sign-extends bit 47 of a linear address.
@@ -540,28 +595,43 @@ func Frame(k *minikernel.Kernel, pfn uint64) (*FrameInfo, error) {
 
 // cpus describes each processor and its TLBs.
 func cpus(k *minikernel.Kernel) []CPU {
-	m := k.MMU()
-	c := CPU{ID: 0, CR3: Hex(m.CR3()), PCID: int(m.PCID())}
-	if cur := k.Current(); cur != nil {
-		c.PID = cur.PID
-	}
 	byPCID := map[uint16]*minikernel.Process{}
 	for _, p := range k.Processes() {
 		if p.MM() != nil {
 			byPCID[p.MM().PCID()] = p
 		}
 	}
-	if cur := k.Current(); cur != nil && cur.MM() != nil {
-		byPCID[cur.MM().PCID()] = cur // with PCIDs off, PCID 0 is the running process
+	out := []CPU{}
+	for _, pc := range k.CPUs() {
+		m := pc.MMU()
+		c := CPU{ID: pc.ID(), CR3: Hex(m.CR3()), PCID: int(m.PCID()), TLBs: []TLB{}}
+		own := byPCID
+		if t := pc.Thread(); t != nil {
+			c.PID, c.TID = t.Process().PID, t.TID
+			if mm := t.Process().MM(); mm != nil && mm.PCID() == 0 {
+				// With PCIDs off, PCID 0 on this CPU is the process it runs.
+				own = map[uint16]*minikernel.Process{}
+				for id, p := range byPCID {
+					own[id] = p
+				}
+				own[0] = t.Process()
+			}
+		}
+		if mm, lazy := pc.LoadedMM(); mm != nil && lazy {
+			c.Lazy = true
+		}
+		ts := []*tlb.TLB{m.ITLB, m.DTLB}
+		if m.ITLB == m.DTLB {
+			ts = ts[1:]
+		}
+		for _, t := range ts {
+			c.TLBs = append(c.TLBs, tlbState(t, own))
+		}
+		st := pc.Stats()
+		c.ShootdownsSent, c.ShootdownIPIs = st.ShootdownsSent, st.ShootdownIPIs
+		out = append(out, c)
 	}
-	ts := []*tlb.TLB{m.ITLB, m.DTLB}
-	if m.ITLB == m.DTLB {
-		ts = ts[1:]
-	}
-	for _, t := range ts {
-		c.TLBs = append(c.TLBs, tlbState(t, byPCID))
-	}
-	return []CPU{c}
+	return out
 }
 
 func tlbState(t *tlb.TLB, byPCID map[uint16]*minikernel.Process) TLB {

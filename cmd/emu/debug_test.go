@@ -67,7 +67,7 @@ func TestDebugWalkNamesTheLevelWhereTheWalkStops(t *testing.T) {
 	assert.Contains(t, r[1].out, "index    PML4 0 | PDPT 0 | PD 2 | PT 4 | offset 0x000")
 
 	// step: the first instruction fetch faults; it is now pending.
-	assert.Contains(t, r[2].out, "page fault in pid 1, before the kernel handles it")
+	assert.Contains(t, r[2].out, "page fault in pid 2, before the kernel handles it")
 	assert.Contains(t, r[3].out, "=> file-read")
 
 	w := r[4].out
@@ -92,7 +92,7 @@ func TestDebugDemandZeroFaultBeforeAndAfter(t *testing.T) {
 	r, code, _ := debugSession(t, "break fault demand-zero\ncontinue\nstep\nframes\n", progs+"bss_sum")
 	require.Equal(t, 0, code)
 	before, after := r[2].out, r[3].out
-	for _, want := range []string{"breakpoint 1: page fault in pid 1, before the kernel handles it",
+	for _, want := range []string{"breakpoint 1: page fault in pid 2, before the kernel handles it",
 		"access      user read", "error code  0x4 [- - U - -]: P=0 page not present, W=0 read, U=1 user mode",
 		"VMA         [anon] 0x403000-0x504000 rw-p", "PTE         not present",
 		"will resolve it as demand-zero"} {
@@ -102,8 +102,8 @@ func TestDebugDemandZeroFaultBeforeAndAfter(t *testing.T) {
 	frame := hexField(t, after, `=> demand-zero, frame (`+hexNum+`)`)
 	assert.Contains(t, after, "kernel: fault   user read at "+hex(addr))
 	assert.Equal(t, frame, hexField(t, after, `PTE now\s+0x[0-9a-f]{16} rw-u--- frame (`+hexNum+`) \(user, ref 1\)`))
-	// frames: the new frame is mapped by pid 1 at the faulting page.
-	assert.Regexp(t, regexp.MustCompile(`(?m)^\s+`+hex(frame)+`\s+user\s+1\s+pid 1 `+hex(addr&^0xfff)+` \[anon\] rw-u---$`), r[4].out)
+	// frames: the new frame is mapped by pid 2 at the faulting page.
+	assert.Regexp(t, regexp.MustCompile(`(?m)^\s+`+hex(frame)+`\s+user\s+1\s+pid 2 `+hex(addr&^0xfff)+` \[anon\] rw-u---$`), r[4].out)
 }
 
 // break syscall stops before the kernel runs the call, with its arguments decoded; the step
@@ -112,13 +112,13 @@ func TestDebugBreakSyscall(t *testing.T) {
 	r, code, _ := debugSession(t, "break syscall write\ncontinue\nregs\nstep\ncontinue\nstep\n", progs+"hello")
 	require.Equal(t, 1, code, "the last step is an error")
 	assert.Contains(t, r[1].out, "breakpoint 1: system call write (nr 1)")
-	assert.Contains(t, r[2].out, "breakpoint 1: system call in pid 1, before the kernel runs it")
+	assert.Contains(t, r[2].out, "breakpoint 1: system call in pid 2, before the kernel runs it")
 	assert.Contains(t, r[2].out, "call     write(0x1, 0x402000, 0xd)   [nr 1 in rax]")
 	assert.NotContains(t, r[2].out, "hello, world", "the write has not happened yet")
 	assert.Regexp(t, `rax\s+0x0000000000000001`, r[3].out)
 	assert.Contains(t, r[4].out, "hello, world\n")
 	assert.Contains(t, r[4].out, "kernel: syscall write(0x1, 0x402000, 0xd) = 13")
-	assert.Contains(t, r[5].out, "program exited: pid 1 exit code 0")
+	assert.Contains(t, r[5].out, "program exited: pid 2 exit code 0")
 	assert.Contains(t, r[6].out, "error: the program has exited (exit code 0)")
 }
 
@@ -139,9 +139,9 @@ func TestDebugBreakAddress(t *testing.T) {
 func TestDebugWatchPTE(t *testing.T) {
 	r, code, _ := debugSession(t, "watch pte 0x405000\ncontinue\ncontinue\n", progs+"bss_sum")
 	require.Equal(t, 0, code)
-	assert.Contains(t, r[1].out, "watchpoint 1: the PTE mapping 0x405000 in pid 1")
+	assert.Contains(t, r[1].out, "watchpoint 1: the PTE mapping 0x405000 in pid 2")
 	mapped := r[2].out
-	assert.Contains(t, mapped, "watchpoint 1: the PTE mapping 0x405000 in pid 1 changed")
+	assert.Contains(t, mapped, "watchpoint 1: the PTE mapping 0x405000 in pid 2 changed")
 	assert.Regexp(t, `before\s+not present`, mapped)
 	assert.Regexp(t, `after\s+0x[0-9a-f]{16} rw-u--- frame 0x[0-9a-f]+ \(user, ref 1\)`, mapped)
 	accessed := r[3].out
@@ -157,11 +157,11 @@ func TestDebugViews(t *testing.T) {
 	require.Equal(t, 1, code, "vmas 9 is an error")
 	assert.Regexp(t, `0x7ffffff[0-9a-f]+\s+0x7ffffffff000\s+\d+K\s+rw-p\s+0x0\s+\d+\s+\[stack\]`, r[3].out)
 	assert.Regexp(t, `0x401000\s+0x402000\s+4K\s+r-xp\s+0x1000\s+1\s+`+regexp.QuoteMeta(progs+"hello"), r[3].out)
-	assert.Regexp(t, `1\s+0\s+running\s+\d+\s+0x[0-9a-f]+\s+\d+\s+\d+\s+`+regexp.QuoteMeta(progs+"hello"), r[4].out)
-	assert.Regexp(t, `0x401000\s+0x[0-9a-f]+\s+4K\s+\d+\s+r-xu-a-\s+pid 1 `+regexp.QuoteMeta(progs+"hello"), r[5].out)
+	assert.Regexp(t, `2\s+1\s+running\s+\d+\s+0x[0-9a-f]+\s+\d+\s+\d+\s+`+regexp.QuoteMeta(progs+"hello"), r[4].out)
+	assert.Regexp(t, `0x401000\s+0x[0-9a-f]+\s+4K\s+\d+\s+r-xu-a-\s+pid 2 `+regexp.QuoteMeta(progs+"hello"), r[5].out)
 	assert.Contains(t, r[6].out, "|hello, world..")
-	assert.Contains(t, r[7].out, "pid 1 PML4")
-	assert.Contains(t, r[7].out, "pid 1 PT for 0x400000")
+	assert.Contains(t, r[7].out, "pid 2 PML4")
+	assert.Contains(t, r[7].out, "pid 2 PT for 0x400000")
 	assert.Contains(t, r[7].out, "no process (kernel)", "the boot page table")
 	assert.Contains(t, r[8].out, "error: no process 9")
 }
@@ -174,7 +174,7 @@ func TestDebugScriptAndErrors(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := Main([]string{"debug", "--script", script, "--trace", "syscalls", progs + "hello"}, strings.NewReader(""), &out, &errb)
 	assert.Equal(t, 0, code, errb.String())
-	assert.Contains(t, out.String(), "trace         51  pid 1   syscall  write(0x1, 0x402000, 0xd) = 13")
+	assert.Contains(t, out.String(), "trace         51  pid 2   syscall  write(0x1, 0x402000, 0xd) = 13")
 	assert.Contains(t, out.String(), "program exited")
 
 	bad := []string{"fly", "step 0", "step x", "break", "break fault bogus", "break syscall nosuchcall",
@@ -201,13 +201,13 @@ func TestDebugSIGSEGV(t *testing.T) {
 	assert.Contains(t, r[2].out, "will resolve it as SIGSEGV (no VMA covers the address)")
 	assert.Contains(t, r[2].out, "error code  0x6 [- W U - -]")
 	assert.Contains(t, r[3].out, "kernel: signal  SIGSEGV")
-	assert.Contains(t, r[3].out, "program exited: pid 1 killed by SIGSEGV")
+	assert.Contains(t, r[3].out, "program exited: pid 2 killed by SIGSEGV")
 }
 
 // Without PCIDs every address space runs under PCID 0.
 func TestDebugNoPCID(t *testing.T) {
 	r, _, stderr := debugSession(t, "ps\n", "--tlb", "nopcid", progs+"hello")
-	assert.Regexp(t, `1\s+0\s+running\s+0\s+0x`, r[1].out, stderr)
+	assert.Regexp(t, `2\s+1\s+running\s+0\s+0x`, r[1].out, stderr)
 }
 
 // The first copy-on-write fault after fork: before the kernel handles it, the PTE is
@@ -218,7 +218,7 @@ func TestDebugFirstCOWFaultAfterFork(t *testing.T) {
 	r, code, _ := debugSession(t, "break fault cow\ncontinue\nframes shared\nstep\nframes shared\nps\n", progs+"dbg_cow")
 	require.Equal(t, 0, code)
 	before := r[2].out
-	assert.Contains(t, before, "page fault in pid 1, before the kernel handles it")
+	assert.Contains(t, before, "page fault in pid 2, before the kernel handles it")
 	assert.Contains(t, before, "access      user write")
 	assert.Contains(t, before, "error code  0x7 [P W U - -]: P=1 protection violation, W=1 write, U=1 user mode")
 	assert.Contains(t, before, "will resolve it as cow-copy")
@@ -229,8 +229,8 @@ func TestDebugFirstCOWFaultAfterFork(t *testing.T) {
 	// Both processes map the old frame, read-only and cow.
 	shared := regexp.MustCompile(`(?m)^\s+` + hex(old) + `\s+user\s+2\s+(.*)$`).FindStringSubmatch(r[3].out)
 	require.NotNil(t, shared, r[3].out)
-	assert.Contains(t, shared[1], "pid 1 "+page)
 	assert.Contains(t, shared[1], "pid 2 "+page)
+	assert.Contains(t, shared[1], "pid 3 "+page)
 	assert.Equal(t, 2, strings.Count(shared[1], "[cow]"), shared[1])
 
 	after := r[4].out
@@ -239,7 +239,7 @@ func TestDebugFirstCOWFaultAfterFork(t *testing.T) {
 	assert.Equal(t, frame, hexField(t, after, `PTE now\s+0x[0-9a-f]{16} rw[x-]u-[a-][d-] frame (`+hexNum+`) \(user, ref 1\)`))
 	assert.NotContains(t, after, "[cow]", "the new PTE is no longer copy-on-write")
 	assert.NotRegexp(t, `(?m)^\s+`+hex(old)+`\s`, r[5].out, "the old frame is not shared any more")
-	assert.Regexp(t, `2\s+1\s+runnable\s+\d+`, r[6].out, "the child waits its turn")
+	assert.Regexp(t, `3\s+2\s+runnable\s+\d+`, r[6].out, "the child waits its turn")
 }
 
 // The last writer of a COW page finds the frame its own: the kernel reuses it in place, and
@@ -262,18 +262,18 @@ func TestDebugCOWReuse(t *testing.T) {
 		assert.Contains(t, all, piece)
 	}
 	assert.Contains(t, wantOut, "parent sees 42, then 43; child status 0\n", "the native run agrees")
-	assert.Contains(t, r[len(r)-1].out, "program exited: pid 1 exit code 0")
+	assert.Contains(t, r[len(r)-1].out, "program exited: pid 2 exit code 0")
 }
 
 // break exec stops once execve has loaded the new image: at its entry, nothing mapped yet.
 func TestDebugBreakExec(t *testing.T) {
 	r, code, _ := debugSession(t, "break exec\ncontinue\nwhere\nvmas\ncontinue\n", progs+"dbg_exec")
 	require.Equal(t, 0, code)
-	assert.Regexp(t, `breakpoint 1: pid 1 executed .*dbg_exec, entry 0x[0-9a-f]+`, r[2].out)
+	assert.Regexp(t, `breakpoint 1: pid 2 executed .*dbg_exec, entry 0x[0-9a-f]+`, r[2].out)
 	assert.Contains(t, r[3].out, "<_start>  (not mapped yet: fetching it will fault)")
 	assert.Regexp(t, `0x401000\s+0x402000\s+4K\s+r-xp\s+0x1000\s+0\s+`, r[4].out, "a fresh image: nothing resident")
 	assert.Contains(t, r[5].out, "second image: again\n")
-	assert.Contains(t, r[5].out, "program exited: pid 1 exit code 3")
+	assert.Contains(t, r[5].out, "program exited: pid 2 exit code 3")
 }
 
 // A spurious fault: the page tables already allow the write (mprotect made the page

@@ -67,12 +67,25 @@ func (o *jsonObj) open(k string) {
 }
 func (o *jsonObj) close() { o.b = append(o.b, '}') }
 
+// cpuList lists the CPU numbers of a cpumask.
+func cpuList(m uint64) []int {
+	var out []int
+	for i := 0; m != 0; i, m = i+1, m>>1 {
+		if m&1 != 0 {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // appendEventJSON appends e as one JSON object (no newline).
 func appendEventJSON(b []byte, e *minikernel.Event) []byte {
 	o := jsonObj{b: append(b, '{')}
 	o.unum("insns", e.Insns)
 	o.str("kind", e.Kind.String())
 	o.num("pid", int64(e.PID))
+	o.num("tid", int64(e.TID))
+	o.num("cpu", int64(e.CPU))
 	switch e.Kind {
 	case minikernel.EvPageFault:
 		o.hex("rip", e.RIP)
@@ -133,6 +146,34 @@ func appendEventJSON(b []byte, e *minikernel.Event) []byte {
 		o.num("child", int64(e.Child))
 	case minikernel.EvSwitch:
 		o.num("prev", int64(e.Prev))
+		o.num("prev_tid", int64(e.PrevTID))
+	case minikernel.EvClone:
+		o.num("child", int64(e.Child))
+	case minikernel.EvThreadExit:
+		o.num("status", int64(e.Status))
+		o.num("exit_code", int64(minikernel.ExitCode(e.Status)))
+	case minikernel.EvShootdown:
+		o.key("targets")
+		o.b = append(o.b, '[')
+		first := true
+		for _, c := range cpuList(e.Targets) {
+			if !first {
+				o.b = append(o.b, ',')
+			}
+			first = false
+			o.b = strconv.AppendInt(o.b, int64(c), 10)
+		}
+		o.b = append(o.b, ']')
+		if e.Pages < 0 {
+			o.str("flush", "all")
+			o.null("addr")
+			o.null("pages")
+		} else {
+			o.str("flush", "pages")
+			o.hex("addr", e.Addr)
+			o.num("pages", int64(e.Pages))
+		}
+		o.str("reason", e.Text)
 	case minikernel.EvFrame:
 		o.str("op", e.FrameOp.String())
 		o.hex("frame", e.Frame)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/mmu"
@@ -18,6 +19,7 @@ type machineOptions struct {
 	tlb      string
 	seed     uint64
 	maxInsns uint64
+	clock    string
 	notes    []string // set by config: remarks about the flags, for stderr
 }
 
@@ -27,6 +29,8 @@ func (o *machineOptions) register(fs *flag.FlagSet) {
 		"dtlb=256/4,itlb=64/4,large=32,policy=plru,unified,nopcid (see emu help tlb)")
 	fs.Uint64Var(&o.seed, "seed", 0, "`SEED` for AT_RANDOM and other guest randomness (runs are deterministic)")
 	fs.Uint64Var(&o.maxInsns, "max-insns", 0, "stop after `N` instructions (0: no limit)")
+	fs.StringVar(&o.clock, "clock-start", "host", "the guest's wall clock (CLOCK_REALTIME) at start: host (the host's time\n"+
+		"now), or a fixed `TIME` (seconds since the epoch, or RFC 3339 like\n2024-01-01T00:00:00Z) for byte-identical runs")
 }
 
 // config turns the flags into a kernel configuration, or says clearly which flag is wrong.
@@ -49,7 +53,30 @@ func (o *machineOptions) config() (minikernel.Config, error) {
 	cfg.NoPCID = spec.NoPCID
 	cfg.Seed = o.seed
 	cfg.MaxInsns = o.maxInsns
+	if cfg.Realtime, err = parseClockStart(o.clock); err != nil {
+		return cfg, fmt.Errorf("--clock-start: %v", err)
+	}
 	return cfg, nil
+}
+
+// parseClockStart reads --clock-start: "host" (the zero Time: the host's clock), seconds
+// since the epoch, or an RFC 3339 time.
+func parseClockStart(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "host" {
+		return time.Time{}, nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n <= 0 || n > 1<<34 {
+			return time.Time{}, fmt.Errorf("%d is out of range (1 to %d seconds since 1970)", n, int64(1)<<34)
+		}
+		return time.Unix(n, 0), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || t.Unix() <= 0 || t.Unix() > 1<<34 {
+		return time.Time{}, fmt.Errorf("bad time %q (want host, seconds since the epoch, or e.g. 2024-01-01T00:00:00Z)", s)
+	}
+	return t, nil
 }
 
 // maxRAM is the most RAM a machine can have: 64 TiB, what 46 physical address bits reach.
@@ -90,7 +117,7 @@ type tlbSpec struct {
 
 const tlbSpecHelp = `The --tlb SPEC is a comma-separated list of items, applied left to right over the
 default geometry (a split TLB: ITLB 64 entries 4-way, DTLB 256 entries 4-way, 32 large-page
-entries each, LRU, PCIDs on):
+entries each, LRU, PCIDs on; paging-structure caches of 2 PML4E, 4 PDPTE and 32 PDE entries):
 
   dtlb=E/W        data TLB: E entries for 4 KiB pages in W ways (E/W sets, a power of two)
   dtlb=E          the same, fully associative (W = E, at most 64)
@@ -102,6 +129,10 @@ entries each, LRU, PCIDs on):
   unified         one TLB (the dtlb geometry) serves fetches and data; split undoes it
   nopcid          run the kernel without CR4.PCIDE: every CR3 load flushes every
                   non-global entry; pcid turns PCIDs back on (the default)
+  pde=N           entries of the PDE cache (SDM 4.10.3: a TLB miss under a cached PDE
+                  reads only the PTE; 0, or 1-4, or 4 ways times a power of two)
+  pdpte=N         entries of the PDPTE cache; pml4e=N of the PML4E cache (0-64)
+  psc=off         no paging-structure caches: every TLB miss walks all four levels
   default         the default geometry again
 
 Examples:
@@ -147,6 +178,23 @@ func parseTLBSpec(s string) (tlbSpec, error) {
 			if key != "dlarge" {
 				spec.MMU.ITLB.LargeEntries = n
 			}
+		case hasVal && (key == "pde" || key == "pdpte" || key == "pml4e"):
+			var n int
+			n, err = parseCount(val, 0, 1024)
+			switch {
+			case err != nil:
+			case key == "pde":
+				spec.MMU.PSC.PDE = n
+			case key == "pdpte":
+				spec.MMU.PSC.PDPTE = n
+			default:
+				spec.MMU.PSC.PML4E = n
+			}
+			if err == nil {
+				_, err = tlb.NewPSC(spec.MMU.PSC)
+			}
+		case item == "psc=off":
+			spec.MMU.PSC = tlb.PSCConfig{}
 		case hasVal && key == "policy":
 			switch val {
 			case "lru":
@@ -157,7 +205,7 @@ func parseTLBSpec(s string) (tlbSpec, error) {
 				err = fmt.Errorf("unknown policy %q (want lru or plru)", val)
 			}
 		default:
-			return spec, fmt.Errorf("unknown item %q (want dtlb=E/W, itlb=E/W, large=N, policy=lru|plru, unified, split, pcid, nopcid; see emu help tlb)", item)
+			return spec, fmt.Errorf("unknown item %q (want dtlb=E/W, itlb=E/W, large=N, policy=lru|plru, unified, split, pcid, nopcid, pde=N, pdpte=N, pml4e=N, psc=off; see emu help tlb)", item)
 		}
 		if err != nil {
 			return spec, fmt.Errorf("%s: %v", item, err)

@@ -22,7 +22,7 @@ const usage = `emu: an x86-64 paging emulator (CPU, four-level MMU and TLB, mini
 Usage:
   emu run [flags] PROG [ARGS...]     run an x86-64 Linux ELF program
   emu debug [flags] PROG [ARGS...]   step through it: faults, page walks, TLB, frames
-  emu help [TOPIC]                   show help; topics: run, debug, trace, stats, tlb
+  emu help [TOPIC]                   show help; topics: run, debug, gdb, trace, stats, tlb
 
 Examples:
   emu run testprogs/bin/hello
@@ -36,7 +36,7 @@ Examples:
 `
 
 func main() {
-	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	exitLikeGuest(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // Main runs the emu command with args (without the program name) and returns its exit code.
@@ -78,10 +78,12 @@ func helpCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, traceHelp+"\n"+traceJSONHelp)
 	case "stats":
 		fmt.Fprint(stdout, statsHelp+"\n"+statsJSONHelp)
+	case "gdb":
+		fmt.Fprint(stdout, gdbHelp)
 	case "tlb":
 		fmt.Fprint(stdout, tlbSpecHelp)
 	default:
-		fmt.Fprintf(stderr, "emu: no help for %q (topics: run, debug, trace, stats, tlb)\n", args[0])
+		fmt.Fprintf(stderr, "emu: no help for %q (topics: run, debug, gdb, trace, stats, tlb)\n", args[0])
 		return 2
 	}
 	return 0
@@ -105,12 +107,12 @@ kind. A trace holds no host time: the same program, input and flags give the sam
 
 Example:
   $ emu run --trace=faults,syscalls testprogs/bin/hello
-           0  pid 1   fault    supervisor write at 0x7fffffffefe4  rip 0x0  code 0x3 [P W - - -]  vma [stack] ...
-           0  pid 1   fault    user fetch at 0x401030  rip 0x401030  code 0x14 [- - U - I]  vma testprogs/bin/hello 0x401000-0x402000 r-xp  => file-read, frame 0xa
-           9  pid 1   fault    user read at 0x402001  rip 0x40100c  code 0x4 [- - U - -]  vma testprogs/bin/hello 0x402000-0x403000 r--p  => file-read, frame 0xb
+           0  pid 2   fault    supervisor write at 0x7fffffffefe4  rip 0x0  code 0x3 [P W - - -]  vma [stack] ...
+           0  pid 2   fault    user fetch at 0x401030  rip 0x401030  code 0x14 [- - U - I]  vma testprogs/bin/hello 0x401000-0x402000 r-xp  => file-read, frame 0xa
+           9  pid 2   fault    user read at 0x402001  rip 0x40100c  code 0x4 [- - U - -]  vma testprogs/bin/hello 0x402000-0x403000 r--p  => file-read, frame 0xb
   hello, world
-          51  pid 1   syscall  write(0x1, 0x402000, 0xd) = 13
-          56  pid 1   syscall  exit_group(0x0) = 0
+          51  pid 2   syscall  write(0x1, 0x402000, 0xd) = 13
+          56  pid 2   syscall  exit_group(0x0) = 0
 `
 
 const statsHelp = `Statistics (emu run --stats, or --stats-json FILE): at the end of the run, the

@@ -125,7 +125,7 @@ func atoi(t *testing.T, s string) int {
 func TestBadInputGetsAClearError(t *testing.T) {
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage")
-	require.NoError(t, os.WriteFile(garbage, []byte("#!/bin/sh\necho not an ELF\n"), 0o755))
+	require.NoError(t, os.WriteFile(garbage, []byte("plain text: neither ELF nor #! script\n"), 0o755))
 	truncated := filepath.Join(dir, "truncated")
 	hello, err := os.ReadFile(progs + "hello")
 	require.NoError(t, err)
@@ -159,6 +159,24 @@ func TestBadInputGetsAClearError(t *testing.T) {
 	}
 }
 
+// A "#!" script runs as PROG, as execve runs it: its interpreter with the script's path as
+// an argument; a script whose interpreter is missing is a clear error (127, as ENOENT).
+func TestScriptAsProgram(t *testing.T) {
+	dir := t.TempDir()
+	hello, err := filepath.Abs(progs + "hello")
+	require.NoError(t, err)
+	script := filepath.Join(dir, "script")
+	require.NoError(t, os.WriteFile(script, []byte("#!"+hello+" an-argument\n"), 0o755))
+	out, stderr, code := emulated("run", script)
+	assert.Equal(t, 0, code, stderr)
+	assert.Equal(t, "hello, world\n", out)
+	missing := filepath.Join(dir, "missing")
+	require.NoError(t, os.WriteFile(missing, []byte("#!/nonexistent/interpreter\n"), 0o755))
+	_, stderr, code = emulated("run", missing)
+	assert.Equal(t, 127, code)
+	assert.Contains(t, stderr, "interpreter /nonexistent/interpreter")
+}
+
 // emu help documents every command, every flag of run and debug, and every debugger command.
 func TestHelpDocumentsEveryCommandAndFlag(t *testing.T) {
 	for _, tc := range []struct {
@@ -166,10 +184,11 @@ func TestHelpDocumentsEveryCommandAndFlag(t *testing.T) {
 		want  []string
 	}{
 		{"", []string{"emu run", "emu debug", "emu help"}},
-		{"run", []string{"-stats", "-stats-json", "-ram", "-tlb", "-max-insns", "-seed", "-trace", "-trace-file", "-trace-format"}},
-		{"debug", []string{"-script", "-input", "-trace", "-ram", "-tlb", "-seed", "-max-insns",
+		{"run", []string{"-stats", "-gdb", "-stats-json", "-ram", "-tlb", "-max-insns", "-seed", "-trace", "-trace-file", "-trace-format"}},
+		{"debug", []string{"-script", "-gdb", "-input", "-trace", "-ram", "-tlb", "-seed", "-max-insns",
 			"step [N]", "continue", "break fault [KIND]", "break syscall [NAME]", "break exec", "break addr ADDR",
 			"watch pte ADDR", "regs", "walk ADDR", "vmas [PID]", "tlb", "frames", "x ADDR [N]", "ps", "trace KINDS", "help"}},
+		{"gdb", []string{"target remote", "monitor", "walk ADDR", "break fault", "Unix socket"}},
 		{"trace", []string{"faults", "syscalls", "tlb", "frames", "process", "exec", "signals", "all", "code_bits", "outcome"}},
 		{"stats", []string{"wall_seconds", "mips", "page_faults", "tlbs", "peak_shared"}},
 		{"tlb", []string{"dtlb=E/W", "itlb=E/W", "large=N", "policy=P", "unified", "nopcid"}},

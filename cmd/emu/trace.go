@@ -18,6 +18,7 @@ type tracer struct {
 	json  bool
 	w     *bufio.Writer
 	line  []byte
+	cpus  bool // several CPUs: the text lines name the CPU
 }
 
 func newTracer(w io.Writer, kinds describe.KindSet, json bool) *tracer {
@@ -26,6 +27,7 @@ func newTracer(w io.Writer, kinds describe.KindSet, json bool) *tracer {
 
 // attach subscribes the tracer to k and turns on the hardware events it needs.
 func (t *tracer) attach(k *minikernel.Kernel) {
+	t.cpus = len(k.CPUs()) > 1
 	k.Subscribe(t.observe)
 	k.ObserveHardware(t.kinds.Has(minikernel.EvTLB), t.kinds.Has(minikernel.EvFrame))
 }
@@ -37,7 +39,7 @@ func (t *tracer) observe(e *minikernel.Event) {
 	if t.json {
 		t.line = appendEventJSON(t.line[:0], e)
 	} else {
-		t.line = describe.AppendEventText(t.line[:0], e)
+		t.line = describe.AppendEventText(t.line[:0], e, t.cpus)
 	}
 	t.line = append(t.line, '\n')
 	t.w.Write(t.line)

@@ -144,10 +144,10 @@ func TestTraceIsDeterministic(t *testing.T) {
 		for i := range runs {
 			f := filepath.Join(t.TempDir(), "trace")
 			_, stderr, code := emulated("run", "--trace=all", "--trace-format="+format, "--trace-file="+f,
-				"--tlb=dtlb=16/4", "--seed=7", progs+"bss_sum", "x")
+				"--tlb=dtlb=16/4", "--seed=7", "--clock-start=2024-01-01T00:00:00Z", progs+"bss_sum", "x")
 			require.Equal(t, 10, code, stderr) // bss_sum's status: argc-dependent, as natively
 			g := filepath.Join(t.TempDir(), "trace")
-			_, stderr, code = emulated("run", "--trace=all", "--trace-format="+format, "--trace-file="+g, progs+"dbg_cow")
+			_, stderr, code = emulated("run", "--trace=all", "--trace-format="+format, "--trace-file="+g, "--clock-start=1704067200", progs+"dbg_cow")
 			require.Equal(t, 0, code, stderr)
 			more, err := os.ReadFile(g)
 			require.NoError(t, err)
@@ -171,7 +171,7 @@ func TestFaultTraceLines(t *testing.T) {
 			segv = l
 		}
 	}
-	for _, want := range []string{"pid 1", "fault", "user write at 0xdead0000", "rip 0x", "code 0x6 [- W U - -]", "vma none"} {
+	for _, want := range []string{"pid 2", "fault", "user write at 0xdead0000", "rip 0x", "code 0x6 [- W U - -]", "vma none"} {
 		assert.Contains(t, segv, want)
 	}
 

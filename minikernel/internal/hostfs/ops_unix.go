@@ -302,3 +302,13 @@ func errnoCommon(err error) (unix.Errno, bool) {
 	}
 	return 0, false
 }
+
+// Fchownat changes the owner and group (-1: unchanged) of name in dir, following a final
+// symbolic link when follow.
+func Fchownat(dir int, name string, uid, gid int, follow bool) Errno {
+	flags := unix.AT_SYMLINK_NOFOLLOW
+	if follow {
+		flags = 0
+	}
+	return again(func() error { return unix.Fchownat(dir, name, uid, gid, flags) })
+}

@@ -332,3 +332,8 @@ var umaskOnce = sync.OnceValue(func() uint32 {
 
 // Umask is the host process's umask.
 func Umask() uint32 { return umaskOnce() }
+
+// Fchown changes the owner and group (-1: unchanged) of the file open on fd.
+func Fchown(fd int, uid, gid int) Errno {
+	return again(func() error { return unix.Fchown(fd, uid, gid) })
+}

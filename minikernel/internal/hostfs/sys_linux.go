@@ -227,3 +227,9 @@ var umaskOnce = sync.OnceValue(func() uint32 {
 
 // Umask is the host process's umask, which the host applies to the files emu creates.
 func Umask() uint32 { return umaskOnce() }
+
+// Fchown changes the owner and group (-1: unchanged) of the file open on fd, any kind of
+// descriptor (O_PATH ones too).
+func Fchown(fd int, uid, gid int) Errno {
+	return again(func() error { return unix.Fchownat(fd, "", uid, gid, unix.AT_EMPTY_PATH) })
+}

@@ -1,0 +1,163 @@
+package testprogs
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vmemu/vmemu/minikernel"
+)
+
+// What real programs call (the realprogs issue): the rp_ programs of src/musl/rp_*.c, each
+// built against musl and glibc, static and dynamic, run natively and on the emulator with
+// the same output, exit status and files left behind.
+
+// rpBuilds are the four builds of an rp_ program.
+func rpBuilds(name string) []string {
+	return []string{"musl_" + name, "glibc_" + name, "dynmusl_" + name, "dynglibc_" + name}
+}
+
+// sameRP runs every build of rp_ program name in fresh directories, natively and emulated.
+func sameRP(t *testing.T, name string) {
+	for _, prog := range rpBuilds(name) {
+		t.Run(prog, func(t *testing.T) {
+			r := sameInDirs(t, prog, "")
+			assert.Equal(t, 0, r.Code)
+		})
+	}
+}
+
+// Scripts as execve runs them: the interpreter and its one argument, the script's path in
+// argv, nesting to Linux's limit and ELOOP past it, ENOENT, EACCES and ENOEXEC where Linux
+// gives them, and an empty argv (argc 1, argv[0] "").
+func TestScriptsMatchNative(t *testing.T) { sameRP(t, "rp_script") }
+
+// Identities and ownership: get*id, set*id by Linux's rules, capabilities, chown and
+// friends on host files, and (as root) a child that drops to nobody.
+func TestIdentitiesMatchNative(t *testing.T) { sameRP(t, "rp_ids") }
+
+// The wall clock starts at the host's time, and files the guest writes, truncates, creates
+// or touches carry the guest's time: never in the future, never before the start.
+func TestClockFilesMatchNative(t *testing.T) { sameRP(t, "rp_clock") }
+
+// CLOCK_REALTIME, gettimeofday and time start at the host's time by default, and at
+// Config.Realtime (emu run --clock-start) when it is set.
+func TestRealtimeStartsAtTheHostsTime(t *testing.T) {
+	before := time.Now().Unix()
+	r := runEmu(t, "musl_rp_clock", "", nil)
+	after := time.Now().Unix()
+	require.Equal(t, 0, r.Code, r.Log)
+	lines := strings.Fields(r.Stdout)
+	require.Len(t, lines, 3)
+	for _, l := range lines {
+		v, err := strconv.ParseInt(l, 10, 64)
+		require.NoError(t, err)
+		assert.True(t, v >= before && v <= after, "guest time %d outside the host's [%d, %d]", v, before, after)
+	}
+	fixed := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	r = runEmu(t, "musl_rp_clock", "", nil, func(c *minikernel.Config) { c.Realtime = fixed })
+	require.Equal(t, 0, r.Code, r.Log)
+	assert.Equal(t, "1704067200\n1704067200\n1704067200\n", r.Stdout)
+	again := runEmu(t, "musl_rp_clock", "", nil, func(c *minikernel.Config) { c.Realtime = fixed })
+	assert.Equal(t, r.Stats.Instructions, again.Stats.Instructions, "a fixed start makes runs identical")
+}
+
+// prctl: names, the parent-death signal, dumpable, keepcaps, no_new_privs, the bounding
+// set, timer slack, THP, the TID address, the auxiliary vector, and memory-deny-write-
+// execute with its fork and no-inherit rules.
+func TestPrctlMatchesNative(t *testing.T) {
+	for _, prog := range rpBuilds("rp_prctl") {
+		t.Run(prog, func(t *testing.T) {
+			r := sameAsNative(t, prog, "")
+			assert.Equal(t, 0, r.Code)
+		})
+	}
+}
+
+// PR_SET_VMA names anonymous memory as Linux does when built with CONFIG_ANON_VMA_NAME,
+// which not every host kernel is (this is checked against Linux 6.18's answers, not the
+// host's).
+func TestPrctlSetVMA(t *testing.T) {
+	r := runEmu(t, "musl_rp_prctl", "", []string{"vma"})
+	require.Equal(t, 0, r.Code, r.Log)
+	assert.Equal(t, strings.Join([]string{
+		"PR_SET_VMA(anon name)                        0",
+		"PR_SET_VMA(bad char)                         -1 EINVAL",
+		"PR_SET_VMA(unaligned)                        -1 EINVAL",
+		"PR_SET_VMA(clear)                            0",
+		"PR_SET_VMA(bad option)                       -1 EINVAL",
+		"PR_SET_VMA(unmapped)                         -1 ENOMEM", ""}, "\n"), r.Stdout)
+}
+
+// memfd_create and its seals, /dev/zero mappings, fallocate, copy_file_range and fadvise64,
+// shared between processes and seen through mappings.
+func TestMemfdMatchesNative(t *testing.T) { sameRP(t, "rp_memfd") }
+
+// Extended attributes pass through to the host file; the kernel's own objects keep none.
+func TestXattrMatchesNative(t *testing.T) { sameRP(t, "rp_xattr") }
+
+// flock, POSIX record locks and OFD locks between guest processes, with Linux's owners,
+// splitting, release on close, EDEADLK and waiting.
+func TestLocksMatchNative(t *testing.T) { sameRP(t, "rp_locks") }
+
+// The guest's locks are taken on the host file too: a native process sees the record lock
+// (as an OFD lock, l_pid -1) and cannot take the flock while the guest holds them; and a
+// native process's locks stop the guest (EAGAIN, with the native holder's pid in F_GETLK).
+func TestLocksReachTheHost(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "locked")
+	require.NoError(t, os.WriteFile(file, []byte("0123456789abcdef"), 0o644))
+	var seen []string
+	r := runAtWatched(t, binPath(t, "musl_rp_locks"), []string{"rp_locks", "hold", file}, "",
+		func(k *minikernel.Kernel, e *minikernel.Event) {
+			if e.Kind != minikernel.EvSyscall || e.Name != "getppid" {
+				return
+			}
+			f, err := os.OpenFile(file, os.O_RDWR, 0)
+			require.NoError(t, err)
+			defer f.Close()
+			l := syscall.Flock_t{Type: syscall.F_WRLCK, Start: 0, Len: 5}
+			require.NoError(t, syscall.FcntlFlock(f.Fd(), syscall.F_GETLK, &l))
+			seen = append(seen, fmt.Sprintf("native F_GETLK: type %d pid %d", l.Type, l.Pid))
+			seen = append(seen, fmt.Sprintf("native flock: %v", syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)))
+		})
+	require.Equal(t, 0, r.Code, r.Log)
+	assert.Equal(t, []string{
+		fmt.Sprintf("native F_GETLK: type %d pid -1", syscall.F_WRLCK),
+		"native flock: " + syscall.EWOULDBLOCK.Error()}, seen)
+	f, err := os.OpenFile(file, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	assert.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB), "released when the guest ended")
+	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_UN))
+
+	// Now a native process holds them (not this one: emu closing a descriptor of the file
+	// would drop this process's POSIX locks, as close(2) does).
+	holder := exec.Command(binPath(t, "musl_rp_locks"), "wait", file)
+	in, err := holder.StdinPipe()
+	require.NoError(t, err)
+	out, err := holder.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, holder.Start())
+	t.Cleanup(func() { in.Close(); holder.Wait() })
+	ready, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(ready, "ready "), ready)
+	r = runAt(t, binPath(t, "musl_rp_locks"), []string{"rp_locks", "try", file}, "")
+	require.Equal(t, 0, r.Code, r.Log)
+	assert.Equal(t, strings.Join([]string{
+		"F_SETLK WR [0,10)                            -1 EAGAIN",
+		"F_SETLK WR [20,30)                           0",
+		"F_GETLK WR [0,5)                             0",
+		fmt.Sprintf("  type WR pid %d", holder.Process.Pid),
+		"flock LOCK_EX|LOCK_NB                        -1 EAGAIN", ""}, "\n"), r.Stdout)
+}
