@@ -208,8 +208,8 @@ func (k *Kernel) zap(mm *MM, v *VMA, start, end uint64, g *tlbGather) {
 // below the end of the file). Linux's writepage, done at once.
 func (k *Kernel) writeBack(f *File, idx, pfn uint64) {
 	ino := f.ino
-	if ino.pages[idx] != pfn || idx<<12 >= ino.size {
-		return // the page was truncated away: nothing of it belongs to the file any more
+	if ino.pages[idx] != pfn || idx<<12 >= ino.size || k.hostBacked(pfn) {
+		return // truncated away, or the host file's page itself: nothing to write
 	}
 	fr, _ := k.ram.Frame(pfn)
 	n := min(4096, ino.size-idx<<12)
