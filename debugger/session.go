@@ -77,6 +77,8 @@ type Session struct {
 	dead     error // the emulator failed: nothing more can run
 	syms     symbols
 	errors   int
+	driver   string                       // "gdb" when another debugger runs the program: step and continue are its
+	running  bool                         // a step or continue of the session runs: recent collects events
 	tick     func(view func() *View) bool // SetTick
 	greeted  bool                         // Serve has printed the banner
 	quit     bool                         // a command ended the session
@@ -124,7 +126,7 @@ func (d *Session) observe(e *minikernel.Event) {
 	if d.trace.Has(e.Kind) {
 		d.out.Write(append(describe.AppendEventText([]byte("trace "), e, len(d.k.CPUs()) > 1), '\n'))
 	}
-	if e.Kind == minikernel.EvTLB || e.Kind == minikernel.EvFrame {
+	if e.Kind == minikernel.EvTLB || e.Kind == minikernel.EvFrame || !d.running {
 		return
 	}
 	r := recorded{ev: *e}
@@ -150,6 +152,8 @@ func (d *Session) Exec(w io.Writer, line string) (quit bool, err error) {
 	if d.init == nil {
 		return false, fmt.Errorf("debugger: no program to debug (Follow names it)")
 	}
+	d.running = true
+	defer func() { d.running = false }()
 	return d.command(line)
 }
 
@@ -231,6 +235,11 @@ var maxArgs = map[string]int{
 func (d *Session) command(line string) (bool, error) {
 	f := strings.Fields(line)
 	cmd, args := strings.ToLower(f[0]), f[1:]
+	if err := d.allowed(cmd, args); err != nil {
+		d.errors++
+		d.printf("error: %v\n", err)
+		return false, err
+	}
 	var err error
 	if max, ok := maxArgs[cmd]; ok && len(args) > max {
 		err = fmt.Errorf("%s takes at most %d argument%s; %q is one too many (type help)", cmd, max,
@@ -447,6 +456,12 @@ func (d *Session) stopAtTrap(pt *minikernel.PendingTrap, bp *breakpoint) {
 		return
 	}
 	d.pending = pt
+	d.showStop(pt, bp)
+}
+
+// showStop prints a trap the kernel has not handled yet, decoded, and the breakpoint (if
+// any) that stopped the program there.
+func (d *Session) showStop(pt *minikernel.PendingTrap, bp *breakpoint) {
 	who := "stopped"
 	if bp != nil {
 		bp.hits++
@@ -463,6 +478,10 @@ func (d *Session) stopAtTrap(pt *minikernel.PendingTrap, bp *breakpoint) {
 		d.printf("%s: pid %d raised %s at rip %s; step to let the kernel handle it\n", who, pt.PID,
 			cpu.VectorName(pt.Vector), d.symbolic(pt.RIP))
 		d.printf("  %v\n", pt.Trap)
+		return
+	}
+	if d.driver != "" {
+		d.printf("  (resuming in %s lets the kernel handle it)\n", d.driver)
 		return
 	}
 	d.printf("  (step to let the kernel handle it)\n")

@@ -112,6 +112,7 @@ func (f *File) put() {
 	if f.refs--; f.refs > 0 {
 		return
 	}
+	f.k.releaseFileLocks(f) // OFD and flock locks (locks.go)
 	if f.hfd >= 0 {
 		_ = syscall.Close(f.hfd)
 		f.hfd = -1

@@ -112,12 +112,13 @@ type Kernel struct {
 	stderr           io.Writer
 
 	observers  []Observer
-	emitBuf    Event  // the event observers see (events.go: emit)
-	bootPML4   uint64 // the empty tables loaded when no process runs
-	clockNS    uint64 // nanoseconds added to the virtual clock while every thread slept
-	nextEvent  uint64 // virtual time of the next timer or sleeper's deadline (0: none; sleep.go)
-	randCtr    uint64 // getrandom's position in its seeded stream
-	writebacks uint64 // pages written back to files from shared mappings
+	tracer     SignalTracer // a debugger's signal-delivery stop (debugaccess.go), or nil
+	emitBuf    Event        // the event observers see (events.go: emit)
+	bootPML4   uint64       // the empty tables loaded when no process runs
+	clockNS    uint64       // nanoseconds added to the virtual clock while every thread slept
+	nextEvent  uint64       // virtual time of the next timer or sleeper's deadline (0: none; sleep.go)
+	randCtr    uint64       // getrandom's position in its seeded stream
+	writebacks uint64       // pages written back to files from shared mappings
 	closed     bool
 	hostFDs    int      // host descriptors the guest's open files hold (hostfd.go)
 	fdBudget   int      // the most they may
@@ -131,6 +132,9 @@ type Kernel struct {
 	hp hostPages   // the page cache's frames backed by host file pages (hostpages.go)
 
 	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
+
+	locks     map[any]*fileLocks // file locks by file (locks.go)
+	lockWaits map[any]*lockWait  // POSIX lock owners blocked in F_SETLKW, for EDEADLK
 }
 
 // New builds a machine (RAM, and CPUs each with an MMU) and a kernel to run it, with paging

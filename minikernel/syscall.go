@@ -234,6 +234,7 @@ var syscalls = map[uint64]syscallEntry{
 	126: {"capset", sysCapset},
 	260: {"fchownat", sysFchownat},
 	221: {"fadvise64", sysFadvise64},
+	73:  {"flock", sysFlock},
 	285: {"fallocate", sysFallocate},
 	326: {"copy_file_range", sysCopyFileRange},
 	319: {"memfd_create", sysMemfdCreate},

@@ -43,6 +43,7 @@ type debugOptions struct {
 	script string
 	input  string
 	trace  string
+	gdb    string
 	http   string
 }
 
@@ -53,6 +54,8 @@ func debugFlags(out io.Writer) (*flag.FlagSet, *debugOptions) {
 	o.machineOptions.register(fs)
 	fs.StringVar(&o.script, "script", "", "read debugger commands from `FILE` instead of standard input")
 	fs.StringVar(&o.input, "input", "", "the guest's standard input comes from `FILE` (default: empty)")
+	fs.StringVar(&o.gdb, "gdb", "", "let gdb drive the program: wait for it on `ADDR` (HOST:PORT, :PORT, or a\n"+
+		"socket path) once the --script commands have run; monitor CMD runs commands")
 	fs.StringVar(&o.trace, "trace", "", "start with tracing of these event `KINDS` on (as the trace command)")
 	fs.StringVar(&o.http, "http", "", "serve the web view of the machine on `ADDR` (host:port, or a port alone for\n127.0.0.1): the page, the terminal and --script drive one session until quit")
 	fs.Usage = func() {
@@ -82,6 +85,10 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	for _, n := range o.notes {
 		fmt.Fprintf(stderr, "emu debug: --tlb: note: %s\n", n)
+	}
+	if o.gdb != "" && o.http != "" {
+		fmt.Fprintln(stderr, "emu debug: --gdb and --http drive the program each their own way: choose one")
+		return 2
 	}
 	commands := stdin
 	if o.script != "" {
@@ -142,6 +149,17 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return spawnStatus(err)
 	}
 	d.Follow(p)
+	if o.gdb != "" {
+		// The script sets the session up (break fault, trace); then gdb drives.
+		script := io.Reader(strings.NewReader(""))
+		if o.script != "" {
+			script = commands
+		}
+		if code := d.Serve(script, false); code != 0 || !k.Live() {
+			return code
+		}
+		return serveGDB(k, p, d, o.gdb, cfg.MaxInsns, stderr)
+	}
 	if wv != nil {
 		var script io.Reader
 		if o.script != "" {
