@@ -71,6 +71,9 @@ type Config struct {
 	// other CPUs keep the translations a change made stale, as they would on silicon under
 	// a kernel that forgot them.
 	NoShootdown bool
+	// MaxMapCount is vm.max_map_count, the most areas an address space may have (0:
+	// Linux's default, 65530). mmap, mprotect and munmap fail with ENOMEM past it.
+	MaxMapCount int
 	// Realtime is what CLOCK_REALTIME reads when the machine starts (clock.go); the zero
 	// Time means the host's clock at New. Fix it for byte-identical runs.
 	Realtime time.Time
