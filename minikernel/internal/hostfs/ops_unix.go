@@ -312,3 +312,29 @@ func Fchownat(dir int, name string, uid, gid int, follow bool) Errno {
 	}
 	return again(func() error { return unix.Fchownat(dir, name, uid, gid, flags) })
 }
+
+// PollIntr is Poll that returns EINTR when a host signal interrupts the wait (for callers
+// that wait for signals themselves).
+func PollIntr(fds []PollFd, ms int) (int, Errno) {
+	hp := make([]unix.PollFd, len(fds))
+	for i, f := range fds {
+		hp[i] = unix.PollFd{Fd: f.Fd, Events: f.Events}
+	}
+	n, err := unix.Poll(hp, ms)
+	for i := range fds {
+		fds[i].Revents = hp[i].Revents
+	}
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	return n, 0
+}
+
+// Pipe makes a non-blocking, close-on-exec pipe: read end, write end.
+func Pipe() (int, int, Errno) {
+	var p [2]int
+	if e := again(func() error { return pipe(&p) }); e != 0 {
+		return -1, -1, e
+	}
+	return p[0], p[1], 0
+}

@@ -337,3 +337,18 @@ func Umask() uint32 { return umaskOnce() }
 func Fchown(fd int, uid, gid int) Errno {
 	return again(func() error { return unix.Fchown(fd, uid, gid) })
 }
+
+func pipe(p *[2]int) error {
+	if err := unix.Pipe(p[:]); err != nil {
+		return err
+	}
+	for _, fd := range p {
+		unix.CloseOnExec(fd)
+		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(p[0])
+			unix.Close(p[1])
+			return err
+		}
+	}
+	return nil
+}

@@ -233,3 +233,5 @@ func Umask() uint32 { return umaskOnce() }
 func Fchown(fd int, uid, gid int) Errno {
 	return again(func() error { return unix.Fchownat(fd, "", uid, gid, unix.AT_EMPTY_PATH) })
 }
+
+func pipe(p *[2]int) error { return unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC) }
