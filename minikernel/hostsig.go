@@ -40,6 +40,7 @@ type hostSignals struct {
 	pending      atomic.Uint64 // bit sig-1 for each signal posted and not yet delivered
 	stop         atomic.Int32  // the signal that asked Run to stop, or 0
 	unheeded     atomic.Bool   // the last terminating host signal reached no process that takes it
+	debugWake    atomic.Bool   // a debugger wants the machine back (Interrupt, debugaccess.go)
 	wakeR, wakeW int           // self-pipe (non-blocking, close-on-exec); -1 until made
 }
 
@@ -225,7 +226,8 @@ func (k *Kernel) waitHost(fd int, events int16) (interrupted bool) {
 		if k.hostSignalsPosted() {
 			k.deliverHostSignals()
 		}
-		if t == nil || t.exited || t.proc.exited || t.signalPending() || k.hs.stop.Load() != 0 {
+		if t == nil || t.exited || t.proc.exited || t.signalPending() || k.hs.stop.Load() != 0 ||
+			k.hs.debugWake.Swap(false) {
 			return true
 		}
 		fds := [2]pollFd{{fd: int32(fd), events: events}, {fd: int32(k.hs.wakeR), events: pollIn}}
@@ -283,6 +285,9 @@ func (k *Kernel) awaitHostSignal() bool {
 		return false
 	}
 	for !k.hostSignalsPosted() {
+		if k.hs.debugWake.Swap(false) {
+			return true // the debugger's turn: the sleepers sleep on when the machine resumes
+		}
 		fds := [1]pollFd{{fd: int32(k.hs.wakeR), events: pollIn}}
 		_, _, _ = syscall.Syscall(syscall.SYS_POLL, uintptr(unsafe.Pointer(&fds[0])), 1, ^uintptr(0))
 		var b [64]byte
