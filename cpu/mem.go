@@ -3,7 +3,6 @@ package cpu
 import (
 	"encoding/binary"
 
-	"github.com/vmemu/vmemu/internal/phase"
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/ram"
 	"github.com/vmemu/vmemu/tlb"
@@ -57,9 +56,7 @@ type microState struct {
 // translate returns the physical address of va for acc, or raises the fault. It searches
 // the TLB model (through the MMU); see xlate for the fast path.
 func (c *CPU) translate(va uint64, acc mmu.Access) uint64 {
-	prev := phase.Set(phase.MMU)
 	pa, f := c.mmu.Translate(va, acc|mmu.User)
-	phase.Set(prev)
 	c.syncMicro() // the search may have filled, evicted or invalidated
 	if f != nil {
 		c.raiseMMU(f)
