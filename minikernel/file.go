@@ -384,6 +384,7 @@ func (k *Kernel) fileRead(p *Process, f *File, dst *uio, off uint64) (uint64, Er
 	case fileStream, fileDevice:
 		return k.streamRead(p, f, dst)
 	}
+	k.refreshSize(f) // what the host has now: another process may have written
 	ino := f.ino
 	if off >= ino.size {
 		return 0, 0
@@ -447,7 +448,7 @@ func (k *Kernel) fileWrite(p *Process, f *File, src *uio, off uint64) (uint64, E
 				}
 				break
 			}
-			if pfn, cached := ino.pages[pos>>12]; cached {
+			if pfn, cached := ino.pages[pos>>12]; cached && !k.hostBacked(pfn) {
 				fr, _ := k.ram.Frame(pfn)
 				copy(fr[pos&0xfff:], tmp[:got])
 				k.ram.NoteWrite(pfn)
@@ -580,14 +581,16 @@ func (k *Kernel) statOf(f *File, st *syscall.Stat_t) Errno {
 	return 0
 }
 
-// patchSize replaces the host's size of a regular file by the guest-visible one when the
-// page cache knows the file (a size write() or truncation changed is the cache's).
+// patchSize makes the page cache follow the size the host reports for a regular file it
+// knows: the host's is the file's size (the guest's writes and truncations go to the host
+// at once, and other host processes may change it), so a cache that thought otherwise
+// learns it, dropping pages past a shrunk end.
 func (k *Kernel) patchSize(st *syscall.Stat_t) {
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		return
 	}
-	if ino, ok := k.cache.inodes[fileID{dev: st.Dev, ino: st.Ino}]; ok {
-		st.Size = int64(ino.size)
+	if ino, ok := k.cache.inodes[fileID{dev: st.Dev, ino: st.Ino}]; ok && ino.size != uint64(st.Size) {
+		k.setSize(ino, uint64(st.Size))
 	}
 }
 

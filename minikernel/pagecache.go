@@ -115,14 +115,22 @@ func (k *Kernel) cachePage(f *File, idx uint64) (frame uint64, hit bool, err err
 		k.cache.Hits++
 		return pfn, true, nil
 	}
+	k.refreshSize(f) // the host may have grown or shrunk the file
 	if idx<<12 >= pageRoundUp(ino.size) {
 		return 0, false, errBeyondEOF
 	}
-	pfn, err := k.frames.Alloc(FrameCache)
+	var pfn uint64
+	if f.hfd >= 0 {
+		pfn, err = k.frames.AllocDirty(FrameCache) // mapped over, or read in and cleared below
+	} else {
+		pfn, err = k.frames.Alloc(FrameCache)
+	}
 	if err != nil {
 		return 0, false, err
 	}
-	if f.hfd >= 0 {
+	if k.fillFromHost(f, idx, pfn) {
+		// The frame is the host's page (hostpages.go): nothing to read.
+	} else if f.hfd >= 0 {
 		fr, _ := k.ram.Frame(pfn)
 		n := int(min(4096, ino.size-idx<<12))
 		got := 0
@@ -157,7 +165,7 @@ func (k *Kernel) truncatePages(ino *Inode, size uint64) {
 		}
 	}
 	if off := size & 0xfff; off != 0 {
-		if pfn, ok := ino.pages[size>>12]; ok {
+		if pfn, ok := ino.pages[size>>12]; ok && !k.hostBacked(pfn) { // the host clears its own
 			fr, _ := k.ram.Frame(pfn)
 			clear(fr[off:])
 			k.ram.NoteWrite(pfn)

@@ -144,7 +144,9 @@ func (k *Kernel) doWrite(p *Process, f *File, src *uio, pos *uint64) int64 {
 	off := f.off
 	switch {
 	case f.flags&oAppend != 0 && f.ino != nil:
-		// Even for pwrite: Linux appends whatever the offset (pwrite(2), BUGS).
+		// Even for pwrite: Linux appends whatever the offset (pwrite(2), BUGS), at the
+		// end as the host has it now.
+		k.refreshSize(f)
 		off = f.ino.size
 	case pos != nil:
 		off = *pos
@@ -292,6 +294,7 @@ func sysLseek(k *Kernel, p *Process, a *[6]uint64) int64 {
 		}
 		return r
 	}
+	k.refreshSize(f)
 	size := int64(f.ino.size)
 	var pos int64
 	switch a[2] {
@@ -505,6 +508,7 @@ func sysIoctl(k *Kernel, p *Process, a *[6]uint64) int64 {
 		case filePipe:
 			return putInt(int32(f.pipe.unread()))
 		case fileRegular:
+			k.refreshSize(f)
 			return putInt(int32(int64(f.ino.size) - int64(f.off)))
 		}
 	}
