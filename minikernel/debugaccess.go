@@ -278,3 +278,12 @@ func (t *Thread) LastCPU() int {
 	}
 	return t.lastCPU
 }
+
+// Interrupt asks for the machine back on behalf of a debugger (gdb's Ctrl-C): a wait on the
+// host the kernel is in (a read of the terminal) ends, and the system call is restarted when
+// the program resumes, as after a signal the tracer discarded. It may be called from any
+// goroutine.
+func (k *Kernel) Interrupt() {
+	k.hs.debugWake.Store(true)
+	k.poke()
+}

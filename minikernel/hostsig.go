@@ -40,6 +40,7 @@ type hostSignals struct {
 	pending      atomic.Uint64 // bit sig-1 for each signal posted and not yet delivered
 	stop         atomic.Int32  // the signal that asked Run to stop, or 0
 	unheeded     atomic.Bool   // the last terminating host signal reached no process that takes it
+	debugWake    atomic.Bool   // a debugger wants the machine back (Interrupt, debugaccess.go)
 	wakeR, wakeW int           // self-pipe (non-blocking, close-on-exec); -1 until made
 }
 
@@ -224,7 +225,8 @@ func (k *Kernel) waitHost(fd int, events int16) (interrupted bool) {
 		if k.hostSignalsPosted() {
 			k.deliverHostSignals()
 		}
-		if t == nil || t.exited || t.proc.exited || t.signalPending() || k.hs.stop.Load() != 0 {
+		if t == nil || t.exited || t.proc.exited || t.signalPending() || k.hs.stop.Load() != 0 ||
+			k.hs.debugWake.Swap(false) {
 			return true
 		}
 		fds := []hostfs.PollFd{{Fd: int32(fd), Events: events}, {Fd: int32(k.hs.wakeR), Events: pollIn}}
@@ -278,6 +280,9 @@ func (k *Kernel) awaitHostSignal() bool {
 		return false
 	}
 	for !k.hostSignalsPosted() {
+		if k.hs.debugWake.Swap(false) {
+			return true // the debugger's turn: the sleepers sleep on when the machine resumes
+		}
 		_, _ = hostfs.PollIntr([]hostfs.PollFd{{Fd: int32(k.hs.wakeR), Events: pollIn}}, -1)
 		k.drainWake()
 	}
