@@ -2,7 +2,8 @@ package minikernel
 
 import (
 	"slices"
-	"syscall"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // epoll: waiting for many descriptors with the interest kept in the kernel. Linux's
@@ -438,8 +439,8 @@ func sysEpollPwait2(k *Kernel, p *Process, a *[6]uint64) int64 {
 // isMemDevice reports whether f is one of the host's memory devices without a poll method
 // (/dev/null 1:3, /dev/zero 1:5, /dev/full 1:7).
 func isMemDevice(f *File) bool {
-	var st syscall.Stat_t
-	if f.hfd < 0 || hostFstat(f.hfd, &st) != 0 || st.Mode&syscall.S_IFMT != syscall.S_IFCHR {
+	var st hostfs.Stat
+	if f.hfd < 0 || hostfs.Fstat(f.hfd, &st) != 0 || st.Type() != hostfs.S_IFCHR {
 		return false
 	}
 	return st.Rdev == 1<<8|3 || st.Rdev == 1<<8|5 || st.Rdev == 1<<8|7

@@ -1,9 +1,6 @@
 package minikernel
 
-import (
-	"syscall"
-	"unsafe"
-)
+import "github.com/vmemu/vmemu/minikernel/internal/hostfs"
 
 // Special files: the kernel objects a descriptor can name that are neither host files nor
 // pipes, each with the file operations it has (Linux's struct file_operations): eventfd,
@@ -36,7 +33,7 @@ type objReleaser interface {
 	release(k *Kernel, f *File)
 }
 type objStatter interface {
-	stat(f *File, st *syscall.Stat_t)
+	stat(f *File, st *hostfs.Stat)
 }
 
 // newSpecial makes an open file for obj with the access mode and O_NONBLOCK in flags.
@@ -88,12 +85,12 @@ func (k *Kernel) specialQueues(f *File, add func(*waitQueue)) {
 
 // specialStat fills st for fstat: the object's own answer, or an anonymous inode's (mode
 // 0600 and no file type, as Linux's anon_inode_inode shows).
-func (k *Kernel) specialStat(f *File, st *syscall.Stat_t) {
+func (k *Kernel) specialStat(f *File, st *hostfs.Stat) {
 	if s, ok := f.obj.(objStatter); ok {
 		s.stat(f, st)
 		return
 	}
-	*st = syscall.Stat_t{Dev: 0xe, Ino: 1, Nlink: 1, Mode: 0o600, Blksize: 4096}
+	*st = hostfs.Stat{Dev: 0xe, Ino: 1, Nlink: 1, Mode: 0o600, Blksize: 4096}
 }
 
 // specialRelease is the last close of a special file.
@@ -170,21 +167,20 @@ func (k *Kernel) pollHostWaiters(timeoutMS int) bool {
 	if n == 0 {
 		return false
 	}
-	fds := make([]pollFd, n, n+1)
+	fds := make([]hostfs.PollFd, n, n+1)
 	for i, w := range k.hostWaiters {
-		fds[i] = pollFd{fd: int32(w.fd), events: w.events}
+		fds[i] = hostfs.PollFd{Fd: int32(w.fd), Events: w.events}
 	}
 	if timeoutMS != 0 && k.hs.wakeR >= 0 {
-		fds = append(fds, pollFd{fd: int32(k.hs.wakeR), events: pollIn})
+		fds = append(fds, hostfs.PollFd{Fd: int32(k.hs.wakeR), Events: pollIn})
 	}
-	r, _, e := syscall.Syscall(syscall.SYS_POLL, uintptr(unsafe.Pointer(&fds[0])), uintptr(len(fds)), uintptr(timeoutMS))
-	if e != 0 || r == 0 {
+	if r, e := hostfs.Poll(fds, timeoutMS); e != 0 || r == 0 {
 		return false
 	}
 	woke := false
 	keep := k.hostWaiters[:0]
 	for i, w := range k.hostWaiters {
-		if fds[i].revents != 0 {
+		if fds[i].Revents != 0 {
 			k.wakeAll(w.q)
 			woke = true
 			continue
@@ -192,7 +188,7 @@ func (k *Kernel) pollHostWaiters(timeoutMS int) bool {
 		keep = append(keep, w)
 	}
 	k.hostWaiters = keep
-	if len(fds) > n && fds[n].revents != 0 && k.hostSignalsPosted() {
+	if len(fds) > n && fds[n].Revents != 0 && k.hostSignalsPosted() {
 		k.deliverHostSignals()
 		woke = true
 	}
