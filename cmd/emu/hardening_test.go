@@ -295,3 +295,28 @@ func TestDebuggerSIGQUITEndsCleanly(t *testing.T) {
 	assert.Equal(t, "emu debug: SIGQUIT: session ended\n", stderr.String())
 	assert.NotContains(t, stderr.String(), "goroutine")
 }
+
+// Item 8: emu's host memory is bounded by --ram. Forty processes filling pipes, or queuing
+// real-time signals, run the machine out of RAM (writes fail with ENOMEM, sigqueue with
+// EAGAIN), not the host: emu's peak resident memory stays under --ram plus the fixed
+// overhead the README states (32 MiB, and 64 KiB per guest process).
+func TestHostMemoryBoundedByRAM(t *testing.T) {
+	const ram = 64 << 20
+	for _, tc := range []struct{ mode, limit string }{{"pipes", "ENOMEM"}, {"signals", "EAGAIN"}} {
+		t.Run(tc.mode, func(t *testing.T) {
+			cmd := emuCommand(t, nil, "run", "--ram", "64M", progs+"musl_hard_kmemhog", tc.mode, "40")
+			out, err := cmd.Output()
+			require.NoError(t, err, "%s", out)
+			assert.Contains(t, string(out), "then "+tc.limit, "the guest ran into the machine's limit")
+			assert.True(t, strings.HasSuffix(string(out), "done\n"))
+			ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+			if !ok {
+				testcheck.Skip(t, "no resource usage for the emu process on this host")
+			}
+			peak := uint64(ru.Maxrss) << 10 // KiB on Linux
+			bound := uint64(ram + 32<<20 + 41*64<<10)
+			assert.LessOrEqual(t, peak, bound, "peak RSS %d MiB with --ram 64M", peak>>20)
+			t.Logf("%s: peak RSS %d MiB", tc.mode, peak>>20)
+		})
+	}
+}
