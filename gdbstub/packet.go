@@ -178,14 +178,15 @@ type conn struct {
 	done  chan struct{} // closed when the reader stops
 	err   error         // why the reader stopped (valid once done is closed)
 	// ackWait is how long a reply waits for gdb's '+' in ack mode before it is given up.
-	ackWait   time.Duration
-	sendNoAck bool // the writer expects no '+' any more
-	wbuf      []byte
+	ackWait     time.Duration
+	sendNoAck   bool   // the writer expects no '+' any more
+	onInterrupt func() // Options.OnInterrupt
+	wbuf        []byte
 }
 
-func newConn(rw io.ReadWriter) *conn {
+func newConn(rw io.ReadWriter, onInterrupt func()) *conn {
 	c := &conn{w: rw, packets: make(chan frame, 64), acks: make(chan bool, 16), done: make(chan struct{}),
-		ackWait: 10 * time.Second}
+		ackWait: 10 * time.Second, onInterrupt: onInterrupt}
 	c.intr.Store(-1)
 	go c.readLoop(newFrameReader(rw))
 	return c
@@ -208,6 +209,9 @@ func (c *conn) readLoop(fr *frameReader) {
 			continue
 		case frameInterrupt:
 			c.intr.Store(c.npkt)
+			if c.onInterrupt != nil {
+				c.onInterrupt()
+			}
 			continue
 		case framePacket:
 			f.data = append([]byte(nil), f.data...)

@@ -36,6 +36,10 @@ type Options struct {
 	// Log receives one line for each thing gdb asked that the stub could not do (an unknown
 	// or malformed packet), for the curious; nil discards them.
 	Log io.Writer
+	// OnInterrupt, when set, is called as soon as gdb sends an interrupt (Ctrl-C), from the
+	// goroutine that reads the connection, so that a target blocked in a wait can wake up and
+	// notice; Resume's interrupted callback reports it all the same.
+	OnInterrupt func()
 }
 
 // session is one connection with gdb.
@@ -60,7 +64,7 @@ type session struct {
 // SIGTRAP before its first instruction). It never panics on anything gdb sends: a malformed
 // packet gets an error reply, an unknown one the empty reply, as the protocol says.
 func Serve(rw io.ReadWriter, t Target, first Stop, opts Options) Ending {
-	s := &session{c: newConn(rw), t: t, log: opts.Log, last: first, gThread: first.Thread, cThread: first.Thread,
+	s := &session{c: newConn(rw, opts.OnInterrupt), t: t, log: opts.Log, last: first, gThread: first.Thread, cThread: first.Thread,
 		files: map[int]*os.File{}}
 	if s.log == nil {
 		s.log = io.Discard
