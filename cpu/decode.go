@@ -169,6 +169,9 @@ const (
 	opSetccR   // low byte of dst <- condition sub (not AH..BH)
 	opCmpMR    // cmp [EA], src (any size; src not AH..BH)
 	opAluMR    // [EA] op= src or imm (sub: add, sub, and, or, xor; any size)
+	opXmmA     // any other shape-A SSE instruction: its table function, called directly
+	opXmmMovmsk // PMOVMSKB r32, xmm
+	opXmmComi  // COMISD, UCOMISD, COMISS, UCOMISS (sub: xc* bits)
 
 	opCold  // first cold op; ops >= opCold dispatch through coldOps
 	opLimit = 512
