@@ -610,6 +610,9 @@ blocks:
 			case opXmmComi:
 				c.pos = i
 				c.xmmComi(in)
+			case opXmmCvtPS2DQ:
+				c.pos = i
+				c.xmmCvtPS2DQ(in, &b.raw[i])
 
 			// Control transfers end their block.
 			case opCmpJccRR, opCmpJccRI, opTestJccRR, opTestJccRI:

@@ -169,6 +169,11 @@ func hotSSE(in *inst) {
 		in.op, in.sub = opXmmInt, xiAddB
 	case "PSUBB":
 		in.op, in.sub = opXmmInt, xiSubB
+	case "CVTPS2DQ", "CVTTPS2DQ":
+		in.op, in.sub = opXmmCvtPS2DQ, 0
+		if name[3] == 'T' {
+			in.sub = 1
+		}
 	case "COMISD", "UCOMISD", "COMISS", "UCOMISS":
 		in.op, in.sub = opXmmComi, 0
 		if name[len(name)-1] == 'S' {
@@ -275,6 +280,39 @@ func (c *CPU) xmmInt(in *inst) {
 	case xiSubB:
 		d[0], d[1] = subBytes(d[0], s[0]), subBytes(d[1], s[1])
 	}
+}
+
+// xmmCvtPS2DQ executes opXmmCvtPS2DQ: four floats to int32, rounded to nearest
+// (CVTPS2DQ, under fastMXCSR) or truncated (CVTTPS2DQ). A NaN or out-of-range lane gives
+// the integer indefinite 80000000H and raises invalid, an inexact one precision: the host
+// converts when those flags are set already and masked, else the exact unit does.
+func (c *CPU) xmmCvtPS2DQ(in, raw *inst) {
+	s := c.xmmSrc(in)
+	d := &c.ext.XMM[in.dst&15]
+	m := c.ext.MXCSR
+	const pm, im = mxPE << mxMaskShift, mxIE << mxMaskShift
+	ok := m&(pm|mxPE) == pm|mxPE && (in.sub == 1 || m&(3<<mxRCShift) == 0)
+	var r [4]uint32
+	for k := 0; ok && k < 4; k++ {
+		x := float64(math.Float32frombits(uint32(s[k>>1] >> (32 * (k & 1)))))
+		if in.sub == 1 {
+			x = math.Trunc(x)
+		} else {
+			x = math.RoundToEven(x)
+		}
+		if x >= -0x1p31 && x < 0x1p31 {
+			r[k] = uint32(int32(x))
+		} else if m&(im|mxIE) == im|mxIE { // NaN or out of range: invalid, flagged already
+			r[k] = 0x80000000
+		} else {
+			ok = false
+		}
+	}
+	if !ok {
+		*d = sseATables[raw.op][raw.sub](c, *d, s, uint8(raw.imm))
+		return
+	}
+	d[0], d[1] = uint64(r[0])|uint64(r[1])<<32, uint64(r[2])|uint64(r[3])<<32
 }
 
 // xmmA executes opXmmA: the instruction's own table function (raw names it), called
