@@ -7,10 +7,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/vmemu/vmemu/cpu"
 	"github.com/vmemu/vmemu/ram"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // The page cache of host files lives in the host's page cache. A page-cache frame of a
@@ -174,7 +175,7 @@ func (k *Kernel) refreshSize(f *File) {
 	if f == nil || f.kind != fileRegular || f.hfd < 0 || f.ino == nil {
 		return
 	}
-	var st syscall.Stat_t
+	var st hostfs.Stat
 	if hostFstat(f.hfd, &st) != 0 {
 		return
 	}

@@ -1,9 +1,9 @@
 package minikernel
 
 import (
-	"syscall"
-
 	"github.com/vmemu/vmemu/mmu"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // Creating, removing and changing areas: Linux's mm/mmap.c (do_mmap, mmap_region,
@@ -213,7 +213,7 @@ func (k *Kernel) writeBack(f *File, idx, pfn uint64) {
 	}
 	fr, _ := k.ram.Frame(pfn)
 	n := min(4096, ino.size-idx<<12)
-	if _, err := syscall.Pwrite(f.hfd, fr[:n], int64(idx<<12)); err != nil {
+	if _, err := hostfs.Pwrite(f.hfd, fr[:n], int64(idx<<12)); err != 0 {
 		k.logf("writing back page %d of %s: %v", idx, f.name, err)
 	}
 	k.writebacks++
