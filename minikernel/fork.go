@@ -63,6 +63,7 @@ func (k *Kernel) dupMM(old *MM) (*MM, error) {
 			continue
 		}
 		c := *v
+		c.Flags &^= VMLocked | VMLockOnFault // locks are not inherited (dup_mmap())
 		c.file().get()
 		mm.vmas = append(mm.vmas, &c)
 		if v.Flags&VMWipeOnFork != 0 {
@@ -236,8 +237,9 @@ func (k *Kernel) clone(t *Thread, ca *cloneArgs) (*Thread, Errno) {
 		}
 		if flags&cloneFS != 0 {
 			q.fs = p.fs
+			q.fs.users++
 		} else {
-			fs := *p.fs
+			fs := p.fs.clone()
 			q.fs = &fs
 		}
 		switch {

@@ -161,3 +161,42 @@ func TestLocksReachTheHost(t *testing.T) {
 		fmt.Sprintf("  type WR pid %d", holder.Process.Pid),
 		"flock LOCK_EX|LOCK_NB                        -1 EAGAIN", ""}, "\n"), r.Stdout)
 }
+
+// mlock, mlock2, munlock, mlockall, munlockall and MAP_LOCKED with RLIMIT_MEMLOCK
+// accounting, msync's EBUSY on locked pages, and MAP_DROPPABLE.
+func TestMlockMatchesNative(t *testing.T) {
+	for _, prog := range rpBuilds("rp_mlock") {
+		t.Run(prog, func(t *testing.T) {
+			r := sameAsNative(t, prog, "")
+			assert.Equal(t, 0, r.Code)
+		})
+	}
+}
+
+// vm.max_map_count: once an address space has that many areas, a split by mprotect or by
+// munmap that leaves both sides fails with ENOMEM, as a new mapping does; cutting at an
+// area's end does not split, and still works. (Natively the limit is the host's 65530; the
+// emulator's Config.MaxMapCount lowers it so the program reaches it quickly.)
+func TestMapCountLimit(t *testing.T) {
+	r := runEmu(t, "musl_rp_mlock", "", []string{"maps", "60"}, func(c *minikernel.Config) { c.MaxMapCount = 60 })
+	require.Equal(t, 0, r.Code, r.Log)
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	require.Len(t, lines, 5, r.Stdout)
+	assert.Regexp(t, `^mprotect splits until ENOMEM after \d+$`, lines[0])
+	assert.Equal(t, []string{
+		"munmap (middle of an area)                   -1 ENOMEM",
+		"mprotect (middle of an area)                 -1 ENOMEM",
+		"munmap (an area's end)                       0",
+		"mmap (one more area)                         -1 ENOMEM"}, lines[1:])
+}
+
+// Event loops: epoll (level, edge, one-shot, nesting, the order of events) over pipes,
+// eventfd, timerfd and signalfd, and a child feeding the loop.
+func TestEventLoopsMatchNative(t *testing.T) {
+	for _, prog := range rpBuilds("rp_events") {
+		t.Run(prog, func(t *testing.T) {
+			r := sameAsNative(t, prog, "")
+			assert.Equal(t, 0, r.Code)
+		})
+	}
+}
