@@ -134,6 +134,9 @@ type Kernel struct {
 	hs hostSignals // signals the host sent emu, for the guest (hostsig.go)
 	hp hostPages   // the page cache's frames backed by host file pages (hostpages.go)
 
+	sigFrames []uint64           // frames charged for queued siginfos (kmem.go)
+	pipes     map[*pipe]struct{} // pipes with an end open (their buffers' frames: FrameMap)
+
 	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
 
 	locks       map[any]*fileLocks      // file locks by file (locks.go)
