@@ -525,11 +525,11 @@ blocks:
 			case opPushR:
 				c.pos = i
 				sp := c.r[RSP] - 8
-				c.write(sp, 8, c.r[in.src&15])
+				c.write64(sp, c.r[in.src&15])
 				c.r[RSP] = sp
 			case opPopR:
 				c.pos = i
-				v := c.read(c.r[RSP], 8)
+				v := c.read64(c.r[RSP])
 				c.r[RSP] += 8
 				c.r[in.dst&15] = v
 
@@ -706,7 +706,7 @@ blocks:
 				continue blocks
 			case opRet:
 				c.pos = i
-				t := c.read(c.r[RSP], 8)
+				t := c.read64(c.r[RSP])
 				if !canonical(t) {
 					c.raise(VecGP, 0, 0)
 				}

@@ -265,7 +265,7 @@ func (k *Kernel) buildStack(p *Process, plan *loader.Plan, bias, interpBase uint
 	for i := len(argv) - 1; i >= 0; i-- {
 		argPtrs[i] = pushString(argv[i])
 	}
-	if p.mm != nil { // nil once a failed copy has killed p (no memory for the stack)
+	if p.mm != nil { // nil when a fault writing the strings killed p (out of memory)
 		p.mm.argStart, p.mm.argEnd = sp, argEnd // /proc/PID/cmdline (mm->arg_start, arg_end)
 	}
 	platform := pushString("x86_64")
