@@ -61,6 +61,8 @@ func (k *Kernel) filePoll(f *File, events int16) int16 {
 		return pollOut | pollWrnorm
 	case fileDevice:
 		return hostPollOne(f.hfd, events)
+	case filePidfd:
+		return pidfdPoll(f)
 	}
 	return defaultPollMask
 }
@@ -68,8 +70,9 @@ func (k *Kernel) filePoll(f *File, events int16) int16 {
 // pollWaiter collects what a poller would sleep on: the pipes it polls, and the host
 // descriptors that are not ready.
 type pollWaiter struct {
-	pipes []*pipe
-	host  []pollFD
+	pipes  []*pipe
+	queues []*waitQueue // other objects' queues (a pidfd's process)
+	host   []pollFD
 }
 
 // pollFD is a struct pollfd.
@@ -90,6 +93,8 @@ func (k *Kernel) pollCheck(p *Process, fd int32, events int16, w *pollWaiter) in
 		switch {
 		case f.kind == filePipe:
 			w.pipes = append(w.pipes, f.pipe)
+		case f.kind == filePidfd:
+			w.queues = append(w.queues, &f.proc.pidfdWait)
 		case hostFDOf(f) >= 0:
 			w.host = append(w.host, pollFD{fd: int32(hostFDOf(f)), events: events})
 		}
@@ -102,7 +107,7 @@ func (k *Kernel) pollCheck(p *Process, fd int32, events int16, w *pollWaiter) in
 // deadline (virtual nanoseconds from now; 0: none) has passed. It reports whether p
 // sleeps in the machine.
 func (k *Kernel) pollSleep(p *Process, w *pollWaiter, deadline uint64) bool {
-	if len(w.pipes) == 0 && len(w.host) > 0 {
+	if len(w.pipes) == 0 && len(w.queues) == 0 && len(w.host) > 0 {
 		ms, rem := -1, k.remaining(deadline)
 		if deadline != 0 {
 			ms = int(rem / 1e6)
@@ -117,6 +122,9 @@ func (k *Kernel) pollSleep(p *Process, w *pollWaiter, deadline uint64) bool {
 	}
 	for _, pp := range w.pipes {
 		pp.waiters.add(k.cur)
+	}
+	for _, q := range w.queues {
+		q.add(k.cur)
 	}
 	return true
 }
