@@ -30,6 +30,7 @@ package cpu
 import (
 	"fmt"
 
+	"github.com/vmemu/vmemu/internal/phase"
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/ram"
 	"github.com/vmemu/vmemu/tlb"
@@ -117,6 +118,10 @@ const (
 	TrapException                 // an exception: Vector, Code, Addr describe it
 	TrapSyscall                   // a SYSCALL instruction retired; RCX and R11 are set
 	TrapInternal                  // the emulator itself failed; Err says how
+	// TrapHostFault: an access reached host memory that is gone (the host file page behind
+	// a frame lies past the file's end since the host shrank it). Addr is the host address;
+	// the instruction did not retire, RIP is at it.
+	TrapHostFault
 )
 
 // Trap is what stops the CPU.
@@ -141,6 +146,8 @@ func (t Trap) String() string {
 		return fmt.Sprintf("syscall at %#x", t.RIP)
 	case TrapInternal:
 		return fmt.Sprintf("internal error at %#x: %v", t.RIP, t.Err)
+	case TrapHostFault:
+		return fmt.Sprintf("host memory fault at rip %#x, host address %#x", t.RIP, t.Addr)
 	}
 	s := fmt.Sprintf("%s at rip %#x", VectorName(t.Vector), t.RIP)
 	switch t.Vector {
@@ -212,6 +219,7 @@ type Stats struct {
 	BlocksDecoded uint64 // blocks translated from machine code
 	InsnsDecoded  uint64 // instructions translated from machine code
 	CodeInvalid   uint64 // frames whose cached code a store dropped
+	CodeFlushes   uint64 // times the whole code cache was dropped for being full
 	Interrupts    uint64 // interrupts taken (inter-processor interrupts)
 }
 
@@ -266,6 +274,16 @@ type CPU struct {
 	// stepping is set while an instruction runs with RFLAGS.TF set: a REP string
 	// instruction then does one iteration at a time.
 	stepping bool
+
+	// The outside debugger's breakpoints and watchpoints (debug.go).
+	bps       []Breakpoint
+	activeBPs []uint64 // this run's: those of the current address space
+	watching  bool     // this run checks data accesses against the MMU's watchpoints
+	rawMask   uint64   // RFLAGS bits that make a block run as decoded: TF, or all when armed
+	dr6       uint64   // what the #DB that ends the run will report (DR6-style bits)
+	rfRIP     uint64   // ResumeAtBreakpoint: the breakpoint not raised...
+	rfCount   uint64   // ...until an instruction completes
+	rfSet     bool
 
 	fault Trap // scratch for a pending fault (panics carry a pointer to it)
 }
@@ -373,13 +391,16 @@ func (c *CPU) Run(budget uint64) (t Trap) {
 		c.ServiceInterrupts() // at the boundary before the first instruction
 	}
 	start := c.icount
+	prev := phase.Set(phase.CPU)
 	c.syncMicroFull() // the kernel may have changed the TLB or the control registers
+	c.armDebug()
 	defer func() {
 		if r := recover(); r != nil {
 			t = c.recoverTrap(r, start)
 		}
 		c.blk = nil
 		c.stepping = false
+		phase.Set(prev)
 	}()
 	return c.run(start + budget)
 }
@@ -387,6 +408,7 @@ func (c *CPU) Run(budget uint64) (t Trap) {
 // recoverTrap builds the trap for a panic that ended an instruction. The instruction did not
 // retire; RIP is set to it.
 func (c *CPU) recoverTrap(r any, start uint64) Trap {
+	c.dr6 = 0 // the instruction did not complete: no watchpoint or step trap follows it
 	if c.blk != nil {
 		c.icount += uint64(c.pos)
 		c.rip = c.bva + uint64(c.blk.raw[c.pos].off)
@@ -399,6 +421,10 @@ func (c *CPU) recoverTrap(r any, start uint64) Trap {
 	err, ok := r.(error)
 	if !ok {
 		err = fmt.Errorf("%v", r)
+	}
+	if hf, ok := r.(interface{ Addr() uintptr }); ok {
+		// A fault on host memory (the caller's goroutine has debug.SetPanicOnFault).
+		return Trap{Kind: TrapHostFault, RIP: c.rip, Addr: uint64(hf.Addr()), Err: err}
 	}
 	return Trap{Kind: TrapInternal, RIP: c.rip, Err: err}
 }

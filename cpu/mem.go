@@ -164,7 +164,8 @@ func (c *CPU) flushMicro() {
 func (c *CPU) remember(va, pa uint64) {
 	e := c.mmu.LastEntry()
 	base := pa &^ 0xfff
-	if e == nil || base+ram.FrameSize > uint64(len(c.mem)) || c.alignChecking() || c.noMicro {
+	if e == nil || base+ram.FrameSize > uint64(len(c.mem)) || c.alignChecking() || c.noMicro ||
+		c.watching && c.mmu.WatchedPage(va) {
 		return
 	}
 	u := &c.utlb[va>>12&(utlbSize-1)]
@@ -259,6 +260,9 @@ func (c *CPU) readSlow(va uint64, size uint8) uint64 {
 		pa := c.translate(va, mmu.Read)
 		c.physical(pa, n)
 		c.remember(va, pa)
+		if c.watching {
+			c.watchAccess(va, n, mmu.Read)
+		}
 		switch size {
 		case 1:
 			return uint64(c.mem[pa])
@@ -279,6 +283,9 @@ func (c *CPU) readSlow(va uint64, size uint8) uint64 {
 func (c *CPU) readBytes(va uint64, buf []byte, acc mmu.Access) {
 	// Translate every page first, so a fault leaves nothing half done.
 	c.probe(va, uint64(len(buf)), acc)
+	if c.watching {
+		c.watchAccess(va, uint64(len(buf)), acc)
+	}
 	for len(buf) > 0 {
 		pa := c.xlate(va, acc)
 		chunk := min(uint64(len(buf)), 0x1000-va&0xfff)
@@ -351,6 +358,9 @@ func (c *CPU) writeSlow(va uint64, size uint8, v uint64) {
 		}
 		c.stored(pa)
 		c.remember(va, pa)
+		if c.watching {
+			c.watchAccess(va, n, mmu.Write)
+		}
 		return
 	}
 	var buf [8]byte
@@ -361,6 +371,9 @@ func (c *CPU) writeSlow(va uint64, size uint8, v uint64) {
 // writeBytes stores buf at linear address va.
 func (c *CPU) writeBytes(va uint64, buf []byte) {
 	c.probe(va, uint64(len(buf)), mmu.Write)
+	if c.watching {
+		c.watchAccess(va, uint64(len(buf)), mmu.Write)
+	}
 	for len(buf) > 0 {
 		pa := c.xlate(va, mmu.Write)
 		chunk := min(uint64(len(buf)), 0x1000-va&0xfff)
@@ -388,6 +401,27 @@ func (c *CPU) checkWrite(va uint64, size uint8) {
 // push stores v below RSP and moves RSP; a fault leaves RSP unchanged.
 func (c *CPU) push(v uint64) {
 	sp := c.r[RSP] - 8
-	c.write(sp, 8, v)
+	c.write64(sp, v)
 	c.r[RSP] = sp
+}
+
+// read64 is read(va, 8), small enough to be inlined into the stack operations.
+func (c *CPU) read64(va uint64) uint64 {
+	u := &c.utlb[va>>12&(utlbSize-1)]
+	if u.rtag == va>>12 && va&0xfff <= 0xff8 {
+		c.dtlb.Hit(u.e)
+		return binary.LittleEndian.Uint64(u.frame[va&0xfff:])
+	}
+	return c.readSlow(va, 8)
+}
+
+// write64 is write(va, 8, v), small enough to be inlined.
+func (c *CPU) write64(va, v uint64) {
+	u := &c.utlb[va>>12&(utlbSize-1)]
+	if u.wtag == va>>12 && va&0xfff <= 0xff8 {
+		c.dtlb.Hit(u.e)
+		binary.LittleEndian.PutUint64(u.frame[va&0xfff:], v)
+		return
+	}
+	c.writeSlow(va, 8, v)
 }

@@ -147,6 +147,7 @@ func (d *Session) cmdTLB() {
 			d.printf("cpu%d (CR3 %#x, PCID %d):\n", c.ID(), m.CR3(), m.PCID())
 		}
 		d.tlbEntries(m, byPCID)
+		d.printPSC(m.PSC)
 	}
 }
 

@@ -120,6 +120,16 @@ func (d *Session) parseAddr(s string) (uint64, error) {
 	return total, nil
 }
 
+// canonicalAddr is parseAddr for commands about memory a page table can map (x, watch
+// pte): a non-canonical address is an error, since no page table maps it.
+func (d *Session) canonicalAddr(s string) (uint64, error) {
+	va, err := d.parseAddr(s)
+	if err == nil && !mmu.Canonical(va) {
+		err = fmt.Errorf("%#x is not canonical (bits 63 to 47 differ): no page table maps it, and an access raises #GP", va)
+	}
+	return va, err
+}
+
 func (d *Session) addrTerm(t string) (uint64, error) {
 	if v, err := strconv.ParseUint(t, 0, 64); err == nil {
 		return v, nil
@@ -391,6 +401,31 @@ func sizeText(n uint64) string {
 	return fmt.Sprintf("%dK", n>>10)
 }
 
+// printPSC shows the paging-structure caches (SDM 4.10.3): each cached PML4E, PDPTE and
+// PDE, the region it maps and the table it points to.
+func (d *Session) printPSC(p *tlb.PSC) {
+	if p == nil {
+		d.printf("paging-structure caches: none (psc=off)\n")
+		return
+	}
+	s := p.Stats
+	d.printf("paging-structure caches (%s): walks begun below a cached PDE %d, PDPTE %d, PML4E %d; from CR3 %d\n",
+		p.Config(), s.PDEHits, s.PDPTEHits, s.PML4EHits, s.Misses)
+	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
+	n := 0
+	for level := 4; level >= 2; level-- {
+		for _, e := range p.Entries(level) {
+			if n == 0 {
+				fmt.Fprintf(tw, "  entry\tmaps from\tsize\tnext table\tpcid\tperm\n")
+			}
+			n++
+			fmt.Fprintf(tw, "  %s\t%#x\t%s\t%#x\t%d\t%s\n", []string{2: "PDE", 3: "PDPTE", 4: "PML4E"}[level], e.VA,
+				[]string{2: "2M", 3: "1G", 4: "512G"}[level], e.Table, e.PCID, describe.TLBLetters(e.Perm))
+		}
+	}
+	tw.Flush()
+}
+
 func (d *Session) cmdFrames(args []string) error {
 	f := d.k.Frames()
 	st := f.Stats()
@@ -434,6 +469,10 @@ func (d *Session) mappers(ms []minikernel.Mapping) string {
 			parts = append(parts, fmt.Sprintf("page cache: %s page %d", m.Cache.Name(), m.Index))
 			continue
 		}
+		if m.Kernel != "" {
+			parts = append(parts, "kernel: "+m.Kernel)
+			continue
+		}
 		if m.Table {
 			if m.Level == 4 {
 				parts = append(parts, fmt.Sprintf("pid %d PML4", m.PID))
@@ -463,7 +502,7 @@ func (d *Session) cmdExamine(args []string) error {
 	if p == nil || p.MM() == nil {
 		return fmt.Errorf("x: no process")
 	}
-	va, err := d.parseAddr(args[0])
+	va, err := d.canonicalAddr(args[0])
 	if err != nil {
 		return err
 	}
@@ -472,6 +511,12 @@ func (d *Session) cmdExamine(args []string) error {
 		if n, err = strconv.ParseUint(args[1], 0, 64); err != nil || n == 0 || n > 1<<16 {
 			return fmt.Errorf("x: %q is not a byte count (1 to 65536)", args[1])
 		}
+	}
+	switch end := va + n - 1; {
+	case end < va:
+		n = -va // to the top of the address space
+	case !mmu.Canonical(end):
+		n = 1<<47 - va // to the end of the canonical lower half
 	}
 	buf := make([]byte, n)
 	got := d.k.PeekUser(p, va, buf)

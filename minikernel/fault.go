@@ -248,7 +248,9 @@ func (k *Kernel) userFault(p *Process, addr uint64, acc mmu.Access) bool {
 	k.emit(&Event{Kind: EvPageFault, PID: p.PID, RIP: k.cpu.RIP(), Addr: addr, Code: code, Outcome: c.out,
 		VMA: c.vma, Frame: frame, Kernel: true})
 	if c.out == FaultOOM {
-		k.oomKill(p, addr, k.cpu.RIP())
+		if !p.exited {
+			k.oomKill(p, addr, k.cpu.RIP())
+		} // an exiting process's last store (clear_child_tid) just fails: it is already gone
 		return false
 	}
 	return c.out != FaultEFAULT
@@ -258,6 +260,9 @@ func (k *Kernel) userFault(p *Process, addr uint64, acc mmu.Access) bool {
 // page, copies or reuses a copy-on-write frame, grows the stack, or leaves a signal to the
 // caller. It returns the decision (FaultOOM when an allocation failed) and the frame mapped.
 func (k *Kernel) resolveFault(p *Process, addr uint64, acc mmu.Access) (faultClass, uint64) {
+	if v := p.mm.Find(addr); v != nil && v.Obj != nil {
+		k.refreshSize(v.file()) // the host may have grown or shrunk a mapped file
+	}
 	c := k.classifyFault(p, addr, acc)
 	switch c.out {
 	case FaultSIGSEGV, FaultSIGBUS:
@@ -338,6 +343,9 @@ func (k *Kernel) fillPage(v *VMA, page, ea uint64, out FaultOutcome) (uint64, er
 		return 0, err
 	}
 	if v.shared() {
+		if f.flags&oAccMode == oRdwr {
+			k.shareHostPage(f, v.pgoff(page), cpfn) // the mapping may store to it
+		}
 		k.frames.Get(cpfn)
 		k.writePTE(ea, mmu.PTE(cpfn<<12)|leafFlags(v.Prot))
 		return cpfn, nil

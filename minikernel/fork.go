@@ -54,6 +54,7 @@ func (k *Kernel) dupMM(old *MM) (*MM, error) {
 	mm.brkStart, mm.brk, mm.stackTop, mm.mmapBase = old.brkStart, old.brk, old.stackTop, old.mmapBase
 	mm.inheritMMFlags(old)
 	mm.undumpable, mm.thpDisable, mm.auxv = old.undumpable, old.thpDisable, old.auxv
+	mm.argStart, mm.argEnd = old.argStart, old.argEnd
 	for _, f := range old.exec {
 		k.denyWrite(mm, f)
 	}
@@ -63,6 +64,7 @@ func (k *Kernel) dupMM(old *MM) (*MM, error) {
 			continue
 		}
 		c := *v
+		c.Flags &^= VMLocked | VMLockOnFault // locks are not inherited (dup_mmap())
 		c.file().get()
 		mm.vmas = append(mm.vmas, &c)
 		if v.Flags&VMWipeOnFork != 0 {
@@ -236,8 +238,9 @@ func (k *Kernel) clone(t *Thread, ca *cloneArgs) (*Thread, Errno) {
 		}
 		if flags&cloneFS != 0 {
 			q.fs = p.fs
+			q.fs.users++
 		} else {
-			fs := *p.fs
+			fs := p.fs.clone()
 			q.fs = &fs
 		}
 		switch {

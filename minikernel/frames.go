@@ -14,14 +14,15 @@ type FrameKind uint8
 
 // Frame kinds.
 const (
-	FrameFree  FrameKind = iota
-	FrameUser            // a page of some process's memory
-	FrameTable           // a page-table page (PML4, PDPT, PD or PT)
-	FrameCache           // a page of the page cache
+	FrameFree   FrameKind = iota
+	FrameUser             // a page of some process's memory
+	FrameTable            // a page-table page (PML4, PDPT, PD or PT)
+	FrameCache            // a page of the page cache
+	FrameKernel           // the kernel's own memory: a pipe's buffer, or memory charged for kernel objects (kmem.go)
 )
 
 func (k FrameKind) String() string {
-	return [...]string{"free", "user", "page-table", "page-cache"}[k]
+	return [...]string{"free", "user", "page-table", "page-cache", "kernel"}[k]
 }
 
 // FrameStats counts physical frames.
@@ -60,6 +61,9 @@ type Frames struct {
 	// observe, when set, is told of every change to a frame (hwevents.go); ref is the count
 	// after the change.
 	observe func(pfn uint64, op FrameOp, kind FrameKind, ref uint32)
+	// release, when set, is called as a page-cache frame is freed and says whether it may
+	// be used again (the kernel gives a frame a host file backed its memory back first).
+	release func(pfn uint64) bool
 }
 
 // The frame table (Linux's struct page array, mem_map) is made in chunks as frames are first
@@ -103,13 +107,22 @@ func (f *Frames) chunk(pfn uint64) *frameChunk {
 }
 
 // Alloc returns a zeroed frame with reference count 1, or ErrNoMemory.
-func (f *Frames) Alloc(kind FrameKind) (uint64, error) {
+func (f *Frames) Alloc(kind FrameKind) (uint64, error) { return f.alloc(kind, true) }
+
+// AllocDirty is Alloc for a caller that overwrites the whole frame at once (a page read
+// from a file, or a host file page mapped over it): a reused frame keeps its old bytes
+// until then, which saves zeroing it (and, for the host, committing memory for it).
+func (f *Frames) AllocDirty(kind FrameKind) (uint64, error) { return f.alloc(kind, false) }
+
+func (f *Frames) alloc(kind FrameKind, zero bool) (uint64, error) {
 	var pfn uint64
 	if n := len(f.free); n > 0 {
 		pfn = f.free[n-1]
 		f.free = f.free[:n-1]
-		if err := f.ram.ZeroFrame(pfn); err != nil {
-			return 0, err
+		if zero {
+			if err := f.ram.ZeroFrame(pfn); err != nil {
+				return 0, err
+			}
 		}
 	} else if f.next < f.limit {
 		pfn = f.next
@@ -171,7 +184,9 @@ func (f *Frames) Put(pfn uint64) bool {
 			f.stats.Tables--
 		}
 		*kp = FrameFree
-		f.free = append(f.free, pfn)
+		if kind != FrameCache || f.release == nil || f.release(pfn) {
+			f.free = append(f.free, pfn)
+		} // else the frame is lost to the machine rather than reused still backed by a file
 		f.stats.InUse--
 		f.stats.Freed++
 		if f.observe != nil {

@@ -1,9 +1,9 @@
 package minikernel
 
 import (
-	"syscall"
-
 	"github.com/vmemu/vmemu/mmu"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // Creating, removing and changing areas: Linux's mm/mmap.c (do_mmap, mmap_region,
@@ -208,12 +208,12 @@ func (k *Kernel) zap(mm *MM, v *VMA, start, end uint64, g *tlbGather) {
 // below the end of the file). Linux's writepage, done at once.
 func (k *Kernel) writeBack(f *File, idx, pfn uint64) {
 	ino := f.ino
-	if ino.pages[idx] != pfn || idx<<12 >= ino.size {
-		return // the page was truncated away: nothing of it belongs to the file any more
+	if ino.pages[idx] != pfn || idx<<12 >= ino.size || k.hostBacked(pfn) {
+		return // truncated away, or the host file's page itself: nothing to write
 	}
 	fr, _ := k.ram.Frame(pfn)
 	n := min(4096, ino.size-idx<<12)
-	if _, err := syscall.Pwrite(f.hfd, fr[:n], int64(idx<<12)); err != nil {
+	if _, err := hostfs.Pwrite(f.hfd, fr[:n], int64(idx<<12)); err != 0 {
 		k.logf("writing back page %d of %s: %v", idx, f.name, err)
 	}
 	k.writebacks++
@@ -286,7 +286,7 @@ func (k *Kernel) enoughMemory(pages uint64) bool { return pages <= k.frames.Free
 // map-count check on, and mmap_region().
 func (k *Kernel) mmapRegion(p *Process, r mmapRequest, check func(*mmapRequest) Errno) (uint64, Errno) {
 	mm := p.mm
-	if len(mm.vmas) >= maxMapCount {
+	if len(mm.vmas) >= k.maxMapCount() {
 		return 0, ENOMEM
 	}
 	pl := placement{fixed: r.fixed, map32: r.map32,
@@ -454,13 +454,17 @@ func (k *Kernel) brk(mm *MM, want uint64) uint64 {
 		if i := mm.index(oldEnd); i < len(mm.vmas) && newEnd+4096 > startGap(mm.vmas[i]) {
 			return mm.brk
 		}
-		if len(mm.vmas) >= maxMapCount || !k.enoughMemory((newEnd-oldEnd)>>12) {
+		if len(mm.vmas) >= k.maxMapCount() || !k.enoughMemory((newEnd-oldEnd)>>12) {
 			return mm.brk
 		}
-		if heap := mm.Find(oldEnd - 1); heap != nil && heap.Name == "[heap]" && heap.End == oldEnd {
+		if heap := mm.Find(oldEnd - 1); heap != nil && heap.Name == "[heap]" && heap.End == oldEnd &&
+			heap.Flags == mm.defFlags {
 			heap.End = newEnd
 		} else {
-			mm.insert(&VMA{Start: oldEnd, End: newEnd, Prot: ProtRead | ProtWrite, Name: "[heap]"})
+			mm.insert(&VMA{Start: oldEnd, End: newEnd, Prot: ProtRead | ProtWrite, Name: "[heap]", Flags: mm.defFlags})
+		}
+		if mm.defFlags&VMLocked != 0 && mm.defFlags&VMLockOnFault == 0 && k.cur != nil && k.cur.proc.mm == mm {
+			k.populate(k.cur.proc, oldEnd, newEnd, false) // mlockall(MCL_FUTURE)
 		}
 	}
 	mm.brk = want

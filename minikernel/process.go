@@ -54,6 +54,8 @@ type Process struct {
 	ctl         prctlState // what prctl set (prctl.go)
 
 	pidfdWait waitQueue // pidfd pollers and waitid(P_PIDFD), woken when it exits
+
+	traced bool // a debugger sees its signals before they are delivered (debugaccess.go)
 }
 
 // MM returns the process's address space (nil once it has exited).
@@ -195,6 +197,11 @@ func (k *Kernel) putFiles(p *Process) {
 		}
 		p.fds = nil
 	}
+	if p.fs != nil {
+		if p.fs.users--; p.fs.users <= 0 {
+			p.fs.release() // the working directory (namei.go)
+		}
+	}
 }
 
 // notifyParent tells p's parent that p has exited: the exit signal (SIGCHLD) with si_pid,
@@ -270,6 +277,9 @@ func (k *Kernel) reap(p *Process) {
 	p.state = procReaped
 	k.wakeAll(&p.pidfdWait) // a pidfd now hangs up
 	delete(k.procs, p.PID)
+	if len(k.sigFrames) > 0 {
+		k.rechargeSignals() // its queued siginfos went with it
+	}
 	if par := p.parent; par != nil {
 		if i := slices.Index(par.children, p); i >= 0 {
 			par.children = slices.Delete(par.children, i, i+1)

@@ -25,9 +25,14 @@ type Stats struct {
 	// PageCache: lookups of file pages that found them cached (Hits) or had to read them
 	// (Misses), pages in the cache now, and pages written back from shared mappings.
 	PageCacheHits, PageCacheMisses, PageCachePages, Writebacks uint64
-	ITLB, DTLB                                                 tlb.Stats // every CPU's together
-	Unified                                                    bool      // one TLB serves both (ITLB == DTLB)
-	Frames                                                     FrameStats
+	// HostFilePages counts the file pages whose frames the host file's page backed
+	// (hostpages.go); CopiedFilePages those that had to be copies (no room under the
+	// host's mapping limit, or a host that cannot map them); EvictedFilePages the cached
+	// pages dropped to make room.
+	HostFilePages, CopiedFilePages, EvictedFilePages uint64
+	ITLB, DTLB                                       tlb.Stats // every CPU's together
+	Unified                                          bool      // one TLB serves both (ITLB == DTLB)
+	Frames                                           FrameStats
 	// Shootdowns sums the CPUs' TLB shootdown counters; CPUs has each CPU's counts.
 	Shootdowns CPUStats
 	CPUs       []CPUStat
@@ -134,6 +139,7 @@ func (c *StatsCollector) Snapshot() Stats {
 	pc := c.k.cache
 	s.PageCacheHits, s.PageCacheMisses, s.PageCachePages = pc.Hits, pc.Misses, uint64(pc.Pages())
 	s.Writebacks = c.k.writebacks
+	s.HostFilePages, s.CopiedFilePages, s.EvictedFilePages = c.k.hp.mapped, c.k.hp.copied, c.k.hp.evicted
 	return s
 }
 

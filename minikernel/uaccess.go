@@ -22,8 +22,8 @@ func (k *Kernel) copyOut(p *Process, va uint64, buf []byte) (int, bool) {
 }
 
 func (k *Kernel) userCopy(p *Process, va uint64, buf []byte, acc mmu.Access) (int, bool) {
-	if p.exited || p.mm == nil {
-		return 0, false // the process died (an OOM kill in an earlier copy): no memory left to reach
+	if p.mm == nil {
+		return 0, false // the process is gone (an OOM kill in an earlier copy): no memory to reach
 	}
 	done := 0
 	mem := k.ram.Bytes()
@@ -34,17 +34,26 @@ func (k *Kernel) userCopy(p *Process, va uint64, buf []byte, acc mmu.Access) (in
 		}
 		pa, f := k.mmu.Translate(addr, acc)
 		if f != nil {
-			if !k.userFault(p, addr, acc) || p.exited {
+			if !k.userFault(p, addr, acc) || p.mm == nil {
 				return done, false
 			}
 			continue
 		}
 		chunk := min(len(buf)-done, int(4096-addr&0xfff))
+		dst, src := mem[pa:pa+uint64(chunk)], buf[done:done+chunk]
+		if acc != mmu.Write {
+			dst, src = src, dst
+		}
+		if a, faulted := copyCatching(dst, src); faulted {
+			// The host file behind the page shrank: the kernel learns it and drops the
+			// page, and the retry faults as Linux would (EFAULT past the end of the file).
+			if !k.hostFault(a) {
+				return done, false
+			}
+			continue
+		}
 		if acc == mmu.Write {
-			copy(mem[pa:pa+uint64(chunk)], buf[done:done+chunk])
 			k.ram.NoteWrite(pa >> 12)
-		} else {
-			copy(buf[done:done+chunk], mem[pa:pa+uint64(chunk)])
 		}
 		done += chunk
 	}

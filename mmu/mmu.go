@@ -17,6 +17,7 @@ package mmu
 import (
 	"fmt"
 
+	"github.com/vmemu/vmemu/internal/phase"
 	"github.com/vmemu/vmemu/ram"
 	"github.com/vmemu/vmemu/tlb"
 )
@@ -99,15 +100,20 @@ type Config struct {
 	// MaxPhysAddr is MAXPHYADDR, the physical address width in bits (36 to 52). Entry bits
 	// from MaxPhysAddr to 51 are reserved.
 	MaxPhysAddr uint
+	// PSC sizes the paging-structure caches (SDM 4.10.3); all zero, there are none and
+	// every TLB miss walks from CR3.
+	PSC tlb.PSCConfig
 }
 
 // DefaultConfig is a split TLB like a recent Intel core's first level: a 64-entry 4-way
-// instruction TLB and a 256-entry 4-way data TLB, each with 32 large-page entries, LRU.
+// instruction TLB and a 256-entry 4-way data TLB, each with 32 large-page entries, LRU; and
+// paging-structure caches of 2 PML4E, 4 PDPTE and 32 PDE entries.
 func DefaultConfig() Config {
 	return Config{
 		ITLB:        tlb.Config{Name: "ITLB", Entries: 64, Ways: 4, LargeEntries: 32, Policy: tlb.LRU},
 		DTLB:        tlb.Config{Name: "DTLB", Entries: 256, Ways: 4, LargeEntries: 32, Policy: tlb.LRU},
 		MaxPhysAddr: 46,
+		PSC:         tlb.DefaultPSC,
 	}
 }
 
@@ -115,6 +121,8 @@ func DefaultConfig() Config {
 type MMU struct {
 	ram        *ram.RAM
 	ITLB, DTLB *tlb.TLB
+	// PSC is the paging-structure caches, shared by fetches and data accesses (nil: none).
+	PSC *tlb.PSC
 
 	cr0, cr2, cr3, cr4, efer uint64
 
@@ -124,6 +132,10 @@ type MMU struct {
 	epoch   uint64 // bumped whenever cached translations may have been dropped
 	fault   Fault  // the last fault, returned by pointer so faults do not allocate
 	last    *tlb.Entry
+
+	watches []Watchpoint // data watchpoints (watch.go)
+	hit     WatchHit
+	hits    uint64
 }
 
 // New builds an MMU over r with paging off. A kernel turns paging on by loading CR3, CR4,
@@ -143,6 +155,11 @@ func New(r *ram.RAM, cfg Config) (*MMU, error) {
 	var err error
 	if m.DTLB, err = tlb.New(cfg.DTLB); err != nil {
 		return nil, err
+	}
+	if cfg.PSC != (tlb.PSCConfig{}) {
+		if m.PSC, err = tlb.NewPSC(cfg.PSC); err != nil {
+			return nil, err
+		}
 	}
 	m.ITLB = m.DTLB
 	if !cfg.Unified {
@@ -184,6 +201,9 @@ func (m *MMU) Epoch() uint64 { return m.epoch }
 
 func (m *MMU) flushAll(keepGlobal bool) {
 	m.epoch++
+	if m.PSC != nil {
+		m.PSC.FlushAll() // paging-structure-cache entries are never global
+	}
 	m.DTLB.FlushAll(keepGlobal)
 	if m.ITLB != m.DTLB {
 		m.ITLB.FlushAll(keepGlobal)
@@ -192,14 +212,23 @@ func (m *MMU) flushAll(keepGlobal bool) {
 
 func (m *MMU) flushPCID(pcid uint16, keepGlobal bool) {
 	m.epoch++
+	if m.PSC != nil {
+		m.PSC.FlushPCID(pcid)
+	}
 	m.DTLB.FlushPCID(pcid, keepGlobal)
 	if m.ITLB != m.DTLB {
 		m.ITLB.FlushPCID(pcid, keepGlobal)
 	}
 }
 
+// invalidatePage drops the TLB entries of va's page for pcid (and global ones if global),
+// and the paging-structure-cache entries translating va would use (SDM 4.10.4.1: a page
+// fault, INVPCID type 0).
 func (m *MMU) invalidatePage(va uint64, pcid uint16, global bool) {
 	m.epoch++
+	if m.PSC != nil {
+		m.PSC.InvalidateAddr(va, pcid)
+	}
 	m.DTLB.InvalidatePage(va, pcid, global)
 	if m.ITLB != m.DTLB {
 		m.ITLB.InvalidatePage(va, pcid, global)
@@ -317,12 +346,17 @@ func (m *MMU) EnableLongMode(cr3, extraCR4 uint64) error {
 }
 
 // Invlpg invalidates the translations of the page containing va for the current PCID, and
-// global translations of it, in both TLBs. A non-canonical va makes it a no-op, as on hardware.
+// global translations of it, in both TLBs, and every paging-structure-cache entry of the
+// current PCID whatever address it maps (SDM Vol. 3A 4.10.4.1). A non-canonical va makes it
+// a no-op, as on hardware.
 func (m *MMU) Invlpg(va uint64) {
 	if !Canonical(va) {
 		return
 	}
 	m.invalidatePage(va, m.pcid, true)
+	if m.PSC != nil {
+		m.PSC.FlushPCID(m.pcid)
+	}
 }
 
 // INVPCID types (SDM Vol. 2A, INVPCID).
@@ -459,7 +493,8 @@ func (l Level) Name() string { return levelNames[l.Level] }
 // walkResult is what resolving a linear address through the tables found.
 type walkResult struct {
 	levels [4]Level
-	n      int // how many levels were read
+	perms  [4]tlb.Perm // the permissions combined down to each level read
+	n      int         // how many levels were read
 	pa     uint64
 	size   tlb.PageSize
 	perm   tlb.Perm
@@ -470,10 +505,15 @@ type walkResult struct {
 // resolve reads the paging structures for va and applies the checks of SDM Vol. 3A 4.5 and
 // 4.6 for acc, with no side effects.
 func (m *MMU) resolve(va uint64, acc Access) walkResult {
+	return m.resolveFrom(va, acc, 4, m.cr3&uint64(PTEAddrMask)&^m.rsvd, tlb.PermWrite|tlb.PermUser)
+}
+
+// resolveFrom is resolve starting at level (4 down to 1) in the table at physical address
+// table, with the permissions perm combined over the levels above: where a
+// paging-structure-cache entry lets the walk begin.
+func (m *MMU) resolveFrom(va uint64, acc Access, start int, table uint64, perm tlb.Perm) walkResult {
 	var r walkResult
-	table := m.cr3 & uint64(PTEAddrMask) &^ m.rsvd
-	perm := tlb.PermWrite | tlb.PermUser
-	for level := 4; level >= 1; level-- {
+	for level := start; level >= 1; level-- {
 		idx := uint(va>>(12+9*(level-1))) & 511
 		ea := table + uint64(idx)*8
 		raw, err := m.ram.Read64(ea)
@@ -501,6 +541,7 @@ func (m *MMU) resolve(va uint64, acc Access) walkResult {
 		if e&PTENoExec != 0 {
 			perm |= tlb.PermNoExec
 		}
+		r.perms[r.n-1] = perm
 		if leaf {
 			r.size = tlb.PageSize(level - 1)
 			mask := r.size.Bytes() - 1
@@ -543,9 +584,19 @@ func (m *MMU) reserved(e PTE, level int, leaf bool) bool {
 
 // walk is the hardware page walk: resolve, then set A in every entry used and D in the
 // leaf on a write, and fill the TLB.
+//
+// The walk starts below the lowest paging-structure-cache entry for va, if any (SDM Vol. 3A
+// 4.10.3.3), and caches the entries above the leaf it read once their accessed flags are set.
 func (m *MMU) walk(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
+	prev := phase.Set(phase.MMU)
+	defer phase.Set(prev)
 	t.Stats.Walks++
-	r := m.resolve(va, acc)
+	var r walkResult
+	if level, table, perm := m.pscLookup(va); level != 0 {
+		r = m.resolveFrom(va, acc, level-1, table, perm)
+	} else {
+		r = m.resolve(va, acc)
+	}
 	if r.failed {
 		return 0, m.pageFault(va, acc, r.code)
 	}
@@ -558,10 +609,21 @@ func (m *MMU) walk(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
 		if want != l.Entry {
 			_ = m.ram.Write64(l.EntryAddr, uint64(want)) // the entry was just read: in RAM
 		}
+		if i < r.n-1 && m.PSC != nil {
+			m.PSC.Fill(l.Level, va, m.pcid, l.Entry.Addr(), r.perms[i])
+		}
 	}
 	mask := r.size.Bytes() - 1
 	m.last = t.Fill(tlb.Entry{VPN: (va &^ mask) >> 12, PFN: (r.pa &^ mask) >> 12, PCID: m.pcid, Size: r.size, Perm: r.perm})
 	return r.pa, nil
+}
+
+// pscLookup returns the lowest cached paging-structure entry for va (level 0: none).
+func (m *MMU) pscLookup(va uint64) (int, uint64, tlb.Perm) {
+	if m.PSC == nil {
+		return 0, 0, 0
+	}
+	return m.PSC.Lookup(va, m.pcid)
 }
 
 // LastEntry returns the TLB entry through which the last successful Translate found its

@@ -14,8 +14,10 @@ import (
 type Event struct {
 	Seq   uint64 `json:"seq"`   // 1, 2, 3, ... in the order the events happened
 	Insns uint64 `json:"insns"` // guest time: instructions retired
-	Kind  string `json:"kind"`  // fault, syscall, signal, exec, exit, fork, switch, tlb
+	Kind  string `json:"kind"`  // fault, syscall, signal, exec, exit, fork, clone, thread-exit, switch, shootdown, tlb
 	PID   int    `json:"pid"`
+	TID   int    `json:"tid"`
+	CPU   int    `json:"cpu"`
 	RIP   Hex    `json:"rip"`
 	Text  string `json:"text"` // one line, as emu's trace writes it
 
@@ -43,7 +45,12 @@ type Event struct {
 	Child  int    `json:"child,omitempty"`
 	Prev   int    `json:"prev,omitempty"`
 
-	// tlb: a flush of a whole TLB (or of a PCID), and later shootdowns
+	// shootdown: the CPUs interrupted ("cpu1,cpu3"), and the pages each drops from Addr on
+	// (-1: the whole address space); the reason is in Text
+	Targets string `json:"targets,omitempty"`
+	Pages   int    `json:"pages,omitempty"`
+
+	// tlb: a flush of a whole TLB (or of a PCID)
 	TLB string `json:"tlb,omitempty"`
 }
 
@@ -67,7 +74,8 @@ func (r *Recorder) Record(e *minikernel.Event) {
 	if e.Kind == minikernel.EvFrame || (e.Kind == minikernel.EvTLB && e.TLBOp.String() != "flush") {
 		return
 	}
-	ev := Event{Insns: e.Insns, Kind: e.Kind.String(), PID: e.PID, RIP: Hex(e.RIP), Text: describe.EventText(e)}
+	ev := Event{Insns: e.Insns, Kind: e.Kind.String(), PID: e.PID, TID: e.TID, CPU: e.CPU, RIP: Hex(e.RIP),
+		Text: describe.EventText(e)}
 	switch e.Kind {
 	case minikernel.EvPageFault:
 		ev.Addr, ev.Code, ev.Outcome, ev.Frame, ev.Kernel = Hex(e.Addr), e.Code, e.Outcome.String(), e.Frame, e.Kernel
@@ -88,8 +96,10 @@ func (r *Recorder) Record(e *minikernel.Event) {
 		ev.Path = e.Path
 	case minikernel.EvExit:
 		ev.Status = e.Status
-	case minikernel.EvFork:
+	case minikernel.EvFork, minikernel.EvClone:
 		ev.Child = e.Child
+	case minikernel.EvShootdown:
+		ev.Targets, ev.Pages, ev.Addr = minikernel.CPUMask(e.Targets), e.Pages, Hex(e.Addr)
 	case minikernel.EvSwitch:
 		ev.Prev = e.Prev
 	case minikernel.EvTLB:

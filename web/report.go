@@ -87,9 +87,12 @@ func (r *Recording) Observe(e *minikernel.Event) {
 }
 
 func (r *Recording) sample(insns uint64) {
-	m := r.k.MMU()
-	s := sample{insns: insns, frames: r.k.Frames().Stats().InUse, faults: r.faults,
-		hits: [2]uint64{m.ITLB.Stats.Hits, m.DTLB.Stats.Hits}, misses: [2]uint64{m.ITLB.Stats.Misses, m.DTLB.Stats.Misses}}
+	s := sample{insns: insns, frames: r.k.Frames().Stats().InUse, faults: r.faults}
+	for _, c := range r.k.CPUs() { // every CPU's TLBs together
+		m := c.MMU()
+		s.hits[0], s.hits[1] = s.hits[0]+m.ITLB.Stats.Hits, s.hits[1]+m.DTLB.Stats.Hits
+		s.misses[0], s.misses[1] = s.misses[0]+m.ITLB.Stats.Misses, s.misses[1]+m.DTLB.Stats.Misses
+	}
 	r.samples = append(r.samples, s)
 	if len(r.samples) >= maxSamples {
 		keep := r.samples[:0]
@@ -125,7 +128,7 @@ type Summary struct {
 
 // WriteReport writes the report as one HTML file to w.
 func (r *Recording) WriteReport(w io.Writer, s Summary) error {
-	r.sample(r.k.CPU().Instructions())
+	r.sample(r.k.Instructions())
 	for _, p := range r.k.Processes() {
 		r.keepVMAs(p) // processes still alive at the end (with --max-insns)
 	}

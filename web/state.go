@@ -46,6 +46,8 @@ type State struct {
 type Stop struct {
 	Kind      string `json:"kind"` // "page-fault", "syscall" or "exception"
 	PID       int    `json:"pid"`
+	TID       int    `json:"tid"`
+	CPU       int    `json:"cpu"`
 	RIP       Hex    `json:"rip"`
 	Addr      Hex    `json:"addr,omitempty"`       // CR2, for a page fault
 	Code      uint32 `json:"error_code"`           // the #PF error code
@@ -60,17 +62,26 @@ type Stop struct {
 
 // Proc is one process.
 type Proc struct {
-	PID      int    `json:"pid"`
-	PPID     int    `json:"ppid"`
-	State    string `json:"state"` // "running", "runnable", "blocked", "zombie"
-	Exe      string `json:"exe"`
-	PCID     uint16 `json:"pcid"`
-	PML4     uint64 `json:"pml4"` // frame of the PML4 (CR3 when it runs)
-	Brk      Hex    `json:"brk"`
-	Resident uint64 `json:"resident"` // 4 KiB pages mapped
-	VMAs     []VMA  `json:"vmas,omitempty"`
-	Tables   *Table `json:"page_table,omitempty"` // the PML4 and below
-	Walk     *Walk  `json:"walk,omitempty"`       // the last walk in this process
+	PID      int      `json:"pid"`
+	PPID     int      `json:"ppid"`
+	State    string   `json:"state"` // "running", "runnable", "blocked", "zombie"
+	Exe      string   `json:"exe"`
+	PCID     uint16   `json:"pcid"`
+	PML4     uint64   `json:"pml4"` // frame of the PML4 (CR3 when it runs)
+	Brk      Hex      `json:"brk"`
+	Resident uint64   `json:"resident"` // 4 KiB pages mapped
+	Threads  []Thread `json:"threads"`
+	VMAs     []VMA    `json:"vmas,omitempty"`
+	Tables   *Table   `json:"page_table,omitempty"` // the PML4 and below
+	Walk     *Walk    `json:"walk,omitempty"`       // the last walk in this process
+}
+
+// Thread is one thread of a process.
+type Thread struct {
+	TID   int    `json:"tid"`
+	Name  string `json:"name"`
+	State string `json:"state"` // "runnable", "blocked", ...
+	CPU   int    `json:"cpu"`   // the CPU it runs on, -1 when it runs on none
 }
 
 // VMA is one virtual memory area and the state of its pages.
@@ -193,11 +204,17 @@ type Mapping struct {
 
 // CPU is one processor and its TLBs.
 type CPU struct {
-	ID   int   `json:"id"`
-	PID  int   `json:"pid"` // the process it runs (0: idle)
-	CR3  Hex   `json:"cr3"`
-	PCID int   `json:"pcid"`
-	TLBs []TLB `json:"tlbs"`
+	ID   int  `json:"id"`
+	PID  int  `json:"pid"`  // the process it runs (0: idle)
+	TID  int  `json:"tid"`  // and the thread
+	Lazy bool `json:"lazy"` // idle, with the last address space still in CR3 (lazy TLB)
+	CR3  Hex  `json:"cr3"`
+	PCID int  `json:"pcid"`
+	// ShootdownsSent counts the shootdowns this CPU started that interrupted another;
+	// ShootdownIPIs the shootdown interrupts it took.
+	ShootdownsSent uint64 `json:"shootdowns_sent"`
+	ShootdownIPIs  uint64 `json:"shootdown_ipis"`
+	TLBs           []TLB  `json:"tlbs"`
 }
 
 // TLB is one TLB: its shape, counters, and valid entries by place.
@@ -260,7 +277,7 @@ type Snapshot struct {
 // It only reads. It returns an error when pid names no process.
 func (s *Snapshot) Build(pid int) (*State, error) {
 	k := s.K
-	st := &State{Program: s.Program, Status: s.Status, Insns: k.CPU().Instructions(), Where: strings.TrimSpace(s.Where),
+	st := &State{Program: s.Program, Status: s.Status, Insns: k.Instructions(), Where: strings.TrimSpace(s.Where),
 		Breaks: s.Breaks, Procs: []Proc{}}
 	if cur := k.Current(); cur != nil {
 		st.Current = cur.PID
@@ -297,9 +314,12 @@ func (s *Snapshot) Build(pid int) (*State, error) {
 
 func (s *Snapshot) proc(p *minikernel.Process, full bool) Proc {
 	k := s.K
-	out := Proc{PID: p.PID, PPID: p.PPID, State: p.State(), Exe: p.Exe()}
-	if p == k.Current() {
-		out.State = "running"
+	out := Proc{PID: p.PID, PPID: p.PPID, State: p.State(), Exe: p.Exe(), Threads: []Thread{}}
+	for _, t := range p.Threads() {
+		out.Threads = append(out.Threads, Thread{TID: t.TID, Name: t.Name(), State: t.State(), CPU: t.CPU()})
+		if t.CPU() >= 0 && !t.Exited() {
+			out.State = "running"
+		}
 	}
 	mm := p.MM()
 	if mm == nil {
@@ -338,7 +358,7 @@ func (s *Snapshot) stop() *Stop {
 	if pt == nil {
 		return nil
 	}
-	st := &Stop{PID: pt.PID, RIP: Hex(pt.RIP)}
+	st := &Stop{PID: pt.PID, TID: pt.TID, CPU: pt.CPU, RIP: Hex(pt.RIP)}
 	switch {
 	case pt.Kind == cpu.TrapSyscall:
 		st.Kind = "syscall"
@@ -539,6 +559,8 @@ func kindLetter(k minikernel.FrameKind) byte {
 		return 't'
 	case minikernel.FrameCache:
 		return 'c'
+	case minikernel.FrameKernel:
+		return 'k'
 	}
 	return '.'
 }
@@ -557,6 +579,8 @@ func Frame(k *minikernel.Kernel, pfn uint64) (*FrameInfo, error) {
 		switch {
 		case m.Cache != nil:
 			out.Mappings = append(out.Mappings, Mapping{Kind: "cache", Cache: m.Cache.Name(), Index: m.Index})
+		case m.Kernel != "":
+			out.Mappings = append(out.Mappings, Mapping{Kind: "kernel", Cache: m.Kernel})
 		case m.Table:
 			out.Mappings = append(out.Mappings, Mapping{PID: m.PID, Kind: "table", VA: Hex(m.VA), Level: m.Level})
 		default:
@@ -575,28 +599,43 @@ func Frame(k *minikernel.Kernel, pfn uint64) (*FrameInfo, error) {
 
 // cpus describes each processor and its TLBs.
 func cpus(k *minikernel.Kernel) []CPU {
-	m := k.MMU()
-	c := CPU{ID: 0, CR3: Hex(m.CR3()), PCID: int(m.PCID())}
-	if cur := k.Current(); cur != nil {
-		c.PID = cur.PID
-	}
 	byPCID := map[uint16]*minikernel.Process{}
 	for _, p := range k.Processes() {
 		if p.MM() != nil {
 			byPCID[p.MM().PCID()] = p
 		}
 	}
-	if cur := k.Current(); cur != nil && cur.MM() != nil {
-		byPCID[cur.MM().PCID()] = cur // with PCIDs off, PCID 0 is the running process
+	out := []CPU{}
+	for _, pc := range k.CPUs() {
+		m := pc.MMU()
+		c := CPU{ID: pc.ID(), CR3: Hex(m.CR3()), PCID: int(m.PCID()), TLBs: []TLB{}}
+		own := byPCID
+		if t := pc.Thread(); t != nil {
+			c.PID, c.TID = t.Process().PID, t.TID
+			if mm := t.Process().MM(); mm != nil && mm.PCID() == 0 {
+				// With PCIDs off, PCID 0 on this CPU is the process it runs.
+				own = map[uint16]*minikernel.Process{}
+				for id, p := range byPCID {
+					own[id] = p
+				}
+				own[0] = t.Process()
+			}
+		}
+		if mm, lazy := pc.LoadedMM(); mm != nil && lazy {
+			c.Lazy = true
+		}
+		ts := []*tlb.TLB{m.ITLB, m.DTLB}
+		if m.ITLB == m.DTLB {
+			ts = ts[1:]
+		}
+		for _, t := range ts {
+			c.TLBs = append(c.TLBs, tlbState(t, own))
+		}
+		st := pc.Stats()
+		c.ShootdownsSent, c.ShootdownIPIs = st.ShootdownsSent, st.ShootdownIPIs
+		out = append(out, c)
 	}
-	ts := []*tlb.TLB{m.ITLB, m.DTLB}
-	if m.ITLB == m.DTLB {
-		ts = ts[1:]
-	}
-	for _, t := range ts {
-		c.TLBs = append(c.TLBs, tlbState(t, byPCID))
-	}
-	return []CPU{c}
+	return out
 }
 
 func tlbState(t *tlb.TLB, byPCID map[uint16]*minikernel.Process) TLB {

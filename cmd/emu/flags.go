@@ -21,6 +21,7 @@ type machineOptions struct {
 	maxInsns uint64
 	clock    string
 	cpus     int
+	net      string
 	notes    []string // set by config: remarks about the flags, for stderr
 }
 
@@ -33,6 +34,8 @@ func (o *machineOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.cpus, "cpus", 1, "`N` emulated CPUs (1 to 64), each with its own registers, CR3, TLBs and\n"+
 		"instruction counter; they take turns of 10,000 instructions in a fixed order, so runs\n"+
 		"stay deterministic (default 1: one CPU is the easiest machine to follow)")
+	fs.StringVar(&o.net, "net", "loopback", "what the guest's AF_INET/AF_INET6 sockets reach: `loopback` (127.0.0.0/8\n"+
+		"and ::1 only, the default) or host (every address the host reaches)")
 	fs.StringVar(&o.clock, "clock-start", "host", "the guest's wall clock (CLOCK_REALTIME) at start: host (the host's time\n"+
 		"now), or a fixed `TIME` (seconds since the epoch, or RFC 3339 like\n2024-01-01T00:00:00Z) for byte-identical runs")
 }
@@ -65,6 +68,13 @@ func (o *machineOptions) config() (minikernel.Config, error) {
 	}
 	cfg.Seed = o.seed
 	cfg.MaxInsns = o.maxInsns
+	switch o.net {
+	case "loopback", "":
+	case "host":
+		cfg.HostNetwork = true
+	default:
+		return cfg, fmt.Errorf("--net: %q is neither loopback nor host", o.net)
+	}
 	if cfg.Realtime, err = parseClockStart(o.clock); err != nil {
 		return cfg, fmt.Errorf("--clock-start: %v", err)
 	}
@@ -130,7 +140,7 @@ type tlbSpec struct {
 
 const tlbSpecHelp = `The --tlb SPEC is a comma-separated list of items, applied left to right over the
 default geometry (a split TLB: ITLB 64 entries 4-way, DTLB 256 entries 4-way, 32 large-page
-entries each, LRU, PCIDs on):
+entries each, LRU, PCIDs on; paging-structure caches of 2 PML4E, 4 PDPTE and 32 PDE entries):
 
   dtlb=E/W        data TLB: E entries for 4 KiB pages in W ways (E/W sets, a power of two)
   dtlb=E          the same, fully associative (W = E, at most 64)
@@ -145,6 +155,10 @@ entries each, LRU, PCIDs on):
   noshootdown     a teaching switch: the kernel skips the TLB shootdown's interrupts, so
                   with --cpus 2 or more the other CPUs keep translations a munmap or
                   mprotect made stale (see README, TLB shootdowns); shootdown undoes it
+  pde=N           entries of the PDE cache (SDM 4.10.3: a TLB miss under a cached PDE
+                  reads only the PTE; 0, or 1-4, or 4 ways times a power of two)
+  pdpte=N         entries of the PDPTE cache; pml4e=N of the PML4E cache (0-64)
+  psc=off         no paging-structure caches: every TLB miss walks all four levels
   default         the default geometry again
 
 Examples:
@@ -194,6 +208,23 @@ func parseTLBSpec(s string) (tlbSpec, error) {
 			if key != "dlarge" {
 				spec.MMU.ITLB.LargeEntries = n
 			}
+		case hasVal && (key == "pde" || key == "pdpte" || key == "pml4e"):
+			var n int
+			n, err = parseCount(val, 0, 1024)
+			switch {
+			case err != nil:
+			case key == "pde":
+				spec.MMU.PSC.PDE = n
+			case key == "pdpte":
+				spec.MMU.PSC.PDPTE = n
+			default:
+				spec.MMU.PSC.PML4E = n
+			}
+			if err == nil {
+				_, err = tlb.NewPSC(spec.MMU.PSC)
+			}
+		case item == "psc=off":
+			spec.MMU.PSC = tlb.PSCConfig{}
 		case hasVal && key == "policy":
 			switch val {
 			case "lru":
@@ -204,7 +235,7 @@ func parseTLBSpec(s string) (tlbSpec, error) {
 				err = fmt.Errorf("unknown policy %q (want lru or plru)", val)
 			}
 		default:
-			return spec, fmt.Errorf("unknown item %q (want dtlb=E/W, itlb=E/W, large=N, policy=lru|plru, unified, split, pcid, nopcid, noshootdown; see emu help tlb)", item)
+			return spec, fmt.Errorf("unknown item %q (want dtlb=E/W, itlb=E/W, large=N, policy=lru|plru, unified, split, pcid, nopcid, noshootdown, pde=N, pdpte=N, pml4e=N, psc=off; see emu help tlb)", item)
 		}
 		if err != nil {
 			return spec, fmt.Errorf("%s: %v", item, err)

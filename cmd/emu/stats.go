@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/vmemu/vmemu/internal/phase"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/tlb"
 )
@@ -20,6 +21,12 @@ import (
 type runStats struct {
 	minikernel.Stats
 	Wall time.Duration
+	// Shares is the fraction of the run's host time in each phase (internal/phase),
+	// sampled.
+	Shares [phase.NumPhases]float64
+	// PSC counts the paging-structure caches' lookups, when the MMU has them (PSCOn).
+	PSC   tlb.PSCStats
+	PSCOn bool
 }
 
 // statsBase is the hardware's counters when statistics collection began: the machine's boot
@@ -27,16 +34,41 @@ type runStats struct {
 // run, as the trace sees it.
 type statsBase struct {
 	itlb, dtlb []tlb.Stats // each CPU's
+	psc        tlb.PSCStats
 	frames     minikernel.FrameStats
 }
 
 func baseline(k *minikernel.Kernel) statsBase {
-	b := statsBase{frames: k.Frames().Stats()}
+	b := statsBase{frames: k.Frames().Stats(), psc: pscTotal(k)}
 	for _, c := range k.CPUs() {
 		b.itlb = append(b.itlb, c.MMU().ITLB.Stats)
 		b.dtlb = append(b.dtlb, c.MMU().DTLB.Stats)
 	}
 	return b
+}
+
+// pscTotal sums the paging-structure caches' counters of every CPU.
+func pscTotal(k *minikernel.Kernel) tlb.PSCStats {
+	var t tlb.PSCStats
+	for _, c := range k.CPUs() {
+		if p := c.MMU().PSC; p != nil {
+			s := p.Stats
+			t.PDEHits += s.PDEHits
+			t.PDPTEHits += s.PDPTEHits
+			t.PML4EHits += s.PML4EHits
+			t.Misses += s.Misses
+			t.Fills += s.Fills
+			t.Invalidations += s.Invalidations
+		}
+	}
+	return t
+}
+
+// sincePSC returns the paging-structure-cache counts since b.
+func (b statsBase) sincePSC(s tlb.PSCStats) tlb.PSCStats {
+	return tlb.PSCStats{PDEHits: s.PDEHits - b.psc.PDEHits, PDPTEHits: s.PDPTEHits - b.psc.PDPTEHits,
+		PML4EHits: s.PML4EHits - b.psc.PML4EHits, Misses: s.Misses - b.psc.Misses,
+		Fills: s.Fills - b.psc.Fills, Invalidations: s.Invalidations - b.psc.Invalidations}
 }
 
 // since turns the snapshot's counters into counts since b (levels such as frames in use stay).
@@ -106,6 +138,9 @@ func printStats(w io.Writer, s *runStats) {
 	row("instructions retired", s.Instructions, "")
 	row("host wall time", fmt.Sprintf("%.3f", s.Wall.Seconds()), "s")
 	row("guest speed", fmt.Sprintf("%.1f", s.MIPS()), "MIPS")
+	row("host time in the CPU", fmt.Sprintf("%.1f", 100*s.Shares[phase.CPU]), "%  (sampled; TLB searches included)")
+	row("host time in the MMU", fmt.Sprintf("%.1f", 100*s.Shares[phase.MMU]), "%  (page walks after TLB misses)")
+	row("host time in the kernel", fmt.Sprintf("%.1f", 100*s.Shares[phase.Kernel]), "%  (and the rest of emu)")
 	row("system calls", s.syscallTotal(), "")
 	for _, name := range s.SyscallNames() {
 		row("  "+name, s.Syscalls[name], "")
@@ -121,6 +156,10 @@ func printStats(w io.Writer, s *runStats) {
 	}
 	row("signals", s.Signals, "")
 	row("processes created", s.Processes, "")
+	if s.HostFilePages+s.CopiedFilePages+s.Writebacks > 0 {
+		row("file pages", s.HostFilePages, fmt.Sprintf("host-backed (the host file's page); %d copied, %d written back, %d evicted",
+			s.CopiedFilePages, s.Writebacks, s.EvictedFilePages))
+	}
 	row("threads created", s.Threads, "(clone with CLONE_THREAD)")
 	sd := s.Shootdowns
 	row("TLB shootdowns", sd.ShootdownsSent, "(a change to page tables another CPU was using)")
@@ -164,6 +203,12 @@ func printStats(w io.Writer, s *runStats) {
 		}
 		tw.Flush()
 	}
+	if s.PSCOn {
+		p := s.PSC
+		fmt.Fprintf(w, "\n  paging-structure caches: walks begun below a cached PDE %d, PDPTE %d, PML4E %d; from CR3 %d\n",
+			p.PDEHits, p.PDPTEHits, p.PML4EHits, p.Misses)
+		fmt.Fprintf(w, "  (entries filled %d, invalidated %d)\n", p.Fills, p.Invalidations)
+	}
 }
 
 const statsJSONHelp = `Statistics JSON (--stats-json FILE): one object,
@@ -187,6 +232,11 @@ const statsJSONHelp = `Statistics JSON (--stats-json FILE): one object,
   tlbs                array   one object per TLB: name (ITLB, DTLB, or TLB when unified),
                               hits, misses, hit_rate (0..1), walks, fills, evictions,
                               invalidations, flushes
+  psc                 object  paging-structure caches (null with psc=off): pde_hits,
+                              pdpte_hits, pml4e_hits (walks begun below a cached entry),
+                              misses (walks from CR3), fills, invalidations
+  time_shares         object  sampled share (0..1) of host time: cpu, mmu, kernel (not
+                              deterministic)
   frames              object  total, in_use, peak, shared, peak_shared, multi_mapped,
                               peak_multi_mapped, copied, allocated, freed, page_tables,
                               peak_page_tables
@@ -245,6 +295,12 @@ func statsJSON(s *runStats) []byte {
 		o.close()
 	}
 	o.b = append(o.b, ']')
+	o.open("file_pages")
+	o.unum("host_backed", s.HostFilePages)
+	o.unum("copied", s.CopiedFilePages)
+	o.unum("written_back", s.Writebacks)
+	o.unum("evicted", s.EvictedFilePages)
+	o.close()
 	o.key("tlbs")
 	o.b = append(o.b, '[')
 	for i, t := range s.tlbs() {
@@ -265,6 +321,28 @@ func statsJSON(s *runStats) []byte {
 		o.close()
 	}
 	o.b = append(o.b, ']')
+	if s.PSCOn {
+		o.open("psc")
+		o.unum("pde_hits", s.PSC.PDEHits)
+		o.unum("pdpte_hits", s.PSC.PDPTEHits)
+		o.unum("pml4e_hits", s.PSC.PML4EHits)
+		o.unum("misses", s.PSC.Misses)
+		o.unum("fills", s.PSC.Fills)
+		o.unum("invalidations", s.PSC.Invalidations)
+		o.close()
+	} else {
+		o.key("psc")
+		o.b = append(o.b, "null"...)
+	}
+	o.open("time_shares")
+	for _, p := range []struct {
+		name string
+		ph   phase.Phase
+	}{{"cpu", phase.CPU}, {"mmu", phase.MMU}, {"kernel", phase.Kernel}} {
+		o.key(p.name)
+		o.b = strconv.AppendFloat(o.b, s.Shares[p.ph], 'f', 4, 64)
+	}
+	o.close()
 	f := s.Frames
 	o.open("frames")
 	o.unum("total", f.Total)

@@ -236,7 +236,7 @@ func TestWebPageBreakOnDemandZeroAndContinue(t *testing.T) {
 	do(t, ctx, chromedp.Click(chromedp.CSS(`#timeline .ev[data-kind="fault"]`)))
 	waitJS(t, ctx, `document.getElementById('event-detail').textContent.includes('error code')`, "the fault's details")
 	detail := js[string](t, ctx, `document.getElementById('event-detail').textContent`)
-	assert.Regexp(t, `fault in pid \d+ at guest time \d+`, detail)
+	assert.Regexp(t, `fault in pid \d+( thread \d+)? on CPU \d+ at guest time \d+`, detail)
 	assert.Regexp(t, `error code 0x[0-9a-f]+ \[[-PWURSVDI ]+\]`, detail)
 	assert.Regexp(t, `outcome (demand-zero|file-read|file-cached)`, detail)
 	assert.Contains(t, detail, "VMA ")

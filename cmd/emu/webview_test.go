@@ -431,6 +431,19 @@ func TestWebLiveWhileRunningAndStop(t *testing.T) {
 	}()
 	<-versions // the state when the stream opened
 
+	// Stop while nothing runs has nothing to stop, and does not cut short the next run.
+	resp1, err := http.Post(ws.url+"api/stop", "application/json", nil)
+	require.NoError(t, err)
+	var idle struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	}
+	require.NoError(t, json.NewDecoder(resp1.Body).Decode(&idle))
+	resp1.Body.Close()
+	assert.False(t, idle.OK)
+	assert.Contains(t, idle.Error, "nothing is running")
+	assert.NotContains(t, ws.command("step 3"), "interrupted")
+
 	done := make(chan string, 1)
 	go func() { done <- ws.command("continue") }()
 	var st state
@@ -462,4 +475,14 @@ func TestWebLiveWhileRunningAndStop(t *testing.T) {
 	assert.Equal(t, "stopped", st.Status)
 	assert.GreaterOrEqual(t, st.Insns, seen[len(seen)-1])
 	assert.Regexp(t, `pid \d+  insn `, ws.command("step"), "the session goes on")
+}
+
+// An address emu cannot listen on is one clear message and exit status 2.
+func TestWebBadAddress(t *testing.T) {
+	for _, addr := range []string{"nonsense:99999", "256.1.1.1:80", "127.0.0.1:notaport"} {
+		out, errs, code := emulated("debug", "--http", addr, progs+"hello")
+		assert.Equal(t, 2, code, addr)
+		assert.Contains(t, errs, "emu debug: --http:", addr)
+		assert.NotContains(t, out+errs, "goroutine", addr)
+	}
 }

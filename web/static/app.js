@@ -49,7 +49,7 @@ async function refresh() {
         continue;
       }
       ui.st = st;
-      await fetchEvents();
+      await fetchEvents(st.event_seq);
       render(st);
     } while (ui.dirty);
   } catch (e) {
@@ -59,18 +59,20 @@ async function refresh() {
   }
 }
 
-async function fetchEvents() {
-  for (let i = 0; i < 20; i++) {
+// fetchEvents brings the timeline up to date: the newest events only (at most keepEvents),
+// so a long run does not flood the page.
+const keepEvents = 10000;
+async function fetchEvents(newest) {
+  if (newest - ui.lastSeq > keepEvents) { ui.events = []; ui.lastSeq = newest - keepEvents; }
+  while (ui.lastSeq < newest) {
     const r = await fetch("/api/events?since=" + ui.lastSeq + "&limit=5000");
     if (!r.ok) return;
     const d = await r.json();
-    if (d.events.length) {
-      ui.events.push(...d.events);
-      ui.lastSeq = d.events[d.events.length - 1].seq;
-      if (ui.events.length > 20000) ui.events.splice(0, ui.events.length - 20000);
-    }
-    if (ui.lastSeq >= d.last || !d.events.length) return;
+    if (!d.events.length) { ui.lastSeq = d.last; break; }
+    ui.events.push(...d.events);
+    ui.lastSeq = d.events[d.events.length - 1].seq;
   }
+  if (ui.events.length > keepEvents) ui.events.splice(0, ui.events.length - keepEvents);
 }
 
 async function command(line) {
@@ -128,7 +130,8 @@ function renderPicker(st) {
   sel.dataset.key = want;
   sel.textContent = "";
   for (const p of st.processes) {
-    const o = el("option", "", `pid ${p.pid}  ${p.exe.split("/").pop()}  (${p.state})`);
+    const th = p.threads && p.threads.length > 1 ? `, ${p.threads.length} threads` : "";
+    const o = el("option", "", `pid ${p.pid}  ${p.exe.split("/").pop()}  (${p.state}${th})`);
     o.value = p.pid;
     if (p.pid === st.pid) o.selected = true;
     sel.appendChild(o);
@@ -446,7 +449,10 @@ function renderTLBs(st) {
   const box = $("tlbs");
   box.textContent = "";
   for (const cpu of st.cpus) {
-    if (st.cpus.length > 1) box.appendChild(el("div", "tbl-head", `CPU ${cpu.id} · pid ${cpu.pid || "idle"} · CR3 ${cpu.cr3} · PCID ${cpu.pcid}`));
+    if (st.cpus.length > 1) {
+      const who = cpu.pid ? `pid ${cpu.pid}${cpu.tid !== cpu.pid ? " thread " + cpu.tid : ""}` : cpu.lazy ? "idle (lazy TLB)" : "idle";
+      box.appendChild(el("div", "cpu-head", `CPU ${cpu.id} · ${who} · CR3 ${cpu.cr3} · PCID ${cpu.pcid} · shootdowns sent ${cpu.shootdowns_sent}, taken ${cpu.shootdown_ipis}`));
+    }
     for (const t of cpu.tlbs) box.appendChild(tlbView(t));
   }
 }
@@ -503,10 +509,11 @@ const outcomeColors = {
 const rows = [
   { name: "faults", match: (e) => e.kind === "fault" },
   { name: "syscalls", match: (e) => e.kind === "syscall" },
-  { name: "processes", match: (e) => ["fork", "exec", "exit", "signal", "switch"].includes(e.kind) },
-  { name: "TLBs", match: (e) => e.kind === "tlb" },
+  { name: "processes", match: (e) => ["fork", "clone", "exec", "exit", "thread-exit", "signal", "switch"].includes(e.kind) },
+  { name: "TLBs", match: (e) => e.kind === "tlb" || e.kind === "shootdown" },
 ];
-const kindColors = { syscall: "#5b6675", fork: "#7b3fc4", exec: "#1f5fbf", exit: "#15202b", signal: "#c62828", switch: "#9fb0c3", tlb: "#e08a1e" };
+const kindColors = { syscall: "#5b6675", fork: "#7b3fc4", clone: "#a070e0", exec: "#1f5fbf", exit: "#15202b", "thread-exit": "#5b6675",
+  signal: "#c62828", switch: "#9fb0c3", tlb: "#e08a1e", shootdown: "#d35400" };
 
 function renderTimeline(st) {
   const box = $("timeline");
@@ -528,21 +535,30 @@ function renderTimeline(st) {
     t.setAttribute("x", 4); t.setAttribute("y", y + rowH / 2 + 4); t.setAttribute("class", "row-label");
     t.textContent = r.name; svg.appendChild(t);
   });
+  // One mark per event, or, when there are many, one per pixel column, row and colour (the
+  // newest event of the bucket answers a click).
   const seen = {};
+  const marks = new Map();
   for (const e of ui.events) {
     const ri = rows.findIndex((r) => r.match(e));
     if (ri < 0) continue;
-    const y = top + ri * rowH;
-    const m = document.createElementNS(NS, "rect");
     const color = e.kind === "fault" ? outcomeColors[e.outcome] || "#3b7dd8" : kindColors[e.kind] || "#5b6675";
     if (e.kind === "fault") seen[e.outcome] = color;
-    m.setAttribute("x", x(e.insns) - 2); m.setAttribute("y", y + 4); m.setAttribute("width", 4); m.setAttribute("height", rowH - 8);
+    const px = Math.round(x(e.insns));
+    const key = ui.events.length > 1500 ? `${ri}/${px}/${color}` : e.seq;
+    const m = marks.get(key);
+    marks.set(key, { e, ri, px, color, n: m ? m.n + 1 : 1 });
+  }
+  for (const { e, ri, px, color, n } of marks.values()) {
+    const y = top + ri * rowH;
+    const m = document.createElementNS(NS, "rect");
+    m.setAttribute("x", px - 2); m.setAttribute("y", y + 4); m.setAttribute("width", 4); m.setAttribute("height", rowH - 8);
     m.setAttribute("fill", color);
     m.setAttribute("class", "ev" + (e.seq === ui.selEvent ? " sel" : ""));
     m.dataset.seq = e.seq;
     m.dataset.kind = e.kind;
     const tt = document.createElementNS(NS, "title");
-    tt.textContent = `${e.kind} @${e.insns}: ${e.text}`;
+    tt.textContent = `${e.kind} @${e.insns}: ${e.text}` + (n > 1 ? ` (and ${n - 1} more here)` : "");
     m.appendChild(tt);
     m.onclick = () => selectEvent(e.seq);
     svg.appendChild(m);
@@ -562,7 +578,7 @@ function renderTimeline(st) {
   for (const [k, c] of Object.entries(seen)) {
     const s = el("span"); const i = el("i", "sw"); i.style.background = c; s.append(i, k); leg.appendChild(s);
   }
-  $("time-sub").textContent = `${ui.events.length} events`;
+  $("time-sub").textContent = ui.lastSeq > ui.events.length ? `the last ${ui.events.length} of ${ui.lastSeq} events` : `${ui.events.length} events`;
   if (ui.selEvent !== null) showEvent(ui.selEvent);
 }
 
@@ -578,12 +594,16 @@ function showEvent(seq) {
   const e = ui.events.find((x) => x.seq === seq);
   const box = $("event-detail");
   if (!e) { box.textContent = "Click an event to see its details."; return; }
-  const lines = [`#${e.seq} ${e.kind} in pid ${e.pid} at guest time ${e.insns}, rip ${e.rip}`];
+  const who = e.tid && e.tid !== e.pid ? `pid ${e.pid} thread ${e.tid}` : `pid ${e.pid}`;
+  const lines = [`#${e.seq} ${e.kind} in ${who} on CPU ${e.cpu} at guest time ${e.insns}, rip ${e.rip}`];
   if (e.kind === "fault") {
     lines.push(`  address ${e.addr}: ${e.access}`);
     lines.push(`  error code ${hex(e.error_code)} [${e.error_bits}]: ${e.error_text}`);
     lines.push(`  VMA ${e.vma ? `${e.vma.name} ${e.vma.start}–${e.vma.end} ${e.vma.prot}` : "none"}`);
     lines.push(`  outcome ${e.outcome}${e.frame ? ", frame " + hex(e.frame) : ""}${e.kernel ? " (taken by the kernel for a system call)" : ""}`);
+  } else if (e.kind === "shootdown") {
+    lines.push(`  interrupted ${e.targets || "no CPU"} to drop ${e.pages < 0 ? "every page of the address space" : e.pages + " page(s) from " + e.addr}`);
+    lines.push("  " + e.text);
   } else {
     lines.push("  " + e.text);
   }
