@@ -186,16 +186,16 @@ func TestThreadsAreDeterministic(t *testing.T) {
 	}
 }
 
-// goProgram is a Go program with goroutines, channels, a WaitGroup and a mutex on four Ps:
-// the Go runtime's threads (clone), futexes, signals to threads (preemption), sigaltstack
-// and affinity calls. It arms no timer and stays below the first garbage collection: the
-// runtime's timers (time.Sleep, the GC's scavenger) need epoll, which issue 10 brings.
+// goProgram is a Go program with goroutines, channels, a WaitGroup, a mutex, a ticker, a
+// sleep and a garbage collection on four Ps: the Go runtime's threads (clone), futexes,
+// signals to threads (preemption), sigaltstack, affinity calls and its epoll-driven timers.
 const goProgram = `package main
 
 import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 )
 
 func main() {
@@ -226,7 +226,21 @@ func main() {
 		go func() { defer wg2.Done(); mu.Lock(); n++; mu.Unlock(); runtime.Gosched() }()
 	}
 	wg2.Wait()
-	fmt.Println("total", total, "n", n, "procs", runtime.GOMAXPROCS(0))
+	tick := time.NewTicker(time.Millisecond)
+	ticks := 0
+	for range tick.C {
+		if ticks++; ticks == 5 {
+			break
+		}
+	}
+	tick.Stop()
+	time.Sleep(2 * time.Millisecond)
+	buf := make([][]byte, 0)
+	for i := 0; i < 3000; i++ {
+		buf = append(buf, make([]byte, 4096))
+	}
+	runtime.GC()
+	fmt.Println("total", total, "n", n, "procs", runtime.GOMAXPROCS(0), "ticks", ticks, "buffers", len(buf))
 }
 `
 
@@ -253,8 +267,11 @@ func TestGoProgramWithGoroutines(t *testing.T) {
 	require.True(t, strings.HasPrefix(string(want), "total "), "%s", want)
 
 	var out, log bytes.Buffer
+	// CopyFilePages: the host-backed page cache SIGBUSes the Go runtime when it reads
+	// /sys/kernel/mm/transparent_hugepage/hpage_pmd_size (reported on COORD.md, issue 11's);
+	// copies, as before that cache, keep this test about threads.
 	k, err := minikernel.New(minikernel.Config{RAM: 1 << 30, Stdout: &out, Stderr: &log, Log: &log, CPUs: 4,
-		MaxInsns: 2_000_000_000})
+		MaxInsns: 2_000_000_000, CopyFilePages: true})
 	require.NoError(t, err)
 	defer k.Close()
 	stats := k.CollectStats()
