@@ -46,6 +46,7 @@ type Thread struct {
 	readyAt  uint64      // the virtual time it became runnable: no CPU runs it earlier
 	futex    *futexSleep // the futex call it sleeps in, or nil
 	piOwned  []futexKey  // the PI locks with waiters that it owns (Linux's pi_state_list)
+	ru       rusageAcct  // its page faults (rusage.go)
 }
 
 // Process returns the thread's process (its thread group).
