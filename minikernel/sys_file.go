@@ -125,6 +125,9 @@ func (k *Kernel) doRead(p *Process, f *File, dst *uio, pos *uint64) int64 {
 	if dst.bad {
 		return -int64(EFAULT)
 	}
+	if f.kind == filePidfd {
+		return -int64(EINVAL) // a pidfd has no read method
+	}
 	if f.kind == fileDevice && f.hfd >= 0 && pos == nil {
 		return k.hostIOCall(p, f, dst, false) // sleeps, not the host, while nothing is there
 	}
@@ -159,6 +162,9 @@ func (k *Kernel) doRead(p *Process, f *File, dst *uio, pos *uint64) int64 {
 func (k *Kernel) doWrite(p *Process, f *File, src *uio, pos *uint64) int64 {
 	if src.bad {
 		return -int64(EFAULT)
+	}
+	if f.kind == filePidfd {
+		return -int64(EINVAL)
 	}
 	if f.kind == fileDevice && f.hfd >= 0 && pos == nil {
 		return k.hostIOCall(p, f, src, true) // sleeps, not the host, while there is no room
