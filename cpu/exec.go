@@ -601,6 +601,18 @@ blocks:
 			case opXmmFP:
 				c.pos = i
 				c.xmmFP(in, &b.raw[i])
+			case opXmmA:
+				c.pos = i
+				c.xmmA(in, &b.raw[i])
+			case opXmmMovmsk:
+				s := &c.ext.XMM[in.src&15]
+				c.r[in.dst&15] = maskBits(s[0]) | maskBits(s[1])<<8
+			case opXmmComi:
+				c.pos = i
+				c.xmmComi(in)
+			case opXmmCvtPS2DQ:
+				c.pos = i
+				c.xmmCvtPS2DQ(in, &b.raw[i])
 
 			// Control transfers end their block.
 			case opCmpJccRR, opCmpJccRI, opTestJccRR, opTestJccRI:

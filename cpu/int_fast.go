@@ -240,8 +240,10 @@ func flagEffect(in *inst) int {
 		opMovRR64, opMovRR32, opMovRI, opLea64, opLea32, opLoad64, opLoad32, opLoadZx8,
 		opLoadZx16, opLoadSx32, opStore64, opStore32, opStoreI64, opStoreI32, opStore8, opStoreI8,
 		opPushR, opPopR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP,
-		opMovzxRR, opMovsxRR:
+		opMovzxRR, opMovsxRR, opXmmA, opXmmMovmsk, opXmmCvtPS2DQ:
 		return flNone
+	case opXmmComi:
+		return flWrite
 	case opSetccR:
 		return flRead
 	case opTestRIn, opCmpRIn, opCmpMR, opAluMR:
@@ -294,7 +296,7 @@ func mayFault(in *inst) bool {
 	}
 	switch in.op {
 	case opPush, opPop, opCall, opCallInd, opRet, opLeave, opMulDiv, opUD, opPriv, opSyscall,
-		opInt3, opPushR, opPopR, opXmmFP:
+		opInt3, opPushR, opPopR, opXmmFP, opXmmA, opXmmComi, opXmmCvtPS2DQ:
 		return true
 	}
 	return in.op >= opCold

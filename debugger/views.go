@@ -499,6 +499,10 @@ func (d *Session) mappers(ms []minikernel.Mapping) string {
 			parts = append(parts, fmt.Sprintf("page cache: %s page %d", m.Cache.Name(), m.Index))
 			continue
 		}
+		if m.Kernel != "" {
+			parts = append(parts, "kernel: "+m.Kernel)
+			continue
+		}
 		if m.Table {
 			if m.Level == 4 {
 				parts = append(parts, fmt.Sprintf("pid %d PML4", m.PID))

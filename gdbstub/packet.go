@@ -175,6 +175,7 @@ type conn struct {
 	npkt  int64         // packets queued by the reader (reader goroutine only)
 	taken int64         // packets recv has returned
 	noAck atomic.Bool   // no-ack mode: the reader acknowledges nothing any more
+	gone  atomic.Bool   // the reader has stopped: gdb has gone
 	done  chan struct{} // closed when the reader stops
 	err   error         // why the reader stopped (valid once done is closed)
 	// ackWait is how long a reply waits for gdb's '+' in ack mode before it is given up.
@@ -193,7 +194,13 @@ func newConn(rw io.ReadWriter, onInterrupt func()) *conn {
 }
 
 func (c *conn) readLoop(fr *frameReader) {
-	defer close(c.done)
+	defer func() {
+		c.gone.Store(true)
+		if c.onInterrupt != nil {
+			c.onInterrupt() // a target waiting for something must notice gdb has gone
+		}
+		close(c.done)
+	}()
 	for {
 		f, err := fr.next()
 		if err != nil {
@@ -310,11 +317,4 @@ func (c *conn) interrupted() bool {
 }
 
 // closed reports whether gdb has gone.
-func (c *conn) closed() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
+func (c *conn) closed() bool { return c.gone.Load() }

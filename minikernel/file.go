@@ -27,6 +27,7 @@ const (
 	fileStream                  // the guest's standard input, output or error
 	fileShm                     // an anonymous shared-memory object (backs MAP_SHARED|MAP_ANONYMOUS)
 	filePipe                    // one end of a pipe (pipe.go)
+	fileSpecial                 // a kernel object with file operations of its own (special.go)
 	filePidfd                   // a process descriptor (pidfd.go)
 )
 
@@ -71,10 +72,11 @@ type File struct {
 	r     io.Reader
 	w     io.Writer
 	pipe  *pipe
-	proc  *Process // a pidfd's process
-	flags int      // the file status flags, as F_GETFL reports them
-	off   uint64   // the file position
-	refs  int      // descriptors and VMAs holding it
+	proc  *Process   // a pidfd's process
+	obj   fileObject // a special file's object (special.go)
+	flags int        // the file status flags, as F_GETFL reports them
+	off   uint64     // the file position
+	refs  int        // descriptors and VMAs holding it
 }
 
 // Name returns the path the file was opened by.
@@ -110,6 +112,12 @@ func (f *File) put() {
 		return
 	}
 	f.k.releaseFileLocks(f) // OFD and flock locks (locks.go)
+	if len(f.k.epItems) > 0 {
+		f.k.epollFileGone(f) // epoll.go
+	}
+	if f.obj != nil {
+		f.k.specialRelease(f)
+	}
 	if f.hfd >= 0 {
 		hostfs.Close(f.hfd)
 		f.hfd = -1
@@ -535,6 +543,9 @@ func (k *Kernel) statOf(f *File, st *hostfs.Stat) Errno {
 		return 0
 	case filePipe:
 		*st = f.pipe.stat()
+		return 0
+	case fileSpecial:
+		k.specialStat(f, st)
 		return 0
 	case fileShm:
 		*st = f.ino.stat

@@ -134,10 +134,18 @@ type Kernel struct {
 	hs hostSignals // signals the host sent emu, for the guest (hostsig.go)
 	hp hostPages   // the page cache's frames backed by host file pages (hostpages.go)
 
+	sigFrames []uint64           // frames charged for queued siginfos (kmem.go)
+	pipes     map[*pipe]struct{} // pipes with an end open (their buffers' frames: FrameMap)
+
 	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
 
-	locks     map[any]*fileLocks // file locks by file (locks.go)
-	lockWaits map[any]*lockWait  // POSIX lock owners blocked in F_SETLKW, for EDEADLK
+	locks       map[any]*fileLocks      // file locks by file (locks.go)
+	lockWaits   map[any]*lockWait       // POSIX lock owners blocked in F_SETLKW, for EDEADLK
+	hostWaiters []hostWaiter            // wait queues woken by host descriptors (special.go)
+	ktimers     []*ktimer               // armed kernel timers (ktimer.go)
+	sfdWaits    map[*Process]*waitQueue // threads waiting on a signalfd (signalfd.go)
+	anonIDs     uint64                  // ids of anonymous-inode objects (eventfd-id)
+	epItems     map[*File][]*epItem     // epoll items by the file they watch (epoll.go)
 }
 
 // New builds a machine (RAM, and CPUs each with an MMU) and a kernel to run it, with paging
@@ -556,6 +564,9 @@ func (k *Kernel) schedule() (bool, error) {
 	for {
 		if k.eventDue() {
 			k.wakeTimers()
+		}
+		if len(k.hostWaiters) > 0 {
+			k.pollHostWaiters(0) // host sockets that became ready (special.go)
 		}
 		next := k.pickNext(c)
 		if next == nil {

@@ -279,6 +279,9 @@ func (k *Kernel) reap(p *Process) {
 	}
 	p.state = procReaped
 	delete(k.procs, p.PID)
+	if len(k.sigFrames) > 0 {
+		k.rechargeSignals() // its queued siginfos went with it
+	}
 	if par := p.parent; par != nil {
 		if i := slices.Index(par.children, p); i >= 0 {
 			par.children = slices.Delete(par.children, i, i+1)

@@ -95,7 +95,7 @@ func rwFile(p *Process, fd uint64, write bool) (*File, Errno) {
 // seekable reports whether f has a position that pread, pwrite and lseek can use.
 func seekable(f *File) bool {
 	switch f.kind {
-	case filePipe, fileStream:
+	case filePipe, fileStream, fileSpecial:
 		return false
 	case fileDevice:
 		_, e := hostfs.Seek(f.hfd, 0, 1)
@@ -112,6 +112,9 @@ func (k *Kernel) doRead(p *Process, f *File, dst *uio, pos *uint64) int64 {
 	}
 	if f.kind == filePipe {
 		return k.pipeReadCall(p, f, dst)
+	}
+	if f.kind == fileSpecial {
+		return k.specialRead(p, f, dst) // special.go
 	}
 	if pos != nil && f.kind == fileDevice {
 		return k.devicePIO(p, f, dst, *pos, false)
@@ -138,6 +141,9 @@ func (k *Kernel) doWrite(p *Process, f *File, src *uio, pos *uint64) int64 {
 	}
 	if f.kind == filePipe {
 		return k.pipeWriteCall(p, f, src)
+	}
+	if f.kind == fileSpecial {
+		return k.specialWrite(p, f, src) // special.go
 	}
 	if pos != nil && f.kind == fileDevice {
 		return k.devicePIO(p, f, src, *pos, true)

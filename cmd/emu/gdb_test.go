@@ -98,6 +98,7 @@ func gdbSession(t *testing.T, prog string, o gdbOptions, cmds ...string) gdbRun 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, gdbPath, gargs...)
 	cmd.Dir = testprogs // the debug information names sources relative to testprogs/
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Env = append(os.Environ(), "DEBUGINFOD_URLS=", "HOME="+t.TempDir(), "LC_ALL=C")
 	var gout syncBuffer
 	cmd.Stdout, cmd.Stderr = &gout, &gout
@@ -486,4 +487,36 @@ func TestGDBLimitsAndBadAddress(t *testing.T) {
 	_, stderr, code = emulated("debug", "--gdb", ":0", "--http", ":0", progs+"hello")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "choose one")
+}
+
+// gdb killed in the middle of a session (the connection drops): the program runs on to its
+// end undebugged, its breakpoints gone (the spinning program passes its breakpoint's line
+// again and again, unstopped, until the instruction limit ends the run).
+func TestGDBConnectionDrops(t *testing.T) {
+	drop := func(gdb *exec.Cmd, gdbOut, _ *syncBuffer) {
+		for i := 0; i < 1000 && !strings.Contains(gdbOut.String(), "Breakpoint 1, "); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		syscall.Kill(-gdb.Process.Pid, syscall.SIGKILL) // gdb and the sleep it runs
+	}
+	r := gdbSession(t, "gdb_musl_spin", gdbOptions{during: drop, emuArgs: []string{"run", "--max-insns", "50000000"}},
+		"break spin.c:11", "continue", "shell exec sleep 30 </dev/null >/dev/null 2>&1")
+	assert.Contains(t, r.gdb, "Breakpoint 1, main () at ")
+	assert.Contains(t, r.err, "emu: gdb went away: the program runs on")
+	assert.Contains(t, r.err, "instruction limit reached (50000000)")
+	assert.Equal(t, 1, r.code)
+	assert.Equal(t, "spinning\n", r.out)
+
+	// gone while the program runs (gdb waiting in continue).
+	dropRunning := func(gdb *exec.Cmd, _, emu *syncBuffer) {
+		for i := 0; i < 1000 && !strings.Contains(emu.String(), "spinning"); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		syscall.Kill(-gdb.Process.Pid, syscall.SIGKILL)
+	}
+	r = gdbSession(t, "gdb_musl_spin", gdbOptions{during: dropRunning, emuArgs: []string{"run", "--max-insns", "50000000"}},
+		"continue")
+	assert.Contains(t, r.err, "emu: gdb went away: the program runs on")
+	assert.Contains(t, r.err, "instruction limit reached (50000000)")
+	assert.Equal(t, 1, r.code)
 }

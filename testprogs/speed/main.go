@@ -65,7 +65,7 @@ var benches = []bench{
 	{name: "sieve", src: "bench_sieve", qemu: true, note: "byte sieve over 50 MiB",
 		args: func(s float64, _ string) ([]string, error) { return []string{scaled(50, s)}, nil }},
 	{name: "qsort", src: "bench_qsort", qemu: true, note: "qsort of 2M ints",
-		args: func(s float64, _ string) ([]string, error) { return []string{scaled(2, s)}, nil }},
+		args: func(s float64, _ string) ([]string, error) { return []string{scaled(2000, s)}, nil }},
 	{name: "nbody", src: "bench_nbody", qemu: true, note: "n-body, SSE2 doubles",
 		args: func(s float64, _ string) ([]string, error) { return []string{scaled(1000, s)}, nil }},
 	{name: "sha256sum", prog: "/usr/bin/sha256sum", note: "coreutils sha256sum of 50 MiB",
