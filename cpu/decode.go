@@ -173,6 +173,11 @@ const (
 	opXmmMovmsk   // PMOVMSKB r32, xmm
 	opXmmComi     // COMISD, UCOMISD, COMISS, UCOMISS (sub: xc* bits)
 	opXmmCvtPS2DQ // CVTPS2DQ (sub 0) and CVTTPS2DQ (sub 1)
+	opShiftCL     // shl/shr/sar r32/r64, cl (sub: the shift)
+	opNegR        // neg r32/r64
+	opCmovRR      // cmovcc r32/r64, r32/r64 (sub: the condition)
+	opLoadSx      // dst(32/64) <- sign-extend(ssize bytes at [EA]), ssize 1 or 2
+	opTestMI      // test [EA], imm (any size)
 
 	opCold  // first cold op; ops >= opCold dispatch through coldOps
 	opLimit = 512

@@ -74,6 +74,9 @@ type Config struct {
 	// MaxMapCount is vm.max_map_count, the most areas an address space may have (0:
 	// Linux's default, 65530). mmap, mprotect and munmap fail with ENOMEM past it.
 	MaxMapCount int
+	// HostNetwork lets AF_INET and AF_INET6 sockets reach every host address; without it
+	// they are limited to the loopback addresses (inetsock_linux.go).
+	HostNetwork bool
 	// Realtime is what CLOCK_REALTIME reads when the machine starts (clock.go); the zero
 	// Time means the host's clock at New. Fix it for byte-identical runs.
 	Realtime time.Time
@@ -140,13 +143,16 @@ type Kernel struct {
 
 	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
 
-	locks       map[any]*fileLocks      // file locks by file (locks.go)
-	lockWaits   map[any]*lockWait       // POSIX lock owners blocked in F_SETLKW, for EDEADLK
-	hostWaiters []hostWaiter            // wait queues woken by host descriptors (special.go)
-	ktimers     []*ktimer               // armed kernel timers (ktimer.go)
-	sfdWaits    map[*Process]*waitQueue // threads waiting on a signalfd (signalfd.go)
-	anonIDs     uint64                  // ids of anonymous-inode objects (eventfd-id)
-	epItems     map[*File][]*epItem     // epoll items by the file they watch (epoll.go)
+	locks        map[any]*fileLocks      // file locks by file (locks.go)
+	lockWaits    map[any]*lockWait       // POSIX lock owners blocked in F_SETLKW, for EDEADLK
+	hostWaiters  []hostWaiter            // wait queues woken by host descriptors (special.go)
+	ktimers      []*ktimer               // armed kernel timers (ktimer.go)
+	sfdWaits     map[*Process]*waitQueue // threads waiting on a signalfd (signalfd.go)
+	anonIDs      uint64                  // ids of anonymous-inode objects (eventfd-id)
+	epItems      map[*File][]*epItem     // epoll items by the file they watch (epoll.go)
+	unixAbstract map[string]*unixSock    // bound abstract AF_UNIX names (unixsock.go)
+	unixPaths    map[[2]uint64]*unixSock // AF_UNIX sockets by their socket file (dev, ino)
+	unixAuto     uint32                  // the last autobind name
 }
 
 // New builds a machine (RAM, and CPUs each with an MMU) and a kernel to run it, with paging
@@ -580,9 +586,20 @@ func (k *Kernel) schedule() (bool, error) {
 				return false, nil
 			}
 			if k.multi() {
+				// Idle until a thread this CPU could run becomes ready within its turn (another
+				// CPU woke it at that time), or else until the end of the turn.
 				k.idle()
-				if now := k.clockOf(c); now < k.roundEnd {
-					c.idleNS += k.roundEnd - now
+				now, until := k.clockOf(c), k.roundEnd
+				for _, t := range k.runq {
+					if t.state == procRunnable && t.on == nil && t.affinity&(1<<c.id) != 0 && t.readyAt > now {
+						until = min(until, t.readyAt)
+					}
+				}
+				if now < until {
+					c.idleNS += until - now
+				}
+				if until < k.roundEnd {
+					continue
 				}
 				return false, nil
 			}
@@ -612,7 +629,8 @@ func (k *Kernel) schedule() (bool, error) {
 	}
 }
 
-// deadlock is the error for a machine whose threads all sleep with nothing to wake them.
+// deadlock is the error for a machine whose threads all sleep with nothing to wake them: it
+// names each thread (pid 2, or tid 3 of pid 2) and the call it sleeps in.
 func (k *Kernel) deadlock() error {
 	if k.awaitHostSignal() {
 		return k.stopRequested() // nil: a signal from the host came for a thread waiting for one
@@ -624,24 +642,39 @@ func (k *Kernel) deadlock() error {
 			what = t.sleep.name
 		}
 		if t.TID == t.proc.PID {
-			ids = append(ids, fmt.Sprintf("%d in %s", t.TID, what))
+			ids = append(ids, fmt.Sprintf("pid %d in %s", t.TID, what))
 		} else {
-			ids = append(ids, fmt.Sprintf("%d (thread of %d) in %s", t.TID, t.proc.PID, what))
+			ids = append(ids, fmt.Sprintf("tid %d of pid %d in %s", t.TID, t.proc.PID, what))
 		}
 	}
-	return fmt.Errorf("%w (pids %s sleep, and no child, signal or timer is left to wake them)", ErrDeadlock, strings.Join(ids, ", "))
+	return fmt.Errorf("%w (%s; no child, signal or timer is left to wake them)", ErrDeadlock, strings.Join(ids, ", "))
 }
 
-// pickNext returns the first thread this CPU may run after the one picked last, wrapping
-// around.
+// pickNext returns the thread this CPU runs next: the first, after the one picked last and
+// wrapping around, that it may run; with several CPUs one that last ran on this CPU comes
+// first (its TLB entries may still be here: Linux's wakeup prefers the previous CPU too).
 func (k *Kernel) pickNext(c *PerCPU) *Thread {
-	var first *Thread
 	now := k.clockOf(c)
-	for _, t := range k.runq {
+	ok := func(t *Thread) bool {
 		if t.state != procRunnable || (t.on != nil && t.on != c) || t.affinity&(1<<c.id) == 0 {
-			continue
+			return false
 		}
-		if k.multi() && t.readyAt > now && t.on != c {
+		return !k.multi() || t.readyAt <= now || t.on == c
+	}
+	if k.multi() {
+		if t := k.roundRobin(func(t *Thread) bool { return ok(t) && (t.lastCPU == c.id || t.lastCPU < 0) }); t != nil {
+			return t
+		}
+	}
+	return k.roundRobin(ok)
+}
+
+// roundRobin returns the first thread that ok accepts after the one picked last, wrapping
+// around.
+func (k *Kernel) roundRobin(ok func(*Thread) bool) *Thread {
+	var first *Thread
+	for _, t := range k.runq {
+		if !ok(t) {
 			continue
 		}
 		if t.TID > k.lastTID {

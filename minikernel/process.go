@@ -44,15 +44,15 @@ type Process struct {
 	fs       *fsState
 	sig      procSig
 
-	exitSignal   int  // the signal the parent gets when this process exits (SIGCHLD)
-	subreaper    bool // PR_SET_CHILD_SUBREAPER: orphaned descendants come here
-	rlimits      [rlimCount]rlimit
-	groupExit    bool       // exit_group or a fatal signal is ending every thread (SIGNAL_GROUP_EXIT)
-	groupStatus  int        // the wait status of that group exit
-	leaderStatus int        // the status the first thread passed to exit()
-	kernelInit   bool       // the emulated init (pid 1): no threads of its own; reaps orphans
-	cred         creds      // who the process is (creds.go)
-	ctl          prctlState // what prctl set (prctl.go)
+	exitSignal  int  // the signal the parent gets when this process exits (SIGCHLD)
+	subreaper   bool // PR_SET_CHILD_SUBREAPER: orphaned descendants come here
+	rlimits     [rlimCount]rlimit
+	groupExit   bool       // exit_group or a fatal signal is ending every thread (SIGNAL_GROUP_EXIT)
+	groupStatus int        // the wait status of that group exit
+	kernelInit  bool       // the emulated init (pid 1): no threads of its own; reaps orphans
+	cred        creds      // who the process is (creds.go)
+	ctl         prctlState // what prctl set (prctl.go)
+	acct        procAcct   // faults, children's usage, peak RSS (rusage.go)
 
 	pidfdWait waitQueue // pidfd pollers and waitid(P_PIDFD), woken when it exits
 
@@ -105,6 +105,7 @@ func (k *Kernel) newProcess(parent *Process, pid int) *Process {
 		pid = k.allocPID()
 	}
 	p := &Process{PID: pid, exitSignal: SIGCHLD, parent: parent, rlimits: defaultRlimits}
+	p.acct.startNS = k.nowNS()
 	p.PGID = p.PID
 	if parent == nil {
 		p.cred = hostCreds()
@@ -161,14 +162,12 @@ func (k *Kernel) exit(p *Process, status int) {
 // exitProcess ends p once its last thread, last, has gone: its descriptors are closed, its
 // address space is released, its children go to a new parent, and it becomes a zombie for
 // its parent to reap (or is reaped at once when its parent ignores SIGCHLD). Its wait
-// status is the group exit's, or else what its first thread passed to exit (Linux's
-// wait_task_zombie() reads the leader's exit_code). Linux's do_exit() with group_dead, and
-// exit_notify().
+// status is the group exit's, or else what the last thread passed to exit (what Linux 6.18
+// reports, measured: a first thread's exit(7) followed by another's exit(9) is status 9).
+// Linux's do_exit() with group_dead, and exit_notify().
 func (k *Kernel) exitProcess(p *Process, last *Thread, status int) {
 	if p.groupExit {
 		status = p.groupStatus
-	} else if last != p.leader {
-		status = p.leaderStatus
 	}
 	p.exited = true
 	p.status = status
@@ -180,6 +179,7 @@ func (k *Kernel) exitProcess(p *Process, last *Thread, status int) {
 	k.emit(&Event{Kind: EvExit, PID: p.PID, TID: last.TID, Status: status})
 	k.putFiles(p)
 	if mm := p.mm; mm != nil {
+		k.noteMaxRSS(p, mm) // getrusage's ru_maxrss (rusage.go)
 		p.mm = nil
 		k.mmput(mm) // the last thread's reference (the others dropped theirs in exitThread)
 	}
@@ -278,6 +278,7 @@ func (k *Kernel) reap(p *Process) {
 		k.zombies--
 	}
 	p.state = procReaped
+	k.wakeAll(&p.pidfdWait) // a pidfd now hangs up
 	delete(k.procs, p.PID)
 	if len(k.sigFrames) > 0 {
 		k.rechargeSignals() // its queued siginfos went with it
@@ -352,6 +353,7 @@ func (k *Kernel) doWait(p *Process, w *waitCall) int64 {
 		// pointer is EFAULT, and the child is gone all the same.
 		if w.options&wNowait == 0 {
 			k.reap(c)
+			p.reaped(c) // its usage joins RUSAGE_CHILDREN (rusage.go)
 		}
 		if w.waitid {
 			if w.infop != 0 {
@@ -368,7 +370,7 @@ func (k *Kernel) doWait(p *Process, w *waitCall) int64 {
 			}
 		}
 		if w.rusage != 0 {
-			if _, ok := k.copyOut(p, w.rusage, rusageBytes(c.insns)); !ok {
+			if _, ok := k.copyOut(p, w.rusage, k.childRusage(c)); !ok {
 				return -int64(EFAULT)
 			}
 		}
@@ -405,15 +407,6 @@ func childSigInfo(c *Process) sigInfo {
 	le.PutUint32(si.b[20:], c.cred.ruid)
 	le.PutUint32(si.b[24:], uint32(status))
 	return si
-}
-
-// rusageBytes is a struct rusage (144 bytes) with the user time of insns instructions at
-// the virtual clock's one instruction per nanosecond, and zeros elsewhere.
-func rusageBytes(insns uint64) []byte {
-	b := make([]byte, 144)
-	binary.LittleEndian.PutUint64(b[0:], insns/1e9)
-	binary.LittleEndian.PutUint64(b[8:], insns%1e9/1e3)
-	return b
 }
 
 // String describes the process for traces: "pid 3 (ppid 1, runnable) bin/prog".

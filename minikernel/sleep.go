@@ -134,6 +134,7 @@ func (k *Kernel) block(p *Process, s *sleepCall) int64 {
 	}
 	t.sleep = s
 	t.state = procBlocked
+	p.acct.voluntary++ // a voluntary context switch (rusage.go)
 	if s.deadline != 0 {
 		k.noteEvent(s.deadline)
 	}
@@ -175,7 +176,7 @@ func (k *Kernel) resumeSleep(t *Thread) bool {
 		ret = s.interruptedResult()
 	}
 	t.sleep = nil
-	k.finishSyscall(t.proc, s.sysno, s.name, &s.args, ret)
+	k.finishSyscall(t, s.sysno, s.name, &s.args, ret)
 	return true
 }
 

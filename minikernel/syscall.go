@@ -235,6 +235,25 @@ var syscalls = map[uint64]syscallEntry{
 	260: {"fchownat", sysFchownat},
 	221: {"fadvise64", sysFadvise64},
 	73:  {"flock", sysFlock},
+	98:  {"getrusage", sysGetrusage},
+	41:  {"socket", sysSocket},
+	42:  {"connect", sysConnect},
+	43:  {"accept", sysAccept},
+	44:  {"sendto", sysSendto},
+	45:  {"recvfrom", sysRecvfrom},
+	46:  {"sendmsg", sysSendmsg},
+	47:  {"recvmsg", sysRecvmsg},
+	48:  {"shutdown", sysShutdown},
+	49:  {"bind", sysBind},
+	50:  {"listen", sysListen},
+	51:  {"getsockname", sysGetsockname},
+	52:  {"getpeername", sysGetpeername},
+	53:  {"socketpair", sysSocketpair},
+	54:  {"setsockopt", sysSetsockopt},
+	55:  {"getsockopt", sysGetsockopt},
+	288: {"accept4", sysAccept4},
+	299: {"recvmmsg", sysRecvmmsg},
+	307: {"sendmmsg", sysSendmmsg},
 	213: {"epoll_create", sysEpollCreate},
 	232: {"epoll_wait", sysEpollWait},
 	233: {"epoll_ctl", sysEpollCtl},
@@ -296,19 +315,18 @@ func (k *Kernel) syscall(p *Process) {
 		t.sleep.sysno, t.sleep.name, t.sleep.args = nr, e.name, a
 		return
 	}
-	k.finishSyscall(p, nr, e.name, &a, ret)
+	k.finishSyscall(t, nr, e.name, &a, ret)
 }
 
-// finishSyscall puts a system call's result in the RAX of the thread that made it (the one
-// on this CPU) and reports the call.
-func (k *Kernel) finishSyscall(p *Process, nr uint64, name string, a *[6]uint64, ret int64) {
-	t := k.cur
-	if t != nil && !t.exited && t.proc == p {
+// finishSyscall puts a system call's result in the RAX of t, the thread that made it (the
+// one on this CPU, unless the call ended it), and reports the call.
+func (k *Kernel) finishSyscall(t *Thread, nr uint64, name string, a *[6]uint64, ret int64) {
+	e := Event{Kind: EvSyscall, PID: t.proc.PID, TID: t.TID, Sysno: nr, Name: name, Args: *a, Ret: ret}
+	if !t.exited && k.cur == t {
 		k.cpu.SetReg(cpu.RAX, uint64(ret))
-	}
-	e := Event{Kind: EvSyscall, PID: p.PID, Sysno: nr, Name: name, Args: *a, Ret: ret}
-	if t != nil && t.proc == p {
-		e.TID, e.RIP = t.TID, k.cpu.RIP()
+		e.RIP = k.cpu.RIP()
+	} else {
+		e.RIP = t.regs.RIP
 	}
 	k.emit(&e)
 }

@@ -116,7 +116,7 @@ func main() {
 	only := flag.String("only", "", "comma-separated rows to run (default: all): "+names())
 	emuPath := flag.String("emu", "", "the emu binary to time (default: build ./cmd/emu)")
 	flag.Parse()
-	if err := run(*n, *scale, *only, *emuPath, os.Stdout); err != nil {
+	if err := run(*n, *scale, *only, *emuPath, "", os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "speed: %v\n", err)
 		os.Exit(1)
 	}
@@ -130,7 +130,9 @@ func names() string {
 	return strings.Join(s, ",")
 }
 
-func run(n int, scale float64, only, emuPath string, w io.Writer) error {
+// run prints the table to w; its scratch files (emu, the programs, the data) go to a new
+// directory under work (the system's temporary directory when "") and are removed after.
+func run(n int, scale float64, only, emuPath, work string, w io.Writer) error {
 	if n < 1 {
 		return errors.New("-n must be at least 1")
 	}
@@ -138,7 +140,7 @@ func run(n int, scale float64, only, emuPath string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "vmemu-speed-")
+	dir, err := os.MkdirTemp(work, "vmemu-speed-")
 	if err != nil {
 		return err
 	}
