@@ -2,6 +2,7 @@ package minikernel
 
 import (
 	"strconv"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -117,6 +118,26 @@ func hostErr(err error) Errno {
 	}
 	return EIO
 }
+
+// retryEINTR runs call until the host does not answer EINTR (a Go runtime signal landing
+// during the call), and returns its result as an Errno. call makes the system call itself,
+// with every pointer converted to uintptr inside the syscall.Syscall6 call expression: only
+// that form keeps the memory alive and in place for the call (rule 4 of unsafe.Pointer).
+func retryEINTR(call func() (uintptr, syscall.Errno)) (uintptr, Errno) {
+	for {
+		r, e := call()
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			return r, Errno(e)
+		}
+		return r, 0
+	}
+}
+
+// sys6 is syscall.Syscall6 returning (result, errno), for use inside retryEINTR's calls.
+func sys6(r uintptr, _ uintptr, e syscall.Errno) (uintptr, syscall.Errno) { return r, e }
 
 // procFDPath is the host path through which a host descriptor's file can be reached by
 // the calls that have no descriptor form: a magic link, followed by the host's kernel.
