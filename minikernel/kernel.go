@@ -84,10 +84,11 @@ type Config struct {
 
 // Kernel is the operating system of one machine.
 type Kernel struct {
-	cfg    Config
-	ram    *ram.RAM
-	frames *Frames
-	cache  *PageCache
+	deadline deadlineState // a test's wall-clock limit on Run (deadline.go)
+	cfg      Config
+	ram      *ram.RAM
+	frames   *Frames
+	cache    *PageCache
 
 	// The CPUs, and the one the kernel is acting on (this), with its processor, its MMU
 	// and its current thread (Linux's current), kept at hand.
@@ -139,6 +140,12 @@ type Kernel struct {
 
 	sigFrames []uint64           // frames charged for queued siginfos (kmem.go)
 	pipes     map[*pipe]struct{} // pipes with an end open (their buffers' frames: FrameMap)
+	// hostSleepHint says some thread may sleep on a host descriptor (hostio.go): Run
+	// polls them at each step until a look finds none.
+	hostSleepHint bool
+	// idleInterrupted says a debugger asked for the machine back (Interrupt) while every
+	// thread slept: the step in progress returns with nothing run.
+	idleInterrupted bool
 
 	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
 
@@ -399,8 +406,15 @@ func (k *Kernel) Run() (int, error) {
 	if k.first == nil {
 		return 0, errors.New("minikernel: no process to run")
 	}
+	defer k.armDeadline()()
 	for len(k.runq) > 0 {
+		if k.hostSleepHint {
+			k.pollHostIO()
+		}
 		if k.hostSignalsPosted() {
+			if err := k.deadlineErr(); err != nil {
+				return 0, err
+			}
 			if err := k.stopRequested(); err != nil {
 				return 0, err
 			}
@@ -443,9 +457,11 @@ func (k *Kernel) Step(budget uint64) error {
 // CPU's turn, and returns the trap unhandled (RunToTrap gives it to a debugger).
 func (k *Kernel) runUntilTrap(budget uint64) (*Thread, cpu.Trap, error) {
 	for {
-		if len(k.runq) == 0 {
+		if len(k.runq) == 0 || k.idleInterrupted {
 			// The last threads ended while the scheduler waited (a signal from the host
-			// killed them): nothing ran, and Run sees the machine is done.
+			// killed them), or a debugger wants the machine while every thread sleeps:
+			// nothing ran.
+			k.idleInterrupted = false
 			return nil, cpu.Trap{Kind: cpu.TrapBudget}, nil
 		}
 		c := k.this
