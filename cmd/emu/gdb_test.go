@@ -540,3 +540,27 @@ func TestGDBInfoProc(t *testing.T) {
 	noWarnings(t, r)
 	assert.Equal(t, 0, r.code)
 }
+
+// gdb's writes: a variable, a read-only string of the program (a forced write: the process
+// gets a private copy of the page, as ptrace gives it), and a function called from gdb.
+func TestGDBWritesAndCalls(t *testing.T) {
+	for _, prog := range []string{"gdb_musl_demo", "gdb_glibc_demo"} {
+		t.Run(prog, func(t *testing.T) {
+			r := gdbSession(t, prog, gdbOptions{}, "break main", "continue",
+				"set var counter = 100", "set var *(char *)greeting = 'H'", "print greeting",
+				"print square(7)", `eval "monitor walk 0x%lx", (unsigned long)greeting`, "continue")
+			assert.Contains(t, r.gdb, `"Hello from the guest"`)
+			assert.Contains(t, r.gdb, "$2 = 49")
+			// The string's page: the process's own copy now (a user frame, not the page
+			// cache's), still read-only and not executable, and not accessed: the program has
+			// not touched it, only gdb has.
+			assert.Regexp(t, `PTE\s+\d+\s+0x[0-9a-f]+\s+0x[0-9a-f]{16}\s+r--u---`, r.gdb)
+			assert.Regexp(t, `result   frame 0x[0-9a-f]+ \(user, ref 1\)`, r.gdb)
+			assert.Contains(t, r.gdb, "user write faults")
+			assert.Contains(t, r.gdb, "[Inferior 1 (process 2) exited normally]")
+			noWarnings(t, r)
+			assert.Equal(t, 0, r.code)
+			assert.Equal(t, "Hello from the guest: hello heap 3 4 origin total=8 counter=108\n", r.out)
+		})
+	}
+}
