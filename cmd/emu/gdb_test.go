@@ -1,12 +1,13 @@
 package main
 
 import (
-	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -94,9 +95,7 @@ func gdbSession(t *testing.T, prog string, o gdbOptions, cmds ...string) gdbRun 
 		gargs = append(gargs, "-ex", c)
 	}
 	gargs = append(gargs, bin)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, gdbPath, gargs...)
+	cmd := exec.Command(gdbPath, gargs...)
 	cmd.Dir = testprogs // the debug information names sources relative to testprogs/
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Env = append(os.Environ(), "DEBUGINFOD_URLS=", "HOME="+t.TempDir(), "LC_ALL=C")
@@ -106,8 +105,21 @@ func gdbSession(t *testing.T, prog string, o gdbOptions, cmds ...string) gdbRun 
 	if o.during != nil {
 		o.during(cmd, &gout, &out)
 	}
-	werr := cmd.Wait()
-	require.NoError(t, ctx.Err(), "gdb timed out:\n%s", gout.String())
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var werr error
+	select {
+	case werr = <-waited:
+	case <-time.After(2 * time.Minute):
+		// Say all that can explain a hang: gdb's state (T: stopped), everyone's stacks.
+		state, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+		stacks := make([]byte, 1<<20)
+		stacks = stacks[:runtime.Stack(stacks, true)]
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-waited
+		t.Fatalf("gdb timed out (/proc stat: %s)\ngdb said:\n%s\nemu said:\n%s\ngoroutines:\n%s", state, gout.String(),
+			errb.String(), stacks)
+	}
 	var code int
 	select {
 	case code = <-done:
