@@ -191,6 +191,7 @@ func (k *Kernel) stackToGrow(p *Process, addr uint64) *VMA {
 // kernel address) and cr2, as arch/x86/mm/fault.c:set_signal_archinfo() records them.
 func (k *Kernel) pageFault(p *Process, addr uint64, code uint32, rip uint64) {
 	c, frame := k.resolveFault(p, addr, faultAccess(code))
+	k.countFault(c.out) // getrusage (rusage.go)
 	k.emit(&Event{Kind: EvPageFault, PID: p.PID, RIP: rip, Addr: addr, Code: code, Outcome: c.out,
 		VMA: c.vma, Frame: frame, SigCode: c.siCode})
 	sig, why := 0, ""
@@ -238,6 +239,7 @@ func (k *Kernel) oomKill(p *Process, addr, rip uint64) {
 // EFAULT (or that the process was killed for want of memory).
 func (k *Kernel) userFault(p *Process, addr uint64, acc mmu.Access) bool {
 	c, frame := k.resolveFault(p, addr, acc)
+	k.countFault(c.out)
 	if c.out == FaultSIGSEGV || c.out == FaultSIGBUS {
 		c.out = FaultEFAULT
 	}

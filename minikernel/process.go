@@ -53,6 +53,7 @@ type Process struct {
 	kernelInit   bool       // the emulated init (pid 1): no threads of its own; reaps orphans
 	cred         creds      // who the process is (creds.go)
 	ctl          prctlState // what prctl set (prctl.go)
+	acct         procAcct   // faults, children's usage, peak RSS (rusage.go)
 
 	pidfdWait waitQueue // pidfd pollers and waitid(P_PIDFD), woken when it exits
 
@@ -105,6 +106,7 @@ func (k *Kernel) newProcess(parent *Process, pid int) *Process {
 		pid = k.allocPID()
 	}
 	p := &Process{PID: pid, exitSignal: SIGCHLD, parent: parent, rlimits: defaultRlimits}
+	p.acct.startNS = k.nowNS()
 	p.PGID = p.PID
 	if parent == nil {
 		p.cred = hostCreds()
@@ -180,6 +182,7 @@ func (k *Kernel) exitProcess(p *Process, last *Thread, status int) {
 	k.emit(&Event{Kind: EvExit, PID: p.PID, TID: last.TID, Status: status})
 	k.putFiles(p)
 	if mm := p.mm; mm != nil {
+		k.noteMaxRSS(p, mm) // getrusage's ru_maxrss (rusage.go)
 		p.mm = nil
 		k.mmput(mm) // the last thread's reference (the others dropped theirs in exitThread)
 	}
@@ -352,6 +355,7 @@ func (k *Kernel) doWait(p *Process, w *waitCall) int64 {
 		// pointer is EFAULT, and the child is gone all the same.
 		if w.options&wNowait == 0 {
 			k.reap(c)
+			p.reaped(c) // its usage joins RUSAGE_CHILDREN (rusage.go)
 		}
 		if w.waitid {
 			if w.infop != 0 {
@@ -368,7 +372,7 @@ func (k *Kernel) doWait(p *Process, w *waitCall) int64 {
 			}
 		}
 		if w.rusage != 0 {
-			if _, ok := k.copyOut(p, w.rusage, rusageBytes(c.insns)); !ok {
+			if _, ok := k.copyOut(p, w.rusage, k.childRusage(c)); !ok {
 				return -int64(EFAULT)
 			}
 		}
@@ -405,15 +409,6 @@ func childSigInfo(c *Process) sigInfo {
 	le.PutUint32(si.b[20:], c.cred.ruid)
 	le.PutUint32(si.b[24:], uint32(status))
 	return si
-}
-
-// rusageBytes is a struct rusage (144 bytes) with the user time of insns instructions at
-// the virtual clock's one instruction per nanosecond, and zeros elsewhere.
-func rusageBytes(insns uint64) []byte {
-	b := make([]byte, 144)
-	binary.LittleEndian.PutUint64(b[0:], insns/1e9)
-	binary.LittleEndian.PutUint64(b[8:], insns%1e9/1e3)
-	return b
 }
 
 // String describes the process for traces: "pid 3 (ppid 1, runnable) bin/prog".

@@ -235,6 +235,7 @@ var syscalls = map[uint64]syscallEntry{
 	260: {"fchownat", sysFchownat},
 	221: {"fadvise64", sysFadvise64},
 	73:  {"flock", sysFlock},
+	98:  {"getrusage", sysGetrusage},
 	41:  {"socket", sysSocket},
 	42:  {"connect", sysConnect},
 	43:  {"accept", sysAccept},

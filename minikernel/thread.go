@@ -45,6 +45,7 @@ type Thread struct {
 	affinity uint64      // the CPUs it may run on (sched_setaffinity), a bit per CPU
 	readyAt  uint64      // the virtual time it became runnable: no CPU runs it earlier
 	futex    *futexSleep // the futex call it sleeps in, or nil
+	ru       rusageAcct  // its page faults (rusage.go)
 }
 
 // Process returns the thread's process (its thread group).
