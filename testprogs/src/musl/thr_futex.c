@@ -119,6 +119,24 @@ static int wake_all(_Atomic int *f, int n, int b) {
 
 static _Atomic int f1, f2, pi;
 
+/* A waiter that reports how its futex wait ended (errno, or 0 when woken). */
+static _Atomic int intr_done;
+static void on_usr1(int s) { (void)s; }
+static void *timed_waiter(void *arg) {
+	struct timespec ts = {10, 0};
+	long r = fx(arg, FUTEX_WAIT | FUTEX_PRIVATE, 0, &ts, NULL, 0);
+	long e = r == -1 ? errno : 0;
+	intr_done = 1;
+	return (void *)e;
+}
+static void *untimed_waiter(void *arg) {
+	long r = fx(arg, FUTEX_WAIT | FUTEX_PRIVATE, 0, NULL, NULL, 0);
+	long e = r == -1 ? errno : 0;
+	intr_done = 1;
+	return (void *)e;
+}
+static volatile int vfork_mark;
+
 static void *pi_holder(void *arg) {
 	(void)arg;
 	pi = gettid_(); /* "locked" the PI futex by storing its TID */
@@ -253,6 +271,46 @@ int main(void) {
 	printf("flags 1: %s; ", r(syscall(SYS_futex_waitv, wv, 2, 1, NULL, CLOCK_MONOTONIC)));
 	printf("none: %s; ", r(syscall(SYS_futex_waitv, wv, 0, 0, NULL, CLOCK_MONOTONIC)));
 	printf("bad clock: %s\n", r(syscall(SYS_futex_waitv, wv, 2, 0, &soon, CLOCK_PROCESS_CPUTIME_ID)));
+
+	/* Signals: a wait with a timeout ends with EINTR after a handler; one without a
+	   timeout is restarted after an SA_RESTART handler, and only a wake ends it. */
+	struct sigaction sa = {.sa_handler = on_usr1};
+	sigaction(SIGUSR1, &sa, NULL);
+	f1 = 0;
+	intr_done = 0;
+	pthread_create(&t[0], NULL, timed_waiter, (void *)&f1);
+	while (!intr_done) {
+		pthread_kill(t[0], SIGUSR1);
+		sched_yield();
+	}
+	void *er;
+	pthread_join(t[0], &er);
+	printf("wait with a timeout, a handler ran: %s\n", (long)er == EINTR ? "EINTR" : "something else");
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
+	intr_done = 0;
+	pthread_create(&t[0], NULL, untimed_waiter, (void *)&f1);
+	for (int i = 0; i < 20; i++) {
+		pthread_kill(t[0], SIGUSR1);
+		sched_yield();
+	}
+	while (!intr_done) {
+		fx((void *)&f1, FUTEX_WAKE | FUTEX_PRIVATE, 1, NULL, NULL, 0);
+		sched_yield();
+	}
+	pthread_join(t[0], &er);
+	printf("wait without a timeout, SA_RESTART handlers ran: ended by the wake with %ld\n", (long)er);
+
+	/* vfork: the child runs in the parent's address space; the parent waits for it. */
+	int vst;
+	pid_t vc = vfork();
+	if (vc == 0) {
+		vfork_mark = 1;
+		_exit(7);
+	}
+	waitpid(vc, &vst, 0);
+	printf("vfork: the child's store is in the parent's memory: %s; the child exited %d\n",
+		vfork_mark ? "yes" : "no", WEXITSTATUS(vst));
 
 	/* Robust lists. */
 	void *head;
