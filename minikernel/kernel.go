@@ -142,16 +142,17 @@ type Kernel struct {
 
 	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
 
-	locks        map[any]*fileLocks      // file locks by file (locks.go)
-	lockWaits    map[any]*lockWait       // POSIX lock owners blocked in F_SETLKW, for EDEADLK
-	hostWaiters  []hostWaiter            // wait queues woken by host descriptors (special.go)
-	ktimers      []*ktimer               // armed kernel timers (ktimer.go)
-	sfdWaits     map[*Process]*waitQueue // threads waiting on a signalfd (signalfd.go)
-	anonIDs      uint64                  // ids of anonymous-inode objects (eventfd-id)
-	epItems      map[*File][]*epItem     // epoll items by the file they watch (epoll.go)
-	unixAbstract map[string]*unixSock    // bound abstract AF_UNIX names (unixsock.go)
-	unixPaths    map[[2]uint64]*unixSock // AF_UNIX sockets by their socket file (dev, ino)
-	unixAuto     uint32                  // the last autobind name
+	locks        map[any]*fileLocks                 // file locks by file (locks.go)
+	lockWaits    map[any]*lockWait                  // POSIX lock owners blocked in F_SETLKW, for EDEADLK
+	hostWaiters  []hostWaiter                       // wait queues woken by host descriptors (special.go)
+	ktimers      []*ktimer                          // armed kernel timers (ktimer.go)
+	sfdWaits     map[*Process]*waitQueue            // threads waiting on a signalfd (signalfd.go)
+	anonIDs      uint64                             // ids of anonymous-inode objects (eventfd-id)
+	epItems      map[*File][]*epItem                // epoll items by the file they watch (epoll.go)
+	unixAbstract map[string]*unixSock               // bound abstract AF_UNIX names (unixsock.go)
+	unixPaths    map[[2]uint64]*unixSock            // AF_UNIX sockets by their socket file (dev, ino)
+	unixAuto     uint32                             // the last autobind name
+	ptimers      map[*Process]map[int32]*posixTimer // POSIX timers (posixtimer.go)
 }
 
 // New builds a machine (RAM, and CPUs each with an MMU) and a kernel to run it, with paging
