@@ -84,10 +84,11 @@ type Config struct {
 
 // Kernel is the operating system of one machine.
 type Kernel struct {
-	cfg    Config
-	ram    *ram.RAM
-	frames *Frames
-	cache  *PageCache
+	deadline deadlineState // a test's wall-clock limit on Run (deadline.go)
+	cfg      Config
+	ram      *ram.RAM
+	frames   *Frames
+	cache    *PageCache
 
 	// The CPUs, and the one the kernel is acting on (this), with its processor, its MMU
 	// and its current thread (Linux's current), kept at hand.
@@ -399,8 +400,12 @@ func (k *Kernel) Run() (int, error) {
 	if k.first == nil {
 		return 0, errors.New("minikernel: no process to run")
 	}
+	defer k.armDeadline()()
 	for len(k.runq) > 0 {
 		if k.hostSignalsPosted() {
+			if err := k.deadlineErr(); err != nil {
+				return 0, err
+			}
 			if err := k.stopRequested(); err != nil {
 				return 0, err
 			}
