@@ -226,7 +226,20 @@ func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File,
 	if e := k.takeHostFD(); e != 0 {
 		return nil, e
 	}
+	// Opened non-blocking on the host, so that no open waits there (a FIFO's open waits
+	// for its other end: the kernel makes the guest thread sleep instead, hostio.go); the
+	// flag is taken off again below for what is not a FIFO.
+	nonblockHost := flags&oPath == 0 && flags&oNonblock == 0
+	if nonblockHost {
+		hostFlags |= oNonblock
+	}
 	hfd, e := k.hostCreate(abs, hostFlags, mode)
+	if e == ENXIO && nonblockHost && flags&oAccMode == oWronly {
+		var st hostfs.Stat
+		if k.statPath(p, abs, true, &st) == 0 && st.Type() == hostfs.S_IFIFO {
+			e = errFifoNoReader // a FIFO with no reader: the open sleeps until there is one
+		}
+	}
 	if e != 0 {
 		k.releaseHostFD()
 		return nil, e
@@ -240,6 +253,9 @@ func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File,
 	var st hostfs.Stat
 	if e := hostfs.Fstat(hfd, &st); e != 0 {
 		return fail(Errno(e))
+	}
+	if nonblockHost && st.Type() != hostfs.S_IFIFO {
+		_ = hostfs.SetNonblock(hfd, false)
 	}
 	if st.Type() == hostfs.S_IFREG {
 		if ino := k.cache.inodes[fileID{dev: st.Dev, ino: st.Ino}]; forWrite && textBusy(ino) {
