@@ -64,6 +64,10 @@ type Frames struct {
 	// release, when set, is called as a page-cache frame is freed and says whether it may
 	// be used again (the kernel gives a frame a host file backed its memory back first).
 	release func(pfn uint64) bool
+	// noReuse parks freed frames instead of reusing them: under --tlb noshootdown another
+	// CPU may still write a freed frame through a stale TLB entry, and the kernel must not
+	// give that frame to anyone (least of all as a page table) while it can.
+	noReuse bool
 }
 
 // The frame table (Linux's struct page array, mem_map) is made in chunks as frames are first
@@ -184,7 +188,7 @@ func (f *Frames) Put(pfn uint64) bool {
 			f.stats.Tables--
 		}
 		*kp = FrameFree
-		if kind != FrameCache || f.release == nil || f.release(pfn) {
+		if (kind != FrameCache || f.release == nil || f.release(pfn)) && !f.noReuse {
 			f.free = append(f.free, pfn)
 		} // else the frame is lost to the machine rather than reused still backed by a file
 		f.stats.InUse--

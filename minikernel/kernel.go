@@ -69,7 +69,8 @@ type Config struct {
 	Interleave uint64
 	// NoShootdown makes the kernel skip the TLB shootdown's interrupts (a teaching switch):
 	// other CPUs keep the translations a change made stale, as they would on silicon under
-	// a kernel that forgot them.
+	// a kernel that forgot them. Freed frames are then never reused, so a stale store can
+	// only land in memory its program already gave up, never in the kernel's tables.
 	NoShootdown bool
 	// MaxMapCount is vm.max_map_count, the most areas an address space may have (0:
 	// Linux's default, 65530). mmap, mprotect and munmap fail with ENOMEM past it.
@@ -212,6 +213,7 @@ func New(cfg Config) (*Kernel, error) {
 	}
 	k.enter(k.cpus[0])
 	k.roundEnd = cfg.Interleave
+	k.frames.noReuse = cfg.NoShootdown && cfg.CPUs > 1
 	if k.stdout == nil {
 		k.stdout = io.Discard
 	}
