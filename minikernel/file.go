@@ -77,6 +77,9 @@ type File struct {
 	flags int        // the file status flags, as F_GETFL reports them
 	off   uint64     // the file position
 	refs  int        // descriptors and VMAs holding it
+	// hostNB says the host descriptor is in non-blocking mode whatever the guest asked (a
+	// FIFO the kernel opened: hostio.go tries it directly and sleeps on EAGAIN).
+	hostNB bool
 }
 
 // Name returns the path the file was opened by.
@@ -268,7 +271,7 @@ func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File,
 			st.Size = 0
 		}
 	}
-	f := &File{k: k, name: abs.name, hfd: hfd, refs: 1}
+	f := &File{k: k, name: abs.name, hfd: hfd, refs: 1, hostNB: st.Type() == hostfs.S_IFIFO && flags&oPath == 0}
 	if flags&oPath != 0 {
 		f.flags = hostFlags
 	} else {
@@ -472,12 +475,17 @@ func (k *Kernel) streamRead(p *Process, f *File, dst *uio) (uint64, Errno) {
 	var n int
 	if f.hfd >= 0 {
 		// Wait as the host would, but interruptibly: a host signal for p ends the wait.
-		if f.nonblock() {
+		// (A descriptor the host holds non-blocking is read at once: EAGAIN says empty.)
+		switch {
+		case f.hostNB:
+		case f.nonblock():
 			if hostPollOne(f.hfd, pollIn) == 0 {
 				return 0, EAGAIN
 			}
-		} else if k.waitHost(f.hfd, pollIn) {
-			return 0, errnoRestart
+		default:
+			if k.waitHost(f.hfd, pollIn) {
+				return 0, errnoRestart
+			}
 		}
 		var e hostfs.Errno
 		if n, e = hostfs.Read(f.hfd, data); e != 0 {
