@@ -105,6 +105,11 @@ func TestPrctlSetVMA(t *testing.T) {
 // shared between processes and seen through mappings.
 func TestMemfdMatchesNative(t *testing.T) { sameRP(t, "rp_memfd") }
 
+// System V shared memory: shmget/shmat/shmdt/shmctl with their errors, a segment shared by
+// a parent and its child, the attach count through fork, splits and detaches, /proc/self/maps
+// and /proc/sysvipc/shm, IPC_RMID while attached and the end at the last detach.
+func TestSysVShmMatchesNative(t *testing.T) { sameRP(t, "rp_shm") }
+
 // Extended attributes pass through to the host file; the kernel's own objects keep none.
 func TestXattrMatchesNative(t *testing.T) { sameRP(t, "rp_xattr") }
 
