@@ -27,10 +27,11 @@ const (
 	EvClone                       // a thread created a thread of its process: Child is its TID
 	EvThreadExit                  // a thread of a process that goes on exited: TID, Status
 	EvShootdown                   // a TLB shootdown: CPU interrupted Targets to drop Pages (or all) of Addr.., Text why
+	EvIPI                         // another interrupt between CPUs: CPU interrupted Targets, Text why (membarrier)
 )
 
 var eventNames = [...]string{"fault", "syscall", "signal", "exec", "exit", "frame", "tlb", "fork", "switch",
-	"clone", "thread-exit", "shootdown"}
+	"clone", "thread-exit", "shootdown", "ipi"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) {

@@ -284,6 +284,7 @@ var syscalls = map[uint64]syscallEntry{
 	30:  {"shmat", sysShmat},
 	31:  {"shmctl", sysShmctl},
 	67:  {"shmdt", sysShmdt},
+	324: {"membarrier", sysMembarrier},
 	188: {"setxattr", sysSetxattr},
 	189: {"lsetxattr", sysLsetxattr},
 	190: {"fsetxattr", sysFsetxattr},
