@@ -105,6 +105,13 @@ func (k *Kernel) classifyFault(p *Process, addr uint64, acc mmu.Access) faultCla
 		return c
 	}
 	switch {
+	case isSwapPTE(pte):
+		c.out = FaultSwapIn
+		if k.swap != nil {
+			if _, ok := k.swap.cache[swapSlotOf(pte)]; ok {
+				c.out = FaultSwapCached
+			}
+		}
 	case grow:
 		c.out = FaultStackGrowth
 	case v.Obj == nil:
@@ -193,6 +200,7 @@ func (k *Kernel) pageFault(p *Process, addr uint64, code uint32, rip uint64) {
 	c, frame := k.resolveFault(p, addr, faultAccess(code))
 	k.emit(&Event{Kind: EvPageFault, PID: p.PID, RIP: rip, Addr: addr, Code: code, Outcome: c.out,
 		VMA: c.vma, Frame: frame, SigCode: c.siCode})
+	k.accountFault(p, c, frame)
 	sig, why := 0, ""
 	switch c.out {
 	case FaultSIGSEGV:
@@ -204,7 +212,7 @@ func (k *Kernel) pageFault(p *Process, addr uint64, code uint32, rip uint64) {
 	case FaultSIGBUS:
 		sig, why = SIGBUS, fmt.Sprintf("access at address %#x beyond the end of the mapped file, rip %#x", addr, rip)
 	case FaultOOM:
-		k.oomKill(p, addr, rip)
+		k.outOfMemory(p, addr, rip)
 		return
 	default:
 		return
@@ -247,9 +255,10 @@ func (k *Kernel) userFault(p *Process, addr uint64, acc mmu.Access) bool {
 	}
 	k.emit(&Event{Kind: EvPageFault, PID: p.PID, RIP: k.cpu.RIP(), Addr: addr, Code: code, Outcome: c.out,
 		VMA: c.vma, Frame: frame, Kernel: true})
+	k.accountFault(p, c, frame)
 	if c.out == FaultOOM {
-		k.oomKill(p, addr, k.cpu.RIP())
-		return false
+		// Another process may die instead; then the copy is retried.
+		return k.outOfMemory(p, addr, k.cpu.RIP()) && !p.exited
 	}
 	return c.out != FaultEFAULT
 }
@@ -258,6 +267,7 @@ func (k *Kernel) userFault(p *Process, addr uint64, acc mmu.Access) bool {
 // page, copies or reuses a copy-on-write frame, grows the stack, or leaves a signal to the
 // caller. It returns the decision (FaultOOM when an allocation failed) and the frame mapped.
 func (k *Kernel) resolveFault(p *Process, addr uint64, acc mmu.Access) (faultClass, uint64) {
+	k.reclaimIfLow()
 	c := k.classifyFault(p, addr, acc)
 	switch c.out {
 	case FaultSIGSEGV, FaultSIGBUS:
@@ -270,16 +280,19 @@ func (k *Kernel) resolveFault(p *Process, addr uint64, acc mmu.Access) (faultCla
 		return c, 0
 	}
 	var frame uint64
-	if pteMapped(c.pte) {
+	switch {
+	case pteMapped(c.pte):
 		frame, err = k.fixPresent(mm, v, page, ea, c)
-	} else {
+	case isSwapPTE(c.pte):
+		frame, err = k.swapIn(p, v, page, ea, c.pte, acc)
+	default:
 		if c.grow {
 			v.Start = page
 		}
 		frame, err = k.fillPage(v, page, ea, c.out)
 	}
 	if err != nil {
-		if errors.Is(err, errBeyondEOF) {
+		if errors.Is(err, errBeyondEOF) || errors.Is(err, errSwapIO) {
 			c.out, c.siCode = FaultSIGBUS, BUS_ADRERR
 		} else {
 			c.out = FaultOOM

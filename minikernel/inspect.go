@@ -270,18 +270,26 @@ func (t PendingTrap) String() string {
 // Name returns the object's name: its path, or "[shm]"-style names for shared memory.
 func (ino *Inode) Name() string { return ino.name }
 
-// SoftBits names the software bits (9-11) the kernel keeps in a leaf entry: "cow" for a page
-// read-only because its frame is shared copy-on-write, "prot-none" for a PROT_NONE page that
-// still holds its frame; "" when none is set.
+// SoftBits names the notes the kernel keeps in a leaf entry: "cow" for a page read-only
+// because its frame is shared copy-on-write (software bit 9), "prot-none" for a PROT_NONE page
+// that still holds its frame (bit 8 of a not-present entry), "swap 0:17" for a swapped-out
+// page (a not-present entry holding swap type 0, slot 17, in Linux's encoding); "" when none.
 func SoftBits(e mmu.PTE) string {
+	if e&mmu.PTEPresent == 0 {
+		switch {
+		case e == 0:
+			return ""
+		case e&pteProtNone != 0:
+			return "prot-none"
+		}
+		typ, off := swapEntryOf(e)
+		return fmt.Sprintf("swap %d:%d", typ, off)
+	}
 	var names []string
 	if e.Soft()&softCOW != 0 {
 		names = append(names, "cow")
 	}
-	if e.Soft()&softProtNone != 0 {
-		names = append(names, "prot-none")
-	}
-	if rest := e.Soft() &^ (softCOW | softProtNone); rest != 0 {
+	if rest := e.Soft() &^ softCOW; rest != 0 {
 		names = append(names, fmt.Sprintf("soft=%d", rest))
 	}
 	return strings.Join(names, ",")

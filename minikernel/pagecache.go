@@ -14,8 +14,9 @@ import (
 // filemap_fault) with the address_space of an inode.
 //
 // The cache holds one reference to each of its frames; each PTE that maps one holds another.
-// An object's pages leave the cache when its last open description goes away (there is no
-// LRU yet), so a machine with no process left has no page-cache frame in use.
+// An object's pages leave the cache when page reclaim takes them (reclaim.go), or when its
+// last open description goes away, so a machine with no process left has no page-cache
+// frame in use.
 
 // fileID identifies an object: a host file by device and inode number, or a shared-memory
 // object (MAP_SHARED|MAP_ANONYMOUS) by a serial number.
@@ -113,6 +114,7 @@ func (k *Kernel) cachePage(f *File, idx uint64) (frame uint64, hit bool, err err
 	ino := f.ino
 	if pfn, ok := ino.pages[idx]; ok {
 		k.cache.Hits++
+		k.frames.setFlags(pfn, flagReferenced, true) // mark_page_accessed()
 		return pfn, true, nil
 	}
 	if idx<<12 >= pageRoundUp(ino.size) {

@@ -34,7 +34,15 @@ type Process struct {
 	exited bool   // every thread has exited: a zombie, or reaped
 	status int    // wait status as Linux encodes it
 	state  procState
-	insns  uint64 // instructions retired by all its threads (its CPU time)
+	insns  uint64      // instructions retired by all its threads (its CPU time)
+	faults faultCounts // page faults of all its threads (oom.go)
+	// cinsns and cfaults add up what its reaped children and their reaped descendants
+	// used (getrusage RUSAGE_CHILDREN).
+	cinsns  uint64
+	cfaults faultCounts
+	// oomScoreAdj biases the OOM killer (-1000: never; 1000: first), as
+	// /proc/PID/oom_score_adj does.
+	oomScoreAdj int
 
 	parent   *Process // nil: the kernel reaps it
 	children []*Process
@@ -273,6 +281,9 @@ func (k *Kernel) reap(p *Process) {
 	p.state = procReaped
 	delete(k.procs, p.PID)
 	if par := p.parent; par != nil {
+		par.cinsns += p.insns + p.cinsns
+		par.cfaults.add(p.faults)
+		par.cfaults.add(p.cfaults)
 		if i := slices.Index(par.children, p); i >= 0 {
 			par.children = slices.Delete(par.children, i, i+1)
 		}
@@ -358,7 +369,7 @@ func (k *Kernel) doWait(p *Process, w *waitCall) int64 {
 			}
 		}
 		if w.rusage != 0 {
-			if _, ok := k.copyOut(p, w.rusage, rusageBytes(c.insns)); !ok {
+			if _, ok := k.copyOut(p, w.rusage, rusageBytes(c.insns+c.cinsns, sumFaults(c.faults, c.cfaults))); !ok {
 				return -int64(EFAULT)
 			}
 		}
@@ -397,13 +408,10 @@ func childSigInfo(c *Process) sigInfo {
 	return si
 }
 
-// rusageBytes is a struct rusage (144 bytes) with the user time of insns instructions at
-// the virtual clock's one instruction per nanosecond, and zeros elsewhere.
-func rusageBytes(insns uint64) []byte {
-	b := make([]byte, 144)
-	binary.LittleEndian.PutUint64(b[0:], insns/1e9)
-	binary.LittleEndian.PutUint64(b[8:], insns%1e9/1e3)
-	return b
+// sumFaults adds two fault counts.
+func sumFaults(a, b faultCounts) faultCounts {
+	a.add(b)
+	return a
 }
 
 // String describes the process for traces: "pid 3 (ppid 1, runnable) bin/prog".

@@ -247,6 +247,7 @@ var syscalls = map[uint64]syscallEntry{
 	195: {"llistxattr", sysLlistxattr},
 	196: {"flistxattr", sysFlistxattr},
 	197: {"removexattr", sysRemovexattr},
+	98:  {"getrusage", sysGetrusage},
 	198: {"lremovexattr", sysLremovexattr},
 	199: {"fremovexattr", sysFremovexattr},
 }
@@ -263,6 +264,7 @@ func (k *Kernel) syscall(p *Process) {
 	e, ok := syscalls[nr]
 	t := k.cur
 	t.sig.sysnr = int64(nr) // orig_ax: the return to user mode may restart the call
+	k.reclaimIfLow()        // direct reclaim, while the call holds nothing
 	var ret int64
 	if ok {
 		ret = e.fn(k, p, &a)

@@ -18,11 +18,12 @@ import (
 
 // Thread is one thread of a process.
 type Thread struct {
-	TID   int
-	proc  *Process
-	regs  cpu.State // saved while the thread is not on a CPU
-	state procState // runnable, blocked, or reaped once it has exited
-	insns uint64    // instructions retired in this thread (its CPU time)
+	TID    int
+	proc   *Process
+	regs   cpu.State   // saved while the thread is not on a CPU
+	state  procState   // runnable, blocked, or reaped once it has exited
+	insns  uint64      // instructions retired in this thread (its CPU time)
+	faults faultCounts // its page faults (oom.go)
 
 	exited bool
 	sleep  *sleepCall // the system call the thread sleeps in (sleep.go), or nil

@@ -36,6 +36,7 @@ const (
 	VMDontCopy   // MADV_DONTFORK: fork leaves this area out of the child (VM_DONTCOPY)
 	VMWipeOnFork // MADV_WIPEONFORK: the child gets this area empty (VM_WIPEONFORK)
 	VMNoReserve  // MAP_NORESERVE: not counted against free memory (VM_NORESERVE)
+	VMLocked     // mlock: its pages stay in memory; page reclaim never takes them (VM_LOCKED)
 )
 
 // Object is what a file-backed VMA maps: the bytes of a file or of a shared-memory object.
