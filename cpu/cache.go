@@ -89,39 +89,52 @@ func (c *CPU) fetchBlock() (*block, *tlb.Entry) {
 		}
 	}
 	slot := &c.code.table[tableIndex(pa)]
-	if b := *slot; b != nil && b.pa == pa {
-		return b, e
+	b := *slot
+	if b == nil || b.pa != pa {
+		b = c.code.blocks[pa]
 	}
-	if b, ok := c.code.blocks[pa]; ok {
-		if b.pa2 == 0 {
-			*slot = b
-			return b, e
-		}
+	if b != nil && b.pa2 != 0 {
 		if c.straddleFetch(c.rip) == b.pa2 {
+			*slot = b
 			return b, nil // never chained: each entry fetches through both pages
 		}
 		c.dropBlock(b) // the next page maps elsewhere now
+		b = nil
 	}
-	b := c.decodeBlock(c.rip, pa)
+	if b != nil {
+		*slot = b
+		return b, e
+	}
+	b = c.decodeBlock(c.rip, pa)
 	if !b.valid {
 		return b, nil // used once: never chained to
 	}
 	c.code.blocks[pa] = b
 	c.cacheInFrame(pa>>12, b)
+	*slot = b
 	if b.pa2 != 0 {
 		c.cacheInFrame(b.pa2>>12, b)
 		return b, nil
 	}
-	*slot = b
 	return b, e
 }
 
 // straddleFetch translates, for an instruction fetch, the page after the one holding va
-// and returns its physical address.
+// and returns its physical address, through the remembered ITLB entries as fetchBlock
+// does for the first page.
 func (c *CPU) straddleFetch(va uint64) uint64 {
-	next := c.translate((va|0xfff)+1, mmu.Fetch)
-	c.physical(next, maxInstLen)
-	return next
+	next := (va | 0xfff) + 1
+	u := &c.uitlb[next>>12&(uitlbSize-1)]
+	if u.tag == next>>12 {
+		c.itlb.Hit(u.e)
+		return u.base
+	}
+	pa := c.translate(next, mmu.Fetch)
+	c.physical(pa, maxInstLen)
+	if le := c.mmu.LastEntry(); le != nil && pa+4096 <= uint64(len(c.mem)) && !c.noMicro {
+		*u = uitlbEntry{tag: next >> 12, base: pa, e: le}
+	}
+	return pa
 }
 
 // cacheInFrame records that block b was decoded (partly) from frame pfn, so a store there

@@ -268,6 +268,16 @@ type CPU struct {
 	// instruction then does one iteration at a time.
 	stepping bool
 
+	// The outside debugger's breakpoints and watchpoints (debug.go).
+	bps       []Breakpoint
+	activeBPs []uint64 // this run's: those of the current address space
+	watching  bool     // this run checks data accesses against the MMU's watchpoints
+	rawMask   uint64   // RFLAGS bits that make a block run as decoded: TF, or all when armed
+	dr6       uint64   // what the #DB that ends the run will report (DR6-style bits)
+	rfRIP     uint64   // ResumeAtBreakpoint: the breakpoint not raised...
+	rfCount   uint64   // ...until an instruction completes
+	rfSet     bool
+
 	fault Trap // scratch for a pending fault (panics carry a pointer to it)
 }
 
@@ -376,6 +386,7 @@ func (c *CPU) Run(budget uint64) (t Trap) {
 	start := c.icount
 	prev := phase.Set(phase.CPU)
 	c.syncMicroFull() // the kernel may have changed the TLB or the control registers
+	c.armDebug()
 	defer func() {
 		if r := recover(); r != nil {
 			t = c.recoverTrap(r, start)
@@ -390,6 +401,7 @@ func (c *CPU) Run(budget uint64) (t Trap) {
 // recoverTrap builds the trap for a panic that ended an instruction. The instruction did not
 // retire; RIP is set to it.
 func (c *CPU) recoverTrap(r any, start uint64) Trap {
+	c.dr6 = 0 // the instruction did not complete: no watchpoint or step trap follows it
 	if c.blk != nil {
 		c.icount += uint64(c.pos)
 		c.rip = c.bva + uint64(c.blk.raw[c.pos].off)

@@ -160,6 +160,15 @@ const (
 	opXmmStore // memory <- XMM[src] (sub: xl*)
 	opXmmInt   // XMM[dst] op= source, bitwise or 64-bit lanes (sub: xi*)
 	opXmmFP    // floating-point arithmetic (sub: fpOp | xf* kind)
+	opTestRIn  // test r8/r16, imm (not AH..BH)
+	opCmpRIn   // cmp r8/r16, imm (not AH..BH)
+	opRolRI    // rol r32/r64, imm (count not zero); flags only through the raw instruction
+	opRorRI    // ror r32/r64, imm
+	opMovzxRR  // dst(32/64) <- zero-extend(src of ssize)
+	opMovsxRR  // dst(32/64) <- sign-extend(src of ssize)
+	opSetccR   // low byte of dst <- condition sub (not AH..BH)
+	opCmpMR    // cmp [EA], src (any size; src not AH..BH)
+	opAluMR    // [EA] op= src or imm (sub: add, sub, and, or, xor; any size)
 
 	opCold  // first cold op; ops >= opCold dispatch through coldOps
 	opLimit = 512

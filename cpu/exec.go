@@ -127,14 +127,12 @@ func signExtend(v uint64, size uint8) uint64 {
 // code (self-modifying code) cuts the block short after the storing instruction by lowering
 // b.end (see invalidateFrame).
 func (c *CPU) run(limit uint64) Trap {
-	stepped := false
 	var prev *block // the block that ran last, and the exit it took
 	exit := 0
 blocks:
 	for {
-		if stepped {
-			c.stepping = false
-			return Trap{Kind: TrapException, Vector: VecDB, RIP: c.rip}
+		if c.dr6 != 0 {
+			return c.debugTrap() // a single step, a breakpoint or a watchpoint (debug.go)
 		}
 		if c.icount >= limit {
 			break
@@ -152,7 +150,7 @@ blocks:
 			var e *tlb.Entry
 			if u := &c.uitlb[c.rip>>12&(uitlbSize-1)]; u.tag == c.rip>>12 {
 				pa := u.base | c.rip&0xfff
-				if b = c.code.table[tableIndex(pa)]; b != nil && b.pa == pa {
+				if b = c.code.table[tableIndex(pa)]; b != nil && b.pa == pa && b.pa2 == 0 {
 					c.itlb.Hit(u.e)
 					e = u.e
 				} else {
@@ -172,11 +170,15 @@ blocks:
 		c.r[regBlock] = c.rip
 		insts := b.insts
 		n := len(insts)
-		if rem := limit - c.icount; uint64(n) > rem || c.rflags&FlagTF != 0 {
+		if rem := limit - c.icount; uint64(n) > rem || c.rflags&c.rawMask != 0 {
 			insts = b.raw
 			n = int(min(uint64(n), rem))
 			if c.rflags&FlagTF != 0 {
-				n, stepped, c.stepping = 1, true, true
+				n, c.stepping = 1, true
+				c.dr6 |= DR6Step
+			}
+			if len(c.activeBPs) > 0 {
+				n = c.cutAtBreakpoint(b, n)
 			}
 		}
 		b.end = uint16(n)
@@ -531,6 +533,57 @@ blocks:
 				c.r[RSP] += 8
 				c.r[in.dst&15] = v
 
+			case opTestRIn:
+				if in.hint&hFlagsDead == 0 {
+					r := c.r[in.dst&15] & in.imm & sizeMask[in.size&15]
+					c.lazy(lzLogic, in.size, r, r, r)
+				}
+			case opCmpRIn:
+				if in.hint&hFlagsDead == 0 {
+					m := sizeMask[in.size&15]
+					a := c.r[in.dst&15] & m
+					c.lazy(lzSub, in.size, a, in.imm, (a-in.imm)&m)
+				}
+			case opRolRI, opRorRI:
+				if in.hint&hFlagsDead == 0 {
+					c.execShift(&b.raw[i]) // CF and OF are read: the exact path sets them
+					break
+				}
+				d := in.dst & 15
+				n := int(in.imm)
+				if in.op == opRorRI {
+					n = -n
+				}
+				if in.size == 8 {
+					c.r[d] = bits.RotateLeft64(c.r[d], n)
+				} else {
+					c.r[d] = uint64(bits.RotateLeft32(uint32(c.r[d]), n))
+				}
+			case opMovzxRR:
+				c.r[in.dst&15] = c.r[in.src&15] & sizeMask[in.ssize&15]
+			case opMovsxRR:
+				v := signExtend(c.r[in.src&15]&sizeMask[in.ssize&15], in.ssize)
+				if in.size == 4 {
+					v = uint64(uint32(v))
+				}
+				c.r[in.dst&15] = v
+			case opSetccR:
+				d := in.dst & 15
+				v := c.r[d] &^ 0xff
+				if c.cond(in.sub) {
+					v |= 1
+				}
+				c.r[d] = v
+			case opCmpMR:
+				c.pos = i
+				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+				m := sizeMask[in.size&15]
+				a, v := c.read(va, in.size), c.r[in.src&15]&m
+				c.lazy(lzSub, in.size, a, v, (a-v)&m)
+			case opAluMR:
+				c.pos = i
+				c.aluMR(in)
+
 			// SSE fast ops (sse_hot.go).
 			case opXmmMov:
 				c.ext.XMM[in.dst&15] = c.ext.XMM[in.src&15]
@@ -556,9 +609,8 @@ blocks:
 					v = c.r[in.src&15]
 				}
 				var taken bool
-				if in.size == 4 {
-					a, v = uint64(uint32(a)), uint64(uint32(v))
-				}
+				m := sizeMask[in.size&15]
+				a, v = a&m, v&m
 				if in.op <= opCmpJccRI {
 					c.lazy(lzSub, in.size, a, v, (a-v)&sizeMask[in.size&15])
 					taken = condSub(in.sub, a, v, in.size)
@@ -820,6 +872,37 @@ func (c *CPU) aluRM(in *inst, v uint64) {
 	if in.sub != aluCmp {
 		c.r[in.dst&15] = res
 	}
+	c.lazy(kind, sz, a, v, res)
+}
+
+// aluMR executes opAluMR: [EA] op= src (a register, or the immediate), translating for
+// writing first as loadRMW does, so a read-only page faults before anything happens.
+func (c *CPU) aluMR(in *inst) {
+	va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+	sz := in.size
+	m := sizeMask[sz&15]
+	v := in.imm
+	if in.form&fSrcImm == 0 {
+		v = c.r[in.src&15] & m
+	}
+	c.checkWrite(va, sz)
+	a := c.read(va, sz)
+	var res uint64
+	kind := uint8(lzLogic)
+	switch in.sub {
+	case aluAdd:
+		res, kind = a+v, lzAdd
+	case aluSub:
+		res, kind = a-v, lzSub
+	case aluAnd:
+		res = a & v
+	case aluOr:
+		res = a | v
+	default:
+		res = a ^ v
+	}
+	res &= m
+	c.write(va, sz, res)
 	c.lazy(kind, sz, a, v, res)
 }
 

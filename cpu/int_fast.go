@@ -101,6 +101,14 @@ func specialize(in *inst) {
 			in.op, in.imm = opImulRRI, in.imm&sizeMask[in.size]
 		}
 	case opMovzx, opMovsx:
+		if in.form&fSrcMem == 0 && wideReg(in) && in.src < 16 {
+			if in.op == opMovsx {
+				in.op = opMovsxRR
+			} else {
+				in.op = opMovzxRR
+			}
+			return
+		}
 		if in.form&fSrcMem == 0 || !wideReg(in) || !fastEA(in) {
 			return
 		}
@@ -117,11 +125,24 @@ func specialize(in *inst) {
 			toFastMem(in, opLea64+narrow)
 		}
 	case opALU:
-		if !wideReg(in) || in.form&fDstMem != 0 {
-			if in.sub == aluCmp && in.form&fDstMem != 0 && imm && fastEA(in) {
+		if in.form&fDstMem != 0 && fastEA(in) && in.form&fLock == 0 && in.sub != aluAdc && in.sub != aluSbb {
+			switch {
+			case in.sub == aluCmp && imm:
 				toFastMem(in, opCmpMI)
 				in.imm &= sizeMask[in.size]
+			case in.sub == aluCmp && regSrc:
+				toFastMem(in, opCmpMR)
+			case imm || regSrc:
+				toFastMem(in, opAluMR)
+				in.imm &= sizeMask[in.size]
 			}
+			return
+		}
+		if (in.size == 1 || in.size == 2) && in.dst < 16 && in.form&fDstMem == 0 && imm && in.sub == aluCmp {
+			in.op, in.imm = opCmpRIn, in.imm&sizeMask[in.size]
+			return
+		}
+		if !wideReg(in) || in.form&fDstMem != 0 {
 			return
 		}
 		if in.sub == aluAdc || in.sub == aluSbb {
@@ -136,6 +157,10 @@ func specialize(in *inst) {
 			toFastMem(in, opAluRM)
 		}
 	case opTest:
+		if (in.size == 1 || in.size == 2) && in.dst < 16 && in.form&fDstMem == 0 && imm {
+			in.op, in.imm = opTestRIn, in.imm&sizeMask[in.size]
+			return
+		}
 		if !wideReg(in) || in.form&fDstMem != 0 {
 			return
 		}
@@ -163,6 +188,10 @@ func specialize(in *inst) {
 			in.op = opShr64RI + narrow
 		case shSar:
 			in.op = opSar64RI + narrow
+		case shRol:
+			in.op = opRolRI
+		case shRor:
+			in.op = opRorRI
 		default:
 			return
 		}
@@ -174,6 +203,10 @@ func specialize(in *inst) {
 			} else {
 				in.op = opDec64 + narrow
 			}
+		}
+	case opSetcc:
+		if in.form&fDstMem == 0 && in.dst < 16 {
+			in.op = opSetccR
 		}
 	case opPush:
 		if in.size == 8 && regSrc {
@@ -206,8 +239,15 @@ func flagEffect(in *inst) int {
 		opCall, opCallInd, opJmp, opJmpInd, opRet,
 		opMovRR64, opMovRR32, opMovRI, opLea64, opLea32, opLoad64, opLoad32, opLoadZx8,
 		opLoadZx16, opLoadSx32, opStore64, opStore32, opStoreI64, opStoreI32, opStore8, opStoreI8,
-		opPushR, opPopR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP:
+		opPushR, opPopR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP,
+		opMovzxRR, opMovsxRR:
 		return flNone
+	case opSetccR:
+		return flRead
+	case opTestRIn, opCmpRIn, opCmpMR, opAluMR:
+		return flWrite
+	case opRolRI, opRorRI:
+		return flWrite | flPartial
 	case opALU:
 		if in.sub == aluAdc || in.sub == aluSbb {
 			return flWrite | flRead
@@ -262,7 +302,8 @@ func mayFault(in *inst) bool {
 
 // skippable lists the fast ops that honour hFlagsDead.
 func skippable(op uint16) bool {
-	return op >= opAdd64RR && op <= opDec32 || op == opImulRR || op == opImulRRI
+	return op >= opAdd64RR && op <= opDec32 || op == opImulRR || op == opImulRRI ||
+		op == opTestRIn || op == opCmpRIn || op == opRolRI || op == opRorRI
 }
 
 // markDeadFlags sets hFlagsDead on the fast ops whose flags are overwritten, within the
@@ -304,8 +345,10 @@ func fuseBranch(insts []inst) {
 			in.op, in.sub = opCmpJccRI, cc
 		case opTest64RR, opTest32RR:
 			in.op, in.sub = opTestJccRR, cc
-		case opTest64RI, opTest32RI:
+		case opTest64RI, opTest32RI, opTestRIn:
 			in.op, in.sub = opTestJccRI, cc
+		case opCmpRIn:
+			in.op, in.sub = opCmpJccRI, cc
 		}
 	}
 }

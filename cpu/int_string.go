@@ -159,7 +159,7 @@ func execRepString(c *CPU, in *inst) {
 	here := c.bva + uint64(in.off)
 	c.rip = c.next(in)
 	conditional := in.sub == strCmps || in.sub == strScas
-	chunked := (in.sub == strMovs || in.sub == strStos) && c.rflags&FlagDF == 0 && !c.stepping
+	chunked := (in.sub == strMovs || in.sub == strStos) && c.rflags&FlagDF == 0 && !c.stepping && !c.watching
 	for {
 		cnt := c.strReg(in, RCX)
 		if cnt == 0 {
@@ -183,8 +183,8 @@ func execRepString(c *CPU, in *inst) {
 				return
 			}
 		}
-		if c.stepping {
-			c.rip = here
+		if c.stepping || c.dr6 != 0 {
+			c.rip = here // a step or a watchpoint stops after this iteration
 			return
 		}
 	}

@@ -3,7 +3,6 @@ package cpu
 import (
 	"encoding/binary"
 
-	"github.com/vmemu/vmemu/internal/phase"
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/ram"
 	"github.com/vmemu/vmemu/tlb"
@@ -57,9 +56,7 @@ type microState struct {
 // translate returns the physical address of va for acc, or raises the fault. It searches
 // the TLB model (through the MMU); see xlate for the fast path.
 func (c *CPU) translate(va uint64, acc mmu.Access) uint64 {
-	prev := phase.Set(phase.MMU)
 	pa, f := c.mmu.Translate(va, acc|mmu.User)
-	phase.Set(prev)
 	c.syncMicro() // the search may have filled, evicted or invalidated
 	if f != nil {
 		c.raiseMMU(f)
@@ -167,7 +164,8 @@ func (c *CPU) flushMicro() {
 func (c *CPU) remember(va, pa uint64) {
 	e := c.mmu.LastEntry()
 	base := pa &^ 0xfff
-	if e == nil || base+ram.FrameSize > uint64(len(c.mem)) || c.alignChecking() || c.noMicro {
+	if e == nil || base+ram.FrameSize > uint64(len(c.mem)) || c.alignChecking() || c.noMicro ||
+		c.watching && c.mmu.WatchedPage(va) {
 		return
 	}
 	u := &c.utlb[va>>12&(utlbSize-1)]
@@ -262,6 +260,9 @@ func (c *CPU) readSlow(va uint64, size uint8) uint64 {
 		pa := c.translate(va, mmu.Read)
 		c.physical(pa, n)
 		c.remember(va, pa)
+		if c.watching {
+			c.watchAccess(va, n, mmu.Read)
+		}
 		switch size {
 		case 1:
 			return uint64(c.mem[pa])
@@ -282,6 +283,9 @@ func (c *CPU) readSlow(va uint64, size uint8) uint64 {
 func (c *CPU) readBytes(va uint64, buf []byte, acc mmu.Access) {
 	// Translate every page first, so a fault leaves nothing half done.
 	c.probe(va, uint64(len(buf)), acc)
+	if c.watching {
+		c.watchAccess(va, uint64(len(buf)), acc)
+	}
 	for len(buf) > 0 {
 		pa := c.xlate(va, acc)
 		chunk := min(uint64(len(buf)), 0x1000-va&0xfff)
@@ -354,6 +358,9 @@ func (c *CPU) writeSlow(va uint64, size uint8, v uint64) {
 		}
 		c.stored(pa)
 		c.remember(va, pa)
+		if c.watching {
+			c.watchAccess(va, n, mmu.Write)
+		}
 		return
 	}
 	var buf [8]byte
@@ -364,6 +371,9 @@ func (c *CPU) writeSlow(va uint64, size uint8, v uint64) {
 // writeBytes stores buf at linear address va.
 func (c *CPU) writeBytes(va uint64, buf []byte) {
 	c.probe(va, uint64(len(buf)), mmu.Write)
+	if c.watching {
+		c.watchAccess(va, uint64(len(buf)), mmu.Write)
+	}
 	for len(buf) > 0 {
 		pa := c.xlate(va, mmu.Write)
 		chunk := min(uint64(len(buf)), 0x1000-va&0xfff)

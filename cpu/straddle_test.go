@@ -8,6 +8,7 @@ import (
 
 	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
 	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/tlb"
 )
 
 // straddleLoop is a loop whose head, ADD RAX, 1 (48 83 C0 01), straddles the end of the
@@ -89,4 +90,23 @@ func (tm *testMachine) setPTE(va, pte uint64) {
 		table = mmu.PTE(e).Frame()
 	}
 	require.NoError(tm.t, tm.ram.Write64(table<<12+(va>>12&511)*8, pte))
+}
+
+// Running the straddling loop through the remembered translations or through the TLB
+// every time gives the same ITLB statistics and entries.
+func TestStraddlingFetchIsInvisibleToTheTLB(t *testing.T) {
+	var stats [2]tlb.Stats
+	var entries [2][]tlb.Entry
+	for mode := 0; mode < 2; mode++ {
+		cfg := mmu.DefaultConfig()
+		cfg.ITLB = tlb.Config{Name: "ITLB", Entries: 8, Ways: 2, LargeEntries: 4, Policy: tlb.LRU}
+		tm := newTestMachineConfig(t, cfg)
+		tm.cpu.noMicro = mode == 1
+		r := regsWith(map[int]uint64{RCX: 300})
+		require.True(t, returned(tm.run(straddleLoop(), &r, nil, 1<<20)))
+		require.Equal(t, uint64(300), r.GPR[RAX])
+		stats[mode], entries[mode] = tm.mmu.ITLB.Stats, tm.mmu.ITLB.Entries()
+	}
+	assert.Equal(t, stats[1], stats[0], "ITLB statistics")
+	assert.Equal(t, entries[1], entries[0], "ITLB entries and ages")
 }

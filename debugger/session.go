@@ -77,6 +77,8 @@ type Session struct {
 	dead     error // the emulator failed: nothing more can run
 	syms     symbols
 	errors   int
+	driver   string                       // "gdb" when another debugger runs the program: step and continue are its
+	running  bool                         // a step or continue of the session runs: recent collects events
 	tick     func(view func() *View) bool // SetTick
 	greeted  bool                         // Serve has printed the banner
 	quit     bool                         // a command ended the session
@@ -124,7 +126,7 @@ func (d *Session) observe(e *minikernel.Event) {
 	if d.trace.Has(e.Kind) {
 		d.out.Write(append(describe.AppendEventText([]byte("trace "), e, len(d.k.CPUs()) > 1), '\n'))
 	}
-	if e.Kind == minikernel.EvTLB || e.Kind == minikernel.EvFrame {
+	if e.Kind == minikernel.EvTLB || e.Kind == minikernel.EvFrame || !d.running {
 		return
 	}
 	r := recorded{ev: *e}
@@ -150,6 +152,8 @@ func (d *Session) Exec(w io.Writer, line string) (quit bool, err error) {
 	if d.init == nil {
 		return false, fmt.Errorf("debugger: no program to debug (Follow names it)")
 	}
+	d.running = true
+	defer func() { d.running = false }()
 	return d.command(line)
 }
 
@@ -217,11 +221,36 @@ func (d *Session) Serve(in io.Reader, interactive bool) int {
 	return 0
 }
 
+// maxArgs is how many arguments each command takes at most: more is an error, not
+// something silently ignored.
+var maxArgs = map[string]int{
+	"step": 1, "s": 1, "stepi": 1, "si": 1,
+	"continue": 0, "c": 0, "cont": 0, "run": 0, "r": 0,
+	"break": 2, "b": 2, "watch": 2, "breaks": 0, "info": 1, "delete": 1, "d": 1,
+	"regs": 0, "registers": 0, "where": 0, "w": 0, "walk": 1, "vmas": 1, "maps": 1, "tlb": 0,
+	"frames": 1, "x": 2, "ps": 0, "trace": 1, "help": 0, "h": 0, "?": 0, "quit": 0, "q": 0, "exit": 0,
+}
+
 // command runs one command line; it reports whether the session should end.
 func (d *Session) command(line string) (bool, error) {
 	f := strings.Fields(line)
 	cmd, args := strings.ToLower(f[0]), f[1:]
+	if err := d.allowed(cmd, args); err != nil {
+		d.errors++
+		d.printf("error: %v\n", err)
+		return false, err
+	}
 	var err error
+	if max, ok := maxArgs[cmd]; ok && len(args) > max {
+		err = fmt.Errorf("%s takes at most %d argument%s; %q is one too many (type help)", cmd, max,
+			map[bool]string{true: "", false: "s"}[max == 1], args[max])
+		if max == 0 {
+			err = fmt.Errorf("%s takes no arguments; %q is one too many (type help)", cmd, args[0])
+		}
+		d.errors++
+		d.printf("error: %v\n", err)
+		return false, err
+	}
 	switch cmd {
 	case "step", "s", "stepi", "si":
 		err = d.cmdStep(args)
@@ -427,6 +456,12 @@ func (d *Session) stopAtTrap(pt *minikernel.PendingTrap, bp *breakpoint) {
 		return
 	}
 	d.pending = pt
+	d.showStop(pt, bp)
+}
+
+// showStop prints a trap the kernel has not handled yet, decoded, and the breakpoint (if
+// any) that stopped the program there.
+func (d *Session) showStop(pt *minikernel.PendingTrap, bp *breakpoint) {
 	who := "stopped"
 	if bp != nil {
 		bp.hits++
@@ -443,6 +478,10 @@ func (d *Session) stopAtTrap(pt *minikernel.PendingTrap, bp *breakpoint) {
 		d.printf("%s: pid %d raised %s at rip %s; step to let the kernel handle it\n", who, pt.PID,
 			cpu.VectorName(pt.Vector), d.symbolic(pt.RIP))
 		d.printf("  %v\n", pt.Trap)
+		return
+	}
+	if d.driver != "" {
+		d.printf("  (resuming in %s lets the kernel handle it)\n", d.driver)
 		return
 	}
 	d.printf("  (step to let the kernel handle it)\n")
@@ -656,6 +695,9 @@ func (d *Session) cmdBreak(args []string) error {
 			bp.sysno = int64(nr)
 		}
 	case "exec", "execve":
+		if len(args) > 1 {
+			return fmt.Errorf("break exec takes no more arguments; %q is one too many", args[1])
+		}
 		bp.kind = bpExec
 	case "addr", "address", "at":
 		if len(args) < 2 {
@@ -668,6 +710,9 @@ func (d *Session) cmdBreak(args []string) error {
 		bp.kind, bp.addr = bpAddr, va
 	default:
 		// "break 0x401000" and "break main" as gdb users type them.
+		if len(args) > 1 {
+			return fmt.Errorf("break ADDR takes one address; %q is one too many", args[1])
+		}
 		va, err := d.parseAddr(args[0])
 		if err != nil {
 			return fmt.Errorf("break: want fault, syscall, exec or addr (%v)", err)
@@ -700,7 +745,7 @@ func (d *Session) cmdWatch(args []string) error {
 	if p == nil {
 		return fmt.Errorf("watch: no process is running")
 	}
-	va, err := d.parseAddr(args[1])
+	va, err := d.canonicalAddr(args[1])
 	if err != nil {
 		return err
 	}

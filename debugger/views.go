@@ -110,6 +110,16 @@ func (d *Session) parseAddr(s string) (uint64, error) {
 	return total, nil
 }
 
+// canonicalAddr is parseAddr for commands about memory a page table can map (x, watch
+// pte): a non-canonical address is an error, since no page table maps it.
+func (d *Session) canonicalAddr(s string) (uint64, error) {
+	va, err := d.parseAddr(s)
+	if err == nil && !mmu.Canonical(va) {
+		err = fmt.Errorf("%#x is not canonical (bits 63 to 47 differ): no page table maps it, and an access raises #GP", va)
+	}
+	return va, err
+}
+
 func (d *Session) addrTerm(t string) (uint64, error) {
 	if v, err := strconv.ParseUint(t, 0, 64); err == nil {
 		return v, nil
@@ -518,7 +528,7 @@ func (d *Session) cmdExamine(args []string) error {
 	if p == nil || p.MM() == nil {
 		return fmt.Errorf("x: no process")
 	}
-	va, err := d.parseAddr(args[0])
+	va, err := d.canonicalAddr(args[0])
 	if err != nil {
 		return err
 	}
@@ -527,6 +537,12 @@ func (d *Session) cmdExamine(args []string) error {
 		if n, err = strconv.ParseUint(args[1], 0, 64); err != nil || n == 0 || n > 1<<16 {
 			return fmt.Errorf("x: %q is not a byte count (1 to 65536)", args[1])
 		}
+	}
+	switch end := va + n - 1; {
+	case end < va:
+		n = -va // to the top of the address space
+	case !mmu.Canonical(end):
+		n = 1<<47 - va // to the end of the canonical lower half
 	}
 	buf := make([]byte, n)
 	got := d.k.PeekUser(p, va, buf)

@@ -257,6 +257,9 @@ func (k *Kernel) userFault(p *Process, addr uint64, acc mmu.Access) bool {
 		VMA: c.vma, Frame: frame, Kernel: true})
 	k.accountFault(p, c, frame)
 	if c.out == FaultOOM {
+		if p.exited {
+			return false // an exiting process's last store (clear_child_tid) just fails: it is already gone
+		}
 		// Another process may die instead; then the copy is retried.
 		return k.outOfMemory(p, addr, k.cpu.RIP()) && !p.exited
 	}

@@ -75,6 +75,9 @@ func (t *fdTable) installAt(fd int, f *File, cloexec bool) {
 	old := t.fds[fd].f
 	t.fds[fd] = fdEntry{f: f, cloexec: cloexec}
 	t.grow(fd)
+	if old != nil {
+		old.k.closeLocks(t, old) // locks.go
+	}
 	old.put()
 }
 
@@ -85,6 +88,7 @@ func (t *fdTable) close(fd uint64) Errno {
 		return EBADF
 	}
 	t.fds[fd] = fdEntry{}
+	f.k.closeLocks(t, f) // this table's POSIX locks on the file go (locks.go)
 	f.put()
 	return 0
 }

@@ -112,6 +112,7 @@ func (f *File) put() {
 	if f.refs--; f.refs > 0 {
 		return
 	}
+	f.k.releaseFileLocks(f) // OFD and flock locks (locks.go)
 	if f.hfd >= 0 {
 		_ = syscall.Close(f.hfd)
 		f.hfd = -1
@@ -480,6 +481,14 @@ func (k *Kernel) streamRead(p *Process, f *File, dst *uio) (uint64, Errno) {
 	}
 	var n int
 	if f.hfd >= 0 {
+		// Wait as the host would, but interruptibly: a host signal for p ends the wait.
+		if f.nonblock() {
+			if hostPollOne(f.hfd, pollIn) == 0 {
+				return 0, EAGAIN
+			}
+		} else if k.waitHost(f.hfd, pollIn) {
+			return 0, errnoRestart
+		}
 		var err error
 		if n, err = syscall.Read(f.hfd, data); err != nil {
 			return 0, errnoOf(err)
@@ -511,6 +520,19 @@ func (k *Kernel) streamWrite(p *Process, f *File, src *uio) (uint64, Errno) {
 		if got > 0 {
 			var err error
 			if f.hfd >= 0 {
+				if f.nonblock() {
+					if hostPollOne(f.hfd, pollOut) == 0 {
+						if done == 0 {
+							return 0, EAGAIN
+						}
+						break
+					}
+				} else if k.waitHost(f.hfd, pollOut) {
+					if done == 0 {
+						return 0, errnoRestart
+					}
+					break
+				}
 				_, err = syscall.Write(f.hfd, tmp[:got])
 			} else if f.w != nil {
 				_, err = f.w.Write(tmp[:got])

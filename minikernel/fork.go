@@ -63,6 +63,7 @@ func (k *Kernel) dupMM(old *MM) (*MM, error) {
 			continue
 		}
 		c := *v
+		c.Flags &^= VMLocked | VMLockOnFault // locks are not inherited (dup_mmap())
 		c.file().get()
 		mm.vmas = append(mm.vmas, &c)
 		if v.Flags&VMWipeOnFork != 0 {

@@ -109,3 +109,47 @@ func TestExecUnderMemoryPressure(t *testing.T) {
 	assert.NotZero(t, outcomes["child killed by signal 9\n"], "some limit must kill the child in its argument copy")
 	assert.NotZero(t, outcomes["child exited 0\n"])
 }
+
+// Item 19 (and 1): a process that has exited is never killed afterwards. Forked children
+// exit while frames run out at every point: the kernel's store to clear_child_tid at exit
+// may find no frame for its copy-on-write copy; it fails quietly (the process is already
+// gone), so each child is reported once, by its parent's wait and at most one kill line.
+func TestExitedProcessIsReportedOnce(t *testing.T) {
+	prog := progs + "musl_hard_forkexit"
+	k, err := New(Config{RAM: 64 << 20})
+	require.NoError(t, err)
+	_, err = k.Spawn(prog, []string{"hard_forkexit", "4"}, nil)
+	require.NoError(t, err)
+	_, err = k.Run()
+	require.NoError(t, err)
+	peak := k.Frames().Stats().Peak
+	k.Close()
+	for limit := peak - 12; limit <= peak; limit++ {
+		var out, log bytes.Buffer
+		k, err := New(Config{RAM: 64 << 20, Stdout: &out, Stderr: &log})
+		require.NoError(t, err)
+		exits := map[int]int{}
+		k.Subscribe(func(e *Event) {
+			if e.Kind == EvExit {
+				exits[e.PID]++
+			}
+			if e.Kind == EvSignal && e.Signal == SIGKILL {
+				exits[e.PID] += 10 // a kill after the exit would make this 11
+			}
+		})
+		_, err = k.Spawn(prog, []string{"hard_forkexit", "4"}, nil)
+		require.NoError(t, err)
+		k.Frames().SetLimit(limit)
+		_, err = k.Run()
+		k.Close()
+		require.NoError(t, err)
+		for pid, n := range exits {
+			assert.Contains(t, []int{1, 11}, n, "limit %d: pid %d reported %d times; log %s", limit, pid, n, log.String())
+		}
+		for _, l := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+			if l != "" {
+				assert.Equal(t, 1, strings.Count(log.String(), l), "limit %d: line repeated: %s", limit, l)
+			}
+		}
+	}
+}

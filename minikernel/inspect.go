@@ -38,6 +38,9 @@ func (k *Kernel) RunToTrap(budget uint64) (PendingTrap, error) {
 	if err != nil {
 		return PendingTrap{}, err
 	}
+	if p == nil {
+		return PendingTrap{}, errors.New("minikernel: every process has exited")
+	}
 	return PendingTrap{Trap: t, PID: p.proc.PID, TID: p.TID, CPU: k.this.id, insns: k.cpu.Instructions(), done: new(bool)}, nil
 }
 

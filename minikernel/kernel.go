@@ -49,6 +49,15 @@ type Config struct {
 	// reach any file outside it (chroot semantics, namei.go). Empty: the guest sees the
 	// host's files as a host process does.
 	Root string
+	// OnJobStop, when set, is called when a job-control stop signal from the host
+	// (PostHostSignal: SIGTSTP, SIGTTIN, SIGTTOU) meets a foreground process that takes its
+	// default action: it should stop emu until the host continues it (hostsig.go).
+	OnJobStop func(sig int)
+	// HostSignals says the host's signals reach the guest (PostHostSignal): when every
+	// process sleeps and one waits for a signal (pause, sigsuspend, sigtimedwait), the
+	// machine waits for one from the host, as Linux would, instead of ending in
+	// ErrDeadlock.
+	HostSignals bool
 	// CPUs is the number of emulated CPUs (0: 1; at most 64).
 	CPUs int
 	// Interleave is how many instructions a CPU runs before the next CPU takes its turn,
@@ -59,6 +68,9 @@ type Config struct {
 	// other CPUs keep the translations a change made stale, as they would on silicon under
 	// a kernel that forgot them.
 	NoShootdown bool
+	// MaxMapCount is vm.max_map_count, the most areas an address space may have (0:
+	// Linux's default, 65530). mmap, mprotect and munmap fail with ENOMEM past it.
+	MaxMapCount int
 	// Realtime is what CLOCK_REALTIME reads when the machine starts (clock.go); the zero
 	// Time means the host's clock at New. Fix it for byte-identical runs.
 	Realtime time.Time
@@ -119,12 +131,13 @@ type Kernel struct {
 	stderr           io.Writer
 
 	observers  []Observer
-	emitBuf    Event  // the event observers see (events.go: emit)
-	bootPML4   uint64 // the empty tables loaded when no process runs
-	clockNS    uint64 // nanoseconds added to the virtual clock while every thread slept
-	nextEvent  uint64 // virtual time of the next timer or sleeper's deadline (0: none; sleep.go)
-	randCtr    uint64 // getrandom's position in its seeded stream
-	writebacks uint64 // pages written back to files from shared mappings
+	tracer     SignalTracer // a debugger's signal-delivery stop (debugaccess.go), or nil
+	emitBuf    Event        // the event observers see (events.go: emit)
+	bootPML4   uint64       // the empty tables loaded when no process runs
+	clockNS    uint64       // nanoseconds added to the virtual clock while every thread slept
+	nextEvent  uint64       // virtual time of the next timer or sleeper's deadline (0: none; sleep.go)
+	randCtr    uint64       // getrandom's position in its seeded stream
+	writebacks uint64       // pages written back to files from shared mappings
 	closed     bool
 	hostFDs    int      // host descriptors the guest's open files hold (hostfd.go)
 	fdBudget   int      // the most they may
@@ -133,9 +146,13 @@ type Kernel struct {
 	spawnArgs  []string // the first program's path, argv and envp (ramTooSmall measures them)
 	spawnArgc  int
 
-	ns namespace // the guest's view of the host's files (namei.go)
+	ns namespace   // the guest's view of the host's files (namei.go)
+	hs hostSignals // signals the host sent emu, for the guest (hostsig.go)
 
 	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
+
+	locks     map[any]*fileLocks // file locks by file (locks.go)
+	lockWaits map[any]*lockWait  // POSIX lock owners blocked in F_SETLKW, for EDEADLK
 }
 
 // New builds a machine (RAM, and CPUs each with an MMU) and a kernel to run it, with paging
@@ -210,6 +227,7 @@ func New(cfg Config) (*Kernel, error) {
 	}
 	k.realtimeBase = realtimeStart(cfg.Realtime)
 	k.initFDBudget()
+	k.initHostSignals()
 	if err := k.initNamespace(cfg.Root); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("minikernel: %w", err)
@@ -284,6 +302,7 @@ func (k *Kernel) Close() error {
 	}
 	k.closed = true
 	k.closeNamespace()
+	k.closeHostSignals()
 	if k.swap != nil {
 		k.swap.Close()
 	}
@@ -394,6 +413,13 @@ func (k *Kernel) Run() (int, error) {
 		return 0, errors.New("minikernel: no process to run")
 	}
 	for len(k.runq) > 0 {
+		if k.hostSignalsPosted() {
+			if err := k.stopRequested(); err != nil {
+				return 0, err
+			}
+			k.deliverHostSignals()
+			continue
+		}
 		budget := k.cfg.Quantum
 		if k.cfg.MaxInsns > 0 {
 			if k.retired >= k.cfg.MaxInsns {
@@ -419,7 +445,7 @@ func (k *Kernel) Run() (int, error) {
 // of Steps.
 func (k *Kernel) Step(budget uint64) error {
 	t, tr, err := k.runUntilTrap(budget)
-	if err != nil {
+	if err != nil || t == nil {
 		return err
 	}
 	return k.handleTrap(t, tr)
@@ -431,7 +457,9 @@ func (k *Kernel) Step(budget uint64) error {
 func (k *Kernel) runUntilTrap(budget uint64) (*Thread, cpu.Trap, error) {
 	for {
 		if len(k.runq) == 0 {
-			return nil, cpu.Trap{}, errors.New("minikernel: no runnable process")
+			// The last threads ended while the scheduler waited (a signal from the host
+			// killed them): nothing ran, and Run sees the machine is done.
+			return nil, cpu.Trap{Kind: cpu.TrapBudget}, nil
 		}
 		c := k.this
 		if k.multi() && k.clockOf(c) >= k.roundEnd {
@@ -595,6 +623,9 @@ func (k *Kernel) schedule() (bool, error) {
 
 // deadlock is the error for a machine whose threads all sleep with nothing to wake them.
 func (k *Kernel) deadlock() error {
+	if k.awaitHostSignal() {
+		return k.stopRequested() // nil: a signal from the host came for a thread waiting for one
+	}
 	var ids []string
 	for _, t := range k.runq {
 		what := "?"

@@ -304,7 +304,7 @@ func (k *Kernel) enoughMemory(pages uint64) bool {
 // map-count check on, and mmap_region().
 func (k *Kernel) mmapRegion(p *Process, r mmapRequest, check func(*mmapRequest) Errno) (uint64, Errno) {
 	mm := p.mm
-	if len(mm.vmas) >= maxMapCount {
+	if len(mm.vmas) >= k.maxMapCount() {
 		return 0, ENOMEM
 	}
 	pl := placement{fixed: r.fixed, map32: r.map32,
@@ -472,13 +472,17 @@ func (k *Kernel) brk(mm *MM, want uint64) uint64 {
 		if i := mm.index(oldEnd); i < len(mm.vmas) && newEnd+4096 > startGap(mm.vmas[i]) {
 			return mm.brk
 		}
-		if len(mm.vmas) >= maxMapCount || !k.enoughMemory((newEnd-oldEnd)>>12) {
+		if len(mm.vmas) >= k.maxMapCount() || !k.enoughMemory((newEnd-oldEnd)>>12) {
 			return mm.brk
 		}
-		if heap := mm.Find(oldEnd - 1); heap != nil && heap.Name == "[heap]" && heap.End == oldEnd {
+		if heap := mm.Find(oldEnd - 1); heap != nil && heap.Name == "[heap]" && heap.End == oldEnd &&
+			heap.Flags == mm.defFlags {
 			heap.End = newEnd
 		} else {
-			mm.insert(&VMA{Start: oldEnd, End: newEnd, Prot: ProtRead | ProtWrite, Name: "[heap]"})
+			mm.insert(&VMA{Start: oldEnd, End: newEnd, Prot: ProtRead | ProtWrite, Name: "[heap]", Flags: mm.defFlags})
+		}
+		if mm.defFlags&VMLocked != 0 && mm.defFlags&VMLockOnFault == 0 && k.cur != nil && k.cur.proc.mm == mm {
+			k.populate(k.cur.proc, oldEnd, newEnd, false) // mlockall(MCL_FUTURE)
 		}
 	}
 	mm.brk = want

@@ -63,6 +63,8 @@ type Process struct {
 	ctl          prctlState // what prctl set (prctl.go)
 
 	pidfdWait waitQueue // pidfd pollers and waitid(P_PIDFD), woken when it exits
+
+	traced bool // a debugger sees its signals before they are delivered (debugaccess.go)
 }
 
 // MM returns the process's address space (nil once it has exited).

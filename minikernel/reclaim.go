@@ -67,20 +67,20 @@ func (o ReclaimOp) String() string {
 
 // ReclaimStats counts what page reclaim did.
 type ReclaimStats struct {
-	Policy        string
-	Scanned       uint64 // candidate pages the policy looked at
-	Reclaimed     uint64 // frames taken back
-	Dropped       uint64 // clean file pages dropped
-	WrittenBack   uint64 // dirty file pages written back by reclaim (and dropped)
-	SwapOuts      uint64 // pages written to swap
-	SwapIns       uint64 // pages read back from swap
-	SwapCacheHits uint64 // faults on a swap entry whose page was still in the swap cache
-	Culled        uint64 // locked pages taken off the policy's lists
-	KswapdRuns    uint64 // passes by kswapd (free frames below the low watermark)
-	DirectRuns    uint64 // passes by a fault or system call (below the min watermark)
-	LimitRuns     uint64 // passes to stay within Config.ResidentLimit
-	OOMKills      uint64 // processes the OOM killer ended
-	Held          uint64 // frames the policy holds now
+	Policy         string
+	Scanned        uint64 // candidate pages the policy looked at
+	Reclaimed      uint64 // frames taken back
+	Dropped        uint64 // clean file pages dropped
+	WrittenBack    uint64 // dirty file pages written back by reclaim (and dropped)
+	SwapOuts       uint64 // pages written to swap
+	SwapIns        uint64 // pages read back from swap
+	SwapCacheHits  uint64 // faults on a swap entry whose page was still in the swap cache
+	Culled         uint64 // locked pages taken off the policy's lists
+	KswapdRuns     uint64 // passes by kswapd (free frames below the low watermark)
+	DirectRuns     uint64 // passes by a fault or system call (below the min watermark)
+	LimitRuns      uint64 // passes to stay within Config.ResidentLimit
+	OOMKills       uint64 // processes the OOM killer ended
+	Held           uint64 // frames the policy holds now
 	Min, Low, High uint64 // the watermarks, in free frames
 }
 
@@ -489,7 +489,10 @@ func (k *Kernel) reclaimable(pfn uint64, cull bool) bool {
 		if fl&flagSwapCache != 0 {
 			return k.frames.Ref(pfn) == refs+1
 		}
-		return refs > 0 && k.frames.Ref(pfn) == refs && k.swap != nil && !k.swap.full()
+		if refs == 0 || k.frames.Ref(pfn) != refs {
+			return false // in use by the kernel
+		}
+		return k.droppable(pfn) || k.swap != nil && !k.swap.full()
 	}
 }
 
@@ -584,9 +587,24 @@ func (k *Kernel) evictFile(pfn uint64, why string) bool {
 	return true
 }
 
+// droppable reports whether every area mapping an anonymous frame is MAP_DROPPABLE: its page
+// may simply go, to read as zeros at the next touch.
+func (k *Kernel) droppable(pfn uint64) bool {
+	drop := true
+	k.eachRef(pfn, func(r *rmapRef) { drop = drop && r.v.Flags&VMDroppable != 0 })
+	return drop
+}
+
 // evictAnon writes an anonymous page to swap (unless the swap cache has it already, clean)
-// and makes its PTEs swap entries.
+// and makes its PTEs swap entries; a MAP_DROPPABLE page is dropped instead.
 func (k *Kernel) evictAnon(pfn uint64, why string) bool {
+	if k.frames.flags(pfn)&flagSwapCache == 0 && k.droppable(pfn) {
+		_, first, n := k.unmapFrame(pfn, 0, nil)
+		k.emitReclaimPage(ReclaimEvict, pfn, 0, first, n, cacheRef{}, why+" (MAP_DROPPABLE: dropped)")
+		k.rc.stats.Dropped++
+		k.rc.stats.Reclaimed++
+		return true
+	}
 	s := k.swap
 	slot, cached := s.cacheSlot[pfn]
 	if !cached {

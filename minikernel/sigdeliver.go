@@ -60,6 +60,15 @@ func (k *Kernel) getSignal(t *Thread) (sigInfo, sigAction, bool) {
 		if !ok {
 			return sigInfo{}, sigAction{}, false
 		}
+		if p.traced && k.tracer != nil && info.signo() != SIGKILL {
+			// ptrace_signal(): the debugger sees the signal first, and may cancel or change it.
+			if info, ok = k.traceSignal(t, info); !ok {
+				if p.exited || t.exited {
+					return sigInfo{}, sigAction{}, false
+				}
+				continue
+			}
+		}
 		sig := info.signo()
 		a := &p.sig.act[sig]
 		if a.handler == sigIGN {

@@ -456,7 +456,7 @@ func (k *Kernel) queueSignal(p *Process, t *Thread, info sigInfo) {
 	} else if t.sig.mask&bit != 0 {
 		return
 	}
-	if p.sig.fatal(sig) && defaultActionOf(sig) == actTerm && t.sig.realBlocked&bit == 0 {
+	if p.sig.fatal(sig) && defaultActionOf(sig) == actTerm && t.sig.realBlocked&bit == 0 && !p.traced {
 		k.emit(&Event{Kind: EvSignal, PID: p.PID, TID: t.TID, RIP: k.ripOf(t), Signal: sig, Text: "default action: terminate"})
 		k.exit(p, sig)
 		return

@@ -433,6 +433,8 @@ func sysFcntl(k *Kernel, p *Process, a *[6]uint64) int64 {
 	case fSetfl:
 		f.flags = f.flags&^setflMask | int(a[2])&setflMask
 		return 0
+	case fGetlk, fSetlk, fSetlkw, fOFDGetlk, fOFDSetlk, fOFDSetlkw:
+		return k.fcntlLock(p, f, a[1], a[2]) // locks.go
 	case fAddSeals, fGetSeals:
 		return k.fcntlSeals(f, a[1], a[2]) // memfd.go
 	case fGetpipeSz:

@@ -10,6 +10,7 @@ const (
 	mapShared         = 0x01
 	mapPrivate        = 0x02
 	mapSharedValidate = 0x03
+	mapDroppable      = 0x08 // Linux 6.11: pages that may be dropped (zeroed) under pressure
 	mapType           = 0x0f
 	mapFixed          = 0x10
 	mapAnonymous      = 0x20
@@ -53,7 +54,7 @@ func sysMmap(k *Kernel, p *Process, a *[6]uint64) int64 {
 		if flags&mapHugetlb != 0 {
 			return -int64(EINVAL) // not a hugetlbfs file
 		}
-		if isDevZero(f) && f.readable() {
+		if isDevZero(f) && f.readable() && flags&mapType != mapDroppable {
 			// mmap_zero(): private is anonymous memory, shared is shared anonymous memory.
 			f, flags, devZero = nil, flags|mapAnonymous, true
 			if flags&mapType == mapSharedValidate {
@@ -93,6 +94,27 @@ func sysMmap(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if flags&mapGrowsdown != 0 {
 		r.flags |= VMGrowsDown
 	}
+	if flags&mapLocked != 0 {
+		if !p.canMlock() {
+			return -int64(EPERM)
+		}
+		r.flags |= VMLocked
+	}
+	r.flags |= p.mm.defFlags // mlockall(MCL_FUTURE)
+	if flags&mapType == mapDroppable {
+		switch {
+		case flags&mapAnonymous == 0:
+			return -int64(EINVAL)
+		case flags&(mapLocked|mapGrowsdown) != 0:
+			return -int64(EINVAL) // a locked or stack area makes no sense to drop
+		}
+		r.flags = r.flags&^(VMLocked|VMLockOnFault) | VMDroppable | VMWipeOnFork | VMNoReserve
+		r.anonPrivate = true
+	}
+	if !p.mlockFutureOK(r.flags, length) {
+		return -int64(EAGAIN)
+	}
+	r.populate = r.populate || (r.flags&VMLocked != 0 && r.flags&VMLockOnFault == 0)
 	if p.mm.denyWriteExec(prot, prot) {
 		return -int64(EACCES) // PR_SET_MDWE (prctl.go)
 	}
@@ -123,7 +145,7 @@ func checkMapType(flags uint64, r *mmapRequest) Errno {
 			}
 			r.flags |= VMShared
 			r.off = 0
-		case mapPrivate:
+		case mapPrivate, mapDroppable:
 			r.off = 0
 		default:
 			return EINVAL
@@ -175,6 +197,9 @@ func sysMunmap(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if length == 0 {
 		return -int64(EINVAL)
 	}
+	if !k.splitLimit(p.mm, start, start+length, true) {
+		return -int64(ENOMEM) // the split would pass vm.max_map_count (mlock.go)
+	}
 	k.unmapRange(p.mm, start, start+length)
 	return 0
 }
@@ -214,6 +239,9 @@ func sysMprotect(k *Kernel, p *Process, a *[6]uint64) int64 {
 		start = mm.vmas[i].Start
 	} else if grows != 0 {
 		return -int64(EINVAL) // no grows-up areas on x86
+	}
+	if !k.splitLimit(mm, start, end, false) {
+		return -int64(ENOMEM) // a split would pass vm.max_map_count (mlock.go)
 	}
 	for i := mm.index(start); i < len(mm.vmas) && mm.vmas[i].Start < end; i++ {
 		if mm.denyWriteExec(mm.vmas[i].Prot, Prot(prot&7)) {
@@ -256,7 +284,7 @@ func sysMremap(k *Kernel, p *Process, a *[6]uint64) int64 {
 			flags&mremapDontunmap != 0 && oldLen != newLen,
 			addr+oldLen > newAddr && newAddr+newLen > addr:
 			return -int64(EINVAL)
-		case len(p.mm.vmas)+2 >= maxMapCount-3:
+		case len(p.mm.vmas)+2 >= k.maxMapCount()-3:
 			return -int64(ENOMEM)
 		}
 	}
@@ -344,7 +372,7 @@ func vmaToResize(mm *MM, addr, oldLen, newLen uint64) (*VMA, Errno) {
 // move_vma().
 func (k *Kernel) moveVMA(p *Process, v *VMA, addr, oldLen, newLen, to uint64, dontUnmap bool) int64 {
 	mm := p.mm
-	if len(mm.vmas)+3 > maxMapCount {
+	if len(mm.vmas)+3 > k.maxMapCount() {
 		return -int64(ENOMEM)
 	}
 	if grow := newLen - min(newLen, oldLen); grow > 0 && v.Flags&VMNoReserve == 0 && !v.shared() &&
@@ -546,6 +574,9 @@ func sysMsync(k *Kernel, p *Process, a *[6]uint64) int64 {
 				return -int64(ENOMEM)
 			}
 			unmapped = ENOMEM
+		}
+		if flags&msInvalidate != 0 && v.Flags&VMLocked != 0 {
+			return -int64(EBUSY) // locked pages cannot be invalidated
 		}
 		k.syncRange(mm, v, start, end)
 		if start = v.End; start >= end {

@@ -22,8 +22,8 @@ func (k *Kernel) copyOut(p *Process, va uint64, buf []byte) (int, bool) {
 }
 
 func (k *Kernel) userCopy(p *Process, va uint64, buf []byte, acc mmu.Access) (int, bool) {
-	if p.exited || p.mm == nil {
-		return 0, false // the process died (an OOM kill in an earlier copy): no memory left to reach
+	if p.mm == nil {
+		return 0, false // the process is gone (an OOM kill in an earlier copy): no memory to reach
 	}
 	done := 0
 	mem := k.ram.Bytes()
@@ -34,7 +34,7 @@ func (k *Kernel) userCopy(p *Process, va uint64, buf []byte, acc mmu.Access) (in
 		}
 		pa, f := k.mmu.Translate(addr, acc)
 		if f != nil {
-			if !k.userFault(p, addr, acc) || p.exited {
+			if !k.userFault(p, addr, acc) || p.mm == nil {
 				return done, false
 			}
 			continue

@@ -36,7 +36,13 @@ const (
 	VMDontCopy   // MADV_DONTFORK: fork leaves this area out of the child (VM_DONTCOPY)
 	VMWipeOnFork // MADV_WIPEONFORK: the child gets this area empty (VM_WIPEONFORK)
 	VMNoReserve  // MAP_NORESERVE: not counted against free memory (VM_NORESERVE)
-	VMLocked     // mlock: its pages stay in memory; page reclaim never takes them (VM_LOCKED)
+	// VMLocked: mlock, mlockall or MAP_LOCKED: the pages are faulted in and never
+	// reclaimed; the area counts against RLIMIT_MEMLOCK (VM_LOCKED, mlock.go).
+	VMLocked
+	VMLockOnFault // mlock2(MLOCK_ONFAULT), mlockall(MCL_ONFAULT): locked as faulted in
+	// VMDroppable: MAP_DROPPABLE: the pages may be dropped under memory pressure (they then
+	// read as zeros), are never swapped, not copied by fork, never locked (VM_DROPPABLE).
+	VMDroppable
 )
 
 // Object is what a file-backed VMA maps: the bytes of a file or of a shared-memory object.
@@ -123,10 +129,11 @@ type MM struct {
 	exec []*File
 
 	// Switches prctl sets on the address space (prctl.go).
-	mdwe       uint8  // PR_SET_MDWE bits: memory-deny-write-execute
-	undumpable bool   // PR_SET_DUMPABLE 0
-	thpDisable bool   // PR_SET_THP_DISABLE
-	auxv       []byte // the auxiliary vector execve gave the program (PR_GET_AUXV, /proc/PID/auxv)
+	defFlags   VMAFlags // flags every new area gets: VMLocked after mlockall(MCL_FUTURE)
+	mdwe       uint8    // PR_SET_MDWE bits: memory-deny-write-execute
+	undumpable bool     // PR_SET_DUMPABLE 0
+	thpDisable bool     // PR_SET_THP_DISABLE
+	auxv       []byte   // the auxiliary vector execve gave the program (PR_GET_AUXV, /proc/PID/auxv)
 }
 
 // VMAs returns the areas, in address order. The slice must not be modified.

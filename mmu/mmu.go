@@ -17,6 +17,7 @@ package mmu
 import (
 	"fmt"
 
+	"github.com/vmemu/vmemu/internal/phase"
 	"github.com/vmemu/vmemu/ram"
 	"github.com/vmemu/vmemu/tlb"
 )
@@ -131,6 +132,10 @@ type MMU struct {
 	epoch   uint64 // bumped whenever cached translations may have been dropped
 	fault   Fault  // the last fault, returned by pointer so faults do not allocate
 	last    *tlb.Entry
+
+	watches []Watchpoint // data watchpoints (watch.go)
+	hit     WatchHit
+	hits    uint64
 }
 
 // New builds an MMU over r with paging off. A kernel turns paging on by loading CR3, CR4,
@@ -583,6 +588,8 @@ func (m *MMU) reserved(e PTE, level int, leaf bool) bool {
 // The walk starts below the lowest paging-structure-cache entry for va, if any (SDM Vol. 3A
 // 4.10.3.3), and caches the entries above the leaf it read once their accessed flags are set.
 func (m *MMU) walk(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
+	prev := phase.Set(phase.MMU)
+	defer phase.Set(prev)
 	t.Stats.Walks++
 	var r walkResult
 	if level, table, perm := m.pscLookup(va); level != 0 {

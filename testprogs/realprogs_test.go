@@ -1,8 +1,14 @@
 package testprogs
 
 import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -99,3 +105,87 @@ func TestMemfdMatchesNative(t *testing.T) { sameRP(t, "rp_memfd") }
 
 // Extended attributes pass through to the host file; the kernel's own objects keep none.
 func TestXattrMatchesNative(t *testing.T) { sameRP(t, "rp_xattr") }
+
+// flock, POSIX record locks and OFD locks between guest processes, with Linux's owners,
+// splitting, release on close, EDEADLK and waiting.
+func TestLocksMatchNative(t *testing.T) { sameRP(t, "rp_locks") }
+
+// The guest's locks are taken on the host file too: a native process sees the record lock
+// (as an OFD lock, l_pid -1) and cannot take the flock while the guest holds them; and a
+// native process's locks stop the guest (EAGAIN, with the native holder's pid in F_GETLK).
+func TestLocksReachTheHost(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "locked")
+	require.NoError(t, os.WriteFile(file, []byte("0123456789abcdef"), 0o644))
+	var seen []string
+	r := runAtWatched(t, binPath(t, "musl_rp_locks"), []string{"rp_locks", "hold", file}, "",
+		func(k *minikernel.Kernel, e *minikernel.Event) {
+			if e.Kind != minikernel.EvSyscall || e.Name != "getppid" {
+				return
+			}
+			f, err := os.OpenFile(file, os.O_RDWR, 0)
+			require.NoError(t, err)
+			defer f.Close()
+			l := syscall.Flock_t{Type: syscall.F_WRLCK, Start: 0, Len: 5}
+			require.NoError(t, syscall.FcntlFlock(f.Fd(), syscall.F_GETLK, &l))
+			seen = append(seen, fmt.Sprintf("native F_GETLK: type %d pid %d", l.Type, l.Pid))
+			seen = append(seen, fmt.Sprintf("native flock: %v", syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)))
+		})
+	require.Equal(t, 0, r.Code, r.Log)
+	assert.Equal(t, []string{
+		fmt.Sprintf("native F_GETLK: type %d pid -1", syscall.F_WRLCK),
+		"native flock: " + syscall.EWOULDBLOCK.Error()}, seen)
+	f, err := os.OpenFile(file, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	assert.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB), "released when the guest ended")
+	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_UN))
+
+	// Now a native process holds them (not this one: emu closing a descriptor of the file
+	// would drop this process's POSIX locks, as close(2) does).
+	holder := exec.Command(binPath(t, "musl_rp_locks"), "wait", file)
+	in, err := holder.StdinPipe()
+	require.NoError(t, err)
+	out, err := holder.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, holder.Start())
+	t.Cleanup(func() { in.Close(); holder.Wait() })
+	ready, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(ready, "ready "), ready)
+	r = runAt(t, binPath(t, "musl_rp_locks"), []string{"rp_locks", "try", file}, "")
+	require.Equal(t, 0, r.Code, r.Log)
+	assert.Equal(t, strings.Join([]string{
+		"F_SETLK WR [0,10)                            -1 EAGAIN",
+		"F_SETLK WR [20,30)                           0",
+		"F_GETLK WR [0,5)                             0",
+		fmt.Sprintf("  type WR pid %d", holder.Process.Pid),
+		"flock LOCK_EX|LOCK_NB                        -1 EAGAIN", ""}, "\n"), r.Stdout)
+}
+
+// mlock, mlock2, munlock, mlockall, munlockall and MAP_LOCKED with RLIMIT_MEMLOCK
+// accounting, msync's EBUSY on locked pages, and MAP_DROPPABLE.
+func TestMlockMatchesNative(t *testing.T) {
+	for _, prog := range rpBuilds("rp_mlock") {
+		t.Run(prog, func(t *testing.T) {
+			r := sameAsNative(t, prog, "")
+			assert.Equal(t, 0, r.Code)
+		})
+	}
+}
+
+// vm.max_map_count: once an address space has that many areas, a split by mprotect or by
+// munmap that leaves both sides fails with ENOMEM, as a new mapping does; cutting at an
+// area's end does not split, and still works. (Natively the limit is the host's 65530; the
+// emulator's Config.MaxMapCount lowers it so the program reaches it quickly.)
+func TestMapCountLimit(t *testing.T) {
+	r := runEmu(t, "musl_rp_mlock", "", []string{"maps", "60"}, func(c *minikernel.Config) { c.MaxMapCount = 60 })
+	require.Equal(t, 0, r.Code, r.Log)
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	require.Len(t, lines, 5, r.Stdout)
+	assert.Regexp(t, `^mprotect splits until ENOMEM after \d+$`, lines[0])
+	assert.Equal(t, []string{
+		"munmap (middle of an area)                   -1 ENOMEM",
+		"mprotect (middle of an area)                 -1 ENOMEM",
+		"munmap (an area's end)                       0",
+		"mmap (one more area)                         -1 ENOMEM"}, lines[1:])
+}

@@ -52,6 +52,7 @@ type Server struct {
 	pumping bool
 	console console
 	lastPub time.Time
+	running bool // a command is running: the session has called Tick since it last waited
 
 	// Echo, when set, also gets the page's commands and their output (the terminal, so
 	// that it reads as one transcript). Set it before Listen.
@@ -115,6 +116,16 @@ func (s *Server) Changed() {
 	s.notify()
 }
 
+// Idle tells the server that no command runs any more (the session waits for the next one):
+// a Stop from the page then has nothing to stop.
+func (s *Server) Idle() {
+	s.mu.Lock()
+	s.running = false
+	s.mu.Unlock()
+	s.stop.Store(false)
+	s.Changed()
+}
+
 func (s *Server) notify() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -134,6 +145,7 @@ func (s *Server) Tick(snap func() *Snapshot) (stop bool) {
 	s.mu.Lock()
 	waiting := len(s.queue) > 0
 	publish := time.Since(s.lastPub) >= 100*time.Millisecond
+	s.running = true
 	s.mu.Unlock()
 	if waiting {
 		s.drain(snap())
@@ -496,7 +508,7 @@ func (s *Server) apiCommand(w http.ResponseWriter, r *http.Request) {
 	out.Reset()
 	s.stop.Store(false)
 	quit, err := s.m.Exec(tw, line)
-	s.Changed()
+	s.Idle()
 	resp := map[string]any{"output": out.String(), "quit": quit}
 	if err != nil {
 		resp["error"] = err.Error()
@@ -509,6 +521,13 @@ func (s *Server) apiCommand(w http.ResponseWriter, r *http.Request) {
 
 // POST /api/stop: ask the running command to stop at its next pause.
 func (s *Server) apiStop(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	running := s.running
+	s.mu.Unlock()
+	if !running {
+		writeJSON(w, map[string]any{"ok": false, "error": "nothing is running"})
+		return
+	}
 	s.stop.Store(true)
 	writeJSON(w, map[string]any{"ok": true})
 }

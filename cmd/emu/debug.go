@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/vmemu/vmemu/debugger"
+	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/minikernel"
 )
 
@@ -40,6 +43,7 @@ type debugOptions struct {
 	script string
 	input  string
 	trace  string
+	gdb    string
 	http   string
 }
 
@@ -50,6 +54,8 @@ func debugFlags(out io.Writer) (*flag.FlagSet, *debugOptions) {
 	o.machineOptions.register(fs)
 	fs.StringVar(&o.script, "script", "", "read debugger commands from `FILE` instead of standard input")
 	fs.StringVar(&o.input, "input", "", "the guest's standard input comes from `FILE` (default: empty)")
+	fs.StringVar(&o.gdb, "gdb", "", "let gdb drive the program: wait for it on `ADDR` (HOST:PORT, :PORT, or a\n"+
+		"socket path) once the --script commands have run; monitor CMD runs commands")
 	fs.StringVar(&o.trace, "trace", "", "start with tracing of these event `KINDS` on (as the trace command)")
 	fs.StringVar(&o.http, "http", "", "serve the web view of the machine on `ADDR` (host:port, or a port alone for\n127.0.0.1): the page, the terminal and --script drive one session until quit")
 	fs.Usage = func() {
@@ -80,9 +86,13 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for _, n := range o.notes {
 		fmt.Fprintf(stderr, "emu debug: --tlb: note: %s\n", n)
 	}
+	if o.gdb != "" && o.http != "" {
+		fmt.Fprintln(stderr, "emu debug: --gdb and --http drive the program each their own way: choose one")
+		return 2
+	}
 	commands := stdin
 	if o.script != "" {
-		f, err := os.Open(o.script)
+		f, err := openInput(o.script)
 		if err != nil {
 			fmt.Fprintf(stderr, "emu debug: --script: %v\n", err)
 			return 2
@@ -92,7 +102,7 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	cfg.Stdin = strings.NewReader("")
 	if o.input != "" {
-		f, err := os.Open(o.input)
+		f, err := openInput(o.input)
 		if err != nil {
 			fmt.Fprintf(stderr, "emu debug: --input: %v\n", err)
 			return 2
@@ -100,6 +110,16 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer f.Close()
 		cfg.Stdin = f
 	}
+	// SIGQUIT (Ctrl-\\) ends the session with one line, not the Go runtime's goroutine dump.
+	quit := make(chan os.Signal, 1)
+	signal.Notify(quit, syscall.SIGQUIT)
+	defer signal.Stop(quit)
+	go func() {
+		if _, ok := <-quit; ok {
+			fmt.Fprintln(stderr, "emu debug: SIGQUIT: session ended")
+			os.Exit(128 + int(syscall.SIGQUIT))
+		}
+	}()
 	cfg.Stdout, cfg.Stderr, cfg.Log = stdout, stderr, stdout
 	log := stdout
 	var wv *webView
@@ -129,6 +149,17 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return spawnStatus(err)
 	}
 	d.Follow(p)
+	if o.gdb != "" {
+		// The script sets the session up (break fault, trace); then gdb drives.
+		script := io.Reader(strings.NewReader(""))
+		if o.script != "" {
+			script = commands
+		}
+		if code := d.Serve(script, false); code != 0 || !k.Live() {
+			return code
+		}
+		return serveGDB(k, p, d, o.gdb, cfg.MaxInsns, stderr)
+	}
 	if wv != nil {
 		var script io.Reader
 		if o.script != "" {
@@ -147,4 +178,21 @@ func isTerminal(r io.Reader) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// openInput opens a file emu reads (a script, the guest's input): a directory or anything
+// else that cannot be read as a file is an error now, not an empty input later.
+func openInput(name string) (*os.File, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || fi.IsDir() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s is a directory", safetext.Escape(name))
+		}
+		return nil, err
+	}
+	return f, nil
 }

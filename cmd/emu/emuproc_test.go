@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 				_ = syscall.Setrlimit(res, &syscall.Rlimit{Cur: n, Max: n})
 			}
 		}
-		os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		exitLikeGuest(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }

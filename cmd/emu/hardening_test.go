@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -9,7 +10,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
@@ -219,4 +222,76 @@ $`, string(out))
 	out, err = cmd.Output()
 	require.NoError(t, err, "%s", out)
 	assert.Equal(t, "child 0: opened 1019, then EMFILE\nparent after they exit: open ok\n", string(out))
+}
+
+// Item 19: the debugger refuses what it cannot use instead of ignoring it: a directory as
+// --script or --input, a non-canonical address for x or watch pte, arguments a command does
+// not take.
+func TestDebuggerRefusesBadInput(t *testing.T) {
+	dir := t.TempDir()
+	for _, flag := range []string{"--script", "--input"} {
+		out, stderr, code := emulated("debug", flag, dir, progs+"hello")
+		assert.Equal(t, 2, code, flag)
+		assert.Empty(t, out)
+		assert.Equal(t, "emu debug: "+flag+": "+dir+" is a directory\n", stderr)
+	}
+	script := filepath.Join(dir, "script")
+	require.NoError(t, os.WriteFile(script, []byte(`x 0x800000000000
+watch pte 0xffff000000000000
+step 1 2
+regs now
+continue please
+break exec now
+break 0x401000 0x401001
+where
+`), 0o644))
+	out, _, code := emulated("debug", "--script", script, progs+"hello")
+	assert.Equal(t, 1, code, "a script with failed commands exits 1")
+	for _, want := range []string{
+		"error: 0x800000000000 is not canonical",
+		"error: 0xffff000000000000 is not canonical",
+		`error: step takes at most 1 argument; "2" is one too many`,
+		`error: regs takes no arguments; "now" is one too many`,
+		`error: continue takes no arguments; "please" is one too many`,
+		`error: break exec takes no more arguments; "now" is one too many`,
+		`error: break ADDR takes one address; "0x401001" is one too many`,
+	} {
+		assert.Contains(t, out, want)
+	}
+	assert.Equal(t, 7, strings.Count(out, "error: "), "%s", out)
+	assert.Regexp(t, `\(emu\) where\n  pid \d+  insn 0 `, out, "nothing ran")
+}
+
+// Item 19: SIGQUIT (Ctrl-\) ends a debugging session with one line and status 131, not a
+// dump of Go's goroutines.
+func TestDebuggerSIGQUITEndsCleanly(t *testing.T) {
+	cmd := emuCommand(t, nil, "debug", progs+"hello")
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	defer stdin.Close()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	loaded := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "stopped before its first instruction") {
+				loaded <- true
+			}
+		}
+	}()
+	select {
+	case <-loaded:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session did not start")
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGQUIT))
+	err = cmd.Wait()
+	require.Error(t, err)
+	assert.Equal(t, 131, cmd.ProcessState.ExitCode())
+	assert.Equal(t, "emu debug: SIGQUIT: session ended\n", stderr.String())
+	assert.NotContains(t, stderr.String(), "goroutine")
 }

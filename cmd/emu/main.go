@@ -22,7 +22,7 @@ const usage = `emu: an x86-64 paging emulator (CPU, four-level MMU and TLB, mini
 Usage:
   emu run [flags] PROG [ARGS...]     run an x86-64 Linux ELF program
   emu debug [flags] PROG [ARGS...]   step through it: faults, page walks, TLB, frames
-  emu help [TOPIC]                   show help; topics: run, debug, trace, stats, tlb
+  emu help [TOPIC]                   show help; topics: run, debug, gdb, trace, stats, tlb
 
 Examples:
   emu run testprogs/bin/hello
@@ -36,7 +36,7 @@ Examples:
 `
 
 func main() {
-	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	exitLikeGuest(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // Main runs the emu command with args (without the program name) and returns its exit code.
@@ -78,10 +78,12 @@ func helpCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, traceHelp+"\n"+traceJSONHelp)
 	case "stats":
 		fmt.Fprint(stdout, statsHelp+"\n"+statsJSONHelp)
+	case "gdb":
+		fmt.Fprint(stdout, gdbHelp)
 	case "tlb":
 		fmt.Fprint(stdout, tlbSpecHelp)
 	default:
-		fmt.Fprintf(stderr, "emu: no help for %q (topics: run, debug, trace, stats, tlb)\n", args[0])
+		fmt.Fprintf(stderr, "emu: no help for %q (topics: run, debug, gdb, trace, stats, tlb)\n", args[0])
 		return 2
 	}
 	return 0

@@ -184,10 +184,11 @@ func TestHelpDocumentsEveryCommandAndFlag(t *testing.T) {
 		want  []string
 	}{
 		{"", []string{"emu run", "emu debug", "emu help"}},
-		{"run", []string{"-stats", "-stats-json", "-ram", "-tlb", "-max-insns", "-seed", "-trace", "-trace-file", "-trace-format"}},
-		{"debug", []string{"-script", "-input", "-trace", "-ram", "-tlb", "-seed", "-max-insns",
+		{"run", []string{"-stats", "-gdb", "-stats-json", "-ram", "-tlb", "-max-insns", "-seed", "-trace", "-trace-file", "-trace-format"}},
+		{"debug", []string{"-script", "-gdb", "-input", "-trace", "-ram", "-tlb", "-seed", "-max-insns",
 			"step [N]", "continue", "break fault [KIND]", "break syscall [NAME]", "break exec", "break addr ADDR",
 			"watch pte ADDR", "regs", "walk ADDR", "vmas [PID]", "tlb", "frames", "x ADDR [N]", "ps", "trace KINDS", "help"}},
+		{"gdb", []string{"target remote", "monitor", "walk ADDR", "break fault", "Unix socket"}},
 		{"trace", []string{"faults", "syscalls", "tlb", "frames", "process", "exec", "signals", "all", "code_bits", "outcome"}},
 		{"stats", []string{"wall_seconds", "mips", "page_faults", "tlbs", "peak_shared"}},
 		{"tlb", []string{"dtlb=E/W", "itlb=E/W", "large=N", "policy=P", "unified", "nopcid"}},

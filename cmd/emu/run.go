@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/vmemu/vmemu/debugger"
 	"github.com/vmemu/vmemu/describe"
 	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/minikernel"
@@ -39,6 +40,7 @@ type runOptions struct {
 	traceFile   string
 	traceFormat string
 	root        string
+	gdb         string
 	cpuprofile  string
 	report      string
 }
@@ -54,6 +56,8 @@ func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.StringVar(&o.trace, "trace", "", "trace events of these `KINDS` (comma-separated): faults, syscalls, tlb,\nframes, process, exec, signals, all (see emu help trace)")
 	fs.StringVar(&o.traceFile, "trace-file", "", "write the trace to `FILE` instead of stderr")
 	fs.StringVar(&o.root, "root", "", "confine the guest to host directory `DIR`, which becomes its \"/\" (chroot\nsemantics: no path, \"..\" or symbolic link leads out); PROG is found inside DIR")
+	fs.StringVar(&o.gdb, "gdb", "", "wait for gdb on `ADDR` (HOST:PORT, :PORT on the loopback address, or a Unix\n"+
+		"socket path) before the first instruction; see emu help gdb")
 	fs.StringVar(&o.traceFormat, "trace-format", "text", "trace `FORMAT`: text (one aligned line per event) or json (one object\nper line, stable field names)")
 	fs.StringVar(&o.report, "report", "", "write a report of the run to `FILE`: one self-contained HTML page (no network)\nwith the statistics, faults over time by outcome, frames in use over time, TLB\nhit rates and the largest VMAs")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of emu itself (pprof format) to `FILE`, for\n`go tool pprof emu FILE`: where the host's time goes while the guest runs")
@@ -137,12 +141,14 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	cfg.Stdin, cfg.Stdout, cfg.Stderr = stdin, stdout, stderr
 	cfg.Root = o.root
+	cfg.OnJobStop, cfg.HostSignals = stopSelf, true
 	k, err := minikernel.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "emu: %v\n", err)
 		return 1
 	}
 	defer k.Close()
+	defer forwardSignals(k)()
 	var stats *minikernel.StatsCollector
 	var base statsBase
 	if o.stats || o.statsJSON != "" || o.report != "" {
@@ -160,7 +166,8 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		tr.attach(k)
 	}
 	prog := fs.Arg(0)
-	if _, err := k.Spawn(prog, fs.Args(), os.Environ()); err != nil {
+	p, err := k.Spawn(prog, fs.Args(), os.Environ())
+	if err != nil {
 		o.finishTrace(tr, stderr)
 		fmt.Fprintf(stderr, "emu: %v\n", err)
 		if errors.Is(err, os.ErrNotExist) && o.root != "" {
@@ -181,7 +188,14 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		sampler = startPhaseSampler()
 	}
 	start := time.Now()
-	code, err := k.Run()
+	var code int
+	if o.gdb != "" {
+		d := debugger.New(k, stderr, cfg.MaxInsns)
+		d.Follow(p)
+		code = serveGDB(k, p, d, o.gdb, cfg.MaxInsns, stderr)
+	} else {
+		code, err = k.Run()
+	}
 	wall := time.Since(start)
 	o.finishTrace(tr, stderr)
 	if stats != nil {
@@ -206,6 +220,13 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				return 1
 			}
 		}
+	}
+	var stopped *minikernel.HostStopError
+	if errors.As(err, &stopped) {
+		// The second signal: the run ends here; what the guest stored is written back as
+		// the deferred Close tears the machine down.
+		fmt.Fprintf(stderr, "emu: %v\n", err)
+		return 128 + stopped.Signal
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "emu: %v\n", err)

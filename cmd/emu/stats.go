@@ -105,8 +105,8 @@ func printStats(w io.Writer, s *runStats) {
 	row("instructions retired", s.Instructions, "")
 	row("host wall time", fmt.Sprintf("%.3f", s.Wall.Seconds()), "s")
 	row("guest speed", fmt.Sprintf("%.1f", s.MIPS()), "MIPS")
-	row("host time in the CPU", fmt.Sprintf("%.1f", 100*s.Shares[phase.CPU]), "%  (sampled; TLB hits on the CPU's fast path included)")
-	row("host time in the MMU/TLB", fmt.Sprintf("%.1f", 100*s.Shares[phase.MMU]), "%  (TLB searches and page walks)")
+	row("host time in the CPU", fmt.Sprintf("%.1f", 100*s.Shares[phase.CPU]), "%  (sampled; TLB searches included)")
+	row("host time in the MMU", fmt.Sprintf("%.1f", 100*s.Shares[phase.MMU]), "%  (page walks after TLB misses)")
 	row("host time in the kernel", fmt.Sprintf("%.1f", 100*s.Shares[phase.Kernel]), "%  (and the rest of emu)")
 	row("system calls", s.syscallTotal(), "")
 	for _, name := range s.SyscallNames() {

@@ -70,7 +70,7 @@ func (wv *webView) serve(d *debugger.Session, addr string, script, stdin io.Read
 	code := 0
 	if script != nil {
 		code = d.Serve(script, false)
-		wv.srv.Changed()
+		wv.srv.Idle()
 		if d.Ended() {
 			return code
 		}
@@ -93,14 +93,14 @@ func (wv *webView) serve(d *debugger.Session, addr string, script, stdin io.Read
 }
 
 // changedReader tells the page that the machine may have changed each time the session
-// reads its next command: the previous one has finished.
+// reads its next command: the previous one has finished, and nothing runs.
 type changedReader struct {
 	r   io.Reader
 	srv *web.Server
 }
 
 func (c changedReader) Read(p []byte) (int, error) {
-	c.srv.Changed()
+	c.srv.Idle()
 	return c.r.Read(p)
 }
 

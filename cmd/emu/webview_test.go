@@ -431,6 +431,19 @@ func TestWebLiveWhileRunningAndStop(t *testing.T) {
 	}()
 	<-versions // the state when the stream opened
 
+	// Stop while nothing runs has nothing to stop, and does not cut short the next run.
+	resp1, err := http.Post(ws.url+"api/stop", "application/json", nil)
+	require.NoError(t, err)
+	var idle struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	}
+	require.NoError(t, json.NewDecoder(resp1.Body).Decode(&idle))
+	resp1.Body.Close()
+	assert.False(t, idle.OK)
+	assert.Contains(t, idle.Error, "nothing is running")
+	assert.NotContains(t, ws.command("step 3"), "interrupted")
+
 	done := make(chan string, 1)
 	go func() { done <- ws.command("continue") }()
 	var st state

@@ -1,6 +1,6 @@
 // Package phase says what the emulator is doing right now, for statistical sampling: the
-// CPU running guest instructions, the MMU searching the TLB or walking page tables after the
-// CPU's fast path missed, or the kernel (everything outside the CPU's Run). The hardware
+// CPU running guest instructions (TLB searches included), the MMU walking page tables, or
+// the kernel (everything outside the CPU's Run). The hardware
 // packages set it at the few places where control moves between them (a plain atomic store,
 // about a nanosecond); a sampler (emu run --stats) reads it a thousand times a second and
 // reports the shares. It knows nothing of what the phases do.
@@ -14,8 +14,8 @@ type Phase uint32
 // The phases.
 const (
 	Kernel Phase = iota // outside the CPU: the kernel, and emu itself
-	CPU                 // the CPU executing instructions (TLB hits on its fast path included)
-	MMU                 // the MMU: TLB searches and page walks
+	CPU                 // the CPU executing instructions, TLB searches included
+	MMU                 // the MMU walking page tables (paging-structure caches included)
 	NumPhases
 )
 
