@@ -227,9 +227,9 @@ func (k *Kernel) pageFault(p *Process, addr uint64, code uint32, rip uint64) {
 
 // oomKill ends p with SIGKILL because no frame was left for its fault at addr. The kernel
 // and every other process keep running.
-func (k *Kernel) oomKill(p *Process, addr, rip uint64) {
-	why := fmt.Sprintf("out of memory: no physical frame for address %#x (RAM %s, %d frames in use)",
-		addr, sizeText(k.ram.Size()), k.frames.Stats().InUse)
+func (k *Kernel) oomKill(p *Process, addr, rip uint64, note string) {
+	why := fmt.Sprintf("out of memory: no physical frame for address %#x (RAM %s, %d frames in use%s)%s",
+		addr, sizeText(k.ram.Size()), k.frames.Stats().InUse, k.swapText(), note)
 	if k.startedOOM(p) {
 		// The first program never ran: Spawn or Run reports a RAMTooSmallError instead of
 		// a kill line.

@@ -139,6 +139,9 @@ type Mapping struct {
 	// Cache, when set, is the object whose page Index the frame caches.
 	Cache *Inode
 	Index uint64
+	// SwapSlot, when not zero, is the swap slot whose page the frame holds in the swap
+	// cache (the swap cache's own reference).
+	SwapSlot uint64
 	// Table is true when the frame is a page-table page: Level is its level (4 = the PML4,
 	// 1 = a page table) and VA the first linear address it covers. Otherwise the frame is a
 	// page mapped at VA by the leaf Entry, at Level (1 for 4 KiB pages).
@@ -172,6 +175,11 @@ func (k *Kernel) FrameMap() map[uint64][]Mapping {
 		for _, idx := range ino.sortedPages() {
 			pfn := ino.pages[idx]
 			m[pfn] = append(m[pfn], Mapping{Cache: ino, Index: idx})
+		}
+	}
+	for _, sl := range k.SwapSlots() {
+		if sl.Frame != 0 {
+			m[sl.Frame] = append(m[sl.Frame], Mapping{SwapSlot: sl.Slot})
 		}
 	}
 	for _, p := range k.Processes() {
@@ -268,6 +276,53 @@ func (t PendingTrap) String() string {
 		return fmt.Sprintf("%s: system call at rip %#x", who, t.RIP)
 	}
 	return fmt.Sprintf("%s: %v", who, t.Trap)
+}
+
+// SwapUsers walks every live process's page tables and returns the swap entries that name
+// each slot: the PID and page of each, in PID, then address order.
+func (k *Kernel) SwapUsers() map[uint64][]Mapping {
+	out := map[uint64][]Mapping{}
+	for _, p := range k.Processes() {
+		if p.mm == nil || p.exited {
+			continue
+		}
+		k.visitEntries(p.mm, 0, userTop, func(va, ea uint64, e mmu.PTE) {
+			if isSwapPTE(e) {
+				slot := swapSlotOf(e)
+				out[slot] = append(out[slot], Mapping{PID: p.PID, Level: 1, VA: va, Entry: e})
+			}
+		})
+	}
+	return out
+}
+
+// FrameReclaimState says what page reclaim knows of a frame: "lru" (the replacement policy
+// may take it), "locked" (mlock: taken off the policy's lists), "swap cache slot N",
+// "referenced" (a page-cache page read or written since reclaim last looked); "-" for a
+// frame reclaim never takes (a page table, or free).
+func (k *Kernel) FrameReclaimState(pfn uint64) string {
+	kind := k.frames.Kind(pfn)
+	if kind != FrameUser && kind != FrameCache {
+		return "-"
+	}
+	fl := k.frames.flags(pfn)
+	var parts []string
+	switch {
+	case fl&flagLRU != 0:
+		parts = append(parts, "lru")
+	case fl&flagUnevictable != 0:
+		parts = append(parts, "locked")
+	}
+	if fl&flagSwapCache != 0 && k.swap != nil {
+		parts = append(parts, fmt.Sprintf("swap cache slot %d", k.swap.cacheSlot[pfn]))
+	}
+	if fl&flagReferenced != 0 {
+		parts = append(parts, "referenced")
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Name returns the object's name: its path, or "[shm]"-style names for shared memory.

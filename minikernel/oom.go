@@ -59,21 +59,34 @@ func (k *Kernel) accountFault(p *Process, c faultClass, frame uint64) {
 func (k *Kernel) outOfMemory(p *Process, addr, rip uint64) bool {
 	victim, points := k.oomVictim()
 	if victim == nil || victim == p || k.startedOOM(p) {
-		k.oomKill(p, addr, rip)
+		note := ""
+		if victim == p && len(k.live) > 1 {
+			note = fmt.Sprintf("; the OOM killer chose it: badness %d, the highest", points)
+		}
+		k.oomKill(p, addr, rip, note)
 		if k.rc != nil {
 			k.rc.stats.OOMKills++
 		}
 		return false
 	}
 	rss, swap, tables := k.mmCounts(victim.mm)
-	why := fmt.Sprintf("out of memory: pid %d needed a frame for address %#x; killed pid %d (%s), badness %d "+
-		"(resident %d pages, swapped %d, page tables %d, oom_score_adj %d)",
-		p.PID, addr, victim.PID, victim.exe, points, rss, swap, tables, victim.oomScoreAdj)
+	why := fmt.Sprintf("out of memory: pid %d found no physical frame for address %#x (RAM %s%s); the OOM killer "+
+		"chose pid %d (%s): badness %d, the highest (resident %d pages, swapped %d, page tables %d, oom_score_adj %d)",
+		p.PID, addr, sizeText(k.ram.Size()), k.swapText(), victim.PID, victim.exe, points, rss, swap, tables, victim.oomScoreAdj)
 	if k.rc != nil {
 		k.rc.stats.OOMKills++
 	}
 	k.killSignal(victim, SIGKILL, 0, 0, why)
 	return true
+}
+
+// swapText describes the swap area's use for OOM messages: ", swap 64 MiB, 16383 of 16383
+// slots in use", or "" without swap.
+func (k *Kernel) swapText() string {
+	if k.swap == nil {
+		return ""
+	}
+	return fmt.Sprintf("; swap %s, %d of %d slots in use", sizeText(k.swap.nslots<<12), k.swap.used, k.swap.Slots())
 }
 
 // oomVictim picks the process to kill: the highest badness, the lowest PID among equals

@@ -250,7 +250,11 @@ func (k *Kernel) shrink(want uint64, who, why string) uint64 {
 	}
 	r.busy = true
 	defer func() { r.busy = false }()
-	k.emit(&Event{Kind: EvReclaim, Reclaim: ReclaimScan, Pages: int(want), Text: who + ": " + why})
+	pid := 0
+	if t := k.cur; t != nil && who != "kswapd" {
+		pid = t.proc.PID // direct reclaim runs in the process that needs the frames
+	}
+	k.emit(&Event{Kind: EvReclaim, PID: pid, Reclaim: ReclaimScan, Pages: int(want), Text: who + ": " + why})
 	k.buildRmap()
 	var got uint64
 	failed := 0
@@ -277,7 +281,7 @@ func (k *Kernel) shrink(want uint64, who, why string) uint64 {
 			failed++
 		}
 	}
-	k.emit(&Event{Kind: EvReclaim, Reclaim: ReclaimDone, Pages: int(got), Text: who})
+	k.emit(&Event{Kind: EvReclaim, PID: pid, Reclaim: ReclaimDone, Pages: int(got), Text: who})
 	return got
 }
 

@@ -300,8 +300,6 @@ type SwapInfo struct {
 	Slots, Used, Peak uint64 // page slots (the header's excluded), in use now, most at once
 	Cached            uint64 // pages in the swap cache now
 	PagesIn, PagesOut uint64 // pages read from and written to the area
-	Entries           uint64 // swap entries in page tables now (a slot counts once per entry)
-	SlotsInOrder      []SwapSlot
 }
 
 // SwapSlot is one slot in use: how many swap entries name it, and the frame holding its
@@ -318,15 +316,32 @@ func (k *Kernel) Swap() (info SwapInfo, ok bool) {
 	if s == nil {
 		return SwapInfo{}, false
 	}
-	info = SwapInfo{Path: s.path, Slots: s.Slots(), Used: s.used, Peak: s.peak, Cached: uint64(len(s.cache)),
-		PagesIn: s.reads, PagesOut: s.writes}
+	return SwapInfo{Path: s.path, Slots: s.Slots(), Used: s.used, Peak: s.peak, Cached: uint64(len(s.cache)),
+		PagesIn: s.reads, PagesOut: s.writes}, true
+}
+
+// SwapSlots lists the slots in use, in slot order.
+func (k *Kernel) SwapSlots() []SwapSlot {
+	s := k.swap
+	if s == nil {
+		return nil
+	}
+	var out []SwapSlot
 	for slot := uint64(1); slot < s.next; slot++ {
-		if n := s.Count(slot); n > 0 || s.cache[slot] != 0 {
-			info.SlotsInOrder = append(info.SlotsInOrder, SwapSlot{Slot: slot, Count: n, Frame: s.cache[slot]})
-			info.Entries += uint64(n)
+		if n, pfn := s.Count(slot), s.cache[slot]; n > 0 || pfn != 0 {
+			out = append(out, SwapSlot{Slot: slot, Count: n, Frame: pfn})
 		}
 	}
-	return info, true
+	return out
+}
+
+// SwapEntry describes a swap entry e: its swap type and slot, and whether e is one.
+func SwapEntry(e mmu.PTE) (typ uint8, slot uint64, ok bool) {
+	if !isSwapPTE(e) {
+		return 0, 0, false
+	}
+	typ, slot = swapEntryOf(e)
+	return typ, slot, true
 }
 
 // Close releases the area's host memory or closes its file.
