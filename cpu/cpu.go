@@ -118,6 +118,10 @@ const (
 	TrapException                 // an exception: Vector, Code, Addr describe it
 	TrapSyscall                   // a SYSCALL instruction retired; RCX and R11 are set
 	TrapInternal                  // the emulator itself failed; Err says how
+	// TrapHostFault: an access reached host memory that is gone (the host file page behind
+	// a frame lies past the file's end since the host shrank it). Addr is the host address;
+	// the instruction did not retire, RIP is at it.
+	TrapHostFault
 )
 
 // Trap is what stops the CPU.
@@ -142,6 +146,8 @@ func (t Trap) String() string {
 		return fmt.Sprintf("syscall at %#x", t.RIP)
 	case TrapInternal:
 		return fmt.Sprintf("internal error at %#x: %v", t.RIP, t.Err)
+	case TrapHostFault:
+		return fmt.Sprintf("host memory fault at rip %#x, host address %#x", t.RIP, t.Addr)
 	}
 	s := fmt.Sprintf("%s at rip %#x", VectorName(t.Vector), t.RIP)
 	switch t.Vector {
@@ -414,6 +420,10 @@ func (c *CPU) recoverTrap(r any, start uint64) Trap {
 	err, ok := r.(error)
 	if !ok {
 		err = fmt.Errorf("%v", r)
+	}
+	if hf, ok := r.(interface{ Addr() uintptr }); ok {
+		// A fault on host memory (the caller's goroutine has debug.SetPanicOnFault).
+		return Trap{Kind: TrapHostFault, RIP: c.rip, Addr: uint64(hf.Addr()), Err: err}
 	}
 	return Trap{Kind: TrapInternal, RIP: c.rip, Err: err}
 }

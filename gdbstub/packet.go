@@ -175,24 +175,32 @@ type conn struct {
 	npkt  int64         // packets queued by the reader (reader goroutine only)
 	taken int64         // packets recv has returned
 	noAck atomic.Bool   // no-ack mode: the reader acknowledges nothing any more
+	gone  atomic.Bool   // the reader has stopped: gdb has gone
 	done  chan struct{} // closed when the reader stops
 	err   error         // why the reader stopped (valid once done is closed)
 	// ackWait is how long a reply waits for gdb's '+' in ack mode before it is given up.
-	ackWait   time.Duration
-	sendNoAck bool // the writer expects no '+' any more
-	wbuf      []byte
+	ackWait     time.Duration
+	sendNoAck   bool   // the writer expects no '+' any more
+	onInterrupt func() // Options.OnInterrupt
+	wbuf        []byte
 }
 
-func newConn(rw io.ReadWriter) *conn {
+func newConn(rw io.ReadWriter, onInterrupt func()) *conn {
 	c := &conn{w: rw, packets: make(chan frame, 64), acks: make(chan bool, 16), done: make(chan struct{}),
-		ackWait: 10 * time.Second}
+		ackWait: 10 * time.Second, onInterrupt: onInterrupt}
 	c.intr.Store(-1)
 	go c.readLoop(newFrameReader(rw))
 	return c
 }
 
 func (c *conn) readLoop(fr *frameReader) {
-	defer close(c.done)
+	defer func() {
+		c.gone.Store(true)
+		if c.onInterrupt != nil {
+			c.onInterrupt() // a target waiting for something must notice gdb has gone
+		}
+		close(c.done)
+	}()
 	for {
 		f, err := fr.next()
 		if err != nil {
@@ -208,6 +216,9 @@ func (c *conn) readLoop(fr *frameReader) {
 			continue
 		case frameInterrupt:
 			c.intr.Store(c.npkt)
+			if c.onInterrupt != nil {
+				c.onInterrupt()
+			}
 			continue
 		case framePacket:
 			f.data = append([]byte(nil), f.data...)
@@ -306,11 +317,4 @@ func (c *conn) interrupted() bool {
 }
 
 // closed reports whether gdb has gone.
-func (c *conn) closed() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
+func (c *conn) closed() bool { return c.gone.Load() }

@@ -36,6 +36,10 @@ type Options struct {
 	// Log receives one line for each thing gdb asked that the stub could not do (an unknown
 	// or malformed packet), for the curious; nil discards them.
 	Log io.Writer
+	// OnInterrupt, when set, is called as soon as gdb sends an interrupt (Ctrl-C), or goes
+	// away, from the goroutine that reads the connection, so that a target blocked in a wait
+	// can wake up and notice; Resume's interrupted callback reports it all the same.
+	OnInterrupt func()
 }
 
 // session is one connection with gdb.
@@ -56,11 +60,12 @@ type session struct {
 }
 
 // Serve runs one session with gdb over rw, which it reads and writes until gdb detaches,
-// kills the program or goes away. first is the stop the program is in when gdb connects (a
+// kills the program or goes away; then it closes rw (when rw can be closed) and returns once
+// its reader has stopped, so nothing of the session (an OnInterrupt call) outlives it. first is the stop the program is in when gdb connects (a
 // SIGTRAP before its first instruction). It never panics on anything gdb sends: a malformed
 // packet gets an error reply, an unknown one the empty reply, as the protocol says.
 func Serve(rw io.ReadWriter, t Target, first Stop, opts Options) Ending {
-	s := &session{c: newConn(rw), t: t, log: opts.Log, last: first, gThread: first.Thread, cThread: first.Thread,
+	s := &session{c: newConn(rw, opts.OnInterrupt), t: t, log: opts.Log, last: first, gThread: first.Thread, cThread: first.Thread,
 		files: map[int]*os.File{}}
 	if s.log == nil {
 		s.log = io.Discard
@@ -68,6 +73,10 @@ func Serve(rw io.ReadWriter, t Target, first Stop, opts Options) Ending {
 	defer func() {
 		for _, f := range s.files {
 			f.Close()
+		}
+		if cl, ok := rw.(io.Closer); ok {
+			cl.Close()
+			<-s.c.done
 		}
 	}()
 	for !s.done {
@@ -578,7 +587,9 @@ func (s *session) parseVCont(args string) ([]Action, error) {
 // are delivered without stopping gdb, as gdbserver does.
 func (s *session) resume(acts []Action) string {
 	for {
-		st := s.t.Resume(acts, s.c.interrupted)
+		// gdb going away stops the target too: the session then ends, and the program runs
+		// on without it.
+		st := s.t.Resume(acts, func() bool { return s.c.interrupted() || s.c.closed() })
 		if st.Kind == StopSignal && st.Signal > 0 && st.Signal < len(s.pass) && s.pass[st.Signal] &&
 			st.Reason == "" && st.Signal != SIGTRAP && st.Note == "" {
 			// Deliver it and go on: the same actions, the signal for its thread.

@@ -2,8 +2,8 @@ package minikernel
 
 import (
 	"os"
-	"syscall"
-	"unsafe"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // File ownership: chown, fchown, lchown and fchownat, applied to the host file where the
@@ -64,7 +64,7 @@ func (k *Kernel) chownFD(p *Process, fd int, uv, gv uint64) Errno {
 	uid, setU := idArg(uv)
 	gid, setG := idArg(gv)
 	if !p.cred.sameAsHost() {
-		var st syscall.Stat_t
+		var st hostfs.Stat
 		if e := hostFstat(fd, &st); e != 0 {
 			return e
 		}
@@ -78,7 +78,7 @@ func (k *Kernel) chownFD(p *Process, fd int, uv, gv uint64) Errno {
 // chownOK reports whether c may give the file st describes owner uid (when setU) and group
 // gid (when setG): the owner may keep its UID and move the file among its groups;
 // CAP_CHOWN may do anything. Linux's chown_ok() and chgrp_ok().
-func chownOK(c *creds, st *syscall.Stat_t, uid uint32, setU bool, gid uint32, setG bool) bool {
+func chownOK(c *creds, st *hostfs.Stat, uid uint32, setU bool, gid uint32, setG bool) bool {
 	if c.capable(capChown) {
 		return true
 	}
@@ -114,7 +114,7 @@ func (k *Kernel) ownNew(p *Process, fd int, nofollowName string, dirfd int) {
 	if c.fsuid == heuid && c.fsgid == hegid {
 		return
 	}
-	var st syscall.Stat_t
+	var st hostfs.Stat
 	var e Errno
 	if fd >= 0 {
 		e = hostFstat(fd, &st)
@@ -138,12 +138,12 @@ func (k *Kernel) ownNew(p *Process, fd int, nofollowName string, dirfd int) {
 	}
 }
 
-// hostFchownat is fchownat(dirfd, path, owner, group, flags).
+// hostFchownat is fchownat(dirfd, path, owner, group, flags) with Linux's AT_EMPTY_PATH
+// (path "": the descriptor's own file) and AT_SYMLINK_NOFOLLOW.
 func hostFchownat(dirfd int, path string, uid, gid uint64, flags int) Errno {
-	p := cstr(path)
-	_, e := retryEINTR(func() (uintptr, syscall.Errno) {
-		return sys6(syscall.Syscall6(syscall.SYS_FCHOWNAT, uintptr(dirfd), uintptr(unsafe.Pointer(p)),
-			uintptr(uint32(uid)), uintptr(uint32(gid)), uintptr(flags), 0))
-	})
-	return e
+	u, g := int(int32(uint32(uid))), int(int32(uint32(gid)))
+	if path == "" && flags&atEmptyPath != 0 {
+		return Errno(hostfs.Fchown(dirfd, u, g))
+	}
+	return Errno(hostfs.Fchownat(dirfd, path, u, g, flags&atSymlinkNofollow == 0))
 }

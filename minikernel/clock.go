@@ -1,5 +1,7 @@
 package minikernel
 
+import "github.com/vmemu/vmemu/minikernel/internal/hostfs"
+
 import "time"
 
 // The wall clock. CLOCK_REALTIME starts at the host's time when the machine is made (or at
@@ -51,7 +53,7 @@ func (k *Kernel) nowTimes(both bool) *[4]int64 {
 // truncation. Errors are ignored: the time is the host's then.
 func (k *Kernel) stampFD(fd int) {
 	if fd >= 0 {
-		_ = hostUtimensat(fd, "", k.nowTimes(false), atEmptyPath)
+		_ = hostfs.Futimens(fd, k.nowTimes(false))
 	}
 }
 
@@ -59,7 +61,7 @@ func (k *Kernel) stampFD(fd int) {
 // from the guest's clock, and p's identity (chown.go).
 func (k *Kernel) stampNew(p *Process, fd int) {
 	if fd >= 0 {
-		_ = hostUtimensat(fd, "", k.nowTimes(true), atEmptyPath)
+		_ = hostfs.Futimens(fd, k.nowTimes(true))
 		k.ownNew(p, fd, "", -1)
 	}
 }
@@ -68,7 +70,7 @@ func (k *Kernel) stampNew(p *Process, fd int) {
 // directory, symbolic link or node), without following a symbolic link.
 func (k *Kernel) stampCreated(p *Process, dirfd int, name string) {
 	t := k.nowTimes(true)
-	_ = hostUtimensat(dirfd, name, t, atSymlinkNofollow)
+	_ = hostfs.Utimensat(dirfd, name, t, false)
 	k.ownNew(p, -1, name, dirfd)
 }
 

@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"syscall"
 
 	"github.com/vmemu/vmemu/cpu"
 	"github.com/vmemu/vmemu/mmu"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // What a debugger outside the machine may do to a process, as Linux lets a tracer do it
@@ -94,8 +95,8 @@ func (k *Kernel) peekFilePage(v *VMA, page, off uint64, dst []byte) bool {
 	case f.hfd >= 0:
 		n := min(uint64(4096), f.ino.size-idx<<12)
 		for got := uint64(0); got < n; {
-			r, err := syscall.Pread(f.hfd, b[got:n], int64(idx<<12+got))
-			if err != nil || r <= 0 {
+			r, err := hostfs.Pread(f.hfd, b[got:n], int64(idx<<12+got))
+			if err != 0 || r <= 0 {
 				break
 			}
 			got += uint64(r)
@@ -263,11 +264,11 @@ func (k *Kernel) OpenFile(p *Process, name string) (*os.File, error) {
 			abs = exe
 		}
 		var fd int
-		if fd, e = k.hostOpen(abs, syscall.O_RDONLY, 0); e == 0 {
+		if fd, e = k.hostOpen(abs, oRdonly, 0); e == 0 {
 			return os.NewFile(uintptr(fd), name), nil
 		}
 	}
-	return nil, &os.PathError{Op: "open", Path: name, Err: syscall.Errno(e)}
+	return nil, &os.PathError{Op: "open", Path: name, Err: hostfs.Errno(e)}
 }
 
 // LastCPU returns the number of the CPU the thread runs on, or last ran on.
@@ -276,4 +277,13 @@ func (t *Thread) LastCPU() int {
 		return t.on.id
 	}
 	return t.lastCPU
+}
+
+// Interrupt asks for the machine back on behalf of a debugger (gdb's Ctrl-C): a wait on the
+// host the kernel is in (a read of the terminal) ends, and the system call is restarted when
+// the program resumes, as after a signal the tracer discarded. It may be called from any
+// goroutine.
+func (k *Kernel) Interrupt() {
+	k.hs.debugWake.Store(true)
+	k.poke()
 }

@@ -3,9 +3,10 @@ package minikernel
 import (
 	"errors"
 	"fmt"
-	"syscall"
 
 	"github.com/vmemu/vmemu/loader"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // Dynamically linked programs: execve of an executable with a PT_INTERP header maps the
@@ -36,7 +37,7 @@ type interpImage struct {
 func (k *Kernel) openInterp(prog, path string) (*interpImage, *ExecError) {
 	fail := func(en Errno, err error) (*interpImage, *ExecError) {
 		if err == nil {
-			err = syscall.Errno(en)
+			err = hostfs.Errno(en)
 		}
 		return nil, execErr(prog, en, fmt.Errorf("interpreter %s: %w", path, err))
 	}
@@ -49,7 +50,7 @@ func (k *Kernel) openInterp(prog, path string) (*interpImage, *ExecError) {
 		return fail(EACCES, nil)
 	}
 	// Ask about the file opened (inside the guest's root), not the host path.
-	if en := hostFaccessat2(f.hfd, "", 1 /* X_OK */, atEmptyPath); en != 0 {
+	if en := Errno(hostfs.AccessFd(f.hfd, 1 /* X_OK */, false)); en != 0 {
 		f.put()
 		return fail(en, nil)
 	}

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"syscall"
 
 	"github.com/vmemu/vmemu/cpu"
 	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/loader"
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // execve: replace a process's address space with a fresh one built from an ELF file.
@@ -62,7 +62,7 @@ func (e *ExecError) Unwrap() error { return e.Err }
 // execErr builds an ExecError.
 func execErr(path string, en Errno, err error) *ExecError {
 	if err == nil {
-		err = syscall.Errno(en) // the host's text, and errors.Is(err, fs.ErrNotExist) works
+		err = hostfs.Errno(en) // the host's text, and errors.Is(err, fs.ErrNotExist) works
 	}
 	return &ExecError{Path: path, Err: err, Errno: en}
 }

@@ -271,6 +271,9 @@ func (k *Kernel) userFault(p *Process, addr uint64, acc mmu.Access) bool {
 // caller. It returns the decision (FaultOOM when an allocation failed) and the frame mapped.
 func (k *Kernel) resolveFault(p *Process, addr uint64, acc mmu.Access) (faultClass, uint64) {
 	k.reclaimIfLow()
+	if v := p.mm.Find(addr); v != nil && v.Obj != nil {
+		k.refreshSize(v.file()) // the host may have grown or shrunk a mapped file
+	}
 	c := k.classifyFault(p, addr, acc)
 	switch c.out {
 	case FaultSIGSEGV, FaultSIGBUS:
@@ -354,6 +357,9 @@ func (k *Kernel) fillPage(v *VMA, page, ea uint64, out FaultOutcome) (uint64, er
 		return 0, err
 	}
 	if v.shared() {
+		if f.flags&oAccMode == oRdwr {
+			k.shareHostPage(f, v.pgoff(page), cpfn) // the mapping may store to it
+		}
 		k.frames.Get(cpfn)
 		k.writePTE(ea, mmu.PTE(cpfn<<12)|leafFlags(v.Prot))
 		return cpfn, nil

@@ -1,13 +1,11 @@
 package minikernel
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"io"
 	"os"
-	"path"
-	"syscall"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // Open files: Linux's struct file, an open file description that descriptors share (dup,
@@ -29,6 +27,7 @@ const (
 	fileStream                  // the guest's standard input, output or error
 	fileShm                     // an anonymous shared-memory object (backs MAP_SHARED|MAP_ANONYMOUS)
 	filePipe                    // one end of a pipe (pipe.go)
+	fileSpecial                 // a kernel object with file operations of its own (special.go)
 	filePidfd                   // a process descriptor (pidfd.go)
 )
 
@@ -68,16 +67,16 @@ type File struct {
 	k     *Kernel
 	kind  fileKind
 	name  string // the path the file was opened by
-	dir   string // a directory: its guest path without symbolic links (*at calls, fchdir)
 	ino   *Inode // regular files, directories, shared memory
 	hfd   int    // the host descriptor (host files), else -1
 	r     io.Reader
 	w     io.Writer
 	pipe  *pipe
-	proc  *Process // a pidfd's process
-	flags int      // the file status flags, as F_GETFL reports them
-	off   uint64   // the file position
-	refs  int      // descriptors and VMAs holding it
+	proc  *Process   // a pidfd's process
+	obj   fileObject // a special file's object (special.go)
+	flags int        // the file status flags, as F_GETFL reports them
+	off   uint64     // the file position
+	refs  int        // descriptors and VMAs holding it
 }
 
 // Name returns the path the file was opened by.
@@ -113,8 +112,14 @@ func (f *File) put() {
 		return
 	}
 	f.k.releaseFileLocks(f) // OFD and flock locks (locks.go)
+	if len(f.k.epItems) > 0 {
+		f.k.epollFileGone(f) // epoll.go
+	}
+	if f.obj != nil {
+		f.k.specialRelease(f)
+	}
 	if f.hfd >= 0 {
-		_ = syscall.Close(f.hfd)
+		hostfs.Close(f.hfd)
 		f.hfd = -1
 		f.k.releaseHostFD()
 	}
@@ -154,12 +159,11 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	return done, nil
 }
 
-// errnoOf turns a host error into the Linux errno it carries (the host is Linux, so the
-// numbers agree), or EIO.
+// errnoOf turns an error into the Linux errno it carries (a hostfs.Errno), or EIO.
 func errnoOf(err error) Errno {
-	var en syscall.Errno
-	if errors.As(err, &en) {
-		return Errno(en)
+	var he hostfs.Errno
+	if errors.As(err, &he) {
+		return Errno(he)
 	}
 	return EIO
 }
@@ -186,7 +190,7 @@ func (k *Kernel) openHost(name string, flags int, mode uint32) (*File, Errno) {
 // permissions, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY and O_NOFOLLOW as it does for itself;
 // p's umask applies to a file created. O_APPEND is emulated (writes go to the
 // guest-visible end through the page cache). /proc/self/exe opens the running executable.
-func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File, Errno) {
+func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File, Errno) {
 	if exe, ok := k.magicExe(p, abs); ok {
 		abs = exe
 	}
@@ -196,8 +200,9 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 		hostFlags = flags & (oPath | oDirectory | oNofollow)
 	}
 	if flags&(oCreat|oTmpfile) == 0 || flags&oPath != 0 {
-		mode = 0 // openat2 insists; open ignores the mode then
+		mode = 0 // open ignores the mode then
 	}
+	mode &^= setID // never on the host (as on a nosuid mount)
 	umask := k.ns.hostUmask
 	if p != nil {
 		umask = p.fs.umask
@@ -205,7 +210,7 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 	mode &^= umask & 0o777
 	existed := true
 	if flags&oCreat != 0 && flags&oPath == 0 {
-		var st syscall.Stat_t
+		var st hostfs.Stat
 		existed = k.statPath(p, abs, true, &st) != ENOENT
 	}
 	// A file some process executes cannot be opened for writing (ETXTBSY), and must not be
@@ -224,45 +229,40 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 		return nil, e
 	}
 	fail := func(e Errno) (*File, Errno) {
-		_ = syscall.Close(hfd)
+		hostfs.Close(hfd)
 		k.releaseHostFD()
 		return nil, e
 	}
 
-	var st syscall.Stat_t
-	if e := hostFstat(hfd, &st); e != 0 {
-		return fail(e)
+	var st hostfs.Stat
+	if e := hostfs.Fstat(hfd, &st); e != 0 {
+		return fail(Errno(e))
 	}
-	if st.Mode&syscall.S_IFMT == syscall.S_IFREG {
+	if st.Type() == hostfs.S_IFREG {
 		if ino := k.cache.inodes[fileID{dev: st.Dev, ino: st.Ino}]; forWrite && textBusy(ino) {
 			return fail(ETXTBSY)
 		}
 		if trunc {
-			if err := syscall.Ftruncate(hfd, 0); err != nil {
-				return fail(errnoOf(err))
+			if e := hostfs.Ftruncate(hfd, 0); e != 0 {
+				return fail(Errno(e))
 			}
 			st.Size = 0
 		}
 	}
-	f := &File{k: k, name: abs, hfd: hfd, refs: 1}
+	f := &File{k: k, name: abs.name, hfd: hfd, refs: 1}
 	if flags&oPath != 0 {
 		f.flags = hostFlags
 	} else {
 		f.flags = flags&^(oCreat|oExcl|oNoctty|oTrunc|oCloexec) | oLargefile
 	}
-	switch st.Mode & syscall.S_IFMT {
-	case syscall.S_IFREG:
+	switch st.Type() {
+	case hostfs.S_IFREG:
 		f.kind = fileRegular
-		if st.Size == 0 && pseudoFile(hfd) {
+		if st.Size == 0 && hostfs.IsPseudo(hfd) {
 			f.kind = fileDevice // /proc, /sys: generated on read, not kept in pages
 		}
-	case syscall.S_IFDIR:
-		f.kind = fileDir
-		if d, ok := k.guestPathOf(hfd); ok {
-			f.dir = d
-		} else {
-			f.dir = path.Clean(abs)
-		}
+	case hostfs.S_IFDIR:
+		f.kind = fileDir // its host descriptor is the base of *at calls and fchdir
 	default:
 		f.kind = fileDevice
 	}
@@ -274,7 +274,7 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 		k.stampFD(hfd)
 	}
 	if f.kind == fileRegular || f.kind == fileDir {
-		f.ino = k.cache.inode(fileID{dev: st.Dev, ino: st.Ino}, abs, &st)
+		f.ino = k.cache.inode(fileID{dev: st.Dev, ino: st.Ino}, abs.name, &st)
 		f.ino.refs++
 		if f.kind == fileRegular && f.writable() {
 			f.ino.writers++
@@ -286,41 +286,17 @@ func (k *Kernel) openFile(p *Process, abs string, flags int, mode uint32) (*File
 	return f, 0
 }
 
-// pseudoFile reports whether the empty regular file open on fd lies on a file system
-// whose files are made up when read (procfs, sysfs and the like), which report a size of
-// zero and have no page cache on Linux either: they are read on the host, as devices are.
-func pseudoFile(fd int) bool {
-	var sf syscall.Statfs_t
-	if err := syscall.Fstatfs(fd, &sf); err != nil {
-		return false
-	}
-	switch uint32(sf.Type) {
-	case 0x9fa0, // PROC_SUPER_MAGIC
-		0x62656572, // SYSFS_MAGIC
-		0x64626720, // DEBUGFS_MAGIC
-		0x74726163, // TRACEFS_MAGIC
-		0x73636673, // SECURITYFS_MAGIC
-		0x27e0eb,   // CGROUP_SUPER_MAGIC
-		0x63677270, // CGROUP2_SUPER_MAGIC
-		0xcafe4a11, // BPF_FS_MAGIC
-		0x62656570, // CONFIGFS_MAGIC
-		0xf97cff8c: // SELINUX_MAGIC
-		return true
-	}
-	return false
-}
-
 // hostCreate opens abs on the host. A file O_CREAT creates gets mode exactly, even where
 // the host process's umask would clear bits the guest's umask keeps: the file is then
 // created with O_EXCL (so it is known to be new) and given its mode with fchmod.
-func (k *Kernel) hostCreate(abs string, flags int, mode uint32) (int, Errno) {
+func (k *Kernel) hostCreate(abs gpath, flags int, mode uint32) (int, Errno) {
 	if flags&oCreat == 0 || mode&k.ns.hostUmask == 0 {
 		return k.hostOpen(abs, flags, mode)
 	}
 	fd, e := k.hostOpen(abs, flags|oExcl, mode)
 	switch {
 	case e == 0:
-		_ = syscall.Fchmod(fd, mode)
+		_ = hostfs.Fchmod(fd, mode)
 		return fd, 0
 	case e != EEXIST || flags&oExcl != 0:
 		return -1, e
@@ -330,9 +306,9 @@ func (k *Kernel) hostCreate(abs string, flags int, mode uint32) (int, Errno) {
 		// A dangling symbolic link, which O_CREAT without O_EXCL follows and creates.
 		return k.hostOpen(abs, flags, mode)
 	}
-	var st syscall.Stat_t
-	if e == 0 && hostFstat(fd, &st) == 0 && st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
-		_ = syscall.Close(fd)
+	var st hostfs.Stat
+	if e == 0 && hostfs.Fstat(fd, &st) == 0 && st.IsDir() {
+		hostfs.Close(fd)
 		return -1, EISDIR // O_CREAT on a directory, as open(2) says
 	}
 	return fd, e
@@ -350,19 +326,15 @@ func (k *Kernel) newStream(name string, r io.Reader, w io.Writer, acc int) *File
 		x = r
 	}
 	if hf, ok := x.(*os.File); ok && hf != nil && k.takeHostFD() == 0 {
-		fd, e := retryEINTR(func() (uintptr, syscall.Errno) {
-			return sys6(syscall.Syscall(syscall.SYS_FCNTL, hf.Fd(), syscall.F_DUPFD_CLOEXEC, 3))
-		})
+		fd, e := hostfs.DupCloexec(int(hf.Fd()))
 		if e != 0 {
 			k.releaseHostFD()
 		} else {
-			fl, e := retryEINTR(func() (uintptr, syscall.Errno) {
-				return sys6(syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0))
-			})
+			fl, e := hostfs.GetFl(fd)
 			if e != 0 {
-				fl = uintptr(acc)
+				fl = acc
 			}
-			return &File{k: k, kind: fileDevice, name: name, hfd: int(fd), flags: int(fl) &^ oCloexec, refs: 1}
+			return &File{k: k, kind: fileDevice, name: name, hfd: fd, flags: fl &^ oCloexec, refs: 1}
 		}
 	}
 	return &File{k: k, kind: fileStream, name: name, r: r, w: w, hfd: -1, flags: acc, refs: 1}
@@ -384,6 +356,7 @@ func (k *Kernel) fileRead(p *Process, f *File, dst *uio, off uint64) (uint64, Er
 	case fileStream, fileDevice:
 		return k.streamRead(p, f, dst)
 	}
+	k.refreshSize(f) // what the host has now: another process may have written
 	ino := f.ino
 	if off >= ino.size {
 		return 0, 0
@@ -443,13 +416,13 @@ func (k *Kernel) fileWrite(p *Process, f *File, src *uio, off uint64) (uint64, E
 		n := min(4096-pos&0xfff, src.total-done)
 		got, ok := src.load(k, p, done, tmp[:n])
 		if got > 0 {
-			if _, err := syscall.Pwrite(f.hfd, tmp[:got], int64(pos)); err != nil {
+			if _, e := hostfs.Pwrite(f.hfd, tmp[:got], int64(pos)); e != 0 {
 				if done == 0 {
-					return 0, errnoOf(err)
+					return 0, Errno(e)
 				}
 				break
 			}
-			if pfn, cached := ino.pages[pos>>12]; cached {
+			if pfn, cached := ino.pages[pos>>12]; cached && !k.hostBacked(pfn) {
 				fr, _ := k.ram.Frame(pfn)
 				copy(fr[pos&0xfff:], tmp[:got])
 				k.ram.NoteWrite(pfn)
@@ -489,9 +462,9 @@ func (k *Kernel) streamRead(p *Process, f *File, dst *uio) (uint64, Errno) {
 		} else if k.waitHost(f.hfd, pollIn) {
 			return 0, errnoRestart
 		}
-		var err error
-		if n, err = syscall.Read(f.hfd, data); err != nil {
-			return 0, errnoOf(err)
+		var e hostfs.Errno
+		if n, e = hostfs.Read(f.hfd, data); e != 0 {
+			return 0, Errno(e)
 		}
 	} else {
 		var err error
@@ -518,7 +491,7 @@ func (k *Kernel) streamWrite(p *Process, f *File, src *uio) (uint64, Errno) {
 		n := min(src.total-done, uint64(len(tmp)))
 		got, ok := src.load(k, p, done, tmp[:n])
 		if got > 0 {
-			var err error
+			var e Errno
 			if f.hfd >= 0 {
 				if f.nonblock() {
 					if hostPollOne(f.hfd, pollOut) == 0 {
@@ -533,16 +506,19 @@ func (k *Kernel) streamWrite(p *Process, f *File, src *uio) (uint64, Errno) {
 					}
 					break
 				}
-				_, err = syscall.Write(f.hfd, tmp[:got])
+				_, he := hostfs.Write(f.hfd, tmp[:got])
+				e = Errno(he)
 			} else if f.w != nil {
-				_, err = f.w.Write(tmp[:got])
+				if _, err := f.w.Write(tmp[:got]); err != nil {
+					e = errnoOf(err)
+				}
 			}
-			if err != nil {
-				if errnoOf(err) == EPIPE {
+			if e != 0 {
+				if e == EPIPE {
 					k.sendSignal(p, SIGPIPE) // a host pipe with no reader left
 				}
 				if done == 0 {
-					return 0, errnoOf(err)
+					return 0, e
 				}
 				break
 			}
@@ -561,14 +537,17 @@ func (k *Kernel) streamWrite(p *Process, f *File, src *uio) (uint64, Errno) {
 // statOf fills st for f as fstat(2) reports it: the host's answer for host files (with the
 // guest-visible size), a FIFO for the standard streams (what a program started with pipes,
 // as the test harness and most shells in scripts start it, sees) and for pipes.
-func (k *Kernel) statOf(f *File, st *syscall.Stat_t) Errno {
+func (k *Kernel) statOf(f *File, st *hostfs.Stat) Errno {
 	switch f.kind {
 	case fileStream:
-		*st = syscall.Stat_t{Dev: 0xd, Ino: uint64(f.flags&oAccMode) + 1, Nlink: 1,
-			Mode: syscall.S_IFIFO | 0o600, Blksize: 4096}
+		*st = hostfs.Stat{Dev: 0xd, Ino: uint64(f.flags&oAccMode) + 1, Nlink: 1,
+			Mode: hostfs.S_IFIFO | 0o600, Blksize: 4096}
 		return 0
 	case filePipe:
 		*st = f.pipe.stat()
+		return 0
+	case fileSpecial:
+		k.specialStat(f, st)
 		return 0
 	case fileShm:
 		*st = f.ino.stat
@@ -582,21 +561,18 @@ func (k *Kernel) statOf(f *File, st *syscall.Stat_t) Errno {
 	return 0
 }
 
-// patchSize replaces the host's size of a regular file by the guest-visible one when the
-// page cache knows the file (a size write() or truncation changed is the cache's).
-func (k *Kernel) patchSize(st *syscall.Stat_t) {
-	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+// patchSize makes the page cache follow the size the host reports for a regular file it
+// knows: the host's is the file's size (the guest's writes and truncations go to the host
+// at once, and other host processes may change it), so a cache that thought otherwise
+// learns it, dropping pages past a shrunk end.
+func (k *Kernel) patchSize(st *hostfs.Stat) {
+	if st.Type() != hostfs.S_IFREG {
 		return
 	}
-	if ino, ok := k.cache.inodes[fileID{dev: st.Dev, ino: st.Ino}]; ok {
-		st.Size = int64(ino.size)
+	if ino, ok := k.cache.inodes[fileID{dev: st.Dev, ino: st.Ino}]; ok && ino.size != uint64(st.Size) {
+		k.setSize(ino, uint64(st.Size))
 	}
 }
 
-// statBytes lays st out as the x86-64 struct stat (144 bytes), which Go's syscall.Stat_t
-// mirrors field for field on linux/amd64.
-func statBytes(st *syscall.Stat_t) []byte {
-	var b bytes.Buffer
-	_ = binary.Write(&b, binary.LittleEndian, st)
-	return b.Bytes()
-}
+// statBytes lays st out as the x86-64 struct stat (144 bytes).
+func statBytes(st *hostfs.Stat) []byte { return st.Bytes() }

@@ -193,9 +193,9 @@ func TestPathShapeErrors(t *testing.T) {
 	assert.Equal(t, -int64(ENOENT), call(k, p, 88, str("x", 0), str(dir+"/new/", 4096)), "symlink to new/")
 }
 
-// A relative path with a directory descriptor resolves from that directory's path, which
-// holds no symbolic link; a descriptor that is not a directory is ENOTDIR, one not open
-// EBADF. Absolute paths ignore the descriptor.
+// A relative path with a directory descriptor resolves from that directory itself (reached
+// through a symbolic link, its ".." is the real parent); a descriptor that is not a
+// directory is ENOTDIR, one not open EBADF. Absolute paths ignore the descriptor.
 func TestDirfdResolution(t *testing.T) {
 	k, p := idle(t, 64<<20)
 	dir := t.TempDir()
@@ -210,7 +210,9 @@ func TestDirfdResolution(t *testing.T) {
 	}
 	dfd := call(k, p, 2, str(filepath.Join(dir, "link", "in")), oRdonly|oDirectory)
 	require.GreaterOrEqual(t, dfd, int64(0))
-	assert.Equal(t, filepath.Join(real, "in"), fdArg(p, uint64(dfd)).dir, "the directory is named without the link")
+	named, ok := k.guestPathOf(fdArg(p, uint64(dfd)).hfd)
+	assert.True(t, ok)
+	assert.Equal(t, filepath.Join(real, "in"), named, "the directory is named without the link")
 	fd := call(k, p, 257, uint64(dfd), str("../f"), oRdonly)
 	assert.GreaterOrEqual(t, fd, int64(0), "../f from inside the link's target")
 	assert.Equal(t, -int64(ENOTDIR), call(k, p, 257, uint64(fd), str("x"), oRdonly))

@@ -242,8 +242,9 @@ func (k *Kernel) clone(t *Thread, ca *cloneArgs) (*Thread, Errno) {
 		}
 		if flags&cloneFS != 0 {
 			q.fs = p.fs
+			q.fs.users++
 		} else {
-			fs := *p.fs
+			fs := p.fs.clone()
 			q.fs = &fs
 		}
 		switch {

@@ -63,6 +63,9 @@ type Frames struct {
 	// lru, when set, hears of frames that begin to hold a page reclaim may take (a user or
 	// page-cache frame, as it is allocated) and of frames freed (reclaim.go).
 	lru frameLRU
+	// release, when set, is called as a page-cache frame is freed and says whether it may
+	// be used again (the kernel gives a frame a host file backed its memory back first).
+	release func(pfn uint64) bool
 }
 
 // frameLRU is what the frame allocator tells page reclaim (reclaim.go).
@@ -124,13 +127,22 @@ func (f *Frames) chunk(pfn uint64) *frameChunk {
 }
 
 // Alloc returns a zeroed frame with reference count 1, or ErrNoMemory.
-func (f *Frames) Alloc(kind FrameKind) (uint64, error) {
+func (f *Frames) Alloc(kind FrameKind) (uint64, error) { return f.alloc(kind, true) }
+
+// AllocDirty is Alloc for a caller that overwrites the whole frame at once (a page read
+// from a file, or a host file page mapped over it): a reused frame keeps its old bytes
+// until then, which saves zeroing it (and, for the host, committing memory for it).
+func (f *Frames) AllocDirty(kind FrameKind) (uint64, error) { return f.alloc(kind, false) }
+
+func (f *Frames) alloc(kind FrameKind, zero bool) (uint64, error) {
 	var pfn uint64
 	if n := len(f.free); n > 0 {
 		pfn = f.free[n-1]
 		f.free = f.free[:n-1]
-		if err := f.ram.ZeroFrame(pfn); err != nil {
-			return 0, err
+		if zero {
+			if err := f.ram.ZeroFrame(pfn); err != nil {
+				return 0, err
+			}
 		}
 	} else if f.next < f.limit {
 		pfn = f.next
@@ -197,7 +209,9 @@ func (f *Frames) Put(pfn uint64) bool {
 		*kp = FrameFree
 		flags := c.flags[pfn&chunkMask]
 		c.flags[pfn&chunkMask] = 0
-		f.free = append(f.free, pfn)
+		if kind != FrameCache || f.release == nil || f.release(pfn) {
+			f.free = append(f.free, pfn)
+		} // else the frame is lost to the machine rather than reused still backed by a file
 		f.stats.InUse--
 		f.stats.Freed++
 		if f.observe != nil {

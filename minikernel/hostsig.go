@@ -3,8 +3,8 @@ package minikernel
 import (
 	"fmt"
 	"sync/atomic"
-	"syscall"
-	"unsafe"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // Host signals: what the host sends emu (Ctrl-C, Ctrl-\, Ctrl-Z from the terminal, kill,
@@ -40,6 +40,7 @@ type hostSignals struct {
 	pending      atomic.Uint64 // bit sig-1 for each signal posted and not yet delivered
 	stop         atomic.Int32  // the signal that asked Run to stop, or 0
 	unheeded     atomic.Bool   // the last terminating host signal reached no process that takes it
+	debugWake    atomic.Bool   // a debugger wants the machine back (Interrupt, debugaccess.go)
 	wakeR, wakeW int           // self-pipe (non-blocking, close-on-exec); -1 until made
 }
 
@@ -54,17 +55,16 @@ func (e *HostStopError) Error() string {
 // still delivers host signals at its steps; only a blocked host read is not interrupted.
 func (k *Kernel) initHostSignals() {
 	k.hs.wakeR, k.hs.wakeW = -1, -1
-	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err == nil {
-		k.hs.wakeR, k.hs.wakeW = p[0], p[1]
+	if r, w, e := hostfs.Pipe(); e == 0 {
+		k.hs.wakeR, k.hs.wakeW = r, w
 	}
 }
 
 // closeHostSignals closes the self-pipe.
 func (k *Kernel) closeHostSignals() {
 	if k.hs.wakeR >= 0 {
-		_ = syscall.Close(k.hs.wakeR)
-		_ = syscall.Close(k.hs.wakeW)
+		hostfs.Close(k.hs.wakeR)
+		hostfs.Close(k.hs.wakeW)
 		k.hs.wakeR, k.hs.wakeW = -1, -1
 	}
 }
@@ -95,7 +95,7 @@ func (k *Kernel) RequestStop(sig int) {
 func (k *Kernel) poke() {
 	if k.hs.wakeW >= 0 {
 		b := [1]byte{1}
-		_, _ = syscall.Write(k.hs.wakeW, b[:])
+		_, _ = hostfs.Write(k.hs.wakeW, b[:])
 	}
 }
 
@@ -225,37 +225,34 @@ func (k *Kernel) waitHost(fd int, events int16) (interrupted bool) {
 		if k.hostSignalsPosted() {
 			k.deliverHostSignals()
 		}
-		if t == nil || t.exited || t.proc.exited || t.signalPending() || k.hs.stop.Load() != 0 {
+		if t == nil || t.exited || t.proc.exited || t.signalPending() || k.hs.stop.Load() != 0 ||
+			k.hs.debugWake.Swap(false) {
 			return true
 		}
-		fds := [2]pollFd{{fd: int32(fd), events: events}, {fd: int32(k.hs.wakeR), events: pollIn}}
-		n := 2
+		fds := []hostfs.PollFd{{Fd: int32(fd), Events: events}, {Fd: int32(k.hs.wakeR), Events: pollIn}}
 		if k.hs.wakeR < 0 {
-			n = 1
+			fds = fds[:1]
 		}
-		_, _, e := syscall.Syscall(syscall.SYS_POLL, uintptr(unsafe.Pointer(&fds[0])), uintptr(n), ^uintptr(0))
-		if e != 0 && e != syscall.EINTR {
+		if _, e := hostfs.PollIntr(fds, -1); e != 0 && e != hostfs.EINTR {
 			return false // let the read or write itself report the problem
 		}
-		if n == 2 && fds[1].revents != 0 {
-			var b [64]byte
-			for {
-				if r, _ := syscall.Read(k.hs.wakeR, b[:]); r <= 0 {
-					break
-				}
-			}
+		if len(fds) == 2 && fds[1].Revents != 0 {
+			k.drainWake()
 		}
-		if fds[0].revents != 0 {
+		if fds[0].Revents != 0 {
 			return false
 		}
 	}
 }
 
-// pollFd is struct pollfd.
-type pollFd struct {
-	fd      int32
-	events  int16
-	revents int16
+// drainWake empties the self-pipe.
+func (k *Kernel) drainWake() {
+	var b [64]byte
+	for {
+		if r, _ := hostfs.Read(k.hs.wakeR, b[:]); r <= 0 {
+			break
+		}
+	}
 }
 
 // Signal-waiting system calls: what only a signal ends.
@@ -283,14 +280,11 @@ func (k *Kernel) awaitHostSignal() bool {
 		return false
 	}
 	for !k.hostSignalsPosted() {
-		fds := [1]pollFd{{fd: int32(k.hs.wakeR), events: pollIn}}
-		_, _, _ = syscall.Syscall(syscall.SYS_POLL, uintptr(unsafe.Pointer(&fds[0])), 1, ^uintptr(0))
-		var b [64]byte
-		for {
-			if r, _ := syscall.Read(k.hs.wakeR, b[:]); r <= 0 {
-				break
-			}
+		if k.hs.debugWake.Swap(false) {
+			return true // the debugger's turn: the sleepers sleep on when the machine resumes
 		}
+		_, _ = hostfs.PollIntr([]hostfs.PollFd{{Fd: int32(k.hs.wakeR), Events: pollIn}}, -1)
+		k.drainWake()
 	}
 	k.deliverHostSignals()
 	return true

@@ -58,6 +58,10 @@ type Config struct {
 	// machine waits for one from the host, as Linux would, instead of ending in
 	// ErrDeadlock.
 	HostSignals bool
+	// CopyFilePages keeps the page cache's pages of host files in guest RAM as copies,
+	// read in and written back, instead of backing their frames with the host file's pages
+	// (hostpages.go); what hosts that cannot map file pages into RAM always do.
+	CopyFilePages bool
 	// CPUs is the number of emulated CPUs (0: 1; at most 64).
 	CPUs int
 	// Interleave is how many instructions a CPU runs before the next CPU takes its turn,
@@ -148,11 +152,17 @@ type Kernel struct {
 
 	ns namespace   // the guest's view of the host's files (namei.go)
 	hs hostSignals // signals the host sent emu, for the guest (hostsig.go)
+	hp hostPages   // the page cache's frames backed by host file pages (hostpages.go)
 
 	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
 
-	locks     map[any]*fileLocks // file locks by file (locks.go)
-	lockWaits map[any]*lockWait  // POSIX lock owners blocked in F_SETLKW, for EDEADLK
+	locks       map[any]*fileLocks      // file locks by file (locks.go)
+	lockWaits   map[any]*lockWait       // POSIX lock owners blocked in F_SETLKW, for EDEADLK
+	hostWaiters []hostWaiter            // wait queues woken by host descriptors (special.go)
+	ktimers     []*ktimer               // armed kernel timers (ktimer.go)
+	sfdWaits    map[*Process]*waitQueue // threads waiting on a signalfd (signalfd.go)
+	anonIDs     uint64                  // ids of anonymous-inode objects (eventfd-id)
+	epItems     map[*File][]*epItem     // epoll items by the file they watch (epoll.go)
 }
 
 // New builds a machine (RAM, and CPUs each with an MMU) and a kernel to run it, with paging
@@ -228,6 +238,7 @@ func New(cfg Config) (*Kernel, error) {
 	k.realtimeBase = realtimeStart(cfg.Realtime)
 	k.initFDBudget()
 	k.initHostSignals()
+	k.initHostPages()
 	if err := k.initNamespace(cfg.Root); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("minikernel: %w", err)
@@ -486,6 +497,7 @@ func (k *Kernel) runUntilTrap(budget uint64) (*Thread, cpu.Trap, error) {
 		}
 		limit = k.timerBudget(t.proc, limit)
 		k.cpu.SetTSCOffset((c.idleNS + k.clockNS) * cpu.TSCPerInstruction)
+		catchHostFaults() // a frame whose host file shrank is a trap, not a crash
 		before := k.cpu.Instructions()
 		tr := k.cpu.Run(limit)
 		ran := k.cpu.Instructions() - before
@@ -547,6 +559,7 @@ func (k *Kernel) anyRunnable() bool {
 // exception, or nothing when the budget ran out; then the timers that are due, and, if t
 // goes back to user mode, what every return to user mode does (signals, restarts).
 func (k *Kernel) handleTrap(t *Thread, tr cpu.Trap) error {
+	defer k.recoverHostFault(t)
 	p := t.proc
 	switch tr.Kind {
 	case cpu.TrapBudget:
@@ -557,6 +570,8 @@ func (k *Kernel) handleTrap(t *Thread, tr cpu.Trap) error {
 		k.exception(p, tr)
 	case cpu.TrapInternal:
 		return fmt.Errorf("emulator failure in pid %d at rip %#x: %v", p.PID, tr.RIP, tr.Err)
+	case cpu.TrapHostFault:
+		k.handleHostFaultTrap(t, tr)
 	}
 	if !p.exited {
 		k.cpuTimers(p)
@@ -581,6 +596,9 @@ func (k *Kernel) schedule() (bool, error) {
 	for {
 		if k.eventDue() {
 			k.wakeTimers()
+		}
+		if len(k.hostWaiters) > 0 {
+			k.pollHostWaiters(0) // host sockets that became ready (special.go)
 		}
 		next := k.pickNext(c)
 		if next == nil {

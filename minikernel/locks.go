@@ -4,6 +4,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // File locks: flock, POSIX record locks (fcntl F_SETLK, F_SETLKW, F_GETLK) and open file
@@ -215,7 +217,7 @@ func (k *Kernel) lockFileSize(f *File) uint64 {
 	if f.ino != nil {
 		return f.ino.size
 	}
-	var st syscall.Stat_t
+	var st hostfs.Stat
 	if f.hfd >= 0 && hostFstat(f.hfd, &st) == 0 {
 		return uint64(st.Size)
 	}

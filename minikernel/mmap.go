@@ -1,9 +1,9 @@
 package minikernel
 
 import (
-	"syscall"
-
 	"github.com/vmemu/vmemu/mmu"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // Creating, removing and changing areas: Linux's mm/mmap.c (do_mmap, mmap_region,
@@ -218,12 +218,12 @@ func (k *Kernel) zap(mm *MM, v *VMA, start, end uint64, g *tlbGather) {
 // below the end of the file). Linux's writepage, done at once.
 func (k *Kernel) writeBack(f *File, idx, pfn uint64) {
 	ino := f.ino
-	if ino.pages[idx] != pfn || idx<<12 >= ino.size {
-		return // the page was truncated away: nothing of it belongs to the file any more
+	if ino.pages[idx] != pfn || idx<<12 >= ino.size || k.hostBacked(pfn) {
+		return // truncated away, or the host file's page itself: nothing to write
 	}
 	fr, _ := k.ram.Frame(pfn)
 	n := min(4096, ino.size-idx<<12)
-	if _, err := syscall.Pwrite(f.hfd, fr[:n], int64(idx<<12)); err != nil {
+	if _, err := hostfs.Pwrite(f.hfd, fr[:n], int64(idx<<12)); err != 0 {
 		k.logf("writing back page %d of %s: %v", idx, f.name, err)
 	}
 	k.writebacks++

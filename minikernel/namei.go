@@ -2,11 +2,11 @@ package minikernel
 
 import (
 	"fmt"
-	"os"
 	"path"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // The guest's file namespace: how a path the guest names becomes a host file. Linux's
@@ -16,120 +16,126 @@ import (
 // By default the guest's root is the host's: paths resolve as they do for a host process,
 // so a program behaves the same natively and emulated. With Config.Root the guest is
 // confined to a host directory with chroot semantics: "/" is that directory, ".." at it
-// stays there, and an absolute symbolic link inside it resolves relative to it. The host
-// kernel enforces the confinement: every walk is one openat2(2) from the root with
-// RESOLVE_IN_ROOT, which treats the root as "/" for "..", absolute paths and symlinks
-// alike, and refuses magic links (/proc/self/fd/N) that could point anywhere.
+// stays there, and an absolute symbolic link inside it resolves relative to it. The walk is
+// hostfs's (internal/hostfs/walk_unix.go): one component at a time from a held directory,
+// never following a link the host would resolve itself, so no path, symbolic link or
+// magic link leads out, on any host.
 //
-// A walk never starts anywhere but the root: the working directory and directory
-// descriptors are kept as guest paths without symbolic links (the host names them through
-// /proc/self/fd), and a relative path is appended to one. Since such a base holds no
-// symbolic link, a ".." after it means what it means on Linux, the parent directory.
-// Operations on a name rather than on a file (mkdir, unlink, rename, symlink, link) open
-// the parent directory this way and act on the last component relative to it, as
-// path_parentat() does, so they cannot follow a symbolic link out of the root either.
+// The working directory and directory descriptors are held host directories, as Linux
+// holds dentries: a relative path is resolved from the directory itself, so renaming it
+// (or any directory above it) does not change where relative names lead. Operations on a
+// name rather than on a file (mkdir, unlink, rename, symlink, link) open the parent
+// directory and act on the last component relative to it, as path_parentat() does.
 
 // namespace is the kernel's view of the host file tree.
 type namespace struct {
-	rootFD    int    // an O_PATH descriptor of the guest's root directory on the host
-	rootHost  string // the host path of the root, as the host names it ("/" when unconfined)
-	resolve   uint64 // openat2 RESOLVE_* flags for every walk (RESOLVE_IN_ROOT when confined)
-	hostUmask uint32 // the host process's umask, which the host applies to files we create
-	initCwd   string // the working directory of the first process
-	pipes     uint64 // pipes created so far (their inode numbers)
+	fs        *hostfs.FS
+	hostUmask uint32   // the host process's umask, which the host applies to files we create
+	initCwd   *hostDir // the working directory of the first process
+	pipes     uint64   // pipes created so far (their inode numbers)
 }
 
-// fsState is a process's place in the namespace, copied by fork. Linux's struct fs_struct
-// (pwd, umask) and mm->exe_file.
+// hostDir is a held host directory: a working directory, shared by the processes whose
+// fs_struct copies name it. Linux's struct path held by fs_struct.pwd.
+type hostDir struct {
+	fd   int
+	refs int
+}
+
+func (d *hostDir) get() *hostDir {
+	d.refs++
+	return d
+}
+
+func (d *hostDir) put() {
+	if d.refs--; d.refs == 0 {
+		hostfs.Close(d.fd)
+	}
+}
+
+// fsState is a process's place in the namespace, copied by fork or shared (CLONE_FS).
+// Linux's struct fs_struct (users, pwd, umask) and mm->exe_file.
 type fsState struct {
-	cwd   string // the working directory: an absolute guest path without symbolic links
+	users int      // processes sharing it (CLONE_FS); the last to exit releases cwd
+	cwd   *hostDir // the working directory
 	umask uint32
 	exe   string // the guest path of the running executable (/proc/self/exe)
+}
+
+// clone is fork's copy of s: the same working directory, held once more.
+func (s *fsState) clone() fsState {
+	c := *s
+	c.users = 1
+	if c.cwd != nil {
+		c.cwd.get()
+	}
+	return c
+}
+
+// release lets go of the working directory (exit).
+func (s *fsState) release() {
+	if s.cwd != nil {
+		s.cwd.put()
+		s.cwd = nil
+	}
 }
 
 // initNamespace opens the guest's root: the host's "/" when root is empty, else the host
 // directory root, with walks confined to it.
 func (k *Kernel) initNamespace(root string) error {
-	ns := &k.ns
-	ns.hostUmask = hostUmask()
-	dir := root
-	if dir == "" {
-		dir = "/"
-	}
-	fd, err := syscall.Open(dir, oPath|oDirectory|syscall.O_CLOEXEC, 0)
+	fs, err := hostfs.New(root)
 	if err != nil {
-		return fmt.Errorf("root directory %s: %w", dir, err)
+		return err
 	}
-	ns.rootFD = fd
-	host, e := hostReadlinkat(atFdcwd, "/proc/self/fd/"+strconv.Itoa(fd))
+	cwd, e := fs.InitialCwd()
 	if e != 0 {
-		_ = syscall.Close(fd)
-		return fmt.Errorf("root directory %s: naming it through /proc/self/fd: %w", dir, syscall.Errno(e))
+		fs.Close()
+		return fmt.Errorf("working directory: %s", hostfs.ErrnoText(e))
 	}
-	ns.rootHost = host
-	if host == "/" {
-		wd, err := syscall.Getwd()
-		if err != nil {
-			wd = "/"
-		}
-		ns.initCwd = wd
-		return nil
-	}
-	ns.initCwd = "/"
-	ns.resolve = resolveInRoot | resolveNoMagiclinks
-	probe, e := hostOpenat2(fd, "/", oPath|syscall.O_CLOEXEC, 0, ns.resolve)
-	if e != 0 {
-		_ = syscall.Close(fd)
-		if e == ENOSYS {
-			return fmt.Errorf("root directory %s: confining the guest needs openat2 (Linux 5.6 or later)", dir)
-		}
-		return fmt.Errorf("root directory %s: %w", dir, syscall.Errno(e))
-	}
-	_ = syscall.Close(probe)
+	k.ns.fs = fs
+	k.ns.initCwd = &hostDir{fd: cwd, refs: 1}
+	k.ns.hostUmask = hostfs.Umask()
 	return nil
-}
-
-// hostUmask reads the host process's umask from /proc/self/status without changing it
-// (umask(2) can only be read by setting it, which would race with other goroutines).
-func hostUmask() uint32 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "Umask:"); ok {
-				if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
-					return uint32(m)
-				}
-			}
-		}
-	}
-	return 0o022
 }
 
 // initialFS is the namespace state of the first process: the host's working directory
 // (or "/" when confined), and the host's umask.
 func (k *Kernel) initialFS() fsState {
-	return fsState{cwd: k.ns.initCwd, umask: k.ns.hostUmask}
+	return fsState{users: 1, cwd: k.ns.initCwd.get(), umask: k.ns.hostUmask}
 }
 
-// closeNamespace releases the root descriptor.
+// closeNamespace releases the root and the first working directory.
 func (k *Kernel) closeNamespace() {
-	if k.ns.rootFD > 0 {
-		_ = syscall.Close(k.ns.rootFD)
-		k.ns.rootFD = 0
+	if k.ns.initCwd != nil {
+		k.ns.initCwd.put()
+		k.ns.initCwd = nil
+	}
+	if k.ns.fs != nil {
+		k.ns.fs.Close()
+		k.ns.fs = nil
 	}
 }
 
-// absPath returns the absolute guest path that path names relative to dirfd (AT_FDCWD:
-// the working directory of p, or of the first process when p is nil), not yet resolved:
-// "/home/a/../b". A relative path with a descriptor that is not open is EBADF, with one
-// that is not a directory ENOTDIR, as Linux's path_init() says.
-func (k *Kernel) absPath(p *Process, dirfd uint64, name string) (string, Errno) {
+// gpath is a path the guest named, with the held directory a relative one starts from.
+type gpath struct {
+	start int    // the host directory descriptor a relative name is resolved from
+	name  string // as the guest gave it
+}
+
+// String is the path as the guest gave it.
+func (g gpath) String() string { return g.name }
+
+// absPath pairs name with where it is resolved from: dirfd (AT_FDCWD: the working directory
+// of p, or of the first process when p is nil). A relative path with a descriptor that is
+// not open is EBADF, with one that is not a directory ENOTDIR, as Linux's path_init() says.
+func (k *Kernel) absPath(p *Process, dirfd uint64, name string) (gpath, Errno) {
+	g := gpath{start: k.ns.fs.Root(), name: name}
 	if strings.HasPrefix(name, "/") {
-		return name, 0
+		return g, 0
 	}
-	base := k.ns.initCwd
-	if p != nil {
-		base = p.fs.cwd
+	g.start = k.ns.initCwd.fd
+	if p != nil && p.fs.cwd != nil {
+		g.start = p.fs.cwd.fd
 	}
 	if int32(dirfd) != atFdcwd {
 		var f *File
@@ -138,70 +144,76 @@ func (k *Kernel) absPath(p *Process, dirfd uint64, name string) (string, Errno) 
 		}
 		switch {
 		case f == nil:
-			return "", EBADF
+			return g, EBADF
 		case f.kind != fileDir:
-			return "", ENOTDIR
+			return g, ENOTDIR
 		}
-		base = f.dir
+		g.start = f.hfd
 	}
-	if base == "/" {
-		return "/" + name, 0
-	}
-	return base + "/" + name, 0
+	return g, 0
 }
 
-// magicExe reports whether abs names the running executable through procfs
+// magicExe reports whether g names the running executable through procfs
 // (/proc/self/exe, /proc/<pid>/exe), and returns its guest path. Linux's proc_exe_link():
 // busybox finds itself this way, and re-executes itself for its applets.
-func (k *Kernel) magicExe(p *Process, abs string) (string, bool) {
-	if p == nil || p.fs.exe == "" || !strings.HasPrefix(abs, "/proc/") {
-		return "", false
+func (k *Kernel) magicExe(p *Process, g gpath) (gpath, bool) {
+	if p == nil || p.fs.exe == "" || !strings.HasPrefix(g.name, "/proc/") {
+		return g, false
 	}
-	c := path.Clean(abs)
+	c := path.Clean(g.name)
 	if c == "/proc/self/exe" || c == "/proc/"+strconv.Itoa(p.PID)+"/exe" {
-		return p.fs.exe, true
+		return gpath{start: k.ns.fs.Root(), name: p.fs.exe}, true
 	}
-	return "", false
+	return g, false
 }
 
-// hostOpen opens the guest path abs on the host with open flags and mode, the walk
-// confined to the root. The descriptor is close-on-exec on the host.
-func (k *Kernel) hostOpen(abs string, flags int, mode uint32) (int, Errno) {
-	return hostOpenat2(k.ns.rootFD, abs, flags|syscall.O_CLOEXEC, mode, k.ns.resolve)
-}
-
-// lookupPath opens what abs names with O_PATH, following a final symbolic link when follow
-// (procfs's magic /proc/self/exe too). The caller closes the descriptor.
-func (k *Kernel) lookupPath(p *Process, abs string, follow bool) (int, Errno) {
-	if exe, ok := k.magicExe(p, abs); ok && follow {
-		abs = exe
+// hostOpen opens g on the host with Linux's open flags and mode, the walk confined to the
+// root. A final symbolic link is followed unless O_NOFOLLOW or O_CREAT|O_EXCL say not to.
+// The descriptor is close-on-exec on the host.
+func (k *Kernel) hostOpen(g gpath, flags int, mode uint32) (int, Errno) {
+	follow := flags&oNofollow == 0 && flags&(oCreat|oExcl) != oCreat|oExcl
+	l, e := k.ns.fs.Lookup(g.start, g.name, follow)
+	if e != 0 {
+		return -1, Errno(e)
 	}
-	flags := oPath
-	if !follow {
+	defer l.Close()
+	if !l.Follow {
 		flags |= oNofollow
 	}
-	return k.hostOpen(abs, flags, 0)
+	fd, e := hostfs.Openat(l.Dir, l.Name, flags, mode)
+	return fd, Errno(e)
 }
 
-// guestPathOf names the host file open on fd as the guest sees it: its host path (from
-// /proc/self/fd, which has no symbolic links) less the root's. ok is false when the file
-// lies outside the root (moved out from under the guest by a host process).
-func (k *Kernel) guestPathOf(fd int) (string, bool) {
-	hp, e := hostReadlinkat(atFdcwd, "/proc/self/fd/"+strconv.Itoa(fd))
-	if e != 0 {
-		return "", false
+// lookup resolves g to a name in a held directory (following a final symbolic link when
+// follow; procfs's magic /proc/self/exe too). The caller closes the Loc.
+func (k *Kernel) lookup(p *Process, g gpath, follow bool) (hostfs.Loc, Errno) {
+	if exe, ok := k.magicExe(p, g); ok && follow {
+		g = exe
 	}
-	root := k.ns.rootHost
-	switch {
-	case root == "/":
-		return hp, strings.HasPrefix(hp, "/")
-	case hp == root:
-		return "/", true
-	case strings.HasPrefix(hp, root+"/"):
-		return hp[len(root):], true
-	}
-	return "", false
+	l, e := k.ns.fs.Lookup(g.start, g.name, follow)
+	return l, Errno(e)
 }
+
+// lookupPath opens what g names with O_PATH, following a final symbolic link when follow
+// (procfs's magic /proc/self/exe too). The caller closes the descriptor.
+func (k *Kernel) lookupPath(p *Process, g gpath, follow bool) (int, Errno) {
+	l, e := k.lookup(p, g, follow)
+	if e != 0 {
+		return -1, e
+	}
+	defer l.Close()
+	flags := oPath
+	if !l.Follow {
+		flags |= oNofollow
+	}
+	fd, en := hostfs.Openat(l.Dir, l.Name, flags, 0)
+	return fd, Errno(en)
+}
+
+// guestPathOf names the host file open on fd as the guest sees it: its path under the
+// root. ok is false when the file lies outside the root (moved out from under the guest by
+// a host process) or the host cannot name it.
+func (k *Kernel) guestPathOf(fd int) (string, bool) { return k.ns.fs.PathOf(fd) }
 
 // lastKind is what the last component of a path is. Linux's LAST_NORM, LAST_DOT,
 // LAST_DOTDOT, LAST_ROOT.
@@ -223,38 +235,42 @@ type parentRef struct {
 	slash bool // the path ended with a slash
 }
 
-// splitLast splits an absolute path into the path of its parent and its last component.
-func splitLast(abs string) (dir, name string, kind lastKind, slash bool) {
-	s := strings.TrimRight(abs, "/")
-	slash = len(s) < len(abs)
+// splitLast splits a path into the path of its parent ("" for a relative path of one
+// component: the start directory) and its last component.
+func splitLast(name string) (dir, last string, kind lastKind, slash bool) {
+	s := strings.TrimRight(name, "/")
+	slash = len(s) < len(name)
 	if s == "" {
 		return "/", "", lastRoot, slash
 	}
 	i := strings.LastIndexByte(s, '/')
-	dir, name = s[:i], s[i+1:]
-	if dir == "" {
+	dir, last = s[:max(i, 0)], s[i+1:]
+	if i == 0 {
 		dir = "/"
 	}
-	switch name {
+	switch last {
 	case ".":
 		kind = lastDot
 	case "..":
 		kind = lastDotDot
 	}
-	return dir, name, kind, slash
+	return dir, last, kind, slash
 }
 
-// openParent opens the directory that holds abs's last component. For "/" there is no
+// openParent opens the directory that holds g's last component. For "/" there is no
 // parent and fd is -1.
-func (k *Kernel) openParent(abs string) (parentRef, Errno) {
-	dir, name, kind, slash := splitLast(abs)
+func (k *Kernel) openParent(g gpath) (parentRef, Errno) {
+	dir, name, kind, slash := splitLast(g.name)
 	r := parentRef{fd: -1, name: name, kind: kind, slash: slash}
 	if kind == lastRoot {
 		return r, 0
 	}
-	fd, e := k.hostOpen(dir, oPath|oDirectory, 0)
+	if dir == "" {
+		dir = "."
+	}
+	fd, e := k.ns.fs.OpenDir(g.start, dir)
 	if e != 0 {
-		return r, e
+		return r, Errno(e)
 	}
 	r.fd = fd
 	return r, 0
@@ -262,22 +278,17 @@ func (k *Kernel) openParent(abs string) (parentRef, Errno) {
 
 func (r *parentRef) close() {
 	if r.fd >= 0 {
-		_ = syscall.Close(r.fd)
+		hostfs.Close(r.fd)
 		r.fd = -1
 	}
 }
 
-// userPathAt reads a path argument and makes it absolute relative to dirfd: EFAULT for a
-// bad pointer, ENAMETOOLONG past PATH_MAX, ENOENT for an empty path.
-func (k *Kernel) userPathAt(p *Process, dirfd, va uint64) (string, Errno) {
+// userPathAt reads a path argument and pairs it with where it is resolved from (dirfd):
+// EFAULT for a bad pointer, ENAMETOOLONG past PATH_MAX, ENOENT for an empty path.
+func (k *Kernel) userPathAt(p *Process, dirfd, va uint64) (gpath, Errno) {
 	s, e := k.userPath(p, va)
 	if e != 0 {
-		return "", e
+		return gpath{}, e
 	}
 	return k.absPath(p, dirfd, s)
 }
-
-// procFDPath is the host path through which a host descriptor's file can be reached by
-// the calls that have no descriptor form (chmod, utimensat on an O_PATH descriptor): a
-// magic link, followed by the host's kernel itself, never a walk through names.
-func procFDPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }

@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"syscall"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // The page cache: one set of frames per object, keyed by (object identity, page index), that
@@ -37,8 +38,8 @@ type Inode struct {
 	// writers the open descriptions that may write it: Linux's i_writecount, negative while
 	// executed, positive while open for writing. One excludes the other (ETXTBSY).
 	execs, writers int
-	stat           syscall.Stat_t // the host's answer when the inode was first opened
-	memfd          *memfdInfo     // a memfd's seals (memfd.go); nil for other objects
+	stat           hostfs.Stat // the host's answer when the inode was first opened
+	memfd          *memfdInfo  // a memfd's seals (memfd.go); nil for other objects
 }
 
 // Size returns the object's size in bytes.
@@ -78,7 +79,7 @@ func (pc *PageCache) Pages() int {
 }
 
 // inode returns the inode for id, creating it with the given name, size and stat.
-func (pc *PageCache) inode(id fileID, name string, st *syscall.Stat_t) *Inode {
+func (pc *PageCache) inode(id fileID, name string, st *hostfs.Stat) *Inode {
 	if ino, ok := pc.inodes[id]; ok {
 		return ino
 	}
@@ -97,7 +98,7 @@ func (pc *PageCache) newShm(size uint64) *Inode {
 	pc.shm++
 	ino := pc.inode(fileID{shm: pc.shm}, "/dev/zero (deleted)", nil)
 	ino.size = size
-	ino.stat.Mode = syscall.S_IFREG | 0o600
+	ino.stat.Mode = hostfs.S_IFREG | 0o600
 	return ino
 }
 
@@ -117,20 +118,28 @@ func (k *Kernel) cachePage(f *File, idx uint64) (frame uint64, hit bool, err err
 		k.frames.setFlags(pfn, flagReferenced, true) // mark_page_accessed()
 		return pfn, true, nil
 	}
+	k.refreshSize(f) // the host may have grown or shrunk the file
 	if idx<<12 >= pageRoundUp(ino.size) {
 		return 0, false, errBeyondEOF
 	}
-	pfn, err := k.frames.Alloc(FrameCache)
+	var pfn uint64
+	if f.hfd >= 0 {
+		pfn, err = k.frames.AllocDirty(FrameCache) // mapped over, or read in and cleared below
+	} else {
+		pfn, err = k.frames.Alloc(FrameCache)
+	}
 	if err != nil {
 		return 0, false, err
 	}
-	if f.hfd >= 0 {
+	if k.fillFromHost(f, idx, pfn) {
+		// The frame is the host's page (hostpages.go): nothing to read.
+	} else if f.hfd >= 0 {
 		fr, _ := k.ram.Frame(pfn)
 		n := int(min(4096, ino.size-idx<<12))
 		got := 0
 		for got < n {
-			r, rerr := syscall.Pread(f.hfd, fr[got:n], int64(idx<<12)+int64(got))
-			if rerr != nil {
+			r, rerr := hostfs.Pread(f.hfd, fr[got:n], int64(idx<<12)+int64(got))
+			if rerr != 0 {
 				k.frames.Put(pfn)
 				return 0, false, fmt.Errorf("reading %s: %w", ino.name, rerr)
 			}
@@ -159,7 +168,7 @@ func (k *Kernel) truncatePages(ino *Inode, size uint64) {
 		}
 	}
 	if off := size & 0xfff; off != 0 {
-		if pfn, ok := ino.pages[size>>12]; ok {
+		if pfn, ok := ino.pages[size>>12]; ok && !k.hostBacked(pfn) { // the host clears its own
 			fr, _ := k.ram.Frame(pfn)
 			clear(fr[off:])
 			k.ram.NoteWrite(pfn)

@@ -4,7 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"syscall"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // Pipes, as Linux's fs/pipe.c keeps them: a ring of 16 one-page buffers (64 KiB). A write
@@ -255,8 +256,8 @@ func (f *File) pipePoll() int16 {
 
 // stat is what fstat reports for a pipe: a FIFO on the pipe file system, owned by the
 // user that runs the machine.
-func (pp *pipe) stat() syscall.Stat_t {
-	return syscall.Stat_t{Dev: 0xe, Ino: pp.ino, Nlink: 1, Mode: syscall.S_IFIFO | 0o600,
+func (pp *pipe) stat() hostfs.Stat {
+	return hostfs.Stat{Dev: 0xe, Ino: pp.ino, Nlink: 1, Mode: hostfs.S_IFIFO | 0o600,
 		Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid()), Blksize: 4096}
 }
 

@@ -2,8 +2,8 @@ package minikernel
 
 import (
 	"encoding/binary"
-	"syscall"
-	"unsafe"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // Waiting for descriptors: poll, ppoll, select and pselect6. Linux's fs/select.c
@@ -51,6 +51,8 @@ func (k *Kernel) filePoll(f *File, events int16) int16 {
 	switch f.kind {
 	case filePipe:
 		return f.pipePoll()
+	case fileSpecial:
+		return k.specialPoll(f)
 	case fileStream:
 		if fd := hostFDOf(f); fd >= 0 {
 			return hostPollOne(fd, events)
@@ -68,14 +70,9 @@ func (k *Kernel) filePoll(f *File, events int16) int16 {
 // pollWaiter collects what a poller would sleep on: the pipes it polls, and the host
 // descriptors that are not ready.
 type pollWaiter struct {
-	pipes []*pipe
-	host  []pollFD
-}
-
-// pollFD is a struct pollfd.
-type pollFD struct {
-	fd             int32
-	events, revent int16
+	pipes  []*pipe
+	queues []*waitQueue // the wait queues of special files (special.go)
+	host   []hostfs.PollFd
 }
 
 // pollCheck returns the readiness of descriptor fd for events (POLLNVAL when it is not open,
@@ -90,8 +87,10 @@ func (k *Kernel) pollCheck(p *Process, fd int32, events int16, w *pollWaiter) in
 		switch {
 		case f.kind == filePipe:
 			w.pipes = append(w.pipes, f.pipe)
+		case f.kind == fileSpecial:
+			k.specialQueues(f, func(q *waitQueue) { w.queues = append(w.queues, q) })
 		case hostFDOf(f) >= 0:
-			w.host = append(w.host, pollFD{fd: int32(hostFDOf(f)), events: events})
+			w.host = append(w.host, hostfs.PollFd{Fd: int32(hostFDOf(f)), Events: events})
 		}
 	}
 	return m
@@ -102,14 +101,12 @@ func (k *Kernel) pollCheck(p *Process, fd int32, events int16, w *pollWaiter) in
 // deadline (virtual nanoseconds from now; 0: none) has passed. It reports whether p
 // sleeps in the machine.
 func (k *Kernel) pollSleep(p *Process, w *pollWaiter, deadline uint64) bool {
-	if len(w.pipes) == 0 && len(w.host) > 0 {
+	if len(w.pipes) == 0 && len(w.queues) == 0 && len(w.host) > 0 {
 		ms, rem := -1, k.remaining(deadline)
 		if deadline != 0 {
 			ms = int(rem / 1e6)
 		}
-		ready, _ := retryEINTR(func() (uintptr, syscall.Errno) {
-			return sys6(syscall.Syscall6(hostSysPoll, uintptr(unsafe.Pointer(&w.host[0])), uintptr(len(w.host)), uintptr(ms), 0, 0, 0))
-		})
+		ready, _ := hostfs.Poll(w.host, ms)
 		if ready == 0 && deadline != 0 {
 			k.clockNS += rem // the wait timed out: so does the virtual one
 		}
@@ -117,6 +114,9 @@ func (k *Kernel) pollSleep(p *Process, w *pollWaiter, deadline uint64) bool {
 	}
 	for _, pp := range w.pipes {
 		pp.waiters.add(k.cur)
+	}
+	for _, q := range w.queues {
+		q.add(k.cur)
 	}
 	return true
 }

@@ -208,6 +208,11 @@ func (k *Kernel) putFiles(p *Process) {
 		}
 		p.fds = nil
 	}
+	if p.fs != nil {
+		if p.fs.users--; p.fs.users <= 0 {
+			p.fs.release() // the working directory (namei.go)
+		}
+	}
 }
 
 // notifyParent tells p's parent that p has exited: the exit signal (SIGCHLD) with si_pid,

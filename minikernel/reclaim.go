@@ -577,7 +577,13 @@ func (k *Kernel) evictFile(pfn uint64, why string) bool {
 	_, first, n := k.unmapFrame(pfn, 0, nil)
 	op := ReclaimEvict
 	if dirty && f != nil {
-		k.writeBack(f, c.idx, pfn)
+		if k.hostBacked(pfn) {
+			// The host file's page is the frame (hostpages.go): the stores are in the
+			// host's page cache already, and the host writes them to disk.
+			why += " (dirty; host-backed: its stores are in the host file already)"
+		} else {
+			k.writeBack(f, c.idx, pfn)
+		}
 		k.rc.stats.WrittenBack++
 		op = ReclaimWriteback
 	} else {

@@ -47,8 +47,8 @@ func (k *Kernel) zeroTail(ino *Inode, from, to uint64) {
 		return
 	}
 	pfn, ok := ino.pages[from>>12]
-	if !ok {
-		return
+	if !ok || k.hostBacked(pfn) {
+		return // the host's page: the host decides what the tail reads as, as for its own processes
 	}
 	fr, _ := k.ram.Frame(pfn)
 	end := min(pageRoundUp(from), to)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // Scripts: a file that starts with "#!" names its interpreter, which execve runs instead,
@@ -79,7 +81,7 @@ func (k *Kernel) openExec(path string) (*File, *ExecError) {
 		f.put()
 		return nil, execErr(path, EACCES, fmt.Errorf("not a regular file"))
 	}
-	if en := hostFaccessat2(f.hfd, "", 1 /* X_OK */, atEmptyPath); en != 0 {
+	if en := Errno(hostfs.AccessFd(f.hfd, 1 /* X_OK */, false)); en != 0 {
 		f.put()
 		return nil, execErr(path, en, nil)
 	}

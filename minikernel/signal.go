@@ -439,6 +439,7 @@ func (k *Kernel) queueSignal(p *Process, t *Thread, info sigInfo) {
 	if t != nil {
 		q = &t.sig.private
 	}
+	k.signalfdNotify(p) // signalfd.go
 	bit := sigBit(sig)
 	if sig < sigRTMin && q.set&bit != 0 {
 		return // legacy_queue(): one instance of a standard signal

@@ -45,6 +45,9 @@ const (
 // exits, a pipe gets data or room). Linux's wait_queue_head_t.
 type waitQueue struct {
 	ts []*Thread
+	// watchers are told of every wakeup, whether a thread sleeps or not: the epoll items
+	// watching the object (epoll.go; Linux's ep_poll_callback on the wait queue).
+	watchers []queueWatcher
 }
 
 // add puts t on the queue (once).
@@ -62,6 +65,9 @@ func (k *Kernel) wakeAll(q *waitQueue) {
 		k.wake(t)
 	}
 	q.ts = q.ts[:0]
+	for i := len(q.watchers) - 1; i >= 0; i-- {
+		q.watchers[i].woken(k) // newest first, as add_wait_queue() puts them at the head
+	}
 }
 
 // wake makes a thread asleep in a system call runnable; it runs the call again when it is
@@ -188,6 +194,7 @@ func (k *Kernel) eventDue() bool { return k.nextEvent != 0 && k.nowNS() >= k.nex
 // sleepers whose deadline has come, then finds the next such event.
 func (k *Kernel) wakeTimers() {
 	now := k.nowNS()
+	k.fireKTimers(now) // timerfd, POSIX timers (ktimer.go)
 	for _, p := range slices.Clone(k.live) {
 		if p.exited {
 			continue
@@ -204,6 +211,7 @@ func (k *Kernel) wakeTimers() {
 		}
 	}
 	k.nextEvent = 0
+	k.noteKTimers()
 	for _, p := range k.live {
 		if t := p.sig.timers[itimerReal]; t.expires != 0 {
 			k.noteEvent(t.expires)
@@ -221,6 +229,9 @@ func (k *Kernel) wakeTimers() {
 // an idle CPU waits for its timer interrupt. It reports false when nothing is due, ever:
 // a deadlock.
 func (k *Kernel) advanceToTimer() bool {
+	if k.idleHostWait() {
+		return true // a host descriptor a thread waits for is ready (special.go)
+	}
 	if k.nextEvent == 0 {
 		k.wakeTimers() // nextEvent may be stale-early or missing; recompute before giving up
 		if k.nextEvent == 0 {

@@ -24,9 +24,14 @@ type Stats struct {
 	// PageCache: lookups of file pages that found them cached (Hits) or had to read them
 	// (Misses), pages in the cache now, and pages written back from shared mappings.
 	PageCacheHits, PageCacheMisses, PageCachePages, Writebacks uint64
-	ITLB, DTLB                                                 tlb.Stats
-	Unified                                                    bool // one TLB serves both (ITLB == DTLB)
-	Frames                                                     FrameStats
+	// HostFilePages counts the file pages whose frames the host file's page backed
+	// (hostpages.go); CopiedFilePages those that had to be copies (no room under the
+	// host's mapping limit, or a host that cannot map them); EvictedFilePages the cached
+	// pages dropped to make room.
+	HostFilePages, CopiedFilePages, EvictedFilePages uint64
+	ITLB, DTLB                                       tlb.Stats
+	Unified                                          bool // one TLB serves both (ITLB == DTLB)
+	Frames                                           FrameStats
 	// Reclaim is what page reclaim did; Swap the swap area's use (HasSwap false: none).
 	Reclaim ReclaimStats
 	Swap    SwapInfo
@@ -146,5 +151,6 @@ func (c *StatsCollector) Snapshot() Stats {
 	s.Writebacks = c.k.writebacks
 	s.Reclaim = c.k.ReclaimStats()
 	s.Swap, s.HasSwap = c.k.Swap()
+	s.HostFilePages, s.CopiedFilePages, s.EvictedFilePages = c.k.hp.mapped, c.k.hp.copied, c.k.hp.evicted
 	return s
 }

@@ -2,7 +2,8 @@ package minikernel
 
 import (
 	"encoding/binary"
-	"syscall"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // Descriptor system calls: open, close, read, write and friends, on the file layer of
@@ -94,11 +95,11 @@ func rwFile(p *Process, fd uint64, write bool) (*File, Errno) {
 // seekable reports whether f has a position that pread, pwrite and lseek can use.
 func seekable(f *File) bool {
 	switch f.kind {
-	case filePipe, fileStream:
+	case filePipe, fileStream, fileSpecial:
 		return false
 	case fileDevice:
-		_, err := syscall.Seek(f.hfd, 0, 1)
-		return err == nil
+		_, e := hostfs.Seek(f.hfd, 0, 1)
+		return e == 0
 	}
 	return true
 }
@@ -111,6 +112,9 @@ func (k *Kernel) doRead(p *Process, f *File, dst *uio, pos *uint64) int64 {
 	}
 	if f.kind == filePipe {
 		return k.pipeReadCall(p, f, dst)
+	}
+	if f.kind == fileSpecial {
+		return k.specialRead(p, f, dst) // special.go
 	}
 	if pos != nil && f.kind == fileDevice {
 		return k.devicePIO(p, f, dst, *pos, false)
@@ -138,13 +142,18 @@ func (k *Kernel) doWrite(p *Process, f *File, src *uio, pos *uint64) int64 {
 	if f.kind == filePipe {
 		return k.pipeWriteCall(p, f, src)
 	}
+	if f.kind == fileSpecial {
+		return k.specialWrite(p, f, src) // special.go
+	}
 	if pos != nil && f.kind == fileDevice {
 		return k.devicePIO(p, f, src, *pos, true)
 	}
 	off := f.off
 	switch {
 	case f.flags&oAppend != 0 && f.ino != nil:
-		// Even for pwrite: Linux appends whatever the offset (pwrite(2), BUGS).
+		// Even for pwrite: Linux appends whatever the offset (pwrite(2), BUGS), at the
+		// end as the host has it now.
+		k.refreshSize(f)
 		off = f.ino.size
 	case pos != nil:
 		off = *pos
@@ -167,15 +176,15 @@ func (k *Kernel) devicePIO(p *Process, f *File, buf *uio, pos uint64, write bool
 		if !ok && got == 0 {
 			return -int64(EFAULT)
 		}
-		n, err := syscall.Pwrite(f.hfd, data[:got], int64(pos))
-		if err != nil {
-			return -int64(errnoOf(err))
+		n, e := hostfs.Pwrite(f.hfd, data[:got], int64(pos))
+		if e != 0 {
+			return -int64(e)
 		}
 		return int64(n)
 	}
-	n, err := syscall.Pread(f.hfd, data, int64(pos))
-	if err != nil {
-		return -int64(errnoOf(err))
+	n, e := hostfs.Pread(f.hfd, data, int64(pos))
+	if e != 0 {
+		return -int64(e)
 	}
 	if got, ok := buf.store(k, p, 0, data[:n]); !ok {
 		if got == 0 {
@@ -286,12 +295,13 @@ func sysLseek(k *Kernel, p *Process, a *[6]uint64) int64 {
 		if a[2] > seekHole {
 			return -int64(EINVAL)
 		}
-		r, err := syscall.Seek(f.hfd, off, int(a[2]))
-		if err != nil {
-			return -int64(errnoOf(err))
+		r, e := hostfs.Seek(f.hfd, off, int(a[2]))
+		if e != 0 {
+			return -int64(e)
 		}
 		return r
 	}
+	k.refreshSize(f)
 	size := int64(f.ino.size)
 	var pos int64
 	switch a[2] {
@@ -325,7 +335,7 @@ func sysFstat(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if f == nil {
 		return -int64(EBADF)
 	}
-	var st syscall.Stat_t
+	var st hostfs.Stat
 	if e := k.statOf(f, &st); e != 0 {
 		return -int64(e)
 	}
@@ -505,6 +515,7 @@ func sysIoctl(k *Kernel, p *Process, a *[6]uint64) int64 {
 		case filePipe:
 			return putInt(int32(f.pipe.unread()))
 		case fileRegular:
+			k.refreshSize(f)
 			return putInt(int32(int64(f.ino.size) - int64(f.off)))
 		}
 	}
@@ -532,7 +543,7 @@ func sysIoctl(k *Kernel, p *Process, a *[6]uint64) int64 {
 			return -int64(EFAULT)
 		}
 	}
-	if e := hostIoctl(hfd, req, buf); e != 0 {
+	if e := hostfs.Ioctl(hfd, req, buf); e != 0 {
 		return -int64(e)
 	}
 	if out {
@@ -654,8 +665,8 @@ func sysFtruncate(k *Kernel, p *Process, a *[6]uint64) int64 {
 		k.setSize(f.ino, uint64(length)) // a memfd (memfd.go)
 		return 0
 	}
-	if err := syscall.Ftruncate(f.hfd, length); err != nil {
-		return -int64(errnoOf(err))
+	if e := hostfs.Ftruncate(f.hfd, length); e != 0 {
+		return -int64(e)
 	}
 	k.stampFD(f.hfd)
 	k.setSize(f.ino, uint64(length))
@@ -677,8 +688,8 @@ func sysFsync(k *Kernel, p *Process, a *[6]uint64) int64 {
 	case fileRegular:
 		k.syncInode(f.ino)
 	}
-	if err := syscall.Fsync(f.hfd); err != nil {
-		return -int64(errnoOf(err))
+	if e := hostfs.Fsync(f.hfd); e != 0 {
+		return -int64(e)
 	}
 	return 0
 }
@@ -710,13 +721,13 @@ func sysGetdents64(k *Kernel, p *Process, a *[6]uint64) int64 {
 	}
 	count := min(a[2], 1<<16)
 	buf := make([]byte, max(count, 1))
-	before, _ := syscall.Seek(f.hfd, 0, 1)
-	n, err := syscall.Getdents(f.hfd, buf[:count])
-	if err != nil {
-		return -int64(errnoOf(err))
+	before, _ := hostfs.Seek(f.hfd, 0, 1)
+	n, e := hostfs.Getdents64(f.hfd, buf[:count])
+	if e != 0 {
+		return -int64(e)
 	}
 	if _, ok := k.copyOut(p, a[1], buf[:n]); !ok {
-		_, _ = syscall.Seek(f.hfd, before, 0)
+		_, _ = hostfs.Seek(f.hfd, before, 0)
 		return -int64(EFAULT)
 	}
 	return int64(n)
@@ -731,11 +742,11 @@ func sysFchdir(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if f.kind != fileDir {
 		return -int64(ENOTDIR)
 	}
-	if e := hostFaccessat2(f.hfd, "", 1 /* X_OK */, atEmptyPath); e != 0 {
+	fd, e := hostfs.DupCloexec(f.hfd)
+	if e != 0 {
 		return -int64(e)
 	}
-	p.fs.cwd = f.dir
-	return 0
+	return k.setCwd(p, fd)
 }
 
 // fchmod(fd, mode).
@@ -747,8 +758,8 @@ func sysFchmod(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if f.hfd < 0 {
 		return 0 // a pipe or stream: Linux changes its in-memory inode, which no one reads
 	}
-	if err := syscall.Fchmod(f.hfd, uint32(a[1])&0o7777); err != nil {
-		return -int64(errnoOf(err))
+	if e := hostfs.Fchmod(f.hfd, uint32(a[1])&0o7777&^setID); e != 0 {
+		return -int64(e)
 	}
 	return 0
 }

@@ -1,6 +1,10 @@
 package minikernel
 
-import "syscall"
+import (
+	"syscall"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
+)
 
 // More calls on open files that real programs make: fadvise64, fallocate and
 // copy_file_range. Linux's mm/fadvise.c, fs/open.c (vfs_fallocate) and fs/read_write.c
@@ -29,8 +33,8 @@ func isFIFO(f *File) bool {
 	if f.kind != fileDevice || f.hfd < 0 {
 		return false
 	}
-	var st syscall.Stat_t
-	return hostFstat(f.hfd, &st) == 0 && st.Mode&syscall.S_IFMT == syscall.S_IFIFO
+	var st hostfs.Stat
+	return hostFstat(f.hfd, &st) == 0 && st.Type() == hostfs.S_IFIFO
 }
 
 // fallocate modes (include/uapi/linux/falloc.h).
@@ -250,7 +254,7 @@ func sameFileSystem(a, b *File) bool {
 	if a.kind == fileShm {
 		return true
 	}
-	var sa, sb syscall.Stat_t
+	var sa, sb hostfs.Stat
 	return hostFstat(a.hfd, &sa) == 0 && hostFstat(b.hfd, &sb) == 0 && sa.Dev == sb.Dev
 }
 

@@ -1,10 +1,9 @@
 package minikernel
 
 import (
-	"bytes"
 	"encoding/binary"
-	"path"
-	"syscall"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // System calls on names: stat, access, mkdir, unlink, rename, readlink, symlink, link,
@@ -29,15 +28,15 @@ func sysLstat(k *Kernel, p *Process, a *[6]uint64) int64 {
 
 // emptyPathFile returns the file an AT_EMPTY_PATH call with an empty path acts on: dirfd's
 // (any kind of file), or the working directory for AT_FDCWD (file nil, abs set).
-func (k *Kernel) emptyPathFile(p *Process, dirfd uint64) (*File, string, Errno) {
+func (k *Kernel) emptyPathFile(p *Process, dirfd uint64) (*File, gpath, Errno) {
 	if int32(dirfd) == atFdcwd {
-		return nil, p.fs.cwd, 0
+		return nil, gpath{start: p.fs.cwd.fd, name: "."}, 0
 	}
 	f := fdArg(p, dirfd)
 	if f == nil {
-		return nil, "", EBADF
+		return nil, gpath{}, EBADF
 	}
-	return f, "", 0
+	return f, gpath{}, 0
 }
 
 // atTarget is the file a *at() call acts on: a host descriptor for it, or, for a file with
@@ -50,7 +49,7 @@ type atTarget struct {
 
 func (t atTarget) release() {
 	if t.own {
-		_ = syscall.Close(t.fd)
+		hostfs.Close(t.fd)
 	}
 }
 
@@ -64,14 +63,18 @@ func (k *Kernel) resolveAt(p *Process, dirfd uint64, name string, flags uint64) 
 		if flags&atEmptyPath == 0 {
 			return atTarget{fd: -1}, ENOENT
 		}
-		f, abs, e := k.emptyPathFile(p, dirfd)
+		f, cwd, e := k.emptyPathFile(p, dirfd)
 		switch {
 		case e != 0:
 			return atTarget{fd: -1}, e
 		case f != nil:
 			return atTarget{file: f, fd: f.hfd}, 0
 		}
-		name = abs
+		fd, e := k.lookupPath(p, cwd, true)
+		if e != 0 {
+			return atTarget{fd: -1}, e
+		}
+		return atTarget{fd: fd, own: true}, 0
 	}
 	abs, e := k.absPath(p, dirfd, name)
 	if e != 0 {
@@ -96,12 +99,13 @@ func sysNewfstatat(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if e != 0 {
 		return -int64(e)
 	}
-	var st syscall.Stat_t
+	var st hostfs.Stat
+	var abs gpath
 	if name == "" {
 		if flags&atEmptyPath == 0 {
 			return -int64(ENOENT)
 		}
-		f, abs, e := k.emptyPathFile(p, a[0])
+		f, cwd, e := k.emptyPathFile(p, a[0])
 		if e != 0 {
 			return -int64(e)
 		}
@@ -109,9 +113,10 @@ func sysNewfstatat(k *Kernel, p *Process, a *[6]uint64) int64 {
 			b := [6]uint64{a[0], a[2]}
 			return sysFstat(k, p, &b)
 		}
-		name = abs
+		abs = cwd
+	} else {
+		abs, e = k.absPath(p, a[0], name)
 	}
-	abs, e := k.absPath(p, a[0], name)
 	if e == 0 {
 		e = k.statPath(p, abs, flags&atSymlinkNofollow == 0, &st)
 	}
@@ -125,14 +130,14 @@ func sysNewfstatat(k *Kernel, p *Process, a *[6]uint64) int64 {
 }
 
 // statPath stats what abs names, following a final symbolic link when follow.
-func (k *Kernel) statPath(p *Process, abs string, follow bool, st *syscall.Stat_t) Errno {
-	fd, e := k.lookupPath(p, abs, follow)
+func (k *Kernel) statPath(p *Process, abs gpath, follow bool, st *hostfs.Stat) Errno {
+	l, e := k.lookup(p, abs, follow)
 	if e != 0 {
 		return e
 	}
-	defer syscall.Close(fd)
-	if e := hostFstat(fd, st); e != 0 {
-		return e
+	defer l.Close()
+	if e := hostfs.Fstatat(l.Dir, l.Name, st, l.Follow); e != 0 {
+		return Errno(e)
 	}
 	k.patchSize(st)
 	return 0
@@ -162,14 +167,21 @@ func sysStatx(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(e)
 	}
 	defer t.release()
-	var st syscall.Stat_t
+	var st hostfs.Stat
 	if t.fd < 0 {
 		if e := k.statOf(t.file, &st); e != 0 {
 			return -int64(e)
 		}
 		statxFromStat(&st, &buf)
 	} else {
-		if e := hostStatx(t.fd, "", atEmptyPath|int(flags&atStatxSyncType), mask, &buf); e != 0 {
+		switch e := hostfs.Statx(t.fd, int(flags&atStatxSyncType), mask, &buf); e {
+		case 0:
+		case hostfs.ENOSYS: // a host without statx: the basic fields, from stat
+			if e := hostFstat(t.fd, &st); e != 0 {
+				return -int64(e)
+			}
+			statxFromStat(&st, &buf)
+		default:
 			return -int64(e)
 		}
 		if hostFstat(t.fd, &st) == 0 {
@@ -184,7 +196,7 @@ func sysStatx(k *Kernel, p *Process, a *[6]uint64) int64 {
 }
 
 // statxFromStat lays out a struct statx with the basic fields of st.
-func statxFromStat(st *syscall.Stat_t, b *[256]byte) {
+func statxFromStat(st *hostfs.Stat, b *[256]byte) {
 	le := binary.LittleEndian
 	le.PutUint32(b[0:], statxBasicStats)
 	le.PutUint32(b[4:], uint32(st.Blksize))
@@ -195,7 +207,7 @@ func statxFromStat(st *syscall.Stat_t, b *[256]byte) {
 	le.PutUint64(b[32:], st.Ino)
 	le.PutUint64(b[40:], uint64(st.Size))
 	le.PutUint64(b[48:], uint64(st.Blocks))
-	for i, ts := range []syscall.Timespec{st.Atim, {}, st.Ctim, st.Mtim} {
+	for i, ts := range []hostfs.Timespec{st.Atim, {}, st.Ctim, st.Mtim} {
 		le.PutUint64(b[64+16*i:], uint64(ts.Sec))
 		le.PutUint32(b[72+16*i:], uint32(ts.Nsec))
 	}
@@ -234,7 +246,7 @@ func sysFaccessat2(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if t.fd < 0 {
 		return 0 // a pipe or stream: its owner may do anything with it
 	}
-	return -int64(hostFaccessat2(t.fd, "", uint32(mode), atEmptyPath|int(flags&atEaccess)))
+	return -int64(hostfs.AccessFd(t.fd, uint32(mode), flags&atEaccess != 0))
 }
 
 // unlink(path), rmdir(path) and unlinkat(dirfd, path, flags): the host removes the name;
@@ -275,20 +287,16 @@ func sysUnlinkat(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(EISDIR)
 	case !rmdir && r.slash:
 		// "name/": ENOENT when absent, EISDIR for a directory, else ENOTDIR.
-		var st syscall.Stat_t
+		var st hostfs.Stat
 		if e := hostFstatat(r.fd, r.name, &st, atSymlinkNofollow); e != 0 {
 			return -int64(e)
 		}
-		if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+		if st.IsDir() {
 			return -int64(EISDIR)
 		}
 		return -int64(ENOTDIR)
 	}
-	flags := 0
-	if rmdir {
-		flags = atRemovedir
-	}
-	return -int64(hostUnlinkat(r.fd, r.name, flags))
+	return -int64(hostfs.Unlinkat(r.fd, r.name, rmdir))
 }
 
 // mkdir(path, mode) and mkdirat(dirfd, path, mode): the new directory gets mode less the
@@ -303,7 +311,7 @@ func sysMkdirat(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if e != 0 {
 		return -int64(e)
 	}
-	mode := uint32(a[2]) & 0o1777 &^ p.fs.umask
+	mode := uint32(a[2]) & 0o1777 &^ p.fs.umask &^ setID
 	r, e := k.openParent(abs)
 	if e != 0 {
 		return -int64(e)
@@ -312,14 +320,11 @@ func sysMkdirat(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if r.kind != lastNorm {
 		return -int64(EEXIST)
 	}
-	if err := syscall.Mkdirat(r.fd, r.name, mode); err != nil {
-		return -int64(errnoOf(err))
+	if e := hostfs.Mkdirat(r.fd, r.name, mode); e != 0 {
+		return -int64(e)
 	}
 	if mode&k.ns.hostUmask != 0 {
-		if fd, e := hostOpenat2(r.fd, r.name, oPath|oNofollow|oDirectory|syscall.O_CLOEXEC, 0, 0); e == 0 {
-			_ = syscall.Chmod(procFDPath(fd), mode)
-			_ = syscall.Close(fd)
-		}
+		_ = hostfs.Fchmodat(r.fd, r.name, mode, false)
 	}
 	k.stampCreated(p, r.fd, r.name)
 	k.stampFD(r.fd)
@@ -373,15 +378,15 @@ func sysRenameat2(k *Kernel, p *Process, a *[6]uint64) int64 {
 	}
 	if from.slash || to.slash {
 		// A trailing slash on either name needs the source to be a directory.
-		var st syscall.Stat_t
+		var st hostfs.Stat
 		if e := hostFstatat(from.fd, from.name, &st, atSymlinkNofollow); e != 0 {
 			return -int64(e)
 		}
-		if st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
+		if !st.IsDir() {
 			return -int64(ENOTDIR)
 		}
 	}
-	return -int64(hostRenameat2(from.fd, from.name, to.fd, to.name, flags))
+	return -int64(hostfs.Renameat2(from.fd, from.name, to.fd, to.name, flags))
 }
 
 // readlink(path, buf, size) and readlinkat(dirfd, path, buf, size): the text of a symbolic
@@ -400,22 +405,24 @@ func sysReadlinkat(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if e != 0 {
 		return -int64(e)
 	}
-	text, ok := k.magicExe(p, abs)
+	exe, ok := k.magicExe(p, abs)
+	text := exe.name
 	if !ok {
-		fd, e := k.lookupPath(p, abs, false)
+		l, e := k.lookup(p, abs, false)
 		if e != 0 {
 			return -int64(e)
 		}
-		defer syscall.Close(fd)
-		var st syscall.Stat_t
-		if e := hostFstat(fd, &st); e != 0 {
+		defer l.Close()
+		var st hostfs.Stat
+		if e := hostfs.Fstatat(l.Dir, l.Name, &st, l.Follow); e != 0 {
 			return -int64(e)
 		}
-		if st.Mode&syscall.S_IFMT != syscall.S_IFLNK {
+		if st.Type() != hostfs.S_IFLNK {
 			return -int64(EINVAL)
 		}
-		if text, e = hostReadlinkat(fd, ""); e != 0 {
-			return -int64(e)
+		var he hostfs.Errno
+		if text, he = hostfs.Readlinkat(l.Dir, l.Name); he != 0 {
+			return -int64(he)
 		}
 	}
 	b := []byte(text)[:min(int64(len(text)), size)]
@@ -428,7 +435,7 @@ func sysReadlinkat(k *Kernel, p *Process, a *[6]uint64) int64 {
 // newName opens the parent of a name about to be created (symlink, link): a name that
 // is ".", ".." or "/" exists already (EEXIST); "name/" for a non-directory is ENOENT when
 // the name is free and EEXIST when taken.
-func (k *Kernel) newName(abs string) (parentRef, Errno) {
+func (k *Kernel) newName(abs gpath) (parentRef, Errno) {
 	r, e := k.openParent(abs)
 	if e != 0 {
 		return r, e
@@ -438,7 +445,7 @@ func (k *Kernel) newName(abs string) (parentRef, Errno) {
 		return r, EEXIST
 	}
 	if r.slash {
-		var st syscall.Stat_t
+		var st hostfs.Stat
 		e := hostFstatat(r.fd, r.name, &st, atSymlinkNofollow)
 		r.close()
 		if e == 0 {
@@ -470,7 +477,7 @@ func sysSymlinkat(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(e)
 	}
 	defer r.close()
-	if e := hostSymlinkat(target, r.fd, r.name); e != 0 {
+	if e := hostfs.Symlinkat(target, r.fd, r.name); e != 0 {
 		return -int64(e)
 	}
 	k.stampCreated(p, r.fd, r.name)
@@ -501,25 +508,28 @@ func sysLinkat(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if e != 0 {
 		return -int64(e)
 	}
-	fd, e := k.lookupPath(p, oldAbs, flags&atSymlinkFollow != 0)
+	old, e := k.lookup(p, oldAbs, flags&atSymlinkFollow != 0)
 	if e != 0 {
 		return -int64(e)
 	}
-	defer syscall.Close(fd)
+	defer old.Close()
 	r, e := k.newName(newAbs)
 	if e != 0 {
 		return -int64(e)
 	}
 	defer r.close()
-	var st syscall.Stat_t
-	if hostFstat(fd, &st) == 0 && st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+	var st hostfs.Stat
+	if e := hostfs.Fstatat(old.Dir, old.Name, &st, old.Follow); e != 0 {
+		return -int64(e)
+	}
+	if st.IsDir() {
 		return -int64(EPERM) // directories have no hard links
 	}
-	// The magic link names exactly the file found, not a path the host would walk again.
-	return -int64(hostLinkat(atFdcwd, procFDPath(fd), r.fd, r.name, atSymlinkFollow))
+	return -int64(hostfs.Linkat(old.Dir, old.Name, r.fd, r.name, old.Follow))
 }
 
-// chdir(path): the directory becomes the working directory, named without symbolic links.
+// chdir(path): the directory becomes the working directory, held open (not kept as a
+// name), so that renaming it does not move where relative names lead.
 func sysChdir(k *Kernel, p *Process, a *[6]uint64) int64 {
 	abs, e := k.userPathAt(p, fdcwdArg, a[0])
 	if e != 0 {
@@ -529,21 +539,30 @@ func sysChdir(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if e != 0 {
 		return -int64(e)
 	}
-	defer syscall.Close(fd)
-	if e := hostFaccessat2(fd, "", 1 /* X_OK */, atEmptyPath); e != 0 {
+	return k.setCwd(p, fd)
+}
+
+// setCwd makes the directory open on fd (which it takes) p's working directory, if p may
+// search it.
+func (k *Kernel) setCwd(p *Process, fd int) int64 {
+	if e := hostfs.AccessFd(fd, 1 /* X_OK */, false); e != 0 {
+		hostfs.Close(fd)
 		return -int64(e)
 	}
-	dir, ok := k.guestPathOf(fd)
-	if !ok {
-		dir = path.Clean(abs)
-	}
-	p.fs.cwd = dir
+	p.fs.release()
+	p.fs.cwd = &hostDir{fd: fd, refs: 1}
 	return 0
 }
 
-// getcwd(buf, size): the working directory, with its NUL; ERANGE when size is too small.
+// getcwd(buf, size): the working directory's path under the root, with its NUL; ERANGE
+// when size is too small. A directory no longer under the root (moved out by a host
+// process) is "(unreachable)", as Linux's d_path() prefixes such a path.
 func sysGetcwd(k *Kernel, p *Process, a *[6]uint64) int64 {
-	b := append([]byte(p.fs.cwd), 0)
+	dir, ok := k.guestPathOf(p.fs.cwd.fd)
+	if !ok {
+		dir = "(unreachable)/"
+	}
+	b := append([]byte(dir), 0)
 	if uint64(len(b)) > a[1] {
 		return -int64(ERANGE)
 	}
@@ -564,15 +583,12 @@ func sysFchmodat(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if e != 0 {
 		return -int64(e)
 	}
-	fd, e := k.lookupPath(p, abs, true)
+	l, e := k.lookup(p, abs, true)
 	if e != 0 {
 		return -int64(e)
 	}
-	defer syscall.Close(fd)
-	if err := syscall.Chmod(procFDPath(fd), uint32(a[2])&0o7777); err != nil {
-		return -int64(errnoOf(err))
-	}
-	return 0
+	defer l.Close()
+	return -int64(hostfs.Fchmodat(l.Dir, l.Name, uint32(a[2])&0o7777&^setID, l.Follow))
 }
 
 // truncate(path, length): as ftruncate on the file the path names, without opening it for
@@ -593,19 +609,19 @@ func sysTruncate(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if e != 0 {
 		return -int64(e)
 	}
-	defer syscall.Close(fd)
-	var st syscall.Stat_t
+	defer hostfs.Close(fd)
+	var st hostfs.Stat
 	if e := hostFstat(fd, &st); e != 0 {
 		return -int64(e)
 	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+	if st.Type() != hostfs.S_IFREG {
 		return -int64(EINVAL)
 	}
 	if textBusy(k.cache.inodes[fileID{dev: st.Dev, ino: st.Ino}]) {
 		return -int64(ETXTBSY)
 	}
-	if err := syscall.Ftruncate(fd, length); err != nil {
-		return -int64(errnoOf(err))
+	if e := hostfs.Ftruncate(fd, length); e != 0 {
+		return -int64(e)
 	}
 	k.stampFD(fd)
 	if ino, ok := k.cache.inodes[fileID{dev: st.Dev, ino: st.Ino}]; ok {
@@ -685,12 +701,12 @@ func (k *Kernel) setTimes(fd int, times *[4]int64) Errno {
 	if times != nil {
 		orig = *times
 	}
-	e := hostUtimensat(fd, "", k.guestTimes(times), atEmptyPath)
+	e := Errno(hostfs.Futimens(fd, k.guestTimes(times)))
 	if allNow && (e == EPERM || e == EACCES) {
 		if times != nil {
 			times = &orig
 		}
-		e = hostUtimensat(fd, "", times, atEmptyPath)
+		e = Errno(hostfs.Futimens(fd, times))
 	}
 	return e
 }
@@ -707,7 +723,7 @@ func sysStatfs(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if e != 0 {
 		return -int64(e)
 	}
-	defer syscall.Close(fd)
+	defer hostfs.Close(fd)
 	return k.putStatfs(p, fd, a[1])
 }
 
@@ -731,21 +747,22 @@ func sysFstatfs(k *Kernel, p *Process, a *[6]uint64) int64 {
 }
 
 func (k *Kernel) putStatfs(p *Process, fd int, va uint64) int64 {
-	var sf syscall.Statfs_t
-	if err := syscall.Fstatfs(fd, &sf); err != nil {
-		return -int64(errnoOf(err))
+	var sf hostfs.Statfs
+	if e := hostfs.Fstatfs(fd, &sf); e != 0 {
+		return -int64(e)
 	}
-	var b bytes.Buffer
-	_ = binary.Write(&b, binary.LittleEndian, &sf)
-	if _, ok := k.copyOut(p, va, b.Bytes()); !ok {
+	if _, ok := k.copyOut(p, va, sf.Bytes()); !ok {
 		return -int64(EFAULT)
 	}
 	return 0
 }
 
 // mknod(path, mode, dev) and mknodat(dirfd, path, mode, dev): a FIFO, socket or regular
-// file (a device node needs a privilege the host decides), with mode less the umask. A
-// directory's mode is EPERM, an unknown type EINVAL, as in Linux's may_mknod().
+// file, with mode less the umask (and never set-ID). A directory's mode is EPERM, an
+// unknown type EINVAL, as in Linux's may_mknod(). A device node needs CAP_MKNOD, which no
+// guest has, so it is EPERM once the name is known to be free (vfs_mknod()), whether or
+// not emu itself could make one: the guest must not reach a host device it was not given.
+// A whiteout (a character device 0:0) needs no privilege, as on Linux.
 func sysMknod(k *Kernel, p *Process, a *[6]uint64) int64 {
 	b := [6]uint64{fdcwdArg, a[0], a[1], a[2]}
 	return sysMknodat(k, p, &b)
@@ -753,11 +770,11 @@ func sysMknod(k *Kernel, p *Process, a *[6]uint64) int64 {
 
 func sysMknodat(k *Kernel, p *Process, a *[6]uint64) int64 {
 	mode := uint32(a[2])
-	switch mode & syscall.S_IFMT {
+	switch mode & hostfs.S_IFMT {
 	case 0:
-		mode |= syscall.S_IFREG
-	case syscall.S_IFREG, syscall.S_IFCHR, syscall.S_IFBLK, syscall.S_IFIFO, syscall.S_IFSOCK:
-	case syscall.S_IFDIR:
+		mode |= hostfs.S_IFREG
+	case hostfs.S_IFREG, hostfs.S_IFCHR, hostfs.S_IFBLK, hostfs.S_IFIFO, hostfs.S_IFSOCK:
+	case hostfs.S_IFDIR:
 		return -int64(EPERM)
 	default:
 		return -int64(EINVAL)
@@ -771,15 +788,20 @@ func sysMknodat(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(e)
 	}
 	defer r.close()
-	perm := mode & 0o7777 &^ p.fs.umask
-	if err := syscall.Mknodat(r.fd, r.name, mode&syscall.S_IFMT|perm, int(a[3])); err != nil {
-		return -int64(errnoOf(err))
+	dev := a[3]
+	if t := mode & hostfs.S_IFMT; t == hostfs.S_IFBLK || t == hostfs.S_IFCHR && uint32(dev) != 0 {
+		var st hostfs.Stat
+		if hostFstatat(r.fd, r.name, &st, atSymlinkNofollow) == 0 {
+			return -int64(EEXIST)
+		}
+		return -int64(EPERM)
+	}
+	perm := mode & 0o7777 &^ p.fs.umask &^ setID
+	if e := hostfs.Mknodat(r.fd, r.name, mode&hostfs.S_IFMT|perm, uint64(uint32(dev))); e != 0 {
+		return -int64(e)
 	}
 	if perm&k.ns.hostUmask != 0 {
-		if fd, e := hostOpenat2(r.fd, r.name, oPath|oNofollow|syscall.O_CLOEXEC, 0, 0); e == 0 {
-			_ = syscall.Chmod(procFDPath(fd), perm)
-			_ = syscall.Close(fd)
-		}
+		_ = hostfs.Fchmodat(r.fd, r.name, perm, false)
 	}
 	k.stampCreated(p, r.fd, r.name)
 	k.stampFD(r.fd)

@@ -1,6 +1,8 @@
 package minikernel
 
-import "syscall"
+import (
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
+)
 
 // The mm system calls with Linux's argument checks, in the order Linux makes them (which
 // decides the errno when several arguments are wrong). The work is in mmap.go.
@@ -128,9 +130,9 @@ func sysMmap(k *Kernel, p *Process, a *[6]uint64) int64 {
 
 // isDevZero reports whether f is the host's /dev/zero (character device 1:5).
 func isDevZero(f *File) bool {
-	var st syscall.Stat_t
+	var st hostfs.Stat
 	return f.kind == fileDevice && f.hfd >= 0 && hostFstat(f.hfd, &st) == 0 &&
-		st.Mode&syscall.S_IFMT == syscall.S_IFCHR && st.Rdev == 1<<8|5
+		st.Type() == hostfs.S_IFCHR && st.Rdev == 1<<8|5
 }
 
 // checkMapType applies do_mmap's checks of the mapping type and, for a file, of the file

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"syscall"
 	"unsafe"
+
+	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
 // Extended attributes: getxattr, setxattr, listxattr, removexattr and their l* (the link
@@ -68,8 +70,8 @@ func (k *Kernel) pathTarget(p *Process, va uint64, follow bool) (*xattrTarget, E
 		return nil, e
 	}
 	t := &xattrTarget{path: procFDPath(fd), follow: true, close: []int{fd}}
-	var st syscall.Stat_t
-	if !follow && hostFstat(fd, &st) == 0 && st.Mode&syscall.S_IFMT == syscall.S_IFLNK {
+	var st hostfs.Stat
+	if !follow && hostFstat(fd, &st) == 0 && st.Type() == hostfs.S_IFLNK {
 		// The link itself: name it inside its directory, which the host walks to without
 		// following it.
 		r, e := k.openParent(abs)

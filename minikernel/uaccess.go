@@ -40,11 +40,20 @@ func (k *Kernel) userCopy(p *Process, va uint64, buf []byte, acc mmu.Access) (in
 			continue
 		}
 		chunk := min(len(buf)-done, int(4096-addr&0xfff))
+		dst, src := mem[pa:pa+uint64(chunk)], buf[done:done+chunk]
+		if acc != mmu.Write {
+			dst, src = src, dst
+		}
+		if a, faulted := copyCatching(dst, src); faulted {
+			// The host file behind the page shrank: the kernel learns it and drops the
+			// page, and the retry faults as Linux would (EFAULT past the end of the file).
+			if !k.hostFault(a) {
+				return done, false
+			}
+			continue
+		}
 		if acc == mmu.Write {
-			copy(mem[pa:pa+uint64(chunk)], buf[done:done+chunk])
 			k.ram.NoteWrite(pa >> 12)
-		} else {
-			copy(buf[done:done+chunk], mem[pa:pa+uint64(chunk)])
 		}
 		done += chunk
 	}

@@ -20,7 +20,13 @@ import (
 // idle returns a kernel with one process that has executed nothing yet (hello, loaded).
 func idle(t *testing.T, ram uint64) (*Kernel, *Process) {
 	t.Helper()
-	k, err := New(Config{RAM: ram})
+	return idleWith(t, Config{RAM: ram})
+}
+
+// idleWith is idle with a whole configuration.
+func idleWith(t *testing.T, cfg Config) (*Kernel, *Process) {
+	t.Helper()
+	k, err := New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { k.Close() })
 	p, err := k.Spawn(progs+"hello", []string{"hello"}, nil)
@@ -335,11 +341,12 @@ func TestCloneFlagChecks(t *testing.T) {
 	assert.Len(t, k.tasks, 1, "nothing was created")
 }
 
-// Shared mappings are written back by Sync and when the kernel shuts down (Close), even
-// when the program never called msync or munmap. Sync clears the dirty flags it wrote back
-// and invalidates them in the TLB, so a later store sets them again.
+// Where file pages are copies (CopyFilePages, or a host that cannot map file pages into
+// RAM), shared mappings are written back by Sync and when the kernel shuts down (Close),
+// even when the program never called msync or munmap. Sync clears the dirty flags it wrote
+// back and invalidates them in the TLB, so a later store sets them again.
 func TestCloseWritesSharedMappingsBack(t *testing.T) {
-	k, p := idle(t, 64<<20)
+	k, p := idleWith(t, Config{RAM: 64 << 20, CopyFilePages: true})
 	path := filepath.Join(t.TempDir(), "f")
 	require.NoError(t, os.WriteFile(path, []byte("xxxxxxxx"), 0o644))
 	f, e := k.openHost(path, oRdwr, 0)

@@ -31,3 +31,9 @@ func release(mem []byte) error {
 func resident([]byte) (uint64, error) {
 	return 0, fmt.Errorf("ram: resident memory: %w on Windows", errors.ErrUnsupported)
 }
+
+// Windows cannot place a file view inside the RAM's allocation: frames stay anonymous and
+// the kernel copies file pages (and writes them back).
+func fileFramesSupported() bool                        { return false }
+func mapFileAt(unsafe.Pointer, int, int64, bool) error { return ErrNoFileFrames }
+func mapAnonAt(unsafe.Pointer) error                   { return ErrNoFileFrames }

@@ -87,6 +87,10 @@ type RAM struct {
 	// frame. A store into such a frame calls onCodeWrite (the snoop).
 	code        []uint64
 	onCodeWrite func(pfn uint64)
+
+	// files holds the frames a host file page backs (fileframes.go): true when shared
+	// with the file.
+	files map[uint64]bool
 }
 
 // New reserves size bytes of physical memory. size must be a positive multiple of FrameSize.

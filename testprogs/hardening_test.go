@@ -4,6 +4,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/vmemu/vmemu/minikernel"
+	"github.com/vmemu/vmemu/ram"
 )
 
 // Issue 11 (hardening): the guest's edge cases behave as on Linux. See also
@@ -19,9 +22,15 @@ func TestReadWriteCountsAtTheEdges(t *testing.T) {
 // sameInDirsWith is sameInDirs with more arguments after the directory.
 func sameInDirsWith(t *testing.T, prog, stdin string, args ...string) result {
 	t.Helper()
+	return sameInDirsCfg(t, prog, stdin, nil, args...)
+}
+
+// sameInDirsCfg is sameInDirsWith on a machine the configs adjust.
+func sameInDirsCfg(t *testing.T, prog, stdin string, cfgs []emuConfig, args ...string) result {
+	t.Helper()
 	nd, ed := t.TempDir(), t.TempDir()
 	want := runNative(t, prog, stdin, append([]string{nd}, args...)...)
-	got := runEmu(t, prog, stdin, append([]string{ed}, args...))
+	got := runEmu(t, prog, stdin, append([]string{ed}, args...), cfgs...)
 	assert.Equal(t, want.Stdout, got.Stdout, "%s: standard output differs", prog)
 	assert.Equal(t, want.Stderr, got.Stderr, "%s: standard error differs", prog)
 	assert.Equal(t, want.Code, got.Code, "%s: exit code differs; emulator log: %s", prog, got.Log)
@@ -49,4 +58,31 @@ func TestBranchToNonCanonicalMatchesNative(t *testing.T) {
 func TestHintNOPsMatchNative(t *testing.T) {
 	r := sameAsNative(t, "musl_hard_hintnop", "")
 	assert.NotContains(t, r.Stdout, "U")
+}
+
+// assertSharedPagesReachTheFile checks how a run's shared file pages reached the file: as
+// the host file's own pages (nothing to write back) where the host can map them into RAM,
+// else as copies written back.
+func assertSharedPagesReachTheFile(t *testing.T, r result) {
+	t.Helper()
+	if ram.FileFramesSupported() {
+		assert.Greater(t, r.Stats.HostFilePages, uint64(0), "file pages backed by the host file")
+		assert.Zero(t, r.Stats.Writebacks, "no page needs writing back")
+		return
+	}
+	assert.Greater(t, r.Stats.Writebacks, uint64(0), "pages written back from shared mappings")
+}
+
+// Items 4 to 6, the fallback: with file pages kept as copies in guest RAM (what a host
+// that cannot map file pages into RAM does), the file programs still match Linux, their
+// shared pages written back.
+func TestFileProgramsWithCopiedPagesMatchNative(t *testing.T) {
+	copyPages := func(c *minikernel.Config) { c.CopyFilePages = true }
+	for _, prog := range []string{"musl_fs_map", "vm_file"} {
+		t.Run(prog, func(t *testing.T) {
+			r := sameInDirsCfg(t, prog, "", []emuConfig{copyPages})
+			assert.Greater(t, r.Stats.Writebacks, uint64(0), "pages written back from shared mappings")
+			assert.Zero(t, r.Stats.HostFilePages)
+		})
+	}
 }

@@ -189,3 +189,14 @@ func TestMapCountLimit(t *testing.T) {
 		"munmap (an area's end)                       0",
 		"mmap (one more area)                         -1 ENOMEM"}, lines[1:])
 }
+
+// Event loops: epoll (level, edge, one-shot, nesting, the order of events) over pipes,
+// eventfd, timerfd and signalfd, and a child feeding the loop.
+func TestEventLoopsMatchNative(t *testing.T) {
+	for _, prog := range rpBuilds("rp_events") {
+		t.Run(prog, func(t *testing.T) {
+			r := sameAsNative(t, prog, "")
+			assert.Equal(t, 0, r.Code)
+		})
+	}
+}

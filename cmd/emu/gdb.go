@@ -452,8 +452,10 @@ func (g *gdbTarget) run() (gdbstub.Stop, bool) {
 		if g.maxInsns > 0 {
 			done := g.k.Instructions()
 			if done >= g.maxInsns {
-				return gdbstub.Stop{Kind: gdbstub.StopSignal, Thread: g.stopThread(), Signal: gdbstub.SIGKILL,
-					Note: fmt.Sprintf("emu: the instruction limit (--max-insns %d) is reached: nothing more runs\n", g.maxInsns)}, true
+				// The run ends here, as emu run's does: gdb hears the program is gone.
+				clear(g.attached)
+				return gdbstub.Stop{Kind: gdbstub.StopKilled, Thread: mainTID(g.init), Signal: gdbstub.SIGKILL,
+					Note: fmt.Sprintf("emu: the instruction limit (--max-insns %d) is reached: the run ends\n", g.maxInsns)}, true
 			}
 			budget = min(budget, g.maxInsns-done)
 		}
@@ -700,9 +702,9 @@ func serveGDB(k *minikernel.Kernel, p *minikernel.Process, d *debugger.Session, 
 	}
 	g := newGDBTarget(k, p, d, stderr, maxInsns)
 	first := gdbstub.Stop{Kind: gdbstub.StopSignal, Thread: mainTID(p), Signal: gdbstub.SIGTRAP}
-	ending := gdbstub.Serve(conn, g, first, gdbstub.Options{Log: stderr})
+	ending := gdbstub.Serve(conn, g, first, gdbstub.Options{Log: stderr, OnInterrupt: k.Interrupt})
 	conn.Close()
-	if ending == gdbstub.Disconnected && k.Live() {
+	if ending == gdbstub.Disconnected && len(g.attached) > 0 {
 		fmt.Fprintf(stderr, "emu: gdb went away: the program runs on\n")
 	}
 	code, err := g.finish()

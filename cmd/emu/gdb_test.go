@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,10 +44,11 @@ type gdbRun struct {
 
 // gdbOptions changes how debugSession runs things.
 type gdbOptions struct {
-	emuArgs []string                             // before the program: "debug", flags... (default: run)
-	args    []string                             // the program's arguments
-	during  func(gdb *exec.Cmd, emu *syncBuffer) // runs while gdb runs (Ctrl-C tests)
-	sysroot bool                                 // leave gdb's sysroot as it is (target:), to read files through the stub
+	emuArgs []string                                     // before the program: "debug", flags... (default: run)
+	args    []string                                     // the program's arguments
+	during  func(gdb *exec.Cmd, gdbOut, emu *syncBuffer) // runs while gdb runs (Ctrl-C tests)
+	stdin   *os.File                                     // the guest's standard input (default: empty)
+	sysroot bool                                         // leave gdb's sysroot as it is (target:), to read files through the stub
 }
 
 // gdbSession debugs testprogs/bin/PROG with gdb commands cmds.
@@ -65,7 +67,11 @@ func gdbSession(t *testing.T, prog string, o gdbOptions, cmds ...string) gdbRun 
 	}
 	args = append(append(args, "--gdb", sock, bin), o.args...)
 	done := make(chan int, 1)
-	go func() { done <- Main(args, strings.NewReader(""), &out, &errb) }()
+	var stdin io.Reader = strings.NewReader("")
+	if o.stdin != nil {
+		stdin = o.stdin
+	}
+	go func() { done <- Main(args, stdin, &out, &errb) }()
 	for i := 0; ; i++ {
 		if _, err := os.Stat(sock); err == nil {
 			break
@@ -92,12 +98,13 @@ func gdbSession(t *testing.T, prog string, o gdbOptions, cmds ...string) gdbRun 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, gdbPath, gargs...)
 	cmd.Dir = testprogs // the debug information names sources relative to testprogs/
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Env = append(os.Environ(), "DEBUGINFOD_URLS=", "HOME="+t.TempDir(), "LC_ALL=C")
 	var gout syncBuffer
 	cmd.Stdout, cmd.Stderr = &gout, &gout
 	require.NoError(t, cmd.Start())
 	if o.during != nil {
-		o.during(cmd, &out)
+		o.during(cmd, &gout, &out)
 	}
 	werr := cmd.Wait()
 	require.NoError(t, ctx.Err(), "gdb timed out:\n%s", gout.String())
@@ -265,7 +272,8 @@ func TestGDBMonitor(t *testing.T) {
 }
 
 // catch fork stops at the fork with the child's pid; the child is detached and runs.
-// follow-fork-mode child follows the child to a breakpoint in its code and its exit.
+// follow-fork-mode child follows the child to a breakpoint in its code and its exit. catch
+// vfork stops at a vfork.
 func TestGDBFork(t *testing.T) {
 	for _, prog := range []string{"gdb_musl_forks", "gdb_glibc_forks"} {
 		t.Run(prog, func(t *testing.T) {
@@ -288,6 +296,16 @@ func TestGDBFork(t *testing.T) {
 			assert.Contains(t, r.gdb, "[Inferior 2 (process 3) exited with code 03]")
 			assert.Equal(t, 0, r.code)
 			assert.Equal(t, want, r.out)
+
+			// vfork: the parent waits until its child has execed; gdb catches the vfork,
+			// detaches the child, and hears when the parent goes on (vforkdone).
+			r = gdbSession(t, prog, gdbOptions{args: []string{"vfork"}}, "catch vfork", "continue", "continue")
+			assert.Contains(t, r.gdb, "Catchpoint 1 (vforked process 3)")
+			assert.Contains(t, r.gdb, "[Detaching after vfork from child process 3]")
+			assert.Contains(t, r.gdb, "[Inferior 1 (process 2) exited normally]")
+			noWarnings(t, r)
+			assert.Equal(t, 0, r.code)
+			assert.Equal(t, nativeOutput(t, prog, "vfork"), r.out)
 		})
 	}
 }
@@ -332,7 +350,7 @@ func TestGDBSignal(t *testing.T) {
 // Ctrl-C in gdb interrupts the running guest (SIGINT); gdb then changes a variable and the
 // program ends normally.
 func TestGDBInterrupt(t *testing.T) {
-	interrupt := func(gdb *exec.Cmd, emu *syncBuffer) {
+	interrupt := func(gdb *exec.Cmd, _, emu *syncBuffer) {
 		// The program is spinning once gdb has resumed it and it has printed its line.
 		for i := 0; i < 2000 && !strings.Contains(emu.String(), "spinning"); i++ {
 			time.Sleep(10 * time.Millisecond)
@@ -393,4 +411,112 @@ func TestGDBUnderEmuDebug(t *testing.T) {
 	assert.Contains(t, r.gdb, "[Inferior 1 (process 2) exited normally]")
 	assert.Contains(t, r.out, "hello from the guest: hello heap 3 4 origin total=8 counter=8\n")
 	assert.Equal(t, 0, r.code)
+}
+
+// Threads: gdb learns of each new thread (pPID.TID, named after the program), stops in a
+// worker at a breakpoint, lists every thread with its frame, shows each one's backtrace,
+// steps the stopped thread while the others run, and the program ends with the total it
+// computes natively.
+func TestGDBThreads(t *testing.T) {
+	for _, prog := range []string{"gdb_musl_threads", "gdb_glibc_threads"} {
+		t.Run(prog, func(t *testing.T) {
+			r := gdbSession(t, prog, gdbOptions{}, "break threads.c:13", "continue", "info threads",
+				"thread apply all bt 1", "print id", "next", "delete", "continue")
+			g := r.gdb
+			assert.Contains(t, g, "[New Thread 2.3]")
+			assert.Contains(t, g, "[New Thread 2.4]")
+			assert.Regexp(t, `Thread \d "gdb_\w+" hit Breakpoint 1, worker \(arg=0x[12]\) at [^\n]*threads\.c:13`, g)
+			assert.Regexp(t, `(?m)^  1    Thread 2\.2 "gdb_\w+" `, g)
+			assert.Regexp(t, `(?m)^\* \d    Thread 2\.[34] "gdb_\w+" worker \(arg=0x[12]\) at `, g)
+			assert.Regexp(t, `Thread 1 \(Thread 2\.2 "gdb_\w+"\):\n#0  `, g)
+			assert.Regexp(t, `\$1 = [12]`, g)
+			assert.Regexp(t, `(?m)^14\t        pthread_mutex_unlock\(&lock\);`, g)
+			assert.Contains(t, g, "[Inferior 1 (process 2) exited normally]")
+			assert.Equal(t, 0, r.code)
+			assert.Equal(t, nativeOutput(t, prog), r.out)
+		})
+	}
+}
+
+// Ctrl-C also stops a program that waits for input on a host terminal or pipe: the wait ends,
+// gdb sees SIGINT in the read, and the read starts again when the program resumes (as after
+// a signal gdb does not pass), then gets the line.
+func TestGDBInterruptWhileReading(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	defer r.Close()
+	stoppedInRead := false
+	interrupt := func(gdb *exec.Cmd, gdbOut, emu *syncBuffer) {
+		defer w.Close()
+		waitFor := func(b *syncBuffer, s string) bool {
+			for i := 0; i < 1000 && !strings.Contains(b.String(), s); i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+			return strings.Contains(b.String(), s)
+		}
+		waitFor(emu, "waiting for input")
+		time.Sleep(50 * time.Millisecond) // the program is in its read by now
+		gdb.Process.Signal(syscall.SIGINT)
+		stoppedInRead = waitFor(gdbOut, "SIGINT") // before any input comes
+		w.Write([]byte("hello\n"))
+	}
+	r2 := gdbSession(t, "gdb_musl_readin", gdbOptions{during: interrupt, stdin: r}, "continue", "bt 1", "continue")
+	assert.True(t, stoppedInRead, "the program stopped while it waited for input")
+	assert.Contains(t, r2.gdb, "Program received signal SIGINT, Interrupt.")
+	assert.Contains(t, r2.gdb, "[Inferior 1 (process 2) exited normally]")
+	assert.Equal(t, 0, r2.code)
+	assert.Equal(t, "waiting for input\ngot: hello\n", r2.out)
+}
+
+// The instruction limit ends a run under gdb as it ends one without: gdb hears the program
+// is gone, emu says why and exits 1. A --gdb address emu cannot listen on is a flag error.
+func TestGDBLimitsAndBadAddress(t *testing.T) {
+	r := gdbSession(t, "gdb_musl_spin", gdbOptions{emuArgs: []string{"run", "--max-insns", "100000"}}, "continue")
+	assert.Contains(t, r.gdb, "emu: the instruction limit (--max-insns 100000) is reached: the run ends")
+	assert.Contains(t, r.gdb, "Program terminated with signal SIGKILL, Killed.")
+	assert.Contains(t, r.err, "instruction limit reached")
+	assert.NotContains(t, r.err, "runs on")
+	assert.Equal(t, 1, r.code)
+
+	_, stderr, code := emulated("run", "--gdb", filepath.Join(t.TempDir(), "no", "such", "dir", "sock"), progs+"hello")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "emu: --gdb: ")
+	_, stderr, code = emulated("run", "--gdb", "nonsense:port:x", progs+"hello")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "emu: --gdb: ")
+	_, stderr, code = emulated("debug", "--gdb", ":0", "--http", ":0", progs+"hello")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "choose one")
+}
+
+// gdb killed in the middle of a session (the connection drops): the program runs on to its
+// end undebugged, its breakpoints gone (the spinning program passes its breakpoint's line
+// again and again, unstopped, until the instruction limit ends the run).
+func TestGDBConnectionDrops(t *testing.T) {
+	drop := func(gdb *exec.Cmd, gdbOut, _ *syncBuffer) {
+		for i := 0; i < 1000 && !strings.Contains(gdbOut.String(), "Breakpoint 1, "); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		syscall.Kill(-gdb.Process.Pid, syscall.SIGKILL) // gdb and the sleep it runs
+	}
+	r := gdbSession(t, "gdb_musl_spin", gdbOptions{during: drop, emuArgs: []string{"run", "--max-insns", "50000000"}},
+		"break spin.c:11", "continue", "shell exec sleep 30 </dev/null >/dev/null 2>&1")
+	assert.Contains(t, r.gdb, "Breakpoint 1, main () at ")
+	assert.Contains(t, r.err, "emu: gdb went away: the program runs on")
+	assert.Contains(t, r.err, "instruction limit reached (50000000)")
+	assert.Equal(t, 1, r.code)
+	assert.Equal(t, "spinning\n", r.out)
+
+	// gone while the program runs (gdb waiting in continue).
+	dropRunning := func(gdb *exec.Cmd, _, emu *syncBuffer) {
+		for i := 0; i < 1000 && !strings.Contains(emu.String(), "spinning"); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		syscall.Kill(-gdb.Process.Pid, syscall.SIGKILL)
+	}
+	r = gdbSession(t, "gdb_musl_spin", gdbOptions{during: dropRunning, emuArgs: []string{"run", "--max-insns", "50000000"}},
+		"continue")
+	assert.Contains(t, r.err, "emu: gdb went away: the program runs on")
+	assert.Contains(t, r.err, "instruction limit reached (50000000)")
+	assert.Equal(t, 1, r.code)
 }

@@ -126,6 +126,10 @@ func printStats(w io.Writer, s *runStats) {
 	printReclaim(row, s)
 	row("signals", s.Signals, "")
 	row("processes created", s.Processes, "")
+	if s.HostFilePages+s.CopiedFilePages+s.Writebacks > 0 {
+		row("file pages", s.HostFilePages, fmt.Sprintf("host-backed (the host file's page); %d copied, %d written back, %d evicted",
+			s.CopiedFilePages, s.Writebacks, s.EvictedFilePages))
+	}
 	f := s.Frames
 	row("frames in use at exit", f.InUse, fmt.Sprintf("(%d KiB)", f.InUse*4))
 	row("frames at peak", f.Peak, fmt.Sprintf("(%d KiB)", f.Peak*4))
@@ -282,6 +286,12 @@ func statsJSON(s *runStats) []byte {
 	}
 	o.unum("signals", s.Signals)
 	o.unum("processes", s.Processes)
+	o.open("file_pages")
+	o.unum("host_backed", s.HostFilePages)
+	o.unum("copied", s.CopiedFilePages)
+	o.unum("written_back", s.Writebacks)
+	o.unum("evicted", s.EvictedFilePages)
+	o.close()
 	o.key("tlbs")
 	o.b = append(o.b, '[')
 	for i, t := range s.tlbs() {

@@ -1,6 +1,7 @@
 /* forks: a parent forks a child that works and exits 3; the parent waits and reports.
  * With argument "exec", the child executes this program again with argument "child"
- * instead (the gdb tests' catch exec). */
+ * instead (the gdb tests' catch exec); with "vfork", the parent vforks and the child
+ * executes it so (catch vfork). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,17 @@ int main(int argc, char **argv) {
         return 3;
     }
     fflush(stdout);
+    if (argc > 1 && strcmp(argv[1], "vfork") == 0) {
+        pid_t v = vfork();
+        if (v == 0) {
+            execl(argv[0], argv[0], "child", (char *)0);
+            _exit(127);
+        }
+        int st = 0;
+        waitpid(v, &st, 0);
+        printf("parent: vfork child exited with %d\n", WEXITSTATUS(st));
+        return 0;
+    }
     pid_t pid = fork();
     if (pid < 0) {
         perror("fork");
