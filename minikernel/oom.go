@@ -34,7 +34,8 @@ func (k *Kernel) accountFault(p *Process, c faultClass, frame uint64) {
 	} else {
 		p.faults.minor++
 	}
-	if t := k.cur; t != nil && t.proc == p {
+	t := k.cur
+	if t != nil && t.proc == p {
 		if major {
 			t.faults.major++
 		} else {
@@ -44,6 +45,9 @@ func (k *Kernel) accountFault(p *Process, c faultClass, frame uint64) {
 	if frame == 0 || k.rc == nil {
 		return
 	}
+	if t != nil && t.proc == p {
+		t.noteInflight(frame)
+	}
 	if c.vma != nil && c.vma.Flags&VMLocked != 0 {
 		k.cullFrame(frame)
 		return
@@ -51,6 +55,38 @@ func (k *Kernel) accountFault(p *Process, c faultClass, frame uint64) {
 	if k.frames.flags(frame)&flagLRU != 0 {
 		k.rc.policy.Fault(reclaim.Frame(frame), major)
 	}
+}
+
+// maxInflight bounds the pages reclaim spares for one instruction: more than any x86
+// instruction touches (an instruction and a string operation's source and destination,
+// each across a page boundary, and a stack push).
+const maxInflight = 16
+
+// noteInflight records that a fault mapped frame for t while t has not retired an
+// instruction since its last fault: the instruction needs every such page at once.
+func (t *Thread) noteInflight(frame uint64) {
+	if t.insns != t.faultAt {
+		t.faultAt, t.nflight = t.insns, 0
+	}
+	if t.nflight < maxInflight {
+		t.inflight[t.nflight] = frame
+		t.nflight++
+	}
+}
+
+// needs reports whether frame is one the thread's current instruction has faulted in (see
+// noteInflight): taking it would only make the instruction fault again, for ever when
+// frames are that scarce (a livelock; Linux avoids it by keeping a faulted page referenced).
+func (t *Thread) needs(frame uint64) bool {
+	if t == nil || t.insns != t.faultAt {
+		return false
+	}
+	for _, f := range t.inflight[:t.nflight] {
+		if f == frame {
+			return true
+		}
+	}
+	return false
 }
 
 // outOfMemory handles a fault of p at addr that found no frame: reclaim has failed, so the

@@ -468,8 +468,8 @@ func (k *Kernel) reclaimable(pfn uint64, cull bool) bool {
 		return false
 	}
 	fl := k.frames.flags(pfn)
-	if fl&flagUnevictable != 0 {
-		return false
+	if fl&flagUnevictable != 0 || k.cur.needs(pfn) {
+		return false // locked, or the faulting instruction needs it
 	}
 	refs, locked := uint32(0), false
 	k.eachRef(pfn, func(r *rmapRef) {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -309,4 +311,20 @@ func checkGeometry(c tlb.Config) error {
 		return err
 	}
 	return nil
+}
+
+// machineError reports a machine the flags asked for that the host cannot build (a swap
+// area it cannot hold or write) as the flag error it is, and returns exit status 2; 0 for
+// any other error.
+func machineError(stderr io.Writer, who string, err error) int {
+	var se *minikernel.SwapError
+	if !errors.As(err, &se) {
+		return 0
+	}
+	flag := "--swap"
+	if se.Path != "" {
+		flag = "--swap-file"
+	}
+	fmt.Fprintf(stderr, "%s: %s: %v\n", who, flag, se)
+	return 2
 }
