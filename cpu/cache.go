@@ -21,6 +21,12 @@ const (
 	maxBlock   = 64
 	tableSize  = 4096 // direct-mapped first-level table
 	maxInstLen = 15
+	// maxCachedInsts bounds the decoded instructions the cache holds (about 100 bytes
+	// each): past it the whole cache is dropped and code is decoded again as it runs, as
+	// QEMU flushes a full translation cache. Host memory then stays bounded whatever code
+	// a guest makes (code entered at every byte offset decodes many overlapping blocks);
+	// large programs (CPython: about 160,000) stay well under it.
+	maxCachedInsts = 1 << 19
 )
 
 type block struct {
@@ -56,6 +62,7 @@ type codeCache struct {
 	table   [tableSize]*block
 	blocks  map[uint64]*block   // every cached block, by pa
 	byFrame map[uint64][]*block // cached blocks by frame number, for invalidation
+	insts   int                 // decoded instructions in the cached blocks
 }
 
 func (cc *codeCache) init() {
@@ -109,6 +116,10 @@ func (c *CPU) fetchBlock() (*block, *tlb.Entry) {
 	if !b.valid {
 		return b, nil // used once: never chained to
 	}
+	if c.code.insts+len(b.raw) > maxCachedInsts {
+		c.flushCode()
+	}
+	c.code.insts += len(b.raw)
 	c.code.blocks[pa] = b
 	c.cacheInFrame(pa>>12, b)
 	*slot = b
@@ -147,12 +158,26 @@ func (c *CPU) cacheInFrame(pfn uint64, b *block) {
 	}
 }
 
+// flushCode drops every cached block (the cache is full). The frames keep their code
+// marks; a store there finds nothing to drop.
+func (c *CPU) flushCode() {
+	for _, b := range c.code.blocks {
+		b.valid = false
+	}
+	c.code.table = [tableSize]*block{}
+	c.code.init()
+	c.code.insts = 0
+	c.codeGen++ // chains lead to the dropped blocks
+	c.stats.CodeFlushes++
+}
+
 // dropBlock removes block b from the cache (but not from the frame lists, which only
 // invalidateFrame trims; a dropped block there is harmless).
 func (c *CPU) dropBlock(b *block) {
 	b.valid = false
 	if c.code.blocks[b.pa] == b {
 		delete(c.code.blocks, b.pa)
+		c.code.insts -= len(b.raw)
 	}
 	if slot := &c.code.table[tableIndex(b.pa)]; *slot == b {
 		*slot = nil

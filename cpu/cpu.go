@@ -219,6 +219,7 @@ type Stats struct {
 	BlocksDecoded uint64 // blocks translated from machine code
 	InsnsDecoded  uint64 // instructions translated from machine code
 	CodeInvalid   uint64 // frames whose cached code a store dropped
+	CodeFlushes   uint64 // times the whole code cache was dropped for being full
 	Interrupts    uint64 // interrupts taken (inter-processor interrupts)
 }
 

@@ -139,3 +139,38 @@ func TestWatchpointInRepString(t *testing.T) {
 	tm.readVirt(hostcpu.DataAddr, b[:])
 	assert.Equal(t, [16]byte{0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa}, b)
 }
+
+// benchArmed is benchLoop with a debugger's breakpoint or watchpoint armed somewhere the loop
+// never goes: what arming costs a program (every block runs as decoded).
+func benchArmed(b *testing.B, code []byte, iters uint64, rdi uint64, arm func(tm *testMachine)) {
+	tm := newTestMachine(&testing.T{})
+	arm(tm)
+	var insns uint64
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		r := regsWith(map[int]uint64{RAX: 88172645463325252, RCX: iters, RDI: rdi})
+		before := tm.cpu.Instructions()
+		if trap := tm.run(code, &r, nil, 1<<40); !returned(trap) {
+			b.Fatalf("stopped with %v", trap)
+		}
+		insns += tm.cpu.Instructions() - before
+	}
+	b.ReportMetric(float64(insns)/(cpuTime()-cpu0).Seconds()/1e6, "cpu-MIPS")
+}
+
+// BenchmarkIntegerLoopBreakpointArmed: the integer loop with an instruction breakpoint set
+// elsewhere (compare BenchmarkIntegerLoop).
+func BenchmarkIntegerLoopBreakpointArmed(b *testing.B) {
+	benchArmed(b, xorshiftLoop, 1_000_000, 0, func(tm *testMachine) {
+		tm.cpu.SetBreakpoints([]Breakpoint{{Space: tm.space(), Addr: hostcpu.CodeAddr + 0x800}})
+	})
+}
+
+// BenchmarkMemoryLoopWatchArmed: the memory loop with a data watchpoint on a page it does not
+// touch (compare BenchmarkMemoryLoop).
+func BenchmarkMemoryLoopWatchArmed(b *testing.B) {
+	benchArmed(b, memLoop, 8, hostcpu.DataAddr, func(tm *testMachine) {
+		tm.mmu.SetWatchpoints([]mmu.Watchpoint{{Space: tm.space(), Addr: hostcpu.StackTop - 8*4096, Len: 8, Write: true}})
+	})
+}

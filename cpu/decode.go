@@ -154,21 +154,30 @@ const (
 	opCmpJccRI
 	opTestJccRR
 	opTestJccRI
-	opXmmMov   // XMM[dst] <- XMM[src] (sse_hot.go)
-	opXmmMovLo // low quadword of XMM[dst] <- that of XMM[src] (MOVSD xmm, xmm)
-	opXmmLoad  // XMM[dst] <- memory (sub: xl*)
-	opXmmStore // memory <- XMM[src] (sub: xl*)
-	opXmmInt   // XMM[dst] op= source, bitwise or 64-bit lanes (sub: xi*)
-	opXmmFP    // floating-point arithmetic (sub: fpOp | xf* kind)
-	opTestRIn  // test r8/r16, imm (not AH..BH)
-	opCmpRIn   // cmp r8/r16, imm (not AH..BH)
-	opRolRI    // rol r32/r64, imm (count not zero); flags only through the raw instruction
-	opRorRI    // ror r32/r64, imm
-	opMovzxRR  // dst(32/64) <- zero-extend(src of ssize)
-	opMovsxRR  // dst(32/64) <- sign-extend(src of ssize)
-	opSetccR   // low byte of dst <- condition sub (not AH..BH)
-	opCmpMR    // cmp [EA], src (any size; src not AH..BH)
-	opAluMR    // [EA] op= src or imm (sub: add, sub, and, or, xor; any size)
+	opXmmMov      // XMM[dst] <- XMM[src] (sse_hot.go)
+	opXmmMovLo    // low quadword of XMM[dst] <- that of XMM[src] (MOVSD xmm, xmm)
+	opXmmLoad     // XMM[dst] <- memory (sub: xl*)
+	opXmmStore    // memory <- XMM[src] (sub: xl*)
+	opXmmInt      // XMM[dst] op= source, bitwise or 64-bit lanes (sub: xi*)
+	opXmmFP       // floating-point arithmetic (sub: fpOp | xf* kind)
+	opTestRIn     // test r8/r16, imm (not AH..BH)
+	opCmpRIn      // cmp r8/r16, imm (not AH..BH)
+	opRolRI       // rol r32/r64, imm (count not zero); flags only through the raw instruction
+	opRorRI       // ror r32/r64, imm
+	opMovzxRR     // dst(32/64) <- zero-extend(src of ssize)
+	opMovsxRR     // dst(32/64) <- sign-extend(src of ssize)
+	opSetccR      // low byte of dst <- condition sub (not AH..BH)
+	opCmpMR       // cmp [EA], src (any size; src not AH..BH)
+	opAluMR       // [EA] op= src or imm (sub: add, sub, and, or, xor; any size)
+	opXmmA        // any other shape-A SSE instruction: its table function, called directly
+	opXmmMovmsk   // PMOVMSKB r32, xmm
+	opXmmComi     // COMISD, UCOMISD, COMISS, UCOMISS (sub: xc* bits)
+	opXmmCvtPS2DQ // CVTPS2DQ (sub 0) and CVTTPS2DQ (sub 1)
+	opShiftCL     // shl/shr/sar r32/r64, cl (sub: the shift)
+	opNegR        // neg r32/r64
+	opCmovRR      // cmovcc r32/r64, r32/r64 (sub: the condition)
+	opLoadSx      // dst(32/64) <- sign-extend(ssize bytes at [EA]), ssize 1 or 2
+	opTestMI      // test [EA], imm (any size)
 
 	opCold  // first cold op; ops >= opCold dispatch through coldOps
 	opLimit = 512

@@ -525,11 +525,11 @@ blocks:
 			case opPushR:
 				c.pos = i
 				sp := c.r[RSP] - 8
-				c.write(sp, 8, c.r[in.src&15])
+				c.write64(sp, c.r[in.src&15])
 				c.r[RSP] = sp
 			case opPopR:
 				c.pos = i
-				v := c.read(c.r[RSP], 8)
+				v := c.read64(c.r[RSP])
 				c.r[RSP] += 8
 				c.r[in.dst&15] = v
 
@@ -559,6 +559,62 @@ blocks:
 				} else {
 					c.r[d] = uint64(bits.RotateLeft32(uint32(c.r[d]), n))
 				}
+			case opShiftCL:
+				d, sz := in.dst&15, in.size
+				n, a := c.r[RCX]&63, c.r[d]
+				if sz == 4 {
+					n, a = n&31, uint64(uint32(a))
+				}
+				if n == 0 {
+					c.r[d] = a // no flags change, but a 32-bit register is still written
+					break
+				}
+				var r uint64
+				kind := uint8(lzShl)
+				switch in.sub {
+				case shShr:
+					r, kind = a>>n, lzShr
+				case shSar:
+					r, kind = uint64(int64(signExtend(a, sz))>>n), lzSar
+				default:
+					r = a << n
+				}
+				r &= sizeMask[sz&15]
+				c.r[d] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(kind, sz, a, n, r)
+				}
+			case opNegR:
+				d, m := in.dst&15, sizeMask[in.size&15]
+				a := c.r[d] & m
+				r := -a & m
+				c.r[d] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzSub, in.size, 0, a, r)
+				}
+			case opCmovRR:
+				d := in.dst & 15
+				v := c.r[d]
+				if c.cond(in.sub) {
+					v = c.r[in.src&15]
+				}
+				if in.size == 4 {
+					v = uint64(uint32(v)) // a 32-bit CMOV zero-extends even when it does not move
+				}
+				c.r[d] = v
+			case opLoadSx:
+				c.pos = i
+				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+				v := signExtend(c.read(va, in.ssize), in.ssize)
+				if in.size == 4 {
+					v = uint64(uint32(v))
+				}
+				c.r[in.dst&15] = v
+			case opTestMI:
+				c.pos = i
+				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+				r := c.read(va, in.size) & in.imm
+				c.lazy(lzLogic, in.size, r, r, r)
 			case opMovzxRR:
 				c.r[in.dst&15] = c.r[in.src&15] & sizeMask[in.ssize&15]
 			case opMovsxRR:
@@ -601,6 +657,18 @@ blocks:
 			case opXmmFP:
 				c.pos = i
 				c.xmmFP(in, &b.raw[i])
+			case opXmmA:
+				c.pos = i
+				c.xmmA(in, &b.raw[i])
+			case opXmmMovmsk:
+				s := &c.ext.XMM[in.src&15]
+				c.r[in.dst&15] = maskBits(s[0]) | maskBits(s[1])<<8
+			case opXmmComi:
+				c.pos = i
+				c.xmmComi(in)
+			case opXmmCvtPS2DQ:
+				c.pos = i
+				c.xmmCvtPS2DQ(in, &b.raw[i])
 
 			// Control transfers end their block.
 			case opCmpJccRR, opCmpJccRI, opTestJccRR, opTestJccRI:
@@ -694,7 +762,7 @@ blocks:
 				continue blocks
 			case opRet:
 				c.pos = i
-				t := c.read(c.r[RSP], 8)
+				t := c.read64(c.r[RSP])
 				if !canonical(t) {
 					c.raise(VecGP, 0, 0)
 				}

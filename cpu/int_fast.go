@@ -119,6 +119,8 @@ func specialize(in *inst) {
 			toFastMem(in, opLoadZx16)
 		case in.op == opMovsx && in.ssize == 4 && in.size == 8:
 			toFastMem(in, opLoadSx32)
+		case in.op == opMovsx && (in.ssize == 1 || in.ssize == 2):
+			toFastMem(in, opLoadSx)
 		}
 	case opLea:
 		if wideReg(in) && fastEA(in) {
@@ -157,6 +159,11 @@ func specialize(in *inst) {
 			toFastMem(in, opAluRM)
 		}
 	case opTest:
+		if in.form&fDstMem != 0 && imm && fastEA(in) {
+			toFastMem(in, opTestMI)
+			in.imm &= sizeMask[in.size]
+			return
+		}
 		if (in.size == 1 || in.size == 2) && in.dst < 16 && in.form&fDstMem == 0 && imm {
 			in.op, in.imm = opTestRIn, in.imm&sizeMask[in.size]
 			return
@@ -171,6 +178,11 @@ func specialize(in *inst) {
 			in.op, in.imm = opTest64RI+narrow, in.imm&sizeMask[in.size]
 		}
 	case opShift:
+		if wideReg(in) && in.form&fDstMem == 0 && in.form&fSrcCL != 0 &&
+			(in.sub == shShl || in.sub == shSal || in.sub == shShr || in.sub == shSar) {
+			in.op = opShiftCL
+			return
+		}
 		if !wideReg(in) || in.form&(fDstMem|fSrcCL) != 0 {
 			return
 		}
@@ -208,6 +220,14 @@ func specialize(in *inst) {
 		if in.form&fDstMem == 0 && in.dst < 16 {
 			in.op = opSetccR
 		}
+	case opNeg:
+		if wideReg(in) && in.form&fDstMem == 0 {
+			in.op = opNegR
+		}
+	case opCmovcc:
+		if wideReg(in) && regSrc {
+			in.op = opCmovRR
+		}
 	case opPush:
 		if in.size == 8 && regSrc {
 			in.op = opPushR
@@ -240,10 +260,18 @@ func flagEffect(in *inst) int {
 		opMovRR64, opMovRR32, opMovRI, opLea64, opLea32, opLoad64, opLoad32, opLoadZx8,
 		opLoadZx16, opLoadSx32, opStore64, opStore32, opStoreI64, opStoreI32, opStore8, opStoreI8,
 		opPushR, opPopR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP,
-		opMovzxRR, opMovsxRR:
+		opMovzxRR, opMovsxRR, opXmmA, opXmmMovmsk, opXmmCvtPS2DQ:
 		return flNone
-	case opSetccR:
+	case opXmmComi:
+		return flWrite
+	case opSetccR, opCmovRR:
 		return flRead
+	case opLoadSx:
+		return flNone
+	case opNegR, opTestMI:
+		return flWrite
+	case opShiftCL:
+		return flWrite | flPartial
 	case opTestRIn, opCmpRIn, opCmpMR, opAluMR:
 		return flWrite
 	case opRolRI, opRorRI:
@@ -294,7 +322,7 @@ func mayFault(in *inst) bool {
 	}
 	switch in.op {
 	case opPush, opPop, opCall, opCallInd, opRet, opLeave, opMulDiv, opUD, opPriv, opSyscall,
-		opInt3, opPushR, opPopR, opXmmFP:
+		opInt3, opPushR, opPopR, opXmmFP, opXmmA, opXmmComi, opXmmCvtPS2DQ:
 		return true
 	}
 	return in.op >= opCold
@@ -303,7 +331,7 @@ func mayFault(in *inst) bool {
 // skippable lists the fast ops that honour hFlagsDead.
 func skippable(op uint16) bool {
 	return op >= opAdd64RR && op <= opDec32 || op == opImulRR || op == opImulRRI ||
-		op == opTestRIn || op == opCmpRIn || op == opRolRI || op == opRorRI
+		op == opTestRIn || op == opCmpRIn || op == opRolRI || op == opRorRI || op == opShiftCL || op == opNegR
 }
 
 // markDeadFlags sets hFlagsDead on the fast ops whose flags are overwritten, within the

@@ -401,6 +401,27 @@ func (c *CPU) checkWrite(va uint64, size uint8) {
 // push stores v below RSP and moves RSP; a fault leaves RSP unchanged.
 func (c *CPU) push(v uint64) {
 	sp := c.r[RSP] - 8
-	c.write(sp, 8, v)
+	c.write64(sp, v)
 	c.r[RSP] = sp
+}
+
+// read64 is read(va, 8), small enough to be inlined into the stack operations.
+func (c *CPU) read64(va uint64) uint64 {
+	u := &c.utlb[va>>12&(utlbSize-1)]
+	if u.rtag == va>>12 && va&0xfff <= 0xff8 {
+		c.dtlb.Hit(u.e)
+		return binary.LittleEndian.Uint64(u.frame[va&0xfff:])
+	}
+	return c.readSlow(va, 8)
+}
+
+// write64 is write(va, 8, v), small enough to be inlined.
+func (c *CPU) write64(va, v uint64) {
+	u := &c.utlb[va>>12&(utlbSize-1)]
+	if u.wtag == va>>12 && va&0xfff <= 0xff8 {
+		c.dtlb.Hit(u.e)
+		binary.LittleEndian.PutUint64(u.frame[va&0xfff:], v)
+		return
+	}
+	c.writeSlow(va, 8, v)
 }

@@ -34,6 +34,23 @@ const (
 	xiSubD
 	xiUnpckLQ // low quadwords interleaved: {d[0], s[0]}
 	xiUnpckHQ // high quadwords: {d[1], s[1]}
+	xiUnpckLBW
+	xiUnpckHBW
+	xiUnpckLWD
+	xiUnpckHWD
+	xiUnpckLDQ
+	xiUnpckHDQ
+	xiCmpEqB
+	xiCmpEqW
+	xiCmpEqD
+	xiAddB
+	xiSubB
+)
+
+// opXmmComi's sub.
+const (
+	xcSingle    = 1 << iota // COMISS, UCOMISS (else the double forms)
+	xcSignaling             // COMISS, COMISD: any NaN is invalid (else only SNaNs)
 )
 
 // Sub-operations of opXmmLoad and opXmmStore.
@@ -60,6 +77,12 @@ var sseATables [opLimit]*[256]sseAFn
 func hotSSE(in *inst) {
 	x := in.x
 	if x == nil || in.form&fLock != 0 {
+		return
+	}
+	if x.Op.String() == "PMOVMSKB" {
+		if _, ok := xmmReg(x.Args[1]); ok && in.dst < 16 {
+			in.op = opXmmMovmsk
+		}
 		return
 	}
 	if in.form&fDstMem != 0 {
@@ -124,9 +147,46 @@ func hotSSE(in *inst) {
 		in.op, in.sub = opXmmInt, xiUnpckLQ
 	case "UNPCKHPD", "PUNPCKHQDQ":
 		in.op, in.sub = opXmmInt, xiUnpckHQ
+	case "PUNPCKLBW":
+		in.op, in.sub = opXmmInt, xiUnpckLBW
+	case "PUNPCKHBW":
+		in.op, in.sub = opXmmInt, xiUnpckHBW
+	case "PUNPCKLWD":
+		in.op, in.sub = opXmmInt, xiUnpckLWD
+	case "PUNPCKHWD":
+		in.op, in.sub = opXmmInt, xiUnpckHWD
+	case "PUNPCKLDQ", "UNPCKLPS":
+		in.op, in.sub = opXmmInt, xiUnpckLDQ
+	case "PUNPCKHDQ", "UNPCKHPS":
+		in.op, in.sub = opXmmInt, xiUnpckHDQ
+	case "PCMPEQB":
+		in.op, in.sub = opXmmInt, xiCmpEqB
+	case "PCMPEQW":
+		in.op, in.sub = opXmmInt, xiCmpEqW
+	case "PCMPEQD":
+		in.op, in.sub = opXmmInt, xiCmpEqD
+	case "PADDB":
+		in.op, in.sub = opXmmInt, xiAddB
+	case "PSUBB":
+		in.op, in.sub = opXmmInt, xiSubB
+	case "CVTPS2DQ", "CVTTPS2DQ":
+		in.op, in.sub = opXmmCvtPS2DQ, 0
+		if name[3] == 'T' {
+			in.sub = 1
+		}
+	case "COMISD", "UCOMISD", "COMISS", "UCOMISS":
+		in.op, in.sub = opXmmComi, 0
+		if name[len(name)-1] == 'S' {
+			in.sub |= xcSingle
+		}
+		if name[0] == 'C' {
+			in.sub |= xcSignaling
+		}
 	default:
 		if op, ok := hotFP[name]; ok {
 			in.op, in.sub = opXmmFP, op
+		} else if sseATables[in.op] != nil && in.ssize&sseGPR == 0 && in.form&fDstMem == 0 {
+			in.op = opXmmA // the same function, without the cold-op dispatch
 		}
 	}
 }
@@ -206,7 +266,127 @@ func (c *CPU) xmmInt(in *inst) {
 		d[1] = s[0]
 	case xiUnpckHQ:
 		d[0], d[1] = d[1], s[1]
+	case xiUnpckLBW, xiUnpckHBW, xiUnpckLWD, xiUnpckHWD, xiUnpckLDQ, xiUnpckHDQ:
+		k := in.sub - xiUnpckLBW
+		*d = unpack(*d, s, 1<<(k/2), k&1 != 0)
+	case xiCmpEqB:
+		d[0], d[1] = eqLanes(d[0], s[0], 8), eqLanes(d[1], s[1], 8)
+	case xiCmpEqW:
+		d[0], d[1] = eqLanes(d[0], s[0], 16), eqLanes(d[1], s[1], 16)
+	case xiCmpEqD:
+		d[0], d[1] = eqLanes(d[0], s[0], 32), eqLanes(d[1], s[1], 32)
+	case xiAddB:
+		d[0], d[1] = addBytes(d[0], s[0]), addBytes(d[1], s[1])
+	case xiSubB:
+		d[0], d[1] = subBytes(d[0], s[0]), subBytes(d[1], s[1])
 	}
+}
+
+// xmmCvtPS2DQ executes opXmmCvtPS2DQ: four floats to int32, rounded to nearest
+// (CVTPS2DQ, under fastMXCSR) or truncated (CVTTPS2DQ). A NaN or out-of-range lane gives
+// the integer indefinite 80000000H and raises invalid, an inexact one precision: the host
+// converts when those flags are set already and masked, else the exact unit does.
+func (c *CPU) xmmCvtPS2DQ(in, raw *inst) {
+	s := c.xmmSrc(in)
+	d := &c.ext.XMM[in.dst&15]
+	m := c.ext.MXCSR
+	const pm, im = mxPE << mxMaskShift, mxIE << mxMaskShift
+	ok := m&(pm|mxPE) == pm|mxPE && (in.sub == 1 || m&(3<<mxRCShift) == 0)
+	var r [4]uint32
+	for k := 0; ok && k < 4; k++ {
+		x := float64(math.Float32frombits(uint32(s[k>>1] >> (32 * (k & 1)))))
+		if in.sub == 1 {
+			x = math.Trunc(x)
+		} else {
+			x = math.RoundToEven(x)
+		}
+		if x >= -0x1p31 && x < 0x1p31 {
+			r[k] = uint32(int32(x))
+		} else if m&(im|mxIE) == im|mxIE { // NaN or out of range: invalid, flagged already
+			r[k] = 0x80000000
+		} else {
+			ok = false
+		}
+	}
+	if !ok {
+		*d = sseATables[raw.op][raw.sub](c, *d, s, uint8(raw.imm))
+		return
+	}
+	d[0], d[1] = uint64(r[0])|uint64(r[1])<<32, uint64(r[2])|uint64(r[3])<<32
+}
+
+// xmmA executes opXmmA: the instruction's own table function (raw names it), called
+// directly.
+func (c *CPU) xmmA(in, raw *inst) {
+	s := c.xmmSrc(in)
+	d := &c.ext.XMM[in.dst&15]
+	*d = sseATables[raw.op][raw.sub](c, *d, s, uint8(in.imm))
+}
+
+// xmmComi executes opXmmComi: ZF, PF and CF from an ordered or unordered comparison, OF, SF
+// and AF cleared (SDM Vol. 2A, COMISD). Operands that are neither NaN nor denormal raise
+// nothing and compare on the host; others go through the exact unit.
+func (c *CPU) xmmComi(in *inst) {
+	s := c.xmmSrc(in)[0]
+	d := c.ext.XMM[in.dst&15][0]
+	var r int
+	if in.sub&xcSingle != 0 {
+		a, b := uint32(d), uint32(s)
+		if comiPlain32(a) && comiPlain32(b) {
+			r = cmpOf(float64(math.Float32frombits(a)), float64(math.Float32frombits(b)))
+		} else {
+			r = c.comiExact(fmt32, uint64(a), uint64(b), in.sub&xcSignaling != 0)
+		}
+	} else {
+		if comiPlain64(d) && comiPlain64(s) {
+			r = cmpOf(math.Float64frombits(d), math.Float64frombits(s))
+		} else {
+			r = c.comiExact(fmt64, d, s, in.sub&xcSignaling != 0)
+		}
+	}
+	var fl uint64
+	switch r {
+	case cmpUnordered:
+		fl = FlagZF | FlagPF | FlagCF
+	case cmpLess:
+		fl = FlagCF
+	case cmpEqual:
+		fl = FlagZF
+	}
+	c.rflags = c.rflags&^ArithFlags | fl // every arithmetic flag is written: the lazy record is dropped
+	c.lz.kind = lzNone
+}
+
+// comiPlain64 reports whether x is a zero, a normal number or an infinity: an operand that
+// compares without raising anything.
+func comiPlain64(x uint64) bool {
+	e := x >> 52 & 0x7ff
+	return e != 0 && e != 0x7ff || x<<12 == 0
+}
+
+func comiPlain32(x uint32) bool {
+	e := x >> 23 & 0xff
+	return e != 0 && e != 0xff || x<<9 == 0
+}
+
+func cmpOf(a, b float64) int {
+	switch {
+	case a < b:
+		return cmpLess
+	case a > b:
+		return cmpGreater
+	}
+	return cmpEqual
+}
+
+// comiExact compares through the exact unit, which sets IE and DE in MXCSR (and raises #XM
+// when they are unmasked) before anything else changes.
+func (c *CPU) comiExact(f *fpFmt, a, b uint64, signaling bool) int {
+	m := f.signBit()<<1 - 1
+	e := c.fpEnv()
+	r := e.compare(f, a&m, b&m, signaling)
+	c.fpCommit(&e)
+	return r
 }
 
 // addD adds the two dword lanes of a and b.

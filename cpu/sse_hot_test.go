@@ -124,3 +124,35 @@ func TestLooseMXCSR(t *testing.T) {
 	assert.False(t, looseMXCSR(0x1e80|all), "invalid operation unmasked")
 	assert.False(t, looseMXCSR(0x3f80|all), "round down")
 }
+
+// CVTPS2DQ and CVTTPS2DQ on the host agree with the exact unit, ties, NaNs, infinities and
+// the int32 limits included, in every MXCSR state the fast path accepts or refuses.
+func TestHotCvtPS2DQMatchesExactUnit(t *testing.T) {
+	tm := newTestMachine(t)
+	c := tm.cpu
+	f := func(x float32) uint64 { return uint64(math.Float32bits(x)) }
+	vals := []uint64{f(0.5), f(1.5), f(2.5), f(-0.5), f(-1.5), f(-2.5), f(0.49999997), f(3),
+		f(-0x1p31), f(0x1p31), f(-0x1p31 - 256), f(float32(math.Inf(1))), f(float32(math.Inf(-1))),
+		0x7fc00000, 0x7f800001, 0x00000001, 0x80000001, f(123456.75), f(-0.0), f(1e-30)}
+	for _, code := range [][]byte{{0x66, 0x0f, 0x5b, 0xc1}, {0xf3, 0x0f, 0x5b, 0xc1}} {
+		raw, ok := decodeOne(code)
+		require.True(t, ok)
+		in := raw
+		specialize(&in)
+		require.Equal(t, opXmmCvtPS2DQ, in.op, "% x has its fast form", code)
+		for _, mx := range []uint32{0x1f80, 0x1f80 | mxPE, 0x1f80 | mxPE | mxIE, 0x3f80 | mxPE | mxIE, 0x7f80 | mxPE | mxIE, 0x1e80 | mxPE | mxIE} {
+			for i := 0; i < len(vals); i += 2 {
+				for j := 0; j < len(vals); j += 3 {
+					s := vec{vals[i] | vals[j]<<32, vals[(i+1)%len(vals)] | vals[(j+1)%len(vals)]<<32}
+					c.ext.MXCSR, c.ext.XMM[0], c.ext.XMM[1] = mx, vec{1, 2}, s
+					want := sseATables[raw.op][raw.sub](c, vec{1, 2}, s, 0)
+					wantMX := c.ext.MXCSR
+					c.ext.MXCSR = mx
+					c.xmmCvtPS2DQ(&in, &raw)
+					require.Equal(t, want, c.ext.XMM[0], "% x MXCSR %#x source %#x", code, mx, s)
+					require.Equal(t, wantMX, c.ext.MXCSR, "% x MXCSR %#x source %#x", code, mx, s)
+				}
+			}
+		}
+	}
+}

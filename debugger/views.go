@@ -564,6 +564,10 @@ func (d *Session) mappers(ms []minikernel.Mapping) string {
 			parts = append(parts, fmt.Sprintf("swap cache: slot %d", m.SwapSlot))
 			continue
 		}
+		if m.Kernel != "" {
+			parts = append(parts, "kernel: "+m.Kernel)
+			continue
+		}
 		if m.Table {
 			if m.Level == 4 {
 				parts = append(parts, fmt.Sprintf("pid %d PML4", m.PID))

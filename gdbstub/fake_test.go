@@ -154,7 +154,7 @@ func (f *fakeTarget) Monitor(cmd string) (string, error) {
 	return "you said: " + cmd + "\n", nil
 }
 
-func (f *fakeTarget) OpenFile(pid int, path string) (*os.File, error) {
+func (f *fakeTarget) OpenFile(pid int, path string) (File, error) {
 	if path != "/bin/prog" || f.file == "" {
 		return nil, &os.PathError{Op: "open", Path: path, Err: os.ErrNotExist}
 	}
@@ -162,3 +162,10 @@ func (f *fakeTarget) OpenFile(pid int, path string) (*os.File, error) {
 }
 
 func (f *fakeTarget) ReportEvents(fork, vfork, exec bool) {}
+
+func (f *fakeTarget) Readlink(pid int, path string) (string, error) {
+	if path == "/proc/7/exe" {
+		return "/bin/prog", nil
+	}
+	return "", &os.PathError{Op: "readlink", Path: path, Err: os.ErrNotExist}
+}

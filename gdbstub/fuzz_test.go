@@ -3,7 +3,6 @@ package gdbstub
 import (
 	"bytes"
 	"io"
-	"os"
 	"strings"
 	"testing"
 )
@@ -27,7 +26,7 @@ func FuzzPackets(f *testing.F) {
 		var log bytes.Buffer
 		fake := newFake()
 		s := &session{c: quietConn(), t: fake, log: &log, last: Stop{Thread: ThreadID{7, 7}, Signal: SIGTRAP},
-			gThread: ThreadID{7, 7}, cThread: ThreadID{7, 7}, files: map[int]*os.File{}}
+			gThread: ThreadID{7, 7}, cThread: ThreadID{7, 7}, files: map[int]File{}}
 		fr := newFrameReader(bytes.NewReader(data))
 		for i := 0; i < 1000 && !s.done; i++ {
 			fm, err := fr.next()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,7 +14,8 @@ import (
 
 // Host I/O (GDB manual, "Host I/O Packets"): gdb reads the program's files, and its shared
 // libraries', through the stub, as the guest sees them (inside --root), rather than from
-// its own file system. Only reading is offered: open read-only, pread, fstat, close.
+// its own file system. Only reading is offered: open read-only, pread, fstat, close, and
+// readlink of /proc/PID/exe.
 
 // fileio errno values (GDB manual, "Errno Values").
 const (
@@ -63,7 +63,7 @@ func (s *session) hostIO(op, args string) string {
 		v, err := strconv.ParseInt(a[i], 16, 64)
 		return v, err == nil
 	}
-	file := func() (*os.File, bool) {
+	file := func() (File, bool) {
 		fd, ok := num(0)
 		f := s.files[int(fd)]
 		return f, ok && f != nil
@@ -83,11 +83,7 @@ func (s *session) hostIO(op, args string) string {
 		if len(s.files) >= maxOpenFiles {
 			return fail(fioEMFILE)
 		}
-		pid := s.last.Thread.PID
-		if t, ok := s.current(); ok {
-			pid = t.PID
-		}
-		f, err := s.t.OpenFile(pid, string(name))
+		f, err := s.t.OpenFile(s.ioPID(), string(name))
 		if err != nil {
 			return fail(fileioErrno(err))
 		}
@@ -124,6 +120,16 @@ func (s *session) hostIO(op, args string) string {
 		}
 		st := fileioStat(fi)
 		return fmt.Sprintf("F%x;", len(st)) + string(st)
+	case "readlink":
+		name, err := hex.DecodeString(a[0])
+		if err != nil {
+			return fail(fioEINVAL)
+		}
+		path, err := s.t.Readlink(s.ioPID(), string(name))
+		if err != nil {
+			return fail(fileioErrno(err))
+		}
+		return fmt.Sprintf("F%x;", len(path)) + path
 	case "close":
 		fd, _ := num(0)
 		f, ok := file()
@@ -135,6 +141,14 @@ func (s *session) hostIO(op, args string) string {
 		return "F0"
 	}
 	return ""
+}
+
+// ioPID is the process whose view of the files host I/O uses: the selected thread's.
+func (s *session) ioPID() int {
+	if t, ok := s.current(); ok {
+		return t.PID
+	}
+	return s.last.Thread.PID
 }
 
 // fileioStat is gdb's struct stat: big-endian fields of fixed sizes.

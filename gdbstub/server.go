@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -54,8 +53,8 @@ type session struct {
 	multiprocess, forkEvents, vforkEvents, execEvents, swbreak, hwbreak, noResumed bool
 	pass                                                                           [65]bool // QPassSignals, by Linux number
 	ending                                                                         Ending
-	ended                                                                          bool             // ending is set: gdb killed or detached everything
-	files                                                                          map[int]*os.File // vFile descriptors
+	ended                                                                          bool         // ending is set: gdb killed or detached everything
+	files                                                                          map[int]File // vFile descriptors
 	done                                                                           bool
 }
 
@@ -66,7 +65,7 @@ type session struct {
 // packet gets an error reply, an unknown one the empty reply, as the protocol says.
 func Serve(rw io.ReadWriter, t Target, first Stop, opts Options) Ending {
 	s := &session{c: newConn(rw, opts.OnInterrupt), t: t, log: opts.Log, last: first, gThread: first.Thread, cThread: first.Thread,
-		files: map[int]*os.File{}}
+		files: map[int]File{}}
 	if s.log == nil {
 		s.log = io.Discard
 	}

@@ -476,6 +476,8 @@ func TestHostIO(t *testing.T) {
 	assert.Equal(t, "F-1,2", cl.call("vFile:open:"+hex.EncodeToString([]byte("/nope"))+",0,0"))
 	assert.Equal(t, "F-1,1e", cl.call("vFile:open:"+name+",1,0"), "read-only")
 	assert.Equal(t, "F-1,16", cl.call("vFile:open:zz,0,0"))
+	assert.Equal(t, "F9;/bin/prog", cl.call("vFile:readlink:"+hex.EncodeToString([]byte("/proc/7/exe"))))
+	assert.Equal(t, "F-1,2", cl.call("vFile:readlink:"+hex.EncodeToString([]byte("/etc"))))
 }
 
 // How sessions end: detach, kill (k, vKill), or the connection dropping.

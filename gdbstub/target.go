@@ -11,10 +11,19 @@
 package gdbstub
 
 import (
-	"os"
+	"io"
+	"io/fs"
 
 	"github.com/vmemu/vmemu/cpu"
 )
+
+// File is a file gdb reads through the stub (an *os.File, or contents the target makes up,
+// such as /proc/PID/maps).
+type File interface {
+	io.ReaderAt
+	io.Closer
+	Stat() (fs.FileInfo, error)
+}
 
 // ThreadID names a thread as gdb's multiprocess extensions do: pPID.TID. A single-threaded
 // process has TID == PID.
@@ -157,8 +166,12 @@ type Target interface {
 	// Monitor runs an emulator command (gdb's `monitor CMD`) and returns what it prints.
 	Monitor(cmd string) (string, error)
 	// OpenFile opens a file for reading as the process sees it (its path resolved inside
-	// the emulator's --root), for gdb to read the program's and the libraries' symbols.
-	OpenFile(pid int, path string) (*os.File, error)
+	// the emulator's --root), for gdb to read the program's and the libraries' symbols, and
+	// its /proc files.
+	OpenFile(pid int, path string) (File, error)
+	// Readlink reads a symbolic link as the process sees it (gdb asks for /proc/PID/exe
+	// and /proc/PID/cwd).
+	Readlink(pid int, path string) (string, error)
 	// ReportEvents says which events gdb wants as stops of their own (qSupported): fork,
 	// vfork and exec. A process forked while fork events are off is not debugged; an
 	// exec while exec events are off is reported as a SIGTRAP, as Linux reports it to a

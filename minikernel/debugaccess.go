@@ -287,3 +287,23 @@ func (k *Kernel) Interrupt() {
 	k.hs.debugWake.Store(true)
 	k.poke()
 }
+
+// Cmdline returns p's command line as /proc/PID/cmdline shows it: the argument strings
+// execve laid out on its stack, each ending in a NUL, as they are now in its memory.
+func (k *Kernel) Cmdline(p *Process) []byte {
+	if p.mm == nil || p.mm.argEnd <= p.mm.argStart {
+		return nil
+	}
+	b := make([]byte, p.mm.argEnd-p.mm.argStart)
+	n, _ := k.ReadMemory(p, p.mm.argStart, b)
+	return b[:n]
+}
+
+// Cwd returns p's working directory, as getcwd() tells p.
+func (k *Kernel) Cwd(p *Process) string {
+	if p.fs == nil || p.fs.cwd == nil {
+		return ""
+	}
+	dir, _ := k.guestPathOf(p.fs.cwd.fd)
+	return dir
+}

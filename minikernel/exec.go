@@ -261,8 +261,12 @@ func (k *Kernel) buildStack(p *Process, plan *loader.Plan, bias, interpBase uint
 		envPtrs[i] = pushString(envp[i])
 	}
 	argPtrs := make([]uint64, len(argv))
+	argEnd := sp
 	for i := len(argv) - 1; i >= 0; i-- {
 		argPtrs[i] = pushString(argv[i])
+	}
+	if p.mm != nil { // nil when a fault writing the strings killed p (out of memory)
+		p.mm.argStart, p.mm.argEnd = sp, argEnd // /proc/PID/cmdline (mm->arg_start, arg_end)
 	}
 	platform := pushString("x86_64")
 	if !ok {

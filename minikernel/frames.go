@@ -14,14 +14,15 @@ type FrameKind uint8
 
 // Frame kinds.
 const (
-	FrameFree  FrameKind = iota
-	FrameUser            // a page of some process's memory
-	FrameTable           // a page-table page (PML4, PDPT, PD or PT)
-	FrameCache           // a page of the page cache
+	FrameFree   FrameKind = iota
+	FrameUser             // a page of some process's memory
+	FrameTable            // a page-table page (PML4, PDPT, PD or PT)
+	FrameCache            // a page of the page cache
+	FrameKernel           // the kernel's own memory: a pipe's buffer, or memory charged for kernel objects (kmem.go)
 )
 
 func (k FrameKind) String() string {
-	return [...]string{"free", "user", "page-table", "page-cache"}[k]
+	return [...]string{"free", "user", "page-table", "page-cache", "kernel"}[k]
 }
 
 // FrameStats counts physical frames.

@@ -149,6 +149,9 @@ type Mapping struct {
 	Level int
 	VA    uint64
 	Entry mmu.PTE
+	// Kernel, when set, says what the kernel itself uses the frame for (a pipe's buffer, or
+	// memory charged for queued signals: kmem.go), PID 0.
+	Kernel string
 }
 
 // FrameMap walks every live process's page tables and the page cache and returns who refers
@@ -181,6 +184,21 @@ func (k *Kernel) FrameMap() map[uint64][]Mapping {
 		if sl.Frame != 0 {
 			m[sl.Frame] = append(m[sl.Frame], Mapping{SwapSlot: sl.Slot})
 		}
+	}
+	pipes := make([]*pipe, 0, len(k.pipes))
+	for pp := range k.pipes {
+		pipes = append(pipes, pp)
+	}
+	sort.Slice(pipes, func(i, j int) bool { return pipes[i].ino < pipes[j].ino })
+	for _, pp := range pipes {
+		for _, s := range pp.slots {
+			if s.pfn != 0 {
+				m[s.pfn] = append(m[s.pfn], Mapping{Kernel: fmt.Sprintf("buffer of pipe:[%d]", pp.ino)})
+			}
+		}
+	}
+	for _, pfn := range k.sigFrames {
+		m[pfn] = append(m[pfn], Mapping{Kernel: "charged for queued signals"})
 	}
 	for _, p := range k.Processes() {
 		if p.mm == nil {

@@ -202,7 +202,7 @@ func TestFrameMapMatchesReferenceCounts(t *testing.T) {
 				m := k.FrameMap()
 				f := k.Frames()
 				st := f.Stats()
-				var user, tables, cache uint64
+				var user, tables, cache, kernel uint64
 				for pfn, maps := range m {
 					require.Equal(t, int(f.Ref(pfn)), len(maps), "frame %#x: %+v", pfn, maps)
 					sawShared = sawShared || len(maps) > 1 && maps[0].Cache == nil
@@ -223,12 +223,15 @@ func TestFrameMapMatchesReferenceCounts(t *testing.T) {
 						require.NotNil(t, maps[0].Cache, "the page cache holds the first reference")
 						require.Equal(t, pfn, maps[0].Cache.pages[maps[0].Index])
 						sawCache = true
+					case FrameKernel:
+						kernel++
+						require.NotEmpty(t, maps[0].Kernel, "a pipe buffer or a charge")
 					default:
 						t.Fatalf("frame %#x of kind %v is mapped", pfn, f.Kind(pfn))
 					}
 				}
 				require.Equal(t, st.Tables-1, tables, "every page-table page but the boot PML4")
-				require.Equal(t, st.InUse-st.Tables, user+cache, "every frame in use is accounted for")
+				require.Equal(t, st.InUse-st.Tables, user+cache+kernel, "every frame in use is accounted for")
 				require.Equal(t, uint64(k.PageCache().Pages()), cache)
 			})
 			assert.Greater(t, checks, 2)

@@ -75,6 +75,9 @@ type Config struct {
 	// MaxMapCount is vm.max_map_count, the most areas an address space may have (0:
 	// Linux's default, 65530). mmap, mprotect and munmap fail with ENOMEM past it.
 	MaxMapCount int
+	// HostNetwork lets AF_INET and AF_INET6 sockets reach every host address; without it
+	// they are limited to the loopback addresses (inetsock_linux.go).
+	HostNetwork bool
 	// Realtime is what CLOCK_REALTIME reads when the machine starts (clock.go); the zero
 	// Time means the host's clock at New. Fix it for byte-identical runs.
 	Realtime time.Time
@@ -154,15 +157,21 @@ type Kernel struct {
 	hs hostSignals // signals the host sent emu, for the guest (hostsig.go)
 	hp hostPages   // the page cache's frames backed by host file pages (hostpages.go)
 
+	sigFrames []uint64           // frames charged for queued siginfos (kmem.go)
+	pipes     map[*pipe]struct{} // pipes with an end open (their buffers' frames: FrameMap)
+
 	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
 
-	locks       map[any]*fileLocks      // file locks by file (locks.go)
-	lockWaits   map[any]*lockWait       // POSIX lock owners blocked in F_SETLKW, for EDEADLK
-	hostWaiters []hostWaiter            // wait queues woken by host descriptors (special.go)
-	ktimers     []*ktimer               // armed kernel timers (ktimer.go)
-	sfdWaits    map[*Process]*waitQueue // threads waiting on a signalfd (signalfd.go)
-	anonIDs     uint64                  // ids of anonymous-inode objects (eventfd-id)
-	epItems     map[*File][]*epItem     // epoll items by the file they watch (epoll.go)
+	locks        map[any]*fileLocks      // file locks by file (locks.go)
+	lockWaits    map[any]*lockWait       // POSIX lock owners blocked in F_SETLKW, for EDEADLK
+	hostWaiters  []hostWaiter            // wait queues woken by host descriptors (special.go)
+	ktimers      []*ktimer               // armed kernel timers (ktimer.go)
+	sfdWaits     map[*Process]*waitQueue // threads waiting on a signalfd (signalfd.go)
+	anonIDs      uint64                  // ids of anonymous-inode objects (eventfd-id)
+	epItems      map[*File][]*epItem     // epoll items by the file they watch (epoll.go)
+	unixAbstract map[string]*unixSock    // bound abstract AF_UNIX names (unixsock.go)
+	unixPaths    map[[2]uint64]*unixSock // AF_UNIX sockets by their socket file (dev, ino)
+	unixAuto     uint32                  // the last autobind name
 }
 
 // New builds a machine (RAM, and CPUs each with an MMU) and a kernel to run it, with paging

@@ -17,6 +17,11 @@ import (
 // reader makes room; a write with no reader left raises SIGPIPE and fails with EPIPE;
 // O_NONBLOCK turns each sleep into EAGAIN. O_DIRECT makes a packet pipe: no merging, and a
 // read takes one write's packet at most.
+//
+// Each buffer's page is a frame of the machine's RAM (FrameKernel), taken when a write
+// starts the buffer and given back when a read empties it, as Linux allocates pipe pages:
+// a pipe's data costs guest memory, not the host's, so processes filling pipes run the
+// machine out of frames (a write then fails with ENOMEM) instead of growing emu.
 
 const (
 	pipeBuffers = 16   // PIPE_DEF_BUFFERS
@@ -24,9 +29,9 @@ const (
 	pipeBuf     = 4096 // PIPE_BUF: writes up to this size are atomic
 )
 
-// pipeSlot is one buffer of the ring: a page with the unread bytes at data[off:off+len].
+// pipeSlot is one buffer of the ring: a frame with the unread bytes at [off, off+len).
 type pipeSlot struct {
-	data     []byte
+	pfn      uint64 // the buffer's frame; 0 while the slot is empty
 	off, len int
 	packet   bool // written by a packet-mode writer: never merged into
 }
@@ -60,6 +65,10 @@ func (f *File) isReadEnd() bool { return f.flags&oAccMode == oRdonly }
 func (k *Kernel) newPipe(flags int) (r, w *File) {
 	k.ns.pipes++
 	pp := &pipe{readers: 1, writers: 1, ino: k.ns.pipes}
+	if k.pipes == nil {
+		k.pipes = map[*pipe]struct{}{}
+	}
+	k.pipes[pp] = struct{}{}
 	name := fmt.Sprintf("pipe:[%d]", pp.ino)
 	fl := flags & (oNonblock | oDirect)
 	r = &File{k: k, kind: filePipe, name: name, pipe: pp, hfd: -1, flags: oRdonly | fl, refs: 1}
@@ -76,7 +85,24 @@ func (k *Kernel) pipeRelease(f *File) {
 	} else {
 		pp.writers--
 	}
+	if pp.readers == 0 && pp.writers == 0 {
+		// free_pipe_info(): the unread data goes with the pipe.
+		for i := range pp.slots {
+			if s := &pp.slots[i]; s.pfn != 0 {
+				k.frames.Put(s.pfn)
+				*s = pipeSlot{}
+			}
+		}
+		pp.head, pp.tail = 0, 0
+		delete(k.pipes, pp)
+	}
 	k.wakeAll(&pp.waiters)
+}
+
+// slotBytes returns the bytes of a slot's frame.
+func (k *Kernel) slotBytes(s *pipeSlot) []byte {
+	fr, _ := k.ram.Frame(s.pfn)
+	return fr[:]
 }
 
 // pipeRead moves bytes from the pipe of f (its read end) into dst: as many as are there,
@@ -92,7 +118,7 @@ func (k *Kernel) pipeRead(p *Process, f *File, dst *uio) int64 {
 	for !pp.empty() && ret < total {
 		s := &pp.slots[pp.tail%pipeBuffers]
 		chars := min(uint64(s.len), total-ret)
-		got, ok := dst.store(k, p, ret, s.data[s.off:s.off+int(chars)])
+		got, ok := dst.store(k, p, ret, k.slotBytes(s)[s.off:s.off+int(chars)])
 		ret += uint64(got)
 		s.off += got
 		s.len -= got
@@ -101,6 +127,8 @@ func (k *Kernel) pipeRead(p *Process, f *File, dst *uio) int64 {
 		}
 		if s.len == 0 {
 			s.off = 0
+			k.frames.Put(s.pfn) // the page goes back to the machine
+			s.pfn = 0
 			pp.tail++
 		}
 		if !ok {
@@ -162,7 +190,7 @@ func (k *Kernel) pipeWrite(p *Process, f *File, src *uio, x *pipeXfer) int64 {
 	if chars := int(total & (pipeBufSize - 1)); first && chars != 0 && !pp.empty() && !packet {
 		s := &pp.slots[(pp.head-1)%pipeBuffers]
 		if end := s.off + s.len; !s.packet && end+chars <= pipeBufSize {
-			got, ok := src.load(k, p, 0, s.data[end:end+chars])
+			got, ok := src.load(k, p, 0, k.slotBytes(s)[end:end+chars])
 			s.len += got
 			*done += uint64(got)
 			if !ok {
@@ -189,11 +217,15 @@ func (k *Kernel) pipeWrite(p *Process, f *File, src *uio, x *pipeXfer) int64 {
 			return sysBlocks
 		}
 		s := &pp.slots[pp.head%pipeBuffers]
-		if s.data == nil {
-			s.data = make([]byte, pipeBufSize)
+		if s.pfn == 0 {
+			pfn, err := k.frames.AllocDirty(FrameKernel) // written before it is read
+			if err != nil {
+				return result(ENOMEM) // pipe_write(): no page for the buffer
+			}
+			s.pfn = pfn
 		}
 		n := int(min(pipeBufSize, total-*done))
-		got, ok := src.load(k, p, *done, s.data[:n])
+		got, ok := src.load(k, p, *done, k.slotBytes(s)[:n])
 		if got > 0 {
 			s.off, s.len, s.packet = 0, got, packet
 			pp.head++

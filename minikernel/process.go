@@ -287,6 +287,9 @@ func (k *Kernel) reap(p *Process) {
 	}
 	p.state = procReaped
 	delete(k.procs, p.PID)
+	if len(k.sigFrames) > 0 {
+		k.rechargeSignals() // its queued siginfos went with it
+	}
 	if par := p.parent; par != nil {
 		par.cinsns += p.insns + p.cinsns
 		par.cfaults.add(p.faults)

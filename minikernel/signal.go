@@ -186,7 +186,8 @@ type sigPending struct {
 	queue []sigInfo
 }
 
-// maxQueued bounds a process's queued real-time signals (RLIMIT_SIGPENDING's default).
+// maxQueued bounds the siginfos queued on the machine (RLIMIT_SIGPENDING's default, for the
+// one user all guest processes are; kmem.go also charges each to RAM).
 const maxQueued = 64 * 1024
 
 // next returns the signal dequeue takes next among those not in mask: a synchronous one
@@ -444,7 +445,7 @@ func (k *Kernel) queueSignal(p *Process, t *Thread, info sigInfo) {
 	if sig < sigRTMin && q.set&bit != 0 {
 		return // legacy_queue(): one instance of a standard signal
 	}
-	if sig < sigRTMin || k.queuedSignals(p) < maxQueued {
+	if k.chargeSignal() { // else pending without its siginfo (kmem.go)
 		q.queue = append(q.queue, info)
 	}
 	q.set |= bit
@@ -521,6 +522,9 @@ func (k *Kernel) forceSignal(p *Process, info sigInfo) {
 // dequeue_synchronous_signal() and dequeue_signal(); an ITIMER_REAL with an interval is
 // re-armed when its SIGALRM is taken, as there.
 func (k *Kernel) dequeue(t *Thread, mask uint64) (sigInfo, bool) {
+	if len(k.sigFrames) > 0 {
+		defer k.rechargeSignals() // the siginfo taken no longer costs its share
+	}
 	s := &t.sig
 	if s.private.set&syncSignals&^mask != 0 {
 		for _, si := range s.private.queue {
@@ -770,8 +774,8 @@ func sysRtSigqueueinfo(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if pid <= 0 || q == nil {
 		return -int64(ESRCH)
 	}
-	if sig >= sigRTMin && k.queuedSignals(q) >= maxQueued {
-		return -int64(EAGAIN)
+	if sig >= sigRTMin && !k.chargeSignal() {
+		return -int64(EAGAIN) // RLIMIT_SIGPENDING, or no memory for the siginfo
 	}
 	k.generate(q, si, false)
 	return 0

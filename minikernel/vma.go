@@ -129,11 +129,12 @@ type MM struct {
 	exec []*File
 
 	// Switches prctl sets on the address space (prctl.go).
-	defFlags   VMAFlags // flags every new area gets: VMLocked after mlockall(MCL_FUTURE)
-	mdwe       uint8    // PR_SET_MDWE bits: memory-deny-write-execute
-	undumpable bool     // PR_SET_DUMPABLE 0
-	thpDisable bool     // PR_SET_THP_DISABLE
-	auxv       []byte   // the auxiliary vector execve gave the program (PR_GET_AUXV, /proc/PID/auxv)
+	defFlags         VMAFlags // flags every new area gets: VMLocked after mlockall(MCL_FUTURE)
+	mdwe             uint8    // PR_SET_MDWE bits: memory-deny-write-execute
+	undumpable       bool     // PR_SET_DUMPABLE 0
+	thpDisable       bool     // PR_SET_THP_DISABLE
+	auxv             []byte   // the auxiliary vector execve gave the program (PR_GET_AUXV, /proc/PID/auxv)
+	argStart, argEnd uint64   // where execve put the argument strings (/proc/PID/cmdline)
 }
 
 // VMAs returns the areas, in address order. The slice must not be modified.

@@ -200,3 +200,29 @@ func TestEventLoopsMatchNative(t *testing.T) {
 		})
 	}
 }
+
+// AF_UNIX sockets between guest processes: every type, descriptor and credential passing,
+// servers on paths and abstract names, datagrams, poll.
+func TestUnixSocketsMatchNative(t *testing.T) { sameRP(t, "rp_unix") }
+
+// TCP and UDP over the loopback addresses (host sockets) between a guest server and a guest
+// client.
+func TestInetSocketsMatchNative(t *testing.T) {
+	for _, prog := range rpBuilds("rp_inet") {
+		t.Run(prog, func(t *testing.T) {
+			r := sameAsNative(t, prog, "")
+			assert.Equal(t, 0, r.Code)
+		})
+	}
+}
+
+// Without Config.HostNetwork a guest reaches only the loopback addresses.
+func TestInetSocketsStayOnLoopback(t *testing.T) {
+	r := runEmu(t, "musl_rp_inet", "", []string{"remote"})
+	require.Equal(t, 0, r.Code, r.Log)
+	assert.Equal(t, strings.Join([]string{
+		"connect to 10.1.2.3                          -1 ENETUNREACH",
+		"sendto 10.1.2.3                              -1 ENETUNREACH",
+		"bind to 10.1.2.3                             -1 EADDRNOTAVAIL",
+		"connect to 2001:db8::1                       -1 ENETUNREACH", ""}, "\n"), r.Stdout)
+}

@@ -559,6 +559,8 @@ func kindLetter(k minikernel.FrameKind) byte {
 		return 't'
 	case minikernel.FrameCache:
 		return 'c'
+	case minikernel.FrameKernel:
+		return 'k'
 	}
 	return '.'
 }
@@ -579,6 +581,8 @@ func Frame(k *minikernel.Kernel, pfn uint64) (*FrameInfo, error) {
 			out.Mappings = append(out.Mappings, Mapping{Kind: "cache", Cache: m.Cache.Name(), Index: m.Index})
 		case m.SwapSlot != 0:
 			out.Mappings = append(out.Mappings, Mapping{Kind: "swap-cache", Index: m.SwapSlot})
+		case m.Kernel != "":
+			out.Mappings = append(out.Mappings, Mapping{Kind: "kernel", Cache: m.Kernel})
 		case m.Table:
 			out.Mappings = append(out.Mappings, Mapping{PID: m.PID, Kind: "table", VA: Hex(m.VA), Level: m.Level})
 		default:

@@ -38,6 +38,7 @@ func runEnding(t *testing.T, native bool, how string, emuFlags []string, stop fu
 	dir := t.TempDir()
 	var cmd *exec.Cmd
 	if native {
+		needNative(t)
 		cmd = exec.Command(progs+"musl_hard_ending", how, dir)
 	} else {
 		cmd = emuCommand(t, nil, append(append(append([]string{"run"}, emuFlags...), progs+"musl_hard_ending"), how, dir)...)

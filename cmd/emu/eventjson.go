@@ -35,7 +35,7 @@ such as "0x401000"):
   exit     status (wait status, number), exit_code (number, 128+N for signal N)
   fork     child (number)
   switch   prev (number: the process that ran before, 0 for none; pid is the one now)
-  frame    op (alloc, get, put, free), frame, frame_kind (user, page-table, page-cache),
+  frame    op (alloc, get, put, free), frame, frame_kind (user, page-table, page-cache, kernel),
            ref (reference count after the change)
   tlb      tlb (ITLB, DTLB or TLB), op (fill, evict, invalidate, flush); except for a
            flush: va, pa, size (4K, 2M, 1G), pcid (number), perm (letters r w x u g a d)

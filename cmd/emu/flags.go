@@ -28,6 +28,7 @@ type machineOptions struct {
 	swapFile string
 	reclaim  string
 	frames   uint64
+	net      string
 	notes    []string // set by config: remarks about the flags, for stderr
 }
 
@@ -37,6 +38,8 @@ func (o *machineOptions) register(fs *flag.FlagSet) {
 		"dtlb=256/4,itlb=64/4,large=32,policy=plru,unified,nopcid (see emu help tlb)")
 	fs.Uint64Var(&o.seed, "seed", 0, "`SEED` for AT_RANDOM and other guest randomness (runs are deterministic)")
 	fs.Uint64Var(&o.maxInsns, "max-insns", 0, "stop after `N` instructions (0: no limit)")
+	fs.StringVar(&o.net, "net", "loopback", "what the guest's AF_INET/AF_INET6 sockets reach: `loopback` (127.0.0.0/8\n"+
+		"and ::1 only, the default) or host (every address the host reaches)")
 	fs.StringVar(&o.clock, "clock-start", "host", "the guest's wall clock (CLOCK_REALTIME) at start: host (the host's time\n"+
 		"now), or a fixed `TIME` (seconds since the epoch, or RFC 3339 like\n2024-01-01T00:00:00Z) for byte-identical runs")
 	fs.StringVar(&o.swap, "swap", "", "a swap area of `SIZE` (K, M or G suffix) for anonymous pages when RAM runs\nshort (default: none; see README \"Memory pressure\")")
@@ -65,6 +68,13 @@ func (o *machineOptions) config() (minikernel.Config, error) {
 	cfg.NoPCID = spec.NoPCID
 	cfg.Seed = o.seed
 	cfg.MaxInsns = o.maxInsns
+	switch o.net {
+	case "loopback", "":
+	case "host":
+		cfg.HostNetwork = true
+	default:
+		return cfg, fmt.Errorf("--net: %q is neither loopback nor host", o.net)
+	}
 	if cfg.Realtime, err = parseClockStart(o.clock); err != nil {
 		return cfg, fmt.Errorf("--clock-start: %v", err)
 	}

@@ -5,12 +5,17 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vmemu/vmemu/cpu"
 	"github.com/vmemu/vmemu/debugger"
+	"github.com/vmemu/vmemu/describe"
 	"github.com/vmemu/vmemu/gdbstub"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/mmu"
@@ -206,13 +211,97 @@ func (g *gdbTarget) ExecFile(pid int) (string, error) {
 	return p.Exe(), nil
 }
 
-func (g *gdbTarget) OpenFile(pid int, path string) (*os.File, error) {
+func (g *gdbTarget) OpenFile(pid int, path string) (gdbstub.File, error) {
 	p := g.k.Process(pid)
 	if p == nil {
 		p = g.init
 	}
-	return g.k.OpenFile(p, path)
+	// The kernel has no procfs of its own (a guest reading /proc sees the host's): what gdb
+	// reads of a process there (info proc) is made here from the kernel's own records.
+	if proc, ok := strings.CutPrefix(filepath.Clean(path), "/proc/"); ok {
+		q, file := g.procProcess(proc)
+		switch {
+		case q == nil || q.MM() == nil:
+		case file == "maps":
+			return newMemFile(path, procMaps(q)), nil
+		case file == "cmdline":
+			return newMemFile(path, g.k.Cmdline(q)), nil
+		case file == "exe":
+			return g.k.OpenFile(q, q.Exe())
+		}
+		return nil, &os.PathError{Op: "open", Path: path, Err: os.ErrNotExist}
+	}
+	f, err := g.k.OpenFile(p, path)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
 }
+
+func (g *gdbTarget) Readlink(pid int, path string) (string, error) {
+	if proc, ok := strings.CutPrefix(filepath.Clean(path), "/proc/"); ok {
+		q, file := g.procProcess(proc)
+		switch {
+		case q == nil:
+		case file == "exe":
+			return q.Exe(), nil
+		case file == "cwd":
+			return g.k.Cwd(q), nil
+		}
+	}
+	return "", &os.PathError{Op: "readlink", Path: path, Err: os.ErrNotExist}
+}
+
+// procProcess reads "PID/FILE" of a /proc path: a debugged process, and the file.
+func (g *gdbTarget) procProcess(rest string) (*minikernel.Process, string) {
+	pidText, file, _ := strings.Cut(rest, "/")
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || !g.attached[pid] {
+		return nil, file
+	}
+	return g.k.Process(pid), file
+}
+
+// procMaps is /proc/PID/maps, in Linux's format (fs/proc/task_mmu.c: show_map_vma), which
+// gdb parses for info proc mappings. Device and inode numbers are not kept: they read 00:00 0.
+func procMaps(p *minikernel.Process) []byte {
+	var b bytes.Buffer
+	for _, v := range p.MM().VMAs() {
+		name := v.Name
+		if name == "" && v.Obj != nil {
+			name = v.Obj.Name()
+		}
+		line := fmt.Sprintf("%08x-%08x %s %08x 00:00 0", v.Start, v.End, describe.VMAProt(v), v.Off)
+		if name != "" {
+			line = fmt.Sprintf("%-72s %s", line, name)
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.Bytes()
+}
+
+// memFile is a file made up in memory (a /proc file), as gdb reads it through the stub.
+type memFile struct {
+	*bytes.Reader
+	name string
+	size int64
+}
+
+func newMemFile(name string, data []byte) *memFile {
+	return &memFile{Reader: bytes.NewReader(data), name: name, size: int64(len(data))}
+}
+
+func (m *memFile) Close() error               { return nil }
+func (m *memFile) Stat() (fs.FileInfo, error) { return memInfo{m}, nil }
+
+type memInfo struct{ m *memFile }
+
+func (i memInfo) Name() string       { return filepath.Base(i.m.name) }
+func (i memInfo) Size() int64        { return i.m.size }
+func (i memInfo) Mode() fs.FileMode  { return 0o444 }
+func (i memInfo) ModTime() time.Time { return time.Time{} }
+func (i memInfo) IsDir() bool        { return false }
+func (i memInfo) Sys() any           { return nil }
 
 func (g *gdbTarget) Monitor(cmd string) (string, error) {
 	var b bytes.Buffer

@@ -295,3 +295,32 @@ func TestDebuggerSIGQUITEndsCleanly(t *testing.T) {
 	assert.Equal(t, "emu debug: SIGQUIT: session ended\n", stderr.String())
 	assert.NotContains(t, stderr.String(), "goroutine")
 }
+
+// Item 8: emu's host memory is bounded by --ram. Forty processes filling pipes, or queuing
+// real-time signals, run the machine out of RAM (writes fail with ENOMEM, sigqueue with
+// EAGAIN), not the host: emu's peak resident memory stays under --ram plus the fixed
+// overhead the README states (32 MiB, and 64 KiB per guest process).
+func TestHostMemoryBoundedByRAM(t *testing.T) {
+	const ram = 64 << 20
+	for _, tc := range []struct{ mode, limit string }{{"pipes", "ENOMEM"}, {"signals", "EAGAIN"}} {
+		t.Run(tc.mode, func(t *testing.T) {
+			status := filepath.Join(t.TempDir(), "status")
+			cmd := emuCommand(t, []string{"EMU_TEST_HWM_FILE=" + status}, "run", "--ram", "64M", progs+"musl_hard_kmemhog", tc.mode, "40")
+			out, err := cmd.Output()
+			require.NoError(t, err, "%s", out)
+			assert.Contains(t, string(out), "then "+tc.limit, "the guest ran into the machine's limit")
+			assert.True(t, strings.HasSuffix(string(out), "done\n"))
+			b, err := os.ReadFile(status)
+			if err != nil || !strings.Contains(string(b), "VmHWM:") {
+				testcheck.Skip(t, "no /proc/self/status to read emu's peak resident memory from")
+			}
+			var kib uint64
+			_, err = fmt.Sscanf(string(b[strings.Index(string(b), "VmHWM:"):]), "VmHWM: %d kB", &kib)
+			require.NoError(t, err)
+			peak := kib << 10
+			bound := uint64(ram + 32<<20 + 41*64<<10)
+			assert.LessOrEqual(t, peak, bound, "peak RSS %d MiB with --ram 64M", peak>>20)
+			t.Logf("%s: peak RSS %d MiB", tc.mode, peak>>20)
+		})
+	}
+}

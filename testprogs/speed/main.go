@@ -65,7 +65,7 @@ var benches = []bench{
 	{name: "sieve", src: "bench_sieve", qemu: true, note: "byte sieve over 50 MiB",
 		args: func(s float64, _ string) ([]string, error) { return []string{scaled(50, s)}, nil }},
 	{name: "qsort", src: "bench_qsort", qemu: true, note: "qsort of 2M ints",
-		args: func(s float64, _ string) ([]string, error) { return []string{scaled(2, s)}, nil }},
+		args: func(s float64, _ string) ([]string, error) { return []string{scaled(2000, s)}, nil }},
 	{name: "nbody", src: "bench_nbody", qemu: true, note: "n-body, SSE2 doubles",
 		args: func(s float64, _ string) ([]string, error) { return []string{scaled(1000, s)}, nil }},
 	{name: "sha256sum", prog: "/usr/bin/sha256sum", note: "coreutils sha256sum of 50 MiB",
@@ -116,7 +116,7 @@ func main() {
 	only := flag.String("only", "", "comma-separated rows to run (default: all): "+names())
 	emuPath := flag.String("emu", "", "the emu binary to time (default: build ./cmd/emu)")
 	flag.Parse()
-	if err := run(*n, *scale, *only, *emuPath, os.Stdout); err != nil {
+	if err := run(*n, *scale, *only, *emuPath, "", os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "speed: %v\n", err)
 		os.Exit(1)
 	}
@@ -130,7 +130,9 @@ func names() string {
 	return strings.Join(s, ",")
 }
 
-func run(n int, scale float64, only, emuPath string, w io.Writer) error {
+// run prints the table to w; its scratch files (emu, the programs, the data) go to a new
+// directory under work (the system's temporary directory when "") and are removed after.
+func run(n int, scale float64, only, emuPath, work string, w io.Writer) error {
 	if n < 1 {
 		return errors.New("-n must be at least 1")
 	}
@@ -138,7 +140,7 @@ func run(n int, scale float64, only, emuPath string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "vmemu-speed-")
+	dir, err := os.MkdirTemp(work, "vmemu-speed-")
 	if err != nil {
 		return err
 	}
