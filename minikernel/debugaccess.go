@@ -90,6 +90,7 @@ func (k *Kernel) peekFilePage(v *VMA, page, off uint64, dst []byte) bool {
 	case cached:
 		copy(b[:], k.ram.Bytes()[pfn<<12:])
 	case f.kind == fileShm:
+		k.shmPeekSwapped(f.ino, idx, b[:]) // zeros unless it is in swap
 	case idx<<12 >= pageRoundUp(f.ino.size):
 		return false
 	case f.hfd >= 0:

@@ -135,6 +135,9 @@ func (k *Kernel) classifyObjectFault(v *VMA, page uint64, acc mmu.Access) FaultO
 		if cached {
 			return FaultFileCached
 		}
+		if _, swapped := f.ino.swapped[idx]; swapped {
+			return FaultSwapIn
+		}
 		return FaultDemandZero
 	case idx<<12 >= pageRoundUp(f.ino.size):
 		return FaultSIGBUS

@@ -485,10 +485,10 @@ func (k *Kernel) reclaimable(pfn uint64, cull bool) bool {
 	switch kind {
 	case FrameCache:
 		c, ok := k.rc.rmap.cache[pfn]
-		if !ok || k.frames.Ref(pfn) != refs+1 || c.ino.memfd != nil || c.ino.id.shm != 0 {
-			return false // not the cache's (being dropped), in use by the kernel, or shared memory
+		if !ok || k.frames.Ref(pfn) != refs+1 {
+			return false // not the cache's (being dropped), or in use by the kernel
 		}
-		return true
+		return !c.ino.shmem() || k.swap != nil && !k.swap.full() // shared memory goes to swap
 	default:
 		if fl&flagSwapCache != 0 {
 			return k.frames.Ref(pfn) == refs+1
@@ -560,9 +560,13 @@ func (k *Kernel) unmapFrame(pfn uint64, e mmu.PTE, dup func()) (dirty bool, firs
 	return dirty, first, n
 }
 
-// evictFile drops a page-cache page, writing it back first if dirty.
+// evictFile drops a page-cache page, writing it back first if dirty; a shared-memory page
+// goes to swap.
 func (k *Kernel) evictFile(pfn uint64, why string) bool {
 	c := k.rc.rmap.cache[pfn]
+	if c.ino.shmem() {
+		return k.evictShmem(pfn, c, why)
+	}
 	var f *File
 	dirty := false
 	k.eachRef(pfn, func(r *rmapRef) {
@@ -603,6 +607,21 @@ func (k *Kernel) droppable(pfn uint64) bool {
 	drop := true
 	k.eachRef(pfn, func(r *rmapRef) { drop = drop && r.v.Flags&VMDroppable != 0 })
 	return drop
+}
+
+// evictShmem writes a page of a shared-memory object to swap and unmaps it (swap.go).
+func (k *Kernel) evictShmem(pfn uint64, c cacheRef, why string) bool {
+	slot, ok := k.shmSwapOut(c.ino, c.idx, pfn)
+	if !ok {
+		return false
+	}
+	_, first, n := k.unmapFrame(pfn, 0, nil)
+	k.rc.stats.SwapOuts++
+	k.emitReclaimPage(ReclaimSwapOut, pfn, slot, first, n, c, why)
+	delete(k.rc.rmap.cache, pfn)
+	k.frames.Put(pfn) // the cache's reference: the frame is free
+	k.rc.stats.Reclaimed++
+	return true
 }
 
 // evictAnon writes an anonymous page to swap (unless the swap cache has it already, clean)

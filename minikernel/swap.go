@@ -370,7 +370,7 @@ func (k *Kernel) swapIn(p *Process, v *VMA, page, ea uint64, e mmu.PTE, acc mmu.
 		k.rc.stats.SwapCacheHits++
 	} else {
 		var err error
-		if pfn, err = k.frames.Alloc(FrameUser); err != nil {
+		if pfn, err = k.frames.AllocDirty(FrameUser); err != nil { // the read fills it whole
 			return 0, err
 		}
 		fr, _ := k.ram.Frame(pfn)
@@ -406,4 +406,93 @@ func (k *Kernel) swapIn(p *Process, v *VMA, page, ea uint64, e mmu.PTE, acc mmu.
 	}
 	k.writePTE(ea, n)
 	return pfn, nil
+}
+
+// --- shared memory ---
+//
+// A page of a shared-memory object (MAP_SHARED|MAP_ANONYMOUS, memfd) has no file to go back
+// to, so reclaim writes it to swap too, as Linux's shmem does (shmem_writeout): the PTEs
+// that mapped it are cleared, not made swap entries, and the object remembers the slot in
+// place of the frame (Inode.swapped, Linux's swap entry in the mapping's xarray); the slot
+// counts that one reference. The next fault, read or write of the page reads it back into the
+// page cache (shmem_swapin_folio) and frees the slot.
+
+// shmem reports whether ino is a shared-memory object (its pages go to swap).
+func (ino *Inode) shmem() bool { return ino.id.shm != 0 || ino.memfd != nil }
+
+// shmSwapOut writes page idx of shared-memory object ino, in frame pfn, to a free slot and
+// makes the object remember the slot. The caller has unmapped the frame and drops the
+// cache's reference. It reports false when swap is full or the write failed.
+func (k *Kernel) shmSwapOut(ino *Inode, idx, pfn uint64) (uint64, bool) {
+	s := k.swap
+	slot, ok := s.alloc()
+	if !ok {
+		return 0, false
+	}
+	fr, _ := k.ram.Frame(pfn)
+	if err := s.write(slot, fr[:]); err != nil {
+		s.release(slot)
+		k.logf("reclaim: writing %s page %d to swap slot %d: %v", ino.name, idx, slot, err)
+		return 0, false
+	}
+	*s.countOf(slot) = 1
+	if ino.swapped == nil {
+		ino.swapped = map[uint64]uint64{}
+	}
+	ino.swapped[idx] = slot
+	delete(ino.pages, idx)
+	return slot, true
+}
+
+// shmSwapIn reads page idx of ino back from swap into a new page-cache frame, if it is
+// there; it reports the frame (0: not swapped out).
+func (k *Kernel) shmSwapIn(ino *Inode, idx uint64) (uint64, error) {
+	slot, ok := ino.swapped[idx]
+	if !ok {
+		return 0, nil
+	}
+	pfn, err := k.frames.AllocDirty(FrameCache)
+	if err != nil {
+		return 0, err
+	}
+	fr, _ := k.ram.Frame(pfn)
+	if err := k.swap.read(slot, fr[:]); err != nil {
+		k.frames.Put(pfn)
+		k.logf("reading %s page %d from swap slot %d: %v", ino.name, idx, slot, err)
+		return 0, errSwapIO
+	}
+	k.ram.NoteWrite(pfn)
+	delete(ino.swapped, idx)
+	k.swapFree(slot)
+	ino.pages[idx] = pfn
+	k.rc.stats.SwapIns++
+	if len(k.observers) > 0 {
+		k.emit(&Event{Kind: EvReclaim, Reclaim: ReclaimSwapIn, Frame: pfn, Slot: slot, Path: ino.name, Index: idx,
+			Text: "shared memory"})
+	}
+	return pfn, nil
+}
+
+// shmDropSwapped forgets the swapped-out pages of ino whose index is in [from, to) (page
+// indexes), freeing their slots: truncation, a hole punched, the object's end.
+func (k *Kernel) shmDropSwapped(ino *Inode, from, to uint64) {
+	for idx, slot := range ino.swapped {
+		if idx >= from && idx < to {
+			delete(ino.swapped, idx)
+			k.swapFree(slot)
+		}
+	}
+}
+
+// shmPeekSwapped reads a swapped-out page of ino into buf without bringing it back (the
+// debugger's reads, which change nothing); it reports whether the page is in swap.
+func (k *Kernel) shmPeekSwapped(ino *Inode, idx uint64, buf []byte) bool {
+	slot, ok := ino.swapped[idx]
+	if !ok {
+		return false
+	}
+	if _, err := k.swap.store.ReadAt(buf[:4096], int64(slot)<<12); err != nil {
+		clear(buf[:4096])
+	}
+	return true
 }

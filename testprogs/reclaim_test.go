@@ -247,3 +247,21 @@ func TestReclaimWithSeveralCPUs(t *testing.T) {
 		})
 	}
 }
+
+// Shared memory (MAP_SHARED|MAP_ANONYMOUS, memfd) larger than RAM goes to swap and comes back
+// as Linux's shmem does: through a fault, read() or the object being shrunk.
+func TestSharedMemoryGoesToSwap(t *testing.T) {
+	want := runNative(t, "musl_shm_pressure", "")
+	r := runEmu(t, "musl_shm_pressure", "", nil, memPressure, func(c *minikernel.Config) { c.Swap = 64 << 20 })
+	require.Equal(t, 0, r.Code, r.Log)
+	assert.Equal(t, want.Stdout, r.Stdout)
+	assert.Greater(t, r.Stats.Reclaim.SwapOuts, uint64(2048))
+	assert.Greater(t, r.Stats.Faults[minikernel.FaultSwapIn], uint64(2048))
+	assertNoLeak(t, r)
+	assertSwapEmpty(t, r)
+
+	// Without swap, the 24 MiB shared mapping is refused, as Linux accounts shared memory.
+	r = runEmu(t, "musl_shm_pressure", "", nil, memPressure)
+	assert.Equal(t, "mmap of 24 MiB of shared memory: Out of memory\n", r.Stdout)
+	assertNoLeak(t, r)
+}
