@@ -150,6 +150,7 @@ func (k *Kernel) execELF(p *Process, f *File, path, execfn string, argv, envp []
 	t.comm = [16]byte{}
 	copy(t.comm[:15], filepath.Base(execfn))
 	k.loadMM(mm)
+	k.noteMaxRSS(p, old) // the peak resident set outlives the image (rusage.go)
 	k.mmput(old)
 	if p.fds.users > 1 {
 		// unshare_files(): a table shared with another process (CLONE_FILES) is copied.
@@ -257,8 +258,12 @@ func (k *Kernel) buildStack(p *Process, plan *loader.Plan, bias, interpBase uint
 	}
 	execfn := pushString(path)
 	envPtrs := make([]uint64, len(envp))
+	envEnd := sp
 	for i := len(envp) - 1; i >= 0; i-- {
 		envPtrs[i] = pushString(envp[i])
+	}
+	if p.mm != nil {
+		p.mm.envStart, p.mm.envEnd = sp, envEnd // /proc/PID/environ (mm->env_start, env_end)
 	}
 	argPtrs := make([]uint64, len(argv))
 	argEnd := sp

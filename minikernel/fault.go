@@ -201,6 +201,7 @@ func (k *Kernel) stackToGrow(p *Process, addr uint64) *VMA {
 // kernel address) and cr2, as arch/x86/mm/fault.c:set_signal_archinfo() records them.
 func (k *Kernel) pageFault(p *Process, addr uint64, code uint32, rip uint64) {
 	c, frame := k.resolveFault(p, addr, faultAccess(code))
+	k.countFault(c.out) // getrusage (rusage.go)
 	k.emit(&Event{Kind: EvPageFault, PID: p.PID, RIP: rip, Addr: addr, Code: code, Outcome: c.out,
 		VMA: c.vma, Frame: frame, SigCode: c.siCode})
 	k.accountFault(p, c, frame)
@@ -249,6 +250,7 @@ func (k *Kernel) oomKill(p *Process, addr, rip uint64, note string) {
 // EFAULT (or that the process was killed for want of memory).
 func (k *Kernel) userFault(p *Process, addr uint64, acc mmu.Access) bool {
 	c, frame := k.resolveFault(p, addr, acc)
+	k.countFault(c.out)
 	if c.out == FaultSIGSEGV || c.out == FaultSIGBUS {
 		c.out = FaultEFAULT
 	}
@@ -273,7 +275,7 @@ func (k *Kernel) userFault(p *Process, addr uint64, acc mmu.Access) bool {
 // page, copies or reuses a copy-on-write frame, grows the stack, or leaves a signal to the
 // caller. It returns the decision (FaultOOM when an allocation failed) and the frame mapped.
 func (k *Kernel) resolveFault(p *Process, addr uint64, acc mmu.Access) (faultClass, uint64) {
-	k.reclaimIfLow()
+	k.reclaimIfLow(true)
 	if v := p.mm.Find(addr); v != nil && v.Obj != nil {
 		k.refreshSize(v.file()) // the host may have grown or shrunk a mapped file
 	}

@@ -194,6 +194,9 @@ func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File,
 	if exe, ok := k.magicExe(p, abs); ok {
 		abs = exe
 	}
+	if pp, ok := k.procPath(p, abs); ok && p != nil {
+		return k.procOpen(p, pp, flags&validOpenFlags, mode) // the emulator's /proc (procfs.go)
+	}
 	flags &= validOpenFlags
 	hostFlags := flags &^ (oAppend | oCloexec)
 	if flags&oPath != 0 {

@@ -142,6 +142,10 @@ func (k *Kernel) absPath(p *Process, dirfd uint64, name string) (gpath, Errno) {
 		if p != nil {
 			f = fdArg(p, dirfd)
 		}
+		if d, ok := procDirOf(f); ok {
+			// A /proc directory: the name is looked up under its path (procfs.go).
+			return gpath{start: k.ns.fs.Root(), name: d.ent.path + "/" + name}, 0
+		}
 		switch {
 		case f == nil:
 			return g, EBADF
@@ -151,6 +155,15 @@ func (k *Kernel) absPath(p *Process, dirfd uint64, name string) (gpath, Errno) {
 		g.start = f.hfd
 	}
 	return g, 0
+}
+
+// procDirOf returns f's /proc directory, when f is one (procfs.go).
+func procDirOf(f *File) (*procOpenDir, bool) {
+	if f == nil {
+		return nil, false
+	}
+	d, ok := f.obj.(*procOpenDir)
+	return d, ok
 }
 
 // magicExe reports whether g names the running executable through procfs

@@ -1,7 +1,6 @@
 package minikernel
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/vmemu/vmemu/mmu"
@@ -14,38 +13,18 @@ import (
 // oom_badness). The faulting process then retries its access, unless it was the one chosen.
 // emu itself never dies of it.
 
-// faultCounts are the minor and major page faults of a task (Linux's min_flt and maj_flt,
-// reported by getrusage and wait4).
-type faultCounts struct{ minor, major uint64 }
-
-func (a *faultCounts) add(b faultCounts) { a.minor += b.minor; a.major += b.major }
-
-// accountFault counts a resolved fault for the process and the calling thread, tells the
-// replacement policy, and culls a page faulted into a locked area at once (Linux's
-// mlock_new_folio()).
+// accountFault tells the replacement policy of a resolved fault, notes the frame as one the
+// faulting instruction needs, and culls a page faulted into a locked area at once (Linux's
+// mlock_new_folio()). (getrusage's counts are rusage.go's countFault.)
 func (k *Kernel) accountFault(p *Process, c faultClass, frame uint64) {
 	switch c.out {
 	case FaultSIGSEGV, FaultSIGBUS, FaultOOM, FaultEFAULT:
 		return
 	}
-	major := c.out.Major()
-	if major {
-		p.faults.major++
-	} else {
-		p.faults.minor++
-	}
-	t := k.cur
-	if t != nil && t.proc == p {
-		if major {
-			t.faults.major++
-		} else {
-			t.faults.minor++
-		}
-	}
 	if frame == 0 || k.rc == nil {
 		return
 	}
-	if t != nil && t.proc == p {
+	if t := k.cur; t != nil && t.proc == p {
 		t.noteInflight(frame)
 	}
 	if c.vma != nil && c.vma.Flags&VMLocked != 0 {
@@ -53,7 +32,7 @@ func (k *Kernel) accountFault(p *Process, c faultClass, frame uint64) {
 		return
 	}
 	if k.frames.flags(frame)&flagLRU != 0 {
-		k.rc.policy.Fault(reclaim.Frame(frame), major)
+		k.rc.policy.Fault(reclaim.Frame(frame), c.out.Major())
 	}
 }
 
@@ -182,94 +161,3 @@ func (k *Kernel) countLevel(table uint64, level int, rss, swap, tables *uint64) 
 		}
 	}
 }
-
-// SwapPages counts the swap entries of mm in [start, end): what /proc/PID/smaps reports as
-// Swap (in pages).
-func (k *Kernel) SwapPages(mm *MM, start, end uint64) uint64 {
-	var n uint64
-	k.visitEntries(mm, start, end, func(va, ea uint64, e mmu.PTE) {
-		if isSwapPTE(e) {
-			n++
-		}
-	})
-	return n
-}
-
-// Pagemap bits (Documentation/admin-guide/mm/pagemap.rst).
-const (
-	PagemapPresent   = 1 << 63
-	PagemapSwapped   = 1 << 62
-	PagemapFileShare = 1 << 61 // a file page, or shared anonymous memory
-	PagemapExclusive = 1 << 56 // mapped by this PTE only
-	pagemapPFNMask   = 1<<55 - 1
-)
-
-// PagemapEntry is the 64-bit /proc/PID/pagemap entry for the page at va of mm, in Linux's
-// format: present pages give their frame number (which Linux shows only to a process with
-// CAP_SYS_ADMIN; withPFN says whether to), swapped pages the swap type in bits 0-4 and the
-// slot offset in bits 5-54. fs/proc/task_mmu.c:pte_to_pagemap_entry().
-func (k *Kernel) PagemapEntry(mm *MM, va uint64, withPFN bool) uint64 {
-	e, _ := k.lookupPTE(mm, pageRoundDown(va))
-	switch {
-	case e&mmu.PTEPresent != 0:
-		out := uint64(PagemapPresent)
-		if withPFN {
-			out |= e.Frame() & pagemapPFNMask
-		}
-		pfn := e.Frame()
-		if k.frames.Kind(pfn) == FrameCache {
-			out |= PagemapFileShare
-		} else if k.frames.Ref(pfn) == 1 {
-			out |= PagemapExclusive
-		}
-		return out
-	case isSwapPTE(e):
-		typ, off := swapEntryOf(e)
-		return PagemapSwapped | (uint64(typ)|off<<5)&pagemapPFNMask
-	}
-	if v := mm.Find(va); v != nil && v.Obj != nil && pteMapped(e) {
-		return PagemapFileShare
-	}
-	return 0
-}
-
-// getrusage(who, usage): the CPU time (the virtual clock's one instruction per nanosecond)
-// and the minor and major page faults of the calling process (RUSAGE_SELF), of its waited-for
-// children (RUSAGE_CHILDREN) or of the calling thread (RUSAGE_THREAD). Other fields are zero.
-func sysGetrusage(k *Kernel, p *Process, a *[6]uint64) int64 {
-	const (
-		rusageSelf     = 0
-		rusageChildren = -1
-		rusageThread   = 1
-	)
-	var b []byte
-	switch int32(a[0]) {
-	case rusageSelf:
-		b = rusageBytes(p.insns, p.faults)
-	case rusageChildren:
-		b = rusageBytes(p.cinsns, p.cfaults)
-	case rusageThread:
-		b = rusageBytes(k.cur.insns, k.cur.faults)
-	default:
-		return -int64(EINVAL)
-	}
-	if _, ok := k.copyOut(p, a[1], b); !ok {
-		return -int64(EFAULT)
-	}
-	return 0
-}
-
-// rusageBytes is a struct rusage (144 bytes) with the user time of insns instructions at
-// the virtual clock's one instruction per nanosecond, the fault counts (ru_minflt at 64,
-// ru_majflt at 72), and zeros elsewhere.
-func rusageBytes(insns uint64, f faultCounts) []byte {
-	b := make([]byte, 144)
-	binary.LittleEndian.PutUint64(b[0:], insns/1e9)
-	binary.LittleEndian.PutUint64(b[8:], insns%1e9/1e3)
-	binary.LittleEndian.PutUint64(b[64:], f.minor)
-	binary.LittleEndian.PutUint64(b[72:], f.major)
-	return b
-}
-
-// Faults returns the minor and major page faults the process has taken.
-func (p *Process) Faults() (minor, major uint64) { return p.faults.minor, p.faults.major }

@@ -34,12 +34,7 @@ type Process struct {
 	exited bool   // every thread has exited: a zombie, or reaped
 	status int    // wait status as Linux encodes it
 	state  procState
-	insns  uint64      // instructions retired by all its threads (its CPU time)
-	faults faultCounts // page faults of all its threads (oom.go)
-	// cinsns and cfaults add up what its reaped children and their reaped descendants
-	// used (getrusage RUSAGE_CHILDREN).
-	cinsns  uint64
-	cfaults faultCounts
+	insns  uint64 // instructions retired by all its threads (its CPU time)
 	// oomScoreAdj biases the OOM killer (-1000: never; 1000: first), as
 	// /proc/PID/oom_score_adj does.
 	oomScoreAdj int
@@ -61,6 +56,7 @@ type Process struct {
 	kernelInit   bool       // the emulated init (pid 1): no threads of its own; reaps orphans
 	cred         creds      // who the process is (creds.go)
 	ctl          prctlState // what prctl set (prctl.go)
+	acct         procAcct   // faults, children's usage, peak RSS (rusage.go)
 
 	pidfdWait waitQueue // pidfd pollers and waitid(P_PIDFD), woken when it exits
 
@@ -113,6 +109,7 @@ func (k *Kernel) newProcess(parent *Process, pid int) *Process {
 		pid = k.allocPID()
 	}
 	p := &Process{PID: pid, exitSignal: SIGCHLD, parent: parent, rlimits: defaultRlimits}
+	p.acct.startNS = k.nowNS()
 	p.PGID = p.PID
 	if parent == nil {
 		p.cred = hostCreds()
@@ -188,6 +185,7 @@ func (k *Kernel) exitProcess(p *Process, last *Thread, status int) {
 	k.emit(&Event{Kind: EvExit, PID: p.PID, TID: last.TID, Status: status})
 	k.putFiles(p)
 	if mm := p.mm; mm != nil {
+		k.noteMaxRSS(p, mm) // getrusage's ru_maxrss (rusage.go)
 		p.mm = nil
 		k.mmput(mm) // the last thread's reference (the others dropped theirs in exitThread)
 	}
@@ -291,9 +289,6 @@ func (k *Kernel) reap(p *Process) {
 		k.rechargeSignals() // its queued siginfos went with it
 	}
 	if par := p.parent; par != nil {
-		par.cinsns += p.insns + p.cinsns
-		par.cfaults.add(p.faults)
-		par.cfaults.add(p.cfaults)
 		if i := slices.Index(par.children, p); i >= 0 {
 			par.children = slices.Delete(par.children, i, i+1)
 		}
@@ -363,6 +358,7 @@ func (k *Kernel) doWait(p *Process, w *waitCall) int64 {
 		// pointer is EFAULT, and the child is gone all the same.
 		if w.options&wNowait == 0 {
 			k.reap(c)
+			p.reaped(c) // its usage joins RUSAGE_CHILDREN (rusage.go)
 		}
 		if w.waitid {
 			if w.infop != 0 {
@@ -379,7 +375,7 @@ func (k *Kernel) doWait(p *Process, w *waitCall) int64 {
 			}
 		}
 		if w.rusage != 0 {
-			if _, ok := k.copyOut(p, w.rusage, rusageBytes(c.insns+c.cinsns, sumFaults(c.faults, c.cfaults))); !ok {
+			if _, ok := k.copyOut(p, w.rusage, k.childRusage(c)); !ok {
 				return -int64(EFAULT)
 			}
 		}
@@ -416,12 +412,6 @@ func childSigInfo(c *Process) sigInfo {
 	le.PutUint32(si.b[20:], c.cred.ruid)
 	le.PutUint32(si.b[24:], uint32(status))
 	return si
-}
-
-// sumFaults adds two fault counts.
-func sumFaults(a, b faultCounts) faultCounts {
-	a.add(b)
-	return a
 }
 
 // String describes the process for traces: "pid 3 (ppid 1, runnable) bin/prog".

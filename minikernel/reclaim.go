@@ -221,15 +221,15 @@ func (k *Kernel) kswapd() {
 }
 
 // reclaimIfLow is direct reclaim at a fault or system call: below the min watermark it
-// reclaims a cluster of pages before going on, and with a resident limit it makes room for
-// one more page. A pass that found nothing is not repeated until the policy has been given
-// a few more frames.
-func (k *Kernel) reclaimIfLow() {
+// reclaims a cluster of pages before going on, and before a fault (fault set), with a
+// resident limit, it makes room for the page the fault may bring in. A pass that found
+// nothing is not repeated until the policy has been given a few more frames.
+func (k *Kernel) reclaimIfLow(fault bool) {
 	r := k.rc
 	if r == nil || r.busy {
 		return
 	}
-	if r.limit > 0 && r.stats.Held >= r.limit {
+	if fault && r.limit > 0 && r.stats.Held >= r.limit {
 		r.stats.LimitRuns++
 		k.shrink(r.stats.Held-r.limit+1, "limit", fmt.Sprintf("%d resident pages: the limit is %d", r.stats.Held, r.limit))
 	}

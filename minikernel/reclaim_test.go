@@ -106,9 +106,10 @@ func TestSwappedPageEntriesAndPagemap(t *testing.T) {
 		assert.True(t, ok)
 		assert.Equal(t, uint8(0), typ)
 		assert.Equal(t, slot, got)
-		pm := k.PagemapEntry(p.MM(), first.Addr, true)
-		assert.Equal(t, uint64(PagemapSwapped)|slot<<5, pm, "pagemap of pid %d: swapped, type 0, offset %d", pid, slot)
-		assert.Equal(t, uint64(1), k.SwapPages(p.MM(), first.Addr, first.Addr+4096))
+		pm := k.pagemapEntry(p.MM(), first.Addr, true)
+		assert.Equal(t, uint64(pmSwap|pmSoftDirty)|slot<<5, pm, "pagemap of pid %d: swapped, type 0, offset %d", pid, slot)
+		assert.Regexp(t, `(?m)^Swap:\s+[1-9]\d* kB$`, string(k.procMaps(p, true)), "smaps of pid %d", pid)
+		assert.Regexp(t, `(?m)^VmSwap:\s+[1-9]\d* kB$`, string(k.procStatus(p, nil)), "status of pid %d", pid)
 	}
 	users := k.SwapUsers()[slot]
 	require.Len(t, users, 2)
@@ -120,24 +121,6 @@ func TestSwappedPageEntriesAndPagemap(t *testing.T) {
 	assert.Equal(t, uint64(1), k.frames.Stats().InUse, "frames left: the boot page table only")
 	assert.Zero(t, k.swap.used, "swap slots left")
 	assert.Empty(t, k.swap.cache)
-}
-
-// A present page's pagemap entry: present, its frame number when asked for, exclusive when
-// one PTE maps it; nothing for an address with no page.
-func TestPagemapPresentPage(t *testing.T) {
-	k, err := New(Config{RAM: 64 << 20})
-	require.NoError(t, err)
-	defer k.Close()
-	p, err := k.Spawn(progs+"musl_hotset", []string{"hotset"}, nil)
-	require.NoError(t, err)
-	runFor(t, k, 100_000)
-	sp := k.ThreadRegs(p.mainThread()).GPR[4] // rsp
-	e, _ := k.lookupPTE(p.mm, pageRoundDown(sp))
-	require.NotZero(t, e&mmu.PTEPresent)
-	pm := k.PagemapEntry(p.mm, sp, true)
-	assert.Equal(t, uint64(PagemapPresent|PagemapExclusive)|e.Frame(), pm)
-	assert.Equal(t, uint64(PagemapPresent|PagemapExclusive), k.PagemapEntry(p.mm, sp, false), "no frame number without CAP_SYS_ADMIN")
-	assert.Zero(t, k.PagemapEntry(p.mm, 0x1000, true))
 }
 
 // Clearing an accessed bit needs a TLB invalidation: while a stale TLB entry for the page

@@ -134,6 +134,7 @@ func (k *Kernel) block(p *Process, s *sleepCall) int64 {
 	}
 	t.sleep = s
 	t.state = procBlocked
+	p.acct.voluntary++ // a voluntary context switch (rusage.go)
 	if s.deadline != 0 {
 		k.noteEvent(s.deadline)
 	}

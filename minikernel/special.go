@@ -212,3 +212,35 @@ func (k *Kernel) idleHostWait() bool {
 	}
 	return k.pollHostWaiters(timeout)
 }
+
+// specialSeek is lseek on a special file: a /proc file moves in its contents (a directory
+// to an entry number, SEEK_SET only), everything else is ESPIPE.
+func (k *Kernel) specialSeek(f *File, off int64, whence uint64) int64 {
+	var size int64
+	switch o := f.obj.(type) {
+	case *procOpenFile:
+		size = int64(len(o.data))
+	case *procOpenDir:
+		if whence != 0 {
+			return -int64(EINVAL)
+		}
+	default:
+		return -int64(ESPIPE)
+	}
+	var pos int64
+	switch whence {
+	case 0:
+		pos = off
+	case 1:
+		pos = int64(f.off) + off
+	case 2:
+		pos = size + off
+	default:
+		return -int64(EINVAL)
+	}
+	if pos < 0 {
+		return -int64(EINVAL)
+	}
+	f.off = uint64(pos)
+	return pos
+}

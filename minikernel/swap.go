@@ -496,3 +496,14 @@ func (k *Kernel) shmPeekSwapped(ino *Inode, idx uint64, buf []byte) bool {
 	}
 	return true
 }
+
+// shmSwappedIn counts the pages of ino with index in [from, to) that are in swap.
+func (k *Kernel) shmSwappedIn(ino *Inode, from, to uint64) uint64 {
+	var n uint64
+	for idx := range ino.swapped {
+		if idx >= from && idx < to {
+			n++
+		}
+	}
+	return n
+}

@@ -95,8 +95,11 @@ func rwFile(p *Process, fd uint64, write bool) (*File, Errno) {
 // seekable reports whether f has a position that pread, pwrite and lseek can use.
 func seekable(f *File) bool {
 	switch f.kind {
-	case filePipe, fileStream, fileSpecial:
+	case filePipe, fileStream:
 		return false
+	case fileSpecial:
+		_, ok := f.obj.(*procOpenFile)
+		return ok
 	case fileDevice:
 		_, e := hostfs.Seek(f.hfd, 0, 1)
 		return e == 0
@@ -114,6 +117,9 @@ func (k *Kernel) doRead(p *Process, f *File, dst *uio, pos *uint64) int64 {
 		return k.pipeReadCall(p, f, dst)
 	}
 	if f.kind == fileSpecial {
+		if o, ok := f.obj.(*procOpenFile); ok && pos != nil {
+			return o.readAt(k, p, f, dst, *pos) // pread of a /proc file
+		}
 		return k.specialRead(p, f, dst) // special.go
 	}
 	if pos != nil && f.kind == fileDevice {
@@ -289,6 +295,9 @@ func sysLseek(k *Kernel, p *Process, a *[6]uint64) int64 {
 	}
 	if f.kind == filePipe || f.kind == fileStream {
 		return -int64(ESPIPE)
+	}
+	if f.kind == fileSpecial {
+		return k.specialSeek(f, int64(a[1]), a[2]) // special.go
 	}
 	off := int64(a[1])
 	if f.kind == fileDevice || f.kind == fileDir {
@@ -715,6 +724,16 @@ func sysGetdents64(k *Kernel, p *Process, a *[6]uint64) int64 {
 	f := fdArg(p, a[0])
 	if f == nil || f.pathOnly() {
 		return -int64(EBADF)
+	}
+	if d, ok := f.obj.(*procOpenDir); ok {
+		b, e := d.getdents(k, f, min(a[2], 1<<16)) // procfs.go
+		if e != 0 {
+			return -int64(e)
+		}
+		if _, ok := k.copyOut(p, a[1], b); !ok {
+			return -int64(EFAULT)
+		}
+		return int64(len(b))
 	}
 	if f.kind != fileDir {
 		return -int64(ENOTDIR)

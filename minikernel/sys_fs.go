@@ -80,6 +80,9 @@ func (k *Kernel) resolveAt(p *Process, dirfd uint64, name string, flags uint64) 
 	if e != 0 {
 		return atTarget{fd: -1}, e
 	}
+	if pp, ok := k.procPath(p, abs); ok && p != nil {
+		return k.procResolveAt(p, pp, flags&atSymlinkNofollow == 0) // procfs.go
+	}
 	fd, e := k.lookupPath(p, abs, flags&atSymlinkNofollow == 0)
 	if e != 0 {
 		return atTarget{fd: -1}, e
@@ -131,6 +134,9 @@ func sysNewfstatat(k *Kernel, p *Process, a *[6]uint64) int64 {
 
 // statPath stats what abs names, following a final symbolic link when follow.
 func (k *Kernel) statPath(p *Process, abs gpath, follow bool, st *hostfs.Stat) Errno {
+	if pp, ok := k.procPath(p, abs); ok && p != nil {
+		return k.procStatPath(p, pp, follow, st) // procfs.go
+	}
 	l, e := k.lookup(p, abs, follow)
 	if e != 0 {
 		return e
@@ -407,6 +413,17 @@ func sysReadlinkat(k *Kernel, p *Process, a *[6]uint64) int64 {
 	}
 	exe, ok := k.magicExe(p, abs)
 	text := exe.name
+	if pp, isProc := k.procPath(p, abs); isProc && !ok {
+		if hg, out := k.procHostPath(p, pp, false); out {
+			abs = hg // a path that leaves /proc through one of its links
+		} else {
+			t, e := k.procReadlink(p, pp)
+			if e != 0 {
+				return -int64(e)
+			}
+			text, ok = t, true
+		}
+	}
 	if !ok {
 		l, e := k.lookup(p, abs, false)
 		if e != 0 {
@@ -534,6 +551,19 @@ func sysChdir(k *Kernel, p *Process, a *[6]uint64) int64 {
 	abs, e := k.userPathAt(p, fdcwdArg, a[0])
 	if e != 0 {
 		return -int64(e)
+	}
+	if pp, ok := k.procPath(p, abs); ok {
+		// A working directory is a host directory: /proc's own are not, so chdir into
+		// them is refused (README, "What differs"); a link out of /proc (cwd, root) is
+		// followed to where it leads.
+		hg, out := k.procHostPath(p, pp, true)
+		if !out {
+			if _, e := k.procWalk(p, pp, true); e != 0 {
+				return -int64(e)
+			}
+			return -int64(EACCES)
+		}
+		abs = hg
 	}
 	fd, e := k.hostOpen(abs, oPath|oDirectory, 0)
 	if e != 0 {

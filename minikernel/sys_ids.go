@@ -29,6 +29,7 @@ func sysTimes(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if a[0] != 0 {
 		b := make([]byte, 32)
 		binary.LittleEndian.PutUint64(b, p.insns/tick)
+		binary.LittleEndian.PutUint64(b[16:], p.acct.childInsns/tick) // tms_cutime
 		if _, ok := k.copyOut(p, a[0], b); !ok {
 			return -int64(EFAULT)
 		}

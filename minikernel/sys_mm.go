@@ -202,6 +202,9 @@ func sysMunmap(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if !k.splitLimit(p.mm, start, start+length, true) {
 		return -int64(ENOMEM) // the split would pass vm.max_map_count (mlock.go)
 	}
+	if length >= 1<<20 {
+		k.noteMaxRSS(p, p.mm) // the resident set may fall: keep its peak (rusage.go)
+	}
 	k.unmapRange(p.mm, start, start+length)
 	return 0
 }

@@ -18,12 +18,11 @@ import (
 
 // Thread is one thread of a process.
 type Thread struct {
-	TID    int
-	proc   *Process
-	regs   cpu.State   // saved while the thread is not on a CPU
-	state  procState   // runnable, blocked, or reaped once it has exited
-	insns  uint64      // instructions retired in this thread (its CPU time)
-	faults faultCounts // its page faults (oom.go)
+	TID   int
+	proc  *Process
+	regs  cpu.State // saved while the thread is not on a CPU
+	state procState // runnable, blocked, or reaped once it has exited
+	insns uint64    // instructions retired in this thread (its CPU time)
 	// inflight holds the frames faults mapped for the thread since it last retired an
 	// instruction (at faultAt): the pages the instruction being retried needs, which page
 	// reclaim leaves alone so that it can complete (reclaim.go).
@@ -52,6 +51,7 @@ type Thread struct {
 	affinity uint64      // the CPUs it may run on (sched_setaffinity), a bit per CPU
 	readyAt  uint64      // the virtual time it became runnable: no CPU runs it earlier
 	futex    *futexSleep // the futex call it sleeps in, or nil
+	ru       rusageAcct  // its page faults (rusage.go)
 }
 
 // Process returns the thread's process (its thread group).

@@ -135,6 +135,9 @@ type MM struct {
 	thpDisable       bool     // PR_SET_THP_DISABLE
 	auxv             []byte   // the auxiliary vector execve gave the program (PR_GET_AUXV, /proc/PID/auxv)
 	argStart, argEnd uint64   // where execve put the argument strings (/proc/PID/cmdline)
+	envStart, envEnd uint64   // and the environment strings (/proc/PID/environ)
+	hiwaterRSS       uint64   // the largest resident set seen, in pages (procgen.go)
+	hiwaterVM        uint64   // the largest size seen, in pages
 }
 
 // VMAs returns the areas, in address order. The slice must not be modified.

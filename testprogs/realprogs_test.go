@@ -226,3 +226,15 @@ func TestInetSocketsStayOnLoopback(t *testing.T) {
 		"bind to 10.1.2.3                             -1 EADDRNOTAVAIL",
 		"connect to 2001:db8::1                       -1 ENETUNREACH", ""}, "\n"), r.Stdout)
 }
+
+// /proc from the emulator's state, as the program reads it about itself: maps, smaps,
+// pagemap, status, stat, statm, cmdline, environ, auxv, links, fd/ and fdinfo/, /dev/fd,
+// task/, listings, and the machine's files.
+func TestProcMatchesNative(t *testing.T) {
+	for _, prog := range rpBuilds("rp_proc") {
+		t.Run(prog, func(t *testing.T) {
+			r := sameAsNative(t, prog, "")
+			assert.Equal(t, 0, r.Code)
+		})
+	}
+}

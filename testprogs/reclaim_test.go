@@ -2,10 +2,12 @@ package testprogs
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -264,4 +266,23 @@ func TestSharedMemoryGoesToSwap(t *testing.T) {
 	r = runEmu(t, "musl_shm_pressure", "", nil, memPressure)
 	assert.Equal(t, "mmap of 24 MiB of shared memory: Out of memory\n", r.Stdout)
 	assertNoLeak(t, r)
+}
+
+// A program reads its own /proc/self/pagemap: the pages reclaim took show as swapped (bit
+// 62) with swap type 0 and the slot's offset, the others present; natively, with no
+// pressure, all are present.
+func TestPagemapShowsSwappedPages(t *testing.T) {
+	var present strings.Builder
+	for i := 0; i < 8; i++ {
+		fmt.Fprintf(&present, "page %d: present\n", i)
+	}
+	if canRunNative() {
+		assert.Equal(t, present.String(), runHost(t, "musl_pagemap_swap", "").Stdout)
+	}
+	r := limited(t, "musl_pagemap_swap", "fifo", 3, false)
+	assert.Equal(t, "page 0: swapped, type 0, offset 1\npage 1: swapped, type 0, offset 2\n"+
+		"page 2: swapped, type 0, offset 3\npage 3: swapped, type 0, offset 4\npage 4: swapped, type 0, offset 5\n"+
+		"page 5: present\npage 6: present\npage 7: present\n", r.Stdout)
+	r = runEmu(t, "musl_pagemap_swap", "", nil, func(c *minikernel.Config) { c.RAM = 64 << 20 })
+	assert.Equal(t, present.String(), r.Stdout)
 }
