@@ -235,7 +235,8 @@ func (k *Kernel) mapLevel(m map[uint64][]Mapping, pid int, table uint64, level i
 func canonicalVA(va uint64) uint64 { return uint64(int64(va<<16) >> 16) }
 
 // PeekUser copies p's memory at va into buf through p's page tables, without faulting,
-// demand-paging or setting accessed bits. It returns how many bytes it copied before the
+// demand-paging or setting accessed bits (a swapped-out page is read from swap and stays
+// there). It returns how many bytes it copied before the
 // first page that is not present.
 func (k *Kernel) PeekUser(p *Process, va uint64, buf []byte) int {
 	done := 0
@@ -251,7 +252,12 @@ func (k *Kernel) PeekUser(p *Process, va uint64, buf []byte) int {
 		}
 		leaf := lv[len(lv)-1]
 		if leaf.Entry&mmu.PTEPresent == 0 {
-			return done
+			chunk := min(uint64(len(buf)-done), 4096-addr&0xfff)
+			if leaf.Level != 1 || !isSwapPTE(leaf.Entry) || !k.peekSwapped(leaf.Entry, addr&0xfff, buf[done:done+int(chunk)]) {
+				return done
+			}
+			done += int(chunk) // a swapped-out page, read from swap where it is
+			continue
 		}
 		size := uint64(1) << (12 + 9*uint(leaf.Level-1))
 		pa := leaf.Entry.Addr()&^(size-1) | addr&(size-1)

@@ -1,6 +1,7 @@
 package minikernel
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -111,9 +112,29 @@ func TestSwappedPageEntriesAndPagemap(t *testing.T) {
 		assert.Regexp(t, `(?m)^Swap:\s+[1-9]\d* kB$`, string(k.procMaps(p, true)), "smaps of pid %d", pid)
 		assert.Regexp(t, `(?m)^VmSwap:\s+[1-9]\d* kB$`, string(k.procStatus(p, nil)), "status of pid %d", pid)
 	}
+	// A debugger reads the swapped page from swap, changing nothing; its forced write gives
+	// the writer its own copy and leaves the other's swap entry.
+	var buf [16]byte
+	n, err := k.ReadMemory(k.Process(2), first.Addr, buf[:])
+	require.NoError(t, err)
+	require.Equal(t, 16, n)
+	w0, w1 := binary.LittleEndian.Uint64(buf[:]), binary.LittleEndian.Uint64(buf[8:])
+	assert.Equal(t, w0+1, w1, "swap_cow's pattern: consecutive words")
+	assert.Zero(t, (w0-7*1000003)%512, "the first word of one of its pages")
+	assert.Equal(t, 16, k.PeekUser(k.Process(3), first.Addr, buf[:]))
+	assert.Equal(t, w0, binary.LittleEndian.Uint64(buf[:]))
+	assert.Equal(t, uint32(2), k.swap.Count(slot), "reading brought nothing back")
+	n, err = k.WriteMemory(k.Process(3), first.Addr, buf[:8]) // the same bytes: the program's checks hold
+	require.NoError(t, err)
+	require.Equal(t, 8, n)
+	assert.Equal(t, uint32(1), k.swap.Count(slot), "pid 3 has its own copy now")
+	e3, _ := k.lookupPTE(k.Process(3).MM(), first.Addr)
+	assert.NotZero(t, e3&mmu.PTEPresent)
+	e2, _ := k.lookupPTE(k.Process(2).MM(), first.Addr)
+	assert.Equal(t, swapPTE(0, slot), e2, "pid 2 still has the swap entry")
 	users := k.SwapUsers()[slot]
-	require.Len(t, users, 2)
-	assert.Equal(t, []int{2, 3}, []int{users[0].PID, users[1].PID})
+	require.Len(t, users, 1)
+	assert.Equal(t, 2, users[0].PID)
 
 	code, err := k.Run()
 	require.NoError(t, err)

@@ -507,3 +507,24 @@ func (k *Kernel) shmSwappedIn(ino *Inode, from, to uint64) uint64 {
 	}
 	return n
 }
+
+// peekSwapped copies the bytes at offset off of the page swap entry e names into dst,
+// without bringing the page back (a debugger's read): from the swap cache's frame, or from
+// the slot. It reports false for an entry naming no slot in use.
+func (k *Kernel) peekSwapped(e mmu.PTE, off uint64, dst []byte) bool {
+	s := k.swap
+	typ, slot := swapEntryOf(e)
+	if s == nil || typ != 0 || slot == 0 || slot >= s.nslots || s.Count(slot) == 0 {
+		return false
+	}
+	if pfn, ok := s.cache[slot]; ok {
+		copy(dst, k.ram.Bytes()[pfn<<12+off:])
+		return true
+	}
+	var page [4096]byte
+	if _, err := s.store.ReadAt(page[:], int64(slot)<<12); err != nil {
+		return false
+	}
+	copy(dst, page[off:])
+	return true
+}
