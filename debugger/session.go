@@ -40,6 +40,7 @@ such as main, optionally +/- a number):
                        sigsegv, sigbus (any when omitted)
   break syscall [NAME] stop at a system call (by name or number) before the kernel runs it
   break exec           stop after an execve has loaded a new program
+  break shootdown      stop after a TLB shootdown (a CPU interrupted others to invalidate)
   break addr ADDR      stop before the instruction at ADDR executes
   watch pte ADDR       stop when the page-table entry mapping ADDR (in this process) changes,
                        whether the kernel wrote it or the MMU set its A or D bit (the
@@ -50,7 +51,10 @@ such as main, optionally +/- a number):
   walk ADDR            the four-level page walk: the index at each level, each entry with its
                        bits, and the frame reached or the level where the walk stopped and why
   vmas [PID]           the process's VMAs, with the pages resident in each
-  tlb                  the valid entries of each TLB and its counters
+  tlb                  the valid entries of each TLB and its counters (every CPU's)
+  cpu [N|auto]         what each CPU runs and which tables its CR3 holds; cpu N makes the
+                       views (regs, where, walk, x) describe CPU N
+  threads              every thread: its process, state, CPU and the call it sleeps in
   frames [shared|PFN]  frames in use: kind, reference count, page-reclaim state (lru:
                        the policy may take it; locked; swap-cache slot N), who maps each
   swap                 the swap area's slots in use: entries naming each, the frame of
@@ -68,25 +72,26 @@ a (accessed) d (dirty); "-" for a clear bit.
 // and watchpoints, the trap the program stopped at and the event kinds it traces. Commands
 // run one at a time (Exec holds a lock), whichever input they come from.
 type Session struct {
-	mu       sync.Mutex
-	k        *minikernel.Kernel
-	log      io.Writer // where output goes between commands (traces while another driver runs)
-	out      io.Writer // where the running command's output goes
-	init     *minikernel.Process
-	pending  *minikernel.PendingTrap // raised, not yet handled
-	bps      []*breakpoint
-	nextID   int
-	trace    describe.KindSet
-	recent   []recorded // events of the last kernel action
-	maxInsns uint64
-	dead     error // the emulator failed: nothing more can run
-	syms     symbols
-	errors   int
-	driver   string                       // "gdb" when another debugger runs the program: step and continue are its
-	running  bool                         // a step or continue of the session runs: recent collects events
-	tick     func(view func() *View) bool // SetTick
-	greeted  bool                         // Serve has printed the banner
-	quit     bool                         // a command ended the session
+	mu        sync.Mutex
+	k         *minikernel.Kernel
+	log       io.Writer // where output goes between commands (traces while another driver runs)
+	out       io.Writer // where the running command's output goes
+	init      *minikernel.Process
+	pending   *minikernel.PendingTrap // raised, not yet handled
+	bps       []*breakpoint
+	nextID    int
+	trace     describe.KindSet
+	recent    []recorded // events of the last kernel action
+	maxInsns  uint64
+	dead      error // the emulator failed: nothing more can run
+	syms      symbols
+	errors    int
+	driver    string                       // "gdb" when another debugger runs the program: step and continue are its
+	running   bool                         // a step or continue of the session runs: recent collects events
+	tick      func(view func() *View) bool // SetTick
+	greeted   bool                         // Serve has printed the banner
+	viewedCPU int                          // the CPU the views describe (cpu N); -1: the one that ran last
+	quit      bool                         // a command ended the session
 }
 
 // recorded is an event kept past its delivery, with a copy of its VMA.
@@ -105,7 +110,7 @@ func New(k *minikernel.Kernel, log io.Writer, maxInsns uint64) *Session {
 		log = io.Discard
 	}
 	log = safetext.NewWriter(log) // names come from the guest and its ELF files
-	d := &Session{k: k, log: log, out: log, nextID: 1, maxInsns: maxInsns, syms: symbols{}}
+	d := &Session{k: k, log: log, out: log, nextID: 1, maxInsns: maxInsns, syms: symbols{}, viewedCPU: -1}
 	k.Subscribe(d.observe)
 	return d
 }
@@ -285,6 +290,10 @@ func (d *Session) command(line string) (bool, error) {
 		err = d.cmdFrames(args)
 	case "x":
 		err = d.cmdExamine(args)
+	case "cpu", "cpus":
+		err = d.cmdCPU(args)
+	case "threads", "thread":
+		d.cmdThreads()
 	case "ps":
 		d.cmdPS()
 	case "trace":
@@ -313,7 +322,7 @@ func (d *Session) runnable() error {
 		return fmt.Errorf("the emulator stopped: %v", d.dead)
 	case !d.k.Live():
 		return fmt.Errorf("the program has exited (%s)", describe.ExitText(d.init.WaitStatus()))
-	case d.maxInsns > 0 && d.k.CPU().Instructions() >= d.maxInsns:
+	case d.maxInsns > 0 && d.k.Instructions() >= d.maxInsns:
 		return fmt.Errorf("the instruction limit (%d) is reached", d.maxInsns)
 	}
 	return nil
@@ -380,7 +389,7 @@ func (d *Session) cmdContinue(args []string) error {
 	first := true
 	for {
 		if err := d.runnable(); err != nil {
-			if d.maxInsns > 0 && d.k.CPU().Instructions() >= d.maxInsns && d.dead == nil && d.k.Live() {
+			if d.maxInsns > 0 && d.k.Instructions() >= d.maxInsns && d.dead == nil && d.k.Live() {
 				d.printf("stopped: %v\n%s\n", err, d.where())
 				return nil
 			}
@@ -411,7 +420,7 @@ func (d *Session) cmdContinue(args []string) error {
 			budget = 1
 		}
 		if d.maxInsns > 0 {
-			budget = min(budget, d.maxInsns-d.k.CPU().Instructions())
+			budget = min(budget, d.maxInsns-d.k.Instructions())
 		}
 		pt, err := d.k.RunToTrap(budget)
 		if err != nil {
@@ -517,6 +526,15 @@ func (d *Session) handlePending(verbose bool) bool {
 				if bp.kind == bpExec {
 					bp.hits++
 					d.printf("breakpoint %d: pid %d executed %s, entry %#x\n", bp.id, e.PID, e.Path, e.RIP)
+					stop = true
+				}
+			}
+		case minikernel.EvShootdown:
+			for _, bp := range d.bps {
+				if bp.kind == bpShootdown {
+					bp.hits++
+					d.printf("breakpoint %d: TLB shootdown by %s: %s\n", bp.id, describe.TaskName(e.PID, e.TID),
+						describe.EventText(e))
 					stop = true
 				}
 			}
@@ -629,6 +647,7 @@ const (
 	bpExec
 	bpAddr
 	bpWatch
+	bpShootdown
 )
 
 type breakpoint struct {
@@ -716,6 +735,8 @@ func (d *Session) cmdBreak(args []string) error {
 			return fmt.Errorf("break exec takes no more arguments; %q is one too many", args[1])
 		}
 		bp.kind = bpExec
+	case "shootdown", "shootdowns":
+		bp.kind = bpShootdown
 	case "addr", "address", "at":
 		if len(args) < 2 {
 			return fmt.Errorf("break addr: which address?")
@@ -792,6 +813,8 @@ func (d *Session) describe(bp *breakpoint) string {
 		return fmt.Sprintf("system call %s (nr %d)", syscallDisplayName(uint64(bp.sysno)), bp.sysno)
 	case bpExec:
 		return "after execve"
+	case bpShootdown:
+		return "after a TLB shootdown"
 	case bpAddr:
 		return "address " + d.symbolic(bp.addr)
 	case bpWatch:

@@ -24,25 +24,35 @@ import (
 var levelName = [5]string{"", "PTE", "PDE", "PDPTE", "PML4E"}
 var tableName = [5]string{"", "PT", "PD", "PDPT", "PML4"}
 
-// process returns the process the views are about: the running one, else the first.
+// process returns the process the views are about: the one running on the viewed CPU,
+// else the one followed.
 func (d *Session) process() *minikernel.Process {
-	if p := d.k.Current(); p != nil {
+	if p := d.viewProcess(); p != nil {
 		return p
 	}
 	return d.init
 }
 
-// where is the location line: pid, guest time, rip with symbol and VMA, and the instruction.
+// where is the location line: pid (and thread, and CPU when there are several), guest time
+// (instructions retired by every CPU), rip with symbol and VMA, and the instruction.
 func (d *Session) where() string {
-	p := d.k.Current()
-	if p == nil {
+	t := d.viewThread()
+	if t == nil {
 		if d.init.Exited() {
 			return fmt.Sprintf("  (pid %d has exited: %s)", d.init.PID, describe.ExitText(d.init.WaitStatus()))
 		}
+		if d.multi() {
+			return fmt.Sprintf("  cpu%d is idle", d.viewCPU().ID())
+		}
 		return "  (no process is running)"
 	}
-	rip := d.k.CPU().RIP()
-	return fmt.Sprintf("  pid %d  insn %d  rip %s  %s", p.PID, d.k.CPU().Instructions(), d.symbolic(rip), d.disasm(p, rip))
+	p := t.Process()
+	rip := d.k.ThreadRegs(t).RIP
+	who := describe.TaskName(p.PID, t.TID)
+	if d.multi() {
+		who = fmt.Sprintf("cpu%d  %s", d.viewCPU().ID(), who)
+	}
+	return fmt.Sprintf("  %s  insn %d  rip %s  %s", who, d.k.Instructions(), d.symbolic(rip), d.disasm(p, rip))
 }
 
 // disasm decodes the instruction at va (AT&T syntax, as objdump and gdb show it).
@@ -249,6 +259,9 @@ func (d *Session) cmdRegs() error {
 		return fmt.Errorf("regs: no process is running")
 	}
 	s := d.k.Regs(p)
+	if t := d.viewThread(); t != nil && t.Process() == p {
+		s = d.k.ThreadRegs(t)
+	}
 	for i := 0; i < 16; i += 4 {
 		var row []string
 		for j := i; j < i+4; j++ {
@@ -280,7 +293,7 @@ func (d *Session) cmdWalk(args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("usage: walk ADDR")
 	}
-	p := d.k.Current()
+	p := d.viewProcess()
 	if p == nil {
 		return fmt.Errorf("walk: no process is running")
 	}
@@ -288,7 +301,7 @@ func (d *Session) cmdWalk(args []string) error {
 	if err != nil {
 		return err
 	}
-	m := d.k.MMU()
+	m := d.viewCPU().MMU()
 	d.printf("walk %#x in pid %d: CR3 %#x (PML4 at %#x, PCID %d)\n", va, p.PID, m.CR3(),
 		m.CR3()&uint64(mmu.PTEAddrMask), m.PCID())
 	if !mmu.Canonical(va) {
@@ -348,7 +361,7 @@ func ifNotPresent(l mmu.Level, s string) string {
 
 // verdict says whether an access would succeed, or the fault it would raise.
 func (d *Session) verdict(va uint64, acc mmu.Access) string {
-	info := d.k.MMU().Inspect(va, acc)
+	info := d.viewCPU().MMU().Inspect(va, acc)
 	if info.OK {
 		return "ok"
 	}
@@ -401,49 +414,6 @@ func sizeText(n uint64) string {
 		return fmt.Sprintf("%dM", n>>20)
 	}
 	return fmt.Sprintf("%dK", n>>10)
-}
-
-func (d *Session) cmdTLB() {
-	m := d.k.MMU()
-	byPCID := map[uint16]*minikernel.Process{}
-	for _, p := range d.k.Processes() {
-		if p.MM() != nil {
-			byPCID[p.MM().PCID()] = p
-		}
-	}
-	if cur := d.k.Current(); cur != nil && cur.MM() != nil {
-		byPCID[cur.MM().PCID()] = cur // with PCIDs off, PCID 0 is the running process
-	}
-	tlbs := []*tlb.TLB{m.ITLB, m.DTLB}
-	if m.ITLB == m.DTLB {
-		tlbs = tlbs[1:]
-	}
-	for _, t := range tlbs {
-		entries := t.Entries()
-		s := t.Stats
-		d.printf("%s: %d valid; hits %d, misses %d (hit rate %.1f%%), walks %d, fills %d, evictions %d, flushes %d\n",
-			describe.TLBGeometry(t.Config()), len(entries), s.Hits, s.Misses, 100*s.HitRate(), s.Walks, s.Fills, s.Evictions, s.Flushes)
-		if len(entries) == 0 {
-			continue
-		}
-		sort.Slice(entries, func(i, j int) bool {
-			if entries[i].PCID != entries[j].PCID {
-				return entries[i].PCID < entries[j].PCID
-			}
-			return entries[i].VPN < entries[j].VPN
-		})
-		tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  va\tpa\tsize\tpcid\tperm\tvma\n")
-		for _, e := range entries {
-			where := "-"
-			if p := byPCID[e.PCID]; p != nil {
-				where = fmt.Sprintf("pid %d %s", p.PID, describe.VMAName(p.MM().Find(e.VPN<<12)))
-			}
-			fmt.Fprintf(tw, "  %#x\t%#x\t%s\t%d\t%s\t%s\n", e.VPN<<12, e.PFN<<12, e.Size, e.PCID, describe.TLBLetters(e.Perm), where)
-		}
-		tw.Flush()
-	}
-	d.printPSC(m.PSC)
 }
 
 // printPSC shows the paging-structure caches (SDM 4.10.3): each cached PML4E, PDPTE and

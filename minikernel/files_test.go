@@ -132,7 +132,7 @@ func TestPipeDeadlockIsReported(t *testing.T) {
 	require.Equal(t, sysBlocks, call(k, p, 0, rfd, buf, 1))
 	_, err := k.Run()
 	require.True(t, errors.Is(err, ErrDeadlock), "%v", err)
-	assert.Contains(t, err.Error(), "2 in read")
+	assert.Contains(t, err.Error(), "pid 2 in read")
 }
 
 // A sleeper with a deadline is not a deadlock: when nothing can run, the virtual clock

@@ -68,8 +68,9 @@ type futexWaiter struct {
 	key    futexKey
 	bitset uint32
 	s      *futexSleep
-	index  int  // its position in a futex_waitv array (0 otherwise)
-	pi     bool // waits for a PI lock: UNLOCK_PI hands the lock over
+	index  int    // its position in a futex_waitv array (0 otherwise)
+	pi     bool   // waits for a PI lock: UNLOCK_PI hands the lock over
+	uaddr  uint64 // PI: the lock word's address in the waiter's address space
 }
 
 // futexSleep is a thread asleep in a futex call, on one futex or several (futex_waitv).
@@ -79,9 +80,51 @@ type futexSleep struct {
 	woken int // the index of the futex that woke it; -1 while asleep
 }
 
-// futexTable holds the queues of waiters, by key (Linux's futex hash buckets).
+// futexTable holds the queues of waiters, by key (Linux's futex hash buckets), and, for a
+// PI lock that has waiters, the thread that owns it (Linux's pi_state->owner).
 type futexTable struct {
-	q map[futexKey][]*futexWaiter
+	q       map[futexKey][]*futexWaiter
+	piOwner map[futexKey]*Thread
+}
+
+// setPIOwner records t as the owner of the PI lock key (nil: no PI state any more), keeping
+// each thread's list of the PI locks it owns (Linux's pi_state_list) in step.
+func (ft *futexTable) setPIOwner(key futexKey, t *Thread) {
+	if ft.piOwner == nil {
+		ft.piOwner = map[futexKey]*Thread{}
+	}
+	if old := ft.piOwner[key]; old != nil {
+		if i := slices.Index(old.piOwned, key); i >= 0 {
+			old.piOwned = slices.Delete(old.piOwned, i, i+1)
+		}
+		delete(ft.piOwner, key)
+	}
+	if t != nil {
+		ft.piOwner[key] = t
+		t.piOwned = append(t.piOwned, key)
+	}
+}
+
+// piWaiter returns the first PI waiter of key, and whether another one follows it.
+func (ft *futexTable) piWaiter(key futexKey) (*futexWaiter, bool) {
+	var first *futexWaiter
+	for _, w := range ft.q[key] {
+		if !w.pi {
+			continue
+		}
+		if first != nil {
+			return first, true
+		}
+		first = w
+	}
+	return first, false
+}
+
+// dropPIState forgets key's PI owner once no PI waiter is left.
+func (ft *futexTable) dropPIState(key futexKey) {
+	if w, _ := ft.piWaiter(key); w == nil {
+		ft.setPIOwner(key, nil)
+	}
 }
 
 func (ft *futexTable) queue(w *futexWaiter) {
@@ -107,6 +150,9 @@ func (ft *futexTable) unqueue(w *futexWaiter) {
 func (k *Kernel) unqueueAll(s *futexSleep) {
 	for _, w := range s.ws {
 		k.futexes.unqueue(w)
+		if w.pi {
+			k.futexes.dropPIState(w.key)
+		}
 	}
 	if s.t.futex == s {
 		s.t.futex = nil
@@ -320,6 +366,9 @@ func (k *Kernel) futexWakeOp(p *Process, uaddr uint64, shared bool, n int, bitse
 	if e != 0 {
 		return -int64(e)
 	}
+	if w, _ := k.futexes.piWaiter(key); w != nil {
+		return -int64(EINVAL) // a PI lock's waiters are the lock's to wake (futex_wake)
+	}
 	return int64(k.wakeKey(key, n, bitset))
 }
 
@@ -498,7 +547,8 @@ func (k *Kernel) futexLockPI(p *Process, uaddr uint64, shared bool, deadline uin
 	case owner == t.TID:
 		return -int64(EDEADLK)
 	}
-	if o := k.tasks[owner]; o == nil || o.exited {
+	o := k.tasks[owner]
+	if o == nil || o.exited {
 		return -int64(ESRCH)
 	}
 	if word&futexWaiters == 0 && !k.writeU32(p, uaddr, word|futexWaiters) {
@@ -511,8 +561,11 @@ func (k *Kernel) futexLockPI(p *Process, uaddr uint64, shared bool, deadline uin
 		return -int64(ETIMEDOUT)
 	}
 	s := &futexSleep{t: t, woken: -1}
-	s.ws = []*futexWaiter{{key: key, bitset: futexBitsetAny, s: s, pi: true}}
+	s.ws = []*futexWaiter{{key: key, bitset: futexBitsetAny, s: s, pi: true, uaddr: uaddr}}
 	k.futexes.queue(s.ws[0])
+	if k.futexes.piOwner[key] == nil {
+		k.futexes.setPIOwner(key, o) // attach_to_pi_owner(): the lock's owner holds the PI state
+	}
 	t.futex = s
 	return k.block(p, &sleepCall{deadline: deadline,
 		retry: func() int64 {
@@ -549,27 +602,58 @@ func (k *Kernel) futexUnlockPI(p *Process, uaddr uint64, shared bool) int64 {
 	if int(word&futexTIDMask) != k.cur.TID {
 		return -int64(EPERM)
 	}
-	if !k.handOffPI(p, key, uaddr, 0) && !k.writeU32(p, uaddr, 0) {
-		return -int64(EFAULT)
+	if !k.handOffPI(p, key, uaddr, 0) {
+		k.futexes.setPIOwner(key, nil)
+		if !k.writeU32(p, uaddr, 0) {
+			return -int64(EFAULT)
+		}
 	}
 	return 0
 }
 
 // handOffPI gives the PI lock at uaddr (key) to its first waiter, writing the waiter's TID
 // with FUTEX_WAITERS and the extra bits into the word, and wakes it; false when nobody
-// waits.
+// waits. The waiter owns the PI state while others still wait (wake_futex_pi()).
 func (k *Kernel) handOffPI(p *Process, key futexKey, uaddr uint64, extra uint32) bool {
-	for _, w := range k.futexes.q[key] {
-		if !w.pi {
+	w, more := k.futexes.piWaiter(key)
+	if w == nil {
+		return false
+	}
+	if !k.writeU32(p, uaddr, uint32(w.s.t.TID)|futexWaiters|extra) {
+		return false
+	}
+	k.wakeWaiter(w)
+	if more {
+		k.futexes.setPIOwner(key, w.s.t)
+	} else {
+		k.futexes.setPIOwner(key, nil)
+	}
+	return true
+}
+
+// exitPIState hands every PI lock exiting thread t still owns, with waiters, to its first
+// waiter, whose TID (with FUTEX_WAITERS, and FUTEX_OWNER_DIED if the word had it) goes
+// into the word in the waiter's address space: the waiter's FUTEX_LOCK_PI returns 0 and it
+// owns the lock. Linux's exit_pi_state_list(), then the new owner's fixup_pi_owner().
+func (k *Kernel) exitPIState(t *Thread) {
+	for _, key := range slices.Clone(t.piOwned) {
+		w, more := k.futexes.piWaiter(key)
+		if w == nil {
+			k.futexes.setPIOwner(key, nil)
 			continue
 		}
-		if !k.writeU32(p, uaddr, uint32(w.s.t.TID)|futexWaiters|extra) {
-			return false
-		}
+		nt := w.s.t
+		k.inMM(nt, func() {
+			word, _ := k.readU32(nt.proc, w.uaddr)
+			k.writeU32(nt.proc, w.uaddr, word&futexOwnerDied|uint32(nt.TID)|futexWaiters)
+		})
 		k.wakeWaiter(w)
-		return true
+		if more {
+			k.futexes.setPIOwner(key, nt)
+		} else {
+			k.futexes.setPIOwner(key, nil)
+		}
 	}
-	return false
 }
 
 // futex_waitv(waiters, nr_futexes, flags, timeout, clockid): sleep on up to 128 futexes at

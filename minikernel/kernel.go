@@ -616,9 +616,20 @@ func (k *Kernel) schedule() (bool, error) {
 				return false, nil
 			}
 			if k.multi() {
+				// Idle until a thread this CPU could run becomes ready within its turn (another
+				// CPU woke it at that time), or else until the end of the turn.
 				k.idle()
-				if now := k.clockOf(c); now < k.roundEnd {
-					c.idleNS += k.roundEnd - now
+				now, until := k.clockOf(c), k.roundEnd
+				for _, t := range k.runq {
+					if t.state == procRunnable && t.on == nil && t.affinity&(1<<c.id) != 0 && t.readyAt > now {
+						until = min(until, t.readyAt)
+					}
+				}
+				if now < until {
+					c.idleNS += until - now
+				}
+				if until < k.roundEnd {
+					continue
 				}
 				return false, nil
 			}
@@ -648,7 +659,8 @@ func (k *Kernel) schedule() (bool, error) {
 	}
 }
 
-// deadlock is the error for a machine whose threads all sleep with nothing to wake them.
+// deadlock is the error for a machine whose threads all sleep with nothing to wake them: it
+// names each thread (pid 2, or tid 3 of pid 2) and the call it sleeps in.
 func (k *Kernel) deadlock() error {
 	if k.awaitHostSignal() {
 		return k.stopRequested() // nil: a signal from the host came for a thread waiting for one
@@ -660,24 +672,39 @@ func (k *Kernel) deadlock() error {
 			what = t.sleep.name
 		}
 		if t.TID == t.proc.PID {
-			ids = append(ids, fmt.Sprintf("%d in %s", t.TID, what))
+			ids = append(ids, fmt.Sprintf("pid %d in %s", t.TID, what))
 		} else {
-			ids = append(ids, fmt.Sprintf("%d (thread of %d) in %s", t.TID, t.proc.PID, what))
+			ids = append(ids, fmt.Sprintf("tid %d of pid %d in %s", t.TID, t.proc.PID, what))
 		}
 	}
-	return fmt.Errorf("%w (pids %s sleep, and no child, signal or timer is left to wake them)", ErrDeadlock, strings.Join(ids, ", "))
+	return fmt.Errorf("%w (%s; no child, signal or timer is left to wake them)", ErrDeadlock, strings.Join(ids, ", "))
 }
 
-// pickNext returns the first thread this CPU may run after the one picked last, wrapping
-// around.
+// pickNext returns the thread this CPU runs next: the first, after the one picked last and
+// wrapping around, that it may run; with several CPUs one that last ran on this CPU comes
+// first (its TLB entries may still be here: Linux's wakeup prefers the previous CPU too).
 func (k *Kernel) pickNext(c *PerCPU) *Thread {
-	var first *Thread
 	now := k.clockOf(c)
-	for _, t := range k.runq {
+	ok := func(t *Thread) bool {
 		if t.state != procRunnable || (t.on != nil && t.on != c) || t.affinity&(1<<c.id) == 0 {
-			continue
+			return false
 		}
-		if k.multi() && t.readyAt > now && t.on != c {
+		return !k.multi() || t.readyAt <= now || t.on == c
+	}
+	if k.multi() {
+		if t := k.roundRobin(func(t *Thread) bool { return ok(t) && (t.lastCPU == c.id || t.lastCPU < 0) }); t != nil {
+			return t
+		}
+	}
+	return k.roundRobin(ok)
+}
+
+// roundRobin returns the first thread that ok accepts after the one picked last, wrapping
+// around.
+func (k *Kernel) roundRobin(ok func(*Thread) bool) *Thread {
+	var first *Thread
+	for _, t := range k.runq {
+		if !ok(t) {
 			continue
 		}
 		if t.TID > k.lastTID {

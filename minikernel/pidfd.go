@@ -1,5 +1,7 @@
 package minikernel
 
+import "slices"
+
 // Process descriptors (pidfds) and waitid: a descriptor that names a process without the
 // race of a PID that may be reused, which can be polled (readable once the process has
 // exited), signalled, waited for (waitid P_PIDFD), and used to take a copy of one of the
@@ -26,18 +28,36 @@ func (k *Kernel) newPidfd(p *Process, q *Process, flags int) (int, Errno) {
 	return fd, e
 }
 
-// pidfdOf returns the process a pidfd names: EBADF when fd is not open, EINVAL when it is
-// not a pidfd.
+// pidfdOf returns the process a pidfd names: EBADF when fd is not open or not a pidfd
+// (Linux's pidfd_pid()).
 func pidfdOf(p *Process, fd uint64) (*Process, Errno) {
 	f := fdArg(p, fd)
-	switch {
-	case f == nil:
+	if f == nil || f.kind != filePidfd {
 		return nil, EBADF
-	case f.kind != filePidfd:
-		return nil, EINVAL
 	}
 	return f.proc, 0
 }
+
+// pidfdPoll is a pidfd's readiness: readable once the process has exited, and hung up once
+// it has been reaped as well (Linux's pidfd_poll()).
+func pidfdPoll(f *File) int16 {
+	var m int16
+	if f.proc.exited {
+		m |= pollIn | pollRdnorm
+	}
+	if f.proc.state == procReaped {
+		m |= pollHup
+	}
+	return m
+}
+
+// pidfd_send_signal's flags (include/uapi/linux/pidfd.h, Linux 6.9): one of them may name
+// the target, otherwise the pidfd's kind does (a process).
+const (
+	pidfdSignalThread       = 1
+	pidfdSignalThreadGroup  = 2
+	pidfdSignalProcessGroup = 4
+)
 
 // pidfd_open(pid, flags): a pidfd (close-on-exec) for process pid, which must be a
 // thread-group leader's PID. flags may hold PIDFD_NONBLOCK (O_NONBLOCK) only.
@@ -61,10 +81,12 @@ func sysPidfdOpen(k *Kernel, p *Process, a *[6]uint64) int64 {
 }
 
 // pidfd_send_signal(pidfd, sig, info, flags): kill() through a pidfd, with an optional
-// siginfo as rt_sigqueueinfo takes it. flags must be 0. ESRCH once the process has exited.
+// siginfo as rt_sigqueueinfo takes it. flags may name the target as Linux 6.9 allows: the
+// thread (PIDFD_SIGNAL_THREAD, si_code SI_TKILL), the process, or its process group; at
+// most one of them. ESRCH once the process has exited.
 func sysPidfdSendSignal(k *Kernel, p *Process, a *[6]uint64) int64 {
-	sig := int(int32(a[1]))
-	if a[3] != 0 {
+	sig, flags := int(int32(a[1])), a[3]
+	if flags&^(pidfdSignalThread|pidfdSignalThreadGroup|pidfdSignalProcessGroup) != 0 || flags&(flags-1) != 0 {
 		return -int64(EINVAL)
 	}
 	q, e := pidfdOf(p, a[0])
@@ -74,7 +96,11 @@ func sysPidfdSendSignal(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if sig < 0 || sig > numSignals {
 		return -int64(EINVAL)
 	}
-	si := userSigInfo(sig, siUser, p)
+	code := siUser
+	if flags == pidfdSignalThread {
+		code = siTkill
+	}
+	si := userSigInfo(sig, code, p)
 	if a[2] != 0 {
 		if _, ok := k.copyIn(p, a[2], si.b[:]); !ok {
 			return -int64(EFAULT)
@@ -92,7 +118,21 @@ func sysPidfdSendSignal(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if q.kernelInit {
 		return -int64(EPERM)
 	}
-	if sig != 0 {
+	if sig == 0 {
+		return 0
+	}
+	switch flags {
+	case pidfdSignalThread:
+		if t := q.leader; t != nil && !t.exited {
+			k.generateThread(t, si)
+		}
+	case pidfdSignalProcessGroup:
+		for _, r := range slices.Clone(k.live) {
+			if r.PGID == q.PGID && !r.kernelInit {
+				k.generate(r, si, false)
+			}
+		}
+	default:
 		k.generate(q, si, false)
 	}
 	return 0

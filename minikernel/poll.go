@@ -63,6 +63,8 @@ func (k *Kernel) filePoll(f *File, events int16) int16 {
 		return pollOut | pollWrnorm
 	case fileDevice:
 		return hostPollOne(f.hfd, events)
+	case filePidfd:
+		return pidfdPoll(f)
 	}
 	return defaultPollMask
 }
@@ -71,7 +73,7 @@ func (k *Kernel) filePoll(f *File, events int16) int16 {
 // descriptors that are not ready.
 type pollWaiter struct {
 	pipes  []*pipe
-	queues []*waitQueue // the wait queues of special files (special.go)
+	queues []*waitQueue // the wait queues of special files (special.go) and pidfds
 	host   []hostfs.PollFd
 }
 
@@ -87,6 +89,8 @@ func (k *Kernel) pollCheck(p *Process, fd int32, events int16, w *pollWaiter) in
 		switch {
 		case f.kind == filePipe:
 			w.pipes = append(w.pipes, f.pipe)
+		case f.kind == filePidfd:
+			w.queues = append(w.queues, &f.proc.pidfdWait)
 		case f.kind == fileSpecial:
 			k.specialQueues(f, func(q *waitQueue) { w.queues = append(w.queues, q) })
 		case hostFDOf(f) >= 0:

@@ -47,16 +47,15 @@ type Process struct {
 	fs       *fsState
 	sig      procSig
 
-	exitSignal   int  // the signal the parent gets when this process exits (SIGCHLD)
-	subreaper    bool // PR_SET_CHILD_SUBREAPER: orphaned descendants come here
-	rlimits      [rlimCount]rlimit
-	groupExit    bool       // exit_group or a fatal signal is ending every thread (SIGNAL_GROUP_EXIT)
-	groupStatus  int        // the wait status of that group exit
-	leaderStatus int        // the status the first thread passed to exit()
-	kernelInit   bool       // the emulated init (pid 1): no threads of its own; reaps orphans
-	cred         creds      // who the process is (creds.go)
-	ctl          prctlState // what prctl set (prctl.go)
-	acct         procAcct   // faults, children's usage, peak RSS (rusage.go)
+	exitSignal  int  // the signal the parent gets when this process exits (SIGCHLD)
+	subreaper   bool // PR_SET_CHILD_SUBREAPER: orphaned descendants come here
+	rlimits     [rlimCount]rlimit
+	groupExit   bool       // exit_group or a fatal signal is ending every thread (SIGNAL_GROUP_EXIT)
+	groupStatus int        // the wait status of that group exit
+	kernelInit  bool       // the emulated init (pid 1): no threads of its own; reaps orphans
+	cred        creds      // who the process is (creds.go)
+	ctl         prctlState // what prctl set (prctl.go)
+	acct        procAcct   // faults, children's usage, peak RSS (rusage.go)
 
 	pidfdWait waitQueue // pidfd pollers and waitid(P_PIDFD), woken when it exits
 
@@ -166,14 +165,12 @@ func (k *Kernel) exit(p *Process, status int) {
 // exitProcess ends p once its last thread, last, has gone: its descriptors are closed, its
 // address space is released, its children go to a new parent, and it becomes a zombie for
 // its parent to reap (or is reaped at once when its parent ignores SIGCHLD). Its wait
-// status is the group exit's, or else what its first thread passed to exit (Linux's
-// wait_task_zombie() reads the leader's exit_code). Linux's do_exit() with group_dead, and
-// exit_notify().
+// status is the group exit's, or else what the last thread passed to exit (what Linux 6.18
+// reports, measured: a first thread's exit(7) followed by another's exit(9) is status 9).
+// Linux's do_exit() with group_dead, and exit_notify().
 func (k *Kernel) exitProcess(p *Process, last *Thread, status int) {
 	if p.groupExit {
 		status = p.groupStatus
-	} else if last != p.leader {
-		status = p.leaderStatus
 	}
 	p.exited = true
 	p.status = status
@@ -284,6 +281,7 @@ func (k *Kernel) reap(p *Process) {
 		k.zombies--
 	}
 	p.state = procReaped
+	k.wakeAll(&p.pidfdWait) // a pidfd now hangs up
 	delete(k.procs, p.PID)
 	if len(k.sigFrames) > 0 {
 		k.rechargeSignals() // its queued siginfos went with it

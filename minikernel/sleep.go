@@ -176,7 +176,7 @@ func (k *Kernel) resumeSleep(t *Thread) bool {
 		ret = s.interruptedResult()
 	}
 	t.sleep = nil
-	k.finishSyscall(t.proc, s.sysno, s.name, &s.args, ret)
+	k.finishSyscall(t, s.sysno, s.name, &s.args, ret)
 	return true
 }
 

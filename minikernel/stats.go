@@ -16,6 +16,7 @@ type Stats struct {
 	KernelFaults uint64                   // faults taken while copying for system calls
 	Signals      uint64
 	Processes    uint64 // created (execve'd first processes and forks)
+	Threads      uint64 // threads created in a process (clone with CLONE_THREAD)
 	Forks        uint64 // fork, vfork and clone calls that made a process
 	Execs        uint64 // successful execve (the first process's included)
 	Exits        uint64 // processes that ended, by exit or by a signal
@@ -29,13 +30,23 @@ type Stats struct {
 	// host's mapping limit, or a host that cannot map them); EvictedFilePages the cached
 	// pages dropped to make room.
 	HostFilePages, CopiedFilePages, EvictedFilePages uint64
-	ITLB, DTLB                                       tlb.Stats
-	Unified                                          bool // one TLB serves both (ITLB == DTLB)
+	ITLB, DTLB                                       tlb.Stats // every CPU's together
+	Unified                                          bool      // one TLB serves both (ITLB == DTLB)
 	Frames                                           FrameStats
+	// Shootdowns sums the CPUs' TLB shootdown counters; CPUs has each CPU's counts.
+	Shootdowns CPUStats
+	CPUs       []CPUStat
 	// Reclaim is what page reclaim did; Swap the swap area's use (HasSwap false: none).
 	Reclaim ReclaimStats
 	Swap    SwapInfo
 	HasSwap bool
+}
+
+// CPUStat is one CPU's part of a run.
+type CPUStat struct {
+	ID         int
+	ITLB, DTLB tlb.Stats
+	CPUStats
 }
 
 // MajorFaults counts the faults that read their page from a file or from swap; MinorFaults
@@ -127,6 +138,8 @@ func (c *StatsCollector) observe(e *Event) {
 	case EvFork:
 		c.s.Processes++
 		c.s.Forks++
+	case EvClone:
+		c.s.Threads++
 	case EvExit:
 		c.s.Exits++
 	case EvSwitch:
@@ -141,10 +154,17 @@ func (c *StatsCollector) Snapshot() Stats {
 	for n, v := range c.s.Syscalls {
 		s.Syscalls[n] = v
 	}
-	m := c.k.mmu
-	s.Instructions = c.k.cpu.Instructions()
-	s.ITLB, s.DTLB = m.ITLB.Stats, m.DTLB.Stats
-	s.Unified = m.ITLB == m.DTLB
+	s.Instructions = c.k.retiredElsewhere + c.k.cpu.Instructions()
+	s.ITLB, s.DTLB = tlb.Stats{}, tlb.Stats{}
+	s.CPUs = nil
+	for _, cc := range c.k.cpus {
+		m := cc.mmu
+		st := CPUStat{ID: cc.id, ITLB: m.ITLB.Stats, DTLB: m.DTLB.Stats, CPUStats: cc.Stats()}
+		s.CPUs = append(s.CPUs, st)
+		s.ITLB, s.DTLB = addTLB(s.ITLB, st.ITLB), addTLB(s.DTLB, st.DTLB)
+		s.Unified = m.ITLB == m.DTLB
+	}
+	s.Shootdowns = c.k.ShootdownStats()
 	s.Frames = c.k.frames.Stats()
 	pc := c.k.cache
 	s.PageCacheHits, s.PageCacheMisses, s.PageCachePages = pc.Hits, pc.Misses, uint64(pc.Pages())
@@ -153,4 +173,11 @@ func (c *StatsCollector) Snapshot() Stats {
 	s.Swap, s.HasSwap = c.k.Swap()
 	s.HostFilePages, s.CopiedFilePages, s.EvictedFilePages = c.k.hp.mapped, c.k.hp.copied, c.k.hp.evicted
 	return s
+}
+
+// addTLB adds two TLBs' counters.
+func addTLB(a, b tlb.Stats) tlb.Stats {
+	return tlb.Stats{Hits: a.Hits + b.Hits, Misses: a.Misses + b.Misses, Walks: a.Walks + b.Walks,
+		Fills: a.Fills + b.Fills, Evictions: a.Evictions + b.Evictions,
+		Invalidations: a.Invalidations + b.Invalidations, Flushes: a.Flushes + b.Flushes}
 }

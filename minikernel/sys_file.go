@@ -113,6 +113,9 @@ func (k *Kernel) doRead(p *Process, f *File, dst *uio, pos *uint64) int64 {
 	if dst.bad {
 		return -int64(EFAULT)
 	}
+	if f.kind == filePidfd {
+		return -int64(EINVAL) // a pidfd has no read method
+	}
 	if f.kind == filePipe {
 		return k.pipeReadCall(p, f, dst)
 	}
@@ -144,6 +147,9 @@ func (k *Kernel) doRead(p *Process, f *File, dst *uio, pos *uint64) int64 {
 func (k *Kernel) doWrite(p *Process, f *File, src *uio, pos *uint64) int64 {
 	if src.bad {
 		return -int64(EFAULT)
+	}
+	if f.kind == filePidfd {
+		return -int64(EINVAL)
 	}
 	if f.kind == filePipe {
 		return k.pipeWriteCall(p, f, src)

@@ -27,8 +27,9 @@ const (
 	nsPerSec             = 1_000_000_000
 )
 
-// nowNS returns the monotonic clock in nanoseconds.
-func (k *Kernel) nowNS() uint64 { return k.cpu.Instructions() + k.clockNS }
+// nowNS returns the monotonic clock in nanoseconds: the clock of the CPU the kernel acts on
+// (its instructions, plus the time it idled, plus the jumps of an idle machine: smp.go).
+func (k *Kernel) nowNS() uint64 { return k.clockOf(k.this) }
 
 // clockNS returns clock id's value in nanoseconds for p, or EINVAL for an unknown clock.
 func (k *Kernel) clockValue(p *Process, id uint64) (uint64, Errno) {

@@ -316,19 +316,18 @@ func (k *Kernel) syscall(p *Process) {
 		t.sleep.sysno, t.sleep.name, t.sleep.args = nr, e.name, a
 		return
 	}
-	k.finishSyscall(p, nr, e.name, &a, ret)
+	k.finishSyscall(t, nr, e.name, &a, ret)
 }
 
-// finishSyscall puts a system call's result in the RAX of the thread that made it (the one
-// on this CPU) and reports the call.
-func (k *Kernel) finishSyscall(p *Process, nr uint64, name string, a *[6]uint64, ret int64) {
-	t := k.cur
-	if t != nil && !t.exited && t.proc == p {
+// finishSyscall puts a system call's result in the RAX of t, the thread that made it (the
+// one on this CPU, unless the call ended it), and reports the call.
+func (k *Kernel) finishSyscall(t *Thread, nr uint64, name string, a *[6]uint64, ret int64) {
+	e := Event{Kind: EvSyscall, PID: t.proc.PID, TID: t.TID, Sysno: nr, Name: name, Args: *a, Ret: ret}
+	if !t.exited && k.cur == t {
 		k.cpu.SetReg(cpu.RAX, uint64(ret))
-	}
-	e := Event{Kind: EvSyscall, PID: p.PID, Sysno: nr, Name: name, Args: *a, Ret: ret}
-	if t != nil && t.proc == p {
-		e.TID, e.RIP = t.TID, k.cpu.RIP()
+		e.RIP = k.cpu.RIP()
+	} else {
+		e.RIP = t.regs.RIP
 	}
 	k.emit(&e)
 }

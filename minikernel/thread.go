@@ -51,6 +51,7 @@ type Thread struct {
 	affinity uint64      // the CPUs it may run on (sched_setaffinity), a bit per CPU
 	readyAt  uint64      // the virtual time it became runnable: no CPU runs it earlier
 	futex    *futexSleep // the futex call it sleeps in, or nil
+	piOwned  []futexKey  // the PI locks with waiters that it owns (Linux's pi_state_list)
 	ru       rusageAcct  // its page faults (rusage.go)
 }
 
@@ -179,9 +180,6 @@ func (k *Kernel) exitThread(t *Thread, status int) {
 		p.threads = slices.Delete(p.threads, i, i+1)
 	}
 	delete(k.tasks, t.TID)
-	if t == p.leader {
-		p.leaderStatus = status
-	}
 	if len(p.threads) == 0 {
 		k.exitProcess(p, t, status) // drops the thread's reference to the address space
 		return
@@ -202,6 +200,7 @@ func (k *Kernel) mmRelease(t *Thread) {
 	if p.mm != nil {
 		k.inMM(t, func() {
 			k.exitRobustList(t)
+			k.exitPIState(t)
 			if t.clearChildTID != 0 && p.mm.users > 1 {
 				var zero [4]byte
 				if _, ok := k.copyOut(p, t.clearChildTID, zero[:]); ok {

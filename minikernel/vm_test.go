@@ -369,3 +369,21 @@ func TestCloseWritesSharedMappingsBack(t *testing.T) {
 	b, _ = os.ReadFile(path)
 	assert.Equal(t, "xxABxxCx", string(b), "after Close")
 }
+
+// RLIMIT_NPROC bounds the tasks of a user, threads included (Linux's is_rlimit_overlimit
+// in copy_process): past it clone and fork fail with EAGAIN; root, or CAP_SYS_RESOURCE,
+// is exempt.
+func TestRlimitNprocCountsThreads(t *testing.T) {
+	k, p := idle(t, 64<<20)
+	p.cred.ruid, p.cred.euid, p.cred.capEff = 1000, 1000, 0
+	p.rlimits[rlimitNproc] = rlimit{1, 1}
+	thread := [6]uint64{cloneVM | cloneFS | cloneFiles | cloneSighand | cloneThread | cloneSysvsem}
+	assert.Equal(t, -int64(EAGAIN), sysClone(k, p, &thread), "a second task of user 1000")
+	fork := [6]uint64{SIGCHLD}
+	assert.Equal(t, -int64(EAGAIN), sysClone(k, p, &fork))
+	p.rlimits[rlimitNproc] = rlimit{2, 2}
+	assert.Greater(t, sysClone(k, p, &thread), int64(0), "room for one more")
+	assert.Equal(t, -int64(EAGAIN), sysClone(k, p, &fork), "the thread counts")
+	p.cred.capEff = 1 << capSysRes
+	assert.Greater(t, sysClone(k, p, &fork), int64(0), "CAP_SYS_RESOURCE is exempt")
+}

@@ -28,6 +28,7 @@ type machineOptions struct {
 	swapFile string
 	reclaim  string
 	frames   uint64
+	cpus     int
 	net      string
 	notes    []string // set by config: remarks about the flags, for stderr
 }
@@ -37,7 +38,10 @@ func (o *machineOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.tlb, "tlb", "default", "TLB geometry `SPEC`: comma-separated items, e.g.\n"+
 		"dtlb=256/4,itlb=64/4,large=32,policy=plru,unified,nopcid (see emu help tlb)")
 	fs.Uint64Var(&o.seed, "seed", 0, "`SEED` for AT_RANDOM and other guest randomness (runs are deterministic)")
-	fs.Uint64Var(&o.maxInsns, "max-insns", 0, "stop after `N` instructions (0: no limit)")
+	fs.Uint64Var(&o.maxInsns, "max-insns", 0, "stop after `N` instructions, on all CPUs together (0: no limit)")
+	fs.IntVar(&o.cpus, "cpus", 1, "`N` emulated CPUs (1 to 64), each with its own registers, CR3, TLBs and\n"+
+		"instruction counter; they take turns of 10,000 instructions in a fixed order, so runs\n"+
+		"stay deterministic (default 1: one CPU is the easiest machine to follow)")
 	fs.StringVar(&o.net, "net", "loopback", "what the guest's AF_INET/AF_INET6 sockets reach: `loopback` (127.0.0.0/8\n"+
 		"and ::1 only, the default) or host (every address the host reaches)")
 	fs.StringVar(&o.clock, "clock-start", "host", "the guest's wall clock (CLOCK_REALTIME) at start: host (the host's time\n"+
@@ -66,6 +70,14 @@ func (o *machineOptions) config() (minikernel.Config, error) {
 	cfg.RAM = size
 	cfg.MMU = spec.MMU
 	cfg.NoPCID = spec.NoPCID
+	cfg.NoShootdown = spec.NoShootdown
+	if o.cpus < 1 || o.cpus > 64 {
+		return cfg, fmt.Errorf("--cpus: %d is not between 1 and 64", o.cpus)
+	}
+	cfg.CPUs = o.cpus
+	if spec.NoShootdown && o.cpus == 1 {
+		o.notes = append(o.notes, "noshootdown: with one CPU there is no other TLB to shoot down (try --cpus 2)")
+	}
 	cfg.Seed = o.seed
 	cfg.MaxInsns = o.maxInsns
 	switch o.net {
@@ -151,9 +163,10 @@ func parseSize(s string) (uint64, error) {
 
 // tlbSpec is a parsed --tlb value.
 type tlbSpec struct {
-	MMU    mmu.Config
-	NoPCID bool
-	Notes  []string // things worth telling the user, e.g. a geometry that goes unused
+	MMU         mmu.Config
+	NoPCID      bool
+	NoShootdown bool
+	Notes       []string // things worth telling the user, e.g. a geometry that goes unused
 }
 
 const tlbSpecHelp = `The --tlb SPEC is a comma-separated list of items, applied left to right over the
@@ -170,6 +183,9 @@ entries each, LRU, PCIDs on; paging-structure caches of 2 PML4E, 4 PDPTE and 32 
   unified         one TLB (the dtlb geometry) serves fetches and data; split undoes it
   nopcid          run the kernel without CR4.PCIDE: every CR3 load flushes every
                   non-global entry; pcid turns PCIDs back on (the default)
+  noshootdown     a teaching switch: the kernel skips the TLB shootdown's interrupts, so
+                  with --cpus 2 or more the other CPUs keep translations a munmap or
+                  mprotect made stale (see README, TLB shootdowns); shootdown undoes it
   pde=N           entries of the PDE cache (SDM 4.10.3: a TLB miss under a cached PDE
                   reads only the PTE; 0, or 1-4, or 4 ways times a power of two)
   pdpte=N         entries of the PDPTE cache; pml4e=N of the PML4E cache (0-64)
@@ -204,6 +220,10 @@ func parseTLBSpec(s string) (tlbSpec, error) {
 			spec.NoPCID = true
 		case item == "pcid":
 			spec.NoPCID = false
+		case item == "noshootdown":
+			spec.NoShootdown = true
+		case item == "shootdown":
+			spec.NoShootdown = false
 		case hasVal && (key == "dtlb" || key == "itlb"):
 			c := &spec.MMU.DTLB
 			if key == "itlb" {
@@ -246,7 +266,7 @@ func parseTLBSpec(s string) (tlbSpec, error) {
 				err = fmt.Errorf("unknown policy %q (want lru or plru)", val)
 			}
 		default:
-			return spec, fmt.Errorf("unknown item %q (want dtlb=E/W, itlb=E/W, large=N, policy=lru|plru, unified, split, pcid, nopcid, pde=N, pdpte=N, pml4e=N, psc=off; see emu help tlb)", item)
+			return spec, fmt.Errorf("unknown item %q (want dtlb=E/W, itlb=E/W, large=N, policy=lru|plru, unified, split, pcid, nopcid, noshootdown, pde=N, pdpte=N, pml4e=N, psc=off; see emu help tlb)", item)
 		}
 		if err != nil {
 			return spec, fmt.Errorf("%s: %v", item, err)

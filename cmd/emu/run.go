@@ -203,8 +203,8 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o.finishTrace(tr, stderr)
 	if stats != nil {
 		s := runStats{Stats: base.since(stats.Snapshot()), Wall: wall, Shares: sampler.finish()}
-		if psc := k.MMU().PSC; psc != nil {
-			s.PSC, s.PSCOn = base.sincePSC(psc.Stats), true
+		if k.MMU().PSC != nil {
+			s.PSC, s.PSCOn = base.sincePSC(pscTotal(k)), true
 		}
 		if o.stats {
 			printStats(stderr, &s)

@@ -33,17 +33,35 @@ type runStats struct {
 // (enabling paging, the first page table) happens before, and the counts reported are of the
 // run, as the trace sees it.
 type statsBase struct {
-	itlb, dtlb tlb.Stats
+	itlb, dtlb []tlb.Stats // each CPU's
 	psc        tlb.PSCStats
 	frames     minikernel.FrameStats
 }
 
 func baseline(k *minikernel.Kernel) statsBase {
-	b := statsBase{itlb: k.MMU().ITLB.Stats, dtlb: k.MMU().DTLB.Stats, frames: k.Frames().Stats()}
-	if k.MMU().PSC != nil {
-		b.psc = k.MMU().PSC.Stats
+	b := statsBase{frames: k.Frames().Stats(), psc: pscTotal(k)}
+	for _, c := range k.CPUs() {
+		b.itlb = append(b.itlb, c.MMU().ITLB.Stats)
+		b.dtlb = append(b.dtlb, c.MMU().DTLB.Stats)
 	}
 	return b
+}
+
+// pscTotal sums the paging-structure caches' counters of every CPU.
+func pscTotal(k *minikernel.Kernel) tlb.PSCStats {
+	var t tlb.PSCStats
+	for _, c := range k.CPUs() {
+		if p := c.MMU().PSC; p != nil {
+			s := p.Stats
+			t.PDEHits += s.PDEHits
+			t.PDPTEHits += s.PDPTEHits
+			t.PML4EHits += s.PML4EHits
+			t.Misses += s.Misses
+			t.Fills += s.Fills
+			t.Invalidations += s.Invalidations
+		}
+	}
+	return t
 }
 
 // sincePSC returns the paging-structure-cache counts since b.
@@ -60,11 +78,26 @@ func (b statsBase) since(s minikernel.Stats) minikernel.Stats {
 			Fills: now.Fills - then.Fills, Evictions: now.Evictions - then.Evictions,
 			Invalidations: now.Invalidations - then.Invalidations, Flushes: now.Flushes - then.Flushes}
 	}
-	s.ITLB, s.DTLB = sub(s.ITLB, b.itlb), sub(s.DTLB, b.dtlb)
+	s.ITLB, s.DTLB = tlb.Stats{}, tlb.Stats{}
+	cpus := append([]minikernel.CPUStat(nil), s.CPUs...)
+	for i := range cpus {
+		if i < len(b.itlb) {
+			cpus[i].ITLB, cpus[i].DTLB = sub(cpus[i].ITLB, b.itlb[i]), sub(cpus[i].DTLB, b.dtlb[i])
+		}
+		s.ITLB, s.DTLB = add(s.ITLB, cpus[i].ITLB), add(s.DTLB, cpus[i].DTLB)
+	}
+	s.CPUs = cpus
 	s.Frames.Allocated -= b.frames.Allocated
 	s.Frames.Freed -= b.frames.Freed
 	s.Frames.Copied -= b.frames.Copied
 	return s
+}
+
+// add adds two TLBs' counters.
+func add(a, b tlb.Stats) tlb.Stats {
+	return tlb.Stats{Hits: a.Hits + b.Hits, Misses: a.Misses + b.Misses, Walks: a.Walks + b.Walks,
+		Fills: a.Fills + b.Fills, Evictions: a.Evictions + b.Evictions,
+		Invalidations: a.Invalidations + b.Invalidations, Flushes: a.Flushes + b.Flushes}
 }
 
 // MIPS is millions of guest instructions per second of host wall time.
@@ -130,6 +163,18 @@ func printStats(w io.Writer, s *runStats) {
 		row("file pages", s.HostFilePages, fmt.Sprintf("host-backed (the host file's page); %d copied, %d written back, %d evicted",
 			s.CopiedFilePages, s.Writebacks, s.EvictedFilePages))
 	}
+	row("threads created", s.Threads, "(clone with CLONE_THREAD)")
+	sd := s.Shootdowns
+	row("TLB shootdowns", sd.ShootdownsSent, "(a change to page tables another CPU was using)")
+	if sd.ShootdownsSkipped > 0 {
+		row("  skipped", sd.ShootdownsSkipped, "(--tlb noshootdown: the other CPUs kept stale entries)")
+	}
+	if sd.ShootdownIPIs > 0 {
+		row("  interrupts taken", sd.ShootdownIPIs, "(IPIs serviced by the target CPUs)")
+		row("  pages invalidated", sd.ShootdownPages, "(INVLPG on a target)")
+		row("  full flushes", sd.ShootdownFlushes, "(INVPCID of the address space on a target)")
+		row("  lazy CPUs left", sd.LazyLeaves, "(idle CPUs that left a freed address space)")
+	}
 	f := s.Frames
 	row("frames in use at exit", f.InUse, fmt.Sprintf("(%d KiB)", f.InUse*4))
 	row("frames at peak", f.Peak, fmt.Sprintf("(%d KiB)", f.Peak*4))
@@ -147,6 +192,20 @@ func printStats(w io.Writer, s *runStats) {
 			100*t.s.HitRate(), t.s.Walks, t.s.Fills, t.s.Evictions, t.s.Invalidations, t.s.Flushes)
 	}
 	tw.Flush()
+	if len(s.CPUs) > 1 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "\tinstructions\tidle ns\tswitches\tTLB misses\tshootdowns sent\tIPIs taken\tpages\tflushes\t")
+		for _, c := range s.CPUs {
+			misses := c.DTLB.Misses
+			if !s.Unified {
+				misses += c.ITLB.Misses
+			}
+			fmt.Fprintf(tw, "cpu%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", c.ID, c.InstructionsRetired, c.IdleNS,
+				c.ContextSwitches, misses, c.ShootdownsSent, c.ShootdownIPIs, c.ShootdownPages, c.ShootdownFlushes)
+		}
+		tw.Flush()
+	}
 	if s.PSCOn {
 		p := s.PSC
 		fmt.Fprintf(w, "\n  paging-structure caches: walks begun below a cached PDE %d, PDPTE %d, PML4E %d; from CR3 %d\n",
@@ -209,6 +268,13 @@ const statsJSONHelp = `Statistics JSON (--stats-json FILE): one object,
                               slots, used, peak_used, swap_cache, pages_in, pages_out
   signals             number  signals delivered
   processes           number  processes created
+  threads             number  threads created (clone with CLONE_THREAD)
+  tlb_shootdowns      object  sent (shootdowns that interrupted another CPU), skipped (under
+                              --tlb noshootdown), ipis (interrupts the targets took),
+                              pages_invalidated, full_flushes, lazy_leaves
+  cpus                array   one object per CPU: id, instructions, idle_ns, switches,
+                              itlb_misses, dtlb_misses, shootdowns_sent, shootdown_ipis,
+                              shootdown_pages, shootdown_flushes
   tlbs                array   one object per TLB: name (ITLB, DTLB, or TLB when unified),
                               hits, misses, hit_rate (0..1), walks, fills, evictions,
                               invalidations, flushes
@@ -286,6 +352,36 @@ func statsJSON(s *runStats) []byte {
 	}
 	o.unum("signals", s.Signals)
 	o.unum("processes", s.Processes)
+	o.unum("threads", s.Threads)
+	sd := s.Shootdowns
+	o.open("tlb_shootdowns")
+	o.unum("sent", sd.ShootdownsSent)
+	o.unum("skipped", sd.ShootdownsSkipped)
+	o.unum("ipis", sd.ShootdownIPIs)
+	o.unum("pages_invalidated", sd.ShootdownPages)
+	o.unum("full_flushes", sd.ShootdownFlushes)
+	o.unum("lazy_leaves", sd.LazyLeaves)
+	o.close()
+	o.key("cpus")
+	o.b = append(o.b, '[')
+	for i, c := range s.CPUs {
+		if i > 0 {
+			o.b = append(o.b, ',')
+		}
+		o.b = append(o.b, '{')
+		o.num("id", int64(c.ID))
+		o.unum("instructions", c.InstructionsRetired)
+		o.unum("idle_ns", c.IdleNS)
+		o.unum("switches", c.ContextSwitches)
+		o.unum("itlb_misses", c.ITLB.Misses)
+		o.unum("dtlb_misses", c.DTLB.Misses)
+		o.unum("shootdowns_sent", c.ShootdownsSent)
+		o.unum("shootdown_ipis", c.ShootdownIPIs)
+		o.unum("shootdown_pages", c.ShootdownPages)
+		o.unum("shootdown_flushes", c.ShootdownFlushes)
+		o.close()
+	}
+	o.b = append(o.b, ']')
 	o.open("file_pages")
 	o.unum("host_backed", s.HostFilePages)
 	o.unum("copied", s.CopiedFilePages)
