@@ -533,142 +533,8 @@ blocks:
 				c.r[RSP] += 8
 				c.r[in.dst&15] = v
 
-			case opTestRIn:
-				if in.hint&hFlagsDead == 0 {
-					r := c.r[in.dst&15] & in.imm & sizeMask[in.size&15]
-					c.lazy(lzLogic, in.size, r, r, r)
-				}
-			case opCmpRIn:
-				if in.hint&hFlagsDead == 0 {
-					m := sizeMask[in.size&15]
-					a := c.r[in.dst&15] & m
-					c.lazy(lzSub, in.size, a, in.imm, (a-in.imm)&m)
-				}
-			case opRolRI, opRorRI:
-				if in.hint&hFlagsDead == 0 {
-					c.execShift(&b.raw[i]) // CF and OF are read: the exact path sets them
-					break
-				}
-				d := in.dst & 15
-				n := int(in.imm)
-				if in.op == opRorRI {
-					n = -n
-				}
-				if in.size == 8 {
-					c.r[d] = bits.RotateLeft64(c.r[d], n)
-				} else {
-					c.r[d] = uint64(bits.RotateLeft32(uint32(c.r[d]), n))
-				}
-			case opShiftCL:
-				d, sz := in.dst&15, in.size
-				n, a := c.r[RCX]&63, c.r[d]
-				if sz == 4 {
-					n, a = n&31, uint64(uint32(a))
-				}
-				if n == 0 {
-					c.r[d] = a // no flags change, but a 32-bit register is still written
-					break
-				}
-				var r uint64
-				kind := uint8(lzShl)
-				switch in.sub {
-				case shShr:
-					r, kind = a>>n, lzShr
-				case shSar:
-					r, kind = uint64(int64(signExtend(a, sz))>>n), lzSar
-				default:
-					r = a << n
-				}
-				r &= sizeMask[sz&15]
-				c.r[d] = r
-				if in.hint&hFlagsDead == 0 {
-					c.lazy(kind, sz, a, n, r)
-				}
-			case opNegR:
-				d, m := in.dst&15, sizeMask[in.size&15]
-				a := c.r[d] & m
-				r := -a & m
-				c.r[d] = r
-				if in.hint&hFlagsDead == 0 {
-					c.lazy(lzSub, in.size, 0, a, r)
-				}
-			case opCmovRR:
-				d := in.dst & 15
-				v := c.r[d]
-				if c.cond(in.sub) {
-					v = c.r[in.src&15]
-				}
-				if in.size == 4 {
-					v = uint64(uint32(v)) // a 32-bit CMOV zero-extends even when it does not move
-				}
-				c.r[d] = v
-			case opLoadSx:
-				c.pos = i
-				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
-				v := signExtend(c.read(va, in.ssize), in.ssize)
-				if in.size == 4 {
-					v = uint64(uint32(v))
-				}
-				c.r[in.dst&15] = v
-			case opTestMI:
-				c.pos = i
-				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
-				r := c.read(va, in.size) & in.imm
-				c.lazy(lzLogic, in.size, r, r, r)
-			case opMovzxRR:
-				c.r[in.dst&15] = c.r[in.src&15] & sizeMask[in.ssize&15]
-			case opMovsxRR:
-				v := signExtend(c.r[in.src&15]&sizeMask[in.ssize&15], in.ssize)
-				if in.size == 4 {
-					v = uint64(uint32(v))
-				}
-				c.r[in.dst&15] = v
-			case opSetccR:
-				d := in.dst & 15
-				v := c.r[d] &^ 0xff
-				if c.cond(in.sub) {
-					v |= 1
-				}
-				c.r[d] = v
-			case opCmpMR:
-				c.pos = i
-				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
-				m := sizeMask[in.size&15]
-				a, v := c.read(va, in.size), c.r[in.src&15]&m
-				c.lazy(lzSub, in.size, a, v, (a-v)&m)
-			case opAluMR:
-				c.pos = i
-				c.aluMR(in)
-
-			// SSE fast ops (sse_hot.go).
-			case opXmmMov:
-				c.ext.XMM[in.dst&15] = c.ext.XMM[in.src&15]
-			case opXmmMovLo:
-				c.ext.XMM[in.dst&15][0] = c.ext.XMM[in.src&15][0]
-			case opXmmLoad:
-				c.pos = i
-				c.xmmLoad(in)
-			case opXmmStore:
-				c.pos = i
-				c.xmmStore(in)
-			case opXmmInt:
-				c.pos = i
-				c.xmmInt(in)
-			case opXmmFP:
-				c.pos = i
-				c.xmmFP(in, &b.raw[i])
-			case opXmmA:
-				c.pos = i
-				c.xmmA(in, &b.raw[i])
-			case opXmmMovmsk:
-				s := &c.ext.XMM[in.src&15]
-				c.r[in.dst&15] = maskBits(s[0]) | maskBits(s[1])<<8
-			case opXmmComi:
-				c.pos = i
-				c.xmmComi(in)
-			case opXmmCvtPS2DQ:
-				c.pos = i
-				c.xmmCvtPS2DQ(in, &b.raw[i])
+			case opTestRIn, opCmpRIn, opRolRI, opRorRI, opShiftCL, opNegR, opCmovRR, opLoadSx, opTestMI, opMovzxRR, opMovsxRR, opSetccR, opCmpMR, opAluMR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP, opXmmA, opXmmMovmsk, opXmmComi, opXmmCvtPS2DQ:
+				c.execFast2(b, i, in)
 
 			// Control transfers end their block.
 			case opCmpJccRR, opCmpJccRI, opTestJccRR, opTestJccRI:
@@ -677,8 +543,10 @@ blocks:
 					v = c.r[in.src&15]
 				}
 				var taken bool
-				m := sizeMask[in.size&15]
-				a, v = a&m, v&m
+				if in.size != 8 {
+					m := sizeMask[in.size&15]
+					a, v = a&m, v&m
+				}
 				if in.op <= opCmpJccRI {
 					c.lazy(lzSub, in.size, a, v, (a-v)&sizeMask[in.size&15])
 					taken = condSub(in.sub, a, v, in.size)
@@ -809,6 +677,149 @@ blocks:
 	c.blk = nil
 	c.stepping = false
 	return Trap{Kind: TrapBudget, RIP: c.rip}
+}
+
+// execFast2 executes the second group of fast ops (the narrower integer forms and the SSE
+// ones), kept out of run so that its loop over the commonest ops stays compact.
+func (c *CPU) execFast2(b *block, i int, in *inst) {
+	switch in.op {
+	case opTestRIn:
+		if in.hint&hFlagsDead == 0 {
+			r := c.r[in.dst&15] & in.imm & sizeMask[in.size&15]
+			c.lazy(lzLogic, in.size, r, r, r)
+		}
+	case opCmpRIn:
+		if in.hint&hFlagsDead == 0 {
+			m := sizeMask[in.size&15]
+			a := c.r[in.dst&15] & m
+			c.lazy(lzSub, in.size, a, in.imm, (a-in.imm)&m)
+		}
+	case opRolRI, opRorRI:
+		if in.hint&hFlagsDead == 0 {
+			c.execShift(&b.raw[i]) // CF and OF are read: the exact path sets them
+			break
+		}
+		d := in.dst & 15
+		n := int(in.imm)
+		if in.op == opRorRI {
+			n = -n
+		}
+		if in.size == 8 {
+			c.r[d] = bits.RotateLeft64(c.r[d], n)
+		} else {
+			c.r[d] = uint64(bits.RotateLeft32(uint32(c.r[d]), n))
+		}
+	case opShiftCL:
+		d, sz := in.dst&15, in.size
+		n, a := c.r[RCX]&63, c.r[d]
+		if sz == 4 {
+			n, a = n&31, uint64(uint32(a))
+		}
+		if n == 0 {
+			c.r[d] = a // no flags change, but a 32-bit register is still written
+			break
+		}
+		var r uint64
+		kind := uint8(lzShl)
+		switch in.sub {
+		case shShr:
+			r, kind = a>>n, lzShr
+		case shSar:
+			r, kind = uint64(int64(signExtend(a, sz))>>n), lzSar
+		default:
+			r = a << n
+		}
+		r &= sizeMask[sz&15]
+		c.r[d] = r
+		if in.hint&hFlagsDead == 0 {
+			c.lazy(kind, sz, a, n, r)
+		}
+	case opNegR:
+		d, m := in.dst&15, sizeMask[in.size&15]
+		a := c.r[d] & m
+		r := -a & m
+		c.r[d] = r
+		if in.hint&hFlagsDead == 0 {
+			c.lazy(lzSub, in.size, 0, a, r)
+		}
+	case opCmovRR:
+		d := in.dst & 15
+		v := c.r[d]
+		if c.cond(in.sub) {
+			v = c.r[in.src&15]
+		}
+		if in.size == 4 {
+			v = uint64(uint32(v)) // a 32-bit CMOV zero-extends even when it does not move
+		}
+		c.r[d] = v
+	case opLoadSx:
+		c.pos = i
+		va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+		v := signExtend(c.read(va, in.ssize), in.ssize)
+		if in.size == 4 {
+			v = uint64(uint32(v))
+		}
+		c.r[in.dst&15] = v
+	case opTestMI:
+		c.pos = i
+		va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+		r := c.read(va, in.size) & in.imm
+		c.lazy(lzLogic, in.size, r, r, r)
+	case opMovzxRR:
+		c.r[in.dst&15] = c.r[in.src&15] & sizeMask[in.ssize&15]
+	case opMovsxRR:
+		v := signExtend(c.r[in.src&15]&sizeMask[in.ssize&15], in.ssize)
+		if in.size == 4 {
+			v = uint64(uint32(v))
+		}
+		c.r[in.dst&15] = v
+	case opSetccR:
+		d := in.dst & 15
+		v := c.r[d] &^ 0xff
+		if c.cond(in.sub) {
+			v |= 1
+		}
+		c.r[d] = v
+	case opCmpMR:
+		c.pos = i
+		va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+		m := sizeMask[in.size&15]
+		a, v := c.read(va, in.size), c.r[in.src&15]&m
+		c.lazy(lzSub, in.size, a, v, (a-v)&m)
+	case opAluMR:
+		c.pos = i
+		c.aluMR(in)
+
+	// SSE fast ops (sse_hot.go).
+	case opXmmMov:
+		c.ext.XMM[in.dst&15] = c.ext.XMM[in.src&15]
+	case opXmmMovLo:
+		c.ext.XMM[in.dst&15][0] = c.ext.XMM[in.src&15][0]
+	case opXmmLoad:
+		c.pos = i
+		c.xmmLoad(in)
+	case opXmmStore:
+		c.pos = i
+		c.xmmStore(in)
+	case opXmmInt:
+		c.pos = i
+		c.xmmInt(in)
+	case opXmmFP:
+		c.pos = i
+		c.xmmFP(in, &b.raw[i])
+	case opXmmA:
+		c.pos = i
+		c.xmmA(in, &b.raw[i])
+	case opXmmMovmsk:
+		s := &c.ext.XMM[in.src&15]
+		c.r[in.dst&15] = maskBits(s[0]) | maskBits(s[1])<<8
+	case opXmmComi:
+		c.pos = i
+		c.xmmComi(in)
+	case opXmmCvtPS2DQ:
+		c.pos = i
+		c.xmmCvtPS2DQ(in, &b.raw[i])
+	}
 }
 
 // execGeneric executes an instruction that has no fast form, through the operand helpers.

@@ -151,6 +151,7 @@ func (k *Kernel) execELF(p *Process, f *File, path, execfn string, argv, envp []
 	copy(t.comm[:15], filepath.Base(execfn))
 	k.loadMM(mm)
 	k.noteMaxRSS(p, old) // the peak resident set outlives the image (rusage.go)
+	k.dropTimers(p)      // POSIX timers do not survive execve (posixtimer.go)
 	k.mmput(old)
 	if p.fds.users > 1 {
 		// unshare_files(): a table shared with another process (CLONE_FILES) is copied.

@@ -200,6 +200,9 @@ func (k *Kernel) stackToGrow(p *Process, addr uint64) *VMA {
 // the frame's trapno 14, the error code (the user bit set, and the protection bit for a
 // kernel address) and cr2, as arch/x86/mm/fault.c:set_signal_archinfo() records them.
 func (k *Kernel) pageFault(p *Process, addr uint64, code uint32, rip uint64) {
+	if addr >= vsyscallStart && k.vsyscall(p, addr, code, rip) {
+		return // a call of the vsyscall page, emulated (vsyscall.go)
+	}
 	c, frame := k.resolveFault(p, addr, faultAccess(code))
 	k.countFault(c.out) // getrusage (rusage.go)
 	k.emit(&Event{Kind: EvPageFault, PID: p.PID, RIP: rip, Addr: addr, Code: code, Outcome: c.out,

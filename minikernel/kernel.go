@@ -102,12 +102,13 @@ type Config struct {
 
 // Kernel is the operating system of one machine.
 type Kernel struct {
-	cfg    Config
-	ram    *ram.RAM
-	frames *Frames
-	cache  *PageCache
-	rc     *reclaimer // page reclaim (reclaim.go)
-	swap   *swapArea  // the swap area (swap.go); nil: none
+	deadline deadlineState // a test's wall-clock limit on Run (deadline.go)
+	cfg      Config
+	ram      *ram.RAM
+	frames   *Frames
+	cache    *PageCache
+	rc       *reclaimer // page reclaim (reclaim.go)
+	swap     *swapArea  // the swap area (swap.go); nil: none
 
 	// The CPUs, and the one the kernel is acting on (this), with its processor, its MMU
 	// and its current thread (Linux's current), kept at hand.
@@ -162,16 +163,17 @@ type Kernel struct {
 
 	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
 
-	locks        map[any]*fileLocks      // file locks by file (locks.go)
-	lockWaits    map[any]*lockWait       // POSIX lock owners blocked in F_SETLKW, for EDEADLK
-	hostWaiters  []hostWaiter            // wait queues woken by host descriptors (special.go)
-	ktimers      []*ktimer               // armed kernel timers (ktimer.go)
-	sfdWaits     map[*Process]*waitQueue // threads waiting on a signalfd (signalfd.go)
-	anonIDs      uint64                  // ids of anonymous-inode objects (eventfd-id)
-	epItems      map[*File][]*epItem     // epoll items by the file they watch (epoll.go)
-	unixAbstract map[string]*unixSock    // bound abstract AF_UNIX names (unixsock.go)
-	unixPaths    map[[2]uint64]*unixSock // AF_UNIX sockets by their socket file (dev, ino)
-	unixAuto     uint32                  // the last autobind name
+	locks        map[any]*fileLocks                 // file locks by file (locks.go)
+	lockWaits    map[any]*lockWait                  // POSIX lock owners blocked in F_SETLKW, for EDEADLK
+	hostWaiters  []hostWaiter                       // wait queues woken by host descriptors (special.go)
+	ktimers      []*ktimer                          // armed kernel timers (ktimer.go)
+	sfdWaits     map[*Process]*waitQueue            // threads waiting on a signalfd (signalfd.go)
+	anonIDs      uint64                             // ids of anonymous-inode objects (eventfd-id)
+	epItems      map[*File][]*epItem                // epoll items by the file they watch (epoll.go)
+	unixAbstract map[string]*unixSock               // bound abstract AF_UNIX names (unixsock.go)
+	unixPaths    map[[2]uint64]*unixSock            // AF_UNIX sockets by their socket file (dev, ino)
+	unixAuto     uint32                             // the last autobind name
+	ptimers      map[*Process]map[int32]*posixTimer // POSIX timers (posixtimer.go)
 }
 
 // New builds a machine (RAM, and CPUs each with an MMU) and a kernel to run it, with paging
@@ -432,8 +434,12 @@ func (k *Kernel) Run() (int, error) {
 	if k.first == nil {
 		return 0, errors.New("minikernel: no process to run")
 	}
+	defer k.armDeadline()()
 	for len(k.runq) > 0 {
 		if k.hostSignalsPosted() {
+			if err := k.deadlineErr(); err != nil {
+				return 0, err
+			}
 			if err := k.stopRequested(); err != nil {
 				return 0, err
 			}

@@ -183,6 +183,7 @@ func (k *Kernel) exitProcess(p *Process, last *Thread, status int) {
 	k.putFiles(p)
 	if mm := p.mm; mm != nil {
 		k.noteMaxRSS(p, mm) // getrusage's ru_maxrss (rusage.go)
+		k.dropTimers(p)     // its POSIX timers (posixtimer.go)
 		p.mm = nil
 		k.mmput(mm) // the last thread's reference (the others dropped theirs in exitThread)
 	}

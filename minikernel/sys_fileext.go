@@ -1,8 +1,6 @@
 package minikernel
 
 import (
-	"syscall"
-
 	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
 
@@ -108,9 +106,7 @@ func sysFallocate(k *Kernel, p *Process, a *[6]uint64) int64 {
 	end := uint64(off + length)
 	ino := f.ino
 	if f.kind == fileRegular {
-		if _, e := retryEINTR(func() (uintptr, syscall.Errno) {
-			return sys6(syscall.Syscall6(syscall.SYS_FALLOCATE, uintptr(f.hfd), uintptr(mode), uintptr(off), uintptr(length), 0, 0))
-		}); e != 0 {
+		if e := hostfs.Fallocate(f.hfd, uint32(mode), off, length); e != 0 {
 			return -int64(e)
 		}
 		k.stampFD(f.hfd)

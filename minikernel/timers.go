@@ -46,6 +46,9 @@ func (k *Kernel) rearmRealTimer(p *Process) {
 // cpuTimers fires p's ITIMER_VIRTUAL and ITIMER_PROF when p's CPU time has reached them.
 // Linux's check_cpu_itimer(): a periodic timer moves on by one interval.
 func (k *Kernel) cpuTimers(p *Process) {
+	if len(k.ptimers) > 0 {
+		k.posixCPUTimers(p) // CPU-time POSIX timers (posixtimer.go)
+	}
 	for _, which := range []int{itimerVirtual, itimerProf} {
 		t := &p.sig.timers[which]
 		if t.expires == 0 || p.insns < t.expires {
@@ -74,6 +77,9 @@ func (k *Kernel) timerBudget(p *Process, budget uint64) uint64 {
 		if e := p.sig.timers[which].expires; e != 0 {
 			budget = min(budget, max(e, p.insns+1)-p.insns)
 		}
+	}
+	if len(k.ptimers) > 0 {
+		budget = k.posixCPUBudget(p, budget)
 	}
 	return budget
 }

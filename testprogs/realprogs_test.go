@@ -1,3 +1,5 @@
+//go:build !windows
+
 package testprogs
 
 import (
@@ -232,6 +234,28 @@ func TestInetSocketsStayOnLoopback(t *testing.T) {
 // task/, listings, and the machine's files.
 func TestProcMatchesNative(t *testing.T) {
 	for _, prog := range rpBuilds("rp_proc") {
+		t.Run(prog, func(t *testing.T) {
+			r := sameAsNative(t, prog, "")
+			assert.Equal(t, 0, r.Code)
+		})
+	}
+}
+
+// The vsyscall page in Linux's default xonly mode: its three entry points work, reading it
+// or jumping into it elsewhere is SIGSEGV.
+func TestVsyscallMatchesNative(t *testing.T) {
+	for _, prog := range rpBuilds("rp_vsyscall") {
+		t.Run(prog, func(t *testing.T) {
+			r := sameAsNative(t, prog, "")
+			assert.Equal(t, 0, r.Code)
+		})
+	}
+}
+
+// POSIX timers (SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE, overruns, CPU-time clocks) and
+// getrusage of the process and its children.
+func TestPosixTimersMatchNative(t *testing.T) {
+	for _, prog := range rpBuilds("rp_timers") {
 		t.Run(prog, func(t *testing.T) {
 			r := sameAsNative(t, prog, "")
 			assert.Equal(t, 0, r.Code)

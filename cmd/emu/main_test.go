@@ -201,7 +201,8 @@ func TestScriptAsProgram(t *testing.T) {
 	assert.Contains(t, stderr, "interpreter /nonexistent/interpreter")
 }
 
-// emu help documents every command, every flag of run and debug, and every debugger command.
+// emu help documents every command, every flag of run and debug (the flag sets themselves
+// say which there are), and every debugger command.
 func TestHelpDocumentsEveryCommandAndFlag(t *testing.T) {
 	for _, tc := range []struct {
 		topic string
@@ -227,6 +228,15 @@ func TestHelpDocumentsEveryCommandAndFlag(t *testing.T) {
 			for _, w := range tc.want {
 				assert.Contains(t, out, w)
 			}
+		})
+	}
+	// And not only the flags listed above: every flag the commands accept.
+	rf, _ := runFlags(io.Discard)
+	df, _ := debugFlags(io.Discard)
+	for topic, fs := range map[string]*flag.FlagSet{"run": rf, "debug": df} {
+		out, _, _ := emulated("help", topic)
+		fs.VisitAll(func(f *flag.Flag) {
+			assert.Contains(t, out, "-"+f.Name, "emu help %s documents -%s", topic, f.Name)
 		})
 	}
 	_, stderr, code := emulated("help", "nonsense")

@@ -338,3 +338,15 @@ func Pipe() (int, int, Errno) {
 	}
 	return p[0], p[1], 0
 }
+
+// Flock is flock(2) (LOCK_SH 1, LOCK_EX 2, LOCK_NB 4, LOCK_UN 8 on every Unix host).
+func Flock(fd int, op int) Errno { return again(func() error { return unix.Flock(fd, op) }) }
+
+// FileLimit is the host's soft limit on this process's open descriptors (RLIMIT_NOFILE).
+func FileLimit() uint64 {
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) != nil || rl.Cur == 0 {
+		return 1024
+	}
+	return rl.Cur
+}
