@@ -67,6 +67,10 @@ type Frames struct {
 	// release, when set, is called as a page-cache frame is freed and says whether it may
 	// be used again (the kernel gives a frame a host file backed its memory back first).
 	release func(pfn uint64) bool
+	// noReuse parks freed frames instead of reusing them: under --tlb noshootdown another
+	// CPU may still write a freed frame through a stale TLB entry, and the kernel must not
+	// give that frame to anyone (least of all as a page table) while it can.
+	noReuse bool
 }
 
 // frameLRU is what the frame allocator tells page reclaim (reclaim.go).
@@ -210,7 +214,7 @@ func (f *Frames) Put(pfn uint64) bool {
 		*kp = FrameFree
 		flags := c.flags[pfn&chunkMask]
 		c.flags[pfn&chunkMask] = 0
-		if kind != FrameCache || f.release == nil || f.release(pfn) {
+		if (kind != FrameCache || f.release == nil || f.release(pfn)) && !f.noReuse {
 			f.free = append(f.free, pfn)
 		} // else the frame is lost to the machine rather than reused still backed by a file
 		f.stats.InUse--

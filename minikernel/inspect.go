@@ -24,6 +24,7 @@ type PendingTrap struct {
 	CPU   int    // the CPU it ran on
 	insns uint64 // instructions retired when it was raised: HandleTrap refuses a stale trap
 	done  *bool  // set once handled: a system call must not run twice
+	idle  bool   // nothing ran: every thread slept (HandleTrap has nothing to do)
 }
 
 // RunToTrap runs the current process for at most budget instructions or until its next trap
@@ -39,7 +40,11 @@ func (k *Kernel) RunToTrap(budget uint64) (PendingTrap, error) {
 		return PendingTrap{}, err
 	}
 	if p == nil {
-		return PendingTrap{}, errors.New("minikernel: every process has exited")
+		if len(k.runq) == 0 {
+			return PendingTrap{}, errors.New("minikernel: every process has exited")
+		}
+		// Every thread sleeps and a debugger interrupted the wait: nothing is pending.
+		return PendingTrap{Trap: t, idle: true}, nil
 	}
 	return PendingTrap{Trap: t, PID: p.proc.PID, TID: p.TID, CPU: k.this.id, insns: k.cpu.Instructions(), done: new(bool)}, nil
 }
@@ -49,6 +54,9 @@ func (k *Kernel) RunToTrap(budget uint64) (PendingTrap, error) {
 //
 // Preconditions: t is the last trap RunToTrap returned, and nothing has run since.
 func (k *Kernel) HandleTrap(t PendingTrap) error {
+	if t.idle {
+		return nil
+	}
 	if t.done == nil || *t.done || k.cur == nil || k.cur.TID != t.TID || k.this.id != t.CPU || k.cpu.Instructions() != t.insns {
 		return errors.New("minikernel: HandleTrap of a trap that is not pending")
 	}

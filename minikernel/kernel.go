@@ -70,7 +70,8 @@ type Config struct {
 	Interleave uint64
 	// NoShootdown makes the kernel skip the TLB shootdown's interrupts (a teaching switch):
 	// other CPUs keep the translations a change made stale, as they would on silicon under
-	// a kernel that forgot them.
+	// a kernel that forgot them. Freed frames are then never reused, so a stale store can
+	// only land in memory its program already gave up, never in the kernel's tables.
 	NoShootdown bool
 	// MaxMapCount is vm.max_map_count, the most areas an address space may have (0:
 	// Linux's default, 65530). mmap, mprotect and munmap fail with ENOMEM past it.
@@ -160,6 +161,12 @@ type Kernel struct {
 
 	sigFrames []uint64           // frames charged for queued siginfos (kmem.go)
 	pipes     map[*pipe]struct{} // pipes with an end open (their buffers' frames: FrameMap)
+	// hostSleepHint says some thread may sleep on a host descriptor (hostio.go): Run
+	// polls them at each step until a look finds none.
+	hostSleepHint bool
+	// idleInterrupted says a debugger asked for the machine back (Interrupt) while every
+	// thread slept: the step in progress returns with nothing run.
+	idleInterrupted bool
 
 	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
 
@@ -237,6 +244,7 @@ func New(cfg Config) (*Kernel, error) {
 	}
 	k.enter(k.cpus[0])
 	k.roundEnd = cfg.Interleave
+	k.frames.noReuse = cfg.NoShootdown && cfg.CPUs > 1
 	if k.stdout == nil {
 		k.stdout = io.Discard
 	}
@@ -436,6 +444,9 @@ func (k *Kernel) Run() (int, error) {
 	}
 	defer k.armDeadline()()
 	for len(k.runq) > 0 {
+		if k.hostSleepHint {
+			k.pollHostIO()
+		}
 		if k.hostSignalsPosted() {
 			if err := k.deadlineErr(); err != nil {
 				return 0, err
@@ -482,9 +493,11 @@ func (k *Kernel) Step(budget uint64) error {
 // CPU's turn, and returns the trap unhandled (RunToTrap gives it to a debugger).
 func (k *Kernel) runUntilTrap(budget uint64) (*Thread, cpu.Trap, error) {
 	for {
-		if len(k.runq) == 0 {
+		if len(k.runq) == 0 || k.idleInterrupted {
 			// The last threads ended while the scheduler waited (a signal from the host
-			// killed them): nothing ran, and Run sees the machine is done.
+			// killed them), or a debugger wants the machine while every thread sleeps:
+			// nothing ran.
+			k.idleInterrupted = false
 			return nil, cpu.Trap{Kind: cpu.TrapBudget}, nil
 		}
 		c := k.this

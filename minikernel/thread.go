@@ -227,13 +227,14 @@ func (k *Kernel) inMM(t *Thread, fn func()) {
 		fn()
 		return
 	}
-	saved := k.this.loaded
+	saved, lazy := k.this.loaded, k.this.lazy
 	k.loadMM(t.proc.mm)
 	k.cur = t
 	fn()
 	k.cur = prev
 	if saved != nil && saved.users > 0 {
 		k.loadMM(saved)
+		k.this.lazy = lazy && prev == nil // an idle CPU goes back to holding it lazily
 	} else {
 		k.loadMM(nil)
 	}
