@@ -138,31 +138,31 @@ blocks:
 			break
 		}
 		var b *block
+		var entry *tlb.Entry // the ITLB entry the block was entered through, if remembered
 		if prev != nil && exit < len(prev.links) {
 			if l := &prev.links[exit]; l.gen == c.codeGen && l.va == c.rip {
-				b = l.b
+				b, entry = l.b, l.e
 				c.itlb.Hit(l.e)
 			}
 		}
 		if b == nil {
 			// The remembered ITLB entry and the direct-mapped block table, written out
 			// here (fetchBlock does the same and everything else).
-			var e *tlb.Entry
 			if u := &c.uitlb[c.rip>>12&(uitlbSize-1)]; u.tag == c.rip>>12 {
 				pa := u.base | c.rip&0xfff
 				if b = c.code.table[tableIndex(pa)]; b != nil && b.pa == pa && b.pa2 == 0 {
 					c.itlb.Hit(u.e)
-					e = u.e
+					entry = u.e
 				} else {
 					c.blk = nil // a fetch fault names no instruction of a block
-					b, e = c.fetchBlock()
+					b, entry = c.fetchBlock()
 				}
 			} else {
 				c.blk = nil
-				b, e = c.fetchBlock()
+				b, entry = c.fetchBlock()
 			}
-			if prev != nil && e != nil && exit < len(prev.links) {
-				prev.links[exit] = link{va: c.rip, b: b, e: e, gen: c.codeGen}
+			if prev != nil && entry != nil && exit < len(prev.links) {
+				prev.links[exit] = link{va: c.rip, b: b, e: entry, gen: c.codeGen}
 			}
 		}
 		prev, exit = b, 0
@@ -170,7 +170,9 @@ blocks:
 		c.r[regBlock] = c.rip
 		insts := b.insts
 		n := len(insts)
+		gen := c.codeGen
 		if rem := limit - c.icount; uint64(n) > rem || c.rflags&c.rawMask != 0 {
+			entry = nil // no looping in place (see loopsInPlace)
 			insts = b.raw
 			n = int(min(uint64(n), rem))
 			if c.rflags&FlagTF != 0 {
@@ -646,6 +648,11 @@ blocks:
 						c.raise(VecGP, 0, 0)
 					}
 					c.icount += uint64(i + 2)
+					if t == c.bva && entry != nil && c.loopsInPlace(gen, uint64(n), limit) {
+						c.itlb.Hit(entry)
+						i = -1
+						continue
+					}
 					c.rip = t
 					exit = int(insts[i+1].ssize)
 					continue blocks
@@ -666,6 +673,11 @@ blocks:
 						c.raise(VecGP, 0, 0)
 					}
 					c.icount += uint64(i + 1)
+					if t == c.bva && entry != nil && c.loopsInPlace(gen, uint64(n), limit) {
+						c.itlb.Hit(entry)
+						i = -1
+						continue
+					}
 					c.rip = t
 					exit = int(in.ssize)
 					continue blocks
@@ -680,6 +692,11 @@ blocks:
 					c.raise(VecGP, 0, 0)
 				}
 				c.icount += uint64(i + 1)
+				if t == c.bva && entry != nil && c.loopsInPlace(gen, uint64(n), limit) {
+					c.itlb.Hit(entry)
+					i = -1
+					continue
+				}
 				c.rip = t
 				continue blocks
 			case opJmpInd:
@@ -760,6 +777,16 @@ blocks:
 	c.blk = nil
 	c.stepping = false
 	return Trap{Kind: TrapBudget, RIP: c.rip}
+}
+
+// loopsInPlace reports whether a block whose branch, just taken, goes back to its own first
+// instruction may run again at once, without returning to the top of run: nothing the top
+// checks has changed since the block was entered (the code generation, which covers the
+// ITLB, the MMU state and the code cache; no debug trap pending; the flags that force the
+// exact path), and a whole run of its n instructions fits in the budget. The caller
+// reports the ITLB hit the fetch would have had, so the TLB's counts stay exact.
+func (c *CPU) loopsInPlace(gen, n, limit uint64) bool {
+	return gen == c.codeGen && c.dr6 == 0 && c.rflags&c.rawMask == 0 && c.icount+n <= limit
 }
 
 // execFast2 executes the second group of fast ops (the narrower integer forms and the SSE

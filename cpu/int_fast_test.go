@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/tlb"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -185,4 +186,53 @@ func TestFusedMoveMatchesRaw(t *testing.T) {
 			require.Equal(t, want.RFLAGS&ArithFlags, s.RFLAGS&ArithFlags, "sequence %d budget %d", n, budget)
 		}
 	}
+}
+
+// TestLoopInPlaceExact runs loops whose branch goes back to the first instruction of its own
+// block (which then runs again without going back to the top of the run loop) two ways:
+// as usual, and with an instruction breakpoint armed at an address never reached, which
+// makes every block go through the top of the run loop and run as decoded. At every budget
+// tried, and at the end, the registers, flags, instruction count and TLB statistics must
+// be the same: looping in place keeps the budget exact and reports every ITLB lookup.
+func TestLoopInPlaceExact(t *testing.T) {
+	code := []byte{
+		0xb9, 0xe8, 0x03, 0x00, 0x00, // mov ecx, 1000
+		0x48, 0x01, 0xc8, // loop1: add rax, rcx
+		0x48, 0x31, 0xc2, // xor rdx, rax
+		0x88, 0x17, //       mov [rdi], dl
+		0x48, 0xff, 0xc9, // dec rcx
+		0x75, 0xf3, //       jnz loop1
+		0xbe, 0x64, 0x00, 0x00, 0x00, // mov esi, 100
+		0x48, 0x83, 0xee, 0x01, // loop2: sub rsi, 1
+		0x74, 0x05, //             jz out
+		0x48, 0x01, 0xf3, //       add rbx, rsi
+		0xeb, 0xf5, //             jmp loop2
+		0xc3, // out: ret
+	}
+	type result struct {
+		regs       hostcpu.Regs
+		icount     uint64
+		itlb, dtlb tlb.Stats
+		trap       TrapKind
+	}
+	run := func(budget uint64, armed bool) result {
+		tm := newTestMachine(t)
+		if armed {
+			tm.cpu.SetBreakpoints([]Breakpoint{{Space: tm.space(), Addr: hostcpu.CodeAddr + 0x800}})
+		}
+		r := regsWith(map[int]uint64{RAX: 7, RDI: hostcpu.DataAddr})
+		tr := tm.run(code, &r, nil, budget)
+		return result{r, tm.cpu.Instructions(), tm.mmu.ITLB.Stats, tm.mmu.DTLB.Stats, tr.Kind}
+	}
+	budgets := []uint64{1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 100, 101, 4999, 5000, 5001, 5002,
+		5003, 5006, 5007, 5100, 5400, 5499, 5500, 1 << 30}
+	for _, budget := range budgets {
+		want, got := run(budget, true), run(budget, false)
+		require.Equal(t, want, got, "budget %d", budget)
+	}
+	end := run(1<<30, false)
+	require.Equal(t, TrapException, end.trap, "the RET to the sentinel ends the run")
+	// The blocks at the start, loop1 (999 entries), loop2 (99), out, and the fetch at the
+	// sentinel the RET returns to.
+	require.Equal(t, uint64(1+999+99+1+1), end.itlb.Hits+end.itlb.Misses, "one ITLB lookup per entry into a block")
 }
