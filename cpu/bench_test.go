@@ -1,11 +1,12 @@
 package cpu
 
 import (
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
+
+	"github.com/vmemu/vmemu/internal/cputime"
 )
 
 // xorshiftLoop is a CPU-bound integer loop: 64-bit xorshift over RAX, RCX iterations.
@@ -32,13 +33,9 @@ var memLoop = []byte{
 	0x48, 0xff, 0xc9, 0x75, 0xe8, 0xc3,
 }
 
-// cpuTime returns the process's user and system CPU time. On a shared machine, guest
-// instructions per CPU second (the "cpu-MIPS" metric) vary much less than per wall second.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+// cpuTime returns the process's CPU time: guest instructions per CPU second (the
+// "cpu-MIPS" metric) vary much less than per wall second on a shared machine.
+func cpuTime() time.Duration { return cputime.Process() }
 
 func benchLoop(b *testing.B, code []byte, iters uint64, setup func(r *hostcpu.Regs)) {
 	tm := newTestMachine(&testing.T{})

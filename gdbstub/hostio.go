@@ -162,14 +162,14 @@ func fileioStat(fi fs.FileInfo) []byte {
 	case fi.IsDir():
 		mode |= 0o040000
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		be.PutUint32(b[0:], uint32(st.Dev))
-		be.PutUint32(b[4:], uint32(st.Ino))
-		be.PutUint32(b[12:], uint32(st.Nlink))
-		be.PutUint32(b[16:], st.Uid)
-		be.PutUint32(b[20:], st.Gid)
-		be.PutUint64(b[36:], uint64(st.Blksize))
-		be.PutUint64(b[44:], uint64(st.Blocks))
+	if st, ok := hostStat(fi); ok { // hoststat_*.go
+		be.PutUint32(b[0:], uint32(st.dev))
+		be.PutUint32(b[4:], uint32(st.ino))
+		be.PutUint32(b[12:], uint32(st.nlink))
+		be.PutUint32(b[16:], st.uid)
+		be.PutUint32(b[20:], st.gid)
+		be.PutUint64(b[36:], st.blksize)
+		be.PutUint64(b[44:], st.blocks)
 	}
 	be.PutUint32(b[8:], mode)
 	be.PutUint64(b[28:], uint64(fi.Size()))

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vmemu/vmemu/internal/testcheck"
 )
 
 func parseImage(t *testing.T, im *image) (*Plan, error) {
@@ -327,7 +329,7 @@ func TestHostBinaries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			if _, err := os.Stat(tt.path); err != nil {
-				t.Skipf("%s not present", tt.path)
+				testcheck.Skip(t, "%s not present on this host", tt.path)
 			}
 			p, err := ParseFile(tt.path)
 			require.NoError(t, err)
@@ -406,7 +408,7 @@ func TestParseFileErrorsNameThePath(t *testing.T) {
 func TestHostLibraryWithoutEntryIsRefused(t *testing.T) {
 	const path = "/lib/x86_64-linux-gnu/libm.so.6"
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s not present", path)
+		testcheck.Skip(t, "%s not present on this host", path)
 	}
 	_, err := ParseFile(path)
 	require.Error(t, err)

@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"os"
 	"slices"
-	"syscall"
-	"unsafe"
 )
 
 // Credentials: who a process is. Linux's struct cred (include/linux/cred.h) and the
@@ -60,23 +58,6 @@ func hostCreds() creds {
 	c.capEff, c.capPrm, c.capInh = hostCapabilities()
 	c.capBnd = capFullSet
 	return c
-}
-
-// hostCapabilities asks the host for emu's capability sets (capget, version 3).
-func hostCapabilities() (eff, prm, inh uint64) {
-	hdr := struct {
-		version uint32
-		pid     int32
-	}{0x20080522, 0}
-	var data [2]struct{ eff, prm, inh uint32 }
-	_, e := retryEINTR(func() (uintptr, syscall.Errno) {
-		return sys6(syscall.Syscall(syscall.SYS_CAPGET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0))
-	})
-	if e != 0 {
-		return 0, 0, 0
-	}
-	join := func(lo, hi uint32) uint64 { return (uint64(lo) | uint64(hi)<<32) & capFullSet }
-	return join(data[0].eff, data[1].eff), join(data[0].prm, data[1].prm), join(data[0].inh, data[1].inh)
 }
 
 // capable reports whether the credentials hold capability cap in their effective set.

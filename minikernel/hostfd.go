@@ -1,6 +1,6 @@
 package minikernel
 
-import "syscall"
+import "github.com/vmemu/vmemu/minikernel/internal/hostfs"
 
 // The host descriptor budget. Every open host file the guest holds (a regular file, a
 // directory, a device, one of emu's standard streams) is a host descriptor of emu's, and all
@@ -17,11 +17,7 @@ const fdReserve = 64
 // initFDBudget sets the cap from emu's descriptor limit, which the Go runtime has already
 // raised to the hard limit at start.
 func (k *Kernel) initFDBudget() {
-	var rl syscall.Rlimit
-	limit := uint64(1024)
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil && rl.Cur > 0 {
-		limit = rl.Cur
-	}
+	limit := hostfs.FileLimit()
 	k.fdBudget = int(max(limit, 2*fdReserve) - fdReserve)
 }
 

@@ -1,9 +1,7 @@
 package minikernel
 
 import (
-	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
@@ -134,9 +132,8 @@ func (k *Kernel) openMirror(f *File) int {
 	if k.takeHostFD() != 0 {
 		return -1
 	}
-	for _, mode := range []int{syscall.O_RDWR, syscall.O_RDONLY} {
-		fd, e := hostOpenat2(atFdcwd, procFDPath(f.hfd), mode|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0, 0)
-		if e == 0 {
+	for _, mode := range []int{oRdwr, oRdonly} {
+		if fd, e := hostReopen(f.hfd, mode); e == 0 {
 			return fd
 		}
 	}
@@ -151,7 +148,7 @@ func (k *Kernel) forget(fl *fileLocks) {
 		return
 	}
 	if fl.host >= 0 {
-		_ = syscall.Close(fl.host)
+		hostfs.Close(fl.host)
 		k.releaseHostFD()
 		fl.host = -1
 	}
@@ -439,38 +436,6 @@ type hostFlock struct {
 	start, len  int64
 	pid         int32
 	_           int32
-}
-
-// hostOFDLock is fcntl(fd, cmd, &flock) for an OFD lock of typ over [start, end]. A native
-// process's conflicting lock is EAGAIN.
-func hostOFDLock(fd int, cmd int, typ int16, start, end uint64) Errno {
-	l := hostFlock{typ: typ, start: int64(start)}
-	if end != offsetMax {
-		l.len = int64(end - start + 1)
-	}
-	_, e := retryEINTR(func() (uintptr, syscall.Errno) {
-		return sys6(syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), uintptr(cmd), uintptr(unsafe.Pointer(&l))))
-	})
-	if e == EACCES {
-		e = EAGAIN
-	}
-	return e
-}
-
-// hostTestLock asks the host whether a lock of typ over [start, end] would conflict with
-// a lock another host process holds (F_OFD_GETLK on the mirror, which its own locks never
-// conflict with), returning the blocking lock.
-func hostTestLock(fd int, typ int16, start, end uint64) (hostFlock, bool) {
-	l := hostFlock{typ: typ, start: int64(start)}
-	if end != offsetMax {
-		l.len = int64(end - start + 1)
-	}
-	if _, e := retryEINTR(func() (uintptr, syscall.Errno) {
-		return sys6(syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), fOFDGetlk, uintptr(unsafe.Pointer(&l))))
-	}); e != 0 || l.typ == fUnlck {
-		return l, false
-	}
-	return l, true
 }
 
 // fcntlLock is fcntl's F_GETLK, F_SETLK, F_SETLKW and their F_OFD_ forms on f.
@@ -789,10 +754,8 @@ func (k *Kernel) syncHostFlock(fl *fileLocks) Errno {
 	if want == 0 {
 		op = lockUN
 	}
-	if _, e := retryEINTR(func() (uintptr, syscall.Errno) {
-		return sys6(syscall.Syscall(syscall.SYS_FLOCK, uintptr(fl.host), uintptr(op), 0))
-	}); e != 0 {
-		return e
+	if e := hostfs.Flock(fl.host, op); e != 0 {
+		return Errno(e)
 	}
 	fl.hostFl = want
 	return 0

@@ -82,15 +82,22 @@ func TestSignalFrameLayout(t *testing.T) {
 	k.generate(p, userSigInfo(SIGUSR1, siUser, p), false)
 	k.exitToUser(p.leader)
 
-	fp := (rsp - redZone - cpu.FXSaveSize) &^ 63
-	frame := (fp-frameSize)&^15 - 8
+	// Where Linux puts them, from its own definitions rather than the implementation's
+	// constants: get_sigframe() skips the 128-byte red zone and puts the 512-byte FXSAVE
+	// image (no XSAVE) 64-byte aligned below it, then struct rt_sigframe below that:
+	// pretcode (8) + struct ucontext (8 + 8 + 24 stack_t + 256 sigcontext + 8 sigset_t = 304)
+	// + siginfo_t (128) = 440 bytes, placed so that RSP+8 is 16-byte aligned. Within it,
+	// uc_mcontext is at 48, uc_sigmask at 304, info at 312.
+	const ucMcontext, ucSigmask, rtInfo, rtSize = 8 + 8 + 8 + 24, 8 + 8 + 8 + 24 + 256, 8 + 304, 8 + 304 + 128
+	fp := (rsp - 128 - 512) &^ 63
+	frame := (fp-rtSize)&^15 - 8
 	le := binary.LittleEndian
 	c := k.cpu
 	assert.Equal(t, frame, c.Reg(cpu.RSP), "RSP is the frame")
 	assert.Zero(t, (c.Reg(cpu.RSP)+8)%16, "RSP+8 is 16-byte aligned, as after a CALL")
 	assert.Equal(t, uint64(handler), c.RIP())
 	assert.Equal(t, uint64(SIGUSR1), c.Reg(cpu.RDI))
-	assert.Equal(t, frame+frInfo, c.Reg(cpu.RSI), "RSI = &frame.info")
+	assert.Equal(t, frame+rtInfo, c.Reg(cpu.RSI), "RSI = &frame.info")
 	assert.Equal(t, frame+8, c.Reg(cpu.RDX), "RDX = &frame.uc")
 	assert.Zero(t, c.Reg(cpu.RAX))
 	assert.Zero(t, c.RFLAGS()&(cpu.FlagDF|cpu.FlagTF), "DF and TF cleared")
@@ -99,15 +106,18 @@ func TestSignalFrameLayout(t *testing.T) {
 	assert.Equal(t, cpu.InitialExtState(), now.Ext, "the handler starts with the initial FPU state")
 	assert.Equal(t, sigBit(SIGHUP)|sigBit(SIGUSR1)|sigBit(SIGUSR2), p.leader.sig.mask, "the old mask, sa_mask and the signal")
 
-	b := peek(t, k, p, frame, frameSize)
+	b := peek(t, k, p, frame, rtSize)
 	assert.Equal(t, uint64(restorer), le.Uint64(b[0:]), "pretcode = sa_restorer")
-	assert.Equal(t, uint64(ucSigcontextSS|ucStrictRestoreSS), le.Uint64(b[8:]), "uc_flags without UC_FP_XSTATE")
+	assert.Equal(t, uint64(2|4), le.Uint64(b[8:]), "uc_flags: UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, without UC_FP_XSTATE")
 	assert.Zero(t, le.Uint64(b[16:]), "uc_link")
 	assert.Equal(t, []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, b[24:36], "uc_stack.ss_sp and ss_flags")
 	assert.Equal(t, []byte{0xaa, 0xaa, 0xaa, 0xaa}, b[36:40], "the padding after ss_flags is not written")
 	assert.Zero(t, le.Uint64(b[40:]), "uc_stack.ss_size")
-	mc := b[frMcontext:]
-	for i, r := range sigcontextRegs {
+	mc := b[ucMcontext:]
+	// struct sigcontext (arch/x86/include/uapi/asm/sigcontext.h): r8-r15, rdi, rsi, rbp,
+	// rbx, rdx, rax, rcx, rsp, then rip at 128.
+	for i, r := range []int{cpu.R8, cpu.R9, cpu.R10, cpu.R11, cpu.R12, cpu.R13, cpu.R14, cpu.R15,
+		cpu.RDI, cpu.RSI, cpu.RBP, cpu.RBX, cpu.RDX, cpu.RAX, cpu.RCX, cpu.RSP} {
 		assert.Equal(t, st.GPR[r], le.Uint64(mc[8*i:]), "sigcontext %s", cpu.RegNames[r])
 	}
 	assert.Equal(t, page+2, le.Uint64(mc[128:]), "rip")
@@ -119,8 +129,8 @@ func TestSignalFrameLayout(t *testing.T) {
 	assert.Equal(t, uint64(0xdead000), le.Uint64(mc[176:]), "cr2")
 	assert.Equal(t, fp, le.Uint64(mc[184:]), "fpstate")
 	assert.Equal(t, bytes.Repeat([]byte{0xaa}, 64), mc[192:256], "reserved1 is not written")
-	assert.Equal(t, sigBit(SIGHUP), le.Uint64(b[frSigmask:]), "uc_sigmask")
-	info := b[frInfo:]
+	assert.Equal(t, sigBit(SIGHUP), le.Uint64(b[ucSigmask:]), "uc_sigmask")
+	info := b[rtInfo:]
 	assert.Equal(t, uint32(SIGUSR1), le.Uint32(info[0:]), "si_signo")
 	assert.Equal(t, uint32(p.PID), le.Uint32(info[16:]), "si_pid")
 	assert.Equal(t, make([]byte, 128-48), info[48:], "the rest of siginfo_t is zero")

@@ -3,8 +3,6 @@ package minikernel
 import (
 	"strconv"
 	"strings"
-	"syscall"
-	"unsafe"
 
 	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
@@ -19,19 +17,11 @@ import (
 // no walk can leave --root.
 
 const (
-	xattrCreate   = 1
-	xattrReplace  = 2
-	xattrNameMax  = 255
-	xattrSizeMax  = 1 << 16
-	xattrListMax  = 1 << 16
-	hostSysGetxa  = 191
-	hostSysLgetxa = 192
-	hostSysSetxa  = 188
-	hostSysLsetxa = 189
-	hostSysListxa = 194
-	hostSysLlist  = 195
-	hostSysRmxa   = 197
-	hostSysLrmxa  = 198
+	xattrCreate  = 1
+	xattrReplace = 2
+	xattrNameMax = 255
+	xattrSizeMax = 1 << 16
+	xattrListMax = 1 << 16
 )
 
 // xattrOp is one of the four operations.
@@ -55,7 +45,7 @@ type xattrTarget struct {
 
 func (t *xattrTarget) release() {
 	for _, fd := range t.close {
-		_ = syscall.Close(fd)
+		hostfs.Close(fd)
 	}
 }
 
@@ -192,52 +182,6 @@ func kobjXattr(f *File, op xattrOp, name string, a []uint64) int64 {
 		return -int64(EPERM)
 	}
 	return -int64(EOPNOTSUPP)
-}
-
-// hostGetxattr, hostSetxattr, hostListxattr and hostRemovexattr make the host's xattr
-// calls (the l* forms when not following a final link) on a host path.
-func hostGetxattr(follow bool, path, name string, buf []byte) (uintptr, Errno) {
-	nr := pick(follow, hostSysGetxa, hostSysLgetxa)
-	p, n := cstr(path), cstr(name)
-	return retryEINTR(func() (uintptr, syscall.Errno) {
-		return sys6(syscall.Syscall6(nr, uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(n)),
-			uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)), 0, 0))
-	})
-}
-
-func hostSetxattr(follow bool, path, name string, buf []byte, flags uint64) Errno {
-	nr := pick(follow, hostSysSetxa, hostSysLsetxa)
-	p, n := cstr(path), cstr(name)
-	v := unsafe.SliceData(buf)
-	_, e := retryEINTR(func() (uintptr, syscall.Errno) {
-		return sys6(syscall.Syscall6(nr, uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(n)),
-			uintptr(unsafe.Pointer(v)), uintptr(len(buf)), uintptr(flags), 0))
-	})
-	return e
-}
-
-func hostListxattr(follow bool, path string, buf []byte) (uintptr, Errno) {
-	nr := pick(follow, hostSysListxa, hostSysLlist)
-	p := cstr(path)
-	return retryEINTR(func() (uintptr, syscall.Errno) {
-		return sys6(syscall.Syscall6(nr, uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)), 0, 0, 0))
-	})
-}
-
-func hostRemovexattr(follow bool, path, name string) Errno {
-	nr := pick(follow, hostSysRmxa, hostSysLrmxa)
-	p, n := cstr(path), cstr(name)
-	_, e := retryEINTR(func() (uintptr, syscall.Errno) {
-		return sys6(syscall.Syscall6(nr, uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(n)), 0, 0, 0, 0))
-	})
-	return e
-}
-
-func pick(follow bool, nr, lnr uintptr) uintptr {
-	if follow {
-		return nr
-	}
-	return lnr
 }
 
 func xattrPath(follow bool, op xattrOp) syscallFn {

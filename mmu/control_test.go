@@ -9,6 +9,8 @@ import (
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/ram"
 	"github.com/vmemu/vmemu/tlb"
+
+	"github.com/vmemu/vmemu/internal/testcheck"
 )
 
 func TestNewValidatesConfig(t *testing.T) {
@@ -52,7 +54,7 @@ func TestNewValidatesConfig(t *testing.T) {
 	t.Run("RAM larger than MAXPHYADDR can address is rejected", func(t *testing.T) {
 		big, err := ram.New(128 << 30) // reserved, not committed
 		if err != nil {
-			t.Skipf("host cannot reserve 128 GiB of address space: %v", err)
+			testcheck.Skip(t, "host cannot reserve 128 GiB of address space: %v", err)
 		}
 		defer big.Close()
 		cfg := mmu.DefaultConfig()

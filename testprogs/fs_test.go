@@ -9,14 +9,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vmemu/vmemu/minikernel"
+
+	"github.com/vmemu/vmemu/internal/testcheck"
 )
 
 // Files, pipes and shells: the programs of src/musl/fs_*.c (and the same sources built
@@ -340,7 +340,7 @@ func busybox(t *testing.T) string {
 			return p
 		}
 	}
-	t.Skip("busybox is not installed on this host (apt-get install busybox-static): shell tests skipped")
+	testcheck.Skip(t, "busybox is not installed on this host (apt-get install busybox-static): shell tests skipped")
 	return ""
 }
 
@@ -389,31 +389,6 @@ func TestPipelinesAreDeterministic(t *testing.T) {
 		return r.Stats.Instructions
 	}
 	assert.Equal(t, run(), run())
-}
-
-// openPTY opens a pseudo-terminal pair and sets its window size, or skips the test.
-func openPTY(t *testing.T, rows, cols uint16) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals on this host: %v", err)
-	}
-	t.Cleanup(func() { m.Close() })
-	ioctl := func(f *os.File, req uintptr, arg unsafe.Pointer) {
-		t.Helper()
-		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), req, uintptr(arg)); e != 0 {
-			t.Skipf("pseudo-terminal ioctl %#x: %v", req, e)
-		}
-	}
-	var unlock, n int32
-	ioctl(m, syscall.TIOCSPTLCK, unsafe.Pointer(&unlock))
-	ioctl(m, syscall.TIOCGPTN, unsafe.Pointer(&n))
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
-	ws := [4]uint16{rows, cols}
-	ioctl(s, syscall.TIOCSWINSZ, unsafe.Pointer(&ws))
-	return m, s
 }
 
 // When the guest's standard output is a host terminal, the terminal answers its ioctls:

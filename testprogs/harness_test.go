@@ -36,10 +36,19 @@ type result struct {
 	Stats  minikernel.Stats
 }
 
+// binDir is where the test programs are: bin/, or the directory VMEMU_TESTPROGS_BIN names
+// (.ci/check-testprogs runs the tests on programs it rebuilt).
+func binDir() string {
+	if d := os.Getenv("VMEMU_TESTPROGS_BIN"); d != "" {
+		return d
+	}
+	return "bin"
+}
+
 // binPath returns the path of a committed test binary, skipping the test if it is absent.
 func binPath(t *testing.T, prog string) string {
 	t.Helper()
-	p := filepath.Join("bin", prog)
+	p := filepath.Join(binDir(), prog)
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("test program %s is missing (rebuild with make -C testprogs): %v", p, err)
 	}

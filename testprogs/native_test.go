@@ -28,6 +28,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vmemu/vmemu/minikernel"
+
+	"github.com/vmemu/vmemu/internal/testcheck"
 )
 
 // nativeRun is one recorded native run.
@@ -235,6 +239,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "VMEMU_NATIVE=update records native runs: it needs an x86-64 Linux host and no -short")
 		os.Exit(2)
 	}
+	minikernel.SetRunDeadline(testcheck.RunDeadline())
 	code := m.Run()
 	if update {
 		if err := saveRecordings(); err != nil {

@@ -1,3 +1,5 @@
+//go:build !windows
+
 package main
 
 import (
@@ -6,6 +8,10 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+
+	"github.com/vmemu/vmemu/minikernel"
+
+	"github.com/vmemu/vmemu/internal/testcheck"
 )
 
 // Some tests need emu as a process of its own: to send it signals, to kill it, to give it
@@ -30,6 +36,7 @@ func TestMain(m *testing.M) {
 		}
 		exitLikeGuest(code)
 	}
+	minikernel.SetRunDeadline(testcheck.RunDeadline()) // every run a test makes in this process
 	os.Exit(m.Run())
 }
 

@@ -16,10 +16,7 @@ import (
 // guest stored, flushes the trace and statistics, and exits with 128 + that signal. Ctrl-Z
 // (SIGTSTP) stops emu itself when the guest takes its default action, and SIGCONT resumes it.
 
-// forwarded are the host signals the guest receives.
-var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
-	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGTSTP, syscall.SIGTTIN,
-	syscall.SIGTTOU, syscall.SIGCONT}
+// forwarded (signals_unix.go, signals_windows.go) are the host signals the guest receives.
 
 // sentToGuest has bit N-1 set for each host signal N forwarded to the guest: when the guest
 // dies of one, emu dies of it too, so a shell sees what it would have seen without emu (a
@@ -56,10 +53,6 @@ func forwardSignals(k *minikernel.Kernel) (stop func()) {
 		close(done)
 	}
 }
-
-// stopSelf is Config.OnJobStop: emu stops, as the guest would have, until the host's
-// SIGCONT (the shell's fg or bg) continues it.
-func stopSelf(int) { _ = syscall.Kill(os.Getpid(), syscall.SIGSTOP) }
 
 // exitLikeGuest ends emu with code, or, when the guest died of the host signal it was
 // sent, by that signal itself.

@@ -50,17 +50,27 @@ func num(t *testing.T, v any) uint64 {
 
 // The JSON trace parses, every line has the common fields, guest time never goes backwards,
 // and its counts agree with --stats-json: faults by outcome, system calls by name, TLB
-// fills, evictions and flushes per TLB, frames allocated and freed, processes.
+// fills, evictions and flushes per TLB, frames allocated and freed, processes. Both come
+// from the kernel's one event stream, so each program's counts are also held to what its
+// source says it does (calls: its system calls exactly; minFaults: at least these faults):
+// an oracle that knows nothing of the stream.
 func TestJSONTraceAgreesWithStats(t *testing.T) {
 	for _, tc := range []struct {
-		prog  string
-		flags []string
+		prog      string
+		flags     []string
+		calls     map[string]uint64 // from the source, when it makes its calls itself
+		minFaults map[string]uint64
 	}{
-		{"bss_sum", []string{"--tlb=dtlb=16/4,large=0"}},
-		{"hello", nil},
-		{"touch_unowned", []string{"--tlb=unified,nopcid"}},
-		{"dbg_cow", nil},
-		{"dbg_exec", []string{"--tlb=nopcid"}},
+		// bss_sum: five put_str (put_u64 is one put_str), exit_group from _start; its 1 MiB
+		// table is 256 pages of .bss, each first touched by a read.
+		{"bss_sum", []string{"--tlb=dtlb=16/4,large=0"}, map[string]uint64{"write": 5, "exit_group": 1},
+			map[string]uint64{"demand-zero": 256}},
+		{"hello", nil, map[string]uint64{"write": 1, "exit_group": 1}, nil},
+		// touch_unowned: one put_str, then the store to 0xdead0000 that kills it.
+		{"touch_unowned", []string{"--tlb=unified,nopcid"}, map[string]uint64{"write": 1},
+			map[string]uint64{"SIGSEGV": 1}},
+		{"dbg_cow", nil, nil, nil},
+		{"dbg_exec", []string{"--tlb=nopcid"}, nil, nil},
 	} {
 		t.Run(tc.prog, func(t *testing.T) {
 			events, stats := traceRun(t, tc.prog, tc.flags...)
@@ -133,6 +143,12 @@ func TestJSONTraceAgreesWithStats(t *testing.T) {
 			}
 			assert.Equal(t, num(t, stats["signals"]), signals)
 			assert.LessOrEqual(t, last, num(t, stats["instructions"]))
+			if tc.calls != nil {
+				assert.Equal(t, tc.calls, calls, "the system calls %s's source makes", tc.prog)
+			}
+			for outcome, n := range tc.minFaults {
+				assert.GreaterOrEqual(t, faults[outcome], n, "%s faults of %s", outcome, tc.prog)
+			}
 		})
 	}
 }

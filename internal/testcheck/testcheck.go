@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"time"
 )
 
 // Prefix starts every line this package logs.
@@ -39,4 +41,15 @@ func Note(t testing.TB, format string, args ...any) {
 		return
 	}
 	t.Log(Prefix + msg)
+}
+
+// RunDeadline is the wall-clock limit tests put on each emulated run (so that a kernel or
+// MMU bug that stops the guest progressing fails a test instead of hanging it): 60 seconds,
+// or what the environment variable VMEMU_TEST_DEADLINE says (a Go duration; slow machines
+// and emulated hosts need more).
+func RunDeadline() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("VMEMU_TEST_DEADLINE")); err == nil && d > 0 {
+		return d
+	}
+	return 60 * time.Second
 }

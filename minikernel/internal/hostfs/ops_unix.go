@@ -259,6 +259,11 @@ func GetFl(fd int) (int, Errno) {
 	return linuxOpenFlags(r), 0
 }
 
+// SetNonblock sets or clears O_NONBLOCK on the open file description of fd.
+func SetNonblock(fd int, on bool) Errno {
+	return again(func() error { return unix.SetNonblock(fd, on) })
+}
+
 // Poll is poll(2) with a timeout in milliseconds (-1: none), returning how many are ready.
 func Poll(fds []PollFd, ms int) (int, Errno) {
 	if len(fds) == 0 {
@@ -337,4 +342,16 @@ func Pipe() (int, int, Errno) {
 		return -1, -1, e
 	}
 	return p[0], p[1], 0
+}
+
+// Flock is flock(2) (LOCK_SH 1, LOCK_EX 2, LOCK_NB 4, LOCK_UN 8 on every Unix host).
+func Flock(fd int, op int) Errno { return again(func() error { return unix.Flock(fd, op) }) }
+
+// FileLimit is the host's soft limit on this process's open descriptors (RLIMIT_NOFILE).
+func FileLimit() uint64 {
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) != nil || rl.Cur == 0 {
+		return 1024
+	}
+	return rl.Cur
 }

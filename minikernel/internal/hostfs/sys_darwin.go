@@ -352,3 +352,21 @@ func pipe(p *[2]int) error {
 	}
 	return nil
 }
+
+// Fallocate reserves space as fallocate(2) mode 0 does, by extending the file where it
+// ends before off+length (macOS has no fallocate; its F_PREALLOCATE does not change the
+// size); the other modes (punching holes, zeroing ranges) are EOPNOTSUPP.
+func Fallocate(fd int, mode uint32, off, length int64) Errno {
+	const keepSize = 1
+	if mode&^keepSize != 0 {
+		return EOPNOTSUPP
+	}
+	var st Stat
+	if e := Fstat(fd, &st); e != 0 {
+		return e
+	}
+	if end := off + length; mode&keepSize == 0 && end > st.Size {
+		return Ftruncate(fd, end)
+	}
+	return 0
+}

@@ -235,3 +235,8 @@ func Fchown(fd int, uid, gid int) Errno {
 }
 
 func pipe(p *[2]int) error { return unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC) }
+
+// Fallocate is fallocate(2) with Linux's mode bits.
+func Fallocate(fd int, mode uint32, off, length int64) Errno {
+	return again(func() error { return unix.Fallocate(fd, mode, off, length) })
+}

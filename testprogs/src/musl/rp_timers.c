@@ -114,8 +114,15 @@ int main(void) {
 		abs.it_value.tv_nsec -= 1000000000;
 	}
 	fired = 0;
+	/* Block the signal while arming, then wait with sigsuspend: no expiry is missed. */
+	sigset_t rt, old;
+	sigemptyset(&rt);
+	sigaddset(&rt, SIGRTMIN);
+	sigaddset(&rt, SIGALRM);
+	sigprocmask(SIG_BLOCK, &rt, &old);
 	say("settime TIMER_ABSTIME +5 ms", syscall(SYS_timer_settime, t2, TIMER_ABSTIME, &abs, NULL));
-	pause();
+	while (!fired)
+		sigsuspend(&old);
 	printf("fired %d, SI_TIMER %d, value %lu\n", fired, code == SI_TIMER, (unsigned long)val);
 
 	/* SIGEV_NONE, and the default sigevent (SIGALRM, value = id). */
@@ -128,7 +135,9 @@ int main(void) {
 	say("timer_create(NULL sevp)", tcreate(CLOCK_MONOTONIC, NULL, &t4));
 	fired = 0;
 	syscall(SYS_timer_settime, t4, 0, &its, NULL);
-	pause();
+	while (!fired)
+		sigsuspend(&old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	printf("default: fired %d, SIGALRM's value is the id %d\n", fired, (long)val == (long)(intptr_t)t4);
 
 	/* A CPU-time timer. */
