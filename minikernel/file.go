@@ -399,7 +399,9 @@ func (k *Kernel) fileRead(p *Process, f *File, dst *uio, off uint64) (uint64, Er
 		}
 		fr, _ := k.ram.Frame(pfn)
 		n := min(4096-pos&0xfff, count-done)
+		k.frames.Get(pfn) // pinned: the copy may fault, and reclaim must not take it meanwhile
 		got, ok := dst.store(k, p, done, fr[pos&0xfff:pos&0xfff+n])
+		k.frames.Put(pfn)
 		done += uint64(got)
 		if !ok {
 			if done == 0 {
