@@ -251,3 +251,60 @@ func frameOf(t *testing.T, row string) uint64 {
 }
 
 func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
+
+// On two CPUs, stopped at the munmap of musl_tlb_shootdown, the page shows both CPUs' TLBs
+// with the worker's page cached on CPU 1; breaking on shootdowns from the page and
+// continuing, it shows the shootdown in the timeline (initiator, targets, pages), CPU 1's
+// invalidation of the page beside it, and CPU 1's TLB without the page.
+func TestWebPageShootdownOnTwoCPUs(t *testing.T) {
+	ws := startWeb(t, "break syscall munmap\ncontinue\n", "--cpus", "2", progs+"musl_tlb_shootdown")
+	re := regexp.MustCompile(`call\s+munmap\((0x[0-9a-f]+), 0x1000\)`)
+	var m []string
+	for end := time.Now().Add(30 * time.Second); m == nil && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		m = re.FindStringSubmatch(ws.stdout.String())
+	}
+	require.NotNil(t, m, "stopped at munmap:\n%s", ws.stdout)
+	page := m[1]
+
+	ctx := browser(t)
+	do(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ws.url))
+	const cpuTLB = `document.querySelector('#tlbs .cpu[data-cpu="%d"] .tlb[data-name="DTLB"] table.entries')`
+	tlbOf := func(cpu int) string {
+		return js[string](t, ctx, fmt.Sprintf(`(`+cpuTLB+` || {textContent: ''}).textContent`, cpu))
+	}
+	waitJS(t, ctx, `document.querySelectorAll('#tlbs .cpu').length === 2`, "both CPUs' TLBs")
+	assert.Len(t, js[[]string](t, ctx, `[...document.querySelectorAll('#tlbs .cpu-head')].map(h => h.textContent)`), 2)
+	assert.Equal(t, 4.0, js[float64](t, ctx, `document.querySelectorAll('#tlbs .cpu .tlb').length`), "an ITLB and a DTLB for each CPU")
+	assert.Contains(t, tlbOf(1), page, "the worker on CPU 1 stores into the page: its DTLB caches it")
+	screenshot(t, ctx, "web-shootdown-before")
+
+	// Break on shootdowns from the page's controls, and continue.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#btn-break-shoot`)))
+	waitJS(t, ctx, `document.getElementById('console').textContent.includes('after a TLB shootdown')`, "the breakpoint set")
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#btn-continue`)))
+	waitJS(t, ctx, `document.querySelector('#timeline .ev[data-kind="shootdown"]') !== null`, "the shootdown in the timeline")
+	waitJS(t, ctx, `document.getElementById('status').textContent === 'stopped'`, "the stop after it")
+
+	heads := js[[]string](t, ctx, `[...document.querySelectorAll('#tlbs .cpu-head')].map(h => h.textContent)`)
+	require.Len(t, heads, 2)
+	assert.Contains(t, heads[0], "shootdowns sent 1")
+	assert.Contains(t, heads[1], "taken 1")
+	assert.NotContains(t, tlbOf(1), page, "CPU 1 invalidated the page")
+
+	// The shootdown's details: who sent it, to whom, and which pages.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#timeline .ev[data-kind="shootdown"]`)))
+	waitJS(t, ctx, `document.getElementById('event-detail').textContent.includes('initiator')`, "the shootdown's details")
+	detail := js[string](t, ctx, `document.getElementById('event-detail').textContent`)
+	assert.Contains(t, detail, "shootdown in pid 2 on CPU 0")
+	assert.Contains(t, detail, "initiator cpu0; targets cpu1")
+	assert.Contains(t, detail, "to drop 1 page(s) from "+page)
+	assert.Contains(t, detail, "munmap")
+
+	// CPU 1's invalidation of the page is on the timeline too, with no trace asked for.
+	sel := `#timeline .ev[data-op="invalidate"][data-cpu="1"]`
+	require.True(t, js[bool](t, ctx, `document.querySelector('`+sel+`') !== null`), "CPU 1's invalidation in the timeline")
+	do(t, ctx, chromedp.Click(chromedp.CSS(sel)))
+	waitJS(t, ctx, `document.getElementById('event-detail').textContent.includes("CPU 1's DTLB invalidated")`, "the invalidation's details")
+	assert.Contains(t, js[string](t, ctx, `document.getElementById('event-detail').textContent`), page)
+	screenshot(t, ctx, "web-shootdown")
+}

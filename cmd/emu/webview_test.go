@@ -202,6 +202,7 @@ type state struct {
 			Ways    int    `json:"ways"`
 			Hits    uint64 `json:"hits"`
 			Misses  uint64 `json:"misses"`
+			Fills   uint64 `json:"fills"`
 			Entries []struct {
 				Set, Way int
 				Large    bool
@@ -485,4 +486,77 @@ func TestWebBadAddress(t *testing.T) {
 		assert.Contains(t, errs, "emu debug: --http:", addr)
 		assert.NotContains(t, out+errs, "goroutine", addr)
 	}
+}
+
+// The timeline gets the TLBs' fills while a page follows the session, with no trace asked
+// for, one event per fill the TLBs count; with no page open the TLBs' hooks are off and no
+// fill reaches it.
+func TestWebTLBEventsOnlyWhileAPageIsOpen(t *testing.T) {
+	ws := startWeb(t, "", progs+"bss_sum")
+	type tlbEvent struct {
+		Kind  string `json:"kind"`
+		Op    string `json:"op"`
+		TLB   string `json:"tlb"`
+		Addr  string `json:"addr"`
+		Frame uint64 `json:"frame"`
+		CPU   int    `json:"cpu"`
+	}
+	fillsSince := func(seq uint64) (fills []tlbEvent, last uint64) {
+		var evs struct {
+			Events []tlbEvent `json:"events"`
+			Last   uint64     `json:"last"`
+		}
+		require.Equal(t, http.StatusOK, ws.get(fmt.Sprintf("/api/events?since=%d&limit=10000", seq), &evs))
+		for _, e := range evs.Events {
+			if e.Kind == "tlb" && e.Op == "fill" {
+				fills = append(fills, e)
+			}
+		}
+		return fills, evs.Last
+	}
+	counted := func() uint64 {
+		var st state
+		require.Equal(t, http.StatusOK, ws.get("/api/state", &st))
+		var n uint64
+		for _, tl := range st.CPUs[0].TLBs {
+			n += tl.Fills
+		}
+		return n
+	}
+
+	// Reading the state (as a script or an autograder may) opens no page.
+	counted()
+	ws.command("step 3000")
+	require.Positive(t, counted(), "the TLBs filled")
+	ws.command("step 3000")
+	fills, last := fillsSince(0)
+	assert.Empty(t, fills, "no page open: no TLB fill reaches the timeline")
+
+	// A page follows the stream: its first state notice, and the page asks for the state.
+	resp, err := http.Get(ws.url + "api/stream")
+	require.NoError(t, err)
+	r := bufio.NewReader(resp.Body)
+	for line := ""; !strings.HasPrefix(line, "event: state"); {
+		line, err = r.ReadString('\n')
+		require.NoError(t, err)
+	}
+	before := counted()
+	ws.command("step 3000")
+	fills, last = fillsSince(last)
+	require.NotEmpty(t, fills, "a page is open: the TLBs' fills are on the timeline")
+	assert.Equal(t, counted()-before, uint64(len(fills)), "one event per fill the TLBs count")
+	for _, f := range fills {
+		assert.Contains(t, []string{"ITLB", "DTLB"}, f.TLB)
+		assert.NotEmpty(t, f.Addr)
+		assert.NotZero(t, f.Frame)
+	}
+
+	// The page goes away: the hooks go off again (once the server has seen it leave).
+	resp.Body.Close()
+	require.Eventually(t, func() bool {
+		counted() // the machine stopped: the server applies the change
+		ws.command("step 500")
+		fills, last = fillsSince(last)
+		return len(fills) == 0
+	}, 10*time.Second, 50*time.Millisecond, "fills after the page closed")
 }
