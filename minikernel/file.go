@@ -77,6 +77,9 @@ type File struct {
 	flags int        // the file status flags, as F_GETFL reports them
 	off   uint64     // the file position
 	refs  int        // descriptors and VMAs holding it
+	// hostNB says the host descriptor is in non-blocking mode whatever the guest asked (a
+	// FIFO the kernel opened: hostio.go tries it directly and sleeps on EAGAIN).
+	hostNB bool
 }
 
 // Name returns the path the file was opened by.
@@ -268,7 +271,7 @@ func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File,
 			st.Size = 0
 		}
 	}
-	f := &File{k: k, name: abs.name, hfd: hfd, refs: 1}
+	f := &File{k: k, name: abs.name, hfd: hfd, refs: 1, hostNB: st.Type() == hostfs.S_IFIFO && flags&oPath == 0}
 	if flags&oPath != 0 {
 		f.flags = hostFlags
 	} else {
@@ -396,7 +399,9 @@ func (k *Kernel) fileRead(p *Process, f *File, dst *uio, off uint64) (uint64, Er
 		}
 		fr, _ := k.ram.Frame(pfn)
 		n := min(4096-pos&0xfff, count-done)
+		k.frames.Get(pfn) // pinned: the copy may fault, and reclaim must not take it meanwhile
 		got, ok := dst.store(k, p, done, fr[pos&0xfff:pos&0xfff+n])
+		k.frames.Put(pfn)
 		done += uint64(got)
 		if !ok {
 			if done == 0 {
@@ -472,12 +477,17 @@ func (k *Kernel) streamRead(p *Process, f *File, dst *uio) (uint64, Errno) {
 	var n int
 	if f.hfd >= 0 {
 		// Wait as the host would, but interruptibly: a host signal for p ends the wait.
-		if f.nonblock() {
+		// (A descriptor the host holds non-blocking is read at once: EAGAIN says empty.)
+		switch {
+		case f.hostNB:
+		case f.nonblock():
 			if hostPollOne(f.hfd, pollIn) == 0 {
 				return 0, EAGAIN
 			}
-		} else if k.waitHost(f.hfd, pollIn) {
-			return 0, errnoRestart
+		default:
+			if k.waitHost(f.hfd, pollIn) {
+				return 0, errnoRestart
+			}
 		}
 		var e hostfs.Errno
 		if n, e = hostfs.Read(f.hfd, data); e != 0 {

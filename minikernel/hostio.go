@@ -31,7 +31,14 @@ func (k *Kernel) hostIOCall(p *Process, f *File, u *uio, write bool) int64 {
 	var done uint64 // a write's progress across its sleeps
 	try := func() int64 {
 		for {
-			if hostPollOne(f.hfd, events) == 0 {
+			// A blocking read waits until poll reports data or the end (for a FIFO, POLLHUP
+			// only once a writer has come and gone: a reader whose open returned before any
+			// writer came waits for one, as its open would have on Linux). A descriptor the
+			// host holds non-blocking is otherwise simply tried (a non-blocking read of a
+			// FIFO with no writer is the end of file, which no poll reports); another only
+			// once poll says it is ready, so that the host never blocks.
+			tryIt := f.hostNB && (write || f.nonblock())
+			if !tryIt && hostPollOne(f.hfd, events) == 0 {
 				switch {
 				case write && done > 0 && f.nonblock():
 					return int64(done)
@@ -42,6 +49,9 @@ func (k *Kernel) hostIOCall(p *Process, f *File, u *uio, write bool) int64 {
 			}
 			if !write {
 				n, e := k.streamRead(p, f, u)
+				if e == EAGAIN && f.hostNB && !f.nonblock() {
+					return sysBlocks // nothing there yet: sleep until poll says so
+				}
 				if e == EAGAIN && !f.nonblock() {
 					continue // someone read it first: wait again
 				}
@@ -53,6 +63,8 @@ func (k *Kernel) hostIOCall(p *Process, f *File, u *uio, write bool) int64 {
 			n, e := k.hostWriteSome(p, f, u, done)
 			done += n
 			switch {
+			case e == EAGAIN && f.hostNB && !f.nonblock():
+				return sysBlocks // full: sleep until there is room for the rest
 			case e == EAGAIN && !f.nonblock():
 				continue // full again: wait for room for the rest
 			case e != 0 && done == 0:

@@ -756,6 +756,25 @@ func (k *Kernel) procResolveAt(p *Process, name string, follow bool) (atTarget, 
 	return atTarget{file: k.newSpecial(obj, e.path, oPath), fd: -1}, 0
 }
 
+// procLoc is where a /proc path leads on the host, for the calls that act on a host file
+// (chmod, truncate, xattrs, ...): the host file of a guest descriptor (fd/N, through emu's
+// own descriptor of it), or the host path a link leads to. /proc's own entries have no host
+// file: EACCES, as a change of one is refused.
+func (k *Kernel) procLoc(p *Process, name string, follow bool) (hostfs.Loc, Errno) {
+	e, err := k.procWalk(p, name, follow)
+	switch {
+	case err != 0:
+		return hostfs.Loc{}, err
+	case e.kind == procLinkKind:
+		return hostfs.Loc{}, EACCES
+	case e.host != nil:
+		return k.lookup(p, *e.host, follow)
+	case e.file != nil && e.file.hfd >= 0:
+		return hostfs.Loc{Dir: atFdcwd, Name: procFDPath(e.file.hfd), Follow: true}, 0
+	}
+	return hostfs.Loc{}, EACCES
+}
+
 // procHostPath returns, for a /proc path that leads out of the emulated /proc, where it
 // leads (for readlink of a host path under /proc/sys and the like).
 func (k *Kernel) procHostPath(p *Process, name string, follow bool) (gpath, bool) {

@@ -205,7 +205,7 @@ type FrameInfo struct {
 // cache.
 type Mapping struct {
 	PID     int    `json:"pid,omitempty"`
-	Kind    string `json:"kind"` // "pte", "table", "cache"
+	Kind    string `json:"kind"` // "pte", "table", "cache", "swap-cache" (Index: the slot)
 	VA      Hex    `json:"va"`
 	Level   int    `json:"level,omitempty"` // 1 for a 4 KiB PTE; a table's own level
 	Value   Hex    `json:"value,omitempty"`
@@ -669,6 +669,8 @@ func Frame(k *minikernel.Kernel, pfn uint64) (*FrameInfo, error) {
 		switch {
 		case m.Cache != nil:
 			out.Mappings = append(out.Mappings, Mapping{Kind: "cache", Cache: m.Cache.Name(), Index: m.Index})
+		case m.SwapSlot != 0:
+			out.Mappings = append(out.Mappings, Mapping{Kind: "swap-cache", Index: m.SwapSlot})
 		case m.Kernel != "":
 			out.Mappings = append(out.Mappings, Mapping{Kind: "kernel", Cache: m.Kernel})
 		case m.Table:
