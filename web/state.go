@@ -139,6 +139,9 @@ type Entry struct {
 	Ref     uint32   `json:"ref"`  // the frame's reference count
 	Kind    string   `json:"kind"` // the frame's kind
 	Table   *Table   `json:"table,omitempty"`
+	// SwapSlot is the slot of a swap entry: a not-present PTE whose page is in swap (Frame
+	// is then 0: the entry holds no frame number).
+	SwapSlot uint64 `json:"swap_slot,omitempty"`
 }
 
 // Walk is the page walk the tree highlights: the entries read, PML4E first, and where it
@@ -186,10 +189,23 @@ type Frames struct {
 	Copied     uint64 `json:"copied"`
 	// Kinds has one letter per frame from frame 0 up to the highest frame ever used
 	// (frames above it have never been used and are free): "." free, "u" user memory,
-	// "c" page cache, "t" page table. Frame 0 is reserved (never used).
+	// "s" user memory in the swap cache (its page also has a swap slot), "c" page cache,
+	// "t" page table, "k" the kernel's. Frame 0 is reserved (never used).
 	Kinds string `json:"kinds"`
 	// Refs lists the frames whose reference count is above one, as [frame, count] pairs.
 	Refs [][2]uint64 `json:"refs"`
+	// Swap is the swap area, nil when the machine has none.
+	Swap *Swap `json:"swap"`
+}
+
+// Swap is the swap area: its slots, those in use, and the swap cache.
+type Swap struct {
+	Slots     uint64 `json:"slots"`
+	Used      uint64 `json:"used"`
+	Peak      uint64 `json:"peak"`
+	SwapCache uint64 `json:"swap_cache"` // pages in the swap cache
+	PagesIn   uint64 `json:"pages_in"`
+	PagesOut  uint64 `json:"pages_out"`
 }
 
 // FrameInfo is one frame and every reference to it (GET /api/frame).
@@ -414,7 +430,9 @@ func pageTable(k *minikernel.Kernel, pfn uint64, level int, base uint64) *Table 
 			ent.Letters = describe.PTELetters(e)
 			ent.Size = tlb.PageSize(level - 1).String()
 		}
-		if ent.Frame < f.Stats().Total && (present || ent.Soft != "") {
+		if _, slot, swapped := minikernel.SwapEntry(e); swapped && leaf {
+			ent.Frame, ent.SwapSlot = 0, slot
+		} else if ent.Frame < f.Stats().Total && (present || ent.Soft != "") {
 			ent.Ref, ent.Kind = f.Ref(ent.Frame), f.Kind(ent.Frame).String()
 		}
 		if present && !leaf {
@@ -491,14 +509,16 @@ func pageRuns(t *Table, start, end uint64) []Run {
 }
 
 // pageState is a leaf entry's page state: "present" when it holds a frame (present, or a
-// PROT_NONE page that keeps its frame), "" when the page has not been touched. A kernel
-// that swaps will give "swapped" for a PTE that holds a swap entry.
+// PROT_NONE page that keeps its frame), "swapped" when it holds a swap entry, "" when the
+// page has not been touched.
 func pageState(e *Entry) string {
 	switch {
 	case !e.Leaf:
 		return ""
 	case e.Present || strings.Contains(e.Soft, "prot-none"):
 		return "present"
+	case e.SwapSlot != 0:
+		return "swapped"
 	}
 	return ""
 }
@@ -606,6 +626,9 @@ func (w *Walk) finish(k *minikernel.Kernel) {
 	case !last.Present:
 		w.StopLevel = last.Level
 		w.Result = fmt.Sprintf("the %s (level %d) has P=0: the walk stops there, page not present", last.Name, last.Level)
+		if _, slot, ok := minikernel.SwapEntry(e); ok && last.Level == 1 {
+			w.Result += fmt.Sprintf("; the entry is a swap entry: the page is in swap slot %d", slot)
+		}
 	case w.Fault && w.Code&mmu.ErrReserved != 0:
 		w.Result = fmt.Sprintf("the %s sets a reserved bit: #PF with RSVD=1", last.Name)
 	case w.Fault:
@@ -635,6 +658,14 @@ func frames(k *minikernel.Kernel) Frames {
 		kinds[pfn] = kindLetter(f.Kind(pfn))
 		if r := f.Ref(pfn); r > 1 {
 			out.Refs = append(out.Refs, [2]uint64{pfn, uint64(r)})
+		}
+	}
+	if sw, ok := k.Swap(); ok {
+		out.Swap = &Swap{Slots: sw.Slots, Used: sw.Used, Peak: sw.Peak, SwapCache: sw.Cached, PagesIn: sw.PagesIn, PagesOut: sw.PagesOut}
+		for _, sl := range k.SwapSlots() {
+			if sl.Frame != 0 && sl.Frame < top && kinds[sl.Frame] == 'u' {
+				kinds[sl.Frame] = 's'
+			}
 		}
 	}
 	out.Kinds = string(kinds)

@@ -308,3 +308,45 @@ func TestWebPageShootdownOnTwoCPUs(t *testing.T) {
 	assert.Contains(t, js[string](t, ctx, `document.getElementById('event-detail').textContent`), page)
 	screenshot(t, ctx, "web-shootdown")
 }
+
+// With 16 MiB of RAM and swap, stopped at a swap-in fault of musl_mem_pressure, the address
+// space draws swapped pages as such (the anonymous area's strip and the stack's cell), the
+// tree shows the faulting PTE as a swap entry with its slot where the walk stopped, and the
+// frames' heading counts the swap slots in use; one step later the page is present again.
+func TestWebPageSwappedPages(t *testing.T) {
+	ws := startWeb(t, "break fault swap-in\ncontinue\n", "--ram", "16M", "--swap", "64M",
+		progs+"musl_mem_pressure", filepath.Join(t.TempDir(), "mapped"))
+	var st state
+	require.Eventually(t, func() bool {
+		ws.get("/api/state", &st)
+		return st.Stop != nil
+	}, 60*time.Second, 50*time.Millisecond, "the stop at a swap-in fault:\n%s", ws.stdout)
+
+	ctx := browser(t)
+	do(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ws.url))
+	waitJS(t, ctx, `document.querySelector('#tree .ent.stop') !== null`, "the walk's stop in the tree")
+	assert.Contains(t, js[string](t, ctx, `document.getElementById('stopbar').textContent`), "swap-in")
+
+	// The address space: the 24 MiB area's strip has swapped runs, and the stack's page
+	// that faulted is a swapped cell, the one in focus.
+	swapped := js[[]string](t, ctx, `[...document.querySelectorAll('#space .vma')].filter(v => v.querySelector('i.swapped')).map(v => v.querySelector('.name').textContent)`)
+	assert.Contains(t, swapped, "[anon]")
+	assert.Contains(t, swapped, "[stack]")
+	assert.True(t, js[bool](t, ctx, `document.querySelector('#space .vma.focus i.swapped.focus') !== null`), "the faulting page is drawn swapped")
+	present := js[float64](t, ctx, `document.querySelectorAll('#space .strip i.present').length`)
+	assert.Positive(t, present, "the area's resident part")
+
+	// The tree: the PTE holds a swap entry; the walk stops there.
+	row := js[string](t, ctx, `document.querySelector('#tree .ent.stop').textContent`)
+	assert.Regexp(t, `P=0.*\[swap 0:\d+\].*→ swap slot \d+.*the walk stops here`, row)
+	assert.Regexp(t, `swap slot \d+`, js[string](t, ctx, `document.getElementById('walk').textContent`))
+	assert.Regexp(t, `swap \d+ of \d+ slots`, js[string](t, ctx, `document.getElementById('frames-sub').textContent`))
+	screenshot(t, ctx, "web-swapped")
+
+	// Step: the kernel reads the page back; the PTE is present, the cell too.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#btn-step`)))
+	waitJS(t, ctx, `document.querySelector('#tree .ent.stop') === null && document.querySelector('#tree .ent.onpath.leaf') !== null`, "the page back")
+	assert.NotContains(t, js[string](t, ctx, leafText), "swap")
+	assert.True(t, js[bool](t, ctx, `document.querySelector('#space .vma.focus i.present.focus') !== null`), "the faulting page is present")
+	screenshot(t, ctx, "web-swapped-in")
+}

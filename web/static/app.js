@@ -395,16 +395,18 @@ function entryRow(p, t, e, onPath, w) {
   const bits = el("span", "bits");
   if (!e.present) bits.appendChild(el("span", "bit np", "P=0"));
   for (const b of e.bits) bits.appendChild(el("span", "bit b-" + b, b));
-  if (e.soft) for (const s of e.soft.split(",")) bits.appendChild(el("span", "bit cow", "[" + s + "]"));
+  if (e.soft) for (const s of e.soft.split(",")) bits.appendChild(el("span", e.swap_slot ? "bit swap" : "bit cow", "[" + s + "]"));
   r.appendChild(bits);
-  if (e.table) {
+  if (e.swap_slot) {
+    r.appendChild(el("span", "frame", `→ swap slot ${e.swap_slot}`));
+  } else if (e.table) {
     r.appendChild(el("span", "frame", `→ ${e.table.name} at frame ${hex(e.frame)}`));
   } else if (e.leaf) {
     r.appendChild(el("span", "frame", `→ frame ${hex(e.frame)}${e.size !== "4K" ? " (" + e.size + " page)" : ""}`));
     if (e.ref) r.appendChild(el("span", e.ref > 1 ? "ref2" : "ref", `ref ${e.ref}`));
   }
   r.title = `${levelNames[t.level]} ${e.value}  ${e.letters || ""}`;
-  if (e.leaf && (e.present || e.soft)) r.onclick = () => selectFrame(e.frame);
+  if (e.leaf && !e.swap_slot && (e.present || e.soft)) r.onclick = () => selectFrame(e.frame);
   if (onPath && !e.present) r.appendChild(el("span", "", "← the walk stops here (P=0)"));
   return r;
 }
@@ -418,9 +420,12 @@ function walkFrames(st) {
   return set;
 }
 
+const frameKinds = { u: "user", s: "user, in the swap cache", c: "page cache", t: "page table", k: "kernel", ".": "free" };
+
 function renderFrames(st) {
   const f = st.frames, box = $("frames");
-  $("frames-sub").textContent = `${f.in_use} of ${f.total} in use · ${f.shared} shared · ${f.page_tables} page tables · ${f.copied} copied`;
+  $("frames-sub").textContent = `${f.in_use} of ${f.total} in use · ${f.shared} shared · ${f.page_tables} page tables · ${f.copied} copied` +
+    (f.swap ? ` · swap ${f.swap.used} of ${f.swap.slots} slots, ${f.swap.swap_cache} cached` : "");
   const refs = new Map(f.refs.map(([pfn, n]) => [pfn, n]));
   const onPath = walkFrames(st);
   const limit = Math.min(f.kinds.length, 6000);
@@ -434,7 +439,7 @@ function renderFrames(st) {
     if (n) { c.classList.add("shared"); c.textContent = n; }
     if (pfn === ui.selFrame) c.classList.add("sel");
     if (onPath.has(pfn)) c.classList.add("onpath");
-    c.title = `frame ${hex(pfn)}: ${{ u: "user", c: "page cache", t: "page table", ".": "free" }[k]}${n ? ", ref " + n : ""}`;
+    c.title = `frame ${hex(pfn)}: ${frameKinds[k] || k}${n ? ", ref " + n : ""}`;
     frag.appendChild(c);
   }
   if (f.kinds.length > limit) frag.appendChild(el("div", "more-frames", `… ${f.kinds.length - limit} more frames up to the highest used`));
@@ -456,6 +461,8 @@ async function selectFrame(pfn, quiet) {
   if (!d.mappings.length) lines.push(d.ref ? "  held by the kernel" : "  free");
   for (const m of d.mappings) {
     if (m.kind === "cache") lines.push(`  page cache: ${m.cache} page ${m.index}`);
+    else if (m.kind === "swap-cache") lines.push(`  swap cache: the page of swap slot ${m.index}`);
+    else if (m.kind === "kernel") lines.push(`  the kernel: ${m.cache}`);
     else if (m.kind === "table") lines.push(`  pid ${m.pid}: its ${["", "PT", "PD", "PDPT", "PML4"][m.level]}${m.level < 4 ? " for " + m.va : ""}`);
     else lines.push(`  pid ${m.pid}: ${m.va} ${m.vma || ""} PTE ${m.value} ${m.letters}${m.soft ? " [" + m.soft + "]" : ""}`);
   }
@@ -526,6 +533,7 @@ function tlbView(t) {
 const outcomeColors = {
   "demand-zero": "#3b7dd8", "file-read": "#2f9e5a", "file-cached": "#7cc49a", "cow-copy": "#c62828", "cow-reuse": "#f08a80",
   "stack-growth": "#d35400", "spurious": "#8a96a6", "SIGSEGV": "#15202b", "SIGBUS": "#15202b", "EFAULT": "#6d4c41", "out-of-memory": "#000",
+  "swap-in": "#7b3fc4", "swap-cached": "#b07cd8",
 };
 const rows = [
   { name: "faults", match: (e) => e.kind === "fault" },
