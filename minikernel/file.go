@@ -280,8 +280,11 @@ func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File,
 	switch st.Type() {
 	case hostfs.S_IFREG:
 		f.kind = fileRegular
-		if st.Size == 0 && hostfs.IsPseudo(hfd) {
-			f.kind = fileDevice // /proc, /sys: generated on read, not kept in pages
+		if hostfs.IsPseudo(hfd) {
+			// /proc, /sys: generated on read, not kept in pages. Their sizes say nothing
+			// (0, or 4096 for a sysfs attribute holding a few bytes), and a page mapped
+			// from one past its real end is a host fault.
+			f.kind = fileDevice
 		}
 	case hostfs.S_IFDIR:
 		f.kind = fileDir // its host descriptor is the base of *at calls and fchdir

@@ -125,6 +125,9 @@ func (k *Kernel) cachePage(f *File, idx uint64) (frame uint64, hit bool, err err
 	if idx<<12 >= pageRoundUp(ino.size) {
 		return 0, false, errBeyondEOF
 	}
+	// Direct reclaim may run here: every caller holds no frame it has not counted a
+	// reference to (a read() pins the page it copies from while the copy may fault).
+	k.reclaimIfLow(false)
 	if pfn, err := k.shmSwapIn(ino, idx); pfn != 0 || err != nil {
 		return pfn, false, err
 	}

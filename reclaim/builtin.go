@@ -98,8 +98,8 @@ func (p *Clock) Victim(m Memory) (Frame, string, bool) {
 // inactive head with their A bits cleared (shrink_active_list()), so an active page has to
 // be used again to stay.
 type LRU struct {
-	active, inactive List // front: most recently placed; back: the next looked at
-	marked           map[Frame]bool
+	active, inactive List       // front: most recently placed; back: the next looked at
+	marked           frameIndex // 1: referenced on its last trip
 }
 
 func (p *LRU) Name() string      { return "lru" }
@@ -110,7 +110,7 @@ func (p *LRU) Remove(f Frame) {
 	if !p.inactive.Remove(f) {
 		p.active.Remove(f)
 	}
-	delete(p.marked, f)
+	p.marked.set(f, 0)
 }
 
 // ActiveLen and InactiveLen return the lengths of the two lists.
@@ -129,9 +129,6 @@ func (p *LRU) deactivate(m Memory) {
 }
 
 func (p *LRU) Victim(m Memory) (Frame, string, bool) {
-	if p.marked == nil {
-		p.marked = map[Frame]bool{}
-	}
 	for n := 3*(p.active.Len()+p.inactive.Len()) + 1; n > 0; n-- {
 		if p.inactive.Len() < p.active.Len() {
 			p.deactivate(m)
@@ -144,15 +141,15 @@ func (p *LRU) Victim(m Memory) (Frame, string, bool) {
 		case !m.Reclaimable(f):
 			p.inactive.PushFront(f) // passed over: looked at again later
 		case m.ClearReferenced(f):
-			if p.marked[f] {
+			if p.marked.get(f) != 0 {
 				p.inactive.Remove(f)
 				p.active.PushFront(f) // referenced on two trips: promoted
 			} else {
-				p.marked[f] = true
+				p.marked.set(f, 1)
 				p.inactive.PushFront(f) // referenced once: another trip round the inactive list
 			}
 		default:
-			delete(p.marked, f)
+			p.marked.set(f, 0)
 			return f, "inactive and not referenced", true
 		}
 	}
@@ -163,33 +160,30 @@ func (p *LRU) Victim(m Memory) (Frame, string, bool) {
 // --seed). It is the baseline the others must beat.
 type Random struct {
 	frames []Frame
-	pos    map[Frame]int
+	pos    frameIndex // index in frames, plus one
 }
 
 func (p *Random) Name() string      { return "random" }
 func (p *Random) Fault(Frame, bool) {}
 
 func (p *Random) Add(f Frame) {
-	if p.pos == nil {
-		p.pos = map[Frame]int{}
-	}
-	if _, ok := p.pos[f]; ok {
+	if p.pos.get(f) != 0 {
 		return
 	}
-	p.pos[f] = len(p.frames)
 	p.frames = append(p.frames, f)
+	p.pos.set(f, int32(len(p.frames)))
 }
 
 func (p *Random) Remove(f Frame) {
-	i, ok := p.pos[f]
-	if !ok {
+	i := p.pos.get(f) - 1
+	if i < 0 {
 		return
 	}
 	last := p.frames[len(p.frames)-1]
 	p.frames[i] = last
-	p.pos[last] = i
+	p.pos.set(last, i+1)
 	p.frames = p.frames[:len(p.frames)-1]
-	delete(p.pos, f)
+	p.pos.set(f, 0)
 }
 
 func (p *Random) Victim(m Memory) (Frame, string, bool) {

@@ -1,12 +1,15 @@
 package reclaim
 
 // List is a doubly linked list of distinct frames, the building block of the policies here
-// and a convenience for your own: insertion, removal and moves are O(1) and, once the list
-// has grown, allocate nothing. The zero value is an empty list.
+// and a convenience for your own: insertion, removal, moves and lookups are O(1) and, once
+// the list has grown, allocate nothing (the index from a frame to its place is an array
+// indexed by frame number, made in chunks as frames are first added). The zero value is an
+// empty list.
 type List struct {
 	nodes []node // nodes[0] is the sentinel: its next is the front, its prev the back
-	index map[Frame]int32
+	index frameIndex
 	free  []int32
+	n     int
 }
 
 type node struct {
@@ -17,18 +20,52 @@ type node struct {
 func (l *List) init() {
 	if l.nodes == nil {
 		l.nodes = []node{{}}
-		l.index = map[Frame]int32{}
 	}
 }
 
+// lookup returns f's node, or 0 when f is not in the list.
+func (l *List) lookup(f Frame) int32 { return l.index.get(f) }
+
+// frameIndex maps frames to numbers (0: absent) through an array indexed by frame number,
+// made in chunks as frames are first set: no hashing, and no allocation once the frames in
+// use have been seen.
+type frameIndex struct {
+	chunks []*[indexChunk]int32
+}
+
+// indexChunk is how many frames one chunk of an index covers.
+const indexChunk = 1 << 12
+
+func (x *frameIndex) get(f Frame) int32 {
+	c := uint64(f) / indexChunk
+	if c >= uint64(len(x.chunks)) || x.chunks[c] == nil {
+		return 0
+	}
+	return x.chunks[c][uint64(f)%indexChunk]
+}
+
+func (x *frameIndex) set(f Frame, v int32) {
+	c := uint64(f) / indexChunk
+	if c >= uint64(len(x.chunks)) {
+		if v == 0 {
+			return
+		}
+		x.chunks = append(x.chunks, make([]*[indexChunk]int32, c+1-uint64(len(x.chunks)))...)
+	}
+	if x.chunks[c] == nil {
+		if v == 0 {
+			return
+		}
+		x.chunks[c] = new([indexChunk]int32)
+	}
+	x.chunks[c][uint64(f)%indexChunk] = v
+}
+
 // Len returns how many frames the list holds.
-func (l *List) Len() int { return len(l.index) }
+func (l *List) Len() int { return l.n }
 
 // Contains reports whether f is in the list.
-func (l *List) Contains(f Frame) bool {
-	_, ok := l.index[f]
-	return ok
-}
+func (l *List) Contains(f Frame) bool { return l.lookup(f) != 0 }
 
 // PushBack adds f at the back; if f is in the list already it moves there.
 func (l *List) PushBack(f Frame) { l.insertAfter(f, l.backIndex()) }
@@ -40,8 +77,8 @@ func (l *List) PushFront(f Frame) { l.insertAfter(f, 0) }
 // the list already it moves there.
 func (l *List) InsertBefore(f, at Frame) {
 	l.init()
-	i, ok := l.index[at]
-	if !ok || at == f {
+	i := l.lookup(at)
+	if i == 0 || at == f {
 		l.PushBack(f)
 		return
 	}
@@ -55,7 +92,7 @@ func (l *List) backIndex() int32 {
 
 func (l *List) insertAfter(f Frame, after int32) {
 	l.init()
-	if i, ok := l.index[f]; ok {
+	if i := l.lookup(f); i != 0 {
 		if i == after {
 			return
 		}
@@ -72,7 +109,8 @@ func (l *List) insertAfter(f Frame, after int32) {
 		i = int32(len(l.nodes) - 1)
 	}
 	l.nodes[i].f = f
-	l.index[f] = i
+	l.index.set(f, i)
+	l.n++
 	l.link(i, after)
 }
 
@@ -91,12 +129,13 @@ func (l *List) unlink(i int32) {
 
 // Remove takes f out of the list and reports whether it was there.
 func (l *List) Remove(f Frame) bool {
-	i, ok := l.index[f]
-	if !ok {
+	i := l.lookup(f)
+	if i == 0 {
 		return false
 	}
 	l.unlink(i)
-	delete(l.index, f)
+	l.index.set(f, 0)
+	l.n--
 	l.free = append(l.free, i)
 	return true
 }
@@ -119,8 +158,8 @@ func (l *List) Back() (f Frame, ok bool) {
 
 // Next returns the frame after f; ok is false at the back or when f is not in the list.
 func (l *List) Next(f Frame) (Frame, bool) {
-	i, ok := l.index[f]
-	if !ok || l.nodes[i].next == 0 {
+	i := l.lookup(f)
+	if i == 0 || l.nodes[i].next == 0 {
 		return 0, false
 	}
 	return l.nodes[l.nodes[i].next].f, true
@@ -128,8 +167,8 @@ func (l *List) Next(f Frame) (Frame, bool) {
 
 // Prev returns the frame before f; ok is false at the front or when f is not in the list.
 func (l *List) Prev(f Frame) (Frame, bool) {
-	i, ok := l.index[f]
-	if !ok || l.nodes[i].prev == 0 {
+	i := l.lookup(f)
+	if i == 0 || l.nodes[i].prev == 0 {
 		return 0, false
 	}
 	return l.nodes[l.nodes[i].prev].f, true

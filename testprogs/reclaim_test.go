@@ -286,3 +286,21 @@ func TestPagemapShowsSwappedPages(t *testing.T) {
 	r = runEmu(t, "musl_pagemap_swap", "", nil, func(c *minikernel.Config) { c.RAM = 64 << 20 })
 	assert.Equal(t, present.String(), r.Stdout)
 }
+
+// The OOM killer picks by badness: when the child's faults find no frame (16 MiB, no swap),
+// the parent, holding 10 MiB, is the one ended; the child goes on, and the kernel says why
+// it chose. With room for both, nobody is killed, as natively.
+func TestOOMKillerPicksTheHighestBadness(t *testing.T) {
+	want := "child: filled 12 MiB\nparent: child exited 0\n"
+	if canRunNative() {
+		assert.Equal(t, want, runHost(t, "musl_oom_pick", "").Stdout)
+	}
+	assert.Equal(t, want, runEmu(t, "musl_oom_pick", "", nil).Stdout)
+	r := runEmu(t, "musl_oom_pick", "", nil, memPressure)
+	assert.Equal(t, 128+minikernel.SIGKILL, r.Code, "the first program, the parent, was killed")
+	assert.Equal(t, "child: filled 12 MiB\n", r.Stdout)
+	assert.Regexp(t, `emu: pid 2 killed by SIGKILL: out of memory: pid 3 found no physical frame for address 0x[0-9a-f]+ \(RAM 16 MiB\); `+
+		`the OOM killer chose pid 2 \(bin/musl_oom_pick\): badness \d+, the highest \(resident \d+ pages, swapped 0, page tables \d+, oom_score_adj 0\)`, r.Log)
+	assert.Equal(t, uint64(1), r.Stats.Reclaim.OOMKills)
+	assertNoLeak(t, r)
+}
