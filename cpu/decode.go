@@ -196,6 +196,8 @@ const (
 	opCmovRR      // cmovcc r32/r64, r32/r64 (sub: the condition)
 	opLoadSx      // dst(32/64) <- sign-extend(ssize bytes at [EA]), ssize 1 or 2
 	opTestMI      // test [EA], imm (any size)
+	opMovsR       // MOVS without REP, 64-bit addresses, no segment override
+	opStosR       // STOS without REP, 64-bit addresses
 
 	opCold  // first cold op; ops >= opCold dispatch through coldOps
 	opLimit = 512

@@ -618,7 +618,7 @@ blocks:
 				c.r[RSP] += 8
 				c.r[in.dst&15] = v
 
-			case opTestRIn, opCmpRIn, opRolRI, opRorRI, opShiftCL, opNegR, opCmovRR, opLoadSx, opTestMI, opMovzxRR, opMovsxRR, opSetccR, opCmpMR, opAluMR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP, opXmmA, opXmmMovmsk, opXmmComi, opXmmCvtPS2DQ:
+			case opTestRIn, opCmpRIn, opRolRI, opRorRI, opShiftCL, opNegR, opCmovRR, opLoadSx, opTestMI, opMovzxRR, opMovsxRR, opSetccR, opCmpMR, opAluMR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP, opXmmA, opXmmMovmsk, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR:
 				c.execFast2(b, i, in)
 
 			// Control transfers end their block.
@@ -634,11 +634,30 @@ blocks:
 				}
 				if in.op <= opCmpJccRI {
 					c.lazy(lzSub, in.size, a, v, (a-v)&sizeMask[in.size&15])
-					taken = condSub(in.sub, a, v, in.size)
+					// The commonest conditions written out; condSub has them all.
+					switch in.sub {
+					case ccB:
+						taken = a < v
+					case ccAE:
+						taken = a >= v
+					case ccE:
+						taken = a == v
+					case ccNE:
+						taken = a != v
+					default:
+						taken = condSub(in.sub, a, v, in.size)
+					}
 				} else {
 					r := a & v
 					c.lazy(lzLogic, in.size, r, r, r)
-					taken = condLogic(in.sub, r, in.size)
+					switch in.sub {
+					case ccE:
+						taken = r == 0
+					case ccNE:
+						taken = r != 0
+					default:
+						taken = condLogic(in.sub, r, in.size)
+					}
 				}
 				if taken {
 					t := c.target(&insts[i+1])
@@ -899,6 +918,24 @@ func (c *CPU) execFast2(b *block, i int, in *inst) {
 	case opAluMR:
 		c.pos = i
 		c.aluMR(in)
+	case opMovsR, opStosR:
+		// strStep's order: the load, the store, then the pointers, so a fault on
+		// either access leaves them as they were.
+		c.pos = i
+		sz := in.size
+		d := uint64(sz)
+		if c.rflags&FlagDF != 0 {
+			d = -d
+		}
+		v := c.r[RAX]
+		if in.op == opMovsR {
+			v = c.read(c.r[RSI], sz)
+		}
+		c.write(c.r[RDI], sz, v)
+		if in.op == opMovsR {
+			c.r[RSI] += d
+		}
+		c.r[RDI] += d
 
 	// SSE fast ops (sse_hot.go).
 	case opXmmMov:

@@ -239,6 +239,15 @@ func specialize(in *inst) {
 		if in.size == 8 && in.form&fDstMem == 0 && in.dst < 16 {
 			in.op = opPopR
 		}
+	case opString:
+		if in.form&(fRep|fRepNE|fAddr32|fLock) == 0 && in.seg == segNone {
+			switch in.sub {
+			case strMovs:
+				in.op = opMovsR
+			case strStos:
+				in.op = opStosR
+			}
+		}
 	default:
 		if in.op >= opCold {
 			hotSSE(in)
@@ -263,7 +272,7 @@ func flagEffect(in *inst) int {
 		opMovRR64, opMovRR32, opMovRI, opLea64, opLea32, opLoad64, opLoad32, opLoadZx8,
 		opLoadZx16, opLoadSx32, opStore64, opStore32, opStoreI64, opStoreI32, opStore8, opStoreI8,
 		opPushR, opPopR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP,
-		opMovzxRR, opMovsxRR, opXmmA, opXmmMovmsk, opXmmCvtPS2DQ:
+		opMovzxRR, opMovsxRR, opXmmA, opXmmMovmsk, opXmmCvtPS2DQ, opMovsR, opStosR:
 		return flNone
 	case opXmmComi:
 		return flWrite
@@ -325,7 +334,7 @@ func mayFault(in *inst) bool {
 	}
 	switch in.op {
 	case opPush, opPop, opCall, opCallInd, opRet, opLeave, opMulDiv, opUD, opPriv, opSyscall,
-		opInt3, opPushR, opPopR, opXmmFP, opXmmA, opXmmComi, opXmmCvtPS2DQ:
+		opInt3, opPushR, opPopR, opXmmFP, opXmmA, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR:
 		return true
 	}
 	return in.op >= opCold

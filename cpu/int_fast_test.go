@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/tlb"
 
 	"github.com/stretchr/testify/assert"
@@ -235,4 +236,36 @@ func TestLoopInPlaceExact(t *testing.T) {
 	// The blocks at the start, loop1 (999 entries), loop2 (99), out, and the fetch at the
 	// sentinel the RET returns to.
 	require.Equal(t, uint64(1+999+99+1+1), end.itlb.Hits+end.itlb.Misses, "one ITLB lookup per entry into a block")
+}
+
+// MOVS and STOS without REP run as fast ops; a store that faults leaves RSI and RDI as they
+// were, with RIP at the instruction, as the exact path does.
+func TestFastStringFaultLeavesPointers(t *testing.T) {
+	tm := newTestMachine(t)
+	ro := uint64(hostcpu.DataAddr + dataPages*4096 + 0x10_0000)
+	tm.mapPage(ro, mmu.PTEUser) // present, read-only
+	for _, tc := range []struct {
+		name string
+		code []byte
+	}{
+		{"movsb", []byte{0xa4, 0xc3}},
+		{"movsq", []byte{0x48, 0xa5, 0xc3}},
+		{"stosd", []byte{0xab, 0xc3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// First into writable memory: the element moves and both pointers advance.
+			r := regsWith(map[int]uint64{RSI: hostcpu.DataAddr, RDI: hostcpu.DataAddr + 64, RAX: 0x1122334455667788})
+			trap := tm.run(tc.code, &r, nil, 100)
+			require.True(t, returned(trap), trap.String())
+			require.Greater(t, r.GPR[RDI], uint64(hostcpu.DataAddr+64))
+			// Then into the read-only page: #PF, nothing moved.
+			r = regsWith(map[int]uint64{RSI: hostcpu.DataAddr, RDI: ro + 8, RAX: 1})
+			trap = tm.run(tc.code, &r, nil, 100)
+			require.Equal(t, TrapException, trap.Kind, trap.String())
+			require.Equal(t, uint8(VecPF), trap.Vector)
+			require.Equal(t, uint64(hostcpu.CodeAddr), trap.RIP)
+			require.Equal(t, uint64(hostcpu.DataAddr), r.GPR[RSI])
+			require.Equal(t, ro+8, r.GPR[RDI])
+		})
+	}
 }

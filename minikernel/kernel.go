@@ -139,6 +139,9 @@ type Kernel struct {
 	stdout           io.Writer
 	stderr           io.Writer
 
+	// hwWants is who wants which hardware events (hwevents.go: WantHardware).
+	hwWants map[string][2]bool
+
 	observers  []Observer
 	tracer     SignalTracer // a debugger's signal-delivery stop (debugaccess.go), or nil
 	emitBuf    Event        // the event observers see (events.go: emit)
