@@ -33,10 +33,11 @@ var TraceGroups = map[string]KindSet{
 	"process":  KindsOf(minikernel.EvFork, minikernel.EvExit, minikernel.EvSwitch, minikernel.EvClone, minikernel.EvThreadExit),
 	"exec":     KindsOf(minikernel.EvExec),
 	"signals":  KindsOf(minikernel.EvSignal),
+	"reclaim":  KindsOf(minikernel.EvReclaim),
 }
 
 var traceAliases = map[string]string{"fault": "faults", "syscall": "syscalls", "frame": "frames",
-	"processes": "process", "proc": "process", "signal": "signals", "tlbs": "tlb"}
+	"processes": "process", "proc": "process", "signal": "signals", "tlbs": "tlb", "swap": "reclaim"}
 
 // TraceGroupNames lists the names ParseKinds accepts, for messages and help.
 func TraceGroupNames() string {

@@ -286,8 +286,11 @@ func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File,
 	switch st.Type() {
 	case hostfs.S_IFREG:
 		f.kind = fileRegular
-		if st.Size == 0 && hostfs.IsPseudo(hfd) {
-			f.kind = fileDevice // /proc, /sys: generated on read, not kept in pages
+		if hostfs.IsPseudo(hfd) {
+			// /proc, /sys: generated on read, not kept in pages. Their sizes say nothing
+			// (0, or 4096 for a sysfs attribute holding a few bytes), and a page mapped
+			// from one past its real end is a host fault.
+			f.kind = fileDevice
 		}
 	case hostfs.S_IFDIR:
 		f.kind = fileDir // its host descriptor is the base of *at calls and fchdir
@@ -405,7 +408,9 @@ func (k *Kernel) fileRead(p *Process, f *File, dst *uio, off uint64) (uint64, Er
 		}
 		fr, _ := k.ram.Frame(pfn)
 		n := min(4096-pos&0xfff, count-done)
+		k.frames.Get(pfn) // pinned: the copy may fault, and reclaim must not take it meanwhile
 		got, ok := dst.store(k, p, done, fr[pos&0xfff:pos&0xfff+n])
+		k.frames.Put(pfn)
 		done += uint64(got)
 		if !ok {
 			if done == 0 {

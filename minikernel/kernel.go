@@ -17,6 +17,7 @@ package minikernel
 import (
 	"errors"
 	"fmt"
+	"github.com/vmemu/vmemu/reclaim"
 	"io"
 	"strings"
 	"time"
@@ -81,6 +82,23 @@ type Config struct {
 	// Realtime is what CLOCK_REALTIME reads when the machine starts (clock.go); the zero
 	// Time means the host's clock at New. Fix it for byte-identical runs.
 	Realtime time.Time
+	// Swap is the size in bytes of the machine's swap area (swap.go; 0: no swap), kept in
+	// host memory, or in the host file SwapFile when that is set (with Swap 0, the file's
+	// size). Anonymous pages go there when page reclaim takes their frames.
+	Swap     uint64
+	SwapFile string
+	// Reclaim names the page-replacement policy (package reclaim: fifo, clock, lru,
+	// random, or one registered there); "" is reclaim.Default. Policy, when set, is used
+	// instead (a policy under test).
+	Reclaim string
+	Policy  reclaim.Policy
+	// ReclaimNoFlush is a teaching switch: page reclaim clears accessed bits without
+	// invalidating the TLB entries made from them, so a page in use looks unused to the
+	// policy (the processor does not set A again while its TLB entry lives).
+	ReclaimNoFlush bool
+	// ResidentLimit, when not zero, is the most frames the pages reclaim may take can hold
+	// at once (pages locked in memory aside): the "N frames" of a textbook exercise.
+	ResidentLimit uint64
 }
 
 // Kernel is the operating system of one machine.
@@ -90,6 +108,8 @@ type Kernel struct {
 	ram      *ram.RAM
 	frames   *Frames
 	cache    *PageCache
+	rc       *reclaimer // page reclaim (reclaim.go)
+	swap     *swapArea  // the swap area (swap.go); nil: none
 
 	// The CPUs, and the one the kernel is acting on (this), with its processor, its MMU
 	// and its current thread (Linux's current), kept at hand.
@@ -118,6 +138,9 @@ type Kernel struct {
 	stdin            io.Reader
 	stdout           io.Writer
 	stderr           io.Writer
+
+	// hwWants is who wants which hardware events (hwevents.go: WantHardware).
+	hwWants map[string][2]bool
 
 	observers  []Observer
 	tracer     SignalTracer // a debugger's signal-delivery stop (debugaccess.go), or nil
@@ -207,6 +230,17 @@ func New(cfg Config) (*Kernel, error) {
 	k := &Kernel{cfg: cfg, ram: r, frames: NewFrames(r), cache: newPageCache(),
 		procs: map[int]*Process{}, tasks: map[int]*Thread{}, nextPID: 1,
 		stdin: cfg.Stdin, stdout: cfg.Stdout, stderr: cfg.Stderr, log: cfg.Log}
+	if k.rc, err = newReclaimer(k, &cfg); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("minikernel: %w", err)
+	}
+	k.frames.lru = k.rc
+	if cfg.Swap > 0 || cfg.SwapFile != "" {
+		if k.swap, err = newSwapArea(cfg.Swap, cfg.SwapFile); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("minikernel: %w", err)
+		}
+	}
 	for i := range cpus {
 		c := &PerCPU{id: i, cpu: cpus[i], mmu: mmus[i]}
 		c.cpu.SetInterruptHandler(func(v uint8) { k.interrupt(c, v) })
@@ -303,6 +337,9 @@ func (k *Kernel) Close() error {
 	k.closed = true
 	k.closeNamespace()
 	k.closeHostSignals()
+	if k.swap != nil {
+		k.swap.Close()
+	}
 	return k.ram.Close()
 }
 
@@ -558,6 +595,7 @@ func (k *Kernel) handleTrap(t *Thread, tr cpu.Trap) error {
 	p := t.proc
 	switch tr.Kind {
 	case cpu.TrapBudget:
+		k.kswapd() // the scheduling tick: kswapd runs if the allocator woke it
 	case cpu.TrapSyscall:
 		k.syscall(p)
 	case cpu.TrapException:
@@ -763,6 +801,9 @@ func (k *Kernel) releaseMM(mm *MM) {
 	}
 	for _, v := range mm.vmas {
 		k.syncRange(mm, v, v.Start, v.End)
+		if v.Flags&VMLocked != 0 {
+			k.unlockRange(mm, v.Start, v.End)
+		}
 	}
 	if k.this.loaded == mm {
 		// Leave the address space before tearing it down, as a kernel must: switch to the

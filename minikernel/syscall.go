@@ -311,6 +311,7 @@ func (k *Kernel) syscall(p *Process) {
 	e, ok := syscalls[nr]
 	t := k.cur
 	t.sig.sysnr = int64(nr) // orig_ax: the return to user mode may restart the call
+	k.reclaimIfLow(false)   // direct reclaim, while the call holds nothing
 	var ret int64
 	if ok {
 		ret = e.fn(k, p, &a)

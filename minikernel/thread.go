@@ -23,6 +23,12 @@ type Thread struct {
 	regs  cpu.State // saved while the thread is not on a CPU
 	state procState // runnable, blocked, or reaped once it has exited
 	insns uint64    // instructions retired in this thread (its CPU time)
+	// inflight holds the frames faults mapped for the thread since it last retired an
+	// instruction (at faultAt): the pages the instruction being retried needs, which page
+	// reclaim leaves alone so that it can complete (reclaim.go).
+	inflight [maxInflight]uint64
+	nflight  int
+	faultAt  uint64
 
 	exited bool
 	sleep  *sleepCall // the system call the thread sleeps in (sleep.go), or nil
