@@ -355,14 +355,16 @@ func sysShmctl(k *Kernel, p *Process, a *[6]uint64) int64 {
 		var b [48]byte // struct shm_info
 		le := binary.LittleEndian
 		le.PutUint32(b[0:], uint32(t.inUse))
-		var rss uint64
+		var rss, swp uint64
 		for _, s := range t.segs {
 			if s != nil {
 				rss += uint64(len(s.file.ino.pages))
+				swp += uint64(len(s.file.ino.swapped))
 			}
 		}
 		le.PutUint64(b[8:], t.totPages)
 		le.PutUint64(b[16:], rss)
+		le.PutUint64(b[24:], swp)
 		if _, ok := k.copyOut(p, buf, b[:]); !ok {
 			return -int64(EFAULT)
 		}
@@ -488,7 +490,7 @@ func (k *Kernel) procSysvipcShm() []byte {
 		}
 		fmt.Fprintf(&b, "%10d %10d  %4o %21d %5d %5d  %5d %5d %5d %5d %5d %10d %10d %10d %21d %21d\n",
 			s.key, s.id(), s.mode, s.size, s.cpid, s.lpid, s.nattch(), s.uid, s.gid, s.cuid, s.cgid,
-			s.atime, s.dtime, s.ctime, uint64(len(s.file.ino.pages))<<12, 0)
+			s.atime, s.dtime, s.ctime, uint64(len(s.file.ino.pages))<<12, uint64(len(s.file.ino.swapped))<<12)
 	}
 	return []byte(b.String())
 }
