@@ -105,6 +105,8 @@ func (k *Kernel) classifyFault(p *Process, addr uint64, acc mmu.Access) faultCla
 		return c
 	}
 	switch {
+	case isGuardPTE(pte):
+		c.out, c.siCode = FaultSIGSEGV, SEGV_MAPERR // a guard page (guard.go)
 	case isSwapPTE(pte):
 		c.out = FaultSwapIn
 		if k.swap != nil {
@@ -212,7 +214,10 @@ func (k *Kernel) pageFault(p *Process, addr uint64, code uint32, rip uint64) {
 	switch c.out {
 	case FaultSIGSEGV:
 		why = "no VMA maps it"
-		if c.vma != nil {
+		switch {
+		case c.vma != nil && isGuardPTE(c.pte):
+			why = fmt.Sprintf("a guard page of the VMA %s", c.vma)
+		case c.vma != nil:
 			why = fmt.Sprintf("the VMA %s forbids it", c.vma)
 		}
 		sig, why = SIGSEGV, fmt.Sprintf("%s at address %#x (%s), rip %#x", faultAccess(code), addr, why, rip)

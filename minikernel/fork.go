@@ -121,6 +121,9 @@ func (k *Kernel) copyLevel(src, dst uint64, level int, start, end uint64, cow bo
 					ce &^= mmu.PTEDirty
 				}
 				le.PutUint64(mem[dea:], uint64(ce))
+			} else if isMarkerPTE(e) {
+				// A guard or write-protect marker (guard.go, copy_pte_marker()).
+				le.PutUint64(mem[dea:], uint64(forkMarker(e)))
 			} else if e != 0 {
 				// A swapped-out page: the child's entry names the same slot
 				// (copy_nonpresent_pte() with swap_duplicate()).

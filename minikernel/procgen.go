@@ -522,6 +522,8 @@ const (
 	pmPresent   = 1 << 63
 	pmSwap      = 1 << 62
 	pmFile      = 1 << 61
+	pmGuard     = 1 << 58 // a guard region (Linux 6.15)
+	pmUffdWP    = 1 << 57
 	pmExclusive = 1 << 56
 	pmSoftDirty = 1 << 55
 	pmPFNMask   = 1<<55 - 1
@@ -532,6 +534,18 @@ const (
 // shared, mapped by this entry only, soft-dirty (every page here, no clear_refs).
 func (k *Kernel) pagemapEntry(mm *MM, va uint64, showPFN bool) uint64 {
 	e, _ := k.lookupPTE(mm, va)
+	if isMarkerPTE(e) {
+		// A guard or write-protect marker: a swap entry of the marker type to Linux, with
+		// its own flag (guard.go).
+		out := uint64(pmSwap) | (uint64(swpPTEMarker)|markerBits(e)<<5)&pmPFNMask
+		if isGuardPTE(e) {
+			out |= pmGuard
+		}
+		if markerBits(e)&pteMarkerUffdWP != 0 {
+			out |= pmUffdWP
+		}
+		return out
+	}
 	if isSwapPTE(e) {
 		// A swapped-out page: the swap type in bits 0-4, the offset in bits 5-54
 		// (pte_to_pagemap_entry() with MAX_SWAPFILES_SHIFT).

@@ -111,6 +111,48 @@ func TestMemfdMatchesNative(t *testing.T) { sameRP(t, "rp_memfd") }
 // and /proc/sysvipc/shm, IPC_RMID while attached and the end at the last detach.
 func TestSysVShmMatchesNative(t *testing.T) { sameRP(t, "rp_shm") }
 
+// Guard regions (MADV_GUARD_INSTALL/REMOVE): SIGSEGV on the guard page only, EFAULT for
+// system calls, kept by MADV_DONTNEED, mprotect and fork, moved by mremap, dropped by munmap
+// and GUARD_REMOVE, flagged in pagemap; anonymous, file and shared mappings.
+// Linux gained guard regions in 6.13 (on file mappings in 6.15): on an older host the
+// emulated runs are compared with testdata/rp_guard.txt, recorded on a 6.18 host, and on a
+// newer one with the host as well.
+func TestGuardRegionsMatchNative(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join("testdata", "rp_guard.txt"))
+	require.NoError(t, err)
+	if hostHasGuardRegions() {
+		sameRP(t, "rp_guard")
+	} else {
+		t.Log("this host's kernel has no MADV_GUARD_INSTALL: compared with the recording only")
+	}
+	for _, prog := range rpBuilds("rp_guard") {
+		got := runEmu(t, prog, "", []string{t.TempDir()})
+		assert.Equal(t, string(want), got.Stdout, "%s: output differs from testdata/rp_guard.txt", prog)
+		assert.Equal(t, 0, got.Code, got.Log)
+	}
+}
+
+// hostHasGuardRegions reports whether the host kernel installs guard regions on file
+// mappings (Linux 6.15), the newest use rp_guard makes of them.
+func hostHasGuardRegions() bool {
+	f, err := os.CreateTemp("", "guard")
+	if err != nil {
+		return false
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if f.Truncate(4096) != nil {
+		return false
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, 4096, syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return false
+	}
+	defer syscall.Munmap(b)
+	const madvGuardInstall = 102
+	return syscall.Madvise(b, madvGuardInstall) == nil
+}
+
 // membarrier: QUERY, registrations (kept by fork, dropped by execve), EPERM before them,
 // the expedited barriers with a thread spinning. With two CPUs the barrier interrupts the
 // CPU running the other thread: an "ipi" event each time, counted in the statistics.
