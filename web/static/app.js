@@ -535,11 +535,11 @@ const outcomeColors = {
   "stack-growth": "#d35400", "spurious": "#8a96a6", "SIGSEGV": "#15202b", "SIGBUS": "#15202b", "EFAULT": "#6d4c41", "out-of-memory": "#000",
   "swap-in": "#7b3fc4", "swap-cached": "#b07cd8",
 };
-const rows = [
+const timelineRows = [
   { name: "faults", match: (e) => e.kind === "fault" },
   { name: "syscalls", match: (e) => e.kind === "syscall" },
   { name: "processes", match: (e) => ["fork", "clone", "exec", "exit", "thread-exit", "signal", "switch"].includes(e.kind) },
-  { name: "shootdowns", match: (e) => e.kind === "shootdown", perCPU: true },
+  { name: "shootdowns", match: (e) => e.kind === "shootdown", perCPU: true, smp: true }, // several CPUs only
   { name: "TLBs", match: (e) => e.kind === "tlb", perCPU: true },
 ];
 // TLB events drawn first, so that the kernel's invalidations and flushes lie above fills.
@@ -556,6 +556,7 @@ function renderTimeline(st) {
   const svg = document.createElementNS(NS, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const left = 78, right = 12, top = 4, bottom = 18;
+  const rows = timelineRows.filter((r) => !r.smp || st.cpus.length > 1);
   const rowH = (H - top - bottom) / rows.length;
   const tmax = Math.max(st.insns, 1);
   const x = (t) => left + (W - left - right) * (t / tmax);
