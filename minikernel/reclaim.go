@@ -226,7 +226,7 @@ func (k *Kernel) kswapd() {
 // nothing is not repeated until the policy has been given a few more frames.
 func (k *Kernel) reclaimIfLow(fault bool) {
 	r := k.rc
-	if r == nil || r.busy {
+	if r == nil || r.busy || k.starting() {
 		return
 	}
 	if fault && r.limit > 0 && r.stats.Held >= r.limit {
@@ -239,6 +239,14 @@ func (k *Kernel) reclaimIfLow(fault bool) {
 			r.futile = swapClusterMax
 		}
 	}
+}
+
+// starting reports whether the machine is still loading its first program (it has not
+// retired an instruction): a machine too small to start it is reported as such, with the
+// size that would do (ramneed.go), rather than reclaimed into a start the next instruction
+// could not survive.
+func (k *Kernel) starting() bool {
+	return k.first != nil && k.startedOOM(k.first)
 }
 
 // shrink runs one reclaim pass that tries to free want frames, and returns how many it
