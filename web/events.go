@@ -135,6 +135,8 @@ func (r *Recorder) Record(e *minikernel.Event) {
 		ev.Child = e.Child
 	case minikernel.EvShootdown:
 		ev.Targets, ev.Pages, ev.Addr = minikernel.CPUMask(e.Targets), e.Pages, Hex(e.Addr)
+	case minikernel.EvIPI:
+		ev.Targets = minikernel.CPUMask(e.Targets)
 	case minikernel.EvSwitch:
 		ev.Prev = e.Prev
 	case minikernel.EvTLB:
