@@ -539,13 +539,13 @@ const timelineRows = [
   { name: "faults", match: (e) => e.kind === "fault" },
   { name: "syscalls", match: (e) => e.kind === "syscall" },
   { name: "processes", match: (e) => ["fork", "clone", "exec", "exit", "thread-exit", "signal", "switch"].includes(e.kind) },
-  { name: "shootdowns", match: (e) => e.kind === "shootdown", perCPU: true, smp: true }, // several CPUs only
+  { name: "IPIs", match: (e) => e.kind === "shootdown" || e.kind === "ipi", perCPU: true, smp: true }, // several CPUs only
   { name: "TLBs", match: (e) => e.kind === "tlb", perCPU: true },
 ];
 // TLB events drawn first, so that the kernel's invalidations and flushes lie above fills.
 const drawOrder = (e) => e.kind !== "tlb" ? 2 : e.op === "fill" || e.op === "evict" ? 0 : 1;
 const kindColors = { syscall: "#5b6675", fork: "#7b3fc4", clone: "#a070e0", exec: "#1f5fbf", exit: "#15202b", "thread-exit": "#5b6675",
-  signal: "#c62828", switch: "#9fb0c3", shootdown: "#d35400" };
+  signal: "#c62828", switch: "#9fb0c3", shootdown: "#d35400", ipi: "#1f8a8a" };
 const tlbColors = { fill: "#9bb7d9", evict: "#5b6675", invalidate: "#e08a1e", flush: "#b8860b" };
 const eventColor = (e) => e.kind === "fault" ? outcomeColors[e.outcome] || "#3b7dd8" : e.kind === "tlb" ? tlbColors[e.op] || "#e08a1e" : kindColors[e.kind] || "#5b6675";
 
@@ -579,7 +579,7 @@ function renderTimeline(st) {
     if (ri < 0) continue;
     const color = eventColor(e);
     if (e.kind === "fault") seen[e.outcome] = color;
-    if (e.kind === "shootdown") seen.shootdown = color;
+    if (e.kind === "shootdown" || e.kind === "ipi") seen[e.kind === "ipi" ? "other IPI" : "shootdown"] = color;
     if (e.kind === "tlb") seen["TLB " + e.op] = color;
     const px = Math.round(x(e.insns));
     const key = ui.events.length > 1500 ? `${ri}/${px}/${color}/${e.cpu}` : e.seq;
@@ -650,6 +650,9 @@ function showEvent(seq) {
   } else if (e.kind === "shootdown") {
     lines.push(`  initiator cpu${e.cpu}; targets ${e.targets || "none"}`);
     lines.push(`  interrupted ${e.targets || "no CPU"} to drop ${e.pages < 0 ? "every page of the address space" : e.pages + " page(s) from " + e.addr}`);
+    lines.push("  " + e.text);
+  } else if (e.kind === "ipi") {
+    lines.push(`  initiator cpu${e.cpu}; targets ${e.targets || "none"}`);
     lines.push("  " + e.text);
   } else if (e.kind === "tlb") {
     const what = { fill: "filled", evict: "evicted (by a fill)", invalidate: "invalidated (INVLPG, a fault, or a shootdown's interrupt)", flush: "flushed" }[e.op] || e.op;
