@@ -560,8 +560,19 @@ function renderTimeline(st) {
   const rowH = (H - top - bottom) / rows.length;
   const tmax = Math.max(st.insns, 1);
   const x = (t) => left + (W - left - right) * (t / tmax);
+  const lanes = Math.max(st.cpus.length, 1);
   rows.forEach((r, i) => {
     const y = top + i * rowH;
+    if (r.perCPU && lanes > 1 && (rowH - 6) / lanes >= 8) {
+      for (let c = 0; c < lanes; c++) {
+        const lt = document.createElementNS(NS, "text");
+        const h = (rowH - 6) / lanes;
+        lt.setAttribute("x", left - 3); lt.setAttribute("y", y + 3 + h * c + h / 2 + 3); lt.setAttribute("text-anchor", "end");
+        lt.setAttribute("class", "lane-label");
+        lt.textContent = "cpu" + c;
+        svg.appendChild(lt);
+      }
+    }
     const bg = document.createElementNS(NS, "rect");
     bg.setAttribute("x", left); bg.setAttribute("y", y + 1); bg.setAttribute("width", W - left - right); bg.setAttribute("height", rowH - 2);
     bg.setAttribute("fill", i % 2 ? "#f6f8fb" : "#eef1f5");
@@ -587,7 +598,6 @@ function renderTimeline(st) {
     marks.set(key, { e, ri, px, color, n: m ? m.n + 1 : 1 });
   }
   // Rows of CPU events have a lane per CPU, CPU 0 on top.
-  const lanes = Math.max(st.cpus.length, 1);
   for (const { e, ri, px, color, n } of [...marks.values()].sort((a, b) => drawOrder(a.e) - drawOrder(b.e))) {
     let y = top + ri * rowH + 4, h = rowH - 8;
     if (rows[ri].perCPU && lanes > 1) {
