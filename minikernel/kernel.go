@@ -184,6 +184,7 @@ type Kernel struct {
 	unixPaths    map[[2]uint64]*unixSock            // AF_UNIX sockets by their socket file (dev, ino)
 	unixAuto     uint32                             // the last autobind name
 	ptimers      map[*Process]map[int32]*posixTimer // POSIX timers (posixtimer.go)
+	sysv         *sysvShm                           // System V shared memory (sysvshm.go)
 }
 
 // New builds a machine (RAM, and CPUs each with an MMU) and a kernel to run it, with paging

@@ -496,6 +496,9 @@ func (k *Kernel) reclaimable(pfn uint64, cull bool) bool {
 		if !ok || k.frames.Ref(pfn) != refs+1 {
 			return false // not the cache's (being dropped), or in use by the kernel
 		}
+		if c.ino.sysv != nil && c.ino.sysv.mode&shmLocked != 0 {
+			return false // a SysV segment under SHM_LOCK (sysvshm.go)
+		}
 		return !c.ino.shmem() || k.swap != nil && !k.swap.full() // shared memory goes to swap
 	default:
 		if fl&flagSwapCache != 0 {

@@ -15,7 +15,7 @@ import (
 type Event struct {
 	Seq   uint64 `json:"seq"`   // 1, 2, 3, ... in the order the events happened
 	Insns uint64 `json:"insns"` // guest time: instructions retired
-	Kind  string `json:"kind"`  // fault, syscall, signal, exec, exit, fork, clone, thread-exit, switch, shootdown, tlb
+	Kind  string `json:"kind"`  // fault, syscall, signal, exec, exit, fork, clone, thread-exit, switch, shootdown, ipi, tlb
 	PID   int    `json:"pid"`
 	TID   int    `json:"tid"`
 	CPU   int    `json:"cpu"`
@@ -135,6 +135,8 @@ func (r *Recorder) Record(e *minikernel.Event) {
 		ev.Child = e.Child
 	case minikernel.EvShootdown:
 		ev.Targets, ev.Pages, ev.Addr = minikernel.CPUMask(e.Targets), e.Pages, Hex(e.Addr)
+	case minikernel.EvIPI:
+		ev.Targets = minikernel.CPUMask(e.Targets)
 	case minikernel.EvSwitch:
 		ev.Prev = e.Prev
 	case minikernel.EvTLB:
