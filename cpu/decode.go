@@ -144,6 +144,24 @@ const (
 	opInc32
 	opDec64
 	opDec32
+	// The ALU ops and shifts above with a register MOV fused in front (int_fast.go fuseMove):
+	// one op does both instructions and skips the next slot.
+	opAdd64F
+	opAdd32F
+	opSub64F
+	opSub32F
+	opAnd64F
+	opAnd32F
+	opOr64F
+	opOr32F
+	opXor64F
+	opXor32F
+	opShl64F
+	opShl32F
+	opShr64F
+	opShr32F
+	opSar64F
+	opSar32F
 	opImulRR   // dst <- dst * src (signed), size 4 or 8
 	opImulRRI  // dst <- src * imm (signed), size 4 or 8
 	opAluRM    // dst op= [EA], sub = ALU operation, size 4 or 8
@@ -178,6 +196,8 @@ const (
 	opCmovRR      // cmovcc r32/r64, r32/r64 (sub: the condition)
 	opLoadSx      // dst(32/64) <- sign-extend(ssize bytes at [EA]), ssize 1 or 2
 	opTestMI      // test [EA], imm (any size)
+	opMovsR       // MOVS without REP, 64-bit addresses, no segment override
+	opStosR       // STOS without REP, 64-bit addresses
 
 	opCold  // first cold op; ops >= opCold dispatch through coldOps
 	opLimit = 512

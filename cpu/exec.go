@@ -138,31 +138,31 @@ blocks:
 			break
 		}
 		var b *block
+		var entry *tlb.Entry // the ITLB entry the block was entered through, if remembered
 		if prev != nil && exit < len(prev.links) {
 			if l := &prev.links[exit]; l.gen == c.codeGen && l.va == c.rip {
-				b = l.b
+				b, entry = l.b, l.e
 				c.itlb.Hit(l.e)
 			}
 		}
 		if b == nil {
 			// The remembered ITLB entry and the direct-mapped block table, written out
 			// here (fetchBlock does the same and everything else).
-			var e *tlb.Entry
 			if u := &c.uitlb[c.rip>>12&(uitlbSize-1)]; u.tag == c.rip>>12 {
 				pa := u.base | c.rip&0xfff
 				if b = c.code.table[tableIndex(pa)]; b != nil && b.pa == pa && b.pa2 == 0 {
 					c.itlb.Hit(u.e)
-					e = u.e
+					entry = u.e
 				} else {
 					c.blk = nil // a fetch fault names no instruction of a block
-					b, e = c.fetchBlock()
+					b, entry = c.fetchBlock()
 				}
 			} else {
 				c.blk = nil
-				b, e = c.fetchBlock()
+				b, entry = c.fetchBlock()
 			}
-			if prev != nil && e != nil && exit < len(prev.links) {
-				prev.links[exit] = link{va: c.rip, b: b, e: e, gen: c.codeGen}
+			if prev != nil && entry != nil && exit < len(prev.links) {
+				prev.links[exit] = link{va: c.rip, b: b, e: entry, gen: c.codeGen}
 			}
 		}
 		prev, exit = b, 0
@@ -170,7 +170,9 @@ blocks:
 		c.r[regBlock] = c.rip
 		insts := b.insts
 		n := len(insts)
+		gen := c.codeGen
 		if rem := limit - c.icount; uint64(n) > rem || c.rflags&c.rawMask != 0 {
+			entry = nil // no looping in place (see loopsInPlace)
 			insts = b.raw
 			n = int(min(uint64(n), rem))
 			if c.rflags&FlagTF != 0 {
@@ -198,10 +200,13 @@ blocks:
 				c.r[in.dst&15] = uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
 			case opLea32:
 				c.r[in.dst&15] = uint64(uint32(uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)))
+			case opAdd64F:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
 			case opAdd64RR, opAdd64RI:
 				d := in.dst & 15
-				a, v := c.r[d], in.imm
-				if in.op == opAdd64RR {
+				a, v := c.r[in.base&15], in.imm
+				if in.form&fSrcImm == 0 {
 					v = c.r[in.src&15]
 				}
 				r := a + v
@@ -209,10 +214,13 @@ blocks:
 				if in.hint&hFlagsDead == 0 {
 					c.lazy(lzAdd, 8, a, v, r)
 				}
+			case opAdd32F:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
 			case opAdd32RR, opAdd32RI:
 				d := in.dst & 15
-				a, v := uint64(uint32(c.r[d])), in.imm
-				if in.op == opAdd32RR {
+				a, v := uint64(uint32(c.r[in.base&15])), in.imm
+				if in.form&fSrcImm == 0 {
 					v = uint64(uint32(c.r[in.src&15]))
 				}
 				r := uint64(uint32(a + v))
@@ -220,10 +228,13 @@ blocks:
 				if in.hint&hFlagsDead == 0 {
 					c.lazy(lzAdd, 4, a, v, r)
 				}
+			case opSub64F:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
 			case opSub64RR, opSub64RI:
 				d := in.dst & 15
-				a, v := c.r[d], in.imm
-				if in.op == opSub64RR {
+				a, v := c.r[in.base&15], in.imm
+				if in.form&fSrcImm == 0 {
 					v = c.r[in.src&15]
 				}
 				r := a - v
@@ -231,10 +242,13 @@ blocks:
 				if in.hint&hFlagsDead == 0 {
 					c.lazy(lzSub, 8, a, v, r)
 				}
+			case opSub32F:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
 			case opSub32RR, opSub32RI:
 				d := in.dst & 15
-				a, v := uint64(uint32(c.r[d])), in.imm
-				if in.op == opSub32RR {
+				a, v := uint64(uint32(c.r[in.base&15])), in.imm
+				if in.form&fSrcImm == 0 {
 					v = uint64(uint32(c.r[in.src&15]))
 				}
 				r := uint64(uint32(a - v))
@@ -258,92 +272,163 @@ blocks:
 				if in.hint&hFlagsDead == 0 {
 					c.lazy(lzSub, 4, a, v, uint64(uint32(a-v)))
 				}
-			case opAnd64RR, opAnd64RI, opOr64RR, opOr64RI, opXor64RR, opXor64RI, opTest64RR, opTest64RI:
-				d := in.dst & 15
-				a, v := c.r[d], in.imm
+			case opAnd64F:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
+			case opAnd64RR, opAnd64RI:
+				v := in.imm
 				if in.form&fSrcImm == 0 {
 					v = c.r[in.src&15]
 				}
-				var r uint64
-				switch in.op {
-				case opAnd64RR, opAnd64RI, opTest64RR, opTest64RI:
-					r = a & v
-				case opOr64RR, opOr64RI:
-					r = a | v
-				default:
-					r = a ^ v
-				}
-				if in.op != opTest64RR && in.op != opTest64RI {
-					c.r[d] = r
-				}
+				r := c.r[in.base&15] & v
+				c.r[in.dst&15] = r
 				if in.hint&hFlagsDead == 0 {
 					c.lazy(lzLogic, 8, r, r, r)
 				}
-			case opAnd32RR, opAnd32RI, opOr32RR, opOr32RI, opXor32RR, opXor32RI, opTest32RR, opTest32RI:
-				d := in.dst & 15
-				a, v := c.r[d], in.imm
+			case opOr64F:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
+			case opOr64RR, opOr64RI:
+				v := in.imm
 				if in.form&fSrcImm == 0 {
 					v = c.r[in.src&15]
 				}
-				var r uint64
-				switch in.op {
-				case opAnd32RR, opAnd32RI, opTest32RR, opTest32RI:
-					r = a & v
-				case opOr32RR, opOr32RI:
-					r = a | v
-				default:
-					r = a ^ v
+				r := c.r[in.base&15] | v
+				c.r[in.dst&15] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzLogic, 8, r, r, r)
 				}
-				r = uint64(uint32(r))
-				if in.op != opTest32RR && in.op != opTest32RI {
-					c.r[d] = r
+			case opXor64F:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
+			case opXor64RR, opXor64RI:
+				v := in.imm
+				if in.form&fSrcImm == 0 {
+					v = c.r[in.src&15]
 				}
+				r := c.r[in.base&15] ^ v
+				c.r[in.dst&15] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzLogic, 8, r, r, r)
+				}
+			case opTest64RR, opTest64RI:
+				v := in.imm
+				if in.op == opTest64RR {
+					v = c.r[in.src&15]
+				}
+				if in.hint&hFlagsDead == 0 {
+					r := c.r[in.dst&15] & v
+					c.lazy(lzLogic, 8, r, r, r)
+				}
+			case opAnd32F:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
+			case opAnd32RR, opAnd32RI:
+				v := in.imm
+				if in.form&fSrcImm == 0 {
+					v = c.r[in.src&15]
+				}
+				r := uint64(uint32(c.r[in.base&15] & v))
+				c.r[in.dst&15] = r
 				if in.hint&hFlagsDead == 0 {
 					c.lazy(lzLogic, 4, r, r, r)
 				}
+			case opOr32F:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
+			case opOr32RR, opOr32RI:
+				v := in.imm
+				if in.form&fSrcImm == 0 {
+					v = c.r[in.src&15]
+				}
+				r := uint64(uint32(c.r[in.base&15] | v))
+				c.r[in.dst&15] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzLogic, 4, r, r, r)
+				}
+			case opXor32F:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
+			case opXor32RR, opXor32RI:
+				v := in.imm
+				if in.form&fSrcImm == 0 {
+					v = c.r[in.src&15]
+				}
+				r := uint64(uint32(c.r[in.base&15] ^ v))
+				c.r[in.dst&15] = r
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(lzLogic, 4, r, r, r)
+				}
+			case opTest32RR, opTest32RI:
+				v := in.imm
+				if in.op == opTest32RR {
+					v = c.r[in.src&15]
+				}
+				if in.hint&hFlagsDead == 0 {
+					r := uint64(uint32(c.r[in.dst&15] & v))
+					c.lazy(lzLogic, 4, r, r, r)
+				}
+			case opShl64F:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
 			case opShl64RI:
 				d := in.dst & 15
-				a := c.r[d]
+				a := c.r[in.base&15]
 				r := a << (in.imm & 63)
 				c.r[d] = r
 				if in.hint&hFlagsDead == 0 {
 					c.lazy(lzShl, 8, a, in.imm, r)
 				}
+			case opShr64F:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
 			case opShr64RI:
 				d := in.dst & 15
-				a := c.r[d]
+				a := c.r[in.base&15]
 				r := a >> (in.imm & 63)
 				c.r[d] = r
 				if in.hint&hFlagsDead == 0 {
 					c.lazy(lzShr, 8, a, in.imm, r)
 				}
+			case opSar64F:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
 			case opSar64RI:
 				d := in.dst & 15
-				a := c.r[d]
+				a := c.r[in.base&15]
 				r := uint64(int64(a) >> (in.imm & 63))
 				c.r[d] = r
 				if in.hint&hFlagsDead == 0 {
 					c.lazy(lzSar, 8, a, in.imm, r)
 				}
+			case opShl32F:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
 			case opShl32RI:
 				d := in.dst & 15
-				a := uint64(uint32(c.r[d]))
+				a := uint64(uint32(c.r[in.base&15]))
 				r := uint64(uint32(a << (in.imm & 31)))
 				c.r[d] = r
 				if in.hint&hFlagsDead == 0 {
 					c.lazy(lzShl, 4, a, in.imm, r)
 				}
+			case opShr32F:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
 			case opShr32RI:
 				d := in.dst & 15
-				a := uint64(uint32(c.r[d]))
+				a := uint64(uint32(c.r[in.base&15]))
 				r := a >> (in.imm & 31)
 				c.r[d] = r
 				if in.hint&hFlagsDead == 0 {
 					c.lazy(lzShr, 4, a, in.imm, r)
 				}
+			case opSar32F:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
 			case opSar32RI:
 				d := in.dst & 15
-				a := uint64(uint32(c.r[d]))
+				a := uint64(uint32(c.r[in.base&15]))
 				r := uint64(uint32(int32(uint32(a)) >> (in.imm & 31)))
 				c.r[d] = r
 				if in.hint&hFlagsDead == 0 {
@@ -533,7 +618,7 @@ blocks:
 				c.r[RSP] += 8
 				c.r[in.dst&15] = v
 
-			case opTestRIn, opCmpRIn, opRolRI, opRorRI, opShiftCL, opNegR, opCmovRR, opLoadSx, opTestMI, opMovzxRR, opMovsxRR, opSetccR, opCmpMR, opAluMR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP, opXmmA, opXmmMovmsk, opXmmComi, opXmmCvtPS2DQ:
+			case opTestRIn, opCmpRIn, opRolRI, opRorRI, opShiftCL, opNegR, opCmovRR, opLoadSx, opTestMI, opMovzxRR, opMovsxRR, opSetccR, opCmpMR, opAluMR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP, opXmmA, opXmmMovmsk, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR:
 				c.execFast2(b, i, in)
 
 			// Control transfers end their block.
@@ -549,11 +634,30 @@ blocks:
 				}
 				if in.op <= opCmpJccRI {
 					c.lazy(lzSub, in.size, a, v, (a-v)&sizeMask[in.size&15])
-					taken = condSub(in.sub, a, v, in.size)
+					// The commonest conditions written out; condSub has them all.
+					switch in.sub {
+					case ccB:
+						taken = a < v
+					case ccAE:
+						taken = a >= v
+					case ccE:
+						taken = a == v
+					case ccNE:
+						taken = a != v
+					default:
+						taken = condSub(in.sub, a, v, in.size)
+					}
 				} else {
 					r := a & v
 					c.lazy(lzLogic, in.size, r, r, r)
-					taken = condLogic(in.sub, r, in.size)
+					switch in.sub {
+					case ccE:
+						taken = r == 0
+					case ccNE:
+						taken = r != 0
+					default:
+						taken = condLogic(in.sub, r, in.size)
+					}
 				}
 				if taken {
 					t := c.target(&insts[i+1])
@@ -563,6 +667,11 @@ blocks:
 						c.raise(VecGP, 0, 0)
 					}
 					c.icount += uint64(i + 2)
+					if t == c.bva && entry != nil && c.loopsInPlace(gen, uint64(n), limit) {
+						c.itlb.Hit(entry)
+						i = -1
+						continue
+					}
 					c.rip = t
 					exit = int(insts[i+1].ssize)
 					continue blocks
@@ -583,6 +692,11 @@ blocks:
 						c.raise(VecGP, 0, 0)
 					}
 					c.icount += uint64(i + 1)
+					if t == c.bva && entry != nil && c.loopsInPlace(gen, uint64(n), limit) {
+						c.itlb.Hit(entry)
+						i = -1
+						continue
+					}
 					c.rip = t
 					exit = int(in.ssize)
 					continue blocks
@@ -597,6 +711,11 @@ blocks:
 					c.raise(VecGP, 0, 0)
 				}
 				c.icount += uint64(i + 1)
+				if t == c.bva && entry != nil && c.loopsInPlace(gen, uint64(n), limit) {
+					c.itlb.Hit(entry)
+					i = -1
+					continue
+				}
 				c.rip = t
 				continue blocks
 			case opJmpInd:
@@ -677,6 +796,16 @@ blocks:
 	c.blk = nil
 	c.stepping = false
 	return Trap{Kind: TrapBudget, RIP: c.rip}
+}
+
+// loopsInPlace reports whether a block whose branch, just taken, goes back to its own first
+// instruction may run again at once, without returning to the top of run: nothing the top
+// checks has changed since the block was entered (the code generation, which covers the
+// ITLB, the MMU state and the code cache; no debug trap pending; the flags that force the
+// exact path), and a whole run of its n instructions fits in the budget. The caller
+// reports the ITLB hit the fetch would have had, so the TLB's counts stay exact.
+func (c *CPU) loopsInPlace(gen, n, limit uint64) bool {
+	return gen == c.codeGen && c.dr6 == 0 && c.rflags&c.rawMask == 0 && c.icount+n <= limit
 }
 
 // execFast2 executes the second group of fast ops (the narrower integer forms and the SSE
@@ -789,6 +918,24 @@ func (c *CPU) execFast2(b *block, i int, in *inst) {
 	case opAluMR:
 		c.pos = i
 		c.aluMR(in)
+	case opMovsR, opStosR:
+		// strStep's order: the load, the store, then the pointers, so a fault on
+		// either access leaves them as they were.
+		c.pos = i
+		sz := in.size
+		d := uint64(sz)
+		if c.rflags&FlagDF != 0 {
+			d = -d
+		}
+		v := c.r[RAX]
+		if in.op == opMovsR {
+			v = c.read(c.r[RSI], sz)
+		}
+		c.write(c.r[RDI], sz, v)
+		if in.op == opMovsR {
+			c.r[RSI] += d
+		}
+		c.r[RDI] += d
 
 	// SSE fast ops (sse_hot.go).
 	case opXmmMov:

@@ -10,7 +10,9 @@ package cpu
 //  2. dead flags: an instruction whose flags are all overwritten before anything reads them
 //     does not record them (the flags of a block are live at its end, and before any
 //     instruction that can fault, so every state a trap can show is exact);
-//  3. fusion: CMP or TEST followed by a Jcc become one op.
+//  3. fusion: CMP or TEST followed by a Jcc become one op; a register MOV followed by a
+//     register ALU op or shift that overwrites the MOV's destination becomes one
+//     three-operand op (x86 being two-operand, compilers emit that pair for d = s op x).
 //
 // The rewritten instructions keep their position, length and offset, so RIP and the
 // instruction count are the same as for the raw ones.
@@ -29,6 +31,7 @@ func optimize(raw []inst) []inst {
 	}
 	markDeadFlags(out)
 	fuseBranch(out)
+	fuseMove(out)
 	return out
 }
 
@@ -236,6 +239,15 @@ func specialize(in *inst) {
 		if in.size == 8 && in.form&fDstMem == 0 && in.dst < 16 {
 			in.op = opPopR
 		}
+	case opString:
+		if in.form&(fRep|fRepNE|fAddr32|fLock) == 0 && in.seg == segNone {
+			switch in.sub {
+			case strMovs:
+				in.op = opMovsR
+			case strStos:
+				in.op = opStosR
+			}
+		}
 	default:
 		if in.op >= opCold {
 			hotSSE(in)
@@ -260,7 +272,7 @@ func flagEffect(in *inst) int {
 		opMovRR64, opMovRR32, opMovRI, opLea64, opLea32, opLoad64, opLoad32, opLoadZx8,
 		opLoadZx16, opLoadSx32, opStore64, opStore32, opStoreI64, opStoreI32, opStore8, opStoreI8,
 		opPushR, opPopR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP,
-		opMovzxRR, opMovsxRR, opXmmA, opXmmMovmsk, opXmmCvtPS2DQ:
+		opMovzxRR, opMovsxRR, opXmmA, opXmmMovmsk, opXmmCvtPS2DQ, opMovsR, opStosR:
 		return flNone
 	case opXmmComi:
 		return flWrite
@@ -322,7 +334,7 @@ func mayFault(in *inst) bool {
 	}
 	switch in.op {
 	case opPush, opPop, opCall, opCallInd, opRet, opLeave, opMulDiv, opUD, opPriv, opSyscall,
-		opInt3, opPushR, opPopR, opXmmFP, opXmmA, opXmmComi, opXmmCvtPS2DQ:
+		opInt3, opPushR, opPopR, opXmmFP, opXmmA, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR:
 		return true
 	}
 	return in.op >= opCold
@@ -378,5 +390,52 @@ func fuseBranch(insts []inst) {
 		case opCmpRIn:
 			in.op, in.sub = opCmpJccRI, cc
 		}
+	}
+}
+
+// fusedOp maps each fast register ALU op or shift that writes its destination and reads
+// its first operand from inst.base (opAdd64RR .. opSar32RI, CMP and TEST aside) to its
+// fused form; 0 for any other op.
+var fusedOp = [opLimit]uint16{
+	opAdd64RR: opAdd64F, opAdd64RI: opAdd64F, opAdd32RR: opAdd32F, opAdd32RI: opAdd32F,
+	opSub64RR: opSub64F, opSub64RI: opSub64F, opSub32RR: opSub32F, opSub32RI: opSub32F,
+	opAnd64RR: opAnd64F, opAnd64RI: opAnd64F, opAnd32RR: opAnd32F, opAnd32RI: opAnd32F,
+	opOr64RR: opOr64F, opOr64RI: opOr64F, opOr32RR: opOr32F, opOr32RI: opOr32F,
+	opXor64RR: opXor64F, opXor64RI: opXor64F, opXor32RR: opXor32F, opXor32RI: opXor32F,
+	opShl64RI: opShl64F, opShl32RI: opShl32F, opShr64RI: opShr64F, opShr32RI: opShr32F,
+	opSar64RI: opSar64F, opSar32RI: opSar32F,
+}
+
+func writesALU(op uint16) bool { return fusedOp[op&(opLimit-1)] != 0 }
+
+// fuseMove fuses MOV d, s (register to register) with the ALU op or shift after it when that
+// op's destination is d: the op, at the MOV's slot, reads its first operand from s
+// (inst.base), and its fused form (fusedOp) skips its own slot. A 32-bit MOV zero-extends, so it fuses
+// only with a 32-bit op, which reads the low half alone. Neither instruction can fault, so
+// no trap can land between them; the budget and single-stepping run the raw instructions.
+//
+// The ALU ops read their first operand from base, which optimize sets to dst for the
+// ones left alone.
+func fuseMove(insts []inst) {
+	for j := range insts {
+		if writesALU(insts[j].op) {
+			insts[j].base = insts[j].dst
+		}
+	}
+	for j := 0; j+1 < len(insts); j++ {
+		mv, op := &insts[j], &insts[j+1]
+		if mv.op != opMovRR64 && mv.op != opMovRR32 || !writesALU(op.op) || op.dst != mv.dst ||
+			mv.op == opMovRR32 && op.size != 4 {
+			continue
+		}
+		f := *op
+		f.off, f.len = mv.off, mv.len
+		f.base = mv.src & 15
+		if f.form&fSrcImm == 0 && f.src == mv.dst {
+			f.src = mv.src // the op's source is the register the MOV just wrote
+		}
+		f.op = fusedOp[op.op]
+		*mv = f
+		j++
 	}
 }

@@ -1,7 +1,13 @@
 package cpu
 
 import (
+	"encoding/binary"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/tlb"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -54,8 +60,16 @@ func TestBlockOptimizer(t *testing.T) {
 			[]byte{0x48, 0x39, 0xc8, 0x75, 0x00, 0x48, 0x83, 0xf8, 0x05, 0x74, 0x00}, // cmp ; jnz ; cmp rax, 5 ; jz
 			[]uint16{opCmpJccRR, opJcc, opCmpJccRI, opJcc}, []bool{false, false, false, false}},
 		{"32-bit forms and immediates",
-			[]byte{0x89, 0xd8, 0x83, 0xc0, 0x07, 0xc1, 0xe0, 0x03, 0xb8, 0x2a, 0, 0, 0},            // mov eax, ebx ; add eax, 7 ; shl eax, 3 ; mov eax, 42
-			[]uint16{opMovRR32, opAdd32RI, opShl32RI, opMovRI}, []bool{false, true, false, false}}, // shl: live at the end
+			[]byte{0x89, 0xd8, 0x83, 0xc0, 0x07, 0xc1, 0xe0, 0x03, 0xb8, 0x2a, 0, 0, 0}, // mov eax, ebx ; add eax, 7 ; shl eax, 3 ; mov eax, 42
+			// mov+add fuse (slot 0 does both, slot 1 is skipped); shl: live at the end
+			[]uint16{opAdd32F, opAdd32RI, opShl32RI, opMovRI}, []bool{true, true, false, false}},
+		{"a register MOV fuses with the ALU op that overwrites its destination",
+			// mov rax, rdx ; shl rax, 13 ; mov rcx, rbx ; add rcx, rcx ; mov esi, edi ; xor rsi, rax
+			[]byte{0x48, 0x89, 0xd0, 0x48, 0xc1, 0xe0, 0x0d, 0x48, 0x89, 0xd9, 0x48, 0x01, 0xc9,
+				0x89, 0xfe, 0x48, 0x31, 0xc6},
+			// a 32-bit MOV zero-extends: it does not fuse with a 64-bit op
+			[]uint16{opShl64F, opShl64RI, opAdd64F, opAdd64RR, opMovRR32, opXor64RR},
+			[]bool{true, true, true, true, false, false}},
 		{"a shift by a zero count changes no flags and stays generic",
 			[]byte{0x48, 0xc1, 0xe0, 0x00}, // shl rax, 0
 			[]uint16{opShift}, []bool{false}},
@@ -89,4 +103,169 @@ func TestRIPRelativeFastForm(t *testing.T) {
 	assert.Equal(t, opLoad64, out[1].op)
 	assert.Equal(t, int64(0x100), raw[1].disp)
 	assert.Equal(t, int64(0x100+1+7), out[1].disp, "disp + offset + length")
+}
+
+func TestFusedMoveOperands(t *testing.T) {
+	// mov rcx, rbx ; add rcx, rcx: the add's source is the MOV's destination, so the fused
+	// op reads rbx for both operands.
+	out := optimize(decodeSeq(t, []byte{0x48, 0x89, 0xd9, 0x48, 0x01, 0xc9}))
+	assert.Equal(t, opAdd64F, out[0].op)
+	assert.Equal(t, uint8(RBX), out[0].base)
+	assert.Equal(t, uint8(RBX), out[0].src)
+	assert.Equal(t, uint8(RCX), out[0].dst)
+}
+
+// TestFusedMoveMatchesRaw runs random straight-line sequences rich in MOV + ALU pairs two
+// ways: whole (the optimized block, with its fused ops) and one instruction at a time (a
+// budget of one runs the instructions as decoded), and stops the whole run at every budget
+// in between. Every state must be the same: the registers, the flags and the instruction
+// count, including a budget that ends between the two halves of a fused pair.
+func TestFusedMoveMatchesRaw(t *testing.T) {
+	regs := []byte{0, 1, 2, 3, 6, 7}            // rax rcx rdx rbx rsi rdi
+	alu := []byte{0x01, 0x29, 0x21, 0x09, 0x31} // add sub and or xor r/m, r
+	immOp := []byte{0, 5, 4, 1, 6}              // /0 add, /5 sub, /4 and, /1 or, /6 xor (83 /n ib)
+	shOp := []byte{4, 5, 7}                     // shl shr sar (C1 /n ib)
+	r := rand.New(rand.NewPCG(13, 2))
+	modrm := func(reg, rm byte) byte { return 0xc0 | reg<<3 | rm }
+	tm := newTestMachine(t)
+	for n := 0; n < 300; n++ {
+		var code []byte
+		for k := 0; k < 10; k++ {
+			d, s, x := regs[r.IntN(len(regs))], regs[r.IntN(len(regs))], regs[r.IntN(len(regs))]
+			w := []byte{0x48}
+			if r.IntN(3) == 0 {
+				w = nil // 32-bit
+			}
+			mw := []byte{0x48}
+			if r.IntN(3) == 0 {
+				mw = nil
+			}
+			code = append(code, mw...)
+			code = append(code, 0x89, modrm(s, d)) // mov d, s
+			code = append(code, w...)
+			switch r.IntN(3) {
+			case 0:
+				code = append(code, alu[r.IntN(len(alu))], modrm(x, d))
+			case 1:
+				code = append(code, 0x83, modrm(immOp[r.IntN(len(immOp))], d), byte(r.IntN(256)))
+			default:
+				code = append(code, 0xc1, modrm(shOp[r.IntN(len(shOp))], d), byte(r.IntN(64)))
+			}
+		}
+		code = append(code, 0xc3) // ret
+		init := regsWith(map[int]uint64{RAX: r.Uint64(), RCX: r.Uint64(), RDX: r.Uint64(),
+			RBX: r.Uint64(), RSI: r.Uint64() >> r.IntN(64), RDI: uint64(r.IntN(3))})
+		// One instruction at a time.
+		var steps []hostcpu.Regs
+		s := init
+		tm.writeVirt(hostcpu.CodeAddr, code)
+		var st State
+		st.GPR = s.GPR
+		st.GPR[RSP] = hostcpu.EntryRSP
+		st.RIP, st.RFLAGS = hostcpu.CodeAddr, s.RFLAGS
+		var ret [8]byte
+		binary.LittleEndian.PutUint64(ret[:], sentinel)
+		tm.writeVirt(hostcpu.EntryRSP, ret[:])
+		tm.cpu.Load(&st)
+		for i := 0; i < 40; i++ {
+			tr := tm.cpu.Run(1)
+			var now State
+			tm.cpu.Save(&now)
+			if tr.Kind != TrapBudget {
+				break // past the RET: a fetch at the sentinel
+			}
+			steps = append(steps, hostcpu.Regs{GPR: now.GPR, RFLAGS: now.RFLAGS})
+		}
+		for budget := 1; budget <= len(steps); budget++ {
+			s := init
+			before := tm.cpu.Instructions()
+			tm.run(code, &s, nil, uint64(budget))
+			require.Equal(t, uint64(budget), tm.cpu.Instructions()-before, "sequence %d budget %d: % x", n, budget, code)
+			want := steps[budget-1]
+			want.GPR[RSP] = s.GPR[RSP]
+			require.Equal(t, want.GPR, s.GPR, "sequence %d budget %d: % x", n, budget, code)
+			require.Equal(t, want.RFLAGS&ArithFlags, s.RFLAGS&ArithFlags, "sequence %d budget %d", n, budget)
+		}
+	}
+}
+
+// TestLoopInPlaceExact runs loops whose branch goes back to the first instruction of its own
+// block (which then runs again without going back to the top of the run loop) two ways:
+// as usual, and with an instruction breakpoint armed at an address never reached, which
+// makes every block go through the top of the run loop and run as decoded. At every budget
+// tried, and at the end, the registers, flags, instruction count and TLB statistics must
+// be the same: looping in place keeps the budget exact and reports every ITLB lookup.
+func TestLoopInPlaceExact(t *testing.T) {
+	code := []byte{
+		0xb9, 0xe8, 0x03, 0x00, 0x00, // mov ecx, 1000
+		0x48, 0x01, 0xc8, // loop1: add rax, rcx
+		0x48, 0x31, 0xc2, // xor rdx, rax
+		0x88, 0x17, //       mov [rdi], dl
+		0x48, 0xff, 0xc9, // dec rcx
+		0x75, 0xf3, //       jnz loop1
+		0xbe, 0x64, 0x00, 0x00, 0x00, // mov esi, 100
+		0x48, 0x83, 0xee, 0x01, // loop2: sub rsi, 1
+		0x74, 0x05, //             jz out
+		0x48, 0x01, 0xf3, //       add rbx, rsi
+		0xeb, 0xf5, //             jmp loop2
+		0xc3, // out: ret
+	}
+	type result struct {
+		regs       hostcpu.Regs
+		icount     uint64
+		itlb, dtlb tlb.Stats
+		trap       TrapKind
+	}
+	run := func(budget uint64, armed bool) result {
+		tm := newTestMachine(t)
+		if armed {
+			tm.cpu.SetBreakpoints([]Breakpoint{{Space: tm.space(), Addr: hostcpu.CodeAddr + 0x800}})
+		}
+		r := regsWith(map[int]uint64{RAX: 7, RDI: hostcpu.DataAddr})
+		tr := tm.run(code, &r, nil, budget)
+		return result{r, tm.cpu.Instructions(), tm.mmu.ITLB.Stats, tm.mmu.DTLB.Stats, tr.Kind}
+	}
+	budgets := []uint64{1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 100, 101, 4999, 5000, 5001, 5002,
+		5003, 5006, 5007, 5100, 5400, 5499, 5500, 1 << 30}
+	for _, budget := range budgets {
+		want, got := run(budget, true), run(budget, false)
+		require.Equal(t, want, got, "budget %d", budget)
+	}
+	end := run(1<<30, false)
+	require.Equal(t, TrapException, end.trap, "the RET to the sentinel ends the run")
+	// The blocks at the start, loop1 (999 entries), loop2 (99), out, and the fetch at the
+	// sentinel the RET returns to.
+	require.Equal(t, uint64(1+999+99+1+1), end.itlb.Hits+end.itlb.Misses, "one ITLB lookup per entry into a block")
+}
+
+// MOVS and STOS without REP run as fast ops; a store that faults leaves RSI and RDI as they
+// were, with RIP at the instruction, as the exact path does.
+func TestFastStringFaultLeavesPointers(t *testing.T) {
+	tm := newTestMachine(t)
+	ro := uint64(hostcpu.DataAddr + dataPages*4096 + 0x10_0000)
+	tm.mapPage(ro, mmu.PTEUser) // present, read-only
+	for _, tc := range []struct {
+		name string
+		code []byte
+	}{
+		{"movsb", []byte{0xa4, 0xc3}},
+		{"movsq", []byte{0x48, 0xa5, 0xc3}},
+		{"stosd", []byte{0xab, 0xc3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// First into writable memory: the element moves and both pointers advance.
+			r := regsWith(map[int]uint64{RSI: hostcpu.DataAddr, RDI: hostcpu.DataAddr + 64, RAX: 0x1122334455667788})
+			trap := tm.run(tc.code, &r, nil, 100)
+			require.True(t, returned(trap), trap.String())
+			require.Greater(t, r.GPR[RDI], uint64(hostcpu.DataAddr+64))
+			// Then into the read-only page: #PF, nothing moved.
+			r = regsWith(map[int]uint64{RSI: hostcpu.DataAddr, RDI: ro + 8, RAX: 1})
+			trap = tm.run(tc.code, &r, nil, 100)
+			require.Equal(t, TrapException, trap.Kind, trap.String())
+			require.Equal(t, uint8(VecPF), trap.Vector)
+			require.Equal(t, uint64(hostcpu.CodeAddr), trap.RIP)
+			require.Equal(t, uint64(hostcpu.DataAddr), r.GPR[RSI])
+			require.Equal(t, ro+8, r.GPR[RDI])
+		})
+	}
 }

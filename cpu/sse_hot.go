@@ -292,27 +292,37 @@ func (c *CPU) xmmCvtPS2DQ(in, raw *inst) {
 	m := c.ext.MXCSR
 	const pm, im = mxPE << mxMaskShift, mxIE << mxMaskShift
 	ok := m&(pm|mxPE) == pm|mxPE && (in.sub == 1 || m&(3<<mxRCShift) == 0)
-	var r [4]uint32
-	for k := 0; ok && k < 4; k++ {
-		x := float64(math.Float32frombits(uint32(s[k>>1] >> (32 * (k & 1)))))
-		if in.sub == 1 {
-			x = math.Trunc(x)
-		} else {
-			x = math.RoundToEven(x)
-		}
-		if x >= -0x1p31 && x < 0x1p31 {
-			r[k] = uint32(int32(x))
-		} else if m&(im|mxIE) == im|mxIE { // NaN or out of range: invalid, flagged already
-			r[k] = 0x80000000
-		} else {
-			ok = false
-		}
-	}
 	if !ok {
 		*d = sseATables[raw.op][raw.sub](c, *d, s, uint8(raw.imm))
 		return
 	}
-	d[0], d[1] = uint64(r[0])|uint64(r[1])<<32, uint64(r[2])|uint64(r[3])<<32
+	trunc, indef := in.sub == 1, m&(im|mxIE) == im|mxIE // NaN or out of range: flagged already
+	r0, ok0 := cvtLane(uint32(s[0]), trunc, indef)
+	r1, ok1 := cvtLane(uint32(s[0]>>32), trunc, indef)
+	r2, ok2 := cvtLane(uint32(s[1]), trunc, indef)
+	r3, ok3 := cvtLane(uint32(s[1]>>32), trunc, indef)
+	if !(ok0 && ok1 && ok2 && ok3) {
+		*d = sseATables[raw.op][raw.sub](c, *d, s, uint8(raw.imm))
+		return
+	}
+	d[0], d[1] = uint64(r0)|uint64(r1)<<32, uint64(r2)|uint64(r3)<<32
+}
+
+// cvtLane converts one float lane to int32 for xmmCvtPS2DQ: truncated, or rounded to
+// nearest even. Truncation is the conversion's own; a float32 of magnitude 2^23 or more is
+// an integer, and below that adding and taking away 1.5*2^52 rounds to nearest even (the
+// host rounds to nearest). A float32 in [-2^31, 2^31) stays in range either way. Out of
+// range or NaN gives the integer indefinite when indef allows (invalid flagged already),
+// else false.
+func cvtLane(bits uint32, trunc, indef bool) (uint32, bool) {
+	x := float64(math.Float32frombits(bits))
+	if !trunc && x > -0x1p23 && x < 0x1p23 {
+		x = x + 0x1.8p52 - 0x1.8p52
+	}
+	if x >= -0x1p31 && x < 0x1p31 {
+		return uint32(int32(x)), true
+	}
+	return 0x80000000, indef
 }
 
 // xmmA executes opXmmA: the instruction's own table function (raw names it), called
@@ -499,6 +509,12 @@ func (c *CPU) xmmFP(in, raw *inst) {
 				return
 			}
 		case xfPD:
+			if op <= fpSqrt {
+				if packedPD(op, d, &s, loose) {
+					return
+				}
+				break
+			}
 			r0, ok0 := fast64(op, d[0], s[0], loose)
 			r1, ok1 := fast64(op, d[1], s[1], loose)
 			if ok0 && ok1 {
@@ -511,6 +527,12 @@ func (c *CPU) xmmFP(in, raw *inst) {
 				return
 			}
 		case xfPS:
+			if op <= fpSqrt {
+				if packedPS(op, d, &s, loose) {
+					return
+				}
+				break
+			}
 			r0, ok0 := fast32(op, uint32(d[0]), uint32(s[0]), loose)
 			r1, ok1 := fast32(op, uint32(d[0]>>32), uint32(s[0]>>32), loose)
 			r2, ok2 := fast32(op, uint32(d[1]), uint32(s[1]), loose)
@@ -637,3 +659,127 @@ func fast32(op fpOp, a, b uint32, loose bool) (uint32, bool) {
 }
 
 func isInf32(x float32) bool { return math.Float32bits(x)&0x7fffffff == 0x7f800000 }
+
+// packedPS is fast32 for the four lanes of a packed single ADD, SUB, MUL, DIV or SQRT at
+// once: one dispatch on the operation, the four host results, then each lane checked as
+// fast32 (or loose32) checks it. It writes d and returns true only when every lane passes;
+// otherwise d is left alone for the exact unit. (Written out lane by lane: loops over
+// arrays cost Go twice as much here.)
+func packedPS(op fpOp, d, s *vec, loose bool) bool {
+	a0, a1, a2, a3 := uint32(d[0]), uint32(d[0]>>32), uint32(d[1]), uint32(d[1]>>32)
+	b0, b1, b2, b3 := uint32(s[0]), uint32(s[0]>>32), uint32(s[1]), uint32(s[1]>>32)
+	x0, x1, x2, x3 := math.Float32frombits(a0), math.Float32frombits(a1), math.Float32frombits(a2), math.Float32frombits(a3)
+	y0, y1, y2, y3 := math.Float32frombits(b0), math.Float32frombits(b1), math.Float32frombits(b2), math.Float32frombits(b3)
+	var r0, r1, r2, r3 float32
+	switch op {
+	case fpAdd:
+		r0, r1, r2, r3 = x0+y0, x1+y1, x2+y2, x3+y3
+	case fpSub:
+		r0, r1, r2, r3 = x0-y0, x1-y1, x2-y2, x3-y3
+	case fpMul:
+		r0, r1, r2, r3 = x0*y0, x1*y1, x2*y2, x3*y3
+	case fpDiv:
+		r0, r1, r2, r3 = x0/y0, x1/y1, x2/y2, x3/y3
+	case fpSqrt: // see fast32
+		r0, r1 = float32(math.Sqrt(float64(y0))), float32(math.Sqrt(float64(y1)))
+		r2, r3 = float32(math.Sqrt(float64(y2))), float32(math.Sqrt(float64(y3)))
+	default:
+		return false
+	}
+	o0, o1, o2, o3 := math.Float32bits(r0), math.Float32bits(r1), math.Float32bits(r2), math.Float32bits(r3)
+	if loose {
+		if !looseOK32(op, a0, b0, o0) || !looseOK32(op, a1, b1, o1) || !looseOK32(op, a2, b2, o2) || !looseOK32(op, a3, b3, o3) {
+			return false
+		}
+	} else if !laneOK32(op, a0, b0, o0, false) || !laneOK32(op, a1, b1, o1, false) ||
+		!laneOK32(op, a2, b2, o2, false) || !laneOK32(op, a3, b3, o3, false) {
+		return false
+	}
+	d[0], d[1] = uint64(o0)|uint64(o1)<<32, uint64(o2)|uint64(o3)<<32
+	return true
+}
+
+// looseOK32 is laneOK32's test under looseMXCSR: no NaN (a NaN operand gives a NaN result),
+// no zero divisor, no infinity from finite operands (for SQRT, a is not read: its test
+// passes whatever it is, the result being infinite only for an infinite b).
+func looseOK32(op fpOp, a, b, bits uint32) bool {
+	const inf, abs = 0xff << 23, 1<<31 - 1
+	return bits&abs < inf || bits&abs == inf && (a&abs == inf || b&abs == inf) && !(op == fpDiv && b&abs == 0)
+}
+
+// laneOK32 says whether the host's result bits of op on binary32 a and b are what the exact
+// unit gives, with nothing to raise but what fast32 (loose false) or loose32 (loose true)
+// allow: the same tests as theirs, made after the arithmetic.
+func laneOK32(op fpOp, a, b, bits uint32, loose bool) bool {
+	const expMask, fracMask = 0xff << 23, 1<<23 - 1
+	if op == fpSqrt {
+		a = b // the first operand is not read
+	}
+	if loose {
+		return looseOK32(op, a, b, bits)
+	}
+	ea, eb := a&expMask, b&expMask
+	if eb == 0 && b&fracMask != 0 || eb == expMask && b&fracMask != 0 || op == fpDiv && b<<1 == 0 ||
+		ea == 0 && a&fracMask != 0 || ea == expMask && a&fracMask != 0 ||
+		op == fpSqrt && b&0x80000000 != 0 && b<<1 != 0 {
+		return false
+	}
+	if e := bits & expMask; e-2<<23 < expMask-2<<23 {
+		return true
+	}
+	special := ea == 0 || ea == expMask || eb == 0 || eb == expMask
+	return bits&0x7fffffff <= expMask && (special || bits<<1 == 0 && op <= fpSub) &&
+		(bits&expMask == 0 || bits&expMask == expMask)
+}
+
+// packedPD is packedPS for the two lanes of a packed double.
+func packedPD(op fpOp, d, s *vec, loose bool) bool {
+	x0, x1 := math.Float64frombits(d[0]), math.Float64frombits(d[1])
+	y0, y1 := math.Float64frombits(s[0]), math.Float64frombits(s[1])
+	var r0, r1 float64
+	switch op {
+	case fpAdd:
+		r0, r1 = x0+y0, x1+y1
+	case fpSub:
+		r0, r1 = x0-y0, x1-y1
+	case fpMul:
+		r0, r1 = x0*y0, x1*y1
+	case fpDiv:
+		r0, r1 = x0/y0, x1/y1
+	case fpSqrt:
+		r0, r1 = math.Sqrt(y0), math.Sqrt(y1)
+	default:
+		return false
+	}
+	b0, b1 := math.Float64bits(r0), math.Float64bits(r1)
+	if !laneOK64(op, d[0], s[0], b0, loose) || !laneOK64(op, d[1], s[1], b1, loose) {
+		return false
+	}
+	d[0], d[1] = b0, b1
+	return true
+}
+
+// laneOK64 is laneOK32 for binary64 (fast64's and loose64's tests).
+func laneOK64(op fpOp, a, b, bits uint64, loose bool) bool {
+	const expMask, fracMask = 0x7ff << 52, 1<<52 - 1
+	const abs = 1<<63 - 1
+	if op == fpSqrt {
+		a = b
+	}
+	if loose {
+		return bits&abs <= expMask && !(op == fpDiv && b<<1 == 0) &&
+			(bits&abs != expMask || a&abs == expMask || b&abs == expMask)
+	}
+	ea, eb := a&expMask, b&expMask
+	if eb == 0 && b&fracMask != 0 || eb == expMask && b&fracMask != 0 || op == fpDiv && b<<1 == 0 ||
+		ea == 0 && a&fracMask != 0 || ea == expMask && a&fracMask != 0 ||
+		op == fpSqrt && b>>63 != 0 && b<<1 != 0 {
+		return false
+	}
+	if e := bits & expMask; e-2<<52 < expMask-2<<52 {
+		return true
+	}
+	special := ea == 0 || ea == expMask || eb == 0 || eb == expMask
+	return bits&abs <= expMask && (special || bits<<1 == 0 && op <= fpSub) &&
+		(bits&expMask == 0 || bits&expMask == expMask)
+}

@@ -156,3 +156,73 @@ func TestHotCvtPS2DQMatchesExactUnit(t *testing.T) {
 		}
 	}
 }
+
+// The packed fast paths (all lanes at once) agree with the exact unit lane by lane wherever
+// they answer, and answer only where no lane raises a flag not set already: the rule of
+// TestHotFPMatchesExactUnit for ADDPS .. SQRTPS and ADDPD .. SQRTPD.
+func TestPackedFPMatchesExactUnit(t *testing.T) {
+	tm := newTestMachine(t)
+	c := tm.cpu
+	r := rand.New(rand.NewPCG(13, 3))
+	single := func() uint64 {
+		if r.IntN(4) == 0 {
+			return r.Uint64() & 0xffffffff
+		}
+		return uint64(math.Float32bits(float32(math.Float64frombits(hotOperand64(r)))))
+	}
+	for _, start := range []uint32{0x1f80 | mxPE, 0x1f80 | mxDE | mxUE | mxPE, 0x1f80 | 0x3f} {
+		loose := looseMXCSR(start)
+		for _, op := range []fpOp{fpAdd, fpSub, fpMul, fpDiv, fpSqrt} {
+			for _, f := range []*fpFmt{fmt64, fmt32} {
+				exact := fpScalar(f, op)
+				fast, n := 0, 5000
+				for i := 0; i < n; i++ {
+					var d, s vec
+					lanes := 2
+					if f == fmt32 {
+						lanes = 4
+						for k := 0; k < 2; k++ {
+							d[k], s[k] = single()|single()<<32, single()|single()<<32
+						}
+						if r.IntN(2) == 0 { // all lanes ordinary, so most vectors pass
+							for k := 0; k < 2; k++ {
+								d[k] = uint64(math.Float32bits(1+r.Float32())) * 0x100000001
+								s[k] = uint64(math.Float32bits(0.5+r.Float32())) | uint64(math.Float32bits(3*r.Float32()+1))<<32
+							}
+						}
+					} else {
+						d, s = vec{hotOperand64(r), hotOperand64(r)}, vec{hotOperand64(r), hotOperand64(r)}
+					}
+					c.ext.MXCSR = start
+					var want vec
+					for k := 0; k < lanes; k++ {
+						w := 64 / (lanes / 2) // lane width in bits
+						sh := uint(k%(lanes/2)) * uint(w)
+						m := uint64(1)<<w - 1
+						if w == 64 {
+							m = ^uint64(0)
+						}
+						a, b := d[k/(lanes/2)]>>sh&m, s[k/(lanes/2)]>>sh&m
+						want[k/(lanes/2)] |= exact(c, vec{a}, vec{b}, 0)[0] & m << sh
+					}
+					flags := c.ext.MXCSR
+					got := d
+					var ok bool
+					if f == fmt64 {
+						ok = packedPD(op, &got, &s, loose)
+					} else {
+						ok = packedPS(op, &got, &s, loose)
+					}
+					if !ok {
+						require.Equal(t, d, got, "a refused vector is left alone")
+						continue
+					}
+					fast++
+					require.Equal(t, want, got, "op %d fmt %d: %#x, %#x", op, f.frac, d, s)
+					require.Equal(t, start, flags, "op %d fmt %d: %#x, %#x: the exact unit raised a flag not set already", op, f.frac, d, s)
+				}
+				assert.Greater(t, fast, n/10, "op %d fmt %d: the packed path answers for ordinary operands", op, f.frac)
+			}
+		}
+	}
+}

@@ -35,7 +35,9 @@ such as main, optionally +/- a number):
   break fault [KIND]   stop at a page fault before the kernel handles it; KIND is an outcome
                        the kernel will choose: demand-zero, file-read, file-cached, file
                        (either), cow (cow-copy or cow-reuse), cow-copy, cow-reuse,
-                       stack-growth, spurious, sigsegv, sigbus (any when omitted)
+                       stack-growth, spurious, swap-in, swap-cached, swap (either),
+                       major (file-read or swap-in: the page must be read), minor,
+                       sigsegv, sigbus (any when omitted)
   break syscall [NAME] stop at a system call (by name or number) before the kernel runs it
   break exec           stop after an execve has loaded a new program
   break shootdown      stop after a TLB shootdown (a CPU interrupted others to invalidate)
@@ -53,7 +55,10 @@ such as main, optionally +/- a number):
   cpu [N|auto]         what each CPU runs and which tables its CR3 holds; cpu N makes the
                        views (regs, where, walk, x) describe CPU N
   threads              every thread: its process, state, CPU and the call it sleeps in
-  frames [shared|PFN]  frames in use: kind, reference count, and who maps each
+  frames [shared|PFN]  frames in use: kind, reference count, page-reclaim state (lru:
+                       the policy may take it; locked; swap-cache slot N), who maps each
+  swap                 the swap area's slots in use: entries naming each, the frame of
+                       its page in the swap cache, and the PTEs that name it
   x ADDR [N]           N bytes of memory at ADDR (default 64), hex and ASCII
   ps                   processes
   trace KINDS|off      print events of these kinds as they happen (see emu help trace)
@@ -233,7 +238,7 @@ var maxArgs = map[string]int{
 	"continue": 0, "c": 0, "cont": 0, "run": 0, "r": 0,
 	"break": 2, "b": 2, "watch": 2, "breaks": 0, "info": 1, "delete": 1, "d": 1,
 	"regs": 0, "registers": 0, "where": 0, "w": 0, "walk": 1, "vmas": 1, "maps": 1, "tlb": 0,
-	"frames": 1, "x": 2, "ps": 0, "trace": 1, "help": 0, "h": 0, "?": 0, "quit": 0, "q": 0, "exit": 0,
+	"frames": 1, "swap": 0, "x": 2, "ps": 0, "trace": 1, "help": 0, "h": 0, "?": 0, "quit": 0, "q": 0, "exit": 0,
 }
 
 // command runs one command line; it reports whether the session should end.
@@ -279,6 +284,8 @@ func (d *Session) command(line string) (bool, error) {
 		err = d.cmdVMAs(args)
 	case "tlb":
 		d.cmdTLB()
+	case "swap":
+		err = d.cmdSwap(args)
 	case "frames":
 		err = d.cmdFrames(args)
 	case "x":
@@ -620,6 +627,10 @@ func (d *Session) explainOutcome(e *minikernel.Event) {
 		s = fmt.Sprintf("the stack VMA grew down to %#x; zeroed frame %#x mapped", e.Addr&^0xfff, e.Frame)
 	case minikernel.FaultSpurious:
 		s = "the page tables already allowed it (a stale TLB entry, dropped by the fault): retry"
+	case minikernel.FaultSwapIn:
+		s = fmt.Sprintf("the page was read back from swap into frame %#x, mapped at %#x (a major fault)", e.Frame, e.Addr&^0xfff)
+	case minikernel.FaultSwapCached:
+		s = fmt.Sprintf("the page was still in the swap cache, frame %#x: mapped at %#x without reading swap", e.Frame, e.Addr&^0xfff)
 	default:
 		return
 	}
@@ -681,6 +692,12 @@ var faultKinds = map[string][]minikernel.FaultOutcome{
 	"segv":         {minikernel.FaultSIGSEGV},
 	"sigbus":       {minikernel.FaultSIGBUS},
 	"efault":       {minikernel.FaultEFAULT},
+	"swap-in":      {minikernel.FaultSwapIn},
+	"swap-cached":  {minikernel.FaultSwapCached},
+	"swap":         {minikernel.FaultSwapIn, minikernel.FaultSwapCached},
+	"major":        {minikernel.FaultFileRead, minikernel.FaultSwapIn},
+	"minor": {minikernel.FaultDemandZero, minikernel.FaultFileCached, minikernel.FaultCOWCopy, minikernel.FaultCOWReuse,
+		minikernel.FaultStackGrowth, minikernel.FaultSpurious, minikernel.FaultSwapCached},
 }
 
 func (d *Session) add(bp *breakpoint) {
@@ -700,7 +717,7 @@ func (d *Session) cmdBreak(args []string) error {
 		if len(args) > 1 {
 			o, ok := faultKinds[strings.ToLower(args[1])]
 			if !ok {
-				return fmt.Errorf("break fault: unknown kind %q (want demand-zero, file-read, file-cached, file, cow, cow-copy, cow-reuse, stack-growth, spurious, sigsegv, sigbus)", args[1])
+				return fmt.Errorf("break fault: unknown kind %q (want demand-zero, file-read, file-cached, file, cow, cow-copy, cow-reuse, stack-growth, spurious, swap-in, swap-cached, swap, major, minor, sigsegv, sigbus)", args[1])
 			}
 			bp.outcomes = o
 		}

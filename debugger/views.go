@@ -12,6 +12,7 @@ import (
 
 	"github.com/vmemu/vmemu/cpu"
 	"github.com/vmemu/vmemu/describe"
+	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/tlb"
@@ -187,6 +188,10 @@ func outcomeWhy(o minikernel.FaultOutcome, v *minikernel.VMA) string {
 		return "just below the stack: the stack grows down"
 	case minikernel.FaultSpurious:
 		return "the page tables already allow it: a stale TLB entry"
+	case minikernel.FaultSwapIn:
+		return "the PTE is a swap entry: read the page back from its swap slot, a major fault"
+	case minikernel.FaultSwapCached:
+		return "the PTE is a swap entry whose page is still in the swap cache: map that frame, a minor fault"
 	case minikernel.FaultSIGSEGV:
 		if v == nil {
 			return "no VMA covers the address"
@@ -224,7 +229,13 @@ func (d *Session) levelSummary(lv []mmu.Level) string {
 	l := lv[len(lv)-1]
 	if l.Entry&mmu.PTEPresent == 0 {
 		if l.Level == 1 {
-			return fmt.Sprintf("not present (PTE %#x = %#x)", l.EntryAddr, uint64(l.Entry))
+			s := fmt.Sprintf("not present (PTE %#x = %#x)", l.EntryAddr, uint64(l.Entry))
+			if _, slot, ok := minikernel.SwapEntry(l.Entry); ok {
+				s += fmt.Sprintf(" [swap entry: slot %d]", slot)
+			} else if soft := minikernel.SoftBits(l.Entry); soft != "" {
+				s += " [" + soft + "]"
+			}
+			return s
 		}
 		return fmt.Sprintf("not present: the %s (level %d) has P=0, no %s yet", l.Name(), l.Level, tableName[l.Level-1])
 	}
@@ -313,6 +324,10 @@ func (d *Session) cmdWalk(args []string) error {
 		d.printf("  result   #PF: the %s (level %d) has P=0, so the walk stops there: page not present.\n",
 			last.Name(), last.Level)
 		d.printf("           A user read would fault with error code %#x [%s].\n", info.Fault.Code, mmu.DecodeErrorCode(info.Fault.Code))
+		if typ, slot, ok := minikernel.SwapEntry(last.Entry); ok && last.Level == 1 {
+			d.printf("           The PTE is a swap entry (Linux's encoding: type %d in bits 59-63, offset %d\n", typ, slot)
+			d.printf("           inverted in bits 9-58): the page is in swap slot %d; a fault reads it back.\n", slot)
+		}
 	case info.Fault.Code&mmu.ErrReserved != 0:
 		d.printf("  result   #PF: the %s (level %d) sets a reserved bit: error code %#x [%s]\n", last.Name(),
 			last.Level, info.Fault.Code, mmu.DecodeErrorCode(info.Fault.Code))
@@ -444,15 +459,61 @@ func (d *Session) cmdFrames(args []string) error {
 	}
 	d.printf("frames in use %d of %d (peak %d), shared now %d (peak %d), page-table pages %d, copied %d\n",
 		st.InUse, st.Total, st.Peak, st.Shared, st.PeakShared, st.Tables, st.Copied)
+	rs := d.k.ReclaimStats()
+	d.printf("page reclaim: policy %s holds %d frames; free %d (watermarks min %d, low %d, high %d); reclaimed %d",
+		rs.Policy, rs.Held, f.Free(), rs.Min, rs.Low, rs.High, rs.Reclaimed)
+	if sw, ok := d.k.Swap(); ok {
+		d.printf("; swap %d of %d slots in use", sw.Used, sw.Slots)
+	}
+	d.printf("\n")
 	rmap := d.k.FrameMap()
 	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  frame\tkind\tref\tmapped by\n")
+	fmt.Fprintf(tw, "  frame\tkind\tref\treclaim\tmapped by\n")
 	for pfn := uint64(0); pfn < st.Total; pfn++ {
 		ref := f.Ref(pfn)
 		if ref == 0 || (only != 0 && pfn != only) || (shared && ref < 2) {
 			continue
 		}
-		fmt.Fprintf(tw, "  %#x\t%s\t%d\t%s\n", pfn, f.Kind(pfn), ref, d.mappers(rmap[pfn]))
+		fmt.Fprintf(tw, "  %#x\t%s\t%d\t%s\t%s\n", pfn, f.Kind(pfn), ref, d.k.FrameReclaimState(pfn), d.mappers(rmap[pfn]))
+	}
+	tw.Flush()
+	return nil
+}
+
+// cmdSwap lists the swap area's slots in use: how many swap entries name each, the frame
+// holding its page in the swap cache, and the PTEs that name it.
+func (d *Session) cmdSwap(args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("usage: swap")
+	}
+	sw, ok := d.k.Swap()
+	if !ok {
+		d.printf("no swap area (emu run --swap SIZE makes one)\n")
+		return nil
+	}
+	where := "in host memory"
+	if sw.Path != "" {
+		where = "in " + safetext.Escape(sw.Path)
+	}
+	d.printf("swap: %d slots of 4 KiB %s (slot 0 is the header); %d in use (peak %d), %d in the swap cache; %d pages written, %d read\n",
+		sw.Slots, where, sw.Used, sw.Peak, sw.Cached, sw.PagesOut, sw.PagesIn)
+	users := d.k.SwapUsers()
+	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  slot\tentries\tswap cache\tnamed by\n")
+	for _, sl := range d.k.SwapSlots() {
+		cache := "-"
+		if sl.Frame != 0 {
+			cache = fmt.Sprintf("frame %#x", sl.Frame)
+		}
+		var who []string
+		for _, m := range users[sl.Slot] {
+			name := "-"
+			if p := d.k.Process(m.PID); p != nil && p.MM() != nil {
+				name = describe.VMAName(p.MM().Find(m.VA))
+			}
+			who = append(who, fmt.Sprintf("pid %d %#x %s", m.PID, m.VA, name))
+		}
+		fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\n", sl.Slot, sl.Count, cache, strings.Join(who, "; "))
 	}
 	tw.Flush()
 	return nil
@@ -467,6 +528,10 @@ func (d *Session) mappers(ms []minikernel.Mapping) string {
 	for _, m := range ms {
 		if m.Cache != nil {
 			parts = append(parts, fmt.Sprintf("page cache: %s page %d", m.Cache.Name(), m.Index))
+			continue
+		}
+		if m.SwapSlot != 0 {
+			parts = append(parts, fmt.Sprintf("swap cache: slot %d", m.SwapSlot))
 			continue
 		}
 		if m.Kernel != "" {
@@ -589,7 +654,7 @@ func (d *Session) cmdTrace(args []string) error {
 		return err
 	}
 	d.trace = kinds
-	d.k.ObserveHardware(kinds.Has(minikernel.EvTLB), kinds.Has(minikernel.EvFrame))
+	d.k.WantHardware("debugger trace", kinds.Has(minikernel.EvTLB), kinds.Has(minikernel.EvFrame))
 	return nil
 }
 

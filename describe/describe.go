@@ -226,8 +226,12 @@ func EventText(e *minikernel.Event) string {
 			what = fmt.Sprintf("invlpg %d pages from %#x", e.Pages, e.Addr)
 		}
 		return fmt.Sprintf("cpu%d -> %s: %s (%s)", e.CPU, minikernel.CPUMask(e.Targets), what, e.Text)
+	case minikernel.EvIPI:
+		return fmt.Sprintf("cpu%d -> %s: %s", e.CPU, minikernel.CPUMask(e.Targets), e.Text)
 	case minikernel.EvFrame:
 		return fmt.Sprintf("%-5s %#x %s, ref %d", e.FrameOp, e.Frame, e.FrameKind, e.Ref)
+	case minikernel.EvReclaim:
+		return ReclaimText(e)
 	case minikernel.EvTLB:
 		if e.TLBOp == tlb.EvFlush {
 			return fmt.Sprintf("%s flush", e.TLB)
@@ -239,11 +243,50 @@ func EventText(e *minikernel.Event) string {
 	return safetext.Escape(e.Text)
 }
 
+// ReclaimText is the text of a reclaim event: "swap-out frame 0x123 (pid 2 0x7f0000001000
+// [anon], 1 PTE) -> slot 17: lru: inactive and not referenced".
+func ReclaimText(e *minikernel.Event) string {
+	switch e.Reclaim {
+	case minikernel.ReclaimScan:
+		return fmt.Sprintf("scan for %d frames: %s", e.Pages, safetext.Escape(e.Text))
+	case minikernel.ReclaimDone:
+		return fmt.Sprintf("done: %d frames reclaimed (%s)", e.Pages, e.Text)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s frame %#x", e.Reclaim, e.Frame)
+	var where []string
+	if e.Path != "" {
+		where = append(where, fmt.Sprintf("%s page %d", safetext.Escape(e.Path), e.Index))
+	}
+	if e.PID != 0 {
+		where = append(where, fmt.Sprintf("pid %d %#x %s", e.PID, e.Addr, VMAName(e.VMA)))
+	}
+	if e.Mapped > 1 {
+		where = append(where, fmt.Sprintf("%d PTEs", e.Mapped))
+	} else if e.Mapped == 1 {
+		where = append(where, "1 PTE")
+	}
+	if len(where) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(where, ", "))
+	}
+	switch e.Reclaim {
+	case minikernel.ReclaimSwapOut:
+		fmt.Fprintf(&b, " -> slot %d", e.Slot)
+	case minikernel.ReclaimSwapIn:
+		fmt.Fprintf(&b, " <- slot %d", e.Slot)
+	}
+	if e.Text != "" {
+		fmt.Fprintf(&b, ": %s", safetext.Escape(e.Text))
+	}
+	return b.String()
+}
+
 // FaultMaps reports whether a fault with this outcome left a frame mapped.
 func FaultMaps(o minikernel.FaultOutcome) bool {
 	switch o {
 	case minikernel.FaultDemandZero, minikernel.FaultFileRead, minikernel.FaultFileCached, minikernel.FaultCOWCopy,
-		minikernel.FaultCOWReuse, minikernel.FaultStackGrowth, minikernel.FaultSpurious:
+		minikernel.FaultCOWReuse, minikernel.FaultStackGrowth, minikernel.FaultSpurious, minikernel.FaultSwapIn,
+		minikernel.FaultSwapCached:
 		return true
 	}
 	return false

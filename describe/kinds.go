@@ -28,14 +28,16 @@ var TraceGroups = map[string]KindSet{
 	"faults":   KindsOf(minikernel.EvPageFault),
 	"syscalls": KindsOf(minikernel.EvSyscall),
 	"tlb":      KindsOf(minikernel.EvTLB, minikernel.EvShootdown),
+	"ipi":      KindsOf(minikernel.EvShootdown, minikernel.EvIPI),
 	"frames":   KindsOf(minikernel.EvFrame),
 	"process":  KindsOf(minikernel.EvFork, minikernel.EvExit, minikernel.EvSwitch, minikernel.EvClone, minikernel.EvThreadExit),
 	"exec":     KindsOf(minikernel.EvExec),
 	"signals":  KindsOf(minikernel.EvSignal),
+	"reclaim":  KindsOf(minikernel.EvReclaim),
 }
 
 var traceAliases = map[string]string{"fault": "faults", "syscall": "syscalls", "frame": "frames",
-	"processes": "process", "proc": "process", "signal": "signals", "tlbs": "tlb"}
+	"processes": "process", "proc": "process", "signal": "signals", "tlbs": "tlb", "swap": "reclaim"}
 
 // TraceGroupNames lists the names ParseKinds accepts, for messages and help.
 func TraceGroupNames() string {

@@ -30,12 +30,19 @@ func (k *Kernel) ReadMemory(p *Process, va uint64, buf []byte) (int, error) {
 	mem := k.ram.Bytes()
 	return k.byPage(p, va, len(buf), func(page, off uint64, lo, hi int) error {
 		dst := buf[lo:hi]
-		if pte, _ := k.lookupPTE(p.mm, page); pteMapped(pte) {
+		pte, _ := k.lookupPTE(p.mm, page)
+		if pteMapped(pte) {
 			pa := pte.Frame()<<12 + off
 			if pa+uint64(len(dst)) > uint64(len(mem)) {
 				return ErrNoAccess
 			}
 			copy(dst, mem[pa:])
+			return nil
+		}
+		if isSwapPTE(pte) {
+			if !k.peekSwapped(pte, off, dst) {
+				return ErrNoAccess
+			}
 			return nil
 		}
 		v := p.mm.Find(page + off)
@@ -90,6 +97,7 @@ func (k *Kernel) peekFilePage(v *VMA, page, off uint64, dst []byte) bool {
 	case cached:
 		copy(b[:], k.ram.Bytes()[pfn<<12:])
 	case f.kind == fileShm:
+		k.shmPeekSwapped(f.ino, idx, b[:]) // zeros unless it is in swap
 	case idx<<12 >= pageRoundUp(f.ino.size):
 		return false
 	case f.hfd >= 0:
@@ -142,6 +150,9 @@ func (k *Kernel) writablePage(p *Process, page uint64) (uint64, error) {
 		return 0, fmt.Errorf("out of memory for a page table: %w", err)
 	}
 	pte := k.readPTE(ea)
+	if isSwapPTE(pte) {
+		return k.swapIn(p, v, page, ea, pte, mmu.Write) // p's own copy, read back from swap
+	}
 	if !pteMapped(pte) {
 		out := FaultDemandZero
 		if v.Obj != nil {

@@ -27,10 +27,12 @@ const (
 	EvClone                       // a thread created a thread of its process: Child is its TID
 	EvThreadExit                  // a thread of a process that goes on exited: TID, Status
 	EvShootdown                   // a TLB shootdown: CPU interrupted Targets to drop Pages (or all) of Addr.., Text why
+	EvReclaim                     // page reclaim (reclaim.go): Reclaim says what; Frame, Slot, PID and Addr, Mapped, Path and Index, Text
+	EvIPI                         // another interrupt between CPUs: CPU interrupted Targets, Text why (membarrier)
 )
 
 var eventNames = [...]string{"fault", "syscall", "signal", "exec", "exit", "frame", "tlb", "fork", "switch",
-	"clone", "thread-exit", "shootdown"}
+	"clone", "thread-exit", "shootdown", "reclaim", "ipi"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) {
@@ -55,11 +57,17 @@ const (
 	FaultOOM                             // no frame left
 	FaultEFAULT                          // a bad pointer handed to a system call
 	FaultFileCached                      // a file page already in the page cache was mapped (a minor fault)
+	FaultSwapIn                          // a swapped-out page was read back from swap (a major fault)
+	FaultSwapCached                      // a swapped-out page still in the swap cache was mapped (a minor fault)
 	numFaultOutcomes
 )
 
 var outcomeNames = [...]string{"demand-zero", "file-read", "cow-copy", "cow-reuse", "stack-growth",
-	"spurious", "SIGSEGV", "SIGBUS", "out-of-memory", "EFAULT", "file-cached"}
+	"spurious", "SIGSEGV", "SIGBUS", "out-of-memory", "EFAULT", "file-cached", "swap-in", "swap-cached"}
+
+// Major reports whether a fault with this outcome had to read the page from a file or from
+// swap (Linux's VM_FAULT_MAJOR, counted in ru_majflt); the others are minor.
+func (o FaultOutcome) Major() bool { return o == FaultFileRead || o == FaultSwapIn }
 
 func (o FaultOutcome) String() string {
 	if int(o) < len(outcomeNames) {
@@ -125,7 +133,16 @@ type Event struct {
 	TLBOp    tlb.EventKind
 	TLBEntry tlb.Entry
 
-	// Free text: the reason for EvSignal.
+	// EvReclaim: what happened, the swap slot (Slot), how many PTEs mapped the page
+	// (Mapped), and for a file page its name (Path) and page index (Index). Frame, PID, Addr
+	// and VMA name the frame and its first mapping; Pages counts frames (ReclaimScan: wanted,
+	// ReclaimDone: freed).
+	Reclaim ReclaimOp
+	Slot    uint64
+	Mapped  int
+	Index   uint64
+
+	// Free text: the reason for EvSignal, and the policy's reason for EvReclaim.
 	Text string
 }
 

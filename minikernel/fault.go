@@ -105,6 +105,13 @@ func (k *Kernel) classifyFault(p *Process, addr uint64, acc mmu.Access) faultCla
 		return c
 	}
 	switch {
+	case isSwapPTE(pte):
+		c.out = FaultSwapIn
+		if k.swap != nil {
+			if _, ok := k.swap.cache[swapSlotOf(pte)]; ok {
+				c.out = FaultSwapCached
+			}
+		}
 	case grow:
 		c.out = FaultStackGrowth
 	case v.Obj == nil:
@@ -127,6 +134,9 @@ func (k *Kernel) classifyObjectFault(v *VMA, page uint64, acc mmu.Access) FaultO
 	case f.kind == fileShm:
 		if cached {
 			return FaultFileCached
+		}
+		if _, swapped := f.ino.swapped[idx]; swapped {
+			return FaultSwapIn
 		}
 		return FaultDemandZero
 	case idx<<12 >= pageRoundUp(f.ino.size):
@@ -197,6 +207,7 @@ func (k *Kernel) pageFault(p *Process, addr uint64, code uint32, rip uint64) {
 	k.countFault(c.out) // getrusage (rusage.go)
 	k.emit(&Event{Kind: EvPageFault, PID: p.PID, RIP: rip, Addr: addr, Code: code, Outcome: c.out,
 		VMA: c.vma, Frame: frame, SigCode: c.siCode})
+	k.accountFault(p, c, frame)
 	sig, why := 0, ""
 	switch c.out {
 	case FaultSIGSEGV:
@@ -208,7 +219,7 @@ func (k *Kernel) pageFault(p *Process, addr uint64, code uint32, rip uint64) {
 	case FaultSIGBUS:
 		sig, why = SIGBUS, fmt.Sprintf("access at address %#x beyond the end of the mapped file, rip %#x", addr, rip)
 	case FaultOOM:
-		k.oomKill(p, addr, rip)
+		k.outOfMemory(p, addr, rip)
 		return
 	default:
 		return
@@ -223,9 +234,9 @@ func (k *Kernel) pageFault(p *Process, addr uint64, code uint32, rip uint64) {
 
 // oomKill ends p with SIGKILL because no frame was left for its fault at addr. The kernel
 // and every other process keep running.
-func (k *Kernel) oomKill(p *Process, addr, rip uint64) {
-	why := fmt.Sprintf("out of memory: no physical frame for address %#x (RAM %s, %d frames in use)",
-		addr, sizeText(k.ram.Size()), k.frames.Stats().InUse)
+func (k *Kernel) oomKill(p *Process, addr, rip uint64, note string) {
+	why := fmt.Sprintf("out of memory: no physical frame for address %#x (RAM %s, %d frames in use%s)%s",
+		addr, sizeText(k.ram.Size()), k.frames.Stats().InUse, k.swapText(), note)
 	if k.startedOOM(p) {
 		// The first program never ran: Spawn or Run reports a RAMTooSmallError instead of
 		// a kill line.
@@ -252,11 +263,13 @@ func (k *Kernel) userFault(p *Process, addr uint64, acc mmu.Access) bool {
 	}
 	k.emit(&Event{Kind: EvPageFault, PID: p.PID, RIP: k.cpu.RIP(), Addr: addr, Code: code, Outcome: c.out,
 		VMA: c.vma, Frame: frame, Kernel: true})
+	k.accountFault(p, c, frame)
 	if c.out == FaultOOM {
-		if !p.exited {
-			k.oomKill(p, addr, k.cpu.RIP())
-		} // an exiting process's last store (clear_child_tid) just fails: it is already gone
-		return false
+		if p.exited {
+			return false // an exiting process's last store (clear_child_tid) just fails: it is already gone
+		}
+		// Another process may die instead; then the copy is retried.
+		return k.outOfMemory(p, addr, k.cpu.RIP()) && !p.exited
 	}
 	return c.out != FaultEFAULT
 }
@@ -265,6 +278,7 @@ func (k *Kernel) userFault(p *Process, addr uint64, acc mmu.Access) bool {
 // page, copies or reuses a copy-on-write frame, grows the stack, or leaves a signal to the
 // caller. It returns the decision (FaultOOM when an allocation failed) and the frame mapped.
 func (k *Kernel) resolveFault(p *Process, addr uint64, acc mmu.Access) (faultClass, uint64) {
+	k.reclaimIfLow(true)
 	if v := p.mm.Find(addr); v != nil && v.Obj != nil {
 		k.refreshSize(v.file()) // the host may have grown or shrunk a mapped file
 	}
@@ -280,16 +294,19 @@ func (k *Kernel) resolveFault(p *Process, addr uint64, acc mmu.Access) (faultCla
 		return c, 0
 	}
 	var frame uint64
-	if pteMapped(c.pte) {
+	switch {
+	case pteMapped(c.pte):
 		frame, err = k.fixPresent(mm, v, page, ea, c)
-	} else {
+	case isSwapPTE(c.pte):
+		frame, err = k.swapIn(p, v, page, ea, c.pte, acc)
+	default:
 		if c.grow {
 			v.Start = page
 		}
 		frame, err = k.fillPage(v, page, ea, c.out)
 	}
 	if err != nil {
-		if errors.Is(err, errBeyondEOF) {
+		if errors.Is(err, errBeyondEOF) || errors.Is(err, errSwapIO) {
 			c.out, c.siCode = FaultSIGBUS, BUS_ADRERR
 		} else {
 			c.out = FaultOOM

@@ -77,6 +77,9 @@ type File struct {
 	flags int        // the file status flags, as F_GETFL reports them
 	off   uint64     // the file position
 	refs  int        // descriptors and VMAs holding it
+	// hostNB says the host descriptor is in non-blocking mode whatever the guest asked (a
+	// FIFO the kernel opened: hostio.go tries it directly and sleeps on EAGAIN).
+	hostNB bool
 }
 
 // Name returns the path the file was opened by.
@@ -98,6 +101,9 @@ func (f *File) nonblock() bool { return f.flags&oNonblock != 0 }
 func (f *File) get() {
 	if f != nil {
 		f.refs++
+		if f.ino != nil && f.ino.sysv != nil {
+			f.k.shmOpened(f.ino.sysv) // an area attaching a SysV segment (sysvshm.go)
+		}
 	}
 }
 
@@ -109,6 +115,9 @@ func (f *File) put() {
 		return
 	}
 	if f.refs--; f.refs > 0 {
+		if f.ino != nil && f.ino.sysv != nil {
+			f.k.shmDetached(f.ino.sysv) // an area detaching a SysV segment (sysvshm.go)
+		}
 		return
 	}
 	f.k.releaseFileLocks(f) // OFD and flock locks (locks.go)
@@ -226,7 +235,20 @@ func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File,
 	if e := k.takeHostFD(); e != 0 {
 		return nil, e
 	}
+	// Opened non-blocking on the host, so that no open waits there (a FIFO's open waits
+	// for its other end: the kernel makes the guest thread sleep instead, hostio.go); the
+	// flag is taken off again below for what is not a FIFO.
+	nonblockHost := flags&oPath == 0 && flags&oNonblock == 0
+	if nonblockHost {
+		hostFlags |= oNonblock
+	}
 	hfd, e := k.hostCreate(abs, hostFlags, mode)
+	if e == ENXIO && nonblockHost && flags&oAccMode == oWronly {
+		var st hostfs.Stat
+		if k.statPath(p, abs, true, &st) == 0 && st.Type() == hostfs.S_IFIFO {
+			e = errFifoNoReader // a FIFO with no reader: the open sleeps until there is one
+		}
+	}
 	if e != 0 {
 		k.releaseHostFD()
 		return nil, e
@@ -241,6 +263,9 @@ func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File,
 	if e := hostfs.Fstat(hfd, &st); e != 0 {
 		return fail(Errno(e))
 	}
+	if nonblockHost && st.Type() != hostfs.S_IFIFO {
+		_ = hostfs.SetNonblock(hfd, false)
+	}
 	if st.Type() == hostfs.S_IFREG {
 		if ino := k.cache.inodes[fileID{dev: st.Dev, ino: st.Ino}]; forWrite && textBusy(ino) {
 			return fail(ETXTBSY)
@@ -252,7 +277,7 @@ func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File,
 			st.Size = 0
 		}
 	}
-	f := &File{k: k, name: abs.name, hfd: hfd, refs: 1}
+	f := &File{k: k, name: abs.name, hfd: hfd, refs: 1, hostNB: st.Type() == hostfs.S_IFIFO && flags&oPath == 0}
 	if flags&oPath != 0 {
 		f.flags = hostFlags
 	} else {
@@ -261,8 +286,11 @@ func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File,
 	switch st.Type() {
 	case hostfs.S_IFREG:
 		f.kind = fileRegular
-		if st.Size == 0 && hostfs.IsPseudo(hfd) {
-			f.kind = fileDevice // /proc, /sys: generated on read, not kept in pages
+		if hostfs.IsPseudo(hfd) {
+			// /proc, /sys: generated on read, not kept in pages. Their sizes say nothing
+			// (0, or 4096 for a sysfs attribute holding a few bytes), and a page mapped
+			// from one past its real end is a host fault.
+			f.kind = fileDevice
 		}
 	case hostfs.S_IFDIR:
 		f.kind = fileDir // its host descriptor is the base of *at calls and fchdir
@@ -380,7 +408,9 @@ func (k *Kernel) fileRead(p *Process, f *File, dst *uio, off uint64) (uint64, Er
 		}
 		fr, _ := k.ram.Frame(pfn)
 		n := min(4096-pos&0xfff, count-done)
+		k.frames.Get(pfn) // pinned: the copy may fault, and reclaim must not take it meanwhile
 		got, ok := dst.store(k, p, done, fr[pos&0xfff:pos&0xfff+n])
+		k.frames.Put(pfn)
 		done += uint64(got)
 		if !ok {
 			if done == 0 {
@@ -456,12 +486,17 @@ func (k *Kernel) streamRead(p *Process, f *File, dst *uio) (uint64, Errno) {
 	var n int
 	if f.hfd >= 0 {
 		// Wait as the host would, but interruptibly: a host signal for p ends the wait.
-		if f.nonblock() {
+		// (A descriptor the host holds non-blocking is read at once: EAGAIN says empty.)
+		switch {
+		case f.hostNB:
+		case f.nonblock():
 			if hostPollOne(f.hfd, pollIn) == 0 {
 				return 0, EAGAIN
 			}
-		} else if k.waitHost(f.hfd, pollIn) {
-			return 0, errnoRestart
+		default:
+			if k.waitHost(f.hfd, pollIn) {
+				return 0, errnoRestart
+			}
 		}
 		var e hostfs.Errno
 		if n, e = hostfs.Read(f.hfd, data); e != 0 {

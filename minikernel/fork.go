@@ -54,6 +54,7 @@ func (k *Kernel) dupMM(old *MM) (*MM, error) {
 	mm.brkStart, mm.brk, mm.stackTop, mm.mmapBase = old.brkStart, old.brk, old.stackTop, old.mmapBase
 	mm.inheritMMFlags(old)
 	mm.undumpable, mm.thpDisable, mm.auxv = old.undumpable, old.thpDisable, old.auxv
+	mm.membarrier = old.membarrier
 	mm.argStart, mm.argEnd = old.argStart, old.argEnd
 	for _, f := range old.exec {
 		k.denyWrite(mm, f)
@@ -120,6 +121,11 @@ func (k *Kernel) copyLevel(src, dst uint64, level int, start, end uint64, cow bo
 					ce &^= mmu.PTEDirty
 				}
 				le.PutUint64(mem[dea:], uint64(ce))
+			} else if e != 0 {
+				// A swapped-out page: the child's entry names the same slot
+				// (copy_nonpresent_pte() with swap_duplicate()).
+				k.swapDup(swapSlotOf(e))
+				le.PutUint64(mem[dea:], uint64(e))
 			}
 		} else if e&mmu.PTEPresent != 0 {
 			d := mmu.PTE(le.Uint64(mem[dea:]))

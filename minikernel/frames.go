@@ -61,22 +61,47 @@ type Frames struct {
 	// observe, when set, is told of every change to a frame (hwevents.go); ref is the count
 	// after the change.
 	observe func(pfn uint64, op FrameOp, kind FrameKind, ref uint32)
+	// lru, when set, hears of frames that begin to hold a page reclaim may take (a user or
+	// page-cache frame, as it is allocated) and of frames freed (reclaim.go).
+	lru frameLRU
 	// release, when set, is called as a page-cache frame is freed and says whether it may
 	// be used again (the kernel gives a frame a host file backed its memory back first).
 	release func(pfn uint64) bool
+	// noReuse parks freed frames instead of reusing them: under --tlb noshootdown another
+	// CPU may still write a freed frame through a stale TLB entry, and the kernel must not
+	// give that frame to anyone (least of all as a page table) while it can.
+	noReuse bool
 }
+
+// frameLRU is what the frame allocator tells page reclaim (reclaim.go).
+type frameLRU interface {
+	added(pfn uint64)
+	freed(pfn uint64, flags frameFlags)
+}
+
+// frameFlags are per-frame notes of page reclaim (Linux's page flags PG_lru, PG_unevictable,
+// PG_swapcache, PG_referenced). They are cleared when the frame is freed.
+type frameFlags uint8
+
+const (
+	flagLRU         frameFlags = 1 << iota // the replacement policy holds the frame
+	flagUnevictable                        // locked in memory (mlock): taken from the policy
+	flagSwapCache                          // an anonymous page with a copy in a swap slot (swap.go)
+	flagReferenced                         // a page-cache page read or written by a system call
+)
 
 // The frame table (Linux's struct page array, mem_map) is made in chunks as frames are first
 // allocated, so its host memory follows the frames in use, not the size of RAM: a 64 TiB
-// machine costs a 2 MiB directory, and 320 KiB per 256 MiB of RAM the guest has touched.
+// machine costs a 2 MiB directory, and 384 KiB per 256 MiB of RAM the guest has touched.
 const (
 	chunkShift = 16 // frames per chunk: 65,536 (256 MiB of RAM)
 	chunkMask  = 1<<chunkShift - 1
 )
 
 type frameChunk struct {
-	ref  [1 << chunkShift]uint32
-	kind [1 << chunkShift]FrameKind
+	ref   [1 << chunkShift]uint32
+	kind  [1 << chunkShift]FrameKind
+	flags [1 << chunkShift]frameFlags
 }
 
 // NewFrames manages every frame of r except frame 0, which stays unused so that a physical
@@ -143,6 +168,9 @@ func (f *Frames) alloc(kind FrameKind, zero bool) (uint64, error) {
 	if f.observe != nil {
 		f.observe(pfn, FrameOpAlloc, kind, 1)
 	}
+	if f.lru != nil && (kind == FrameUser || kind == FrameCache) {
+		f.lru.added(pfn)
+	}
 	return pfn, nil
 }
 
@@ -184,13 +212,18 @@ func (f *Frames) Put(pfn uint64) bool {
 			f.stats.Tables--
 		}
 		*kp = FrameFree
-		if kind != FrameCache || f.release == nil || f.release(pfn) {
+		flags := c.flags[pfn&chunkMask]
+		c.flags[pfn&chunkMask] = 0
+		if (kind != FrameCache || f.release == nil || f.release(pfn)) && !f.noReuse {
 			f.free = append(f.free, pfn)
 		} // else the frame is lost to the machine rather than reused still backed by a file
 		f.stats.InUse--
 		f.stats.Freed++
 		if f.observe != nil {
 			f.observe(pfn, FrameOpFree, kind, 0)
+		}
+		if f.lru != nil && (kind == FrameUser || kind == FrameCache) {
+			f.lru.freed(pfn, flags)
 		}
 		return true
 	}
@@ -231,6 +264,27 @@ func (f *Frames) Kind(pfn uint64) FrameKind {
 		return c.kind[pfn&chunkMask]
 	}
 	return FrameFree
+}
+
+// flags returns a frame's reclaim flags.
+func (f *Frames) flags(pfn uint64) frameFlags {
+	if c := f.chunk(pfn); c != nil {
+		return c.flags[pfn&chunkMask]
+	}
+	return 0
+}
+
+// setFlags sets (on) or clears the given flags of an allocated frame.
+func (f *Frames) setFlags(pfn uint64, fl frameFlags, on bool) {
+	c := f.chunk(pfn)
+	if c == nil {
+		return
+	}
+	if on {
+		c.flags[pfn&chunkMask] |= fl
+	} else {
+		c.flags[pfn&chunkMask] &^= fl
+	}
 }
 
 // Stats returns the allocator's counters.

@@ -11,6 +11,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vmemu/vmemu/internal/testcheck"
+	"github.com/vmemu/vmemu/ram"
 )
 
 // Issue 11, item 1 and item 16: a machine too small for a program never crashes emu, and a
@@ -185,4 +188,54 @@ func benchFilePages(b *testing.B, copyPages bool) {
 		f.ino.size = pages * 4096
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pages), "ns/page")
+}
+
+// Items 4-6 under the host's mapping limit: with room for 8 host-backed frames, reading
+// a 32-page file evicts cached pages no process maps to make room; mapping and writing all
+// 32 pages (every frame mapped, nothing to evict) copies the pages past the limit, and those
+// copies reach the file when unmapped. The file ends up with every byte either way.
+func TestHostPagesUnderTheMapLimit(t *testing.T) {
+	if !ram.FileFramesSupported() {
+		testcheck.Skip(t, "this host cannot map file pages into RAM")
+	}
+	k, p := idle(t, 64<<20)
+	k.hp.budget = 8
+	path := filepath.Join(t.TempDir(), "f")
+	data := make([]byte, 32*4096)
+	for i := range data {
+		data[i] = byte(i / 4096)
+	}
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	f, e := k.openHost(path, oRdwr, 0)
+	require.Zero(t, e)
+	fd, _ := p.fds.install(f, false, 3)
+
+	// read(): every page through the cache, the early ones evicted as later ones come.
+	buf := mmapAnon(t, k, p, 0, uint64(len(data)), ProtRead|ProtWrite, mapPrivate)
+	r := k.doRead(p, f, userBuf(buf, uint64(len(data))), new(uint64))
+	require.Equal(t, int64(len(data)), r)
+	got := make([]byte, len(data))
+	_, ok := k.copyIn(p, buf, got)
+	require.True(t, ok)
+	assert.Equal(t, data, got)
+	assert.LessOrEqual(t, k.ram.FileFrames(), 8)
+	assert.NotZero(t, k.hp.evicted, "unmapped cached pages were dropped to make room")
+
+	// A shared mapping of all 32 pages, every one stored to.
+	a := [6]uint64{0, uint64(len(data)), uint64(ProtRead | ProtWrite), mapShared, uint64(fd), 0}
+	addr := uint64(sysMmap(k, p, &a))
+	require.Less(t, addr, uint64(1)<<47)
+	for i := 0; i < 32; i++ {
+		_, ok := k.copyOut(p, addr+uint64(i)*4096+100, []byte{'A' + byte(i)})
+		require.True(t, ok)
+	}
+	assert.NotZero(t, k.hp.copied, "pages past the limit are copies")
+	b, _ := os.ReadFile(path)
+	assert.Equal(t, byte('A'), b[100], "a host-backed page has the store at once")
+	k.unmap(p.mm, addr, addr+uint64(len(data)))
+	b, _ = os.ReadFile(path)
+	for i := 0; i < 32; i++ {
+		assert.Equal(t, 'A'+byte(i), b[i*4096+100], "page %d", i)
+		assert.Equal(t, byte(i), b[i*4096], "page %d keeps the rest", i)
+	}
 }

@@ -267,6 +267,9 @@ const (
 // one (or asks Run to stop), delivers it and reports true. Otherwise (no such sleeper, or
 // host signals not wired) it reports false at once: the machine is deadlocked.
 func (k *Kernel) awaitHostSignal() bool {
+	if k.awaitHostIO() {
+		return true
+	}
 	if !k.cfg.HostSignals || k.hs.wakeR < 0 {
 		return false
 	}
@@ -281,6 +284,7 @@ func (k *Kernel) awaitHostSignal() bool {
 	}
 	for !k.hostSignalsPosted() {
 		if k.hs.debugWake.Swap(false) {
+			k.idleInterrupted = true
 			return true // the debugger's turn: the sleepers sleep on when the machine resumes
 		}
 		_, _ = hostfs.PollIntr([]hostfs.PollFd{{Fd: int32(k.hs.wakeR), Events: pollIn}}, -1)

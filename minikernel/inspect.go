@@ -24,6 +24,7 @@ type PendingTrap struct {
 	CPU   int    // the CPU it ran on
 	insns uint64 // instructions retired when it was raised: HandleTrap refuses a stale trap
 	done  *bool  // set once handled: a system call must not run twice
+	idle  bool   // nothing ran: every thread slept (HandleTrap has nothing to do)
 }
 
 // RunToTrap runs the current process for at most budget instructions or until its next trap
@@ -39,7 +40,11 @@ func (k *Kernel) RunToTrap(budget uint64) (PendingTrap, error) {
 		return PendingTrap{}, err
 	}
 	if p == nil {
-		return PendingTrap{}, errors.New("minikernel: every process has exited")
+		if len(k.runq) == 0 {
+			return PendingTrap{}, errors.New("minikernel: every process has exited")
+		}
+		// Every thread sleeps and a debugger interrupted the wait: nothing is pending.
+		return PendingTrap{Trap: t, idle: true}, nil
 	}
 	return PendingTrap{Trap: t, PID: p.proc.PID, TID: p.TID, CPU: k.this.id, insns: k.cpu.Instructions(), done: new(bool)}, nil
 }
@@ -49,6 +54,9 @@ func (k *Kernel) RunToTrap(budget uint64) (PendingTrap, error) {
 //
 // Preconditions: t is the last trap RunToTrap returned, and nothing has run since.
 func (k *Kernel) HandleTrap(t PendingTrap) error {
+	if t.idle {
+		return nil
+	}
 	if t.done == nil || *t.done || k.cur == nil || k.cur.TID != t.TID || k.this.id != t.CPU || k.cpu.Instructions() != t.insns {
 		return errors.New("minikernel: HandleTrap of a trap that is not pending")
 	}
@@ -139,6 +147,9 @@ type Mapping struct {
 	// Cache, when set, is the object whose page Index the frame caches.
 	Cache *Inode
 	Index uint64
+	// SwapSlot, when not zero, is the swap slot whose page the frame holds in the swap
+	// cache (the swap cache's own reference).
+	SwapSlot uint64
 	// Table is true when the frame is a page-table page: Level is its level (4 = the PML4,
 	// 1 = a page table) and VA the first linear address it covers. Otherwise the frame is a
 	// page mapped at VA by the leaf Entry, at Level (1 for 4 KiB pages).
@@ -175,6 +186,11 @@ func (k *Kernel) FrameMap() map[uint64][]Mapping {
 		for _, idx := range ino.sortedPages() {
 			pfn := ino.pages[idx]
 			m[pfn] = append(m[pfn], Mapping{Cache: ino, Index: idx})
+		}
+	}
+	for _, sl := range k.SwapSlots() {
+		if sl.Frame != 0 {
+			m[sl.Frame] = append(m[sl.Frame], Mapping{SwapSlot: sl.Slot})
 		}
 	}
 	pipes := make([]*pipe, 0, len(k.pipes))
@@ -227,7 +243,8 @@ func (k *Kernel) mapLevel(m map[uint64][]Mapping, pid int, table uint64, level i
 func canonicalVA(va uint64) uint64 { return uint64(int64(va<<16) >> 16) }
 
 // PeekUser copies p's memory at va into buf through p's page tables, without faulting,
-// demand-paging or setting accessed bits. It returns how many bytes it copied before the
+// demand-paging or setting accessed bits (a swapped-out page is read from swap and stays
+// there). It returns how many bytes it copied before the
 // first page that is not present.
 func (k *Kernel) PeekUser(p *Process, va uint64, buf []byte) int {
 	done := 0
@@ -243,7 +260,12 @@ func (k *Kernel) PeekUser(p *Process, va uint64, buf []byte) int {
 		}
 		leaf := lv[len(lv)-1]
 		if leaf.Entry&mmu.PTEPresent == 0 {
-			return done
+			chunk := min(uint64(len(buf)-done), 4096-addr&0xfff)
+			if leaf.Level != 1 || !isSwapPTE(leaf.Entry) || !k.peekSwapped(leaf.Entry, addr&0xfff, buf[done:done+int(chunk)]) {
+				return done
+			}
+			done += int(chunk) // a swapped-out page, read from swap where it is
+			continue
 		}
 		size := uint64(1) << (12 + 9*uint(leaf.Level-1))
 		pa := leaf.Entry.Addr()&^(size-1) | addr&(size-1)
@@ -288,21 +310,76 @@ func (t PendingTrap) String() string {
 	return fmt.Sprintf("%s: %v", who, t.Trap)
 }
 
+// SwapUsers walks every live process's page tables and returns the swap entries that name
+// each slot: the PID and page of each, in PID, then address order.
+func (k *Kernel) SwapUsers() map[uint64][]Mapping {
+	out := map[uint64][]Mapping{}
+	for _, p := range k.Processes() {
+		if p.mm == nil || p.exited {
+			continue
+		}
+		k.visitEntries(p.mm, 0, userTop, func(va, ea uint64, e mmu.PTE) {
+			if isSwapPTE(e) {
+				slot := swapSlotOf(e)
+				out[slot] = append(out[slot], Mapping{PID: p.PID, Level: 1, VA: va, Entry: e})
+			}
+		})
+	}
+	return out
+}
+
+// FrameReclaimState says what page reclaim knows of a frame: "lru" (the replacement policy
+// may take it), "locked" (mlock: taken off the policy's lists), "swap cache slot N",
+// "referenced" (a page-cache page read or written since reclaim last looked); "-" for a
+// frame reclaim never takes (a page table, or free).
+func (k *Kernel) FrameReclaimState(pfn uint64) string {
+	kind := k.frames.Kind(pfn)
+	if kind != FrameUser && kind != FrameCache {
+		return "-"
+	}
+	fl := k.frames.flags(pfn)
+	var parts []string
+	switch {
+	case fl&flagLRU != 0:
+		parts = append(parts, "lru")
+	case fl&flagUnevictable != 0:
+		parts = append(parts, "locked")
+	}
+	if fl&flagSwapCache != 0 && k.swap != nil {
+		parts = append(parts, fmt.Sprintf("swap cache slot %d", k.swap.cacheSlot[pfn]))
+	}
+	if fl&flagReferenced != 0 {
+		parts = append(parts, "referenced")
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Name returns the object's name: its path, or "[shm]"-style names for shared memory.
 func (ino *Inode) Name() string { return ino.name }
 
-// SoftBits names the software bits (9-11) the kernel keeps in a leaf entry: "cow" for a page
-// read-only because its frame is shared copy-on-write, "prot-none" for a PROT_NONE page that
-// still holds its frame; "" when none is set.
+// SoftBits names the notes the kernel keeps in a leaf entry: "cow" for a page read-only
+// because its frame is shared copy-on-write (software bit 9), "prot-none" for a PROT_NONE page
+// that still holds its frame (bit 8 of a not-present entry), "swap 0:17" for a swapped-out
+// page (a not-present entry holding swap type 0, slot 17, in Linux's encoding); "" when none.
 func SoftBits(e mmu.PTE) string {
+	if e&mmu.PTEPresent == 0 {
+		switch {
+		case e == 0:
+			return ""
+		case e&pteProtNone != 0:
+			return "prot-none"
+		}
+		typ, off := swapEntryOf(e)
+		return fmt.Sprintf("swap %d:%d", typ, off)
+	}
 	var names []string
 	if e.Soft()&softCOW != 0 {
 		names = append(names, "cow")
 	}
-	if e.Soft()&softProtNone != 0 {
-		names = append(names, "prot-none")
-	}
-	if rest := e.Soft() &^ (softCOW | softProtNone); rest != 0 {
+	if rest := e.Soft() &^ softCOW; rest != 0 {
 		names = append(names, fmt.Sprintf("soft=%d", rest))
 	}
 	return strings.Join(names, ",")

@@ -17,6 +17,7 @@ package minikernel
 import (
 	"errors"
 	"fmt"
+	"github.com/vmemu/vmemu/reclaim"
 	"io"
 	"strings"
 	"time"
@@ -69,7 +70,8 @@ type Config struct {
 	Interleave uint64
 	// NoShootdown makes the kernel skip the TLB shootdown's interrupts (a teaching switch):
 	// other CPUs keep the translations a change made stale, as they would on silicon under
-	// a kernel that forgot them.
+	// a kernel that forgot them. Freed frames are then never reused, so a stale store can
+	// only land in memory its program already gave up, never in the kernel's tables.
 	NoShootdown bool
 	// MaxMapCount is vm.max_map_count, the most areas an address space may have (0:
 	// Linux's default, 65530). mmap, mprotect and munmap fail with ENOMEM past it.
@@ -80,6 +82,23 @@ type Config struct {
 	// Realtime is what CLOCK_REALTIME reads when the machine starts (clock.go); the zero
 	// Time means the host's clock at New. Fix it for byte-identical runs.
 	Realtime time.Time
+	// Swap is the size in bytes of the machine's swap area (swap.go; 0: no swap), kept in
+	// host memory, or in the host file SwapFile when that is set (with Swap 0, the file's
+	// size). Anonymous pages go there when page reclaim takes their frames.
+	Swap     uint64
+	SwapFile string
+	// Reclaim names the page-replacement policy (package reclaim: fifo, clock, lru,
+	// random, or one registered there); "" is reclaim.Default. Policy, when set, is used
+	// instead (a policy under test).
+	Reclaim string
+	Policy  reclaim.Policy
+	// ReclaimNoFlush is a teaching switch: page reclaim clears accessed bits without
+	// invalidating the TLB entries made from them, so a page in use looks unused to the
+	// policy (the processor does not set A again while its TLB entry lives).
+	ReclaimNoFlush bool
+	// ResidentLimit, when not zero, is the most frames the pages reclaim may take can hold
+	// at once (pages locked in memory aside): the "N frames" of a textbook exercise.
+	ResidentLimit uint64
 }
 
 // Kernel is the operating system of one machine.
@@ -89,6 +108,8 @@ type Kernel struct {
 	ram      *ram.RAM
 	frames   *Frames
 	cache    *PageCache
+	rc       *reclaimer // page reclaim (reclaim.go)
+	swap     *swapArea  // the swap area (swap.go); nil: none
 
 	// The CPUs, and the one the kernel is acting on (this), with its processor, its MMU
 	// and its current thread (Linux's current), kept at hand.
@@ -118,6 +139,9 @@ type Kernel struct {
 	stdout           io.Writer
 	stderr           io.Writer
 
+	// hwWants is who wants which hardware events (hwevents.go: WantHardware).
+	hwWants map[string][2]bool
+
 	observers  []Observer
 	tracer     SignalTracer // a debugger's signal-delivery stop (debugaccess.go), or nil
 	emitBuf    Event        // the event observers see (events.go: emit)
@@ -140,6 +164,12 @@ type Kernel struct {
 
 	sigFrames []uint64           // frames charged for queued siginfos (kmem.go)
 	pipes     map[*pipe]struct{} // pipes with an end open (their buffers' frames: FrameMap)
+	// hostSleepHint says some thread may sleep on a host descriptor (hostio.go): Run
+	// polls them at each step until a look finds none.
+	hostSleepHint bool
+	// idleInterrupted says a debugger asked for the machine back (Interrupt) while every
+	// thread slept: the step in progress returns with nothing run.
+	idleInterrupted bool
 
 	realtimeBase uint64 // CLOCK_REALTIME at virtual time 0, in nanoseconds (clock.go)
 
@@ -154,6 +184,7 @@ type Kernel struct {
 	unixPaths    map[[2]uint64]*unixSock            // AF_UNIX sockets by their socket file (dev, ino)
 	unixAuto     uint32                             // the last autobind name
 	ptimers      map[*Process]map[int32]*posixTimer // POSIX timers (posixtimer.go)
+	sysv         *sysvShm                           // System V shared memory (sysvshm.go)
 }
 
 // New builds a machine (RAM, and CPUs each with an MMU) and a kernel to run it, with paging
@@ -199,6 +230,17 @@ func New(cfg Config) (*Kernel, error) {
 	k := &Kernel{cfg: cfg, ram: r, frames: NewFrames(r), cache: newPageCache(),
 		procs: map[int]*Process{}, tasks: map[int]*Thread{}, nextPID: 1,
 		stdin: cfg.Stdin, stdout: cfg.Stdout, stderr: cfg.Stderr, log: cfg.Log}
+	if k.rc, err = newReclaimer(k, &cfg); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("minikernel: %w", err)
+	}
+	k.frames.lru = k.rc
+	if cfg.Swap > 0 || cfg.SwapFile != "" {
+		if k.swap, err = newSwapArea(cfg.Swap, cfg.SwapFile); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("minikernel: %w", err)
+		}
+	}
 	for i := range cpus {
 		c := &PerCPU{id: i, cpu: cpus[i], mmu: mmus[i]}
 		c.cpu.SetInterruptHandler(func(v uint8) { k.interrupt(c, v) })
@@ -206,6 +248,7 @@ func New(cfg Config) (*Kernel, error) {
 	}
 	k.enter(k.cpus[0])
 	k.roundEnd = cfg.Interleave
+	k.frames.noReuse = cfg.NoShootdown && cfg.CPUs > 1
 	if k.stdout == nil {
 		k.stdout = io.Discard
 	}
@@ -294,6 +337,9 @@ func (k *Kernel) Close() error {
 	k.closed = true
 	k.closeNamespace()
 	k.closeHostSignals()
+	if k.swap != nil {
+		k.swap.Close()
+	}
 	return k.ram.Close()
 }
 
@@ -402,6 +448,9 @@ func (k *Kernel) Run() (int, error) {
 	}
 	defer k.armDeadline()()
 	for len(k.runq) > 0 {
+		if k.hostSleepHint {
+			k.pollHostIO()
+		}
 		if k.hostSignalsPosted() {
 			if err := k.deadlineErr(); err != nil {
 				return 0, err
@@ -448,9 +497,11 @@ func (k *Kernel) Step(budget uint64) error {
 // CPU's turn, and returns the trap unhandled (RunToTrap gives it to a debugger).
 func (k *Kernel) runUntilTrap(budget uint64) (*Thread, cpu.Trap, error) {
 	for {
-		if len(k.runq) == 0 {
+		if len(k.runq) == 0 || k.idleInterrupted {
 			// The last threads ended while the scheduler waited (a signal from the host
-			// killed them): nothing ran, and Run sees the machine is done.
+			// killed them), or a debugger wants the machine while every thread sleeps:
+			// nothing ran.
+			k.idleInterrupted = false
 			return nil, cpu.Trap{Kind: cpu.TrapBudget}, nil
 		}
 		c := k.this
@@ -544,6 +595,7 @@ func (k *Kernel) handleTrap(t *Thread, tr cpu.Trap) error {
 	p := t.proc
 	switch tr.Kind {
 	case cpu.TrapBudget:
+		k.kswapd() // the scheduling tick: kswapd runs if the allocator woke it
 	case cpu.TrapSyscall:
 		k.syscall(p)
 	case cpu.TrapException:
@@ -749,6 +801,9 @@ func (k *Kernel) releaseMM(mm *MM) {
 	}
 	for _, v := range mm.vmas {
 		k.syncRange(mm, v, v.Start, v.End)
+		if v.Flags&VMLocked != 0 {
+			k.unlockRange(mm, v.Start, v.End)
+		}
 	}
 	if k.this.loaded == mm {
 		// Leave the address space before tearing it down, as a kernel must: switch to the

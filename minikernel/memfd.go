@@ -210,7 +210,9 @@ func (k *Kernel) shmWrite(p *Process, f *File, src *uio, off uint64) (uint64, Er
 		}
 		fr, _ := k.ram.Frame(pfn)
 		n := min(4096-pos&0xfff, src.total-done)
+		k.frames.Get(pfn) // pinned while the copy may fault (reclaim.go)
 		got, ok := src.load(k, p, done, fr[pos&0xfff:pos&0xfff+n])
+		k.frames.Put(pfn)
 		k.ram.NoteWrite(pfn)
 		done += uint64(got)
 		if !ok {

@@ -75,6 +75,7 @@ func (k *Kernel) setLockFlags(mm *MM, start, end uint64, set VMAFlags) Errno {
 	for i := mm.index(start); i < len(mm.vmas) && mm.vmas[i].Start < end; i++ {
 		if v := mm.vmas[i]; v.lockable() {
 			v.Flags = v.Flags&^(VMLocked|VMLockOnFault) | set
+			k.relockPages(mm, v)
 		}
 	}
 	mm.mergeRange(start, end)
@@ -182,6 +183,7 @@ func sysMlockall(k *Kernel, p *Process, a *[6]uint64) int64 {
 		for _, v := range mm.vmas {
 			if v.lockable() {
 				v.Flags = v.Flags&^(VMLocked|VMLockOnFault) | add
+				k.relockPages(mm, v)
 			}
 		}
 		mm.mergeRange(0, userTop)
@@ -198,6 +200,7 @@ func sysMunlockall(k *Kernel, p *Process, a *[6]uint64) int64 {
 	mm.defFlags &^= VMLocked | VMLockOnFault
 	for _, v := range mm.vmas {
 		v.Flags &^= VMLocked | VMLockOnFault
+		k.relockPages(mm, v)
 	}
 	mm.mergeRange(0, userTop)
 	return 0
@@ -244,4 +247,14 @@ func (k *Kernel) maxMapCount() int {
 		return k.cfg.MaxMapCount
 	}
 	return maxMapCount
+}
+
+// relockPages tells page reclaim that area v was just locked or unlocked: its resident pages
+// leave the replacement policy's lists, or go back to them (reclaim.go).
+func (k *Kernel) relockPages(mm *MM, v *VMA) {
+	if v.Flags&VMLocked != 0 {
+		k.lockRange(mm, v.Start, v.End)
+	} else {
+		k.unlockRange(mm, v.Start, v.End)
+	}
 }

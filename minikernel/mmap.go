@@ -188,13 +188,23 @@ func (k *Kernel) invalidate(mm *MM, va uint64, why string) {
 	k.flushTLB(&g)
 }
 
-// zap clears the PTEs of [start, end) inside VMA v, releasing their frames; in a shared
-// file area a page the processor marked dirty is written back to the file first. Linux's
+// zap clears the PTEs of [start, end) inside VMA v, releasing their frames and the swap
+// slots of swap entries; in a shared file area a page the processor marked dirty is written
+// back to the file first; a locked area's pages go back to page reclaim. Linux's
 // zap_pte_range() (which moves the dirty bit to the page for writeback).
 func (k *Kernel) zap(mm *MM, v *VMA, start, end uint64, g *tlbGather) {
 	f := v.file()
 	writeback := v.shared() && f != nil && f.kind == fileRegular
-	k.visitPTEs(mm, start, end, func(va, ea uint64, e mmu.PTE) {
+	locked := v.Flags&VMLocked != 0
+	k.visitEntries(mm, start, end, func(va, ea uint64, e mmu.PTE) {
+		if isSwapPTE(e) {
+			k.writePTE(ea, 0) // not present: no TLB holds it
+			k.swapFree(swapSlotOf(e))
+			return
+		}
+		if locked {
+			k.putbackFrame(e.Frame())
+		}
 		if writeback && e&(mmu.PTEDirty|mmu.PTEPresent) == mmu.PTEDirty|mmu.PTEPresent {
 			k.writeBack(f, v.pgoff(va), e.Frame())
 		}
@@ -276,9 +286,17 @@ type mmapRequest struct {
 	name         string // an anonymous area's name in /proc/PID/maps (a private /dev/zero mapping)
 }
 
-// enoughMemory applies the overcommit heuristic this kernel uses: a request for more pages
-// than are free now is refused (Linux's __vm_enough_memory(), with no swap to count).
-func (k *Kernel) enoughMemory(pages uint64) bool { return pages <= k.frames.Free() }
+// enoughMemory applies Linux's heuristic overcommit (vm.overcommit_memory 0,
+// __vm_enough_memory()): a private writable mapping, or growth of one, is refused only when
+// it alone is larger than all of RAM and swap together; anything smaller is admitted, and
+// page reclaim and, at worst, the OOM killer deal with what is actually touched.
+func (k *Kernel) enoughMemory(pages uint64) bool {
+	total := k.frames.Stats().Total - 1 // frame 0 is never used
+	if k.swap != nil {
+		total += k.swap.Slots()
+	}
+	return pages <= total
+}
 
 // mmapRegion places and creates the area r describes in p's address space and returns its
 // address. check, when not nil, runs after the placement (where do_mmap makes its checks of
@@ -413,7 +431,7 @@ func (k *Kernel) dontNeed(mm *MM, start, end uint64) {
 // allocated first, so a failure leaves everything as it was.
 func (k *Kernel) movePTEs(mm *MM, from, to, length uint64) error {
 	var need []uint64
-	k.visitPTEs(mm, from, from+length, func(va, ea uint64, e mmu.PTE) {
+	k.visitEntries(mm, from, from+length, func(va, ea uint64, e mmu.PTE) {
 		need = append(need, va)
 	})
 	for _, va := range need {

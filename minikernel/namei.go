@@ -185,10 +185,24 @@ func (k *Kernel) magicExe(p *Process, g gpath) (gpath, bool) {
 // The descriptor is close-on-exec on the host.
 func (k *Kernel) hostOpen(g gpath, flags int, mode uint32) (int, Errno) {
 	follow := flags&oNofollow == 0 && flags&(oCreat|oExcl) != oCreat|oExcl
-	l, e := k.ns.fs.Lookup(g.start, g.name, follow)
+	var l hostfs.Loc
+	var e hostfs.Errno
+	if t := k.cur; t != nil {
+		if pp, ok := k.procPath(t.proc, g); ok {
+			// The guest's /proc, never the host's (procfs.go).
+			pl, pe := k.procLoc(t.proc, pp, follow)
+			if pe != 0 {
+				return -1, pe
+			}
+			l = pl
+			goto open
+		}
+	}
+	l, e = k.ns.fs.Lookup(g.start, g.name, follow)
 	if e != 0 {
 		return -1, Errno(e)
 	}
+open:
 	defer l.Close()
 	if !l.Follow {
 		flags |= oNofollow
@@ -200,6 +214,9 @@ func (k *Kernel) hostOpen(g gpath, flags int, mode uint32) (int, Errno) {
 // lookup resolves g to a name in a held directory (following a final symbolic link when
 // follow; procfs's magic /proc/self/exe too). The caller closes the Loc.
 func (k *Kernel) lookup(p *Process, g gpath, follow bool) (hostfs.Loc, Errno) {
+	if pp, ok := k.procPath(p, g); ok && p != nil {
+		return k.procLoc(p, pp, follow) // the guest's /proc, never the host's (procfs.go)
+	}
 	if exe, ok := k.magicExe(p, g); ok && follow {
 		g = exe
 	}

@@ -15,8 +15,9 @@ import (
 // filemap_fault) with the address_space of an inode.
 //
 // The cache holds one reference to each of its frames; each PTE that maps one holds another.
-// An object's pages leave the cache when its last open description goes away (there is no
-// LRU yet), so a machine with no process left has no page-cache frame in use.
+// An object's pages leave the cache when page reclaim takes them (reclaim.go), or when its
+// last open description goes away, so a machine with no process left has no page-cache
+// frame in use.
 
 // fileID identifies an object: a host file by device and inode number, or a shared-memory
 // object (MAP_SHARED|MAP_ANONYMOUS) by a serial number.
@@ -33,12 +34,16 @@ type Inode struct {
 	size  uint64            // bytes; authoritative for the guest (write() and truncation update it)
 	pages map[uint64]uint64 // page index -> frame
 	refs  int               // open descriptions (File) referring to the inode
+	// swapped holds the pages of a shared-memory object that page reclaim wrote to swap:
+	// page index -> slot (swap.go). nil while none is.
+	swapped map[uint64]uint64
 	// execs counts the address spaces executing the file (as program or interpreter) and
 	// writers the open descriptions that may write it: Linux's i_writecount, negative while
 	// executed, positive while open for writing. One excludes the other (ETXTBSY).
 	execs, writers int
 	stat           hostfs.Stat // the host's answer when the inode was first opened
 	memfd          *memfdInfo  // a memfd's seals (memfd.go); nil for other objects
+	sysv           *shmSeg     // the System V segment the object is (sysvshm.go)
 }
 
 // Size returns the object's size in bytes.
@@ -114,11 +119,18 @@ func (k *Kernel) cachePage(f *File, idx uint64) (frame uint64, hit bool, err err
 	ino := f.ino
 	if pfn, ok := ino.pages[idx]; ok {
 		k.cache.Hits++
+		k.frames.setFlags(pfn, flagReferenced, true) // mark_page_accessed()
 		return pfn, true, nil
 	}
 	k.refreshSize(f) // the host may have grown or shrunk the file
 	if idx<<12 >= pageRoundUp(ino.size) {
 		return 0, false, errBeyondEOF
+	}
+	// Direct reclaim may run here: every caller holds no frame it has not counted a
+	// reference to (a read() pins the page it copies from while the copy may fault).
+	k.reclaimIfLow(false)
+	if pfn, err := k.shmSwapIn(ino, idx); pfn != 0 || err != nil {
+		return pfn, false, err
 	}
 	var pfn uint64
 	if f.hfd >= 0 {
@@ -159,6 +171,10 @@ func (k *Kernel) cachePage(f *File, idx uint64) (frame uint64, hit bool, err err
 // somewhere stay allocated until unmapped (their PTEs hold references); later faults past
 // the new end are SIGBUS.
 func (k *Kernel) truncatePages(ino *Inode, size uint64) {
+	k.shmDropSwapped(ino, pageRoundUp(size)>>12, ^uint64(0))
+	if size&0xfff != 0 {
+		_, _ = k.shmSwapIn(ino, size>>12) // its tail is cleared below
+	}
 	for _, idx := range ino.sortedPages() {
 		if idx<<12 >= pageRoundUp(size) {
 			k.frames.Put(ino.pages[idx])
@@ -178,6 +194,7 @@ func (k *Kernel) truncatePages(ino *Inode, size uint64) {
 // dropInode releases every cached page of ino and forgets it. Dirty data has been written
 // back already: every shared PTE that could hold it was unmapped first.
 func (k *Kernel) dropInode(ino *Inode) {
+	k.shmDropSwapped(ino, 0, ^uint64(0))
 	for _, idx := range ino.sortedPages() {
 		k.frames.Put(ino.pages[idx])
 		delete(ino.pages, idx)

@@ -15,25 +15,26 @@ import (
 // all levels, SDM Vol. 3A 4.6).
 const tableFlags = mmu.PTEPresent | mmu.PTEWrite | mmu.PTEUser
 
-// Software bits (9-11) the kernel keeps in leaf PTEs, where the processor ignores them
-// (SDM Vol. 3A table 4-20). The kernel's notes live in the entry itself, never in a side
+// Software bits (9-11) the kernel keeps in present leaf PTEs, where the processor ignores
+// them (SDM Vol. 3A table 4-20). The kernel's notes live in the entry itself, never in a side
 // table that could drift from it.
 const (
 	// softCOW marks a PTE that is read-only only because its frame is shared copy-on-write
 	// (after fork, or a private file page still in the page cache): a write fault on it
 	// breaks the sharing.
 	softCOW uint8 = 1 << 0
-	// softProtNone marks a not-present entry that still holds its frame: a page of a
-	// PROT_NONE area (Linux's _PAGE_PROTNONE). With P clear the processor ignores every
-	// other bit (SDM Vol. 3A 4.5), so any access faults and the frame survives mprotect.
-	softProtNone uint8 = 1 << 1
 )
 
-// pteCOW and pteProtNone are the software bits in their places in the entry.
-const (
-	pteCOW      = mmu.PTE(softCOW) << mmu.PTESoftShift
-	pteProtNone = mmu.PTE(softProtNone) << mmu.PTESoftShift
-)
+// pteCOW is the software bit softCOW in its place in the entry.
+const pteCOW = mmu.PTE(softCOW) << mmu.PTESoftShift
+
+// pteProtNone marks a not-present entry that still holds its frame: a page of a PROT_NONE
+// area. With P clear the processor ignores every other bit (SDM Vol. 3A 4.5), so any access
+// faults and the frame survives mprotect. It is bit 8, where Linux keeps _PAGE_PROTNONE (the
+// G bit's place, meaningless without P), so that bits 9 and up of a not-present entry are
+// free for a swap entry (swap.go): a not-present entry is empty (zero), PROT_NONE (bit 8), or
+// a swap entry (anything else), as Linux's pte_none(), pte_present() and is_swap_pte() tell.
+const pteProtNone = mmu.PTEGlobal
 
 // pteMapped reports whether a leaf entry holds a frame: present, or PROT_NONE.
 func pteMapped(e mmu.PTE) bool { return e&mmu.PTEPresent != 0 || e&pteProtNone != 0 }
@@ -139,21 +140,28 @@ type pteVisitor func(va, ea uint64, e mmu.PTE)
 // walk_page_range() shape: pgd, pud, pmd, pte loops.
 func (k *Kernel) visitPTEs(mm *MM, start, end uint64, fn pteVisitor) {
 	if start < end {
-		k.visitLevel(mm.pml4, 4, start, end, fn)
+		k.visitLevel(mm.pml4, 4, start, end, false, fn)
 	}
 }
 
-func (k *Kernel) visitLevel(table uint64, level int, start, end uint64, fn pteVisitor) {
+// visitEntries is visitPTEs that also visits swap entries (every non-empty leaf).
+func (k *Kernel) visitEntries(mm *MM, start, end uint64, fn pteVisitor) {
+	if start < end {
+		k.visitLevel(mm.pml4, 4, start, end, true, fn)
+	}
+}
+
+func (k *Kernel) visitLevel(table uint64, level int, start, end uint64, swap bool, fn pteVisitor) {
 	shift := 12 + 9*uint(level-1)
 	for va := start; va < end; {
 		next := (va>>shift + 1) << shift
 		ea := table<<12 + (va>>shift&511)*8
 		e := k.readPTE(ea)
 		switch {
-		case level == 1 && pteMapped(e):
+		case level == 1 && (pteMapped(e) || swap && e != 0):
 			fn(va, ea, e)
 		case level > 1 && e&mmu.PTEPresent != 0:
-			k.visitLevel(e.Frame(), level-1, va, min(next, end), fn)
+			k.visitLevel(e.Frame(), level-1, va, min(next, end), swap, fn)
 		}
 		va = next
 	}
@@ -194,8 +202,9 @@ func (k *Kernel) pruneLevel(table uint64, level int, start, end uint64, freed *b
 	return true
 }
 
-// freeTables releases every page-table page of the tables rooted at pml4 and every frame
-// they map (dropping one reference each). The caller flushes the TLB.
+// freeTables releases every page-table page of the tables rooted at pml4, every frame they
+// map (dropping one reference each) and every swap slot their swap entries name. The caller
+// flushes the TLB.
 func (k *Kernel) freeTables(pml4 uint64) {
 	k.freeLevel(pml4, 4)
 }
@@ -206,6 +215,8 @@ func (k *Kernel) freeLevel(pfn uint64, level int) {
 		switch {
 		case level == 1 && pteMapped(e):
 			k.frames.Put(e.Frame())
+		case level == 1 && e != 0:
+			k.swapFree(swapSlotOf(e))
 		case level > 1 && e&mmu.PTEPresent != 0:
 			k.freeLevel(e.Frame(), level-1)
 		}

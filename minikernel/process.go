@@ -35,6 +35,9 @@ type Process struct {
 	status int    // wait status as Linux encodes it
 	state  procState
 	insns  uint64 // instructions retired by all its threads (its CPU time)
+	// oomScoreAdj biases the OOM killer (-1000: never; 1000: first), as
+	// /proc/PID/oom_score_adj does.
+	oomScoreAdj int
 
 	parent   *Process // nil: the kernel reaps it
 	children []*Process

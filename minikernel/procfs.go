@@ -152,6 +152,7 @@ func (k *Kernel) procRoot(p *Process) *procEnt {
 		for _, n := range procTopFiles {
 			out = append(out, procDirent{n, dtReg})
 		}
+		out = append(out, procDirent{"sysvipc", dtDir})
 		if k.cfg.Root == "" {
 			out = append(out, procDirent{"sys", dtDir}, procDirent{"mounts", dtLnk},
 				procDirent{"filesystems", dtReg}, procDirent{"cmdline", dtReg})
@@ -214,6 +215,9 @@ func (k *Kernel) procTop(p *Process, name string) (*procEnt, Errno) {
 		}
 		return k.procPidDir(p, q, nil), 0
 	}
+	if name == "sysvipc" {
+		return k.procSysvipc(), 0
+	}
 	if gen := k.procTopGen(name); gen != nil {
 		return &procEnt{kind: procFileKind, path: "/proc/" + name, mode: 0o444, gen: gen}, 0
 	}
@@ -223,6 +227,19 @@ func (k *Kernel) procTop(p *Process, name string) (*procEnt, Errno) {
 		return nil, ENOENT
 	}
 	return &procEnt{host: &gpath{start: k.ns.fs.Root(), name: "proc/" + name}}, 0
+}
+
+// procSysvipc is /proc/sysvipc: the System V shared memory segments (sysvshm.go). There are
+// no message queues or semaphore sets here.
+func (k *Kernel) procSysvipc() *procEnt {
+	return &procEnt{kind: procDirKind, path: "/proc/sysvipc", mode: 0o555,
+		list: func() []procDirent { return []procDirent{{"shm", dtReg}} },
+		child: func(name string) (*procEnt, Errno) {
+			if name != "shm" {
+				return nil, ENOENT
+			}
+			return &procEnt{kind: procFileKind, path: "/proc/sysvipc/shm", mode: 0o444, gen: k.procSysvipcShm}, 0
+		}}
 }
 
 // procTopGen returns the maker of one of /proc's own files.
@@ -754,6 +771,25 @@ func (k *Kernel) procResolveAt(p *Process, name string, follow bool) (atTarget, 
 		obj = &procOpenDir{ent: e}
 	}
 	return atTarget{file: k.newSpecial(obj, e.path, oPath), fd: -1}, 0
+}
+
+// procLoc is where a /proc path leads on the host, for the calls that act on a host file
+// (chmod, truncate, xattrs, ...): the host file of a guest descriptor (fd/N, through emu's
+// own descriptor of it), or the host path a link leads to. /proc's own entries have no host
+// file: EACCES, as a change of one is refused.
+func (k *Kernel) procLoc(p *Process, name string, follow bool) (hostfs.Loc, Errno) {
+	e, err := k.procWalk(p, name, follow)
+	switch {
+	case err != 0:
+		return hostfs.Loc{}, err
+	case e.kind == procLinkKind:
+		return hostfs.Loc{}, EACCES
+	case e.host != nil:
+		return k.lookup(p, *e.host, follow)
+	case e.file != nil && e.file.hfd >= 0:
+		return hostfs.Loc{Dir: atFdcwd, Name: procFDPath(e.file.hfd), Follow: true}, 0
+	}
+	return hostfs.Loc{}, EACCES
 }
 
 // procHostPath returns, for a /proc path that leads out of the emulated /proc, where it

@@ -16,6 +16,8 @@ import (
 func (k *Kernel) vmaIdentity(mm *MM, v *VMA) (major, minor uint64, ino uint64, name string) {
 	f := v.file()
 	switch {
+	case f != nil && f.kind == fileShm && f.ino.sysv != nil:
+		return 0, 1, uint64(f.ino.sysv.id()), f.ino.name
 	case f != nil && f.kind == fileShm:
 		return 0, 1, f.ino.id.shm, f.ino.name
 	case f != nil && f.hfd >= 0:
@@ -79,12 +81,19 @@ type pageStats struct {
 // areaStats counts the pages of [start, end) of v in mm.
 func (k *Kernel) areaStats(mm *MM, v *VMA, st *pageStats) {
 	f := v.file()
-	k.visitPTEs(mm, v.Start, v.End, func(va, ea uint64, e mmu.PTE) {
+	if f != nil && f.ino != nil {
+		st.swap += k.shmSwappedIn(f.ino, v.pgoff(v.Start), v.pgoff(v.End-1)+1) << 12
+	}
+	k.visitEntries(mm, v.Start, v.End, func(va, ea uint64, e mmu.PTE) {
+		if isSwapPTE(e) {
+			st.swap += 4096 // a swapped-out page (swap.go)
+			return
+		}
 		pfn := e.Frame()
 		maps := uint64(k.frames.Ref(pfn))
 		cache := k.frames.Kind(pfn) == FrameCache
-		if cache && maps > 1 {
-			maps-- // the page cache's own reference
+		if (cache || k.frames.flags(pfn)&flagSwapCache != 0) && maps > 1 {
+			maps-- // the page cache's or swap cache's own reference
 		}
 		if maps == 0 {
 			maps = 1
@@ -247,7 +256,7 @@ func (k *Kernel) procSmapsRollup(q *Process) []byte {
 
 // memCounts are an address space's sizes in pages, as status and statm show them.
 type memCounts struct {
-	total, rss, anon, file, shmem, locked, data, stack, exec, lib, pte uint64
+	total, rss, anon, file, shmem, locked, data, stack, exec, lib, pte, swap uint64
 }
 
 // memOf counts mm's pages.
@@ -265,6 +274,7 @@ func (k *Kernel) memOf(mm *MM) memCounts {
 		c.anon += st.anon >> 12
 		c.file += st.file >> 12
 		c.shmem += st.shmem >> 12
+		c.swap += st.swap >> 12
 		switch {
 		case v.Flags&VMLocked != 0:
 			c.locked += pages
@@ -340,7 +350,7 @@ func (k *Kernel) procStatus(q *Process, t *Thread) []byte {
 		kb("VmExe:", m.exec)
 		kb("VmLib:", m.lib)
 		w("VmPTE:\t%8d kB\n", m.pte)
-		kb("VmSwap:", 0)
+		kb("VmSwap:", m.swap)
 		w("HugetlbPages:\t%8d kB\n", 0)
 		w("CoreDumping:\t0\n")
 		thp := 1
@@ -522,6 +532,12 @@ const (
 // shared, mapped by this entry only, soft-dirty (every page here, no clear_refs).
 func (k *Kernel) pagemapEntry(mm *MM, va uint64, showPFN bool) uint64 {
 	e, _ := k.lookupPTE(mm, va)
+	if isSwapPTE(e) {
+		// A swapped-out page: the swap type in bits 0-4, the offset in bits 5-54
+		// (pte_to_pagemap_entry() with MAX_SWAPFILES_SHIFT).
+		typ, off := swapEntryOf(e)
+		return pmSwap | pmSoftDirty | (uint64(typ)|off<<5)&pmPFNMask
+	}
 	if !pteMapped(e) {
 		return 0
 	}
@@ -670,13 +686,17 @@ func (k *Kernel) procMeminfo() []byte {
 	kb("MemAvailable:", free+cached)
 	kb("Buffers:", 0)
 	kb("Cached:", cached)
-	kb("SwapCached:", 0)
+	var swapTotal, swapFree, swapCached uint64
+	if sw, ok := k.Swap(); ok {
+		swapTotal, swapFree, swapCached = sw.Slots<<2, (sw.Slots-sw.Used)<<2, sw.Cached<<2
+	}
+	kb("SwapCached:", swapCached)
 	for _, l := range []string{"Active:", "Inactive:", "Active(anon):", "Inactive(anon):", "Active(file):",
 		"Inactive(file):", "Unevictable:", "Mlocked:"} {
 		kb(l, 0)
 	}
-	kb("SwapTotal:", 0)
-	kb("SwapFree:", 0)
+	kb("SwapTotal:", swapTotal)
+	kb("SwapFree:", swapFree)
 	for _, l := range []string{"Dirty:", "Writeback:", "AnonPages:", "Mapped:", "Shmem:", "KReclaimable:",
 		"Slab:", "SReclaimable:", "SUnreclaim:", "KernelStack:", "PageTables:", "SecPageTables:",
 		"NFS_Unstable:", "Bounce:", "WritebackTmp:"} {

@@ -46,6 +46,7 @@ func (k *Kernel) ramTooSmall(path string, argv, envp []string) error {
 	cfg.RAM = max(k.cfg.RAM, 256<<20)
 	cfg.Stdin, cfg.Stdout, cfg.Stderr, cfg.Log = nil, nil, nil, nil
 	cfg.MaxInsns = 0
+	cfg.Swap, cfg.SwapFile, cfg.Policy = 0, "", nil // never touch the user's swap file
 	e := &RAMTooSmallError{Prog: path, RAM: k.cfg.RAM}
 	s, err := New(cfg)
 	if err != nil {

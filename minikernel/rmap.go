@@ -46,6 +46,7 @@ func (k *Kernel) zeroTail(ino *Inode, from, to uint64) {
 	if from&0xfff == 0 {
 		return
 	}
+	_, _ = k.shmSwapIn(ino, from>>12) // a swapped-out last page comes back to be cleared
 	pfn, ok := ino.pages[from>>12]
 	if !ok || k.hostBacked(pfn) {
 		return // the host's page: the host decides what the tail reads as, as for its own processes

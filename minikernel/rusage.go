@@ -3,8 +3,8 @@ package minikernel
 // Resource usage: getrusage, and the counts behind it (Linux's task_struct min_flt/maj_flt,
 // signal_struct's totals and cmaxrss, mm's hiwater_rss). CPU time is guest instructions
 // (one nanosecond each, all of it user time); a minor fault is one the kernel resolved
-// without reading a file (demand-zero, copy-on-write, a page already in the page cache), a
-// major fault one that read the file; the peak resident set is sampled when it can fall:
+// without reading a page (demand-zero, copy-on-write, a page already in the page cache or
+// the swap cache), a major fault one that read the file or swap (FaultOutcome.Major); the peak resident set is sampled when it can fall:
 // at exit, at execve, and before large unmappings.
 
 // rusageAcct counts one thread's or process's page faults.
@@ -31,10 +31,11 @@ func (k *Kernel) countFault(out FaultOutcome) {
 		return
 	}
 	switch out {
-	case FaultFileRead:
+	case FaultSIGSEGV, FaultSIGBUS, FaultOOM, FaultEFAULT:
+	case FaultFileRead, FaultSwapIn: // out.Major(): the page had to be read
 		t.ru.majflt++
 		t.proc.acct.self.majflt++
-	case FaultDemandZero, FaultFileCached, FaultCOWCopy, FaultCOWReuse, FaultStackGrowth, FaultSpurious:
+	default:
 		t.ru.minflt++
 		t.proc.acct.self.minflt++
 	}

@@ -102,6 +102,13 @@ type sleepCall struct {
 	// noSignals makes the sleep deaf to signals (TASK_KILLABLE: only a fatal signal, which
 	// ends the process at once, cuts it short): vfork's wait for its child.
 	noSignals bool
+	// hostFD and hostEvents, when hostEvents is not zero, say the call waits for a host
+	// descriptor to be ready (POLLIN, POLLOUT): the scheduler polls it (hostio.go).
+	// fifoOpen says it waits for a FIFO's other end to be opened, which no poll shows:
+	// the scheduler retries it every little while.
+	hostFD     int32
+	hostEvents int16
+	fifoOpen   bool
 }
 
 // interruptedResult is what the call returns when a signal ends its sleep.

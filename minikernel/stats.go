@@ -36,6 +36,10 @@ type Stats struct {
 	// Shootdowns sums the CPUs' TLB shootdown counters; CPUs has each CPU's counts.
 	Shootdowns CPUStats
 	CPUs       []CPUStat
+	// Reclaim is what page reclaim did; Swap the swap area's use (HasSwap false: none).
+	Reclaim ReclaimStats
+	Swap    SwapInfo
+	HasSwap bool
 }
 
 // CPUStat is one CPU's part of a run.
@@ -43,6 +47,32 @@ type CPUStat struct {
 	ID         int
 	ITLB, DTLB tlb.Stats
 	CPUStats
+}
+
+// MajorFaults counts the faults that read their page from a file or from swap; MinorFaults
+// the other faults that mapped a page (Linux's maj_flt and min_flt).
+func (s *Stats) MajorFaults() uint64 {
+	var n uint64
+	for o, c := range s.Faults {
+		if FaultOutcome(o).Major() {
+			n += c
+		}
+	}
+	return n
+}
+
+// MinorFaults counts the faults resolved without reading a page (see MajorFaults); signals,
+// EFAULT and out-of-memory outcomes are neither.
+func (s *Stats) MinorFaults() uint64 {
+	var n uint64
+	for o, c := range s.Faults {
+		switch out := FaultOutcome(o); {
+		case out.Major(), out == FaultSIGSEGV, out == FaultSIGBUS, out == FaultOOM, out == FaultEFAULT:
+		default:
+			n += c
+		}
+	}
+	return n
 }
 
 // FaultCount returns how many page faults had outcome o.
@@ -139,6 +169,8 @@ func (c *StatsCollector) Snapshot() Stats {
 	pc := c.k.cache
 	s.PageCacheHits, s.PageCacheMisses, s.PageCachePages = pc.Hits, pc.Misses, uint64(pc.Pages())
 	s.Writebacks = c.k.writebacks
+	s.Reclaim = c.k.ReclaimStats()
+	s.Swap, s.HasSwap = c.k.Swap()
 	s.HostFilePages, s.CopiedFilePages, s.EvictedFilePages = c.k.hp.mapped, c.k.hp.copied, c.k.hp.evicted
 	return s
 }

@@ -63,16 +63,28 @@ func sysOpenat(k *Kernel, p *Process, a *[6]uint64) int64 {
 		return -int64(e)
 	}
 	flags := int(int32(a[2]))
-	f, e := k.openFile(p, abs, flags, uint32(a[3])&0o7777)
-	if e != 0 {
-		return -int64(e)
+	try := func() int64 {
+		f, e := k.openFile(p, abs, flags, uint32(a[3])&0o7777)
+		if e == errFifoNoReader {
+			return sysBlocks
+		}
+		if e != 0 {
+			return -int64(e)
+		}
+		fd, e := p.fds.install(f, flags&oCloexec != 0, 0)
+		if e != 0 {
+			f.put()
+			return -int64(e)
+		}
+		return int64(fd)
 	}
-	fd, e := p.fds.install(f, flags&oCloexec != 0, 0)
-	if e != 0 {
-		f.put()
-		return -int64(e)
+	if r := try(); r != sysBlocks {
+		return r
 	}
-	return int64(fd)
+	// open(2) of a FIFO for writing waits for a reader (fifo_open()); the scheduler tries
+	// again while the thread sleeps (hostio.go).
+	k.hostSleepHint = true
+	return k.block(p, &sleepCall{retry: try, restartable: true, fifoOpen: true})
 }
 
 // close(fd).
@@ -116,6 +128,9 @@ func (k *Kernel) doRead(p *Process, f *File, dst *uio, pos *uint64) int64 {
 	if f.kind == filePidfd {
 		return -int64(EINVAL) // a pidfd has no read method
 	}
+	if f.kind == fileDevice && f.hfd >= 0 && pos == nil {
+		return k.hostIOCall(p, f, dst, false) // sleeps, not the host, while nothing is there
+	}
 	if f.kind == filePipe {
 		return k.pipeReadCall(p, f, dst)
 	}
@@ -150,6 +165,9 @@ func (k *Kernel) doWrite(p *Process, f *File, src *uio, pos *uint64) int64 {
 	}
 	if f.kind == filePidfd {
 		return -int64(EINVAL)
+	}
+	if f.kind == fileDevice && f.hfd >= 0 && pos == nil {
+		return k.hostIOCall(p, f, src, true) // sleeps, not the host, while there is no room
 	}
 	if f.kind == filePipe {
 		return k.pipeWriteCall(p, f, src)

@@ -124,6 +124,13 @@ func sysFallocate(k *Kernel, p *Process, a *[6]uint64) int64 {
 // every shared mapping see a hole; with free, whole pages in the range leave the cache
 // instead (a hole in shared memory gives its pages back; mappings read zeros afresh).
 func (k *Kernel) zeroCachedRange(ino *Inode, from, to uint64, free bool) {
+	if from < to && ino.swapped != nil {
+		// Swapped-out pages wholly in the range become holes; the partly covered ones at
+		// either end come back to be cleared in part.
+		k.shmDropSwapped(ino, pageRoundUp(from)>>12, to>>12)
+		_, _ = k.shmSwapIn(ino, from>>12)
+		_, _ = k.shmSwapIn(ino, (to-1)>>12)
+	}
 	for _, idx := range ino.sortedPages() {
 		ps, pe := idx<<12, idx<<12+4096
 		if pe <= from || ps >= to {

@@ -499,6 +499,7 @@ func sysMadvise(k *Kernel, p *Process, a *[6]uint64) int64 {
 		for i := mm.index(start); i < len(mm.vmas) && mm.vmas[i].Start < end; i++ {
 			v := mm.vmas[i]
 			ino := v.file().ino
+			k.shmDropSwapped(ino, v.pgoff(max(start, v.Start)), v.pgoff(min(end, v.End)-1)+1)
 			for va := max(start, v.Start); va < min(end, v.End); va += 4096 {
 				if pfn, ok := ino.pages[v.pgoff(va)]; ok {
 					delete(ino.pages, v.pgoff(va))

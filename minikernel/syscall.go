@@ -280,6 +280,11 @@ var syscalls = map[uint64]syscallEntry{
 	285: {"fallocate", sysFallocate},
 	326: {"copy_file_range", sysCopyFileRange},
 	319: {"memfd_create", sysMemfdCreate},
+	29:  {"shmget", sysShmget},
+	30:  {"shmat", sysShmat},
+	31:  {"shmctl", sysShmctl},
+	67:  {"shmdt", sysShmdt},
+	324: {"membarrier", sysMembarrier},
 	188: {"setxattr", sysSetxattr},
 	189: {"lsetxattr", sysLsetxattr},
 	190: {"fsetxattr", sysFsetxattr},
@@ -306,6 +311,7 @@ func (k *Kernel) syscall(p *Process) {
 	e, ok := syscalls[nr]
 	t := k.cur
 	t.sig.sysnr = int64(nr) // orig_ax: the return to user mode may restart the call
+	k.reclaimIfLow(false)   // direct reclaim, while the call holds nothing
 	var ret int64
 	if ok {
 		ret = e.fn(k, p, &a)

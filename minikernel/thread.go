@@ -23,6 +23,12 @@ type Thread struct {
 	regs  cpu.State // saved while the thread is not on a CPU
 	state procState // runnable, blocked, or reaped once it has exited
 	insns uint64    // instructions retired in this thread (its CPU time)
+	// inflight holds the frames faults mapped for the thread since it last retired an
+	// instruction (at faultAt): the pages the instruction being retried needs, which page
+	// reclaim leaves alone so that it can complete (reclaim.go).
+	inflight [maxInflight]uint64
+	nflight  int
+	faultAt  uint64
 
 	exited bool
 	sleep  *sleepCall // the system call the thread sleeps in (sleep.go), or nil
@@ -221,13 +227,14 @@ func (k *Kernel) inMM(t *Thread, fn func()) {
 		fn()
 		return
 	}
-	saved := k.this.loaded
+	saved, lazy := k.this.loaded, k.this.lazy
 	k.loadMM(t.proc.mm)
 	k.cur = t
 	fn()
 	k.cur = prev
 	if saved != nil && saved.users > 0 {
 		k.loadMM(saved)
+		k.this.lazy = lazy && prev == nil // an idle CPU goes back to holding it lazily
 	} else {
 		k.loadMM(nil)
 	}

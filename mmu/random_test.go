@@ -381,8 +381,16 @@ func (w *world) invalidate(hit []affected) {
 		// non-global entries went with the CR3 load that left it.
 		for _, a := range hit {
 			switch {
-			case a.space == w.cur || a.global:
+			case a.space == w.cur:
 				w.m.mmu.Invlpg(a.va)
+			case a.global:
+				w.m.mmu.Invlpg(a.va) // the global translation, in every PCID
+				if w.sc.pcide {
+					// INVLPG drops the paging-structure caches of the current PCID only
+					// (SDM 4.10.4.1): the other space's may still hold the entries the
+					// change made stale (found by FuzzTranslateMatchesReference).
+					require.NoError(w.t, w.m.mmu.Invpcid(mmu.InvpcidAddress, uint16(w.pcid(a.space)), a.va))
+				}
 			case w.sc.pcide:
 				require.NoError(w.t, w.m.mmu.Invpcid(mmu.InvpcidAddress, uint16(w.pcid(a.space)), a.va))
 			}

@@ -129,6 +129,9 @@ func debugCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	k, err := minikernel.New(cfg)
 	if err != nil {
+		if code := machineError(stderr, "emu debug", err); code != 0 {
+			return code
+		}
 		fmt.Fprintf(stderr, "emu: %v\n", err)
 		return 1
 	}

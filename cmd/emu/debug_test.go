@@ -102,8 +102,9 @@ func TestDebugDemandZeroFaultBeforeAndAfter(t *testing.T) {
 	frame := hexField(t, after, `=> demand-zero, frame (`+hexNum+`)`)
 	assert.Contains(t, after, "kernel: fault   user read at "+hex(addr))
 	assert.Equal(t, frame, hexField(t, after, `PTE now\s+0x[0-9a-f]{16} rw-u--- frame (`+hexNum+`) \(user, ref 1\)`))
-	// frames: the new frame is mapped by pid 2 at the faulting page.
-	assert.Regexp(t, regexp.MustCompile(`(?m)^\s+`+hex(frame)+`\s+user\s+1\s+pid 2 `+hex(addr&^0xfff)+` \[anon\] rw-u---$`), r[4].out)
+	// frames: the new frame is mapped by pid 2 at the faulting page, and the replacement
+	// policy holds it (reclaim "lru").
+	assert.Regexp(t, regexp.MustCompile(`(?m)^\s+`+hex(frame)+`\s+user\s+1\s+lru\s+pid 2 `+hex(addr&^0xfff)+` \[anon\] rw-u---$`), r[4].out)
 }
 
 // break syscall stops before the kernel runs the call, with its arguments decoded; the step

@@ -18,7 +18,7 @@ import (
 const traceJSONHelp = `JSON trace (--trace-format json): one object per line. Every object has
   insns   number  instructions retired so far (guest time; for tlb events, at the start
                   of the basic block being executed)
-  kind    string  fault, syscall, signal, exec, exit, fork, switch, frame or tlb
+  kind    string  fault, syscall, signal, exec, exit, fork, switch, frame, tlb or reclaim
   pid     number  the process
 Strings are valid JSON whatever a file name holds: control characters escaped, bytes that
 are not UTF-8 written as U+FFFD. And, by kind (addresses and 64-bit values are hex strings
@@ -27,7 +27,8 @@ such as "0x401000"):
            code_bits ("P W U RSVD I", "-" for a clear bit), kernel (true when the kernel
            faulted copying for a system call), vma (null or {start, end, prot, name}),
            outcome (demand-zero, file-read, file-cached, cow-copy, cow-reuse, stack-growth,
-           spurious, SIGSEGV, SIGBUS, out-of-memory, EFAULT), frame (the frame mapped, or null)
+           spurious, SIGSEGV, SIGBUS, out-of-memory, EFAULT, swap-in, swap-cached), frame (the
+           frame mapped, or null)
   syscall  rip, nr (number), name, args (six hex strings), ret (number), errno (name or null)
   signal   rip, signal (name), signo (number), reason
   exec     path, entry
@@ -38,6 +39,11 @@ such as "0x401000"):
            ref (reference count after the change)
   tlb      tlb (ITLB, DTLB or TLB), op (fill, evict, invalidate, flush); except for a
            flush: va, pa, size (4K, 2M, 1G), pcid (number), perm (letters r w x u g a d)
+  reclaim  op (scan, evict, write-back, swap-out, swap-in, cull, done); for scan and done:
+           pages (wanted, or reclaimed); else frame, slot (number or null), addr (the first
+           mapping's page, pid its process; null when unmapped), mapped (PTEs that mapped
+           it), file and index (a file page) or file null; and reason (who ran the pass, or
+           the policy's reason)
 `
 
 type jsonObj struct{ b []byte }
@@ -174,11 +180,48 @@ func appendEventJSON(b []byte, e *minikernel.Event) []byte {
 			o.num("pages", int64(e.Pages))
 		}
 		o.str("reason", e.Text)
+	case minikernel.EvIPI:
+		o.key("targets")
+		o.b = append(o.b, '[')
+		for i, c := range cpuList(e.Targets) {
+			if i > 0 {
+				o.b = append(o.b, ',')
+			}
+			o.b = strconv.AppendInt(o.b, int64(c), 10)
+		}
+		o.b = append(o.b, ']')
+		o.str("reason", e.Text)
 	case minikernel.EvFrame:
 		o.str("op", e.FrameOp.String())
 		o.hex("frame", e.Frame)
 		o.str("frame_kind", e.FrameKind.String())
 		o.unum("ref", uint64(e.Ref))
+	case minikernel.EvReclaim:
+		o.str("op", e.Reclaim.String())
+		switch e.Reclaim {
+		case minikernel.ReclaimScan, minikernel.ReclaimDone:
+			o.num("pages", int64(e.Pages))
+		default:
+			o.hex("frame", e.Frame)
+			if e.Slot != 0 {
+				o.unum("slot", e.Slot)
+			} else {
+				o.null("slot")
+			}
+			if e.PID != 0 {
+				o.hex("addr", e.Addr)
+			} else {
+				o.null("addr")
+			}
+			o.num("mapped", int64(e.Mapped))
+			if e.Path != "" {
+				o.str("file", e.Path)
+				o.unum("index", e.Index)
+			} else {
+				o.null("file")
+			}
+		}
+		o.str("reason", e.Text)
 	case minikernel.EvTLB:
 		o.str("tlb", e.TLB)
 		o.str("op", e.TLBOp.String())

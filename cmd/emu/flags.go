@@ -1,18 +1,22 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/mmu"
+	"github.com/vmemu/vmemu/reclaim"
 	"github.com/vmemu/vmemu/tlb"
 )
 
-// The machine flags shared by `emu run` and `emu debug`: --ram, --tlb, --seed, --max-insns.
+// The machine flags shared by `emu run` and `emu debug`: --ram, --tlb, --seed, --max-insns,
+// and the memory-pressure ones: --swap, --swap-file, --reclaim, --frames.
 
 type machineOptions struct {
 	ram      string
@@ -20,6 +24,10 @@ type machineOptions struct {
 	seed     uint64
 	maxInsns uint64
 	clock    string
+	swap     string
+	swapFile string
+	reclaim  string
+	frames   uint64
 	cpus     int
 	net      string
 	notes    []string // set by config: remarks about the flags, for stderr
@@ -38,6 +46,10 @@ func (o *machineOptions) register(fs *flag.FlagSet) {
 		"and ::1 only, the default) or host (every address the host reaches)")
 	fs.StringVar(&o.clock, "clock-start", "host", "the guest's wall clock (CLOCK_REALTIME) at start: host (the host's time\n"+
 		"now), or a fixed `TIME` (seconds since the epoch, or RFC 3339 like\n2024-01-01T00:00:00Z) for byte-identical runs")
+	fs.StringVar(&o.swap, "swap", "", "a swap area of `SIZE` (K, M or G suffix) for anonymous pages when RAM runs\nshort (default: none; see README \"Memory pressure\")")
+	fs.StringVar(&o.swapFile, "swap-file", "", "keep the swap area in the host `FILE` (created or overwritten) instead of\nhost memory; without --swap, the file's size")
+	fs.StringVar(&o.reclaim, "reclaim", reclaim.Default, "page-replacement `POLICY`: "+strings.Join(reclaim.Names(), ", ")+"; add ,noflush to\nclear accessed bits without invalidating the TLB (a teaching switch)")
+	fs.Uint64Var(&o.frames, "frames", 0, "at most `N` frames hold pages that reclaim may take (locked pages aside),\nas in a textbook exercise (0: no limit but RAM)")
 }
 
 // config turns the flags into a kernel configuration, or says clearly which flag is wrong.
@@ -78,6 +90,25 @@ func (o *machineOptions) config() (minikernel.Config, error) {
 	if cfg.Realtime, err = parseClockStart(o.clock); err != nil {
 		return cfg, fmt.Errorf("--clock-start: %v", err)
 	}
+	if o.swap != "" {
+		if cfg.Swap, err = parseSize(o.swap); err != nil {
+			return cfg, fmt.Errorf("--swap: %v", err)
+		}
+	}
+	cfg.SwapFile = o.swapFile
+	name, opt, _ := strings.Cut(o.reclaim, ",")
+	if _, err := reclaim.New(name); err != nil {
+		return cfg, fmt.Errorf("--reclaim: %v", err)
+	}
+	switch strings.TrimSpace(opt) {
+	case "":
+	case "noflush":
+		cfg.ReclaimNoFlush = true
+	default:
+		return cfg, fmt.Errorf("--reclaim: unknown option %q (want POLICY or POLICY,noflush)", opt)
+	}
+	cfg.Reclaim = name
+	cfg.ResidentLimit = o.frames
 	return cfg, nil
 }
 
@@ -310,4 +341,20 @@ func checkGeometry(c tlb.Config) error {
 		return err
 	}
 	return nil
+}
+
+// machineError reports a machine the flags asked for that the host cannot build (a swap
+// area it cannot hold or write) as the flag error it is, and returns exit status 2; 0 for
+// any other error.
+func machineError(stderr io.Writer, who string, err error) int {
+	var se *minikernel.SwapError
+	if !errors.As(err, &se) {
+		return 0
+	}
+	flag := "--swap"
+	if se.Path != "" {
+		flag = "--swap-file"
+	}
+	fmt.Fprintf(stderr, "%s: %s: %v\n", who, flag, se)
+	return 2
 }

@@ -3,12 +3,13 @@
 package main
 
 import (
-	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -96,9 +97,7 @@ func gdbSession(t *testing.T, prog string, o gdbOptions, cmds ...string) gdbRun 
 		gargs = append(gargs, "-ex", c)
 	}
 	gargs = append(gargs, bin)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, gdbPath, gargs...)
+	cmd := exec.Command(gdbPath, gargs...)
 	cmd.Dir = testprogs // the debug information names sources relative to testprogs/
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Env = append(os.Environ(), "DEBUGINFOD_URLS=", "HOME="+t.TempDir(), "LC_ALL=C")
@@ -108,8 +107,21 @@ func gdbSession(t *testing.T, prog string, o gdbOptions, cmds ...string) gdbRun 
 	if o.during != nil {
 		o.during(cmd, &gout, &out)
 	}
-	werr := cmd.Wait()
-	require.NoError(t, ctx.Err(), "gdb timed out:\n%s", gout.String())
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var werr error
+	select {
+	case werr = <-waited:
+	case <-time.After(2 * time.Minute):
+		// Say all that can explain a hang: gdb's state (T: stopped), everyone's stacks.
+		state, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+		stacks := make([]byte, 1<<20)
+		stacks = stacks[:runtime.Stack(stacks, true)]
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-waited
+		t.Fatalf("gdb timed out (/proc stat: %s)\ngdb said:\n%s\nemu said:\n%s\ngoroutines:\n%s", state, gout.String(),
+			errb.String(), stacks)
+	}
 	var code int
 	select {
 	case code = <-done:
@@ -541,4 +553,28 @@ func TestGDBInfoProc(t *testing.T) {
 	assert.Regexp(t, `0x7ffffffde000\s+0x7ffffffff000\s+0x21000\s+0x0\s+rw-p\s+\[stack\]`, r.gdb)
 	noWarnings(t, r)
 	assert.Equal(t, 0, r.code)
+}
+
+// gdb's writes: a variable, a read-only string of the program (a forced write: the process
+// gets a private copy of the page, as ptrace gives it), and a function called from gdb.
+func TestGDBWritesAndCalls(t *testing.T) {
+	for _, prog := range []string{"gdb_musl_demo", "gdb_glibc_demo"} {
+		t.Run(prog, func(t *testing.T) {
+			r := gdbSession(t, prog, gdbOptions{}, "break main", "continue",
+				"set var counter = 100", "set var *(char *)greeting = 'H'", "print greeting",
+				"print square(7)", `eval "monitor walk 0x%lx", (unsigned long)greeting`, "continue")
+			assert.Contains(t, r.gdb, `"Hello from the guest"`)
+			assert.Contains(t, r.gdb, "$2 = 49")
+			// The string's page: the process's own copy now (a user frame, not the page
+			// cache's), still read-only and not executable, and not accessed: the program has
+			// not touched it, only gdb has.
+			assert.Regexp(t, `PTE\s+\d+\s+0x[0-9a-f]+\s+0x[0-9a-f]{16}\s+r--u---`, r.gdb)
+			assert.Regexp(t, `result   frame 0x[0-9a-f]+ \(user, ref 1\)`, r.gdb)
+			assert.Contains(t, r.gdb, "user write faults")
+			assert.Contains(t, r.gdb, "[Inferior 1 (process 2) exited normally]")
+			noWarnings(t, r)
+			assert.Equal(t, 0, r.code)
+			assert.Equal(t, "Hello from the guest: hello heap 3 4 origin total=8 counter=108\n", r.out)
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -17,6 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vmemu/vmemu/describe"
+	"github.com/vmemu/vmemu/internal/testcheck"
+	"github.com/vmemu/vmemu/ram"
 )
 
 const progs = "../../testprogs/bin/"
@@ -149,14 +152,35 @@ func TestBadInputGetsAClearError(t *testing.T) {
 		{"debug: missing program", []string{"debug", filepath.Join(dir, "nope")}, 127, "no such file"},
 		{"debug: missing script", []string{"debug", "--script", filepath.Join(dir, "nope"), progs + "hello"}, 2, "--script"},
 		{"unknown command", []string{"fly"}, 2, "unknown command"},
+		{"bad policy", []string{"run", "--reclaim", "belady", progs + "hello"}, 2, "--reclaim: no replacement policy \"belady\" (want clock, fifo, lru, random)"},
+		{"bad policy option", []string{"run", "--reclaim", "clock,fast", progs + "hello"}, 2, "--reclaim: unknown option"},
+		{"bad swap size", []string{"run", "--swap", "lots", progs + "hello"}, 2, "--swap: bad size"},
+		{"swap file unwritable", []string{"run", "--swap", "1M", "--swap-file", filepath.Join(dir, "nope", "swap"), progs + "hello"}, 2, "--swap-file: swap file"},
+		{"swap file without a size", []string{"run", "--swap-file", filepath.Join(dir, "absent"), progs + "hello"}, 2, "give --swap size"},
+		{"swap too small", []string{"run", "--swap", "4K", progs + "hello"}, 2, "too small"},
+		{"debug: bad policy", []string{"debug", "--reclaim", "nru", progs + "hello"}, 2, "no replacement policy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stderr, code := emulated(tc.args...)
 			assert.Equal(t, tc.code, code)
-			assert.Contains(t, strings.ToLower(stderr), tc.msg)
+			assert.Contains(t, strings.ToLower(stderr), strings.ToLower(tc.msg))
 			assert.NotContains(t, stderr, "goroutine")
 		})
 	}
+}
+
+// A swap area larger than the host's memory is refused at start (where the host says how
+// much it has; a --swap-file is the way to a larger one).
+func TestSwapLargerThanTheHostIsRefused(t *testing.T) {
+	host, ok := ram.HostMemory()
+	if !ok {
+		testcheck.Skip(t, "this host does not say how much memory it has")
+	}
+	size := fmt.Sprintf("%dG", host>>30+64)
+	_, stderr, code := emulated("run", "--swap", size, progs+"hello")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "emu run: --swap: swap of")
+	assert.Contains(t, stderr, "larger than this host's memory")
 }
 
 // A "#!" script runs as PROG, as execve runs it: its interpreter with the script's path as

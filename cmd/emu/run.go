@@ -144,6 +144,9 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg.OnJobStop, cfg.HostSignals = stopSelf, true
 	k, err := minikernel.New(cfg)
 	if err != nil {
+		if code := machineError(stderr, "emu run", err); code != 0 {
+			return code
+		}
 		fmt.Fprintf(stderr, "emu: %v\n", err)
 		return 1
 	}

@@ -154,6 +154,9 @@ func printStats(w io.Writer, s *runStats) {
 	if s.KernelFaults > 0 {
 		row("  taken by the kernel", s.KernelFaults, "(copying for system calls; counted above)")
 	}
+	row("  major faults", s.MajorFaults(), "(the page was read from a file or from swap)")
+	row("  minor faults", s.MinorFaults(), "")
+	printReclaim(row, s)
 	row("signals", s.Signals, "")
 	row("processes created", s.Processes, "")
 	if s.HostFilePages+s.CopiedFilePages+s.Writebacks > 0 {
@@ -171,6 +174,9 @@ func printStats(w io.Writer, s *runStats) {
 		row("  pages invalidated", sd.ShootdownPages, "(INVLPG on a target)")
 		row("  full flushes", sd.ShootdownFlushes, "(INVPCID of the address space on a target)")
 		row("  lazy CPUs left", sd.LazyLeaves, "(idle CPUs that left a freed address space)")
+	}
+	if sd.CallIPIs > 0 {
+		row("other interrupts", sd.CallIPIs, "(IPIs taken to run a function for another CPU: membarrier)")
 	}
 	f := s.Frames
 	row("frames in use at exit", f.InUse, fmt.Sprintf("(%d KiB)", f.InUse*4))
@@ -211,6 +217,41 @@ func printStats(w io.Writer, s *runStats) {
 	}
 }
 
+// printReclaim adds the rows of page reclaim and swap, when reclaim ran or swap exists.
+func printReclaim(row func(string, any, string), s *runStats) {
+	r := &s.Reclaim
+	if r.Scanned == 0 && r.OOMKills == 0 && !s.HasSwap {
+		return
+	}
+	row("page reclaim", r.Policy, fmt.Sprintf("(policy; watermarks min %d, low %d, high %d free frames)", r.Min, r.Low, r.High))
+	row("  pages scanned", r.Scanned, "")
+	row("  pages reclaimed", r.Reclaimed, "")
+	row("  file pages dropped", r.Dropped, "(clean: read again when needed)")
+	row("  pages written back", r.WrittenBack, "(dirty shared file pages)")
+	row("  swap-outs", r.SwapOuts, "(pages out to swap)")
+	row("  swap-ins", r.SwapIns, "(pages in from swap: major faults)")
+	row("  swap-cache hits", r.SwapCacheHits, "(faults on a swapped page already back in memory)")
+	row("  kswapd passes", r.KswapdRuns, "(free frames below the low watermark)")
+	row("  direct reclaim passes", r.DirectRuns, "(below the min watermark)")
+	if r.LimitRuns > 0 {
+		row("  --frames passes", r.LimitRuns, "(to stay within the resident limit)")
+	}
+	if r.Culled > 0 {
+		row("  locked pages culled", r.Culled, "(mlock: never reclaimed)")
+	}
+	row("  OOM kills", r.OOMKills, "")
+	if s.HasSwap {
+		w := s.Swap
+		where := "in host memory"
+		if w.Path != "" {
+			where = "in " + w.Path
+		}
+		row("swap slots", w.Slots, fmt.Sprintf("(%d KiB, %s)", w.Slots*4, where))
+		row("  in use at exit", w.Used, "")
+		row("  in use at peak", w.Peak, "")
+	}
+}
+
 const statsJSONHelp = `Statistics JSON (--stats-json FILE): one object,
   instructions        number  instructions retired
   wall_seconds        number  host wall time of the run (not deterministic)
@@ -220,6 +261,14 @@ const statsJSONHelp = `Statistics JSON (--stats-json FILE): one object,
   page_faults         object  faults by outcome; every outcome is present, zeros too
   page_faults_total   number
   kernel_faults       number  faults the kernel took copying for system calls (included above)
+  major_faults        number  faults that read their page from a file or from swap
+  minor_faults        number  the other faults that mapped a page
+  reclaim             object  page reclaim: policy, pages_scanned, pages_reclaimed,
+                              file_pages_dropped, pages_written_back, swap_outs, swap_ins,
+                              swap_cache_hits, kswapd_runs, direct_runs, limit_runs, culled,
+                              oom_kills, watermarks {min, low, high} (free frames)
+  swap                object  the swap area (null without one): file (null: host memory),
+                              slots, used, peak_used, swap_cache, pages_in, pages_out
   signals             number  signals delivered
   processes           number  processes created
   threads             number  threads created (clone with CLONE_THREAD)
@@ -263,6 +312,47 @@ func statsJSON(s *runStats) []byte {
 	o.close()
 	o.unum("page_faults_total", s.TotalFaults())
 	o.unum("kernel_faults", s.KernelFaults)
+	o.unum("major_faults", s.MajorFaults())
+	o.unum("minor_faults", s.MinorFaults())
+	r := &s.Reclaim
+	o.open("reclaim")
+	o.str("policy", r.Policy)
+	o.unum("pages_scanned", r.Scanned)
+	o.unum("pages_reclaimed", r.Reclaimed)
+	o.unum("file_pages_dropped", r.Dropped)
+	o.unum("pages_written_back", r.WrittenBack)
+	o.unum("swap_outs", r.SwapOuts)
+	o.unum("swap_ins", r.SwapIns)
+	o.unum("swap_cache_hits", r.SwapCacheHits)
+	o.unum("kswapd_runs", r.KswapdRuns)
+	o.unum("direct_runs", r.DirectRuns)
+	o.unum("limit_runs", r.LimitRuns)
+	o.unum("culled", r.Culled)
+	o.unum("oom_kills", r.OOMKills)
+	o.open("watermarks")
+	o.unum("min", r.Min)
+	o.unum("low", r.Low)
+	o.unum("high", r.High)
+	o.close()
+	o.close()
+	if s.HasSwap {
+		w := s.Swap
+		o.open("swap")
+		if w.Path == "" {
+			o.null("file")
+		} else {
+			o.str("file", w.Path)
+		}
+		o.unum("slots", w.Slots)
+		o.unum("used", w.Used)
+		o.unum("peak_used", w.Peak)
+		o.unum("swap_cache", w.Cached)
+		o.unum("pages_in", w.PagesIn)
+		o.unum("pages_out", w.PagesOut)
+		o.close()
+	} else {
+		o.null("swap")
+	}
 	o.unum("signals", s.Signals)
 	o.unum("processes", s.Processes)
 	o.unum("threads", s.Threads)

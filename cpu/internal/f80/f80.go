@@ -385,6 +385,31 @@ func (r rounded) pack80() (F80, uint16) {
 
 // round rounds an exact result to the extended format with the precision cw selects.
 func round(neg bool, exp int32, hi, lo uint64, cw uint16) (F80, uint16) {
+	if cw&(PCMask|RCMask) == PC64|RCNearest && exp+bias >= 1 { // not tiny before rounding
+		// The common case written out: 64-bit precision, round to nearest even, a result
+		// that stays normal. roundTo does the same with everything else.
+		up := lo>>63 != 0 && (lo<<1 != 0 || hi&1 != 0)
+		m, biased := hi, exp+bias
+		if up {
+			if m++; m == 0 {
+				m, biased = intBit, biased+1
+			}
+		}
+		if biased < maxExp {
+			se := uint16(biased)
+			if neg {
+				se |= signBit
+			}
+			var flags uint16
+			if lo != 0 {
+				flags = PE
+			}
+			if up {
+				flags |= C1
+			}
+			return F80{Mant: m, SE: se}, flags
+		}
+	}
 	f := extFormat
 	f.prec = precision(cw)
 	return roundTo(neg, exp, hi, lo, f, cw).pack80()

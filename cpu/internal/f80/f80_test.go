@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Rules of the SDM (Vol. 1, 4.8 and 8.2-8.5), one row per rule. The exhaustive check is
@@ -243,4 +244,34 @@ func BenchmarkTranscendental(b *testing.B) {
 			F2xm1(y, cw)
 		}
 	})
+}
+
+// round's written-out path (64-bit precision, round to nearest) gives what roundTo gives,
+// bit for bit and flag for flag: ties, carries out of the significand, and exponents at
+// both ends of the range (where it must step aside) included.
+func TestRoundFastPathMatchesRoundTo(t *testing.T) {
+	r := rand.New(rand.NewPCG(80, 1))
+	exps := []int32{-bias - 70, -bias - 1, -bias, -bias + 1, -bias + 2, -1, 0, 1, 100,
+		maxExp - bias - 2, maxExp - bias - 1, maxExp - bias, maxExp - bias + 1}
+	los := []uint64{0, 1, 1 << 63, 1<<63 | 1, 1<<63 - 1, ^uint64(0)}
+	for i := 0; i < 200000; i++ {
+		exp := exps[r.IntN(len(exps))]
+		if r.IntN(2) == 0 {
+			exp = int32(r.IntN(2*maxExp)) - maxExp
+		}
+		hi := r.Uint64() | intBit
+		if r.IntN(4) == 0 {
+			hi = ^uint64(0) - uint64(r.IntN(2)) // rounding up carries out
+		}
+		lo := r.Uint64()
+		if r.IntN(2) == 0 {
+			lo = los[r.IntN(len(los))]
+		}
+		cw := PC64 | RCNearest | uint16(r.IntN(64)) // any exception masks
+		neg := r.IntN(2) == 0
+		want, wf := roundTo(neg, exp, hi, lo, extFormat, cw).pack80()
+		got, gf := round(neg, exp, hi, lo, cw)
+		require.Equal(t, want, got, "neg %v exp %d hi %#x lo %#x cw %#x", neg, exp, hi, lo, cw)
+		require.Equal(t, wf, gf, "flags: neg %v exp %d hi %#x lo %#x cw %#x", neg, exp, hi, lo, cw)
+	}
 }

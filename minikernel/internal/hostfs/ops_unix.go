@@ -259,6 +259,11 @@ func GetFl(fd int) (int, Errno) {
 	return linuxOpenFlags(r), 0
 }
 
+// SetNonblock sets or clears O_NONBLOCK on the open file description of fd.
+func SetNonblock(fd int, on bool) Errno {
+	return again(func() error { return unix.SetNonblock(fd, on) })
+}
+
 // Poll is poll(2) with a timeout in milliseconds (-1: none), returning how many are ready.
 func Poll(fds []PollFd, ms int) (int, Errno) {
 	if len(fds) == 0 {
