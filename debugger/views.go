@@ -654,7 +654,7 @@ func (d *Session) cmdTrace(args []string) error {
 		return err
 	}
 	d.trace = kinds
-	d.k.ObserveHardware(kinds.Has(minikernel.EvTLB), kinds.Has(minikernel.EvFrame))
+	d.k.WantHardware("debugger trace", kinds.Has(minikernel.EvTLB), kinds.Has(minikernel.EvFrame))
 	return nil
 }
 

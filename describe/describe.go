@@ -226,6 +226,8 @@ func EventText(e *minikernel.Event) string {
 			what = fmt.Sprintf("invlpg %d pages from %#x", e.Pages, e.Addr)
 		}
 		return fmt.Sprintf("cpu%d -> %s: %s (%s)", e.CPU, minikernel.CPUMask(e.Targets), what, e.Text)
+	case minikernel.EvIPI:
+		return fmt.Sprintf("cpu%d -> %s: %s", e.CPU, minikernel.CPUMask(e.Targets), e.Text)
 	case minikernel.EvFrame:
 		return fmt.Sprintf("%-5s %#x %s, ref %d", e.FrameOp, e.Frame, e.FrameKind, e.Ref)
 	case minikernel.EvReclaim:

@@ -28,6 +28,7 @@ var TraceGroups = map[string]KindSet{
 	"faults":   KindsOf(minikernel.EvPageFault),
 	"syscalls": KindsOf(minikernel.EvSyscall),
 	"tlb":      KindsOf(minikernel.EvTLB, minikernel.EvShootdown),
+	"ipi":      KindsOf(minikernel.EvShootdown, minikernel.EvIPI),
 	"frames":   KindsOf(minikernel.EvFrame),
 	"process":  KindsOf(minikernel.EvFork, minikernel.EvExit, minikernel.EvSwitch, minikernel.EvClone, minikernel.EvThreadExit),
 	"exec":     KindsOf(minikernel.EvExec),

@@ -28,10 +28,11 @@ const (
 	EvThreadExit                  // a thread of a process that goes on exited: TID, Status
 	EvShootdown                   // a TLB shootdown: CPU interrupted Targets to drop Pages (or all) of Addr.., Text why
 	EvReclaim                     // page reclaim (reclaim.go): Reclaim says what; Frame, Slot, PID and Addr, Mapped, Path and Index, Text
+	EvIPI                         // another interrupt between CPUs: CPU interrupted Targets, Text why (membarrier)
 )
 
 var eventNames = [...]string{"fault", "syscall", "signal", "exec", "exit", "frame", "tlb", "fork", "switch",
-	"clone", "thread-exit", "shootdown", "reclaim"}
+	"clone", "thread-exit", "shootdown", "reclaim", "ipi"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) {

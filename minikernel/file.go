@@ -101,6 +101,9 @@ func (f *File) nonblock() bool { return f.flags&oNonblock != 0 }
 func (f *File) get() {
 	if f != nil {
 		f.refs++
+		if f.ino != nil && f.ino.sysv != nil {
+			f.k.shmOpened(f.ino.sysv) // an area attaching a SysV segment (sysvshm.go)
+		}
 	}
 }
 
@@ -112,6 +115,9 @@ func (f *File) put() {
 		return
 	}
 	if f.refs--; f.refs > 0 {
+		if f.ino != nil && f.ino.sysv != nil {
+			f.k.shmDetached(f.ino.sysv) // an area detaching a SysV segment (sysvshm.go)
+		}
 		return
 	}
 	f.k.releaseFileLocks(f) // OFD and flock locks (locks.go)

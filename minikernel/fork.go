@@ -54,6 +54,7 @@ func (k *Kernel) dupMM(old *MM) (*MM, error) {
 	mm.brkStart, mm.brk, mm.stackTop, mm.mmapBase = old.brkStart, old.brk, old.stackTop, old.mmapBase
 	mm.inheritMMFlags(old)
 	mm.undumpable, mm.thpDisable, mm.auxv = old.undumpable, old.thpDisable, old.auxv
+	mm.membarrier = old.membarrier
 	mm.argStart, mm.argEnd = old.argStart, old.argEnd
 	for _, f := range old.exec {
 		k.denyWrite(mm, f)

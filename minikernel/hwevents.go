@@ -42,8 +42,34 @@ type hwWire struct {
 
 // ObserveHardware turns EvTLB events (every fill, eviction, invalidation and flush of every
 // TLB of every CPU) and EvFrame events (every allocation, reference change and release of a
-// frame) on or off. Subscribers see them like any other event.
+// frame) on or off. Subscribers see them like any other event. It is WantHardware for the
+// party named "": a tracer.
 func (k *Kernel) ObserveHardware(tlbEvents, frameEvents bool) {
+	k.WantHardware("", tlbEvents, frameEvents)
+}
+
+// WantHardware records which hardware events the party who wants (a tracer, the debugger's
+// trace command, an open web page) and turns each hook on while anyone wants it, off when
+// no one does: one party turning its events off leaves another's on. Call it while the
+// machine is stopped (between Run calls, or from an observer).
+func (k *Kernel) WantHardware(who string, tlbEvents, frameEvents bool) {
+	if k.hwWants == nil {
+		k.hwWants = map[string][2]bool{}
+	}
+	k.hwWants[who] = [2]bool{tlbEvents, frameEvents}
+	var t, f bool
+	for _, w := range k.hwWants {
+		t, f = t || w[0], f || w[1]
+	}
+	k.setHardwareHooks(t, f)
+}
+
+// HardwareObserved reports whether the TLBs' and the frame allocator's hooks are on.
+func (k *Kernel) HardwareObserved() (tlbEvents, frameEvents bool) {
+	return k.cpus[0].mmu.DTLB.Observer != nil, k.frames.observe != nil
+}
+
+func (k *Kernel) setHardwareHooks(tlbEvents, frameEvents bool) {
 	for _, c := range k.cpus {
 		w := &hwWire{k: k, c: c}
 		var to tlb.Observer

@@ -427,6 +427,38 @@ func TestHardwareEventsAgreeWithCounters(t *testing.T) {
 	}
 }
 
+// Each party's wish for hardware events counts on its own: the hooks are on while anyone
+// wants them, on every CPU, and off (a nil check per fill) when the last one lets go.
+func TestWantHardwareComposes(t *testing.T) {
+	k, _ := newMachine(t, Config{CPUs: 2}, "bss_sum")
+	hooks := func() (tlbOn, frameOn bool) {
+		for _, c := range k.CPUs() {
+			require.Equal(t, c.MMU().DTLB.Observer != nil, k.CPUs()[0].MMU().DTLB.Observer != nil, "cpu%d", c.ID())
+			require.Equal(t, c.MMU().ITLB.Observer != nil, c.MMU().DTLB.Observer != nil, "cpu%d", c.ID())
+		}
+		a, b := k.HardwareObserved()
+		require.Equal(t, a, k.CPUs()[1].MMU().DTLB.Observer != nil)
+		return a, b
+	}
+	for _, step := range []struct {
+		who          string
+		tlb, frame   bool
+		wantT, wantF bool
+	}{
+		{"web", true, false, true, false},
+		{"", true, true, true, true},
+		{"", false, false, true, false}, // the tracer stops: the page still gets its TLB events
+		{"debugger trace", false, true, true, true},
+		{"web", false, false, false, true},
+		{"debugger trace", false, false, false, false},
+	} {
+		k.WantHardware(step.who, step.tlb, step.frame)
+		tl, fr := hooks()
+		assert.Equal(t, step.wantT, tl, "%q wants tlb=%v frame=%v: TLB hooks", step.who, step.tlb, step.frame)
+		assert.Equal(t, step.wantF, fr, "%q wants tlb=%v frame=%v: frame hook", step.who, step.tlb, step.frame)
+	}
+}
+
 func smallTLB() mmu.Config {
 	c := mmu.DefaultConfig()
 	c.DTLB = tlb.Config{Name: "DTLB", Entries: 16, Ways: 4, LargeEntries: 4}

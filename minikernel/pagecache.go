@@ -43,6 +43,7 @@ type Inode struct {
 	execs, writers int
 	stat           hostfs.Stat // the host's answer when the inode was first opened
 	memfd          *memfdInfo  // a memfd's seals (memfd.go); nil for other objects
+	sysv           *shmSeg     // the System V segment the object is (sysvshm.go)
 }
 
 // Size returns the object's size in bytes.

@@ -152,6 +152,7 @@ func (k *Kernel) procRoot(p *Process) *procEnt {
 		for _, n := range procTopFiles {
 			out = append(out, procDirent{n, dtReg})
 		}
+		out = append(out, procDirent{"sysvipc", dtDir})
 		if k.cfg.Root == "" {
 			out = append(out, procDirent{"sys", dtDir}, procDirent{"mounts", dtLnk},
 				procDirent{"filesystems", dtReg}, procDirent{"cmdline", dtReg})
@@ -214,6 +215,9 @@ func (k *Kernel) procTop(p *Process, name string) (*procEnt, Errno) {
 		}
 		return k.procPidDir(p, q, nil), 0
 	}
+	if name == "sysvipc" {
+		return k.procSysvipc(), 0
+	}
 	if gen := k.procTopGen(name); gen != nil {
 		return &procEnt{kind: procFileKind, path: "/proc/" + name, mode: 0o444, gen: gen}, 0
 	}
@@ -223,6 +227,19 @@ func (k *Kernel) procTop(p *Process, name string) (*procEnt, Errno) {
 		return nil, ENOENT
 	}
 	return &procEnt{host: &gpath{start: k.ns.fs.Root(), name: "proc/" + name}}, 0
+}
+
+// procSysvipc is /proc/sysvipc: the System V shared memory segments (sysvshm.go). There are
+// no message queues or semaphore sets here.
+func (k *Kernel) procSysvipc() *procEnt {
+	return &procEnt{kind: procDirKind, path: "/proc/sysvipc", mode: 0o555,
+		list: func() []procDirent { return []procDirent{{"shm", dtReg}} },
+		child: func(name string) (*procEnt, Errno) {
+			if name != "shm" {
+				return nil, ENOENT
+			}
+			return &procEnt{kind: procFileKind, path: "/proc/sysvipc/shm", mode: 0o444, gen: k.procSysvipcShm}, 0
+		}}
 }
 
 // procTopGen returns the maker of one of /proc's own files.

@@ -16,6 +16,8 @@ import (
 func (k *Kernel) vmaIdentity(mm *MM, v *VMA) (major, minor uint64, ino uint64, name string) {
 	f := v.file()
 	switch {
+	case f != nil && f.kind == fileShm && f.ino.sysv != nil:
+		return 0, 1, uint64(f.ino.sysv.id()), f.ino.name
 	case f != nil && f.kind == fileShm:
 		return 0, 1, f.ino.id.shm, f.ino.name
 	case f != nil && f.hfd >= 0:

@@ -226,7 +226,7 @@ func (k *Kernel) kswapd() {
 // nothing is not repeated until the policy has been given a few more frames.
 func (k *Kernel) reclaimIfLow(fault bool) {
 	r := k.rc
-	if r == nil || r.busy {
+	if r == nil || r.busy || k.starting() {
 		return
 	}
 	if fault && r.limit > 0 && r.stats.Held >= r.limit {
@@ -239,6 +239,14 @@ func (k *Kernel) reclaimIfLow(fault bool) {
 			r.futile = swapClusterMax
 		}
 	}
+}
+
+// starting reports whether the machine is still loading its first program (it has not
+// retired an instruction): a machine too small to start it is reported as such, with the
+// size that would do (ramneed.go), rather than reclaimed into a start the next instruction
+// could not survive.
+func (k *Kernel) starting() bool {
+	return k.first != nil && k.startedOOM(k.first)
 }
 
 // shrink runs one reclaim pass that tries to free want frames, and returns how many it
@@ -487,6 +495,12 @@ func (k *Kernel) reclaimable(pfn uint64, cull bool) bool {
 		c, ok := k.rc.rmap.cache[pfn]
 		if !ok || k.frames.Ref(pfn) != refs+1 {
 			return false // not the cache's (being dropped), or in use by the kernel
+		}
+		if c.ino.sysv != nil && c.ino.sysv.mode&shmLocked != 0 {
+			return false // a SysV segment under SHM_LOCK (sysvshm.go)
+		}
+		if c.ino.sysv != nil && c.ino.sysv.mode&shmLocked != 0 {
+			return false // a SysV segment locked with SHM_LOCK
 		}
 		return !c.ino.shmem() || k.swap != nil && !k.swap.full() // shared memory goes to swap
 	default:

@@ -47,6 +47,7 @@ type PerCPU struct {
 	idleNS uint64  // time it sat idle while other CPUs ran: its clock counts it
 	ran    bool    // it retired an instruction in the current round
 	ipis   []flushRequest
+	calls  []func(*PerCPU) // functions other CPUs asked it to run (callOtherCPUs)
 	stats  CPUStats
 }
 
@@ -57,6 +58,8 @@ type CPUStats struct {
 	ShootdownPages      uint64 // pages it invalidated (INVLPG) for another CPU's shootdown
 	ShootdownFlushes    uint64 // whole-PCID flushes it did for another CPU's shootdown
 	ShootdownsSkipped   uint64 // shootdowns it would have sent but --tlb noshootdown skipped
+	CallsSent           uint64 // other interrupts it sent to run a function elsewhere (membarrier)
+	CallIPIs            uint64 // such interrupts it took
 	LazyLeaves          uint64 // lazy address spaces it left because a shootdown freed tables
 	IdleNS              uint64 // time idle while other CPUs ran
 	ContextSwitches     uint64
@@ -236,6 +239,13 @@ func (k *Kernel) interrupt(c *PerCPU, vector uint8) {
 		k.flushTLBFunc(c, &c.ipis[i])
 	}
 	c.ipis = c.ipis[:0]
+	for _, fn := range c.calls {
+		c.stats.CallIPIs++
+		if fn != nil {
+			fn(c)
+		}
+	}
+	c.calls = c.calls[:0]
 }
 
 // flushTLBFunc is a shootdown's work on target CPU c (Linux's flush_tlb_func()): nothing if
@@ -312,6 +322,8 @@ func (k *Kernel) ShootdownStats() CPUStats {
 		s.ShootdownPages += x.ShootdownPages
 		s.ShootdownFlushes += x.ShootdownFlushes
 		s.ShootdownsSkipped += x.ShootdownsSkipped
+		s.CallsSent += x.CallsSent
+		s.CallIPIs += x.CallIPIs
 		s.LazyLeaves += x.LazyLeaves
 		s.IdleNS += x.IdleNS
 		s.ContextSwitches += x.ContextSwitches

@@ -133,6 +133,7 @@ type MM struct {
 	mdwe             uint8    // PR_SET_MDWE bits: memory-deny-write-execute
 	undumpable       bool     // PR_SET_DUMPABLE 0
 	thpDisable       bool     // PR_SET_THP_DISABLE
+	membarrier       uint8    // membarrier registrations (membarrier.go)
 	auxv             []byte   // the auxiliary vector execve gave the program (PR_GET_AUXV, /proc/PID/auxv)
 	argStart, argEnd uint64   // where execve put the argument strings (/proc/PID/cmdline)
 	envStart, envEnd uint64   // and the environment strings (/proc/PID/environ)

@@ -132,6 +132,7 @@ type MMU struct {
 	epoch   uint64 // bumped whenever cached translations may have been dropped
 	fault   Fault  // the last fault, returned by pointer so faults do not allocate
 	last    *tlb.Entry
+	walked  WalkRecord // the most recent hardware walk (LastWalk)
 
 	watches []Watchpoint // data watchpoints (watch.go)
 	hit     WatchHit
@@ -597,8 +598,11 @@ func (m *MMU) walk(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
 	} else {
 		r = m.resolve(va, acc)
 	}
+	m.walked = WalkRecord{VA: va, Access: acc, CR3: m.cr3, Levels: r.levels, N: r.n, Failed: r.failed, Count: m.walked.Count + 1}
 	if r.failed {
-		return 0, m.pageFault(va, acc, r.code)
+		f := m.pageFault(va, acc, r.code)
+		m.walked.Code = f.Code
+		return 0, f
 	}
 	for i := 0; i < r.n; i++ {
 		l := &r.levels[i]
@@ -617,6 +621,33 @@ func (m *MMU) walk(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
 	m.last = t.Fill(tlb.Entry{VPN: (va &^ mask) >> 12, PFN: (r.pa &^ mask) >> 12, PCID: m.pcid, Size: r.size, Perm: r.perm})
 	return r.pa, nil
 }
+
+// WalkRecord is what the MMU remembers of its most recent page walk (a TLB miss, or a write
+// through an entry whose dirty flag was clear): the address, the access, the tables it
+// walked (CR3) and the entries it read, as they were before the walk set A and D. A walk
+// that began below a paging-structure-cache entry read only the levels below it: Levels[0]
+// is then a PDPTE, PDE or PTE. Debuggers and the web view draw it; the hardware never reads
+// it back. A TLB hit records nothing, and neither does a fault the TLB raised without a walk
+// (cached permissions that forbid the access, SDM Vol. 3A 4.10.4.1).
+type WalkRecord struct {
+	VA     uint64
+	Access Access
+	CR3    uint64   // CR3 during the walk: the PML4's address and the PCID
+	Levels [4]Level // the entries read, highest level first; N of them
+	N      int
+	// Failed is set when the walk ended in a page fault, with error code Code: at the last
+	// level read when its entry has P=0, else for a reserved bit (RSVD in Code) or an access
+	// the entries forbid.
+	Failed bool
+	Code   uint32
+	Count  uint64 // walks this MMU has done (0: none yet, the record is empty)
+}
+
+// Read returns the entries the walk read, highest level first.
+func (w *WalkRecord) Read() []Level { return w.Levels[:w.N] }
+
+// LastWalk returns the record of the MMU's most recent page walk (Count 0: none yet).
+func (m *MMU) LastWalk() WalkRecord { return m.walked }
 
 // pscLookup returns the lowest cached paging-structure entry for va (level 0: none).
 func (m *MMU) pscLookup(va uint64) (int, uint64, tlb.Perm) {

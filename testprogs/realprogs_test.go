@@ -4,6 +4,7 @@ package testprogs
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -104,6 +105,45 @@ func TestPrctlSetVMA(t *testing.T) {
 // memfd_create and its seals, /dev/zero mappings, fallocate, copy_file_range and fadvise64,
 // shared between processes and seen through mappings.
 func TestMemfdMatchesNative(t *testing.T) { sameRP(t, "rp_memfd") }
+
+// System V shared memory: shmget/shmat/shmdt/shmctl with their errors, a segment shared by
+// a parent and its child, the attach count through fork, splits and detaches, /proc/self/maps
+// and /proc/sysvipc/shm, IPC_RMID while attached and the end at the last detach.
+func TestSysVShmMatchesNative(t *testing.T) { sameRP(t, "rp_shm") }
+
+// membarrier: QUERY, registrations (kept by fork, dropped by execve), EPERM before them,
+// the expedited barriers with a thread spinning. With two CPUs the barrier interrupts the
+// CPU running the other thread: an "ipi" event each time, counted in the statistics.
+func TestMembarrierMatchesNative(t *testing.T) {
+	sameRP(t, "rp_membarrier")
+	var ipis []minikernel.Event
+	var out, log bytes.Buffer
+	k, err := minikernel.New(minikernel.Config{RAM: 64 << 20, Stdout: &out, Log: &log, CPUs: 2})
+	require.NoError(t, err)
+	defer k.Close()
+	stats := k.CollectStats()
+	k.Subscribe(func(e *minikernel.Event) {
+		if e.Kind == minikernel.EvIPI {
+			ipis = append(ipis, *e)
+		}
+	})
+	_, err = k.Spawn(binPath(t, "musl_rp_membarrier"), []string{"rp_membarrier"}, env)
+	require.NoError(t, err)
+	_, err = k.Run()
+	require.NoError(t, err, log.String())
+	assert.Equal(t, runNative(t, "musl_rp_membarrier", "").Stdout, out.String())
+	s := stats.Snapshot()
+	require.NotEmpty(t, ipis, "the spinner runs on the other CPU: membarrier interrupts it")
+	reasons := map[string]bool{}
+	for _, e := range ipis {
+		assert.NotEqual(t, uint64(0), e.Targets)
+		assert.Zero(t, e.Targets&(1<<e.CPU), "the caller's own CPU is not interrupted")
+		reasons[e.Text] = true
+	}
+	assert.True(t, reasons["membarrier private expedited"], "%v", reasons)
+	assert.Equal(t, uint64(len(ipis)), s.Shootdowns.CallsSent)
+	assert.Equal(t, uint64(len(ipis)), s.Shootdowns.CallIPIs, "one target each")
+}
 
 // Extended attributes pass through to the host file; the kernel's own objects keep none.
 func TestXattrMatchesNative(t *testing.T) { sameRP(t, "rp_xattr") }

@@ -16,8 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/vmemu/vmemu/cpu"
 )
 
 // Machine is the debugger session the page drives: the one the terminal and --script drive
@@ -53,6 +51,9 @@ type Server struct {
 	console console
 	lastPub time.Time
 	running bool // a command is running: the session has called Tick since it last waited
+	viewers int  // pages following the stream
+
+	hwOn bool // the kernel's TLB events are on for the pages (only drain changes it)
 
 	// Echo, when set, also gets the page's commands and their output (the terminal, so
 	// that it reads as one transcript). Set it before Listen.
@@ -245,12 +246,14 @@ func (s *Server) drain(snap *Snapshot) {
 	s.mu.Lock()
 	q := s.queue
 	s.queue = nil
+	want := s.viewers > 0
 	s.mu.Unlock()
 	if len(q) == 0 {
 		return
 	}
-	if !snap.Focus.OK {
-		snap.Focus = s.focus(snap)
+	if want != s.hwOn && snap.K != nil {
+		snap.K.WantHardware("web page", want, false)
+		s.hwOn = want
 	}
 	for _, r := range q {
 		r.f(snap)
@@ -258,16 +261,19 @@ func (s *Server) drain(snap *Snapshot) {
 	}
 }
 
-// focus is the walk the page highlights: that of the page fault the program stopped at, else
-// that of the last page fault.
-func (s *Server) focus(snap *Snapshot) Focus {
-	if pt := snap.Pending; pt != nil && pt.Kind == cpu.TrapException && pt.Vector == cpu.VecPF {
-		return Focus{PID: pt.PID, VA: pt.Addr, Why: "the page fault the program stopped at", OK: true}
+// viewer counts a page that starts (d = 1) or stops (d = -1) following the stream. The
+// timeline's TLB events are on while any page follows it and off when none does, so that
+// with no page open a TLB fill costs the emulator a nil check; the change is made the next
+// time the machine is stopped or pauses (drain).
+func (s *Server) viewer(d int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.viewers += d
+	s.queue = append(s.queue, &inspectReq{f: func(*Snapshot) {}, done: make(chan struct{})})
+	if !s.pumping {
+		s.pumping = true
+		go s.pump()
 	}
-	if s.rec != nil {
-		return s.rec.LastFault()
-	}
-	return Focus{}
 }
 
 // --- HTTP ---
@@ -448,9 +454,9 @@ func (s *Server) apiFrame(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, fi)
 }
 
-// GET /api/events?since=SEQ&limit=N
+// GET /api/events?since=SEQ&limit=N[&newest=1]
 func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
-	if err := unknownParams(r, "since", "limit"); err != nil {
+	if err := unknownParams(r, "since", "limit", "newest"); err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -467,9 +473,21 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
 	if !has {
 		limit = 2000
 	}
-	var evs []Event
-	var last uint64
-	if s.rec != nil {
+	newest := false
+	switch v := r.URL.Query().Get("newest"); v {
+	case "", "0", "false":
+	case "1", "true":
+		newest = true
+	default:
+		httpError(w, http.StatusBadRequest, fmt.Sprintf("newest: %q is not 1 or 0", v))
+		return
+	}
+	evs, last := []Event{}, uint64(0)
+	switch {
+	case s.rec == nil:
+	case newest:
+		evs, last = s.rec.Newest(since, int(limit))
+	default:
 		evs, last = s.rec.Since(since, int(limit))
 	}
 	writeJSON(w, map[string]any{"events": evs, "last": last})
@@ -547,10 +565,12 @@ func (s *Server) apiStream(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.clients[c] = struct{}{}
 	s.mu.Unlock()
+	s.viewer(1)
 	defer func() {
 		s.mu.Lock()
 		delete(s.clients, c)
 		s.mu.Unlock()
+		s.viewer(-1)
 	}()
 	var sent uint64
 	var off uint64

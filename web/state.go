@@ -139,27 +139,44 @@ type Entry struct {
 	Ref     uint32   `json:"ref"`  // the frame's reference count
 	Kind    string   `json:"kind"` // the frame's kind
 	Table   *Table   `json:"table,omitempty"`
+	// SwapSlot is the slot of a swap entry: a not-present PTE whose page is in swap (Frame
+	// is then 0: the entry holds no frame number).
+	SwapSlot uint64 `json:"swap_slot,omitempty"`
 }
 
-// Walk is a page walk in the page tables: the entries read, PML4E first, and where it ended.
+// Walk is the page walk the tree highlights: the entries read, PML4E first, and where it
+// ended. It is the MMU's own record of its most recent walk (Source "mmu"), or, when the
+// program stopped at a page fault the TLB raised without walking, the entries for the
+// faulting address as they are in memory (Source "tables").
 type Walk struct {
 	VA     Hex     `json:"va"`
-	Why    string  `json:"why"` // "the pending page fault", "the last page fault", ...
+	Why    string  `json:"why"`    // "CPU 0's last page walk", ...
+	Source string  `json:"source"` // "mmu" or "tables"
+	CPU    int     `json:"cpu"`    // the CPU whose MMU walked (-1 for "tables")
+	Access string  `json:"access"` // "user write", ...; "" for "tables"
 	Levels []Level `json:"levels"`
 	// StopLevel is the level whose entry had P=0 (4 = PML4E ... 1 = PTE), 0 when the walk
 	// reached a present leaf.
 	StopLevel int    `json:"stop_level"`
+	Fault     bool   `json:"fault"`                // the walk ended in a page fault
+	Code      uint32 `json:"error_code,omitempty"` // its error code
 	Result    string `json:"result"`
 }
 
-// Level is one entry a walk read.
+// Level is one entry of a walk.
 type Level struct {
 	Level     int    `json:"level"`
 	Name      string `json:"name"` // "PML4E", "PDPTE", "PDE", "PTE"
 	Index     int    `json:"index"`
 	EntryAddr Hex    `json:"entry_addr"`
-	Value     Hex    `json:"value"`
+	Value     Hex    `json:"value"` // as the walk read it (before it set A and D)
 	Present   bool   `json:"present"`
+	// Cached is set for an entry the walk did not read because a paging-structure cache
+	// held it (SDM Vol. 3A 4.10.3): Value is then the entry in memory now.
+	Cached bool `json:"cached,omitempty"`
+	// Now is the entry in memory now, when it differs from what the walk read (the walk
+	// set A or D, or the kernel changed the entry since).
+	Now *Hex `json:"now,omitempty"`
 }
 
 // Frames is physical memory.
@@ -172,10 +189,23 @@ type Frames struct {
 	Copied     uint64 `json:"copied"`
 	// Kinds has one letter per frame from frame 0 up to the highest frame ever used
 	// (frames above it have never been used and are free): "." free, "u" user memory,
-	// "c" page cache, "t" page table. Frame 0 is reserved (never used).
+	// "s" user memory in the swap cache (its page also has a swap slot), "c" page cache,
+	// "t" page table, "k" the kernel's. Frame 0 is reserved (never used).
 	Kinds string `json:"kinds"`
 	// Refs lists the frames whose reference count is above one, as [frame, count] pairs.
 	Refs [][2]uint64 `json:"refs"`
+	// Swap is the swap area, nil when the machine has none.
+	Swap *Swap `json:"swap"`
+}
+
+// Swap is the swap area: its slots, those in use, and the swap cache.
+type Swap struct {
+	Slots     uint64 `json:"slots"`
+	Used      uint64 `json:"used"`
+	Peak      uint64 `json:"peak"`
+	SwapCache uint64 `json:"swap_cache"` // pages in the swap cache
+	PagesIn   uint64 `json:"pages_in"`
+	PagesOut  uint64 `json:"pages_out"`
 }
 
 // FrameInfo is one frame and every reference to it (GET /api/frame).
@@ -254,14 +284,6 @@ type TLBEntry struct {
 	VMA    string `json:"vma,omitempty"`
 }
 
-// Focus names the address whose walk the tree highlights, and why.
-type Focus struct {
-	PID int
-	VA  uint64
-	Why string
-	OK  bool
-}
-
 // Snapshot is what the builder needs besides the kernel: the session's view.
 type Snapshot struct {
 	K       *minikernel.Kernel
@@ -270,7 +292,6 @@ type Snapshot struct {
 	Where   string
 	Breaks  string
 	Status  string
-	Focus   Focus // the last walk, when known
 }
 
 // Build describes the machine for pid (0: the running process, else the lowest live one).
@@ -343,9 +364,8 @@ func (s *Snapshot) proc(p *minikernel.Process, full bool) Proc {
 	if full {
 		out.Tables = tree
 		focus := uint64(1) << 63 // no page table covers it
-		if s.Focus.OK && s.Focus.PID == p.PID {
-			out.Walk = walk(k, mm, s.Focus.VA, s.Focus.Why)
-			focus = s.Focus.VA
+		if out.Walk = s.lastWalk(p); out.Walk != nil {
+			focus = uint64(out.Walk.VA)
 		}
 		prune(tree, MaxLeaves, focus)
 	}
@@ -410,7 +430,9 @@ func pageTable(k *minikernel.Kernel, pfn uint64, level int, base uint64) *Table 
 			ent.Letters = describe.PTELetters(e)
 			ent.Size = tlb.PageSize(level - 1).String()
 		}
-		if ent.Frame < f.Stats().Total && (present || ent.Soft != "") {
+		if _, slot, swapped := minikernel.SwapEntry(e); swapped && leaf {
+			ent.Frame, ent.SwapSlot = 0, slot
+		} else if ent.Frame < f.Stats().Total && (present || ent.Soft != "") {
 			ent.Ref, ent.Kind = f.Ref(ent.Frame), f.Kind(ent.Frame).String()
 		}
 		if present && !leaf {
@@ -487,44 +509,135 @@ func pageRuns(t *Table, start, end uint64) []Run {
 }
 
 // pageState is a leaf entry's page state: "present" when it holds a frame (present, or a
-// PROT_NONE page that keeps its frame), "" when the page has not been touched. A kernel
-// that swaps will give "swapped" for a PTE that holds a swap entry.
+// PROT_NONE page that keeps its frame), "swapped" when it holds a swap entry, "" when the
+// page has not been touched.
 func pageState(e *Entry) string {
 	switch {
 	case !e.Leaf:
 		return ""
 	case e.Present || strings.Contains(e.Soft, "prot-none"):
 		return "present"
+	case e.SwapSlot != 0:
+		return "swapped"
 	}
 	return ""
 }
 
-// walk reads the entries the MMU reads for va in mm, without side effects.
-func walk(k *minikernel.Kernel, mm *minikernel.MM, va uint64, why string) *Walk {
-	w := &Walk{VA: Hex(va), Why: why}
+// lastWalk is the walk the tree highlights in p's address space. At a page fault of p the
+// program stopped at, it is the walk that raised it, or the entries for the faulting address
+// when the TLB raised it without a walk. Otherwise it is the MMU's record of its last walk on
+// the CPU the kernel acts on, or on the first other CPU whose last walk was in p's tables.
+// nil when no CPU's last walk was in them.
+func (s *Snapshot) lastWalk(p *minikernel.Process) *Walk {
+	k, mm := s.K, p.MM()
+	inP := func(w *mmu.WalkRecord) bool {
+		return w.Count > 0 && (w.CR3&uint64(mmu.PTEAddrMask))>>12 == mm.PML4()
+	}
+	cpus := k.CPUs()
+	if pt := s.Pending; pt != nil && pt.Kind == cpu.TrapException && pt.Vector == cpu.VecPF && pt.PID == p.PID {
+		if pt.CPU >= 0 && pt.CPU < len(cpus) {
+			if w := cpus[pt.CPU].MMU().LastWalk(); inP(&w) && w.Failed && w.VA == pt.Addr {
+				return recordedWalk(k, mm, &w, pt.CPU, "the walk that raised the page fault the program stopped at")
+			}
+		}
+		w := tableWalk(k, mm, pt.Addr, "the page fault the program stopped at; the TLB held an entry whose "+
+			"permissions forbid the access, so the MMU raised it without a walk (SDM Vol. 3A 4.10.4.1): the entries as they are in memory")
+		w.Access, w.Fault, w.Code = describe.FaultAccess(pt.Code), true, pt.Code
+		w.finish(k)
+		return w
+	}
+	first := k.ThisCPU().ID()
+	if pt := s.Pending; pt != nil && pt.CPU >= 0 && pt.CPU < len(cpus) {
+		first = pt.CPU
+	}
+	order := append([]*minikernel.PerCPU{cpus[first]}, cpus...)
+	for i, c := range order {
+		if i > 0 && c.ID() == first {
+			continue
+		}
+		if w := c.MMU().LastWalk(); inP(&w) {
+			why := "the last page walk"
+			if len(cpus) > 1 {
+				why = fmt.Sprintf("CPU %d's last page walk", c.ID())
+			}
+			return recordedWalk(k, mm, &w, c.ID(), why)
+		}
+	}
+	return nil
+}
+
+// recordedWalk describes an MMU's record of a walk in mm. Levels a paging-structure cache
+// supplied (the walk began below them) are read from memory and marked cached.
+func recordedWalk(k *minikernel.Kernel, mm *minikernel.MM, r *mmu.WalkRecord, cpuID int, why string) *Walk {
+	w := &Walk{VA: Hex(r.VA), Why: why, Source: "mmu", CPU: cpuID, Access: (r.Access &^ mmu.AC).String(), Fault: r.Failed}
+	read := r.Read()
+	if len(read) > 0 && read[0].Level < 4 {
+		for _, l := range k.TableWalk(mm, r.VA) {
+			if l.Level > read[0].Level {
+				lv := level(l)
+				lv.Cached = true
+				w.Levels = append(w.Levels, lv)
+			}
+		}
+	}
+	for _, l := range read {
+		lv := level(l)
+		if now, err := k.RAM().Read64(l.EntryAddr); err == nil && now != uint64(l.Entry) {
+			h := Hex(now)
+			lv.Now = &h
+		}
+		w.Levels = append(w.Levels, lv)
+	}
+	if r.Failed {
+		w.Code = r.Code
+	}
+	w.finish(k)
+	return w
+}
+
+// tableWalk reads the entries the MMU would read for va in mm, without side effects.
+func tableWalk(k *minikernel.Kernel, mm *minikernel.MM, va uint64, why string) *Walk {
+	w := &Walk{VA: Hex(va), Why: why, Source: "tables", CPU: -1}
 	if !mmu.Canonical(va) {
 		w.Result = fmt.Sprintf("%#x is not canonical: an access raises #GP, no walk", va)
 		return w
 	}
-	lv := k.TableWalk(mm, va)
-	for _, l := range lv {
-		w.Levels = append(w.Levels, Level{Level: l.Level, Name: entryNames[l.Level], Index: int(l.Index),
-			EntryAddr: Hex(l.EntryAddr), Value: Hex(l.Entry), Present: l.Entry&mmu.PTEPresent != 0})
+	for _, l := range k.TableWalk(mm, va) {
+		w.Levels = append(w.Levels, level(l))
 	}
-	if len(lv) == 0 {
-		w.Result = "no address space"
-		return w
-	}
-	last := lv[len(lv)-1]
-	if last.Entry&mmu.PTEPresent == 0 {
-		w.StopLevel = last.Level
-		w.Result = fmt.Sprintf("the %s (level %d) has P=0: the walk stops there, page not present", entryNames[last.Level], last.Level)
-		return w
-	}
-	f := last.Entry.Frame()
-	w.Result = fmt.Sprintf("frame %#x (%s, ref %d), a %s page", f, k.Frames().Kind(f), k.Frames().Ref(f),
-		tlb.PageSize(last.Level-1))
+	w.finish(k)
 	return w
+}
+
+func level(l mmu.Level) Level {
+	return Level{Level: l.Level, Name: entryNames[l.Level], Index: int(l.Index), EntryAddr: Hex(l.EntryAddr),
+		Value: Hex(l.Entry), Present: l.Entry&mmu.PTEPresent != 0}
+}
+
+// finish sets where the walk stopped and its result line.
+func (w *Walk) finish(k *minikernel.Kernel) {
+	if len(w.Levels) == 0 {
+		w.Result = "no address space"
+		return
+	}
+	last := w.Levels[len(w.Levels)-1]
+	e := mmu.PTE(last.Value)
+	switch {
+	case !last.Present:
+		w.StopLevel = last.Level
+		w.Result = fmt.Sprintf("the %s (level %d) has P=0: the walk stops there, page not present", last.Name, last.Level)
+		if _, slot, ok := minikernel.SwapEntry(e); ok && last.Level == 1 {
+			w.Result += fmt.Sprintf("; the entry is a swap entry: the page is in swap slot %d", slot)
+		}
+	case w.Fault && w.Code&mmu.ErrReserved != 0:
+		w.Result = fmt.Sprintf("the %s sets a reserved bit: #PF with RSVD=1", last.Name)
+	case w.Fault:
+		w.Result = fmt.Sprintf("the entries down to the %s allow no %s: #PF with P=1, a protection fault", last.Name, w.Access)
+	default:
+		f := e.Frame()
+		w.Result = fmt.Sprintf("frame %#x (%s, ref %d), a %s page", f, k.Frames().Kind(f), k.Frames().Ref(f),
+			tlb.PageSize(last.Level-1))
+	}
 }
 
 // frames describes physical memory: kinds up to the highest frame used, shared counts.
@@ -545,6 +658,14 @@ func frames(k *minikernel.Kernel) Frames {
 		kinds[pfn] = kindLetter(f.Kind(pfn))
 		if r := f.Ref(pfn); r > 1 {
 			out.Refs = append(out.Refs, [2]uint64{pfn, uint64(r)})
+		}
+	}
+	if sw, ok := k.Swap(); ok {
+		out.Swap = &Swap{Slots: sw.Slots, Used: sw.Used, Peak: sw.Peak, SwapCache: sw.Cached, PagesIn: sw.PagesIn, PagesOut: sw.PagesOut}
+		for _, sl := range k.SwapSlots() {
+			if sl.Frame != 0 && sl.Frame < top && kinds[sl.Frame] == 'u' {
+				kinds[sl.Frame] = 's'
+			}
 		}
 	}
 	out.Kinds = string(kinds)

@@ -180,6 +180,17 @@ func appendEventJSON(b []byte, e *minikernel.Event) []byte {
 			o.num("pages", int64(e.Pages))
 		}
 		o.str("reason", e.Text)
+	case minikernel.EvIPI:
+		o.key("targets")
+		o.b = append(o.b, '[')
+		for i, c := range cpuList(e.Targets) {
+			if i > 0 {
+				o.b = append(o.b, ',')
+			}
+			o.b = strconv.AppendInt(o.b, int64(c), 10)
+		}
+		o.b = append(o.b, ']')
+		o.str("reason", e.Text)
 	case minikernel.EvFrame:
 		o.str("op", e.FrameOp.String())
 		o.hex("frame", e.Frame)

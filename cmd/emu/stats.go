@@ -175,6 +175,9 @@ func printStats(w io.Writer, s *runStats) {
 		row("  full flushes", sd.ShootdownFlushes, "(INVPCID of the address space on a target)")
 		row("  lazy CPUs left", sd.LazyLeaves, "(idle CPUs that left a freed address space)")
 	}
+	if sd.CallIPIs > 0 {
+		row("other interrupts", sd.CallIPIs, "(IPIs taken to run a function for another CPU: membarrier)")
+	}
 	f := s.Frames
 	row("frames in use at exit", f.InUse, fmt.Sprintf("(%d KiB)", f.InUse*4))
 	row("frames at peak", f.Peak, fmt.Sprintf("(%d KiB)", f.Peak*4))

@@ -251,3 +251,102 @@ func frameOf(t *testing.T, row string) uint64 {
 }
 
 func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
+
+// On two CPUs, stopped at the munmap of musl_tlb_shootdown, the page shows both CPUs' TLBs
+// with the worker's page cached on CPU 1; breaking on shootdowns from the page and
+// continuing, it shows the shootdown in the timeline (initiator, targets, pages), CPU 1's
+// invalidation of the page beside it, and CPU 1's TLB without the page.
+func TestWebPageShootdownOnTwoCPUs(t *testing.T) {
+	ws := startWeb(t, "break syscall munmap\ncontinue\n", "--cpus", "2", progs+"musl_tlb_shootdown")
+	re := regexp.MustCompile(`call\s+munmap\((0x[0-9a-f]+), 0x1000\)`)
+	var m []string
+	for end := time.Now().Add(30 * time.Second); m == nil && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		m = re.FindStringSubmatch(ws.stdout.String())
+	}
+	require.NotNil(t, m, "stopped at munmap:\n%s", ws.stdout)
+	page := m[1]
+
+	ctx := browser(t)
+	do(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ws.url))
+	const cpuTLB = `document.querySelector('#tlbs .cpu[data-cpu="%d"] .tlb[data-name="DTLB"] table.entries')`
+	tlbOf := func(cpu int) string {
+		return js[string](t, ctx, fmt.Sprintf(`(`+cpuTLB+` || {textContent: ''}).textContent`, cpu))
+	}
+	waitJS(t, ctx, `document.querySelectorAll('#tlbs .cpu').length === 2`, "both CPUs' TLBs")
+	assert.Len(t, js[[]string](t, ctx, `[...document.querySelectorAll('#tlbs .cpu-head')].map(h => h.textContent)`), 2)
+	assert.Equal(t, 4.0, js[float64](t, ctx, `document.querySelectorAll('#tlbs .cpu .tlb').length`), "an ITLB and a DTLB for each CPU")
+	assert.Contains(t, tlbOf(1), page, "the worker on CPU 1 stores into the page: its DTLB caches it")
+	screenshot(t, ctx, "web-shootdown-before")
+
+	// Break on shootdowns from the page's controls, and continue.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#btn-break-shoot`)))
+	waitJS(t, ctx, `document.getElementById('console').textContent.includes('after a TLB shootdown')`, "the breakpoint set")
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#btn-continue`)))
+	waitJS(t, ctx, `document.querySelector('#timeline .ev[data-kind="shootdown"]') !== null`, "the shootdown in the timeline")
+	waitJS(t, ctx, `document.getElementById('status').textContent === 'stopped'`, "the stop after it")
+
+	heads := js[[]string](t, ctx, `[...document.querySelectorAll('#tlbs .cpu-head')].map(h => h.textContent)`)
+	require.Len(t, heads, 2)
+	assert.Contains(t, heads[0], "shootdowns sent 1")
+	assert.Contains(t, heads[1], "taken 1")
+	assert.NotContains(t, tlbOf(1), page, "CPU 1 invalidated the page")
+
+	// The shootdown's details: who sent it, to whom, and which pages.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#timeline .ev[data-kind="shootdown"]`)))
+	waitJS(t, ctx, `document.getElementById('event-detail').textContent.includes('initiator')`, "the shootdown's details")
+	detail := js[string](t, ctx, `document.getElementById('event-detail').textContent`)
+	assert.Contains(t, detail, "shootdown in pid 2 on CPU 0")
+	assert.Contains(t, detail, "initiator cpu0; targets cpu1")
+	assert.Contains(t, detail, "to drop 1 page(s) from "+page)
+	assert.Contains(t, detail, "munmap")
+
+	// CPU 1's invalidation of the page is on the timeline too, with no trace asked for.
+	sel := `#timeline .ev[data-op="invalidate"][data-cpu="1"]`
+	require.True(t, js[bool](t, ctx, `document.querySelector('`+sel+`') !== null`), "CPU 1's invalidation in the timeline")
+	do(t, ctx, chromedp.Click(chromedp.CSS(sel)))
+	waitJS(t, ctx, `document.getElementById('event-detail').textContent.includes("CPU 1's DTLB invalidated")`, "the invalidation's details")
+	assert.Contains(t, js[string](t, ctx, `document.getElementById('event-detail').textContent`), page)
+	screenshot(t, ctx, "web-shootdown")
+}
+
+// With 16 MiB of RAM and swap, stopped at a swap-in fault of musl_mem_pressure, the address
+// space draws swapped pages as such (the anonymous area's strip and the stack's cell), the
+// tree shows the faulting PTE as a swap entry with its slot where the walk stopped, and the
+// frames' heading counts the swap slots in use; one step later the page is present again.
+func TestWebPageSwappedPages(t *testing.T) {
+	ws := startWeb(t, "break fault swap-in\ncontinue\n", "--ram", "16M", "--swap", "64M",
+		progs+"musl_mem_pressure", filepath.Join(t.TempDir(), "mapped"))
+	var st state
+	require.Eventually(t, func() bool {
+		ws.get("/api/state", &st)
+		return st.Stop != nil
+	}, 60*time.Second, 50*time.Millisecond, "the stop at a swap-in fault:\n%s", ws.stdout)
+
+	ctx := browser(t)
+	do(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ws.url))
+	waitJS(t, ctx, `document.querySelector('#tree .ent.stop') !== null`, "the walk's stop in the tree")
+	assert.Contains(t, js[string](t, ctx, `document.getElementById('stopbar').textContent`), "swap-in")
+
+	// The address space: the 24 MiB area's strip has swapped runs, and the stack's page
+	// that faulted is a swapped cell, the one in focus.
+	swapped := js[[]string](t, ctx, `[...document.querySelectorAll('#space .vma')].filter(v => v.querySelector('i.swapped')).map(v => v.querySelector('.name').textContent)`)
+	assert.Contains(t, swapped, "[anon]")
+	assert.Contains(t, swapped, "[stack]")
+	assert.True(t, js[bool](t, ctx, `document.querySelector('#space .vma.focus i.swapped.focus') !== null`), "the faulting page is drawn swapped")
+	present := js[float64](t, ctx, `document.querySelectorAll('#space .strip i.present').length`)
+	assert.Positive(t, present, "the area's resident part")
+
+	// The tree: the PTE holds a swap entry; the walk stops there.
+	row := js[string](t, ctx, `document.querySelector('#tree .ent.stop').textContent`)
+	assert.Regexp(t, `P=0.*\[swap 0:\d+\].*→ swap slot \d+.*the walk stops here`, row)
+	assert.Regexp(t, `swap slot \d+`, js[string](t, ctx, `document.getElementById('walk').textContent`))
+	assert.Regexp(t, `swap \d+ of \d+ slots`, js[string](t, ctx, `document.getElementById('frames-sub').textContent`))
+	screenshot(t, ctx, "web-swapped")
+
+	// Step: the kernel reads the page back; the PTE is present, the cell too.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#btn-step`)))
+	waitJS(t, ctx, `document.querySelector('#tree .ent.stop') === null && document.querySelector('#tree .ent.onpath.leaf') !== null`, "the page back")
+	assert.NotContains(t, js[string](t, ctx, leafText), "swap")
+	assert.True(t, js[bool](t, ctx, `document.querySelector('#space .vma.focus i.present.focus') !== null`), "the faulting page is present")
+	screenshot(t, ctx, "web-swapped-in")
+}

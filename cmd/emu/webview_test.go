@@ -181,7 +181,8 @@ type state struct {
 				Value     string `json:"value"`
 				Present   bool   `json:"present"`
 			} `json:"levels"`
-			StopLevel int `json:"stop_level"`
+			StopLevel int    `json:"stop_level"`
+			Result    string `json:"result"`
 		} `json:"walk"`
 		Table json.RawMessage `json:"page_table"`
 	} `json:"process"`
@@ -202,6 +203,7 @@ type state struct {
 			Ways    int    `json:"ways"`
 			Hits    uint64 `json:"hits"`
 			Misses  uint64 `json:"misses"`
+			Fills   uint64 `json:"fills"`
 			Entries []struct {
 				Set, Way int
 				Large    bool
@@ -325,6 +327,8 @@ func TestWebBadRequests(t *testing.T) {
 		{"GET", "/api/frame?pfn=0xffffffffffffff", "", "", 404, "beyond physical memory"},
 		{"GET", "/api/events?limit=0", "", "", 400, "limit"},
 		{"GET", "/api/events?since=x", "", "", 400, "not a number"},
+		{"GET", "/api/events?newest=maybe", "", "", 400, "newest"},
+		{"GET", "/api/events?limit=10001&newest=1", "", "", 400, "limit"},
 		{"GET", "/api/nothing", "", "", 404, "no such endpoint"},
 		{"GET", "/etc/passwd", "", "", 404, "no such page"},
 		{"GET", "/../../etc/passwd", "", "", 404, "no such page"},
@@ -485,4 +489,249 @@ func TestWebBadAddress(t *testing.T) {
 		assert.Contains(t, errs, "emu debug: --http:", addr)
 		assert.NotContains(t, out+errs, "goroutine", addr)
 	}
+}
+
+// The timeline gets the TLBs' fills while a page follows the session, with no trace asked
+// for, one event per fill the TLBs count; with no page open the TLBs' hooks are off and no
+// fill reaches it.
+func TestWebTLBEventsOnlyWhileAPageIsOpen(t *testing.T) {
+	ws := startWeb(t, "", progs+"bss_sum")
+	type tlbEvent struct {
+		Kind  string `json:"kind"`
+		Op    string `json:"op"`
+		TLB   string `json:"tlb"`
+		Addr  string `json:"addr"`
+		Frame uint64 `json:"frame"`
+		CPU   int    `json:"cpu"`
+	}
+	fillsSince := func(seq uint64) (fills []tlbEvent, last uint64) {
+		var evs struct {
+			Events []tlbEvent `json:"events"`
+			Last   uint64     `json:"last"`
+		}
+		require.Equal(t, http.StatusOK, ws.get(fmt.Sprintf("/api/events?since=%d&limit=10000", seq), &evs))
+		for _, e := range evs.Events {
+			if e.Kind == "tlb" && e.Op == "fill" {
+				fills = append(fills, e)
+			}
+		}
+		return fills, evs.Last
+	}
+	counted := func() uint64 {
+		var st state
+		require.Equal(t, http.StatusOK, ws.get("/api/state", &st))
+		var n uint64
+		for _, tl := range st.CPUs[0].TLBs {
+			n += tl.Fills
+		}
+		return n
+	}
+
+	// Reading the state (as a script or an autograder may) opens no page.
+	counted()
+	ws.command("step 3000")
+	require.Positive(t, counted(), "the TLBs filled")
+	ws.command("step 3000")
+	fills, last := fillsSince(0)
+	assert.Empty(t, fills, "no page open: no TLB fill reaches the timeline")
+
+	// A page follows the stream: its first state notice, and the page asks for the state.
+	resp, err := http.Get(ws.url + "api/stream")
+	require.NoError(t, err)
+	r := bufio.NewReader(resp.Body)
+	for line := ""; !strings.HasPrefix(line, "event: state"); {
+		line, err = r.ReadString('\n')
+		require.NoError(t, err)
+	}
+	before := counted()
+	ws.command("step 3000")
+	fills, last = fillsSince(last)
+	require.NotEmpty(t, fills, "a page is open: the TLBs' fills are on the timeline")
+	assert.Equal(t, counted()-before, uint64(len(fills)), "one event per fill the TLBs count")
+	for _, f := range fills {
+		assert.Contains(t, []string{"ITLB", "DTLB"}, f.TLB)
+		assert.NotEmpty(t, f.Addr)
+		assert.NotZero(t, f.Frame)
+	}
+
+	// The page goes away: the hooks go off again (once the server has seen it leave).
+	resp.Body.Close()
+	require.Eventually(t, func() bool {
+		counted() // the machine stopped: the server applies the change
+		ws.command("step 500")
+		fills, last = fillsSince(last)
+		return len(fills) == 0
+	}, 10*time.Second, 50*time.Millisecond, "fills after the page closed")
+}
+
+// ptEntry is an entry of /api/state's page-table tree.
+type ptEntry struct {
+	Index    int      `json:"index"`
+	VA       string   `json:"va"`
+	Present  bool     `json:"present"`
+	Leaf     bool     `json:"leaf"`
+	Soft     string   `json:"soft"`
+	Frame    uint64   `json:"frame"`
+	SwapSlot uint64   `json:"swap_slot"`
+	Table    *ptTable `json:"table"`
+}
+
+type ptTable struct {
+	Level   int       `json:"level"`
+	Entries []ptEntry `json:"entries"`
+}
+
+// leaves maps each page of the tree's leaf entries (by linear address) to its entry.
+func leaves(t *testing.T, raw json.RawMessage) map[uint64]*ptEntry {
+	t.Helper()
+	var root ptTable
+	require.NoError(t, json.Unmarshal(raw, &root))
+	out := map[uint64]*ptEntry{}
+	var visit func(tab *ptTable)
+	visit = func(tab *ptTable) {
+		for i := range tab.Entries {
+			e := &tab.Entries[i]
+			switch {
+			case e.Leaf:
+				out[hexOf(t, e.VA)] = e
+			case e.Table != nil:
+				visit(e.Table)
+			}
+		}
+	}
+	visit(&root)
+	return out
+}
+
+// swapUsers reads the swap command's table: each slot, its swap-cache frame (0: none) and
+// the pages that name it ("pid 2 0x7ffff6600000").
+func swapUsers(t *testing.T, text string) (slots map[uint64]uint64, pages map[string]uint64) {
+	t.Helper()
+	slots, pages = map[uint64]uint64{}, map[string]uint64{}
+	row := regexp.MustCompile(`(?m)^\s+(\d+)\s+\d+\s+(-|frame 0x[0-9a-f]+)\s+(.*)$`)
+	for _, m := range row.FindAllStringSubmatch(text, -1) {
+		slot, _ := strconv.ParseUint(m[1], 10, 64)
+		slots[slot] = 0
+		if m[2] != "-" {
+			slots[slot] = hexOf(t, strings.TrimPrefix(m[2], "frame "))
+		}
+		for _, who := range strings.Split(m[3], "; ") {
+			f := strings.Fields(who)
+			if len(f) >= 3 {
+				pages[f[0]+" "+f[1]+" "+f[2]] = slot
+			}
+		}
+	}
+	return slots, pages
+}
+
+// With little RAM and a swap area, stopped at a swap-in fault of musl_mem_pressure: every
+// page the JSON endpoint shows swapped (in each process's VMA runs) is a page the swap
+// command names, and the other way round; the tree's entry for each holds that slot; the
+// walk stops at the faulting address's swap entry; after the step the page is present.
+func TestWebSwappedPagesAgreeWithTheSwapView(t *testing.T) {
+	ws := startWeb(t, "break fault swap-in\ncontinue\n", "--ram", "16M", "--swap", "64M",
+		progs+"musl_mem_pressure", filepath.Join(t.TempDir(), "mapped"))
+	var st state
+	require.Eventually(t, func() bool {
+		ws.get("/api/state", &st)
+		return st.Stop != nil
+	}, 60*time.Second, 50*time.Millisecond, "the stop at a swap-in fault:\n%s", ws.stdout)
+	require.Equal(t, "swap-in", st.Stop.Outcome)
+
+	text := ws.command("swap")
+	slots, named := swapUsers(t, text)
+	require.NotEmpty(t, named)
+	var raw struct {
+		Frames struct {
+			Swap *struct {
+				Slots, Used uint64
+				SwapCache   uint64 `json:"swap_cache"`
+			} `json:"swap"`
+		} `json:"frames"`
+	}
+	ws.get("/api/state", &raw)
+	require.NotNil(t, raw.Frames.Swap)
+	assert.Contains(t, text, fmt.Sprintf("swap: %d slots of 4 KiB in host memory (slot 0 is the header); %d in use",
+		raw.Frames.Swap.Slots, raw.Frames.Swap.Used))
+	assert.Len(t, slots, int(raw.Frames.Swap.Used))
+
+	shown := map[string]uint64{}
+	for _, p := range st.Processes {
+		if p.Exe == "[init]" {
+			continue
+		}
+		var ps state
+		require.Equal(t, http.StatusOK, ws.get(fmt.Sprintf("/api/state?pid=%d", p.PID), &ps))
+		tree := leaves(t, ps.Process.Table)
+		for _, v := range ps.Process.VMAs {
+			for _, r := range v.Runs {
+				if r.State != "swapped" {
+					continue
+				}
+				for i := uint64(0); i < r.Pages; i++ {
+					va := hexOf(t, r.Start) + i<<12
+					e := tree[va]
+					require.NotNil(t, e, "%#x", va)
+					assert.False(t, e.Present)
+					assert.Equal(t, fmt.Sprintf("swap 0:%d", e.SwapSlot), e.Soft)
+					shown[fmt.Sprintf("pid %d %#x", p.PID, va)] = e.SwapSlot
+				}
+			}
+		}
+	}
+	assert.Equal(t, named, shown, "swapped pages: the swap command's and the JSON's")
+
+	w := st.Process.Walk
+	require.NotNil(t, w)
+	assert.Equal(t, 1, w.StopLevel)
+	page := hexOf(t, st.Stop.Addr) &^ 0xfff
+	assert.Contains(t, w.Result, fmt.Sprintf("swap slot %d", named[fmt.Sprintf("pid %d %#x", st.Stop.PID, page)]))
+
+	ws.command("step")
+	require.Equal(t, http.StatusOK, ws.get("/api/state", &st))
+	e := leaves(t, st.Process.Table)[page]
+	require.NotNil(t, e)
+	assert.True(t, e.Present, "swapped in")
+	assert.Zero(t, e.SwapSlot)
+}
+
+// A page shared copy-on-write and swapped comes back into the swap cache: stopped where the
+// parent finds it there, the frame grid marks the frame "s", the frame's mappings name its
+// slot, and the parent's PTE is still the swap entry of that slot.
+func TestWebSwapCacheFrames(t *testing.T) {
+	ws := startWeb(t, "break fault swap-cached\ncontinue\n", "--ram", "16M", "--frames", "24", "--swap", "1M",
+		"--reclaim", "fifo", progs+"musl_swap_cow")
+	var st state
+	require.Eventually(t, func() bool {
+		ws.get("/api/state", &st)
+		return st.Stop != nil
+	}, 60*time.Second, 50*time.Millisecond, "the stop at a swap-cached fault:\n%s", ws.stdout)
+	require.Equal(t, "swap-cached", st.Stop.Outcome)
+	slots, named := swapUsers(t, ws.command("swap"))
+	page := hexOf(t, st.Stop.Addr) &^ 0xfff
+	slot := named[fmt.Sprintf("pid %d %#x", st.Stop.PID, page)]
+	require.NotZero(t, slot)
+	frame := slots[slot]
+	require.NotZero(t, frame, "the slot's page is in the swap cache")
+
+	e := leaves(t, st.Process.Table)[page]
+	require.NotNil(t, e)
+	assert.Equal(t, slot, e.SwapSlot)
+	for s, f := range slots {
+		if f != 0 {
+			assert.Equal(t, byte('s'), st.Frames.Kinds[f], "frame %#x of slot %d", f, s)
+		}
+	}
+	var fi struct {
+		Mappings []struct {
+			Kind  string `json:"kind"`
+			Index uint64 `json:"index"`
+		} `json:"mappings"`
+	}
+	require.Equal(t, http.StatusOK, ws.get(fmt.Sprintf("/api/frame?pfn=%#x", frame), &fi))
+	assert.Contains(t, fi.Mappings, struct {
+		Kind  string `json:"kind"`
+		Index uint64 `json:"index"`
+	}{"swap-cache", slot})
 }

@@ -63,15 +63,12 @@ async function refresh() {
 // so a long run does not flood the page.
 const keepEvents = 10000;
 async function fetchEvents(newest) {
-  if (newest - ui.lastSeq > keepEvents) { ui.events = []; ui.lastSeq = newest - keepEvents; }
-  while (ui.lastSeq < newest) {
-    const r = await fetch("/api/events?since=" + ui.lastSeq + "&limit=5000");
-    if (!r.ok) return;
-    const d = await r.json();
-    if (!d.events.length) { ui.lastSeq = d.last; break; }
-    ui.events.push(...d.events);
-    ui.lastSeq = d.events[d.events.length - 1].seq;
-  }
+  if (ui.lastSeq >= newest) return;
+  const r = await fetch("/api/events?newest=1&since=" + ui.lastSeq + "&limit=" + keepEvents);
+  if (!r.ok) return;
+  const d = await r.json();
+  ui.events.push(...d.events);
+  ui.lastSeq = d.events.length ? d.events[d.events.length - 1].seq : d.last;
   if (ui.events.length > keepEvents) ui.events.splice(0, ui.events.length - keepEvents);
 }
 
@@ -311,16 +308,23 @@ function renderTree(st) {
   const path = new Map(); // level -> index on the walk
   if (w && w.levels) {
     wbox.style.display = "";
-    wbox.appendChild(el("div", "", `Walk of ${w.va}, ${w.why}:`));
+    const head = el("div", "whead");
+    head.append(el("b", "", `Walk of ${w.va}`), document.createTextNode(`${w.access ? " · " + w.access : ""} · ${w.why}`));
+    wbox.appendChild(head);
     const line = el("div", "step");
     w.levels.forEach((l, i) => {
       path.set(l.level, l.index);
-      const s = el("span", l.present ? "" : "bad", `${l.name}[${l.index}]${l.present ? "" : " P=0"}`);
-      if (i) line.appendChild(document.createTextNode(" → "));
+      const s = el("span", "lv" + (l.present ? "" : " bad") + (l.cached ? " cached" : ""));
+      s.append(el("span", "lvname", `${l.name}[${l.index}]`), document.createTextNode(" " + l.value + (l.present ? "" : " P=0")));
+      if (l.now !== undefined) s.appendChild(el("span", "now", nowText(l)));
+      s.title = l.cached ? `${l.name}: not read by this walk, a paging-structure cache held it (its value in memory now)`
+        : `${l.name} at physical ${l.entry_addr}, as the walk read it`;
+      if (i) line.appendChild(el("span", "arrow", "→"));
       line.appendChild(s);
     });
     wbox.appendChild(line);
-    wbox.appendChild(el("div", w.stop_level ? "bad" : "", w.result));
+    if (w.levels.some((l) => l.cached)) wbox.appendChild(el("div", "note", "grey: levels a paging-structure cache supplied, so this walk did not read them"));
+    wbox.appendChild(el("div", w.stop_level || w.fault ? "bad" : "", w.result));
   } else {
     wbox.style.display = "none";
   }
@@ -331,6 +335,19 @@ function renderTree(st) {
     ui.scrollWalk = w && w.va + w.why + st.version;
     hit.scrollIntoView({ block: "nearest" });
   }
+}
+
+// nowText says how an entry changed since the walk read it: the A and D flags the walk (or
+// later accesses) set, or its new value.
+function nowText(l) {
+  const was = big(l.value), now = big(l.now), ad = 0x60n;
+  if (((was ^ now) & ~ad) === 0n) {
+    const set = [];
+    if ((now & ~was) & 0x20n) set.push("A");
+    if ((now & ~was) & 0x40n) set.push("D");
+    return set.length ? ` (+${set.join(" +")} since)` : "";
+  }
+  return ` (now ${l.now})`;
 }
 
 function tableView(p, t, w, path, onPath) {
@@ -378,16 +395,18 @@ function entryRow(p, t, e, onPath, w) {
   const bits = el("span", "bits");
   if (!e.present) bits.appendChild(el("span", "bit np", "P=0"));
   for (const b of e.bits) bits.appendChild(el("span", "bit b-" + b, b));
-  if (e.soft) for (const s of e.soft.split(",")) bits.appendChild(el("span", "bit cow", "[" + s + "]"));
+  if (e.soft) for (const s of e.soft.split(",")) bits.appendChild(el("span", e.swap_slot ? "bit swap" : "bit cow", "[" + s + "]"));
   r.appendChild(bits);
-  if (e.table) {
+  if (e.swap_slot) {
+    r.appendChild(el("span", "frame", `→ swap slot ${e.swap_slot}`));
+  } else if (e.table) {
     r.appendChild(el("span", "frame", `→ ${e.table.name} at frame ${hex(e.frame)}`));
   } else if (e.leaf) {
     r.appendChild(el("span", "frame", `→ frame ${hex(e.frame)}${e.size !== "4K" ? " (" + e.size + " page)" : ""}`));
     if (e.ref) r.appendChild(el("span", e.ref > 1 ? "ref2" : "ref", `ref ${e.ref}`));
   }
   r.title = `${levelNames[t.level]} ${e.value}  ${e.letters || ""}`;
-  if (e.leaf && (e.present || e.soft)) r.onclick = () => selectFrame(e.frame);
+  if (e.leaf && !e.swap_slot && (e.present || e.soft)) r.onclick = () => selectFrame(e.frame);
   if (onPath && !e.present) r.appendChild(el("span", "", "← the walk stops here (P=0)"));
   return r;
 }
@@ -401,9 +420,12 @@ function walkFrames(st) {
   return set;
 }
 
+const frameKinds = { u: "user", s: "user, in the swap cache", c: "page cache", t: "page table", k: "kernel", ".": "free" };
+
 function renderFrames(st) {
   const f = st.frames, box = $("frames");
-  $("frames-sub").textContent = `${f.in_use} of ${f.total} in use · ${f.shared} shared · ${f.page_tables} page tables · ${f.copied} copied`;
+  $("frames-sub").textContent = `${f.in_use} of ${f.total} in use · ${f.shared} shared · ${f.page_tables} page tables · ${f.copied} copied` +
+    (f.swap ? ` · swap ${f.swap.used} of ${f.swap.slots} slots, ${f.swap.swap_cache} cached` : "");
   const refs = new Map(f.refs.map(([pfn, n]) => [pfn, n]));
   const onPath = walkFrames(st);
   const limit = Math.min(f.kinds.length, 6000);
@@ -417,7 +439,7 @@ function renderFrames(st) {
     if (n) { c.classList.add("shared"); c.textContent = n; }
     if (pfn === ui.selFrame) c.classList.add("sel");
     if (onPath.has(pfn)) c.classList.add("onpath");
-    c.title = `frame ${hex(pfn)}: ${{ u: "user", c: "page cache", t: "page table", ".": "free" }[k]}${n ? ", ref " + n : ""}`;
+    c.title = `frame ${hex(pfn)}: ${frameKinds[k] || k}${n ? ", ref " + n : ""}`;
     frag.appendChild(c);
   }
   if (f.kinds.length > limit) frag.appendChild(el("div", "more-frames", `… ${f.kinds.length - limit} more frames up to the highest used`));
@@ -439,6 +461,8 @@ async function selectFrame(pfn, quiet) {
   if (!d.mappings.length) lines.push(d.ref ? "  held by the kernel" : "  free");
   for (const m of d.mappings) {
     if (m.kind === "cache") lines.push(`  page cache: ${m.cache} page ${m.index}`);
+    else if (m.kind === "swap-cache") lines.push(`  swap cache: the page of swap slot ${m.index}`);
+    else if (m.kind === "kernel") lines.push(`  the kernel: ${m.cache}`);
     else if (m.kind === "table") lines.push(`  pid ${m.pid}: its ${["", "PT", "PD", "PDPT", "PML4"][m.level]}${m.level < 4 ? " for " + m.va : ""}`);
     else lines.push(`  pid ${m.pid}: ${m.va} ${m.vma || ""} PTE ${m.value} ${m.letters}${m.soft ? " [" + m.soft + "]" : ""}`);
   }
@@ -449,11 +473,14 @@ function renderTLBs(st) {
   const box = $("tlbs");
   box.textContent = "";
   for (const cpu of st.cpus) {
+    const d = el("div", "cpu");
+    d.dataset.cpu = cpu.id;
     if (st.cpus.length > 1) {
       const who = cpu.pid ? `pid ${cpu.pid}${cpu.tid !== cpu.pid ? " thread " + cpu.tid : ""}` : cpu.lazy ? "idle (lazy TLB)" : "idle";
-      box.appendChild(el("div", "cpu-head", `CPU ${cpu.id} · ${who} · CR3 ${cpu.cr3} · PCID ${cpu.pcid} · shootdowns sent ${cpu.shootdowns_sent}, taken ${cpu.shootdown_ipis}`));
+      d.appendChild(el("div", "cpu-head", `CPU ${cpu.id} · ${who} · CR3 ${cpu.cr3} · PCID ${cpu.pcid} · shootdowns sent ${cpu.shootdowns_sent}, taken ${cpu.shootdown_ipis}`));
     }
-    for (const t of cpu.tlbs) box.appendChild(tlbView(t));
+    for (const t of cpu.tlbs) d.appendChild(tlbView(t));
+    box.appendChild(d);
   }
 }
 
@@ -461,6 +488,7 @@ function sameEntry(a, b) { return a && b && a.large === b.large && a.set === b.s
 
 function tlbView(t) {
   const d = el("div", "tlb");
+  d.dataset.name = t.name;
   const head = el("div", "tlb-head", `${t.name}: ${t.sets} sets × ${t.ways} ways${t.large_entries ? ` + ${t.large_entries} large` : ""}`);
   head.appendChild(el("span", "stats", `${t.entries.length} valid · hits ${t.hits} · misses ${t.misses} · ${(100 * t.hit_rate).toFixed(1)}% · evictions ${t.evictions} · flushes ${t.flushes}`));
   d.appendChild(head);
@@ -505,15 +533,21 @@ function tlbView(t) {
 const outcomeColors = {
   "demand-zero": "#3b7dd8", "file-read": "#2f9e5a", "file-cached": "#7cc49a", "cow-copy": "#c62828", "cow-reuse": "#f08a80",
   "stack-growth": "#d35400", "spurious": "#8a96a6", "SIGSEGV": "#15202b", "SIGBUS": "#15202b", "EFAULT": "#6d4c41", "out-of-memory": "#000",
+  "swap-in": "#7b3fc4", "swap-cached": "#b07cd8",
 };
-const rows = [
+const timelineRows = [
   { name: "faults", match: (e) => e.kind === "fault" },
   { name: "syscalls", match: (e) => e.kind === "syscall" },
   { name: "processes", match: (e) => ["fork", "clone", "exec", "exit", "thread-exit", "signal", "switch"].includes(e.kind) },
-  { name: "TLBs", match: (e) => e.kind === "tlb" || e.kind === "shootdown" },
+  { name: "IPIs", match: (e) => e.kind === "shootdown" || e.kind === "ipi", perCPU: true, smp: true }, // several CPUs only
+  { name: "TLBs", match: (e) => e.kind === "tlb", perCPU: true },
 ];
+// TLB events drawn first, so that the kernel's invalidations and flushes lie above fills.
+const drawOrder = (e) => e.kind !== "tlb" ? 2 : e.op === "fill" || e.op === "evict" ? 0 : 1;
 const kindColors = { syscall: "#5b6675", fork: "#7b3fc4", clone: "#a070e0", exec: "#1f5fbf", exit: "#15202b", "thread-exit": "#5b6675",
-  signal: "#c62828", switch: "#9fb0c3", tlb: "#e08a1e", shootdown: "#d35400" };
+  signal: "#c62828", switch: "#9fb0c3", shootdown: "#d35400", ipi: "#1f8a8a" };
+const tlbColors = { fill: "#9bb7d9", evict: "#5b6675", invalidate: "#e08a1e", flush: "#b8860b" };
+const eventColor = (e) => e.kind === "fault" ? outcomeColors[e.outcome] || "#3b7dd8" : e.kind === "tlb" ? tlbColors[e.op] || "#e08a1e" : kindColors[e.kind] || "#5b6675";
 
 function renderTimeline(st) {
   const box = $("timeline");
@@ -522,11 +556,23 @@ function renderTimeline(st) {
   const svg = document.createElementNS(NS, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const left = 78, right = 12, top = 4, bottom = 18;
+  const rows = timelineRows.filter((r) => !r.smp || st.cpus.length > 1);
   const rowH = (H - top - bottom) / rows.length;
   const tmax = Math.max(st.insns, 1);
   const x = (t) => left + (W - left - right) * (t / tmax);
+  const lanes = Math.max(st.cpus.length, 1);
   rows.forEach((r, i) => {
     const y = top + i * rowH;
+    if (r.perCPU && lanes > 1 && (rowH - 6) / lanes >= 8) {
+      for (let c = 0; c < lanes; c++) {
+        const lt = document.createElementNS(NS, "text");
+        const h = (rowH - 6) / lanes;
+        lt.setAttribute("x", left - 3); lt.setAttribute("y", y + 3 + h * c + h / 2 + 3); lt.setAttribute("text-anchor", "end");
+        lt.setAttribute("class", "lane-label");
+        lt.textContent = "cpu" + c;
+        svg.appendChild(lt);
+      }
+    }
     const bg = document.createElementNS(NS, "rect");
     bg.setAttribute("x", left); bg.setAttribute("y", y + 1); bg.setAttribute("width", W - left - right); bg.setAttribute("height", rowH - 2);
     bg.setAttribute("fill", i % 2 ? "#f6f8fb" : "#eef1f5");
@@ -542,21 +588,31 @@ function renderTimeline(st) {
   for (const e of ui.events) {
     const ri = rows.findIndex((r) => r.match(e));
     if (ri < 0) continue;
-    const color = e.kind === "fault" ? outcomeColors[e.outcome] || "#3b7dd8" : kindColors[e.kind] || "#5b6675";
+    const color = eventColor(e);
     if (e.kind === "fault") seen[e.outcome] = color;
+    if (e.kind === "shootdown" || e.kind === "ipi") seen[e.kind === "ipi" ? "other IPI" : "shootdown"] = color;
+    if (e.kind === "tlb") seen["TLB " + e.op] = color;
     const px = Math.round(x(e.insns));
-    const key = ui.events.length > 1500 ? `${ri}/${px}/${color}` : e.seq;
+    const key = ui.events.length > 1500 ? `${ri}/${px}/${color}/${e.cpu}` : e.seq;
     const m = marks.get(key);
     marks.set(key, { e, ri, px, color, n: m ? m.n + 1 : 1 });
   }
-  for (const { e, ri, px, color, n } of marks.values()) {
-    const y = top + ri * rowH;
+  // Rows of CPU events have a lane per CPU, CPU 0 on top.
+  for (const { e, ri, px, color, n } of [...marks.values()].sort((a, b) => drawOrder(a.e) - drawOrder(b.e))) {
+    let y = top + ri * rowH + 4, h = rowH - 8;
+    if (rows[ri].perCPU && lanes > 1) {
+      h = (rowH - 6) / lanes;
+      y = top + ri * rowH + 3 + h * Math.min(e.cpu, lanes - 1);
+      h = Math.max(h - 1, 2);
+    }
     const m = document.createElementNS(NS, "rect");
-    m.setAttribute("x", px - 2); m.setAttribute("y", y + 4); m.setAttribute("width", 4); m.setAttribute("height", rowH - 8);
+    m.setAttribute("x", px - 2); m.setAttribute("y", y); m.setAttribute("width", 4); m.setAttribute("height", h);
     m.setAttribute("fill", color);
     m.setAttribute("class", "ev" + (e.seq === ui.selEvent ? " sel" : ""));
     m.dataset.seq = e.seq;
     m.dataset.kind = e.kind;
+    if (e.op) m.dataset.op = e.op;
+    m.dataset.cpu = e.cpu;
     const tt = document.createElementNS(NS, "title");
     tt.textContent = `${e.kind} @${e.insns}: ${e.text}` + (n > 1 ? ` (and ${n - 1} more here)` : "");
     m.appendChild(tt);
@@ -595,14 +651,22 @@ function showEvent(seq) {
   const box = $("event-detail");
   if (!e) { box.textContent = "Click an event to see its details."; return; }
   const who = e.tid && e.tid !== e.pid ? `pid ${e.pid} thread ${e.tid}` : `pid ${e.pid}`;
-  const lines = [`#${e.seq} ${e.kind} in ${who} on CPU ${e.cpu} at guest time ${e.insns}, rip ${e.rip}`];
+  const lines = [`#${e.seq} ${e.kind} in ${who} on CPU ${e.cpu} at guest time ${e.insns}${big(e.rip) ? ", rip " + e.rip : ""}`];
   if (e.kind === "fault") {
     lines.push(`  address ${e.addr}: ${e.access}`);
     lines.push(`  error code ${hex(e.error_code)} [${e.error_bits}]: ${e.error_text}`);
     lines.push(`  VMA ${e.vma ? `${e.vma.name} ${e.vma.start}–${e.vma.end} ${e.vma.prot}` : "none"}`);
     lines.push(`  outcome ${e.outcome}${e.frame ? ", frame " + hex(e.frame) : ""}${e.kernel ? " (taken by the kernel for a system call)" : ""}`);
   } else if (e.kind === "shootdown") {
+    lines.push(`  initiator cpu${e.cpu}; targets ${e.targets || "none"}`);
     lines.push(`  interrupted ${e.targets || "no CPU"} to drop ${e.pages < 0 ? "every page of the address space" : e.pages + " page(s) from " + e.addr}`);
+    lines.push("  " + e.text);
+  } else if (e.kind === "ipi") {
+    lines.push(`  initiator cpu${e.cpu}; targets ${e.targets || "none"}`);
+    lines.push("  " + e.text);
+  } else if (e.kind === "tlb") {
+    const what = { fill: "filled", evict: "evicted (by a fill)", invalidate: "invalidated (INVLPG, a fault, or a shootdown's interrupt)", flush: "flushed" }[e.op] || e.op;
+    lines.push(`  CPU ${e.cpu}'s ${e.tlb} ${what}${e.op !== "flush" ? `: ${e.addr} → frame ${hex(e.frame)}, PCID ${e.pcid || 0}` : ""}`);
     lines.push("  " + e.text);
   } else {
     lines.push("  " + e.text);
@@ -621,6 +685,7 @@ function wire() {
   on("btn-break-fault", () => command(("break fault " + $("bk-fault").value).trim()));
   on("btn-break-sys", () => command(("break syscall " + $("bk-sys").value).trim()));
   on("btn-break-exec", () => command("break exec"));
+  on("btn-break-shoot", () => command("break shootdown"));
   on("btn-break-addr", () => { const a = $("bk-addr").value.trim(); if (a) command("break addr " + a); });
   on("btn-watch", () => { const a = $("bk-addr").value.trim(); if (a) command("watch pte " + a); });
   $("frames").addEventListener("click", (ev) => {
@@ -642,7 +707,12 @@ function wire() {
     if (ev.key === "ArrowUp" && hi > 0) { hi--; ev.target.value = hist[hi]; ev.preventDefault(); }
     if (ev.key === "ArrowDown") { hi = Math.min(hist.length, hi + 1); ev.target.value = hist[hi] || ""; ev.preventDefault(); }
   });
-  window.addEventListener("resize", () => ui.st && renderTimeline(ui.st));
+  // The timeline is drawn to its box's size: draw it again when the box changes.
+  let size = "";
+  new ResizeObserver(() => {
+    const b = $("timeline"), now = b.clientWidth + "x" + b.clientHeight;
+    if (now !== size && ui.st) { size = now; renderTimeline(ui.st); }
+  }).observe($("timeline"));
 }
 
 wire();
