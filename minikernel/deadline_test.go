@@ -12,6 +12,7 @@ import (
 
 func TestMain(m *testing.M) {
 	SetRunDeadline(testcheck.RunDeadline())
+	SetRunBudget(testcheck.RunBudget)
 	os.Exit(m.Run())
 }
 

@@ -240,6 +240,7 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	minikernel.SetRunDeadline(testcheck.RunDeadline())
+	minikernel.SetRunBudget(testcheck.RunBudget)
 	code := m.Run()
 	if update {
 		if err := saveRecordings(); err != nil {

@@ -15,7 +15,7 @@ import (
 type Event struct {
 	Seq   uint64 `json:"seq"`   // 1, 2, 3, ... in the order the events happened
 	Insns uint64 `json:"insns"` // guest time: instructions retired
-	Kind  string `json:"kind"`  // fault, syscall, signal, exec, exit, fork, clone, thread-exit, switch, shootdown, tlb
+	Kind  string `json:"kind"`  // fault, syscall, signal, exec, exit, fork, clone, thread-exit, switch, shootdown, ipi, tlb
 	PID   int    `json:"pid"`
 	TID   int    `json:"tid"`
 	CPU   int    `json:"cpu"`

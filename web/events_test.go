@@ -56,3 +56,35 @@ func TestRecorderKeepsFillsApart(t *testing.T) {
 		t.Errorf("recording a fill allocates %v times", n)
 	}
 }
+
+// BenchmarkTimeline measures a run of bss_sum with the timeline's recorder subscribed: with
+// no page open (the TLBs' hooks off: a fill costs a nil check) and with one open (every TLB
+// fill and eviction recorded), reporting guest MIPS: what an open page costs.
+func BenchmarkTimeline(b *testing.B) {
+	for _, open := range []bool{false, true} {
+		name := "no-page"
+		if open {
+			name = "page-open"
+		}
+		b.Run(name, func(b *testing.B) {
+			var insns uint64
+			for i := 0; i < b.N; i++ {
+				k, err := minikernel.New(minikernel.Config{RAM: 64 << 20})
+				if err != nil {
+					b.Fatal(err)
+				}
+				k.Subscribe(NewRecorder(50000).Record)
+				k.WantHardware("web page", open, false)
+				if _, err := k.Spawn("../testprogs/bin/bss_sum", []string{"bss_sum"}, nil); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := k.Run(); err != nil {
+					b.Fatal(err)
+				}
+				insns += k.Instructions()
+				k.Close()
+			}
+			b.ReportMetric(float64(insns)/b.Elapsed().Seconds()/1e6, "MIPS")
+		})
+	}
+}

@@ -182,7 +182,8 @@ type vmaRow struct {
 // outcomeColors match the page's timeline.
 var outcomeColors = map[string]string{"demand-zero": "#3b7dd8", "file-read": "#2f9e5a", "file-cached": "#7cc49a",
 	"cow-copy": "#c62828", "cow-reuse": "#f08a80", "stack-growth": "#d35400", "spurious": "#8a96a6",
-	"SIGSEGV": "#15202b", "SIGBUS": "#5d4037", "out-of-memory": "#000000", "EFAULT": "#6d4c41"}
+	"SIGSEGV": "#15202b", "SIGBUS": "#5d4037", "out-of-memory": "#000000", "EFAULT": "#6d4c41",
+	"swap-in": "#7b3fc4", "swap-cached": "#b07cd8"}
 
 func (r *Recording) page(s Summary) reportPage {
 	st := s.Stats
@@ -211,6 +212,17 @@ func (r *Recording) page(s Summary) reportPage {
 		{"frames shared at peak", comma(f.PeakShared), "reference count above one"},
 		{"page-table pages at peak", comma(f.PeakTables), ""},
 		{"page cache", fmt.Sprintf("%d hits, %d misses", st.PageCacheHits, st.PageCacheMisses), fmt.Sprintf("%d pages cached", st.PageCachePages)},
+	}
+	if rc := st.Reclaim; rc.Reclaimed > 0 || st.HasSwap {
+		pg.Stats = append(pg.Stats, statRow{"frames reclaimed", comma(rc.Reclaimed),
+			fmt.Sprintf("policy %s; %d clean file pages dropped, %d written back", rc.Policy, rc.Dropped, rc.WrittenBack)})
+	}
+	if st.HasSwap {
+		pg.Stats = append(pg.Stats, statRow{"pages swapped out / in", comma(st.Reclaim.SwapOuts) + " / " + comma(st.Reclaim.SwapIns),
+			fmt.Sprintf("%d found in the swap cache; %d of %d slots used at peak", st.Reclaim.SwapCacheHits, st.Swap.Peak, st.Swap.Slots)})
+	}
+	if st.Reclaim.OOMKills > 0 {
+		pg.Stats = append(pg.Stats, statRow{"processes killed by the OOM killer", comma(st.Reclaim.OOMKills), ""})
 	}
 	for _, name := range st.SyscallNames() {
 		pg.Syscalls = append(pg.Syscalls, statRow{Name: name, Value: comma(st.Syscalls[name])})

@@ -36,7 +36,8 @@ func TestMain(m *testing.M) {
 		}
 		exitLikeGuest(code)
 	}
-	minikernel.SetRunDeadline(testcheck.RunDeadline()) // every run a test makes in this process
+	minikernel.SetRunDeadline(testcheck.RunDeadline())
+	minikernel.SetRunBudget(testcheck.RunBudget) // every run a test makes in this process
 	os.Exit(m.Run())
 }
 

@@ -115,6 +115,44 @@ func TestRunReport(t *testing.T) {
 	assert.EqualValues(t, 2, stats.Processes)
 }
 
+// A run under memory pressure: the report counts the pages swapped out and in (as
+// --stats-json does), and its faults by outcome include the swap-ins.
+func TestRunReportWithSwap(t *testing.T) {
+	dir := t.TempDir()
+	report, statsFile := filepath.Join(dir, "r.html"), filepath.Join(dir, "s.json")
+	_, errs, code := emulated("run", "--ram", "16M", "--swap", "64M", "--report", report, "--stats-json", statsFile,
+		progs+"musl_mem_pressure", filepath.Join(dir, "mapped"))
+	require.Equal(t, 0, code, errs)
+	var stats struct {
+		Faults  map[string]uint64 `json:"page_faults"`
+		Reclaim struct {
+			Reclaimed uint64 `json:"pages_reclaimed"`
+			SwapOuts  uint64 `json:"swap_outs"`
+			SwapIns   uint64 `json:"swap_ins"`
+		} `json:"reclaim"`
+	}
+	b, err := os.ReadFile(statsFile)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &stats))
+	require.Positive(t, stats.Reclaim.SwapOuts)
+
+	f, err := os.Open(report)
+	require.NoError(t, err)
+	defer f.Close()
+	doc, err := html.Parse(f)
+	require.NoError(t, err)
+	byID := map[string]*html.Node{}
+	find(doc, func(n *html.Node) {
+		if id := attr(n, "id"); id != "" {
+			byID[id] = n
+		}
+	})
+	st := text(byID["stats"])
+	assert.Regexp(t, `pages swapped out / in\s*`+comma(stats.Reclaim.SwapOuts)+" / "+comma(stats.Reclaim.SwapIns), st)
+	assert.Regexp(t, `frames reclaimed\s*`+comma(stats.Reclaim.Reclaimed), st)
+	assert.Regexp(t, `swap-in\s*`+comma(stats.Faults["swap-in"]), text(byID["faults"]))
+}
+
 // A report that cannot be written fails before the program runs.
 func TestRunReportUnwritable(t *testing.T) {
 	out, errs, code := emulated("run", "--report", filepath.Join(t.TempDir(), "no", "such", "dir", "r.html"), progs+"hello")

@@ -327,6 +327,8 @@ func TestWebBadRequests(t *testing.T) {
 		{"GET", "/api/frame?pfn=0xffffffffffffff", "", "", 404, "beyond physical memory"},
 		{"GET", "/api/events?limit=0", "", "", 400, "limit"},
 		{"GET", "/api/events?since=x", "", "", 400, "not a number"},
+		{"GET", "/api/events?newest=maybe", "", "", 400, "newest"},
+		{"GET", "/api/events?limit=10001&newest=1", "", "", 400, "limit"},
 		{"GET", "/api/nothing", "", "", 404, "no such endpoint"},
 		{"GET", "/etc/passwd", "", "", 404, "no such page"},
 		{"GET", "/../../etc/passwd", "", "", 404, "no such page"},

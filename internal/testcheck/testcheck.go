@@ -53,3 +53,8 @@ func RunDeadline() time.Duration {
 	}
 	return 60 * time.Second
 }
+
+// RunBudget is the instruction budget tests give each emulated run that sets none: far more
+// than any test program needs (the longest retire well under a billion), so that a runaway guest
+// ends with the kernel's instruction-limit error rather than at the deadline.
+const RunBudget = 20_000_000_000

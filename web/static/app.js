@@ -535,17 +535,17 @@ const outcomeColors = {
   "stack-growth": "#d35400", "spurious": "#8a96a6", "SIGSEGV": "#15202b", "SIGBUS": "#15202b", "EFAULT": "#6d4c41", "out-of-memory": "#000",
   "swap-in": "#7b3fc4", "swap-cached": "#b07cd8",
 };
-const rows = [
+const timelineRows = [
   { name: "faults", match: (e) => e.kind === "fault" },
   { name: "syscalls", match: (e) => e.kind === "syscall" },
   { name: "processes", match: (e) => ["fork", "clone", "exec", "exit", "thread-exit", "signal", "switch"].includes(e.kind) },
-  { name: "shootdowns", match: (e) => e.kind === "shootdown", perCPU: true },
+  { name: "IPIs", match: (e) => e.kind === "shootdown" || e.kind === "ipi", perCPU: true, smp: true }, // several CPUs only
   { name: "TLBs", match: (e) => e.kind === "tlb", perCPU: true },
 ];
 // TLB events drawn first, so that the kernel's invalidations and flushes lie above fills.
 const drawOrder = (e) => e.kind !== "tlb" ? 2 : e.op === "fill" || e.op === "evict" ? 0 : 1;
 const kindColors = { syscall: "#5b6675", fork: "#7b3fc4", clone: "#a070e0", exec: "#1f5fbf", exit: "#15202b", "thread-exit": "#5b6675",
-  signal: "#c62828", switch: "#9fb0c3", shootdown: "#d35400" };
+  signal: "#c62828", switch: "#9fb0c3", shootdown: "#d35400", ipi: "#1f8a8a" };
 const tlbColors = { fill: "#9bb7d9", evict: "#5b6675", invalidate: "#e08a1e", flush: "#b8860b" };
 const eventColor = (e) => e.kind === "fault" ? outcomeColors[e.outcome] || "#3b7dd8" : e.kind === "tlb" ? tlbColors[e.op] || "#e08a1e" : kindColors[e.kind] || "#5b6675";
 
@@ -556,11 +556,23 @@ function renderTimeline(st) {
   const svg = document.createElementNS(NS, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const left = 78, right = 12, top = 4, bottom = 18;
+  const rows = timelineRows.filter((r) => !r.smp || st.cpus.length > 1);
   const rowH = (H - top - bottom) / rows.length;
   const tmax = Math.max(st.insns, 1);
   const x = (t) => left + (W - left - right) * (t / tmax);
+  const lanes = Math.max(st.cpus.length, 1);
   rows.forEach((r, i) => {
     const y = top + i * rowH;
+    if (r.perCPU && lanes > 1 && (rowH - 6) / lanes >= 8) {
+      for (let c = 0; c < lanes; c++) {
+        const lt = document.createElementNS(NS, "text");
+        const h = (rowH - 6) / lanes;
+        lt.setAttribute("x", left - 3); lt.setAttribute("y", y + 3 + h * c + h / 2 + 3); lt.setAttribute("text-anchor", "end");
+        lt.setAttribute("class", "lane-label");
+        lt.textContent = "cpu" + c;
+        svg.appendChild(lt);
+      }
+    }
     const bg = document.createElementNS(NS, "rect");
     bg.setAttribute("x", left); bg.setAttribute("y", y + 1); bg.setAttribute("width", W - left - right); bg.setAttribute("height", rowH - 2);
     bg.setAttribute("fill", i % 2 ? "#f6f8fb" : "#eef1f5");
@@ -578,7 +590,7 @@ function renderTimeline(st) {
     if (ri < 0) continue;
     const color = eventColor(e);
     if (e.kind === "fault") seen[e.outcome] = color;
-    if (e.kind === "shootdown") seen.shootdown = color;
+    if (e.kind === "shootdown" || e.kind === "ipi") seen[e.kind === "ipi" ? "other IPI" : "shootdown"] = color;
     if (e.kind === "tlb") seen["TLB " + e.op] = color;
     const px = Math.round(x(e.insns));
     const key = ui.events.length > 1500 ? `${ri}/${px}/${color}/${e.cpu}` : e.seq;
@@ -586,7 +598,6 @@ function renderTimeline(st) {
     marks.set(key, { e, ri, px, color, n: m ? m.n + 1 : 1 });
   }
   // Rows of CPU events have a lane per CPU, CPU 0 on top.
-  const lanes = Math.max(st.cpus.length, 1);
   for (const { e, ri, px, color, n } of [...marks.values()].sort((a, b) => drawOrder(a.e) - drawOrder(b.e))) {
     let y = top + ri * rowH + 4, h = rowH - 8;
     if (rows[ri].perCPU && lanes > 1) {
@@ -649,6 +660,9 @@ function showEvent(seq) {
   } else if (e.kind === "shootdown") {
     lines.push(`  initiator cpu${e.cpu}; targets ${e.targets || "none"}`);
     lines.push(`  interrupted ${e.targets || "no CPU"} to drop ${e.pages < 0 ? "every page of the address space" : e.pages + " page(s) from " + e.addr}`);
+    lines.push("  " + e.text);
+  } else if (e.kind === "ipi") {
+    lines.push(`  initiator cpu${e.cpu}; targets ${e.targets || "none"}`);
     lines.push("  " + e.text);
   } else if (e.kind === "tlb") {
     const what = { fill: "filled", evict: "evicted (by a fill)", invalidate: "invalidated (INVLPG, a fault, or a shootdown's interrupt)", flush: "flushed" }[e.op] || e.op;

@@ -569,3 +569,6 @@ func Getdents64(fd int, buf []byte) (int, Errno) {
 
 // FileLimit: the table has no limit of its own; Windows allows millions of handles.
 func FileLimit() uint64 { return 1 << 16 }
+
+// SetNonblock: Windows files in the table have no non-blocking mode; reads block.
+func SetNonblock(int, bool) Errno { return 0 }

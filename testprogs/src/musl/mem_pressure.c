@@ -6,7 +6,8 @@
    a checksum or a verdict, the same on Linux and on the emulator whatever the policy; with no
    swap the emulator refuses the 24 MiB mapping as Linux's heuristic overcommit does on a
    16 MiB machine.
-   usage: mem_pressure FILE   (FILE is created and left behind) */
+   usage: mem_pressure FILE [MIB]   (FILE is created and left behind; MIB, 16 by default, is
+   the RAM the sizes are three times: MIB*3/2 of anonymous memory, MIB of file) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +20,9 @@
 #include <unistd.h>
 
 #define MiB (1u << 20)
-#define ANON (24 * MiB)
-#define FILESZ (16 * MiB)
 #define PAGE 4096
+
+static size_t ANON = 24 * MiB, FILESZ = 16 * MiB;
 
 static uint64_t mix(uint64_t x) {
 	x ^= x >> 31;
@@ -51,18 +52,27 @@ static uint64_t sum(const uint64_t *p, size_t n) {
 }
 
 int main(int argc, char **argv) {
-	if (argc != 2) {
-		fprintf(stderr, "usage: mem_pressure FILE\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: mem_pressure FILE [MIB]\n");
 		return 2;
+	}
+	if (argc == 3) {
+		size_t mib = strtoul(argv[2], NULL, 10);
+		if (mib < 1 || mib > 1024) {
+			fprintf(stderr, "mem_pressure: MIB from 1 to 1024\n");
+			return 2;
+		}
+		ANON = mib * 3 / 2 * MiB;
+		FILESZ = mib * MiB;
 	}
 	uint64_t *a = mmap(NULL, ANON, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (a == MAP_FAILED) {
-		printf("mmap of %u MiB of anonymous memory: %s\n", ANON / MiB, strerror(errno));
+		printf("mmap of %zu MiB of anonymous memory: %s\n", ANON / MiB, strerror(errno));
 		return 1;
 	}
 	fill(a, ANON, 1);
 	/* A second pass over all of it: on a small machine the first pages went to swap. */
-	printf("anonymous %u MiB: %zu bad words, checksum %016llx\n", ANON / MiB, check(a, ANON, 1),
+	printf("anonymous %zu MiB: %zu bad words, checksum %016llx\n", ANON / MiB, check(a, ANON, 1),
 	       (unsigned long long)sum(a, ANON));
 	fflush(stdout);
 
@@ -102,7 +112,7 @@ int main(int argc, char **argv) {
 		return 1;
 	}
 	fill(m, FILESZ, 3);
-	printf("file %u MiB written through a shared mapping: %zu bad words\n", FILESZ / MiB, check(m, FILESZ, 3));
+	printf("file %zu MiB written through a shared mapping: %zu bad words\n", FILESZ / MiB, check(m, FILESZ, 3));
 	munmap(m, FILESZ);
 	/* What the file holds now, read with read() into a small buffer. */
 	static uint64_t buf[PAGE / 8];
