@@ -23,10 +23,17 @@ const (
 	// (after fork, or a private file page still in the page cache): a write fault on it
 	// breaks the sharing.
 	softCOW uint8 = 1 << 0
+	// softUffdWP marks a page a userfaultfd write-protected (UFFDIO_WRITEPROTECT): read-only
+	// whatever its area allows, a write is handed to the userfaultfd (userfaultfd.go). Bit
+	// 10, Linux's _PAGE_UFFD_WP (_PAGE_SOFTW2).
+	softUffdWP uint8 = 1 << 1
 )
 
 // pteCOW is the software bit softCOW in its place in the entry.
 const pteCOW = mmu.PTE(softCOW) << mmu.PTESoftShift
+
+// pteUffdWP is the software bit softUffdWP in its place in the entry.
+const pteUffdWP = mmu.PTE(softUffdWP) << mmu.PTESoftShift
 
 // pteProtNone marks a not-present entry that still holds its frame: a page of a PROT_NONE
 // area. With P clear the processor ignores every other bit (SDM Vol. 3A 4.5), so any access
@@ -44,11 +51,14 @@ func pteMapped(e mmu.PTE) bool { return e&mmu.PTEPresent != 0 || e&pteProtNone !
 // frame is exclusively this entry's (otherwise read-only and copy-on-write). Accessed and
 // dirty flags are kept. Linux's change_pte_range() with can_change_pte_writable().
 func (k *Kernel) protectPTE(v *VMA, e mmu.PTE) mmu.PTE {
-	keep := e & (mmu.PTEAddrMask | mmu.PTEAccessed | mmu.PTEDirty | pteCOW)
+	keep := e & (mmu.PTEAddrMask | mmu.PTEAccessed | mmu.PTEDirty | pteCOW | pteUffdWP)
 	if v.Prot == 0 {
 		return keep | pteProtNone
 	}
 	n := keep | leafFlags(v.Prot)
+	if n&pteUffdWP != 0 {
+		return n &^ mmu.PTEWrite // write-protected by a userfaultfd: a write goes to it
+	}
 	if n&mmu.PTEWrite != 0 && !v.shared() {
 		if k.exclusive(e.Frame()) {
 			n &^= pteCOW

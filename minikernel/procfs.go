@@ -477,6 +477,8 @@ func (k *Kernel) procFdinfo(f *File, cloexec bool) []byte {
 		s += o.fdinfo(k)
 	case *signalfd:
 		s += o.fdinfo()
+	case *userfaultCtx:
+		s += o.fdinfo()
 	case *epoll:
 		for _, it := range o.items {
 			var ist hostfs.Stat

@@ -147,6 +147,9 @@ func vmFlags(v *VMA) string {
 	add(v.Flags&VMNoReserve != 0, "nr")
 	add(v.Flags&VMWipeOnFork != 0, "wf")
 	add(v.Flags&VMDroppable != 0, "dp")
+	add(v.Flags&VMUffdMissing != 0, "um")
+	add(v.Flags&VMUffdWP != 0, "uw")
+	add(v.Flags&VMUffdMinor != 0, "ui")
 	add(v.Obj == nil && !v.shared(), "ac")
 	return strings.Join(fl, " ") + " "
 }
@@ -563,6 +566,9 @@ func (k *Kernel) pagemapEntry(mm *MM, va uint64, showPFN bool) uint64 {
 	}
 	if showPFN {
 		out |= pfn & pmPFNMask
+	}
+	if e&pteUffdWP != 0 {
+		out |= pmUffdWP
 	}
 	maps := k.frames.Ref(pfn)
 	if k.frames.Kind(pfn) == FrameCache {

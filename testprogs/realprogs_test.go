@@ -344,3 +344,51 @@ func TestPosixTimersMatchNative(t *testing.T) {
 		})
 	}
 }
+
+// userfaultfd: a second thread handles the faults of registered areas (missing pages,
+// write-protected pages, minor faults on a memfd) with UFFDIO_COPY, ZEROPAGE, CONTINUE and
+// WRITEPROTECT, with the argument errors, a fork child, UNREGISTER, UFFD_FEATURE_SIGBUS and
+// the release of the descriptor. On two CPUs too; and the trace shows each fault the
+// kernel forwarded (outcome userfault, by the faulting thread) and the ioctl of the other
+// thread that resolved it.
+func TestUserfaultfdMatchesNative(t *testing.T) {
+	sameRP(t, "rp_uffd")
+	want := runNative(t, "musl_rp_uffd", "", t.TempDir())
+	two := runEmu(t, "dynglibc_rp_uffd", "", []string{t.TempDir()}, func(c *minikernel.Config) { c.CPUs = 2 })
+	assert.Equal(t, want.Stdout, two.Stdout, "on two CPUs")
+
+	const uffdioCopy, uffdioZeropage, uffdioWriteprotect, uffdioContinue = 0xc028aa03, 0xc020aa04, 0xc018aa06, 0xc020aa07
+	var forwarded []minikernel.Event
+	resolvedBy := map[int]int{} // fault index -> TID of the ioctl that came next
+	r := runAtWatched(t, binPath(t, "musl_rp_uffd"), []string{"rp_uffd", t.TempDir()}, "", func(k *minikernel.Kernel, e *minikernel.Event) {
+		switch {
+		case e.Kind == minikernel.EvPageFault && e.Outcome == minikernel.FaultUserfault:
+			forwarded = append(forwarded, *e)
+		case e.Kind == minikernel.EvSyscall && e.Name == "ioctl" && len(forwarded) > 0:
+			switch uint32(e.Args[1]) { // musl's request is an int, sign-extended
+			case uffdioCopy, uffdioZeropage, uffdioWriteprotect, uffdioContinue:
+				if _, ok := resolvedBy[len(forwarded)-1]; !ok && e.Ret == 0 {
+					resolvedBy[len(forwarded)-1] = e.TID
+				}
+			}
+		}
+	})
+	require.Equal(t, want.Stdout, r.Stdout)
+	user, kernel := 0, 0
+	for i, e := range forwarded {
+		assert.Equal(t, e.PID, e.TID, "the main thread faults")
+		if e.Kernel {
+			kernel++
+			continue
+		}
+		user++
+		if tid, ok := resolvedBy[i]; assert.True(t, ok, "fault %d at %#x resolved", i, e.Addr) {
+			assert.NotEqual(t, e.TID, tid, "the handler thread resolves fault %d", i)
+		}
+	}
+	assert.Equal(t, strings.Count(want.Stdout, "handler: event"), len(forwarded), "one forwarded fault per message")
+	assert.Equal(t, 7, user, "page 0, 1, 2, two write-protected pages, the memfd's two pages")
+	if strings.Contains(want.Stdout, "main: pread() into page 3") {
+		assert.Equal(t, 1, kernel, "pread's copy into page 3")
+	}
+}
