@@ -325,7 +325,7 @@ func (k *Kernel) procPidDir(p, q *Process, t *Thread) *procEnt {
 			}
 			return ent(0o644, func() []byte {
 				if th == nil {
-					return []byte("\n")
+					return []byte(q.threadlessComm() + "\n")
 				}
 				return []byte(th.Name() + "\n")
 			})

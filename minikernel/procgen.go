@@ -297,6 +297,18 @@ func (k *Kernel) memOf(mm *MM) memCounts {
 	return c
 }
 
+// initComm is the name /proc gives the emulated init (pid 1), which has no thread to carry
+// one: what a Linux system without systemd calls it.
+const initComm = "init"
+
+// threadlessComm is the name of a process with no thread left to carry one: init's.
+func (q *Process) threadlessComm() string {
+	if q.kernelInit {
+		return initComm
+	}
+	return ""
+}
+
 // procStatus is /proc/PID/status (or a thread's, t set): fs/proc/array.c's layout.
 func (k *Kernel) procStatus(q *Process, t *Thread) []byte {
 	if t == nil {
@@ -304,12 +316,14 @@ func (k *Kernel) procStatus(q *Process, t *Thread) []byte {
 	}
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	name := ""
+	name := q.threadlessComm()
 	if t != nil {
 		name = t.Name()
 	}
 	state := "R (running)"
 	switch {
+	case q.kernelInit:
+		state = "S (sleeping)" // the emulated init only waits for orphans
 	case q.state == procZombie:
 		state = "Z (zombie)"
 	case t != nil && t.state == procBlocked:
@@ -414,12 +428,14 @@ func (k *Kernel) procPidStat(q *Process, t *Thread) []byte {
 	}
 	state := "R"
 	switch {
+	case q.kernelInit:
+		state = "S"
 	case q.state == procZombie:
 		state = "Z"
 	case t != nil && t.state == procBlocked:
 		state = "S"
 	}
-	name, tid, cpuNo := "", q.PID, 0
+	name, tid, cpuNo := q.threadlessComm(), q.PID, 0
 	var utime, minflt, majflt uint64
 	if t != nil {
 		name, tid, cpuNo = t.Name(), t.TID, t.lastCPU
