@@ -1,6 +1,7 @@
 package testprogs
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmemu/vmemu/describe"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/reclaim"
 )
@@ -324,4 +326,94 @@ func TestOOMKillerPicksTheHighestBadness(t *testing.T) {
 		`the OOM killer chose pid 2 \(bin/musl_oom_pick\): badness \d+, the highest \(resident \d+ pages, swapped 0, page tables \d+, oom_score_adj 0\)`, r.Log)
 	assert.Equal(t, uint64(1), r.Stats.Reclaim.OOMKills)
 	assertNoLeak(t, r)
+}
+
+// reclaimRun runs prog with cfgs and returns its reclaim, fault and shootdown events as the
+// trace prints them (with the CPU's number when cpus), with the run.
+func reclaimRun(t *testing.T, prog string, args []string, cpus bool, cfgs ...emuConfig) ([]byte, result) {
+	t.Helper()
+	var trace []byte
+	r := runWatched(t, prog, args, func(e *minikernel.Event) {
+		switch e.Kind {
+		case minikernel.EvReclaim, minikernel.EvPageFault, minikernel.EvShootdown:
+			trace = append(describe.AppendEventText(trace, e, cpus), '\n')
+		}
+	}, cfgs...)
+	require.Equal(t, 0, r.Code, r.Log)
+	return trace, r
+}
+
+// sameTrace requires two traces to be byte-identical, naming the first line that differs.
+func sameTrace(t *testing.T, a, b []byte, what string) {
+	t.Helper()
+	if bytes.Equal(a, b) {
+		return
+	}
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	t.Errorf("%s: the traces differ from line %d", what, bytes.Count(a[:i], []byte("\n"))+1)
+}
+
+// Reclaim happens at fixed points of the instruction stream: the same program under the
+// same flags evicts the same pages to the same slots, with the same faults, shootdowns and
+// counts, on every run, with one CPU or several (kswapd's passes, direct reclaim, the random
+// policy's choices and the threads' interleaving included). A single-threaded program under a resident limit gives
+// the same trace on one CPU as on four.
+func TestReclaimIsDeterministic(t *testing.T) {
+	type run struct {
+		name string
+		prog string
+		args []string
+		cpus int
+		cfg  emuConfig
+	}
+	runs := []run{{"threads", "musl_swap_threads", nil, 2, func(c *minikernel.Config) {
+		c.Swap, c.Reclaim, c.ResidentLimit = 4<<20, "clock", 40
+	}}}
+	if !testing.Short() {
+		// lru (the default) on one CPU; random, which must follow the seed, on two.
+		for _, pc := range []struct {
+			pol string
+			n   int
+		}{{"lru", 1}, {"random", 2}} {
+			pol, n := pc.pol, pc.n
+			runs = append(runs, run{fmt.Sprintf("pressure-%s-%dcpu", pol, n), "musl_mem_pressure",
+				[]string{"", "4"}, n, func(c *minikernel.Config) { c.RAM, c.Swap, c.Reclaim = 4<<20, 16<<20, pol }})
+		}
+	}
+	for _, tc := range runs {
+		t.Run(tc.name, func(t *testing.T) {
+			var traces [2][]byte
+			var stats [2]minikernel.Stats
+			args := tc.args
+			if len(args) > 0 { // the file's name is in the trace: the same for both runs
+				args = append([]string{filepath.Join(t.TempDir(), "f")}, args[1:]...)
+			}
+			for i := range traces {
+				traces[i], stats[i] = func() ([]byte, minikernel.Stats) {
+					tr, r := reclaimRun(t, tc.prog, args, true, tc.cfg, func(c *minikernel.Config) { c.CPUs = tc.cpus })
+					return tr, r.Stats
+				}()
+			}
+			require.NotZero(t, stats[0].Reclaim.SwapOuts, "pages went to swap")
+			require.Greater(t, bytes.Count(traces[0], []byte("swap-out")), 100)
+			sameTrace(t, traces[0], traces[1], tc.name)
+			assert.Equal(t, stats[0], stats[1], "the counts of two runs")
+		})
+	}
+
+	var traces [2][]byte
+	var stats [2]minikernel.Stats
+	for i, n := range []int{1, 4} {
+		tr, r := reclaimRun(t, "musl_hotset", nil, false, func(c *minikernel.Config) {
+			c.CPUs, c.Swap, c.Reclaim, c.ResidentLimit = n, 4<<20, "clock", 48
+		})
+		traces[i], stats[i] = tr, r.Stats
+	}
+	sameTrace(t, traces[0], traces[1], "hotset on 1 and 4 CPUs")
+	assert.Equal(t, stats[0].Instructions, stats[1].Instructions)
+	assert.Equal(t, stats[0].Faults, stats[1].Faults)
+	assert.Equal(t, stats[0].Reclaim, stats[1].Reclaim)
 }
