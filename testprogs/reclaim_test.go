@@ -417,3 +417,62 @@ func TestReclaimIsDeterministic(t *testing.T) {
 	assert.Equal(t, stats[0].Faults, stats[1].Faults)
 	assert.Equal(t, stats[0].Reclaim, stats[1].Reclaim)
 }
+
+// readmeTable returns the rows of the first table after the line of README.md's "Memory
+// pressure" section that starts with intro: each row's policy (its first `quoted` word, ""
+// for a row that names none) and its numbers.
+func readmeTable(t *testing.T, intro string) (policies []string, rows [][]int) {
+	t.Helper()
+	raw, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	s := string(raw)
+	i := strings.Index(s, "\n## Memory pressure\n")
+	require.GreaterOrEqual(t, i, 0, "README has a Memory pressure section")
+	j := strings.Index(s[i:], "\n"+intro)
+	require.GreaterOrEqual(t, j, 0, "the section has a paragraph starting %q", intro)
+	lines := strings.Split(s[i+j+1:], "\n")
+	k := 0
+	for k < len(lines) && !strings.HasPrefix(lines[k], "|") {
+		k++
+	}
+	for k += 2; k < len(lines) && strings.HasPrefix(lines[k], "|"); k++ { // past the header
+		cells := strings.Split(strings.Trim(lines[k], "|"), "|")
+		name := regexp.MustCompile("`([^`]*)`").FindStringSubmatch(cells[0])
+		policy := ""
+		if name != nil {
+			policy = name[1]
+		}
+		var nums []int
+		for _, c := range cells[1:] {
+			n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(c), "*"))
+			require.NoError(t, err, "README row %q", lines[k])
+			nums = append(nums, n)
+		}
+		policies, rows = append(policies, policy), append(rows, nums)
+	}
+	require.NotEmpty(t, rows, "a table after %q", intro)
+	return policies, rows
+}
+
+// The README's tables of belady's and hotset's page faults are what the programs print,
+// policy by policy (the optimal row is reclaim/policy_test.go's).
+func TestREADMEReclaimFigures(t *testing.T) {
+	policies, rows := readmeTable(t, "`belady` plays Belady's reference string")
+	require.Len(t, policies, len(reclaim.Names())+1, "every policy, and the optimal")
+	for i, pol := range policies {
+		if pol == "" {
+			continue // the optimal: no policy
+		}
+		for j, frames := range []uint64{3, 4, 5} {
+			got, _ := faultsOf(t, limited(t, "musl_belady", pol, frames, false))
+			assert.Equal(t, rows[i][j], got, "belady under %s with %d frames", pol, frames)
+		}
+	}
+	policies, rows = readmeTable(t, "`hotset` loops 1024 times")
+	require.Len(t, policies, len(reclaim.Names())+1, "every policy, and clock without flushes")
+	for i, pol := range policies {
+		name, noFlush := strings.CutSuffix(pol, ",noflush")
+		got, major := faultsOf(t, limited(t, "musl_hotset", name, 48, noFlush))
+		assert.Equal(t, rows[i], []int{got, major}, "hotset under %s", pol)
+	}
+}
