@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmemu/vmemu/internal/testcheck"
 	"github.com/vmemu/vmemu/minikernel"
 )
 
@@ -390,5 +391,31 @@ func TestUserfaultfdMatchesNative(t *testing.T) {
 	assert.Equal(t, 7, user, "page 0, 1, 2, two write-protected pages, the memfd's two pages")
 	if strings.Contains(want.Stdout, "main: pread() into page 3") {
 		assert.Equal(t, 1, kernel, "pread's copy into page 3")
+	}
+}
+
+// The CPUs a program sees are the emulated machine's (--cpus): the affinity mask,
+// /proc/cpuinfo, /proc/stat, Cpus_allowed_list, and getcpu (system call, vsyscall page,
+// /proc/PID/stat) on each CPU a thread is pinned to. Compared with the host on a machine of
+// as many CPUs as the host has, and checked on five.
+func TestCPUsMatchNative(t *testing.T) {
+	for _, prog := range rpBuilds("rp_cpus") {
+		t.Run(prog, func(t *testing.T) {
+			want := runNative(t, prog, "", t.TempDir())
+			require.Equal(t, 0, want.Code, want.Stdout)
+			var n int
+			_, err := fmt.Sscanf(want.Stdout, "CPUs in the affinity mask %d", &n)
+			require.NoError(t, err, want.Stdout)
+			if n > 64 {
+				testcheck.Skip(t, "the host has %d CPUs, more than emu's 64", n)
+			}
+			got := runEmu(t, prog, "", []string{t.TempDir()}, func(c *minikernel.Config) { c.CPUs = n })
+			assert.Equal(t, want.Stdout, got.Stdout, "on %d CPUs, as the host", n)
+			five := runEmu(t, prog, "", []string{t.TempDir()}, func(c *minikernel.Config) { c.CPUs = 5 })
+			assert.Contains(t, five.Stdout, "CPUs in the affinity mask                    5\n")
+			assert.Contains(t, five.Stdout, "processors in /proc/cpuinfo                  5\n")
+			assert.Contains(t, five.Stdout, "Cpus_allowed_list:\t0-4\n")
+			assert.Contains(t, five.Stdout, "pinned to CPU 4 (0): getcpu 4 node 0, vsyscall getcpu 4, /proc stat 4\n")
+		})
 	}
 }
