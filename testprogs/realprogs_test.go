@@ -417,3 +417,7 @@ func TestCPUsMatchNative(t *testing.T) {
 		})
 	}
 }
+
+// Sessions: setsid, getsid, and setpgid's session rules (Go's os/exec with Setsid, daemons
+// and the setsid command use them).
+func TestSessionsMatchNative(t *testing.T) { sameRP(t, "rp_session") }
