@@ -565,6 +565,7 @@ func (k *Kernel) runUntilTrap(budget uint64) (*Thread, cpu.Trap, error) {
 			limit = min(limit, k.roundEnd-k.clockOf(c))
 		}
 		limit = k.timerBudget(t.proc, limit)
+		limit = k.kswapdBudget(limit)
 		k.cpu.SetTSCOffset((c.idleNS + k.clockNS) * cpu.TSCPerInstruction)
 		catchHostFaults() // a frame whose host file shrank is a trap, not a crash
 		before := k.cpu.Instructions()
@@ -630,9 +631,8 @@ func (k *Kernel) anyRunnable() bool {
 func (k *Kernel) handleTrap(t *Thread, tr cpu.Trap) error {
 	defer k.recoverHostFault(t)
 	p := t.proc
+	k.kswapd() // if the allocator woke it and its time has come
 	switch tr.Kind {
-	case cpu.TrapBudget:
-		k.kswapd() // the scheduling tick: kswapd runs if the allocator woke it
 	case cpu.TrapSyscall:
 		k.syscall(p)
 	case cpu.TrapException:

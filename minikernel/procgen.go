@@ -191,6 +191,10 @@ func smapsBody(size uint64, st *pageStats, locked bool, rollup bool) string {
 	return b.String()
 }
 
+// ProcMaps returns q's /proc/PID/maps as the guest reads it (for gdb's info proc
+// mappings): Linux's format, with the device and inode numbers of mapped files.
+func (k *Kernel) ProcMaps(q *Process) []byte { return k.procMaps(q, false) }
+
 // procMaps is /proc/PID/maps, or smaps with the counters of each area.
 func (k *Kernel) procMaps(q *Process, smaps bool) []byte {
 	mm := q.mm
