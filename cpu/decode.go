@@ -162,6 +162,7 @@ const (
 	opShr32F
 	opSar64F
 	opSar32F
+	opRolF     // ROL or ROR (a left count), its flags dead
 	opImulRR   // dst <- dst * src (signed), size 4 or 8
 	opImulRRI  // dst <- src * imm (signed), size 4 or 8
 	opAluRM    // dst op= [EA], sub = ALU operation, size 4 or 8
@@ -181,7 +182,7 @@ const (
 	opTestRIn     // test r8/r16, imm (not AH..BH)
 	opCmpRIn      // cmp r8/r16, imm (not AH..BH)
 	opRolRI       // rol r32/r64, imm (count not zero); flags only through the raw instruction
-	opRorRI       // ror r32/r64, imm
+	opRorRI       // ror r32/r64, imm: imm is the equivalent left count
 	opMovzxRR     // dst(32/64) <- zero-extend(src of ssize)
 	opMovsxRR     // dst(32/64) <- sign-extend(src of ssize)
 	opSetccR      // low byte of dst <- condition sub (not AH..BH)

@@ -434,6 +434,20 @@ blocks:
 				if in.hint&hFlagsDead == 0 {
 					c.lazy(lzSar, 4, a, in.imm, r)
 				}
+			case opRolF:
+				i++ // the MOV fused in front (fuseMove) and this op
+				fallthrough
+			case opRolRI, opRorRI:
+				if in.hint&hFlagsDead == 0 {
+					c.execShift(&b.raw[i]) // CF and OF are read: the exact path sets them (never fused)
+					break
+				}
+				// imm is a left count (int_fast.go: ROR's is turned around).
+				if in.size == 8 {
+					c.r[in.dst&15] = bits.RotateLeft64(c.r[in.base&15], int(in.imm))
+				} else {
+					c.r[in.dst&15] = uint64(bits.RotateLeft32(uint32(c.r[in.base&15]), int(in.imm)))
+				}
 			case opImulRR, opImulRRI:
 				d := in.dst & 15
 				a, v := c.r[d], c.r[in.src&15]
@@ -618,7 +632,7 @@ blocks:
 				c.r[RSP] += 8
 				c.r[in.dst&15] = v
 
-			case opTestRIn, opCmpRIn, opRolRI, opRorRI, opShiftCL, opNegR, opCmovRR, opLoadSx, opTestMI, opMovzxRR, opMovsxRR, opSetccR, opCmpMR, opAluMR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP, opXmmA, opXmmMovmsk, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR:
+			case opTestRIn, opCmpRIn, opShiftCL, opNegR, opCmovRR, opLoadSx, opTestMI, opMovzxRR, opMovsxRR, opSetccR, opCmpMR, opAluMR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP, opXmmA, opXmmMovmsk, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR:
 				c.execFast2(b, i, in)
 
 			// Control transfers end their block.
@@ -634,30 +648,11 @@ blocks:
 				}
 				if in.op <= opCmpJccRI {
 					c.lazy(lzSub, in.size, a, v, (a-v)&sizeMask[in.size&15])
-					// The commonest conditions written out; condSub has them all.
-					switch in.sub {
-					case ccB:
-						taken = a < v
-					case ccAE:
-						taken = a >= v
-					case ccE:
-						taken = a == v
-					case ccNE:
-						taken = a != v
-					default:
-						taken = condSub(in.sub, a, v, in.size)
-					}
+					taken = condSub(in.sub, a, v, in.size)
 				} else {
 					r := a & v
 					c.lazy(lzLogic, in.size, r, r, r)
-					switch in.sub {
-					case ccE:
-						taken = r == 0
-					case ccNE:
-						taken = r != 0
-					default:
-						taken = condLogic(in.sub, r, in.size)
-					}
+					taken = condLogic(in.sub, r, in.size)
 				}
 				if taken {
 					t := c.target(&insts[i+1])
@@ -822,21 +817,6 @@ func (c *CPU) execFast2(b *block, i int, in *inst) {
 			m := sizeMask[in.size&15]
 			a := c.r[in.dst&15] & m
 			c.lazy(lzSub, in.size, a, in.imm, (a-in.imm)&m)
-		}
-	case opRolRI, opRorRI:
-		if in.hint&hFlagsDead == 0 {
-			c.execShift(&b.raw[i]) // CF and OF are read: the exact path sets them
-			break
-		}
-		d := in.dst & 15
-		n := int(in.imm)
-		if in.op == opRorRI {
-			n = -n
-		}
-		if in.size == 8 {
-			c.r[d] = bits.RotateLeft64(c.r[d], n)
-		} else {
-			c.r[d] = uint64(bits.RotateLeft32(uint32(c.r[d]), n))
 		}
 	case opShiftCL:
 		d, sz := in.dst&15, in.size

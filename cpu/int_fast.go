@@ -207,6 +207,7 @@ func specialize(in *inst) {
 			in.op = opRolRI
 		case shRor:
 			in.op = opRorRI
+			n = uint64(in.size)*8 - n // the same rotation to the left (the raw instruction keeps its count)
 		default:
 			return
 		}
@@ -403,7 +404,7 @@ var fusedOp = [opLimit]uint16{
 	opOr64RR: opOr64F, opOr64RI: opOr64F, opOr32RR: opOr32F, opOr32RI: opOr32F,
 	opXor64RR: opXor64F, opXor64RI: opXor64F, opXor32RR: opXor32F, opXor32RI: opXor32F,
 	opShl64RI: opShl64F, opShl32RI: opShl32F, opShr64RI: opShr64F, opShr32RI: opShr32F,
-	opSar64RI: opSar64F, opSar32RI: opSar32F,
+	opSar64RI: opSar64F, opSar32RI: opSar32F, opRolRI: opRolF, opRorRI: opRolF,
 }
 
 func writesALU(op uint16) bool { return fusedOp[op&(opLimit-1)] != 0 }
@@ -425,8 +426,9 @@ func fuseMove(insts []inst) {
 	for j := 0; j+1 < len(insts); j++ {
 		mv, op := &insts[j], &insts[j+1]
 		if mv.op != opMovRR64 && mv.op != opMovRR32 || !writesALU(op.op) || op.dst != mv.dst ||
-			mv.op == opMovRR32 && op.size != 4 {
-			continue
+			mv.op == opMovRR32 && op.size != 4 ||
+			(op.op == opRolRI || op.op == opRorRI) && op.hint&hFlagsDead == 0 {
+			continue // (a rotate with live flags runs its raw instruction: it cannot fuse)
 		}
 		f := *op
 		f.off, f.len = mv.off, mv.len

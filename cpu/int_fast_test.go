@@ -124,7 +124,7 @@ func TestFusedMoveMatchesRaw(t *testing.T) {
 	regs := []byte{0, 1, 2, 3, 6, 7}            // rax rcx rdx rbx rsi rdi
 	alu := []byte{0x01, 0x29, 0x21, 0x09, 0x31} // add sub and or xor r/m, r
 	immOp := []byte{0, 5, 4, 1, 6}              // /0 add, /5 sub, /4 and, /1 or, /6 xor (83 /n ib)
-	shOp := []byte{4, 5, 7}                     // shl shr sar (C1 /n ib)
+	shOp := []byte{4, 5, 7, 0, 1}               // shl shr sar rol ror (C1 /n ib)
 	r := rand.New(rand.NewPCG(13, 2))
 	modrm := func(reg, rm byte) byte { return 0xc0 | reg<<3 | rm }
 	tm := newTestMachine(t)

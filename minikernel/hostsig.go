@@ -84,6 +84,12 @@ func (k *Kernel) PostHostSignal(sig int) {
 	k.poke()
 }
 
+// HostSignalPosted reports whether sig was posted (PostHostSignal) and is still waiting to
+// be delivered. It may be called from any goroutine.
+func (k *Kernel) HostSignalPosted(sig int) bool {
+	return sig > 0 && sig <= 64 && k.hs.pending.Load()&sigBit(sig) != 0
+}
+
 // RequestStop asks Run to return (with a *HostStopError naming sig) at its next step. It
 // may be called from any goroutine.
 func (k *Kernel) RequestStop(sig int) {

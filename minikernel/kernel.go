@@ -375,11 +375,15 @@ func (k *Kernel) Instructions() uint64 { return k.retired }
 
 // Spawn creates the first program's process running path with argv and envp, as if a
 // shell had forked and called execve; its parent is the emulated init (pid 1), so it is
-// pid 2. Host-side problems (missing file, malformed ELF) come back as errors.
+// pid 2. Like a shell, it looks a path without a slash up in envp's PATH, in the guest's
+// file system (inside the root when there is one), and otherwise takes it as a name in
+// the working directory. Host-side problems (missing file, malformed ELF) come back as
+// errors.
 func (k *Kernel) Spawn(path string, argv, envp []string) (*Process, error) {
 	if k.first != nil {
 		return nil, errors.New("minikernel: Spawn makes the first process only; guests fork the rest")
 	}
+	path = k.searchPath(path, envp)
 	if k.tiny {
 		return nil, k.ramTooSmall(path, argv, envp)
 	}
@@ -430,6 +434,39 @@ func (k *Kernel) Spawn(path string, argv, envp []string) (*Process, error) {
 	k.spawnArgc = len(argv)
 	t.started = true
 	return p, nil
+}
+
+// defaultPath is the search path glibc's execvp uses when PATH is unset (posix/execvpe.c).
+const defaultPath = "/bin:/usr/bin"
+
+// searchPath is the search a shell (and execvp) makes for a command name: a name with a
+// slash is a path and stays as it is; a bare name is tried in each directory of envp's PATH
+// in turn (an empty entry meaning the working directory), and the first that names an
+// executable regular file wins. A name found nowhere is returned as it is, so that it names
+// a file in the working directory, as emu has always taken it, or gives the error that says
+// it does not exist.
+func (k *Kernel) searchPath(name string, envp []string) string {
+	if name == "" || strings.Contains(name, "/") {
+		return name
+	}
+	dirs := defaultPath
+	for _, kv := range envp {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			dirs = v // the first, as getenv finds it
+			break
+		}
+	}
+	for _, dir := range strings.Split(dirs, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		cand := dir + "/" + name
+		if f, e := k.openExec(cand); e == nil {
+			f.put()
+			return cand
+		}
+	}
+	return name
 }
 
 // ErrInsnLimit is returned by Run when Config.MaxInsns instructions have retired.
@@ -528,6 +565,7 @@ func (k *Kernel) runUntilTrap(budget uint64) (*Thread, cpu.Trap, error) {
 			limit = min(limit, k.roundEnd-k.clockOf(c))
 		}
 		limit = k.timerBudget(t.proc, limit)
+		limit = k.kswapdBudget(limit)
 		k.cpu.SetTSCOffset((c.idleNS + k.clockNS) * cpu.TSCPerInstruction)
 		catchHostFaults() // a frame whose host file shrank is a trap, not a crash
 		before := k.cpu.Instructions()
@@ -593,9 +631,8 @@ func (k *Kernel) anyRunnable() bool {
 func (k *Kernel) handleTrap(t *Thread, tr cpu.Trap) error {
 	defer k.recoverHostFault(t)
 	p := t.proc
+	k.kswapd() // if the allocator woke it and its time has come
 	switch tr.Kind {
-	case cpu.TrapBudget:
-		k.kswapd() // the scheduling tick: kswapd runs if the allocator woke it
 	case cpu.TrapSyscall:
 		k.syscall(p)
 	case cpu.TrapException:

@@ -3,6 +3,8 @@ package minikernel
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -162,4 +164,48 @@ func TestInitialStack(t *testing.T) {
 	assert.Equal(t, "x86_64", str(aux[atPlatform]))
 	assert.True(t, strings.HasSuffix(str(aux[atExecfn]), "hello"))
 	assert.NotZero(t, aux[atRandom])
+}
+
+// The first program is found as a shell finds a command: a bare name is looked up in PATH
+// (the first directory that has it wins, an empty entry is the working directory), a name
+// with a slash is a path, and a name PATH does not have is a file in the working directory
+// or an error that says it does not exist.
+func TestSpawnSearchesPATH(t *testing.T) {
+	spawn := func(name string, envp ...string) (string, error) {
+		var out bytes.Buffer
+		k, err := New(Config{RAM: 64 << 20, Stdout: &out})
+		require.NoError(t, err)
+		defer k.Close()
+		if _, err := k.Spawn(name, []string{name}, envp); err != nil {
+			return "", err
+		}
+		_, err = k.Run()
+		return out.String(), err
+	}
+	abs, err := filepath.Abs(progs)
+	require.NoError(t, err)
+	empty := t.TempDir()
+
+	out, err := spawn("hello", "PATH="+empty+":"+abs)
+	require.NoError(t, err)
+	assert.Equal(t, "hello, world\n", out, "found in the second PATH directory")
+
+	_, err = spawn("hello", "PATH="+empty)
+	require.Error(t, err, "not in PATH, not in the working directory")
+	assert.ErrorIs(t, err, os.ErrNotExist)
+
+	_, err = spawn("hello", "PATH="+empty, "PATH="+abs)
+	require.Error(t, err, "the first PATH is the one getenv returns")
+
+	out, err = spawn(progs+"hello", "PATH="+empty)
+	require.NoError(t, err, "a name with a slash is a path")
+	assert.Equal(t, "hello, world\n", out)
+
+	t.Chdir(abs)
+	out, err = spawn("hello", "PATH="+empty)
+	require.NoError(t, err, "not in PATH: the file in the working directory")
+	assert.Equal(t, "hello, world\n", out)
+	out, err = spawn("hello", "PATH="+empty+"::")
+	require.NoError(t, err, "an empty PATH entry is the working directory")
+	assert.Equal(t, "hello, world\n", out)
 }

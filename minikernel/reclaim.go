@@ -27,10 +27,10 @@ import (
 // but the pass changes page tables while it runs (no guest instruction executes).
 //
 // When reclaim runs is Linux's: the allocator wakes kswapd when free frames fall below the
-// low watermark, and kswapd reclaims up to the high watermark at the next scheduling tick; a
+// low watermark, and kswapd reclaims up to the high watermark a little later (kswapdDelay); a
 // fault or system call that finds free frames below the min watermark reclaims for itself
 // first (direct reclaim). Both run only at points where the kernel holds no frame it has not
-// counted a reference to (the entry of a fault or a system call, a tick), and a frame with a
+// counted a reference to (the entry of a trap: a fault, a system call, a tick), and a frame with a
 // reference the reverse map does not explain (the kernel is copying through it) is never
 // taken. With Config.ResidentLimit the policy may hold at most that many frames: a fault
 // first reclaims to make room ("limit"), as if the machine had that many frames for pages.
@@ -94,6 +94,7 @@ type reclaimer struct {
 	high     uint64
 	limit    uint64 // Config.ResidentLimit (0: none)
 	wake     bool   // kswapd was woken: free frames fell below the low watermark
+	due      uint64 // when woken: the guest time (ns) at which kswapd runs
 	busy     bool   // a pass is running
 	futile   uint64 // after a pass that freed nothing, direct reclaim waits this many more candidates
 	rmap     rmapIndex
@@ -152,8 +153,8 @@ func (r *reclaimer) added(pfn uint64) {
 		r.futile--
 	}
 	r.policy.Add(reclaim.Frame(pfn))
-	if k.frames.Free() < r.low {
-		r.wake = true
+	if !r.wake && k.frames.Free() < r.low {
+		r.wake, r.due = true, k.nowNS()+kswapdDelay
 	}
 }
 
@@ -206,11 +207,19 @@ func (k *Kernel) unlockRange(mm *MM, start, end uint64) {
 
 // --- when reclaim runs ---
 
-// kswapd reclaims up to the high watermark if the allocator woke it (Linux's kswapd thread,
-// run here at the scheduling tick so that runs repeat).
+// kswapdDelay is how long after the allocator wakes it kswapd runs, in guest time (ns, one
+// per instruction): the time Linux's kswapd thread takes to be scheduled.
+const kswapdDelay = 10_000
+
+// kswapd reclaims up to the high watermark if the allocator woke it and its time has come
+// (Linux's kswapd thread). The kernel calls it at the entry of every trap, before handling
+// the trap, and kswapdBudget ends the guest's run at that time: kswapd runs at the same
+// point of the instruction stream however the run is cut into steps (a debugger's, the
+// scheduler's quanta, several CPUs' turns), so runs repeat, and a single-threaded program
+// sees the same reclaim on one CPU as on several.
 func (k *Kernel) kswapd() {
 	r := k.rc
-	if r == nil || !r.wake {
+	if r == nil || !r.wake || k.nowNS() < r.due || k.starting() {
 		return
 	}
 	r.wake = false
@@ -218,6 +227,16 @@ func (k *Kernel) kswapd() {
 		r.stats.KswapdRuns++
 		k.shrink(r.high-free, "kswapd", fmt.Sprintf("free frames %d below the low watermark %d: reclaiming to the high watermark %d", free, r.low, r.high))
 	}
+}
+
+// kswapdBudget limits budget, the instructions the current thread may run, so that the run
+// stops when kswapd is due.
+func (k *Kernel) kswapdBudget(budget uint64) uint64 {
+	if r := k.rc; r != nil && r.wake {
+		now := k.nowNS()
+		budget = min(budget, max(r.due, now+1)-now)
+	}
+	return budget
 }
 
 // reclaimIfLow is direct reclaim at a fault or system call: below the min watermark it

@@ -96,6 +96,64 @@ func TestBeladyStringDefeatsABits(t *testing.T) {
 	assert.Equal(t, 10, simulate(t, policy(t, "lru"), 4, beladyString))
 }
 
+// optimal counts the faults of Belady's MIN (OPT) on refs with room for frames pages: the
+// victim is the resident page whose next use lies furthest in the future (or never comes).
+// It needs the future, so it can be no policy of a kernel; it is the yardstick: no policy
+// faults less on any string.
+func optimal(frames int, refs []int) int {
+	resident := map[int]bool{}
+	faults := 0
+	for i, r := range refs {
+		if resident[r] {
+			continue
+		}
+		faults++
+		if len(resident) == frames {
+			victim, furthest := 0, -1
+			for p := range resident {
+				next := len(refs) // never used again
+				for j := i + 1; j < len(refs); j++ {
+					if refs[j] == p {
+						next = j
+						break
+					}
+				}
+				if next > furthest || next == furthest && p < victim {
+					victim, furthest = p, next
+				}
+			}
+			delete(resident, victim)
+		}
+		resident[r] = true
+	}
+	return faults
+}
+
+// The optimal replacement on Belady's string faults 7 times with 3 frames and 6 with 4 (a
+// stack algorithm: more frames never cost more faults); no policy does better than it, on
+// that string or on a hot-set loop, with any number of frames.
+func TestNoPolicyBeatsOptimal(t *testing.T) {
+	assert.Equal(t, 7, optimal(3, beladyString))
+	assert.Equal(t, 6, optimal(4, beladyString))
+	assert.Equal(t, 5, optimal(5, beladyString))
+	var hot []int
+	for round := 0; round < 100; round++ {
+		hot = append(hot, 0, 1, 2, 3, 4, 5, 100+round)
+	}
+	for _, refs := range [][]int{beladyString, hot} {
+		for frames := 1; frames <= 8; frames++ {
+			best := optimal(frames, refs)
+			if frames > 1 {
+				assert.LessOrEqual(t, best, optimal(frames-1, refs), "OPT with %d frames", frames)
+			}
+			for _, name := range Names() {
+				assert.GreaterOrEqual(t, simulate(t, policy(t, name), frames, refs), best,
+					"%s with %d frames of %d refs", name, frames, len(refs))
+			}
+		}
+	}
+}
+
 // A loop over a hot set with a cold page now and then: the policies that read A bits keep
 // the hot set; FIFO evicts hot pages in turn and faults them back.
 func TestHotSetClockBeatsFIFO(t *testing.T) {

@@ -1,8 +1,10 @@
 package testprogs
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmemu/vmemu/describe"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/reclaim"
 )
@@ -324,4 +327,199 @@ func TestOOMKillerPicksTheHighestBadness(t *testing.T) {
 		`the OOM killer chose pid 2 \(bin/musl_oom_pick\): badness \d+, the highest \(resident \d+ pages, swapped 0, page tables \d+, oom_score_adj 0\)`, r.Log)
 	assert.Equal(t, uint64(1), r.Stats.Reclaim.OOMKills)
 	assertNoLeak(t, r)
+}
+
+// reclaimRun runs prog with cfgs and returns its reclaim, fault and shootdown events as the
+// trace prints them (with the CPU's number when cpus), with the run.
+func reclaimRun(t *testing.T, prog string, args []string, cpus bool, cfgs ...emuConfig) ([]byte, result) {
+	t.Helper()
+	var trace []byte
+	r := runWatched(t, prog, args, func(e *minikernel.Event) {
+		switch e.Kind {
+		case minikernel.EvReclaim, minikernel.EvPageFault, minikernel.EvShootdown:
+			trace = append(describe.AppendEventText(trace, e, cpus), '\n')
+		}
+	}, cfgs...)
+	require.Equal(t, 0, r.Code, r.Log)
+	return trace, r
+}
+
+// sameTrace requires two traces to be byte-identical, naming the first line that differs.
+func sameTrace(t *testing.T, a, b []byte, what string) {
+	t.Helper()
+	if bytes.Equal(a, b) {
+		return
+	}
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	t.Errorf("%s: the traces differ from line %d", what, bytes.Count(a[:i], []byte("\n"))+1)
+}
+
+// Reclaim happens at fixed points of the instruction stream: the same program under the
+// same flags evicts the same pages to the same slots, with the same faults, shootdowns and
+// counts, on every run (kswapd's passes, direct reclaim, the random policy's choices and
+// the threads' interleaving on two CPUs included). A program whose processes or threads
+// do not run at once (a single thread; a parent waiting for its child) sees the same
+// reclaim and faults on one CPU as on several: kswapd runs at a time of the guest's clock,
+// not at the end of a CPU's turn.
+func TestReclaimIsDeterministic(t *testing.T) {
+	type run struct {
+		name string
+		prog string
+		args []string
+		cpus []int // the first is run twice and compared in full; the others must agree
+		cfg  emuConfig
+	}
+	runs := []run{
+		{"threads", "musl_swap_threads", nil, []int{2}, func(c *minikernel.Config) {
+			c.Swap, c.Reclaim, c.ResidentLimit = 4<<20, "clock", 40
+		}},
+		{"hotset-limit", "musl_hotset", nil, []int{1, 4}, func(c *minikernel.Config) {
+			c.Swap, c.Reclaim, c.ResidentLimit = 4<<20, "clock", 48
+		}},
+		{"hotset-watermarks", "musl_hotset", nil, []int{1, 4}, func(c *minikernel.Config) {
+			c.RAM, c.Swap = 2<<20, 4<<20
+		}},
+	}
+	if !testing.Short() {
+		runs = append(runs,
+			run{"pressure-lru", "musl_mem_pressure", []string{"4"}, []int{1, 2}, func(c *minikernel.Config) {
+				c.RAM, c.Swap, c.Reclaim = 4<<20, 16<<20, "lru"
+			}},
+			run{"pressure-random", "musl_mem_pressure", []string{"4"}, []int{2}, func(c *minikernel.Config) {
+				c.RAM, c.Swap, c.Reclaim = 4<<20, 16<<20, "random"
+			}})
+	}
+	for _, tc := range runs {
+		t.Run(tc.name, func(t *testing.T) {
+			args := tc.args
+			if len(args) > 0 { // the file's name is in the trace: the same for every run
+				args = append([]string{filepath.Join(t.TempDir(), "f")}, args...)
+			}
+			once := func(cpus int, withCPU bool) ([]byte, minikernel.Stats) {
+				tr, r := reclaimRun(t, tc.prog, args, withCPU, tc.cfg, func(c *minikernel.Config) { c.CPUs = cpus })
+				return tr, r.Stats
+			}
+			a, sa := once(tc.cpus[0], true)
+			b, sb := once(tc.cpus[0], true)
+			require.NotZero(t, sa.Reclaim.SwapOuts, "pages went to swap")
+			require.Greater(t, bytes.Count(a, []byte("swap-out")), 100)
+			sameTrace(t, a, b, fmt.Sprintf("two runs on %d CPUs", tc.cpus[0]))
+			assert.Equal(t, sa, sb, "the counts of two runs")
+			if len(tc.cpus) == 1 {
+				return
+			}
+			notShootdown := func(tr []byte) []byte { // an idle CPU may hold the tables lazily
+				var out []byte
+				for _, l := range bytes.SplitAfter(tr, []byte("\n")) {
+					if !bytes.Contains(l, []byte(" shootdown ")) {
+						out = append(out, l...)
+					}
+				}
+				return out
+			}
+			a, sa = once(tc.cpus[0], false)
+			for _, n := range tc.cpus[1:] {
+				b, sb := once(n, false)
+				sameTrace(t, notShootdown(a), notShootdown(b), fmt.Sprintf("%d and %d CPUs", tc.cpus[0], n))
+				assert.Equal(t, sa.Instructions, sb.Instructions)
+				assert.Equal(t, sa.Faults, sb.Faults)
+				assert.Equal(t, sa.Reclaim, sb.Reclaim)
+			}
+		})
+	}
+}
+
+// A debugger that steps the machine a few instructions at a time (emu debug's step N, gdb's
+// stepi) sees the same reclaim as a run does: kswapd does not run at the end of each step.
+func TestReclaimTheSameWhenStepped(t *testing.T) {
+	cfg := func(c *minikernel.Config) { c.RAM, c.Swap = 2<<20, 4<<20 }
+	trace, r := reclaimRun(t, "musl_hotset", nil, false, cfg)
+	require.NotZero(t, r.Stats.Reclaim.KswapdRuns, "kswapd ran")
+
+	var out bytes.Buffer
+	c := minikernel.Config{Stdout: &out, Log: io.Discard}
+	cfg(&c)
+	k, err := minikernel.New(c)
+	require.NoError(t, err)
+	defer k.Close()
+	stats := k.CollectStats()
+	var stepped []byte
+	k.Subscribe(func(e *minikernel.Event) {
+		switch e.Kind {
+		case minikernel.EvReclaim, minikernel.EvPageFault, minikernel.EvShootdown:
+			stepped = append(describe.AppendEventText(stepped, e, false), '\n')
+		}
+	})
+	_, err = k.Spawn(binPath(t, "musl_hotset"), []string{"musl_hotset"}, env)
+	require.NoError(t, err)
+	for k.Live() {
+		require.NoError(t, k.Step(7))
+	}
+	assert.Equal(t, r.Stdout, out.String())
+	sameTrace(t, trace, stepped, "a run and steps of 7 instructions")
+	s := stats.Snapshot()
+	assert.Equal(t, r.Stats.Reclaim, s.Reclaim)
+	assert.Equal(t, r.Stats.Faults, s.Faults)
+}
+
+// readmeTable returns the rows of the first table after the line of README.md's "Memory
+// pressure" section that starts with intro: each row's policy (its first `quoted` word, ""
+// for a row that names none) and its numbers.
+func readmeTable(t *testing.T, intro string) (policies []string, rows [][]int) {
+	t.Helper()
+	raw, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	s := string(raw)
+	i := strings.Index(s, "\n## Memory pressure\n")
+	require.GreaterOrEqual(t, i, 0, "README has a Memory pressure section")
+	j := strings.Index(s[i:], "\n"+intro)
+	require.GreaterOrEqual(t, j, 0, "the section has a paragraph starting %q", intro)
+	lines := strings.Split(s[i+j+1:], "\n")
+	k := 0
+	for k < len(lines) && !strings.HasPrefix(lines[k], "|") {
+		k++
+	}
+	for k += 2; k < len(lines) && strings.HasPrefix(lines[k], "|"); k++ { // past the header
+		cells := strings.Split(strings.Trim(lines[k], "|"), "|")
+		name := regexp.MustCompile("`([^`]*)`").FindStringSubmatch(cells[0])
+		policy := ""
+		if name != nil {
+			policy = name[1]
+		}
+		var nums []int
+		for _, c := range cells[1:] {
+			n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(c), "*"))
+			require.NoError(t, err, "README row %q", lines[k])
+			nums = append(nums, n)
+		}
+		policies, rows = append(policies, policy), append(rows, nums)
+	}
+	require.NotEmpty(t, rows, "a table after %q", intro)
+	return policies, rows
+}
+
+// The README's tables of belady's and hotset's page faults are what the programs print,
+// policy by policy (the optimal row is reclaim/policy_test.go's).
+func TestREADMEReclaimFigures(t *testing.T) {
+	policies, rows := readmeTable(t, "`belady` plays Belady's reference string")
+	require.Len(t, policies, len(reclaim.Names())+1, "every policy, and the optimal")
+	for i, pol := range policies {
+		if pol == "" {
+			continue // the optimal: no policy
+		}
+		for j, frames := range []uint64{3, 4, 5} {
+			got, _ := faultsOf(t, limited(t, "musl_belady", pol, frames, false))
+			assert.Equal(t, rows[i][j], got, "belady under %s with %d frames", pol, frames)
+		}
+	}
+	policies, rows = readmeTable(t, "`hotset` loops 1024 times")
+	require.Len(t, policies, len(reclaim.Names())+1, "every policy, and clock without flushes")
+	for i, pol := range policies {
+		name, noFlush := strings.CutSuffix(pol, ",noflush")
+		got, major := faultsOf(t, limited(t, "musl_hotset", name, 48, noFlush))
+		assert.Equal(t, rows[i], []int{got, major}, "hotset under %s", pol)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"os/signal"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/vmemu/vmemu/minikernel"
 )
@@ -15,6 +16,14 @@ import (
 // SIGHUP or SIGQUIT) while the guest still runs stops the machine: emu writes back what the
 // guest stored, flushes the trace and statistics, and exits with 128 + that signal. Ctrl-Z
 // (SIGTSTP) stops emu itself when the guest takes its default action, and SIGCONT resumes it.
+
+// mergeWindow: a signal that comes again while the one posted before it still waits to be
+// delivered is merged with it, as Linux keeps at most one instance of a standard signal
+// pending; timeout(1), for one, sends its signal to the command and then to its whole
+// process group, so emu gets it twice at once. Only a guest that has had the first one
+// for longer than this and still not taken it (a kernel that no longer steps) sees the
+// second end the run.
+const mergeWindow = time.Second
 
 // forwarded (signals_unix.go, signals_windows.go) are the host signals the guest receives.
 
@@ -30,19 +39,11 @@ func forwardSignals(k *minikernel.Kernel) (stop func()) {
 	signal.Notify(ch, forwarded...)
 	done := make(chan struct{})
 	go func() {
+		f := forwarder{k: k}
 		for {
 			select {
 			case s := <-ch:
-				sig := s.(syscall.Signal)
-				switch sig {
-				case syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT:
-					if k.HostSignalUnheeded() {
-						k.RequestStop(int(sig))
-						continue
-					}
-				}
-				sentToGuest.Or(1 << (sig - 1))
-				k.PostHostSignal(int(sig))
+				f.forward(s.(syscall.Signal), time.Now())
 			case <-done:
 				return
 			}
@@ -52,6 +53,34 @@ func forwardSignals(k *minikernel.Kernel) (stop func()) {
 		signal.Stop(ch)
 		close(done)
 	}
+}
+
+// forwarder decides what becomes of each host signal emu receives.
+type forwarder struct {
+	k      *minikernel.Kernel
+	posted [65]time.Time // when each signal was last posted to the guest
+}
+
+// forward posts sig, received at now, to the guest; or merges it with the same signal
+// still waiting to be delivered (mergeWindow); or, for a terminating signal that follows
+// one the guest did not take, asks the run to stop.
+func (f *forwarder) forward(sig syscall.Signal, now time.Time) {
+	if sig <= 0 || sig > 64 {
+		return
+	}
+	if f.k.HostSignalPosted(int(sig)) && now.Sub(f.posted[sig]) < mergeWindow {
+		return // one more of a signal still pending is that one, as on Linux
+	}
+	switch sig {
+	case syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT:
+		if f.k.HostSignalUnheeded() {
+			f.k.RequestStop(int(sig))
+			return
+		}
+	}
+	sentToGuest.Or(1 << (sig - 1))
+	f.posted[sig] = now
+	f.k.PostHostSignal(int(sig))
 }
 
 // exitLikeGuest ends emu with code, or, when the guest died of the host signal it was
