@@ -631,6 +631,8 @@ func (d *Session) explainOutcome(e *minikernel.Event) {
 		s = fmt.Sprintf("the page was read back from swap into frame %#x, mapped at %#x (a major fault)", e.Frame, e.Addr&^0xfff)
 	case minikernel.FaultSwapCached:
 		s = fmt.Sprintf("the page was still in the swap cache, frame %#x: mapped at %#x without reading swap", e.Frame, e.Addr&^0xfff)
+	case minikernel.FaultUserfault:
+		s = fmt.Sprintf("the kernel forwarded the fault to the process's userfaultfd: thread %d sleeps until another thread resolves %#x (UFFDIO_COPY, ZEROPAGE, CONTINUE or WRITEPROTECT)", e.TID, e.Addr&^0xfff)
 	default:
 		return
 	}
@@ -695,6 +697,8 @@ var faultKinds = map[string][]minikernel.FaultOutcome{
 	"swap-in":      {minikernel.FaultSwapIn},
 	"swap-cached":  {minikernel.FaultSwapCached},
 	"swap":         {minikernel.FaultSwapIn, minikernel.FaultSwapCached},
+	"userfault":    {minikernel.FaultUserfault},
+	"uffd":         {minikernel.FaultUserfault},
 	"major":        {minikernel.FaultFileRead, minikernel.FaultSwapIn},
 	"minor": {minikernel.FaultDemandZero, minikernel.FaultFileCached, minikernel.FaultCOWCopy, minikernel.FaultCOWReuse,
 		minikernel.FaultStackGrowth, minikernel.FaultSpurious, minikernel.FaultSwapCached},

@@ -192,6 +192,8 @@ func outcomeWhy(o minikernel.FaultOutcome, v *minikernel.VMA) string {
 		return "the PTE is a swap entry: read the page back from its swap slot, a major fault"
 	case minikernel.FaultSwapCached:
 		return "the PTE is a swap entry whose page is still in the swap cache: map that frame, a minor fault"
+	case minikernel.FaultUserfault:
+		return "the area is registered with a userfaultfd: forward the fault to it, the thread sleeps until the page is resolved"
 	case minikernel.FaultSIGSEGV:
 		if v == nil {
 			return "no VMA covers the address"

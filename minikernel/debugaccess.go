@@ -39,6 +39,9 @@ func (k *Kernel) ReadMemory(p *Process, va uint64, buf []byte) (int, error) {
 			copy(dst, mem[pa:])
 			return nil
 		}
+		if isGuardPTE(pte) {
+			return ErrNoAccess // a guard page (guard.go): GUP fails on it
+		}
 		if isSwapPTE(pte) {
 			if !k.peekSwapped(pte, off, dst) {
 				return ErrNoAccess
@@ -150,6 +153,9 @@ func (k *Kernel) writablePage(p *Process, page uint64) (uint64, error) {
 		return 0, fmt.Errorf("out of memory for a page table: %w", err)
 	}
 	pte := k.readPTE(ea)
+	if isGuardPTE(pte) {
+		return 0, ErrNoAccess // a guard page (guard.go)
+	}
 	if isSwapPTE(pte) {
 		return k.swapIn(p, v, page, ea, pte, mmu.Write) // p's own copy, read back from swap
 	}

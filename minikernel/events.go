@@ -59,11 +59,12 @@ const (
 	FaultFileCached                      // a file page already in the page cache was mapped (a minor fault)
 	FaultSwapIn                          // a swapped-out page was read back from swap (a major fault)
 	FaultSwapCached                      // a swapped-out page still in the swap cache was mapped (a minor fault)
+	FaultUserfault                       // handed to the process's userfaultfd: a thread of it resolves the page (userfaultfd.go)
 	numFaultOutcomes
 )
 
 var outcomeNames = [...]string{"demand-zero", "file-read", "cow-copy", "cow-reuse", "stack-growth",
-	"spurious", "SIGSEGV", "SIGBUS", "out-of-memory", "EFAULT", "file-cached", "swap-in", "swap-cached"}
+	"spurious", "SIGSEGV", "SIGBUS", "out-of-memory", "EFAULT", "file-cached", "swap-in", "swap-cached", "userfault"}
 
 // Major reports whether a fault with this outcome had to read the page from a file or from
 // swap (Linux's VM_FAULT_MAJOR, counted in ru_majflt); the others are minor.

@@ -56,6 +56,7 @@ type faultClass struct {
 	out    FaultOutcome
 	vma    *VMA
 	siCode int     // SEGV_MAPERR, SEGV_ACCERR or BUS_ADRERR for a signal
+	uffd   uint64  // FaultUserfault: the flags of the userfaultfd's message
 	pte    mmu.PTE // the leaf entry as it was (zero when absent)
 	grow   bool    // the stack VMA must grow down to the page first
 }
@@ -79,6 +80,15 @@ func (k *Kernel) classifyFault(p *Process, addr uint64, acc mmu.Access) faultCla
 	page := pageRoundDown(addr)
 	pte, _ := k.lookupPTE(mm, page)
 	c := faultClass{vma: v, pte: pte, grow: grow}
+	if v.uffd != nil && !grow {
+		if flags, ok := k.uffdReason(v, page, pte, acc); ok {
+			c.out, c.uffd = FaultUserfault, flags // handed to the userfaultfd (userfaultfd.go)
+			if v.uffd.features&uffdFeatureSigbus != 0 {
+				c.out, c.siCode = FaultSIGBUS, BUS_ADRERR // it asked for SIGBUS instead
+			}
+			return c
+		}
+	}
 	if pteMapped(pte) {
 		switch {
 		case pte&mmu.PTEPresent == 0:
@@ -105,6 +115,8 @@ func (k *Kernel) classifyFault(p *Process, addr uint64, acc mmu.Access) faultCla
 		return c
 	}
 	switch {
+	case isGuardPTE(pte):
+		c.out, c.siCode = FaultSIGSEGV, SEGV_MAPERR // a guard page (guard.go)
 	case isSwapPTE(pte):
 		c.out = FaultSwapIn
 		if k.swap != nil {
@@ -212,14 +224,23 @@ func (k *Kernel) pageFault(p *Process, addr uint64, code uint32, rip uint64) {
 	switch c.out {
 	case FaultSIGSEGV:
 		why = "no VMA maps it"
-		if c.vma != nil {
+		switch {
+		case c.vma != nil && isGuardPTE(c.pte):
+			why = fmt.Sprintf("a guard page of the VMA %s", c.vma)
+		case c.vma != nil:
 			why = fmt.Sprintf("the VMA %s forbids it", c.vma)
 		}
 		sig, why = SIGSEGV, fmt.Sprintf("%s at address %#x (%s), rip %#x", faultAccess(code), addr, why, rip)
 	case FaultSIGBUS:
 		sig, why = SIGBUS, fmt.Sprintf("access at address %#x beyond the end of the mapped file, rip %#x", addr, rip)
+		if c.vma != nil && c.vma.uffd != nil {
+			why = fmt.Sprintf("access at address %#x of an area whose userfaultfd asked for SIGBUS (UFFD_FEATURE_SIGBUS), rip %#x", addr, rip)
+		}
 	case FaultOOM:
 		k.outOfMemory(p, addr, rip)
+		return
+	case FaultUserfault:
+		k.handOver(p, c.vma, addr, c.uffd, -1) // asleep until the page is resolved, or back to take a pending signal
 		return
 	default:
 		return
@@ -257,6 +278,18 @@ func (k *Kernel) userFault(p *Process, addr uint64, acc mmu.Access) bool {
 	if c.out == FaultSIGSEGV || c.out == FaultSIGBUS {
 		c.out = FaultEFAULT
 	}
+	if c.out == FaultUserfault {
+		// The system call stops here with EFAULT and sleeps at its end until the page is
+		// resolved, then runs again (userfaultfd.go); a userfaultfd for user-mode faults
+		// only makes it plain EFAULT.
+		t := k.cur
+		uc := c.vma.uffd
+		if t != nil && t.proc == p && t.sig.sysnr >= 0 && t.uffdPend == nil && !uc.userOnly {
+			t.uffdPend = &uffdPending{addr: addr, flags: c.uffd}
+		} else {
+			c.out = FaultEFAULT
+		}
+	}
 	code := uint32(acc) & (mmu.ErrWrite | mmu.ErrFetch)
 	if c.pte&mmu.PTEPresent != 0 {
 		code |= mmu.ErrPresent
@@ -271,7 +304,7 @@ func (k *Kernel) userFault(p *Process, addr uint64, acc mmu.Access) bool {
 		// Another process may die instead; then the copy is retried.
 		return k.outOfMemory(p, addr, k.cpu.RIP()) && !p.exited
 	}
-	return c.out != FaultEFAULT
+	return c.out != FaultEFAULT && c.out != FaultUserfault
 }
 
 // resolveFault classifies a fault at addr for acc and carries the decision out: it maps a
@@ -284,7 +317,7 @@ func (k *Kernel) resolveFault(p *Process, addr uint64, acc mmu.Access) (faultCla
 	}
 	c := k.classifyFault(p, addr, acc)
 	switch c.out {
-	case FaultSIGSEGV, FaultSIGBUS:
+	case FaultSIGSEGV, FaultSIGBUS, FaultUserfault:
 		return c, 0
 	}
 	mm, v, page := p.mm, c.vma, pageRoundDown(addr)

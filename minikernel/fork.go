@@ -66,6 +66,8 @@ func (k *Kernel) dupMM(old *MM) (*MM, error) {
 		}
 		c := *v
 		c.Flags &^= VMLocked | VMLockOnFault // locks are not inherited (dup_mmap())
+		c.Flags &^= vmUffd                   // nor userfaultfd registrations (no UFFD_FEATURE_EVENT_FORK)
+		c.uffd = nil
 		c.file().get()
 		mm.vmas = append(mm.vmas, &c)
 		if v.Flags&VMWipeOnFork != 0 {
@@ -116,11 +118,14 @@ func (k *Kernel) copyLevel(src, dst uint64, level int, start, end uint64, cow bo
 				k.frames.Get(e.Frame())
 				// The child has not used the page yet; in a shared area the parent's entry
 				// keeps the dirty flag, so the page is written back once (copy_present_pte).
-				ce := e &^ mmu.PTEAccessed
+				ce := e &^ (mmu.PTEAccessed | pteUffdWP) // the child's area is not registered
 				if !cow {
 					ce &^= mmu.PTEDirty
 				}
 				le.PutUint64(mem[dea:], uint64(ce))
+			} else if isMarkerPTE(e) {
+				// A guard or write-protect marker (guard.go, copy_pte_marker()).
+				le.PutUint64(mem[dea:], uint64(forkMarker(e)))
 			} else if e != 0 {
 				// A swapped-out page: the child's entry names the same slot
 				// (copy_nonpresent_pte() with swap_duplicate()).

@@ -361,9 +361,11 @@ func (k *Kernel) FrameReclaimState(pfn uint64) string {
 func (ino *Inode) Name() string { return ino.name }
 
 // SoftBits names the notes the kernel keeps in a leaf entry: "cow" for a page read-only
-// because its frame is shared copy-on-write (software bit 9), "prot-none" for a PROT_NONE page
+// because its frame is shared copy-on-write (software bit 9), "uffd-wp" for a page a
+// userfaultfd write-protected (bit 10), "prot-none" for a PROT_NONE page
 // that still holds its frame (bit 8 of a not-present entry), "swap 0:17" for a swapped-out
-// page (a not-present entry holding swap type 0, slot 17, in Linux's encoding); "" when none.
+// page (a not-present entry holding swap type 0, slot 17, in Linux's encoding), "guard" for a
+// guard page's marker and "uffd-wp marker" for a write-protect marker (guard.go); "" when none.
 func SoftBits(e mmu.PTE) string {
 	if e&mmu.PTEPresent == 0 {
 		switch {
@@ -371,6 +373,10 @@ func SoftBits(e mmu.PTE) string {
 			return ""
 		case e&pteProtNone != 0:
 			return "prot-none"
+		case isGuardPTE(e):
+			return "guard"
+		case isMarkerPTE(e):
+			return "uffd-wp marker"
 		}
 		typ, off := swapEntryOf(e)
 		return fmt.Sprintf("swap %d:%d", typ, off)
@@ -379,7 +385,10 @@ func SoftBits(e mmu.PTE) string {
 	if e.Soft()&softCOW != 0 {
 		names = append(names, "cow")
 	}
-	if rest := e.Soft() &^ softCOW; rest != 0 {
+	if e.Soft()&softUffdWP != 0 {
+		names = append(names, "uffd-wp")
+	}
+	if rest := e.Soft() &^ (softCOW | softUffdWP); rest != 0 {
 		names = append(names, fmt.Sprintf("soft=%d", rest))
 	}
 	return strings.Join(names, ",")

@@ -105,25 +105,32 @@ func (k *Kernel) doMlock(p *Process, start, length uint64, flags VMAFlags) int64
 	if e := k.setLockFlags(mm, start, start+length, flags); e != 0 {
 		return -int64(e)
 	}
-	if flags&VMLockOnFault == 0 {
-		k.populateLocked(p, start, start+length)
+	if flags&VMLockOnFault == 0 && !k.populateLocked(p, start, start+length) {
+		// A page that cannot be faulted in (a guard page, a page past the end of its
+		// file): __mm_populate()'s EFAULT, which mlock reports as ENOMEM. The areas stay
+		// locked.
+		return -int64(ENOMEM)
 	}
 	return 0
 }
 
 // populateLocked faults in the pages of the locked, accessible areas in [start, end), as
-// __mm_populate() does for mlock (a failure here is not the caller's error).
-func (k *Kernel) populateLocked(p *Process, start, end uint64) {
+// __mm_populate() does for mlock, and reports whether every page could be (mlockall
+// ignores a failure, mlock does not).
+func (k *Kernel) populateLocked(p *Process, start, end uint64) bool {
 	mm := p.mm
 	for i := mm.index(start); i < len(mm.vmas) && mm.vmas[i].Start < end; i++ {
 		v := mm.vmas[i]
 		if v.Flags&VMLocked == 0 || v.Flags&VMLockOnFault != 0 || v.Prot == 0 {
 			continue
 		}
-		k.populate(p, max(start, v.Start), min(end, v.End), false)
+		if !k.populate(p, max(start, v.Start), min(end, v.End), false) {
+			return false
+		}
 		// populate may have changed the list (a stack that grew): find our place again.
 		i = mm.index(min(end, v.End) - 1)
 	}
+	return true
 }
 
 // mlock(addr, len).

@@ -261,6 +261,7 @@ func (k *Kernel) unmapRange(mm *MM, start, end uint64) {
 	for _, v := range removed {
 		k.zap(mm, v, v.Start, v.End, &g)
 	}
+	k.dropMarkers(mm, start, end) // guard.go
 	g.freedTables = k.freeEmptyTables(mm, start, end)
 	k.finish(&g)
 	for _, v := range removed {
@@ -431,8 +432,8 @@ func (k *Kernel) dontNeed(mm *MM, start, end uint64) {
 // allocated first, so a failure leaves everything as it was.
 func (k *Kernel) movePTEs(mm *MM, from, to, length uint64) error {
 	var need []uint64
-	k.visitEntries(mm, from, from+length, func(va, ea uint64, e mmu.PTE) {
-		need = append(need, va)
+	k.visitAll(mm, from, from+length, func(va, ea uint64, e mmu.PTE) {
+		need = append(need, va) // guard and other markers move too
 	})
 	for _, va := range need {
 		if _, err := k.walk(mm.pml4, to+(va-from), true); err != nil {

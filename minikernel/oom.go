@@ -18,7 +18,7 @@ import (
 // mlock_new_folio()). (getrusage's counts are rusage.go's countFault.)
 func (k *Kernel) accountFault(p *Process, c faultClass, frame uint64) {
 	switch c.out {
-	case FaultSIGSEGV, FaultSIGBUS, FaultOOM, FaultEFAULT:
+	case FaultSIGSEGV, FaultSIGBUS, FaultOOM, FaultEFAULT, FaultUserfault:
 		return
 	}
 	if frame == 0 || k.rc == nil {

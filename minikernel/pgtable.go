@@ -23,10 +23,17 @@ const (
 	// (after fork, or a private file page still in the page cache): a write fault on it
 	// breaks the sharing.
 	softCOW uint8 = 1 << 0
+	// softUffdWP marks a page a userfaultfd write-protected (UFFDIO_WRITEPROTECT): read-only
+	// whatever its area allows, a write is handed to the userfaultfd (userfaultfd.go). Bit
+	// 10, Linux's _PAGE_UFFD_WP (_PAGE_SOFTW2).
+	softUffdWP uint8 = 1 << 1
 )
 
 // pteCOW is the software bit softCOW in its place in the entry.
 const pteCOW = mmu.PTE(softCOW) << mmu.PTESoftShift
+
+// pteUffdWP is the software bit softUffdWP in its place in the entry.
+const pteUffdWP = mmu.PTE(softUffdWP) << mmu.PTESoftShift
 
 // pteProtNone marks a not-present entry that still holds its frame: a page of a PROT_NONE
 // area. With P clear the processor ignores every other bit (SDM Vol. 3A 4.5), so any access
@@ -44,11 +51,14 @@ func pteMapped(e mmu.PTE) bool { return e&mmu.PTEPresent != 0 || e&pteProtNone !
 // frame is exclusively this entry's (otherwise read-only and copy-on-write). Accessed and
 // dirty flags are kept. Linux's change_pte_range() with can_change_pte_writable().
 func (k *Kernel) protectPTE(v *VMA, e mmu.PTE) mmu.PTE {
-	keep := e & (mmu.PTEAddrMask | mmu.PTEAccessed | mmu.PTEDirty | pteCOW)
+	keep := e & (mmu.PTEAddrMask | mmu.PTEAccessed | mmu.PTEDirty | pteCOW | pteUffdWP)
 	if v.Prot == 0 {
 		return keep | pteProtNone
 	}
 	n := keep | leafFlags(v.Prot)
+	if n&pteUffdWP != 0 {
+		return n &^ mmu.PTEWrite // write-protected by a userfaultfd: a write goes to it
+	}
 	if n&mmu.PTEWrite != 0 && !v.shared() {
 		if k.exclusive(e.Frame()) {
 			n &^= pteCOW
@@ -140,28 +150,61 @@ type pteVisitor func(va, ea uint64, e mmu.PTE)
 // walk_page_range() shape: pgd, pud, pmd, pte loops.
 func (k *Kernel) visitPTEs(mm *MM, start, end uint64, fn pteVisitor) {
 	if start < end {
-		k.visitLevel(mm.pml4, 4, start, end, false, fn)
+		k.visitLevel(mm.pml4, 4, start, end, visitMapped, fn)
 	}
 }
 
-// visitEntries is visitPTEs that also visits swap entries (every non-empty leaf).
+// visitEntries is visitPTEs that also visits swap entries (every non-empty leaf but PTE
+// markers, guard.go).
 func (k *Kernel) visitEntries(mm *MM, start, end uint64, fn pteVisitor) {
 	if start < end {
-		k.visitLevel(mm.pml4, 4, start, end, true, fn)
+		k.visitLevel(mm.pml4, 4, start, end, visitMapped|visitSwap, fn)
 	}
 }
 
-func (k *Kernel) visitLevel(table uint64, level int, start, end uint64, swap bool, fn pteVisitor) {
+// visitMarkers calls fn for every PTE marker in [start, end) (guard.go).
+func (k *Kernel) visitMarkers(mm *MM, start, end uint64, fn pteVisitor) {
+	if start < end {
+		k.visitLevel(mm.pml4, 4, start, end, visitMarker, fn)
+	}
+}
+
+// visitAll calls fn for every non-empty leaf entry in [start, end), markers included.
+func (k *Kernel) visitAll(mm *MM, start, end uint64, fn pteVisitor) {
+	if start < end {
+		k.visitLevel(mm.pml4, 4, start, end, visitMapped|visitSwap|visitMarker, fn)
+	}
+}
+
+// The kinds of leaf entries a walk visits.
+const (
+	visitMapped = 1 << iota // holding a frame (pteMapped)
+	visitSwap               // swap entries
+	visitMarker             // PTE markers
+)
+
+func (k *Kernel) visitLevel(table uint64, level int, start, end uint64, kinds uint8, fn pteVisitor) {
 	shift := 12 + 9*uint(level-1)
 	for va := start; va < end; {
 		next := (va>>shift + 1) << shift
 		ea := table<<12 + (va>>shift&511)*8
 		e := k.readPTE(ea)
 		switch {
-		case level == 1 && (pteMapped(e) || swap && e != 0):
-			fn(va, ea, e)
+		case level == 1 && e == 0:
+		case level == 1 && pteMapped(e):
+			if kinds&visitMapped != 0 {
+				fn(va, ea, e)
+			}
+		case level == 1 && isMarkerPTE(e):
+			if kinds&visitMarker != 0 {
+				fn(va, ea, e)
+			}
+		case level == 1:
+			if kinds&visitSwap != 0 {
+				fn(va, ea, e)
+			}
 		case level > 1 && e&mmu.PTEPresent != 0:
-			k.visitLevel(e.Frame(), level-1, va, min(next, end), swap, fn)
+			k.visitLevel(e.Frame(), level-1, va, min(next, end), kinds, fn)
 		}
 		va = next
 	}
@@ -215,7 +258,7 @@ func (k *Kernel) freeLevel(pfn uint64, level int) {
 		switch {
 		case level == 1 && pteMapped(e):
 			k.frames.Put(e.Frame())
-		case level == 1 && e != 0:
+		case level == 1 && isSwapPTE(e):
 			k.swapFree(swapSlotOf(e))
 		case level > 1 && e&mmu.PTEPresent != 0:
 			k.freeLevel(e.Frame(), level-1)

@@ -11,8 +11,12 @@ import (
 // poll mask (filePoll): a pipe by its contents and open ends; a regular file or directory
 // is always ready; a host device as the host's poll says. When nothing is ready the caller
 // sleeps on the wait queues of the pipes it polls, until one changes or the timeout passes
-// on the virtual clock. When it polls only host descriptors (a terminal), there is nothing
-// in the machine that could wake it, so it waits on the host instead, in real time.
+// on the virtual clock. Host descriptors that are not ready (a terminal, a host pipe) wake
+// it too: the call's own wait queue is registered with the scheduler's host waiters
+// (special.go), which ask the host at every scheduling decision and, when no thread can
+// run, wait for the host in real time until the next timer. The machine never waits in a
+// host call on the poller's behalf, so the other threads run on (xz -T2 polls its output
+// pipe while its worker threads compress).
 
 // Poll events (include/uapi/asm-generic/poll.h).
 const (
@@ -77,6 +81,24 @@ type pollWaiter struct {
 	host   []hostfs.PollFd
 }
 
+// pollCall is one poll or select call's wait: the queue its host descriptors wake (kept
+// across its sleeps) and the sleep itself.
+type pollCall struct {
+	hostQ waitQueue
+	sleep sleepCall
+}
+
+// newPollCall returns the wait of a poll or select call whose retry is try and whose
+// timeout ends at deadline. A signal that ends the sleep leaves no host watch behind.
+func (k *Kernel) newPollCall(deadline uint64) *pollCall {
+	c := &pollCall{}
+	c.sleep = sleepCall{deadline: deadline, intr: func() int64 {
+		k.unwatchQueue(&c.hostQ)
+		return errRestartNoHand
+	}}
+	return c
+}
+
 // pollCheck returns the readiness of descriptor fd for events (POLLNVAL when it is not open,
 // and for an O_PATH descriptor), noting what the caller could sleep on.
 func (k *Kernel) pollCheck(p *Process, fd int32, events int16, w *pollWaiter) int16 {
@@ -100,29 +122,21 @@ func (k *Kernel) pollCheck(p *Process, fd int32, events int16, w *pollWaiter) in
 	return m
 }
 
-// pollSleep puts p on the queues of w, or, when there is nothing in the machine to wait
-// for but host descriptors, waits on the host until one is ready or the time until
-// deadline (virtual nanoseconds from now; 0: none) has passed. It reports whether p
-// sleeps in the machine.
-func (k *Kernel) pollSleep(p *Process, w *pollWaiter, deadline uint64) bool {
-	if len(w.pipes) == 0 && len(w.queues) == 0 && len(w.host) > 0 {
-		ms, rem := -1, k.remaining(deadline)
-		if deadline != 0 {
-			ms = int(rem / 1e6)
-		}
-		ready, _ := hostfs.Poll(w.host, ms)
-		if ready == 0 && deadline != 0 {
-			k.clockNS += rem // the wait timed out: so does the virtual one
-		}
-		return false
-	}
+// pollSleep puts the calling thread on the queues of w, and on c's own queue, which the
+// host descriptors of w wake when one is ready.
+func (k *Kernel) pollSleep(w *pollWaiter, c *pollCall) {
 	for _, pp := range w.pipes {
 		pp.waiters.add(k.cur)
 	}
 	for _, q := range w.queues {
 		q.add(k.cur)
 	}
-	return true
+	if len(w.host) > 0 {
+		for _, h := range w.host {
+			k.watchHost(int(h.Fd), h.Events, &c.hostQ)
+		}
+		c.hostQ.add(k.cur)
+	}
 }
 
 // deadlineIn returns the virtual time ns from now, or 0 for "never" (ns < 0).
@@ -157,41 +171,40 @@ func (k *Kernel) doPoll(p *Process, fds, nfds uint64, timeout int64, after func(
 		return -int64(EFAULT)
 	}
 	deadline := k.deadlineIn(timeout)
+	c := k.newPollCall(deadline)
 	try := func() int64 {
-		for {
-			var w pollWaiter
-			count := int64(0)
-			for i := uint64(0); i < nfds; i++ {
-				e := raw[8*i:]
-				fd, events := int32(binary.LittleEndian.Uint32(e)), int16(binary.LittleEndian.Uint16(e[4:]))
-				var rev int16
-				if fd >= 0 {
-					rev = k.pollCheck(p, fd, events, &w)
-				}
-				binary.LittleEndian.PutUint16(e[6:], uint16(rev))
-				if rev != 0 {
-					count++
-				}
+		k.unwatchQueue(&c.hostQ) // what the last sleep registered
+		var w pollWaiter
+		count := int64(0)
+		for i := uint64(0); i < nfds; i++ {
+			e := raw[8*i:]
+			fd, events := int32(binary.LittleEndian.Uint32(e)), int16(binary.LittleEndian.Uint16(e[4:]))
+			var rev int16
+			if fd >= 0 {
+				rev = k.pollCheck(p, fd, events, &w)
 			}
-			if count == 0 && !k.expired(deadline) && timeout != 0 {
-				if k.pollSleep(p, &w, deadline) {
-					return sysBlocks
-				}
-				continue // waited on the host: look again
+			binary.LittleEndian.PutUint16(e[6:], uint16(rev))
+			if rev != 0 {
+				count++
 			}
-			if _, ok := k.copyOut(p, fds, raw); !ok {
-				return -int64(EFAULT)
-			}
-			if after != nil {
-				after(deadline)
-			}
-			return count
 		}
+		if count == 0 && !k.expired(deadline) && timeout != 0 {
+			k.pollSleep(&w, c)
+			return sysBlocks
+		}
+		if _, ok := k.copyOut(p, fds, raw); !ok {
+			return -int64(EFAULT)
+		}
+		if after != nil {
+			after(deadline)
+		}
+		return count
 	}
 	if r := try(); r != sysBlocks {
 		return r
 	}
-	return k.block(p, &sleepCall{retry: try, deadline: deadline})
+	c.sleep.retry = try
+	return k.block(p, &c.sleep)
 }
 
 // poll(fds, nfds, timeout): timeout in milliseconds, negative for none.
@@ -294,66 +307,65 @@ func (k *Kernel) doSelect(p *Process, nfds int64, sets [3]uint64, timeout int64,
 		writeMask  = pollOut | pollWrnorm | pollWrband | pollErr
 		exceptMask = pollPri
 	)
+	c := k.newPollCall(deadline)
 	try := func() int64 {
-		for {
-			var w pollWaiter
-			var out [3][]uint64
-			count := int64(0)
-			for i := range out {
-				out[i] = make([]uint64, words)
-			}
-			for fd := uint64(0); fd < n; fd++ {
-				word, bit := fd/64, uint64(1)<<(fd%64)
-				want := [3]bool{in[0][word]&bit != 0, in[1][word]&bit != 0, in[2][word]&bit != 0}
-				if !want[0] && !want[1] && !want[2] {
-					continue
-				}
-				var events int16
-				if want[0] {
-					events |= readMask
-				}
-				if want[1] {
-					events |= writeMask
-				}
-				if want[2] {
-					events |= exceptMask
-				}
-				m := k.pollCheck(p, int32(fd), events, &w)
-				for i, mask := range [3]int16{readMask, writeMask, exceptMask} {
-					if want[i] && m&mask != 0 {
-						out[i][word] |= bit
-						count++
-					}
-				}
-			}
-			if count == 0 && !k.expired(deadline) && timeout != 0 {
-				if k.pollSleep(p, &w, deadline) {
-					return sysBlocks
-				}
+		k.unwatchQueue(&c.hostQ) // what the last sleep registered
+		var w pollWaiter
+		var out [3][]uint64
+		count := int64(0)
+		for i := range out {
+			out[i] = make([]uint64, words)
+		}
+		for fd := uint64(0); fd < n; fd++ {
+			word, bit := fd/64, uint64(1)<<(fd%64)
+			want := [3]bool{in[0][word]&bit != 0, in[1][word]&bit != 0, in[2][word]&bit != 0}
+			if !want[0] && !want[1] && !want[2] {
 				continue
 			}
-			for i, va := range sets {
-				if va == 0 || words == 0 {
-					continue
-				}
-				b := make([]byte, 8*words)
-				for w := range out[i] {
-					binary.LittleEndian.PutUint64(b[8*w:], out[i][w])
-				}
-				if _, ok := k.copyOut(p, va, b); !ok {
-					return -int64(EFAULT)
+			var events int16
+			if want[0] {
+				events |= readMask
+			}
+			if want[1] {
+				events |= writeMask
+			}
+			if want[2] {
+				events |= exceptMask
+			}
+			m := k.pollCheck(p, int32(fd), events, &w)
+			for i, mask := range [3]int16{readMask, writeMask, exceptMask} {
+				if want[i] && m&mask != 0 {
+					out[i][word] |= bit
+					count++
 				}
 			}
-			if after != nil {
-				after(deadline)
-			}
-			return count
 		}
+		if count == 0 && !k.expired(deadline) && timeout != 0 {
+			k.pollSleep(&w, c)
+			return sysBlocks
+		}
+		for i, va := range sets {
+			if va == 0 || words == 0 {
+				continue
+			}
+			b := make([]byte, 8*words)
+			for w := range out[i] {
+				binary.LittleEndian.PutUint64(b[8*w:], out[i][w])
+			}
+			if _, ok := k.copyOut(p, va, b); !ok {
+				return -int64(EFAULT)
+			}
+		}
+		if after != nil {
+			after(deadline)
+		}
+		return count
 	}
 	if r := try(); r != sysBlocks {
 		return r
 	}
-	return k.block(p, &sleepCall{retry: try, deadline: deadline})
+	c.sleep.retry = try
+	return k.block(p, &c.sleep)
 }
 
 // select(nfds, readfds, writefds, exceptfds, timeout): timeout a struct timeval (NULL: none),

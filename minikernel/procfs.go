@@ -325,7 +325,7 @@ func (k *Kernel) procPidDir(p, q *Process, t *Thread) *procEnt {
 			}
 			return ent(0o644, func() []byte {
 				if th == nil {
-					return []byte("\n")
+					return []byte(q.threadlessComm() + "\n")
 				}
 				return []byte(th.Name() + "\n")
 			})
@@ -476,6 +476,8 @@ func (k *Kernel) procFdinfo(f *File, cloexec bool) []byte {
 	case *timerfd:
 		s += o.fdinfo(k)
 	case *signalfd:
+		s += o.fdinfo()
+	case *userfaultCtx:
 		s += o.fdinfo()
 	case *epoll:
 		for _, it := range o.items {

@@ -147,6 +147,9 @@ func vmFlags(v *VMA) string {
 	add(v.Flags&VMNoReserve != 0, "nr")
 	add(v.Flags&VMWipeOnFork != 0, "wf")
 	add(v.Flags&VMDroppable != 0, "dp")
+	add(v.Flags&VMUffdMissing != 0, "um")
+	add(v.Flags&VMUffdWP != 0, "uw")
+	add(v.Flags&VMUffdMinor != 0, "ui")
 	add(v.Obj == nil && !v.shared(), "ac")
 	return strings.Join(fl, " ") + " "
 }
@@ -190,6 +193,10 @@ func smapsBody(size uint64, st *pageStats, locked bool, rollup bool) string {
 	kb("Locked:", l)
 	return b.String()
 }
+
+// ProcMaps returns q's /proc/PID/maps as the guest reads it (for gdb's info proc
+// mappings): Linux's format, with the device and inode numbers of mapped files.
+func (k *Kernel) ProcMaps(q *Process) []byte { return k.procMaps(q, false) }
 
 // procMaps is /proc/PID/maps, or smaps with the counters of each area.
 func (k *Kernel) procMaps(q *Process, smaps bool) []byte {
@@ -294,6 +301,18 @@ func (k *Kernel) memOf(mm *MM) memCounts {
 	return c
 }
 
+// initComm is the name /proc gives the emulated init (pid 1), which has no thread to carry
+// one: what a Linux system without systemd calls it.
+const initComm = "init"
+
+// threadlessComm is the name of a process with no thread left to carry one: init's.
+func (q *Process) threadlessComm() string {
+	if q.kernelInit {
+		return initComm
+	}
+	return ""
+}
+
 // procStatus is /proc/PID/status (or a thread's, t set): fs/proc/array.c's layout.
 func (k *Kernel) procStatus(q *Process, t *Thread) []byte {
 	if t == nil {
@@ -301,12 +320,14 @@ func (k *Kernel) procStatus(q *Process, t *Thread) []byte {
 	}
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	name := ""
+	name := q.threadlessComm()
 	if t != nil {
 		name = t.Name()
 	}
 	state := "R (running)"
 	switch {
+	case q.kernelInit:
+		state = "S (sleeping)" // the emulated init only waits for orphans
 	case q.state == procZombie:
 		state = "Z (zombie)"
 	case t != nil && t.state == procBlocked:
@@ -411,12 +432,14 @@ func (k *Kernel) procPidStat(q *Process, t *Thread) []byte {
 	}
 	state := "R"
 	switch {
+	case q.kernelInit:
+		state = "S"
 	case q.state == procZombie:
 		state = "Z"
 	case t != nil && t.state == procBlocked:
 		state = "S"
 	}
-	name, tid, cpuNo := "", q.PID, 0
+	name, tid, cpuNo := q.threadlessComm(), q.PID, 0
 	var utime, minflt, majflt uint64
 	if t != nil {
 		name, tid, cpuNo = t.Name(), t.TID, t.lastCPU
@@ -522,6 +545,8 @@ const (
 	pmPresent   = 1 << 63
 	pmSwap      = 1 << 62
 	pmFile      = 1 << 61
+	pmGuard     = 1 << 58 // a guard region (Linux 6.15)
+	pmUffdWP    = 1 << 57
 	pmExclusive = 1 << 56
 	pmSoftDirty = 1 << 55
 	pmPFNMask   = 1<<55 - 1
@@ -532,6 +557,18 @@ const (
 // shared, mapped by this entry only, soft-dirty (every page here, no clear_refs).
 func (k *Kernel) pagemapEntry(mm *MM, va uint64, showPFN bool) uint64 {
 	e, _ := k.lookupPTE(mm, va)
+	if isMarkerPTE(e) {
+		// A guard or write-protect marker: a swap entry of the marker type to Linux, with
+		// its own flag (guard.go).
+		out := uint64(pmSwap) | (uint64(swpPTEMarker)|markerBits(e)<<5)&pmPFNMask
+		if isGuardPTE(e) {
+			out |= pmGuard
+		}
+		if markerBits(e)&pteMarkerUffdWP != 0 {
+			out |= pmUffdWP
+		}
+		return out
+	}
 	if isSwapPTE(e) {
 		// A swapped-out page: the swap type in bits 0-4, the offset in bits 5-54
 		// (pte_to_pagemap_entry() with MAX_SWAPFILES_SHIFT).
@@ -549,6 +586,9 @@ func (k *Kernel) pagemapEntry(mm *MM, va uint64, showPFN bool) uint64 {
 	}
 	if showPFN {
 		out |= pfn & pmPFNMask
+	}
+	if e&pteUffdWP != 0 {
+		out |= pmUffdWP
 	}
 	maps := k.frames.Ref(pfn)
 	if k.frames.Kind(pfn) == FrameCache {

@@ -35,6 +35,13 @@ func TestSwapEntryEncoding(t *testing.T) {
 		typ, off := swapEntryOf(e)
 		assert.Equal(t, tc.typ, typ)
 		assert.Equal(t, tc.off, off)
+		if tc.typ == swpPTEMarker {
+			// The last type is SWP_PTE_MARKER: a PTE marker, not a swap entry (guard.go).
+			assert.False(t, isSwapPTE(e))
+			assert.True(t, isMarkerPTE(e))
+			assert.Equal(t, "uffd-wp marker", SoftBits(e))
+			continue
+		}
 		assert.True(t, isSwapPTE(e))
 		assert.False(t, pteMapped(e), "a swap entry holds no frame")
 		assert.Zero(t, e&(mmu.PTEPresent|pteProtNone))
@@ -43,6 +50,8 @@ func TestSwapEntryEncoding(t *testing.T) {
 	// A PROT_NONE entry is not a swap entry, and an empty one is neither.
 	assert.False(t, isSwapPTE(mmu.PTE(0x1234000)|pteProtNone))
 	assert.False(t, isSwapPTE(0))
+	assert.True(t, isGuardPTE(markerPTE(pteMarkerGuard)))
+	assert.Equal(t, "guard", SoftBits(markerPTE(pteMarkerGuard)))
 	assert.Equal(t, "prot-none", SoftBits(mmu.PTE(0x1234000)|pteProtNone))
 }
 

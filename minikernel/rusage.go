@@ -31,7 +31,7 @@ func (k *Kernel) countFault(out FaultOutcome) {
 		return
 	}
 	switch out {
-	case FaultSIGSEGV, FaultSIGBUS, FaultOOM, FaultEFAULT:
+	case FaultSIGSEGV, FaultSIGBUS, FaultOOM, FaultEFAULT, FaultUserfault:
 	case FaultFileRead, FaultSwapIn: // out.Major(): the page had to be read
 		t.ru.majflt++
 		t.proc.acct.self.majflt++

@@ -109,6 +109,12 @@ type sleepCall struct {
 	hostFD     int32
 	hostEvents int16
 	fifoOpen   bool
+	// fault, when set, makes this the sleep of a page fault handed to a userfaultfd, not of
+	// a system call (userfaultfd.go): retry says 0 once the page was resolved; the thread
+	// then (or when a signal comes) returns to the faulting instruction, which runs again,
+	// and fault.end runs. A fault the kernel took for a system call restarts that call
+	// (fault.restart: its number, or -1).
+	fault *uffdWaiter
 }
 
 // interruptedResult is what the call returns when a signal ends its sleep.
@@ -162,6 +168,9 @@ func (k *Kernel) signalWake(t *Thread) {
 // result is then in RAX).
 func (k *Kernel) resumeSleep(t *Thread) bool {
 	s := t.sleep
+	if s.fault != nil {
+		return k.resumeFault(t, s)
+	}
 	ret := int64(sysBlocks)
 	if s.retry != nil {
 		ret = s.retry()

@@ -159,6 +159,17 @@ func (k *Kernel) unwatchHost(fd int) {
 	k.hostWaiters = out
 }
 
+// unwatchQueue forgets every host descriptor registered to wake q.
+func (k *Kernel) unwatchQueue(q *waitQueue) {
+	out := k.hostWaiters[:0]
+	for _, w := range k.hostWaiters {
+		if w.q != q {
+			out = append(out, w)
+		}
+	}
+	k.hostWaiters = out
+}
+
 // pollHostWaiters asks the host which registered descriptors are ready, waiting up to
 // timeoutMS milliseconds (0: not at all, -1: for ever), and wakes their queues. It reports
 // whether it woke any. Host signals (the hardening layer's wake pipe) end a wait too.

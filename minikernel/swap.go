@@ -46,9 +46,9 @@ func swapPTE(typ uint8, off uint64) mmu.PTE {
 	return mmu.PTE(^off<<swpOffsetShift>>swpTypeBits | uint64(typ)<<(64-swpTypeBits))
 }
 
-// isSwapPTE reports whether a leaf entry is a swap entry: not empty, not present and not
-// PROT_NONE (Linux's is_swap_pte()).
-func isSwapPTE(e mmu.PTE) bool { return e != 0 && !pteMapped(e) }
+// isSwapPTE reports whether a leaf entry is a swap entry: not empty, not present, not
+// PROT_NONE and not a PTE marker (guard.go). Linux's is_swap_pte() && !non_swap_entry().
+func isSwapPTE(e mmu.PTE) bool { return e != 0 && !pteMapped(e) && !isMarkerPTE(e) }
 
 // swapEntryOf returns the swap type and slot offset of a swap entry (__swp_type,
 // __swp_offset).

@@ -552,6 +552,9 @@ func sysIoctl(k *Kernel, p *Process, a *[6]uint64) int64 {
 			return putInt(int32(int64(f.ino.size) - int64(f.off)))
 		}
 	}
+	if c, ok := f.obj.(*userfaultCtx); ok && f.kind == fileSpecial {
+		return c.ioctl(k, p, f, req, arg)
+	}
 	hfd := hostFDOf(f)
 	if hfd < 0 {
 		return -int64(ENOTTY)

@@ -452,7 +452,7 @@ func sysMadvise(k *Kernel, p *Process, a *[6]uint64) int64 {
 	case madvNormal, madvRandom, madvSequential, madvWillneed, madvDontneed, madvFree, madvRemove,
 		madvDontfork, madvDofork, madvMergeable, madvUnmergeable, madvHugepage, madvNohugepage,
 		madvDontdump, madvDodump, madvWipeonfork, madvKeeponfork, madvCold, madvPageout,
-		madvPopulateRead, madvPopulateWrite, madvCollapse:
+		madvPopulateRead, madvPopulateWrite, madvCollapse, madvGuardInstall, madvGuardRemove:
 	default:
 		return -int64(EINVAL)
 	}
@@ -522,6 +522,10 @@ func sysMadvise(k *Kernel, p *Process, a *[6]uint64) int64 {
 			}
 		}
 		mm.mergeRange(start, end)
+	case madvGuardInstall, madvGuardRemove:
+		if e := k.madviseGuard(p, start, end, advice == madvGuardInstall); e != 0 {
+			return -int64(e)
+		}
 	case madvPopulateRead, madvPopulateWrite:
 		for va := start; va < end; va += 4096 {
 			v := mm.Find(va)

@@ -284,6 +284,7 @@ var syscalls = map[uint64]syscallEntry{
 	30:  {"shmat", sysShmat},
 	31:  {"shmctl", sysShmctl},
 	67:  {"shmdt", sysShmdt},
+	323: {"userfaultfd", sysUserfaultfd},
 	324: {"membarrier", sysMembarrier},
 	188: {"setxattr", sysSetxattr},
 	189: {"lsetxattr", sysLsetxattr},
@@ -311,7 +312,8 @@ func (k *Kernel) syscall(p *Process) {
 	e, ok := syscalls[nr]
 	t := k.cur
 	t.sig.sysnr = int64(nr) // orig_ax: the return to user mode may restart the call
-	k.reclaimIfLow(false)   // direct reclaim, while the call holds nothing
+	t.uffdPend = nil
+	k.reclaimIfLow(false) // direct reclaim, while the call holds nothing
 	var ret int64
 	if ok {
 		ret = e.fn(k, p, &a)
@@ -319,6 +321,15 @@ func (k *Kernel) syscall(p *Process) {
 		ret = -int64(ENOSYS)
 		if e.name = linuxSyscallNames[nr]; e.name == "" {
 			e.name = fmt.Sprintf("syscall_%d", nr)
+		}
+	}
+	if u := t.uffdPend; u != nil {
+		// A copy faulted on a page handed to a userfaultfd: the call runs again once the
+		// page is resolved (userfaultfd.go).
+		t.uffdPend = nil
+		if v := p.mm.Find(u.addr); !(ret == sysBlocks && t.sleep != nil) && !t.exited && k.cur == t &&
+			v != nil && v.uffd != nil && k.handOver(p, v, u.addr, u.flags, int64(nr)) {
+			return
 		}
 	}
 	if ret == sysBlocks && t.sleep != nil {

@@ -43,7 +43,15 @@ const (
 	// VMDroppable: MAP_DROPPABLE: the pages may be dropped under memory pressure (they then
 	// read as zeros), are never swapped, not copied by fork, never locked (VM_DROPPABLE).
 	VMDroppable
+	// VMUffdMissing, VMUffdWP, VMUffdMinor: the area is registered with a userfaultfd
+	// (VMA.uffd) for missing pages, write-protected pages, minor faults (userfaultfd.go).
+	VMUffdMissing
+	VMUffdWP
+	VMUffdMinor
 )
+
+// vmUffd is every userfaultfd registration flag.
+const vmUffd = VMUffdMissing | VMUffdWP | VMUffdMinor
 
 // Object is what a file-backed VMA maps: the bytes of a file or of a shared-memory object.
 type Object interface {
@@ -65,6 +73,8 @@ type VMA struct {
 	// which Linux's padzero() clears).
 	FileEnd uint64
 	Name    string // "[heap]", "[stack]", a path, or "" for anonymous memory
+	// uffd is the userfaultfd the area is registered with (Flags say for what), or nil.
+	uffd *userfaultCtx
 }
 
 func (v *VMA) String() string {
@@ -243,7 +253,7 @@ func (mm *MM) removeRange(start, end uint64) []*VMA {
 // is_mergeable_vma() and can_vma_merge_after().
 func mergeable(a, b *VMA) bool {
 	if a.End != b.Start || a.Prot != b.Prot || a.Flags != b.Flags || a.Obj != b.Obj ||
-		a.Name != b.Name || a.FileEnd != 0 || b.FileEnd != 0 {
+		a.Name != b.Name || a.uffd != b.uffd || a.FileEnd != 0 || b.FileEnd != 0 {
 		return false
 	}
 	return a.Obj == nil || a.Off+(a.End-a.Start) == b.Off

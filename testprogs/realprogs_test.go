@@ -111,6 +111,48 @@ func TestMemfdMatchesNative(t *testing.T) { sameRP(t, "rp_memfd") }
 // and /proc/sysvipc/shm, IPC_RMID while attached and the end at the last detach.
 func TestSysVShmMatchesNative(t *testing.T) { sameRP(t, "rp_shm") }
 
+// Guard regions (MADV_GUARD_INSTALL/REMOVE): SIGSEGV on the guard page only, EFAULT for
+// system calls, kept by MADV_DONTNEED, mprotect and fork, moved by mremap, dropped by munmap
+// and GUARD_REMOVE, flagged in pagemap; anonymous, file and shared mappings.
+// Linux gained guard regions in 6.13 (on file mappings in 6.15): on an older host the
+// emulated runs are compared with testdata/rp_guard.txt, recorded on a 6.18 host, and on a
+// newer one with the host as well.
+func TestGuardRegionsMatchNative(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join("testdata", "rp_guard.txt"))
+	require.NoError(t, err)
+	if hostHasGuardRegions() {
+		sameRP(t, "rp_guard")
+	} else {
+		t.Log("this host's kernel has no MADV_GUARD_INSTALL: compared with the recording only")
+	}
+	for _, prog := range rpBuilds("rp_guard") {
+		got := runEmu(t, prog, "", []string{t.TempDir()})
+		assert.Equal(t, string(want), got.Stdout, "%s: output differs from testdata/rp_guard.txt", prog)
+		assert.Equal(t, 0, got.Code, got.Log)
+	}
+}
+
+// hostHasGuardRegions reports whether the host kernel installs guard regions on file
+// mappings (Linux 6.15), the newest use rp_guard makes of them.
+func hostHasGuardRegions() bool {
+	f, err := os.CreateTemp("", "guard")
+	if err != nil {
+		return false
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if f.Truncate(4096) != nil {
+		return false
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, 4096, syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return false
+	}
+	defer syscall.Munmap(b)
+	const madvGuardInstall = 102
+	return syscall.Madvise(b, madvGuardInstall) == nil
+}
+
 // membarrier: QUERY, registrations (kept by fork, dropped by execve), EPERM before them,
 // the expedited barriers with a thread spinning. With two CPUs the barrier interrupts the
 // CPU running the other thread: an "ipi" event each time, counted in the statistics.
@@ -300,5 +342,53 @@ func TestPosixTimersMatchNative(t *testing.T) {
 			r := sameAsNative(t, prog, "")
 			assert.Equal(t, 0, r.Code)
 		})
+	}
+}
+
+// userfaultfd: a second thread handles the faults of registered areas (missing pages,
+// write-protected pages, minor faults on a memfd) with UFFDIO_COPY, ZEROPAGE, CONTINUE and
+// WRITEPROTECT, with the argument errors, a fork child, UNREGISTER, UFFD_FEATURE_SIGBUS and
+// the release of the descriptor. On two CPUs too; and the trace shows each fault the
+// kernel forwarded (outcome userfault, by the faulting thread) and the ioctl of the other
+// thread that resolved it.
+func TestUserfaultfdMatchesNative(t *testing.T) {
+	sameRP(t, "rp_uffd")
+	want := runNative(t, "musl_rp_uffd", "", t.TempDir())
+	two := runEmu(t, "dynglibc_rp_uffd", "", []string{t.TempDir()}, func(c *minikernel.Config) { c.CPUs = 2 })
+	assert.Equal(t, want.Stdout, two.Stdout, "on two CPUs")
+
+	const uffdioCopy, uffdioZeropage, uffdioWriteprotect, uffdioContinue = 0xc028aa03, 0xc020aa04, 0xc018aa06, 0xc020aa07
+	var forwarded []minikernel.Event
+	resolvedBy := map[int]int{} // fault index -> TID of the ioctl that came next
+	r := runAtWatched(t, binPath(t, "musl_rp_uffd"), []string{"rp_uffd", t.TempDir()}, "", func(k *minikernel.Kernel, e *minikernel.Event) {
+		switch {
+		case e.Kind == minikernel.EvPageFault && e.Outcome == minikernel.FaultUserfault:
+			forwarded = append(forwarded, *e)
+		case e.Kind == minikernel.EvSyscall && e.Name == "ioctl" && len(forwarded) > 0:
+			switch uint32(e.Args[1]) { // musl's request is an int, sign-extended
+			case uffdioCopy, uffdioZeropage, uffdioWriteprotect, uffdioContinue:
+				if _, ok := resolvedBy[len(forwarded)-1]; !ok && e.Ret == 0 {
+					resolvedBy[len(forwarded)-1] = e.TID
+				}
+			}
+		}
+	})
+	require.Equal(t, want.Stdout, r.Stdout)
+	user, kernel := 0, 0
+	for i, e := range forwarded {
+		assert.Equal(t, e.PID, e.TID, "the main thread faults")
+		if e.Kernel {
+			kernel++
+			continue
+		}
+		user++
+		if tid, ok := resolvedBy[i]; assert.True(t, ok, "fault %d at %#x resolved", i, e.Addr) {
+			assert.NotEqual(t, e.TID, tid, "the handler thread resolves fault %d", i)
+		}
+	}
+	assert.Equal(t, strings.Count(want.Stdout, "handler: event"), len(forwarded), "one forwarded fault per message")
+	assert.Equal(t, 7, user, "page 0, 1, 2, two write-protected pages, the memfd's two pages")
+	if strings.Contains(want.Stdout, "main: pread() into page 3") {
+		assert.Equal(t, 1, kernel, "pread's copy into page 3")
 	}
 }

@@ -183,7 +183,7 @@ type vmaRow struct {
 var outcomeColors = map[string]string{"demand-zero": "#3b7dd8", "file-read": "#2f9e5a", "file-cached": "#7cc49a",
 	"cow-copy": "#c62828", "cow-reuse": "#f08a80", "stack-growth": "#d35400", "spurious": "#8a96a6",
 	"SIGSEGV": "#15202b", "SIGBUS": "#5d4037", "out-of-memory": "#000000", "EFAULT": "#6d4c41",
-	"swap-in": "#7b3fc4", "swap-cached": "#b07cd8"}
+	"swap-in": "#7b3fc4", "swap-cached": "#b07cd8", "userfault": "#2a9d8f"}
 
 func (r *Recording) page(s Summary) reportPage {
 	st := s.Stats

@@ -293,3 +293,15 @@ func TestDebugSpuriousFault(t *testing.T) {
 	assert.Regexp(t, `insn \d+  rip 0x[0-9a-f]+ <main\+0x[0-9a-f]+>`, r[4].out)
 	assert.NotContains(t, r[4].out, "page fault")
 }
+
+// A fault in a range registered with a userfaultfd: the debugger predicts that the kernel
+// forwards it, and the step shows the faulting thread asleep until the handler thread
+// resolves the page.
+func TestDebugUserfault(t *testing.T) {
+	r, code, _ := debugSession(t, "break fault userfault\ncontinue\nstep\n", progs+"musl_rp_uffd", t.TempDir())
+	require.Equal(t, 0, code)
+	require.Len(t, r, 4)
+	assert.Contains(t, r[2].out, "will resolve it as userfault (the area is registered with a userfaultfd")
+	assert.Contains(t, r[2].out, "PTE         not present")
+	assert.Contains(t, r[3].out, "the kernel forwarded the fault to the process's userfaultfd: thread 2 sleeps")
+}

@@ -27,7 +27,7 @@ such as "0x401000"):
            code_bits ("P W U RSVD I", "-" for a clear bit), kernel (true when the kernel
            faulted copying for a system call), vma (null or {start, end, prot, name}),
            outcome (demand-zero, file-read, file-cached, cow-copy, cow-reuse, stack-growth,
-           spurious, SIGSEGV, SIGBUS, out-of-memory, EFAULT, swap-in, swap-cached), frame (the
+           spurious, SIGSEGV, SIGBUS, out-of-memory, EFAULT, swap-in, swap-cached, userfault), frame (the
            frame mapped, or null)
   syscall  rip, nr (number), name, args (six hex strings), ret (number), errno (name or null)
   signal   rip, signal (name), signo (number), reason

@@ -15,7 +15,6 @@ import (
 
 	"github.com/vmemu/vmemu/cpu"
 	"github.com/vmemu/vmemu/debugger"
-	"github.com/vmemu/vmemu/describe"
 	"github.com/vmemu/vmemu/gdbstub"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/mmu"
@@ -216,14 +215,14 @@ func (g *gdbTarget) OpenFile(pid int, path string) (gdbstub.File, error) {
 	if p == nil {
 		p = g.init
 	}
-	// The kernel has no procfs of its own (a guest reading /proc sees the host's): what gdb
-	// reads of a process there (info proc) is made here from the kernel's own records.
+	// What gdb reads of a debugged process in /proc (info proc) comes from the kernel's
+	// records, as the guest's own /proc does.
 	if proc, ok := strings.CutPrefix(filepath.Clean(path), "/proc/"); ok {
 		q, file := g.procProcess(proc)
 		switch {
 		case q == nil || q.MM() == nil:
 		case file == "maps":
-			return newMemFile(path, procMaps(q)), nil
+			return newMemFile(path, g.k.ProcMaps(q)), nil
 		case file == "cmdline":
 			return newMemFile(path, g.k.Cmdline(q)), nil
 		case file == "exe":
@@ -260,24 +259,6 @@ func (g *gdbTarget) procProcess(rest string) (*minikernel.Process, string) {
 		return nil, file
 	}
 	return g.k.Process(pid), file
-}
-
-// procMaps is /proc/PID/maps, in Linux's format (fs/proc/task_mmu.c: show_map_vma), which
-// gdb parses for info proc mappings. Device and inode numbers are not kept: they read 00:00 0.
-func procMaps(p *minikernel.Process) []byte {
-	var b bytes.Buffer
-	for _, v := range p.MM().VMAs() {
-		name := v.Name
-		if name == "" && v.Obj != nil {
-			name = v.Obj.Name()
-		}
-		line := fmt.Sprintf("%08x-%08x %s %08x 00:00 0", v.Start, v.End, describe.VMAProt(v), v.Off)
-		if name != "" {
-			line = fmt.Sprintf("%-72s %s", line, name)
-		}
-		b.WriteString(line + "\n")
-	}
-	return b.Bytes()
 }
 
 // memFile is a file made up in memory (a /proc file), as gdb reads it through the stub.

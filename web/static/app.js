@@ -533,7 +533,7 @@ function tlbView(t) {
 const outcomeColors = {
   "demand-zero": "#3b7dd8", "file-read": "#2f9e5a", "file-cached": "#7cc49a", "cow-copy": "#c62828", "cow-reuse": "#f08a80",
   "stack-growth": "#d35400", "spurious": "#8a96a6", "SIGSEGV": "#15202b", "SIGBUS": "#15202b", "EFAULT": "#6d4c41", "out-of-memory": "#000",
-  "swap-in": "#7b3fc4", "swap-cached": "#b07cd8",
+  "swap-in": "#7b3fc4", "swap-cached": "#b07cd8", "userfault": "#2a9d8f",
 };
 const timelineRows = [
   { name: "faults", match: (e) => e.kind === "fault" },
