@@ -919,7 +919,8 @@ func (c *CPU) execFast2(b *block, i int, in *inst) {
 
 	// SSE fast ops (sse_hot.go).
 	case opXmmMov:
-		c.ext.XMM[in.dst&15] = c.ext.XMM[in.src&15]
+		s, d := &c.ext.XMM[in.src&15], &c.ext.XMM[in.dst&15]
+		d[0], d[1] = s[0], s[1] // a quadword at a time (see xmmSrc2)
 	case opXmmMovLo:
 		c.ext.XMM[in.dst&15][0] = c.ext.XMM[in.src&15][0]
 	case opXmmLoad:

@@ -46,6 +46,10 @@ func startProc(t *testing.T, native bool, prog string, args ...string) *proc {
 	} else {
 		cmd = emuCommand(t, nil, append([]string{"run", progs + prog}, args...)...)
 	}
+	// A process group of its own, whose parent (this test) is in another group of the same
+	// session: not an orphaned group, in which Linux discards SIGTSTP (and so would not stop
+	// the native program) however the tests were started.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &proc{t: t, cmd: cmd, lines: make(chan string, 64)}
 	var err error
 	p.stdin, err = cmd.StdinPipe()
