@@ -371,6 +371,29 @@ func TestOOMKillerPicksTheHighestBadness(t *testing.T) {
 	assertNoLeak(t, r)
 }
 
+// oom_score_adj steers the OOM killer as on Linux: the child raises its own to 1000 (the
+// file refuses 1001 and words), its oom_score climbs above 1000, and on a 16 MiB machine it
+// is the child, not the parent holding more memory, that the OOM killer ends.
+func TestOOMScoreAdjChoosesTheVictim(t *testing.T) {
+	child := "child: oom_score from 500 to 1000: yes\n" +
+		"child: oom_score_adj 1001: Invalid argument\n" +
+		"child: oom_score_adj ten: Invalid argument\n" +
+		"child: oom_score_adj reads 1000\n" +
+		"child: oom_score now from 1000 to 2000: yes\n"
+	roomy := child + "child: filled 12 MiB\nparent: child exited 0\n"
+	if canRunNative() {
+		assert.Equal(t, roomy, runHost(t, "musl_oom_pick", "", "adj").Stdout)
+	}
+	assert.Equal(t, roomy, runEmu(t, "musl_oom_pick", "", []string{"adj"}).Stdout)
+	r := runEmu(t, "musl_oom_pick", "", []string{"adj"}, memPressure)
+	assert.Equal(t, 0, r.Code, r.Log)
+	assert.Equal(t, child+"parent: child exited 137\n", r.Stdout)
+	assert.Regexp(t, `emu: pid 3 killed by SIGKILL: out of memory: no physical frame for address 0x[0-9a-f]+ \(RAM 16 MiB, \d+ frames in use\); `+
+		`the OOM killer chose it: badness \d+, the highest \(oom_score_adj 1000\)`, r.Log)
+	assert.Equal(t, uint64(1), r.Stats.Reclaim.OOMKills)
+	assertNoLeak(t, r)
+}
+
 // reclaimRun runs prog with cfgs and returns its reclaim, fault and shootdown events as the
 // trace prints them (with the CPU's number when cpus), with the run.
 func reclaimRun(t *testing.T, prog string, args []string, cpus bool, cfgs ...emuConfig) ([]byte, result) {
