@@ -635,6 +635,23 @@ blocks:
 			case opTestRIn, opCmpRIn, opShiftCL, opNegR, opCmovRR, opLoadSx, opTestMI, opMovzxRR, opMovsxRR, opSetccR, opCmpMR, opAluMR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP, opXmmA, opXmmMovmsk, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR:
 				c.execFast2(b, i, in)
 
+			case opRepMS:
+				// With a zero count a REP MOVS or STOS does nothing at all: no access, no
+				// fault, no flags (SDM Vol. 2B, REP). musl's memcpy runs REP MOVSQ with RCX 0
+				// for every copy under 8 bytes; it no longer ends the block. Otherwise the
+				// instruction as decoded runs, as a cold op does.
+				cnt := c.r[RCX]
+				if in.form&fAddr32 != 0 {
+					cnt = uint64(uint32(cnt))
+				}
+				if cnt != 0 {
+					c.pos = i
+					if c.execGeneric(&b.raw[i]) {
+						c.icount += uint64(i + 1)
+						continue blocks
+					}
+				}
+
 			// Control transfers end their block.
 			case opCmpJccRR, opCmpJccRI, opTestJccRR, opTestJccRI:
 				a, v := c.r[in.dst&15], in.imm
