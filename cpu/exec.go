@@ -621,15 +621,30 @@ blocks:
 					a = c.readSlow(va, in.size)
 				}
 				c.lazy(lzSub, in.size, a, in.imm, (a-in.imm)&sizeMask[in.size&15])
+			// The stack operations with write64/read64 written out: run is too big for
+			// Go to inline them here (its budget for a caller this size is 20).
 			case opPushR:
 				c.pos = i
 				sp := c.r[RSP] - 8
-				c.write64(sp, c.r[in.src&15])
+				v := c.r[in.src&15]
+				if u := &c.utlb[sp>>12&(utlbSize-1)]; u.wtag == sp>>12 && sp&0xfff <= 0xff8 {
+					c.dtlb.Hit(u.e)
+					binary.LittleEndian.PutUint64(u.frame[sp&0xfff:], v)
+				} else {
+					c.writeSlow(sp, 8, v)
+				}
 				c.r[RSP] = sp
 			case opPopR:
 				c.pos = i
-				v := c.read64(c.r[RSP])
-				c.r[RSP] += 8
+				sp := c.r[RSP]
+				var v uint64
+				if u := &c.utlb[sp>>12&(utlbSize-1)]; u.rtag == sp>>12 && sp&0xfff <= 0xff8 {
+					c.dtlb.Hit(u.e)
+					v = binary.LittleEndian.Uint64(u.frame[sp&0xfff:])
+				} else {
+					v = c.readSlow(sp, 8)
+				}
+				c.r[RSP] = sp + 8
 				c.r[in.dst&15] = v
 
 			case opTestRIn, opCmpRIn, opShiftCL, opNegR, opCmovRR, opLoadSx, opTestMI, opMovzxRR, opMovsxRR, opSetccR, opCmpMR, opAluMR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP, opXmmA, opXmmMovmsk, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR:
@@ -745,7 +760,14 @@ blocks:
 				if !canonical(t) {
 					c.raise(VecGP, 0, 0)
 				}
-				c.push(c.next(in))
+				sp := c.r[RSP] - 8 // push, written out as in opPushR
+				if u := &c.utlb[sp>>12&(utlbSize-1)]; u.wtag == sp>>12 && sp&0xfff <= 0xff8 {
+					c.dtlb.Hit(u.e)
+					binary.LittleEndian.PutUint64(u.frame[sp&0xfff:], c.next(in))
+				} else {
+					c.writeSlow(sp, 8, c.next(in))
+				}
+				c.r[RSP] = sp
 				c.icount += uint64(i + 1)
 				c.rip = t
 				continue blocks
@@ -755,13 +777,27 @@ blocks:
 				if !canonical(t) {
 					c.raise(VecGP, 0, 0)
 				}
-				c.push(c.next(in))
+				sp := c.r[RSP] - 8 // push, written out as in opPushR
+				if u := &c.utlb[sp>>12&(utlbSize-1)]; u.wtag == sp>>12 && sp&0xfff <= 0xff8 {
+					c.dtlb.Hit(u.e)
+					binary.LittleEndian.PutUint64(u.frame[sp&0xfff:], c.next(in))
+				} else {
+					c.writeSlow(sp, 8, c.next(in))
+				}
+				c.r[RSP] = sp
 				c.icount += uint64(i + 1)
 				c.rip = t
 				continue blocks
 			case opRet:
 				c.pos = i
-				t := c.read64(c.r[RSP])
+				sp := c.r[RSP]
+				var t uint64
+				if u := &c.utlb[sp>>12&(utlbSize-1)]; u.rtag == sp>>12 && sp&0xfff <= 0xff8 {
+					c.dtlb.Hit(u.e)
+					t = binary.LittleEndian.Uint64(u.frame[sp&0xfff:])
+				} else {
+					t = c.readSlow(sp, 8)
+				}
 				if !canonical(t) {
 					c.raise(VecGP, 0, 0)
 				}
