@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/vmemu/vmemu/minikernel"
 )
@@ -144,13 +145,13 @@ func hostHasGuardRegions() bool {
 	if f.Truncate(4096) != nil {
 		return false
 	}
-	b, err := syscall.Mmap(int(f.Fd()), 0, 4096, syscall.PROT_READ, syscall.MAP_SHARED)
+	b, err := unix.Mmap(int(f.Fd()), 0, 4096, unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		return false
 	}
-	defer syscall.Munmap(b)
+	defer unix.Munmap(b)
 	const madvGuardInstall = 102
-	return syscall.Madvise(b, madvGuardInstall) == nil
+	return unix.Madvise(b, madvGuardInstall) == nil
 }
 
 // membarrier: QUERY, registrations (kept by fork, dropped by execve), EPERM before them,
