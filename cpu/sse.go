@@ -135,13 +135,19 @@ func (c *CPU) sseSrc(in *inst) vec {
 // operand that must be aligned and is not raises #GP(0) before any memory is touched
 // (SDM Vol. 2, Table 2-21, exception type 4).
 func (c *CPU) sseLoad(ea uint64, size uint8, aligned bool) vec {
+	v0, v1 := c.sseLoad2(ea, size, aligned)
+	return vec{v0, v1}
+}
+
+// sseLoad2 is sseLoad as two quadwords (see xmmSrc2).
+func (c *CPU) sseLoad2(ea uint64, size uint8, aligned bool) (uint64, uint64) {
 	if size == 16 {
 		if aligned && ea&15 != 0 {
 			c.raise(VecGP, 0, ea)
 		}
-		return vec{c.read(ea, 8), c.read(ea+8, 8)}
+		return c.read(ea, 8), c.read(ea+8, 8)
 	}
-	return vec{c.read(ea, size)}
+	return c.read(ea, size), 0
 }
 
 // sseCheckStore makes sure a store of size bytes at ea can complete: the alignment check,

@@ -210,23 +210,36 @@ var hotFP = func() map[string]uint8 {
 // xmmSrc is the source operand of a fast shape-A op: an XMM register, or memory of in.size
 // bytes zero-extended.
 func (c *CPU) xmmSrc(in *inst) vec {
+	s0, s1 := c.xmmSrc2(in)
+	return vec{s0, s1}
+}
+
+// xmmSrc2 is xmmSrc as its two quadwords, the form the hot ops use.
+//
+// The hot ops read and write XMM registers a quadword at a time and never copy a whole
+// vec from a register just written: a 16-byte load of what two 8-byte stores wrote cannot
+// be forwarded from the store buffer and stalls until the stores retire (tens of cycles
+// on the hosts measured; SSEFloatLoop and the sieve's SSE2 count loop lost most of their
+// time there).
+func (c *CPU) xmmSrc2(in *inst) (uint64, uint64) {
 	if in.form&fSrcMem != 0 {
-		return c.sseLoad(c.ea(in), in.size, in.ssize&sseAligned != 0)
+		return c.sseLoad2(c.ea(in), in.size, in.ssize&sseAligned != 0)
 	}
-	return c.ext.XMM[in.src&15]
+	r := &c.ext.XMM[in.src&15]
+	return r[0], r[1]
 }
 
 // xmmLoad executes opXmmLoad.
 func (c *CPU) xmmLoad(in *inst) {
-	v := c.sseLoad(c.ea(in), in.size, in.ssize&sseAligned != 0)
+	v0, v1 := c.sseLoad2(c.ea(in), in.size, in.ssize&sseAligned != 0)
 	d := &c.ext.XMM[in.dst&15]
 	switch in.sub {
 	case xlZero:
-		*d = v
+		d[0], d[1] = v0, v1
 	case xlLow:
-		d[0] = v[0]
+		d[0] = v0
 	default:
-		d[1] = v[0]
+		d[1] = v0
 	}
 }
 
@@ -234,52 +247,73 @@ func (c *CPU) xmmLoad(in *inst) {
 func (c *CPU) xmmStore(in *inst) {
 	ea := c.ea(in)
 	c.sseCheckStore(ea, in.size, in.ssize&sseAligned != 0)
-	v := c.ext.XMM[in.src&15]
+	r := &c.ext.XMM[in.src&15]
+	v0, v1 := r[0], r[1]
 	if in.sub == xlHigh {
-		v[0] = v[1]
+		v0 = v1
 	}
-	c.sseStore(ea, in.size, v)
+	if in.size == 16 {
+		c.write(ea, 8, v0)
+		c.write(ea+8, 8, v1)
+		return
+	}
+	c.write(ea, in.size, v0)
 }
 
 // xmmInt executes opXmmInt.
 func (c *CPU) xmmInt(in *inst) {
-	s := c.xmmSrc(in)
+	s0, s1 := c.xmmSrc2(in)
 	d := &c.ext.XMM[in.dst&15]
+	d0, d1 := d[0], d[1]
 	switch in.sub {
 	case xiXor:
-		d[0], d[1] = d[0]^s[0], d[1]^s[1]
+		d0, d1 = d0^s0, d1^s1
 	case xiAnd:
-		d[0], d[1] = d[0]&s[0], d[1]&s[1]
+		d0, d1 = d0&s0, d1&s1
 	case xiOr:
-		d[0], d[1] = d[0]|s[0], d[1]|s[1]
+		d0, d1 = d0|s0, d1|s1
 	case xiAndn:
-		d[0], d[1] = ^d[0]&s[0], ^d[1]&s[1]
+		d0, d1 = ^d0&s0, ^d1&s1
 	case xiAddQ:
-		d[0], d[1] = d[0]+s[0], d[1]+s[1]
+		d0, d1 = d0+s0, d1+s1
 	case xiSubQ:
-		d[0], d[1] = d[0]-s[0], d[1]-s[1]
+		d0, d1 = d0-s0, d1-s1
 	case xiAddD:
-		d[0], d[1] = addD(d[0], s[0]), addD(d[1], s[1])
+		d0, d1 = addD(d0, s0), addD(d1, s1)
 	case xiSubD:
-		d[0], d[1] = subD(d[0], s[0]), subD(d[1], s[1])
+		d0, d1 = subD(d0, s0), subD(d1, s1)
 	case xiUnpckLQ:
-		d[1] = s[0]
+		d1 = s0
 	case xiUnpckHQ:
-		d[0], d[1] = d[1], s[1]
+		d0, d1 = d1, s1
 	case xiUnpckLBW, xiUnpckHBW, xiUnpckLWD, xiUnpckHWD, xiUnpckLDQ, xiUnpckHDQ:
 		k := in.sub - xiUnpckLBW
-		*d = unpack(*d, s, 1<<(k/2), k&1 != 0)
+		a, b := d0, s0
+		if k&1 != 0 {
+			a, b = d1, s1
+		}
+		switch k / 2 {
+		case 0:
+			d0, d1 = spread8(uint32(a))|spread8(uint32(b))<<8, spread8(uint32(a>>32))|spread8(uint32(b>>32))<<8
+		case 1:
+			d0, d1 = spread16(uint32(a))|spread16(uint32(b))<<16, spread16(uint32(a>>32))|spread16(uint32(b>>32))<<16
+		default:
+			d0, d1 = a&0xffffffff|b<<32, a>>32|b&^0xffffffff
+		}
 	case xiCmpEqB:
-		d[0], d[1] = eqLanes(d[0], s[0], 8), eqLanes(d[1], s[1], 8)
+		d0, d1 = eqLanes(d0, s0, 8), eqLanes(d1, s1, 8)
 	case xiCmpEqW:
-		d[0], d[1] = eqLanes(d[0], s[0], 16), eqLanes(d[1], s[1], 16)
+		d0, d1 = eqLanes(d0, s0, 16), eqLanes(d1, s1, 16)
 	case xiCmpEqD:
-		d[0], d[1] = eqLanes(d[0], s[0], 32), eqLanes(d[1], s[1], 32)
+		d0, d1 = eqLanes(d0, s0, 32), eqLanes(d1, s1, 32)
 	case xiAddB:
-		d[0], d[1] = addBytes(d[0], s[0]), addBytes(d[1], s[1])
+		d0, d1 = addBytes(d0, s0), addBytes(d1, s1)
 	case xiSubB:
-		d[0], d[1] = subBytes(d[0], s[0]), subBytes(d[1], s[1])
+		d0, d1 = subBytes(d0, s0), subBytes(d1, s1)
+	default:
+		return
 	}
+	d[0], d[1] = d0, d1
 }
 
 // xmmCvtPS2DQ executes opXmmCvtPS2DQ: four floats to int32, rounded to nearest
@@ -287,22 +321,22 @@ func (c *CPU) xmmInt(in *inst) {
 // the integer indefinite 80000000H and raises invalid, an inexact one precision: the host
 // converts when those flags are set already and masked, else the exact unit does.
 func (c *CPU) xmmCvtPS2DQ(in, raw *inst) {
-	s := c.xmmSrc(in)
+	s0, s1 := c.xmmSrc2(in)
 	d := &c.ext.XMM[in.dst&15]
 	m := c.ext.MXCSR
 	const pm, im = mxPE << mxMaskShift, mxIE << mxMaskShift
 	ok := m&(pm|mxPE) == pm|mxPE && (in.sub == 1 || m&(3<<mxRCShift) == 0)
 	if !ok {
-		*d = sseATables[raw.op][raw.sub](c, *d, s, uint8(raw.imm))
+		c.xmmExact(d, s0, s1, raw, uint8(raw.imm))
 		return
 	}
 	trunc, indef := in.sub == 1, m&(im|mxIE) == im|mxIE // NaN or out of range: flagged already
-	r0, ok0 := cvtLane(uint32(s[0]), trunc, indef)
-	r1, ok1 := cvtLane(uint32(s[0]>>32), trunc, indef)
-	r2, ok2 := cvtLane(uint32(s[1]), trunc, indef)
-	r3, ok3 := cvtLane(uint32(s[1]>>32), trunc, indef)
+	r0, ok0 := cvtLane(uint32(s0), trunc, indef)
+	r1, ok1 := cvtLane(uint32(s0>>32), trunc, indef)
+	r2, ok2 := cvtLane(uint32(s1), trunc, indef)
+	r3, ok3 := cvtLane(uint32(s1>>32), trunc, indef)
 	if !(ok0 && ok1 && ok2 && ok3) {
-		*d = sseATables[raw.op][raw.sub](c, *d, s, uint8(raw.imm))
+		c.xmmExact(d, s0, s1, raw, uint8(raw.imm))
 		return
 	}
 	d[0], d[1] = uint64(r0)|uint64(r1)<<32, uint64(r2)|uint64(r3)<<32
@@ -328,16 +362,22 @@ func cvtLane(bits uint32, trunc, indef bool) (uint32, bool) {
 // xmmA executes opXmmA: the instruction's own table function (raw names it), called
 // directly.
 func (c *CPU) xmmA(in, raw *inst) {
-	s := c.xmmSrc(in)
-	d := &c.ext.XMM[in.dst&15]
-	*d = sseATables[raw.op][raw.sub](c, *d, s, uint8(in.imm))
+	s0, s1 := c.xmmSrc2(in)
+	c.xmmExact(&c.ext.XMM[in.dst&15], s0, s1, raw, uint8(in.imm))
+}
+
+// xmmExact runs raw's table function on d and the source s0:s1 and writes d, reading and
+// writing d a quadword at a time (see xmmSrc2).
+func (c *CPU) xmmExact(d *vec, s0, s1 uint64, raw *inst, imm uint8) {
+	r := sseATables[raw.op][raw.sub](c, vec{d[0], d[1]}, vec{s0, s1}, imm)
+	d[0], d[1] = r[0], r[1]
 }
 
 // xmmComi executes opXmmComi: ZF, PF and CF from an ordered or unordered comparison, OF, SF
 // and AF cleared (SDM Vol. 2A, COMISD). Operands that are neither NaN nor denormal raise
 // nothing and compare on the host; others go through the exact unit.
 func (c *CPU) xmmComi(in *inst) {
-	s := c.xmmSrc(in)[0]
+	s, _ := c.xmmSrc2(in)
 	d := c.ext.XMM[in.dst&15][0]
 	var r int
 	if in.sub&xcSingle != 0 {
@@ -497,7 +537,8 @@ func loose32(op fpOp, a, b uint32) (uint32, bool) {
 // xmmFP executes opXmmFP; raw is the instruction as decoded, whose exact function computes
 // whatever the host's arithmetic may not.
 func (c *CPU) xmmFP(in, raw *inst) {
-	s := c.xmmSrc(in)
+	s0, s1 := c.xmmSrc2(in)
+	s := vec{s0, s1} // (written a quadword at a time, and read so: see xmmSrc2)
 	d := &c.ext.XMM[in.dst&15]
 	if m := c.ext.MXCSR; fastMXCSR(m) {
 		loose := looseMXCSR(m)
@@ -543,7 +584,7 @@ func (c *CPU) xmmFP(in, raw *inst) {
 			}
 		}
 	}
-	*d = sseATables[raw.op][raw.sub](c, *d, s, uint8(raw.imm))
+	c.xmmExact(d, s0, s1, raw, uint8(raw.imm))
 }
 
 // fast64 computes op on binary64 a and b with the host's arithmetic, when the operands and

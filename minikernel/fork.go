@@ -234,6 +234,7 @@ func (k *Kernel) clone(t *Thread, ca *cloneArgs) (*Thread, Errno) {
 		q.mm = mm
 		q.exe = p.exe
 		q.rlimits = p.rlimits
+		q.oomScoreAdj, q.oomScoreAdjFloor = p.oomScoreAdj, p.oomScoreAdjFloor
 		q.exitSignal = ca.exitSignal
 		q.cred = p.cred
 		q.cred.groups = slices.Clone(p.cred.groups)

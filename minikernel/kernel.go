@@ -638,6 +638,9 @@ func (k *Kernel) handleTrap(t *Thread, tr cpu.Trap) error {
 	case cpu.TrapException:
 		k.exception(p, tr)
 	case cpu.TrapInternal:
+		if unaddressedFault(tr.Err) && k.hostFaultSomewhere() {
+			break // a host fault the host gave no address for: retried (see hostFaultSomewhere)
+		}
 		return fmt.Errorf("emulator failure in pid %d at rip %#x: %v", p.PID, tr.RIP, tr.Err)
 	case cpu.TrapHostFault:
 		k.handleHostFaultTrap(t, tr)

@@ -39,8 +39,9 @@ type Process struct {
 	state  procState
 	insns  uint64 // instructions retired by all its threads (its CPU time)
 	// oomScoreAdj biases the OOM killer (-1000: never; 1000: first), as
-	// /proc/PID/oom_score_adj does.
-	oomScoreAdj int
+	// /proc/PID/oom_score_adj does; oomScoreAdjFloor is the lowest value the process may
+	// set without CAP_SYS_RESOURCE (Linux's oom_score_adj_min). fork copies both.
+	oomScoreAdj, oomScoreAdjFloor int
 
 	parent   *Process // nil: the kernel reaps it
 	children []*Process

@@ -518,9 +518,6 @@ func (k *Kernel) reclaimable(pfn uint64, cull bool) bool {
 		if c.ino.sysv != nil && c.ino.sysv.mode&shmLocked != 0 {
 			return false // a SysV segment under SHM_LOCK (sysvshm.go)
 		}
-		if c.ino.sysv != nil && c.ino.sysv.mode&shmLocked != 0 {
-			return false // a SysV segment locked with SHM_LOCK
-		}
 		return !c.ino.shmem() || k.swap != nil && !k.swap.full() // shared memory goes to swap
 	default:
 		if fl&flagSwapCache != 0 {

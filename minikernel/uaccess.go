@@ -47,7 +47,7 @@ func (k *Kernel) userCopy(p *Process, va uint64, buf []byte, acc mmu.Access) (in
 		if a, faulted := copyCatching(dst, src); faulted {
 			// The host file behind the page shrank: the kernel learns it and drops the
 			// page, and the retry faults as Linux would (EFAULT past the end of the file).
-			if !k.hostFault(a) {
+			if !k.hostFault(a) && (a != 0 || !k.hostFaultSomewhere()) {
 				return done, false
 			}
 			continue

@@ -21,7 +21,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -67,17 +66,9 @@ const referenceHost = runtime.GOOS == "linux" && runtime.GOARCH == "amd64"
 
 // canRunNative reports whether this host runs x86-64 Linux programs natively: an x86-64
 // Linux host, or one that runs them for a process of another architecture (an arm64 test
-// binary under qemu-user on an x86-64 host). It runs the hello program once to find out.
-var canRunNative = sync.OnceValue(func() bool {
-	if referenceHost {
-		return true
-	}
-	if runtime.GOOS != "linux" {
-		return false
-	}
-	out, err := exec.Command(filepath.Join("bin", "hello")).Output()
-	return err == nil && len(out) > 0
-})
+// binary under qemu-user on an x86-64 host). It runs the hello program once to find out
+// (testcheck.CanExec).
+func canRunNative() bool { return testcheck.CanExec(filepath.Join("bin", "hello")) }
 
 // useRecording reports whether prog's native result comes from its recording (when it
 // has one): always for the instruction-case programs (unless VMEMU_HOSTCPU=live), and on

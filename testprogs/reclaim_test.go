@@ -95,6 +95,7 @@ func TestMemoryPressureEveryPolicy(t *testing.T) {
 			assert.Greater(t, r.Stats.MajorFaults(), rs.SwapIns-1, "every swap-in is a major fault")
 			assert.Equal(t, rs.SwapIns, r.Stats.Faults[minikernel.FaultSwapIn])
 			assert.NotZero(t, rs.WrittenBack, "dirty shared file pages were written back when reclaimed")
+			assert.NotZero(t, rs.Dropped, "clean file pages were dropped (and read again when needed)")
 			assert.NotZero(t, rs.Scanned)
 			assert.LessOrEqual(t, r.Stats.Frames.Peak, frames, "never more frames than RAM")
 			assertNoLeak(t, r)
@@ -181,6 +182,47 @@ func TestBeladyAnomaly(t *testing.T) {
 	}
 	r := runEmu(t, "musl_belady", "", nil, func(c *minikernel.Config) { c.RAM = 64 << 20 })
 	assert.Equal(t, "reference string: 1 2 3 4 1 2 5 1 2 3 4 5\npage faults: 5 (major 0)\n", r.Stdout)
+}
+
+// Pages locked in memory are never reclaimed: once belady has called mlockall, its locked
+// pages (text, data, stack) are taken off the policy's lists (culled), and every page that
+// reclaim takes after that is one of the five pages of the reference string, mapped after
+// the lock. Before the lock, with three frames, startup pages do come and go.
+func TestLockedPagesAreNeverReclaimed(t *testing.T) {
+	var culled bool
+	var before, after int
+	taken := map[uint64]bool{}
+	r := runWatched(t, "musl_belady", nil, func(e *minikernel.Event) {
+		if e.Kind != minikernel.EvReclaim {
+			return
+		}
+		switch e.Reclaim {
+		case minikernel.ReclaimCull:
+			culled = true
+		case minikernel.ReclaimSwapOut, minikernel.ReclaimEvict:
+			if !culled {
+				before++
+				return
+			}
+			after++
+			text := string(describe.AppendEventText(nil, e, false))
+			assert.Contains(t, text, "[anon]", "a page taken after mlockall: %s", text)
+			taken[e.Addr] = true
+		}
+	}, func(c *minikernel.Config) { c.Swap, c.Reclaim, c.ResidentLimit = 1<<20, "fifo", 3 })
+	require.Equal(t, 0, r.Code, r.Log)
+	assert.Equal(t, "reference string: 1 2 3 4 1 2 5 1 2 3 4 5\npage faults: 9 (major 4)\n", r.Stdout)
+	assert.NotZero(t, r.Stats.Reclaim.Culled, "locked pages were culled")
+	assert.NotZero(t, before, "startup pages were reclaimed before the lock")
+	assert.Equal(t, 6, after, "9 faults on 5 pages in 3 frames: 6 pages taken after the lock")
+	lo, hi := ^uint64(0), uint64(0)
+	for a := range taken {
+		lo, hi = min(lo, a), max(hi, a)
+	}
+	assert.LessOrEqual(t, len(taken), 5, "%v", taken)
+	assert.Less(t, hi-lo, uint64(6*4096), "pages of the reference mapping only: %v", taken)
+	assertNoLeak(t, r)
+	assertSwapEmpty(t, r)
 }
 
 // A hot set of 32 pages and a cold stream in 48 frames: clock and lru keep the hot set and
@@ -325,6 +367,29 @@ func TestOOMKillerPicksTheHighestBadness(t *testing.T) {
 	assert.Equal(t, "child: filled 12 MiB\n", r.Stdout)
 	assert.Regexp(t, `emu: pid 2 killed by SIGKILL: out of memory: pid 3 found no physical frame for address 0x[0-9a-f]+ \(RAM 16 MiB\); `+
 		`the OOM killer chose pid 2 \(bin/musl_oom_pick\): badness \d+, the highest \(resident \d+ pages, swapped 0, page tables \d+, oom_score_adj 0\)`, r.Log)
+	assert.Equal(t, uint64(1), r.Stats.Reclaim.OOMKills)
+	assertNoLeak(t, r)
+}
+
+// oom_score_adj steers the OOM killer as on Linux: the child raises its own to 1000 (the
+// file refuses 1001 and words), its oom_score climbs above 1000, and on a 16 MiB machine it
+// is the child, not the parent holding more memory, that the OOM killer ends.
+func TestOOMScoreAdjChoosesTheVictim(t *testing.T) {
+	child := "child: oom_score from 500 to 1000: yes\n" +
+		"child: oom_score_adj 1001: Invalid argument\n" +
+		"child: oom_score_adj ten: Invalid argument\n" +
+		"child: oom_score_adj reads 1000\n" +
+		"child: oom_score now from 1000 to 2000: yes\n"
+	roomy := child + "child: filled 12 MiB\nparent: child exited 0\n"
+	if canRunNative() {
+		assert.Equal(t, roomy, runHost(t, "musl_oom_pick", "", "adj").Stdout)
+	}
+	assert.Equal(t, roomy, runEmu(t, "musl_oom_pick", "", []string{"adj"}).Stdout)
+	r := runEmu(t, "musl_oom_pick", "", []string{"adj"}, memPressure)
+	assert.Equal(t, 0, r.Code, r.Log)
+	assert.Equal(t, child+"parent: child exited 137\n", r.Stdout)
+	assert.Regexp(t, `emu: pid 3 killed by SIGKILL: out of memory: no physical frame for address 0x[0-9a-f]+ \(RAM 16 MiB, \d+ frames in use\); `+
+		`the OOM killer chose it: badness \d+, the highest \(oom_score_adj 1000\)`, r.Log)
 	assert.Equal(t, uint64(1), r.Stats.Reclaim.OOMKills)
 	assertNoLeak(t, r)
 }

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -20,11 +21,22 @@ import (
 
 const asEmuEnv = "EMU_TEST_AS_EMU"
 
+// rlimitNotApplied is the exit status of the test binary in emu's role when it could not
+// set the resource limit asked for.
+const rlimitNotApplied = 99
+
 func TestMain(m *testing.M) {
 	if os.Getenv(asEmuEnv) != "" {
 		for env, res := range map[string]int{"EMU_TEST_RLIMIT_AS": syscall.RLIMIT_AS, "EMU_TEST_RLIMIT_NOFILE": syscall.RLIMIT_NOFILE} {
 			if n, err := strconv.ParseUint(os.Getenv(env), 10, 64); err == nil {
 				_ = syscall.Setrlimit(res, &syscall.Rlimit{Cur: n, Max: n})
+				var got syscall.Rlimit
+				if syscall.Getrlimit(res, &got) != nil || got.Cur != n {
+					// qemu-user ignores a guest's RLIMIT_AS (and cannot itself run under
+					// one): the test cannot be made under such a runner.
+					fmt.Fprintf(os.Stderr, "%s=%d could not be applied (got %d)\n", env, n, got.Cur)
+					os.Exit(rlimitNotApplied)
+				}
 			}
 		}
 		code := Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -42,14 +54,14 @@ func TestMain(m *testing.M) {
 }
 
 // emuCommand returns a command that runs emu with args as a separate process (the test
-// binary in emu's role), with extra environment variables env.
+// binary in emu's role, started through testcheck.Self so that the run under qemu-aarch64
+// works without binfmt_misc), with extra environment variables env.
 func emuCommand(t *testing.T, env []string, args ...string) *exec.Cmd {
 	t.Helper()
-	exe, err := os.Executable()
+	cmd, err := testcheck.Self(args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, args...)
 	cmd.Env = append(append(os.Environ(), asEmuEnv+"=1"), env...)
 	return cmd
 }

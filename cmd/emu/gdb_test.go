@@ -98,7 +98,7 @@ func gdbSession(t *testing.T, prog string, o gdbOptions, cmds ...string) gdbRun 
 	}
 	gargs = append(gargs, bin)
 	cmd := exec.Command(gdbPath, gargs...)
-	cmd.Dir = testprogs // the debug information names sources relative to testprogs/
+	cmd.Dir = gdbSources(t, testprogs) // the debug information names sources relative to it
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Env = append(os.Environ(), "DEBUGINFOD_URLS=", "HOME="+t.TempDir(), "LC_ALL=C")
 	var gout syncBuffer
@@ -132,6 +132,28 @@ func gdbSession(t *testing.T, prog string, o gdbOptions, cmds ...string) gdbRun 
 	require.NotContains(t, r.err+r.out, "goroutine ", "a Go panic reached the user")
 	t.Logf("gdb:\n%s\nemu stderr:\n%s", r.gdb, r.err)
 	return r
+}
+
+// gdbSources returns a directory that holds the gdb test programs' sources as testprogs/
+// does (src/gdb/...), each dated long before any binary. A fresh clone dates files in the
+// order git writes them, and gdb warns of a source file more recent than its executable.
+func gdbSources(t *testing.T, testprogs string) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join(testprogs, "src", "gdb")
+	dst := filepath.Join(dir, "src", "gdb")
+	require.NoError(t, os.MkdirAll(dst, 0o755))
+	ents, err := os.ReadDir(src)
+	require.NoError(t, err)
+	old := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		require.NoError(t, err)
+		f := filepath.Join(dst, e.Name())
+		require.NoError(t, os.WriteFile(f, b, 0o644))
+		require.NoError(t, os.Chtimes(f, old, old))
+	}
+	return dir
 }
 
 // noWarnings checks that gdb warned of nothing and met no protocol trouble.

@@ -106,4 +106,15 @@ func TestDebugSwapViews(t *testing.T) {
 	assert.Contains(t, step, "the page was read back from swap into frame")
 	assert.Contains(t, r[6].out, "page faults the kernel will resolve as file-read or swap-in")
 	assert.Contains(t, r[7].out, "resolve as file-read or swap-in   hit 0 times")
+
+	// walk at the stop's address (the same on a second run) shows the entry and its slot.
+	addr := regexp.MustCompile(`address\s+(0x[0-9a-f]+) \(CR2\)`).FindStringSubmatch(stop)
+	require.NotNil(t, addr, stop)
+	r, code, _ = debugSession(t, "break fault swap-in\ncontinue\nwalk "+addr[1]+"\n",
+		"--frames", "3", "--swap", "1M", "--reclaim", "fifo", progs+"musl_belady")
+	require.Equal(t, 0, code)
+	walk := r[3].out
+	assert.Regexp(t, `(?m)^  PTE\s+\d+\s+0x[0-9a-f]+\s+0x07fffffffffff[0-9a-f]{3}\s+-------\s+not present`, walk)
+	assert.Contains(t, walk, "The PTE is a swap entry (Linux's encoding: type 0 in bits 59-63, offset "+slot[1])
+	assert.Contains(t, walk, "the page is in swap slot "+slot[1]+"; a fault reads it back.")
 }

@@ -116,7 +116,7 @@ func main() {
 	only := flag.String("only", "", "comma-separated rows to run (default: all): "+names())
 	emuPath := flag.String("emu", "", "the emu binary to time (default: build ./cmd/emu)")
 	flag.Parse()
-	if err := run(*n, *scale, *only, *emuPath, "", os.Stdout); err != nil {
+	if err := run(*n, *scale, *only, *emuPath, nil, "", os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "speed: %v\n", err)
 		os.Exit(1)
 	}
@@ -132,7 +132,10 @@ func names() string {
 
 // run prints the table to w; its scratch files (emu, the programs, the data) go to a new
 // directory under work (the system's temporary directory when "") and are removed after.
-func run(n int, scale float64, only, emuPath, work string, w io.Writer) error {
+// run times the programs; emu runs as emuPath (built when empty) after the words of
+// emuRunner (none natively; the tests' runner, such as qemu-aarch64, for an emu built for a
+// foreign architecture).
+func run(n int, scale float64, only, emuPath string, emuRunner []string, work string, w io.Writer) error {
 	if n < 1 {
 		return errors.New("-n must be at least 1")
 	}
@@ -193,7 +196,7 @@ func run(n int, scale float64, only, emuPath, work string, w io.Writer) error {
 			if qemu != "" && b.qemu {
 				qm = append(qm, runNative(qemu, append([]string{prog}, args...)))
 			}
-			em = append(em, runEmu(emuPath, dir, prog, args))
+			em = append(em, runEmu(append(emuRunner[:len(emuRunner):len(emuRunner)], emuPath), dir, prog, args))
 		}
 		row := []string{b.name, secs(native), secs(qm), secs(em), ratio(em, qm), ratio(em, native), mips(em)}
 		if msg := problems(native, em); msg != "" {
@@ -267,10 +270,11 @@ func runNative(prog string, args []string) result {
 	return r
 }
 
-// runEmu runs prog under emu and adds the guest instruction count from --stats-json.
-func runEmu(emu, dir, prog string, args []string) result {
+// runEmu runs prog under emu (a command and its first words) and adds the guest
+// instruction count from --stats-json.
+func runEmu(emu []string, dir, prog string, args []string) result {
 	stats := filepath.Join(dir, "stats.json")
-	r := runNative(emu, append([]string{"run", "--stats-json", stats, prog}, args...))
+	r := runNative(emu[0], append(append(emu[1:len(emu):len(emu)], "run", "--stats-json", stats, prog), args...))
 	var s struct {
 		Instructions uint64 `json:"instructions"`
 	}

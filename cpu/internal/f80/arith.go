@@ -275,7 +275,8 @@ func Sqrt(a F80, cw uint16) (F80, uint16) {
 // A double-precision estimate, one Newton step in 128/64-bit arithmetic, then an exact
 // correction.
 func isqrt128(hi, lo uint64) (root, remHi, remLo uint64) {
-	est := math.Sqrt(math.Ldexp(float64(hi), 64) + float64(lo))
+	// (A power-of-two scale, not math.Ldexp: the product is exact and costs one multiply.)
+	est := math.Sqrt(float64(hi)*0x1p64 + float64(lo))
 	r := ^uint64(0)
 	if est < 0x1p64 {
 		r = uint64(est)
@@ -288,27 +289,34 @@ func isqrt128(hi, lo uint64) (root, remHi, remLo uint64) {
 		sum, carry := bits.Add64(r, q, 0)
 		r = sum>>1 | carry<<63
 	}
-	// Correct to the exact floor: r*r <= n < (r+1)*(r+1).
-	for {
-		ph, pl := bits.Mul64(r, r)
-		if ph > hi || (ph == hi && pl > lo) {
-			r--
-			continue
+	// Correct to the exact floor, keeping the remainder n - r*r in 128 bits (neg while
+	// r*r > n, the remainder then being held modulo 2^128): one product, then at most a
+	// step or two, each adding or taking away 2r-1 or 2r+1.
+	ph, pl := bits.Mul64(r, r)
+	var neg uint64
+	remLo, neg = bits.Sub64(lo, pl, 0)
+	remHi, neg = bits.Sub64(hi, ph, neg)
+	for neg != 0 { // r*r > n: r-1, and the remainder grows by 2r-1
+		dl, b := bits.Sub64(r<<1, 1, 0)
+		dh := r>>63 - b
+		var c uint64
+		remLo, c = bits.Add64(remLo, dl, 0)
+		remHi, c = bits.Add64(remHi, dh, c)
+		r--
+		if c != 0 {
+			neg = 0 // the remainder crossed zero
 		}
-		if r == ^uint64(0) {
+	}
+	for r != ^uint64(0) { // (r+1)^2 <= n: r+1, and the remainder shrinks by 2r+1
+		dl, dh := r<<1|1, r>>63
+		if remHi < dh || remHi == dh && remLo < dl {
 			break
 		}
-		nh, nl := bits.Mul64(r+1, r+1)
-		if nh < hi || (nh == hi && nl <= lo) {
-			r++
-			continue
-		}
-		break
+		var b uint64
+		remLo, b = bits.Sub64(remLo, dl, 0)
+		remHi, _ = bits.Sub64(remHi, dh, b)
+		r++
 	}
-	ph, pl := bits.Mul64(r, r)
-	var bw uint64
-	remLo, bw = bits.Sub64(lo, pl, 0)
-	remHi, _ = bits.Sub64(hi, ph, bw)
 	return r, remHi, remLo
 }
 

@@ -212,10 +212,25 @@ func TestIsqrt128(t *testing.T) {
 		if c[0] < 1<<62 {
 			continue
 		}
-		got, _, _ := isqrt128(c[0], c[1])
+		got, remHi, remLo := isqrt128(c[0], c[1])
 		if want := slow(c[0], c[1]); got != want {
 			t.Fatalf("isqrt128(%#x:%#x) = %#x, want %#x", c[0], c[1], got, want)
 		}
+		ph, pl := bits.Mul64(got, got)
+		wl, b := bits.Sub64(c[1], pl, 0)
+		wh, _ := bits.Sub64(c[0], ph, b)
+		if remHi != wh || remLo != wl {
+			t.Fatalf("isqrt128(%#x:%#x) remainder %#x:%#x, want %#x:%#x", c[0], c[1], remHi, remLo, wh, wl)
+		}
+	}
+}
+
+// BenchmarkSqrt reports the cost of an extended-precision square root (FSQRT's).
+func BenchmarkSqrt(b *testing.B) {
+	x := F80{Mant: 0xc90fdaa22168c235, SE: 0x4000} // pi
+	for i := 0; i < b.N; i++ {
+		r, _ := Sqrt(x, 0x37f)
+		x.Mant ^= r.Mant & 0xff
 	}
 }
 
