@@ -51,40 +51,75 @@ type recordedEnding struct {
 	Code   int               `json:"code"`
 }
 
-var endings struct {
-	sync.Mutex
-	m map[string]recordedEnding
-}
-
 // nativeEnding is hard_ending HOW's native ending for test case name: a live run where the
 // host can make one (recorded too under VMEMU_NATIVE=update), else (or under
 // VMEMU_NATIVE=recorded, as in testprogs) the recording.
 func nativeEnding(t *testing.T, name, how string, stop func(*exec.Cmd)) ending {
 	t.Helper()
-	endings.Lock()
-	defer endings.Unlock()
-	if endings.m == nil {
-		endings.m = map[string]recordedEnding{}
-		if b, err := os.ReadFile(endingsFile); err == nil {
-			require.NoError(t, json.Unmarshal(b, &endings.m), endingsFile)
-		}
-	}
-	if os.Getenv("VMEMU_NATIVE") != "recorded" && testcheck.CanExec(progs+"hello") {
+	if liveNative() {
 		e := runEnding(t, true, how, nil, stop)
-		if os.Getenv("VMEMU_NATIVE") == "update" {
-			endings.m[name] = recordedEnding{Files: e.files, Stdout: e.stdout, Code: e.code}
-			b, err := json.MarshalIndent(endings.m, "", "  ")
-			require.NoError(t, err)
-			require.NoError(t, os.MkdirAll(filepath.Dir(endingsFile), 0o755))
-			require.NoError(t, os.WriteFile(endingsFile, append(b, '\n'), 0o644))
-		}
+		saveNative(t, endingsFile, name, recordedEnding{Files: e.files, Stdout: e.stdout, Code: e.code})
 		return e
 	}
-	r, ok := endings.m[name]
-	if !ok {
-		testcheck.Skip(t, "this host cannot run the x86-64 test programs natively, and %s has no recorded native ending of %q", endingsFile, name)
-	}
+	var r recordedEnding
+	loadNative(t, endingsFile, name, &r)
 	return ending{files: r.Files, stdout: r.Stdout, code: r.Code}
+}
+
+// liveNative reports whether tests compare with live native runs of the x86-64 test
+// programs: where this host can run them (found by trying: under qemu-user on an x86-64 host
+// an arm64 test binary can), unless VMEMU_NATIVE=recorded says to use the recordings.
+func liveNative() bool {
+	return os.Getenv("VMEMU_NATIVE") != "recorded" && testcheck.CanExec(progs+"hello")
+}
+
+var recordings = struct {
+	sync.Mutex
+	files map[string]map[string]json.RawMessage // file -> key -> value
+}{files: map[string]map[string]json.RawMessage{}}
+
+func recordingFile(t *testing.T, file string) map[string]json.RawMessage {
+	t.Helper()
+	m, ok := recordings.files[file]
+	if !ok {
+		m = map[string]json.RawMessage{}
+		if b, err := os.ReadFile(file); err == nil {
+			require.NoError(t, json.Unmarshal(b, &m), file)
+		}
+		recordings.files[file] = m
+	}
+	return m
+}
+
+// loadNative sets v to the native result recorded in file under key, or ends the test
+// saying that there is none (a failure under CI=true).
+func loadNative(t *testing.T, file, key string, v any) {
+	t.Helper()
+	recordings.Lock()
+	raw, ok := recordingFile(t, file)[key]
+	recordings.Unlock()
+	if !ok {
+		testcheck.Skip(t, "this host does not run the x86-64 test programs natively, and %s records no native run of %q", file, key)
+	}
+	require.NoError(t, json.Unmarshal(raw, v), "%s: %s", file, key)
+}
+
+// saveNative records v, a live native result, in file under key, under VMEMU_NATIVE=update.
+func saveNative(t *testing.T, file, key string, v any) {
+	t.Helper()
+	if os.Getenv("VMEMU_NATIVE") != "update" {
+		return
+	}
+	recordings.Lock()
+	defer recordings.Unlock()
+	m := recordingFile(t, file)
+	raw, err := json.Marshal(v)
+	require.NoError(t, err)
+	m[key] = raw
+	b, err := json.MarshalIndent(m, "", "  ")
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Dir(file), 0o755))
+	require.NoError(t, os.WriteFile(file, append(b, '\n'), 0o644))
 }
 
 // runEnding runs hard_ending HOW natively or under emu (with emuFlags), calls stop once it
