@@ -5,22 +5,18 @@ package main
 import (
 	"bufio"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/vmemu/vmemu/internal/testcheck"
 )
 
 // The data-loss suite (issue 11; items 4, 5, 6): every way a run can end, by the guest's
@@ -64,62 +60,6 @@ func nativeEnding(t *testing.T, name, how string, stop func(*exec.Cmd)) ending {
 	var r recordedEnding
 	loadNative(t, endingsFile, name, &r)
 	return ending{files: r.Files, stdout: r.Stdout, code: r.Code}
-}
-
-// liveNative reports whether tests compare with live native runs of the x86-64 test
-// programs: where this host can run them (found by trying: under qemu-user on an x86-64 host
-// an arm64 test binary can), unless VMEMU_NATIVE=recorded says to use the recordings.
-func liveNative() bool {
-	return os.Getenv("VMEMU_NATIVE") != "recorded" && testcheck.CanExec(progs+"hello")
-}
-
-var recordings = struct {
-	sync.Mutex
-	files map[string]map[string]json.RawMessage // file -> key -> value
-}{files: map[string]map[string]json.RawMessage{}}
-
-func recordingFile(t *testing.T, file string) map[string]json.RawMessage {
-	t.Helper()
-	m, ok := recordings.files[file]
-	if !ok {
-		m = map[string]json.RawMessage{}
-		if b, err := os.ReadFile(file); err == nil {
-			require.NoError(t, json.Unmarshal(b, &m), file)
-		}
-		recordings.files[file] = m
-	}
-	return m
-}
-
-// loadNative sets v to the native result recorded in file under key, or ends the test
-// saying that there is none (a failure under CI=true).
-func loadNative(t *testing.T, file, key string, v any) {
-	t.Helper()
-	recordings.Lock()
-	raw, ok := recordingFile(t, file)[key]
-	recordings.Unlock()
-	if !ok {
-		testcheck.Skip(t, "this host does not run the x86-64 test programs natively, and %s records no native run of %q", file, key)
-	}
-	require.NoError(t, json.Unmarshal(raw, v), "%s: %s", file, key)
-}
-
-// saveNative records v, a live native result, in file under key, under VMEMU_NATIVE=update.
-func saveNative(t *testing.T, file, key string, v any) {
-	t.Helper()
-	if os.Getenv("VMEMU_NATIVE") != "update" {
-		return
-	}
-	recordings.Lock()
-	defer recordings.Unlock()
-	m := recordingFile(t, file)
-	raw, err := json.Marshal(v)
-	require.NoError(t, err)
-	m[key] = raw
-	b, err := json.MarshalIndent(m, "", "  ")
-	require.NoError(t, err)
-	require.NoError(t, os.MkdirAll(filepath.Dir(file), 0o755))
-	require.NoError(t, os.WriteFile(file, append(b, '\n'), 0o644))
 }
 
 // runEnding runs hard_ending HOW natively or under emu (with emuFlags), calls stop once it
