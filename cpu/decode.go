@@ -199,6 +199,7 @@ const (
 	opTestMI      // test [EA], imm (any size)
 	opMovsR       // MOVS without REP, 64-bit addresses, no segment override
 	opStosR       // STOS without REP, 64-bit addresses
+	opRepMS       // REP MOVS or REP STOS: nothing when the count is zero, else the instruction as decoded
 
 	opCold  // first cold op; ops >= opCold dispatch through coldOps
 	opLimit = 512

@@ -621,19 +621,51 @@ blocks:
 					a = c.readSlow(va, in.size)
 				}
 				c.lazy(lzSub, in.size, a, in.imm, (a-in.imm)&sizeMask[in.size&15])
+			// The stack operations with write64/read64 written out: run is too big for
+			// Go to inline them here (its budget for a caller this size is 20).
 			case opPushR:
 				c.pos = i
 				sp := c.r[RSP] - 8
-				c.write64(sp, c.r[in.src&15])
+				v := c.r[in.src&15]
+				if u := &c.utlb[sp>>12&(utlbSize-1)]; u.wtag == sp>>12 && sp&0xfff <= 0xff8 {
+					c.dtlb.Hit(u.e)
+					binary.LittleEndian.PutUint64(u.frame[sp&0xfff:], v)
+				} else {
+					c.writeSlow(sp, 8, v)
+				}
 				c.r[RSP] = sp
 			case opPopR:
 				c.pos = i
-				v := c.read64(c.r[RSP])
-				c.r[RSP] += 8
+				sp := c.r[RSP]
+				var v uint64
+				if u := &c.utlb[sp>>12&(utlbSize-1)]; u.rtag == sp>>12 && sp&0xfff <= 0xff8 {
+					c.dtlb.Hit(u.e)
+					v = binary.LittleEndian.Uint64(u.frame[sp&0xfff:])
+				} else {
+					v = c.readSlow(sp, 8)
+				}
+				c.r[RSP] = sp + 8
 				c.r[in.dst&15] = v
 
 			case opTestRIn, opCmpRIn, opShiftCL, opNegR, opCmovRR, opLoadSx, opTestMI, opMovzxRR, opMovsxRR, opSetccR, opCmpMR, opAluMR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP, opXmmA, opXmmMovmsk, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR:
 				c.execFast2(b, i, in)
+
+			case opRepMS:
+				// With a zero count a REP MOVS or STOS does nothing at all: no access, no
+				// fault, no flags (SDM Vol. 2B, REP). musl's memcpy runs REP MOVSQ with RCX 0
+				// for every copy under 8 bytes; it no longer ends the block. Otherwise the
+				// instruction as decoded runs, as a cold op does.
+				cnt := c.r[RCX]
+				if in.form&fAddr32 != 0 {
+					cnt = uint64(uint32(cnt))
+				}
+				if cnt != 0 {
+					c.pos = i
+					if c.execGeneric(&b.raw[i]) {
+						c.icount += uint64(i + 1)
+						continue blocks
+					}
+				}
 
 			// Control transfers end their block.
 			case opCmpJccRR, opCmpJccRI, opTestJccRR, opTestJccRI:
@@ -648,11 +680,30 @@ blocks:
 				}
 				if in.op <= opCmpJccRI {
 					c.lazy(lzSub, in.size, a, v, (a-v)&sizeMask[in.size&15])
-					taken = condSub(in.sub, a, v, in.size)
+					// The commonest conditions written out; condSub has them all.
+					switch in.sub {
+					case ccB:
+						taken = a < v
+					case ccAE:
+						taken = a >= v
+					case ccE:
+						taken = a == v
+					case ccNE:
+						taken = a != v
+					default:
+						taken = condSub(in.sub, a, v, in.size)
+					}
 				} else {
 					r := a & v
 					c.lazy(lzLogic, in.size, r, r, r)
-					taken = condLogic(in.sub, r, in.size)
+					switch in.sub {
+					case ccE:
+						taken = r == 0
+					case ccNE:
+						taken = r != 0
+					default:
+						taken = condLogic(in.sub, r, in.size)
+					}
 				}
 				if taken {
 					t := c.target(&insts[i+1])
@@ -728,7 +779,14 @@ blocks:
 				if !canonical(t) {
 					c.raise(VecGP, 0, 0)
 				}
-				c.push(c.next(in))
+				sp := c.r[RSP] - 8 // push, written out as in opPushR
+				if u := &c.utlb[sp>>12&(utlbSize-1)]; u.wtag == sp>>12 && sp&0xfff <= 0xff8 {
+					c.dtlb.Hit(u.e)
+					binary.LittleEndian.PutUint64(u.frame[sp&0xfff:], c.next(in))
+				} else {
+					c.writeSlow(sp, 8, c.next(in))
+				}
+				c.r[RSP] = sp
 				c.icount += uint64(i + 1)
 				c.rip = t
 				continue blocks
@@ -738,13 +796,27 @@ blocks:
 				if !canonical(t) {
 					c.raise(VecGP, 0, 0)
 				}
-				c.push(c.next(in))
+				sp := c.r[RSP] - 8 // push, written out as in opPushR
+				if u := &c.utlb[sp>>12&(utlbSize-1)]; u.wtag == sp>>12 && sp&0xfff <= 0xff8 {
+					c.dtlb.Hit(u.e)
+					binary.LittleEndian.PutUint64(u.frame[sp&0xfff:], c.next(in))
+				} else {
+					c.writeSlow(sp, 8, c.next(in))
+				}
+				c.r[RSP] = sp
 				c.icount += uint64(i + 1)
 				c.rip = t
 				continue blocks
 			case opRet:
 				c.pos = i
-				t := c.read64(c.r[RSP])
+				sp := c.r[RSP]
+				var t uint64
+				if u := &c.utlb[sp>>12&(utlbSize-1)]; u.rtag == sp>>12 && sp&0xfff <= 0xff8 {
+					c.dtlb.Hit(u.e)
+					t = binary.LittleEndian.Uint64(u.frame[sp&0xfff:])
+				} else {
+					t = c.readSlow(sp, 8)
+				}
 				if !canonical(t) {
 					c.raise(VecGP, 0, 0)
 				}

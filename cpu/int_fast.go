@@ -248,6 +248,8 @@ func specialize(in *inst) {
 			case strStos:
 				in.op = opStosR
 			}
+		} else if in.form&(fRep|fLock) == fRep && (in.sub == strMovs || in.sub == strStos) {
+			in.op = opRepMS
 		}
 	default:
 		if in.op >= opCold {
@@ -273,7 +275,7 @@ func flagEffect(in *inst) int {
 		opMovRR64, opMovRR32, opMovRI, opLea64, opLea32, opLoad64, opLoad32, opLoadZx8,
 		opLoadZx16, opLoadSx32, opStore64, opStore32, opStoreI64, opStoreI32, opStore8, opStoreI8,
 		opPushR, opPopR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP,
-		opMovzxRR, opMovsxRR, opXmmA, opXmmMovmsk, opXmmCvtPS2DQ, opMovsR, opStosR:
+		opMovzxRR, opMovsxRR, opXmmA, opXmmMovmsk, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS:
 		return flNone
 	case opXmmComi:
 		return flWrite
@@ -335,7 +337,7 @@ func mayFault(in *inst) bool {
 	}
 	switch in.op {
 	case opPush, opPop, opCall, opCallInd, opRet, opLeave, opMulDiv, opUD, opPriv, opSyscall,
-		opInt3, opPushR, opPopR, opXmmFP, opXmmA, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR:
+		opInt3, opPushR, opPopR, opXmmFP, opXmmA, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS:
 		return true
 	}
 	return in.op >= opCold

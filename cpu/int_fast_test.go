@@ -269,3 +269,43 @@ func TestFastStringFaultLeavesPointers(t *testing.T) {
 		})
 	}
 }
+
+// A REP MOVS or REP STOS with a zero count (RCX, or ECX under a 32-bit address size) does
+// nothing: no access even through wild pointers, no register written, and the block goes
+// on (the fast op opRepMS); with a count it runs and faults as the instruction does.
+func TestRepZeroCountDoesNothing(t *testing.T) {
+	tm := newTestMachine(t)
+	ro := uint64(hostcpu.DataAddr + dataPages*4096 + 0x10_0000)
+	tm.mapPage(ro, mmu.PTEUser) // present, read-only
+	// rep movsq ; rep stosb ; addr32 rep movsq ; add rax, 1 ; ret
+	code := []byte{0xf3, 0x48, 0xa5, 0xf3, 0xaa, 0x67, 0xf3, 0x48, 0xa5, 0x48, 0x83, 0xc0, 0x01, 0xc3}
+	for _, rcx := range []uint64{0, 1 << 32} {
+		wild := uint64(0x10) // unmapped
+		r := regsWith(map[int]uint64{RCX: rcx, RSI: wild, RDI: wild + 8, RAX: 41})
+		before := tm.cpu.Instructions()
+		trap := tm.run(code, &r, nil, 100)
+		if rcx != 0 {
+			// The first REP MOVSQ has a 64-bit count: it faults on the wild source.
+			require.Equal(t, TrapException, trap.Kind, trap.String())
+			require.Equal(t, uint8(VecPF), trap.Vector)
+			require.Equal(t, uint64(hostcpu.CodeAddr), trap.RIP)
+			require.Equal(t, rcx, r.GPR[RCX])
+			continue
+		}
+		require.True(t, returned(trap), trap.String())
+		require.Equal(t, uint64(42), r.GPR[RAX])
+		require.Equal(t, []uint64{0, wild, wild + 8}, []uint64{r.GPR[RCX], r.GPR[RSI], r.GPR[RDI]})
+		require.Equal(t, uint64(5), tm.cpu.Instructions()-before)
+	}
+	// A 32-bit address size counts with ECX alone.
+	r0 := regsWith(map[int]uint64{RCX: 1 << 32, RSI: 0x10, RDI: 0x18, RAX: 41})
+	require.True(t, returned(tm.run(code[5:], &r0, nil, 100)))
+	require.Equal(t, []uint64{42, 1 << 32, 0x10, 0x18}, []uint64{r0.GPR[RAX], r0.GPR[RCX], r0.GPR[RSI], r0.GPR[RDI]})
+	// With a count: the copy runs, then a store into the read-only page faults at it.
+	r := regsWith(map[int]uint64{RCX: 2, RSI: hostcpu.DataAddr, RDI: ro, RAX: 0})
+	trap := tm.run([]byte{0xf3, 0x48, 0xa5, 0xc3}, &r, nil, 100)
+	require.Equal(t, TrapException, trap.Kind, trap.String())
+	require.Equal(t, uint8(VecPF), trap.Vector)
+	require.Equal(t, uint64(hostcpu.CodeAddr), trap.RIP)
+	require.Equal(t, uint64(2), r.GPR[RCX])
+}

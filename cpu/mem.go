@@ -385,6 +385,29 @@ func (c *CPU) writeBytes(va uint64, buf []byte) {
 	}
 }
 
+// write80 is writeBytes of an x87 extended real (FSTP m80fp): the same probe and
+// translations, but the significand and the sign-exponent are stored into the frame
+// directly when the ten bytes stay in one page. (Built in a [10]byte first, they were read
+// back by copy with overlapping 8-byte loads that the store buffer cannot forward.)
+func (c *CPU) write80(va, mant uint64, se uint16) {
+	if va&0xfff > 0x1000-10 {
+		var b [10]byte
+		binary.LittleEndian.PutUint64(b[:], mant)
+		binary.LittleEndian.PutUint16(b[8:], se)
+		c.writeBytes(va, b[:])
+		return
+	}
+	c.probe(va, 10, mmu.Write)
+	if c.watching {
+		c.watchAccess(va, 10, mmu.Write)
+	}
+	pa := c.xlate(va, mmu.Write)
+	c.physical(pa, 10)
+	binary.LittleEndian.PutUint64(c.mem[pa:], mant)
+	binary.LittleEndian.PutUint16(c.mem[pa+8:], se)
+	c.stored(pa)
+}
+
 // stored tells the RAM's snoop about a store to the frame holding pa.
 func (c *CPU) stored(pa uint64) {
 	if c.ram.IsCode(pa >> 12) {

@@ -525,8 +525,7 @@ func (c *CPU) x87StoreF(in *inst) {
 		}
 	default:
 		if ok {
-			b := f80Bytes(v)
-			c.writeBytes(ea, b[:])
+			c.write80(ea, v.Mant, v.SE)
 		}
 	}
 	c.fpuPointers(in, ea, true)

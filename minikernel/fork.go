@@ -230,10 +230,11 @@ func (k *Kernel) clone(t *Thread, ca *cloneArgs) (*Thread, Errno) {
 			parent = p.parent
 		}
 		q := k.newProcess(parent, 0)
-		q.PGID = p.PGID
+		q.PGID, q.SID = p.PGID, p.SID
 		q.mm = mm
 		q.exe = p.exe
 		q.rlimits = p.rlimits
+		q.oomScoreAdj, q.oomScoreAdjFloor = p.oomScoreAdj, p.oomScoreAdjFloor
 		q.exitSignal = ca.exitSignal
 		q.cred = p.cred
 		q.cred.groups = slices.Clone(p.cred.groups)

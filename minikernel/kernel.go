@@ -578,6 +578,9 @@ func (k *Kernel) runUntilTrap(budget uint64) (*Thread, cpu.Trap, error) {
 		if ran > 0 {
 			c.ran = true
 		}
+		// kswapd runs now if its time has come, before the trap is handled or shown to a
+		// debugger (whose forecast of the fault's outcome must hold).
+		k.kswapd()
 		return t, tr, nil
 	}
 }
@@ -631,7 +634,6 @@ func (k *Kernel) anyRunnable() bool {
 func (k *Kernel) handleTrap(t *Thread, tr cpu.Trap) error {
 	defer k.recoverHostFault(t)
 	p := t.proc
-	k.kswapd() // if the allocator woke it and its time has come
 	switch tr.Kind {
 	case cpu.TrapSyscall:
 		k.syscall(p)

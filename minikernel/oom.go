@@ -2,6 +2,8 @@ package minikernel
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/vmemu/vmemu/mmu"
 	"github.com/vmemu/vmemu/reclaim"
@@ -77,6 +79,9 @@ func (k *Kernel) outOfMemory(p *Process, addr, rip uint64) bool {
 		note := ""
 		if victim == p && len(k.live) > 1 {
 			note = fmt.Sprintf("; the OOM killer chose it: badness %d, the highest", points)
+			if p.oomScoreAdj != 0 {
+				note += fmt.Sprintf(" (oom_score_adj %d)", p.oomScoreAdj)
+			}
 		}
 		k.oomKill(p, addr, rip, note)
 		if k.rc != nil {
@@ -104,37 +109,89 @@ func (k *Kernel) swapText() string {
 	return fmt.Sprintf("; swap %s, %d of %d slots in use", sizeText(k.swap.nslots<<12), k.swap.used, k.swap.Slots())
 }
 
-// oomVictim picks the process to kill: the highest badness, the lowest PID among equals
-// (select_bad_process()). Init, processes already exiting and those with oom_score_adj
-// -1000 are never chosen.
+// oomVictim picks the process to kill: the highest badness, and among equals the one
+// created last, as select_bad_process() walks the task list (oom_evaluate_task() takes a
+// task whose points are not below the chosen one's). Init, processes already exiting and
+// those with oom_score_adj -1000 are never chosen.
 func (k *Kernel) oomVictim() (*Process, int64) {
 	var best *Process
 	var bestPoints int64
 	for _, p := range k.live {
-		if p.kernelInit || p.exited || p.groupExit || p.mm == nil || p.oomScoreAdj == oomScoreAdjMin {
+		if !k.oomKillable(p) {
 			continue
 		}
-		if pts := k.badness(p); best == nil || pts > bestPoints {
+		if pts := k.badness(p); best == nil || pts >= bestPoints {
 			best, bestPoints = p, pts
 		}
 	}
 	return best, bestPoints
 }
 
-// oomScoreAdjMin is the oom_score_adj that exempts a process from the OOM killer.
-const oomScoreAdjMin = -1000
+// oomKillable reports whether the OOM killer may choose p (oom_badness() returns LONG_MIN
+// for the others).
+func (k *Kernel) oomKillable(p *Process) bool {
+	return !p.kernelInit && !p.exited && !p.groupExit && p.mm != nil && p.oomScoreAdj != oomScoreAdjMin
+}
 
-// badness is Linux's oom_badness(): the pages a process's death would free (resident pages,
-// swap entries, page-table pages), adjusted by oom_score_adj thousandths of all memory.
-func (k *Kernel) badness(p *Process) int64 {
-	rss, swap, tables := k.mmCounts(p.mm)
-	points := int64(rss + swap + tables)
+// oomTotal is the memory the OOM killer weighs badness against: RAM's frames and swap's
+// slots (oom_badness()'s totalpages).
+func (k *Kernel) oomTotal() uint64 {
 	total := k.frames.Stats().Total
 	if k.swap != nil {
 		total += k.swap.Slots()
 	}
-	points += int64(p.oomScoreAdj) * int64(total) / 1000
-	return max(points, 1)
+	return total
+}
+
+// oomScore is /proc/PID/oom_score: the badness scaled into [0, 2000] as Linux reports it
+// (proc_oom_score()), 0 for a process the OOM killer never chooses.
+func (k *Kernel) oomScore(p *Process) int64 {
+	if !k.oomKillable(p) {
+		return 0
+	}
+	total := int64(k.oomTotal())
+	return (1000 + k.badness(p)*1000/total) * 2 / 3
+}
+
+// writeOOMScoreAdj is a write to q's /proc/PID/oom_score_adj by p (__set_oom_adj()): a
+// decimal (or 0x hex, 0 octal) number from -1000 to 1000, else EINVAL; lowering it below
+// the floor a privileged writer left needs CAP_SYS_RESOURCE (EACCES), and a writer with it
+// sets the floor too.
+func (k *Kernel) writeOOMScoreAdj(p, q *Process, src *uio) int64 {
+	b := make([]byte, min(src.total, 12)) // PROC_NUMBUF - 1
+	n, ok := src.load(k, p, 0, b)
+	if !ok {
+		return -int64(EFAULT)
+	}
+	text := strings.TrimSpace(string(b[:n]))
+	digits := strings.TrimLeft(text, "+-")
+	if strings.Contains(text, "_") || len(digits) > 1 && digits[0] == '0' && strings.ContainsRune("bBoO", rune(digits[1])) {
+		return -int64(EINVAL) // Go's prefixes and separators; kstrtoint knows only 0x and 0
+	}
+	v, perr := strconv.ParseInt(text, 0, 32)
+	if perr != nil || v < oomScoreAdjMin || v > 1000 {
+		return -int64(EINVAL)
+	}
+	privileged := p.cred.capable(capSysRes)
+	if int(v) < q.oomScoreAdjFloor && !privileged {
+		return -int64(EACCES)
+	}
+	q.oomScoreAdj = int(v)
+	if privileged {
+		q.oomScoreAdjFloor = int(v)
+	}
+	return int64(src.total)
+}
+
+// oomScoreAdjMin is the oom_score_adj that exempts a process from the OOM killer.
+const oomScoreAdjMin = -1000
+
+// badness is Linux's oom_badness(): the pages a process's death would free (resident pages,
+// swap entries, page-table pages), adjusted by oom_score_adj thousandths of all memory
+// (adj x (totalpages / 1000), as Linux computes it; the result may be negative).
+func (k *Kernel) badness(p *Process) int64 {
+	rss, swap, tables := k.mmCounts(p.mm)
+	return int64(rss+swap+tables) + int64(p.oomScoreAdj)*int64(k.oomTotal()/1000)
 }
 
 // mmCounts counts an address space's resident pages (present or PROT_NONE leaf entries),

@@ -26,9 +26,12 @@ func (s procState) String() string { return procStateNames[s] }
 
 // Process is one process: a thread group and what its threads share.
 type Process struct {
-	PID    int // the thread-group ID (tgid): its first thread's TID
-	PPID   int // 0 when the parent is the kernel itself
-	PGID   int // process group
+	PID  int // the thread-group ID (tgid): its first thread's TID
+	PPID int // 0 when the parent is the kernel itself
+	PGID int // process group
+	// SID is the session: the emulated init's (1) for the first program, as for a job a
+	// shell outside the machine started; setsid makes a new one (sys_proc.go).
+	SID    int
 	mm     *MM
 	exe    string // path of the running executable
 	exited bool   // every thread has exited: a zombie, or reaped
@@ -36,8 +39,9 @@ type Process struct {
 	state  procState
 	insns  uint64 // instructions retired by all its threads (its CPU time)
 	// oomScoreAdj biases the OOM killer (-1000: never; 1000: first), as
-	// /proc/PID/oom_score_adj does.
-	oomScoreAdj int
+	// /proc/PID/oom_score_adj does; oomScoreAdjFloor is the lowest value the process may
+	// set without CAP_SYS_RESOURCE (Linux's oom_score_adj_min). fork copies both.
+	oomScoreAdj, oomScoreAdjFloor int
 
 	parent   *Process // nil: the kernel reaps it
 	children []*Process
@@ -109,13 +113,13 @@ func (k *Kernel) newProcess(parent *Process, pid int) *Process {
 	}
 	p := &Process{PID: pid, exitSignal: SIGCHLD, parent: parent, rlimits: defaultRlimits}
 	p.acct.startNS = k.nowNS()
-	p.PGID = p.PID
+	p.PGID, p.SID = p.PID, p.PID
 	if parent == nil {
 		p.cred = hostCreds()
 	} else {
 		p.cred = parent.cred
 		p.ctl = parent.ctl.forkChild()
-		p.PPID, p.PGID = parent.PID, parent.PGID
+		p.PPID, p.PGID, p.SID = parent.PID, parent.PGID, parent.SID
 		p.rlimits = parent.rlimits
 		parent.children = append(parent.children, p)
 	}

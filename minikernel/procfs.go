@@ -264,7 +264,7 @@ func (k *Kernel) procTopGen(name string) func() []byte {
 }
 
 // procPidFiles are the files of /proc/PID (and of /proc/PID/task/TID), in Linux's order.
-var procPidFiles = []string{"auxv", "cmdline", "comm", "environ", "limits", "maps", "oom_score_adj",
+var procPidFiles = []string{"auxv", "cmdline", "comm", "environ", "limits", "maps", "oom_score", "oom_score_adj",
 	"pagemap", "smaps", "smaps_rollup", "stat", "statm", "status"}
 
 // procPidDir is /proc/PID, or /proc/PID/task/TID when t is set.
@@ -331,8 +331,10 @@ func (k *Kernel) procPidDir(p, q *Process, t *Thread) *procEnt {
 			})
 		case "limits":
 			return ent(0o444, func() []byte { return procLimits(q) })
+		case "oom_score":
+			return ent(0o444, func() []byte { return fmt.Appendf(nil, "%d\n", k.oomScore(q)) })
 		case "oom_score_adj":
-			return ent(0o644, func() []byte { return []byte("0\n") })
+			return ent(0o644, func() []byte { return fmt.Appendf(nil, "%d\n", q.oomScoreAdj) })
 		case "exe":
 			if q.fs == nil || q.fs.exe == "" {
 				return nil, ENOENT
@@ -557,6 +559,9 @@ func (o *procOpenFile) read(k *Kernel, p *Process, f *File, dst *uio) int64 {
 func (o *procOpenFile) write(k *Kernel, p *Process, f *File, src *uio) int64 {
 	if o.ent.mode&0o200 == 0 {
 		return -int64(EINVAL)
+	}
+	if strings.HasSuffix(o.ent.path, "/oom_score_adj") && o.q != nil {
+		return k.writeOOMScoreAdj(p, o.q, src)
 	}
 	if strings.HasSuffix(o.ent.path, "/comm") && o.q != nil {
 		b := make([]byte, min(src.total, 64))

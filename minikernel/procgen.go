@@ -353,7 +353,7 @@ func (k *Kernel) procStatus(q *Process, t *Thread) []byte {
 	for _, g := range c.groups {
 		w("%d ", g)
 	}
-	w("\nNStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\nKthread:\t0\n", q.PID, tid, q.PGID, q.PGID)
+	w("\nNStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\nKthread:\t0\n", q.PID, tid, q.PGID, q.SID)
 	if q.mm != nil {
 		m := k.memOf(q.mm)
 		kb := func(label string, pages uint64) { w("%s\t%8d kB\n", label, pages*4) }
@@ -489,7 +489,7 @@ func (k *Kernel) procPidStat(q *Process, t *Thread) []byte {
 		}
 	}
 	s := fmt.Sprintf("%d (%s) %s %d %d %d 0 -1 4194304 %d %d %d %d %d 0 %d %d 20 0 %d 0 %d %d %d %d %d %d %d 0 0 %d %d %d %d 0 0 0 %d %d 0 0 0 0 0 %d %d %d %d %d %d %d %d\n",
-		tid, name, state, q.PPID, q.PGID, q.PGID,
+		tid, name, state, q.PPID, q.PGID, q.SID,
 		minflt, q.acct.child.minflt, majflt, q.acct.child.majflt, utime/tick, q.acct.childInsns/tick, 0,
 		threads, q.acct.startNS/tick, vsize, rss, q.rlimits[9].cur,
 		startCode, endCode, startStack, pending, blocked, ign, cgt, q.exitSignal, cpuNo,

@@ -212,8 +212,9 @@ func (k *Kernel) unlockRange(mm *MM, start, end uint64) {
 const kswapdDelay = 10_000
 
 // kswapd reclaims up to the high watermark if the allocator woke it and its time has come
-// (Linux's kswapd thread). The kernel calls it at the entry of every trap, before handling
-// the trap, and kswapdBudget ends the guest's run at that time: kswapd runs at the same
+// (Linux's kswapd thread). The kernel calls it whenever the guest's run stops at a trap,
+// before the trap is handled (or shown to a debugger), and kswapdBudget ends the guest's
+// run at that time: kswapd runs at the same
 // point of the instruction stream however the run is cut into steps (a debugger's, the
 // scheduler's quanta, several CPUs' turns), so runs repeat, and a single-threaded program
 // sees the same reclaim on one CPU as on several.

@@ -184,3 +184,36 @@ func TestClearedAccessedBitStaysClearWithoutInvalidation(t *testing.T) {
 		k.Close()
 	}
 }
+
+// /proc/PID/oom_score_adj as Linux's __set_oom_adj() takes it: -1000..1000 in decimal, hex
+// or octal, EINVAL otherwise; without CAP_SYS_RESOURCE a process may raise it, and lower it
+// only down to the floor a privileged writer left (EACCES below); a privileged writer sets
+// the floor. fork copies both.
+func TestOOMScoreAdjWrites(t *testing.T) {
+	k, err := New(Config{RAM: 16 << 20})
+	require.NoError(t, err)
+	defer k.Close()
+	p, q := &Process{}, &Process{}
+	write := func(text string) int64 { return k.writeOOMScoreAdj(p, q, kernelBuf([]byte(text))) }
+	for _, bad := range []string{"1001", "-1001", "ten", "", "1_0", "0b1", "0o7", "5 5"} {
+		assert.Equal(t, -int64(EINVAL), write(bad), "%q", bad)
+	}
+	assert.Zero(t, q.oomScoreAdj)
+	assert.Equal(t, int64(4), write("500\n"))
+	assert.Equal(t, 500, q.oomScoreAdj)
+	assert.Equal(t, int64(4), write("0x10"))
+	assert.Equal(t, 16, q.oomScoreAdj)
+	assert.Equal(t, int64(3), write("010"))
+	assert.Equal(t, 8, q.oomScoreAdj)
+	assert.Equal(t, int64(1), write("0"), "down to the floor (0) needs no privilege")
+	assert.Equal(t, -int64(EACCES), write("-1"), "below the floor without CAP_SYS_RESOURCE")
+
+	p.cred.capEff = 1 << capSysRes
+	assert.Equal(t, int64(5), write("-1000"))
+	assert.Equal(t, -1000, q.oomScoreAdj)
+	assert.Equal(t, -1000, q.oomScoreAdjFloor, "a privileged writer sets the floor")
+	p.cred.capEff = 0
+	assert.Equal(t, int64(3), write("-10"), "above the floor: allowed")
+	assert.Equal(t, -10, q.oomScoreAdj)
+	assert.Equal(t, int64(1), write("7"))
+}

@@ -26,8 +26,10 @@ func sysGetpgid(k *Kernel, p *Process, a *[6]uint64) int64 {
 	return int64(q.PGID)
 }
 
-// setpgid(pid, pgid): the caller or one of its children joins or starts a group. Sessions
-// are not modelled, so the session checks (EPERM) are not made.
+// setpgid(pid, pgid): the caller or one of its children joins or starts a group of its
+// session: a session leader may not move, nor a child in another session, and the group
+// joined must be in the caller's session (EPERM). Linux's EACCES for a child that has
+// called execve is not made.
 func sysSetpgid(k *Kernel, p *Process, a *[6]uint64) int64 {
 	pid, pgid := int64(int32(a[0])), int64(int32(a[1]))
 	if pgid < 0 {
@@ -42,10 +44,13 @@ func sysSetpgid(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if pgid == 0 {
 		pgid = int64(q.PID)
 	}
+	if q.SID == q.PID || q.SID != p.SID {
+		return -int64(EPERM) // a session leader, or a child in another session
+	}
 	if pgid != int64(q.PID) {
 		found := false
 		for _, r := range k.live {
-			found = found || int64(r.PGID) == pgid
+			found = found || int64(r.PGID) == pgid && r.SID == q.SID
 		}
 		if !found {
 			return -int64(EPERM)
@@ -53,6 +58,33 @@ func sysSetpgid(k *Kernel, p *Process, a *[6]uint64) int64 {
 	}
 	q.PGID = int(pgid)
 	return 0
+}
+
+// setsid(): the caller starts a new session and a new process group, both with its PID as
+// their ID, and returns it; a process group leader may not (EPERM: its group would
+// straddle two sessions). kernel/sys.c:ksys_setsid(). The emulated machine has no
+// controlling terminals, so there is none to lose.
+func sysSetsid(k *Kernel, p *Process, a *[6]uint64) int64 {
+	for _, r := range k.live {
+		if r.PGID == p.PID && !r.exited {
+			return -int64(EPERM)
+		}
+	}
+	p.SID, p.PGID = p.PID, p.PID
+	return int64(p.PID)
+}
+
+// getsid(pid): the session of pid (0: the caller); ESRCH when there is no such process.
+func sysGetsid(k *Kernel, p *Process, a *[6]uint64) int64 {
+	pid := int64(int32(a[0]))
+	if pid == 0 {
+		return int64(p.SID)
+	}
+	q := k.procs[int(pid)]
+	if pid < 0 || q == nil || q.state == procReaped {
+		return -int64(ESRCH)
+	}
+	return int64(q.SID)
 }
 
 // wait4(pid, wstatus, options, rusage): collect a child that has exited. With children

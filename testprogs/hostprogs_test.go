@@ -40,6 +40,14 @@ var hostCases = []hostCase{
 		date -u -d @1700000000 '+%Y-%m-%d %H:%M:%S %A'
 		date '+%Y' | grep -c '^20'
 		echo héllo wörld | tr a-z A-Z`},
+	{"text tools", []string{"find", "grep", "sed", "awk", "stat", "sort"}, `
+		printf 'b\na\nc\nü\nÄ\n' > words; mkdir -p d/sub; echo one > d/1; echo two > d/sub/2
+		touch -d @1600000000 d/1 d/sub/2; chmod 640 d/1
+		find d -type f | sort; find d -mtime +1000 -name '[0-9]' | sort
+		grep -rn o d | sort; grep -c . words; grep -P '\p{Lu}' words; echo héllo | grep -o é
+		sed -E 's/(.)(.*)/\2\1/' words; sed -i s/one/ONE/ d/1 && cat d/1
+		awk '{n += length($0)} END {printf "%d %.2f\n", n, n / NR}' words
+		stat -c '%n %s %a %F' d/1 d/sub/2 d/sub; stat -c %Y d/sub/2`},
 	{"tar", []string{"tar", "gzip"}, `
 		mkdir d && echo one > d/1 && echo two > d/2 && touch -d @1600000000 d/1 d/2 d
 		tar cf t.tar d && tar tvf t.tar | awk '{print $1, $3, $6}'

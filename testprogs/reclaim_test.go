@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vmemu/vmemu/cpu"
 	"github.com/vmemu/vmemu/describe"
 	"github.com/vmemu/vmemu/minikernel"
 	"github.com/vmemu/vmemu/reclaim"
@@ -371,6 +372,29 @@ func TestOOMKillerPicksTheHighestBadness(t *testing.T) {
 	assertNoLeak(t, r)
 }
 
+// oom_score_adj steers the OOM killer as on Linux: the child raises its own to 1000 (the
+// file refuses 1001 and words), its oom_score climbs above 1000, and on a 16 MiB machine it
+// is the child, not the parent holding more memory, that the OOM killer ends.
+func TestOOMScoreAdjChoosesTheVictim(t *testing.T) {
+	child := "child: oom_score from 500 to 1000: yes\n" +
+		"child: oom_score_adj 1001: Invalid argument\n" +
+		"child: oom_score_adj ten: Invalid argument\n" +
+		"child: oom_score_adj reads 1000\n" +
+		"child: oom_score now from 1000 to 2000: yes\n"
+	roomy := child + "child: filled 12 MiB\nparent: child exited 0\n"
+	if canRunNative() {
+		assert.Equal(t, roomy, runHost(t, "musl_oom_pick", "", "adj").Stdout)
+	}
+	assert.Equal(t, roomy, runEmu(t, "musl_oom_pick", "", []string{"adj"}).Stdout)
+	r := runEmu(t, "musl_oom_pick", "", []string{"adj"}, memPressure)
+	assert.Equal(t, 0, r.Code, r.Log)
+	assert.Equal(t, child+"parent: child exited 137\n", r.Stdout)
+	assert.Regexp(t, `emu: pid 3 killed by SIGKILL: out of memory: no physical frame for address 0x[0-9a-f]+ \(RAM 16 MiB, \d+ frames in use\); `+
+		`the OOM killer chose it: badness \d+, the highest \(oom_score_adj 1000\)`, r.Log)
+	assert.Equal(t, uint64(1), r.Stats.Reclaim.OOMKills)
+	assertNoLeak(t, r)
+}
+
 // reclaimRun runs prog with cfgs and returns its reclaim, fault and shootdown events as the
 // trace prints them (with the CPU's number when cpus), with the run.
 func reclaimRun(t *testing.T, prog string, args []string, cpus bool, cfgs ...emuConfig) ([]byte, result) {
@@ -505,6 +529,54 @@ func TestReclaimTheSameWhenStepped(t *testing.T) {
 	s := stats.Snapshot()
 	assert.Equal(t, r.Stats.Reclaim, s.Reclaim)
 	assert.Equal(t, r.Stats.Faults, s.Faults)
+}
+
+// Under memory pressure a debugger's forecast of a page fault (PredictFault, what `break
+// fault` shows before the kernel acts) is what the kernel then does, fault for fault, with
+// kswapd taking pages in between: it runs before a trap is shown, never between the
+// forecast and the handling.
+func TestFaultForecastHoldsUnderPressure(t *testing.T) {
+	prog, args, cfg := "musl_hotset", []string(nil), func(c *minikernel.Config) { c.RAM, c.Swap = 2<<20, 4<<20 }
+	if !testing.Short() {
+		prog, args = "musl_mem_pressure", []string{filepath.Join(t.TempDir(), "f"), "4"}
+		cfg = func(c *minikernel.Config) { c.RAM, c.Swap = 4<<20, 16<<20 }
+	}
+	var out bytes.Buffer
+	c := minikernel.Config{Stdout: &out, Log: io.Discard}
+	cfg(&c)
+	k, err := minikernel.New(c)
+	require.NoError(t, err)
+	defer k.Close()
+	stats := k.CollectStats()
+	var got []minikernel.FaultOutcome
+	k.Subscribe(func(e *minikernel.Event) {
+		if e.Kind == minikernel.EvPageFault && !e.Kernel {
+			got = append(got, e.Outcome)
+		}
+	})
+	_, err = k.Spawn(binPath(t, prog), append([]string{prog}, args...), env)
+	require.NoError(t, err)
+	var predicted []minikernel.FaultOutcome
+	for k.Live() {
+		pt, err := k.RunToTrap(997)
+		require.NoError(t, err)
+		if pt.Kind == cpu.TrapException && pt.Vector == cpu.VecPF {
+			o, _ := k.PredictFault(pt)
+			predicted = append(predicted, o)
+		}
+		require.NoError(t, k.HandleTrap(pt))
+	}
+	s := stats.Snapshot()
+	require.NotZero(t, s.Reclaim.KswapdRuns)
+	require.NotZero(t, s.Faults[minikernel.FaultSwapIn])
+	if len(got) != len(predicted) {
+		t.Fatalf("%d faults forecast, %d handled", len(predicted), len(got))
+	}
+	for i := range got {
+		if got[i] != predicted[i] {
+			t.Fatalf("fault %d: forecast %v, handled as %v", i, predicted[i], got[i])
+		}
+	}
 }
 
 // readmeTable returns the rows of the first table after the line of README.md's "Memory
