@@ -230,7 +230,7 @@ func (k *Kernel) clone(t *Thread, ca *cloneArgs) (*Thread, Errno) {
 			parent = p.parent
 		}
 		q := k.newProcess(parent, 0)
-		q.PGID, q.SID = p.PGID, p.SID
+		q.PGID, q.SID, q.persona = p.PGID, p.SID, p.persona
 		q.mm = mm
 		q.exe = p.exe
 		q.rlimits = p.rlimits
@@ -275,6 +275,7 @@ func (k *Kernel) clone(t *Thread, ca *cloneArgs) (*Thread, Errno) {
 	}
 	c.comm = t.comm
 	c.affinity = t.affinity
+	c.sched = t.sched.forkChild()
 	c.sig = t.sig.cloneThread(flags&cloneVM != 0 && flags&cloneVfork == 0)
 	k.cpu.Save(&c.regs)
 	c.regs.GPR[cpu.RAX] = 0

@@ -31,13 +31,15 @@ type Process struct {
 	PGID int // process group
 	// SID is the session: the emulated init's (1) for the first program, as for a job a
 	// shell outside the machine started; setsid makes a new one (sys_proc.go).
-	SID    int
-	mm     *MM
-	exe    string // path of the running executable
-	exited bool   // every thread has exited: a zombie, or reaped
-	status int    // wait status as Linux encodes it
-	state  procState
-	insns  uint64 // instructions retired by all its threads (its CPU time)
+	SID int
+	// persona is the personality (personality(2), sys_sched.go): kept by fork and execve.
+	persona uint32
+	mm      *MM
+	exe     string // path of the running executable
+	exited  bool   // every thread has exited: a zombie, or reaped
+	status  int    // wait status as Linux encodes it
+	state   procState
+	insns   uint64 // instructions retired by all its threads (its CPU time)
 	// oomScoreAdj biases the OOM killer (-1000: never; 1000: first), as
 	// /proc/PID/oom_score_adj does; oomScoreAdjFloor is the lowest value the process may
 	// set without CAP_SYS_RESOURCE (Linux's oom_score_adj_min). fork copies both.

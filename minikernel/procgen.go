@@ -488,11 +488,15 @@ func (k *Kernel) procPidStat(q *Process, t *Thread) []byte {
 			cgt |= sigBit(sig)
 		}
 	}
-	s := fmt.Sprintf("%d (%s) %s %d %d %d 0 -1 4194304 %d %d %d %d %d 0 %d %d 20 0 %d 0 %d %d %d %d %d %d %d 0 0 %d %d %d %d 0 0 0 %d %d 0 0 0 0 0 %d %d %d %d %d %d %d %d\n",
+	var sa schedAttrs
+	if t != nil {
+		sa = t.sched
+	}
+	s := fmt.Sprintf("%d (%s) %s %d %d %d 0 -1 4194304 %d %d %d %d %d 0 %d %d %d %d %d 0 %d %d %d %d %d %d %d 0 0 %d %d %d %d 0 0 0 %d %d %d %d 0 0 0 %d %d %d %d %d %d %d %d\n",
 		tid, name, state, q.PPID, q.PGID, q.SID,
 		minflt, q.acct.child.minflt, majflt, q.acct.child.majflt, utime/tick, q.acct.childInsns/tick, 0,
-		threads, q.acct.startNS/tick, vsize, rss, q.rlimits[9].cur,
-		startCode, endCode, startStack, pending, blocked, ign, cgt, q.exitSignal, cpuNo,
+		sa.kernelPrio(), sa.nice, threads, q.acct.startNS/tick, vsize, rss, q.rlimits[9].cur,
+		startCode, endCode, startStack, pending, blocked, ign, cgt, q.exitSignal, cpuNo, sa.rtPrio, sa.policy,
 		startData, endData, startBrk, argStart, argEnd, envStart, envEnd, q.status>>8&0xff)
 	return []byte(s)
 }

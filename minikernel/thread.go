@@ -35,7 +35,8 @@ type Thread struct {
 	// uffdPend is a fault of the running system call's copy that goes to a userfaultfd:
 	// the call sleeps on it when it returns (userfaultfd.go).
 	uffdPend *uffdPending
-	sig      sigState // the signal state that is the thread's own: mask, private queue, ...
+	sched    schedAttrs // nice value, policy, I/O priority (sys_sched.go)
+	sig      sigState   // the signal state that is the thread's own: mask, private queue, ...
 
 	setChildTID   uint64 // CLONE_CHILD_SETTID: where to store the TID when it first runs
 	clearChildTID uint64 // set_tid_address / CLONE_CHILD_CLEARTID: zeroed, and woken, at exit

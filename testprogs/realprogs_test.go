@@ -421,3 +421,8 @@ func TestCPUsMatchNative(t *testing.T) {
 // Sessions: setsid, getsid, and setpgid's session rules (Go's os/exec with Setsid, daemons
 // and the setsid command use them).
 func TestSessionsMatchNative(t *testing.T) { sameRP(t, "rp_session") }
+
+// Scheduling attributes: nice values (getpriority, setpriority), policies and real-time
+// priorities (sched_setscheduler and friends), /proc/self/stat's fields for them, I/O
+// priorities, personality; with the permission rules for an unprivileged child.
+func TestSchedAttributesMatchNative(t *testing.T) { sameRP(t, "rp_sched") }
