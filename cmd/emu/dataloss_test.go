@@ -28,9 +28,38 @@ import (
 // ending is one run of hard_ending.
 type ending struct {
 	dir    string
+	files  map[string]string // filesLeft(dir)
 	stdout string
 	stderr string
 	code   int
+}
+
+// endingsFile holds hard_ending's native endings recorded on the reference host (x86-64
+// Linux), by test case: what a host that cannot run the x86-64 test programs (a real arm64
+// or macOS machine) compares with. VMEMU_NATIVE=update go test ./cmd/emu -run TestNoDataLost
+// rewrites it from live runs.
+const endingsFile = "testdata/native_endings.json"
+
+// recordedEnding is a native ending as recorded.
+type recordedEnding struct {
+	Files  map[string]string `json:"files"`
+	Stdout string            `json:"stdout"`
+	Code   int               `json:"code"`
+}
+
+// nativeEnding is hard_ending HOW's native ending for test case name: a live run where the
+// host can make one (recorded too under VMEMU_NATIVE=update), else (or under
+// VMEMU_NATIVE=recorded, as in testprogs) the recording.
+func nativeEnding(t *testing.T, name, how string, stop func(*exec.Cmd)) ending {
+	t.Helper()
+	if liveNative() {
+		e := runEnding(t, true, how, nil, stop)
+		saveNative(t, endingsFile, name, recordedEnding{Files: e.files, Stdout: e.stdout, Code: e.code})
+		return e
+	}
+	var r recordedEnding
+	loadNative(t, endingsFile, name, &r)
+	return ending{files: r.Files, stdout: r.Stdout, code: r.Code}
 }
 
 // runEnding runs hard_ending HOW natively or under emu (with emuFlags), calls stop once it
@@ -80,7 +109,7 @@ func runEnding(t *testing.T, native bool, how string, emuFlags []string, stop fu
 	case <-time.After(30 * time.Second):
 		t.Fatalf("%s: still running after 30s", how)
 	}
-	e := ending{dir: dir, stdout: strings.Join(got, "\n"), stderr: stderr.String()}
+	e := ending{dir: dir, files: filesLeft(t, dir), stdout: strings.Join(got, "\n"), stderr: stderr.String()}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		ws := ee.Sys().(syscall.WaitStatus)
@@ -150,15 +179,15 @@ func TestNoDataLostHoweverTheRunEnds(t *testing.T) {
 		{"SIGTERM to a busy emu", "loop", signalAfterReady(syscall.SIGTERM)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			want := runEnding(t, true, tc.how, nil, tc.stop)
+			want := nativeEnding(t, tc.name, tc.how, tc.stop)
 			got := runEnding(t, false, tc.how, nil, tc.stop)
-			assert.Equal(t, filesLeft(t, want.dir), filesLeft(t, got.dir), "files left")
+			assert.Equal(t, want.files, got.files, "files left")
 			if tc.how == "fork" {
 				// The child's stores through the shared mapping are in the file too.
 				b, _ := os.ReadFile(filepath.Join(got.dir, "mapped"))
 				assert.Equal(t, "ABCDEFGHIJ", string(b[4096:4106]))
 			} else {
-				assert.Equal(t, pattern(), filesLeft(t, got.dir)["mapped"])
+				assert.Equal(t, pattern(), got.files["mapped"])
 			}
 			assert.Equal(t, want.stdout, got.stdout, "standard output")
 			assert.Equal(t, want.code, got.code, "exit code; emu's stderr: %s", got.stderr)
@@ -170,7 +199,7 @@ func TestNoDataLostHoweverTheRunEnds(t *testing.T) {
 // a small machine. Natively the program would run on (or eat the host's memory); killed,
 // it leaves the files these runs must leave too.
 func TestNoDataLostWhenEmuEndsTheRun(t *testing.T) {
-	want := runEnding(t, true, "pause", nil, signalAfterReady(syscall.SIGKILL))
+	want := nativeEnding(t, "SIGKILL to emu", "pause", signalAfterReady(syscall.SIGKILL))
 	for _, tc := range []struct {
 		name  string
 		how   string
@@ -184,7 +213,7 @@ func TestNoDataLostWhenEmuEndsTheRun(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := runEnding(t, false, tc.how, tc.flags, nil)
-			assert.Equal(t, filesLeft(t, want.dir), filesLeft(t, got.dir), "files left")
+			assert.Equal(t, want.files, got.files, "files left")
 			assert.Equal(t, "ready", got.stdout)
 			assert.Equal(t, tc.code, got.code, "stderr: %s", got.stderr)
 			assert.Contains(t, got.stderr, tc.say)

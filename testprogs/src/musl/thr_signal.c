@@ -93,9 +93,13 @@ static void *spin(void *arg) {
 		sched_yield();
 	return NULL;
 }
+/* The first thread's exit clears this and wakes its futex (set_tid_address), so the other
+   thread exits after it whatever the host's scheduler does. */
+static volatile int first_alive;
+#define FUTEX_WAIT_ 0 /* FUTEX_WAIT (linux/futex.h, which musl-gcc does not see) */
 static void *exit_later(void *arg) {
-	for (int i = 0; i < 100; i++)
-		sched_yield();
+	while (first_alive)
+		syscall(SYS_futex, &first_alive, FUTEX_WAIT_, 1, NULL, NULL, 0);
 	syscall(SYS_exit, (int)(intptr_t)arg); /* this thread only */
 	return NULL;
 }
@@ -188,7 +192,9 @@ int main(int argc, char **argv) {
 	printf("sigwait in a thread took signal %d\n", (int)(intptr_t)ret);
 
 	pid_t c = fork();
-	if (c == 0) { /* each thread exits on its own: the status is the first thread's */
+	if (c == 0) { /* each thread exits on its own, the first one first */
+		first_alive = 1;
+		syscall(SYS_set_tid_address, &first_alive);
 		pthread_create(&t[0], NULL, exit_later, (void *)9);
 		syscall(SYS_exit, 7);
 	}
