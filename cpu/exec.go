@@ -680,30 +680,11 @@ blocks:
 				}
 				if in.op <= opCmpJccRI {
 					c.lazy(lzSub, in.size, a, v, (a-v)&sizeMask[in.size&15])
-					// The commonest conditions written out; condSub has them all.
-					switch in.sub {
-					case ccB:
-						taken = a < v
-					case ccAE:
-						taken = a >= v
-					case ccE:
-						taken = a == v
-					case ccNE:
-						taken = a != v
-					default:
-						taken = condSub(in.sub, a, v, in.size)
-					}
+					taken = condSub(in.sub, a, v, in.size)
 				} else {
 					r := a & v
 					c.lazy(lzLogic, in.size, r, r, r)
-					switch in.sub {
-					case ccE:
-						taken = r == 0
-					case ccNE:
-						taken = r != 0
-					default:
-						taken = condLogic(in.sub, r, in.size)
-					}
+					taken = condLogic(in.sub, r, in.size)
 				}
 				if taken {
 					t := c.target(&insts[i+1])

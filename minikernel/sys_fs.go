@@ -691,6 +691,12 @@ func sysUtimensat(k *Kernel, p *Process, a *[6]uint64) int64 {
 			}
 		}
 	}
+	return k.utimensAt(p, a[0], a[1], times, flags)
+}
+
+// utimensAt is utimensat with the times read already (nil: both now).
+func (k *Kernel) utimensAt(p *Process, dirfd, path uint64, times *[4]int64, flags uint64) int64 {
+	a := [6]uint64{dirfd, path}
 	fd := -1
 	if a[1] == 0 {
 		f := fdArg(p, a[0])
@@ -719,6 +725,48 @@ func sysUtimensat(k *Kernel, p *Process, a *[6]uint64) int64 {
 		fd = t.fd
 	}
 	return -int64(k.setTimes(fd, times))
+}
+
+// utimes(path, times) and futimesat(dirfd, path, times): utimensat with two struct timevals
+// (microseconds 0..999999, else EINVAL; NULL is now; futimesat with no path acts on dirfd),
+// and utime(path, times) with a struct utimbuf (whole seconds). fs/utimes.c.
+func sysUtimes(k *Kernel, p *Process, a *[6]uint64) int64 {
+	return k.futimesat(p, fdcwdArg, a[0], a[1])
+}
+
+func sysFutimesat(k *Kernel, p *Process, a *[6]uint64) int64 {
+	return k.futimesat(p, a[0], a[1], a[2])
+}
+
+func (k *Kernel) futimesat(p *Process, dirfd, path, tv uint64) int64 {
+	var times *[4]int64
+	if tv != 0 {
+		var b [32]byte
+		if _, ok := k.copyIn(p, tv, b[:]); !ok {
+			return -int64(EFAULT)
+		}
+		times = &[4]int64{}
+		for i := 0; i < 2; i++ {
+			sec, usec := int64(le.Uint64(b[16*i:])), int64(le.Uint64(b[16*i+8:]))
+			if usec < 0 || usec >= 1_000_000 {
+				return -int64(EINVAL)
+			}
+			times[2*i], times[2*i+1] = sec, usec*1000
+		}
+	}
+	return k.utimensAt(p, dirfd, path, times, 0)
+}
+
+func sysUtime(k *Kernel, p *Process, a *[6]uint64) int64 {
+	var times *[4]int64
+	if a[1] != 0 {
+		var b [16]byte
+		if _, ok := k.copyIn(p, a[1], b[:]); !ok {
+			return -int64(EFAULT)
+		}
+		times = &[4]int64{int64(le.Uint64(b[:])), 0, int64(le.Uint64(b[8:])), 0}
+	}
+	return k.utimensAt(p, fdcwdArg, a[0], times, 0)
 }
 
 // setTimes sets the times of the file open on the host descriptor fd as utimensat does,

@@ -426,3 +426,6 @@ func TestSessionsMatchNative(t *testing.T) { sameRP(t, "rp_session") }
 // priorities (sched_setscheduler and friends), /proc/self/stat's fields for them, I/O
 // priorities, personality; with the permission rules for an unprivileged child.
 func TestSchedAttributesMatchNative(t *testing.T) { sameRP(t, "rp_sched") }
+
+// utimes, utime and futimesat, the older forms of utimensat.
+func TestUtimesMatchNative(t *testing.T) { sameRP(t, "rp_utimes") }
