@@ -3,6 +3,7 @@ package testcheck
 import (
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 )
@@ -16,8 +17,16 @@ import (
 const ExecEnv = "VMEMU_TEST_EXEC"
 
 // Runner is the command (split at spaces) that runs programs built for this test binary's
-// architecture, from ExecEnv; empty where they run directly.
-func Runner() []string { return strings.Fields(os.Getenv(ExecEnv)) }
+// architecture: what ExecEnv says; else, where this host cannot exec such a program itself
+// (no binfmt_misc entry for it: plain `GOARCH=arm64 go test -exec qemu-aarch64 ./...`),
+// the qemu-user program for the architecture if it is installed; else nothing (they run
+// directly).
+func Runner() []string {
+	if r := strings.Fields(os.Getenv(ExecEnv)); len(r) > 0 {
+		return r
+	}
+	return foundRunner()
+}
 
 // Command returns a command that runs the program at path, built for this test binary's
 // architecture (the test binary itself, an emu a test built), with args: through Runner
@@ -80,4 +89,16 @@ func WithoutRunnerLines(stderr string) string {
 		}
 	}
 	return b.String()
+}
+
+// UnderUserEmulator reports whether this test binary runs under a user-mode emulator
+// (qemu-user): the host kernel's architecture (/proc/sys/kernel/arch, Linux 5.x and
+// later) is not the one the binary was built for.
+func UnderUserEmulator() bool {
+	b, err := os.ReadFile("/proc/sys/kernel/arch")
+	if err != nil {
+		return false
+	}
+	want := map[string]string{"amd64": "x86_64", "arm64": "aarch64", "386": "i686"}[runtime.GOARCH]
+	return want != "" && strings.TrimSpace(string(b)) != want
 }
