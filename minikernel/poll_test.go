@@ -13,11 +13,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// slowReader reads r in small bites with pauses, so that the writer at the other end of a
-// host pipe finds it full again and again; it returns what it read.
-func slowReader(r io.Reader) <-chan []byte {
+// slowReader reads the host pipe r in small bites with pauses, once start is closed, and
+// returns what it read.
+func slowReader(r io.Reader, start <-chan struct{}) <-chan []byte {
 	done := make(chan []byte, 1)
 	go func() {
+		<-start
 		var got bytes.Buffer
 		buf := make([]byte, 16<<10)
 		for {
@@ -33,6 +34,22 @@ func slowReader(r io.Reader) <-chan []byte {
 	return done
 }
 
+// gateWriter collects what is written to it and closes seen once it holds text.
+type gateWriter struct {
+	bytes.Buffer
+	text string
+	seen chan struct{}
+}
+
+func (g *gateWriter) Write(b []byte) (int, error) {
+	n, err := g.Buffer.Write(b)
+	if g.seen != nil && bytes.Contains(g.Bytes(), []byte(g.text)) {
+		close(g.seen)
+		g.seen = nil
+	}
+	return n, err
+}
+
 // A program that polls a full host pipe for room together with a pipe of its own (as
 // xz -T2 polls its output and its self-pipe) wakes when the host reader makes room: host
 // descriptors wake a poller also when it sleeps on the machine's own queues. It used to
@@ -46,9 +63,10 @@ func TestPollWakesOnAHostPipeBesideAGuestPipe(t *testing.T) {
 	r, w, err := os.Pipe()
 	require.NoError(t, err)
 	defer r.Close()
-	got := slowReader(r)
-	var errb bytes.Buffer
-	k, err := New(Config{RAM: 64 << 20, Stdout: w, Stderr: &errb})
+	full := make(chan struct{})
+	errb := &gateWriter{text: "waiting for room", seen: full}
+	got := slowReader(r, full) // only once the program found the pipe full
+	k, err := New(Config{RAM: 64 << 20, Stdout: w, Stderr: errb})
 	require.NoError(t, err)
 	defer k.Close()
 	_, err = k.Spawn(progs+"musl_poll_hostpipe", []string{"poll_hostpipe"}, nil)
@@ -58,7 +76,7 @@ func TestPollWakesOnAHostPipeBesideAGuestPipe(t *testing.T) {
 	k.Close()
 	w.Close()
 	assert.Equal(t, 0, code)
-	assert.Equal(t, "wrote 1048576 bytes, waiting for room\n", errb.String(), "it had to wait for the reader")
+	assert.Equal(t, "standard output full: waiting for room\nwrote 1048576 bytes\n", errb.String())
 	assert.True(t, bytes.Equal(want, <-got), "what the reader got")
 
 }
