@@ -4,20 +4,33 @@ package minikernel
 
 import (
 	"bytes"
-	"io"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
+// hostFIONREAD is the host's FIONREAD ioctl (the bytes waiting in a pipe): Linux's, or BSD's.
+var hostFIONREAD = map[bool]uint{true: 0x541b, false: 0x4004667f}[runtime.GOOS == "linux"]
+
 // slowReader reads r in small bites with pauses, so that the writer at the other end of a
-// host pipe finds it full again and again; it returns what it read.
-func slowReader(r io.Reader) <-chan []byte {
+// host pipe finds it full again and again; it returns what it read. It starts only once
+// the pipe has been full for half a second (or after 30 s), so that the writer found it
+// full however slowly the host runs it: under qemu-user a reader that started at once
+// kept ahead of the emulated writer.
+func slowReader(r *os.File) <-chan []byte {
 	done := make(chan []byte, 1)
 	go func() {
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if n, err := unix.IoctlGetInt(int(r.Fd()), hostFIONREAD); err != nil || n >= 64<<10 {
+				time.Sleep(500 * time.Millisecond)
+				break
+			}
+		}
 		var got bytes.Buffer
 		buf := make([]byte, 16<<10)
 		for {
