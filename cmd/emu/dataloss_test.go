@@ -227,6 +227,11 @@ func TestNoDataLostWhenEmuEndsTheRun(t *testing.T) {
 // file's contents at the end.
 func coherentRun(t *testing.T, native bool, mode string, setup, host func(path string)) ([]string, []byte) {
 	t.Helper()
+	if native && !liveNative() {
+		var r recordedCoherent
+		loadNative(t, coherentFile, t.Name(), &r)
+		return r.Lines, r.File
+	}
 	path := filepath.Join(t.TempDir(), "f")
 	if setup != nil {
 		setup(path)
@@ -252,7 +257,20 @@ func coherentRun(t *testing.T, native bool, mode string, setup, host func(path s
 	require.Equal(t, "exit 0", how, "stderr %s", p.errb.String())
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
+	if native {
+		saveNative(t, coherentFile, t.Name(), recordedCoherent{Lines: append(p.out, rest...), File: b})
+	}
 	return append(p.out, rest...), b
+}
+
+// coherentFile holds the native runs of hard_coherent (coherentRun, hostTruncates)
+// recorded on the reference host by test name.
+const coherentFile = "testdata/native_coherent.json"
+
+// recordedCoherent is a native coherentRun.
+type recordedCoherent struct {
+	Lines []string `json:"lines"`
+	File  []byte   `json:"file"`
 }
 
 // Item 5: no lost update. The guest stores through a shared mapping, a host process writes
@@ -313,6 +331,12 @@ func hostTruncates(t *testing.T, mode string) {
 	ends := map[bool]string{}
 	outs := map[bool][]string{}
 	for _, native := range []bool{true, false} {
+		if native && !liveNative() {
+			var r recordedSession
+			loadNative(t, coherentFile, t.Name(), &r)
+			outs[native], ends[native] = r.Lines, r.End
+			continue
+		}
 		path := filepath.Join(t.TempDir(), "f")
 		p := startProc(t, native, "musl_hard_coherent", mode, path)
 		p.expect("before: x x")
@@ -322,6 +346,9 @@ func hostTruncates(t *testing.T, mode string) {
 		require.NoError(t, err)
 		rest, how := p.end()
 		outs[native], ends[native] = append(p.out, rest...), how
+		if native {
+			saveNative(t, coherentFile, t.Name(), recordedSession{Lines: outs[native], End: how})
+		}
 	}
 	assert.Equal(t, outs[true], outs[false])
 	// Killed by SIGBUS: natively the process itself; under emu the guest, and emu exits
