@@ -589,6 +589,22 @@ func sysRecvfrom(k *Kernel, p *Process, a *[6]uint64) int64 {
 // message at a time (struct mmsghdr: a msghdr and its length), the count sent or received
 // returned; an error after the first message ends the batch with the count so far.
 func sysSendmmsg(k *Kernel, p *Process, a *[6]uint64) int64 {
+	return k.doMmsg(p, a, func(f *File, s sockOps, m *msghdr, flags int) int64 {
+		return k.doSendmsg(p, f, s, m, flags)
+	})
+}
+
+func sysRecvmmsg(k *Kernel, p *Process, a *[6]uint64) int64 {
+	return k.doMmsg(p, a, func(f *File, s sockOps, m *msghdr, flags int) int64 {
+		return s.recvmsg(k, p, f, m, flags)
+	})
+}
+
+// doMmsg is sendmmsg's and recvmmsg's loop over the vector: one (send or receive) for each
+// struct mmsghdr, whose msg_len it sets. The messages after the first never block (Linux
+// blocks for each unless recvmmsg has MSG_WAITFORONE; the README says so), and recvmmsg's
+// timeout is not applied.
+func (k *Kernel) doMmsg(p *Process, a *[6]uint64, one func(f *File, s sockOps, m *msghdr, flags int) int64) int64 {
 	f, s, e := sockArg(p, a[0])
 	if e != 0 {
 		return -int64(e)
@@ -604,37 +620,7 @@ func sysSendmmsg(k *Kernel, p *Process, a *[6]uint64) int64 {
 			}
 			return -int64(e)
 		}
-		r := k.doSendmsg(p, f, s, m, int(int32(a[3]))|msgDontwaitIf(i > 0))
-		if r < 0 {
-			if i > 0 {
-				break
-			}
-			return r
-		}
-		var b [4]byte
-		le.PutUint32(b[:], uint32(r))
-		k.copyOut(p, va+56, b[:])
-	}
-	return int64(i)
-}
-
-func sysRecvmmsg(k *Kernel, p *Process, a *[6]uint64) int64 {
-	f, s, e := sockArg(p, a[0])
-	if e != 0 {
-		return -int64(e)
-	}
-	vlen := min(a[2], 1024)
-	var i uint64
-	for ; i < vlen; i++ {
-		va := a[1] + 64*i
-		m, e := k.readMsghdr(p, va)
-		if e != 0 {
-			if i > 0 {
-				break
-			}
-			return -int64(e)
-		}
-		r := s.recvmsg(k, p, f, m, int(int32(a[3]))|msgDontwaitIf(i > 0))
+		r := one(f, s, m, int(int32(a[3]))|msgDontwaitIf(i > 0))
 		if r < 0 {
 			if i > 0 {
 				break
