@@ -386,16 +386,7 @@ func (k *Kernel) procStatus(q *Process, t *Thread) []byte {
 			threads++
 		}
 	}
-	var ign, cgt uint64
-	for sig := 1; sig <= numSignals; sig++ {
-		switch q.sig.act[sig].handler {
-		case sigDFL:
-		case sigIGN:
-			ign |= sigBit(sig)
-		default:
-			cgt |= sigBit(sig)
-		}
-	}
+	ign, cgt := q.sigDispositions()
 	var pnd, blk uint64
 	if t != nil {
 		pnd, blk = t.sig.private.set, t.sig.mask
@@ -478,16 +469,7 @@ func (k *Kernel) procPidStat(q *Process, t *Thread) []byte {
 	if t != nil {
 		blocked, pending = t.sig.mask, t.sig.private.set|q.sig.shared.set
 	}
-	var ign, cgt uint64
-	for sig := 1; sig <= numSignals; sig++ {
-		switch q.sig.act[sig].handler {
-		case sigDFL:
-		case sigIGN:
-			ign |= sigBit(sig)
-		default:
-			cgt |= sigBit(sig)
-		}
-	}
+	ign, cgt := q.sigDispositions()
 	var sa schedAttrs
 	if t != nil {
 		sa = t.sched
@@ -811,4 +793,19 @@ func (k *Kernel) procLoadavg() []byte {
 		}
 	}
 	return []byte(fmt.Sprintf("0.00 0.00 0.00 %d/%d %d\n", running, len(k.runq), k.nextPID-1))
+}
+
+// sigDispositions returns the sets of signals q ignores and catches (SigIgn and SigCgt in
+// /proc/PID/status, fields 34 and 35 of stat).
+func (q *Process) sigDispositions() (ign, cgt uint64) {
+	for sig := 1; sig <= numSignals; sig++ {
+		switch q.sig.act[sig].handler {
+		case sigDFL:
+		case sigIGN:
+			ign |= sigBit(sig)
+		default:
+			cgt |= sigBit(sig)
+		}
+	}
+	return ign, cgt
 }
