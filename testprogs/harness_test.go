@@ -123,8 +123,25 @@ func runHost(t *testing.T, prog string, stdin string, args ...string) result {
 // emuConfig adjusts the machine for one emulated run.
 type emuConfig func(*minikernel.Config)
 
-// runEmu runs prog on the emulator (64 MiB of RAM unless a config says otherwise).
+// runEmu runs prog on the emulator (256 MiB of RAM unless a config says otherwise).
 func runEmu(t *testing.T, prog string, stdin string, args []string, cfgs ...emuConfig) result {
+	t.Helper()
+	return runEmuObserved(t, prog, stdin, args, nil, cfgs...)
+}
+
+// keepEvents is an observer that appends every event of kind to *to.
+func keepEvents(kind minikernel.EventKind, to *[]minikernel.Event) minikernel.Observer {
+	return func(e *minikernel.Event) {
+		if e.Kind == kind {
+			*to = append(*to, *e)
+		}
+	}
+}
+
+// runEmuObserved is runEmu with obs (unless nil) subscribed to the kernel's events from
+// before the program starts.
+func runEmuObserved(t *testing.T, prog string, stdin string, args []string, obs minikernel.Observer,
+	cfgs ...emuConfig) result {
 	t.Helper()
 	var out, errb, log bytes.Buffer
 	cfg := minikernel.Config{RAM: 256 << 20, Stdin: strings.NewReader(stdin), Stdout: &out,
@@ -136,6 +153,9 @@ func runEmu(t *testing.T, prog string, stdin string, args []string, cfgs ...emuC
 	require.NoError(t, err)
 	t.Cleanup(func() { k.Close() })
 	stats := k.CollectStats()
+	if obs != nil {
+		k.Subscribe(obs)
+	}
 	_, err = k.Spawn(binPath(t, prog), append([]string{prog}, args...), env)
 	require.NoError(t, err)
 	code, err := k.Run()

@@ -4,7 +4,6 @@ package testprogs
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -158,22 +157,10 @@ func sameAsRecording(t *testing.T, name, why string) {
 func TestMembarrierMatchesNative(t *testing.T) {
 	sameRP(t, "rp_membarrier")
 	var ipis []minikernel.Event
-	var out, log bytes.Buffer
-	k, err := minikernel.New(minikernel.Config{RAM: 64 << 20, Stdout: &out, Log: &log, CPUs: 2})
-	require.NoError(t, err)
-	defer k.Close()
-	stats := k.CollectStats()
-	k.Subscribe(func(e *minikernel.Event) {
-		if e.Kind == minikernel.EvIPI {
-			ipis = append(ipis, *e)
-		}
-	})
-	_, err = k.Spawn(binPath(t, "musl_rp_membarrier"), []string{"rp_membarrier"}, env)
-	require.NoError(t, err)
-	_, err = k.Run()
-	require.NoError(t, err, log.String())
-	assert.Equal(t, runNative(t, "musl_rp_membarrier", "").Stdout, out.String())
-	s := stats.Snapshot()
+	r := runEmuObserved(t, "musl_rp_membarrier", "", nil, keepEvents(minikernel.EvIPI, &ipis),
+		func(c *minikernel.Config) { c.CPUs = 2 })
+	assert.Equal(t, runNative(t, "musl_rp_membarrier", "").Stdout, r.Stdout)
+	s := r.Stats
 	require.NotEmpty(t, ipis, "the spinner runs on the other CPU: membarrier interrupts it")
 	reasons := map[string]bool{}
 	for _, e := range ipis {

@@ -111,21 +111,8 @@ func TestTLBShootdown(t *testing.T) {
 	assert.Contains(t, got.Stdout, "mprotect(PROT_READ): the worker's next store faulted: SIGSEGV SEGV_ACCERR at the page: yes")
 
 	// The same run, watched: every shootdown is an event, and the statistics count them.
-	var out, log bytes.Buffer
-	k, err := minikernel.New(minikernel.Config{RAM: 64 << 20, Stdout: &out, Log: &log, CPUs: 2})
-	require.NoError(t, err)
-	defer k.Close()
-	stats := k.CollectStats()
-	k.Subscribe(func(e *minikernel.Event) {
-		if e.Kind == minikernel.EvShootdown {
-			shootdowns = append(shootdowns, *e)
-		}
-	})
-	_, err = k.Spawn(binPath(t, "musl_tlb_shootdown"), []string{"tlb_shootdown"}, env)
-	require.NoError(t, err)
-	_, err = k.Run()
-	require.NoError(t, err)
-	s := stats.Snapshot()
+	r := runEmuObserved(t, "musl_tlb_shootdown", "", nil, keepEvents(minikernel.EvShootdown, &shootdowns), watch)
+	s := r.Stats
 	require.NotEmpty(t, shootdowns)
 	assert.Equal(t, uint64(len(shootdowns)), s.Shootdowns.ShootdownsSent, "one event per shootdown")
 	assert.Equal(t, s.Shootdowns.ShootdownsSent, s.Shootdowns.ShootdownIPIs, "one target each: CPU 1")
@@ -140,7 +127,7 @@ func TestTLBShootdown(t *testing.T) {
 	assert.True(t, reasons["munmap"] && reasons["mprotect"], "%v", reasons)
 
 	// The teaching switch: no interrupt, and the worker keeps storing through its TLB.
-	r := runEmu(t, "musl_tlb_shootdown", "", nil, watch, func(c *minikernel.Config) { c.NoShootdown = true })
+	r = runEmu(t, "musl_tlb_shootdown", "", nil, watch, func(c *minikernel.Config) { c.NoShootdown = true })
 	assert.Equal(t, "munmap: the worker stored 100000 more times through a stale TLB entry, and never faulted\n"+
 		"mprotect(PROT_READ): the worker stored 100000 more times through a stale TLB entry, and never faulted\n", r.Stdout)
 	assert.Equal(t, 0, r.Code, "the stale stores land in parked frames: emu and the program go on")
