@@ -314,13 +314,7 @@ func TestWebPageShootdownOnTwoCPUs(t *testing.T) {
 // tree shows the faulting PTE as a swap entry with its slot where the walk stopped, and the
 // frames' heading counts the swap slots in use; one step later the page is present again.
 func TestWebPageSwappedPages(t *testing.T) {
-	ws := startWeb(t, "break fault swap-in\ncontinue\n", "--ram", "16M", "--swap", "64M",
-		progs+"musl_mem_pressure", filepath.Join(t.TempDir(), "mapped"))
-	var st state
-	require.Eventually(t, func() bool {
-		ws.get("/api/state", &st)
-		return st.Stop != nil
-	}, 60*time.Second, 50*time.Millisecond, "the stop at a swap-in fault:\n%s", ws.stdout)
+	ws, _ := startAtSwapIn(t)
 
 	ctx := browser(t)
 	do(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ws.url))

@@ -625,11 +625,10 @@ func swapUsers(t *testing.T, text string) (slots map[uint64]uint64, pages map[st
 	return slots, pages
 }
 
-// With little RAM and a swap area, stopped at a swap-in fault of musl_mem_pressure: every
-// page the JSON endpoint shows swapped (in each process's VMA runs) is a page the swap
-// command names, and the other way round; the tree's entry for each holds that slot; the
-// walk stops at the faulting address's swap entry; after the step the page is present.
-func TestWebSwappedPagesAgreeWithTheSwapView(t *testing.T) {
+// startAtSwapIn starts musl_mem_pressure with 16 MiB of RAM and a swap area under the web
+// view, stopped at its first swap-in fault, and returns the session and the state there.
+func startAtSwapIn(t *testing.T) (*webSession, state) {
+	t.Helper()
 	ws := startWeb(t, "break fault swap-in\ncontinue\n", "--ram", "16M", "--swap", "64M",
 		progs+"musl_mem_pressure", filepath.Join(t.TempDir(), "mapped"))
 	var st state
@@ -637,6 +636,15 @@ func TestWebSwappedPagesAgreeWithTheSwapView(t *testing.T) {
 		ws.get("/api/state", &st)
 		return st.Stop != nil
 	}, 60*time.Second, 50*time.Millisecond, "the stop at a swap-in fault:\n%s", ws.stdout)
+	return ws, st
+}
+
+// With little RAM and a swap area, stopped at a swap-in fault of musl_mem_pressure: every
+// page the JSON endpoint shows swapped (in each process's VMA runs) is a page the swap
+// command names, and the other way round; the tree's entry for each holds that slot; the
+// walk stops at the faulting address's swap entry; after the step the page is present.
+func TestWebSwappedPagesAgreeWithTheSwapView(t *testing.T) {
+	ws, st := startAtSwapIn(t)
 	require.Equal(t, "swap-in", st.Stop.Outcome)
 
 	text := ws.command("swap")
