@@ -95,13 +95,13 @@ func (c *CPU) syncMicro() {
 // oneFill handles a TLB whose only change since generation old is one fill, by forgetting
 // the pages it can have changed, and reports whether that was the case.
 func (c *CPU) oneFill(t *tlb.TLB, old, now uint64) bool {
-	gen, written, replaced := t.LastFill()
+	gen, written, rvpn, rsize, replaced := t.LastFillPages()
 	if now != old+1 || gen != now {
 		return false
 	}
 	c.forgetPages(t, written.VPN, written.Size)
-	if replaced.Valid() {
-		c.forgetPages(t, replaced.VPN, replaced.Size)
+	if replaced {
+		c.forgetPages(t, rvpn, rsize)
 	}
 	return true
 }

@@ -15,6 +15,7 @@
 package mmu
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/vmemu/vmemu/internal/phase"
@@ -133,6 +134,7 @@ type MMU struct {
 	fault   Fault  // the last fault, returned by pointer so faults do not allocate
 	last    *tlb.Entry
 	walked  WalkRecord // the most recent hardware walk (LastWalk)
+	result  walkResult // what the most recent hardware walk found besides its entries
 
 	watches []Watchpoint // data watchpoints (watch.go)
 	hit     WatchHit
@@ -491,9 +493,10 @@ type Level struct {
 // Name returns "PML4E", "PDPTE", "PDE" or "PTE".
 func (l Level) Name() string { return levelNames[l.Level] }
 
-// walkResult is what resolving a linear address through the tables found.
+// walkResult is what resolving a linear address through the tables found, besides the
+// entries read (which resolveFrom stores where its caller says: for a hardware walk, straight
+// into the walk record).
 type walkResult struct {
-	levels [4]Level
 	perms  [4]tlb.Perm // the permissions combined down to each level read
 	n      int         // how many levels were read
 	pa     uint64
@@ -504,34 +507,39 @@ type walkResult struct {
 }
 
 // resolve reads the paging structures for va and applies the checks of SDM Vol. 3A 4.5 and
-// 4.6 for acc, with no side effects.
-func (m *MMU) resolve(va uint64, acc Access) walkResult {
-	return m.resolveFrom(va, acc, 4, m.cr3&uint64(PTEAddrMask)&^m.rsvd, tlb.PermWrite|tlb.PermUser)
+// 4.6 for acc, with no side effects. The entries read go to levels, the rest to r.
+func (m *MMU) resolve(va uint64, acc Access, levels *[4]Level, r *walkResult) {
+	m.resolveFrom(va, acc, 4, m.cr3&uint64(PTEAddrMask)&^m.rsvd, tlb.PermWrite|tlb.PermUser, levels, r)
 }
 
 // resolveFrom is resolve starting at level (4 down to 1) in the table at physical address
 // table, with the permissions perm combined over the levels above: where a
 // paging-structure-cache entry lets the walk begin.
-func (m *MMU) resolveFrom(va uint64, acc Access, start int, table uint64, perm tlb.Perm) walkResult {
-	var r walkResult
+//
+// The result goes to *r, which the caller reads field by field: a walkResult built here and
+// returned by value was copied out with 16-byte moves the host's store buffer cannot forward
+// from the narrower stores that built it, a stall of tens of cycles on every TLB miss.
+func (m *MMU) resolveFrom(va uint64, acc Access, start int, table uint64, perm tlb.Perm, levels *[4]Level, r *walkResult) {
+	*r = walkResult{}
+	mem := m.ram.Bytes()
 	for level := start; level >= 1; level-- {
 		idx := uint(va>>(12+9*(level-1))) & 511
 		ea := table + uint64(idx)*8
-		raw, err := m.ram.Read64(ea)
-		if err != nil {
-			raw = ^uint64(0) // no memory answers: the bus reads all ones
+		raw := ^uint64(0) // no memory answers: the bus reads all ones
+		if ea < uint64(len(mem)) && uint64(len(mem))-ea >= 8 {
+			raw = binary.LittleEndian.Uint64(mem[ea:])
 		}
 		e := PTE(raw)
-		r.levels[r.n] = Level{Level: level, Index: idx, EntryAddr: ea, Entry: e}
+		levels[r.n&3] = Level{Level: level, Index: idx, EntryAddr: ea, Entry: e}
 		r.n++
 		if e&PTEPresent == 0 {
 			r.failed = true
-			return r
+			return
 		}
 		leaf := level == 1 || (level <= 3 && e&PTEPageSize != 0)
 		if m.reserved(e, level, leaf) {
 			r.failed, r.code = true, ErrPresent|ErrReserved
-			return r
+			return
 		}
 		if e&PTEWrite == 0 {
 			perm &^= tlb.PermWrite
@@ -542,7 +550,7 @@ func (m *MMU) resolveFrom(va uint64, acc Access, start int, table uint64, perm t
 		if e&PTENoExec != 0 {
 			perm |= tlb.PermNoExec
 		}
-		r.perms[r.n-1] = perm
+		r.perms[(r.n-1)&3] = perm
 		if leaf {
 			r.size = tlb.PageSize(level - 1)
 			mask := r.size.Bytes() - 1
@@ -557,7 +565,7 @@ func (m *MMU) resolveFrom(va uint64, acc Access, start int, table uint64, perm t
 			if !m.allowed(perm, acc) {
 				r.failed, r.code = true, ErrPresent
 			}
-			return r
+			return
 		}
 		table = e.Addr()
 	}
@@ -589,23 +597,42 @@ func (m *MMU) reserved(e PTE, level int, leaf bool) bool {
 // The walk starts below the lowest paging-structure-cache entry for va, if any (SDM Vol. 3A
 // 4.10.3.3), and caches the entries above the leaf it read once their accessed flags are set.
 func (m *MMU) walk(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
-	prev := phase.Set(phase.MMU)
-	defer phase.Set(prev)
-	t.Stats.Walks++
-	var r walkResult
-	if level, table, perm := m.pscLookup(va); level != 0 {
-		r = m.resolveFrom(va, acc, level-1, table, perm)
-	} else {
-		r = m.resolve(va, acc)
+	if phase.Sampling() {
+		return m.walkSampled(va, acc, t)
 	}
-	m.walked = WalkRecord{VA: va, Access: acc, CR3: m.cr3, Levels: r.levels, N: r.n, Failed: r.failed, Count: m.walked.Count + 1}
+	return m.walkTables(va, acc, t)
+}
+
+// walkSampled is walkTables in phase MMU, for a sampler (emu run --stats).
+func (m *MMU) walkSampled(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
+	prev := phase.Set(phase.MMU)
+	pa, f := m.walkTables(va, acc, t)
+	phase.Set(prev) // (a trap that panics through here is caught by the CPU, which resets it)
+	return pa, f
+}
+
+// walkTables is walk. The entries it reads go straight into the walk record.
+func (m *MMU) walkTables(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
+	t.Stats.Walks++
+	w := &m.walked
+	oldN := w.N
+	r := &m.result
+	if level, table, perm := m.pscLookup(va); level != 0 {
+		m.resolveFrom(va, acc, level-1, table, perm, &w.Levels, r)
+	} else {
+		m.resolve(va, acc, &w.Levels, r)
+	}
+	for i := r.n; i < oldN; i++ {
+		w.Levels[i] = Level{} // the record holds only what this walk read
+	}
+	w.VA, w.Access, w.CR3, w.N, w.Failed, w.Code, w.Count = va, acc, m.cr3, r.n, r.failed, 0, w.Count+1
 	if r.failed {
 		f := m.pageFault(va, acc, r.code)
-		m.walked.Code = f.Code
+		w.Code = f.Code
 		return 0, f
 	}
 	for i := 0; i < r.n; i++ {
-		l := &r.levels[i]
+		l := &w.Levels[i]
 		want := l.Entry | PTEAccessed
 		if i == r.n-1 && acc&Write != 0 {
 			want |= PTEDirty
@@ -618,7 +645,7 @@ func (m *MMU) walk(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
 		}
 	}
 	mask := r.size.Bytes() - 1
-	m.last = t.Fill(tlb.Entry{VPN: (va &^ mask) >> 12, PFN: (r.pa &^ mask) >> 12, PCID: m.pcid, Size: r.size, Perm: r.perm})
+	m.last = t.FillPage((va&^mask)>>12, (r.pa&^mask)>>12, m.pcid, r.size, r.perm)
 	return r.pa, nil
 }
 
@@ -686,8 +713,10 @@ func (m *MMU) Inspect(va uint64, acc Access) WalkInfo {
 		w.Fault = Fault{Vector: VectorGP, Addr: va, Access: acc}
 		return w
 	}
-	r := m.resolve(va, acc)
-	w.Levels = append(w.Levels, r.levels[:r.n]...)
+	var levels [4]Level
+	var r walkResult
+	m.resolve(va, acc, &levels, &r)
+	w.Levels = append(w.Levels, levels[:r.n]...)
 	w.Size, w.Perm = r.size, r.perm
 	if r.failed {
 		w.Fault = Fault{Vector: VectorPF, Code: m.errorCode(acc, r.code), Addr: va, Access: acc}

@@ -69,8 +69,9 @@ func (e PSCEntry) String() string {
 var pscNames = [5]string{2: "PDE", 3: "PDPTE", 4: "PML4E"}
 
 type pscArray struct {
-	e    []PSCEntry
-	ways int
+	e       []PSCEntry
+	ways    int
+	setMask int // sets - 1 (sets are a power of two)
 }
 
 // NewPSC returns empty paging-structure caches of the given sizes.
@@ -88,6 +89,9 @@ func NewPSC(cfg PSCConfig) (*PSC, error) {
 			ways = 4
 		}
 		p.level[i] = pscArray{e: make([]PSCEntry, n), ways: ways}
+		if ways > 0 {
+			p.level[i].setMask = n/ways - 1
+		}
 	}
 	return p, nil
 }
@@ -104,8 +108,7 @@ func (p *PSC) set(level int, va uint64) []PSCEntry {
 	if a.ways == 0 {
 		return nil
 	}
-	sets := len(a.e) / a.ways
-	s := int(va>>pscShift(level)) & (sets - 1)
+	s := int(va>>pscShift(level)) & a.setMask
 	return a.e[s*a.ways : (s+1)*a.ways]
 }
 

@@ -222,6 +222,14 @@ func (t *TLB) LastFill() (gen uint64, written *Entry, replaced Entry) {
 	return t.fillGen, t.filled, t.replaced
 }
 
+// LastFillPages is LastFill for a processor's fast path, which needs only the pages: the
+// generation, the entry written, and the page number and size of the entry replaced (ok
+// false if the slot held none). (It copies no Entry: a whole entry just stored in pieces
+// and loaded back at once stalls the host's store forwarding.)
+func (t *TLB) LastFillPages() (gen uint64, written *Entry, replacedVPN uint64, replacedSize PageSize, ok bool) {
+	return t.fillGen, t.filled, t.replaced.VPN, t.replaced.Size, t.replaced.valid
+}
+
 // Hit records a lookup that found e, exactly as Lookup does when it returns e: the hit is
 // counted and the replacement state touched.
 //
@@ -382,51 +390,79 @@ func (t *TLB) victim(a *array, set int) int {
 // of that size). e.VPN and e.PFN must be aligned to e.Size. An entry already holding the
 // same page for the same PCID is replaced in place, and so is a global entry for the same
 // page (lookups under e.PCID would find it first and never see the new entry).
-func (t *TLB) Fill(e Entry) *Entry {
+func (t *TLB) Fill(e Entry) *Entry { return t.FillPage(e.VPN, e.PFN, e.PCID, e.Size, e.Perm) }
+
+// FillPage is Fill of the entry with these fields. (The MMU calls it on every TLB miss:
+// an Entry built field by field and passed by value is copied with wide moves the host
+// cannot forward from the narrow stores that built it, a stall on every fill.)
+func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *Entry {
 	a := &t.small
-	vpn := e.VPN
 	set := int(vpn & a.setMask)
-	e.large = false
-	if e.Size != Size4K {
+	large := false
+	if size != Size4K {
 		if len(t.large.entries) == 0 {
 			return nil
 		}
 		a, set = &t.large, 0
-		e.large = true
+		large = true
 	}
 	t.gen++
-	base := set * a.ways
-	w := -1
-	for i := 0; i < a.ways; i++ {
-		o := &a.entries[base+i]
-		if o.valid && o.VPN == vpn && o.Size == e.Size && (o.PCID == e.PCID || o.Perm&PermGlobal != 0) {
+	// One pass over the set finds an entry for the same page, else the first free way,
+	// else (LRU) the least recently used one: the first with the smallest age.
+	ways := a.entries[set*a.ways : (set+1)*a.ways]
+	w, free, lru, age := -1, -1, 0, ^uint64(0)
+	for i := range ways {
+		o := &ways[i]
+		if !o.valid {
+			if free < 0 {
+				free = i
+			}
+			continue
+		}
+		if o.VPN == vpn && o.Size == size && (o.PCID == pcid || o.Perm&PermGlobal != 0) {
 			w = i
 			break
 		}
+		if o.stamp < age {
+			lru, age = i, o.stamp
+		}
 	}
 	if w < 0 {
-		w = t.victim(a, set)
-		if old := &a.entries[base+w]; old.valid {
+		switch {
+		case free >= 0:
+			w = free
+		case t.plru:
+			w = t.victim(a, set)
+		default:
+			w = lru
+		}
+		if old := &ways[w]; old.valid {
 			t.Stats.Evictions++
 			if t.Observer != nil {
 				t.Observer(t, EvEvict, old)
 			}
 		}
 	}
-	e.valid = true
-	e.set, e.way = uint16(set), uint16(w)
-	t.replaced = a.entries[base+w]
-	if e.large && !t.replaced.valid {
+	base := set * a.ways
+	slot := &a.entries[base+w]
+	t.replaced = *slot
+	if large && !slot.valid {
 		t.largeValid++
 	}
-	a.entries[base+w] = e
-	t.fillGen, t.filled = t.gen, &a.entries[base+w]
-	t.touch(a, set, w)
+	slot.VPN, slot.PFN, slot.PCID, slot.Size, slot.Perm = vpn, pfn, pcid, size, perm
+	slot.valid, slot.large, slot.set, slot.way = true, large, uint16(set), uint16(w)
+	t.fillGen, t.filled = t.gen, slot
+	if t.plru {
+		t.touch(a, set, w)
+	} else {
+		t.clock++
+		slot.stamp = t.clock
+	}
 	t.Stats.Fills++
 	if t.Observer != nil {
-		t.Observer(t, EvFill, &a.entries[base+w])
+		t.Observer(t, EvFill, slot)
 	}
-	return &a.entries[base+w]
+	return slot
 }
 
 // InvalidatePage drops every entry that translates va for pcid and, when global is true,

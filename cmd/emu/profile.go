@@ -36,6 +36,7 @@ type phaseSampler struct {
 
 func startPhaseSampler() *phaseSampler {
 	s := &phaseSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	phase.StartSampling()
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(time.Millisecond)
@@ -57,6 +58,7 @@ func startPhaseSampler() *phaseSampler {
 func (s *phaseSampler) finish() (shares [phase.NumPhases]float64) {
 	close(s.stop)
 	<-s.done
+	phase.StopSampling()
 	var n uint64
 	for _, c := range s.counts {
 		n += c
