@@ -200,6 +200,10 @@ const (
 	opMovsR       // MOVS without REP, 64-bit addresses, no segment override
 	opStosR       // STOS without REP, 64-bit addresses
 	opRepMS       // REP MOVS or REP STOS: nothing when the count is zero, else the instruction as decoded
+	opAluRn       // dst(r8/r16, not AH..BH) op= register, immediate or [EA] (sub: any ALU operation)
+	opShiftRIn    // shl/shr/sar r8/r16, imm (count & 31 not zero; sub: the shift)
+	opNegRn       // neg r8/r16 (not AH..BH)
+	opBswapR      // bswap r32/r64
 
 	opCold  // first cold op; ops >= opCold dispatch through coldOps
 	opLimit = 512

@@ -439,7 +439,7 @@ blocks:
 				fallthrough
 			case opRolRI, opRorRI:
 				if in.hint&hFlagsDead == 0 {
-					c.execShift(&b.raw[i]) // CF and OF are read: the exact path sets them (never fused)
+					c.rotLive(in) // CF and OF are read (never fused)
 					break
 				}
 				// imm is a left count (int_fast.go: ROR's is turned around).
@@ -647,7 +647,8 @@ blocks:
 				c.r[RSP] = sp + 8
 				c.r[in.dst&15] = v
 
-			case opTestRIn, opCmpRIn, opShiftCL, opNegR, opCmovRR, opLoadSx, opTestMI, opMovzxRR, opMovsxRR, opSetccR, opCmpMR, opAluMR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP, opXmmA, opXmmMovmsk, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR:
+			case opTestRIn, opCmpRIn, opShiftCL, opNegR, opCmovRR, opLoadSx, opTestMI, opMovzxRR, opMovsxRR, opSetccR, opCmpMR, opAluMR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP, opXmmA, opXmmMovmsk, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR,
+				opAluRn, opShiftRIn, opNegRn, opBswapR:
 				c.execFast2(b, i, in)
 
 			case opRepMS:
@@ -1009,6 +1010,16 @@ func (c *CPU) execFast2(b *block, i int, in *inst) {
 	case opXmmCvtPS2DQ:
 		c.pos = i
 		c.xmmCvtPS2DQ(in, &b.raw[i])
+
+	// Integer fast ops of int_ops.go.
+	case opAluRn:
+		c.aluNarrow(i, in)
+	case opShiftRIn:
+		c.shiftNarrow(in)
+	case opNegRn:
+		c.negNarrow(in)
+	case opBswapR:
+		c.bswapR(in)
 	}
 }
 
@@ -1141,37 +1152,6 @@ func (c *CPU) aluRM(in *inst, v uint64) {
 	if in.sub != aluCmp {
 		c.r[in.dst&15] = res
 	}
-	c.lazy(kind, sz, a, v, res)
-}
-
-// aluMR executes opAluMR: [EA] op= src (a register, or the immediate), translating for
-// writing first as loadRMW does, so a read-only page faults before anything happens.
-func (c *CPU) aluMR(in *inst) {
-	va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
-	sz := in.size
-	m := sizeMask[sz&15]
-	v := in.imm
-	if in.form&fSrcImm == 0 {
-		v = c.r[in.src&15] & m
-	}
-	c.checkWrite(va, sz)
-	a := c.read(va, sz)
-	var res uint64
-	kind := uint8(lzLogic)
-	switch in.sub {
-	case aluAdd:
-		res, kind = a+v, lzAdd
-	case aluSub:
-		res, kind = a-v, lzSub
-	case aluAnd:
-		res = a & v
-	case aluOr:
-		res = a | v
-	default:
-		res = a ^ v
-	}
-	res &= m
-	c.write(va, sz, res)
 	c.lazy(kind, sz, a, v, res)
 }
 

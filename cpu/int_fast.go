@@ -147,6 +147,12 @@ func specialize(in *inst) {
 			in.op, in.imm = opCmpRIn, in.imm&sizeMask[in.size]
 			return
 		}
+		if (in.size == 1 || in.size == 2) && in.dst < 16 && in.form&fDstMem == 0 &&
+			(regSrc || imm || in.form&fSrcMem != 0 && fastEA(in)) {
+			toFastMem(in, opAluRn)
+			in.imm &= sizeMask[in.size]
+			return
+		}
 		if !wideReg(in) || in.form&fDstMem != 0 {
 			return
 		}
@@ -181,6 +187,11 @@ func specialize(in *inst) {
 			in.op, in.imm = opTest64RI+narrow, in.imm&sizeMask[in.size]
 		}
 	case opShift:
+		if (in.size == 1 || in.size == 2) && in.dst < 16 && in.form&(fDstMem|fSrcCL) == 0 && in.imm&31 != 0 &&
+			(in.sub == shShl || in.sub == shSal || in.sub == shShr || in.sub == shSar) {
+			in.op = opShiftRIn
+			return
+		}
 		if wideReg(in) && in.form&fDstMem == 0 && in.form&fSrcCL != 0 &&
 			(in.sub == shShl || in.sub == shSal || in.sub == shShr || in.sub == shSar) {
 			in.op = opShiftCL
@@ -227,6 +238,8 @@ func specialize(in *inst) {
 	case opNeg:
 		if wideReg(in) && in.form&fDstMem == 0 {
 			in.op = opNegR
+		} else if in.dst < 16 && in.form&fDstMem == 0 {
+			in.op = opNegRn
 		}
 	case opCmovcc:
 		if wideReg(in) && regSrc {
@@ -252,7 +265,9 @@ func specialize(in *inst) {
 			in.op = opRepMS
 		}
 	default:
-		if in.op >= opCold {
+		if in.op == opBswap && wideReg(in) && in.form&fDstMem == 0 {
+			in.op = opBswapR
+		} else if in.op >= opCold {
 			hotSSE(in)
 		}
 	}
@@ -275,8 +290,15 @@ func flagEffect(in *inst) int {
 		opMovRR64, opMovRR32, opMovRI, opLea64, opLea32, opLoad64, opLoad32, opLoadZx8,
 		opLoadZx16, opLoadSx32, opStore64, opStore32, opStoreI64, opStoreI32, opStore8, opStoreI8,
 		opPushR, opPopR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP,
-		opMovzxRR, opMovsxRR, opXmmA, opXmmMovmsk, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS:
+		opMovzxRR, opMovsxRR, opXmmA, opXmmMovmsk, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS, opBswapR:
 		return flNone
+	case opShiftRIn, opNegRn:
+		return flWrite
+	case opAluRn:
+		if in.sub == aluAdc || in.sub == aluSbb {
+			return flWrite | flRead
+		}
+		return flWrite
 	case opXmmComi:
 		return flWrite
 	case opSetccR, opCmovRR:

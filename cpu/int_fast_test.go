@@ -73,9 +73,12 @@ func TestBlockOptimizer(t *testing.T) {
 		{"a shift by a zero count changes no flags and stays generic",
 			[]byte{0x48, 0xc1, 0xe0, 0x00}, // shl rax, 0
 			[]uint16{opShift}, []bool{false}},
-		{"byte and 16-bit ALU stay generic",
-			[]byte{0x00, 0xd8, 0x66, 0x01, 0xd8}, // add al, bl ; add ax, bx
-			[]uint16{opALU, opALU}, []bool{false, false}},
+		{"byte and 16-bit ALU get the narrow fast op, AH..BH stay generic",
+			[]byte{0x00, 0xd8, 0x66, 0x01, 0xd8, 0x00, 0xdc, 0x40, 0x18, 0xf6, 0x0a, 0x06}, // add al, bl ; add ax, bx ; add ah, bl ; sbb sil, sil ; or al, [rsi]
+			[]uint16{opAluRn, opAluRn, opALU, opAluRn, opAluRn}, []bool{false, false, false, false, false}},
+		{"byte and 16-bit NEG and shifts by an immediate get narrow fast ops",
+			[]byte{0x66, 0x41, 0xc1, 0xe9, 0x08, 0x66, 0xf7, 0xd9, 0xd0, 0xf8, 0xc0, 0xe0, 0x00, 0xf6, 0xdc}, // shr r9w, 8 ; neg cx ; sar al, 1 ; shl al, 0 ; neg ah
+			[]uint16{opShiftRIn, opNegRn, opShiftRIn, opShift, opNeg}, []bool{false, false, false, false, false}},
 		{"FS-relative and 32-bit addresses stay generic",
 			[]byte{0x64, 0x48, 0x8b, 0x04, 0x25, 0x28, 0, 0, 0, 0x67, 0x8b, 0x06}, // mov rax, fs:[0x28] ; mov eax, [esi]
 			[]uint16{opMov, opMov}, []bool{false, false}},
@@ -308,4 +311,49 @@ func TestRepZeroCountDoesNothing(t *testing.T) {
 	require.Equal(t, uint8(VecPF), trap.Vector)
 	require.Equal(t, uint64(hostcpu.CodeAddr), trap.RIP)
 	require.Equal(t, uint64(2), r.GPR[RCX])
+}
+
+// The fast forms with memory operands look up the TLB as often as the instructions as
+// decoded do (a read-modify-write: the write check, the read, the write), so the TLB
+// statistics are the same either way: the raw path is forced by an instruction breakpoint
+// armed at an address never reached, as in TestLoopInPlaceExact.
+func TestFastMemoryFormsCountTLBLookups(t *testing.T) {
+	code := []byte{
+		0x48, 0x01, 0x07, // add [rdi], rax
+		0x48, 0x83, 0x6f, 0x08, 0x05, // sub qword [rdi+8], 5
+		0x83, 0x47, 0x10, 0x01, // add dword [rdi+16], 1
+		0x66, 0x83, 0x77, 0x18, 0x7f, // xor word [rdi+24], 0x7f
+		0x80, 0x4f, 0x1a, 0x40, // or byte [rdi+26], 0x40
+		0x0a, 0x07, // or al, [rdi]
+		0x66, 0x2b, 0x4f, 0x08, // sub cx, [rdi+8]
+		0xf6, 0x07, 0x01, // test byte [rdi], 1
+		0x48, 0x0f, 0xbe, 0x57, 0x10, // movsx rdx, byte [rdi+16]
+		0x48, 0x39, 0x47, 0x08, // cmp [rdi+8], rax
+		0xc3, // ret
+	}
+	type result struct {
+		regs       hostcpu.Regs
+		mem        []byte
+		itlb, dtlb tlb.Stats
+	}
+	run := func(armed bool) result {
+		tm := newTestMachine(t)
+		if armed {
+			tm.cpu.SetBreakpoints([]Breakpoint{{Space: tm.space(), Addr: hostcpu.CodeAddr + 0x800}})
+		}
+		r := regsWith(map[int]uint64{RAX: 0x1234_5678_9abc_def1, RCX: 77, RDI: hostcpu.DataAddr + 0x100})
+		mem := make([]byte, 0x200)
+		for i := range mem {
+			mem[i] = byte(i * 7)
+		}
+		trap := tm.run(code, &r, mem, 1000)
+		require.True(t, returned(trap), trap.String())
+		return result{r, mem, tm.mmu.ITLB.Stats, tm.mmu.DTLB.Stats}
+	}
+	want, got := run(true), run(false)
+	require.Equal(t, want.regs, got.regs)
+	require.Equal(t, want.mem, got.mem)
+	require.Equal(t, want.dtlb, got.dtlb, "DTLB")
+	require.Equal(t, want.itlb, got.itlb, "ITLB")
+	require.Equal(t, opAluMR, optimize(decodeSeq(t, code[:3]))[0].op, "the first one is a fast form")
 }
