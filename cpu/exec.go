@@ -1002,7 +1002,16 @@ func (c *CPU) execFast2(b *block, i int, in *inst) {
 		c.xmmInt(in)
 	case opXmmFP:
 		c.pos = i
-		c.xmmFP(in, &b.raw[i])
+		switch in.sub &^ 15 {
+		case xfPS:
+			c.xmmPS(in, &b.raw[i])
+		case xfPD:
+			c.xmmPD(in, &b.raw[i])
+		case xfSD:
+			c.xmmSD(in, &b.raw[i])
+		default:
+			c.xmmSS(in, &b.raw[i])
+		}
 	case opXmmA:
 		c.pos = i
 		c.xmmA(in, &b.raw[i])
