@@ -111,7 +111,10 @@ func signExtend(v uint64, size uint8) uint64 {
 	return uint64(int64(v<<sh) >> sh)
 }
 
-// run is the interpreter loop: fetch a block, execute its instructions, repeat.
+// run is the interpreter loop: fetch a block, execute its instructions, repeat. A block
+// left through an exit whose link (block.links) still holds goes straight on to the linked
+// block (the label chain), without the top's search: only the budget and a pending debug
+// trap are checked, and the ITLB hit the search would have had is reported.
 //
 // A block normally runs its optimized instructions (int_fast.go). When the instruction
 // budget would end the run inside the block, or RFLAGS.TF is set, it runs the instructions
@@ -129,7 +132,6 @@ func signExtend(v uint64, size uint8) uint64 {
 func (c *CPU) run(limit uint64) Trap {
 	var prev *block // the block that ran last, and the exit it took
 	exit := 0
-blocks:
 	for {
 		if c.dr6 != 0 {
 			return c.debugTrap() // a single step, a breakpoint or a watchpoint (debug.go)
@@ -165,6 +167,7 @@ blocks:
 				prev.links[exit] = link{va: c.rip, b: b, e: entry, gen: c.codeGen}
 			}
 		}
+	enter:
 		prev, exit = b, 0
 		c.blk, c.bva = b, c.rip
 		c.r[regBlock] = c.rip
@@ -664,7 +667,7 @@ blocks:
 					c.pos = i
 					if c.execGeneric(&b.raw[i]) {
 						c.icount += uint64(i + 1)
-						continue blocks
+						goto chain
 					}
 				}
 
@@ -702,7 +705,7 @@ blocks:
 					}
 					c.rip = t
 					exit = int(insts[i+1].ssize)
-					continue blocks
+					goto chain
 				}
 				i++ // the Jcc, not taken
 			case opJcc:
@@ -727,7 +730,7 @@ blocks:
 					}
 					c.rip = t
 					exit = int(in.ssize)
-					continue blocks
+					goto chain
 				}
 			// A near branch to a non-canonical address raises #GP(0) on the branch, which
 			// then has no effect: no push, RIP at the branch (SDM Vol. 2A CALL, JMP, Jcc;
@@ -745,7 +748,7 @@ blocks:
 					continue
 				}
 				c.rip = t
-				continue blocks
+				goto chain
 			case opJmpInd:
 				c.pos = i
 				t := c.src(in)
@@ -754,7 +757,7 @@ blocks:
 				}
 				c.icount += uint64(i + 1)
 				c.rip = t
-				continue blocks
+				goto chain
 			case opCall:
 				c.pos = i
 				t := c.target(in)
@@ -771,7 +774,7 @@ blocks:
 				c.r[RSP] = sp
 				c.icount += uint64(i + 1)
 				c.rip = t
-				continue blocks
+				goto chain
 			case opCallInd:
 				c.pos = i
 				t := c.src(in)
@@ -788,7 +791,7 @@ blocks:
 				c.r[RSP] = sp
 				c.icount += uint64(i + 1)
 				c.rip = t
-				continue blocks
+				goto chain
 			case opRet:
 				c.pos = i
 				sp := c.r[RSP]
@@ -805,7 +808,7 @@ blocks:
 				c.r[RSP] += 8 + in.imm
 				c.icount += uint64(i + 1)
 				c.rip = t
-				continue blocks
+				goto chain
 			case opSyscall:
 				c.stepping = false
 				c.icount += uint64(i + 1)
@@ -830,7 +833,7 @@ blocks:
 				c.pos = i
 				if c.execGeneric(in) {
 					c.icount += uint64(i + 1)
-					continue blocks
+					goto chain
 				}
 			}
 		}
@@ -840,6 +843,17 @@ blocks:
 			c.rip = c.bva + uint64(insts[n].off)
 		} else {
 			c.rip = c.bva + uint64(b.size)
+		}
+	chain:
+		// The block is left for RIP through exit. When the block linked from that exit is
+		// valid for RIP and nothing else at the top has to be done, enter it at once, as
+		// the top would.
+		if c.dr6 == 0 && c.icount < limit && exit < len(b.links) {
+			if l := &b.links[exit]; l.gen == c.codeGen && l.va == c.rip {
+				b, entry = l.b, l.e
+				c.itlb.Hit(l.e)
+				goto enter
+			}
 		}
 	}
 	c.blk = nil
@@ -988,7 +1002,16 @@ func (c *CPU) execFast2(b *block, i int, in *inst) {
 		c.xmmInt(in)
 	case opXmmFP:
 		c.pos = i
-		c.xmmFP(in, &b.raw[i])
+		switch in.sub &^ 15 {
+		case xfPS:
+			c.xmmPS(in, &b.raw[i])
+		case xfPD:
+			c.xmmPD(in, &b.raw[i])
+		case xfSD:
+			c.xmmSD(in, &b.raw[i])
+		default:
+			c.xmmSS(in, &b.raw[i])
+		}
 	case opXmmA:
 		c.pos = i
 		c.xmmA(in, &b.raw[i])

@@ -100,18 +100,22 @@ func addSub(a, b F80, sub bool, cw uint16) (F80, uint16) {
 	}
 	x, y := unpack(a), unpack(b)
 	y.neg = bneg
+	r, f := addNums(x, y, cw)
+	return r, f | flags
+}
+
+// addNums adds the finite x and y (a zero has mant 0) and rounds as cw says.
+func addNums(x, y num, cw uint16) (F80, uint16) {
 	switch {
 	case x.mant == 0 && y.mant == 0:
 		if x.neg == y.neg {
-			return zero(x.neg), flags
+			return zero(x.neg), 0
 		}
-		return zero(cw&RCMask == RCDown), flags
+		return zero(cw&RCMask == RCDown), 0
 	case x.mant == 0:
-		r, f := round(y.neg, y.exp, y.mant, 0, cw)
-		return r, f | flags
+		return round(y.neg, y.exp, y.mant, 0, cw)
 	case y.mant == 0:
-		r, f := round(x.neg, x.exp, x.mant, 0, cw)
-		return r, f | flags
+		return round(x.neg, x.exp, x.mant, 0, cw)
 	}
 	if x.exp < y.exp || (x.exp == y.exp && x.mant < y.mant) {
 		x, y = y, x
@@ -133,14 +137,13 @@ func addSub(a, b F80, sub bool, cw uint16) (F80, uint16) {
 		lo, bw = bits.Sub64(0, yl, 0)
 		hi, _ = bits.Sub64(x.mant, yh, bw)
 		if hi|lo == 0 {
-			return zero(cw&RCMask == RCDown), flags
+			return zero(cw&RCMask == RCDown), 0
 		}
 		var n int
 		hi, lo, n = normalize128(hi, lo)
 		exp -= int32(n)
 	}
-	r, f := round(x.neg, exp, hi, lo, cw)
-	return r, f | flags
+	return round(x.neg, exp, hi, lo, cw)
 }
 
 // normalize128 shifts hi:lo (nonzero) left until bit 127 is set and returns the count.
@@ -173,15 +176,20 @@ func Mul(a, b F80, cw uint16) (F80, uint16) {
 	if ca == Zero || cb == Zero {
 		return zero(neg), flags
 	}
-	x, y := unpack(a), unpack(b)
+	r, f := mulNums(neg, unpack(a), unpack(b), cw)
+	return r, f | flags
+}
+
+// mulNums multiplies the finite nonzero x and y (signs aside: the result's is neg) and
+// rounds as cw says.
+func mulNums(neg bool, x, y num, cw uint16) (F80, uint16) {
 	hi, lo := bits.Mul64(x.mant, y.mant)
 	exp := x.exp + y.exp + 1
 	if hi&intBit == 0 {
 		hi, lo = hi<<1|lo>>63, lo<<1
 		exp--
 	}
-	r, f := round(neg, exp, hi, lo, cw)
-	return r, f | flags
+	return round(neg, exp, hi, lo, cw)
 }
 
 // Div returns a / b rounded as cw says.
@@ -205,7 +213,13 @@ func Div(a, b F80, cw uint16) (F80, uint16) {
 	if ca == Zero {
 		return zero(neg), flags
 	}
-	x, y := unpack(a), unpack(b)
+	r, f := divNums(neg, unpack(a), unpack(b), cw)
+	return r, f | flags
+}
+
+// divNums divides the finite nonzero x by y (signs aside: the result's is neg) and rounds
+// as cw says.
+func divNums(neg bool, x, y num, cw uint16) (F80, uint16) {
 	hi, lo, below, sticky := divMant(x.mant, y.mant)
 	exp := x.exp - y.exp
 	if below {
@@ -214,8 +228,7 @@ func Div(a, b F80, cw uint16) (F80, uint16) {
 	if sticky {
 		lo |= 1
 	}
-	r, f := round(neg, exp, hi, lo, cw)
-	return r, f | flags
+	return round(neg, exp, hi, lo, cw)
 }
 
 // divMant divides two normalized significands: it returns the quotient a/b as a 128-bit
@@ -251,8 +264,12 @@ func Sqrt(a F80, cw uint16) (F80, uint16) {
 	case ca == Infinity:
 		return a, 0
 	}
-	flags := denormalFlag(ca, ca)
-	x := unpack(a)
+	r, f := sqrtNum(unpack(a), cw)
+	return r, f | denormalFlag(ca, ca)
+}
+
+// sqrtNum is the square root of the finite positive nonzero x, rounded as cw says.
+func sqrtNum(x num, cw uint16) (F80, uint16) {
 	var nh, nl uint64
 	if x.exp&1 == 0 {
 		nh, nl = x.mant>>1, x.mant<<63
@@ -267,8 +284,7 @@ func Sqrt(a F80, cw uint16) (F80, uint16) {
 	if remHi|remLo != 0 {
 		lo |= 1
 	}
-	r, f := round(false, x.exp>>1, root, lo, cw)
-	return r, f | flags
+	return round(false, x.exp>>1, root, lo, cw)
 }
 
 // isqrt128 returns floor(sqrt(n)) for n = hi:lo >= 2^126, and the remainder n - root^2.

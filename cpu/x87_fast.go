@@ -1,0 +1,186 @@
+package cpu
+
+import "github.com/vmemu/vmemu/cpu/internal/f80"
+
+// Fast forms of the x87 instructions compiled long-double code runs most: the register
+// arithmetic (FADD, FSUB[R], FMUL, FDIV[R] with ST(0) and ST(i), and their popping forms),
+// FLD ST(i), FSQRT and FST/FSTP to memory. Each takes the common case only (no exception
+// pending, the registers it reads full and the one it pushes onto empty, normal operands)
+// and leaves the FPU exactly as execX87 does: the same result, status and condition bits,
+// tags, TOP and last-instruction pointers. Anything else, and everything before it
+// changes state, goes to execX87.
+
+var opX87Hot uint16
+
+func init() { opX87Hot = registerCold(execX87Hot) }
+
+// x87HasHot reports whether a decoded x87 instruction (opX87) has a fast form.
+func x87HasHot(in *inst) bool {
+	switch in.sub {
+	case xArith0, xArithI, xLoadST, xFsqrt:
+		return true
+	case xStoreF:
+		return true
+	}
+	return false
+}
+
+// execX87Hot is the handler of the x87 instructions x87HasHot names.
+func execX87Hot(c *CPU, in *inst) {
+	x := &c.ext.X87
+	if x.FSW&fswES == 0 { // else #MF: execX87 raises it
+		top := int(x.FSW>>11) & 7
+		switch in.sub {
+		case xArith0, xArithI:
+			if c.x87ArithHot(in, top) {
+				return
+			}
+		case xLoadST:
+			if c.x87LoadSTHot(in, top) {
+				return
+			}
+		case xFsqrt:
+			if c.x87SqrtHot(in, top) {
+				return
+			}
+		case xStoreF:
+			if x.FTW>>(2*top)&3 != tagEmpty {
+				c.x87StoreHot(in, top)
+				return
+			}
+		}
+	}
+	execX87(c, in)
+}
+
+// x87Pointers is fpuPointers for an instruction without a memory operand.
+func (c *CPU) x87Pointers(in *inst) {
+	x := &c.ext.X87
+	x.FIP = c.bva + uint64(in.off)
+	x.FCS = x87UserCS
+	x.FOP = uint16(in.imm) & 0x7ff
+}
+
+// x87Status is fpuExc for the status bits of an operation on valid operands that raised
+// no invalid-operation, divide-by-zero or denormal-operand exception (so the result is
+// delivered): the flags and C1 go into the status word, then ES and B are recomputed.
+func (c *CPU) x87Status(flags uint16) {
+	x := &c.ext.X87
+	fsw := x.FSW&^fswC1 | flags&(f80.Exceptions|f80.C1)
+	if fsw&^x.FCW&f80.Exceptions != 0 {
+		fsw |= fswES | fswB
+	} else {
+		fsw &^= fswES | fswB
+	}
+	x.FSW = fsw
+}
+
+// x87Put writes v to physical register p and tags it.
+func (c *CPU) x87Put(p int, v f80.F80) {
+	x := &c.ext.X87
+	x.R[p] = fl80(v)
+	x.FTW = x.FTW&^(3<<(2*p)) | tagOf(v)<<(2*p)
+}
+
+// x87ArithHot is xArith0 and xArithI (arithTo with two registers) for full registers
+// holding normal numbers.
+func (c *CPU) x87ArithHot(in *inst, top int) bool {
+	x := &c.ext.X87
+	pd, ps := top, (top+int(in.src))&7 // ST(0) <- ST(0) op ST(i)
+	if in.sub == xArithI {
+		pd, ps = ps, pd // ST(i) <- ST(i) op ST(0)
+	}
+	if x.FTW>>(2*pd)&3 == tagEmpty || x.FTW>>(2*ps)&3 == tagEmpty {
+		return false
+	}
+	a, b := f80of(x.R[pd]), f80of(x.R[ps])
+	if !a.IsNormal() || !b.IsNormal() {
+		return false
+	}
+	cw := x.FCW
+	var r f80.F80
+	var fl uint16
+	switch in.dst {
+	case arAdd:
+		r, fl = f80.AddNormal(a, b, cw)
+	case arMul:
+		r, fl = f80.MulNormal(a, b, cw)
+	case arSub:
+		r, fl = f80.SubNormal(a, b, cw)
+	case arSubr:
+		r, fl = f80.SubNormal(b, a, cw)
+	case arDiv:
+		r, fl = f80.DivNormal(a, b, cw)
+	case arDivr:
+		r, fl = f80.DivNormal(b, a, cw)
+	default:
+		return false
+	}
+	c.x87Pointers(in)
+	c.x87Status(fl)
+	c.x87Put(pd, r)
+	if in.sub == xArithI && in.ssize != 0 { // the popping forms: ST(0) is ps
+		x.FTW |= tagEmpty << (2 * ps)
+		x.FSW = x.FSW&^fswTOP | uint16((top+1)&7)<<11
+	}
+	return true
+}
+
+// x87LoadSTHot is FLD ST(i) from a full register onto an empty ST(7).
+func (c *CPU) x87LoadSTHot(in *inst, top int) bool {
+	x := &c.ext.X87
+	ps, pn := (top+int(in.src))&7, (top+7)&7
+	if x.FTW>>(2*ps)&3 == tagEmpty || x.FTW>>(2*pn)&3 != tagEmpty {
+		return false
+	}
+	c.x87Pointers(in)
+	c.x87Status(0)
+	x.FSW = x.FSW&^fswTOP | uint16(pn)<<11
+	c.x87Put(pn, f80of(x.R[ps]))
+	return true
+}
+
+// x87SqrtHot is FSQRT of a positive normal ST(0).
+func (c *CPU) x87SqrtHot(in *inst, top int) bool {
+	x := &c.ext.X87
+	a := f80of(x.R[top])
+	if x.FTW>>(2*top)&3 == tagEmpty || !a.IsNormal() || a.Neg() {
+		return false
+	}
+	r, fl := f80.SqrtNormal(a, x.FCW)
+	c.x87Pointers(in)
+	c.x87Status(fl)
+	c.x87Put(top, r)
+	return true
+}
+
+// x87StoreHot is x87StoreF with a full ST(0) (TOP top).
+func (c *CPU) x87StoreHot(in *inst, top int) {
+	x := &c.ext.X87
+	ea := c.ea(in)
+	v := f80of(x.R[top])
+	var fl uint16
+	ok := true
+	switch in.size {
+	case 4:
+		bits, f := f80.ToFloat32(v, x.FCW)
+		fl = f
+		if ok = c.storeAllowed(fl); ok {
+			c.write(ea, 4, uint64(bits))
+		}
+	case 8:
+		bits, f := f80.ToFloat64(v, x.FCW)
+		fl = f
+		if ok = c.storeAllowed(fl); ok {
+			c.write(ea, 8, bits)
+		}
+	default:
+		c.write80(ea, v.Mant, v.SE)
+	}
+	c.fpuPointers(in, ea, true)
+	c.fpuExc(fl)
+	if ok && in.ssize != 0 {
+		x.FTW |= tagEmpty << (2 * top)
+		x.FSW = x.FSW&^fswTOP | uint16((top+1)&7)<<11
+	}
+}
