@@ -205,6 +205,8 @@ const (
 	opNegRn       // neg r8/r16 (not AH..BH)
 	opBswapR      // bswap r32/r64
 	opNotR        // not r8/r16/r32/r64 (not AH..BH)
+	opPush2       // push src ; push base (two PUSHes of 64-bit registers: fusePushPop)
+	opPop2        // pop dst ; pop base (two POPs into 64-bit registers other than RSP)
 
 	opCold  // first cold op; ops >= opCold dispatch through coldOps
 	opLimit = 512

@@ -649,6 +649,37 @@ func (c *CPU) run(limit uint64) Trap {
 				}
 				c.r[RSP] = sp + 8
 				c.r[in.dst&15] = v
+			case opPush2:
+				// Two PUSHes (fusePushPop); both stores in one remembered page, or one
+				// after the other.
+				top := c.r[RSP]
+				sp := top - 16
+				if u := &c.utlb[sp>>12&(utlbSize-1)]; u.wtag == sp>>12 && sp&0xfff <= 0xff0 {
+					c.dtlb.Hit(u.e)
+					binary.LittleEndian.PutUint64(u.frame[(sp+8)&0xfff:], c.r[in.src&15])
+					c.r[RSP] = top - 8 // (the second may push RSP)
+					c.dtlb.Hit(u.e)
+					binary.LittleEndian.PutUint64(u.frame[sp&0xfff:], c.r[in.base&15])
+					c.r[RSP] = sp
+				} else if !c.push2Slow(i, in) {
+					break
+				}
+				i++
+			case opPop2:
+				// Two POPs into registers other than RSP (fusePushPop).
+				sp := c.r[RSP]
+				if u := &c.utlb[sp>>12&(utlbSize-1)]; u.rtag == sp>>12 && sp&0xfff <= 0xff0 {
+					c.dtlb.Hit(u.e)
+					c.dtlb.Hit(u.e)
+					v1 := binary.LittleEndian.Uint64(u.frame[sp&0xfff:])
+					v2 := binary.LittleEndian.Uint64(u.frame[(sp+8)&0xfff:])
+					c.r[RSP] = sp + 16
+					c.r[in.dst&15] = v1
+					c.r[in.base&15] = v2
+				} else {
+					c.pop2Slow(i, in)
+				}
+				i++
 
 			case opTestRIn, opCmpRIn, opShiftCL, opNegR, opCmovRR, opLoadSx, opTestMI, opMovzxRR, opMovsxRR, opSetccR, opCmpMR, opAluMR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP, opXmmA, opXmmMovmsk, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR,
 				opAluRn, opShiftRIn, opNegRn, opBswapR, opNotR:

@@ -33,6 +33,7 @@ func optimize(raw []inst) []inst {
 	hoistToMove(out)
 	fuseBranch(out)
 	fuseMove(out)
+	fusePushPop(out)
 	return out
 }
 
@@ -295,7 +296,7 @@ func flagEffect(in *inst) int {
 		opMovRR64, opMovRR32, opMovRI, opLea64, opLea32, opLoad64, opLoad32, opLoadZx8,
 		opLoadZx16, opLoadSx32, opStore64, opStore32, opStoreI64, opStoreI32, opStore8, opStoreI8,
 		opPushR, opPopR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP,
-		opMovzxRR, opMovsxRR, opXmmA, opXmmMovmsk, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS, opBswapR, opNotR:
+		opMovzxRR, opMovsxRR, opXmmA, opXmmMovmsk, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS, opBswapR, opNotR, opPush2, opPop2:
 		return flNone
 	case opShiftRIn, opNegRn:
 		return flWrite
@@ -364,7 +365,7 @@ func mayFault(in *inst) bool {
 	}
 	switch in.op {
 	case opPush, opPop, opCall, opCallInd, opRet, opLeave, opMulDiv, opUD, opPriv, opSyscall,
-		opInt3, opPushR, opPopR, opXmmFP, opXmmA, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS:
+		opInt3, opPushR, opPopR, opPush2, opPop2, opXmmFP, opXmmA, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS:
 		return true
 	}
 	return in.op >= opCold
@@ -521,8 +522,10 @@ const hoistWindow = 16
 // budget and single-stepping run the instructions as decoded), nothing there reads or
 // writes d or writes s or x, and either the op's flags are dead (it records none) or the
 // instructions it passes record no flags (any flag writer there is dead, being followed by
-// the op, which writes them all, with no reader or fault in between). The instructions keep their offsets, so a slot
-// still stands for one instruction in the count.
+// the op, which writes them all, with no reader or fault in between). The instructions keep
+// their offsets, so a slot still stands for one instruction in the count; but inside a
+// window slot i no longer holds raw[i], so regUse admits only ops that never look at their
+// instruction as decoded (b.raw[i]).
 func hoistToMove(insts []inst) {
 	for j := 0; j+2 < len(insts); j++ {
 		mv := &insts[j]
@@ -575,4 +578,23 @@ func hoistable(insts []inst, d, rd uint32) bool {
 		}
 	}
 	return true
+}
+
+// fusePushPop makes each two PUSHes of 64-bit registers in a row one op (opPush2, the
+// second register in base), and so two POPs into registers other than RSP (opPop2):
+// function prologues and epilogues. The pair's op does the two accesses in order, with
+// c.pos at the second for the second, so a fault in either shows the state the
+// instructions as decoded would.
+func fusePushPop(insts []inst) {
+	for j := 0; j+1 < len(insts); j++ {
+		a, b := &insts[j], &insts[j+1]
+		switch {
+		case a.op == opPushR && b.op == opPushR:
+			a.op, a.base = opPush2, b.src
+			j++
+		case a.op == opPopR && b.op == opPopR && a.dst != RSP && b.dst != RSP:
+			a.op, a.base = opPop2, b.dst
+			j++
+		}
+	}
 }

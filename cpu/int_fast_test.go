@@ -489,3 +489,69 @@ func TestHoistedMoveMatchesRaw(t *testing.T) {
 	}
 	require.Greater(t, hoisted, 20, "sequences with a hoisted op")
 }
+
+// Two PUSHes or two POPs in a row are one op (fusePushPop). Run whole and as decoded (an
+// instruction breakpoint armed at an address never reached makes every block run as
+// decoded), they must leave the same registers, stack, trap and TLB statistics: with RSP
+// in the middle of the stack, and where the second access of a pair faults (the first must
+// have happened, RIP at the second).
+func TestPushPopPairsMatchRaw(t *testing.T) {
+	code := []byte{
+		0x50, 0x53, // push rax ; push rbx
+		0x54, 0x41, 0x57, // push rsp ; push r15
+		0x59, 0x5a, // pop rcx ; pop rdx
+		0x5e, 0x5f, // pop rsi ; pop rdi
+		0x41, 0x58, 0xc3, // pop r8 ; ret (r8 pops the return address the test put there)
+	}
+	out := optimize(decodeSeq(t, code))
+	require.Equal(t, []uint16{opPush2, opPushR, opPush2, opPushR, opPop2, opPopR, opPop2, opPopR},
+		[]uint16{out[0].op, out[1].op, out[2].op, out[3].op, out[4].op, out[5].op, out[6].op, out[7].op})
+	bottom := uint64(hostcpu.StackTop - stackPages*4096)
+	type result struct {
+		trap       Trap
+		st         State
+		stack      []byte
+		itlb, dtlb tlb.Stats
+	}
+	run := func(rsp uint64, armed bool) result {
+		tm := newTestMachine(t)
+		if armed {
+			tm.cpu.SetBreakpoints([]Breakpoint{{Space: tm.space(), Addr: hostcpu.CodeAddr + 0x800}})
+		}
+		tm.writeVirt(hostcpu.CodeAddr, code)
+		var ret [16]byte
+		binary.LittleEndian.PutUint64(ret[:], sentinel) // popped by pop r8
+		binary.LittleEndian.PutUint64(ret[8:], sentinel)
+		if rsp+16 <= hostcpu.StackTop {
+			tm.writeVirt(rsp, ret[:])
+		}
+		var st State
+		for i := range st.GPR {
+			st.GPR[i] = uint64(i+1) * 0x0101_0101_0101
+		}
+		st.GPR[RSP], st.RIP = rsp, hostcpu.CodeAddr
+		tm.cpu.Load(&st)
+		tr := tm.cpu.Run(1000)
+		tm.cpu.Save(&st)
+		stack := make([]byte, 64)
+		tm.readVirt(max(rsp, bottom+64)-64, stack)
+		return result{tr, st, stack, tm.mmu.ITLB.Stats, tm.mmu.DTLB.Stats}
+	}
+	for _, rsp := range []uint64{
+		hostcpu.EntryRSP &^ 7, // in the middle: every pair in one page
+		bottom + 4096 + 8,     // the second PUSH of a pair in the page below the first
+		bottom + 8,            // the second PUSH of a pair faults (nothing mapped below)
+		bottom + 16,           // the first PUSH of the second pair faults
+		bottom + 4096 + 12,    // misaligned, across a page
+	} {
+		want, got := run(rsp, true), run(rsp, false)
+		require.Equal(t, want, got, "RSP %#x", rsp)
+	}
+	// Pops from the top of the stack: the second POP of a pair reads past it and faults.
+	code = []byte{0x59, 0x5a, 0xc3} // pop rcx ; pop rdx ; ret
+	for _, rsp := range []uint64{hostcpu.StackTop - 8, hostcpu.StackTop - 16, hostcpu.StackTop - 4} {
+		want, got := run(rsp, true), run(rsp, false)
+		require.Equal(t, want, got, "RSP %#x", rsp)
+		require.Equal(t, TrapException, got.trap.Kind)
+	}
+}
