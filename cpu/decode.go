@@ -207,6 +207,7 @@ const (
 	opNotR        // not r8/r16/r32/r64 (not AH..BH)
 	opPush2       // push src ; push base (two PUSHes of 64-bit registers: fusePushPop)
 	opPop2        // pop dst ; pop base (two POPs into 64-bit registers other than RSP)
+	opRolAlu      // opRolF, then src op= dst (sub: add, sub, and, or, xor; hint: the ALU op's): fuseRotAlu
 
 	opCold  // first cold op; ops >= opCold dispatch through coldOps
 	opLimit = 512

@@ -451,6 +451,39 @@ func (c *CPU) run(limit uint64) Trap {
 				} else {
 					c.r[in.dst&15] = uint64(bits.RotateLeft32(uint32(c.r[in.base&15]), int(in.imm)))
 				}
+			case opRolAlu:
+				// mov d, s ; rotate d ; x op= d (fuseRotAlu): three slots.
+				i += 2
+				var r, a uint64
+				x := in.src & 15
+				if in.size == 8 {
+					r = bits.RotateLeft64(c.r[in.base&15], int(in.imm))
+					c.r[in.dst&15] = r
+					a = c.r[x]
+				} else {
+					r = uint64(bits.RotateLeft32(uint32(c.r[in.base&15]), int(in.imm)))
+					c.r[in.dst&15] = r
+					a = uint64(uint32(c.r[x]))
+				}
+				var res uint64
+				kind := uint8(lzLogic)
+				switch in.sub {
+				case aluAdd:
+					res, kind = a+r, lzAdd
+				case aluSub:
+					res, kind = a-r, lzSub
+				case aluAnd:
+					res = a & r
+				case aluOr:
+					res = a | r
+				default:
+					res = a ^ r
+				}
+				res &= sizeMask[in.size&15]
+				c.r[x] = res
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(kind, in.size, a, r, res)
+				}
 			case opImulRR, opImulRRI:
 				d := in.dst & 15
 				a, v := c.r[d], c.r[in.src&15]

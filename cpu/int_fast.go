@@ -33,6 +33,7 @@ func optimize(raw []inst) []inst {
 	hoistToMove(out)
 	fuseBranch(out)
 	fuseMove(out)
+	fuseRotAlu(out)
 	fusePushPop(out)
 	return out
 }
@@ -596,5 +597,27 @@ func fusePushPop(insts []inst) {
 			a.op, a.base = opPop2, b.dst
 			j++
 		}
+	}
+}
+
+// rotAluSub maps the register-register ALU ops fuseRotAlu takes to their operation.
+var rotAluSub = map[uint16]uint8{opAdd64RR: aluAdd, opAdd32RR: aluAdd, opSub64RR: aluSub,
+	opSub32RR: aluSub, opAnd64RR: aluAnd, opAnd32RR: aluAnd, opOr64RR: aluOr, opOr32RR: aluOr,
+	opXor64RR: aluXor, opXor32RR: aluXor}
+
+// fuseRotAlu fuses a MOV and rotate pair (opRolF: d = rotate(s)) with the register ALU op
+// after it that takes d as its source (x op= d, x not d, the same size): SHA-2's sigma
+// functions are chains of them. The op, at the pair's slot, keeps the rotate's fields,
+// takes x in src and the ALU op's operation and flag hint, and skips the next two slots.
+// None of the three can fault.
+func fuseRotAlu(insts []inst) {
+	for j := 0; j+2 < len(insts); j++ {
+		rf, op := &insts[j], &insts[j+2]
+		sub, ok := rotAluSub[op.op]
+		if rf.op != opRolF || !ok || op.src != rf.dst || op.dst == rf.dst || op.size != rf.size {
+			continue
+		}
+		rf.op, rf.sub, rf.src, rf.hint = opRolAlu, sub, op.dst, op.hint
+		j += 2
 	}
 }

@@ -386,6 +386,10 @@ func TestHoistToMove(t *testing.T) {
 			// mov ebp, esi ; xor ecx, edi ; and ebp, eax (its flags live at the end)
 			[]byte{0x89, 0xf5, 0x31, 0xf9, 0x21, 0xc5},
 			[]uint16{opAnd32F, opAnd32RR, opXor32RR}},
+		{"a MOV, a rotate and an ALU op taking the rotated register are one op",
+			// mov r9d, eax ; rol r9d, 10 ; xor esi, r9d ; ror esi, 6 ; add r10d, esi
+			[]byte{0x41, 0x89, 0xc1, 0x41, 0xc1, 0xc1, 0x0a, 0x44, 0x31, 0xce, 0xc1, 0xce, 0x06, 0x41, 0x01, 0xf2},
+			[]uint16{opRolAlu, opRolRI, opXor32RR, opRorRI, opAdd32RR}},
 		{"a rotate with live flags does not move",
 			// mov ebp, esi ; xor ecx, edi ; rol ebp, 3 (its flags live at the end)
 			[]byte{0x89, 0xf5, 0x31, 0xf9, 0xc1, 0xc5, 0x03},
@@ -424,7 +428,15 @@ func TestHoistedMoveMatchesRaw(t *testing.T) {
 				w = nil
 			}
 			code = append(code, w...)
-			switch r.IntN(12) {
+			switch r.IntN(13) {
+			case 12:
+				// mov d, s ; rol/ror d, n ; op x, d: fuseRotAlu's shape (x may be d or s)
+				x := regs[r.IntN(len(regs))]
+				code = append(code, 0x89, modrm(s, d))
+				code = append(code, w...)
+				code = append(code, 0xc1, modrm(byte(r.IntN(2)), d), byte(1+r.IntN(70)))
+				code = append(code, w...)
+				code = append(code, []byte{0x01, 0x29, 0x21, 0x09, 0x31}[r.IntN(5)], modrm(d, x))
 			case 0:
 				// mov d, s ; work on other registers ; op d, x: the shape hoistToMove looks for
 				// (x, and the work, may still meet d or s: then it must not move)
