@@ -208,6 +208,7 @@ const (
 	opPush2       // push src ; push base (two PUSHes of 64-bit registers: fusePushPop)
 	opPop2        // pop dst ; pop base (two POPs into 64-bit registers other than RSP)
 	opRolAlu      // opRolF, then src op= dst (sub: add, sub, and, or, xor; hint: the ALU op's): fuseRotAlu
+	opMov2        // a register MOV (size 8 or 4), then the register MOV in the next slot: fusePairs
 
 	opCold  // first cold op; ops >= opCold dispatch through coldOps
 	opLimit = 512

@@ -541,6 +541,20 @@ func (c *CPU) run(limit uint64) Trap {
 				}
 
 			// Memory fast ops: the TLB-hit path is written out here (see mem.go).
+			case opMov2:
+				// Two register MOVs (fusePairs): this one, then the next slot's.
+				v := c.r[in.src&15]
+				if in.size == 4 {
+					v = uint64(uint32(v))
+				}
+				c.r[in.dst&15] = v
+				i++
+				in = &insts[i]
+				v = c.r[in.src&15]
+				if in.op == opMovRR32 {
+					v = uint64(uint32(v))
+				}
+				c.r[in.dst&15] = v
 			case opLoad64:
 				c.pos = i
 				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)

@@ -35,6 +35,7 @@ func optimize(raw []inst) []inst {
 	fuseMove(out)
 	fuseRotAlu(out)
 	fusePushPop(out)
+	fusePairs(out)
 	return out
 }
 
@@ -619,5 +620,19 @@ func fuseRotAlu(insts []inst) {
 		}
 		rf.op, rf.sub, rf.src, rf.hint = opRolAlu, sub, op.dst, op.hint
 		j += 2
+	}
+}
+
+// fusePairs marks two register MOVs in a row (opMov2): the first slot's op does its own
+// instruction and then the next slot's, which stays as it is.
+func fusePairs(insts []inst) {
+	isMov := func(op uint16) bool { return op == opMovRR64 || op == opMovRR32 }
+	for j := 0; j+1 < len(insts); j++ {
+		a, b := &insts[j], &insts[j+1]
+		switch {
+		case isMov(a.op) && isMov(b.op):
+			a.op = opMov2
+			j++
+		}
 	}
 }

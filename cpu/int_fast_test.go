@@ -375,9 +375,9 @@ func TestHoistToMove(t *testing.T) {
 			[]byte{0x89, 0xf5, 0x01, 0xe9, 0x21, 0xc5},
 			[]uint16{opMovRR32, opAdd32RR, opAnd32RR}},
 		{"not over a write of the op's source",
-			// mov ebp, esi ; mov eax, ecx ; and ebp, eax
+			// mov ebp, esi ; mov eax, ecx ; and ebp, eax (the MOVs are a pair: fusePairs)
 			[]byte{0x89, 0xf5, 0x89, 0xc8, 0x21, 0xc5},
-			[]uint16{opMovRR32, opMovRR32, opAnd32RR}},
+			[]uint16{opMov2, opMovRR32, opAnd32RR}},
 		{"not over a load, which may fault",
 			// mov ebp, esi ; mov eax, [rdi] ; and ebp, ecx
 			[]byte{0x89, 0xf5, 0x8b, 0x07, 0x21, 0xcd},
