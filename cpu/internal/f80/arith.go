@@ -241,7 +241,7 @@ func divMant(a, b uint64) (hi, lo uint64, below, sticky bool) {
 	if a >= b {
 		// 1.q: q holds the next 64 bits of the quotient, r what is left.
 		q, r := bits.Div64(a-b, 0, b)
-		return intBit | q>>1, q<<63, false, r != 0
+		return intBit | q>>1, q << 63, false, r != 0
 	}
 	q, r := bits.Div64(a, 0, b) // a < b: q has bit 63 set
 	// The bits below q: a half when 2r >= b, more when 2r != b (or r != 0 below a half).
