@@ -614,10 +614,16 @@ func (m *MMU) walkSampled(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
 // walkTables is walk. The entries it reads go straight into the walk record.
 func (m *MMU) walkTables(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
 	t.Stats.Walks++
+	level, table, perm := m.pscLookup(va)
+	if level == 2 {
+		if pa, ok := m.walkPTE(va, acc, t, table, perm); ok {
+			return pa, nil
+		}
+	}
 	w := &m.walked
 	oldN := w.N
 	r := &m.result
-	if level, table, perm := m.pscLookup(va); level != 0 {
+	if level != 0 {
 		m.resolveFrom(va, acc, level-1, table, perm, &w.Levels, r)
 	} else {
 		m.resolve(va, acc, &w.Levels, r)
@@ -647,6 +653,58 @@ func (m *MMU) walkTables(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
 	mask := r.size.Bytes() - 1
 	m.last = t.FillPage((va&^mask)>>12, (r.pa&^mask)>>12, m.pcid, r.size, r.perm)
 	return r.pa, nil
+}
+
+// walkPTE is walkTables for a walk that begins below a cached PDE and so reads one entry,
+// the PTE: nearly every TLB miss. It is resolveFrom's last level and walkTables' bookkeeping
+// written out for that case, with the same checks in the same order. When the walk does not
+// simply succeed (the PTE is not present, sets a reserved bit or forbids the access, or is
+// outside RAM) it returns false having changed nothing, and the general path takes over
+// from the same PDE.
+func (m *MMU) walkPTE(va uint64, acc Access, t *tlb.TLB, table uint64, perm tlb.Perm) (uint64, bool) {
+	mem := m.ram.Bytes()
+	idx := uint(va>>12) & 511
+	ea := table + uint64(idx)*8
+	if ea >= uint64(len(mem)) || uint64(len(mem))-ea < 8 {
+		return 0, false
+	}
+	e := PTE(binary.LittleEndian.Uint64(mem[ea:]))
+	if e&PTEPresent == 0 || uint64(e)&m.rsvd != 0 || e&PTENoExec != 0 && m.efer&EFERNXE == 0 {
+		return 0, false
+	}
+	if e&PTEWrite == 0 {
+		perm &^= tlb.PermWrite
+	}
+	if e&PTEUser == 0 {
+		perm &^= tlb.PermUser
+	}
+	if e&PTENoExec != 0 {
+		perm |= tlb.PermNoExec
+	}
+	if e&PTEDirty != 0 || acc&Write != 0 {
+		perm |= tlb.PermDirty
+	}
+	if e&PTEGlobal != 0 && m.cr4&CR4PGE != 0 {
+		perm |= tlb.PermGlobal
+	}
+	if !m.allowed(perm, acc) {
+		return 0, false
+	}
+	w := &m.walked
+	for i := 1; i < w.N; i++ {
+		w.Levels[i] = Level{} // the record holds only what this walk read
+	}
+	w.Levels[0] = Level{Level: 1, Index: idx, EntryAddr: ea, Entry: e}
+	w.VA, w.Access, w.CR3, w.N, w.Failed, w.Code, w.Count = va, acc, m.cr3, 1, false, 0, w.Count+1
+	want := e | PTEAccessed
+	if acc&Write != 0 {
+		want |= PTEDirty
+	}
+	if want != e {
+		_ = m.ram.Write64(ea, uint64(want)) // the entry was just read: in RAM
+	}
+	m.last = t.FillPage(va>>12, e.Addr()>>12, m.pcid, tlb.Size4K, perm)
+	return e.Addr() | va&0xfff, true
 }
 
 // WalkRecord is what the MMU remembers of its most recent page walk (a TLB miss, or a write

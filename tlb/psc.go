@@ -118,18 +118,28 @@ func (p *PSC) set(level int, va uint64) []PSCEntry {
 // starts at CR3.
 func (p *PSC) Lookup(va uint64, pcid uint16) (level int, table uint64, perm Perm) {
 	va &= 1<<48 - 1
-	for level = 2; level <= 4; level++ {
+	// The PDE cache, written out: nearly every TLB miss ends here.
+	if a := &p.level[0]; a.ways > 0 {
+		tag := va >> pscShift(2)
+		s := int(tag) & a.setMask
+		for i, set := 0, a.e[s*a.ways:(s+1)*a.ways]; i < len(set); i++ {
+			if e := &set[i]; e.valid && e.PCID == pcid && e.VA>>pscShift(2) == tag {
+				p.clock++
+				e.stamp = p.clock
+				p.Stats.PDEHits++
+				return 2, e.Table, e.Perm
+			}
+		}
+	}
+	for level = 3; level <= 4; level++ {
 		tag := va >> pscShift(level)
 		for i, s := 0, p.set(level, va); i < len(s); i++ {
 			if e := &s[i]; e.valid && e.PCID == pcid && e.VA>>pscShift(level) == tag {
 				p.clock++
 				e.stamp = p.clock
-				switch level {
-				case 2:
-					p.Stats.PDEHits++
-				case 3:
+				if level == 3 {
 					p.Stats.PDPTEHits++
-				default:
+				} else {
 					p.Stats.PML4EHits++
 				}
 				return level, e.Table, e.Perm
