@@ -204,6 +204,7 @@ const (
 	opShiftRIn    // shl/shr/sar r8/r16, imm (count & 31 not zero; sub: the shift)
 	opNegRn       // neg r8/r16 (not AH..BH)
 	opBswapR      // bswap r32/r64
+	opNotR        // not r8/r16/r32/r64 (not AH..BH)
 
 	opCold  // first cold op; ops >= opCold dispatch through coldOps
 	opLimit = 512

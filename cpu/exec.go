@@ -651,7 +651,7 @@ func (c *CPU) run(limit uint64) Trap {
 				c.r[in.dst&15] = v
 
 			case opTestRIn, opCmpRIn, opShiftCL, opNegR, opCmovRR, opLoadSx, opTestMI, opMovzxRR, opMovsxRR, opSetccR, opCmpMR, opAluMR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP, opXmmA, opXmmMovmsk, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR,
-				opAluRn, opShiftRIn, opNegRn, opBswapR:
+				opAluRn, opShiftRIn, opNegRn, opBswapR, opNotR:
 				c.execFast2(b, i, in)
 
 			case opRepMS:
@@ -1034,6 +1034,8 @@ func (c *CPU) execFast2(b *block, i int, in *inst) {
 		c.negNarrow(in)
 	case opBswapR:
 		c.bswapR(in)
+	case opNotR:
+		c.notR(in)
 	}
 }
 

@@ -30,6 +30,7 @@ func optimize(raw []inst) []inst {
 		specialize(&out[i])
 	}
 	markDeadFlags(out)
+	hoistToMove(out)
 	fuseBranch(out)
 	fuseMove(out)
 	return out
@@ -235,6 +236,10 @@ func specialize(in *inst) {
 		if in.form&fDstMem == 0 && in.dst < 16 {
 			in.op = opSetccR
 		}
+	case opNot:
+		if in.dst < 16 && in.form&fDstMem == 0 {
+			in.op = opNotR
+		}
 	case opNeg:
 		if wideReg(in) && in.form&fDstMem == 0 {
 			in.op = opNegR
@@ -290,7 +295,7 @@ func flagEffect(in *inst) int {
 		opMovRR64, opMovRR32, opMovRI, opLea64, opLea32, opLoad64, opLoad32, opLoadZx8,
 		opLoadZx16, opLoadSx32, opStore64, opStore32, opStoreI64, opStoreI32, opStore8, opStoreI8,
 		opPushR, opPopR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP,
-		opMovzxRR, opMovsxRR, opXmmA, opXmmMovmsk, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS, opBswapR:
+		opMovzxRR, opMovsxRR, opXmmA, opXmmMovmsk, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS, opBswapR, opNotR:
 		return flNone
 	case opShiftRIn, opNegRn:
 		return flWrite
@@ -464,4 +469,110 @@ func fuseMove(insts []inst) {
 		*mv = f
 		j++
 	}
+}
+
+// regUse returns the general registers (a bit per register) the fast register op in reads
+// and writes, and false for any op that may not be moved across (hoistToMove): one that can
+// fault, branch, read the flags, or touch anything but registers and the flags.
+func regUse(in *inst) (reads, writes uint32, ok bool) {
+	bit := func(r uint8) uint32 {
+		if r < 16 {
+			return 1 << r
+		}
+		return 0 // noReg, baseRIP (the block start, which no instruction writes)
+	}
+	d, s := bit(in.dst), bit(in.src)
+	switch in.op {
+	case opMovRR64, opMovRR32, opMovzxRR, opMovsxRR:
+		return s, d, true
+	case opMovRI:
+		return 0, d, true
+	case opLea64, opLea32:
+		return bit(in.base) | bit(in.index), d, true
+	case opAdd64RR, opAdd32RR, opSub64RR, opSub32RR, opAnd64RR, opAnd32RR, opOr64RR, opOr32RR,
+		opXor64RR, opXor32RR, opImulRR:
+		return d | s, d, true
+	case opCmp64RR, opCmp32RR, opTest64RR, opTest32RR:
+		return d | s, 0, true
+	case opAdd64RI, opAdd32RI, opSub64RI, opSub32RI, opAnd64RI, opAnd32RI, opOr64RI, opOr32RI,
+		opXor64RI, opXor32RI, opShl64RI, opShl32RI, opShr64RI, opShr32RI, opSar64RI, opSar32RI,
+		opRolRI, opRorRI, opInc64, opInc32, opDec64, opDec32, opNegR, opBswapR:
+		return d, d, true
+	case opNotR:
+		if in.size < 4 {
+			return 0, 0, false // (a byte or word NOT keeps the rest of the register: keep it simple)
+		}
+		return d, d, true
+	case opCmp64RI, opCmp32RI, opTest64RI, opTest32RI:
+		return d, 0, true
+	case opImulRRI:
+		return s, d, true
+	}
+	return 0, 0, false
+}
+
+// hoistWindow bounds how far hoistToMove looks past a MOV.
+const hoistWindow = 16
+
+// hoistToMove moves, for each register MOV d, s, the first later ALU op or shift that
+// overwrites d (op d, x) up to just after it, where fuseMove makes the pair one op.
+// Compilers often put other work between the two; the op may move over it when nothing
+// there can fault, branch or read the flags (so no state in between can be shown: the
+// budget and single-stepping run the instructions as decoded), nothing there reads or
+// writes d or writes s or x, and either the op's flags are dead (it records none) or the
+// instructions it passes record no flags (any flag writer there is dead, being followed by
+// the op, which writes them all, with no reader or fault in between). The instructions keep their offsets, so a slot
+// still stands for one instruction in the count.
+func hoistToMove(insts []inst) {
+	for j := 0; j+2 < len(insts); j++ {
+		mv := &insts[j]
+		if mv.op != opMovRR64 && mv.op != opMovRR32 || writesALU(insts[j+1].op) && insts[j+1].dst == mv.dst {
+			continue // not a MOV, or one fuseMove fuses as it is
+		}
+		d, s := uint32(1)<<(mv.dst&15), uint32(1)<<(mv.src&15)
+		flagsPassed := false
+		for k := j + 1; k < len(insts) && k <= j+hoistWindow; k++ {
+			op := &insts[k]
+			r, w, ok := regUse(op)
+			if !ok {
+				break
+			}
+			if writesALU(op.op) && op.dst == mv.dst {
+				if k == j+1 || mv.op == opMovRR32 && op.size != 4 ||
+					op.hint&hFlagsDead == 0 && (flagsPassed || op.op == opRolRI || op.op == opRorRI) {
+					break
+				}
+				var x uint32
+				if op.form&fSrcImm == 0 {
+					x = uint32(1) << (op.src & 15)
+				}
+				if !hoistable(insts[j+1:k], d, s|x) {
+					break
+				}
+				h := *op
+				copy(insts[j+2:k+1], insts[j+1:k])
+				insts[j+1] = h
+				j++ // the pair
+				break
+			}
+			if (r|w)&d != 0 {
+				break // the op after the MOV that uses d is not one that overwrites it
+			}
+			if flagEffect(op) != flNone && op.hint&hFlagsDead == 0 {
+				flagsPassed = true // (not seen: what lies before a flag writer records none)
+			}
+		}
+	}
+}
+
+// hoistable reports whether an op that writes d and reads the registers in rd may move
+// up over insts: none of them reads or writes d, or writes any register of rd.
+func hoistable(insts []inst, d, rd uint32) bool {
+	for i := range insts {
+		r, w, _ := regUse(&insts[i])
+		if (r|w)&d != 0 || w&rd != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -357,3 +357,135 @@ func TestFastMemoryFormsCountTLBLookups(t *testing.T) {
 	require.Equal(t, want.itlb, got.itlb, "ITLB")
 	require.Equal(t, opAluMR, optimize(decodeSeq(t, code[:3]))[0].op, "the first one is a fast form")
 }
+
+// A register MOV and the op that later overwrites its destination become one op when the
+// op can move up over what lies between (hoistToMove); the instructions keep their slots.
+func TestHoistToMove(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		code []byte
+		ops  []uint16
+	}{
+		{"over unrelated register work",
+			// mov ebp, esi ; xor ecx, edi ; add ecx, r8d ; and ebp, eax ; sub edx, edx
+			[]byte{0x89, 0xf5, 0x31, 0xf9, 0x44, 0x01, 0xc1, 0x21, 0xc5, 0x29, 0xd2},
+			[]uint16{opAnd32F, opAnd32RR, opXor32RR, opAdd32RR, opSub32RR}},
+		{"not over a reader of the MOV's destination",
+			// mov ebp, esi ; add ecx, ebp ; and ebp, eax
+			[]byte{0x89, 0xf5, 0x01, 0xe9, 0x21, 0xc5},
+			[]uint16{opMovRR32, opAdd32RR, opAnd32RR}},
+		{"not over a write of the op's source",
+			// mov ebp, esi ; mov eax, ecx ; and ebp, eax
+			[]byte{0x89, 0xf5, 0x89, 0xc8, 0x21, 0xc5},
+			[]uint16{opMovRR32, opMovRR32, opAnd32RR}},
+		{"not over a load, which may fault",
+			// mov ebp, esi ; mov eax, [rdi] ; and ebp, ecx
+			[]byte{0x89, 0xf5, 0x8b, 0x07, 0x21, 0xcd},
+			[]uint16{opMovRR32, opLoad32, opAnd32RR}},
+		{"an op with live flags over a flag writer, which is dead then",
+			// mov ebp, esi ; xor ecx, edi ; and ebp, eax (its flags live at the end)
+			[]byte{0x89, 0xf5, 0x31, 0xf9, 0x21, 0xc5},
+			[]uint16{opAnd32F, opAnd32RR, opXor32RR}},
+		{"a rotate with live flags does not move",
+			// mov ebp, esi ; xor ecx, edi ; rol ebp, 3 (its flags live at the end)
+			[]byte{0x89, 0xf5, 0x31, 0xf9, 0xc1, 0xc5, 0x03},
+			[]uint16{opMovRR32, opXor32RR, opRolRI}},
+		{"an op with live flags over a LEA",
+			// mov rbp, rsi ; lea rcx, [rdi+8] ; and rbp, rax
+			[]byte{0x48, 0x89, 0xf5, 0x48, 0x8d, 0x4f, 0x08, 0x48, 0x21, 0xc5},
+			[]uint16{opAnd64F, opAnd64RR, opLea64}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := optimize(decodeSeq(t, tc.code))
+			require.Len(t, out, len(tc.ops))
+			for i := range out {
+				assert.Equal(t, tc.ops[i], out[i].op, "instruction %d (%s)", i, out[i].String())
+			}
+		})
+	}
+}
+
+// TestHoistedMoveMatchesRaw runs random register-only sequences over six registers (so
+// MOVs, the ops that overwrite their destinations and the work in between meet often) two
+// ways: whole (optimized: hoisted, fused, flags dropped) and one instruction at a time as
+// decoded. The registers and flags at the end must be the same.
+func TestHoistedMoveMatchesRaw(t *testing.T) {
+	regs := []byte{0, 1, 2, 3, 6, 7} // rax rcx rdx rbx rsi rdi (setcc on the last two: DH, BH)
+	r := rand.New(rand.NewPCG(21, 5))
+	modrm := func(reg, rm byte) byte { return 0xc0 | reg<<3 | rm }
+	tm := newTestMachine(t)
+	hoisted := 0
+	for n := 0; n < 400; n++ {
+		var code []byte
+		for k := 0; k < 6+r.IntN(14); k++ {
+			d, s := regs[r.IntN(len(regs))], regs[r.IntN(len(regs))]
+			w := []byte{0x48}
+			if r.IntN(3) == 0 {
+				w = nil
+			}
+			code = append(code, w...)
+			switch r.IntN(12) {
+			case 0:
+				// mov d, s ; work on other registers ; op d, x: the shape hoistToMove looks for
+				// (x, and the work, may still meet d or s: then it must not move)
+				code = append(code, 0x89, modrm(s, d))
+				for m := r.IntN(4); m > 0; m-- {
+					a, b := regs[r.IntN(len(regs))], regs[r.IntN(len(regs))]
+					code = append(code, 0x48, []byte{0x01, 0x31, 0x89, 0x85}[r.IntN(4)], modrm(b, a))
+				}
+				code = append(code, w...)
+				code = append(code, []byte{0x01, 0x29, 0x21, 0x09, 0x31}[r.IntN(5)], modrm(regs[r.IntN(len(regs))], d))
+			case 1, 2:
+				code = append(code, 0x89, modrm(s, d)) // mov d, s
+			case 3, 4:
+				code = append(code, []byte{0x01, 0x29, 0x21, 0x09, 0x31, 0x39, 0x85}[r.IntN(7)], modrm(s, d))
+			case 5:
+				code = append(code, 0x83, modrm([]byte{0, 5, 4, 1, 6, 7}[r.IntN(6)], d), byte(r.IntN(256)))
+			case 6:
+				code = append(code, 0xc1, modrm([]byte{4, 5, 7, 0, 1}[r.IntN(5)], d), byte(1+r.IntN(70)))
+			case 7:
+				code = append(code, 0x8d, 0x44|d<<3, s<<3|regs[r.IntN(len(regs))], byte(r.IntN(256))) // lea d, [b + s + disp8]
+			case 8:
+				code = append(code, 0x0f, 0xaf, modrm(d, s)) // imul d, s
+			case 9:
+				g := byte(r.IntN(4)) // ff /0 inc, ff /1 dec, f7 /2 not, f7 /3 neg
+				code = append(code, []byte{0xff, 0xff, 0xf7, 0xf7}[g], modrm(g, d))
+			case 10:
+				code = append(code, 0x0f, 0x40|byte(r.IntN(16)), modrm(d, s)) // cmovcc d, s
+			default:
+				code = append(code[:len(code)-len(w)], 0x0f, 0x90|byte(r.IntN(16)), modrm(0, d)) // setcc d8
+			}
+		}
+		code = append(code, 0xc3)
+		raw := decodeSeq(t, code)
+		out := optimize(raw)
+		for i := range out {
+			if out[i].off != raw[i].off {
+				hoisted++
+				break
+			}
+		}
+		init := regsWith(map[int]uint64{RAX: r.Uint64(), RCX: r.Uint64() >> r.IntN(64), RDX: r.Uint64(), RBX: uint64(r.IntN(3))})
+		init.RFLAGS = uint64(r.IntN(0x900)) & ArithFlags
+		whole := init
+		tm.run(code, &whole, nil, 1000)
+		stepped := init
+		tm.writeVirt(hostcpu.CodeAddr, code)
+		var st State
+		st.GPR = stepped.GPR
+		st.GPR[RSP] = hostcpu.EntryRSP
+		st.RIP, st.RFLAGS = hostcpu.CodeAddr, stepped.RFLAGS
+		var ret [8]byte
+		binary.LittleEndian.PutUint64(ret[:], sentinel)
+		tm.writeVirt(hostcpu.EntryRSP, ret[:])
+		tm.cpu.Load(&st)
+		for i := 0; i < len(raw)-1; i++ {
+			require.Equal(t, TrapBudget, tm.cpu.Run(1).Kind)
+		}
+		tm.cpu.Save(&st)
+		require.Equal(t, st.GPR[:RSP], whole.GPR[:RSP], "sequence %d: % x", n, code)
+		require.Equal(t, st.GPR[RSP+1:], whole.GPR[RSP+1:], "sequence %d: % x", n, code)
+		require.Equal(t, st.RFLAGS&ArithFlags, whole.RFLAGS&ArithFlags, "sequence %d: % x", n, code)
+	}
+	require.Greater(t, hoisted, 20, "sequences with a hoisted op")
+}

@@ -8,7 +8,8 @@ import (
 // Fast forms of the integer instructions real programs run often enough to matter but that
 // the run loop's own cases do not cover: byte and word ALU ops, NEG and shifts (CPython's
 // dispatch runs SHR r16, NEG r16, SBB r8, r8 and OR r8, [mem] at every bytecode), rotates
-// whose flags are read, read-modify-write ALU ops on memory (reference counts), and BSWAP.
+// whose flags are read, read-modify-write ALU ops on memory (reference counts), BSWAP and
+// NOT.
 // They run from execFast2. Each does what the exact path (execGeneric) does, with the same
 // flag record and the same TLB lookups, without decoding its operands again.
 
@@ -195,4 +196,17 @@ func (c *CPU) aluMR(in *inst) {
 		c.write(va, sz, res)
 	}
 	c.lazy(kind, sz, a, v, res)
+}
+
+// notR executes opNotR: NOT of a register (not AH..BH) at any size; no flags change.
+func (c *CPU) notR(in *inst) {
+	d := in.dst & 15
+	switch in.size {
+	case 8:
+		c.r[d] = ^c.r[d]
+	case 4:
+		c.r[d] = uint64(^uint32(c.r[d]))
+	default:
+		c.r[d] ^= sizeMask[in.size&15]
+	}
 }

@@ -19,6 +19,7 @@ package cpu
 // loaded operands.
 
 import (
+	"encoding/binary"
 	"math"
 )
 
@@ -246,12 +247,23 @@ func (c *CPU) xmmLoad(in *inst) {
 // xmmStore executes opXmmStore.
 func (c *CPU) xmmStore(in *inst) {
 	ea := c.ea(in)
-	c.sseCheckStore(ea, in.size, in.ssize&sseAligned != 0)
 	r := &c.ext.XMM[in.src&15]
 	v0, v1 := r[0], r[1]
 	if in.sub == xlHigh {
 		v0 = v1
 	}
+	// A 16-byte store inside a page remembered for writing: sseCheckStore's translation
+	// and write's two, written out (the same three TLB hits).
+	if u := &c.utlb[ea>>12&(utlbSize-1)]; u.wtag == ea>>12 && ea&0xfff <= 0x1000-16 && in.size == 16 &&
+		(in.ssize&sseAligned == 0 || ea&15 == 0) {
+		c.dtlb.Hit(u.e)
+		c.dtlb.Hit(u.e)
+		c.dtlb.Hit(u.e)
+		binary.LittleEndian.PutUint64(u.frame[ea&0xfff:], v0)
+		binary.LittleEndian.PutUint64(u.frame[ea&0xfff+8:], v1)
+		return
+	}
+	c.sseCheckStore(ea, in.size, in.ssize&sseAligned != 0)
 	if in.size == 16 {
 		c.write(ea, 8, v0)
 		c.write(ea+8, 8, v1)

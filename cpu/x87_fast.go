@@ -79,7 +79,11 @@ func (c *CPU) x87Status(flags uint16) {
 func (c *CPU) x87Put(p int, v f80.F80) {
 	x := &c.ext.X87
 	x.R[p] = fl80(v)
-	x.FTW = x.FTW&^(3<<(2*p)) | tagOf(v)<<(2*p)
+	t := uint16(tagValid)
+	if !v.IsNormal() {
+		t = tagOf(v)
+	}
+	x.FTW = x.FTW&^(3<<(2*p)) | t<<(2*p)
 }
 
 // x87ArithHot is xArith0 and xArithI (arithTo with two registers) for full registers
