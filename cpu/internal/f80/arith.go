@@ -292,15 +292,15 @@ func sqrtNum(x num, cw uint16) (F80, uint16) {
 // A double-precision estimate, one Newton step taken in floating point (no 128/64
 // division: its latency was most of FSQRT's), then an exact correction.
 func isqrt128(hi, lo uint64) (root, remHi, remLo uint64) {
-	// (A power-of-two scale, not math.Ldexp: the product is exact and costs one multiply.)
-	est := math.Sqrt(float64(hi)*0x1p64 + float64(lo))
+	// The estimate from hi alone, halved so it converts as a signed integer (one
+	// instruction; lo and the bit lost change it by less than 2^-61). (A power-of-two
+	// scale, not math.Ldexp: the product is exact and costs one multiply.) n >= 2^126, so
+	// est >= 2^63 and converts as 2^63 plus a signed integer.
+	est := math.Sqrt(float64(int64(hi>>1)) * 0x1p65)
 	half := 0.5 / est // (computed while the remainder below is)
 	r := ^uint64(0)
 	if est < 0x1p64 {
-		r = uint64(est)
-	}
-	if r < 1<<63 {
-		r = 1 << 63
+		r = uint64(int64(est-0x1p63)) + 1<<63
 	}
 	// Newton: r + (n - r*r) / 2r. The estimate is good to about 2^-52, so the remainder,
 	// exact in 128 bits (signed: modulo 2^128), is below 2^78 in magnitude and the step
@@ -308,7 +308,9 @@ func isqrt128(hi, lo uint64) (root, remHi, remLo uint64) {
 	ph, pl := bits.Mul64(r, r)
 	dl, b := bits.Sub64(lo, pl, 0)
 	dh, _ := bits.Sub64(hi, ph, b)
-	step := int64((float64(int64(dh))*0x1p64 + float64(dl)) * half)
+	// (The remainder's top 64 bits, converted as a signed integer: the 32 bits dropped
+	// move the step by 2^-31 at most.)
+	step := int64(float64(int64(dh<<32|dl>>32)) * 0x1p32 * half)
 	switch nr := r + uint64(step); {
 	case step > 0 && nr < r:
 		r = ^uint64(0) // the root is 2^64 - 1 at most
