@@ -24,6 +24,8 @@ package cpu
 // unmasked exception the destination is not updated).
 
 import (
+	"encoding/binary"
+
 	"golang.org/x/arch/x86/x86asm"
 
 	"github.com/vmemu/vmemu/mmu"
@@ -141,6 +143,20 @@ func (c *CPU) sseLoad(ea uint64, size uint8, aligned bool) vec {
 
 // sseLoad2 is sseLoad as two quadwords (see xmmSrc2).
 func (c *CPU) sseLoad2(ea uint64, size uint8, aligned bool) (uint64, uint64) {
+	// read's remembered-page path written out for the two quadwords of a 16-byte operand
+	// and for an 8-byte one inside one page: the same TLB hits, one call fewer per read.
+	if u := &c.utlb[ea>>12&(utlbSize-1)]; u.rtag == ea>>12 && ea&0xfff <= 0x1000-16 && size >= 8 {
+		off := ea & 0xfff
+		if size == 8 {
+			c.dtlb.Hit(u.e)
+			return binary.LittleEndian.Uint64(u.frame[off:]), 0
+		}
+		if !aligned || ea&15 == 0 {
+			c.dtlb.Hit(u.e)
+			c.dtlb.Hit(u.e)
+			return binary.LittleEndian.Uint64(u.frame[off:]), binary.LittleEndian.Uint64(u.frame[off+8:])
+		}
+	}
 	if size == 16 {
 		if aligned && ea&15 != 0 {
 			c.raise(VecGP, 0, ea)

@@ -19,6 +19,7 @@ package cpu
 // loaded operands.
 
 import (
+	"encoding/binary"
 	"math"
 )
 
@@ -210,7 +211,13 @@ var hotFP = func() map[string]uint8 {
 // xmmSrc is the source operand of a fast shape-A op: an XMM register, or memory of in.size
 // bytes zero-extended.
 func (c *CPU) xmmSrc(in *inst) vec {
-	s0, s1 := c.xmmSrc2(in)
+	var s0, s1 uint64 // xmmSrc2, the register case written out
+	if in.form&fSrcMem != 0 {
+		s0, s1 = c.xmmSrcMem(in)
+	} else {
+		r := &c.ext.XMM[in.src&15]
+		s0, s1 = r[0], r[1]
+	}
 	return vec{s0, s1}
 }
 
@@ -223,10 +230,15 @@ func (c *CPU) xmmSrc(in *inst) vec {
 // time there).
 func (c *CPU) xmmSrc2(in *inst) (uint64, uint64) {
 	if in.form&fSrcMem != 0 {
-		return c.sseLoad2(c.ea(in), in.size, in.ssize&sseAligned != 0)
+		return c.xmmSrcMem(in)
 	}
 	r := &c.ext.XMM[in.src&15]
 	return r[0], r[1]
+}
+
+// xmmSrcMem is xmmSrc2's memory operand.
+func (c *CPU) xmmSrcMem(in *inst) (uint64, uint64) {
+	return c.sseLoad2(c.ea(in), in.size, in.ssize&sseAligned != 0)
 }
 
 // xmmLoad executes opXmmLoad.
@@ -246,12 +258,23 @@ func (c *CPU) xmmLoad(in *inst) {
 // xmmStore executes opXmmStore.
 func (c *CPU) xmmStore(in *inst) {
 	ea := c.ea(in)
-	c.sseCheckStore(ea, in.size, in.ssize&sseAligned != 0)
 	r := &c.ext.XMM[in.src&15]
 	v0, v1 := r[0], r[1]
 	if in.sub == xlHigh {
 		v0 = v1
 	}
+	// A 16-byte store inside a page remembered for writing: sseCheckStore's translation
+	// and write's two, written out (the same three TLB hits).
+	if u := &c.utlb[ea>>12&(utlbSize-1)]; u.wtag == ea>>12 && ea&0xfff <= 0x1000-16 && in.size == 16 &&
+		(in.ssize&sseAligned == 0 || ea&15 == 0) {
+		c.dtlb.Hit(u.e)
+		c.dtlb.Hit(u.e)
+		c.dtlb.Hit(u.e)
+		binary.LittleEndian.PutUint64(u.frame[ea&0xfff:], v0)
+		binary.LittleEndian.PutUint64(u.frame[ea&0xfff+8:], v1)
+		return
+	}
+	c.sseCheckStore(ea, in.size, in.ssize&sseAligned != 0)
 	if in.size == 16 {
 		c.write(ea, 8, v0)
 		c.write(ea+8, 8, v1)
@@ -262,7 +285,13 @@ func (c *CPU) xmmStore(in *inst) {
 
 // xmmInt executes opXmmInt.
 func (c *CPU) xmmInt(in *inst) {
-	s0, s1 := c.xmmSrc2(in)
+	var s0, s1 uint64 // xmmSrc2, the register case written out
+	if in.form&fSrcMem != 0 {
+		s0, s1 = c.xmmSrcMem(in)
+	} else {
+		r := &c.ext.XMM[in.src&15]
+		s0, s1 = r[0], r[1]
+	}
 	d := &c.ext.XMM[in.dst&15]
 	d0, d1 := d[0], d[1]
 	switch in.sub {
@@ -321,7 +350,13 @@ func (c *CPU) xmmInt(in *inst) {
 // the integer indefinite 80000000H and raises invalid, an inexact one precision: the host
 // converts when those flags are set already and masked, else the exact unit does.
 func (c *CPU) xmmCvtPS2DQ(in, raw *inst) {
-	s0, s1 := c.xmmSrc2(in)
+	var s0, s1 uint64 // xmmSrc2, the register case written out
+	if in.form&fSrcMem != 0 {
+		s0, s1 = c.xmmSrcMem(in)
+	} else {
+		r := &c.ext.XMM[in.src&15]
+		s0, s1 = r[0], r[1]
+	}
 	d := &c.ext.XMM[in.dst&15]
 	m := c.ext.MXCSR
 	const pm, im = mxPE << mxMaskShift, mxIE << mxMaskShift
@@ -362,7 +397,13 @@ func cvtLane(bits uint32, trunc, indef bool) (uint32, bool) {
 // xmmA executes opXmmA: the instruction's own table function (raw names it), called
 // directly.
 func (c *CPU) xmmA(in, raw *inst) {
-	s0, s1 := c.xmmSrc2(in)
+	var s0, s1 uint64 // xmmSrc2, the register case written out
+	if in.form&fSrcMem != 0 {
+		s0, s1 = c.xmmSrcMem(in)
+	} else {
+		r := &c.ext.XMM[in.src&15]
+		s0, s1 = r[0], r[1]
+	}
 	c.xmmExact(&c.ext.XMM[in.dst&15], s0, s1, raw, uint8(in.imm))
 }
 
@@ -377,7 +418,12 @@ func (c *CPU) xmmExact(d *vec, s0, s1 uint64, raw *inst, imm uint8) {
 // and AF cleared (SDM Vol. 2A, COMISD). Operands that are neither NaN nor denormal raise
 // nothing and compare on the host; others go through the exact unit.
 func (c *CPU) xmmComi(in *inst) {
-	s, _ := c.xmmSrc2(in)
+	var s uint64 // xmmSrc2's low quadword, the register case written out
+	if in.form&fSrcMem != 0 {
+		s, _ = c.xmmSrcMem(in)
+	} else {
+		s = c.ext.XMM[in.src&15][0]
+	}
 	d := c.ext.XMM[in.dst&15][0]
 	var r int
 	if in.sub&xcSingle != 0 {

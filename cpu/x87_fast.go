@@ -1,6 +1,10 @@
 package cpu
 
-import "github.com/vmemu/vmemu/cpu/internal/f80"
+import (
+	"encoding/binary"
+
+	"github.com/vmemu/vmemu/cpu/internal/f80"
+)
 
 // Fast forms of the x87 instructions compiled long-double code runs most: the register
 // arithmetic (FADD, FSUB[R], FMUL, FDIV[R] with ST(0) and ST(i), and their popping forms),
@@ -79,7 +83,11 @@ func (c *CPU) x87Status(flags uint16) {
 func (c *CPU) x87Put(p int, v f80.F80) {
 	x := &c.ext.X87
 	x.R[p] = fl80(v)
-	x.FTW = x.FTW&^(3<<(2*p)) | tagOf(v)<<(2*p)
+	t := uint16(tagValid)
+	if !v.IsNormal() {
+		t = tagOf(v)
+	}
+	x.FTW = x.FTW&^(3<<(2*p)) | t<<(2*p)
 }
 
 // x87ArithHot is xArith0 and xArithI (arithTo with two registers) for full registers
@@ -175,7 +183,16 @@ func (c *CPU) x87StoreHot(in *inst, top int) {
 			c.write(ea, 8, bits)
 		}
 	default:
-		c.write80(ea, v.Mant, v.SE)
+		// write80 written out for a page remembered for writing (so neither code nor
+		// watched): the same two TLB hits, its probe's and its translation's.
+		if u := &c.utlb[ea>>12&(utlbSize-1)]; u.wtag == ea>>12 && ea&0xfff <= 0x1000-10 && !c.watching {
+			c.dtlb.Hit(u.e)
+			c.dtlb.Hit(u.e)
+			binary.LittleEndian.PutUint64(u.frame[ea&0xfff:], v.Mant)
+			binary.LittleEndian.PutUint16(u.frame[ea&0xfff+8:], v.SE)
+		} else {
+			c.write80(ea, v.Mant, v.SE)
+		}
 	}
 	c.fpuPointers(in, ea, true)
 	c.fpuExc(fl)

@@ -233,21 +233,22 @@ func divNums(neg bool, x, y num, cw uint16) (F80, uint16) {
 
 // divMant divides two normalized significands: it returns the quotient a/b as a 128-bit
 // significand hi:lo, normalized (bit 127 set), whether it is below 1 (a < b: the caller
-// lowers the exponent by one) and whether a remainder was left.
+// lowers the exponent by one) and whether a remainder was left. Only what rounding reads
+// is exact below the top 64 bits: bit 63 of lo (the half) and whether any lower bit is
+// set (a sticky bit in bit 0 stands for them all), from one 128/64 division and its
+// remainder.
 func divMant(a, b uint64) (hi, lo uint64, below, sticky bool) {
-	var q1 uint64
-	r := a
 	if a >= b {
-		q1, r = 1, a-b
+		// 1.q: q holds the next 64 bits of the quotient, r what is left.
+		q, r := bits.Div64(a-b, 0, b)
+		return intBit | q>>1, q << 63, false, r != 0
 	}
-	q2, r := bits.Div64(r, 0, b)
-	q3, r := bits.Div64(r, 0, b)
-	if q1 == 1 {
-		// 1.q2q3: shift right by one into 128 bits.
-		sticky = q3&1 != 0 || r != 0
-		return intBit | q2>>1, q2<<63 | q3>>1, false, sticky
+	q, r := bits.Div64(a, 0, b) // a < b: q has bit 63 set
+	// The bits below q: a half when 2r >= b, more when 2r != b (or r != 0 below a half).
+	if r >= b-r {
+		return q, intBit, true, r != b-r
 	}
-	return q2, q3, true, r != 0
+	return q, 0, true, r != 0
 }
 
 // Sqrt returns the square root of a rounded as cw says.
@@ -288,27 +289,40 @@ func sqrtNum(x num, cw uint16) (F80, uint16) {
 }
 
 // isqrt128 returns floor(sqrt(n)) for n = hi:lo >= 2^126, and the remainder n - root^2.
-// A double-precision estimate, one Newton step in 128/64-bit arithmetic, then an exact
-// correction.
+// A double-precision estimate, one Newton step taken in floating point (no 128/64
+// division: its latency was most of FSQRT's), then an exact correction.
 func isqrt128(hi, lo uint64) (root, remHi, remLo uint64) {
-	// (A power-of-two scale, not math.Ldexp: the product is exact and costs one multiply.)
-	est := math.Sqrt(float64(hi)*0x1p64 + float64(lo))
+	// The estimate from hi alone, halved so it converts as a signed integer (one
+	// instruction; lo and the bit lost change it by less than 2^-61). (A power-of-two
+	// scale, not math.Ldexp: the product is exact and costs one multiply.) n >= 2^126, so
+	// est >= 2^63 and converts as 2^63 plus a signed integer.
+	est := math.Sqrt(float64(int64(hi>>1)) * 0x1p65)
+	half := 0.5 / est // (computed while the remainder below is)
 	r := ^uint64(0)
 	if est < 0x1p64 {
-		r = uint64(est)
+		r = uint64(int64(est-0x1p63)) + 1<<63
 	}
-	if r < 1<<63 {
-		r = 1 << 63
-	}
-	if hi < r { // Newton: r = (r + n/r) / 2
-		q, _ := bits.Div64(hi, lo, r)
-		sum, carry := bits.Add64(r, q, 0)
-		r = sum>>1 | carry<<63
+	// Newton: r + (n - r*r) / 2r. The estimate is good to about 2^-52, so the remainder,
+	// exact in 128 bits (signed: modulo 2^128), is below 2^78 in magnitude and the step
+	// below 2^13; in double precision the step comes out within one of the exact one.
+	ph, pl := bits.Mul64(r, r)
+	dl, b := bits.Sub64(lo, pl, 0)
+	dh, _ := bits.Sub64(hi, ph, b)
+	// (The remainder's top 64 bits, converted as a signed integer: the 32 bits dropped
+	// move the step by 2^-31 at most.)
+	step := int64(float64(int64(dh<<32|dl>>32)) * 0x1p32 * half)
+	switch nr := r + uint64(step); {
+	case step > 0 && nr < r:
+		r = ^uint64(0) // the root is 2^64 - 1 at most
+	case nr < 1<<63:
+		r = 1 << 63 // and 2^63 at least
+	default:
+		r = nr
 	}
 	// Correct to the exact floor, keeping the remainder n - r*r in 128 bits (neg while
 	// r*r > n, the remainder then being held modulo 2^128): one product, then at most a
 	// step or two, each adding or taking away 2r-1 or 2r+1.
-	ph, pl := bits.Mul64(r, r)
+	ph, pl = bits.Mul64(r, r)
 	var neg uint64
 	remLo, neg = bits.Sub64(lo, pl, 0)
 	remHi, neg = bits.Sub64(hi, ph, neg)
