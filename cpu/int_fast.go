@@ -367,7 +367,8 @@ func mayFault(in *inst) bool {
 	}
 	switch in.op {
 	case opPush, opPop, opCall, opCallInd, opRet, opLeave, opMulDiv, opUD, opPriv, opSyscall,
-		opInt3, opPushR, opPopR, opPush2, opPop2, opXmmFP, opXmmA, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS:
+		opInt3, opPushR, opPopR, opPush2, opPop2, opXmmFP, opXmmA, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS,
+		opX87Fast:
 		return true
 	}
 	return in.op >= opCold
