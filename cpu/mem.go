@@ -26,8 +26,8 @@ import (
 // fast path altogether.
 
 const (
-	utlbSize  = 64 // data pages remembered, direct-mapped by page number
-	uitlbSize = 16 // code pages remembered
+	utlbSize  = 256 // data pages remembered, direct-mapped by page number (as many as the DTLB holds)
+	uitlbSize = 16  // code pages remembered
 	noTag     = ^uint64(0)
 )
 

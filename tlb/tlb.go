@@ -84,14 +84,13 @@ func (p Perm) String() string {
 type Entry struct {
 	VPN   uint64 // linear address >> 12 of the first byte of the page
 	PFN   uint64 // physical address >> 12 of the first byte of the page
+	stamp uint64 // LRU age
 	PCID  uint16 // PCID current when the entry was filled
 	Size  PageSize
 	Perm  Perm
 	valid bool
-	large bool   // lives in the large-page array
-	set   uint16 // where it lives, for the replacement state
-	way   uint16
-	stamp uint64 // LRU age
+	way   uint8  // where it lives (large pages in the large-page array), for the
+	set   uint16 // replacement state; 32 bytes in all, so a 4-way set is two cache lines
 }
 
 // Valid reports whether the entry holds a translation.
@@ -100,7 +99,7 @@ func (e *Entry) Valid() bool { return e.valid }
 // Place reports where the entry sits: in the fully associative large-page array or the
 // set-associative 4 KiB array, and its set and way there. For inspection (a debugger drawing
 // the TLB by sets and ways).
-func (e *Entry) Place() (large bool, set, way int) { return e.large, int(e.set), int(e.way) }
+func (e *Entry) Place() (large bool, set, way int) { return e.Size != Size4K, int(e.set), int(e.way) }
 
 // PhysAddr returns the physical address that linear address va translates to through e.
 func (e *Entry) PhysAddr(va uint64) uint64 {
@@ -246,7 +245,7 @@ func (t *TLB) Hit(e *Entry) {
 
 func (t *TLB) hitPLRU(e *Entry) {
 	a := &t.small
-	if e.large {
+	if e.Size != Size4K {
 		a = &t.large
 	}
 	t.touch(a, int(e.set), int(e.way))
@@ -450,7 +449,7 @@ func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *
 		t.largeValid++
 	}
 	slot.VPN, slot.PFN, slot.PCID, slot.Size, slot.Perm = vpn, pfn, pcid, size, perm
-	slot.valid, slot.large, slot.set, slot.way = true, large, uint16(set), uint16(w)
+	slot.valid, slot.set, slot.way = true, uint16(set), uint8(w)
 	t.fillGen, t.filled = t.gen, slot
 	if t.plru {
 		t.touch(a, set, w)
