@@ -47,10 +47,6 @@ type block struct {
 	// was when the link was made, that is while the ITLB, the MMU state and the code cache
 	// are unchanged. Following a link still reports the ITLB hit the search would have had.
 	links []link
-	// ret, for a block that ends in a CALL, is the block its RET last came back to (at the
-	// return address, the end of this block): CPU.calls remembers the calling blocks, so a
-	// RET finds its block as a link is followed, whatever other callers the function has.
-	ret link
 }
 
 // link is a remembered successor: the block at linear address va, reached through ITLB

@@ -252,12 +252,7 @@ type CPU struct {
 	uitlb      [uitlbSize]uitlbEntry
 	micro      microState
 	codeGen    uint64 // changes whenever block chains may be stale (see block.links)
-	// calls is a ring of the blocks whose CALL ran last, innermost at ncalls-1: a return
-	// stack for finding the block a RET comes back to (block.ret), as a CPU's return stack
-	// buffer predicts returns. An entry that is wrong or stale only costs the search.
-	calls   [16]*block
-	ncalls  uint
-	noMicro bool // tests: never remember translations, so every access searches the TLB
+	noMicro    bool   // tests: never remember translations, so every access searches the TLB
 
 	icount uint64
 	stats  Stats

@@ -132,7 +132,6 @@ func signExtend(v uint64, size uint8) uint64 {
 func (c *CPU) run(limit uint64) Trap {
 	var prev *block // the block that ran last, and the exit it took
 	exit := 0
-	var retFrom *block // a block ending in a CALL whose RET just missed its block.ret
 	for {
 		if c.dr6 != 0 {
 			return c.debugTrap() // a single step, a breakpoint or a watchpoint (debug.go)
@@ -167,12 +166,6 @@ func (c *CPU) run(limit uint64) Trap {
 			if prev != nil && entry != nil && exit < len(prev.links) {
 				prev.links[exit] = link{va: c.rip, b: b, e: entry, gen: c.codeGen}
 			}
-		}
-		if retFrom != nil {
-			if entry != nil {
-				retFrom.ret = link{va: c.rip, b: b, e: entry, gen: c.codeGen}
-			}
-			retFrom = nil
 		}
 	enter:
 		prev, exit = b, 0
@@ -779,8 +772,6 @@ func (c *CPU) run(limit uint64) Trap {
 					c.writeSlow(sp, 8, c.next(in))
 				}
 				c.r[RSP] = sp
-				c.calls[c.ncalls%uint(len(c.calls))] = b // for the RET that comes back (retLinked)
-				c.ncalls++
 				c.icount += uint64(i + 1)
 				c.rip = t
 				goto chain
@@ -798,8 +789,6 @@ func (c *CPU) run(limit uint64) Trap {
 					c.writeSlow(sp, 8, c.next(in))
 				}
 				c.r[RSP] = sp
-				c.calls[c.ncalls%uint(len(c.calls))] = b // for the RET that comes back (retLinked)
-				c.ncalls++
 				c.icount += uint64(i + 1)
 				c.rip = t
 				goto chain
@@ -819,16 +808,6 @@ func (c *CPU) run(limit uint64) Trap {
 				c.r[RSP] += 8 + in.imm
 				c.icount += uint64(i + 1)
 				c.rip = t
-				if c.ncalls > 0 {
-					c.ncalls--
-					cb := c.calls[c.ncalls%uint(len(c.calls))]
-					if l := &cb.ret; l.gen == c.codeGen && l.va == t && c.dr6 == 0 && c.icount < limit {
-						b, entry = l.b, l.e
-						c.itlb.Hit(l.e)
-						goto enter
-					}
-					retFrom = cb
-				}
 				goto chain
 			case opSyscall:
 				c.stepping = false
@@ -871,9 +850,6 @@ func (c *CPU) run(limit uint64) Trap {
 		// the top would.
 		if c.dr6 == 0 && c.icount < limit && exit < len(b.links) {
 			if l := &b.links[exit]; l.gen == c.codeGen && l.va == c.rip {
-				if retFrom != nil {
-					retFrom.ret, retFrom = *l, nil
-				}
 				b, entry = l.b, l.e
 				c.itlb.Hit(l.e)
 				goto enter
