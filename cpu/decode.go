@@ -204,6 +204,7 @@ const (
 	opShiftRIn    // shl/shr/sar r8/r16, imm (count & 31 not zero; sub: the shift)
 	opNegRn       // neg r8/r16 (not AH..BH)
 	opBswapR      // bswap r32/r64
+	opX87Fast     // an x87 instruction with a fast form (x87_fast.go; raw keeps the cold op)
 	opNotR        // not r8/r16/r32/r64 (not AH..BH)
 
 	opCold  // first cold op; ops >= opCold dispatch through coldOps

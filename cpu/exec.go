@@ -654,6 +654,10 @@ func (c *CPU) run(limit uint64) Trap {
 				opAluRn, opShiftRIn, opNegRn, opBswapR, opNotR:
 				c.execFast2(b, i, in)
 
+			case opX87Fast: // (x87_fast.go)
+				c.pos = i
+				execX87Hot(c, in)
+
 			case opRepMS:
 				// With a zero count a REP MOVS or STOS does nothing at all: no access, no
 				// fault, no flags (SDM Vol. 2B, REP). musl's memcpy runs REP MOVSQ with RCX 0

@@ -364,7 +364,8 @@ func mayFault(in *inst) bool {
 	}
 	switch in.op {
 	case opPush, opPop, opCall, opCallInd, opRet, opLeave, opMulDiv, opUD, opPriv, opSyscall,
-		opInt3, opPushR, opPopR, opXmmFP, opXmmA, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS:
+		opInt3, opPushR, opPopR, opXmmFP, opXmmA, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS,
+		opX87Fast:
 		return true
 	}
 	return in.op >= opCold

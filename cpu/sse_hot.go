@@ -76,6 +76,12 @@ var sseATables [opLimit]*[256]sseAFn
 // hotSSE gives an SSE instruction its fast form, if it has one. Preconditions: in was
 // decoded by the SSE decoders (in.x names it; its operands are XMM registers or memory).
 func hotSSE(in *inst) {
+	if in.op == opX87 {
+		if x87HasHot(in) {
+			in.op = opX87Fast // (x87_fast.go)
+		}
+		return
+	}
 	x := in.x
 	if x == nil || in.form&fLock != 0 {
 		return

@@ -348,19 +348,10 @@ func decodeX87(in *inst, x *x86asm.Inst) bool {
 		if x.DataSize == 16 {
 			in.imm |= xfData16
 		}
-		return hotX87(in, decodeX87Mem(in, e, reg))
+		return decodeX87Mem(in, e, reg)
 	}
 	in.src = modrm & 7
-	return hotX87(in, decodeX87Reg(in, e, reg, modrm))
-}
-
-// hotX87 gives a decoded x87 instruction its fast form (x87_fast.go), if it has one; ok
-// passes through.
-func hotX87(in *inst, ok bool) bool {
-	if ok && x87HasHot(in) {
-		in.op = opX87Hot
-	}
-	return ok
+	return decodeX87Reg(in, e, reg, modrm)
 }
 
 // decodeX87Mem decodes the memory forms (SDM Vol. 2, table A-7 and following).

@@ -14,11 +14,9 @@ import (
 // tags, TOP and last-instruction pointers. Anything else, and everything before it
 // changes state, goes to execX87.
 
-var opX87Hot uint16
-
-func init() { opX87Hot = registerCold(execX87Hot) }
-
-// x87HasHot reports whether a decoded x87 instruction (opX87) has a fast form.
+// x87HasHot reports whether a decoded x87 instruction (opX87) has a fast form: the block
+// optimizer (hotSSE) makes it opX87Fast, which run executes with execX87Hot; the raw
+// instruction (single steps, the end of a budget) stays opX87.
 func x87HasHot(in *inst) bool {
 	switch in.sub {
 	case xArith0, xArithI, xLoadST, xFsqrt:
@@ -29,7 +27,7 @@ func x87HasHot(in *inst) bool {
 	return false
 }
 
-// execX87Hot is the handler of the x87 instructions x87HasHot names.
+// execX87Hot executes opX87Fast: an x87 instruction x87HasHot names.
 func execX87Hot(c *CPU, in *inst) {
 	x := &c.ext.X87
 	if x.FSW&fswES == 0 { // else #MF: execX87 raises it
