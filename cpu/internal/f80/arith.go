@@ -297,7 +297,7 @@ func isqrt128(hi, lo uint64) (root, remHi, remLo uint64) {
 	// scale, not math.Ldexp: the product is exact and costs one multiply.) n >= 2^126, so
 	// est >= 2^63 and converts as 2^63 plus a signed integer.
 	est := math.Sqrt(float64(int64(hi>>1)) * 0x1p65)
-	half := 0.5 / est // (computed while the remainder below is)
+	half := 0x1p31 / est // 2^32 / 2est (computed while the remainder below is)
 	r := ^uint64(0)
 	if est < 0x1p64 {
 		r = uint64(int64(est-0x1p63)) + 1<<63
@@ -310,7 +310,7 @@ func isqrt128(hi, lo uint64) (root, remHi, remLo uint64) {
 	dh, _ := bits.Sub64(hi, ph, b)
 	// (The remainder's top 64 bits, converted as a signed integer: the 32 bits dropped
 	// move the step by 2^-31 at most.)
-	step := int64(float64(int64(dh<<32|dl>>32)) * 0x1p32 * half)
+	step := int64(float64(int64(dh<<32|dl>>32)) * half)
 	switch nr := r + uint64(step); {
 	case step > 0 && nr < r:
 		r = ^uint64(0) // the root is 2^64 - 1 at most
