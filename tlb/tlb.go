@@ -178,13 +178,11 @@ type array struct {
 	entries []Entry
 	ways    int
 	setMask uint64
-	plru    []uint64 // per set: tree bits, for PLRU
 }
 
 func newArray(entries, ways int) array {
 	sets := entries / ways
-	return array{entries: make([]Entry, entries), ways: ways, setMask: uint64(sets - 1),
-		plru: make([]uint64, sets)}
+	return array{entries: make([]Entry, entries), ways: ways, setMask: uint64(sets - 1)}
 }
 
 // TLB is one translation lookaside buffer.
@@ -192,7 +190,7 @@ type TLB struct {
 	cfg   Config
 	small array
 	large array
-	clock uint64
+	clock uint64 // counts uses (hits and fills): an entry's stamp is the clock at its last use
 	gen   uint64 // bumped whenever an entry is written or dropped
 	plru  bool   // cfg.Policy == PLRU
 	// largeValid counts the valid entries of the large-page array: a lookup that misses
@@ -235,20 +233,8 @@ func (t *TLB) LastFillPages() (gen uint64, written *Entry, replacedVPN uint64, r
 // Preconditions: e was returned by Lookup (or filled by Fill) and Gen has not changed since.
 func (t *TLB) Hit(e *Entry) {
 	t.Stats.Hits++
-	if t.plru {
-		t.hitPLRU(e)
-		return
-	}
 	t.clock++
 	e.stamp = t.clock
-}
-
-func (t *TLB) hitPLRU(e *Entry) {
-	a := &t.small
-	if e.Size != Size4K {
-		a = &t.large
-	}
-	t.touch(a, int(e.set), int(e.way))
 }
 
 // New builds an empty TLB with the given geometry.
@@ -334,55 +320,55 @@ func (t *TLB) Probe(va uint64, pcid uint16) *Entry {
 
 // touch records a use of way w of set for the replacement policy.
 func (t *TLB) touch(a *array, set, w int) {
-	if t.cfg.Policy == LRU {
-		t.clock++
-		a.entries[set*a.ways+w].stamp = t.clock
-		return
-	}
-	// Tree PLRU: walk from the root to leaf w, pointing every node away from w.
-	bits := a.plru[set]
-	node := 1
-	for span := a.ways; span > 1; span /= 2 {
-		half := span / 2
-		if w%span < half {
-			bits |= 1 << node // point right (away from w)
-			node = 2 * node
-		} else {
-			bits &^= 1 << node // point left
-			node = 2*node + 1
-		}
-	}
-	a.plru[set] = bits
+	t.clock++
+	a.entries[set*a.ways+w].stamp = t.clock
 }
 
-// victim picks the way of set to replace.
+// victim picks the way of set to replace: the first invalid way, else by the policy.
+//
+// Both policies read the stamps, which every use writes, so a hit costs the same whatever
+// the policy. Tree pseudo-LRU keeps a bit per node of a binary tree over the ways, pointing
+// away from the half used last: each bit is the one the most recent use below its node
+// set, so it is read off the stamps, the node pointing right when the left half holds the
+// most recent use (a node below which nothing was ever used points left, its reset state).
 func (t *TLB) victim(a *array, set int) int {
-	base := set * a.ways
-	for w := 0; w < a.ways; w++ {
-		if !a.entries[base+w].valid {
+	ways := a.entries[set*a.ways : (set+1)*a.ways]
+	for w := range ways {
+		if !ways[w].valid {
 			return w
 		}
 	}
 	if t.cfg.Policy == LRU {
-		best := 0
-		for w := 1; w < a.ways; w++ {
-			if a.entries[base+w].stamp < a.entries[base+best].stamp {
-				best = w
-			}
-		}
-		return best
+		return oldest(ways)
 	}
-	bits := a.plru[set]
-	node, w := 1, 0
-	for span := a.ways; span > 1; span /= 2 {
-		if bits&(1<<node) != 0 { // points right
-			w += span / 2
-			node = 2*node + 1
-		} else {
-			node = 2 * node
+	lo := 0
+	for span := len(ways); span > 1; span /= 2 {
+		half := span / 2
+		if latest(ways[lo:lo+half]) > latest(ways[lo+half:lo+span]) {
+			lo += half
 		}
 	}
-	return w
+	return lo
+}
+
+// oldest returns the way with the smallest stamp, the first of equals.
+func oldest(ways []Entry) int {
+	best := 0
+	for w := 1; w < len(ways); w++ {
+		if ways[w].stamp < ways[best].stamp {
+			best = w
+		}
+	}
+	return best
+}
+
+// latest returns the largest stamp among ways.
+func latest(ways []Entry) uint64 {
+	var m uint64
+	for i := range ways {
+		m = max(m, ways[i].stamp)
+	}
+	return m
 }
 
 // Fill caches a translation and returns the entry it wrote (nil if the TLB caches no pages
@@ -451,12 +437,8 @@ func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *
 	slot.VPN, slot.PFN, slot.PCID, slot.Size, slot.Perm = vpn, pfn, pcid, size, perm
 	slot.valid, slot.set, slot.way = true, uint16(set), uint8(w)
 	t.fillGen, t.filled = t.gen, slot
-	if t.plru {
-		t.touch(a, set, w)
-	} else {
-		t.clock++
-		slot.stamp = t.clock
-	}
+	t.clock++
+	slot.stamp = t.clock
 	t.Stats.Fills++
 	if t.Observer != nil {
 		t.Observer(t, EvFill, slot)

@@ -527,3 +527,124 @@ func BenchmarkLookupMissFill(b *testing.B) {
 
 // An entry is 32 bytes, so that a 4-way set of the DTLB spans two cache lines of the host.
 func TestEntryIs32Bytes(t *testing.T) { assert.Equal(t, uintptr(32), unsafe.Sizeof(Entry{})) }
+
+// plruModel is tree pseudo-LRU as the hardware keeps it: per set, one bit per tree node,
+// each pointing away from the half last used.
+type plruModel struct {
+	ways int
+	bits []uint64
+}
+
+func (m *plruModel) touch(set, w int) {
+	node := 1
+	for span := m.ways; span > 1; span /= 2 {
+		if w%span < span/2 {
+			m.bits[set] |= 1 << node // point right, away from w
+			node = 2 * node
+		} else {
+			m.bits[set] &^= 1 << node
+			node = 2*node + 1
+		}
+	}
+}
+
+func (m *plruModel) victim(set int) int {
+	node, w := 1, 0
+	for span := m.ways; span > 1; span /= 2 {
+		if m.bits[set]&(1<<node) != 0 {
+			w += span / 2
+			node = 2*node + 1
+		} else {
+			node = 2 * node
+		}
+	}
+	return w
+}
+
+// The TLB's pseudo-LRU victims are those of the tree bits the hardware keeps, over a long
+// random mix of fills, lookups, hits, invalidations and flushes, in the 4 KiB array and the
+// large-page array.
+func TestPLRUMatchesTreeBits(t *testing.T) {
+	for _, cfg := range []Config{
+		{Entries: 16, Ways: 4, LargeEntries: 8, Policy: PLRU},
+		{Entries: 16, Ways: 8, LargeEntries: 2, Policy: PLRU},
+		{Entries: 8, Ways: 2, LargeEntries: 1, Policy: PLRU},
+	} {
+		tl := mustNew(t, cfg)
+		small := &plruModel{ways: cfg.Ways, bits: make([]uint64, cfg.Entries/cfg.Ways)}
+		large := &plruModel{ways: cfg.LargeEntries, bits: make([]uint64, 1)}
+		model := func(e *Entry) (*plruModel, int) {
+			if e.Size != Size4K {
+				return large, 0
+			}
+			return small, int(e.set)
+		}
+		rng := uint64(12345)
+		next := func(n uint64) uint64 {
+			rng ^= rng << 13
+			rng ^= rng >> 7
+			rng ^= rng << 17
+			return rng % n
+		}
+		victims := 0
+		for i := 0; i < 200000; i++ {
+			size := Size4K
+			vpn := next(64)
+			if next(4) == 0 {
+				size, vpn = Size2M, next(8)<<9
+			}
+			pcid := uint16(next(2))
+			switch op := next(20); {
+			case op < 8: // fill
+				var m *plruModel
+				var set int
+				a := &tl.small
+				if size == Size4K {
+					m, set = small, int(vpn&tl.small.setMask)
+				} else {
+					m, set, a = large, 0, &tl.large
+				}
+				want, free, same := m.victim(set), -1, -1
+				for w := 0; w < a.ways; w++ {
+					o := &a.entries[set*a.ways+w]
+					if !o.valid && free < 0 {
+						free = w
+					}
+					if o.valid && o.VPN == vpn && o.Size == size && (o.PCID == pcid || o.Perm&PermGlobal != 0) && same < 0 {
+						same = w
+					}
+				}
+				e := tl.FillPage(vpn, vpn+1000, pcid, size, PermWrite)
+				switch {
+				case same >= 0:
+					require.Equal(t, same, int(e.way), "refill in place")
+				case free >= 0:
+					require.Equal(t, free, int(e.way), "first free way")
+				default:
+					require.Equal(t, want, int(e.way), "tree PLRU victim, step %d", i)
+					victims++
+				}
+				mm, s := model(e)
+				mm.touch(s, int(e.way))
+			case op < 15: // lookup
+				if e := tl.Lookup(vpn<<12, pcid); e != nil {
+					mm, s := model(e)
+					mm.touch(s, int(e.way))
+				}
+			case op < 18: // a processor's remembered hit
+				if e := tl.Probe(vpn<<12, pcid); e != nil {
+					tl.Hit(e)
+					mm, s := model(e)
+					mm.touch(s, int(e.way))
+				}
+			case op < 19:
+				tl.InvalidatePage(vpn<<12, pcid, true)
+			default:
+				if next(50) == 0 {
+					tl.FlushPCID(pcid, false)
+				}
+			}
+		}
+		assert.Greater(t, victims, 1000, "%v: the mix evicts", cfg)
+	}
+}
