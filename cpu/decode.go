@@ -206,6 +206,10 @@ const (
 	opBswapR      // bswap r32/r64
 	opX87Fast     // an x87 instruction with a fast form (x87_fast.go; raw keeps the cold op)
 	opNotR        // not r8/r16/r32/r64 (not AH..BH)
+	opPush2       // push src ; push base (two PUSHes of 64-bit registers: fusePushPop)
+	opPop2        // pop dst ; pop base (two POPs into 64-bit registers other than RSP)
+	opRolAlu      // opRolF, then src op= dst (sub: add, sub, and, or, xor; hint: the ALU op's): fuseRotAlu
+	opMov2        // a register MOV (size 8 or 4), then the register MOV in the next slot: fusePairs
 
 	opCold  // first cold op; ops >= opCold dispatch through coldOps
 	opLimit = 512

@@ -451,6 +451,39 @@ func (c *CPU) run(limit uint64) Trap {
 				} else {
 					c.r[in.dst&15] = uint64(bits.RotateLeft32(uint32(c.r[in.base&15]), int(in.imm)))
 				}
+			case opRolAlu:
+				// mov d, s ; rotate d ; x op= d (fuseRotAlu): three slots.
+				i += 2
+				var r, a uint64
+				x := in.src & 15
+				if in.size == 8 {
+					r = bits.RotateLeft64(c.r[in.base&15], int(in.imm))
+					c.r[in.dst&15] = r
+					a = c.r[x]
+				} else {
+					r = uint64(bits.RotateLeft32(uint32(c.r[in.base&15]), int(in.imm)))
+					c.r[in.dst&15] = r
+					a = uint64(uint32(c.r[x]))
+				}
+				var res uint64
+				kind := uint8(lzLogic)
+				switch in.sub {
+				case aluAdd:
+					res, kind = a+r, lzAdd
+				case aluSub:
+					res, kind = a-r, lzSub
+				case aluAnd:
+					res = a & r
+				case aluOr:
+					res = a | r
+				default:
+					res = a ^ r
+				}
+				res &= sizeMask[in.size&15]
+				c.r[x] = res
+				if in.hint&hFlagsDead == 0 {
+					c.lazy(kind, in.size, a, r, res)
+				}
 			case opImulRR, opImulRRI:
 				d := in.dst & 15
 				a, v := c.r[d], c.r[in.src&15]
@@ -508,6 +541,20 @@ func (c *CPU) run(limit uint64) Trap {
 				}
 
 			// Memory fast ops: the TLB-hit path is written out here (see mem.go).
+			case opMov2:
+				// Two register MOVs (fusePairs): this one, then the next slot's.
+				v := c.r[in.src&15]
+				if in.size == 4 {
+					v = uint64(uint32(v))
+				}
+				c.r[in.dst&15] = v
+				i++
+				in = &insts[i]
+				v = c.r[in.src&15]
+				if in.op == opMovRR32 {
+					v = uint64(uint32(v))
+				}
+				c.r[in.dst&15] = v
 			case opLoad64:
 				c.pos = i
 				va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
@@ -649,6 +696,37 @@ func (c *CPU) run(limit uint64) Trap {
 				}
 				c.r[RSP] = sp + 8
 				c.r[in.dst&15] = v
+			case opPush2:
+				// Two PUSHes (fusePushPop); both stores in one remembered page, or one
+				// after the other.
+				top := c.r[RSP]
+				sp := top - 16
+				if u := &c.utlb[sp>>12&(utlbSize-1)]; u.wtag == sp>>12 && sp&0xfff <= 0xff0 {
+					c.dtlb.Hit(u.e)
+					binary.LittleEndian.PutUint64(u.frame[(sp+8)&0xfff:], c.r[in.src&15])
+					c.r[RSP] = top - 8 // (the second may push RSP)
+					c.dtlb.Hit(u.e)
+					binary.LittleEndian.PutUint64(u.frame[sp&0xfff:], c.r[in.base&15])
+					c.r[RSP] = sp
+				} else if !c.push2Slow(i, in) {
+					break
+				}
+				i++
+			case opPop2:
+				// Two POPs into registers other than RSP (fusePushPop).
+				sp := c.r[RSP]
+				if u := &c.utlb[sp>>12&(utlbSize-1)]; u.rtag == sp>>12 && sp&0xfff <= 0xff0 {
+					c.dtlb.Hit(u.e)
+					c.dtlb.Hit(u.e)
+					v1 := binary.LittleEndian.Uint64(u.frame[sp&0xfff:])
+					v2 := binary.LittleEndian.Uint64(u.frame[(sp+8)&0xfff:])
+					c.r[RSP] = sp + 16
+					c.r[in.dst&15] = v1
+					c.r[in.base&15] = v2
+				} else {
+					c.pop2Slow(i, in)
+				}
+				i++
 
 			case opTestRIn, opCmpRIn, opShiftCL, opNegR, opCmovRR, opLoadSx, opTestMI, opMovzxRR, opMovsxRR, opSetccR, opCmpMR, opAluMR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP, opXmmA, opXmmMovmsk, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR,
 				opAluRn, opShiftRIn, opNegRn, opBswapR, opNotR:

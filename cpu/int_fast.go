@@ -33,6 +33,9 @@ func optimize(raw []inst) []inst {
 	hoistToMove(out)
 	fuseBranch(out)
 	fuseMove(out)
+	fuseRotAlu(out)
+	fusePushPop(out)
+	fusePairs(out)
 	return out
 }
 
@@ -295,7 +298,7 @@ func flagEffect(in *inst) int {
 		opMovRR64, opMovRR32, opMovRI, opLea64, opLea32, opLoad64, opLoad32, opLoadZx8,
 		opLoadZx16, opLoadSx32, opStore64, opStore32, opStoreI64, opStoreI32, opStore8, opStoreI8,
 		opPushR, opPopR, opXmmMov, opXmmMovLo, opXmmLoad, opXmmStore, opXmmInt, opXmmFP,
-		opMovzxRR, opMovsxRR, opXmmA, opXmmMovmsk, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS, opBswapR, opNotR:
+		opMovzxRR, opMovsxRR, opXmmA, opXmmMovmsk, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS, opBswapR, opNotR, opPush2, opPop2:
 		return flNone
 	case opShiftRIn, opNegRn:
 		return flWrite
@@ -364,7 +367,7 @@ func mayFault(in *inst) bool {
 	}
 	switch in.op {
 	case opPush, opPop, opCall, opCallInd, opRet, opLeave, opMulDiv, opUD, opPriv, opSyscall,
-		opInt3, opPushR, opPopR, opXmmFP, opXmmA, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS,
+		opInt3, opPushR, opPopR, opPush2, opPop2, opXmmFP, opXmmA, opXmmComi, opXmmCvtPS2DQ, opMovsR, opStosR, opRepMS,
 		opX87Fast:
 		return true
 	}
@@ -522,8 +525,10 @@ const hoistWindow = 16
 // budget and single-stepping run the instructions as decoded), nothing there reads or
 // writes d or writes s or x, and either the op's flags are dead (it records none) or the
 // instructions it passes record no flags (any flag writer there is dead, being followed by
-// the op, which writes them all, with no reader or fault in between). The instructions keep their offsets, so a slot
-// still stands for one instruction in the count.
+// the op, which writes them all, with no reader or fault in between). The instructions keep
+// their offsets, so a slot still stands for one instruction in the count; but inside a
+// window slot i no longer holds raw[i], so regUse admits only ops that never look at their
+// instruction as decoded (b.raw[i]).
 func hoistToMove(insts []inst) {
 	for j := 0; j+2 < len(insts); j++ {
 		mv := &insts[j]
@@ -576,4 +581,59 @@ func hoistable(insts []inst, d, rd uint32) bool {
 		}
 	}
 	return true
+}
+
+// fusePushPop makes each two PUSHes of 64-bit registers in a row one op (opPush2, the
+// second register in base), and so two POPs into registers other than RSP (opPop2):
+// function prologues and epilogues. The pair's op does the two accesses in order, with
+// c.pos at the second for the second, so a fault in either shows the state the
+// instructions as decoded would.
+func fusePushPop(insts []inst) {
+	for j := 0; j+1 < len(insts); j++ {
+		a, b := &insts[j], &insts[j+1]
+		switch {
+		case a.op == opPushR && b.op == opPushR:
+			a.op, a.base = opPush2, b.src
+			j++
+		case a.op == opPopR && b.op == opPopR && a.dst != RSP && b.dst != RSP:
+			a.op, a.base = opPop2, b.dst
+			j++
+		}
+	}
+}
+
+// rotAluSub maps the register-register ALU ops fuseRotAlu takes to their operation.
+var rotAluSub = map[uint16]uint8{opAdd64RR: aluAdd, opAdd32RR: aluAdd, opSub64RR: aluSub,
+	opSub32RR: aluSub, opAnd64RR: aluAnd, opAnd32RR: aluAnd, opOr64RR: aluOr, opOr32RR: aluOr,
+	opXor64RR: aluXor, opXor32RR: aluXor}
+
+// fuseRotAlu fuses a MOV and rotate pair (opRolF: d = rotate(s)) with the register ALU op
+// after it that takes d as its source (x op= d, x not d, the same size): SHA-2's sigma
+// functions are chains of them. The op, at the pair's slot, keeps the rotate's fields,
+// takes x in src and the ALU op's operation and flag hint, and skips the next two slots.
+// None of the three can fault.
+func fuseRotAlu(insts []inst) {
+	for j := 0; j+2 < len(insts); j++ {
+		rf, op := &insts[j], &insts[j+2]
+		sub, ok := rotAluSub[op.op]
+		if rf.op != opRolF || !ok || op.src != rf.dst || op.dst == rf.dst || op.size != rf.size {
+			continue
+		}
+		rf.op, rf.sub, rf.src, rf.hint = opRolAlu, sub, op.dst, op.hint
+		j += 2
+	}
+}
+
+// fusePairs marks two register MOVs in a row (opMov2): the first slot's op does its own
+// instruction and then the next slot's, which stays as it is.
+func fusePairs(insts []inst) {
+	isMov := func(op uint16) bool { return op == opMovRR64 || op == opMovRR32 }
+	for j := 0; j+1 < len(insts); j++ {
+		a, b := &insts[j], &insts[j+1]
+		switch {
+		case isMov(a.op) && isMov(b.op):
+			a.op = opMov2
+			j++
+		}
+	}
 }

@@ -375,9 +375,9 @@ func TestHoistToMove(t *testing.T) {
 			[]byte{0x89, 0xf5, 0x01, 0xe9, 0x21, 0xc5},
 			[]uint16{opMovRR32, opAdd32RR, opAnd32RR}},
 		{"not over a write of the op's source",
-			// mov ebp, esi ; mov eax, ecx ; and ebp, eax
+			// mov ebp, esi ; mov eax, ecx ; and ebp, eax (the MOVs are a pair: fusePairs)
 			[]byte{0x89, 0xf5, 0x89, 0xc8, 0x21, 0xc5},
-			[]uint16{opMovRR32, opMovRR32, opAnd32RR}},
+			[]uint16{opMov2, opMovRR32, opAnd32RR}},
 		{"not over a load, which may fault",
 			// mov ebp, esi ; mov eax, [rdi] ; and ebp, ecx
 			[]byte{0x89, 0xf5, 0x8b, 0x07, 0x21, 0xcd},
@@ -386,6 +386,10 @@ func TestHoistToMove(t *testing.T) {
 			// mov ebp, esi ; xor ecx, edi ; and ebp, eax (its flags live at the end)
 			[]byte{0x89, 0xf5, 0x31, 0xf9, 0x21, 0xc5},
 			[]uint16{opAnd32F, opAnd32RR, opXor32RR}},
+		{"a MOV, a rotate and an ALU op taking the rotated register are one op",
+			// mov r9d, eax ; rol r9d, 10 ; xor esi, r9d ; ror esi, 6 ; add r10d, esi
+			[]byte{0x41, 0x89, 0xc1, 0x41, 0xc1, 0xc1, 0x0a, 0x44, 0x31, 0xce, 0xc1, 0xce, 0x06, 0x41, 0x01, 0xf2},
+			[]uint16{opRolAlu, opRolRI, opXor32RR, opRorRI, opAdd32RR}},
 		{"a rotate with live flags does not move",
 			// mov ebp, esi ; xor ecx, edi ; rol ebp, 3 (its flags live at the end)
 			[]byte{0x89, 0xf5, 0x31, 0xf9, 0xc1, 0xc5, 0x03},
@@ -424,7 +428,15 @@ func TestHoistedMoveMatchesRaw(t *testing.T) {
 				w = nil
 			}
 			code = append(code, w...)
-			switch r.IntN(12) {
+			switch r.IntN(13) {
+			case 12:
+				// mov d, s ; rol/ror d, n ; op x, d: fuseRotAlu's shape (x may be d or s)
+				x := regs[r.IntN(len(regs))]
+				code = append(code, 0x89, modrm(s, d))
+				code = append(code, w...)
+				code = append(code, 0xc1, modrm(byte(r.IntN(2)), d), byte(1+r.IntN(70)))
+				code = append(code, w...)
+				code = append(code, []byte{0x01, 0x29, 0x21, 0x09, 0x31}[r.IntN(5)], modrm(d, x))
 			case 0:
 				// mov d, s ; work on other registers ; op d, x: the shape hoistToMove looks for
 				// (x, and the work, may still meet d or s: then it must not move)
@@ -488,4 +500,70 @@ func TestHoistedMoveMatchesRaw(t *testing.T) {
 		require.Equal(t, st.RFLAGS&ArithFlags, whole.RFLAGS&ArithFlags, "sequence %d: % x", n, code)
 	}
 	require.Greater(t, hoisted, 20, "sequences with a hoisted op")
+}
+
+// Two PUSHes or two POPs in a row are one op (fusePushPop). Run whole and as decoded (an
+// instruction breakpoint armed at an address never reached makes every block run as
+// decoded), they must leave the same registers, stack, trap and TLB statistics: with RSP
+// in the middle of the stack, and where the second access of a pair faults (the first must
+// have happened, RIP at the second).
+func TestPushPopPairsMatchRaw(t *testing.T) {
+	code := []byte{
+		0x50, 0x53, // push rax ; push rbx
+		0x54, 0x41, 0x57, // push rsp ; push r15
+		0x59, 0x5a, // pop rcx ; pop rdx
+		0x5e, 0x5f, // pop rsi ; pop rdi
+		0x41, 0x58, 0xc3, // pop r8 ; ret (r8 pops the return address the test put there)
+	}
+	out := optimize(decodeSeq(t, code))
+	require.Equal(t, []uint16{opPush2, opPushR, opPush2, opPushR, opPop2, opPopR, opPop2, opPopR},
+		[]uint16{out[0].op, out[1].op, out[2].op, out[3].op, out[4].op, out[5].op, out[6].op, out[7].op})
+	bottom := uint64(hostcpu.StackTop - stackPages*4096)
+	type result struct {
+		trap       Trap
+		st         State
+		stack      []byte
+		itlb, dtlb tlb.Stats
+	}
+	run := func(rsp uint64, armed bool) result {
+		tm := newTestMachine(t)
+		if armed {
+			tm.cpu.SetBreakpoints([]Breakpoint{{Space: tm.space(), Addr: hostcpu.CodeAddr + 0x800}})
+		}
+		tm.writeVirt(hostcpu.CodeAddr, code)
+		var ret [16]byte
+		binary.LittleEndian.PutUint64(ret[:], sentinel) // popped by pop r8
+		binary.LittleEndian.PutUint64(ret[8:], sentinel)
+		if rsp+16 <= hostcpu.StackTop {
+			tm.writeVirt(rsp, ret[:])
+		}
+		var st State
+		for i := range st.GPR {
+			st.GPR[i] = uint64(i+1) * 0x0101_0101_0101
+		}
+		st.GPR[RSP], st.RIP = rsp, hostcpu.CodeAddr
+		tm.cpu.Load(&st)
+		tr := tm.cpu.Run(1000)
+		tm.cpu.Save(&st)
+		stack := make([]byte, 64)
+		tm.readVirt(max(rsp, bottom+64)-64, stack)
+		return result{tr, st, stack, tm.mmu.ITLB.Stats, tm.mmu.DTLB.Stats}
+	}
+	for _, rsp := range []uint64{
+		hostcpu.EntryRSP &^ 7, // in the middle: every pair in one page
+		bottom + 4096 + 8,     // the second PUSH of a pair in the page below the first
+		bottom + 8,            // the second PUSH of a pair faults (nothing mapped below)
+		bottom + 16,           // the first PUSH of the second pair faults
+		bottom + 4096 + 12,    // misaligned, across a page
+	} {
+		want, got := run(rsp, true), run(rsp, false)
+		require.Equal(t, want, got, "RSP %#x", rsp)
+	}
+	// Pops from the top of the stack: the second POP of a pair reads past it and faults.
+	code = []byte{0x59, 0x5a, 0xc3} // pop rcx ; pop rdx ; ret
+	for _, rsp := range []uint64{hostcpu.StackTop - 8, hostcpu.StackTop - 16, hostcpu.StackTop - 4} {
+		want, got := run(rsp, true), run(rsp, false)
+		require.Equal(t, want, got, "RSP %#x", rsp)
+		require.Equal(t, TrapException, got.trap.Kind)
+	}
 }

@@ -210,3 +210,35 @@ func (c *CPU) notR(in *inst) {
 		c.r[d] ^= sizeMask[in.size&15]
 	}
 }
+
+// push2Slow executes opPush2 (at index i of the executing block) when its two stores do not
+// both go to a page remembered for writing: one PUSH after the other. It reports whether
+// both ran: a first one that stored into the block's own code ends the block after it.
+func (c *CPU) push2Slow(i int, in *inst) bool {
+	c.pos = i
+	sp := c.r[RSP] - 8
+	c.write(sp, 8, c.r[in.src&15])
+	c.r[RSP] = sp
+	if int(c.blk.end) <= i+1 {
+		return false
+	}
+	c.pos = i + 1
+	sp -= 8
+	c.write(sp, 8, c.r[in.base&15])
+	c.r[RSP] = sp
+	return true
+}
+
+// pop2Slow executes opPop2 (at index i) when its two loads are not both in a remembered
+// page: one POP after the other.
+func (c *CPU) pop2Slow(i int, in *inst) {
+	c.pos = i
+	sp := c.r[RSP]
+	v := c.read(sp, 8)
+	c.r[RSP] = sp + 8
+	c.r[in.dst&15] = v
+	c.pos = i + 1
+	v = c.read(sp+8, 8)
+	c.r[RSP] = sp + 16
+	c.r[in.base&15] = v
+}
