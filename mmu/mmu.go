@@ -9,9 +9,10 @@
 // the kernel: software programs it only as a real kernel does, by writing entries into RAM,
 // loading CR3 and CR4, and invalidating TLB entries (INVLPG, INVPCID).
 //
-// What is not modelled: paging-structure caches (every walk reads all levels from RAM, which
-// the SDM permits), protection keys, 5-level paging, PAT memory types, and the legacy 32-bit
-// and PAE modes. CR0.PG = 0 means linear addresses are physical addresses.
+// The paging-structure caches of SDM 4.10.3 (tlb.PSC) let a walk begin below a cached PML4E,
+// PDPTE or PDE; with Config.PSC all zero every walk reads all levels from RAM, which the SDM
+// permits. What is not modelled: protection keys, 5-level paging, PAT memory types, and the
+// legacy 32-bit and PAE modes. CR0.PG = 0 means linear addresses are physical addresses.
 package mmu
 
 import (

@@ -192,7 +192,6 @@ type TLB struct {
 	large array
 	clock uint64 // counts uses (hits and fills): an entry's stamp is the clock at its last use
 	gen   uint64 // bumped whenever an entry is written or dropped
-	plru  bool   // cfg.Policy == PLRU
 	// largeValid counts the valid entries of the large-page array: a lookup that misses
 	// the small pages skips the large ones when it is 0.
 	largeValid int
@@ -258,7 +257,7 @@ func New(cfg Config) (*TLB, error) {
 	if cfg.Policy != LRU && cfg.Policy != PLRU {
 		return nil, fmt.Errorf("tlb %s: unknown replacement policy %d", cfg.Name, cfg.Policy)
 	}
-	t := &TLB{cfg: cfg, small: newArray(cfg.Entries, cfg.Ways), plru: cfg.Policy == PLRU}
+	t := &TLB{cfg: cfg, small: newArray(cfg.Entries, cfg.Ways)}
 	if cfg.LargeEntries > 0 {
 		t.large = newArray(cfg.LargeEntries, cfg.LargeEntries)
 	}
@@ -284,21 +283,20 @@ func (t *TLB) Lookup(va uint64, pcid uint16) *Entry {
 	vpn := va >> 12
 	a := &t.small
 	set := int(vpn & a.setMask)
-	base := set * a.ways
-	for w := 0; w < a.ways; w++ {
-		e := &a.entries[base+w]
+	ways := a.entries[set*a.ways : (set+1)*a.ways]
+	for w := range ways {
+		e := &ways[w]
 		if e.valid && e.VPN == vpn && (e.PCID == pcid || e.Perm&PermGlobal != 0) {
-			t.Stats.Hits++
-			t.touch(a, set, w)
+			t.Hit(e)
 			return e
 		}
 	}
-	for w := 0; w < len(t.large.entries) && t.largeValid > 0; w++ {
-		e := &t.large.entries[w]
-		if matches(e, vpn, pcid) {
-			t.Stats.Hits++
-			t.touch(&t.large, 0, w)
-			return e
+	if t.largeValid > 0 {
+		for w := range t.large.entries {
+			if e := &t.large.entries[w]; matches(e, vpn, pcid) {
+				t.Hit(e)
+				return e
+			}
 		}
 	}
 	t.Stats.Misses++
@@ -316,12 +314,6 @@ func (t *TLB) Probe(va uint64, pcid uint16) *Entry {
 		}
 	}
 	return nil
-}
-
-// touch records a use of way w of set for the replacement policy.
-func (t *TLB) touch(a *array, set, w int) {
-	t.clock++
-	a.entries[set*a.ways+w].stamp = t.clock
 }
 
 // victim picks the way of set to replace: the first invalid way, else by the policy.
@@ -393,7 +385,7 @@ func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *
 	}
 	t.gen++
 	// One pass over the set finds an entry for the same page, else the first free way,
-	// else (LRU) the least recently used one: the first with the smallest age.
+	// else (LRU) the least recently used one: the first with the smallest stamp.
 	ways := a.entries[set*a.ways : (set+1)*a.ways]
 	w, free, lru, age := -1, -1, 0, ^uint64(0)
 	for i := range ways {
@@ -416,7 +408,7 @@ func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *
 		switch {
 		case free >= 0:
 			w = free
-		case t.plru:
+		case t.cfg.Policy == PLRU:
 			w = t.victim(a, set)
 		default:
 			w = lru
