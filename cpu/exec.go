@@ -762,26 +762,14 @@ func (c *CPU) run(limit uint64) Trap {
 				c.icount += uint64(i + 1)
 				c.rip = t
 				goto chain
-			case opCall:
+			case opCall, opCallInd:
 				c.pos = i
-				t := c.target(in)
-				if !canonical(t) {
-					c.raise(VecGP, 0, 0)
-				}
-				sp := c.r[RSP] - 8 // push, written out as in opPushR
-				if u := &c.utlb[sp>>12&(utlbSize-1)]; u.wtag == sp>>12 && sp&0xfff <= 0xff8 {
-					c.dtlb.Hit(u.e)
-					binary.LittleEndian.PutUint64(u.frame[sp&0xfff:], c.next(in))
+				var t uint64
+				if in.op == opCall {
+					t = c.target(in)
 				} else {
-					c.writeSlow(sp, 8, c.next(in))
+					t = c.src(in)
 				}
-				c.r[RSP] = sp
-				c.icount += uint64(i + 1)
-				c.rip = t
-				goto chain
-			case opCallInd:
-				c.pos = i
-				t := c.src(in)
 				if !canonical(t) {
 					c.raise(VecGP, 0, 0)
 				}
