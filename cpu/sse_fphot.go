@@ -121,21 +121,7 @@ func (c *CPU) xmmSD(in, raw *inst) {
 	m := c.ext.MXCSR
 	if op := fpOp(in.sub & 15); fastMXCSR(m) && op <= fpSqrt {
 		a := d[0]
-		x, y := math.Float64frombits(a), math.Float64frombits(s0)
-		var r float64
-		switch op {
-		case fpAdd:
-			r = x + y
-		case fpSub:
-			r = x - y
-		case fpMul:
-			r = x * y
-		case fpDiv:
-			r = x / y
-		default:
-			r = math.Sqrt(y)
-		}
-		o := math.Float64bits(r)
+		o := math.Float64bits(hostArith64(op, math.Float64frombits(a), math.Float64frombits(s0)))
 		loose := looseMXCSR(m)
 		if quick64(loose, a, s0, o) || laneOK64(op, a, s0, o, loose) {
 			d[0] = o
@@ -158,21 +144,7 @@ func (c *CPU) xmmSS(in, raw *inst) {
 	m := c.ext.MXCSR
 	if op := fpOp(in.sub & 15); fastMXCSR(m) && op <= fpSqrt {
 		a, b := uint32(d[0]), uint32(s0)
-		x, y := math.Float32frombits(a), math.Float32frombits(b)
-		var r float32
-		switch op {
-		case fpAdd:
-			r = x + y
-		case fpSub:
-			r = x - y
-		case fpMul:
-			r = x * y
-		case fpDiv:
-			r = x / y
-		default: // see fast32
-			r = float32(math.Sqrt(float64(y)))
-		}
-		o := math.Float32bits(r)
+		o := math.Float32bits(hostArith32(op, math.Float32frombits(a), math.Float32frombits(b)))
 		loose := looseMXCSR(m)
 		if quick32(loose, a, b, o) || laneOK32(op, a, b, o, loose) {
 			d[0] = d[0]&^0xffffffff | uint64(o)

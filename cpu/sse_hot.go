@@ -519,22 +519,47 @@ func looseMXCSR(m uint32) bool {
 	return m&(3<<mxRCShift|mxFZ|mxDAZ|0x3f<<mxMaskShift|mxDE|mxUE|mxPE) == want
 }
 
+// hostArith64 is op (fpAdd to fpSqrt; sqrt takes y) on the host's binary64, which rounds to
+// nearest as SSE does under the MXCSR states its callers accept. Small enough to be inlined
+// into the hot paths.
+func hostArith64(op fpOp, x, y float64) float64 {
+	switch op {
+	case fpAdd:
+		return x + y
+	case fpSub:
+		return x - y
+	case fpMul:
+		return x * y
+	case fpDiv:
+		return x / y
+	}
+	return math.Sqrt(y)
+}
+
+// hostArith32 is hostArith64 for binary32. The square root goes through binary64, whose
+// result rounded once more to binary32 is the correctly rounded root (see fast32).
+func hostArith32(op fpOp, x, y float32) float32 {
+	switch op {
+	case fpAdd:
+		return x + y
+	case fpSub:
+		return x - y
+	case fpMul:
+		return x * y
+	case fpDiv:
+		return x / y
+	}
+	return float32(math.Sqrt(float64(y)))
+}
+
 // loose64 computes op on the host under looseMXCSR: any operands and result but NaNs, a
 // zero divisor, and an infinity from finite operands.
 func loose64(op fpOp, a, b uint64) (uint64, bool) {
 	x, y := math.Float64frombits(a), math.Float64frombits(b)
 	var r float64
 	switch op {
-	case fpAdd:
-		r = x + y
-	case fpSub:
-		r = x - y
-	case fpMul:
-		r = x * y
-	case fpDiv:
-		r = x / y
-	case fpSqrt:
-		r = math.Sqrt(y)
+	case fpAdd, fpSub, fpMul, fpDiv, fpSqrt:
+		r = hostArith64(op, x, y)
 	case fpMin, fpMax:
 		if x != x || y != y {
 			return 0, false
@@ -558,16 +583,8 @@ func loose32(op fpOp, a, b uint32) (uint32, bool) {
 	x, y := math.Float32frombits(a), math.Float32frombits(b)
 	var r float32
 	switch op {
-	case fpAdd:
-		r = x + y
-	case fpSub:
-		r = x - y
-	case fpMul:
-		r = x * y
-	case fpDiv:
-		r = x / y
-	case fpSqrt:
-		r = float32(math.Sqrt(float64(y))) // see fast32
+	case fpAdd, fpSub, fpMul, fpDiv, fpSqrt:
+		r = hostArith32(op, x, y)
 	case fpMin, fpMax:
 		if x != x || y != y {
 			return 0, false
