@@ -286,6 +286,8 @@ type CPU struct {
 	rfSet     bool
 
 	fault Trap // scratch for a pending fault (panics carry a pointer to it)
+
+	jit jitState // generated code (jit.go)
 }
 
 // New builds a CPU over the MMU m (and its RAM). Its registers are zero; RFLAGS is

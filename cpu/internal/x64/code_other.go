@@ -14,7 +14,9 @@ type Arena struct{}
 var ErrFull = errors.New("x64: code arena full")
 
 // NewArena fails: this host does not run generated code.
-func NewArena(size int) (*Arena, error) { return nil, errors.New("x64: no code generation on this host") }
+func NewArena(size int) (*Arena, error) {
+	return nil, errors.New("x64: no code generation on this host")
+}
 
 // Put is never reached on this host.
 func (ar *Arena) Put(code []byte) (uintptr, error) { return 0, ErrFull }
