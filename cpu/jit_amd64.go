@@ -39,6 +39,8 @@ var (
 	offDClock        = offJit + int32(unsafe.Offsetof(jitState{}.dClock))
 	offIHits         = offJit + int32(unsafe.Offsetof(jitState{}.iHits))
 	offIClock        = offJit + int32(unsafe.Offsetof(jitState{}.iClock))
+	offFsBase        = int32(unsafe.Offsetof(CPU{}.fsBase))
+	offGsBase        = int32(unsafe.Offsetof(CPU{}.gsBase))
 	offCodeGen       = int32(unsafe.Offsetof(CPU{}.codeGen))
 	offBva           = int32(unsafe.Offsetof(CPU{}.bva))
 	offFrom          = offJit + int32(unsafe.Offsetof(jitState{}.from))
@@ -350,6 +352,51 @@ func (g *jitGen) ea(in *inst) {
 	default:
 		a.Lea(8, x.RAX, x.Mem{Base: hb, Index: hi, Scale: in.scale & 3, Disp: int32(disp)})
 	}
+}
+
+// eaRaw computes the effective address of an instruction as decoded (CPU.ea: any base,
+// RIP-relative, 32-bit addressing, an FS or GS override) into RAX; ok is false for an
+// operand it does not know.
+func (g *jitGen) eaRaw(in *inst) bool {
+	a := &g.a
+	disp := in.disp
+	hb, hi := x.NoReg, x.NoReg
+	switch {
+	case in.base < 16:
+		a.Load(8, x.RAX, reg(in.base))
+		hb = x.RAX
+	case in.base == baseRIP:
+		a.Load(8, x.RAX, reg(regBlock))
+		hb = x.RAX
+		disp += int64(in.off) + int64(in.len)
+	case in.base != noReg:
+		return false
+	}
+	if in.index < 16 {
+		a.Load(8, x.RCX, reg(in.index))
+		hi = x.RCX
+	} else if in.index != noReg {
+		return false
+	}
+	if !fits32(disp) {
+		return false
+	}
+	if hb == x.NoReg && hi == x.NoReg {
+		a.MovImm(x.RAX, uint64(disp))
+	} else {
+		a.Lea(8, x.RAX, x.Mem{Base: hb, Index: hi, Scale: in.scale & 3, Disp: int32(disp)})
+	}
+	if in.form&fAddr32 != 0 {
+		a.MovRR(4, x.RAX, x.RAX)
+	}
+	switch in.seg {
+	case segFS:
+		a.AluRM(8, x.Add, x.RAX, x.M(x.RBX, offFsBase))
+	case segGS:
+		a.AluRM(8, x.Add, x.RAX, x.M(x.RBX, offGsBase))
+	}
+	g.host = false
+	return true
 }
 
 // access looks up the remembered page of the address in RAX for an access of size bytes
@@ -743,8 +790,14 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		}
 		a.Store(8, reg(in.dst&15), x.RAX)
 	case opRolRI, opRorRI, opRolF:
-		if live || in.size != 4 && in.size != 8 {
-			return 0, false // (rotLive: CF and OF)
+		if in.size != 4 && in.size != 8 || live && in.op == opRolF {
+			return 0, false
+		}
+		if live {
+			if !g.rotLive(in) {
+				return 0, false
+			}
+			break
 		}
 		g.loadHost(x.RAX, in.base, int(in.size))
 		mask := uint64(63)
@@ -989,10 +1042,18 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		g.exitEnd(i+1, 0)
 		return -1, true
 	case opJmpInd, opCallInd:
-		if in.form&(fSrcMem|fSrcImm) != 0 || in.size != 8 || in.src >= 16 {
+		if in.form&fSrcImm != 0 || in.size != 8 || in.form&fSrcMem == 0 && in.src >= 16 {
 			return 0, false
 		}
-		a.Load(8, x.R8, reg(in.src))
+		if in.form&fSrcMem != 0 {
+			if !g.eaRaw(in) {
+				return 0, false
+			}
+			g.access(i, 8, false, 1)
+			a.Load(8, x.R8, frameAt)
+		} else {
+			a.Load(8, x.R8, reg(in.src))
+		}
 		g.canonical(i, x.R8)
 		if in.op == opCallInd {
 			a.Load(8, x.RAX, reg(RSP))
@@ -1007,11 +1068,85 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		g.exitEnd(i+1, 0)
 		return -1, true
 	case opALU, opTest:
+		if in.form&(fDstMem|fSrcMem) != 0 {
+			if !g.aluMem(i, in, in.op == opTest) {
+				return 0, false
+			}
+			break
+		}
 		if !g.aluReg(in, in.op == opTest) {
 			return 0, false
 		}
+	case opAluRn:
+		if in.sub == aluAdc || in.sub == aluSbb || in.dst >= 16 || in.form&(fDstMem|fAddr32) != 0 ||
+			in.form&(fSrcMem|fSrcImm) == 0 && in.src >= 16 {
+			return 0, false
+		}
+		size := int(in.size)
+		if in.form&fSrcMem != 0 {
+			g.ea(in)
+			g.access(i, size, false, 1)
+			a.Movzx(size, x.RCX, frameAt)
+		} else if in.form&fSrcImm != 0 {
+			a.MovImmKeepFlags(x.RCX, in.imm)
+		} else {
+			g.loadHost(x.RCX, in.src, size)
+		}
+		g.narrowOp(in, size, int(in.sub), x.RCX)
+	case opShiftRIn:
+		if in.dst >= 16 {
+			return 0, false
+		}
+		size := int(in.size)
+		n := uint8(in.imm & 31)
+		kind, sh := uint8(lzShl), x.Shl
+		switch in.sub {
+		case shShr:
+			kind, sh = lzShr, x.Shr
+		case shSar:
+			kind, sh = lzSar, x.Sar
+		}
+		g.loadHost(x.RAX, in.dst, size)
+		a.MovRR(8, x.RDX, x.RAX)
+		if n != 0 {
+			a.ShiftRI(size, sh, x.RDX, n)
+		}
+		a.Store(size, reg(in.dst), x.RDX)
+		g.maskTo(x.RDX, size)
+		g.lazy(kind, uint8(size), x.RAX, x.NoReg, uint64(n), x.RDX)
+		g.setFlags(kind, uint8(size), n != 0 && int(n) < size*8)
+	case opNegRn:
+		if in.dst >= 16 {
+			return 0, false
+		}
+		size := int(in.size)
+		g.loadHost(x.RCX, in.dst, size)
+		a.MovRR(8, x.RDX, x.RCX)
+		a.Neg(size, x.RDX)
+		a.Store(size, reg(in.dst), x.RDX)
+		g.maskTo(x.RDX, size)
+		a.MovImmKeepFlags(x.RAX, 0)
+		g.lazy(lzSub, uint8(size), x.RAX, x.RCX, 0, x.RDX)
+		g.setFlags(lzSub, uint8(size), true)
+	case opCvt:
+		ops := [...][]byte{cvCbw: {0x66, 0x98}, cvCwde: {0x98}, cvCdqe: {0x48, 0x98}, cvCwd: {0x66, 0x99},
+			cvCdq: {0x99}, cvCqo: {0x48, 0x99}}
+		if int(in.sub) >= len(ops) {
+			return 0, false
+		}
+		a.Load(8, x.RAX, reg(RAX))
+		a.Load(8, x.RDX, reg(RDX))
+		a.B = append(a.B, ops[in.sub]...)
+		a.Store(8, reg(RAX), x.RAX)
+		a.Store(8, reg(RDX), x.RDX)
 	case opMov:
-		if in.form&(fDstMem|fSrcMem|fAddr32) != 0 || in.dst >= 16 || in.form&fSrcImm == 0 && in.src >= 16 {
+		if in.form&(fDstMem|fSrcMem) != 0 {
+			if !g.movMem(i, in) {
+				return 0, false
+			}
+			break
+		}
+		if in.dst >= 16 || in.form&fSrcImm == 0 && in.src >= 16 {
 			return 0, false
 		}
 		size := int(in.size)
@@ -1082,6 +1217,212 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		return 0, false
 	}
 	return i + 1, true
+}
+
+// rotLive is ROL or ROR of a 32- or 64-bit register whose flags are read (as rotLive in
+// int_ops.go): CF and OF from the result, the other flags those before it, materialized in
+// RFLAGS (lz.kind becomes lzNone). It reports false when the flags before it cannot be
+// materialized here.
+func (g *jitGen) rotLive(in *inst) bool {
+	a := &g.a
+	size := int(in.size)
+	w := size * 8
+	// The flags before: the host's RFLAGS made to hold them, then read into R8.
+	kind := g.kind
+	switch kind {
+	case fsUnknown, lzNone:
+		g.needFlags = true
+		a.Load(8, x.R8, x.M(x.RBX, offRflags))
+	case lzSub, lzAdd, lzLogic, lzInc, lzDec:
+		if !g.condFlags(ccE) {
+			return false
+		}
+		a.B = append(a.B, 0x9c)       // pushfq
+		a.B = append(a.B, 0x41, 0x58) // pop r8
+		switch kind {
+		case lzLogic:
+			a.AluRI(8, x.And, x.R8, int32(ArithFlags&^FlagAF)) // AF: 0 after a logical operation
+		case lzInc, lzDec:
+			a.AluRI(8, x.And, x.R8, int32(ArithFlags&^FlagCF))
+			a.Movzx(1, x.RCX, x.M(x.RBX, offLzCin))
+			a.AluRR(8, x.Or, x.R8, x.RCX)
+		default:
+			a.AluRI(8, x.And, x.R8, int32(ArithFlags))
+		}
+		a.Load(8, x.RCX, x.M(x.RBX, offRflags))
+		a.AluRI(8, x.And, x.RCX, ^int32(ArithFlags))
+		a.AluRR(8, x.Or, x.R8, x.RCX)
+	default:
+		return false
+	}
+	// The rotation.
+	g.loadHost(x.RAX, in.base, size)
+	if n := uint8(in.imm & uint64(w-1)); n != 0 {
+		a.ShiftRI(size, x.Rol, x.RAX, n)
+	}
+	a.Store(8, reg(in.dst&15), x.RAX)
+	// CF and OF (rotLive's formulas) into RCX.
+	a.MovRR(8, x.RCX, x.RAX)
+	a.MovRR(8, x.RDX, x.RAX)
+	if in.sub == shRol {
+		a.AluRI(4, x.And, x.RCX, 1)            // cf = res & 1
+		a.ShiftRI(8, x.Shr, x.RDX, uint8(w-1)) // msb
+		a.AluRR(4, x.Xor, x.RDX, x.RCX)        // of = msb ^ cf
+	} else {
+		a.ShiftRI(8, x.Shr, x.RCX, uint8(w-1)) // cf = msb
+		a.ShiftRI(8, x.Shr, x.RDX, uint8(w-2))
+		a.AluRI(4, x.And, x.RDX, 1)
+		a.AluRR(4, x.Xor, x.RDX, x.RCX) // of = cf ^ bit w-2
+	}
+	a.ShiftRI(4, x.Shl, x.RDX, 11)
+	a.AluRR(4, x.Or, x.RCX, x.RDX)
+	a.AluRI(8, x.And, x.R8, ^int32(FlagCF|FlagOF))
+	a.AluRR(8, x.Or, x.R8, x.RCX)
+	a.Store(8, x.M(x.RBX, offRflags), x.R8)
+	a.StoreImm(1, x.M(x.RBX, offLz), int32(lzNone))
+	g.setFlags(lzNone, 0, false)
+	return true
+}
+
+// narrowOp is a byte or word ALU operation (aluNarrow) of the destination register with
+// the source in host register src (zero-extended from size bytes).
+func (g *jitGen) narrowOp(in *inst, size, alu int, src x.Reg) {
+	a := &g.a
+	g.loadHost(x.RAX, in.dst, size)
+	a.MovRR(8, x.RDX, x.RAX)
+	kind := uint8(lzLogic)
+	switch alu {
+	case aluAdd:
+		kind = lzAdd
+	case aluSub, aluCmp:
+		kind = lzSub
+	}
+	if alu == aluCmp {
+		a.AluRR(8, x.Sub, x.RDX, src)
+		g.maskTo(x.RDX, size)
+		a.AluRR(size, x.Cmp, x.RAX, src)
+	} else {
+		a.AluRR(size, alu, x.RDX, src)
+		a.Store(size, reg(in.dst), x.RDX)
+		g.maskTo(x.RDX, size)
+	}
+	g.lazy(kind, uint8(size), x.RAX, src, 0, x.RDX)
+	g.setFlags(kind, uint8(size), true)
+}
+
+// movMem is MOV between a register (or an immediate) and memory, as decoded (any
+// addressing, any size; not AH..BH).
+func (g *jitGen) movMem(i int, in *inst) bool {
+	a := &g.a
+	size := int(in.size)
+	if size == 0 || in.dst >= 16 && in.form&fDstMem == 0 || in.form&fDstMem != 0 && in.form&fSrcImm == 0 && in.src >= 16 {
+		return false
+	}
+	if !g.eaRaw(in) {
+		return false
+	}
+	if in.form&fDstMem != 0 {
+		g.access(i, size, true, 1)
+		if in.form&fSrcImm != 0 {
+			a.MovImmKeepFlags(x.RCX, in.imm)
+		} else {
+			a.Load(8, x.RCX, reg(in.src))
+		}
+		a.Store(size, frameAt, x.RCX)
+		return true
+	}
+	g.access(i, size, false, 1)
+	switch size {
+	case 8:
+		a.Load(8, x.RCX, frameAt)
+		a.Store(8, reg(in.dst), x.RCX)
+	case 4:
+		a.Load(4, x.RCX, frameAt)
+		a.Store(8, reg(in.dst), x.RCX)
+	default:
+		a.Load(size, x.RCX, frameAt)
+		a.Store(size, reg(in.dst), x.RCX)
+	}
+	return true
+}
+
+// aluMem is an ALU operation or TEST with a memory operand, as decoded: reg op= [m] (one
+// TLB hit), or [m] op= reg/imm (the write check, the read and the write: three hits, as
+// loadRMW and store count them).
+func (g *jitGen) aluMem(i int, in *inst, test bool) bool {
+	a := &g.a
+	size := int(in.size)
+	if size == 0 || in.sub == aluAdc || in.sub == aluSbb && !test {
+		return false
+	}
+	rmw := in.form&fDstMem != 0 && !test && in.sub != aluCmp
+	if in.form&fDstMem != 0 && in.form&fSrcImm == 0 && in.src >= 16 || in.form&fDstMem == 0 && in.dst >= 16 {
+		return false
+	}
+	if !g.eaRaw(in) {
+		return false
+	}
+	if rmw {
+		g.access(i, size, true, 3)
+	} else {
+		g.access(i, size, false, 1)
+	}
+	m := sizeMask[size]
+	// a (the first operand) into RAX, b into RCX, both zero-extended.
+	if in.form&fDstMem != 0 {
+		a.MovRR(8, x.R9, x.RAX) // (kept: the write goes to the same place)
+		if size >= 4 {
+			a.Load(size, x.RAX, frameAt)
+		} else {
+			a.Movzx(size, x.RAX, frameAt)
+		}
+		if in.form&fSrcImm != 0 {
+			a.MovImmKeepFlags(x.RCX, in.imm&m)
+		} else {
+			g.loadHost(x.RCX, in.src, size)
+		}
+	} else {
+		if size >= 4 {
+			a.Load(size, x.RCX, frameAt)
+		} else {
+			a.Movzx(size, x.RCX, frameAt)
+		}
+		g.loadHost(x.RAX, in.dst, size)
+	}
+	a.MovRR(8, x.RDI, x.RAX)
+	kind := uint8(lzLogic)
+	switch {
+	case test:
+		a.AluRR(size, x.And, x.RDI, x.RCX)
+	case in.sub == aluCmp:
+		kind = lzSub
+		a.AluRR(8, x.Sub, x.RDI, x.RCX)
+	default:
+		a.AluRR(size, int(in.sub), x.RDI, x.RCX)
+		if in.sub == aluAdd {
+			kind = lzAdd
+		} else if in.sub == aluSub {
+			kind = lzSub
+		}
+	}
+	if !test && in.sub != aluCmp {
+		if rmw {
+			a.Store(size, frameAt, x.RDI)
+		} else if size >= 4 {
+			a.Store(8, reg(in.dst), x.RDI) // (a 32-bit result is zero-extended)
+		} else {
+			a.Load(8, x.RDX, reg(in.dst))
+			a.MovRR(8, x.R8, x.RDX)
+			a.Store(size, reg(in.dst), x.RDI) // the low bytes only
+		}
+	}
+	g.maskTo(x.RDI, size)
+	if in.sub == aluCmp && !test {
+		a.AluRR(size, x.Cmp, x.RAX, x.RCX)
+	}
+	g.lazy(kind, uint8(size), x.RAX, x.RCX, 0, x.RDI)
+	g.setFlags(kind, uint8(size), true)
+	return true
 }
 
 // maskTo zero-extends host register r from size bytes; the flags are kept.

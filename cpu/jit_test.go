@@ -44,7 +44,50 @@ func jitProgram(r *rand.Rand) []byte {
 			w = 0x40
 		}
 		var in []byte
-		switch r.IntN(42) {
+		switch r.IntN(47) {
+		case 42:
+			in = []byte{[]byte{0x98, 0x99}[r.IntN(2)]} // cwde, cdq; with REX.W cdqe, cqo; with 66 cbw, cwd
+			if p := r.IntN(3); p > 0 {
+				in = append([]byte{[]byte{0x48, 0x66}[p-1]}, in...)
+			}
+		case 43:
+			// byte and word ALU with memory, both ways
+			alu := []byte{0x00, 0x28, 0x20, 0x08, 0x30, 0x38, 0x84}[r.IntN(7)]
+			switch r.IntN(4) {
+			case 0:
+				in = memOp([]byte{0x41, alu}, s, 1)
+			case 1:
+				in = memOp([]byte{0x66, 0x41, alu | 1}, s, 2)
+			case 2:
+				if alu != 0x84 {
+					in = memOp([]byte{0x41, alu | 2}, d, 1)
+				}
+			default:
+				in = append(memOp([]byte{0x66, 0x41, 0x83}, []byte{7, 0, 5, 4, 1, 6}[r.IntN(6)], 2), byte(r.IntN(256)))
+			}
+		case 44:
+			// word moves with memory; an FS-relative load and subtract (FS base 0 here)
+			switch r.IntN(4) {
+			case 0:
+				in = memOp([]byte{0x66, 0x41, 0x89}, s, 2)
+			case 1:
+				in = memOp([]byte{0x66, 0x41, 0x8b}, d, 2)
+			case 2:
+				in = memOp([]byte{0x64, 0x49, 0x8b}, d, 8)
+			default:
+				in = memOp([]byte{0x64, 0x49, 0x2b}, d, 8)
+			}
+		case 45:
+			if callAt < 0 {
+				// mov qword [r8+0x800], f; call [r8+0x800]
+				callAt = len(body)
+				in = []byte{0x49, 0xc7, 0x80, 0, 8, 0, 0, 0, 0, 0, 0, 0x41, 0xff, 0x90, 0, 8, 0, 0}
+			}
+		case 46:
+			in = []byte{0x40, 0xc0, modrm([]byte{4, 5, 7}[r.IntN(3)], d), byte(r.IntN(40))} // byte shift
+			if r.IntN(2) == 0 {
+				in = []byte{0x66, 0xc1, modrm([]byte{4, 5, 7}[r.IntN(3)], d), byte(r.IntN(40))} // word shift
+			}
 		case 37:
 			in = []byte{0x40, []byte{0x84, 0x00, 0x28, 0x20, 0x08, 0x30, 0x38}[r.IntN(7)], modrm(s, d)} // 8-bit ALU
 		case 38:
@@ -213,6 +256,8 @@ func jitProgram(r *rand.Rand) []byte {
 	if callAt >= 0 {
 		if code[callEnd-1] == 0xd1 { // mov r9, f; call r9
 			binary.LittleEndian.PutUint64(code[callEnd-11:], hostcpu.CodeAddr+uint64(f))
+		} else if code[callEnd-5] == 0x90 { // mov qword [r8+0x800], f; call [r8+0x800]
+			binary.LittleEndian.PutUint32(code[callEnd-11:], uint32(hostcpu.CodeAddr+f))
 		} else {
 			binary.LittleEndian.PutUint32(code[callEnd-4:], uint32(f-callEnd))
 		}
