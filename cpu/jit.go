@@ -116,9 +116,6 @@ func (c *CPU) jitRun(b *block, limit uint64, entry *tlb.Entry) (*block, *tlb.Ent
 		c.jit.exit = int(r >> 16 & 0xffff)
 		return b, entry, -1
 	}
-	if jitDebugSides != nil {
-		jitDebugSide(b, int(r&0xffff))
-	}
 	// The interpreter finishes the block, but does not loop in place in it: a branch back
 	// to its start returns to its code (through run's chain).
 	return b, nil, int(r & 0xffff)

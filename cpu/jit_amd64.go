@@ -3,7 +3,6 @@
 package cpu
 
 import (
-	"os"
 	"unsafe"
 
 	x "github.com/vmemu/vmemu/cpu/internal/x64"
@@ -18,8 +17,6 @@ import (
 // the exit number in bits 16-31 after setting RIP and counting the block's instructions.
 
 const jitArenaSize = 32 << 20
-
-var jitDebug = os.Getenv("VMEMU_JITDEBUG") != ""
 
 // Byte offsets inside CPU and its parts, for addressing them from generated code.
 var (
@@ -145,9 +142,6 @@ func (g *jitGen) gen() bool {
 	i := 0
 	for i < len(g.ins) {
 		next, ok := g.op(i)
-		if !ok && jitDebug {
-			println("jit: stop at op", g.ins[i].op, "size", g.ins[i].size, "slot", i, "of", len(g.ins))
-		}
 		if !ok {
 			if i == 0 {
 				return false
