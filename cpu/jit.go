@@ -52,6 +52,10 @@ type jitState struct {
 	Bytes    uint64 // bytes of code made
 }
 
+// jitSideHook, when set (a build with the jitdebug tag), sees every side exit: the block
+// and the slot the interpreter goes on from.
+var jitSideHook func(c *CPU, b *block, slot int)
+
 const (
 	jitHeat = 16 // entries of a block through its optimized instructions before it is translated
 	jitNo   = 1  // block.jit: translation failed or is off; do not try again
@@ -115,6 +119,9 @@ func (c *CPU) jitRun(b *block, limit uint64, entry *tlb.Entry) (*block, *tlb.Ent
 	if r>>32 != 0 {
 		c.jit.exit = int(r >> 16 & 0xffff)
 		return b, entry, -1
+	}
+	if jitSideHook != nil {
+		jitSideHook(c, b, int(r&0xffff))
 	}
 	// The interpreter finishes the block, but does not loop in place in it: a branch back
 	// to its start returns to its code (through run's chain).
