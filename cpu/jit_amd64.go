@@ -259,7 +259,7 @@ func (g *jitGen) setFlags(kind, size uint8, host bool) { g.kind, g.size, g.host 
 // operation of kind: only when the SDM defines every flag the condition reads.
 func hostValid(kind uint8, cc uint8) bool {
 	switch kind {
-	case lzAdd, lzSub, lzLogic, lzNone:
+	case lzAdd, lzSub, lzLogic, lzNone, lzAdc, lzSbb:
 		return true
 	case lzInc, lzDec:
 		return cc>>1 != 1 && cc>>1 != 3 // not CF
@@ -279,13 +279,11 @@ func (g *jitGen) condFlags(cc uint8) bool {
 		g.needFlags = true // jitRun materializes them before entering: lz.kind is lzNone
 		g.kind = lzNone
 	}
-	if !hostValid(g.kind, cc) {
-		return false
-	}
-	if g.host {
+	if g.host && hostValid(g.kind, cc) {
 		return true
 	}
 	sz := int(g.size)
+	regen := true
 	switch g.kind {
 	case lzNone:
 		a.Load(8, x.RAX, x.M(x.RBX, offRflags))
@@ -300,16 +298,31 @@ func (g *jitGen) condFlags(cc uint8) bool {
 	case lzLogic:
 		a.Load(8, x.RAX, x.M(x.RBX, offLzRes))
 		a.TestRR(sz, x.RAX, x.RAX)
-	case lzInc:
+	case lzInc, lzDec:
+		if !hostValid(g.kind, cc) {
+			return false
+		}
 		a.Load(8, x.RAX, x.M(x.RBX, offLzA))
-		a.Inc(sz, x.RAX)
-	case lzDec:
-		a.Load(8, x.RAX, x.M(x.RBX, offLzA))
-		a.Dec(sz, x.RAX)
+		if g.kind == lzInc {
+			a.Inc(sz, x.RAX)
+		} else {
+			a.Dec(sz, x.RAX)
+		}
 	default:
+		regen = false
+	}
+	if regen {
+		g.host = true
+		return true
+	}
+	if g.kind >= fsDynamic || cc>>1 != 2 && cc>>1 != 4 && cc>>1 != 5 {
 		return false
 	}
-	g.host = true
+	// E, S and P read ZF, SF and PF, which follow the result whatever the operation
+	// (arith): the host's flags hold them for this one use.
+	a.Load(8, x.RAX, x.M(x.RBX, offLzRes))
+	a.TestRR(sz, x.RAX, x.RAX)
+	g.host = false
 	return true
 }
 
@@ -449,7 +462,11 @@ func (g *jitGen) aluReg(in *inst, test bool) bool {
 	a := &g.a
 	size := int(in.size)
 	if in.form&(fDstMem|fSrcMem|fAddr32) != 0 || in.dst >= 16 || size == 0 ||
-		in.form&fSrcImm == 0 && in.src >= 16 || !test && (in.sub == aluAdc || in.sub == aluSbb) {
+		in.form&fSrcImm == 0 && in.src >= 16 {
+		return false
+	}
+	carry := !test && (in.sub == aluAdc || in.sub == aluSbb)
+	if carry && !g.withCarry() {
 		return false
 	}
 	m := sizeMask[size]
@@ -470,11 +487,7 @@ func (g *jitGen) aluReg(in *inst, test bool) bool {
 		a.AluRR(8, x.Sub, x.RDX, x.RCX) // (the result, for the record; flags come again below)
 	default:
 		a.AluRR(size, int(in.sub), x.RDX, x.RCX)
-		if in.sub == aluAdd {
-			kind = lzAdd
-		} else if in.sub == aluSub {
-			kind = lzSub
-		}
+		kind = aluKind(in.sub)
 	}
 	if !test && in.sub != aluCmp {
 		a.Store(8, reg(in.dst), x.RDX) // sizes 1 and 2 merged, 4 zero-extended, by the host
@@ -490,8 +503,26 @@ func (g *jitGen) aluReg(in *inst, test bool) bool {
 		a.AluRR(size, x.Cmp, x.RAX, x.RCX) // the flags again (SUB at 8 bytes changed them)
 	}
 	g.lazy(kind, uint8(size), x.RAX, x.RCX, 0, x.RDX)
+	if carry {
+		a.Store(1, x.M(x.RBX, offLzCin), x.RSI)
+	}
 	g.setFlags(kind, uint8(size), true)
 	return true
+}
+
+// aluKind is the lazy-flags kind of ALU operation alu.
+func aluKind(alu uint8) uint8 {
+	switch alu {
+	case aluAdd:
+		return lzAdd
+	case aluSub, aluCmp:
+		return lzSub
+	case aluAdc:
+		return lzAdc
+	case aluSbb:
+		return lzSbb
+	}
+	return lzLogic
 }
 
 // srcOperand loads an RR/RI fast op's source into RCX (or reports the immediate).
@@ -1072,7 +1103,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 			return 0, false
 		}
 	case opAluRn:
-		if in.sub == aluAdc || in.sub == aluSbb || in.dst >= 16 || in.form&(fDstMem|fAddr32) != 0 ||
+		if in.dst >= 16 || in.form&(fDstMem|fAddr32) != 0 ||
 			in.form&(fSrcMem|fSrcImm) == 0 && in.src >= 16 {
 			return 0, false
 		}
@@ -1086,7 +1117,9 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		} else {
 			g.loadHost(x.RCX, in.src, size)
 		}
-		g.narrowOp(in, size, int(in.sub), x.RCX)
+		if !g.narrowOp(in, size, int(in.sub), x.RCX) {
+			return 0, false
+		}
 	case opShiftRIn:
 		if in.dst >= 16 {
 			return 0, false
@@ -1122,6 +1155,46 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		a.MovImmKeepFlags(x.RAX, 0)
 		g.lazy(lzSub, uint8(size), x.RAX, x.RCX, 0, x.RDX)
 		g.setFlags(lzSub, uint8(size), true)
+	case opMulDiv:
+		// DIV of RDX:RAX (EDX:EAX) by a register; #DE (a zero divisor, a quotient too
+		// wide) is left to the interpreter. The flags, all undefined, as setDivFlags.
+		size := int(in.size)
+		if in.sub != mdDiv || size != 4 && size != 8 || in.form&fDstMem != 0 || in.dst >= 16 {
+			return 0, false
+		}
+		if !g.materialize() {
+			return 0, false
+		}
+		g.loadHost(x.RCX, in.dst, size)
+		g.loadHost(x.RAX, RAX, size)
+		g.loadHost(x.RDX, RDX, size)
+		a.TestRR(8, x.RCX, x.RCX)
+		a.Jcc(x.CondE, g.side(i))
+		a.AluRR(8, x.Cmp, x.RDX, x.RCX)
+		a.Jcc(x.CondAE, g.side(i))
+		a.OpR(size, []byte{0xf7}, 6, x.RCX) // div rcx (ecx)
+		a.Store(8, reg(RAX), x.RAX)
+		a.Store(8, reg(RDX), x.RDX)
+		a.AluRI(8, x.And, x.R8, ^int32(FlagSF|FlagZF|FlagPF))
+		a.AluRI(8, x.Or, x.R8, int32(FlagAF))
+		g.setRflags()
+	case opImul2:
+		size := int(in.size)
+		if size != 4 && size != 8 || in.dst >= 16 || in.form&fSrcMem == 0 {
+			return 0, false // (the register forms are opImulRR)
+		}
+		if !g.eaRaw(in) {
+			return 0, false
+		}
+		g.access(i, size, false, 1)
+		g.loadHost(x.RDI, in.dst, size)
+		a.OpM(size, []byte{0x0f, 0xaf}, x.RDI, frameAt) // imul edi/rdi, [frame] (a 32-bit result zero-extended)
+		a.Store(8, reg(in.dst), x.RDI)
+		a.Setcc(x.CondO, x.RSI)
+		a.MovImmKeepFlags(x.RAX, 0)
+		g.lazy(lzMul, uint8(size), x.RAX, x.RAX, 0, x.RDI)
+		a.Store(1, x.M(x.RBX, offLzCin), x.RSI)
+		g.setFlags(lzMul, uint8(size), true)
 	case opCvt:
 		ops := [...][]byte{cvCbw: {0x66, 0x98}, cvCwde: {0x98}, cvCdqe: {0x48, 0x98}, cvCwd: {0x66, 0x99},
 			cvCdq: {0x99}, cvCqo: {0x48, 0x99}}
@@ -1221,32 +1294,7 @@ func (g *jitGen) rotLive(in *inst) bool {
 	a := &g.a
 	size := int(in.size)
 	w := size * 8
-	// The flags before: the host's RFLAGS made to hold them, then read into R8.
-	kind := g.kind
-	switch kind {
-	case fsUnknown, lzNone:
-		g.needFlags = true
-		a.Load(8, x.R8, x.M(x.RBX, offRflags))
-	case lzSub, lzAdd, lzLogic, lzInc, lzDec:
-		if !g.condFlags(ccE) {
-			return false
-		}
-		a.B = append(a.B, 0x9c)       // pushfq
-		a.B = append(a.B, 0x41, 0x58) // pop r8
-		switch kind {
-		case lzLogic:
-			a.AluRI(8, x.And, x.R8, int32(ArithFlags&^FlagAF)) // AF: 0 after a logical operation
-		case lzInc, lzDec:
-			a.AluRI(8, x.And, x.R8, int32(ArithFlags&^FlagCF))
-			a.Movzx(1, x.RCX, x.M(x.RBX, offLzCin))
-			a.AluRR(8, x.Or, x.R8, x.RCX)
-		default:
-			a.AluRI(8, x.And, x.R8, int32(ArithFlags))
-		}
-		a.Load(8, x.RCX, x.M(x.RBX, offRflags))
-		a.AluRI(8, x.And, x.RCX, ^int32(ArithFlags))
-		a.AluRR(8, x.Or, x.R8, x.RCX)
-	default:
+	if !g.materialize() {
 		return false
 	}
 	// The rotation.
@@ -1280,17 +1328,15 @@ func (g *jitGen) rotLive(in *inst) bool {
 
 // narrowOp is a byte or word ALU operation (aluNarrow) of the destination register with
 // the source in host register src (zero-extended from size bytes).
-func (g *jitGen) narrowOp(in *inst, size, alu int, src x.Reg) {
+func (g *jitGen) narrowOp(in *inst, size, alu int, src x.Reg) bool {
 	a := &g.a
+	carry := alu == aluAdc || alu == aluSbb
+	if carry && !g.withCarry() { // (RSI; the host's CF)
+		return false
+	}
 	g.loadHost(x.RAX, in.dst, size)
 	a.MovRR(8, x.RDX, x.RAX)
-	kind := uint8(lzLogic)
-	switch alu {
-	case aluAdd:
-		kind = lzAdd
-	case aluSub, aluCmp:
-		kind = lzSub
-	}
+	kind := aluKind(uint8(alu))
 	if alu == aluCmp {
 		a.AluRR(8, x.Sub, x.RDX, src)
 		g.maskTo(x.RDX, size)
@@ -1301,7 +1347,11 @@ func (g *jitGen) narrowOp(in *inst, size, alu int, src x.Reg) {
 		g.maskTo(x.RDX, size)
 	}
 	g.lazy(kind, uint8(size), x.RAX, src, 0, x.RDX)
+	if carry {
+		a.Store(1, x.M(x.RBX, offLzCin), x.RSI)
+	}
 	g.setFlags(kind, uint8(size), true)
+	return true
 }
 
 // movMem is MOV between a register (or an immediate) and memory, as decoded (any
@@ -1416,6 +1466,63 @@ func (g *jitGen) aluMem(i int, in *inst, test bool) bool {
 	}
 	g.lazy(kind, uint8(size), x.RAX, x.RCX, 0, x.RDI)
 	g.setFlags(kind, uint8(size), true)
+	return true
+}
+
+// materialize leaves in R8 the whole RFLAGS of the flags as they are now (what c.flags()
+// returns), and reports false when the generator cannot compute them.
+func (g *jitGen) materialize() bool {
+	a := &g.a
+	kind := g.kind
+	switch kind {
+	case fsUnknown, lzNone:
+		g.needFlags = true
+		g.kind = lzNone
+		a.Load(8, x.R8, x.M(x.RBX, offRflags))
+		return true
+	case lzSub, lzAdd, lzLogic, lzInc, lzDec, lzAdc, lzSbb:
+		if !g.host && (kind == lzAdc || kind == lzSbb) {
+			return false
+		}
+		if !g.condFlags(ccE) {
+			return false
+		}
+		a.B = append(a.B, 0x9c)       // pushfq
+		a.B = append(a.B, 0x41, 0x58) // pop r8
+		switch kind {
+		case lzLogic:
+			a.AluRI(8, x.And, x.R8, int32(ArithFlags&^FlagAF)) // AF: 0 after a logical operation
+		case lzInc, lzDec:
+			a.AluRI(8, x.And, x.R8, int32(ArithFlags&^FlagCF))
+			a.Movzx(1, x.RCX, x.M(x.RBX, offLzCin))
+			a.AluRR(8, x.Or, x.R8, x.RCX)
+		default:
+			a.AluRI(8, x.And, x.R8, int32(ArithFlags))
+		}
+		a.Load(8, x.RCX, x.M(x.RBX, offRflags))
+		a.AluRI(8, x.And, x.RCX, ^int32(ArithFlags))
+		a.AluRR(8, x.Or, x.R8, x.RCX)
+		g.host = false
+		return true
+	}
+	return false
+}
+
+// setRflags stores R8 as RFLAGS with nothing lazy (lz.kind lzNone).
+func (g *jitGen) setRflags() {
+	g.a.Store(8, x.M(x.RBX, offRflags), x.R8)
+	g.a.StoreImm(1, x.M(x.RBX, offLz), int32(lzNone))
+	g.setFlags(lzNone, 0, false)
+}
+
+// withCarry sets the host's CF to the guest's (for ADC and SBB), leaving RSI = CF; it
+// reports false when the generator cannot know the carry.
+func (g *jitGen) withCarry() bool {
+	if !g.carryInto(x.RSI) {
+		return false
+	}
+	g.a.B = append(g.a.B, 0x0f, 0xba, 0xe6, 0x00) // bt esi, 0: CF = the carry
+	g.host = false
 	return true
 }
 

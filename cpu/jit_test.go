@@ -44,7 +44,16 @@ func jitProgram(r *rand.Rand) []byte {
 			w = 0x40
 		}
 		var in []byte
-		switch r.IntN(47) {
+		switch r.IntN(50) {
+		case 47:
+			in = []byte{0x31, 0xd2, w, 0xf7, modrm(6, []byte{1, 3, 6, 7}[r.IntN(4)])} // xor edx, edx; div r
+			if r.IntN(4) == 0 {
+				in = in[2:] // RDX as it is: may overflow (#DE)
+			}
+		case 48:
+			in = memOp([]byte{w | 1, 0x0f, 0xaf}, d, 8) // imul d, [m]
+		case 49:
+			in = []byte{0x40, []byte{0x10, 0x18}[r.IntN(2)], modrm(s, d)} // adc, sbb r8
 		case 42:
 			in = []byte{[]byte{0x98, 0x99}[r.IntN(2)]} // cwde, cdq; with REX.W cdqe, cqo; with 66 cbw, cwd
 			if p := r.IntN(3); p > 0 {
