@@ -42,6 +42,11 @@ type jitState struct {
 	// the index in blocks of the block it left, and the exit; from is -1 when none was.
 	from, fromExit int32
 
+	// Shared code in the arena that blocks call or jump to (jit_amd64.go): the remembered
+	// page lookups, by size and kind, and the exit that follows a block link.
+	helpers [jitHelpers]uintptr
+	chain   uintptr
+
 	arena  *x64.Arena
 	blocks []*block // blocks with code in the arena
 	off    bool     // interpret only
@@ -57,8 +62,9 @@ type jitState struct {
 var jitSideHook func(c *CPU, b *block, slot int)
 
 const (
-	jitHeat = 16 // entries of a block through its optimized instructions before it is translated
-	jitNo   = 1  // block.jit: translation failed or is off; do not try again
+	jitHelpers = 12 // remembered-page lookups: reads, writes and read-modify-writes of 1, 2, 4, 8 bytes
+	jitHeat    = 16 // entries of a block through its optimized instructions before it is translated
+	jitNo      = 1  // block.jit: translation failed or is off; do not try again
 )
 
 // SetCodegen turns code generation on (the default where the host supports it) or off.
@@ -79,6 +85,7 @@ func (c *CPU) jitDrop() {
 		b.jit, b.heat, b.jitIndex = 0, 0, 0
 	}
 	c.jit.blocks = c.jit.blocks[:0]
+	c.jit.chain = 0 // (the shared code goes too)
 	if c.jit.arena != nil {
 		c.jit.arena.Reset()
 	}

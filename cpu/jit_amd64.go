@@ -40,6 +40,8 @@ var (
 	offGsBase        = int32(unsafe.Offsetof(CPU{}.gsBase))
 	offCodeGen       = int32(unsafe.Offsetof(CPU{}.codeGen))
 	offBva           = int32(unsafe.Offsetof(CPU{}.bva))
+	offHelpers       = offJit + int32(unsafe.Offsetof(jitState{}.helpers))
+	offChain         = offJit + int32(unsafe.Offsetof(jitState{}.chain))
 	offFrom          = offJit + int32(unsafe.Offsetof(jitState{}.from))
 	offFromExit      = offJit + int32(unsafe.Offsetof(jitState{}.fromExit))
 	offLinkVA        = int32(unsafe.Offsetof(link{}.va))
@@ -99,6 +101,9 @@ func (c *CPU) jitCompile(b *block) {
 		c.jit.dHits, c.jit.dClock = uintptr(unsafe.Pointer(h)), uintptr(unsafe.Pointer(k))
 		h, k = c.itlb.HitCounters()
 		c.jit.iHits, c.jit.iClock = uintptr(unsafe.Pointer(h)), uintptr(unsafe.Pointer(k))
+	}
+	if c.jit.chain == 0 && !c.emitHelpers() {
+		return
 	}
 	b.jitIndex = int32(len(c.jit.blocks)) // (the code records it when it leaves b for a linked block)
 	g := &jitGen{c: c, b: b, ins: b.insts, sides: map[int]*x.Label{}, kind: fsUnknown}
@@ -177,47 +182,16 @@ func (g *jitGen) exitSide(i int) {
 // exitEnd leaves the block through exit after n instructions, RIP already set. When the
 // block's link for that exit holds (as run's chain checks it) and the linked block has code
 // that needs nothing done first and fits in the budget, the code goes on into that code:
-// the ITLB hit is counted, and the followed link recorded for jitRun.
+// the ITLB hit is counted, and the followed link recorded for jitRun (the shared chain).
 func (g *jitGen) exitEnd(n, exit int) {
 	a := &g.a
 	a.AluMI(8, x.Add, x.M(x.RBX, offIcount), int32(n))
 	if exit < len(g.b.links) {
-		out := x.NewLabel()
+		a.MovImm(x.RCX, uint64(exit)<<16|uint64(n))
 		a.MovImm(x.RDX, uint64(uintptr(unsafe.Pointer(&g.b.links[exit]))))
-		a.Load(8, x.RAX, x.M(x.RBX, offRIP))
-		a.AluRM(8, x.Cmp, x.RAX, x.M(x.RDX, offLinkVA))
-		a.Jcc(x.CondNE, out)
-		a.Load(8, x.RCX, x.M(x.RDX, offLinkGen))
-		a.AluRM(8, x.Cmp, x.RCX, x.M(x.RBX, offCodeGen))
-		a.Jcc(x.CondNE, out)
-		a.Load(8, x.RCX, x.M(x.RDX, offLinkB))
-		a.TestRR(8, x.RCX, x.RCX)
-		a.Jcc(x.CondE, out)
-		a.Load(8, x.RSI, x.M(x.RCX, offBlockJit))
-		a.AluRI(8, x.Cmp, x.RSI, jitNo)
-		a.Jcc(x.CondBE, out)
-		a.AluMI(1, x.Cmp, x.M(x.RCX, offBlockJitFlags), 0)
-		a.Jcc(x.CondNE, out)
-		a.Load(8, x.RDI, x.M(x.RCX, offBlockInstsLen))
-		a.AluRM(8, x.Add, x.RDI, x.M(x.RBX, offIcount))
-		a.AluRM(8, x.Cmp, x.RDI, x.M(x.RBX, offLimit))
-		a.Jcc(x.CondA, out)
-		// Follow the link: the ITLB hit, the entry for loops in place, the block address.
-		a.Load(8, x.RDI, x.M(x.RDX, offLinkE))
-		a.Store(8, x.M(x.RBX, offEntry), x.RDI)
-		a.Load(8, x.RCX, x.M(x.RBX, offIHits))
-		a.AluMI(8, x.Add, x.M(x.RCX, 0), 1)
-		a.Load(8, x.RCX, x.M(x.RBX, offIClock))
-		a.Load(8, x.R8, x.M(x.RCX, 0))
-		a.AluRI(8, x.Add, x.R8, 1)
-		a.Store(8, x.M(x.RCX, 0), x.R8)
-		a.Store(8, x.M(x.RDI, int32(tlb.StampOffset)), x.R8)
-		a.StoreImm(4, x.M(x.RBX, offFrom), g.b.jitIndex)
-		a.StoreImm(4, x.M(x.RBX, offFromExit), int32(exit))
-		a.Store(8, x.M(x.RBX, offBva), x.RAX)
-		a.Store(8, reg(regBlock), x.RAX)
-		a.B = append(a.B, 0xff, 0xe6) // jmp rsi
-		a.Bind(out)
+		a.MovImm(x.R9, uint64(g.b.jitIndex))
+		a.OpM(8, []byte{0xff}, 4, x.M(x.RBX, offChain)) // jmp [chain]
+		return
 	}
 	a.MovImm(x.RAX, 1<<32|uint64(exit)<<16|uint64(n))
 	a.Ret()
@@ -408,36 +382,132 @@ func (g *jitGen) eaRaw(in *inst) bool {
 
 // access looks up the remembered page of the address in RAX for an access of size bytes
 // (rtag for a read, wtag for a write), leaving for slot i on a miss or at the page end. On
-// a hit it counts hits DTLB hits and leaves the frame in RSI and the offset in RDX; RAX is
-// kept.
+// a hit it counts hits DTLB hits (1, or 3 for a read-modify-write) and leaves the frame in
+// RSI and the offset in RDX; RAX is kept. The lookup is shared code (emitHelpers).
 func (g *jitGen) access(i int, size int, write bool, hits int32) {
 	a := &g.a
-	tag := offURtag
-	if write {
-		tag = offUWtag
-	}
-	a.MovRR(8, x.RDX, x.RAX)
-	a.ShiftRI(8, x.Shr, x.RDX, 12)
-	a.MovRR(4, x.RCX, x.RDX)
-	a.AluRI(4, x.And, x.RCX, utlbSize-1)
-	a.Lea(8, x.RCX, x.MI(x.RCX, x.RCX, 2, 0)) // 5*index: an entry is 40 bytes
-	a.AluRM(8, x.Cmp, x.RDX, x.MI(x.RBX, x.RCX, 3, tag))
+	a.OpM(8, []byte{0xff}, 2, x.M(x.RBX, offHelpers+8*int32(helperIndex(size, write, hits)))) // call [helper]
 	a.Jcc(x.CondNE, g.side(i))
-	a.MovRR(4, x.RDX, x.RAX)
-	a.AluRI(4, x.And, x.RDX, 0xfff)
-	if size > 1 {
-		a.AluRI(4, x.Cmp, x.RDX, int32(0x1000-size))
-		a.Jcc(x.CondA, g.side(i))
-	}
-	a.Load(8, x.RSI, x.MI(x.RBX, x.RCX, 3, offUFrame))
-	a.Load(8, x.RCX, x.MI(x.RBX, x.RCX, 3, offUE))
-	// tlb.Hit, hits times: the counter, the clock, the entry's stamp.
-	a.AluMI(8, x.Add, x.M(x.R12, 0), hits)
-	a.Load(8, x.RDI, x.M(x.R13, 0))
-	a.AluRI(8, x.Add, x.RDI, hits)
-	a.Store(8, x.M(x.R13, 0), x.RDI)
-	a.Store(8, x.M(x.RCX, int32(tlb.StampOffset)), x.RDI)
 	g.host = false
+}
+
+// helperIndex numbers the lookup helpers: size 1, 2, 4, 8 by read, write, read-modify-write.
+func helperIndex(size int, write bool, hits int32) int {
+	k := 0
+	if write {
+		k = 1
+		if hits == 3 {
+			k = 2
+		}
+	}
+	j := 3
+	switch size {
+	case 1:
+		j = 0
+	case 2:
+		j = 1
+	case 4:
+		j = 2
+	}
+	return k*4 + j
+}
+
+// emitHelpers puts the shared code into the arena (after it is made or started again).
+func (c *CPU) emitHelpers() bool {
+	for k := 0; k < 3; k++ {
+		for j, size := range []int{1, 2, 4, 8} {
+			var a x.Asm
+			tag := offURtag
+			hits := int32(1)
+			if k > 0 {
+				tag = offUWtag
+			}
+			if k == 2 {
+				hits = 3
+			}
+			// In: RAX, the address. Out: ZF set on a hit, RSI the frame, RDX the offset.
+			// Changes RCX, RDI and the flags.
+			a.MovRR(8, x.RDX, x.RAX)
+			a.ShiftRI(8, x.Shr, x.RDX, 12)
+			a.MovRR(4, x.RCX, x.RDX)
+			a.AluRI(4, x.And, x.RCX, utlbSize-1)
+			a.Lea(8, x.RCX, x.MI(x.RCX, x.RCX, 2, 0)) // 5*index: an entry is 40 bytes
+			a.AluRM(8, x.Cmp, x.RDX, x.MI(x.RBX, x.RCX, 3, tag))
+			miss := x.NewLabel()
+			a.Jcc(x.CondNE, miss)
+			a.MovRR(4, x.RDX, x.RAX)
+			a.AluRI(4, x.And, x.RDX, 0xfff)
+			if size > 1 {
+				a.AluRI(4, x.Cmp, x.RDX, int32(0x1000-size))
+				a.Jcc(x.CondA, miss) // (ZF clear)
+			}
+			a.Load(8, x.RSI, x.MI(x.RBX, x.RCX, 3, offUFrame))
+			a.Load(8, x.RCX, x.MI(x.RBX, x.RCX, 3, offUE))
+			// tlb.Hit, hits times: the counter, the clock, the entry's stamp.
+			a.AluMI(8, x.Add, x.M(x.R12, 0), hits)
+			a.Load(8, x.RDI, x.M(x.R13, 0))
+			a.AluRI(8, x.Add, x.RDI, hits)
+			a.Store(8, x.M(x.R13, 0), x.RDI)
+			a.Store(8, x.M(x.RCX, int32(tlb.StampOffset)), x.RDI)
+			a.AluRR(4, x.Xor, x.RCX, x.RCX) // ZF set: a hit
+			a.Bind(miss)
+			a.Ret()
+			addr, err := c.jit.arena.Put(a.B)
+			if err != nil {
+				return false
+			}
+			c.jit.helpers[k*4+j] = addr
+		}
+	}
+	// The chain (see exitEnd). In: RCX = exit<<16 | n, RDX = the link, R9D = the block's
+	// index; RIP set and the instructions counted.
+	var a x.Asm
+	out := x.NewLabel()
+	a.Load(8, x.RAX, x.M(x.RBX, offRIP))
+	a.AluRM(8, x.Cmp, x.RAX, x.M(x.RDX, offLinkVA))
+	a.Jcc(x.CondNE, out)
+	a.Load(8, x.RDI, x.M(x.RDX, offLinkGen))
+	a.AluRM(8, x.Cmp, x.RDI, x.M(x.RBX, offCodeGen))
+	a.Jcc(x.CondNE, out)
+	a.Load(8, x.RDI, x.M(x.RDX, offLinkB))
+	a.TestRR(8, x.RDI, x.RDI)
+	a.Jcc(x.CondE, out)
+	a.Load(8, x.RSI, x.M(x.RDI, offBlockJit))
+	a.AluRI(8, x.Cmp, x.RSI, jitNo)
+	a.Jcc(x.CondBE, out)
+	a.AluMI(1, x.Cmp, x.M(x.RDI, offBlockJitFlags), 0)
+	a.Jcc(x.CondNE, out)
+	a.Load(8, x.R8, x.M(x.RDI, offBlockInstsLen))
+	a.AluRM(8, x.Add, x.R8, x.M(x.RBX, offIcount))
+	a.AluRM(8, x.Cmp, x.R8, x.M(x.RBX, offLimit))
+	a.Jcc(x.CondA, out)
+	// Follow the link: the ITLB hit, the entry for loops in place, the block address.
+	a.Load(8, x.RDI, x.M(x.RDX, offLinkE))
+	a.Store(8, x.M(x.RBX, offEntry), x.RDI)
+	a.Load(8, x.R10, x.M(x.RBX, offIHits))
+	a.AluMI(8, x.Add, x.M(x.R10, 0), 1)
+	a.Load(8, x.R10, x.M(x.RBX, offIClock))
+	a.Load(8, x.R8, x.M(x.R10, 0))
+	a.AluRI(8, x.Add, x.R8, 1)
+	a.Store(8, x.M(x.R10, 0), x.R8)
+	a.Store(8, x.M(x.RDI, int32(tlb.StampOffset)), x.R8)
+	a.Store(4, x.M(x.RBX, offFrom), x.R9)
+	a.MovRR(4, x.R10, x.RCX)
+	a.ShiftRI(4, x.Shr, x.R10, 16)
+	a.Store(4, x.M(x.RBX, offFromExit), x.R10)
+	a.Store(8, x.M(x.RBX, offBva), x.RAX)
+	a.Store(8, reg(regBlock), x.RAX)
+	a.B = append(a.B, 0xff, 0xe6) // jmp rsi
+	a.Bind(out)
+	a.MovRR(4, x.RAX, x.RCX)
+	a.B = append(a.B, 0x48, 0x0f, 0xba, 0xe8, 0x20) // bts rax, 32: the block was left
+	a.Ret()
+	addr, err := c.jit.arena.Put(a.B)
+	if err != nil {
+		return false
+	}
+	c.jit.chain = addr
+	return true
 }
 
 // frameAt is the operand [RSI + RDX]: the accessed bytes after access.
