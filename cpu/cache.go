@@ -70,6 +70,8 @@ type codeCache struct {
 	blocks  map[uint64]*block   // every cached block, by pa
 	byFrame map[uint64][]*block // cached blocks by frame number, for invalidation
 	insts   int                 // decoded instructions in the cached blocks
+	dec     decoder             // decodeBlock's workspace
+	buf     [maxBlock]inst      // decodeBlock's workspace
 }
 
 func (cc *codeCache) init() {
@@ -198,59 +200,134 @@ func (c *CPU) decodeBlock(va, pa uint64) *block {
 	c.stats.BlocksDecoded++
 	b := &block{pa: pa, valid: true}
 	pageEnd := pa | 0xfff + 1
-	for p := pa; p < pageEnd && len(b.raw) < maxBlock; {
+	// Decoded here, then copied to one allocation of the right size. Instructions another
+	// block already decoded are copied instead of decoded again (code entered at a branch
+	// target inside a block: a third of CPython's startup decoding).
+	raw := c.cachedSuffix(pa, c.code.buf[:0])
+	p, done := pa, false
+	if n := len(raw); n > 0 {
+		first := raw[0].off
+		for i := range raw {
+			raw[i].off -= first
+		}
+		last := &raw[n-1]
+		p += uint64(last.off) + uint64(last.len)
+		done = endsBlock[last.op]
+	}
+	for !done && p < pageEnd && len(raw) < maxBlock {
 		code := c.mem[p:pageEnd]
 		if len(code) > maxInstLen {
 			code = code[:maxInstLen]
 		}
-		in, ok := decodeOne(code)
+		in, ok := c.code.dec.decode(code)
 		if !ok { // needs bytes from the next page
-			if len(b.raw) > 0 {
+			if len(raw) > 0 {
 				break
 			}
 			var buf [maxInstLen]byte
 			n := copy(buf[:], code)
 			next := c.straddleFetch(va)
 			copy(buf[n:], c.mem[next:])
-			in, _ = decodeOne(buf[:])
+			in, _ = c.code.dec.decode(buf[:])
 			b.pa2 = next
 		}
 		in.off = uint16(p - pa)
-		b.raw = append(b.raw, in)
+		raw = append(raw, in)
 		c.stats.InsnsDecoded++
 		p += uint64(in.len)
 		if endsBlock[in.op] || b.pa2 != 0 {
 			break
 		}
 	}
-	last := &b.raw[len(b.raw)-1]
+	last := &raw[len(raw)-1]
 	b.size = last.off + uint16(last.len)
 	exits := 1
-	for i := range b.raw {
-		if b.raw[i].op == opJcc {
-			b.raw[i].ssize = uint8(exits)
+	for i := range raw {
+		if raw[i].op == opJcc {
+			raw[i].ssize = uint8(exits)
 			exits++
 		}
 	}
 	b.links = make([]link, exits)
-	b.insts = optimize(b.raw)
+	n := len(raw)
+	both := make([]inst, 2*n) // raw and optimized: one allocation, free of pointers
+	b.raw, b.insts = both[:n:n], both[n:]
+	copy(b.raw, raw)
+	optimizeInto(b.insts, b.raw)
 	return b
+}
+
+// cachedSuffix appends to buf the instructions a cached block of pa's frame holds from pa
+// on, if pa is one of its instruction boundaries (but not its first), and returns buf.
+// They are what decoding from pa gives: an instruction decodes from its own bytes the same
+// wherever its block starts, a store into the frame drops the frame's blocks, and whatever
+// depends on the block (off, the exit numbers in ssize of Jcc) decodeBlock sets again.
+// The caller decodes on past them unless the last one ends a block.
+func (c *CPU) cachedSuffix(pa uint64, buf []inst) []inst {
+	for _, b := range c.code.byFrame[pa>>12] {
+		if !b.valid || b.pa2 != 0 || pa <= b.pa || pa >= b.pa+uint64(b.size) {
+			continue
+		}
+		off := uint16(pa - b.pa)
+		lo, hi := 0, len(b.raw)
+		for lo < hi { // the first instruction at or after off
+			m := int(uint(lo+hi) >> 1)
+			if b.raw[m].off < off {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		if lo < len(b.raw) && b.raw[lo].off == off {
+			return append(buf, b.raw[lo:]...)
+		}
+	}
+	return buf
+}
+
+// codeBytes returns the bytes decodeBlock decoded in (of block b) from: up to maxInstLen
+// bytes at its offset, within its page, followed for a block that straddles the page end
+// by the next page's first bytes.
+func (c *CPU) codeBytes(b *block, in *inst) []byte {
+	pa := b.pa + uint64(in.off)
+	code := c.mem[pa:min(pa|0xfff+1, pa+maxInstLen)]
+	if b.pa2 != 0 && len(code) < maxInstLen {
+		buf := make([]byte, maxInstLen)
+		n := copy(buf, code)
+		copy(buf[n:], c.mem[b.pa2:])
+		return buf
+	}
+	return code
+}
+
+// decoder holds what decoding one instruction works in. The cold decoders are called
+// through function values, which Go's escape analysis cannot follow, so the x86asm form and
+// the instruction they are given would be allocated for every instruction if they lived on
+// the stack; the code cache keeps one decoder instead.
+type decoder struct {
+	x  x86asm.Inst
+	in inst
 }
 
 // decodeOne decodes the instruction at the start of code. It returns false when code ends
 // before the instruction does (and code is shorter than the longest instruction).
-func decodeOne(code []byte) (inst, bool) {
+func decodeOne(code []byte) (inst, bool) { return new(decoder).decode(code) }
+
+// decode is decodeOne, in d.
+func (d *decoder) decode(code []byte) (inst, bool) {
 	if n := hintNOP(code); n > 0 {
 		return inst{op: opNop, len: uint8(n), base: noReg, index: noReg}, true
 	}
-	x, err := x86asm.Decode(code, 64)
-	if err != nil || x.Op == 0 || x.Len > len(code) {
+	var err error
+	d.x, err = x86asm.Decode(code, 64)
+	if err != nil || d.x.Op == 0 || d.x.Len > len(code) {
 		if len(code) < maxInstLen {
 			return inst{}, false
 		}
 		return inst{op: opUD, len: 1, base: noReg, index: noReg}, true
 	}
-	return translate(&x), true
+	translate(&d.in, &d.x)
+	return d.in, true
 }
 
 // hintNOP recognises encodings x86asm gets wrong that a CPU without CET or MPX executes as

@@ -23,10 +23,18 @@ type inst struct {
 	seg   uint8  // memory operand: segNone, segFS, segGS
 	off   uint16 // offset of the instruction from the start of its block
 	hint  uint8  // h* bits: what the block optimizer learned
-	disp  int64  // memory operand displacement
-	imm   uint64 // immediate, sign-extended; for branches, the target's offset from the block start
-	x     *x86asm.Inst
+	// hot and hotSub are, for an SSE instruction with a fast form, that form's op and sub,
+	// chosen at decode time (sse_hot.go sseHotForm) and given to the optimized copy by
+	// hotSSE; hot is 0 otherwise.
+	hot    uint16
+	hotSub uint8
+	disp   int64  // memory operand displacement
+	imm    uint64 // immediate, sign-extended; for branches, the target's offset from the block start
 }
+
+// udNamed is opUD's sub for an instruction x86asm decoded but the CPU does not implement:
+// the #UD names it, decoding its bytes again (raiseUD).
+const udNamed = 1
 
 // Operand forms.
 const (
@@ -52,7 +60,7 @@ const (
 // Handlers. The hot ones are dispatched by the switch in exec.go; ops at or above opCold go
 // through the coldOps table, so families of rarer instructions can live in files of their own.
 const (
-	opUD uint16 = iota // raise #UD (undecodable or unimplemented); x names it
+	opUD uint16 = iota // raise #UD (undecodable or unimplemented); sub udNamed: x86asm named it
 	opNop
 	opMov    // dst <- src (reg/mem <- reg/mem/imm)
 	opMovzx  // dst <- zero-extend(src of ssize)
@@ -457,11 +465,14 @@ var privOps = map[x86asm.Op]bool{x86asm.HLT: true, x86asm.CLI: true, x86asm.STI:
 	x86asm.IN: true, x86asm.OUT: true, x86asm.INSB: true, x86asm.INSW: true, x86asm.INSD: true,
 	x86asm.OUTSB: true, x86asm.OUTSW: true, x86asm.OUTSD: true}
 
-// translate converts one x86asm instruction to the internal form. An instruction it does
-// not implement becomes opUD, which raises #UD naming the instruction when executed, and so
-// does a LOCK prefix on an instruction that cannot be locked (SDM Vol. 2B, LOCK).
-func translate(x *x86asm.Inst) inst {
-	in := inst{len: uint8(x.Len), x: x, base: noReg, index: noReg}
+// translate converts x86asm instruction x to the internal form, into *in. An instruction it
+// does not implement becomes opUD, which raises #UD naming the instruction when executed,
+// and so does a LOCK prefix on an instruction that cannot be locked (SDM Vol. 2B, LOCK).
+//
+// in and x are the decoder's own (see decoder): the cold decoders are called through
+// function values, so whatever they are given must already live on the heap.
+func translate(in *inst, x *x86asm.Inst) {
+	*in = inst{len: uint8(x.Len), base: noReg, index: noReg}
 	for _, p := range x.Prefix {
 		if p == 0 {
 			break
@@ -478,10 +489,51 @@ func translate(x *x86asm.Inst) inst {
 			in.form |= fRepNE
 		}
 	}
-	if !decodeInto(&in, x) || (in.form&fLock != 0 && !(lockable[x.Op] && in.form&fDstMem != 0)) {
-		return inst{op: opUD, len: uint8(x.Len), x: x, base: noReg, index: noReg}
+	if !decodeInto(in, x) || (in.form&fLock != 0 && !(lockable[x.Op] && in.form&fDstMem != 0)) {
+		*in = inst{op: opUD, sub: udNamed, len: uint8(x.Len), base: noReg, index: noReg}
+		return
 	}
-	return in
+	if in.op >= opCold && in.op != opX87 {
+		in.hot, in.hotSub = sseHotForm(in, x)
+	}
+}
+
+// opClass is what decodeInto learns from an x86asm.Op alone: the families of the maps
+// above (kind oc*) and the operation within it (sub), in one table indexed by the Op, which
+// is cheaper than the map lookups it replaces (decoding CPython's code at startup is a
+// large share of its run).
+type opClass struct{ kind, sub uint8 }
+
+const (
+	ocNone = iota
+	ocJcc
+	ocSet
+	ocCmov
+	ocALU
+	ocShift
+	ocCvt
+	ocFlag
+	ocPriv
+
+	opClassSize = 2048 // above the x86asm.Ops of the maps (else init panics)
+)
+
+var opClasses [opClassSize]opClass
+
+// init fills opClasses, after the init above has filled the condition-code maps.
+func init() {
+	for _, f := range []struct {
+		kind uint8
+		m    map[x86asm.Op]uint8
+	}{{ocJcc, jccOps}, {ocSet, setOps}, {ocCmov, cmovOps}, {ocALU, aluOps},
+		{ocShift, shiftOps}, {ocCvt, cvtOps}, {ocFlag, flagOps}} {
+		for op, sub := range f.m {
+			opClasses[op] = opClass{f.kind, sub}
+		}
+	}
+	for op := range privOps {
+		opClasses[op] = opClass{kind: ocPriv}
+	}
 }
 
 // lockable lists the instructions a LOCK prefix may precede, when their destination is in
@@ -495,25 +547,26 @@ var lockable = map[x86asm.Op]bool{x86asm.ADD: true, x86asm.ADC: true, x86asm.AND
 // decodeInto fills in the handler and operands; false means not implemented.
 func decodeInto(in *inst, x *x86asm.Inst) bool {
 	a := x.Args
-	if cc, ok := jccOps[x.Op]; ok {
+	var cl opClass
+	if x.Op < opClassSize {
+		cl = opClasses[x.Op]
+	}
+	switch cl.kind {
+	case ocJcc:
 		rel, ok := a[0].(x86asm.Rel)
-		in.op, in.sub, in.imm = opJcc, cc, uint64(int64(rel))
+		in.op, in.sub, in.imm = opJcc, cl.sub, uint64(int64(rel))
 		return ok
-	}
-	if cc, ok := setOps[x.Op]; ok {
-		in.op, in.sub = opSetcc, cc
+	case ocSet:
+		in.op, in.sub = opSetcc, cl.sub
 		return in.setDst(a[0], x) && in.size == 1
-	}
-	if cc, ok := cmovOps[x.Op]; ok {
-		in.op, in.sub = opCmovcc, cc
+	case ocCmov:
+		in.op, in.sub = opCmovcc, cl.sub
 		return in.setDst(a[0], x) && in.form&fDstMem == 0 && in.setSrc(a[1], x)
-	}
-	if sub, ok := aluOps[x.Op]; ok {
-		in.op, in.sub = opALU, sub
+	case ocALU:
+		in.op, in.sub = opALU, cl.sub
 		return in.setDst(a[0], x) && in.setSrc(a[1], x)
-	}
-	if sub, ok := shiftOps[x.Op]; ok {
-		in.op, in.sub = opShift, sub
+	case ocShift:
+		in.op, in.sub = opShift, cl.sub
 		if !in.setDst(a[0], x) {
 			return false
 		}
@@ -529,16 +582,13 @@ func decodeInto(in *inst, x *x86asm.Inst) bool {
 			return false
 		}
 		return true
-	}
-	if sub, ok := cvtOps[x.Op]; ok {
-		in.op, in.sub = opCvt, sub
+	case ocCvt:
+		in.op, in.sub = opCvt, cl.sub
 		return true
-	}
-	if sub, ok := flagOps[x.Op]; ok {
-		in.op, in.sub = opFlag, sub
+	case ocFlag:
+		in.op, in.sub = opFlag, cl.sub
 		return true
-	}
-	if privOps[x.Op] {
+	case ocPriv:
 		in.op = opPriv
 		return true
 	}
@@ -584,7 +634,16 @@ func decodeInto(in *inst, x *x86asm.Inst) bool {
 		in.op = opTest
 		return in.setDst(a[0], x) && in.setSrc(a[1], x)
 	case x86asm.INC, x86asm.DEC, x86asm.NEG, x86asm.NOT:
-		in.op = map[x86asm.Op]uint16{x86asm.INC: opInc, x86asm.DEC: opDec, x86asm.NEG: opNeg, x86asm.NOT: opNot}[x.Op]
+		switch x.Op {
+		case x86asm.INC:
+			in.op = opInc
+		case x86asm.DEC:
+			in.op = opDec
+		case x86asm.NEG:
+			in.op = opNeg
+		default:
+			in.op = opNot
+		}
 		return in.setDst(a[0], x)
 	case x86asm.IMUL:
 		switch {
@@ -605,7 +664,14 @@ func decodeInto(in *inst, x *x86asm.Inst) bool {
 		}
 	case x86asm.MUL, x86asm.DIV, x86asm.IDIV:
 		in.op = opMulDiv
-		in.sub = map[x86asm.Op]uint8{x86asm.MUL: mdMul, x86asm.DIV: mdDiv, x86asm.IDIV: mdIdiv}[x.Op]
+		switch x.Op {
+		case x86asm.MUL:
+			in.sub = mdMul
+		case x86asm.DIV:
+			in.sub = mdDiv
+		default:
+			in.sub = mdIdiv
+		}
 		return in.setDst(a[0], x)
 	case x86asm.PUSH:
 		in.op, in.size = opPush, 8
@@ -671,10 +737,17 @@ func decodeInto(in *inst, x *x86asm.Inst) bool {
 	return false
 }
 
-// String returns the instruction in Intel syntax, for traces and tests.
-func (in *inst) String() string {
-	if in.x != nil {
-		return x86asm.IntelSyntax(*in.x, 0, nil)
+// String names the instruction's handler, for tests. The instruction in Intel syntax is
+// disasm of its bytes.
+func (in *inst) String() string { return fmt.Sprintf("op%d", in.op) }
+
+// disasm returns the instruction at the start of code in Intel syntax, as x86asm decodes
+// it ("" if it does not). Decoded code keeps no x86asm form: a text that names an
+// instruction decodes its bytes again, the same bytes decodeOne was given.
+func disasm(code []byte) string {
+	x, err := x86asm.Decode(code, 64)
+	if err != nil || x.Op == 0 || x.Len > len(code) {
+		return ""
 	}
-	return fmt.Sprintf("op%d", in.op)
+	return x86asm.IntelSyntax(x, 0, nil)
 }

@@ -1222,12 +1222,12 @@ func condLogic(cc uint8, r uint64, size uint8) bool {
 func (c *CPU) raiseUD(b *block, in *inst) {
 	pa := b.pa + uint64(in.off)
 	end := min(pa|0xfff+1, pa+maxInstLen)
-	if in.x != nil {
+	if in.sub == udNamed {
 		end = min(end, pa+uint64(in.len))
 	}
 	c.fault = Trap{Kind: TrapException, Vector: VecUD, Insn: append([]byte(nil), c.mem[pa:end]...)}
-	if in.x != nil {
-		c.fault.Mnemonic = in.String()
+	if in.sub == udNamed {
+		c.fault.Mnemonic = disasm(c.codeBytes(b, in))
 	}
 	panic(faultSignal{})
 }

@@ -25,6 +25,13 @@ const (
 // optimize returns the instructions of a block rewritten for speed.
 func optimize(raw []inst) []inst {
 	out := make([]inst, len(raw))
+	optimizeInto(out, raw)
+	return out
+}
+
+// optimizeInto writes the instructions of a block, raw, rewritten for speed into out, which
+// has the same length.
+func optimizeInto(out, raw []inst) {
 	copy(out, raw)
 	for i := range out {
 		specialize(&out[i])
@@ -33,7 +40,6 @@ func optimize(raw []inst) []inst {
 	hoistToMove(out)
 	fuseBranch(out)
 	fuseMove(out)
-	return out
 }
 
 // fastEA reports whether in's memory operand is [base + index*scale + disp] with no segment

@@ -21,6 +21,8 @@ package cpu
 import (
 	"encoding/binary"
 	"math"
+
+	"golang.org/x/arch/x86/x86asm"
 )
 
 // Sub-operations of opXmmInt.
@@ -73,8 +75,8 @@ const (
 // the exact function of the instruction it replaced.
 var sseATables [opLimit]*[256]sseAFn
 
-// hotSSE gives an SSE instruction its fast form, if it has one. Preconditions: in was
-// decoded by the SSE decoders (in.x names it; its operands are XMM registers or memory).
+// hotSSE gives a cold instruction its fast form, if it has one: an x87 one's is decided
+// here, an SSE one's was at decode time (sseHotForm).
 func hotSSE(in *inst) {
 	if in.op == opX87 {
 		if x87HasHot(in) {
@@ -82,8 +84,26 @@ func hotSSE(in *inst) {
 		}
 		return
 	}
-	x := in.x
-	if x == nil || in.form&fLock != 0 {
+	if in.hot != 0 {
+		in.op, in.sub = in.hot, in.hotSub
+	}
+}
+
+// sseHotForm returns the op and sub of the fast form of a cold instruction in, decoded from
+// x, or 0 when it has none. Preconditions: in is as decodeInto left it; an SSE instruction
+// was decoded by the SSE decoders (its operands are XMM registers or memory).
+func sseHotForm(in *inst, x *x86asm.Inst) (uint16, uint8) {
+	h := *in
+	h.setHotSSE(x)
+	if h.op == in.op && h.sub == in.sub {
+		return 0, 0
+	}
+	return h.op, h.sub
+}
+
+// setHotSSE gives in, an SSE instruction decoded from x, its fast form, if it has one.
+func (in *inst) setHotSSE(x *x86asm.Inst) {
+	if in.form&fLock != 0 {
 		return
 	}
 	if x.Op.String() == "PMOVMSKB" {

@@ -110,3 +110,20 @@ func TestStraddlingFetchIsInvisibleToTheTLB(t *testing.T) {
 	assert.Equal(t, stats[1], stats[0], "ITLB statistics")
 	assert.Equal(t, entries[1], entries[0], "ITLB entries and ages")
 }
+
+// An unimplemented instruction straddling a page end is #UD named as x86asm names it: the
+// name comes from decoding its bytes again, from both pages.
+func TestStraddlingUndefinedInstructionIsNamed(t *testing.T) {
+	tm := newTestMachine(t)
+	code := make([]byte, 4096+8)
+	code[0] = 0xe9 // jmp rel32 to 4094
+	rel := uint32(4094 - 5)
+	code[1], code[2], code[3], code[4] = byte(rel), byte(rel>>8), byte(rel>>16), byte(rel>>24)
+	copy(code[4094:], []byte{0x66, 0x0f, 0x38, 0xdc, 0xc1, 0xc3}) // aesenc xmm0, xmm1; ret
+	r := regsWith(nil)
+	trap := tm.run(code, &r, nil, 100)
+	require.Equal(t, TrapException, trap.Kind, trap.String())
+	assert.Equal(t, uint8(VecUD), trap.Vector)
+	assert.Equal(t, uint64(hostcpu.CodeAddr+4094), trap.RIP)
+	assert.Equal(t, "aesenc xmm0, xmm1", trap.Mnemonic)
+}
