@@ -2,7 +2,6 @@ package gdbstub
 
 import (
 	"encoding/binary"
-	"fmt"
 
 	"github.com/vmemu/vmemu/cpu"
 )
@@ -22,28 +21,20 @@ type regInfo struct {
 
 // gdbRegs lists the registers in target-description order. The general registers come in
 // gdb's amd64 order (rax rbx rcx rdx rsi rdi rbp rsp), not in encoding order.
-var gdbRegs = func() []regInfo {
-	var r []regInfo
-	for _, n := range []string{"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
-		"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip"} {
-		r = append(r, regInfo{n, 8})
-	}
-	r = append(r, regInfo{"eflags", 4})
-	for _, n := range []string{"cs", "ss", "ds", "es", "fs", "gs"} {
-		r = append(r, regInfo{n, 4})
-	}
-	for i := 0; i < 8; i++ {
-		r = append(r, regInfo{fmt.Sprintf("st%d", i), 10})
-	}
-	for _, n := range []string{"fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop"} {
-		r = append(r, regInfo{n, 4})
-	}
-	for i := 0; i < 16; i++ {
-		r = append(r, regInfo{fmt.Sprintf("xmm%d", i), 16})
-	}
-	r = append(r, regInfo{"mxcsr", 4}, regInfo{"orig_rax", 8}, regInfo{"fs_base", 8}, regInfo{"gs_base", 8})
-	return r
-}()
+var gdbRegs = [numRegs]regInfo{
+	{"rax", 8}, {"rbx", 8}, {"rcx", 8}, {"rdx", 8}, {"rsi", 8}, {"rdi", 8}, {"rbp", 8}, {"rsp", 8},
+	{"r8", 8}, {"r9", 8}, {"r10", 8}, {"r11", 8}, {"r12", 8}, {"r13", 8}, {"r14", 8}, {"r15", 8},
+	{"rip", 8}, {"eflags", 4},
+	{"cs", 4}, {"ss", 4}, {"ds", 4}, {"es", 4}, {"fs", 4}, {"gs", 4},
+	{"st0", 10}, {"st1", 10}, {"st2", 10}, {"st3", 10}, {"st4", 10}, {"st5", 10}, {"st6", 10},
+	{"st7", 10},
+	{"fctrl", 4}, {"fstat", 4}, {"ftag", 4}, {"fiseg", 4}, {"fioff", 4}, {"foseg", 4},
+	{"fooff", 4}, {"fop", 4},
+	{"xmm0", 16}, {"xmm1", 16}, {"xmm2", 16}, {"xmm3", 16}, {"xmm4", 16}, {"xmm5", 16},
+	{"xmm6", 16}, {"xmm7", 16}, {"xmm8", 16}, {"xmm9", 16}, {"xmm10", 16}, {"xmm11", 16},
+	{"xmm12", 16}, {"xmm13", 16}, {"xmm14", 16}, {"xmm15", 16},
+	{"mxcsr", 4}, {"orig_rax", 8}, {"fs_base", 8}, {"gs_base", 8},
+}
 
 // Register numbers (positions in gdbRegs) the stub needs by name.
 const (
@@ -189,9 +180,10 @@ var gPacketSize = func() int {
 }()
 
 // targetXML is the target description (GDB manual, "Target Descriptions"): the features
-// gdb's amd64 GNU/Linux support looks for, with every register of gdbRegs in that order.
-var targetXML = func() string {
-	s := `<?xml version="1.0"?>
+// gdb's amd64 GNU/Linux support looks for, with every register of gdbRegs in that order. It is
+// a constant, written out, so that starting emu builds nothing (TestTargetXMLMatchesRegs
+// checks it against gdbRegs).
+const targetXML = `<?xml version="1.0"?>
 <!DOCTYPE target SYSTEM "gdb-target.dtd">
 <target version="1.0">
   <architecture>i386:x86-64</architecture>
@@ -216,27 +208,47 @@ var targetXML = func() string {
       <field name="VIP" start="20" end="20"/>
       <field name="ID" start="21" end="21"/>
     </flags>
-`
-	for n, r := range gdbRegs[:regXMM0] {
-		typ, group := "int64", ""
-		switch {
-		case r.name == "rbp" || r.name == "rsp":
-			typ = "data_ptr"
-		case r.name == "rip":
-			typ = "code_ptr"
-		case r.name == "eflags":
-			typ = "i386_eflags"
-		case r.size == 4:
-			typ = "int32"
-		case r.size == 10:
-			typ = "i387_ext"
-		}
-		if n >= regFCTRL {
-			typ, group = "int", ` group="float"`
-		}
-		s += fmt.Sprintf("    <reg name=%q bitsize=\"%d\" type=%q%s/>\n", r.name, r.size*8, typ, group)
-	}
-	s += `  </feature>
+    <reg name="rax" bitsize="64" type="int64"/>
+    <reg name="rbx" bitsize="64" type="int64"/>
+    <reg name="rcx" bitsize="64" type="int64"/>
+    <reg name="rdx" bitsize="64" type="int64"/>
+    <reg name="rsi" bitsize="64" type="int64"/>
+    <reg name="rdi" bitsize="64" type="int64"/>
+    <reg name="rbp" bitsize="64" type="data_ptr"/>
+    <reg name="rsp" bitsize="64" type="data_ptr"/>
+    <reg name="r8" bitsize="64" type="int64"/>
+    <reg name="r9" bitsize="64" type="int64"/>
+    <reg name="r10" bitsize="64" type="int64"/>
+    <reg name="r11" bitsize="64" type="int64"/>
+    <reg name="r12" bitsize="64" type="int64"/>
+    <reg name="r13" bitsize="64" type="int64"/>
+    <reg name="r14" bitsize="64" type="int64"/>
+    <reg name="r15" bitsize="64" type="int64"/>
+    <reg name="rip" bitsize="64" type="code_ptr"/>
+    <reg name="eflags" bitsize="32" type="i386_eflags"/>
+    <reg name="cs" bitsize="32" type="int32"/>
+    <reg name="ss" bitsize="32" type="int32"/>
+    <reg name="ds" bitsize="32" type="int32"/>
+    <reg name="es" bitsize="32" type="int32"/>
+    <reg name="fs" bitsize="32" type="int32"/>
+    <reg name="gs" bitsize="32" type="int32"/>
+    <reg name="st0" bitsize="80" type="i387_ext"/>
+    <reg name="st1" bitsize="80" type="i387_ext"/>
+    <reg name="st2" bitsize="80" type="i387_ext"/>
+    <reg name="st3" bitsize="80" type="i387_ext"/>
+    <reg name="st4" bitsize="80" type="i387_ext"/>
+    <reg name="st5" bitsize="80" type="i387_ext"/>
+    <reg name="st6" bitsize="80" type="i387_ext"/>
+    <reg name="st7" bitsize="80" type="i387_ext"/>
+    <reg name="fctrl" bitsize="32" type="int" group="float"/>
+    <reg name="fstat" bitsize="32" type="int" group="float"/>
+    <reg name="ftag" bitsize="32" type="int" group="float"/>
+    <reg name="fiseg" bitsize="32" type="int" group="float"/>
+    <reg name="fioff" bitsize="32" type="int" group="float"/>
+    <reg name="foseg" bitsize="32" type="int" group="float"/>
+    <reg name="fooff" bitsize="32" type="int" group="float"/>
+    <reg name="fop" bitsize="32" type="int" group="float"/>
+  </feature>
   <feature name="org.gnu.gdb.i386.sse">
     <vector id="v4f" type="ieee_single" count="4"/>
     <vector id="v2d" type="ieee_double" count="2"/>
@@ -269,11 +281,23 @@ var targetXML = func() string {
       <field name="PM" start="12" end="12"/>
       <field name="FZ" start="15" end="15"/>
     </flags>
-`
-	for i := 0; i < 16; i++ {
-		s += fmt.Sprintf("    <reg name=\"xmm%d\" bitsize=\"128\" type=\"vec128\"/>\n", i)
-	}
-	s += `    <reg name="mxcsr" bitsize="32" type="i386_mxcsr" group="vector"/>
+    <reg name="xmm0" bitsize="128" type="vec128"/>
+    <reg name="xmm1" bitsize="128" type="vec128"/>
+    <reg name="xmm2" bitsize="128" type="vec128"/>
+    <reg name="xmm3" bitsize="128" type="vec128"/>
+    <reg name="xmm4" bitsize="128" type="vec128"/>
+    <reg name="xmm5" bitsize="128" type="vec128"/>
+    <reg name="xmm6" bitsize="128" type="vec128"/>
+    <reg name="xmm7" bitsize="128" type="vec128"/>
+    <reg name="xmm8" bitsize="128" type="vec128"/>
+    <reg name="xmm9" bitsize="128" type="vec128"/>
+    <reg name="xmm10" bitsize="128" type="vec128"/>
+    <reg name="xmm11" bitsize="128" type="vec128"/>
+    <reg name="xmm12" bitsize="128" type="vec128"/>
+    <reg name="xmm13" bitsize="128" type="vec128"/>
+    <reg name="xmm14" bitsize="128" type="vec128"/>
+    <reg name="xmm15" bitsize="128" type="vec128"/>
+    <reg name="mxcsr" bitsize="32" type="i386_mxcsr" group="vector"/>
   </feature>
   <feature name="org.gnu.gdb.i386.linux">
     <reg name="orig_rax" bitsize="64" type="int" group="system"/>
@@ -284,5 +308,3 @@ var targetXML = func() string {
   </feature>
 </target>
 `
-	return s
-}()

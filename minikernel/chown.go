@@ -2,6 +2,7 @@ package minikernel
 
 import (
 	"os"
+	"sync"
 
 	"github.com/vmemu/vmemu/minikernel/internal/hostfs"
 )
@@ -96,11 +97,11 @@ func chownOK(c *creds, st *hostfs.Stat, uid uint32, setU bool, gid uint32, setG 
 // Linux would for the guest.
 func (c *creds) sameAsHost() bool {
 	return c.fsuid == uint32(os.Geteuid()) && c.fsgid == uint32(os.Getegid()) &&
-		c.capEff == hostCredsCache.capEff
+		c.capEff == hostCredsCache().capEff
 }
 
-// hostCredsCache holds emu's own credentials, read once.
-var hostCredsCache = hostCreds()
+// hostCredsCache returns emu's own credentials, read once, at first use.
+var hostCredsCache = sync.OnceValue(hostCreds)
 
 // ownNew gives a file p has just created, open on fd, p's filesystem IDs where they are not
 // emu's own: the owner, and the group unless the host chose the directory's (set-group-ID

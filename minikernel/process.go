@@ -117,7 +117,7 @@ func (k *Kernel) newProcess(parent *Process, pid int) *Process {
 	p.acct.startNS = k.nowNS()
 	p.PGID, p.SID = p.PID, p.PID
 	if parent == nil {
-		p.cred = hostCreds()
+		p.cred = hostCredsCache()
 	} else {
 		p.cred = parent.cred
 		p.ctl = parent.ctl.forkChild()

@@ -69,8 +69,10 @@ type syscallEntry struct {
 	fn   syscallFn
 }
 
-// syscalls is the system-call table. A number it lacks is ENOSYS, as on Linux.
-var syscalls = map[uint64]syscallEntry{
+// syscalls is the system-call table, indexed by number. A number it lacks (no fn) is
+// ENOSYS, as on Linux. An array, not a map, so that the linker lays it out and starting emu
+// builds nothing.
+var syscalls = [...]syscallEntry{
 	0:   {"read", sysReadFn},
 	1:   {"write", sysWriteFn},
 	2:   {"open", sysOpen},
@@ -322,7 +324,12 @@ var syscalls = map[uint64]syscallEntry{
 }
 
 // SyscallName returns the name of system call nr ("" if the kernel does not know it).
-func SyscallName(nr uint64) string { return syscalls[nr].name }
+func SyscallName(nr uint64) string {
+	if nr < uint64(len(syscalls)) {
+		return syscalls[nr].name
+	}
+	return ""
+}
 
 // syscall runs the system call the current process asked for. SYSCALL has already put the
 // return address in RCX and RFLAGS in R11; the result goes to RAX, as on Linux.
@@ -330,7 +337,11 @@ func (k *Kernel) syscall(p *Process) {
 	c := k.cpu
 	nr := c.Reg(cpu.RAX)
 	a := [6]uint64{c.Reg(cpu.RDI), c.Reg(cpu.RSI), c.Reg(cpu.RDX), c.Reg(cpu.R10), c.Reg(cpu.R8), c.Reg(cpu.R9)}
-	e, ok := syscalls[nr]
+	var e syscallEntry
+	if nr < uint64(len(syscalls)) {
+		e = syscalls[nr]
+	}
+	ok := e.fn != nil
 	t := k.cur
 	t.sig.sysnr = int64(nr) // orig_ax: the return to user mode may restart the call
 	t.uffdPend = nil
@@ -340,7 +351,10 @@ func (k *Kernel) syscall(p *Process) {
 		ret = e.fn(k, p, &a)
 	} else {
 		ret = -int64(ENOSYS)
-		if e.name = linuxSyscallNames[nr]; e.name == "" {
+		if nr < uint64(len(linuxSyscallNames)) {
+			e.name = linuxSyscallNames[nr]
+		}
+		if e.name == "" {
 			e.name = fmt.Sprintf("syscall_%d", nr)
 		}
 	}

@@ -3,7 +3,7 @@ package minikernel
 // linuxSyscallNames names every x86-64 Linux system call (arch/x86/entry/syscalls/
 // syscall_64.tbl), so that a call this kernel does not implement is still named in the
 // trace ("rseq(...) = -38 ENOSYS") rather than shown by number.
-var linuxSyscallNames = map[uint64]string{
+var linuxSyscallNames = [...]string{
 	0:   "read",
 	1:   "write",
 	2:   "open",

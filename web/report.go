@@ -8,6 +8,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vmemu/vmemu/describe"
@@ -22,11 +23,14 @@ import (
 //go:embed report.html
 var reportFS embed.FS
 
-var reportTmpl = template.Must(template.New("report.html").Funcs(template.FuncMap{
-	"pct":   func(f float64) string { return fmt.Sprintf("%.2f%%", 100*f) },
-	"comma": comma,
-	"size":  func(n uint64) string { return sizeText(n) },
-}).ParseFS(reportFS, "report.html"))
+// reportTmpl parses the report's template at its first use, not when emu starts.
+var reportTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report.html").Funcs(template.FuncMap{
+		"pct":   func(f float64) string { return fmt.Sprintf("%.2f%%", 100*f) },
+		"comma": comma,
+		"size":  func(n uint64) string { return sizeText(n) },
+	}).ParseFS(reportFS, "report.html"))
+})
 
 // maxSamples bounds the points kept for the charts: past it, every other point is dropped and
 // sampling becomes half as frequent.
@@ -132,7 +136,7 @@ func (r *Recording) WriteReport(w io.Writer, s Summary) error {
 	for _, p := range r.k.Processes() {
 		r.keepVMAs(p) // processes still alive at the end (with --max-insns)
 	}
-	return reportTmpl.Execute(w, r.page(s))
+	return reportTmpl().Execute(w, r.page(s))
 }
 
 // reportPage is what the template shows.
