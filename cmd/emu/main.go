@@ -36,6 +36,7 @@ Examples:
 `
 
 func main() {
+	exitsAfterMain = true
 	exitLikeGuest(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
