@@ -88,6 +88,15 @@ func (c *CPU) xmmPD(in, raw *inst) {
 		case fpMul:
 			r0, r1 = x0*y0, x1*y1
 		case fpDiv:
+			if (denormal64(a0) || denormal64(a1) || denormal64(s0) || denormal64(s1)) && looseMXCSR(m) {
+				// Not on the host's divider (see divSoft64).
+				if o0, o1, ok := divPDLoose(a0, a1, s0, s1); ok {
+					d[0], d[1] = o0, o1
+					return
+				}
+				c.xmmFPFrom(in, raw, d, s0, s1)
+				return
+			}
 			r0, r1 = x0/y0, x1/y1
 		default:
 			r0, r1 = math.Sqrt(y0), math.Sqrt(y1)
@@ -103,9 +112,19 @@ func (c *CPU) xmmPD(in, raw *inst) {
 	c.xmmFPFrom(in, raw, d, s0, s1)
 }
 
-// looseLanes32 is looseOK32 for the two binary32 lanes of a, b and their result r.
+// looseLanes32 is looseOK32 for the two binary32 lanes of a, b and their result r, both
+// lanes at once (each lane's sums stay below 2^32: no carry crosses into the next).
 func looseLanes32(op fpOp, a, b, r uint64) bool {
-	return looseOK32(op, uint32(a), uint32(b), uint32(r)) && looseOK32(op, uint32(a>>32), uint32(b>>32), uint32(r>>32))
+	const abs, inf, top = 0x7fffffff_7fffffff, 0x7f800000_7f800000, 0x80000000_80000000
+	special := (r&inf + 0x00800000_00800000) & top // an infinite or NaN result
+	nan := (r&abs + 0x007fffff_007fffff) & top     // a NaN result
+	infA := ^(a&abs ^ inf + abs) & top             // an infinite a
+	infB := ^(b&abs ^ inf + abs) & top             // an infinite b
+	bad := nan | special&^(infA|infB)
+	if op == fpDiv {
+		bad |= special &^ (b&abs + abs) // a zero divisor
+	}
+	return bad == 0
 }
 
 // xmmSD executes a scalar double opXmmFP.
@@ -121,6 +140,14 @@ func (c *CPU) xmmSD(in, raw *inst) {
 	m := c.ext.MXCSR
 	if op := fpOp(in.sub & 15); fastMXCSR(m) && op <= fpSqrt {
 		a := d[0]
+		if op == fpDiv && (denormal64(a) || denormal64(s0)) && looseMXCSR(m) {
+			if o, ok := divSoft64(a, s0); ok { // not on the host's divider (see divSoft64)
+				d[0] = o
+				return
+			}
+			c.xmmFPFrom(in, raw, d, s0, s1)
+			return
+		}
 		o := math.Float64bits(hostArith64(op, math.Float64frombits(a), math.Float64frombits(s0)))
 		loose := looseMXCSR(m)
 		if quick64(loose, a, s0, o) || laneOK64(op, a, s0, o, loose) {

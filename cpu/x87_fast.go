@@ -82,8 +82,11 @@ func (c *CPU) x87Put(p int, v f80.F80) {
 	x := &c.ext.X87
 	x.R[p] = fl80(v)
 	t := uint16(tagValid)
-	if !v.IsNormal() {
-		t = tagOf(v)
+	if !v.IsNormal() { // tagOf, written out so that x87Put is inlined
+		t = tagSpecial
+		if v.SE&0x7fff == 0 && v.Mant == 0 {
+			t = tagZero
+		}
 	}
 	x.FTW = x.FTW&^(3<<(2*p)) | t<<(2*p)
 }

@@ -245,10 +245,12 @@ func divMant(a, b uint64) (hi, lo uint64, below, sticky bool) {
 	}
 	q, r := bits.Div64(a, 0, b) // a < b: q has bit 63 set
 	// The bits below q: a half when 2r >= b, more when 2r != b (or r != 0 below a half).
+	// (Without a branch: which way it goes is a coin toss for the predictor.)
+	var half uint64
 	if r >= b-r {
-		return q, intBit, true, r != b-r
+		half = intBit
 	}
-	return q, 0, true, r != 0
+	return q, half, true, r != 0 && r != b-r
 }
 
 // Sqrt returns the square root of a rounded as cw says.
@@ -271,6 +273,14 @@ func Sqrt(a F80, cw uint16) (F80, uint16) {
 
 // sqrtNum is the square root of the finite positive nonzero x, rounded as cw says.
 func sqrtNum(x num, cw uint16) (F80, uint16) {
+	if root, lo, ok := sqrtFast(x.mant, x.exp&1 == 0); ok {
+		return round(false, x.exp>>1, root, lo, cw)
+	}
+	return sqrtExact(x, cw)
+}
+
+// sqrtExact is sqrtNum from the exact integer root (isqrt128).
+func sqrtExact(x num, cw uint16) (F80, uint16) {
 	var nh, nl uint64
 	if x.exp&1 == 0 {
 		nh, nl = x.mant>>1, x.mant<<63
@@ -286,6 +296,38 @@ func sqrtNum(x num, cw uint16) (F80, uint16) {
 		lo |= 1
 	}
 	return round(false, x.exp>>1, root, lo, cw)
+}
+
+// sqrtFast is sqrtNum's root and the bits below it (lo: bit 63 set for a fraction above
+// one half, bit 0 for a nonzero one) for n = m*2^63 (even) or m*2^64, m >= 2^63, without
+// integer products: the host's double-precision root s of the top 53 bits of n, one Newton
+// step s + (n - s*s)/2s in floating point (n - s*s from a fused multiply-add), then the
+// integer part and the fraction of the step. Its error is below 2^-38 (of a unit of the
+// root), so a fraction further than 2^-32 from 0, one half and 1 says the root's floor,
+// that it is inexact and on which side of the half it lies. Nearer those (an exact or
+// nearly exact root: about one case in a billion), it reports false and isqrt128 decides.
+func sqrtFast(m uint64, even bool) (root, lo uint64, ok bool) {
+	scale := 0x1p64
+	if even {
+		scale = 0x1p63
+	}
+	xh := float64(int64(m>>11)) * (scale * 0x1p11) // n = xh + xl, both exact
+	xl := float64(int64(m&0x7ff)) * scale
+	s := math.Sqrt(xh) // within 2^10 of sqrt(xh), an integer in [2^63, 2^64]
+	inv := 0.5 / s
+	step := (math.FMA(-s, s, xh) + xl) * inv // below 2^13 in magnitude
+	whole := math.Floor(step)
+	frac := step - whole
+	const eps = 0x1p-32
+	if s >= 0x1p64 || !(frac > eps && frac < 1-eps) || frac > 0.5-eps && frac < 0.5+eps {
+		return 0, 0, false
+	}
+	root = uint64(int64(s-0x1p63)) + 1<<63 + uint64(int64(whole))
+	lo = 1
+	if frac > 0.5 {
+		lo |= intBit
+	}
+	return root, lo, true
 }
 
 // isqrt128 returns floor(sqrt(n)) for n = hi:lo >= 2^126, and the remainder n - root^2.
@@ -326,6 +368,18 @@ func isqrt128(hi, lo uint64) (root, remHi, remLo uint64) {
 	var neg uint64
 	remLo, neg = bits.Sub64(lo, pl, 0)
 	remHi, neg = bits.Sub64(hi, ph, neg)
+	// The step leaves r one too big about half the time: that first correction is made
+	// without a branch (the predictor would lose that coin toss); the loops finish.
+	{
+		m := -neg
+		dl, b := bits.Sub64(r<<1, 1, 0) // 2r-1 in 128 bits
+		dh := r>>63 - b
+		var c uint64
+		remLo, c = bits.Add64(remLo, dl&m, 0)
+		remHi, c = bits.Add64(remHi, dh&m, c)
+		r -= neg
+		neg &^= c // the remainder crossed zero
+	}
 	for neg != 0 { // r*r > n: r-1, and the remainder grows by 2r-1
 		dl, b := bits.Sub64(r<<1, 1, 0)
 		dh := r>>63 - b

@@ -387,13 +387,18 @@ func (r rounded) pack80() (F80, uint16) {
 func round(neg bool, exp int32, hi, lo uint64, cw uint16) (F80, uint16) {
 	if cw&(PCMask|RCMask) == PC64|RCNearest && exp+bias >= 1 { // not tiny before rounding
 		// The common case written out: 64-bit precision, round to nearest even, a result
-		// that stays normal. roundTo does the same with everything else.
-		up := lo>>63 != 0 && (lo<<1 != 0 || hi&1 != 0)
-		m, biased := hi, exp+bias
-		if up {
-			if m++; m == 0 {
-				m, biased = intBit, biased+1
-			}
+		// that stays normal. roundTo does the same with everything else. Whether an
+		// inexact result rounds up is a coin toss the host's branch predictor loses half
+		// the time: up (0 or 1) is computed without a branch.
+		var sticky uint64
+		if lo<<1 != 0 {
+			sticky = 1
+		}
+		up := lo >> 63 & (sticky | hi&1)
+		m, carry := bits.Add64(hi, up, 0)
+		biased := exp + bias
+		if carry != 0 {
+			m, biased = intBit, biased+1
 		}
 		if biased < maxExp {
 			se := uint16(biased)
@@ -404,10 +409,7 @@ func round(neg bool, exp int32, hi, lo uint64, cw uint16) (F80, uint16) {
 			if lo != 0 {
 				flags = PE
 			}
-			if up {
-				flags |= C1
-			}
-			return F80{Mant: m, SE: se}, flags
+			return F80{Mant: m, SE: se}, flags | uint16(up)*C1
 		}
 	}
 	f := extFormat

@@ -148,3 +148,52 @@ func TestIsqrt128ByDefinition(t *testing.T) {
 		check(hi, lo)
 	}
 }
+
+// sqrtFast, when it answers, gives what isqrt128 does (the root's floor, whether its
+// fraction is above one half, whether it is nonzero), on random significands, short ones
+// (small integers and their roots), perfect squares and their neighbours; and it answers
+// nearly always on random significands.
+func TestSqrtFastMatchesIsqrt128(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 64))
+	refused := 0
+	for i := 0; i < 2_000_000; i++ {
+		m := r.Uint64() | 1<<63
+		switch r.IntN(4) {
+		case 0: // a perfect square (for one parity or the other) and its neighbours
+			k := r.Uint64()>>32 | 1<<31
+			m = k*k + uint64(r.IntN(7)) - 3
+			if m < 1<<63 {
+				m = k*k<<1 + uint64(r.IntN(7)) - 3
+			}
+		case 1: // a short significand
+			m &= ^uint64(0) << (1 + r.IntN(63))
+		}
+		even := r.IntN(2) == 0
+		nh, nl := m, uint64(0)
+		if even {
+			nh, nl = m>>1, m<<63
+		}
+		root, rh, rl := isqrt128(nh, nl)
+		var lo uint64
+		if rh != 0 || rl > root {
+			lo = intBit
+		}
+		if rh|rl != 0 {
+			lo |= 1
+		}
+		gotRoot, gotLo, ok := sqrtFast(m, even)
+		if !ok {
+			refused++
+			continue
+		}
+		require.Equal(t, root, gotRoot, "m %#x even %v", m, even)
+		require.Equal(t, lo, gotLo, "m %#x even %v", m, even)
+	}
+	t.Logf("refused %d of 2000000", refused)
+	require.Less(t, refused, 2_000_000/2*3/4, "refused more than the exact cases")
+	// Random significands: refused about once in 2^31.
+	for i := 0; i < 1_000_000; i++ {
+		_, _, ok := sqrtFast(r.Uint64()|1<<63, r.IntN(2) == 0)
+		require.True(t, ok)
+	}
+}
