@@ -27,32 +27,85 @@ func x87HasHot(in *inst) bool {
 	return false
 }
 
-// execX87Hot executes opX87Fast: an x87 instruction x87HasHot names.
+// execX87Hot executes opX87Fast: an x87 instruction x87HasHot names. The register forms
+// are written out here rather than in helpers (one call fewer per instruction: X87Loop
+// makes six of them per iteration); the arithmetic itself is f80's.
 func execX87Hot(c *CPU, in *inst) {
 	x := &c.ext.X87
-	if x.FSW&fswES == 0 { // else #MF: execX87 raises it
-		top := int(x.FSW>>11) & 7
-		switch in.sub {
-		case xArith0, xArithI:
-			if c.x87ArithHot(in, top) {
-				return
-			}
-		case xLoadST:
-			if c.x87LoadSTHot(in, top) {
-				return
-			}
-		case xFsqrt:
-			if c.x87SqrtHot(in, top) {
-				return
-			}
-		case xStoreF:
-			if x.FTW>>(2*top)&3 != tagEmpty {
-				c.x87StoreHot(in, top)
-				return
-			}
-		}
+	if x.FSW&fswES != 0 { // #MF: execX87 raises it
+		execX87(c, in)
+		return
 	}
-	execX87(c, in)
+	top := int(x.FSW>>11) & 7
+	var r f80.F80
+	var fl uint16
+	p := top // the register written
+	switch in.sub {
+	case xArith0, xArithI: // arithTo with two registers, full and holding normal numbers
+		pd, ps := top, (top+int(in.src))&7 // ST(0) <- ST(0) op ST(i)
+		if in.sub == xArithI {
+			pd, ps = ps, pd // ST(i) <- ST(i) op ST(0)
+		}
+		a, b := f80of(x.R[pd]), f80of(x.R[ps])
+		if x.FTW>>(2*pd)&3 == tagEmpty || x.FTW>>(2*ps)&3 == tagEmpty || !a.IsNormal() || !b.IsNormal() {
+			execX87(c, in)
+			return
+		}
+		cw := x.FCW
+		switch in.dst {
+		case arAdd:
+			r, fl = f80.AddNormal(a, b, cw)
+		case arMul:
+			r, fl = f80.MulNormal(a, b, cw)
+		case arSub:
+			r, fl = f80.SubNormal(a, b, cw)
+		case arSubr:
+			r, fl = f80.SubNormal(b, a, cw)
+		case arDiv:
+			r, fl = f80.DivNormal(a, b, cw)
+		case arDivr:
+			r, fl = f80.DivNormal(b, a, cw)
+		default:
+			execX87(c, in)
+			return
+		}
+		p = pd
+	case xFsqrt: // of a positive normal ST(0)
+		a := f80of(x.R[top])
+		if x.FTW>>(2*top)&3 == tagEmpty || !a.IsNormal() || a.Neg() {
+			execX87(c, in)
+			return
+		}
+		r, fl = f80.SqrtNormal(a, x.FCW)
+	case xLoadST: // FLD ST(i) from a full register onto an empty ST(7)
+		ps, pn := (top+int(in.src))&7, (top+7)&7
+		if x.FTW>>(2*ps)&3 == tagEmpty || x.FTW>>(2*pn)&3 != tagEmpty {
+			execX87(c, in)
+			return
+		}
+		c.x87Pointers(in)
+		c.x87Status(0)
+		x.FSW = x.FSW&^fswTOP | uint16(pn)<<11
+		c.x87Put(pn, f80of(x.R[ps]))
+		return
+	case xStoreF:
+		if x.FTW>>(2*top)&3 != tagEmpty {
+			c.x87StoreHot(in, top)
+			return
+		}
+		execX87(c, in)
+		return
+	default:
+		execX87(c, in)
+		return
+	}
+	c.x87Pointers(in)
+	c.x87Status(fl)
+	c.x87Put(p, r)
+	if in.sub == xArithI && in.ssize != 0 { // the popping forms: ST(0) is the source
+		x.FTW |= tagEmpty << (2 * top)
+		x.FSW = x.FSW&^fswTOP | uint16((top+1)&7)<<11
+	}
 }
 
 // x87Pointers is fpuPointers for an instruction without a memory operand.
@@ -89,78 +142,6 @@ func (c *CPU) x87Put(p int, v f80.F80) {
 		}
 	}
 	x.FTW = x.FTW&^(3<<(2*p)) | t<<(2*p)
-}
-
-// x87ArithHot is xArith0 and xArithI (arithTo with two registers) for full registers
-// holding normal numbers.
-func (c *CPU) x87ArithHot(in *inst, top int) bool {
-	x := &c.ext.X87
-	pd, ps := top, (top+int(in.src))&7 // ST(0) <- ST(0) op ST(i)
-	if in.sub == xArithI {
-		pd, ps = ps, pd // ST(i) <- ST(i) op ST(0)
-	}
-	if x.FTW>>(2*pd)&3 == tagEmpty || x.FTW>>(2*ps)&3 == tagEmpty {
-		return false
-	}
-	a, b := f80of(x.R[pd]), f80of(x.R[ps])
-	if !a.IsNormal() || !b.IsNormal() {
-		return false
-	}
-	cw := x.FCW
-	var r f80.F80
-	var fl uint16
-	switch in.dst {
-	case arAdd:
-		r, fl = f80.AddNormal(a, b, cw)
-	case arMul:
-		r, fl = f80.MulNormal(a, b, cw)
-	case arSub:
-		r, fl = f80.SubNormal(a, b, cw)
-	case arSubr:
-		r, fl = f80.SubNormal(b, a, cw)
-	case arDiv:
-		r, fl = f80.DivNormal(a, b, cw)
-	case arDivr:
-		r, fl = f80.DivNormal(b, a, cw)
-	default:
-		return false
-	}
-	c.x87Pointers(in)
-	c.x87Status(fl)
-	c.x87Put(pd, r)
-	if in.sub == xArithI && in.ssize != 0 { // the popping forms: ST(0) is ps
-		x.FTW |= tagEmpty << (2 * ps)
-		x.FSW = x.FSW&^fswTOP | uint16((top+1)&7)<<11
-	}
-	return true
-}
-
-// x87LoadSTHot is FLD ST(i) from a full register onto an empty ST(7).
-func (c *CPU) x87LoadSTHot(in *inst, top int) bool {
-	x := &c.ext.X87
-	ps, pn := (top+int(in.src))&7, (top+7)&7
-	if x.FTW>>(2*ps)&3 == tagEmpty || x.FTW>>(2*pn)&3 != tagEmpty {
-		return false
-	}
-	c.x87Pointers(in)
-	c.x87Status(0)
-	x.FSW = x.FSW&^fswTOP | uint16(pn)<<11
-	c.x87Put(pn, f80of(x.R[ps]))
-	return true
-}
-
-// x87SqrtHot is FSQRT of a positive normal ST(0).
-func (c *CPU) x87SqrtHot(in *inst, top int) bool {
-	x := &c.ext.X87
-	a := f80of(x.R[top])
-	if x.FTW>>(2*top)&3 == tagEmpty || !a.IsNormal() || a.Neg() {
-		return false
-	}
-	r, fl := f80.SqrtNormal(a, x.FCW)
-	c.x87Pointers(in)
-	c.x87Status(fl)
-	c.x87Put(top, r)
-	return true
 }
 
 // x87StoreHot is x87StoreF with a full ST(0) (TOP top).
