@@ -38,9 +38,9 @@ type jitState struct {
 	iHits  uintptr // the ITLB's
 	iClock uintptr
 	exit   int // the exit the block left through (block.links)
-	// The last link the code followed from one block's code into another's (chaining):
-	// the index in blocks of the block it left, and the exit; from is -1 when none was.
-	from, fromExit int32
+	// The block whose code the code went on into last (chaining), as its index in blocks;
+	// -1 when it did not leave the block it was called for.
+	cur int32
 
 	// Shared code in the arena that blocks call or jump to (jit_amd64.go): the remembered
 	// page lookups, by size and kind, and the exit that follows a block link.
@@ -116,11 +116,10 @@ func (c *CPU) jitRun(b *block, limit uint64, entry *tlb.Entry) (*block, *tlb.Ent
 	}
 	c.jit.limit = limit
 	c.jit.entry = uintptr(unsafe.Pointer(entry))
-	c.jit.from = -1
+	c.jit.cur = -1
 	r := x64.Call(b.jit, uintptr(unsafe.Pointer(c)))
-	if c.jit.from >= 0 {
-		l := &c.jit.blocks[c.jit.from].links[c.jit.fromExit]
-		b, entry = l.b, l.e
+	if c.jit.cur >= 0 {
+		b = c.jit.blocks[c.jit.cur]
 		c.blk = b
 	}
 	if r>>32 != 0 {

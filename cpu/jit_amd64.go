@@ -42,8 +42,15 @@ var (
 	offBva           = int32(unsafe.Offsetof(CPU{}.bva))
 	offHelpers       = offJit + int32(unsafe.Offsetof(jitState{}.helpers))
 	offChain         = offJit + int32(unsafe.Offsetof(jitState{}.chain))
-	offFrom          = offJit + int32(unsafe.Offsetof(jitState{}.from))
-	offFromExit      = offJit + int32(unsafe.Offsetof(jitState{}.fromExit))
+	offCur           = offJit + int32(unsafe.Offsetof(jitState{}.cur))
+	offUitlb         = int32(unsafe.Offsetof(CPU{}.uitlb))
+	offUitlbTag      = offUitlb + int32(unsafe.Offsetof(uitlbEntry{}.tag))
+	offUitlbBase     = offUitlb + int32(unsafe.Offsetof(uitlbEntry{}.base))
+	offUitlbE        = offUitlb + int32(unsafe.Offsetof(uitlbEntry{}.e))
+	offTable         = int32(unsafe.Offsetof(CPU{}.code)) + int32(unsafe.Offsetof(codeCache{}.table))
+	offBlockPA       = int32(unsafe.Offsetof(block{}.pa))
+	offBlockPA2      = int32(unsafe.Offsetof(block{}.pa2))
+	offBlockIndex    = int32(unsafe.Offsetof(block{}.jitIndex))
 	offLinkVA        = int32(unsafe.Offsetof(link{}.va))
 	offLinkB         = int32(unsafe.Offsetof(link{}.b))
 	offLinkE         = int32(unsafe.Offsetof(link{}.e))
@@ -59,7 +66,7 @@ var (
 )
 
 func init() {
-	if unsafe.Sizeof(utlbEntry{}) != 40 || unsafe.Sizeof(lazyFlags{}) != 32 || offLz+3 != offLzA-5 {
+	if unsafe.Sizeof(utlbEntry{}) != 40 || unsafe.Sizeof(uitlbEntry{}) != 24 || uitlbSize != 16 || tableSize != 4096 || unsafe.Sizeof(lazyFlags{}) != 32 || offLz+3 != offLzA-5 {
 		panic("cpu: the code generator's layout assumptions do not hold")
 	}
 }
@@ -189,7 +196,6 @@ func (g *jitGen) exitEnd(n, exit int) {
 	if exit < len(g.b.links) {
 		a.MovImm(x.RCX, uint64(exit)<<16|uint64(n))
 		a.MovImm(x.RDX, uint64(uintptr(unsafe.Pointer(&g.b.links[exit]))))
-		a.MovImm(x.R9, uint64(g.b.jitIndex))
 		a.OpM(8, []byte{0xff}, 4, x.M(x.RBX, offChain)) // jmp [chain]
 		return
 	}
@@ -459,19 +465,51 @@ func (c *CPU) emitHelpers() bool {
 			c.jit.helpers[k*4+j] = addr
 		}
 	}
-	// The chain (see exitEnd). In: RCX = exit<<16 | n, RDX = the link, R9D = the block's
-	// index; RIP set and the instructions counted.
+	// The chain (see exitEnd). In: RCX = exit<<16 | n, RDX = the link; RIP set and the
+	// instructions counted. The next block is the link's when it holds, else the one the
+	// top of run's loop would find through the remembered code page and the block table
+	// (without filling the link, which only run does). It goes on into that block's code
+	// when it has code that needs nothing done first and fits in the budget.
 	var a x.Asm
-	out := x.NewLabel()
+	out, search, found := x.NewLabel(), x.NewLabel(), x.NewLabel()
 	a.Load(8, x.RAX, x.M(x.RBX, offRIP))
 	a.AluRM(8, x.Cmp, x.RAX, x.M(x.RDX, offLinkVA))
-	a.Jcc(x.CondNE, out)
+	a.Jcc(x.CondNE, search)
 	a.Load(8, x.RDI, x.M(x.RDX, offLinkGen))
 	a.AluRM(8, x.Cmp, x.RDI, x.M(x.RBX, offCodeGen))
-	a.Jcc(x.CondNE, out)
+	a.Jcc(x.CondNE, search)
 	a.Load(8, x.RDI, x.M(x.RDX, offLinkB))
 	a.TestRR(8, x.RDI, x.RDI)
+	a.Jcc(x.CondE, search)
+	a.Load(8, x.R11, x.M(x.RDX, offLinkE))
+	a.Jmp(found)
+	// The search: uitlb[rip>>12 & 15], then table[tableIndex(pa)] with pa and pa2 checked.
+	a.Bind(search)
+	a.MovRR(8, x.RSI, x.RAX)
+	a.ShiftRI(8, x.Shr, x.RSI, 12)
+	a.MovRR(4, x.RDI, x.RSI)
+	a.AluRI(4, x.And, x.RDI, uitlbSize-1)
+	a.Lea(8, x.RDI, x.MI(x.RDI, x.RDI, 1, 0)) // 3*index: an entry is 24 bytes
+	a.AluRM(8, x.Cmp, x.RSI, x.MI(x.RBX, x.RDI, 3, offUitlbTag))
+	a.Jcc(x.CondNE, out)
+	a.Load(8, x.R11, x.MI(x.RBX, x.RDI, 3, offUitlbE))
+	a.Load(8, x.RSI, x.MI(x.RBX, x.RDI, 3, offUitlbBase))
+	a.MovRR(4, x.R8, x.RAX)
+	a.AluRI(4, x.And, x.R8, 0xfff)
+	a.AluRR(8, x.Or, x.RSI, x.R8) // pa
+	a.MovRR(8, x.R8, x.RSI)
+	a.ShiftRI(8, x.Shr, x.R8, 12)
+	a.AluRR(8, x.Xor, x.R8, x.RSI)
+	a.AluRI(4, x.And, x.R8, tableSize-1)
+	a.Load(8, x.RDI, x.MI(x.RBX, x.R8, 3, offTable))
+	a.TestRR(8, x.RDI, x.RDI)
 	a.Jcc(x.CondE, out)
+	a.AluRM(8, x.Cmp, x.RSI, x.M(x.RDI, offBlockPA))
+	a.Jcc(x.CondNE, out)
+	a.AluMI(8, x.Cmp, x.M(x.RDI, offBlockPA2), 0)
+	a.Jcc(x.CondNE, out)
+	// RDI: the block, R11: the ITLB entry it is reached through.
+	a.Bind(found)
 	a.Load(8, x.RSI, x.M(x.RDI, offBlockJit))
 	a.AluRI(8, x.Cmp, x.RSI, jitNo)
 	a.Jcc(x.CondBE, out)
@@ -481,20 +519,17 @@ func (c *CPU) emitHelpers() bool {
 	a.AluRM(8, x.Add, x.R8, x.M(x.RBX, offIcount))
 	a.AluRM(8, x.Cmp, x.R8, x.M(x.RBX, offLimit))
 	a.Jcc(x.CondA, out)
-	// Follow the link: the ITLB hit, the entry for loops in place, the block address.
-	a.Load(8, x.RDI, x.M(x.RDX, offLinkE))
-	a.Store(8, x.M(x.RBX, offEntry), x.RDI)
+	// Go on: the ITLB hit, the entry for loops in place, the block and its address.
+	a.Store(8, x.M(x.RBX, offEntry), x.R11)
 	a.Load(8, x.R10, x.M(x.RBX, offIHits))
 	a.AluMI(8, x.Add, x.M(x.R10, 0), 1)
 	a.Load(8, x.R10, x.M(x.RBX, offIClock))
 	a.Load(8, x.R8, x.M(x.R10, 0))
 	a.AluRI(8, x.Add, x.R8, 1)
 	a.Store(8, x.M(x.R10, 0), x.R8)
-	a.Store(8, x.M(x.RDI, int32(tlb.StampOffset)), x.R8)
-	a.Store(4, x.M(x.RBX, offFrom), x.R9)
-	a.MovRR(4, x.R10, x.RCX)
-	a.ShiftRI(4, x.Shr, x.R10, 16)
-	a.Store(4, x.M(x.RBX, offFromExit), x.R10)
+	a.Store(8, x.M(x.R11, int32(tlb.StampOffset)), x.R8)
+	a.Load(4, x.R8, x.M(x.RDI, offBlockIndex))
+	a.Store(4, x.M(x.RBX, offCur), x.R8)
 	a.Store(8, x.M(x.RBX, offBva), x.RAX)
 	a.Store(8, reg(regBlock), x.RAX)
 	a.B = append(a.B, 0xff, 0xe6) // jmp rsi

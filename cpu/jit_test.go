@@ -256,12 +256,24 @@ func jitProgram(r *rand.Rand) []byte {
 			callEnd = len(code)
 		}
 	}
-	code = append(code, 0xff, 0xcd) // dec ebp
+	call2 := 0
+	if r.IntN(2) == 0 {
+		code = append(code, 0xe8, 0, 0, 0, 0) // a second call site: RET's link alternates
+		call2 = len(code)
+	}
+	if r.IntN(2) == 0 {
+		code = append(code, 0xff, 0xcd) // dec ebp
+	} else {
+		code = append(code, 0xff, 0xcd, 0x83, 0xfd, 0x00) // dec ebp; cmp ebp, 0 (fused with the jnz)
+	}
 	code = append(code, 0x0f, 0x85) // jnz loop
 	code = binary.LittleEndian.AppendUint32(code, uint32(-(len(code) + 4)))
 	code = append(code, 0xc3) // ret
 	f := len(code)            // f: add rax, rcx; xor rdx, rax; ret
 	code = append(code, 0x48, 0x01, 0xc8, 0x48, 0x31, 0xc2, 0xc3)
+	if call2 > 0 {
+		binary.LittleEndian.PutUint32(code[call2-4:], uint32(f-call2))
+	}
 	if callAt >= 0 {
 		if code[callEnd-1] == 0xd1 { // mov r9, f; call r9
 			binary.LittleEndian.PutUint64(code[callEnd-11:], hostcpu.CodeAddr+uint64(f))
