@@ -1300,6 +1300,40 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		g.lazy(lzMul, uint8(size), x.RAX, x.RAX, 0, x.RDI)
 		a.Store(1, x.M(x.RBX, offLzCin), x.RSI)
 		g.setFlags(lzMul, uint8(size), true)
+	case opRepMS:
+		// A zero count does nothing at all; any other goes to the interpreter.
+		a.Load(8, x.RCX, reg(RCX))
+		if in.form&fAddr32 != 0 {
+			a.TestRR(4, x.RCX, x.RCX)
+		} else {
+			a.TestRR(8, x.RCX, x.RCX)
+		}
+		a.Jcc(x.CondNE, g.side(i))
+		g.host = false
+	case opMovsR, opStosR:
+		// As execFast2: the load, the store, then the pointers (DF from RFLAGS).
+		size := int(in.size)
+		if in.op == opMovsR {
+			a.Load(8, x.RAX, reg(RSI))
+			g.access(i, size, false, 1)
+			a.Load(size, x.R8, frameAt)
+		} else {
+			a.Load(8, x.R8, reg(RAX))
+		}
+		a.Load(8, x.RAX, reg(RDI))
+		g.access(i, size, true, 1)
+		a.Store(size, frameAt, x.R8)
+		// d = size, or -size when DF is set
+		a.MovImm(x.RCX, uint64(size))
+		a.MovImm(x.RDX, uint64(-int64(size)))
+		a.OpM(4, []byte{0x0f, 0xba}, 4, x.M(x.RBX, offRflags)) // bt dword [rflags], 10: CF = DF
+		a.B = append(a.B, 10)
+		a.Cmov(8, x.CondB, x.RCX, x.RDX)
+		if in.op == opMovsR {
+			a.AluMR(8, x.Add, reg(RSI), x.RCX)
+		}
+		a.AluMR(8, x.Add, reg(RDI), x.RCX)
+		g.host = false
 	case opCvt:
 		ops := [...][]byte{cvCbw: {0x66, 0x98}, cvCwde: {0x98}, cvCdqe: {0x48, 0x98}, cvCwd: {0x66, 0x99},
 			cvCdq: {0x99}, cvCqo: {0x48, 0x99}}

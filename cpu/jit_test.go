@@ -44,7 +44,29 @@ func jitProgram(r *rand.Rand) []byte {
 			w = 0x40
 		}
 		var in []byte
-		switch r.IntN(50) {
+		switch r.IntN(52) {
+		case 50:
+			// movs/stos of 1, 2, 4 or 8 bytes between data addresses (in RSI and RDI), with
+			// DF clear or set
+			in = []byte{0x4c, 0x89, 0xc6, 0x48, 0x81, 0xc6, 0, 0, 0, 0, 0x4c, 0x89, 0xc7, 0x48, 0x81, 0xc7, 0, 0, 0, 0}
+			binary.LittleEndian.PutUint32(in[6:], uint32(r.IntN(8192)))
+			binary.LittleEndian.PutUint32(in[16:], uint32(r.IntN(8192)))
+			if r.IntN(3) == 0 {
+				in = append(in, 0xfd) // std
+			}
+			op := []byte{0xa4, 0xa5, 0xaa, 0xab}[r.IntN(4)]
+			switch r.IntN(3) {
+			case 0:
+				in = append(in, op)
+			case 1:
+				in = append(in, 0x48, op)
+			default:
+				in = append(in, 0x66, op)
+			}
+			in = append(in, 0xfc) // cld
+		case 51:
+			// rep movsq with a count of 0 or 1
+			in = []byte{0x4c, 0x89, 0xc6, 0x4c, 0x89, 0xc7, 0x48, 0x81, 0xc7, 0, 4, 0, 0, 0xb9, byte(r.IntN(2)), 0, 0, 0, 0xf3, 0x48, 0xa5}
 		case 47:
 			in = []byte{0x31, 0xd2, w, 0xf7, modrm(6, []byte{1, 3, 6, 7}[r.IntN(4)])} // xor edx, edx; div r
 			if r.IntN(4) == 0 {
