@@ -61,6 +61,9 @@ type jitState struct {
 // and the slot the interpreter goes on from.
 var jitSideHook func(c *CPU, b *block, slot int)
 
+// jitCodeHook, when set (jitdebug), sees the code made for each block.
+var jitCodeHook func(c *CPU, b *block, code []byte)
+
 const (
 	jitHelpers = 12 // remembered-page lookups: reads, writes and read-modify-writes of 1, 2, 4, 8 bytes
 	jitHeat    = 16 // entries of a block through its optimized instructions before it is translated

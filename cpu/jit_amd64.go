@@ -90,6 +90,15 @@ type jitGen struct {
 	kind, size uint8
 	host       bool
 	needFlags  bool // the block reads the flags it was entered with
+	// fw: guest register r was last stored from host register h, and nothing has been
+	// emitted since that could change h (the code is at pos).
+	fw forward
+}
+
+type forward struct {
+	r   uint8
+	h   x.Reg
+	pos int
 }
 
 func reg(r uint8) x.Mem { return x.M(x.RBX, offR+8*int32(r)) }
@@ -128,6 +137,9 @@ func (c *CPU) jitCompile(b *block) {
 	if err != nil {
 		return
 	}
+	if jitCodeHook != nil {
+		jitCodeHook(c, b, g.a.B)
+	}
 	b.jit, b.jitFlags = addr, g.needFlags
 	c.jit.blocks = append(c.jit.blocks, b)
 	c.jit.Compiled++
@@ -150,7 +162,7 @@ func (g *jitGen) gen() bool {
 	a.Load(8, x.R12, x.M(x.RBX, offDHits))
 	a.Load(8, x.R13, x.M(x.RBX, offDClock))
 	g.start = x.NewLabel()
-	a.Bind(g.start)
+	g.bind(g.start)
 	i := 0
 	for i < len(g.ins) {
 		next, ok := g.op(i)
@@ -173,7 +185,7 @@ func (g *jitGen) gen() bool {
 		g.exitEnd(i, 0)
 	}
 	for k, l := range g.sides {
-		a.Bind(l)
+		g.bind(l)
 		a.MovImm(x.RAX, uint64(k))
 		a.Ret()
 	}
@@ -216,6 +228,9 @@ func fits32(v int64) bool { return v == int64(int32(v)) }
 // (host registers, or for b, an immediate when bReg is NoReg).
 func (g *jitGen) lazy(kind, size uint8, ra x.Reg, rb x.Reg, bImm uint64, rres x.Reg) {
 	a := &g.a
+	if g.fw.pos == len(a.B) && g.fw.h != x.R8 {
+		defer func() { g.fw.pos = len(a.B) }() // (only stores, and R8)
+	}
 	a.StoreImm(4, x.M(x.RBX, offLz), int32(uint32(kind)|uint32(size)<<8))
 	a.Store(8, x.M(x.RBX, offLzA), ra)
 	if rb == x.NoReg {
@@ -551,6 +566,22 @@ var frameAt = x.MI(x.RSI, x.RDX, 0, 0)
 // loadHost loads guest register r (not AH..BH) into host register h, zero-extended from
 // size bytes.
 func (g *jitGen) loadHost(h x.Reg, r uint8, size int) {
+	if f := g.fw; f.pos == len(g.a.B) && f.r == r&15 {
+		// The register was stored from host register f.h just before: use f.h.
+		switch {
+		case size == 8 && h == f.h:
+		case size == 8:
+			g.a.MovRR(8, h, f.h)
+		case size == 4:
+			g.a.MovRR(4, h, f.h)
+		default:
+			g.a.MovzxR(size, h, f.h)
+		}
+		if h != f.h {
+			g.fw.pos = len(g.a.B)
+		}
+		return
+	}
 	switch size {
 	case 8:
 		g.a.Load(8, h, reg(r&15))
@@ -559,6 +590,20 @@ func (g *jitGen) loadHost(h x.Reg, r uint8, size int) {
 	default:
 		g.a.Movzx(size, h, reg(r&15))
 	}
+}
+
+// bind binds l here: code may arrive from elsewhere, so nothing is known of the host
+// registers.
+func (g *jitGen) bind(l *x.Label) {
+	g.a.Bind(l)
+	g.fw.pos = -1
+}
+
+// storeReg stores host register h into guest register r (all 64 bits), and remembers that
+// h holds it, for a loadHost emitted right after.
+func (g *jitGen) storeReg(r uint8, h x.Reg) {
+	g.a.Store(8, reg(r&15), h)
+	g.fw = forward{r: r & 15, h: h, pos: len(g.a.B)}
 }
 
 // aluReg emits a cold-form ALU operation (opALU, opTest) between registers, or a register
@@ -595,7 +640,7 @@ func (g *jitGen) aluReg(in *inst, test bool) bool {
 		kind = aluKind(in.sub)
 	}
 	if !test && in.sub != aluCmp {
-		a.Store(8, reg(in.dst), x.RDX) // sizes 1 and 2 merged, 4 zero-extended, by the host
+		g.storeReg(in.dst, x.RDX) // sizes 1 and 2 merged, 4 zero-extended, by the host
 	}
 	g.maskTo(x.RAX, size)
 	g.maskTo(x.RCX, size)
@@ -713,7 +758,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		g.srcOperand(in, size, imm)
 		a.MovRR(8, x.RDX, x.RAX)
 		a.AluRR(size, alu, x.RDX, x.RCX)
-		a.Store(8, reg(in.dst&15), x.RDX)
+		g.storeReg(in.dst, x.RDX)
 		if live {
 			switch alu {
 			case x.Add, x.Sub:
@@ -751,7 +796,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		g.loadHost(x.RAX, in.base, size)
 		a.MovRR(8, x.RDX, x.RAX)
 		a.ShiftRI(size, sh, x.RDX, n)
-		a.Store(8, reg(in.dst&15), x.RDX)
+		g.storeReg(in.dst, x.RDX)
 		if live {
 			g.lazy(kind, uint8(size), x.RAX, x.NoReg, in.imm, x.RDX)
 			g.setFlags(kind, uint8(size), true)
@@ -767,23 +812,23 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 	case opNop:
 	case opMovRR64:
 		a.Load(8, x.RAX, reg(in.src&15))
-		a.Store(8, reg(in.dst&15), x.RAX)
+		g.storeReg(in.dst, x.RAX)
 	case opMovRR32:
 		a.Load(4, x.RAX, reg(in.src&15))
-		a.Store(8, reg(in.dst&15), x.RAX)
+		g.storeReg(in.dst, x.RAX)
 	case opMovRI:
 		if fits32(int64(in.imm)) {
 			a.StoreImm(8, reg(in.dst&15), int32(in.imm))
 		} else {
 			a.MovImmKeepFlags(x.RAX, in.imm)
-			a.Store(8, reg(in.dst&15), x.RAX)
+			g.storeReg(in.dst, x.RAX)
 		}
 	case opLea64, opLea32:
 		g.ea(in)
 		if in.op == opLea32 {
 			a.MovRR(4, x.RAX, x.RAX)
 		}
-		a.Store(8, reg(in.dst&15), x.RAX)
+		g.storeReg(in.dst, x.RAX)
 		g.host = false // (ea may clear RAX with XOR)
 	case opCmp64RR, opCmp64RI, opCmp32RR, opCmp32RI, opTest64RR, opTest64RI, opTest32RR, opTest32RI:
 		if !live {
@@ -832,7 +877,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		} else {
 			a.Dec(size, x.RDX)
 		}
-		a.Store(8, reg(in.dst&15), x.RDX)
+		g.storeReg(in.dst, x.RDX)
 		if live {
 			g.lazy(kind, uint8(size), x.RAX, x.NoReg, 1, x.RDX)
 			a.Store(1, x.M(x.RBX, offLzCin), x.RSI)
@@ -856,7 +901,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		if size == 4 {
 			a.B = append(a.B, 0x89, 0xd2) // mov edx, edx: zero-extend (flags kept)
 		}
-		a.Store(8, reg(in.dst&15), x.RDX)
+		g.storeReg(in.dst, x.RDX)
 		if live {
 			a.Setcc(x.CondO, x.RSI)
 			a.MovImmKeepFlags(x.RAX, 0)
@@ -874,7 +919,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		g.loadHost(x.RCX, in.dst, size)
 		a.MovRR(8, x.RDX, x.RCX)
 		a.Neg(size, x.RDX)
-		a.Store(8, reg(in.dst&15), x.RDX)
+		g.storeReg(in.dst, x.RDX)
 		if live {
 			a.MovImmKeepFlags(x.RAX, 0)
 			g.lazy(lzSub, uint8(size), x.RAX, x.RCX, 0, x.RDX)
@@ -890,7 +935,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		case 4:
 			a.MovRR(4, x.RAX, x.RAX)
 		}
-		a.Store(8, reg(in.dst&15), x.RAX)
+		g.storeReg(in.dst, x.RAX)
 	case opMovsxRR:
 		if in.ssize != 1 && in.ssize != 2 && in.ssize != 4 || in.size != 4 && in.size != 8 {
 			return 0, false
@@ -900,7 +945,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		if in.size == 4 {
 			a.MovRR(4, x.RAX, x.RAX)
 		}
-		a.Store(8, reg(in.dst&15), x.RAX)
+		g.storeReg(in.dst, x.RAX)
 	case opSetccR:
 		if !g.condFlags(in.sub) {
 			return 0, false
@@ -918,7 +963,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		if in.size == 4 {
 			a.MovRR(4, x.RAX, x.RAX)
 		}
-		a.Store(8, reg(in.dst&15), x.RAX)
+		g.storeReg(in.dst, x.RAX)
 	case opRolRI, opRorRI, opRolF:
 		if in.size != 4 && in.size != 8 || live && in.op == opRolF {
 			return 0, false
@@ -937,7 +982,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		if n := uint8(in.imm & mask); n != 0 {
 			a.ShiftRI(int(in.size), x.Rol, x.RAX, n)
 		}
-		a.Store(8, reg(in.dst&15), x.RAX)
+		g.storeReg(in.dst, x.RAX)
 		g.host = false
 		if in.op == opRolF {
 			return i + 2, true
@@ -952,7 +997,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		} else {
 			a.Not(int(in.size), x.RAX)
 		}
-		a.Store(8, reg(in.dst&15), x.RAX)
+		g.storeReg(in.dst, x.RAX)
 
 	// Memory.
 	case opLoad64, opLoad32, opLoadZx8, opLoadZx16, opLoadSx32:
@@ -969,7 +1014,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		default:
 			a.Movzx(size, x.RAX, frameAt)
 		}
-		a.Store(8, reg(in.dst&15), x.RAX)
+		g.storeReg(in.dst, x.RAX)
 	case opLoadSx:
 		if in.ssize != 1 && in.ssize != 2 || in.size != 4 && in.size != 8 {
 			return 0, false
@@ -980,7 +1025,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		if in.size == 4 {
 			a.MovRR(4, x.RAX, x.RAX)
 		}
-		a.Store(8, reg(in.dst&15), x.RAX)
+		g.storeReg(in.dst, x.RAX)
 	case opStore64, opStoreI64, opStore32, opStoreI32, opStore8, opStoreI8:
 		size := map[uint16]int{opStore64: 8, opStoreI64: 8, opStore32: 4, opStoreI32: 4, opStore8: 1, opStoreI8: 1}[in.op]
 		g.ea(in)
@@ -1013,7 +1058,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 			a.AluRR(size, int(in.sub), x.RDX, x.RCX)
 		}
 		if in.sub != aluCmp {
-			a.Store(8, reg(in.dst&15), x.RDX)
+			g.storeReg(in.dst, x.RDX)
 		}
 		g.lazy(kind, uint8(size), x.RAX, x.RCX, 0, x.RDX)
 		g.setFlags(kind, uint8(size), true)
@@ -1100,7 +1145,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		a.Load(8, x.RCX, frameAt)
 		a.AluRI(8, x.Add, x.RAX, 8)
 		a.Store(8, reg(RSP), x.RAX)
-		a.Store(8, reg(in.dst&15), x.RCX)
+		g.storeReg(in.dst, x.RCX)
 
 	// Control transfers.
 	case opCmpJccRR, opCmpJccRI, opTestJccRR, opTestJccRI:
@@ -1363,10 +1408,10 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		}
 		switch size {
 		case 8:
-			a.Store(8, reg(in.dst), x.RCX)
+			g.storeReg(in.dst, x.RCX)
 		case 4:
 			a.MovRR(4, x.RCX, x.RCX)
-			a.Store(8, reg(in.dst), x.RCX)
+			g.storeReg(in.dst, x.RCX)
 		default:
 			a.Store(size, reg(in.dst), x.RCX) // the low bytes only, as setReg
 		}
@@ -1408,13 +1453,13 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		a.AluRI(4, x.And, x.RCX, int32(size*8-1))
 		a.MovRR(8, x.RDX, x.RAX)
 		a.ShiftRCL(size, sh, x.RDX)
-		a.Store(8, reg(in.dst&15), x.RDX)
+		g.storeReg(in.dst, x.RDX)
 		if live {
 			skip := x.NewLabel()
 			a.TestRR(4, x.RCX, x.RCX)
 			a.Jcc(x.CondE, skip) // a count of 0 changes no flags
 			g.lazy(kind, uint8(size), x.RAX, x.RCX, 0, x.RDX)
-			a.Bind(skip)
+			g.bind(skip)
 			g.setFlags(fsDynamic, uint8(size), false)
 		} else {
 			g.host = false
@@ -1441,7 +1486,7 @@ func (g *jitGen) rotLive(in *inst) bool {
 	if n := uint8(in.imm & uint64(w-1)); n != 0 {
 		a.ShiftRI(size, x.Rol, x.RAX, n)
 	}
-	a.Store(8, reg(in.dst&15), x.RAX)
+	g.storeReg(in.dst, x.RAX)
 	// CF and OF (rotLive's formulas) into RCX.
 	a.MovRR(8, x.RCX, x.RAX)
 	a.MovRR(8, x.RDX, x.RAX)
@@ -1518,10 +1563,10 @@ func (g *jitGen) movMem(i int, in *inst) bool {
 	switch size {
 	case 8:
 		a.Load(8, x.RCX, frameAt)
-		a.Store(8, reg(in.dst), x.RCX)
+		g.storeReg(in.dst, x.RCX)
 	case 4:
 		a.Load(4, x.RCX, frameAt)
-		a.Store(8, reg(in.dst), x.RCX)
+		g.storeReg(in.dst, x.RCX)
 	default:
 		a.Load(size, x.RCX, frameAt)
 		a.Store(size, reg(in.dst), x.RCX)
@@ -1751,7 +1796,7 @@ func (g *jitGen) jumpTo(i int, d int64, n, exit int) {
 		a.Store(8, x.M(x.RSI, 0), x.RDI)
 		a.Store(8, x.M(x.RDX, int32(tlb.StampOffset)), x.RDI)
 		a.Jmp(g.start)
-		a.Bind(out)
+		g.bind(out)
 	}
 	a.Store(8, x.M(x.RBX, offRIP), x.RAX)
 	g.exitEnd(n, exit)
@@ -1769,6 +1814,6 @@ func (g *jitGen) branch(i, j int, cc uint8, jcc *inst) (int, bool) {
 	notTaken := x.NewLabel()
 	a.Jcc(x.Cond(cc^1), notTaken)
 	g.jumpTo(i, d, j+1, int(jcc.ssize))
-	a.Bind(notTaken)
+	g.bind(notTaken)
 	return j + 1, true
 }

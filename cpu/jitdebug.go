@@ -6,12 +6,32 @@ import (
 	"fmt"
 	"os"
 	"sort"
+
+	"golang.org/x/arch/x86/x86asm"
 )
 
 // A build with -tags jitdebug prints, to standard error every 200,000 side exits, the
 // instructions generated code most often returned to the interpreter at: what to
-// translate next.
+// translate next. With VMEMU_JITDUMP=FILE it also writes the code made for each block to
+// FILE, disassembled.
 func init() {
+	if name := os.Getenv("VMEMU_JITDUMP"); name != "" {
+		f, err := os.Create(name)
+		if err == nil {
+			jitCodeHook = func(c *CPU, b *block, code []byte) {
+				fmt.Fprintf(f, "block at %#x: %d instructions, %d bytes\n", c.bva, len(b.insts), len(code))
+				for off := 0; off < len(code); {
+					in, err := x86asm.Decode(code[off:], 64)
+					if err != nil {
+						fmt.Fprintf(f, "  %4d: (%v)\n", off, err)
+						break
+					}
+					fmt.Fprintf(f, "  %4d: %s\n", off, x86asm.IntelSyntax(in, 0, nil))
+					off += in.Len
+				}
+			}
+		}
+	}
 	counts := map[string]int{}
 	n := 0
 	jitSideHook = func(c *CPU, b *block, k int) {
