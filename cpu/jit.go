@@ -55,7 +55,13 @@ type jitState struct {
 	// Counters for --stats and tests.
 	Compiled uint64 // blocks translated
 	Bytes    uint64 // bytes of code made
+	Drops    uint64 // times the arena was full and all code dropped
 }
+
+// jitArenaSize is the executable memory each CPU gets for code (host memory is spent only
+// on the pages code is written to). When it is full, every block's code is dropped and the
+// arena starts again, as a full code cache is dropped. (A variable for the tests.)
+var jitArenaSize = 32 << 20
 
 // jitSideHook, when set (a build with the jitdebug tag), sees every side exit: the block
 // and the slot the interpreter goes on from.
@@ -89,6 +95,7 @@ func (c *CPU) jitDrop() {
 	}
 	c.jit.blocks = c.jit.blocks[:0]
 	c.jit.chain = 0 // (the shared code goes too)
+	c.jit.Drops++
 	if c.jit.arena != nil {
 		c.jit.arena.Reset()
 	}

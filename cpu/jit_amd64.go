@@ -3,6 +3,7 @@
 package cpu
 
 import (
+	"runtime"
 	"unsafe"
 
 	x "github.com/vmemu/vmemu/cpu/internal/x64"
@@ -15,8 +16,6 @@ import (
 // and R13 the DTLB's hit counter and clock; RAX, RCX, RDX, RSI, RDI and R8 are scratch.
 // The code returns in RAX the slot to interpret from (a side exit), or, with bit 32 set,
 // the exit number in bits 16-31 after setting RIP and counting the block's instructions.
-
-const jitArenaSize = 32 << 20
 
 // Byte offsets inside CPU and its parts, for addressing them from generated code.
 var (
@@ -113,6 +112,7 @@ func (c *CPU) jitCompile(b *block) {
 			return
 		}
 		c.jit.arena = ar
+		runtime.AddCleanup(c, func(ar *x.Arena) { ar.Free() }, ar) // (the CPU's blocks hold its code)
 		h, k := c.dtlb.HitCounters()
 		c.jit.dHits, c.jit.dClock = uintptr(unsafe.Pointer(h)), uintptr(unsafe.Pointer(k))
 		h, k = c.itlb.HitCounters()

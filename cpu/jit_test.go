@@ -314,10 +314,24 @@ func jitProgram(r *rand.Rand) []byte {
 // slices of random budgets; after every slice the registers, flags, instruction counts,
 // TLB statistics and data are the same.
 func TestCodegenMatchesInterpreter(t *testing.T) {
+	testCodegenMatchesInterpreter(t, 300, 77)
+}
+
+// With an arena that holds only a few blocks' code, it is dropped and started again all the
+// time (jitDrop), with the same results.
+func TestCodegenArenaFull(t *testing.T) {
+	defer func(n int) { jitArenaSize = n }(jitArenaSize)
+	jitArenaSize = 8192
+	jit := testCodegenMatchesInterpreter(t, 100, 78)
+	require.Greater(t, jit.cpu.jit.Drops, uint64(10), "arena drops")
+}
+
+func testCodegenMatchesInterpreter(t *testing.T, iters int, seed0 uint64) *testMachine {
 	if !x64.Supported {
 		t.Skip("this host runs no generated code")
+		return nil
 	}
-	n, seed := searchSize("CODEGEN", 300, 60, 77)
+	n, seed := searchSize("CODEGEN", iters, iters/5, seed0)
 	r := rand.New(rand.NewPCG(seed, 3))
 	jit, interp := newTestMachine(t), newTestMachine(t)
 	interp.cpu.SetCodegen(false)
@@ -375,6 +389,7 @@ func TestCodegenMatchesInterpreter(t *testing.T) {
 	}
 	compiled, _ = jit.cpu.CodegenStats()
 	require.Greater(t, compiled, uint64(n/2), "blocks translated")
+	return jit
 }
 
 func itoa(v int) string { return fmtInt(v) }
