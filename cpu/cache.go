@@ -53,7 +53,10 @@ type block struct {
 	jit      uintptr
 	heat     uint32
 	jitIndex int32 // in CPU.jit.blocks
-	jitFlags bool
+	// jitResume[k], when not 0, is the offset in the block's code that goes on at slot k
+	// once jitRun has executed slot k-1 (a load or store whose page was not remembered).
+	jitResume []uint32
+	jitFlags  bool
 }
 
 // link is a remembered successor: the block at linear address va, reached through ITLB

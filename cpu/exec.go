@@ -192,7 +192,7 @@ func (c *CPU) run(limit uint64) Trap {
 				prev, exit = b, c.jit.exit
 				goto chain
 			}
-			prev, insts, n = b, b.insts, len(b.insts)
+			prev, insts, n = b, b.insts, int(b.end) // (jitRun sets b.end)
 		}
 		b.end = uint16(n)
 		for i := start; i < int(b.end); i++ {
@@ -710,9 +710,8 @@ func (c *CPU) run(limit uint64) Trap {
 						c.raise(VecGP, 0, 0)
 					}
 					c.icount += uint64(i + 2)
-					if t == c.bva && entry != nil && c.loopsInPlace(gen, uint64(n), limit) {
+					if t == c.bva && entry != nil && c.loopsInPlace(b, gen, uint64(n), limit) {
 						c.itlb.Hit(entry)
-						b.heat++ // (jitRun)
 						i = -1
 						continue
 					}
@@ -736,9 +735,8 @@ func (c *CPU) run(limit uint64) Trap {
 						c.raise(VecGP, 0, 0)
 					}
 					c.icount += uint64(i + 1)
-					if t == c.bva && entry != nil && c.loopsInPlace(gen, uint64(n), limit) {
+					if t == c.bva && entry != nil && c.loopsInPlace(b, gen, uint64(n), limit) {
 						c.itlb.Hit(entry)
-						b.heat++ // (jitRun)
 						i = -1
 						continue
 					}
@@ -756,9 +754,8 @@ func (c *CPU) run(limit uint64) Trap {
 					c.raise(VecGP, 0, 0)
 				}
 				c.icount += uint64(i + 1)
-				if t == c.bva && entry != nil && c.loopsInPlace(gen, uint64(n), limit) {
+				if t == c.bva && entry != nil && c.loopsInPlace(b, gen, uint64(n), limit) {
 					c.itlb.Hit(entry)
-					b.heat++
 					i = -1
 					continue
 				}
@@ -870,8 +867,12 @@ func (c *CPU) run(limit uint64) Trap {
 // ITLB, the MMU state and the code cache; no debug trap pending; the flags that force the
 // exact path), and a whole run of its n instructions fits in the budget. The caller
 // reports the ITLB hit the fetch would have had, so the TLB's counts stay exact.
-func (c *CPU) loopsInPlace(gen, n, limit uint64) bool {
-	return gen == c.codeGen && c.dr6 == 0 && c.rflags&c.rawMask == 0 && c.icount+n <= limit
+//
+// Each loop heats the block (jitRun): when it becomes hot enough to be translated, the loop
+// leaves once through run's chain, where jitRun translates it.
+func (c *CPU) loopsInPlace(b *block, gen, n, limit uint64) bool {
+	b.heat++
+	return b.heat != jitHeat && gen == c.codeGen && c.dr6 == 0 && c.rflags&c.rawMask == 0 && c.icount+n <= limit
 }
 
 // execFast2 executes the second group of fast ops (the narrower integer forms and the SSE

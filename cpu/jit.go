@@ -108,6 +108,7 @@ func (c *CPU) jitDrop() {
 // block has no code), or -1 when the code left the block: RIP, the instruction count and
 // c.jit.exit are then set.
 func (c *CPU) jitRun(b *block, limit uint64, entry *tlb.Entry) (*block, *tlb.Entry, int) {
+	b.end = uint16(len(b.insts)) // (a store into the block's own code lowers it: invalidateFrame)
 	if b.jit == 0 {
 		if c.jit.off || c.jit.broken || !x64.Supported {
 			b.jit = jitNo
@@ -126,20 +127,69 @@ func (c *CPU) jitRun(b *block, limit uint64, entry *tlb.Entry) (*block, *tlb.Ent
 	}
 	c.jit.limit = limit
 	c.jit.entry = uintptr(unsafe.Pointer(entry))
-	c.jit.cur = -1
-	r := x64.Call(b.jit, uintptr(unsafe.Pointer(c)))
-	if c.jit.cur >= 0 {
-		b = c.jit.blocks[c.jit.cur]
-		c.blk = b
+	addr := b.jit
+	for {
+		c.jit.cur = -1
+		r := x64.Call(addr, uintptr(unsafe.Pointer(c)))
+		if c.jit.cur >= 0 {
+			b = c.jit.blocks[c.jit.cur]
+			c.blk = b
+			b.end = uint16(len(b.insts))
+		}
+		if r>>32 != 0 {
+			c.jit.exit = int(r >> 16 & 0xffff)
+			return b, entry, -1
+		}
+		k := int(r & 0xffff)
+		if jitSideHook != nil {
+			jitSideHook(c, b, k)
+		}
+		// A load or store whose page was not remembered: executed here as the interpreter
+		// would (the TLB, a walk, a fault), and the code goes on after it.
+		if k+1 < len(b.jitResume) && b.jitResume[k+1] != 0 {
+			c.pos = k
+			gen := c.codeGen
+			c.jitSlow(&b.insts[k])
+			if c.codeGen != gen {
+				// The store changed code (maybe this block's: b.end is then lowered) or
+				// the MMU state: the interpreter goes on after it.
+				return b, nil, k + 1
+			}
+			addr = b.jit + uintptr(b.jitResume[k+1])
+			continue
+		}
+		// The interpreter finishes the block, but does not loop in place in it: a branch
+		// back to its start returns to its code (through run's chain).
+		return b, nil, k
 	}
-	if r>>32 != 0 {
-		c.jit.exit = int(r >> 16 & 0xffff)
-		return b, entry, -1
+}
+
+// jitSlow executes a fast load or store (jitResumable) through the TLB, as run's cases
+// do when the page is not remembered.
+func (c *CPU) jitSlow(in *inst) {
+	va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
+	switch in.op {
+	case opLoad64:
+		c.r[in.dst&15] = c.read(va, 8)
+	case opLoad32:
+		c.r[in.dst&15] = c.read(va, 4)
+	case opLoadZx8:
+		c.r[in.dst&15] = c.read(va, 1)
+	case opLoadZx16:
+		c.r[in.dst&15] = c.read(va, 2)
+	case opLoadSx32:
+		c.r[in.dst&15] = uint64(int64(int32(uint32(c.read(va, 4)))))
+	case opStore64:
+		c.write(va, 8, c.r[in.src&15])
+	case opStore32:
+		c.write(va, 4, c.r[in.src&15])
+	case opStore8:
+		c.write(va, 1, c.r[in.src&15])
+	case opStoreI64:
+		c.write(va, 8, in.imm)
+	case opStoreI32:
+		c.write(va, 4, in.imm)
+	case opStoreI8:
+		c.write(va, 1, in.imm)
 	}
-	if jitSideHook != nil {
-		jitSideHook(c, b, int(r&0xffff))
-	}
-	// The interpreter finishes the block, but does not loop in place in it: a branch back
-	// to its start returns to its code (through run's chain).
-	return b, nil, int(r & 0xffff)
 }

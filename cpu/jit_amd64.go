@@ -4,6 +4,7 @@ package cpu
 
 import (
 	"runtime"
+	"sort"
 	"unsafe"
 
 	x "github.com/vmemu/vmemu/cpu/internal/x64"
@@ -92,6 +93,9 @@ type jitGen struct {
 	// fw: guest register r was last stored from host register h, and nothing has been
 	// emitted since that could change h (the code is at pos).
 	fw forward
+	// resume[k]: the offset of the code that goes on at slot k after jitRun executed slot
+	// k-1 (a memory op that missed), or 0.
+	resume []uint32
 }
 
 type forward struct {
@@ -140,7 +144,7 @@ func (c *CPU) jitCompile(b *block) {
 	if jitCodeHook != nil {
 		jitCodeHook(c, b, g.a.B)
 	}
-	b.jit, b.jitFlags = addr, g.needFlags
+	b.jit, b.jitFlags, b.jitResume = addr, g.needFlags, g.resume
 	c.jit.blocks = append(c.jit.blocks, b)
 	c.jit.Compiled++
 	c.jit.Bytes += uint64(len(g.a.B))
@@ -163,8 +167,17 @@ func (g *jitGen) gen() bool {
 	a.Load(8, x.R13, x.M(x.RBX, offDClock))
 	g.start = x.NewLabel()
 	g.bind(g.start)
+	resumes := map[int]*x.Label{}
 	i := 0
 	for i < len(g.ins) {
+		if i > 0 && jitResumable(g.ins[i-1].op) && g.sides[i-1] != nil {
+			// jitRun may execute slot i-1 itself after a miss there and come back here:
+			// nothing is known of the host's registers or flags.
+			l := x.NewLabel()
+			g.bind(l)
+			g.host = false
+			resumes[i] = l
+		}
 		next, ok := g.op(i)
 		if !ok {
 			if i == 0 {
@@ -184,12 +197,40 @@ func (g *jitGen) gen() bool {
 		g.setRIP(int64(g.b.size))
 		g.exitEnd(i, 0)
 	}
-	for k, l := range g.sides {
-		g.bind(l)
+	for _, k := range sortedKeys(g.sides) {
+		g.bind(g.sides[k])
 		a.MovImm(x.RAX, uint64(k))
 		a.Ret()
 	}
+	// The entries for resuming after slot k-1, as the code's start: R12 and R13 loaded.
+	g.resume = make([]uint32, len(g.ins)+1)
+	for _, k := range sortedKeys(resumes) {
+		g.resume[k] = uint32(a.Len())
+		a.Load(8, x.R12, x.M(x.RBX, offDHits))
+		a.Load(8, x.R13, x.M(x.RBX, offDClock))
+		a.Jmp(resumes[k])
+	}
 	return true
+}
+
+func sortedKeys(m map[int]*x.Label) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	return keys
+}
+
+// jitResumable lists the ops jitSlow executes after a side exit at them, so the code goes
+// on after them instead of the interpreter.
+func jitResumable(op uint16) bool {
+	switch op {
+	case opLoad64, opLoad32, opLoadZx8, opLoadZx16, opLoadSx32,
+		opStore64, opStore32, opStore8, opStoreI64, opStoreI32, opStoreI8:
+		return true
+	}
+	return false
 }
 
 // exitSide leaves before slot i, for the interpreter to go on from there.

@@ -413,3 +413,34 @@ func hexBytes(b []byte) string {
 	}
 	return string(out)
 }
+
+// A store from generated code's slow path into the executing block's own code (here after
+// the block has become host code) ends the block after the store and the patched
+// instruction runs, as when interpreting (and as the host's self-modifying-code detection
+// makes it: TestSelfModifyingCode compares that with the host).
+func TestCodegenSelfModifyingCode(t *testing.T) {
+	//  0: 48 83 c0 01     add rax, 1   (its imm8, at 3, is patched to 2 at rcx = 50)
+	//  4: 48 89 d7        mov rdi, rdx (the data page)
+	//  7: 83 f9 32        cmp ecx, 50
+	// 10: 48 0f 44 fe     cmove rdi, rsi (the address of the imm8)
+	// 14: c6 07 02        mov byte [rdi], 2
+	// 17: ff c9           dec ecx
+	// 19: 75 eb           jnz 0
+	// 21: c3              ret
+	code := []byte{0x48, 0x83, 0xc0, 0x01, 0x48, 0x89, 0xd7, 0x83, 0xf9, 0x32, 0x48, 0x0f, 0x44, 0xfe,
+		0xc6, 0x07, 0x02, 0xff, 0xc9, 0x75, 0xeb, 0xc3}
+	regs := map[int]uint64{RCX: 100, RDX: hostcpu.DataAddr, RSI: hostcpu.CodeAddr + 3}
+	// 51 iterations add 1 (the patch comes after the add at rcx = 50), 49 add 2.
+	for _, on := range []bool{true, false} {
+		tm := newTestMachine(t)
+		tm.cpu.SetCodegen(on)
+		emu := regsWith(regs)
+		trap := tm.run(code, &emu, make([]byte, 64), 10_000)
+		require.True(t, returned(trap), trap.String())
+		require.Equal(t, uint64(149), emu.GPR[RAX], "codegen %v", on)
+		if on && x64.Supported {
+			blocks, _ := tm.cpu.CodegenStats()
+			require.NotZero(t, blocks)
+		}
+	}
+}
