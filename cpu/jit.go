@@ -44,8 +44,9 @@ type jitState struct {
 
 	// Shared code in the arena that blocks call or jump to (jit_amd64.go): the remembered
 	// page lookups, by size and kind, and the exit that follows a block link.
-	helpers [jitHelpers]uintptr
-	chain   uintptr
+	helpers     [jitHelpers]uintptr
+	chain       uintptr
+	materialize uintptr
 
 	arena  *x64.Arena
 	blocks []*block // blocks with code in the arena
@@ -146,7 +147,7 @@ func (c *CPU) jitRun(b *block, limit uint64, entry *tlb.Entry) (*block, *tlb.Ent
 		}
 		// A load or store whose page was not remembered: executed here as the interpreter
 		// would (the TLB, a walk, a fault), and the code goes on after it.
-		if k+1 < len(b.jitResume) && b.jitResume[k+1] != 0 {
+		if r&(1<<31) == 0 && k+1 < len(b.jitResume) && b.jitResume[k+1] != 0 {
 			c.pos = k
 			gen := c.codeGen
 			c.jitSlow(&b.insts[k])

@@ -15,8 +15,9 @@ import (
 //
 // Register use in generated code: RBX holds the *CPU (guest register r at [RBX+8r]), R12
 // and R13 the DTLB's hit counter and clock; RAX, RCX, RDX, RSI, RDI and R8 are scratch.
-// The code returns in RAX the slot to interpret from (a side exit), or, with bit 32 set,
-// the exit number in bits 16-31 after setting RIP and counting the block's instructions.
+// The code returns in RAX the slot to interpret from (a side exit; with bit 31 set when it
+// is not a load or store that jitRun may execute itself), or, with bit 32 set, the exit
+// number in bits 16-31 after setting RIP and counting the block's instructions.
 
 // Byte offsets inside CPU and its parts, for addressing them from generated code.
 var (
@@ -41,6 +42,7 @@ var (
 	offCodeGen       = int32(unsafe.Offsetof(CPU{}.codeGen))
 	offBva           = int32(unsafe.Offsetof(CPU{}.bva))
 	offHelpers       = offJit + int32(unsafe.Offsetof(jitState{}.helpers))
+	offMaterialize   = offJit + int32(unsafe.Offsetof(jitState{}.materialize))
 	offChain         = offJit + int32(unsafe.Offsetof(jitState{}.chain))
 	offCur           = offJit + int32(unsafe.Offsetof(jitState{}.cur))
 	offUitlb         = int32(unsafe.Offsetof(CPU{}.uitlb))
@@ -90,6 +92,7 @@ type jitGen struct {
 	kind, size uint8
 	host       bool
 	needFlags  bool // the block reads the flags it was entered with
+	prologue   bool // begin with the materialize helper (needFlags)
 	// fw: guest register r was last stored from host register h, and nothing has been
 	// emitted since that could change h (the code is at pos).
 	fw forward
@@ -130,6 +133,14 @@ func (c *CPU) jitCompile(b *block) {
 	if !g.gen() {
 		return
 	}
+	if g.needFlags {
+		// Again, with the prologue that materializes the flags (the chain enters such
+		// blocks too).
+		g = &jitGen{c: c, b: b, ins: b.insts, sides: map[int]*x.Label{}, kind: fsUnknown, prologue: true}
+		if !g.gen() {
+			return
+		}
+	}
 	addr, err := c.jit.arena.Put(g.a.B)
 	if err == x.ErrFull && len(c.jit.blocks) > 0 {
 		// Start the arena again, as a full code cache is dropped (cache.go), and translate
@@ -166,6 +177,14 @@ func (g *jitGen) gen() bool {
 	a.Load(8, x.R12, x.M(x.RBX, offDHits))
 	a.Load(8, x.R13, x.M(x.RBX, offDClock))
 	g.start = x.NewLabel()
+	var noFlags *x.Label
+	if g.prologue {
+		// Flags of a kind the helper does not materialize: the interpreter runs the block
+		// (bit 31: not a miss that jitRun could execute and go on after).
+		noFlags = x.NewLabel()
+		a.OpM(8, []byte{0xff}, 2, x.M(x.RBX, offMaterialize)) // call [materialize]
+		a.Jcc(x.CondNE, noFlags)
+	}
 	g.bind(g.start)
 	resumes := map[int]*x.Label{}
 	i := 0
@@ -200,6 +219,11 @@ func (g *jitGen) gen() bool {
 	for _, k := range sortedKeys(g.sides) {
 		g.bind(g.sides[k])
 		a.MovImm(x.RAX, uint64(k))
+		a.Ret()
+	}
+	if noFlags != nil {
+		g.bind(noFlags)
+		a.MovImm(x.RAX, 1<<31)
 		a.Ret()
 	}
 	// The entries for resuming after slot k-1, as the code's start: R12 and R13 loaded.
@@ -521,6 +545,70 @@ func (c *CPU) emitHelpers() bool {
 			c.jit.helpers[k*4+j] = addr
 		}
 	}
+	// Materialize (a block's prologue when it reads the flags it is entered with): RFLAGS
+	// made whole from the lazy record when its kind is lzSub, lzAdd or lzLogic (at any size),
+	// lz.kind then lzNone, and ZF set; for lzNone ZF set at once; any other kind, ZF clear.
+	{
+		var a x.Asm
+		ret, have, haveLogic, merge := x.NewLabel(), x.NewLabel(), x.NewLabel(), x.NewLabel()
+		a.Movzx(1, x.RAX, x.M(x.RBX, offLz))
+		a.TestRR(4, x.RAX, x.RAX) // lzNone is 0
+		a.Jcc(x.CondE, ret)
+		a.Movzx(1, x.RCX, x.M(x.RBX, offLz+1)) // size
+		a.Load(8, x.RDX, x.M(x.RBX, offLzA))
+		a.Load(8, x.RSI, x.M(x.RBX, offLzB))
+		for _, k := range []struct {
+			kind uint8
+			op   int
+		}{{lzSub, x.Cmp}, {lzAdd, x.Add}, {lzLogic, -1}} {
+			next := x.NewLabel()
+			a.AluRI(4, x.Cmp, x.RAX, int32(k.kind))
+			a.Jcc(x.CondNE, next)
+			if k.op < 0 {
+				a.Load(8, x.RDX, x.M(x.RBX, offLzRes))
+			}
+			for _, size := range []int{8, 4, 2, 1} {
+				skip := x.NewLabel()
+				if size > 1 {
+					a.AluRI(4, x.Cmp, x.RCX, int32(size))
+					a.Jcc(x.CondNE, skip)
+				}
+				if k.op < 0 {
+					a.TestRR(size, x.RDX, x.RDX)
+					a.Jmp(haveLogic)
+				} else {
+					a.AluRR(size, k.op, x.RDX, x.RSI)
+					a.Jmp(have)
+				}
+				if size > 1 {
+					a.Bind(skip)
+				}
+			}
+			a.Bind(next)
+		}
+		a.Ret() // (ZF clear: the last compare failed)
+		a.Bind(haveLogic)
+		a.B = append(a.B, 0x9c, 0x41, 0x58) // pushfq; pop r8
+		a.AluRI(4, x.And, x.R8, int32(ArithFlags&^FlagAF))
+		a.Jmp(merge)
+		a.Bind(have)
+		a.B = append(a.B, 0x9c, 0x41, 0x58) // pushfq; pop r8
+		a.AluRI(4, x.And, x.R8, int32(ArithFlags))
+		a.Bind(merge)
+		a.Load(8, x.RCX, x.M(x.RBX, offRflags))
+		a.AluRI(8, x.And, x.RCX, ^int32(ArithFlags))
+		a.AluRR(8, x.Or, x.R8, x.RCX)
+		a.Store(8, x.M(x.RBX, offRflags), x.R8)
+		a.StoreImm(1, x.M(x.RBX, offLz), int32(lzNone))
+		a.AluRR(4, x.Xor, x.RAX, x.RAX) // ZF set
+		a.Bind(ret)
+		a.Ret()
+		addr, err := c.jit.arena.Put(a.B)
+		if err != nil {
+			return false
+		}
+		c.jit.materialize = addr
+	}
 	// The chain (see exitEnd). In: RCX = exit<<16 | n, RDX = the link; RIP set and the
 	// instructions counted. The next block is the link's when it holds, else the one the
 	// top of run's loop would find through the remembered code page and the block table
@@ -569,8 +657,6 @@ func (c *CPU) emitHelpers() bool {
 	a.Load(8, x.RSI, x.M(x.RDI, offBlockJit))
 	a.AluRI(8, x.Cmp, x.RSI, jitNo)
 	a.Jcc(x.CondBE, out)
-	a.AluMI(1, x.Cmp, x.M(x.RDI, offBlockJitFlags), 0)
-	a.Jcc(x.CondNE, out)
 	a.Load(8, x.R8, x.M(x.RDI, offBlockInstsLen))
 	a.AluRM(8, x.Add, x.R8, x.M(x.RBX, offIcount))
 	a.AluRM(8, x.Cmp, x.R8, x.M(x.RBX, offLimit))
