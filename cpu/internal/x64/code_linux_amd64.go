@@ -25,6 +25,9 @@ func NewArena(size int) (*Arena, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Huge pages where the host has them: fewer page faults as code is written (a hint;
+	// its failure changes nothing).
+	_ = syscall.Madvise(mem, 14) // MADV_HUGEPAGE
 	return &Arena{mem: mem}, nil
 }
 
