@@ -311,6 +311,9 @@ func (d *decoder) decode(code []byte) (inst, bool) {
 	if n := hintNOP(code); n > 0 {
 		return inst{op: opNop, len: uint8(n), base: noReg, index: noReg}, true
 	}
+	if fastDecode(code, &d.in) {
+		return d.in, true
+	}
 	var err error
 	d.x, err = x86asm.Decode(code, 64)
 	if err != nil || d.x.Op == 0 || d.x.Len > len(code) {
