@@ -47,6 +47,13 @@ type block struct {
 	// was when the link was made, that is while the ITLB, the MMU state and the code cache
 	// are unchanged. Following a link still reports the ITLB hit the search would have had.
 	links []link
+	// jit is the address of the block's generated code (jit.go), 0 before it is made, or
+	// jitNo; heat counts entries and loops in place until it is made; jitFlags: the code reads the flags the
+	// block is entered with, so they are materialized first.
+	jit      uintptr
+	heat     uint32
+	jitIndex int32 // in CPU.jit.blocks
+	jitFlags bool
 }
 
 // link is a remembered successor: the block at linear address va, reached through ITLB
