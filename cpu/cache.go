@@ -47,6 +47,13 @@ type block struct {
 	// was when the link was made, that is while the ITLB, the MMU state and the code cache
 	// are unchanged. Following a link still reports the ITLB hit the search would have had.
 	links []link
+	// jit is the address of the block's generated code (jit.go), 0 before it is made, or
+	// jitNo; heat counts entries and loops in place until it is made; jitFlags: the code reads the flags the
+	// block is entered with, so they are materialized first.
+	jit      uintptr
+	heat     uint32
+	jitIndex int32 // in CPU.jit.blocks
+	jitFlags bool
 }
 
 // link is a remembered successor: the block at linear address va, reached through ITLB
@@ -65,6 +72,8 @@ type codeCache struct {
 	insts   int                 // decoded instructions in the cached blocks
 	dec     decoder             // decodeBlock's workspace
 	buf     [maxBlock]inst      // decodeBlock's workspace
+	chunk   []inst              // the rest of the chunk blocks' instructions come from (codemem.go)
+	carved  int                 // instructions taken from chunks since the last flush
 }
 
 func (cc *codeCache) init() {
@@ -118,7 +127,7 @@ func (c *CPU) fetchBlock() (*block, *tlb.Entry) {
 	if !b.valid {
 		return b, nil // used once: never chained to
 	}
-	if c.code.insts+len(b.raw) > maxCachedInsts {
+	if c.code.insts+len(b.raw) > maxCachedInsts || c.code.carved > maxChunkInsts {
 		c.flushCode()
 	}
 	c.code.insts += len(b.raw)
@@ -169,6 +178,7 @@ func (c *CPU) flushCode() {
 	c.code.table = [tableSize]*block{}
 	c.code.init()
 	c.code.insts = 0
+	c.code.carved = 0
 	c.codeGen++ // chains lead to the dropped blocks
 	c.stats.CodeFlushes++
 }
@@ -243,7 +253,7 @@ func (c *CPU) decodeBlock(va, pa uint64) *block {
 	}
 	b.links = make([]link, exits)
 	n := len(raw)
-	both := make([]inst, 2*n) // raw and optimized: one allocation, free of pointers
+	both := c.code.allocInsts(2 * n) // raw and optimized, free of pointers
 	b.raw, b.insts = both[:n:n], both[n:]
 	copy(b.raw, raw)
 	optimizeInto(b.insts, b.raw)
@@ -310,6 +320,9 @@ func decodeOne(code []byte) (inst, bool) { return new(decoder).decode(code) }
 func (d *decoder) decode(code []byte) (inst, bool) {
 	if n := hintNOP(code); n > 0 {
 		return inst{op: opNop, len: uint8(n), base: noReg, index: noReg}, true
+	}
+	if fastDecode(code, &d.in) {
+		return d.in, true
 	}
 	var err error
 	d.x, err = x86asm.Decode(code, 64)

@@ -15,8 +15,10 @@
 // optimizer (int_fast.go) gives common operand shapes fast ops, drops flag computations
 // nothing reads and fuses compare-and-branch pairs; blocks chain to their successors; and
 // loads and stores that hit the TLB take a path written into the interpreter loop through
-// remembered TLB entries (mem.go). None of this is visible: every state a trap, the budget
-// or single-stepping can show is exact, and the TLB sees every lookup it would otherwise.
+// remembered TLB entries (mem.go). On linux/amd64 hosts, blocks that run often are
+// translated to host machine code doing the same steps (jit.go). None of this is visible:
+// every state a trap, the budget or single-stepping can show is exact, and the TLB sees
+// every lookup it would otherwise.
 //
 // What the CPU does not model: segmentation beyond the FS and GS bases (no segment
 // registers, so MOV to or from them, PUSH/POP FS/GS and far transfers are #UD), 16-bit
@@ -286,6 +288,8 @@ type CPU struct {
 	rfSet     bool
 
 	fault Trap // scratch for a pending fault (panics carry a pointer to it)
+
+	jit jitState // generated code (jit.go)
 }
 
 // New builds a CPU over the MMU m (and its RAM). Its registers are zero; RFLAGS is

@@ -279,9 +279,14 @@ type coldDecoder func(in *inst, x *x86asm.Inst) bool
 
 var (
 	coldOps      [opLimit]coldHandler
-	coldDecoders = map[x86asm.Op]coldDecoder{}
+	coldDecoders [opTableSize]coldDecoder // by x86asm.Op; nil: not registered
 	nextColdOp   = opCold
 )
+
+// opTableSize bounds the x86asm.Op values the decoder tables index (x86asm has fewer than
+// 700). The tables are arrays, not maps, so that starting emu builds no hash tables; a
+// registration with a constant op beyond the bound does not compile.
+const opTableSize = 1024
 
 // registerCold allocates a cold op number for h. Families of instructions call it from init.
 func registerCold(h coldHandler) uint16 {
@@ -731,8 +736,10 @@ func decodeInto(in *inst, x *x86asm.Inst) bool {
 		in.op = opPriv // INT n at CPL 3 with no IDT gate for it: #GP
 		return true
 	}
-	if d, ok := coldDecoders[x.Op]; ok {
-		return d(in, x)
+	if int(x.Op) < len(coldDecoders) {
+		if d := coldDecoders[x.Op]; d != nil {
+			return d(in, x)
+		}
 	}
 	return false
 }

@@ -25,13 +25,15 @@ func pythonText(b *testing.B, n int) []byte {
 }
 
 // BenchmarkDecodePython decodes and optimizes CPython's code, block after block, as the
-// code cache does when CPython starts: the host time per decoded instruction.
+// code cache does when CPython starts: the host time per decoded instruction. Each round
+// starts with a new CPU.
 func BenchmarkDecodePython(b *testing.B) {
-	c := &CPU{mem: pythonText(b, 1<<20)}
+	text := pythonText(b, 1<<20)
 	b.ReportAllocs()
 	b.ResetTimer()
 	var insts uint64
 	for i := 0; i < b.N; i++ {
+		c := &CPU{mem: text}
 		for pa := uint64(0); pa < uint64(len(c.mem)); {
 			if pa&0xfff > 4096-maxInstLen {
 				pa = pa | 0xfff + 1 // a first instruction may straddle the page end

@@ -176,6 +176,7 @@ func (c *CPU) run(limit uint64) Trap {
 		insts := b.insts
 		n := len(insts)
 		gen := c.codeGen
+		start := 0 // the slot to interpret from: after the generated code's, if it has run
 		if rem := limit - c.icount; uint64(n) > rem || c.rflags&c.rawMask != 0 {
 			entry = nil // no looping in place (see loopsInPlace)
 			insts = b.raw
@@ -187,9 +188,16 @@ func (c *CPU) run(limit uint64) Trap {
 			if len(c.activeBPs) > 0 {
 				n = c.cutAtBreakpoint(b, n)
 			}
+		} else if b.jit != jitNo {
+			// Generated code (jit.go), which may have gone on into other blocks.
+			if b, entry, start = c.jitRun(b, limit, entry); start < 0 {
+				prev, exit = b, c.jit.exit
+				goto chain
+			}
+			prev, insts, n = b, b.insts, len(b.insts)
 		}
 		b.end = uint16(n)
-		for i := 0; i < int(b.end); i++ {
+		for i := start; i < int(b.end); i++ {
 			in := &insts[i]
 			switch in.op {
 			case opNop:
@@ -706,6 +714,7 @@ func (c *CPU) run(limit uint64) Trap {
 					c.icount += uint64(i + 2)
 					if t == c.bva && entry != nil && c.loopsInPlace(gen, uint64(n), limit) {
 						c.itlb.Hit(entry)
+						b.heat++ // (jitRun)
 						i = -1
 						continue
 					}
@@ -731,6 +740,7 @@ func (c *CPU) run(limit uint64) Trap {
 					c.icount += uint64(i + 1)
 					if t == c.bva && entry != nil && c.loopsInPlace(gen, uint64(n), limit) {
 						c.itlb.Hit(entry)
+						b.heat++ // (jitRun)
 						i = -1
 						continue
 					}
@@ -750,6 +760,7 @@ func (c *CPU) run(limit uint64) Trap {
 				c.icount += uint64(i + 1)
 				if t == c.bva && entry != nil && c.loopsInPlace(gen, uint64(n), limit) {
 					c.itlb.Hit(entry)
+					b.heat++
 					i = -1
 					continue
 				}

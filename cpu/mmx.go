@@ -231,12 +231,15 @@ func usesMMX(x *x86asm.Inst) bool {
 
 // mmxDecoders holds the decoders of the MMX forms of mnemonics the SSE unit also decodes;
 // sseDecoder's wrapper sends an instruction that names an MMX register here (decodeMMX).
-var mmxDecoders = map[x86asm.Op]coldDecoder{}
+var mmxDecoders [opTableSize]coldDecoder
 
 // decodeMMX decodes the MMX form of a mnemonic shared with the SSE unit.
 func decodeMMX(in *inst, x *x86asm.Inst) bool {
-	d, ok := mmxDecoders[x.Op]
-	return ok && d(in, x)
+	if int(x.Op) >= len(mmxDecoders) {
+		return false
+	}
+	d := mmxDecoders[x.Op]
+	return d != nil && d(in, x)
 }
 
 // mmxOnly registers the decoder of a mnemonic only the MMX unit decodes. Like sseDecoder,

@@ -2,7 +2,6 @@ package minikernel
 
 import (
 	"fmt"
-	"os"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -68,7 +67,7 @@ func (k *Kernel) initHostPages() {
 // emu's own), 32765 when the host does not say.
 func mapBudget() int {
 	n := 65530
-	if b, err := os.ReadFile("/proc/sys/vm/max_map_count"); err == nil {
+	if b, err := hostfs.ReadSmallFile("/proc/sys/vm/max_map_count"); err == nil {
 		if v, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && v > 0 {
 			n = v
 		}

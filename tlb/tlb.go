@@ -14,6 +14,7 @@ package tlb
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 )
 
 // PageSize is the size of the page an entry translates.
@@ -235,6 +236,14 @@ func (t *TLB) Hit(e *Entry) {
 	t.clock++
 	e.stamp = t.clock
 }
+
+// HitCounters returns the two counters Hit advances: the hit count and the use clock,
+// whose new value Hit stores in the entry at byte offset StampOffset. A processor that does
+// Hit's work in code it generates (the CPU's code generator) updates these, exactly as Hit.
+func (t *TLB) HitCounters() (hits, clock *uint64) { return &t.Stats.Hits, &t.clock }
+
+// StampOffset is the byte offset, inside an Entry, of the stamp Hit sets (see HitCounters).
+const StampOffset = unsafe.Offsetof(Entry{}.stamp)
 
 // New builds an empty TLB with the given geometry.
 func New(cfg Config) (*TLB, error) {

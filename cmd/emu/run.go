@@ -43,6 +43,7 @@ type runOptions struct {
 	gdb         string
 	cpuprofile  string
 	report      string
+	interpret   bool
 }
 
 func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
@@ -52,6 +53,8 @@ func runFlags(out io.Writer) (*flag.FlagSet, *runOptions) {
 	o.machineOptions.register(fs)
 	fs.BoolVar(&o.stats, "stats", false, "print statistics to stderr when the program ends: instructions, host wall\n"+
 		"time and guest MIPS, system calls by name, page faults by outcome, TLB hits,\nmisses, walks and flushes per TLB, frames in use, at peak, shared and copied")
+	fs.BoolVar(&o.interpret, "interpret", false, "run every instruction in the interpreter: generate no host code for hot blocks\n"+
+		"(which emu does on linux/amd64 hosts; the results, counts and traces are the same)")
 	fs.StringVar(&o.statsJSON, "stats-json", "", "write the statistics as JSON to `FILE` (see emu help stats)")
 	fs.StringVar(&o.trace, "trace", "", "trace events of these `KINDS` (comma-separated): faults, syscalls, tlb,\nframes, process, exec, signals, all (see emu help trace)")
 	fs.StringVar(&o.traceFile, "trace-file", "", "write the trace to `FILE` instead of stderr")
@@ -152,6 +155,11 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer k.Close()
 	defer forwardSignals(k)()
+	if o.interpret {
+		for _, c := range k.CPUs() {
+			c.CPU().SetCodegen(false)
+		}
+	}
 	var stats *minikernel.StatsCollector
 	var base statsBase
 	if o.stats || o.statsJSON != "" || o.report != "" {
@@ -203,6 +211,11 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o.finishTrace(tr, stderr)
 	if stats != nil {
 		s := runStats{Stats: base.since(stats.Snapshot()), Wall: wall, Shares: sampler.finish()}
+		for _, c := range k.CPUs() {
+			b, n := c.CPU().CodegenStats()
+			s.CodegenBlocks += b
+			s.CodegenBytes += n
+		}
 		if k.MMU().PSC != nil {
 			s.PSC, s.PSCOn = base.sincePSC(pscTotal(k)), true
 		}

@@ -50,10 +50,19 @@ func forwardSignals(k *minikernel.Kernel) (stop func()) {
 		}
 	}()
 	return func() {
-		signal.Stop(ch)
+		if !exitsAfterMain {
+			signal.Stop(ch)
+		}
 		close(done)
 	}
 }
+
+// exitsAfterMain is set by the emu command, whose process ends as soon as Main returns:
+// forwardSignals' stop then leaves Go's handlers in place (a signal in the last moments is
+// dropped, not acted on), since handing each of the forwarded signals back one by one costs
+// about half a millisecond of the run. exitLikeGuest puts back the default action itself
+// before it dies of a signal. Main called in-process (the tests) stops forwarding as usual.
+var exitsAfterMain bool
 
 // forwarder decides what becomes of each host signal emu receives.
 type forwarder struct {

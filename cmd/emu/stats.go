@@ -27,6 +27,8 @@ type runStats struct {
 	// PSC counts the paging-structure caches' lookups, when the MMU has them (PSCOn).
 	PSC   tlb.PSCStats
 	PSCOn bool
+	// CodegenBlocks and CodegenBytes count the blocks translated to host code, and the code.
+	CodegenBlocks, CodegenBytes uint64
 }
 
 // statsBase is the hardware's counters when statistics collection began: the machine's boot
@@ -141,6 +143,7 @@ func printStats(w io.Writer, s *runStats) {
 	row("host time in the CPU", fmt.Sprintf("%.1f", 100*s.Shares[phase.CPU]), "%  (sampled; TLB searches included)")
 	row("host time in the MMU", fmt.Sprintf("%.1f", 100*s.Shares[phase.MMU]), "%  (page walks after TLB misses)")
 	row("host time in the kernel", fmt.Sprintf("%.1f", 100*s.Shares[phase.Kernel]), "%  (and the rest of emu)")
+	row("blocks run as host code", s.CodegenBlocks, fmt.Sprintf("(%d KiB generated; --interpret: none)", (s.CodegenBytes+1023)/1024))
 	row("system calls", s.syscallTotal(), "")
 	for _, name := range s.SyscallNames() {
 		row("  "+name, s.Syscalls[name], "")

@@ -1,7 +1,6 @@
 package hostfs
 
 import (
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -212,7 +211,7 @@ func hostPathOf(fd int) (string, bool) {
 var umaskOnce = sync.OnceValue(func() uint32 {
 	// Read from /proc without changing it: umask(2) can only be read by setting it, which
 	// would race with other goroutines creating files.
-	b, err := os.ReadFile("/proc/self/status")
+	b, err := ReadSmallFile("/proc/self/status")
 	if err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(line, "Umask:"); ok {

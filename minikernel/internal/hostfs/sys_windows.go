@@ -572,3 +572,6 @@ func FileLimit() uint64 { return 1 << 16 }
 
 // SetNonblock: Windows files in the table have no non-blocking mode; reads block.
 func SetNonblock(int, bool) Errno { return 0 }
+
+// ReadSmallFile reads a small host file.
+func ReadSmallFile(path string) ([]byte, error) { return os.ReadFile(path) }

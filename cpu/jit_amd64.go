@@ -1,0 +1,1705 @@
+//go:build linux && amd64
+
+package cpu
+
+import (
+	"unsafe"
+
+	x "github.com/vmemu/vmemu/cpu/internal/x64"
+	"github.com/vmemu/vmemu/tlb"
+)
+
+// The code generator for linux/amd64 hosts (see jit.go for what the code must do).
+//
+// Register use in generated code: RBX holds the *CPU (guest register r at [RBX+8r]), R12
+// and R13 the DTLB's hit counter and clock; RAX, RCX, RDX, RSI, RDI and R8 are scratch.
+// The code returns in RAX the slot to interpret from (a side exit), or, with bit 32 set,
+// the exit number in bits 16-31 after setting RIP and counting the block's instructions.
+
+const jitArenaSize = 32 << 20
+
+// Byte offsets inside CPU and its parts, for addressing them from generated code.
+var (
+	offR             = int32(unsafe.Offsetof(CPU{}.r))
+	offRIP           = int32(unsafe.Offsetof(CPU{}.rip))
+	offRflags        = int32(unsafe.Offsetof(CPU{}.rflags))
+	offLz            = int32(unsafe.Offsetof(CPU{}.lz))
+	offLzA           = offLz + int32(unsafe.Offsetof(lazyFlags{}.a))
+	offLzB           = offLz + int32(unsafe.Offsetof(lazyFlags{}.b))
+	offLzRes         = offLz + int32(unsafe.Offsetof(lazyFlags{}.res))
+	offLzCin         = offLz + int32(unsafe.Offsetof(lazyFlags{}.cin))
+	offIcount        = int32(unsafe.Offsetof(CPU{}.icount))
+	offJit           = int32(unsafe.Offsetof(CPU{}.jit))
+	offLimit         = offJit + int32(unsafe.Offsetof(jitState{}.limit))
+	offEntry         = offJit + int32(unsafe.Offsetof(jitState{}.entry))
+	offDHits         = offJit + int32(unsafe.Offsetof(jitState{}.dHits))
+	offDClock        = offJit + int32(unsafe.Offsetof(jitState{}.dClock))
+	offIHits         = offJit + int32(unsafe.Offsetof(jitState{}.iHits))
+	offIClock        = offJit + int32(unsafe.Offsetof(jitState{}.iClock))
+	offFsBase        = int32(unsafe.Offsetof(CPU{}.fsBase))
+	offGsBase        = int32(unsafe.Offsetof(CPU{}.gsBase))
+	offCodeGen       = int32(unsafe.Offsetof(CPU{}.codeGen))
+	offBva           = int32(unsafe.Offsetof(CPU{}.bva))
+	offHelpers       = offJit + int32(unsafe.Offsetof(jitState{}.helpers))
+	offChain         = offJit + int32(unsafe.Offsetof(jitState{}.chain))
+	offFrom          = offJit + int32(unsafe.Offsetof(jitState{}.from))
+	offFromExit      = offJit + int32(unsafe.Offsetof(jitState{}.fromExit))
+	offLinkVA        = int32(unsafe.Offsetof(link{}.va))
+	offLinkB         = int32(unsafe.Offsetof(link{}.b))
+	offLinkE         = int32(unsafe.Offsetof(link{}.e))
+	offLinkGen       = int32(unsafe.Offsetof(link{}.gen))
+	offBlockJit      = int32(unsafe.Offsetof(block{}.jit))
+	offBlockJitFlags = int32(unsafe.Offsetof(block{}.jitFlags))
+	offBlockInstsLen = int32(unsafe.Offsetof(block{}.insts)) + 8
+	offUtlb          = int32(unsafe.Offsetof(CPU{}.utlb))
+	offURtag         = offUtlb + int32(unsafe.Offsetof(utlbEntry{}.rtag))
+	offUWtag         = offUtlb + int32(unsafe.Offsetof(utlbEntry{}.wtag))
+	offUFrame        = offUtlb + int32(unsafe.Offsetof(utlbEntry{}.frame))
+	offUE            = offUtlb + int32(unsafe.Offsetof(utlbEntry{}.e))
+)
+
+func init() {
+	if unsafe.Sizeof(utlbEntry{}) != 40 || unsafe.Sizeof(lazyFlags{}) != 32 || offLz+3 != offLzA-5 {
+		panic("cpu: the code generator's layout assumptions do not hold")
+	}
+}
+
+// Kinds of flag state the generator tracks (besides the lz kinds).
+const (
+	fsUnknown = 0xfe // whatever the previous block left: read it only after materializing
+	fsDynamic = 0xfd // decided at run time (a shift by CL): conditions are not generated
+)
+
+type jitGen struct {
+	c     *CPU
+	a     x.Asm
+	b     *block
+	ins   []inst
+	sides map[int]*x.Label
+	start *x.Label
+	// The flags: the kind and size of the last operation that set them in this block
+	// (fsUnknown before any), and whether the host's RFLAGS still hold that operation's
+	// flags (computed by the same operation at the same size).
+	kind, size uint8
+	host       bool
+	needFlags  bool // the block reads the flags it was entered with
+}
+
+func reg(r uint8) x.Mem { return x.M(x.RBX, offR+8*int32(r)) }
+
+// jitCompile translates block b's optimized instructions, as far as it can, into host code.
+func (c *CPU) jitCompile(b *block) {
+	b.jit = jitNo
+	if c.jit.arena == nil {
+		ar, err := x.NewArena(jitArenaSize)
+		if err != nil {
+			c.jit.broken = true
+			return
+		}
+		c.jit.arena = ar
+		h, k := c.dtlb.HitCounters()
+		c.jit.dHits, c.jit.dClock = uintptr(unsafe.Pointer(h)), uintptr(unsafe.Pointer(k))
+		h, k = c.itlb.HitCounters()
+		c.jit.iHits, c.jit.iClock = uintptr(unsafe.Pointer(h)), uintptr(unsafe.Pointer(k))
+	}
+	if c.jit.chain == 0 && !c.emitHelpers() {
+		return
+	}
+	b.jitIndex = int32(len(c.jit.blocks)) // (the code records it when it leaves b for a linked block)
+	g := &jitGen{c: c, b: b, ins: b.insts, sides: map[int]*x.Label{}, kind: fsUnknown}
+	if !g.gen() {
+		return
+	}
+	addr, err := c.jit.arena.Put(g.a.B)
+	if err == x.ErrFull && len(c.jit.blocks) > 0 {
+		// Start the arena again, as a full code cache is dropped (cache.go), and translate
+		// b again: its code names its place in c.jit.blocks.
+		c.jitDrop()
+		c.jitCompile(b)
+		return
+	}
+	if err != nil {
+		return
+	}
+	b.jit, b.jitFlags = addr, g.needFlags
+	c.jit.blocks = append(c.jit.blocks, b)
+	c.jit.Compiled++
+	c.jit.Bytes += uint64(len(g.a.B))
+}
+
+// side returns the label of the exit that leaves the code before slot i.
+func (g *jitGen) side(i int) *x.Label {
+	l := g.sides[i]
+	if l == nil {
+		l = x.NewLabel()
+		g.sides[i] = l
+	}
+	return l
+}
+
+// gen emits the block; it reports false when not even the first slot can be translated.
+func (g *jitGen) gen() bool {
+	a := &g.a
+	a.Load(8, x.R12, x.M(x.RBX, offDHits))
+	a.Load(8, x.R13, x.M(x.RBX, offDClock))
+	g.start = x.NewLabel()
+	a.Bind(g.start)
+	i := 0
+	for i < len(g.ins) {
+		next, ok := g.op(i)
+		if !ok {
+			if i == 0 {
+				return false
+			}
+			g.exitSide(i)
+			break
+		}
+		if next < 0 { // the block ended (the op left it)
+			i = len(g.ins) + 1
+			break
+		}
+		i = next
+	}
+	if i == len(g.ins) {
+		// Fell off the end: RIP is the byte after the block.
+		g.setRIP(int64(g.b.size))
+		g.exitEnd(i, 0)
+	}
+	for k, l := range g.sides {
+		a.Bind(l)
+		a.MovImm(x.RAX, uint64(k))
+		a.Ret()
+	}
+	return true
+}
+
+// exitSide leaves before slot i, for the interpreter to go on from there.
+func (g *jitGen) exitSide(i int) {
+	g.a.MovImm(x.RAX, uint64(i))
+	g.a.Ret()
+}
+
+// exitEnd leaves the block through exit after n instructions, RIP already set. When the
+// block's link for that exit holds (as run's chain checks it) and the linked block has code
+// that needs nothing done first and fits in the budget, the code goes on into that code:
+// the ITLB hit is counted, and the followed link recorded for jitRun (the shared chain).
+func (g *jitGen) exitEnd(n, exit int) {
+	a := &g.a
+	a.AluMI(8, x.Add, x.M(x.RBX, offIcount), int32(n))
+	if exit < len(g.b.links) {
+		a.MovImm(x.RCX, uint64(exit)<<16|uint64(n))
+		a.MovImm(x.RDX, uint64(uintptr(unsafe.Pointer(&g.b.links[exit]))))
+		a.MovImm(x.R9, uint64(g.b.jitIndex))
+		a.OpM(8, []byte{0xff}, 4, x.M(x.RBX, offChain)) // jmp [chain]
+		return
+	}
+	a.MovImm(x.RAX, 1<<32|uint64(exit)<<16|uint64(n))
+	a.Ret()
+}
+
+// setRIP sets RIP to the block's linear address plus d (the address is regBlock).
+func (g *jitGen) setRIP(d int64) {
+	g.a.Load(8, x.RAX, reg(regBlock))
+	g.a.Lea(8, x.RAX, x.M(x.RAX, int32(d)))
+	g.a.Store(8, x.M(x.RBX, offRIP), x.RAX)
+}
+
+func fits32(v int64) bool { return v == int64(int32(v)) }
+
+// lazy records the flags of an operation: kind and size, operands a and b and result res
+// (host registers, or for b, an immediate when bReg is NoReg).
+func (g *jitGen) lazy(kind, size uint8, ra x.Reg, rb x.Reg, bImm uint64, rres x.Reg) {
+	a := &g.a
+	a.StoreImm(4, x.M(x.RBX, offLz), int32(uint32(kind)|uint32(size)<<8))
+	a.Store(8, x.M(x.RBX, offLzA), ra)
+	if rb == x.NoReg {
+		if fits32(int64(bImm)) {
+			a.StoreImm(8, x.M(x.RBX, offLzB), int32(bImm))
+		} else {
+			a.MovImmKeepFlags(x.R8, bImm)
+			a.Store(8, x.M(x.RBX, offLzB), x.R8)
+		}
+	} else {
+		a.Store(8, x.M(x.RBX, offLzB), rb)
+	}
+	a.Store(8, x.M(x.RBX, offLzRes), rres)
+}
+
+// setFlags notes that the last flag-setting operation is kind at size, and whether the
+// host's flags now hold its result.
+func (g *jitGen) setFlags(kind, size uint8, host bool) { g.kind, g.size, g.host = kind, size, host }
+
+// hostValid reports whether condition cc can be read from the host's flags after an
+// operation of kind: only when the SDM defines every flag the condition reads.
+func hostValid(kind uint8, cc uint8) bool {
+	switch kind {
+	case lzAdd, lzSub, lzLogic, lzNone, lzAdc, lzSbb:
+		return true
+	case lzInc, lzDec:
+		return cc>>1 != 1 && cc>>1 != 3 // not CF
+	case lzShl, lzShr, lzSar:
+		return cc>>1 != 0 && cc>>1 < 6 // not OF
+	case lzMul:
+		return cc>>1 <= 1 // CF and OF only
+	}
+	return false
+}
+
+// condFlags makes the host's flags hold the guest's for condition cc, and reports false
+// when that cannot be done here (the interpreter evaluates it instead).
+func (g *jitGen) condFlags(cc uint8) bool {
+	a := &g.a
+	if g.kind == fsUnknown {
+		g.needFlags = true // jitRun materializes them before entering: lz.kind is lzNone
+		g.kind = lzNone
+	}
+	if g.host && hostValid(g.kind, cc) {
+		return true
+	}
+	sz := int(g.size)
+	regen := true
+	switch g.kind {
+	case lzNone:
+		a.Load(8, x.RAX, x.M(x.RBX, offRflags))
+		a.AluRI(4, x.And, x.RAX, int32(ArithFlags))
+		a.B = append(a.B, 0x50, 0x9d) // push rax; popfq
+	case lzSub:
+		a.Load(8, x.RAX, x.M(x.RBX, offLzA))
+		a.AluRM(sz, x.Cmp, x.RAX, x.M(x.RBX, offLzB))
+	case lzAdd:
+		a.Load(8, x.RAX, x.M(x.RBX, offLzA))
+		a.AluRM(sz, x.Add, x.RAX, x.M(x.RBX, offLzB))
+	case lzLogic:
+		a.Load(8, x.RAX, x.M(x.RBX, offLzRes))
+		a.TestRR(sz, x.RAX, x.RAX)
+	case lzInc, lzDec:
+		if !hostValid(g.kind, cc) {
+			return false
+		}
+		a.Load(8, x.RAX, x.M(x.RBX, offLzA))
+		if g.kind == lzInc {
+			a.Inc(sz, x.RAX)
+		} else {
+			a.Dec(sz, x.RAX)
+		}
+	default:
+		regen = false
+	}
+	if regen {
+		g.host = true
+		return true
+	}
+	if g.kind >= fsDynamic || cc>>1 != 2 && cc>>1 != 4 && cc>>1 != 5 {
+		return false
+	}
+	// E, S and P read ZF, SF and PF, which follow the result whatever the operation
+	// (arith): the host's flags hold them for this one use.
+	a.Load(8, x.RAX, x.M(x.RBX, offLzRes))
+	a.TestRR(sz, x.RAX, x.RAX)
+	g.host = false
+	return true
+}
+
+// ea computes a fast form's effective address [disp + base + index<<scale] into RAX.
+func (g *jitGen) ea(in *inst) {
+	a := &g.a
+	base, index := in.base&31, in.index&31
+	hb, hi := x.NoReg, x.NoReg
+	if base != regZero {
+		a.Load(8, x.RAX, reg(base))
+		hb = x.RAX
+	}
+	if index != regZero {
+		a.Load(8, x.RCX, reg(index))
+		hi = x.RCX
+	}
+	disp := in.disp
+	if !fits32(disp) {
+		a.MovImm(x.RDX, uint64(disp))
+		if hb == x.NoReg {
+			hb = x.RDX
+		} else if hi == x.NoReg {
+			hi = x.RDX
+		} else {
+			a.Lea(8, x.RAX, x.MI(x.RAX, x.RCX, in.scale&3, 0))
+			hi = x.RDX
+		}
+		disp = 0
+	}
+	switch {
+	case hb == x.NoReg && hi == x.NoReg:
+		a.MovImm(x.RAX, uint64(disp))
+	case hi == x.NoReg && hb == x.RAX && disp == 0:
+	default:
+		a.Lea(8, x.RAX, x.Mem{Base: hb, Index: hi, Scale: in.scale & 3, Disp: int32(disp)})
+	}
+}
+
+// eaRaw computes the effective address of an instruction as decoded (CPU.ea: any base,
+// RIP-relative, 32-bit addressing, an FS or GS override) into RAX; ok is false for an
+// operand it does not know.
+func (g *jitGen) eaRaw(in *inst) bool {
+	a := &g.a
+	disp := in.disp
+	hb, hi := x.NoReg, x.NoReg
+	switch {
+	case in.base < 16:
+		a.Load(8, x.RAX, reg(in.base))
+		hb = x.RAX
+	case in.base == baseRIP:
+		a.Load(8, x.RAX, reg(regBlock))
+		hb = x.RAX
+		disp += int64(in.off) + int64(in.len)
+	case in.base != noReg:
+		return false
+	}
+	if in.index < 16 {
+		a.Load(8, x.RCX, reg(in.index))
+		hi = x.RCX
+	} else if in.index != noReg {
+		return false
+	}
+	if !fits32(disp) {
+		return false
+	}
+	if hb == x.NoReg && hi == x.NoReg {
+		a.MovImm(x.RAX, uint64(disp))
+	} else {
+		a.Lea(8, x.RAX, x.Mem{Base: hb, Index: hi, Scale: in.scale & 3, Disp: int32(disp)})
+	}
+	if in.form&fAddr32 != 0 {
+		a.MovRR(4, x.RAX, x.RAX)
+	}
+	switch in.seg {
+	case segFS:
+		a.AluRM(8, x.Add, x.RAX, x.M(x.RBX, offFsBase))
+	case segGS:
+		a.AluRM(8, x.Add, x.RAX, x.M(x.RBX, offGsBase))
+	}
+	g.host = false
+	return true
+}
+
+// access looks up the remembered page of the address in RAX for an access of size bytes
+// (rtag for a read, wtag for a write), leaving for slot i on a miss or at the page end. On
+// a hit it counts hits DTLB hits (1, or 3 for a read-modify-write) and leaves the frame in
+// RSI and the offset in RDX; RAX is kept. The lookup is shared code (emitHelpers).
+func (g *jitGen) access(i int, size int, write bool, hits int32) {
+	a := &g.a
+	a.OpM(8, []byte{0xff}, 2, x.M(x.RBX, offHelpers+8*int32(helperIndex(size, write, hits)))) // call [helper]
+	a.Jcc(x.CondNE, g.side(i))
+	g.host = false
+}
+
+// helperIndex numbers the lookup helpers: size 1, 2, 4, 8 by read, write, read-modify-write.
+func helperIndex(size int, write bool, hits int32) int {
+	k := 0
+	if write {
+		k = 1
+		if hits == 3 {
+			k = 2
+		}
+	}
+	j := 3
+	switch size {
+	case 1:
+		j = 0
+	case 2:
+		j = 1
+	case 4:
+		j = 2
+	}
+	return k*4 + j
+}
+
+// emitHelpers puts the shared code into the arena (after it is made or started again).
+func (c *CPU) emitHelpers() bool {
+	for k := 0; k < 3; k++ {
+		for j, size := range []int{1, 2, 4, 8} {
+			var a x.Asm
+			tag := offURtag
+			hits := int32(1)
+			if k > 0 {
+				tag = offUWtag
+			}
+			if k == 2 {
+				hits = 3
+			}
+			// In: RAX, the address. Out: ZF set on a hit, RSI the frame, RDX the offset.
+			// Changes RCX, RDI and the flags.
+			a.MovRR(8, x.RDX, x.RAX)
+			a.ShiftRI(8, x.Shr, x.RDX, 12)
+			a.MovRR(4, x.RCX, x.RDX)
+			a.AluRI(4, x.And, x.RCX, utlbSize-1)
+			a.Lea(8, x.RCX, x.MI(x.RCX, x.RCX, 2, 0)) // 5*index: an entry is 40 bytes
+			a.AluRM(8, x.Cmp, x.RDX, x.MI(x.RBX, x.RCX, 3, tag))
+			miss := x.NewLabel()
+			a.Jcc(x.CondNE, miss)
+			a.MovRR(4, x.RDX, x.RAX)
+			a.AluRI(4, x.And, x.RDX, 0xfff)
+			if size > 1 {
+				a.AluRI(4, x.Cmp, x.RDX, int32(0x1000-size))
+				a.Jcc(x.CondA, miss) // (ZF clear)
+			}
+			a.Load(8, x.RSI, x.MI(x.RBX, x.RCX, 3, offUFrame))
+			a.Load(8, x.RCX, x.MI(x.RBX, x.RCX, 3, offUE))
+			// tlb.Hit, hits times: the counter, the clock, the entry's stamp.
+			a.AluMI(8, x.Add, x.M(x.R12, 0), hits)
+			a.Load(8, x.RDI, x.M(x.R13, 0))
+			a.AluRI(8, x.Add, x.RDI, hits)
+			a.Store(8, x.M(x.R13, 0), x.RDI)
+			a.Store(8, x.M(x.RCX, int32(tlb.StampOffset)), x.RDI)
+			a.AluRR(4, x.Xor, x.RCX, x.RCX) // ZF set: a hit
+			a.Bind(miss)
+			a.Ret()
+			addr, err := c.jit.arena.Put(a.B)
+			if err != nil {
+				return false
+			}
+			c.jit.helpers[k*4+j] = addr
+		}
+	}
+	// The chain (see exitEnd). In: RCX = exit<<16 | n, RDX = the link, R9D = the block's
+	// index; RIP set and the instructions counted.
+	var a x.Asm
+	out := x.NewLabel()
+	a.Load(8, x.RAX, x.M(x.RBX, offRIP))
+	a.AluRM(8, x.Cmp, x.RAX, x.M(x.RDX, offLinkVA))
+	a.Jcc(x.CondNE, out)
+	a.Load(8, x.RDI, x.M(x.RDX, offLinkGen))
+	a.AluRM(8, x.Cmp, x.RDI, x.M(x.RBX, offCodeGen))
+	a.Jcc(x.CondNE, out)
+	a.Load(8, x.RDI, x.M(x.RDX, offLinkB))
+	a.TestRR(8, x.RDI, x.RDI)
+	a.Jcc(x.CondE, out)
+	a.Load(8, x.RSI, x.M(x.RDI, offBlockJit))
+	a.AluRI(8, x.Cmp, x.RSI, jitNo)
+	a.Jcc(x.CondBE, out)
+	a.AluMI(1, x.Cmp, x.M(x.RDI, offBlockJitFlags), 0)
+	a.Jcc(x.CondNE, out)
+	a.Load(8, x.R8, x.M(x.RDI, offBlockInstsLen))
+	a.AluRM(8, x.Add, x.R8, x.M(x.RBX, offIcount))
+	a.AluRM(8, x.Cmp, x.R8, x.M(x.RBX, offLimit))
+	a.Jcc(x.CondA, out)
+	// Follow the link: the ITLB hit, the entry for loops in place, the block address.
+	a.Load(8, x.RDI, x.M(x.RDX, offLinkE))
+	a.Store(8, x.M(x.RBX, offEntry), x.RDI)
+	a.Load(8, x.R10, x.M(x.RBX, offIHits))
+	a.AluMI(8, x.Add, x.M(x.R10, 0), 1)
+	a.Load(8, x.R10, x.M(x.RBX, offIClock))
+	a.Load(8, x.R8, x.M(x.R10, 0))
+	a.AluRI(8, x.Add, x.R8, 1)
+	a.Store(8, x.M(x.R10, 0), x.R8)
+	a.Store(8, x.M(x.RDI, int32(tlb.StampOffset)), x.R8)
+	a.Store(4, x.M(x.RBX, offFrom), x.R9)
+	a.MovRR(4, x.R10, x.RCX)
+	a.ShiftRI(4, x.Shr, x.R10, 16)
+	a.Store(4, x.M(x.RBX, offFromExit), x.R10)
+	a.Store(8, x.M(x.RBX, offBva), x.RAX)
+	a.Store(8, reg(regBlock), x.RAX)
+	a.B = append(a.B, 0xff, 0xe6) // jmp rsi
+	a.Bind(out)
+	a.MovRR(4, x.RAX, x.RCX)
+	a.B = append(a.B, 0x48, 0x0f, 0xba, 0xe8, 0x20) // bts rax, 32: the block was left
+	a.Ret()
+	addr, err := c.jit.arena.Put(a.B)
+	if err != nil {
+		return false
+	}
+	c.jit.chain = addr
+	return true
+}
+
+// frameAt is the operand [RSI + RDX]: the accessed bytes after access.
+var frameAt = x.MI(x.RSI, x.RDX, 0, 0)
+
+// loadHost loads guest register r (not AH..BH) into host register h, zero-extended from
+// size bytes.
+func (g *jitGen) loadHost(h x.Reg, r uint8, size int) {
+	switch size {
+	case 8:
+		g.a.Load(8, h, reg(r&15))
+	case 4:
+		g.a.Load(4, h, reg(r&15))
+	default:
+		g.a.Movzx(size, h, reg(r&15))
+	}
+}
+
+// aluReg emits a cold-form ALU operation (opALU, opTest) between registers, or a register
+// and an immediate, at any size, as execALU and opTest do; ok is false for other shapes.
+func (g *jitGen) aluReg(in *inst, test bool) bool {
+	a := &g.a
+	size := int(in.size)
+	if in.form&(fDstMem|fSrcMem|fAddr32) != 0 || in.dst >= 16 || size == 0 ||
+		in.form&fSrcImm == 0 && in.src >= 16 {
+		return false
+	}
+	carry := !test && (in.sub == aluAdc || in.sub == aluSbb)
+	if carry && !g.withCarry() {
+		return false
+	}
+	m := sizeMask[size]
+	a.Load(8, x.RAX, reg(in.dst))
+	if in.form&fSrcImm != 0 {
+		a.MovImmKeepFlags(x.RCX, in.imm&m)
+	} else {
+		a.Load(8, x.RCX, reg(in.src))
+	}
+	a.MovRR(8, x.RDX, x.RAX)
+	kind := uint8(lzLogic)
+	switch {
+	case test:
+		a.AluRR(size, x.And, x.RDX, x.RCX)
+	case in.sub == aluCmp:
+		kind = lzSub
+		a.AluRR(size, x.Cmp, x.RDX, x.RCX)
+		a.AluRR(8, x.Sub, x.RDX, x.RCX) // (the result, for the record; flags come again below)
+	default:
+		a.AluRR(size, int(in.sub), x.RDX, x.RCX)
+		kind = aluKind(in.sub)
+	}
+	if !test && in.sub != aluCmp {
+		a.Store(8, reg(in.dst), x.RDX) // sizes 1 and 2 merged, 4 zero-extended, by the host
+	}
+	g.maskTo(x.RAX, size)
+	g.maskTo(x.RCX, size)
+	if size < 4 {
+		a.MovzxR(size, x.RDX, x.RDX)
+	} else if size == 4 {
+		a.MovRR(4, x.RDX, x.RDX)
+	}
+	if in.sub == aluCmp && !test {
+		a.AluRR(size, x.Cmp, x.RAX, x.RCX) // the flags again (SUB at 8 bytes changed them)
+	}
+	g.lazy(kind, uint8(size), x.RAX, x.RCX, 0, x.RDX)
+	if carry {
+		a.Store(1, x.M(x.RBX, offLzCin), x.RSI)
+	}
+	g.setFlags(kind, uint8(size), true)
+	return true
+}
+
+// aluKind is the lazy-flags kind of ALU operation alu.
+func aluKind(alu uint8) uint8 {
+	switch alu {
+	case aluAdd:
+		return lzAdd
+	case aluSub, aluCmp:
+		return lzSub
+	case aluAdc:
+		return lzAdc
+	case aluSbb:
+		return lzSbb
+	}
+	return lzLogic
+}
+
+// srcOperand loads an RR/RI fast op's source into RCX (or reports the immediate).
+func (g *jitGen) srcOperand(in *inst, size int, imm bool) {
+	if imm {
+		g.a.MovImmKeepFlags(x.RCX, in.imm)
+		if size == 4 {
+			g.a.MovRR(4, x.RCX, x.RCX)
+		}
+		return
+	}
+	g.loadHost(x.RCX, in.src, size)
+}
+
+// aluOps maps the fast RR/RI ALU ops to their ALU operation and size.
+func fastALU(op uint16) (alu int, size int, fused, imm, ok bool) {
+	switch op {
+	case opAdd64RR, opAdd64RI, opAdd64F:
+		alu, size = x.Add, 8
+	case opAdd32RR, opAdd32RI, opAdd32F:
+		alu, size = x.Add, 4
+	case opSub64RR, opSub64RI, opSub64F:
+		alu, size = x.Sub, 8
+	case opSub32RR, opSub32RI, opSub32F:
+		alu, size = x.Sub, 4
+	case opAnd64RR, opAnd64RI, opAnd64F:
+		alu, size = x.And, 8
+	case opAnd32RR, opAnd32RI, opAnd32F:
+		alu, size = x.And, 4
+	case opOr64RR, opOr64RI, opOr64F:
+		alu, size = x.Or, 8
+	case opOr32RR, opOr32RI, opOr32F:
+		alu, size = x.Or, 4
+	case opXor64RR, opXor64RI, opXor64F:
+		alu, size = x.Xor, 8
+	case opXor32RR, opXor32RI, opXor32F:
+		alu, size = x.Xor, 4
+	default:
+		return 0, 0, false, false, false
+	}
+	switch op {
+	case opAdd64F, opAdd32F, opSub64F, opSub32F, opAnd64F, opAnd32F, opOr64F, opOr32F, opXor64F, opXor32F:
+		fused = true
+	case opAdd64RI, opAdd32RI, opSub64RI, opSub32RI, opAnd64RI, opAnd32RI, opOr64RI, opOr32RI, opXor64RI, opXor32RI:
+		imm = true
+	}
+	return alu, size, fused, imm, true
+}
+
+func fastShift(op uint16) (sh int, kind uint8, size int, fused, ok bool) {
+	switch op {
+	case opShl64RI, opShl64F:
+		sh, kind, size = x.Shl, lzShl, 8
+	case opShl32RI, opShl32F:
+		sh, kind, size = x.Shl, lzShl, 4
+	case opShr64RI, opShr64F:
+		sh, kind, size = x.Shr, lzShr, 8
+	case opShr32RI, opShr32F:
+		sh, kind, size = x.Shr, lzShr, 4
+	case opSar64RI, opSar64F:
+		sh, kind, size = x.Sar, lzSar, 8
+	case opSar32RI, opSar32F:
+		sh, kind, size = x.Sar, lzSar, 4
+	default:
+		return 0, 0, 0, false, false
+	}
+	switch op {
+	case opShl64F, opShl32F, opShr64F, opShr32F, opSar64F, opSar32F:
+		fused = true
+	}
+	return sh, kind, size, fused, true
+}
+
+// op emits slot i. It returns the next slot, -1 when the op left the block, or ok false when
+// the op is not translated (the code then leaves before it).
+func (g *jitGen) op(i int) (next int, ok bool) {
+	a := &g.a
+	in := &g.ins[i]
+	live := in.hint&hFlagsDead == 0
+	if alu, size, fused, _, isALU := fastALU(in.op); isALU {
+		imm := in.form&fSrcImm != 0 // (as run decides: the fused forms have either)
+		g.loadHost(x.RAX, in.base, size)
+		g.srcOperand(in, size, imm)
+		a.MovRR(8, x.RDX, x.RAX)
+		a.AluRR(size, alu, x.RDX, x.RCX)
+		a.Store(8, reg(in.dst&15), x.RDX)
+		if live {
+			switch alu {
+			case x.Add, x.Sub:
+				kind := uint8(lzAdd)
+				if alu == x.Sub {
+					kind = lzSub
+				}
+				if imm {
+					g.lazy(kind, uint8(size), x.RAX, x.NoReg, in.imm, x.RDX)
+				} else {
+					g.lazy(kind, uint8(size), x.RAX, x.RCX, 0, x.RDX)
+				}
+				g.setFlags(kind, uint8(size), true)
+			default:
+				g.lazy(lzLogic, uint8(size), x.RDX, x.RDX, 0, x.RDX)
+				g.setFlags(lzLogic, uint8(size), true)
+			}
+		} else {
+			g.host = false
+		}
+		if fused {
+			return i + 2, true
+		}
+		return i + 1, true
+	}
+	if sh, kind, size, fused, isShift := fastShift(in.op); isShift {
+		mask := uint64(63)
+		if size == 4 {
+			mask = 31
+		}
+		n := uint8(in.imm & mask)
+		if n == 0 {
+			return 0, false
+		}
+		g.loadHost(x.RAX, in.base, size)
+		a.MovRR(8, x.RDX, x.RAX)
+		a.ShiftRI(size, sh, x.RDX, n)
+		a.Store(8, reg(in.dst&15), x.RDX)
+		if live {
+			g.lazy(kind, uint8(size), x.RAX, x.NoReg, in.imm, x.RDX)
+			g.setFlags(kind, uint8(size), true)
+		} else {
+			g.host = false
+		}
+		if fused {
+			return i + 2, true
+		}
+		return i + 1, true
+	}
+	switch in.op {
+	case opNop:
+	case opMovRR64:
+		a.Load(8, x.RAX, reg(in.src&15))
+		a.Store(8, reg(in.dst&15), x.RAX)
+	case opMovRR32:
+		a.Load(4, x.RAX, reg(in.src&15))
+		a.Store(8, reg(in.dst&15), x.RAX)
+	case opMovRI:
+		if fits32(int64(in.imm)) {
+			a.StoreImm(8, reg(in.dst&15), int32(in.imm))
+		} else {
+			a.MovImmKeepFlags(x.RAX, in.imm)
+			a.Store(8, reg(in.dst&15), x.RAX)
+		}
+	case opLea64, opLea32:
+		g.ea(in)
+		if in.op == opLea32 {
+			a.MovRR(4, x.RAX, x.RAX)
+		}
+		a.Store(8, reg(in.dst&15), x.RAX)
+		g.host = false // (ea may clear RAX with XOR)
+	case opCmp64RR, opCmp64RI, opCmp32RR, opCmp32RI, opTest64RR, opTest64RI, opTest32RR, opTest32RI:
+		if !live {
+			break
+		}
+		size := 8
+		if in.op == opCmp32RR || in.op == opCmp32RI || in.op == opTest32RR || in.op == opTest32RI {
+			size = 4
+		}
+		imm := in.op == opCmp64RI || in.op == opCmp32RI || in.op == opTest64RI || in.op == opTest32RI
+		g.loadHost(x.RAX, in.dst, size)
+		g.srcOperand(in, size, imm)
+		if in.op == opCmp64RR || in.op == opCmp64RI || in.op == opCmp32RR || in.op == opCmp32RI {
+			a.MovRR(8, x.RDX, x.RAX)
+			a.AluRR(size, x.Sub, x.RDX, x.RCX)
+			if imm {
+				g.lazy(lzSub, uint8(size), x.RAX, x.NoReg, in.imm, x.RDX)
+			} else {
+				g.lazy(lzSub, uint8(size), x.RAX, x.RCX, 0, x.RDX)
+			}
+			g.setFlags(lzSub, uint8(size), true)
+		} else {
+			a.AluRR(size, x.And, x.RAX, x.RCX)
+			g.lazy(lzLogic, uint8(size), x.RAX, x.RAX, 0, x.RAX)
+			g.setFlags(lzLogic, uint8(size), true)
+		}
+	case opInc64, opDec64, opInc32, opDec32:
+		size := 8
+		if in.op == opInc32 || in.op == opDec32 {
+			size = 4
+		}
+		kind := uint8(lzInc)
+		if in.op == opDec64 || in.op == opDec32 {
+			kind = lzDec
+		}
+		if live {
+			// The carry the operation keeps: CF of the flags before it.
+			if !g.carryInto(x.RSI) {
+				return 0, false
+			}
+		}
+		g.loadHost(x.RAX, in.dst, size)
+		a.MovRR(8, x.RDX, x.RAX)
+		if kind == lzInc {
+			a.Inc(size, x.RDX)
+		} else {
+			a.Dec(size, x.RDX)
+		}
+		a.Store(8, reg(in.dst&15), x.RDX)
+		if live {
+			g.lazy(kind, uint8(size), x.RAX, x.NoReg, 1, x.RDX)
+			a.Store(1, x.M(x.RBX, offLzCin), x.RSI)
+			g.setFlags(kind, uint8(size), true)
+		} else {
+			g.host = false
+		}
+	case opImulRR, opImulRRI:
+		size := int(in.size)
+		if in.op == opImulRR {
+			g.loadHost(x.RDX, in.dst, size)
+			g.loadHost(x.RCX, in.src, size)
+			a.ImulRR(size, x.RDX, x.RCX)
+		} else {
+			if !fits32(int64(in.imm)) && size == 8 {
+				return 0, false
+			}
+			g.loadHost(x.RCX, in.src, size)
+			a.ImulRRI(size, x.RDX, x.RCX, int32(in.imm))
+		}
+		if size == 4 {
+			a.B = append(a.B, 0x89, 0xd2) // mov edx, edx: zero-extend (flags kept)
+		}
+		a.Store(8, reg(in.dst&15), x.RDX)
+		if live {
+			a.Setcc(x.CondO, x.RSI)
+			a.MovImmKeepFlags(x.RAX, 0)
+			g.lazy(lzMul, uint8(size), x.RAX, x.RAX, 0, x.RDX)
+			a.Store(1, x.M(x.RBX, offLzCin), x.RSI)
+			g.setFlags(lzMul, uint8(size), true)
+		} else {
+			g.host = false
+		}
+	case opNegR:
+		size := int(in.size)
+		if size != 4 && size != 8 {
+			return 0, false
+		}
+		g.loadHost(x.RCX, in.dst, size)
+		a.MovRR(8, x.RDX, x.RCX)
+		a.Neg(size, x.RDX)
+		a.Store(8, reg(in.dst&15), x.RDX)
+		if live {
+			a.MovImmKeepFlags(x.RAX, 0)
+			g.lazy(lzSub, uint8(size), x.RAX, x.RCX, 0, x.RDX)
+			g.setFlags(lzSub, uint8(size), true)
+		} else {
+			g.host = false
+		}
+	case opMovzxRR:
+		a.Load(8, x.RAX, reg(in.src&15))
+		switch in.ssize {
+		case 1, 2:
+			a.MovzxR(int(in.ssize), x.RAX, x.RAX)
+		case 4:
+			a.MovRR(4, x.RAX, x.RAX)
+		}
+		a.Store(8, reg(in.dst&15), x.RAX)
+	case opMovsxRR:
+		if in.ssize != 1 && in.ssize != 2 && in.ssize != 4 || in.size != 4 && in.size != 8 {
+			return 0, false
+		}
+		a.Load(8, x.RCX, reg(in.src&15))
+		a.MovsxR(8, int(in.ssize), x.RAX, x.RCX)
+		if in.size == 4 {
+			a.MovRR(4, x.RAX, x.RAX)
+		}
+		a.Store(8, reg(in.dst&15), x.RAX)
+	case opSetccR:
+		if !g.condFlags(in.sub) {
+			return 0, false
+		}
+		a.Setcc(x.Cond(in.sub), x.RCX)
+		a.Load(8, x.RAX, reg(in.dst&15))
+		a.Store(1, reg(in.dst&15), x.RCX)
+	case opCmovRR:
+		if !g.condFlags(in.sub) || in.size != 4 && in.size != 8 {
+			return 0, false
+		}
+		a.Load(8, x.RAX, reg(in.dst&15))
+		a.Load(8, x.RCX, reg(in.src&15))
+		a.Cmov(8, x.Cond(in.sub), x.RAX, x.RCX)
+		if in.size == 4 {
+			a.MovRR(4, x.RAX, x.RAX)
+		}
+		a.Store(8, reg(in.dst&15), x.RAX)
+	case opRolRI, opRorRI, opRolF:
+		if in.size != 4 && in.size != 8 || live && in.op == opRolF {
+			return 0, false
+		}
+		if live {
+			if !g.rotLive(in) {
+				return 0, false
+			}
+			break
+		}
+		g.loadHost(x.RAX, in.base, int(in.size))
+		mask := uint64(63)
+		if in.size == 4 {
+			mask = 31
+		}
+		if n := uint8(in.imm & mask); n != 0 {
+			a.ShiftRI(int(in.size), x.Rol, x.RAX, n)
+		}
+		a.Store(8, reg(in.dst&15), x.RAX)
+		g.host = false
+		if in.op == opRolF {
+			return i + 2, true
+		}
+	case opBswapR, opNotR:
+		if in.size != 4 && in.size != 8 {
+			return 0, false
+		}
+		g.loadHost(x.RAX, in.dst, int(in.size))
+		if in.op == opBswapR {
+			a.Bswap(int(in.size), x.RAX)
+		} else {
+			a.Not(int(in.size), x.RAX)
+		}
+		a.Store(8, reg(in.dst&15), x.RAX)
+
+	// Memory.
+	case opLoad64, opLoad32, opLoadZx8, opLoadZx16, opLoadSx32:
+		size := map[uint16]int{opLoad64: 8, opLoad32: 4, opLoadZx8: 1, opLoadZx16: 2, opLoadSx32: 4}[in.op]
+		g.ea(in)
+		g.access(i, size, false, 1)
+		switch in.op {
+		case opLoad64:
+			a.Load(8, x.RAX, frameAt)
+		case opLoad32:
+			a.Load(4, x.RAX, frameAt)
+		case opLoadSx32:
+			a.Movsx(8, 4, x.RAX, frameAt)
+		default:
+			a.Movzx(size, x.RAX, frameAt)
+		}
+		a.Store(8, reg(in.dst&15), x.RAX)
+	case opLoadSx:
+		if in.ssize != 1 && in.ssize != 2 || in.size != 4 && in.size != 8 {
+			return 0, false
+		}
+		g.ea(in)
+		g.access(i, int(in.ssize), false, 1)
+		a.Movsx(8, int(in.ssize), x.RAX, frameAt)
+		if in.size == 4 {
+			a.MovRR(4, x.RAX, x.RAX)
+		}
+		a.Store(8, reg(in.dst&15), x.RAX)
+	case opStore64, opStoreI64, opStore32, opStoreI32, opStore8, opStoreI8:
+		size := map[uint16]int{opStore64: 8, opStoreI64: 8, opStore32: 4, opStoreI32: 4, opStore8: 1, opStoreI8: 1}[in.op]
+		g.ea(in)
+		g.access(i, size, true, 1)
+		if in.op == opStore64 || in.op == opStore32 || in.op == opStore8 {
+			a.Load(8, x.RAX, reg(in.src&15))
+		} else {
+			a.MovImmKeepFlags(x.RAX, in.imm)
+		}
+		a.Store(size, frameAt, x.RAX)
+	case opAluRM:
+		size := int(in.size)
+		if size != 4 && size != 8 || in.sub == aluAdc || in.sub == aluSbb {
+			return 0, false
+		}
+		g.ea(in)
+		g.access(i, size, false, 1)
+		a.Load(size, x.RCX, frameAt) // v
+		g.loadHost(x.RAX, in.dst, size)
+		a.MovRR(8, x.RDX, x.RAX)
+		kind := uint8(lzLogic)
+		switch in.sub {
+		case aluAdd:
+			kind = lzAdd
+			a.AluRR(size, x.Add, x.RDX, x.RCX)
+		case aluSub, aluCmp:
+			kind = lzSub
+			a.AluRR(size, x.Sub, x.RDX, x.RCX)
+		default:
+			a.AluRR(size, int(in.sub), x.RDX, x.RCX)
+		}
+		if in.sub != aluCmp {
+			a.Store(8, reg(in.dst&15), x.RDX)
+		}
+		g.lazy(kind, uint8(size), x.RAX, x.RCX, 0, x.RDX)
+		g.setFlags(kind, uint8(size), true)
+	case opCmpMI, opCmpMR, opTestMI:
+		size := int(in.size)
+		g.ea(in)
+		g.access(i, size, false, 1)
+		if size >= 4 {
+			a.Load(size, x.RAX, frameAt)
+		} else {
+			a.Movzx(size, x.RAX, frameAt)
+		}
+		m := sizeMask[size]
+		switch in.op {
+		case opCmpMR:
+			a.Load(8, x.RCX, reg(in.src&15))
+			g.maskTo(x.RCX, size)
+		default:
+			a.MovImmKeepFlags(x.RCX, in.imm)
+		}
+		if in.op == opTestMI {
+			a.MovImmKeepFlags(x.RCX, in.imm&m)
+			a.AluRR(size, x.And, x.RAX, x.RCX)
+			g.maskTo(x.RAX, size)
+			g.lazy(lzLogic, uint8(size), x.RAX, x.RAX, 0, x.RAX)
+			g.setFlags(lzLogic, uint8(size), false)
+			break
+		}
+		a.MovRR(8, x.RDX, x.RAX)
+		a.AluRR(8, x.Sub, x.RDX, x.RCX)
+		g.maskTo(x.RDX, size)
+		a.AluRR(size, x.Cmp, x.RAX, x.RCX) // the flags, at size
+		if in.op == opCmpMI {
+			g.lazy(lzSub, uint8(size), x.RAX, x.NoReg, in.imm, x.RDX)
+		} else {
+			g.lazy(lzSub, uint8(size), x.RAX, x.RCX, 0, x.RDX)
+		}
+		g.setFlags(lzSub, uint8(size), in.op != opCmpMI || in.imm&^m == 0)
+	case opAluMR:
+		size := int(in.size)
+		if in.sub != aluAdd && in.sub != aluSub && in.sub != aluAnd && in.sub != aluOr && in.sub != aluXor {
+			return 0, false
+		}
+		g.ea(in)
+		g.access(i, size, true, 3)
+		if in.form&fSrcImm == 0 {
+			a.Load(8, x.RCX, reg(in.src&15))
+			g.maskTo(x.RCX, size)
+		} else {
+			a.MovImmKeepFlags(x.RCX, in.imm)
+		}
+		if size >= 4 {
+			a.Load(size, x.RAX, frameAt)
+		} else {
+			a.Movzx(size, x.RAX, frameAt)
+		}
+		a.MovRR(8, x.RDI, x.RAX)
+		a.AluRR(size, int(in.sub), x.RDI, x.RCX)
+		a.Store(size, frameAt, x.RDI)
+		g.maskTo(x.RDI, size)
+		kind := uint8(lzLogic)
+		switch in.sub {
+		case aluAdd:
+			kind = lzAdd
+		case aluSub:
+			kind = lzSub
+		}
+		if kind == lzLogic {
+			g.lazy(kind, uint8(size), x.RAX, x.RCX, 0, x.RDI)
+		} else {
+			g.lazy(kind, uint8(size), x.RAX, x.RCX, 0, x.RDI)
+		}
+		g.setFlags(kind, uint8(size), false)
+	case opPushR:
+		a.Load(8, x.RAX, reg(RSP))
+		a.AluRI(8, x.Sub, x.RAX, 8)
+		g.access(i, 8, true, 1)
+		a.Load(8, x.RCX, reg(in.src&15))
+		a.Store(8, frameAt, x.RCX)
+		a.Store(8, reg(RSP), x.RAX)
+	case opPopR:
+		a.Load(8, x.RAX, reg(RSP))
+		g.access(i, 8, false, 1)
+		a.Load(8, x.RCX, frameAt)
+		a.AluRI(8, x.Add, x.RAX, 8)
+		a.Store(8, reg(RSP), x.RAX)
+		a.Store(8, reg(in.dst&15), x.RCX)
+
+	// Control transfers.
+	case opCmpJccRR, opCmpJccRI, opTestJccRR, opTestJccRI:
+		if i+1 >= len(g.ins) {
+			return 0, false
+		}
+		size := int(in.size)
+		if size == 0 || in.dst >= 16 || in.src >= 16 && (in.op == opCmpJccRR || in.op == opTestJccRR) {
+			return 0, false
+		}
+		g.loadHost(x.RAX, in.dst, size)
+		if in.op == opCmpJccRR || in.op == opTestJccRR {
+			g.loadHost(x.RCX, in.src, size)
+		} else {
+			a.MovImmKeepFlags(x.RCX, in.imm&sizeMask[size])
+		}
+		if in.op <= opCmpJccRI {
+			a.MovRR(8, x.RDX, x.RAX)
+			a.AluRR(size, x.Sub, x.RDX, x.RCX)
+			g.lazy(lzSub, uint8(size), x.RAX, x.RCX, 0, x.RDX)
+			g.setFlags(lzSub, uint8(size), true)
+		} else {
+			a.AluRR(size, x.And, x.RAX, x.RCX)
+			g.lazy(lzLogic, uint8(size), x.RAX, x.RAX, 0, x.RAX)
+			g.setFlags(lzLogic, uint8(size), true)
+		}
+		jcc := &g.ins[i+1]
+		return g.branch(i, i+1, in.sub, jcc)
+	case opJcc:
+		if !g.condFlags(in.sub) {
+			return 0, false
+		}
+		return g.branch(i, i, in.sub, in)
+	case opJmp:
+		d := int64(in.off) + int64(in.len) + int64(in.imm)
+		if !fits32(d) {
+			return 0, false
+		}
+		g.jumpTo(i, d, i+1, 0)
+		return -1, true
+	case opCall:
+		d := int64(in.off) + int64(in.len) + int64(in.imm)
+		if !fits32(d) {
+			return 0, false
+		}
+		g.target(i, d) // RAX: the target, checked
+		a.MovRR(8, x.R8, x.RAX)
+		a.Load(8, x.RAX, reg(RSP))
+		a.AluRI(8, x.Sub, x.RAX, 8)
+		g.access(i, 8, true, 1)
+		a.Load(8, x.RCX, reg(regBlock))
+		a.Lea(8, x.RCX, x.M(x.RCX, int32(in.off)+int32(in.len)))
+		a.Store(8, frameAt, x.RCX)
+		a.Store(8, reg(RSP), x.RAX)
+		a.Store(8, x.M(x.RBX, offRIP), x.R8)
+		g.exitEnd(i+1, 0)
+		return -1, true
+	case opRet:
+		if !fits32(int64(in.imm) + 8) {
+			return 0, false
+		}
+		a.Load(8, x.RAX, reg(RSP))
+		g.access(i, 8, false, 1)
+		a.Load(8, x.R8, frameAt)
+		g.canonical(i, x.R8)
+		a.Lea(8, x.RAX, x.M(x.RAX, int32(in.imm)+8))
+		a.Store(8, reg(RSP), x.RAX)
+		a.Store(8, x.M(x.RBX, offRIP), x.R8)
+		g.exitEnd(i+1, 0)
+		return -1, true
+	case opJmpInd, opCallInd:
+		if in.form&fSrcImm != 0 || in.size != 8 || in.form&fSrcMem == 0 && in.src >= 16 {
+			return 0, false
+		}
+		if in.form&fSrcMem != 0 {
+			if !g.eaRaw(in) {
+				return 0, false
+			}
+			g.access(i, 8, false, 1)
+			a.Load(8, x.R8, frameAt)
+		} else {
+			a.Load(8, x.R8, reg(in.src))
+		}
+		g.canonical(i, x.R8)
+		if in.op == opCallInd {
+			a.Load(8, x.RAX, reg(RSP))
+			a.AluRI(8, x.Sub, x.RAX, 8)
+			g.access(i, 8, true, 1)
+			a.Load(8, x.RCX, reg(regBlock))
+			a.Lea(8, x.RCX, x.M(x.RCX, int32(in.off)+int32(in.len)))
+			a.Store(8, frameAt, x.RCX)
+			a.Store(8, reg(RSP), x.RAX)
+		}
+		a.Store(8, x.M(x.RBX, offRIP), x.R8)
+		g.exitEnd(i+1, 0)
+		return -1, true
+	case opALU, opTest:
+		if in.form&(fDstMem|fSrcMem) != 0 {
+			if !g.aluMem(i, in, in.op == opTest) {
+				return 0, false
+			}
+			break
+		}
+		if !g.aluReg(in, in.op == opTest) {
+			return 0, false
+		}
+	case opAluRn:
+		if in.dst >= 16 || in.form&(fDstMem|fAddr32) != 0 ||
+			in.form&(fSrcMem|fSrcImm) == 0 && in.src >= 16 {
+			return 0, false
+		}
+		size := int(in.size)
+		if in.form&fSrcMem != 0 {
+			g.ea(in)
+			g.access(i, size, false, 1)
+			a.Movzx(size, x.RCX, frameAt)
+		} else if in.form&fSrcImm != 0 {
+			a.MovImmKeepFlags(x.RCX, in.imm)
+		} else {
+			g.loadHost(x.RCX, in.src, size)
+		}
+		if !g.narrowOp(in, size, int(in.sub), x.RCX) {
+			return 0, false
+		}
+	case opShiftRIn:
+		if in.dst >= 16 {
+			return 0, false
+		}
+		size := int(in.size)
+		n := uint8(in.imm & 31)
+		kind, sh := uint8(lzShl), x.Shl
+		switch in.sub {
+		case shShr:
+			kind, sh = lzShr, x.Shr
+		case shSar:
+			kind, sh = lzSar, x.Sar
+		}
+		g.loadHost(x.RAX, in.dst, size)
+		a.MovRR(8, x.RDX, x.RAX)
+		if n != 0 {
+			a.ShiftRI(size, sh, x.RDX, n)
+		}
+		a.Store(size, reg(in.dst), x.RDX)
+		g.maskTo(x.RDX, size)
+		g.lazy(kind, uint8(size), x.RAX, x.NoReg, uint64(n), x.RDX)
+		g.setFlags(kind, uint8(size), n != 0 && int(n) < size*8)
+	case opNegRn:
+		if in.dst >= 16 {
+			return 0, false
+		}
+		size := int(in.size)
+		g.loadHost(x.RCX, in.dst, size)
+		a.MovRR(8, x.RDX, x.RCX)
+		a.Neg(size, x.RDX)
+		a.Store(size, reg(in.dst), x.RDX)
+		g.maskTo(x.RDX, size)
+		a.MovImmKeepFlags(x.RAX, 0)
+		g.lazy(lzSub, uint8(size), x.RAX, x.RCX, 0, x.RDX)
+		g.setFlags(lzSub, uint8(size), true)
+	case opMulDiv:
+		// DIV of RDX:RAX (EDX:EAX) by a register; #DE (a zero divisor, a quotient too
+		// wide) is left to the interpreter. The flags, all undefined, as setDivFlags.
+		size := int(in.size)
+		if in.sub != mdDiv || size != 4 && size != 8 || in.form&fDstMem != 0 || in.dst >= 16 {
+			return 0, false
+		}
+		if !g.materialize() {
+			return 0, false
+		}
+		g.loadHost(x.RCX, in.dst, size)
+		g.loadHost(x.RAX, RAX, size)
+		g.loadHost(x.RDX, RDX, size)
+		a.TestRR(8, x.RCX, x.RCX)
+		a.Jcc(x.CondE, g.side(i))
+		a.AluRR(8, x.Cmp, x.RDX, x.RCX)
+		a.Jcc(x.CondAE, g.side(i))
+		a.OpR(size, []byte{0xf7}, 6, x.RCX) // div rcx (ecx)
+		a.Store(8, reg(RAX), x.RAX)
+		a.Store(8, reg(RDX), x.RDX)
+		a.AluRI(8, x.And, x.R8, ^int32(FlagSF|FlagZF|FlagPF))
+		a.AluRI(8, x.Or, x.R8, int32(FlagAF))
+		g.setRflags()
+	case opImul2:
+		size := int(in.size)
+		if size != 4 && size != 8 || in.dst >= 16 || in.form&fSrcMem == 0 {
+			return 0, false // (the register forms are opImulRR)
+		}
+		if !g.eaRaw(in) {
+			return 0, false
+		}
+		g.access(i, size, false, 1)
+		g.loadHost(x.RDI, in.dst, size)
+		a.OpM(size, []byte{0x0f, 0xaf}, x.RDI, frameAt) // imul edi/rdi, [frame] (a 32-bit result zero-extended)
+		a.Store(8, reg(in.dst), x.RDI)
+		a.Setcc(x.CondO, x.RSI)
+		a.MovImmKeepFlags(x.RAX, 0)
+		g.lazy(lzMul, uint8(size), x.RAX, x.RAX, 0, x.RDI)
+		a.Store(1, x.M(x.RBX, offLzCin), x.RSI)
+		g.setFlags(lzMul, uint8(size), true)
+	case opCvt:
+		ops := [...][]byte{cvCbw: {0x66, 0x98}, cvCwde: {0x98}, cvCdqe: {0x48, 0x98}, cvCwd: {0x66, 0x99},
+			cvCdq: {0x99}, cvCqo: {0x48, 0x99}}
+		if int(in.sub) >= len(ops) {
+			return 0, false
+		}
+		a.Load(8, x.RAX, reg(RAX))
+		a.Load(8, x.RDX, reg(RDX))
+		a.B = append(a.B, ops[in.sub]...)
+		a.Store(8, reg(RAX), x.RAX)
+		a.Store(8, reg(RDX), x.RDX)
+	case opMov:
+		if in.form&(fDstMem|fSrcMem) != 0 {
+			if !g.movMem(i, in) {
+				return 0, false
+			}
+			break
+		}
+		if in.dst >= 16 || in.form&fSrcImm == 0 && in.src >= 16 {
+			return 0, false
+		}
+		size := int(in.size)
+		if in.form&fSrcImm != 0 {
+			a.MovImmKeepFlags(x.RCX, in.imm&sizeMask[size])
+		} else {
+			a.Load(8, x.RCX, reg(in.src))
+		}
+		switch size {
+		case 8:
+			a.Store(8, reg(in.dst), x.RCX)
+		case 4:
+			a.MovRR(4, x.RCX, x.RCX)
+			a.Store(8, reg(in.dst), x.RCX)
+		default:
+			a.Store(size, reg(in.dst), x.RCX) // the low bytes only, as setReg
+		}
+	case opTestRIn, opCmpRIn:
+		if !live {
+			break
+		}
+		size := int(in.size)
+		g.loadHost(x.RAX, in.dst, size)
+		if in.op == opTestRIn {
+			a.MovImmKeepFlags(x.RCX, in.imm)
+			a.AluRR(size, x.And, x.RAX, x.RCX)
+			g.maskTo(x.RAX, size)
+			g.lazy(lzLogic, uint8(size), x.RAX, x.RAX, 0, x.RAX)
+			g.setFlags(lzLogic, uint8(size), true)
+			break
+		}
+		a.MovImmKeepFlags(x.RCX, in.imm)
+		a.MovRR(8, x.RDX, x.RAX)
+		a.AluRR(8, x.Sub, x.RDX, x.RCX)
+		g.maskTo(x.RDX, size)
+		a.AluRR(size, x.Cmp, x.RAX, x.RCX)
+		g.lazy(lzSub, uint8(size), x.RAX, x.RCX, 0, x.RDX)
+		g.setFlags(lzSub, uint8(size), true)
+	case opShiftCL:
+		size := int(in.size)
+		if size != 4 && size != 8 {
+			return 0, false
+		}
+		kind, sh := uint8(lzShl), x.Shl
+		switch in.sub {
+		case shShr:
+			kind, sh = lzShr, x.Shr
+		case shSar:
+			kind, sh = lzSar, x.Sar
+		}
+		g.loadHost(x.RAX, in.dst, size)
+		a.Load(8, x.RCX, reg(RCX))
+		a.AluRI(4, x.And, x.RCX, int32(size*8-1))
+		a.MovRR(8, x.RDX, x.RAX)
+		a.ShiftRCL(size, sh, x.RDX)
+		a.Store(8, reg(in.dst&15), x.RDX)
+		if live {
+			skip := x.NewLabel()
+			a.TestRR(4, x.RCX, x.RCX)
+			a.Jcc(x.CondE, skip) // a count of 0 changes no flags
+			g.lazy(kind, uint8(size), x.RAX, x.RCX, 0, x.RDX)
+			a.Bind(skip)
+			g.setFlags(fsDynamic, uint8(size), false)
+		} else {
+			g.host = false
+		}
+	default:
+		return 0, false
+	}
+	return i + 1, true
+}
+
+// rotLive is ROL or ROR of a 32- or 64-bit register whose flags are read (as rotLive in
+// int_ops.go): CF and OF from the result, the other flags those before it, materialized in
+// RFLAGS (lz.kind becomes lzNone). It reports false when the flags before it cannot be
+// materialized here.
+func (g *jitGen) rotLive(in *inst) bool {
+	a := &g.a
+	size := int(in.size)
+	w := size * 8
+	if !g.materialize() {
+		return false
+	}
+	// The rotation.
+	g.loadHost(x.RAX, in.base, size)
+	if n := uint8(in.imm & uint64(w-1)); n != 0 {
+		a.ShiftRI(size, x.Rol, x.RAX, n)
+	}
+	a.Store(8, reg(in.dst&15), x.RAX)
+	// CF and OF (rotLive's formulas) into RCX.
+	a.MovRR(8, x.RCX, x.RAX)
+	a.MovRR(8, x.RDX, x.RAX)
+	if in.sub == shRol {
+		a.AluRI(4, x.And, x.RCX, 1)            // cf = res & 1
+		a.ShiftRI(8, x.Shr, x.RDX, uint8(w-1)) // msb
+		a.AluRR(4, x.Xor, x.RDX, x.RCX)        // of = msb ^ cf
+	} else {
+		a.ShiftRI(8, x.Shr, x.RCX, uint8(w-1)) // cf = msb
+		a.ShiftRI(8, x.Shr, x.RDX, uint8(w-2))
+		a.AluRI(4, x.And, x.RDX, 1)
+		a.AluRR(4, x.Xor, x.RDX, x.RCX) // of = cf ^ bit w-2
+	}
+	a.ShiftRI(4, x.Shl, x.RDX, 11)
+	a.AluRR(4, x.Or, x.RCX, x.RDX)
+	a.AluRI(8, x.And, x.R8, ^int32(FlagCF|FlagOF))
+	a.AluRR(8, x.Or, x.R8, x.RCX)
+	a.Store(8, x.M(x.RBX, offRflags), x.R8)
+	a.StoreImm(1, x.M(x.RBX, offLz), int32(lzNone))
+	g.setFlags(lzNone, 0, false)
+	return true
+}
+
+// narrowOp is a byte or word ALU operation (aluNarrow) of the destination register with
+// the source in host register src (zero-extended from size bytes).
+func (g *jitGen) narrowOp(in *inst, size, alu int, src x.Reg) bool {
+	a := &g.a
+	carry := alu == aluAdc || alu == aluSbb
+	if carry && !g.withCarry() { // (RSI; the host's CF)
+		return false
+	}
+	g.loadHost(x.RAX, in.dst, size)
+	a.MovRR(8, x.RDX, x.RAX)
+	kind := aluKind(uint8(alu))
+	if alu == aluCmp {
+		a.AluRR(8, x.Sub, x.RDX, src)
+		g.maskTo(x.RDX, size)
+		a.AluRR(size, x.Cmp, x.RAX, src)
+	} else {
+		a.AluRR(size, alu, x.RDX, src)
+		a.Store(size, reg(in.dst), x.RDX)
+		g.maskTo(x.RDX, size)
+	}
+	g.lazy(kind, uint8(size), x.RAX, src, 0, x.RDX)
+	if carry {
+		a.Store(1, x.M(x.RBX, offLzCin), x.RSI)
+	}
+	g.setFlags(kind, uint8(size), true)
+	return true
+}
+
+// movMem is MOV between a register (or an immediate) and memory, as decoded (any
+// addressing, any size; not AH..BH).
+func (g *jitGen) movMem(i int, in *inst) bool {
+	a := &g.a
+	size := int(in.size)
+	if size == 0 || in.dst >= 16 && in.form&fDstMem == 0 || in.form&fDstMem != 0 && in.form&fSrcImm == 0 && in.src >= 16 {
+		return false
+	}
+	if !g.eaRaw(in) {
+		return false
+	}
+	if in.form&fDstMem != 0 {
+		g.access(i, size, true, 1)
+		if in.form&fSrcImm != 0 {
+			a.MovImmKeepFlags(x.RCX, in.imm)
+		} else {
+			a.Load(8, x.RCX, reg(in.src))
+		}
+		a.Store(size, frameAt, x.RCX)
+		return true
+	}
+	g.access(i, size, false, 1)
+	switch size {
+	case 8:
+		a.Load(8, x.RCX, frameAt)
+		a.Store(8, reg(in.dst), x.RCX)
+	case 4:
+		a.Load(4, x.RCX, frameAt)
+		a.Store(8, reg(in.dst), x.RCX)
+	default:
+		a.Load(size, x.RCX, frameAt)
+		a.Store(size, reg(in.dst), x.RCX)
+	}
+	return true
+}
+
+// aluMem is an ALU operation or TEST with a memory operand, as decoded: reg op= [m] (one
+// TLB hit), or [m] op= reg/imm (the write check, the read and the write: three hits, as
+// loadRMW and store count them).
+func (g *jitGen) aluMem(i int, in *inst, test bool) bool {
+	a := &g.a
+	size := int(in.size)
+	if size == 0 || in.sub == aluAdc || in.sub == aluSbb && !test {
+		return false
+	}
+	rmw := in.form&fDstMem != 0 && !test && in.sub != aluCmp
+	if in.form&fDstMem != 0 && in.form&fSrcImm == 0 && in.src >= 16 || in.form&fDstMem == 0 && in.dst >= 16 {
+		return false
+	}
+	if !g.eaRaw(in) {
+		return false
+	}
+	if rmw {
+		g.access(i, size, true, 3)
+	} else {
+		g.access(i, size, false, 1)
+	}
+	m := sizeMask[size]
+	// a (the first operand) into RAX, b into RCX, both zero-extended.
+	if in.form&fDstMem != 0 {
+		a.MovRR(8, x.R9, x.RAX) // (kept: the write goes to the same place)
+		if size >= 4 {
+			a.Load(size, x.RAX, frameAt)
+		} else {
+			a.Movzx(size, x.RAX, frameAt)
+		}
+		if in.form&fSrcImm != 0 {
+			a.MovImmKeepFlags(x.RCX, in.imm&m)
+		} else {
+			g.loadHost(x.RCX, in.src, size)
+		}
+	} else {
+		if size >= 4 {
+			a.Load(size, x.RCX, frameAt)
+		} else {
+			a.Movzx(size, x.RCX, frameAt)
+		}
+		g.loadHost(x.RAX, in.dst, size)
+	}
+	a.MovRR(8, x.RDI, x.RAX)
+	kind := uint8(lzLogic)
+	switch {
+	case test:
+		a.AluRR(size, x.And, x.RDI, x.RCX)
+	case in.sub == aluCmp:
+		kind = lzSub
+		a.AluRR(8, x.Sub, x.RDI, x.RCX)
+	default:
+		a.AluRR(size, int(in.sub), x.RDI, x.RCX)
+		if in.sub == aluAdd {
+			kind = lzAdd
+		} else if in.sub == aluSub {
+			kind = lzSub
+		}
+	}
+	if !test && in.sub != aluCmp {
+		if rmw {
+			a.Store(size, frameAt, x.RDI)
+		} else if size >= 4 {
+			a.Store(8, reg(in.dst), x.RDI) // (a 32-bit result is zero-extended)
+		} else {
+			a.Load(8, x.RDX, reg(in.dst))
+			a.MovRR(8, x.R8, x.RDX)
+			a.Store(size, reg(in.dst), x.RDI) // the low bytes only
+		}
+	}
+	g.maskTo(x.RDI, size)
+	if in.sub == aluCmp && !test {
+		a.AluRR(size, x.Cmp, x.RAX, x.RCX)
+	}
+	g.lazy(kind, uint8(size), x.RAX, x.RCX, 0, x.RDI)
+	g.setFlags(kind, uint8(size), true)
+	return true
+}
+
+// materialize leaves in R8 the whole RFLAGS of the flags as they are now (what c.flags()
+// returns), and reports false when the generator cannot compute them.
+func (g *jitGen) materialize() bool {
+	a := &g.a
+	kind := g.kind
+	switch kind {
+	case fsUnknown, lzNone:
+		g.needFlags = true
+		g.kind = lzNone
+		a.Load(8, x.R8, x.M(x.RBX, offRflags))
+		return true
+	case lzSub, lzAdd, lzLogic, lzInc, lzDec, lzAdc, lzSbb:
+		if !g.host && (kind == lzAdc || kind == lzSbb) {
+			return false
+		}
+		if !g.condFlags(ccE) {
+			return false
+		}
+		a.B = append(a.B, 0x9c)       // pushfq
+		a.B = append(a.B, 0x41, 0x58) // pop r8
+		switch kind {
+		case lzLogic:
+			a.AluRI(8, x.And, x.R8, int32(ArithFlags&^FlagAF)) // AF: 0 after a logical operation
+		case lzInc, lzDec:
+			a.AluRI(8, x.And, x.R8, int32(ArithFlags&^FlagCF))
+			a.Movzx(1, x.RCX, x.M(x.RBX, offLzCin))
+			a.AluRR(8, x.Or, x.R8, x.RCX)
+		default:
+			a.AluRI(8, x.And, x.R8, int32(ArithFlags))
+		}
+		a.Load(8, x.RCX, x.M(x.RBX, offRflags))
+		a.AluRI(8, x.And, x.RCX, ^int32(ArithFlags))
+		a.AluRR(8, x.Or, x.R8, x.RCX)
+		g.host = false
+		return true
+	}
+	return false
+}
+
+// setRflags stores R8 as RFLAGS with nothing lazy (lz.kind lzNone).
+func (g *jitGen) setRflags() {
+	g.a.Store(8, x.M(x.RBX, offRflags), x.R8)
+	g.a.StoreImm(1, x.M(x.RBX, offLz), int32(lzNone))
+	g.setFlags(lzNone, 0, false)
+}
+
+// withCarry sets the host's CF to the guest's (for ADC and SBB), leaving RSI = CF; it
+// reports false when the generator cannot know the carry.
+func (g *jitGen) withCarry() bool {
+	if !g.carryInto(x.RSI) {
+		return false
+	}
+	g.a.B = append(g.a.B, 0x0f, 0xba, 0xe6, 0x00) // bt esi, 0: CF = the carry
+	g.host = false
+	return true
+}
+
+// maskTo zero-extends host register r from size bytes; the flags are kept.
+func (g *jitGen) maskTo(r x.Reg, size int) {
+	switch size {
+	case 1, 2:
+		g.a.MovzxR(size, r, r)
+	case 4:
+		g.a.MovRR(4, r, r)
+	}
+}
+
+// carryInto puts the carry flag of the flags before the current op into host register r
+// (as 0 or 1), and reports false when the generator cannot know it.
+func (g *jitGen) carryInto(r x.Reg) bool {
+	a := &g.a
+	switch g.kind {
+	case lzLogic:
+		a.MovImmKeepFlags(r, 0)
+		return true
+	case lzInc, lzDec:
+		a.Load(1, r, x.M(x.RBX, offLzCin))
+		a.MovzxR(1, r, r)
+		return true
+	case fsUnknown, lzNone:
+		g.needFlags = true
+		g.kind = lzNone
+		a.Load(8, r, x.M(x.RBX, offRflags))
+		a.AluRI(4, x.And, r, 1)
+		g.host = false
+		return true
+	case lzAdd, lzSub, lzShl, lzShr, lzSar, lzMul:
+		if !g.condFlags(ccB) {
+			return false
+		}
+		a.Setcc(x.CondB, r)
+		a.MovzxR(1, r, r)
+		return true
+	}
+	return false
+}
+
+// canonical leaves for slot i when the address in r is not canonical (the interpreter
+// raises the #GP). The flags are clobbered.
+func (g *jitGen) canonical(i int, r x.Reg) {
+	a := &g.a
+	a.MovRR(8, x.RDI, r)
+	a.ShiftRI(8, x.Shl, x.RDI, 16)
+	a.ShiftRI(8, x.Sar, x.RDI, 16)
+	a.AluRR(8, x.Cmp, x.RDI, r)
+	a.Jcc(x.CondNE, g.side(i))
+	g.host = false
+}
+
+// target computes the block address plus d into RAX, leaving for slot i if it is not
+// canonical.
+func (g *jitGen) target(i int, d int64) {
+	a := &g.a
+	a.Load(8, x.RAX, reg(regBlock))
+	a.Lea(8, x.RAX, x.M(x.RAX, int32(d)))
+	g.canonical(i, x.RAX)
+}
+
+// jumpTo leaves the block for the block address plus d after n instructions, through exit,
+// looping in place when d is 0 and jitRun allows it (loopsInPlace). Slot i is the branch.
+func (g *jitGen) jumpTo(i int, d int64, n, exit int) {
+	a := &g.a
+	g.target(i, d)
+	if d == 0 && !g.needFlags {
+		out := x.NewLabel()
+		a.Load(8, x.RDX, x.M(x.RBX, offEntry))
+		a.TestRR(8, x.RDX, x.RDX)
+		a.Jcc(x.CondE, out)
+		a.Load(8, x.RCX, x.M(x.RBX, offIcount))
+		a.AluRI(8, x.Add, x.RCX, int32(n))
+		a.Lea(8, x.RDI, x.M(x.RCX, int32(len(g.ins))))
+		a.AluRM(8, x.Cmp, x.RDI, x.M(x.RBX, offLimit))
+		a.Jcc(x.CondA, out)
+		a.Store(8, x.M(x.RBX, offIcount), x.RCX)
+		// The ITLB hit the fetch would have had (tlb.Hit on the ITLB).
+		a.Load(8, x.RSI, x.M(x.RBX, offIHits))
+		a.AluMI(8, x.Add, x.M(x.RSI, 0), 1)
+		a.Load(8, x.RSI, x.M(x.RBX, offIClock))
+		a.Load(8, x.RDI, x.M(x.RSI, 0))
+		a.AluRI(8, x.Add, x.RDI, 1)
+		a.Store(8, x.M(x.RSI, 0), x.RDI)
+		a.Store(8, x.M(x.RDX, int32(tlb.StampOffset)), x.RDI)
+		a.Jmp(g.start)
+		a.Bind(out)
+	}
+	a.Store(8, x.M(x.RBX, offRIP), x.RAX)
+	g.exitEnd(n, exit)
+}
+
+// branch emits a conditional branch whose condition cc the host's flags hold: the
+// instruction at slot j (jcc, which gives the target and the exit number), fused with
+// slot i (i == j when not fused). Taken, the block is left; not taken, code goes on.
+func (g *jitGen) branch(i, j int, cc uint8, jcc *inst) (int, bool) {
+	a := &g.a
+	d := int64(jcc.off) + int64(jcc.len) + int64(jcc.imm)
+	if !fits32(d) {
+		return 0, false
+	}
+	notTaken := x.NewLabel()
+	a.Jcc(x.Cond(cc^1), notTaken)
+	g.jumpTo(i, d, j+1, int(jcc.ssize))
+	a.Bind(notTaken)
+	return j + 1, true
+}

@@ -1,0 +1,366 @@
+package cpu
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vmemu/vmemu/cpu/internal/hostcpu"
+	"github.com/vmemu/vmemu/cpu/internal/x64"
+)
+
+// jitProgram makes a random loop for TestCodegenMatchesInterpreter: a body of integer,
+// memory, stack and branch instructions over RAX..RDI (R8 points at the data, EBP counts
+// the iterations, R9 is scratch for indexes), a call to a small function, DEC EBP; JNZ.
+func jitProgram(r *rand.Rand) []byte {
+	regs := []byte{0, 1, 2, 3, 6, 7}
+	reg := func() byte { return regs[r.IntN(len(regs))] }
+	modrm := func(reg, rm byte) byte { return 0xc0 | reg<<3 | rm }
+	disp := func(size int) []byte {
+		d := uint32(r.IntN(4096/size)) * uint32(size)
+		switch r.IntN(8) {
+		case 0:
+			d = uint32(4096 - size/2) // straddles the page end: the slow path
+		case 1:
+			d = uint32(r.IntN(4096-8)) + 4096 // the second page
+		}
+		return binary.LittleEndian.AppendUint32(nil, d)
+	}
+	memOp := func(op []byte, rg byte, size int) []byte {
+		// [r8 + disp32]: REX.B, mod 10, rm 000
+		b := append([]byte(nil), op...)
+		b = append(b, 0x80|rg<<3)
+		return append(b, disp(size)...)
+	}
+	var body [][]byte
+	callAt := -1
+	for k := 0; k < 4+r.IntN(16); k++ {
+		d, s := reg(), reg()
+		w := byte(0x48)
+		if r.IntN(3) == 0 {
+			w = 0x40
+		}
+		var in []byte
+		switch r.IntN(50) {
+		case 47:
+			in = []byte{0x31, 0xd2, w, 0xf7, modrm(6, []byte{1, 3, 6, 7}[r.IntN(4)])} // xor edx, edx; div r
+			if r.IntN(4) == 0 {
+				in = in[2:] // RDX as it is: may overflow (#DE)
+			}
+		case 48:
+			in = memOp([]byte{w | 1, 0x0f, 0xaf}, d, 8) // imul d, [m]
+		case 49:
+			in = []byte{0x40, []byte{0x10, 0x18}[r.IntN(2)], modrm(s, d)} // adc, sbb r8
+		case 42:
+			in = []byte{[]byte{0x98, 0x99}[r.IntN(2)]} // cwde, cdq; with REX.W cdqe, cqo; with 66 cbw, cwd
+			if p := r.IntN(3); p > 0 {
+				in = append([]byte{[]byte{0x48, 0x66}[p-1]}, in...)
+			}
+		case 43:
+			// byte and word ALU with memory, both ways
+			alu := []byte{0x00, 0x28, 0x20, 0x08, 0x30, 0x38, 0x84}[r.IntN(7)]
+			switch r.IntN(4) {
+			case 0:
+				in = memOp([]byte{0x41, alu}, s, 1)
+			case 1:
+				in = memOp([]byte{0x66, 0x41, alu | 1}, s, 2)
+			case 2:
+				if alu != 0x84 {
+					in = memOp([]byte{0x41, alu | 2}, d, 1)
+				}
+			default:
+				in = append(memOp([]byte{0x66, 0x41, 0x83}, []byte{7, 0, 5, 4, 1, 6}[r.IntN(6)], 2), byte(r.IntN(256)))
+			}
+		case 44:
+			// word moves with memory; an FS-relative load and subtract (FS base 0 here)
+			switch r.IntN(4) {
+			case 0:
+				in = memOp([]byte{0x66, 0x41, 0x89}, s, 2)
+			case 1:
+				in = memOp([]byte{0x66, 0x41, 0x8b}, d, 2)
+			case 2:
+				in = memOp([]byte{0x64, 0x49, 0x8b}, d, 8)
+			default:
+				in = memOp([]byte{0x64, 0x49, 0x2b}, d, 8)
+			}
+		case 45:
+			if callAt < 0 {
+				// mov qword [r8+0x800], f; call [r8+0x800]
+				callAt = len(body)
+				in = []byte{0x49, 0xc7, 0x80, 0, 8, 0, 0, 0, 0, 0, 0, 0x41, 0xff, 0x90, 0, 8, 0, 0}
+			}
+		case 46:
+			in = []byte{0x40, 0xc0, modrm([]byte{4, 5, 7}[r.IntN(3)], d), byte(r.IntN(40))} // byte shift
+			if r.IntN(2) == 0 {
+				in = []byte{0x66, 0xc1, modrm([]byte{4, 5, 7}[r.IntN(3)], d), byte(r.IntN(40))} // word shift
+			}
+		case 37:
+			in = []byte{0x40, []byte{0x84, 0x00, 0x28, 0x20, 0x08, 0x30, 0x38}[r.IntN(7)], modrm(s, d)} // 8-bit ALU
+		case 38:
+			in = []byte{0x40, 0x80, modrm([]byte{7, 0, 5, 4, 1, 6}[r.IntN(6)], d), byte(r.IntN(256))}
+		case 39:
+			in = []byte{0xa8, byte(1 << r.IntN(8)), 0x70 | byte(r.IntN(16)), 3, w, 0x01, modrm(s, d)} // test al, imm8; jcc
+		case 40:
+			in = []byte{0x66, 0x83, modrm([]byte{7, 0, 5, 4, 1, 6}[r.IntN(6)], d), byte(r.IntN(256))}
+		case 41:
+			if r.IntN(2) == 0 {
+				in = []byte{0xb0 + []byte{0, 1, 2, 3}[r.IntN(4)], byte(r.IntN(256))} // mov r8, imm8
+			} else {
+				in = []byte{0x66, 0x89, modrm(s, d)} // mov r16, r16
+			}
+		case 36:
+			if r.IntN(4) == 0 {
+				in = bytes.Repeat([]byte{0x90}, 70) // NOPs: past the longest block
+			}
+		case 30:
+			// a compare or test and a branch over the next instruction (fused)
+			switch r.IntN(3) {
+			case 0:
+				in = []byte{w, 0x39, modrm(s, d)}
+			case 1:
+				in = []byte{w, 0x83, modrm(7, d), byte(r.IntN(256))}
+			default:
+				in = []byte{w, 0x85, modrm(s, d)}
+			}
+			in = append(in, 0x70|byte(r.IntN(16)), 3, w, 0x29, modrm(s, d))
+		case 31:
+			in = []byte{0xeb, 3, w, 0x31, modrm(s, d)} // jmp over the next instruction
+		case 32:
+			in = memOp([]byte{0x41, 0x0f, 0xbe}, d, 1) // movsx r32, byte [m]
+		case 33:
+			in = []byte{0x66, 0x01, modrm(s, d)} // 16-bit: left to the interpreter
+		case 34:
+			if callAt < 0 {
+				callAt = len(body)
+				in = []byte{0x49, 0xb9, 0, 0, 0, 0, 0, 0, 0, 0, 0x41, 0xff, 0xd1} // mov r9, f; call r9
+			}
+		case 35:
+			in = []byte{w, 0xc1, modrm([]byte{0, 1}[r.IntN(2)], d), byte(1 + r.IntN(31)), w, 0x01, modrm(d, s)} // rotate; add
+		case 0, 1:
+			in = []byte{w, []byte{0x01, 0x29, 0x21, 0x09, 0x31, 0x39, 0x85, 0x11, 0x19}[r.IntN(9)], modrm(s, d)}
+		case 2:
+			in = []byte{w, 0x83, modrm([]byte{0, 5, 4, 1, 6, 7, 2}[r.IntN(7)], d), byte(r.IntN(256))}
+		case 3:
+			in = []byte{w, 0x81, modrm([]byte{0, 5, 4, 1, 6, 7}[r.IntN(6)], d)}
+			in = binary.LittleEndian.AppendUint32(in, r.Uint32())
+		case 4:
+			in = []byte{w, 0x89, modrm(s, d)}
+		case 5:
+			in = []byte{0xb8 + d}
+			in = binary.LittleEndian.AppendUint32(in, r.Uint32())
+		case 6:
+			in = []byte{0x48, 0xb8 + d}
+			in = binary.LittleEndian.AppendUint64(in, r.Uint64()>>r.IntN(64))
+		case 7:
+			in = []byte{w, 0x8d, 0x44 | d<<3, s<<3 | reg(), byte(r.IntN(256))}
+		case 8:
+			in = []byte{w, 0xc1, modrm([]byte{4, 5, 7, 0, 1}[r.IntN(5)], d), byte(r.IntN(70))}
+		case 9:
+			in = []byte{w, 0xd3, modrm([]byte{4, 5, 7}[r.IntN(3)], d)}
+		case 10:
+			in = []byte{w, 0x0f, 0xaf, modrm(d, s)}
+		case 11:
+			in = []byte{w, 0x69, modrm(d, s)}
+			in = binary.LittleEndian.AppendUint32(in, r.Uint32())
+		case 12:
+			g := byte(r.IntN(4))
+			in = []byte{w, []byte{0xff, 0xff, 0xf7, 0xf7}[g], modrm(g, d)}
+		case 13:
+			in = []byte{w, 0x0f, 0x40 | byte(r.IntN(16)), modrm(d, s)}
+		case 14:
+			in = []byte{0x0f, 0x90 | byte(r.IntN(16)), modrm(0, []byte{0, 1, 2, 3}[r.IntN(4)])}
+		case 15:
+			in = []byte{w, 0x0f, []byte{0xb6, 0xb7, 0xbe, 0xbf}[r.IntN(4)], modrm(d, s)}
+		case 16:
+			in = []byte{0x48, 0x63, modrm(d, s)}
+		case 17:
+			in = []byte{w, 0x0f, 0xc8 + d}
+		case 18, 19:
+			// loads: mov r64/r32, movzx, movsx, movsxd
+			switch r.IntN(5) {
+			case 0:
+				in = memOp([]byte{0x49, 0x8b}, d, 8)
+			case 1:
+				in = memOp([]byte{0x41, 0x8b}, d, 4)
+			case 2:
+				in = memOp([]byte{0x41, 0x0f, 0xb6}, d, 1)
+			case 3:
+				in = memOp([]byte{0x49, 0x0f, 0xbf}, d, 2)
+			default:
+				in = memOp([]byte{0x49, 0x63}, d, 4)
+			}
+		case 20, 21:
+			switch r.IntN(5) {
+			case 0:
+				in = memOp([]byte{0x49, 0x89}, s, 8)
+			case 1:
+				in = memOp([]byte{0x41, 0x89}, s, 4)
+			case 2:
+				in = memOp([]byte{0x41, 0x88}, s, 1)
+			case 3:
+				in = append(memOp([]byte{0x49, 0xc7}, 0, 8), byte(r.IntN(256)), 0, 0, 0x80)
+			default:
+				in = append(memOp([]byte{0x41, 0xc6}, 0, 1), byte(r.IntN(256)))
+			}
+		case 22:
+			// ALU with memory: add/sub/and/or/xor/cmp r, [m]; op [m], r; op [m], imm8
+			alu := []byte{0x03, 0x2b, 0x23, 0x0b, 0x33, 0x3b}[r.IntN(6)]
+			switch r.IntN(4) {
+			case 0:
+				in = memOp([]byte{0x49, alu}, d, 8)
+			case 1:
+				in = memOp([]byte{0x41, alu}, d, 4)
+			case 2:
+				in = memOp([]byte{0x49, alu - 2}, s, 8)
+			default:
+				in = append(memOp([]byte{0x41, 0x83}, []byte{0, 5, 4, 1, 6, 7}[r.IntN(6)], 4), byte(r.IntN(256)))
+			}
+		case 23:
+			switch r.IntN(3) {
+			case 0:
+				in = append(memOp([]byte{0x41, 0x80}, 7, 1), byte(r.IntN(256))) // cmp byte [m], imm8
+			case 1:
+				in = memOp([]byte{0x49, 0x39}, s, 8) // cmp [m], r
+			default:
+				in = append(memOp([]byte{0x41, 0xf7}, 0, 4), 0xff, 0, 0, 0) // test dword [m], imm32
+			}
+		case 24:
+			// an indexed load: mov r9d, esi; and r9d, 0xff8; mov d, [r8 + r9]
+			in = []byte{0x41, 0x89, 0xf1, 0x41, 0x81, 0xe1, 0xf8, 0x0f, 0, 0, 0x4b, 0x8b, 0x04 | d<<3, 0x08}
+		case 25:
+			in = []byte{0x50 + s, 0x58 + d} // push s; pop d
+		case 26:
+			// a forward branch over the next instruction
+			in = []byte{0x70 | byte(r.IntN(16)), 3, w, 0x01, modrm(s, d)}
+		case 27:
+			if callAt < 0 {
+				callAt = len(body)
+				in = []byte{0xe8, 0, 0, 0, 0}
+			}
+		case 28:
+			in = []byte{w, 0xf7, modrm(0, d)} // test d, imm32
+			in = binary.LittleEndian.AppendUint32(in, r.Uint32()>>r.IntN(32))
+		default:
+			in = []byte{w, 0xc1, modrm([]byte{0, 1}[r.IntN(2)], d), byte(1 + r.IntN(31))} // rol/ror
+		}
+		body = append(body, in)
+	}
+	var code []byte
+	callEnd := 0
+	for k, in := range body {
+		code = append(code, in...)
+		if k == callAt {
+			callEnd = len(code)
+		}
+	}
+	code = append(code, 0xff, 0xcd) // dec ebp
+	code = append(code, 0x0f, 0x85) // jnz loop
+	code = binary.LittleEndian.AppendUint32(code, uint32(-(len(code) + 4)))
+	code = append(code, 0xc3) // ret
+	f := len(code)            // f: add rax, rcx; xor rdx, rax; ret
+	code = append(code, 0x48, 0x01, 0xc8, 0x48, 0x31, 0xc2, 0xc3)
+	if callAt >= 0 {
+		if code[callEnd-1] == 0xd1 { // mov r9, f; call r9
+			binary.LittleEndian.PutUint64(code[callEnd-11:], hostcpu.CodeAddr+uint64(f))
+		} else if code[callEnd-5] == 0x90 { // mov qword [r8+0x800], f; call [r8+0x800]
+			binary.LittleEndian.PutUint32(code[callEnd-11:], uint32(hostcpu.CodeAddr+f))
+		} else {
+			binary.LittleEndian.PutUint32(code[callEnd-4:], uint32(f-callEnd))
+		}
+	}
+	return code
+}
+
+// Generated code does what the interpreter does: random loops of the instructions the
+// generator translates (and some it leaves to the interpreter, and accesses that miss or
+// straddle a page) run on two machines, one with code generation and one without, in
+// slices of random budgets; after every slice the registers, flags, instruction counts,
+// TLB statistics and data are the same.
+func TestCodegenMatchesInterpreter(t *testing.T) {
+	if !x64.Supported {
+		t.Skip("this host runs no generated code")
+	}
+	n, seed := searchSize("CODEGEN", 300, 60, 77)
+	r := rand.New(rand.NewPCG(seed, 3))
+	jit, interp := newTestMachine(t), newTestMachine(t)
+	interp.cpu.SetCodegen(false)
+	compiled := uint64(0)
+	for k := 0; k < n; k++ {
+		code := jitProgram(r)
+		data := make([]byte, 8192)
+		for i := range data {
+			data[i] = byte(r.Uint32())
+		}
+		regs := regsWith(map[int]uint64{RAX: r.Uint64(), RCX: r.Uint64() >> r.IntN(64), RDX: r.Uint64(),
+			RBX: uint64(r.IntN(5)), RSI: r.Uint64(), RDI: r.Uint64() >> 60, RBP: uint64(20 + r.IntN(40)),
+			R8: hostcpu.DataAddr})
+		regs.RFLAGS = InitialRFLAGS | uint64(r.IntN(0x900))&ArithFlags
+		tms := []*testMachine{jit, interp}
+		for _, tm := range tms {
+			tm.writeVirt(hostcpu.CodeAddr, code)
+			tm.writeVirt(hostcpu.DataAddr, data)
+			var ret [8]byte
+			binary.LittleEndian.PutUint64(ret[:], sentinel)
+			tm.writeVirt(hostcpu.EntryRSP, ret[:])
+			var s State
+			s.GPR = regs.GPR
+			s.GPR[RSP] = hostcpu.EntryRSP
+			s.RIP, s.RFLAGS = hostcpu.CodeAddr, regs.RFLAGS
+			tm.cpu.Load(&s)
+		}
+		for slice := 0; ; slice++ {
+			budget := uint64(1 + r.IntN(400))
+			if r.IntN(4) == 0 {
+				budget = 1 << 20
+			}
+			var traps [2]Trap
+			var st [2]State
+			for m, tm := range tms {
+				traps[m] = tm.cpu.Run(budget)
+				tm.cpu.Save(&st[m])
+			}
+			where := func() string { return "program " + itoa(k) + " slice " + itoa(slice) + ": " + hexBytes(code) }
+			require.Equal(t, traps[1], traps[0], where())
+			require.Equal(t, st[1].GPR, st[0].GPR, where())
+			require.Equal(t, st[1].RIP, st[0].RIP, where())
+			require.Equal(t, st[1].RFLAGS, st[0].RFLAGS, where())
+			require.Equal(t, interp.cpu.Instructions(), jit.cpu.Instructions(), where())
+			require.Equal(t, interp.mmu.DTLB.Stats, jit.mmu.DTLB.Stats, where())
+			require.Equal(t, interp.mmu.ITLB.Stats, jit.mmu.ITLB.Stats, where())
+			if traps[0].Kind != TrapBudget {
+				break
+			}
+		}
+		var got, want [8192]byte
+		jit.readVirt(hostcpu.DataAddr, got[:])
+		interp.readVirt(hostcpu.DataAddr, want[:])
+		require.True(t, bytes.Equal(got[:], want[:]), "program %d: data", k)
+	}
+	compiled, _ = jit.cpu.CodegenStats()
+	require.Greater(t, compiled, uint64(n/2), "blocks translated")
+}
+
+func itoa(v int) string { return fmtInt(v) }
+
+func fmtInt(v int) string {
+	if v == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; v > 0; v /= 10 {
+		b = append([]byte{byte('0' + v%10)}, b...)
+	}
+	return string(b)
+}
+
+func hexBytes(b []byte) string {
+	const hx = "0123456789abcdef"
+	out := make([]byte, 0, 3*len(b))
+	for _, c := range b {
+		out = append(out, hx[c>>4], hx[c&15], ' ')
+	}
+	return string(out)
+}
