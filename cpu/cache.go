@@ -75,6 +75,8 @@ type codeCache struct {
 	insts   int                 // decoded instructions in the cached blocks
 	dec     decoder             // decodeBlock's workspace
 	buf     [maxBlock]inst      // decodeBlock's workspace
+	chunk   []inst              // the rest of the chunk blocks' instructions come from (codemem.go)
+	carved  int                 // instructions taken from chunks since the last flush
 }
 
 func (cc *codeCache) init() {
@@ -128,7 +130,7 @@ func (c *CPU) fetchBlock() (*block, *tlb.Entry) {
 	if !b.valid {
 		return b, nil // used once: never chained to
 	}
-	if c.code.insts+len(b.raw) > maxCachedInsts {
+	if c.code.insts+len(b.raw) > maxCachedInsts || c.code.carved > maxChunkInsts {
 		c.flushCode()
 	}
 	c.code.insts += len(b.raw)
@@ -179,6 +181,7 @@ func (c *CPU) flushCode() {
 	c.code.table = [tableSize]*block{}
 	c.code.init()
 	c.code.insts = 0
+	c.code.carved = 0
 	c.codeGen++ // chains lead to the dropped blocks
 	c.stats.CodeFlushes++
 }
@@ -253,7 +256,7 @@ func (c *CPU) decodeBlock(va, pa uint64) *block {
 	}
 	b.links = make([]link, exits)
 	n := len(raw)
-	both := make([]inst, 2*n) // raw and optimized: one allocation, free of pointers
+	both := c.code.allocInsts(2 * n) // raw and optimized, free of pointers
 	b.raw, b.insts = both[:n:n], both[n:]
 	copy(b.raw, raw)
 	optimizeInto(b.insts, b.raw)

@@ -99,3 +99,25 @@ func TestFastDecodeIsAsDecoded(t *testing.T) {
 }
 
 var fastDecodeCorpus = "../testprogs/bin/glibc_rp_uffd"
+
+// Blocks' instructions come from chunks once a program has decoded smallCode of them: each
+// block gets its own zeroed memory, never shared with another block.
+func TestInstructionMemoryIsNotShared(t *testing.T) {
+	var cc codeCache
+	var all [][]inst
+	for n := 1; cc.carved < smallCode+3*chunkBytes/40; n = n%128 + 1 {
+		s := cc.allocInsts(n)
+		require.Len(t, s, n)
+		require.Equal(t, n, cap(s))
+		for i := range s {
+			require.Zero(t, s[i])
+			s[i].imm = uint64(len(all))
+		}
+		all = append(all, s)
+	}
+	for k, s := range all {
+		for i := range s {
+			require.Equal(t, uint64(k), s[i].imm, "block %d's instructions were overwritten", k)
+		}
+	}
+}

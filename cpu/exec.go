@@ -2,7 +2,9 @@ package cpu
 
 import (
 	"encoding/binary"
+	"math"
 	"math/bits"
+	"unsafe"
 
 	"github.com/vmemu/vmemu/tlb"
 )
@@ -1008,8 +1010,78 @@ func (c *CPU) execFast2(b *block, i int, in *inst) {
 		c.pos = i
 		switch in.sub &^ 15 {
 		case xfPS:
+			// The register form under fastMXCSR written out (xmmPS's first part): one
+			// call fewer for the commonest packed-single arithmetic.
+			if m := c.ext.MXCSR; in.form&fSrcMem == 0 && fastMXCSR(m) && fpOp(in.sub&15) <= fpSqrt {
+				sp, d := &c.ext.XMM[in.src&15], &c.ext.XMM[in.dst&15]
+				x := (*[4]float32)(unsafe.Pointer(d))
+				y := (*[4]float32)(unsafe.Pointer(sp))
+				var r0, r1, r2, r3 float32
+				switch op := fpOp(in.sub & 15); op {
+				case fpAdd:
+					r0, r1, r2, r3 = x[0]+y[0], x[1]+y[1], x[2]+y[2], x[3]+y[3]
+				case fpSub:
+					r0, r1, r2, r3 = x[0]-y[0], x[1]-y[1], x[2]-y[2], x[3]-y[3]
+				case fpMul:
+					r0, r1, r2, r3 = x[0]*y[0], x[1]*y[1], x[2]*y[2], x[3]*y[3]
+				case fpDiv:
+					r0, r1, r2, r3 = x[0]/y[0], x[1]/y[1], x[2]/y[2], x[3]/y[3]
+				default: // fpSqrt (see fast32)
+					r0, r1 = float32(math.Sqrt(float64(y[0]))), float32(math.Sqrt(float64(y[1])))
+					r2, r3 = float32(math.Sqrt(float64(y[2]))), float32(math.Sqrt(float64(y[3])))
+				}
+				o0 := uint64(math.Float32bits(r0)) | uint64(math.Float32bits(r1))<<32
+				o1 := uint64(math.Float32bits(r2)) | uint64(math.Float32bits(r3))<<32
+				const e, top, one = 0x7f800000_7f800000, 0x80000000_80000000, 0x00800000_00800000
+				if ((o0&e+one)|(o1&e+one))&top == 0 {
+					if looseMXCSR(m) {
+						d[0], d[1] = o0, o1
+						return
+					}
+					if a0, a1, s0, s1 := d[0], d[1], sp[0], sp[1]; (a0&e+e)&(a1&e+e)&(s0&e+e)&(s1&e+e)&top == top && (o0&e+0xfe*one)&(o1&e+0xfe*one)&top == top {
+						d[0], d[1] = o0, o1
+						return
+					}
+				}
+			}
 			c.xmmPS(in, &b.raw[i])
 		case xfPD:
+			// xmmPD's register form under fastMXCSR written out likewise.
+			if m := c.ext.MXCSR; in.form&fSrcMem == 0 && fastMXCSR(m) && fpOp(in.sub&15) <= fpSqrt {
+				sp, d := &c.ext.XMM[in.src&15], &c.ext.XMM[in.dst&15]
+				a0, a1, s0, s1 := d[0], d[1], sp[0], sp[1]
+				x0, x1 := math.Float64frombits(a0), math.Float64frombits(a1)
+				y0, y1 := math.Float64frombits(s0), math.Float64frombits(s1)
+				var r0, r1 float64
+				switch op := fpOp(in.sub & 15); op {
+				case fpAdd:
+					r0, r1 = x0+y0, x1+y1
+				case fpSub:
+					r0, r1 = x0-y0, x1-y1
+				case fpMul:
+					r0, r1 = x0*y0, x1*y1
+				case fpDiv:
+					if denormal64(a0) || denormal64(a1) || denormal64(s0) || denormal64(s1) {
+						// Not on the host's divider (see divSoft64).
+						if looseMXCSR(m) {
+							if o0, o1, ok := divPDLoose(a0, a1, s0, s1); ok {
+								d[0], d[1] = o0, o1
+								return
+							}
+						}
+						c.xmmPD(in, &b.raw[i])
+						return
+					}
+					r0, r1 = x0/y0, x1/y1
+				default:
+					r0, r1 = math.Sqrt(y0), math.Sqrt(y1)
+				}
+				o0, o1 := math.Float64bits(r0), math.Float64bits(r1)
+				if loose := looseMXCSR(m); quick64(loose, a0, s0, o0) && quick64(loose, a1, s1, o1) {
+					d[0], d[1] = o0, o1
+					return
+				}
+			}
 			c.xmmPD(in, &b.raw[i])
 		case xfSD:
 			c.xmmSD(in, &b.raw[i])
@@ -1027,6 +1099,22 @@ func (c *CPU) execFast2(b *block, i int, in *inst) {
 		c.xmmComi(in)
 	case opXmmCvtPS2DQ:
 		c.pos = i
+		// xmmCvtPS2DQ's register form with every lane converted on the host, written out.
+		const pm, im = mxPE << mxMaskShift, mxIE << mxMaskShift
+		if m := c.ext.MXCSR; in.form&fSrcMem == 0 && m&(pm|mxPE) == pm|mxPE && (in.sub == 1 || m&(3<<mxRCShift) == 0) {
+			sp := &c.ext.XMM[in.src&15]
+			s0, s1 := sp[0], sp[1]
+			trunc, indef := in.sub == 1, m&(im|mxIE) == im|mxIE
+			r0, ok0 := cvtLane(uint32(s0), trunc, indef)
+			r1, ok1 := cvtLane(uint32(s0>>32), trunc, indef)
+			r2, ok2 := cvtLane(uint32(s1), trunc, indef)
+			r3, ok3 := cvtLane(uint32(s1>>32), trunc, indef)
+			if ok0 && ok1 && ok2 && ok3 {
+				d := &c.ext.XMM[in.dst&15]
+				d[0], d[1] = uint64(r0)|uint64(r1)<<32, uint64(r2)|uint64(r3)<<32
+				return
+			}
+		}
 		c.xmmCvtPS2DQ(in, &b.raw[i])
 
 	// Integer fast ops of int_ops.go.

@@ -1,6 +1,9 @@
 package cpu
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+)
 
 // Binary64 division with a denormal operand, in integer arithmetic. The host's divider
 // handles a denormal operand or result with a microcode assist that drains the pipeline:
@@ -57,4 +60,25 @@ func divSoft64(a, b uint64) (uint64, bool) {
 		}
 	}
 	return (a^b)&sign | (base + r), true
+}
+
+// divPDLoose is DIVPD's two lanes under looseMXCSR when an operand may be denormal: such
+// a lane is divided in integers, any other on the host, as loose64 would. It reports false
+// for what the exact unit must do.
+func divPDLoose(a0, a1, b0, b1 uint64) (uint64, uint64, bool) {
+	var r0, r1 uint64
+	var ok0, ok1 bool
+	if denormal64(a0) || denormal64(b0) {
+		r0, ok0 = divSoft64(a0, b0)
+	} else {
+		r0 = math.Float64bits(math.Float64frombits(a0) / math.Float64frombits(b0))
+		ok0 = quick64(true, a0, b0, r0) || laneOK64(fpDiv, a0, b0, r0, true)
+	}
+	if denormal64(a1) || denormal64(b1) {
+		r1, ok1 = divSoft64(a1, b1)
+	} else {
+		r1 = math.Float64bits(math.Float64frombits(a1) / math.Float64frombits(b1))
+		ok1 = quick64(true, a1, b1, r1) || laneOK64(fpDiv, a1, b1, r1, true)
+	}
+	return r0, r1, ok0 && ok1
 }

@@ -89,23 +89,8 @@ func (c *CPU) xmmPD(in, raw *inst) {
 			r0, r1 = x0*y0, x1*y1
 		case fpDiv:
 			if (denormal64(a0) || denormal64(a1) || denormal64(s0) || denormal64(s1)) && looseMXCSR(m) {
-				// A lane with a denormal operand is divided in integers, not on the host's
-				// divider (see divSoft64); the other one on the host, as loose64 would.
-				var o0, o1 uint64
-				var ok0, ok1 bool
-				if denormal64(a0) || denormal64(s0) {
-					o0, ok0 = divSoft64(a0, s0)
-				} else {
-					o0 = math.Float64bits(x0 / y0)
-					ok0 = quick64(true, a0, s0, o0) || laneOK64(fpDiv, a0, s0, o0, true)
-				}
-				if denormal64(a1) || denormal64(s1) {
-					o1, ok1 = divSoft64(a1, s1)
-				} else {
-					o1 = math.Float64bits(x1 / y1)
-					ok1 = quick64(true, a1, s1, o1) || laneOK64(fpDiv, a1, s1, o1, true)
-				}
-				if ok0 && ok1 {
+				// Not on the host's divider (see divSoft64).
+				if o0, o1, ok := divPDLoose(a0, a1, s0, s1); ok {
 					d[0], d[1] = o0, o1
 					return
 				}

@@ -11,6 +11,7 @@ package describe
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/minikernel"
@@ -124,7 +125,9 @@ func ErrorCodeBits(code uint32) string {
 }
 
 // errnoNames are Linux's errno names (include/uapi/asm-generic/errno-base.h, errno.h).
-var errnoNames = map[int64]string{1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO",
+//
+// An array the linker lays out (as the other tables here, nothing is built when emu starts).
+var errnoNames = [...]string{1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO",
 	6: "ENXIO", 7: "E2BIG", 8: "ENOEXEC", 9: "EBADF", 10: "ECHILD", 11: "EAGAIN", 12: "ENOMEM",
 	13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST", 18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR",
 	21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 25: "ENOTTY", 26: "ETXTBSY", 27: "EFBIG",
@@ -140,29 +143,32 @@ func ErrnoName(ret int64) string {
 	if ret >= 0 || ret < -4095 {
 		return ""
 	}
-	if n, ok := errnoNames[-ret]; ok {
-		return n
+	if -ret < int64(len(errnoNames)) && errnoNames[-ret] != "" {
+		return errnoNames[-ret]
 	}
 	return fmt.Sprintf("errno%d", -ret)
 }
 
-// syscallArgc is how many arguments each system call takes, so a trace shows only those.
-var syscallArgc = map[string]int{"read": 3, "write": 3, "open": 3, "close": 1, "stat": 2,
-	"fstat": 2, "lstat": 2, "poll": 3, "lseek": 3, "mmap": 6, "mprotect": 3, "munmap": 2, "brk": 1,
-	"rt_sigaction": 4, "rt_sigprocmask": 4, "rt_sigreturn": 0, "ioctl": 3, "pread64": 4,
-	"pwrite64": 4, "readv": 3, "writev": 3, "access": 2, "pipe": 1, "sched_yield": 0, "mremap": 5,
-	"madvise": 3, "dup": 1, "dup2": 2, "nanosleep": 2, "getpid": 0, "clone": 5, "fork": 0,
-	"vfork": 0, "execve": 3, "exit": 1, "wait4": 4, "kill": 2, "uname": 1, "fcntl": 3, "getcwd": 2,
-	"chdir": 1, "unlink": 1, "getuid": 0, "getgid": 0, "geteuid": 0, "getegid": 0, "getppid": 0,
-	"arch_prctl": 2, "gettid": 0, "futex": 6, "set_tid_address": 1, "clock_gettime": 2,
-	"exit_group": 1, "tgkill": 3, "openat": 4, "newfstatat": 4, "set_robust_list": 2, "pipe2": 2,
-	"dup3": 3, "prlimit64": 4, "getrandom": 3, "rseq": 4, "statx": 5, "clock_nanosleep": 4,
-	"pause": 0, "getitimer": 2, "alarm": 1, "setitimer": 3, "rt_sigpending": 2, "rt_sigtimedwait": 4,
-	"rt_sigqueueinfo": 3, "rt_sigsuspend": 2, "sigaltstack": 2, "restart_syscall": 0, "tkill": 2}
+// syscallArgc is how many arguments each system call takes, so a trace shows only those. It
+// is built at first use: a run without a trace never needs it.
+var syscallArgc = sync.OnceValue(func() map[string]int {
+	return map[string]int{"read": 3, "write": 3, "open": 3, "close": 1, "stat": 2,
+		"fstat": 2, "lstat": 2, "poll": 3, "lseek": 3, "mmap": 6, "mprotect": 3, "munmap": 2, "brk": 1,
+		"rt_sigaction": 4, "rt_sigprocmask": 4, "rt_sigreturn": 0, "ioctl": 3, "pread64": 4,
+		"pwrite64": 4, "readv": 3, "writev": 3, "access": 2, "pipe": 1, "sched_yield": 0, "mremap": 5,
+		"madvise": 3, "dup": 1, "dup2": 2, "nanosleep": 2, "getpid": 0, "clone": 5, "fork": 0,
+		"vfork": 0, "execve": 3, "exit": 1, "wait4": 4, "kill": 2, "uname": 1, "fcntl": 3, "getcwd": 2,
+		"chdir": 1, "unlink": 1, "getuid": 0, "getgid": 0, "geteuid": 0, "getegid": 0, "getppid": 0,
+		"arch_prctl": 2, "gettid": 0, "futex": 6, "set_tid_address": 1, "clock_gettime": 2,
+		"exit_group": 1, "tgkill": 3, "openat": 4, "newfstatat": 4, "set_robust_list": 2, "pipe2": 2,
+		"dup3": 3, "prlimit64": 4, "getrandom": 3, "rseq": 4, "statx": 5, "clock_nanosleep": 4,
+		"pause": 0, "getitimer": 2, "alarm": 1, "setitimer": 3, "rt_sigpending": 2, "rt_sigtimedwait": 4,
+		"rt_sigqueueinfo": 3, "rt_sigsuspend": 2, "sigaltstack": 2, "restart_syscall": 0, "tkill": 2}
+})
 
 // SyscallText is "write(0x1, 0x402000, 0xd) = 13" or "... = -14 EFAULT".
 func SyscallText(e *minikernel.Event) string {
-	n, ok := syscallArgc[e.Name]
+	n, ok := syscallArgc()[e.Name]
 	if !ok {
 		n = 6
 	}

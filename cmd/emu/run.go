@@ -122,7 +122,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if out.name == "" {
 			continue
 		}
-		f, err := os.Create(out.name)
+		f, err := createOutput(out.name)
 		if err != nil {
 			fmt.Fprintf(stderr, "emu run: %s: %v\n", out.flag, err)
 			return 2

@@ -114,7 +114,7 @@ type reportFile struct {
 }
 
 func newReport(k *minikernel.Kernel, path string) (*reportFile, error) {
-	f, err := os.Create(path)
+	f, err := createOutput(path)
 	if err != nil {
 		return nil, err
 	}
