@@ -72,7 +72,7 @@ var jitSideHook func(c *CPU, b *block, slot int)
 var jitCodeHook func(c *CPU, b *block, code []byte)
 
 const (
-	jitHelpers = 12 // remembered-page lookups: reads, writes and read-modify-writes of 1, 2, 4, 8 bytes
+	jitHelpers = 20 // remembered-page lookups of 1, 2, 4, 8 bytes: reads, writes, read-modify-writes, and peeks
 	jitHeat    = 16 // entries of a block through its optimized instructions before it is translated
 	jitNo      = 1  // block.jit: translation failed or is off; do not try again
 )

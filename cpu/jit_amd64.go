@@ -477,14 +477,29 @@ func (g *jitGen) access(i int, size int, write bool, hits int32) {
 	g.host = false
 }
 
-// helperIndex numbers the lookup helpers: size 1, 2, 4, 8 by read, write, read-modify-write.
+// countHits does tlb.Hit's work n times for the entry in register e: the counter, the
+// clock, the entry's stamp (R12 and R13 hold the DTLB's counter and clock). Changes RDI.
+func countHits(a *x.Asm, e x.Reg, n int32) {
+	a.AluMI(8, x.Add, x.M(x.R12, 0), n)
+	a.Load(8, x.RDI, x.M(x.R13, 0))
+	a.AluRI(8, x.Add, x.RDI, n)
+	a.Store(8, x.M(x.R13, 0), x.RDI)
+	a.Store(8, x.M(e, int32(tlb.StampOffset)), x.RDI)
+}
+
+// helperIndex numbers the lookup helpers: size 1, 2, 4, 8 by read, write,
+// read-modify-write (3 hits), and the peeks (0 hits) for reading and writing.
 func helperIndex(size int, write bool, hits int32) int {
 	k := 0
-	if write {
+	switch {
+	case hits == 0 && write:
+		k = 4
+	case hits == 0:
+		k = 3
+	case write && hits == 3:
+		k = 2
+	case write:
 		k = 1
-		if hits == 3 {
-			k = 2
-		}
 	}
 	j := 3
 	switch size {
@@ -500,19 +515,17 @@ func helperIndex(size int, write bool, hits int32) int {
 
 // emitHelpers puts the shared code into the arena (after it is made or started again).
 func (c *CPU) emitHelpers() bool {
-	for k := 0; k < 3; k++ {
+	for k := 0; k < 5; k++ {
 		for j, size := range []int{1, 2, 4, 8} {
 			var a x.Asm
 			tag := offURtag
-			hits := int32(1)
-			if k > 0 {
+			hits := [...]int32{1, 1, 3, 0, 0}[k]
+			if k == 1 || k == 2 || k == 4 {
 				tag = offUWtag
 			}
-			if k == 2 {
-				hits = 3
-			}
-			// In: RAX, the address. Out: ZF set on a hit, RSI the frame, RDX the offset.
-			// Changes RCX, RDI and the flags.
+			// In: RAX, the address. Out: ZF set on a hit, RSI the frame, RDX the offset,
+			// RCX the TLB entry (a peek, hits 0, counts nothing: countHit does it later).
+			// Changes RDI and the flags.
 			a.MovRR(8, x.RDX, x.RAX)
 			a.ShiftRI(8, x.Shr, x.RDX, 12)
 			a.MovRR(4, x.RCX, x.RDX)
@@ -529,13 +542,10 @@ func (c *CPU) emitHelpers() bool {
 			}
 			a.Load(8, x.RSI, x.MI(x.RBX, x.RCX, 3, offUFrame))
 			a.Load(8, x.RCX, x.MI(x.RBX, x.RCX, 3, offUE))
-			// tlb.Hit, hits times: the counter, the clock, the entry's stamp.
-			a.AluMI(8, x.Add, x.M(x.R12, 0), hits)
-			a.Load(8, x.RDI, x.M(x.R13, 0))
-			a.AluRI(8, x.Add, x.RDI, hits)
-			a.Store(8, x.M(x.R13, 0), x.RDI)
-			a.Store(8, x.M(x.RCX, int32(tlb.StampOffset)), x.RDI)
-			a.AluRR(4, x.Xor, x.RCX, x.RCX) // ZF set: a hit
+			if hits > 0 {
+				countHits(&a, x.RCX, hits)
+			}
+			a.AluRR(4, x.Cmp, x.RAX, x.RAX) // ZF set: a hit
 			a.Bind(miss)
 			a.Ret()
 			addr, err := c.jit.arena.Put(a.B)
@@ -1334,10 +1344,14 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		if !fits32(int64(in.imm) + 8) {
 			return 0, false
 		}
+		// The target is checked before the hit is counted: a #GP is the interpreter's,
+		// which reads it again.
 		a.Load(8, x.RAX, reg(RSP))
-		g.access(i, 8, false, 1)
+		g.access(i, 8, false, 0)
 		a.Load(8, x.R8, frameAt)
+		a.MovRR(8, x.R10, x.RCX)
 		g.canonical(i, x.R8)
+		countHits(a, x.R10, 1)
 		a.Lea(8, x.RAX, x.M(x.RAX, int32(in.imm)+8))
 		a.Store(8, reg(RSP), x.RAX)
 		a.Store(8, x.M(x.RBX, offRIP), x.R8)
@@ -1347,12 +1361,16 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		if in.form&fSrcImm != 0 || in.size != 8 || in.form&fSrcMem == 0 && in.src >= 16 {
 			return 0, false
 		}
-		if in.form&fSrcMem != 0 {
+		// Every check (the target's page, the target, the stack's page) comes before any
+		// hit is counted, so a return to the interpreter leaves nothing counted twice.
+		mem := in.form&fSrcMem != 0
+		if mem {
 			if !g.eaRaw(in) {
 				return 0, false
 			}
-			g.access(i, 8, false, 1)
+			g.access(i, 8, false, 0)
 			a.Load(8, x.R8, frameAt)
+			a.MovRR(8, x.R10, x.RCX) // the entry
 		} else {
 			a.Load(8, x.R8, reg(in.src))
 		}
@@ -1360,11 +1378,18 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		if in.op == opCallInd {
 			a.Load(8, x.RAX, reg(RSP))
 			a.AluRI(8, x.Sub, x.RAX, 8)
-			g.access(i, 8, true, 1)
+			g.access(i, 8, true, 0)
+			if mem {
+				countHits(a, x.R10, 1) // the read
+			}
+			countHits(a, x.RCX, 1) // the push
 			a.Load(8, x.RCX, reg(regBlock))
 			a.Lea(8, x.RCX, x.M(x.RCX, int32(in.off)+int32(in.len)))
 			a.Store(8, frameAt, x.RCX)
 			a.Store(8, reg(RSP), x.RAX)
+		}
+		if in.op == opJmpInd && mem {
+			countHits(a, x.R10, 1)
 		}
 		a.Store(8, x.M(x.RBX, offRIP), x.R8)
 		g.exitEnd(i+1, 0)
@@ -1484,7 +1509,14 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		g.host = false
 	case opMovsR, opStosR:
 		// As execFast2: the load, the store, then the pointers (DF from RFLAGS).
+		// The store's page is looked up first (a peek), so that a miss on either page
+		// returns to the interpreter with nothing counted; then the hits, in order.
 		size := int(in.size)
+		a.Load(8, x.RAX, reg(RDI))
+		g.access(i, size, true, 0)
+		a.MovRR(8, x.R9, x.RSI)
+		a.MovRR(8, x.R10, x.RDX)
+		a.MovRR(8, x.R11, x.RCX)
 		if in.op == opMovsR {
 			a.Load(8, x.RAX, reg(RSI))
 			g.access(i, size, false, 1)
@@ -1492,9 +1524,8 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		} else {
 			a.Load(8, x.R8, reg(RAX))
 		}
-		a.Load(8, x.RAX, reg(RDI))
-		g.access(i, size, true, 1)
-		a.Store(size, frameAt, x.R8)
+		countHits(a, x.R11, 1)
+		a.Store(size, x.MI(x.R9, x.R10, 0, 0), x.R8)
 		// d = size, or -size when DF is set
 		a.MovImm(x.RCX, uint64(size))
 		a.MovImm(x.RDX, uint64(-int64(size)))

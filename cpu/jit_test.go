@@ -26,6 +26,11 @@ func jitProgram(r *rand.Rand) []byte {
 			d = uint32(4096 - size/2) // straddles the page end: the slow path
 		case 1:
 			d = uint32(r.IntN(4096-8)) + 4096 // the second page
+		case 2:
+			// a page whose remembered slot is the stack's: the next push, pop, call or
+			// return misses it
+			alias := (hostcpu.EntryRSP>>12 - hostcpu.DataAddr>>12) & (utlbSize - 1)
+			d = uint32(alias<<12) + uint32(r.IntN(4096/size)*size)
 		}
 		return binary.LittleEndian.AppendUint32(nil, d)
 	}
