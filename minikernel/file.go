@@ -215,11 +215,13 @@ func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File,
 		mode = 0 // open ignores the mode then
 	}
 	mode &^= setID // never on the host (as on a nosuid mount)
-	umask := k.ns.hostUmask
-	if p != nil {
-		umask = p.fs.umask
+	if mode != 0 { // (the umask of a mode of 0 is not read: the host's costs a /proc read)
+		umask := k.hostUmask()
+		if p != nil {
+			umask = p.fs.mask()
+		}
+		mode &^= umask & 0o777
 	}
-	mode &^= umask & 0o777
 	existed := true
 	if flags&oCreat != 0 && flags&oPath == 0 {
 		var st hostfs.Stat
@@ -321,7 +323,7 @@ func (k *Kernel) openFile(p *Process, abs gpath, flags int, mode uint32) (*File,
 // the host process's umask would clear bits the guest's umask keeps: the file is then
 // created with O_EXCL (so it is known to be new) and given its mode with fchmod.
 func (k *Kernel) hostCreate(abs gpath, flags int, mode uint32) (int, Errno) {
-	if flags&oCreat == 0 || mode&k.ns.hostUmask == 0 {
+	if flags&oCreat == 0 || mode&k.hostUmask() == 0 {
 		return k.hostOpen(abs, flags, mode)
 	}
 	fd, e := k.hostOpen(abs, flags|oExcl, mode)

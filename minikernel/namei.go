@@ -29,10 +29,9 @@ import (
 
 // namespace is the kernel's view of the host file tree.
 type namespace struct {
-	fs        *hostfs.FS
-	hostUmask uint32   // the host process's umask, which the host applies to files we create
-	initCwd   *hostDir // the working directory of the first process
-	pipes     uint64   // pipes created so far (their inode numbers)
+	fs      *hostfs.FS
+	initCwd *hostDir // the working directory of the first process
+	pipes   uint64   // pipes created so far (their inode numbers)
 }
 
 // hostDir is a held host directory: a working directory, shared by the processes whose
@@ -58,9 +57,24 @@ func (d *hostDir) put() {
 type fsState struct {
 	users int      // processes sharing it (CLONE_FS); the last to exit releases cwd
 	cwd   *hostDir // the working directory
-	umask uint32
-	exe   string // the guest path of the running executable (/proc/self/exe)
+	umask uint32   // read through mask(); umaskOfHost until the host's is needed
+	exe   string   // the guest path of the running executable (/proc/self/exe)
 }
+
+// umaskOfHost is the first process's umask until it is needed: the host's (hostUmask),
+// read at first use, since reading it (/proc/self/status) costs a run that creates no file.
+const umaskOfHost = 1 << 31
+
+// mask returns the file-creation mask.
+func (s *fsState) mask() uint32 {
+	if s.umask == umaskOfHost {
+		s.umask = hostfs.Umask()
+	}
+	return s.umask
+}
+
+// hostUmask is the host process's umask, which the host applies to the files emu creates.
+func (k *Kernel) hostUmask() uint32 { return hostfs.Umask() }
 
 // clone is fork's copy of s: the same working directory, held once more.
 func (s *fsState) clone() fsState {
@@ -94,14 +108,13 @@ func (k *Kernel) initNamespace(root string) error {
 	}
 	k.ns.fs = fs
 	k.ns.initCwd = &hostDir{fd: cwd, refs: 1}
-	k.ns.hostUmask = hostfs.Umask()
 	return nil
 }
 
 // initialFS is the namespace state of the first process: the host's working directory
 // (or "/" when confined), and the host's umask.
 func (k *Kernel) initialFS() fsState {
-	return fsState{users: 1, cwd: k.ns.initCwd.get(), umask: k.ns.hostUmask}
+	return fsState{users: 1, cwd: k.ns.initCwd.get(), umask: umaskOfHost}
 }
 
 // closeNamespace releases the root and the first working directory.

@@ -335,7 +335,7 @@ func (k *Kernel) procStatus(q *Process, t *Thread) []byte {
 	}
 	umask := uint32(0o022)
 	if q.fs != nil {
-		umask = q.fs.umask
+		umask = q.fs.mask()
 	}
 	tid := q.PID
 	if t != nil {

@@ -317,7 +317,7 @@ func sysMkdirat(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if e != 0 {
 		return -int64(e)
 	}
-	mode := uint32(a[2]) & 0o1777 &^ p.fs.umask &^ setID
+	mode := uint32(a[2]) & 0o1777 &^ p.fs.mask() &^ setID
 	r, e := k.openParent(abs)
 	if e != 0 {
 		return -int64(e)
@@ -329,7 +329,7 @@ func sysMkdirat(k *Kernel, p *Process, a *[6]uint64) int64 {
 	if e := hostfs.Mkdirat(r.fd, r.name, mode); e != 0 {
 		return -int64(e)
 	}
-	if mode&k.ns.hostUmask != 0 {
+	if mode&k.hostUmask() != 0 {
 		_ = hostfs.Fchmodat(r.fd, r.name, mode, false)
 	}
 	k.stampCreated(p, r.fd, r.name)
@@ -662,7 +662,7 @@ func sysTruncate(k *Kernel, p *Process, a *[6]uint64) int64 {
 
 // umask(mask): set the file-creation mask, return the old one.
 func sysUmask(k *Kernel, p *Process, a *[6]uint64) int64 {
-	old := p.fs.umask
+	old := p.fs.mask()
 	p.fs.umask = uint32(a[0]) & 0o777
 	return int64(old)
 }
@@ -874,11 +874,11 @@ func sysMknodat(k *Kernel, p *Process, a *[6]uint64) int64 {
 		}
 		return -int64(EPERM)
 	}
-	perm := mode & 0o7777 &^ p.fs.umask &^ setID
+	perm := mode & 0o7777 &^ p.fs.mask() &^ setID
 	if e := hostfs.Mknodat(r.fd, r.name, mode&hostfs.S_IFMT|perm, uint64(uint32(dev))); e != 0 {
 		return -int64(e)
 	}
-	if perm&k.ns.hostUmask != 0 {
+	if perm&k.hostUmask() != 0 {
 		_ = hostfs.Fchmodat(r.fd, r.name, perm, false)
 	}
 	k.stampCreated(p, r.fd, r.name)

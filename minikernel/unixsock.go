@@ -204,7 +204,7 @@ func (k *Kernel) unixBind(p *Process, u *unixSock, path, abstract string, auto b
 		return e
 	}
 	defer r.close()
-	mode := uint32(0o777) &^ p.fs.umask
+	mode := uint32(0o777) &^ p.fs.mask()
 	var exists hostfs.Stat
 	if hostFstatat(r.fd, r.name, &exists, atSymlinkNofollow) == 0 {
 		return EADDRINUSE // the name is taken (unix_bind_bsd() makes the node first)
@@ -218,7 +218,7 @@ func (k *Kernel) unixBind(p *Process, u *unixSock, path, abstract string, auto b
 		}
 		return Errno(e)
 	}
-	if mode&k.ns.hostUmask != 0 {
+	if mode&k.hostUmask() != 0 {
 		_ = hostfs.Fchmodat(r.fd, r.name, mode, false)
 	}
 	k.stampCreated(p, r.fd, r.name)
