@@ -1017,7 +1017,8 @@ func (c *CPU) execFast2(b *block, i int, in *inst) {
 				x := (*[4]float32)(unsafe.Pointer(d))
 				y := (*[4]float32)(unsafe.Pointer(sp))
 				var r0, r1, r2, r3 float32
-				switch op := fpOp(in.sub & 15); op {
+				op := fpOp(in.sub & 15)
+				switch op {
 				case fpAdd:
 					r0, r1, r2, r3 = x[0]+y[0], x[1]+y[1], x[2]+y[2], x[3]+y[3]
 				case fpSub:
@@ -1033,15 +1034,15 @@ func (c *CPU) execFast2(b *block, i int, in *inst) {
 				o0 := uint64(math.Float32bits(r0)) | uint64(math.Float32bits(r1))<<32
 				o1 := uint64(math.Float32bits(r2)) | uint64(math.Float32bits(r3))<<32
 				const e, top, one = 0x7f800000_7f800000, 0x80000000_80000000, 0x00800000_00800000
-				if ((o0&e+one)|(o1&e+one))&top == 0 {
-					if looseMXCSR(m) {
+				if looseMXCSR(m) {
+					if ((o0&e+one)|(o1&e+one))&top == 0 || looseLanes32(op, d[0], sp[0], o0) && looseLanes32(op, d[1], sp[1], o1) {
 						d[0], d[1] = o0, o1
 						return
 					}
-					if a0, a1, s0, s1 := d[0], d[1], sp[0], sp[1]; (a0&e+e)&(a1&e+e)&(s0&e+e)&(s1&e+e)&top == top && (o0&e+0xfe*one)&(o1&e+0xfe*one)&top == top {
-						d[0], d[1] = o0, o1
-						return
-					}
+				} else if a0, a1, s0, s1 := d[0], d[1], sp[0], sp[1]; (a0&e+e)&(a1&e+e)&(s0&e+e)&(s1&e+e)&top == top &&
+					(o0&e+0xfe*one)&(o1&e+0xfe*one)&top == top && ((o0&e+one)|(o1&e+one))&top == 0 {
+					d[0], d[1] = o0, o1
+					return
 				}
 			}
 			c.xmmPS(in, &b.raw[i])
@@ -1063,8 +1064,21 @@ func (c *CPU) execFast2(b *block, i int, in *inst) {
 				case fpDiv:
 					if denormal64(a0) || denormal64(a1) || denormal64(s0) || denormal64(s1) {
 						// Not on the host's divider (see divSoft64).
-						if looseMXCSR(m) {
-							if o0, o1, ok := divPDLoose(a0, a1, s0, s1); ok {
+						if looseMXCSR(m) { // divPDLoose written out
+							o0, o1, ok0, ok1 := uint64(0), uint64(0), false, false
+							if denormal64(a0) || denormal64(s0) {
+								o0, ok0 = divSoft64(a0, s0)
+							} else {
+								o0 = math.Float64bits(x0 / y0)
+								ok0 = quick64(true, a0, s0, o0)
+							}
+							if denormal64(a1) || denormal64(s1) {
+								o1, ok1 = divSoft64(a1, s1)
+							} else {
+								o1 = math.Float64bits(x1 / y1)
+								ok1 = quick64(true, a1, s1, o1)
+							}
+							if ok0 && ok1 {
 								d[0], d[1] = o0, o1
 								return
 							}
