@@ -93,6 +93,7 @@ type jitGen struct {
 	host       bool
 	needFlags  bool // the block reads the flags it was entered with
 	prologue   bool // begin with the materialize helper (needFlags)
+	counted    bool // the current op has emitted code that counts a TLB hit
 	// fw: guest register r was last stored from host register h, and nothing has been
 	// emitted since that could change h (the code is at pos).
 	fw forward
@@ -197,7 +198,13 @@ func (g *jitGen) gen() bool {
 			g.host = false
 			resumes[i] = l
 		}
+		g.counted = false
 		next, ok := g.op(i)
+		if !ok && g.counted {
+			// The op gave up after code that counts a TLB hit: leaving before it would
+			// count that hit twice. Not expected of any op; the block is interpreted.
+			return false
+		}
 		if !ok {
 			if i == 0 {
 				return false
@@ -472,6 +479,7 @@ func (g *jitGen) eaRaw(in *inst) bool {
 // RSI and the offset in RDX; RAX is kept. The lookup is shared code (emitHelpers).
 func (g *jitGen) access(i int, size int, write bool, hits int32) {
 	a := &g.a
+	g.counted = g.counted || hits > 0
 	a.OpM(8, []byte{0xff}, 2, x.M(x.RBX, offHelpers+8*int32(helperIndex(size, write, hits)))) // call [helper]
 	a.Jcc(x.CondNE, g.side(i))
 	g.host = false
@@ -485,6 +493,12 @@ func countHits(a *x.Asm, e x.Reg, n int32) {
 	a.AluRI(8, x.Add, x.RDI, n)
 	a.Store(8, x.M(x.R13, 0), x.RDI)
 	a.Store(8, x.M(e, int32(tlb.StampOffset)), x.RDI)
+}
+
+// countHits is countHits in a block's code.
+func (g *jitGen) countHits(e x.Reg, n int32) {
+	g.counted = true
+	countHits(&g.a, e, n)
 }
 
 // helperIndex numbers the lookup helpers: size 1, 2, 4, 8 by read, write,
@@ -1351,7 +1365,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		a.Load(8, x.R8, frameAt)
 		a.MovRR(8, x.R10, x.RCX)
 		g.canonical(i, x.R8)
-		countHits(a, x.R10, 1)
+		g.countHits(x.R10, 1)
 		a.Lea(8, x.RAX, x.M(x.RAX, int32(in.imm)+8))
 		a.Store(8, reg(RSP), x.RAX)
 		a.Store(8, x.M(x.RBX, offRIP), x.R8)
@@ -1380,16 +1394,16 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 			a.AluRI(8, x.Sub, x.RAX, 8)
 			g.access(i, 8, true, 0)
 			if mem {
-				countHits(a, x.R10, 1) // the read
+				g.countHits(x.R10, 1) // the read
 			}
-			countHits(a, x.RCX, 1) // the push
+			g.countHits(x.RCX, 1) // the push
 			a.Load(8, x.RCX, reg(regBlock))
 			a.Lea(8, x.RCX, x.M(x.RCX, int32(in.off)+int32(in.len)))
 			a.Store(8, frameAt, x.RCX)
 			a.Store(8, reg(RSP), x.RAX)
 		}
 		if in.op == opJmpInd && mem {
-			countHits(a, x.R10, 1)
+			g.countHits(x.R10, 1)
 		}
 		a.Store(8, x.M(x.RBX, offRIP), x.R8)
 		g.exitEnd(i+1, 0)
@@ -1406,8 +1420,9 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		}
 	case opAluRn:
 		if in.dst >= 16 || in.form&(fDstMem|fAddr32) != 0 ||
-			in.form&(fSrcMem|fSrcImm) == 0 && in.src >= 16 {
-			return 0, false
+			in.form&(fSrcMem|fSrcImm) == 0 && in.src >= 16 ||
+			in.form&fSrcMem != 0 && (in.sub == aluAdc || in.sub == aluSbb) {
+			return 0, false // (an access counted, then no carry: counted twice)
 		}
 		size := int(in.size)
 		if in.form&fSrcMem != 0 {
@@ -1524,7 +1539,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		} else {
 			a.Load(8, x.R8, reg(RAX))
 		}
-		countHits(a, x.R11, 1)
+		g.countHits(x.R11, 1)
 		a.Store(size, x.MI(x.R9, x.R10, 0, 0), x.R8)
 		// d = size, or -size when DF is set
 		a.MovImm(x.RCX, uint64(size))
@@ -1537,6 +1552,41 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		}
 		a.AluMR(8, x.Add, reg(RDI), x.RCX)
 		g.host = false
+	case opBitScan:
+		// BSF, BSR (execBitScan): the index, or, for a zero source, the destination kept;
+		// ZF says which; the other flags are kept (bitScanUndefined).
+		size := int(in.size)
+		if size != 4 && size != 8 || in.dst >= 16 || in.form&fSrcImm != 0 || in.form&fSrcMem == 0 && in.src >= 16 {
+			return 0, false
+		}
+		// (the flags first: an op that counts a hit must not then give up)
+		if !g.materialize() { // (R8; changes RCX)
+			return 0, false
+		}
+		if in.form&fSrcMem != 0 {
+			if !g.eaRaw(in) {
+				return 0, false
+			}
+			g.access(i, size, false, 1)
+			a.Load(size, x.R9, frameAt)
+		} else {
+			g.loadHost(x.R9, in.src, size)
+		}
+		zero, done := x.NewLabel(), x.NewLabel()
+		a.AluRI(8, x.And, x.R8, ^int32(FlagZF))
+		a.TestRR(8, x.R9, x.R9)
+		a.Jcc(x.CondE, zero)
+		op := byte(0xbc) // bsf
+		if in.sub != scanForward {
+			op = 0xbd // bsr
+		}
+		a.OpR(8, []byte{0x0f, op}, x.RAX, x.R9)
+		a.Store(8, reg(in.dst), x.RAX) // (below 64: a 32-bit destination is zero-extended)
+		a.Jmp(done)
+		g.bind(zero)
+		a.AluRI(8, x.Or, x.R8, int32(FlagZF))
+		g.bind(done)
+		g.setRflags()
 	case opCvt:
 		ops := [...][]byte{cvCbw: {0x66, 0x98}, cvCwde: {0x98}, cvCdqe: {0x48, 0x98}, cvCwd: {0x66, 0x99},
 			cvCdq: {0x99}, cvCqo: {0x48, 0x99}}

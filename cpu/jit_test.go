@@ -49,7 +49,17 @@ func jitProgram(r *rand.Rand) []byte {
 			w = 0x40
 		}
 		var in []byte
-		switch r.IntN(52) {
+		switch r.IntN(53) {
+		case 52:
+			// bsf, bsr of a register, often zero, or of memory
+			if r.IntN(3) == 0 {
+				in = memOp([]byte{w | 1, 0x0f, []byte{0xbc, 0xbd}[r.IntN(2)]}, d, 8)
+			} else {
+				in = []byte{w, 0x0f, []byte{0xbc, 0xbd}[r.IntN(2)], modrm(d, s)}
+				if r.IntN(2) == 0 {
+					in = append([]byte{0x31, modrm(s, s)}, in...) // xor s, s: a zero source
+				}
+			}
 		case 50:
 			// movs/stos of 1, 2, 4 or 8 bytes between data addresses (in RSI and RDI), with
 			// DF clear or set
