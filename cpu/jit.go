@@ -68,6 +68,10 @@ var jitArenaSize = 32 << 20
 // and the slot the interpreter goes on from.
 var jitSideHook func(c *CPU, b *block, slot int)
 
+// jitEndHook, when set (jitdebug), sees every return of generated code to run at a block's
+// end (the chain could not go on).
+var jitEndHook func(c *CPU)
+
 // jitCodeHook, when set (jitdebug), sees the code made for each block.
 var jitCodeHook func(c *CPU, b *block, code []byte)
 
@@ -139,6 +143,9 @@ func (c *CPU) jitRun(b *block, limit uint64, entry *tlb.Entry) (*block, *tlb.Ent
 		}
 		if r>>32 != 0 {
 			c.jit.exit = int(r >> 16 & 0xffff)
+			if jitEndHook != nil {
+				jitEndHook(c)
+			}
 			return b, entry, -1
 		}
 		k := int(r & 0xffff)

@@ -570,7 +570,8 @@ func (c *CPU) emitHelpers() bool {
 		}
 	}
 	// Materialize (a block's prologue when it reads the flags it is entered with): RFLAGS
-	// made whole from the lazy record when its kind is lzSub, lzAdd or lzLogic (at any size),
+	// made whole from the lazy record when its kind is lzSub, lzAdd, lzLogic, lzInc or
+	// lzDec (at any size),
 	// lz.kind then lzNone, and ZF set; for lzNone ZF set at once; any other kind, ZF clear.
 	{
 		var a x.Asm
@@ -581,14 +582,15 @@ func (c *CPU) emitHelpers() bool {
 		a.Movzx(1, x.RCX, x.M(x.RBX, offLz+1)) // size
 		a.Load(8, x.RDX, x.M(x.RBX, offLzA))
 		a.Load(8, x.RSI, x.M(x.RBX, offLzB))
+		haveIncDec := x.NewLabel()
 		for _, k := range []struct {
 			kind uint8
-			op   int
-		}{{lzSub, x.Cmp}, {lzAdd, x.Add}, {lzLogic, -1}} {
+			op   int // an ALU operation; -1 TEST of the result; -2 INC, -3 DEC of a
+		}{{lzSub, x.Cmp}, {lzAdd, x.Add}, {lzLogic, -1}, {lzInc, -2}, {lzDec, -3}} {
 			next := x.NewLabel()
 			a.AluRI(4, x.Cmp, x.RAX, int32(k.kind))
 			a.Jcc(x.CondNE, next)
-			if k.op < 0 {
+			if k.op == -1 {
 				a.Load(8, x.RDX, x.M(x.RBX, offLzRes))
 			}
 			for _, size := range []int{8, 4, 2, 1} {
@@ -597,10 +599,17 @@ func (c *CPU) emitHelpers() bool {
 					a.AluRI(4, x.Cmp, x.RCX, int32(size))
 					a.Jcc(x.CondNE, skip)
 				}
-				if k.op < 0 {
+				switch k.op {
+				case -1:
 					a.TestRR(size, x.RDX, x.RDX)
 					a.Jmp(haveLogic)
-				} else {
+				case -2:
+					a.Inc(size, x.RDX)
+					a.Jmp(haveIncDec)
+				case -3:
+					a.Dec(size, x.RDX)
+					a.Jmp(haveIncDec)
+				default:
 					a.AluRR(size, k.op, x.RDX, x.RSI)
 					a.Jmp(have)
 				}
@@ -614,6 +623,12 @@ func (c *CPU) emitHelpers() bool {
 		a.Bind(haveLogic)
 		a.B = append(a.B, 0x9c, 0x41, 0x58) // pushfq; pop r8
 		a.AluRI(4, x.And, x.R8, int32(ArithFlags&^FlagAF))
+		a.Jmp(merge)
+		a.Bind(haveIncDec)                  // CF is the one recorded (cin)
+		a.B = append(a.B, 0x9c, 0x41, 0x58) // pushfq; pop r8
+		a.AluRI(4, x.And, x.R8, int32(ArithFlags&^FlagCF))
+		a.Movzx(1, x.RCX, x.M(x.RBX, offLzCin))
+		a.AluRR(8, x.Or, x.R8, x.RCX)
 		a.Jmp(merge)
 		a.Bind(have)
 		a.B = append(a.B, 0x9c, 0x41, 0x58) // pushfq; pop r8
@@ -1522,6 +1537,23 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		}
 		a.Jcc(x.CondNE, g.side(i))
 		g.host = false
+	case opRepString:
+		// With a zero count any REP string instruction does nothing (execRepString), and
+		// it ends its block: RIP after it. Any other count goes to the interpreter.
+		if in.form&fRepNE == 0 && in.form&fRep == 0 {
+			return 0, false
+		}
+		a.Load(8, x.RCX, reg(RCX))
+		if in.form&fAddr32 != 0 {
+			a.TestRR(4, x.RCX, x.RCX)
+		} else {
+			a.TestRR(8, x.RCX, x.RCX)
+		}
+		a.Jcc(x.CondNE, g.side(i))
+		g.host = false
+		g.setRIP(int64(in.off) + int64(in.len))
+		g.exitEnd(i+1, 0)
+		return -1, true
 	case opMovsR, opStosR:
 		// As execFast2: the load, the store, then the pointers (DF from RFLAGS).
 		// The store's page is looked up first (a peek), so that a miss on either page

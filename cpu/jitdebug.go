@@ -32,6 +32,34 @@ func init() {
 			}
 		}
 	}
+	ends := map[uint64]int{}
+	ne := 0
+	jitEndHook = func(c *CPU) {
+		ends[c.rip]++
+		if ne++; ne%200000 != 0 {
+			return
+		}
+		type kv struct {
+			k uint64
+			v int
+		}
+		var l []kv
+		for k, v := range ends {
+			l = append(l, kv{k, v})
+		}
+		sort.Slice(l, func(i, j int) bool { return l[i].v > l[j].v })
+		for i := 0; i < len(l) && i < 10; i++ {
+			why := "no block"
+			if u := &c.uitlb[l[i].k>>12&(uitlbSize-1)]; u.tag == l[i].k>>12 {
+				pa := u.base | l[i].k&0xfff
+				if b := c.code.table[tableIndex(pa)]; b != nil && b.pa == pa {
+					why = fmt.Sprintf("block jit=%d heat=%d len=%d pa2=%d flags=%v", min(b.jit, 2), b.heat, len(b.insts), b.pa2, b.jitFlags)
+				}
+			}
+			fmt.Fprintf(os.Stderr, "end %d at %#x: %s\n", l[i].v, l[i].k, why)
+		}
+		fmt.Fprintln(os.Stderr, "--")
+	}
 	counts := map[string]int{}
 	n := 0
 	jitSideHook = func(c *CPU, b *block, k int) {
