@@ -73,7 +73,7 @@ var jitSideHook func(c *CPU, b *block, slot int)
 var jitEndHook func(c *CPU)
 
 // jitCodeHook, when set (jitdebug), sees the code made for each block.
-var jitCodeHook func(c *CPU, b *block, code []byte)
+var jitCodeHook func(c *CPU, b *block, code []byte, addr uintptr)
 
 const (
 	jitHelpers = 20 // remembered-page lookups of 1, 2, 4, 8 bytes: reads, writes, read-modify-writes, and peeks

@@ -154,7 +154,7 @@ func (c *CPU) jitCompile(b *block) {
 		return
 	}
 	if jitCodeHook != nil {
-		jitCodeHook(c, b, g.a.B)
+		jitCodeHook(c, b, g.a.B, addr)
 	}
 	b.jit, b.jitFlags, b.jitResume = addr, g.needFlags, g.resume
 	c.jit.blocks = append(c.jit.blocks, b)
@@ -758,6 +758,16 @@ func (g *jitGen) loadHost(h x.Reg, r uint8, size int) {
 	}
 }
 
+// storeLow writes the low size bytes (1 or 2) of host register h into guest register r,
+// the other bytes kept: merged in R11 and stored whole, so a later 8-byte load of r is
+// forwarded from the store instead of stalling on a narrow one. The flags are kept.
+func (g *jitGen) storeLow(r uint8, h x.Reg, size int) {
+	a := &g.a
+	a.Load(8, x.R11, reg(r&15))
+	a.OpR(size, []byte{map[int]byte{1: 0x88, 2: 0x89}[size]}, h, x.R11) // mov r11b/r11w, h
+	g.storeReg(r, x.R11)
+}
+
 // bind binds l here: code may arrive from elsewhere, so nothing is known of the host
 // registers.
 func (g *jitGen) bind(l *x.Label) {
@@ -1117,8 +1127,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 			return 0, false
 		}
 		a.Setcc(x.Cond(in.sub), x.RCX)
-		a.Load(8, x.RAX, reg(in.dst&15))
-		a.Store(1, reg(in.dst&15), x.RCX)
+		g.storeLow(in.dst, x.RCX, 1)
 	case opCmovRR:
 		if !g.condFlags(in.sub) || in.size != 4 && in.size != 8 {
 			return 0, false
@@ -1470,7 +1479,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		if n != 0 {
 			a.ShiftRI(size, sh, x.RDX, n)
 		}
-		a.Store(size, reg(in.dst), x.RDX)
+		g.storeLow(in.dst, x.RDX, size)
 		g.maskTo(x.RDX, size)
 		g.lazy(kind, uint8(size), x.RAX, x.NoReg, uint64(n), x.RDX)
 		g.setFlags(kind, uint8(size), n != 0 && int(n) < size*8)
@@ -1482,7 +1491,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		g.loadHost(x.RCX, in.dst, size)
 		a.MovRR(8, x.RDX, x.RCX)
 		a.Neg(size, x.RDX)
-		a.Store(size, reg(in.dst), x.RDX)
+		g.storeLow(in.dst, x.RDX, size)
 		g.maskTo(x.RDX, size)
 		a.MovImmKeepFlags(x.RAX, 0)
 		g.lazy(lzSub, uint8(size), x.RAX, x.RCX, 0, x.RDX)
@@ -1653,7 +1662,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 			a.MovRR(4, x.RCX, x.RCX)
 			g.storeReg(in.dst, x.RCX)
 		default:
-			a.Store(size, reg(in.dst), x.RCX) // the low bytes only, as setReg
+			g.storeLow(in.dst, x.RCX, size) // the low bytes only, as setReg
 		}
 	case opTestRIn, opCmpRIn:
 		if !live {
@@ -1767,7 +1776,7 @@ func (g *jitGen) narrowOp(in *inst, size, alu int, src x.Reg) bool {
 		a.AluRR(size, x.Cmp, x.RAX, src)
 	} else {
 		a.AluRR(size, alu, x.RDX, src)
-		a.Store(size, reg(in.dst), x.RDX)
+		g.storeLow(in.dst, x.RDX, size)
 		g.maskTo(x.RDX, size)
 	}
 	g.lazy(kind, uint8(size), x.RAX, src, 0, x.RDX)
@@ -1809,7 +1818,7 @@ func (g *jitGen) movMem(i int, in *inst) bool {
 		g.storeReg(in.dst, x.RCX)
 	default:
 		a.Load(size, x.RCX, frameAt)
-		a.Store(size, reg(in.dst), x.RCX)
+		g.storeLow(in.dst, x.RCX, size)
 	}
 	return true
 }

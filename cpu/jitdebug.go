@@ -18,15 +18,15 @@ func init() {
 	if name := os.Getenv("VMEMU_JITDUMP"); name != "" {
 		f, err := os.Create(name)
 		if err == nil {
-			jitCodeHook = func(c *CPU, b *block, code []byte) {
-				fmt.Fprintf(f, "block at %#x: %d instructions, %d bytes\n", c.bva, len(b.insts), len(code))
+			jitCodeHook = func(c *CPU, b *block, code []byte, addr uintptr) {
+				fmt.Fprintf(f, "block at %#x: %d instructions, %d bytes, code at %#x\n", c.bva, len(b.insts), len(code), addr)
 				for off := 0; off < len(code); {
 					in, err := x86asm.Decode(code[off:], 64)
 					if err != nil {
 						fmt.Fprintf(f, "  %4d: (%v)\n", off, err)
 						break
 					}
-					fmt.Fprintf(f, "  %4d: %s\n", off, x86asm.IntelSyntax(in, 0, nil))
+					fmt.Fprintf(f, "  %4d %#x: %s\n", off, addr+uintptr(off), x86asm.IntelSyntax(in, 0, nil))
 					off += in.Len
 				}
 			}
