@@ -873,8 +873,12 @@ func (c *CPU) run(limit uint64) Trap {
 // Each loop heats the block (jitRun): when it becomes hot enough to be translated, the loop
 // leaves once through run's chain, where jitRun translates it.
 func (c *CPU) loopsInPlace(b *block, gen, n, limit uint64) bool {
-	b.heat++
-	return b.heat != jitHeat && gen == c.codeGen && c.dr6 == 0 && c.rflags&c.rawMask == 0 && c.icount+n <= limit
+	if b.jit == 0 {
+		if b.heat++; b.heat == jitHeat {
+			return false
+		}
+	}
+	return gen == c.codeGen && c.dr6 == 0 && c.rflags&c.rawMask == 0 && c.icount+n <= limit
 }
 
 // execFast2 executes the second group of fast ops (the narrower integer forms and the SSE
