@@ -863,40 +863,32 @@ func (g *jitGen) srcOperand(in *inst, size int, imm bool) {
 	g.loadHost(x.RCX, in.src, size)
 }
 
-// aluOps maps the fast RR/RI ALU ops to their ALU operation and size.
-func fastALU(op uint16) (alu int, size int, fused, imm, ok bool) {
-	switch op {
-	case opAdd64RR, opAdd64RI, opAdd64F:
-		alu, size = x.Add, 8
-	case opAdd32RR, opAdd32RI, opAdd32F:
-		alu, size = x.Add, 4
-	case opSub64RR, opSub64RI, opSub64F:
-		alu, size = x.Sub, 8
-	case opSub32RR, opSub32RI, opSub32F:
-		alu, size = x.Sub, 4
-	case opAnd64RR, opAnd64RI, opAnd64F:
-		alu, size = x.And, 8
-	case opAnd32RR, opAnd32RI, opAnd32F:
-		alu, size = x.And, 4
-	case opOr64RR, opOr64RI, opOr64F:
-		alu, size = x.Or, 8
-	case opOr32RR, opOr32RI, opOr32F:
-		alu, size = x.Or, 4
-	case opXor64RR, opXor64RI, opXor64F:
-		alu, size = x.Xor, 8
-	case opXor32RR, opXor32RI, opXor32F:
-		alu, size = x.Xor, 4
-	default:
-		return 0, 0, false, false, false
+// fastALUs gives, for each fast RR/RI ALU op and its fused form, the host ALU operation and
+// the size (0: not such an op), and whether it is the fused form.
+var fastALUs = func() (t [opLimit]struct {
+	alu, size int
+	fused     bool
+}) {
+	for _, f := range []struct {
+		rr64, ri64, f64, rr32, ri32, f32 uint16
+		alu                              int
+	}{
+		{opAdd64RR, opAdd64RI, opAdd64F, opAdd32RR, opAdd32RI, opAdd32F, x.Add},
+		{opSub64RR, opSub64RI, opSub64F, opSub32RR, opSub32RI, opSub32F, x.Sub},
+		{opAnd64RR, opAnd64RI, opAnd64F, opAnd32RR, opAnd32RI, opAnd32F, x.And},
+		{opOr64RR, opOr64RI, opOr64F, opOr32RR, opOr32RI, opOr32F, x.Or},
+		{opXor64RR, opXor64RI, opXor64F, opXor32RR, opXor32RI, opXor32F, x.Xor},
+	} {
+		for _, o := range []struct {
+			op    uint16
+			size  int
+			fused bool
+		}{{f.rr64, 8, false}, {f.ri64, 8, false}, {f.f64, 8, true}, {f.rr32, 4, false}, {f.ri32, 4, false}, {f.f32, 4, true}} {
+			t[o.op].alu, t[o.op].size, t[o.op].fused = f.alu, o.size, o.fused
+		}
 	}
-	switch op {
-	case opAdd64F, opAdd32F, opSub64F, opSub32F, opAnd64F, opAnd32F, opOr64F, opOr32F, opXor64F, opXor32F:
-		fused = true
-	case opAdd64RI, opAdd32RI, opSub64RI, opSub32RI, opAnd64RI, opAnd32RI, opOr64RI, opOr32RI, opXor64RI, opXor32RI:
-		imm = true
-	}
-	return alu, size, fused, imm, true
-}
+	return t
+}()
 
 func fastShift(op uint16) (sh int, kind uint8, size int, fused, ok bool) {
 	switch op {
@@ -928,7 +920,8 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 	a := &g.a
 	in := &g.ins[i]
 	live := in.hint&hFlagsDead == 0
-	if alu, size, fused, _, isALU := fastALU(in.op); isALU {
+	if f := fastALUs[in.op&(opLimit-1)]; f.size != 0 {
+		alu, size, fused := f.alu, f.size, f.fused
 		imm := in.form&fSrcImm != 0 // (as run decides: the fused forms have either)
 		g.loadHost(x.RAX, in.base, size)
 		g.srcOperand(in, size, imm)

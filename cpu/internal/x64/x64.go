@@ -325,39 +325,37 @@ func (a *Asm) AluMR(size int, op int, m Mem, src Reg) {
 
 // AluRI is op dst, imm at size (imm sign-extended to the operand size).
 func (a *Asm) AluRI(size int, op int, dst Reg, imm int32) {
-	switch {
-	case size == 1:
-		a.OpR(1, []byte{0x80}, Reg(op), dst)
-		a.byte1(byte(imm))
-	case imm >= -128 && imm <= 127:
-		a.OpR(size, []byte{0x83}, Reg(op), dst)
-		a.byte1(byte(int8(imm)))
-	default:
-		a.OpR(size, []byte{0x81}, Reg(op), dst)
-		if size == 2 {
-			a.byte1(byte(imm), byte(imm>>8))
-		} else {
-			a.imm32(imm)
-		}
-	}
+	a.OpR(size, aluImmOp(size, imm), Reg(op), dst)
+	a.aluImm(size, imm)
 }
 
 // AluMI is op [m], imm at size.
 func (a *Asm) AluMI(size int, op int, m Mem, imm int32) {
+	a.OpM(size, aluImmOp(size, imm), Reg(op), m)
+	a.aluImm(size, imm)
+}
+
+// aluImmOp is the opcode of an ALU operation with an immediate: 80 for bytes, 83 for an
+// immediate that fits a sign-extended byte, else 81.
+func aluImmOp(size int, imm int32) []byte {
 	switch {
 	case size == 1:
-		a.OpM(1, []byte{0x80}, Reg(op), m)
-		a.byte1(byte(imm))
+		return []byte{0x80}
 	case imm >= -128 && imm <= 127:
-		a.OpM(size, []byte{0x83}, Reg(op), m)
-		a.byte1(byte(int8(imm)))
+		return []byte{0x83}
+	}
+	return []byte{0x81}
+}
+
+// aluImm emits the immediate aluImmOp chose room for.
+func (a *Asm) aluImm(size int, imm int32) {
+	switch {
+	case size == 1 || imm >= -128 && imm <= 127:
+		a.byte1(byte(imm))
+	case size == 2:
+		a.byte1(byte(imm), byte(imm>>8))
 	default:
-		a.OpM(size, []byte{0x81}, Reg(op), m)
-		if size == 2 {
-			a.byte1(byte(imm), byte(imm>>8))
-		} else {
-			a.imm32(imm)
-		}
+		a.imm32(imm)
 	}
 }
 
