@@ -253,6 +253,19 @@ func sortedKeys(m map[int]*x.Label) []int {
 	return keys
 }
 
+// memSize is the size of the access of a fast load or store.
+func memSize(op uint16) int {
+	switch op {
+	case opLoad64, opStore64, opStoreI64:
+		return 8
+	case opLoad32, opLoadSx32, opStore32, opStoreI32:
+		return 4
+	case opLoadZx16:
+		return 2
+	}
+	return 1
+}
+
 // jitResumable lists the ops jitSlow executes after a side exit at them, so the code goes
 // on after them instead of the interpreter.
 func jitResumable(op uint16) bool {
@@ -764,7 +777,11 @@ func (g *jitGen) loadHost(h x.Reg, r uint8, size int) {
 func (g *jitGen) storeLow(r uint8, h x.Reg, size int) {
 	a := &g.a
 	a.Load(8, x.R11, reg(r&15))
-	a.OpR(size, []byte{map[int]byte{1: 0x88, 2: 0x89}[size]}, h, x.R11) // mov r11b/r11w, h
+	op := byte(0x89) // mov r11w, h
+	if size == 1 {
+		op = 0x88 // mov r11b, h
+	}
+	a.OpR(size, []byte{op}, h, x.R11)
 	g.storeReg(r, x.R11)
 }
 
@@ -809,8 +826,7 @@ func (g *jitGen) aluReg(in *inst, test bool) bool {
 		a.AluRR(size, x.And, x.RDX, x.RCX)
 	case in.sub == aluCmp:
 		kind = lzSub
-		a.AluRR(size, x.Cmp, x.RDX, x.RCX)
-		a.AluRR(8, x.Sub, x.RDX, x.RCX) // (the result, for the record; flags come again below)
+		a.AluRR(8, x.Sub, x.RDX, x.RCX) // (the result, for the record; the flags come below)
 	default:
 		a.AluRR(size, int(in.sub), x.RDX, x.RCX)
 		kind = aluKind(in.sub)
@@ -1169,7 +1185,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 
 	// Memory.
 	case opLoad64, opLoad32, opLoadZx8, opLoadZx16, opLoadSx32:
-		size := map[uint16]int{opLoad64: 8, opLoad32: 4, opLoadZx8: 1, opLoadZx16: 2, opLoadSx32: 4}[in.op]
+		size := memSize(in.op)
 		g.ea(in)
 		g.access(i, size, false, 1)
 		switch in.op {
@@ -1195,7 +1211,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		}
 		g.storeReg(in.dst, x.RAX)
 	case opStore64, opStoreI64, opStore32, opStoreI32, opStore8, opStoreI8:
-		size := map[uint16]int{opStore64: 8, opStoreI64: 8, opStore32: 4, opStoreI32: 4, opStore8: 1, opStoreI8: 1}[in.op]
+		size := memSize(in.op)
 		g.ea(in)
 		g.access(i, size, true, 1)
 		if in.op == opStore64 || in.op == opStore32 || in.op == opStore8 {
@@ -1294,11 +1310,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		case aluSub:
 			kind = lzSub
 		}
-		if kind == lzLogic {
-			g.lazy(kind, uint8(size), x.RAX, x.RCX, 0, x.RDI)
-		} else {
-			g.lazy(kind, uint8(size), x.RAX, x.RCX, 0, x.RDI)
-		}
+		g.lazy(kind, uint8(size), x.RAX, x.RCX, 0, x.RDI)
 		g.setFlags(kind, uint8(size), false)
 	case opPushR:
 		a.Load(8, x.RAX, reg(RSP))
@@ -1840,7 +1852,6 @@ func (g *jitGen) aluMem(i int, in *inst, test bool) bool {
 	m := sizeMask[size]
 	// a (the first operand) into RAX, b into RCX, both zero-extended.
 	if in.form&fDstMem != 0 {
-		a.MovRR(8, x.R9, x.RAX) // (kept: the write goes to the same place)
 		if size >= 4 {
 			a.Load(size, x.RAX, frameAt)
 		} else {
@@ -1879,11 +1890,9 @@ func (g *jitGen) aluMem(i int, in *inst, test bool) bool {
 		if rmw {
 			a.Store(size, frameAt, x.RDI)
 		} else if size >= 4 {
-			a.Store(8, reg(in.dst), x.RDI) // (a 32-bit result is zero-extended)
+			g.storeReg(in.dst, x.RDI) // (a 32-bit result is zero-extended)
 		} else {
-			a.Load(8, x.RDX, reg(in.dst))
-			a.MovRR(8, x.R8, x.RDX)
-			a.Store(size, reg(in.dst), x.RDI) // the low bytes only
+			g.storeLow(in.dst, x.RDI, size)
 		}
 	}
 	g.maskTo(x.RDI, size)

@@ -3,6 +3,8 @@
 package x64
 
 import (
+	"unsafe"
+
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -31,7 +33,7 @@ func TestCall(t *testing.T) {
 	require.NoError(t, err)
 	data := []uint64{4, 10, 20, 30, 40}
 	for i := 0; i < 3; i++ {
-		assert.Equal(t, uint64(100), Call(addr, Pointer(&data[0])))
+		assert.Equal(t, uint64(100), Call(addr, uintptr(unsafe.Pointer(&data[0]))))
 	}
 	_, err = ar.Put(make([]byte, 1<<16))
 	assert.ErrorIs(t, err, ErrFull)

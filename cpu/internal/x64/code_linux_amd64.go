@@ -65,6 +65,3 @@ func (ar *Arena) Free() error {
 // code must return with RET, keep RSP and RBP, and use no more than 64 bytes of stack.
 // It runs with the goroutine unpreemptible, so it must return soon.
 func Call(addr, arg uintptr) uint64
-
-// Pointer returns p as an address the generated code can use.
-func Pointer[T any](p *T) uintptr { return uintptr(unsafe.Pointer(p)) }

@@ -213,6 +213,11 @@ func (a *Asm) Store(size int, m Mem, src Reg) { a.OpM(size, opSized(size, 0x88, 
 // StoreImm is mov [m], imm at size (imm sign-extended from 32 bits at size 8).
 func (a *Asm) StoreImm(size int, m Mem, imm int32) {
 	a.OpM(size, opSized(size, 0xc6, 0xc7), 0, m)
+	a.immSized(size, imm)
+}
+
+// immSized emits an immediate of the operand size (4 bytes for size 8, sign-extended).
+func (a *Asm) immSized(size int, imm int32) {
 	switch size {
 	case 1:
 		a.byte1(byte(imm))
@@ -350,12 +355,10 @@ func aluImmOp(size int, imm int32) []byte {
 // aluImm emits the immediate aluImmOp chose room for.
 func (a *Asm) aluImm(size int, imm int32) {
 	switch {
-	case size == 1 || imm >= -128 && imm <= 127:
+	case imm >= -128 && imm <= 127:
 		a.byte1(byte(imm))
-	case size == 2:
-		a.byte1(byte(imm), byte(imm>>8))
 	default:
-		a.imm32(imm)
+		a.immSized(size, imm)
 	}
 }
 
@@ -367,14 +370,7 @@ func (a *Asm) TestRR(size int, dst, src Reg) {
 // TestRI is test dst, imm at size.
 func (a *Asm) TestRI(size int, dst Reg, imm int32) {
 	a.OpR(size, opSized(size, 0xf6, 0xf7), 0, dst)
-	switch size {
-	case 1:
-		a.byte1(byte(imm))
-	case 2:
-		a.byte1(byte(imm), byte(imm>>8))
-	default:
-		a.imm32(imm)
-	}
+	a.immSized(size, imm)
 }
 
 // ShiftRI is a shift or rotate (Rol..Sar) of dst by the constant n at size.
