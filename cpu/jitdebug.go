@@ -36,50 +36,43 @@ func init() {
 	ne := 0
 	jitEndHook = func(c *CPU) {
 		ends[c.rip]++
-		if ne++; ne%200000 != 0 {
-			return
+		if ne++; ne%200000 == 0 {
+			printTop(ends, 10, func(rip uint64, v int) string {
+				return fmt.Sprintf("end %d at %#x: %s", v, rip, c.jitWhyNot(rip))
+			})
 		}
-		type kv struct {
-			k uint64
-			v int
-		}
-		var l []kv
-		for k, v := range ends {
-			l = append(l, kv{k, v})
-		}
-		sort.Slice(l, func(i, j int) bool { return l[i].v > l[j].v })
-		for i := 0; i < len(l) && i < 10; i++ {
-			why := "no block"
-			if u := &c.uitlb[l[i].k>>12&(uitlbSize-1)]; u.tag == l[i].k>>12 {
-				pa := u.base | l[i].k&0xfff
-				if b := c.code.table[tableIndex(pa)]; b != nil && b.pa == pa {
-					why = fmt.Sprintf("block jit=%d heat=%d len=%d pa2=%d flags=%v", min(b.jit, 2), b.heat, len(b.insts), b.pa2, b.jitFlags)
-				}
-			}
-			fmt.Fprintf(os.Stderr, "end %d at %#x: %s\n", l[i].v, l[i].k, why)
-		}
-		fmt.Fprintln(os.Stderr, "--")
 	}
 	counts := map[string]int{}
 	n := 0
 	jitSideHook = func(c *CPU, b *block, k int) {
 		in := &b.insts[k]
 		counts[fmt.Sprintf("op %d size %d form %#x sub %d at %#x", in.op, in.size, in.form, in.sub, c.bva+uint64(in.off))]++
-		if n++; n%200000 != 0 {
-			return
+		if n++; n%200000 == 0 {
+			printTop(counts, 15, func(key string, v int) string { return fmt.Sprint(v, " ", key) })
 		}
-		type kv struct {
-			k string
-			v int
-		}
-		var l []kv
-		for k, v := range counts {
-			l = append(l, kv{k, v})
-		}
-		sort.Slice(l, func(i, j int) bool { return l[i].v > l[j].v })
-		for i := 0; i < len(l) && i < 15; i++ {
-			fmt.Fprintln(os.Stderr, l[i].v, l[i].k)
-		}
-		fmt.Fprintln(os.Stderr, "--")
 	}
+}
+
+// printTop prints the n keys counted most, one line each, then "--".
+func printTop[K comparable](counts map[K]int, n int, line func(K, int) string) {
+	keys := make([]K, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return counts[keys[i]] > counts[keys[j]] })
+	for _, k := range keys[:min(n, len(keys))] {
+		fmt.Fprintln(os.Stderr, line(k, counts[k]))
+	}
+	fmt.Fprintln(os.Stderr, "--")
+}
+
+// jitWhyNot says what the block table holds for rip: why the chain did not go on there.
+func (c *CPU) jitWhyNot(rip uint64) string {
+	if u := &c.uitlb[rip>>12&(uitlbSize-1)]; u.tag == rip>>12 {
+		pa := u.base | rip&0xfff
+		if b := c.code.table[tableIndex(pa)]; b != nil && b.pa == pa {
+			return fmt.Sprintf("block jit=%d heat=%d len=%d pa2=%d flags=%v", min(b.jit, 2), b.heat, len(b.insts), b.pa2, b.jitFlags)
+		}
+	}
+	return "no block"
 }
