@@ -431,7 +431,9 @@ func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *
 	}
 	base := set * a.ways
 	slot := &a.entries[base+w]
-	t.replaced = *slot
+	r := &t.replaced // field by field: narrow loads, each forwarded from the stores that wrote it
+	r.VPN, r.PFN, r.stamp, r.PCID, r.Size, r.Perm = slot.VPN, slot.PFN, slot.stamp, slot.PCID, slot.Size, slot.Perm
+	r.valid, r.way, r.set = slot.valid, slot.way, slot.set
 	if large && !slot.valid {
 		t.largeValid++
 	}
