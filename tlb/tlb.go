@@ -201,8 +201,20 @@ type TLB struct {
 	fillGen  uint64
 	filled   *Entry
 	replaced Entry
+	// The most recent Lookup that missed the 4 KiB array: its page, PCID, the generation
+	// and use clock it saw, and the way a fill of that page would take (the first free way,
+	// else the least recently used). A FillPage of that page while neither has moved takes
+	// the way without searching the set again: nearly every fill follows such a miss.
+	hint     hint
 	Stats    Stats
 	Observer Observer // nil by default
+}
+
+type hint struct {
+	vpn, gen, clock uint64
+	pcid            uint16
+	way             uint8
+	ok              bool
 }
 
 // Gen returns a number that changes whenever the TLB's contents change: a fill (which may
@@ -309,7 +321,32 @@ func (t *TLB) Lookup(va uint64, pcid uint16) *Entry {
 		}
 	}
 	t.Stats.Misses++
+	t.missed(ways, vpn, pcid)
 	return nil
+}
+
+// missed records the hint of a Lookup of vpn under pcid that found nothing in ways, its
+// set: the way FillPage would choose there, the first free else (LRU) the first with the
+// smallest stamp. (Under PLRU the fill chooses itself.)
+func (t *TLB) missed(ways []Entry, vpn uint64, pcid uint16) {
+	if t.cfg.Policy != LRU {
+		return
+	}
+	w, age := 0, ^uint64(0)
+	for i := range ways {
+		o := &ways[i]
+		if !o.valid {
+			w = i
+			break
+		}
+		if o.stamp < age {
+			w, age = i, o.stamp
+		}
+	}
+	// Field by field: a hint built whole and copied in is moved with wide loads the host
+	// cannot forward from the narrow stores that built it (a stall of the whole miss).
+	h := &t.hint
+	h.vpn, h.gen, h.clock, h.pcid, h.way, h.ok = vpn, t.gen, t.clock, pcid, uint8(w), true
 }
 
 // Probe is Lookup without side effects: no counters, no replacement state. For inspection.
@@ -392,11 +429,26 @@ func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *
 		a, set = &t.large, 0
 		large = true
 	}
+	ways := a.entries[set*a.ways : (set+1)*a.ways]
+	w := -1
+	if h := &t.hint; h.ok && h.vpn == vpn && h.pcid == pcid && h.gen == t.gen && h.clock == t.clock && !large {
+		// Lookup just searched this set for this page and found no entry for it (a 4 KiB
+		// array holds only 4 KiB pages): the way it chose is the one the search below would.
+		w = int(h.way)
+		h.ok = false
+		t.gen++
+		if old := &ways[w]; old.valid {
+			t.Stats.Evictions++
+			if t.Observer != nil {
+				t.Observer(t, EvEvict, old)
+			}
+		}
+		return t.write(a, set, w, vpn, pfn, pcid, size, perm)
+	}
 	t.gen++
 	// One pass over the set finds an entry for the same page, else the first free way,
 	// else (LRU) the least recently used one: the first with the smallest stamp.
-	ways := a.entries[set*a.ways : (set+1)*a.ways]
-	w, free, lru, age := -1, -1, 0, ^uint64(0)
+	free, lru, age := -1, 0, ^uint64(0)
 	for i := range ways {
 		o := &ways[i]
 		if !o.valid {
@@ -429,12 +481,16 @@ func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *
 			}
 		}
 	}
-	base := set * a.ways
-	slot := &a.entries[base+w]
+	return t.write(a, set, w, vpn, pfn, pcid, size, perm)
+}
+
+// write is the end of FillPage: the entry goes to way w of set in a.
+func (t *TLB) write(a *array, set, w int, vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *Entry {
+	slot := &a.entries[set*a.ways+w]
 	r := &t.replaced // field by field: narrow loads, each forwarded from the stores that wrote it
 	r.VPN, r.PFN, r.stamp, r.PCID, r.Size, r.Perm = slot.VPN, slot.PFN, slot.stamp, slot.PCID, slot.Size, slot.Perm
 	r.valid, r.way, r.set = slot.valid, slot.way, slot.set
-	if large && !slot.valid {
+	if a == &t.large && !slot.valid {
 		t.largeValid++
 	}
 	slot.VPN, slot.PFN, slot.PCID, slot.Size, slot.Perm = vpn, pfn, pcid, size, perm
