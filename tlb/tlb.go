@@ -94,6 +94,12 @@ type Entry struct {
 	set   uint16 // replacement state; 32 bytes in all, so a 4-way set is two cache lines
 }
 
+// tail is the entry's last eight bytes: PCID, Size, Perm, valid, way and set.
+func (e *Entry) tail() *uint64 { return (*uint64)(unsafe.Pointer(&e.PCID)) }
+
+// littleEndian reports whether the host stores the low byte of a word first (tail's layout).
+var littleEndian = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
+
 // Valid reports whether the entry holds a translation.
 func (e *Entry) Valid() bool { return e.valid }
 
@@ -211,11 +217,15 @@ type TLB struct {
 }
 
 type hint struct {
-	vpn, gen, clock uint64
-	pcid            uint16
-	way             uint8
-	ok              bool
+	key  uint64 // vpn | pcid<<52 (a page number has at most 52 bits), or noHint
+	when uint64 // gen + clock: both only grow, so the sum moves when either does
+	way  int
 }
+
+const noHint = ^uint64(0)
+
+// hintKey is the key of a hint for vpn under pcid.
+func hintKey(vpn uint64, pcid uint16) uint64 { return vpn | uint64(pcid)<<52 }
 
 // Gen returns a number that changes whenever the TLB's contents change: a fill (which may
 // evict), an invalidation or a flush. While it is unchanged, Lookup of an address returns
@@ -278,7 +288,7 @@ func New(cfg Config) (*TLB, error) {
 	if cfg.Policy != LRU && cfg.Policy != PLRU {
 		return nil, fmt.Errorf("tlb %s: unknown replacement policy %d", cfg.Name, cfg.Policy)
 	}
-	t := &TLB{cfg: cfg, small: newArray(cfg.Entries, cfg.Ways)}
+	t := &TLB{cfg: cfg, small: newArray(cfg.Entries, cfg.Ways), hint: hint{key: noHint}}
 	if cfg.LargeEntries > 0 {
 		t.large = newArray(cfg.LargeEntries, cfg.LargeEntries)
 	}
@@ -346,7 +356,7 @@ func (t *TLB) missed(ways []Entry, vpn uint64, pcid uint16) {
 	// Field by field: a hint built whole and copied in is moved with wide loads the host
 	// cannot forward from the narrow stores that built it (a stall of the whole miss).
 	h := &t.hint
-	h.vpn, h.gen, h.clock, h.pcid, h.way, h.ok = vpn, t.gen, t.clock, pcid, uint8(w), true
+	h.key, h.when, h.way = hintKey(vpn, pcid), t.gen+t.clock, w
 }
 
 // Probe is Lookup without side effects: no counters, no replacement state. For inspection.
@@ -431,11 +441,10 @@ func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *
 	}
 	ways := a.entries[set*a.ways : (set+1)*a.ways]
 	w := -1
-	if h := &t.hint; h.ok && h.vpn == vpn && h.pcid == pcid && h.gen == t.gen && h.clock == t.clock && !large {
+	if h := &t.hint; h.key == hintKey(vpn, pcid) && h.when == t.gen+t.clock && !large {
 		// Lookup just searched this set for this page and found no entry for it (a 4 KiB
 		// array holds only 4 KiB pages): the way it chose is the one the search below would.
-		w = int(h.way)
-		h.ok = false
+		w = h.way
 		t.gen++
 		if old := &ways[w]; old.valid {
 			t.Stats.Evictions++
@@ -487,14 +496,23 @@ func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *
 // write is the end of FillPage: the entry goes to way w of set in a.
 func (t *TLB) write(a *array, set, w int, vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *Entry {
 	slot := &a.entries[set*a.ways+w]
-	r := &t.replaced // field by field: narrow loads, each forwarded from the stores that wrote it
-	r.VPN, r.PFN, r.stamp, r.PCID, r.Size, r.Perm = slot.VPN, slot.PFN, slot.stamp, slot.PCID, slot.Size, slot.Perm
-	r.valid, r.way, r.set = slot.valid, slot.way, slot.set
+	// The replaced entry is copied as four words (each a load the host forwards from the
+	// store that wrote it; a whole-entry copy moves 16 bytes at a time and stalls), and the
+	// new entry's last eight bytes are written as one word where the host is little-endian:
+	// fewer stores on the path every TLB miss takes.
+	r := &t.replaced
+	r.VPN, r.PFN, r.stamp = slot.VPN, slot.PFN, slot.stamp
+	*r.tail() = *slot.tail()
 	if a == &t.large && !slot.valid {
 		t.largeValid++
 	}
-	slot.VPN, slot.PFN, slot.PCID, slot.Size, slot.Perm = vpn, pfn, pcid, size, perm
-	slot.valid, slot.set, slot.way = true, uint16(set), uint8(w)
+	slot.VPN, slot.PFN = vpn, pfn
+	if littleEndian {
+		*slot.tail() = uint64(pcid) | uint64(size)<<16 | uint64(perm)<<24 | 1<<32 | uint64(uint8(w))<<40 | uint64(uint16(set))<<48
+	} else {
+		slot.PCID, slot.Size, slot.Perm = pcid, size, perm
+		slot.valid, slot.set, slot.way = true, uint16(set), uint8(w)
+	}
 	t.fillGen, t.filled = t.gen, slot
 	t.clock++
 	slot.stamp = t.clock
