@@ -604,16 +604,69 @@ func (m *MMU) walk(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
 	// walkTables' beginning, written out for the walk nearly every TLB miss is: one that
 	// begins below a cached PDE and reads only the PTE.
 	t.Stats.Walks++
-	if p := m.PSC; p != nil {
-		level, table, perm := p.Lookup(va, m.pcid)
-		if level == 2 {
-			if pa, ok := m.walkPTE(va, acc, t, table, perm); ok {
-				return pa, nil
-			}
-		}
+	p := m.PSC
+	if p == nil {
+		return m.walkFrom(va, acc, t, 0, 0, 0)
+	}
+	level, table, perm := p.Lookup(va, m.pcid)
+	if level != 2 {
 		return m.walkFrom(va, acc, t, level, table, perm)
 	}
-	return m.walkFrom(va, acc, t, 0, 0, 0)
+	// walkPTE, written out (one call fewer).
+	mem := m.ram.Bytes()
+	idx := uint(va>>12) & 511
+	ea := table + uint64(idx)*8
+	if ea >= uint64(len(mem)) || uint64(len(mem))-ea < 8 {
+		return m.walkFrom(va, acc, t, level, table, perm)
+	}
+	e := PTE(binary.LittleEndian.Uint64(mem[ea:]))
+	if e&PTEPresent == 0 || uint64(e)&m.rsvd != 0 || e&PTENoExec != 0 && m.efer&EFERNXE == 0 {
+		return m.walkFrom(va, acc, t, level, table, perm)
+	}
+	leaf := perm
+	if e&PTEWrite == 0 {
+		leaf &^= tlb.PermWrite
+	}
+	if e&PTEUser == 0 {
+		leaf &^= tlb.PermUser
+	}
+	if e&PTENoExec != 0 {
+		leaf |= tlb.PermNoExec
+	}
+	if e&PTEDirty != 0 || acc&Write != 0 {
+		leaf |= tlb.PermDirty
+	}
+	if e&PTEGlobal != 0 && m.cr4&CR4PGE != 0 {
+		leaf |= tlb.PermGlobal
+	}
+	if acc&(User|Fetch) == User {
+		// allowed, for a user data access
+		if leaf&tlb.PermUser == 0 || acc&Write != 0 && leaf&tlb.PermWrite == 0 {
+			return m.walkFrom(va, acc, t, level, table, perm)
+		}
+	} else if !m.allowed(leaf, acc) {
+		return m.walkFrom(va, acc, t, level, table, perm)
+	}
+	m.recordPTE(va, acc, idx, ea, e)
+	want := e | PTEAccessed
+	if acc&Write != 0 {
+		want |= PTEDirty
+	}
+	if want != e {
+		_ = m.ram.Write64(ea, uint64(want)) // the entry was just read: in RAM
+	}
+	m.last = t.FillPage(va>>12, e.Addr()>>12, m.pcid, tlb.Size4K, leaf)
+	return e.Addr() | va&0xfff, nil
+}
+
+// recordPTE records a walk that read only the PTE e at ea (index idx) in the walk record.
+func (m *MMU) recordPTE(va uint64, acc Access, idx uint, ea uint64, e PTE) {
+	w := &m.walked
+	for i := 1; i < w.N; i++ {
+		w.Levels[i] = Level{} // the record holds only what this walk read
+	}
+	w.Levels[0] = Level{Level: 1, Index: idx, EntryAddr: ea, Entry: e}
+	w.VA, w.Access, w.CR3, w.N, w.Failed, w.Code, w.Count = va, acc, m.cr3, 1, false, 0, w.Count+1
 }
 
 // walkSampled is walkTables in phase MMU, for a sampler (emu run --stats).
@@ -709,12 +762,7 @@ func (m *MMU) walkPTE(va uint64, acc Access, t *tlb.TLB, table uint64, perm tlb.
 	if !m.allowed(perm, acc) {
 		return 0, false
 	}
-	w := &m.walked
-	for i := 1; i < w.N; i++ {
-		w.Levels[i] = Level{} // the record holds only what this walk read
-	}
-	w.Levels[0] = Level{Level: 1, Index: idx, EntryAddr: ea, Entry: e}
-	w.VA, w.Access, w.CR3, w.N, w.Failed, w.Code, w.Count = va, acc, m.cr3, 1, false, 0, w.Count+1
+	m.recordPTE(va, acc, idx, ea, e)
 	want := e | PTEAccessed
 	if acc&Write != 0 {
 		want |= PTEDirty

@@ -429,31 +429,49 @@ func (t *TLB) Fill(e Entry) *Entry { return t.FillPage(e.VPN, e.PFN, e.PCID, e.S
 // an Entry built field by field and passed by value is copied with wide moves the host
 // cannot forward from the narrow stores that built it, a stall on every fill.)
 func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *Entry {
+	if h := &t.hint; h.key == hintKey(vpn, pcid) && h.when == t.gen+t.clock && size == Size4K && littleEndian {
+		// Lookup just searched this page's set and found no entry for it (a 4 KiB array
+		// holds only 4 KiB pages): the way it chose is the one fill's search would. This is
+		// write, written out for that case (one call fewer on every TLB miss).
+		a := &t.small
+		set := int(vpn & a.setMask)
+		slot := &a.entries[set*a.ways+h.way]
+		t.gen++
+		if slot.valid {
+			t.Stats.Evictions++
+			if t.Observer != nil {
+				t.Observer(t, EvEvict, slot)
+			}
+		}
+		r := &t.replaced
+		r.VPN, r.PFN, r.stamp = slot.VPN, slot.PFN, slot.stamp
+		*r.tail() = *slot.tail()
+		slot.VPN, slot.PFN = vpn, pfn
+		*slot.tail() = uint64(pcid) | uint64(size)<<16 | uint64(perm)<<24 | 1<<32 | uint64(uint8(h.way))<<40 | uint64(uint16(set))<<48
+		t.fillGen, t.filled = t.gen, slot
+		t.clock++
+		slot.stamp = t.clock
+		t.Stats.Fills++
+		if t.Observer != nil {
+			t.Observer(t, EvFill, slot)
+		}
+		return slot
+	}
+	return t.fill(vpn, pfn, pcid, size, perm)
+}
+
+// fill is FillPage when the way is not known: it searches the set.
+func (t *TLB) fill(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *Entry {
 	a := &t.small
 	set := int(vpn & a.setMask)
-	large := false
 	if size != Size4K {
 		if len(t.large.entries) == 0 {
 			return nil
 		}
 		a, set = &t.large, 0
-		large = true
 	}
 	ways := a.entries[set*a.ways : (set+1)*a.ways]
 	w := -1
-	if h := &t.hint; h.key == hintKey(vpn, pcid) && h.when == t.gen+t.clock && !large {
-		// Lookup just searched this set for this page and found no entry for it (a 4 KiB
-		// array holds only 4 KiB pages): the way it chose is the one the search below would.
-		w = h.way
-		t.gen++
-		if old := &ways[w]; old.valid {
-			t.Stats.Evictions++
-			if t.Observer != nil {
-				t.Observer(t, EvEvict, old)
-			}
-		}
-		return t.write(a, set, w, vpn, pfn, pcid, size, perm)
-	}
 	t.gen++
 	// One pass over the set finds an entry for the same page, else the first free way,
 	// else (LRU) the least recently used one: the first with the smallest stamp.
