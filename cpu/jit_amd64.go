@@ -271,7 +271,8 @@ func memSize(op uint16) int {
 func jitResumable(op uint16) bool {
 	switch op {
 	case opLoad64, opLoad32, opLoadZx8, opLoadZx16, opLoadSx32,
-		opStore64, opStore32, opStore8, opStoreI64, opStoreI32, opStoreI8:
+		opStore64, opStore32, opStore8, opStoreI64, opStoreI32, opStoreI8,
+		opXmmLoad, opXmmStore, opXmmInt:
 		return true
 	}
 	return false
@@ -528,6 +529,12 @@ func helperIndex(size int, write bool, hits int32) int {
 	case write:
 		k = 1
 	}
+	if size == 16 {
+		if write {
+			return 21 // 3 hits, as xmmStore counts them
+		}
+		return 20 // 2 hits, as sseLoad2 counts them
+	}
 	j := 3
 	switch size {
 	case 1:
@@ -542,13 +549,22 @@ func helperIndex(size int, write bool, hits int32) int {
 
 // emitHelpers puts the shared code into the arena (after it is made or started again).
 func (c *CPU) emitHelpers() bool {
-	for k := 0; k < 5; k++ {
+	for k := 0; k < 6; k++ {
 		for j, size := range []int{1, 2, 4, 8} {
 			var a x.Asm
 			tag := offURtag
-			hits := [...]int32{1, 1, 3, 0, 0}[k]
+			hits := [...]int32{1, 1, 3, 0, 0}[k%5]
 			if k == 1 || k == 2 || k == 4 {
 				tag = offUWtag
+			}
+			if k == 5 { // the 16-byte reads and writes
+				if j > 1 {
+					break
+				}
+				size, hits = 16, int32(2+j)
+				if j == 1 {
+					tag = offUWtag
+				}
 			}
 			// In: RAX, the address. Out: ZF set on a hit, RSI the frame, RDX the offset,
 			// RCX the TLB entry (a peek, hits 0, counts nothing: countHit does it later).
@@ -994,6 +1010,10 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		return i + 1, true
 	}
 	switch in.op {
+	case opXmmMov, opXmmMovLo, opXmmMovmsk, opXmmLoad, opXmmStore, opXmmInt:
+		if !g.sse(i, in) {
+			return 0, false
+		}
 	case opNop:
 	case opMovRR64:
 		a.Load(8, x.RAX, reg(in.src&15))
