@@ -47,6 +47,8 @@ type jitState struct {
 	helpers     [jitHelpers]uintptr
 	chain       uintptr
 	materialize uintptr
+	enter       uintptr // loads the TLB counters into host registers
+	leave       uintptr // stores them and returns to Go
 
 	arena  *x64.Arena
 	blocks []*block // blocks with code in the arena
