@@ -47,6 +47,8 @@ type jitState struct {
 	helpers     [jitHelpers]uintptr
 	chain       uintptr
 	materialize uintptr
+	enter       uintptr // loads the TLB counters into host registers
+	leave       uintptr // stores them and returns to Go
 
 	arena  *x64.Arena
 	blocks []*block // blocks with code in the arena
@@ -76,7 +78,7 @@ var jitEndHook func(c *CPU)
 var jitCodeHook func(c *CPU, b *block, code []byte, addr uintptr)
 
 const (
-	jitHelpers = 20 // remembered-page lookups of 1, 2, 4, 8 bytes: reads, writes, read-modify-writes, and peeks
+	jitHelpers = 22 // remembered-page lookups of 1, 2, 4, 8 bytes (reads, writes, read-modify-writes, and peeks) and of 16 (reads, writes)
 	jitHeat    = 16 // entries of a block through its optimized instructions before it is translated
 	jitNo      = 1  // block.jit: translation failed or is off; do not try again
 )
@@ -175,6 +177,17 @@ func (c *CPU) jitRun(b *block, limit uint64, entry *tlb.Entry) (*block, *tlb.Ent
 // jitSlow executes a fast load or store (jitResumable) through the TLB, as run's cases
 // do when the page is not remembered.
 func (c *CPU) jitSlow(in *inst) {
+	switch in.op {
+	case opXmmLoad:
+		c.xmmLoad(in)
+		return
+	case opXmmStore:
+		c.xmmStore(in)
+		return
+	case opXmmInt:
+		c.xmmInt(in)
+		return
+	}
 	va := uint64(in.disp) + c.r[in.base&31] + c.r[in.index&31]<<(in.scale&3)
 	switch in.op {
 	case opLoad64:

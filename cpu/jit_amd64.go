@@ -13,8 +13,11 @@ import (
 
 // The code generator for linux/amd64 hosts (see jit.go for what the code must do).
 //
-// Register use in generated code: RBX holds the *CPU (guest register r at [RBX+8r]), R12
-// and R13 the DTLB's hit counter and clock; RAX, RCX, RDX, RSI, RDI and R8 are scratch.
+// Register use in generated code: RBX holds the *CPU (guest register r at [RBX+8r]); R12
+// and R13 hold the values of the DTLB's hit counter and clock, R14 and R15 the ITLB's: the
+// shared enter code loads them when Go calls the code (jitPrologue, a block's first bytes,
+// which the chain skips), and the shared leave code stores them back before any return to
+// Go. RAX, RCX, RDX, RSI, RDI, R8, R10, R11 and XMM0-1 are scratch.
 // The code returns in RAX the slot to interpret from (a side exit; with bit 31 set when it
 // is not a load or store that jitRun may execute itself), or, with bit 32 set, the exit
 // number in bits 16-31 after setting RIP and counting the block's instructions.
@@ -43,6 +46,8 @@ var (
 	offBva           = int32(unsafe.Offsetof(CPU{}.bva))
 	offHelpers       = offJit + int32(unsafe.Offsetof(jitState{}.helpers))
 	offMaterialize   = offJit + int32(unsafe.Offsetof(jitState{}.materialize))
+	offEnter         = offJit + int32(unsafe.Offsetof(jitState{}.enter))
+	offLeave         = offJit + int32(unsafe.Offsetof(jitState{}.leave))
 	offChain         = offJit + int32(unsafe.Offsetof(jitState{}.chain))
 	offCur           = offJit + int32(unsafe.Offsetof(jitState{}.cur))
 	offUitlb         = int32(unsafe.Offsetof(CPU{}.uitlb))
@@ -175,8 +180,7 @@ func (g *jitGen) side(i int) *x.Label {
 // gen emits the block; it reports false when not even the first slot can be translated.
 func (g *jitGen) gen() bool {
 	a := &g.a
-	a.Load(8, x.R12, x.M(x.RBX, offDHits))
-	a.Load(8, x.R13, x.M(x.RBX, offDClock))
+	callEnter(a) // (jitPrologue bytes: the chain enters after them)
 	g.start = x.NewLabel()
 	var noFlags *x.Label
 	if g.prologue {
@@ -226,23 +230,33 @@ func (g *jitGen) gen() bool {
 	for _, k := range sortedKeys(g.sides) {
 		g.bind(g.sides[k])
 		a.MovImm(x.RAX, uint64(k))
-		a.Ret()
+		jmpLeave(a)
 	}
 	if noFlags != nil {
 		g.bind(noFlags)
 		a.MovImm(x.RAX, 1<<31)
-		a.Ret()
+		jmpLeave(a)
 	}
-	// The entries for resuming after slot k-1, as the code's start: R12 and R13 loaded.
+	// The entries for resuming after slot k-1, as the code's start: the counters loaded.
 	g.resume = make([]uint32, len(g.ins)+1)
 	for _, k := range sortedKeys(resumes) {
 		g.resume[k] = uint32(a.Len())
-		a.Load(8, x.R12, x.M(x.RBX, offDHits))
-		a.Load(8, x.R13, x.M(x.RBX, offDClock))
+		callEnter(a)
 		a.Jmp(resumes[k])
 	}
 	return true
 }
+
+// jitPrologue is the length of callEnter's code: the chain enters a block's code after it.
+const jitPrologue = 6
+
+// callEnter calls the shared enter code (call [rbx+disp32]: jitPrologue bytes).
+func callEnter(a *x.Asm) {
+	a.OpM(4, []byte{0xff}, 2, x.Mem{Base: x.RBX, Index: x.NoReg, Disp: offEnter})
+}
+
+// jmpLeave jumps to the shared leave code, which stores the TLB counters and returns RAX to Go.
+func jmpLeave(a *x.Asm) { a.OpM(4, []byte{0xff}, 4, x.M(x.RBX, offLeave)) }
 
 func sortedKeys(m map[int]*x.Label) []int {
 	keys := make([]int, 0, len(m))
@@ -271,7 +285,8 @@ func memSize(op uint16) int {
 func jitResumable(op uint16) bool {
 	switch op {
 	case opLoad64, opLoad32, opLoadZx8, opLoadZx16, opLoadSx32,
-		opStore64, opStore32, opStore8, opStoreI64, opStoreI32, opStoreI8:
+		opStore64, opStore32, opStore8, opStoreI64, opStoreI32, opStoreI8,
+		opXmmLoad, opXmmStore, opXmmInt:
 		return true
 	}
 	return false
@@ -280,7 +295,7 @@ func jitResumable(op uint16) bool {
 // exitSide leaves before slot i, for the interpreter to go on from there.
 func (g *jitGen) exitSide(i int) {
 	g.a.MovImm(x.RAX, uint64(i))
-	g.a.Ret()
+	jmpLeave(&g.a)
 }
 
 // exitEnd leaves the block through exit after n instructions, RIP already set. When the
@@ -297,7 +312,7 @@ func (g *jitGen) exitEnd(n, exit int) {
 		return
 	}
 	a.MovImm(x.RAX, 1<<32|uint64(exit)<<16|uint64(n))
-	a.Ret()
+	jmpLeave(a)
 }
 
 // setRIP sets RIP to the block's linear address plus d (the address is regBlock).
@@ -499,13 +514,11 @@ func (g *jitGen) access(i int, size int, write bool, hits int32) {
 }
 
 // countHits does tlb.Hit's work n times for the entry in register e: the counter, the
-// clock, the entry's stamp (R12 and R13 hold the DTLB's counter and clock). Changes RDI.
+// clock (R12 and R13), the entry's stamp.
 func countHits(a *x.Asm, e x.Reg, n int32) {
-	a.AluMI(8, x.Add, x.M(x.R12, 0), n)
-	a.Load(8, x.RDI, x.M(x.R13, 0))
-	a.AluRI(8, x.Add, x.RDI, n)
-	a.Store(8, x.M(x.R13, 0), x.RDI)
-	a.Store(8, x.M(e, int32(tlb.StampOffset)), x.RDI)
+	a.AluRI(8, x.Add, x.R12, n)
+	a.AluRI(8, x.Add, x.R13, n)
+	a.Store(8, x.M(e, int32(tlb.StampOffset)), x.R13)
 }
 
 // countHits is countHits in a block's code.
@@ -528,6 +541,12 @@ func helperIndex(size int, write bool, hits int32) int {
 	case write:
 		k = 1
 	}
+	if size == 16 {
+		if write {
+			return 21 // 3 hits, as xmmStore counts them
+		}
+		return 20 // 2 hits, as sseLoad2 counts them
+	}
 	j := 3
 	switch size {
 	case 1:
@@ -542,13 +561,44 @@ func helperIndex(size int, write bool, hits int32) int {
 
 // emitHelpers puts the shared code into the arena (after it is made or started again).
 func (c *CPU) emitHelpers() bool {
-	for k := 0; k < 5; k++ {
+	// Enter (called at a block's start from Go, and at resume entries): the TLB counters'
+	// values into R12-R15. Leave (jumped to): them stored back, and return RAX to Go.
+	for k, store := range []bool{false, true} {
+		var a x.Asm
+		for j, r := range []x.Reg{x.R12, x.R13, x.R14, x.R15} {
+			a.Load(8, x.RDI, x.M(x.RBX, []int32{offDHits, offDClock, offIHits, offIClock}[j]))
+			if store {
+				a.Store(8, x.M(x.RDI, 0), r)
+			} else {
+				a.Load(8, r, x.M(x.RDI, 0))
+			}
+		}
+		a.Ret()
+		addr, err := c.jit.arena.Put(a.B)
+		if err != nil {
+			return false
+		}
+		if jitCodeHook != nil {
+			jitCodeHook(c, nil, a.B, addr)
+		}
+		*[]*uintptr{&c.jit.enter, &c.jit.leave}[k] = addr
+	}
+	for k := 0; k < 6; k++ {
 		for j, size := range []int{1, 2, 4, 8} {
 			var a x.Asm
 			tag := offURtag
-			hits := [...]int32{1, 1, 3, 0, 0}[k]
+			hits := [...]int32{1, 1, 3, 0, 0}[k%5]
 			if k == 1 || k == 2 || k == 4 {
 				tag = offUWtag
+			}
+			if k == 5 { // the 16-byte reads and writes
+				if j > 1 {
+					break
+				}
+				size, hits = 16, int32(2+j)
+				if j == 1 {
+					tag = offUWtag
+				}
 			}
 			// In: RAX, the address. Out: ZF set on a hit, RSI the frame, RDX the offset,
 			// RCX the TLB entry (a peek, hits 0, counts nothing: countHit does it later).
@@ -578,6 +628,9 @@ func (c *CPU) emitHelpers() bool {
 			addr, err := c.jit.arena.Put(a.B)
 			if err != nil {
 				return false
+			}
+			if jitCodeHook != nil {
+				jitCodeHook(c, nil, a.B, addr)
 			}
 			c.jit.helpers[k*4+j] = addr
 		}
@@ -659,6 +712,9 @@ func (c *CPU) emitHelpers() bool {
 		if err != nil {
 			return false
 		}
+		if jitCodeHook != nil {
+			jitCodeHook(c, nil, a.B, addr)
+		}
 		c.jit.materialize = addr
 	}
 	// The chain (see exitEnd). In: RCX = exit<<16 | n, RDX = the link; RIP set and the
@@ -715,25 +771,25 @@ func (c *CPU) emitHelpers() bool {
 	a.Jcc(x.CondA, out)
 	// Go on: the ITLB hit, the entry for loops in place, the block and its address.
 	a.Store(8, x.M(x.RBX, offEntry), x.R11)
-	a.Load(8, x.R10, x.M(x.RBX, offIHits))
-	a.AluMI(8, x.Add, x.M(x.R10, 0), 1)
-	a.Load(8, x.R10, x.M(x.RBX, offIClock))
-	a.Load(8, x.R8, x.M(x.R10, 0))
-	a.AluRI(8, x.Add, x.R8, 1)
-	a.Store(8, x.M(x.R10, 0), x.R8)
-	a.Store(8, x.M(x.R11, int32(tlb.StampOffset)), x.R8)
+	a.AluRI(8, x.Add, x.R14, 1)
+	a.AluRI(8, x.Add, x.R15, 1)
+	a.Store(8, x.M(x.R11, int32(tlb.StampOffset)), x.R15)
 	a.Load(4, x.R8, x.M(x.RDI, offBlockIndex))
 	a.Store(4, x.M(x.RBX, offCur), x.R8)
 	a.Store(8, x.M(x.RBX, offBva), x.RAX)
 	a.Store(8, reg(regBlock), x.RAX)
-	a.B = append(a.B, 0xff, 0xe6) // jmp rsi
+	a.Lea(8, x.RSI, x.M(x.RSI, jitPrologue))
+	a.B = append(a.B, 0xff, 0xe6) // jmp rsi (after the block's call to enter)
 	a.Bind(out)
 	a.MovRR(4, x.RAX, x.RCX)
 	a.B = append(a.B, 0x48, 0x0f, 0xba, 0xe8, 0x20) // bts rax, 32: the block was left
-	a.Ret()
+	jmpLeave(&a)
 	addr, err := c.jit.arena.Put(a.B)
 	if err != nil {
 		return false
+	}
+	if jitCodeHook != nil {
+		jitCodeHook(c, nil, a.B, addr)
 	}
 	c.jit.chain = addr
 	return true
@@ -994,6 +1050,10 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		return i + 1, true
 	}
 	switch in.op {
+	case opXmmMov, opXmmMovLo, opXmmMovmsk, opXmmLoad, opXmmStore, opXmmInt:
+		if !g.sse(i, in) {
+			return 0, false
+		}
 	case opNop:
 	case opMovRR64:
 		a.Load(8, x.RAX, reg(in.src&15))
@@ -2039,13 +2099,9 @@ func (g *jitGen) jumpTo(i int, d int64, n, exit int) {
 		a.Jcc(x.CondA, out)
 		a.Store(8, x.M(x.RBX, offIcount), x.RCX)
 		// The ITLB hit the fetch would have had (tlb.Hit on the ITLB).
-		a.Load(8, x.RSI, x.M(x.RBX, offIHits))
-		a.AluMI(8, x.Add, x.M(x.RSI, 0), 1)
-		a.Load(8, x.RSI, x.M(x.RBX, offIClock))
-		a.Load(8, x.RDI, x.M(x.RSI, 0))
-		a.AluRI(8, x.Add, x.RDI, 1)
-		a.Store(8, x.M(x.RSI, 0), x.RDI)
-		a.Store(8, x.M(x.RDX, int32(tlb.StampOffset)), x.RDI)
+		a.AluRI(8, x.Add, x.R14, 1)
+		a.AluRI(8, x.Add, x.R15, 1)
+		a.Store(8, x.M(x.RDX, int32(tlb.StampOffset)), x.R15)
 		a.Jmp(g.start)
 		g.bind(out)
 	}

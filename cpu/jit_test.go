@@ -13,9 +13,10 @@ import (
 )
 
 // jitProgram makes a random loop for TestCodegenMatchesInterpreter: a body of integer,
-// memory, stack and branch instructions over RAX..RDI (R8 points at the data, EBP counts
+// SSE, memory, stack and branch instructions over RAX..RDI and XMM0..XMM3 (R8 points at the data, EBP counts
 // the iterations, R9 is scratch for indexes), a call to a small function, DEC EBP; JNZ.
-func jitProgram(r *rand.Rand) []byte {
+// With sse, half the body is SSE instructions.
+func jitProgram(r *rand.Rand, sse bool) []byte {
 	regs := []byte{0, 1, 2, 3, 6, 7}
 	reg := func() byte { return regs[r.IntN(len(regs))] }
 	modrm := func(reg, rm byte) byte { return 0xc0 | reg<<3 | rm }
@@ -49,7 +50,70 @@ func jitProgram(r *rand.Rand) []byte {
 			w = 0x40
 		}
 		var in []byte
-		switch r.IntN(53) {
+		pick := r.IntN(56)
+		if sse && r.IntN(2) == 0 {
+			pick = 53 + r.IntN(3) // half the body SSE
+		}
+		switch pick {
+		case 53:
+			// SSE between registers (XMM0-3): integer and bitwise lane ops, moves, PMOVMSKB
+			xd, xs := byte(r.IntN(4)), byte(r.IntN(4))
+			switch r.IntN(6) {
+			case 0:
+				in = []byte{0x66, 0x0f, []byte{0x6f, 0x6f, 0x28}[r.IntN(3)], modrm(xd, xs)} // movdqa, movapd
+			case 1:
+				in = []byte{0xf2, 0x0f, 0x10, modrm(xd, xs)} // movsd
+			case 2:
+				in = []byte{0x66, 0x0f, 0xd7, modrm(d, xs)} // pmovmskb
+			default:
+				in = []byte{0x66, 0x0f, sseIntOps[r.IntN(len(sseIntOps))], modrm(xd, xs)}
+			}
+		case 54:
+			// SSE loads, and lane ops with a memory source: aligned 16-byte forms at a
+			// 16-byte boundary but now and then not (#GP)
+			xd := byte(r.IntN(4))
+			aligned := func() []byte {
+				b := disp(16)
+				if r.IntN(16) != 0 {
+					b[0] &^= 15
+				}
+				return b
+			}
+			switch r.IntN(7) {
+			case 6:
+				in = append(sseMisalignedLast(), 0x66, 0x43, 0x0f, []byte{0x6f, 0x74, 0xef}[r.IntN(3)], 0x84|xd<<3, 0x08, 0, 2, 0, 0) // movdqa, pcmpeqb, pxor
+			case 0:
+				in = memOp([]byte{0xf3, 0x41, 0x0f, 0x6f}, xd, 16) // movdqu
+			case 1:
+				in = append([]byte{0x66, 0x41, 0x0f, 0x6f, 0x80 | xd<<3}, aligned()...) // movdqa
+			case 2:
+				in = append([]byte{0x66, 0x41, 0x0f, sseIntOps[r.IntN(len(sseIntOps))], 0x80 | xd<<3}, aligned()...)
+			case 3:
+				in = memOp([]byte{0xf3, 0x41, 0x0f, []byte{0x7e, 0x10}[r.IntN(2)]}, xd, []int{8, 4}[r.IntN(2)]) // movq, movss
+			case 4:
+				in = memOp([]byte{0x66, 0x41, 0x0f, []byte{0x12, 0x16, 0x6e}[r.IntN(3)]}, xd, 8) // movlpd, movhpd, movd
+			default:
+				in = memOp([]byte{0xf2, 0x41, 0x0f, 0x10}, xd, 8) // movsd
+			}
+		case 55:
+			// SSE stores
+			xs := byte(r.IntN(4))
+			switch r.IntN(5) {
+			case 4:
+				in = append(sseMisalignedLast(), 0x66, 0x43, 0x0f, 0x7f, 0x84|xs<<3, 0x08, 0, 2, 0, 0) // movdqa
+			case 0:
+				in = memOp([]byte{0xf3, 0x41, 0x0f, 0x7f}, xs, 16) // movdqu
+			case 1:
+				b := disp(16)
+				if r.IntN(16) != 0 {
+					b[0] &^= 15
+				}
+				in = append([]byte{0x66, 0x41, 0x0f, []byte{0x7f, 0x29}[r.IntN(2)], 0x80 | xs<<3}, b...) // movdqa, movapd
+			case 2:
+				in = memOp([]byte{0x66, 0x41, 0x0f, []byte{0xd6, 0x17}[r.IntN(2)]}, xs, 8) // movq, movhpd
+			default:
+				in = memOp([]byte{0xf2, 0x41, 0x0f, 0x11}, xs, 8) // movsd
+			}
 		case 52:
 			// bsf, bsr of a register, often zero, or of memory
 			if r.IntN(3) == 0 {
@@ -324,13 +388,31 @@ func jitProgram(r *rand.Rand) []byte {
 	return code
 }
 
+// sseMisalignedLast sets R9 to 8 in the loop's last iteration (EBP 1) and to 0 before: an
+// aligned SSE access at [R8 + R9 + 0x200] then raises #GP there, after its block has
+// become host code.
+func sseMisalignedLast() []byte {
+	// mov r9d, ebp; sub r9d, 2; shr r9d, 28; and r9d, 8
+	return []byte{0x41, 0x89, 0xe9, 0x41, 0x83, 0xe9, 0x02, 0x41, 0xc1, 0xe9, 0x1c, 0x41, 0x83, 0xe1, 0x08}
+}
+
+// sseIntOps are the second opcode bytes (after 66 0F) of the SSE2 lane operations with a
+// fast form (opXmmInt), and UNPCKLPD/UNPCKHPD.
+var sseIntOps = []byte{0xef, 0xdb, 0xeb, 0xdf, 0xd4, 0xfb, 0xfe, 0xfa, 0x6c, 0x6d, 0x60, 0x68,
+	0x61, 0x69, 0x62, 0x6a, 0x74, 0x75, 0x76, 0xfc, 0xf8, 0x14, 0x15}
+
 // Generated code does what the interpreter does: random loops of the instructions the
 // generator translates (and some it leaves to the interpreter, and accesses that miss or
 // straddle a page) run on two machines, one with code generation and one without, in
 // slices of random budgets; after every slice the registers, flags, instruction counts,
 // TLB statistics and data are the same.
 func TestCodegenMatchesInterpreter(t *testing.T) {
-	testCodegenMatchesInterpreter(t, 300, 77)
+	testCodegenMatchesInterpreter(t, 300, 77, false)
+}
+
+// The same with SSE-heavy loops (XMM registers compared too).
+func TestCodegenSSEMatchesInterpreter(t *testing.T) {
+	testCodegenMatchesInterpreter(t, 300, 79, true)
 }
 
 // With an arena that holds only a few blocks' code, it is dropped and started again all the
@@ -338,11 +420,11 @@ func TestCodegenMatchesInterpreter(t *testing.T) {
 func TestCodegenArenaFull(t *testing.T) {
 	defer func(n int) { jitArenaSize = n }(jitArenaSize)
 	jitArenaSize = 8192
-	jit := testCodegenMatchesInterpreter(t, 100, 78)
+	jit := testCodegenMatchesInterpreter(t, 100, 78, true)
 	require.Greater(t, jit.cpu.jit.Drops, uint64(10), "arena drops")
 }
 
-func testCodegenMatchesInterpreter(t *testing.T, iters int, seed0 uint64) *testMachine {
+func testCodegenMatchesInterpreter(t *testing.T, iters int, seed0 uint64, sse bool) *testMachine {
 	if !x64.Supported {
 		t.Skip("this host runs no generated code")
 		return nil
@@ -353,7 +435,7 @@ func testCodegenMatchesInterpreter(t *testing.T, iters int, seed0 uint64) *testM
 	interp.cpu.SetCodegen(false)
 	compiled := uint64(0)
 	for k := 0; k < n; k++ {
-		code := jitProgram(r)
+		code := jitProgram(r, sse)
 		data := make([]byte, 8192)
 		for i := range data {
 			data[i] = byte(r.Uint32())
@@ -362,6 +444,10 @@ func testCodegenMatchesInterpreter(t *testing.T, iters int, seed0 uint64) *testM
 			RBX: uint64(r.IntN(5)), RSI: r.Uint64(), RDI: r.Uint64() >> 60, RBP: uint64(20 + r.IntN(40)),
 			R8: hostcpu.DataAddr})
 		regs.RFLAGS = InitialRFLAGS | uint64(r.IntN(0x900))&ArithFlags
+		var xmms [16][2]uint64
+		for i := range xmms {
+			xmms[i] = [2]uint64{r.Uint64(), r.Uint64() &^ (0xff << (8 * r.IntN(8)))}
+		}
 		tms := []*testMachine{jit, interp}
 		for _, tm := range tms {
 			tm.writeVirt(hostcpu.CodeAddr, code)
@@ -373,6 +459,8 @@ func testCodegenMatchesInterpreter(t *testing.T, iters int, seed0 uint64) *testM
 			s.GPR = regs.GPR
 			s.GPR[RSP] = hostcpu.EntryRSP
 			s.RIP, s.RFLAGS = hostcpu.CodeAddr, regs.RFLAGS
+			s.Ext = InitialExtState()
+			s.Ext.XMM = xmms
 			tm.cpu.Load(&s)
 		}
 		for slice := 0; ; slice++ {
@@ -391,6 +479,7 @@ func testCodegenMatchesInterpreter(t *testing.T, iters int, seed0 uint64) *testM
 			require.Equal(t, st[1].GPR, st[0].GPR, where())
 			require.Equal(t, st[1].RIP, st[0].RIP, where())
 			require.Equal(t, st[1].RFLAGS, st[0].RFLAGS, where())
+			require.Equal(t, st[1].Ext, st[0].Ext, where())
 			require.Equal(t, interp.cpu.Instructions(), jit.cpu.Instructions(), where())
 			require.Equal(t, interp.mmu.DTLB.Stats, jit.mmu.DTLB.Stats, where())
 			require.Equal(t, interp.mmu.ITLB.Stats, jit.mmu.ITLB.Stats, where())

@@ -19,7 +19,11 @@ func init() {
 		f, err := os.Create(name)
 		if err == nil {
 			jitCodeHook = func(c *CPU, b *block, code []byte, addr uintptr) {
-				fmt.Fprintf(f, "block at %#x: %d instructions, %d bytes, code at %#x\n", c.bva, len(b.insts), len(code), addr)
+				if b == nil {
+					fmt.Fprintf(f, "shared code: %d bytes at %#x\n", len(code), addr)
+				} else {
+					fmt.Fprintf(f, "block at %#x: %d instructions, %d bytes, code at %#x\n", c.bva, len(b.insts), len(code), addr)
+				}
 				for off := 0; off < len(code); {
 					in, err := x86asm.Decode(code[off:], 64)
 					if err != nil {

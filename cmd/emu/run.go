@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmemu/vmemu/debugger"
 	"github.com/vmemu/vmemu/describe"
+	"github.com/vmemu/vmemu/internal/hugeheap"
 	"github.com/vmemu/vmemu/internal/safetext"
 	"github.com/vmemu/vmemu/minikernel"
 )
@@ -198,6 +199,8 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if stats != nil {
 		sampler = startPhaseSampler()
 	}
+	// The heap may have grown into memory mapped since hugeheap's init marked it.
+	hugeheap.Advise()
 	start := time.Now()
 	var code int
 	if o.gdb != "" {

@@ -422,6 +422,79 @@ func (a *Asm) Cmov(size int, cc Cond, dst, src Reg) {
 	a.OpR(size, []byte{0x0f, 0x40 + byte(cc)}, dst, src)
 }
 
+// Xmm is a host XMM register, numbered as in ModR/M.
+type Xmm uint8
+
+// The XMM registers the generator uses.
+const (
+	X0 Xmm = iota
+	X1
+	X2
+)
+
+// SSE2 integer operations on packed lanes: the opcode after 66 0F (SDM Vol. 2, Table A-3).
+const (
+	Punpcklbw  = 0x60
+	Punpcklwd  = 0x61
+	Punpckldq  = 0x62
+	Punpckhbw  = 0x68
+	Punpckhwd  = 0x69
+	Punpckhdq  = 0x6a
+	Punpcklqdq = 0x6c
+	Punpckhqdq = 0x6d
+	Pcmpeqb    = 0x74
+	Pcmpeqw    = 0x75
+	Pcmpeqd    = 0x76
+	Paddq      = 0xd4
+	Pand       = 0xdb
+	Pandn      = 0xdf
+	Por        = 0xeb
+	Pxor       = 0xef
+	Psubb      = 0xf8
+	Psubd      = 0xfa
+	Psubq      = 0xfb
+	Paddb      = 0xfc
+	Paddd      = 0xfe
+)
+
+// sseM emits an SSE instruction with mandatory prefix pfx (0: none), opcode 0F op, ModR/M
+// reg field r and memory operand m.
+func (a *Asm) sseM(pfx, op byte, r Reg, m Mem) {
+	if pfx != 0 {
+		a.byte1(pfx)
+	}
+	a.prefix(4, r, m.Index, m.Base, NoReg)
+	a.byte1(0x0f, op)
+	a.modrmMem(byte(r), m)
+}
+
+// sseR is sseM with register operand rm.
+func (a *Asm) sseR(pfx, op byte, r, rm Reg) {
+	if pfx != 0 {
+		a.byte1(pfx)
+	}
+	a.prefix(4, r, NoReg, rm, NoReg)
+	a.byte1(0x0f, op, 0xc0|byte(r&7)<<3|byte(rm&7))
+}
+
+// MovdquLoad is movdqu dst, [m] (16 bytes, any alignment).
+func (a *Asm) MovdquLoad(dst Xmm, m Mem) { a.sseM(0xf3, 0x6f, Reg(dst), m) }
+
+// MovdquStore is movdqu [m], src.
+func (a *Asm) MovdquStore(m Mem, src Xmm) { a.sseM(0xf3, 0x7f, Reg(src), m) }
+
+// MovqLoad is movq dst, qword [m]: the high quadword cleared.
+func (a *Asm) MovqLoad(dst Xmm, m Mem) { a.sseM(0xf3, 0x7e, Reg(dst), m) }
+
+// MovdLoad is movd dst, dword [m]: the bits above cleared.
+func (a *Asm) MovdLoad(dst Xmm, m Mem) { a.sseM(0x66, 0x6e, Reg(dst), m) }
+
+// Packed is an SSE2 integer operation (Pxor, Paddq, ...) dst op= src.
+func (a *Asm) Packed(op byte, dst, src Xmm) { a.sseR(0x66, op, Reg(dst), Reg(src)) }
+
+// Pmovmskb is pmovmskb dst32, src: the bytes' top bits, zero-extended.
+func (a *Asm) Pmovmskb(dst Reg, src Xmm) { a.sseR(0x66, 0xd7, dst, Reg(src)) }
+
 // Ret is ret.
 func (a *Asm) Ret() { a.byte1(0xc3) }
 

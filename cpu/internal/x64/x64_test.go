@@ -82,6 +82,20 @@ func TestEncodings(t *testing.T) {
 		{func(a *Asm) { a.Setcc(CondE, RSI) }, "setz sil"},
 		{func(a *Asm) { a.Cmov(8, CondB, RAX, RCX) }, "cmovb rax, rcx"},
 		{func(a *Asm) { a.Ret() }, "ret"},
+		{func(a *Asm) { a.MovdquLoad(X1, M(RBX, 0x200)) }, "movdqu xmm1, xmmword ptr [rbx+0x200]"},
+		{func(a *Asm) { a.MovdquLoad(X0, MI(RSI, RDX, 0, 0)) }, "movdqu xmm0, xmmword ptr [rsi+rdx]"},
+		{func(a *Asm) { a.MovdquLoad(X2, MI(R8, R9, 0, 0)) }, "movdqu xmm2, xmmword ptr [r8+r9]"},
+		{func(a *Asm) { a.MovdquStore(M(RBX, 0x210), X0) }, "movdqu xmmword ptr [rbx+0x210], xmm0"},
+		{func(a *Asm) { a.MovqLoad(X1, MI(RSI, RDX, 0, 0)) }, "movq xmm1, qword ptr [rsi+rdx]"},
+		{func(a *Asm) { a.MovdLoad(X1, MI(RSI, RDX, 0, 0)) }, "movd xmm1, dword ptr [rsi+rdx]"},
+		{func(a *Asm) { a.Packed(Pxor, X0, X1) }, "pxor xmm0, xmm1"},
+		{func(a *Asm) { a.Packed(Punpckhbw, X0, X2) }, "punpckhbw xmm0, xmm2"},
+		{func(a *Asm) { a.Packed(Punpcklqdq, X1, X0) }, "punpcklqdq xmm1, xmm0"},
+		{func(a *Asm) { a.Packed(Pcmpeqd, X0, X1) }, "pcmpeqd xmm0, xmm1"},
+		{func(a *Asm) { a.Packed(Pandn, X0, X1) }, "pandn xmm0, xmm1"},
+		{func(a *Asm) { a.Packed(Paddb, X0, X1) }, "paddb xmm0, xmm1"},
+		{func(a *Asm) { a.Pmovmskb(RAX, X1) }, "pmovmskb eax, xmm1"},
+		{func(a *Asm) { a.Pmovmskb(R9, X0) }, "pmovmskb r9d, xmm0"},
 	}
 	for _, c := range cases {
 		var a Asm
