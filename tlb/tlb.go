@@ -94,12 +94,6 @@ type Entry struct {
 	set   uint16 // replacement state; 32 bytes in all, so a 4-way set is two cache lines
 }
 
-// tail is the entry's last eight bytes: PCID, Size, Perm, valid, way and set.
-func (e *Entry) tail() *uint64 { return (*uint64)(unsafe.Pointer(&e.PCID)) }
-
-// littleEndian reports whether the host stores the low byte of a word first (tail's layout).
-var littleEndian = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
-
 // Valid reports whether the entry holds a translation.
 func (e *Entry) Valid() bool { return e.valid }
 
@@ -429,7 +423,7 @@ func (t *TLB) Fill(e Entry) *Entry { return t.FillPage(e.VPN, e.PFN, e.PCID, e.S
 // an Entry built field by field and passed by value is copied with wide moves the host
 // cannot forward from the narrow stores that built it, a stall on every fill.)
 func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *Entry {
-	if h := &t.hint; h.key == hintKey(vpn, pcid) && h.when == t.gen+t.clock && size == Size4K && littleEndian {
+	if h := &t.hint; h.key == hintKey(vpn, pcid) && h.when == t.gen+t.clock && size == Size4K {
 		// Lookup just searched this page's set and found no entry for it (a 4 KiB array
 		// holds only 4 KiB pages): the way it chose is the one fill's search would. This is
 		// write, written out for that case (one call fewer on every TLB miss).
@@ -444,10 +438,10 @@ func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *
 			}
 		}
 		r := &t.replaced
-		r.VPN, r.PFN, r.stamp = slot.VPN, slot.PFN, slot.stamp
-		*r.tail() = *slot.tail()
-		slot.VPN, slot.PFN = vpn, pfn
-		*slot.tail() = uint64(pcid) | uint64(size)<<16 | uint64(perm)<<24 | 1<<32 | uint64(uint8(h.way))<<40 | uint64(uint16(set))<<48
+		r.VPN, r.PFN, r.stamp, r.PCID, r.Size, r.Perm = slot.VPN, slot.PFN, slot.stamp, slot.PCID, slot.Size, slot.Perm
+		r.valid, r.way, r.set = slot.valid, slot.way, slot.set
+		slot.VPN, slot.PFN, slot.PCID, slot.Size, slot.Perm = vpn, pfn, pcid, size, perm
+		slot.valid, slot.set, slot.way = true, uint16(set), uint8(h.way)
 		t.fillGen, t.filled = t.gen, slot
 		t.clock++
 		slot.stamp = t.clock
@@ -514,23 +508,17 @@ func (t *TLB) fill(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *Entr
 // write is the end of FillPage: the entry goes to way w of set in a.
 func (t *TLB) write(a *array, set, w int, vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *Entry {
 	slot := &a.entries[set*a.ways+w]
-	// The replaced entry is copied as four words (each a load the host forwards from the
-	// store that wrote it; a whole-entry copy moves 16 bytes at a time and stalls), and the
-	// new entry's last eight bytes are written as one word where the host is little-endian:
-	// fewer stores on the path every TLB miss takes.
+	// Field by field, never as wide moves: the fields are read back one by one (LastFill,
+	// the CPU's remembered pages) soon after, and the host forwards a load only from a
+	// store that covers it the same way; a whole-entry copy stalled every fill.
 	r := &t.replaced
-	r.VPN, r.PFN, r.stamp = slot.VPN, slot.PFN, slot.stamp
-	*r.tail() = *slot.tail()
+	r.VPN, r.PFN, r.stamp, r.PCID, r.Size, r.Perm = slot.VPN, slot.PFN, slot.stamp, slot.PCID, slot.Size, slot.Perm
+	r.valid, r.way, r.set = slot.valid, slot.way, slot.set
 	if a == &t.large && !slot.valid {
 		t.largeValid++
 	}
-	slot.VPN, slot.PFN = vpn, pfn
-	if littleEndian {
-		*slot.tail() = uint64(pcid) | uint64(size)<<16 | uint64(perm)<<24 | 1<<32 | uint64(uint8(w))<<40 | uint64(uint16(set))<<48
-	} else {
-		slot.PCID, slot.Size, slot.Perm = pcid, size, perm
-		slot.valid, slot.set, slot.way = true, uint16(set), uint8(w)
-	}
+	slot.VPN, slot.PFN, slot.PCID, slot.Size, slot.Perm = vpn, pfn, pcid, size, perm
+	slot.valid, slot.set, slot.way = true, uint16(set), uint8(w)
 	t.fillGen, t.filled = t.gen, slot
 	t.clock++
 	slot.stamp = t.clock
