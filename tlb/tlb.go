@@ -309,11 +309,24 @@ func (t *TLB) Lookup(va uint64, pcid uint16) *Entry {
 	a := &t.small
 	set := int(vpn & a.setMask)
 	ways := a.entries[set*a.ways : (set+1)*a.ways]
+	// The same pass finds the way a fill of the page would take (the hint): the first
+	// free way, else the first with the smallest stamp (a valid entry's stamp is at
+	// least 1, so age 0 means a free way was found).
+	way, age := 0, ^uint64(0)
 	for w := range ways {
 		e := &ways[w]
-		if e.valid && e.VPN == vpn && (e.PCID == pcid || e.Perm&PermGlobal != 0) {
+		if !e.valid {
+			if age != 0 {
+				way, age = w, 0
+			}
+			continue
+		}
+		if e.VPN == vpn && (e.PCID == pcid || e.Perm&PermGlobal != 0) {
 			t.Hit(e)
 			return e
+		}
+		if e.stamp < age {
+			way, age = w, e.stamp
 		}
 	}
 	if t.largeValid > 0 {
@@ -325,32 +338,11 @@ func (t *TLB) Lookup(va uint64, pcid uint16) *Entry {
 		}
 	}
 	t.Stats.Misses++
-	t.missed(ways, vpn, pcid)
+	if t.cfg.Policy == LRU {
+		h := &t.hint
+		h.key, h.when, h.way = hintKey(vpn, pcid), t.gen+t.clock, way
+	}
 	return nil
-}
-
-// missed records the hint of a Lookup of vpn under pcid that found nothing in ways, its
-// set: the way FillPage would choose there, the first free else (LRU) the first with the
-// smallest stamp. (Under PLRU the fill chooses itself.)
-func (t *TLB) missed(ways []Entry, vpn uint64, pcid uint16) {
-	if t.cfg.Policy != LRU {
-		return
-	}
-	w, age := 0, ^uint64(0)
-	for i := range ways {
-		o := &ways[i]
-		if !o.valid {
-			w = i
-			break
-		}
-		if o.stamp < age {
-			w, age = i, o.stamp
-		}
-	}
-	// Field by field: a hint built whole and copied in is moved with wide loads the host
-	// cannot forward from the narrow stores that built it (a stall of the whole miss).
-	h := &t.hint
-	h.key, h.when, h.way = hintKey(vpn, pcid), t.gen+t.clock, w
 }
 
 // Probe is Lookup without side effects: no counters, no replacement state. For inspection.
