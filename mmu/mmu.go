@@ -135,7 +135,12 @@ type MMU struct {
 	epoch   uint64 // bumped whenever cached translations may have been dropped
 	fault   Fault  // the last fault, returned by pointer so faults do not allocate
 	last    *tlb.Entry
-	walked  WalkRecord // the most recent hardware walk (LastWalk)
+	walked  WalkRecord // the most recent hardware walk (LastWalk), but see pte
+	// pte is the most recent walk when it read only a PTE (nearly every TLB miss) and
+	// pteLast is set: walked is then brought up to date from it when it is read (fewer
+	// stores on every miss).
+	pte     pteWalk
+	pteLast bool
 	result  walkResult // what the most recent hardware walk found besides its entries
 
 	watches []Watchpoint // data watchpoints (watch.go)
@@ -655,7 +660,7 @@ func (m *MMU) walk(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
 		// the rest of the miss is done, instead of after it.
 		prefetch.Line(&mem[pa])
 	}
-	m.recordPTE(va, acc, idx, ea, e)
+	m.recordPTE(va, acc, ea, e)
 	want := e | PTEAccessed
 	if acc&Write != 0 {
 		want |= PTEDirty
@@ -667,14 +672,36 @@ func (m *MMU) walk(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
 	return e.Addr() | va&0xfff, nil
 }
 
-// recordPTE records a walk that read only the PTE e at ea (index idx) in the walk record.
-func (m *MMU) recordPTE(va uint64, acc Access, idx uint, ea uint64, e PTE) {
-	w := &m.walked
+// pteWalk is a walk that read only the PTE e at ea.
+type pteWalk struct {
+	va, ea, cr3 uint64
+	e           PTE
+	acc         Access
+}
+
+// recordPTE records a walk that read only the PTE e at ea: in pte, for the walk record
+// (syncWalk).
+func (m *MMU) recordPTE(va uint64, acc Access, ea uint64, e PTE) {
+	q := &m.pte
+	q.va, q.ea, q.cr3, q.e, q.acc = va, ea, m.cr3, e, acc
+	m.walked.Count++
+	if !m.pteLast {
+		m.pteLast = true
+	}
+}
+
+// syncWalk brings the walk record up to date with pte, when the last walk is there.
+func (m *MMU) syncWalk() {
+	if !m.pteLast {
+		return
+	}
+	m.pteLast = false
+	w, q := &m.walked, &m.pte
 	for i := 1; i < w.N; i++ {
 		w.Levels[i] = Level{} // the record holds only what this walk read
 	}
-	w.Levels[0] = Level{Level: 1, Index: idx, EntryAddr: ea, Entry: e}
-	w.VA, w.Access, w.CR3, w.N, w.Failed, w.Code, w.Count = va, acc, m.cr3, 1, false, 0, w.Count+1
+	w.Levels[0] = Level{Level: 1, Index: uint(q.va>>12) & 511, EntryAddr: q.ea, Entry: q.e}
+	w.VA, w.Access, w.CR3, w.N, w.Failed, w.Code = q.va, q.acc, q.cr3, 1, false, 0
 }
 
 // walkSampled is walkTables in phase MMU, for a sampler (emu run --stats).
@@ -700,6 +727,7 @@ func (m *MMU) walkTables(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
 // walkFrom is the rest of walkTables, once the paging-structure caches have said where the
 // walk begins (level 0: at CR3).
 func (m *MMU) walkFrom(va uint64, acc Access, t *tlb.TLB, level int, table uint64, perm tlb.Perm) (uint64, *Fault) {
+	m.syncWalk()
 	w := &m.walked
 	oldN := w.N
 	r := &m.result
@@ -770,7 +798,7 @@ func (m *MMU) walkPTE(va uint64, acc Access, t *tlb.TLB, table uint64, perm tlb.
 	if !m.allowed(perm, acc) {
 		return 0, false
 	}
-	m.recordPTE(va, acc, idx, ea, e)
+	m.recordPTE(va, acc, ea, e)
 	want := e | PTEAccessed
 	if acc&Write != 0 {
 		want |= PTEDirty
@@ -807,7 +835,10 @@ type WalkRecord struct {
 func (w *WalkRecord) Read() []Level { return w.Levels[:w.N] }
 
 // LastWalk returns the record of the MMU's most recent page walk (Count 0: none yet).
-func (m *MMU) LastWalk() WalkRecord { return m.walked }
+func (m *MMU) LastWalk() WalkRecord {
+	m.syncWalk()
+	return m.walked
+}
 
 // pscLookup returns the lowest cached paging-structure entry for va (level 0: none).
 func (m *MMU) pscLookup(va uint64) (int, uint64, tlb.Perm) {

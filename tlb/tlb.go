@@ -94,6 +94,26 @@ type Entry struct {
 	set   uint16 // replacement state; 32 bytes in all, so a 4-way set is two cache lines
 }
 
+// tail is the entry's last eight bytes (PCID, Size, Perm, valid, way, set) as one word.
+func (e *Entry) tail() *uint64 { return (*uint64)(unsafe.Pointer(&e.PCID)) }
+
+// Offsets of fields inside tail.
+const (
+	sizeByte  = unsafe.Offsetof(Entry{}.Size) - unsafe.Offsetof(Entry{}.PCID)
+	validByte = unsafe.Offsetof(Entry{}.valid) - unsafe.Offsetof(Entry{}.PCID)
+)
+
+// littleEndian reports whether the host stores a word's low byte first.
+var littleEndian = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
+
+// tailByte returns the byte at offset k of a tail word read from memory.
+func tailByte(tl uint64, k uintptr) uint8 {
+	if littleEndian {
+		return uint8(tl >> (8 * k))
+	}
+	return uint8(tl >> (56 - 8*k))
+}
+
 // Valid reports whether the entry holds a translation.
 func (e *Entry) Valid() bool { return e.valid }
 
@@ -240,7 +260,8 @@ func (t *TLB) LastFill() (gen uint64, written *Entry, replaced Entry) {
 // false if the slot held none). (It copies no Entry: a whole entry just stored in pieces
 // and loaded back at once stalls the host's store forwarding.)
 func (t *TLB) LastFillPages() (gen uint64, written *Entry, replacedVPN uint64, replacedSize PageSize, ok bool) {
-	return t.fillGen, t.filled, t.replaced.VPN, t.replaced.Size, t.replaced.valid
+	tl := *t.replaced.tail() // one load, as FillPage stores it
+	return t.fillGen, t.filled, t.replaced.VPN, PageSize(tailByte(tl, sizeByte)), tailByte(tl, validByte) != 0
 }
 
 // Hit records a lookup that found e, exactly as Lookup does when it returns e: the hit is
@@ -429,9 +450,12 @@ func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *
 				t.Observer(t, EvEvict, slot)
 			}
 		}
+		// The replaced entry is copied as four words: its fields were written long ago, and
+		// LastFillPages reads the copy back as those words (fewer stores on every miss; a
+		// narrower load from a wider store just made is not forwarded on every host).
 		r := &t.replaced
-		r.VPN, r.PFN, r.stamp, r.PCID, r.Size, r.Perm = slot.VPN, slot.PFN, slot.stamp, slot.PCID, slot.Size, slot.Perm
-		r.valid, r.way, r.set = slot.valid, slot.way, slot.set
+		r.VPN, r.PFN, r.stamp = slot.VPN, slot.PFN, slot.stamp
+		*r.tail() = *slot.tail()
 		slot.VPN, slot.PFN, slot.PCID, slot.Size, slot.Perm = vpn, pfn, pcid, size, perm
 		slot.valid, slot.set, slot.way = true, uint16(set), uint8(h.way)
 		t.fillGen, t.filled = t.gen, slot

@@ -525,8 +525,16 @@ func BenchmarkLookupMissFill(b *testing.B) {
 	}
 }
 
-// An entry is 32 bytes, so that a 4-way set of the DTLB spans two cache lines of the host.
-func TestEntryIs32Bytes(t *testing.T) { assert.Equal(t, uintptr(32), unsafe.Sizeof(Entry{})) }
+// An entry is 32 bytes, so that a 4-way set of the DTLB spans two cache lines of the host;
+// its last eight bytes are one word (tail) whose bytes tailByte reads.
+func TestEntryIs32Bytes(t *testing.T) {
+	assert.Equal(t, uintptr(32), unsafe.Sizeof(Entry{}))
+	assert.Equal(t, uintptr(24), unsafe.Offsetof(Entry{}.PCID))
+	e := Entry{PCID: 0x123, Size: Size2M, Perm: PermDirty, valid: true, way: 3, set: 7}
+	tl := *e.tail()
+	assert.Equal(t, uint8(Size2M), tailByte(tl, sizeByte))
+	assert.Equal(t, uint8(1), tailByte(tl, validByte))
+}
 
 // plruModel is tree pseudo-LRU as the hardware keeps it: per set, one bit per tree node,
 // each pointing away from the half last used.
