@@ -74,7 +74,17 @@ func (c *CPU) syncMicro() {
 		return
 	}
 	if g := c.dtlb.Gen(); g != c.micro.dgen {
-		if !c.oneFill(c.dtlb, c.micro.dgen, g) {
+		if gen, written, rvpn, rsize, replaced := c.dtlb.LastFillPages(); g == c.micro.dgen+1 && gen == g &&
+			written.Size == tlb.Size4K && (!replaced || rsize == tlb.Size4K) && c.itlb != c.dtlb {
+			// oneFill and forgetPages, written out for the one fill of a 4 KiB page over
+			// another that nearly every data TLB miss is.
+			if u := &c.utlb[written.VPN&(utlbSize-1)]; u.rtag == written.VPN {
+				u.rtag, u.wtag = noTag, noTag
+			}
+			if u := &c.utlb[rvpn&(utlbSize-1)]; replaced && u.rtag == rvpn {
+				u.rtag, u.wtag = noTag, noTag
+			}
+		} else if !c.oneFill(c.dtlb, c.micro.dgen, g) {
 			c.flushMicro()
 			return
 		}

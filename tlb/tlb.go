@@ -201,9 +201,25 @@ type TLB struct {
 	fillGen  uint64
 	filled   *Entry
 	replaced Entry
+	// The most recent Lookup that missed the 4 KiB array: its page, PCID, the generation
+	// and use clock it saw, and the way a fill of that page would take (the first free way,
+	// else the least recently used). A FillPage of that page while neither has moved takes
+	// the way without searching the set again: nearly every fill follows such a miss.
+	hint     hint
 	Stats    Stats
 	Observer Observer // nil by default
 }
+
+type hint struct {
+	key  uint64 // vpn | pcid<<52 (a page number has at most 52 bits), or noHint
+	when uint64 // gen + clock: both only grow, so the sum moves when either does
+	way  int
+}
+
+const noHint = ^uint64(0)
+
+// hintKey is the key of a hint for vpn under pcid.
+func hintKey(vpn uint64, pcid uint16) uint64 { return vpn | uint64(pcid)<<52 }
 
 // Gen returns a number that changes whenever the TLB's contents change: a fill (which may
 // evict), an invalidation or a flush. While it is unchanged, Lookup of an address returns
@@ -266,7 +282,7 @@ func New(cfg Config) (*TLB, error) {
 	if cfg.Policy != LRU && cfg.Policy != PLRU {
 		return nil, fmt.Errorf("tlb %s: unknown replacement policy %d", cfg.Name, cfg.Policy)
 	}
-	t := &TLB{cfg: cfg, small: newArray(cfg.Entries, cfg.Ways)}
+	t := &TLB{cfg: cfg, small: newArray(cfg.Entries, cfg.Ways), hint: hint{key: noHint}}
 	if cfg.LargeEntries > 0 {
 		t.large = newArray(cfg.LargeEntries, cfg.LargeEntries)
 	}
@@ -309,7 +325,32 @@ func (t *TLB) Lookup(va uint64, pcid uint16) *Entry {
 		}
 	}
 	t.Stats.Misses++
+	t.missed(ways, vpn, pcid)
 	return nil
+}
+
+// missed records the hint of a Lookup of vpn under pcid that found nothing in ways, its
+// set: the way FillPage would choose there, the first free else (LRU) the first with the
+// smallest stamp. (Under PLRU the fill chooses itself.)
+func (t *TLB) missed(ways []Entry, vpn uint64, pcid uint16) {
+	if t.cfg.Policy != LRU {
+		return
+	}
+	w, age := 0, ^uint64(0)
+	for i := range ways {
+		o := &ways[i]
+		if !o.valid {
+			w = i
+			break
+		}
+		if o.stamp < age {
+			w, age = i, o.stamp
+		}
+	}
+	// Field by field: a hint built whole and copied in is moved with wide loads the host
+	// cannot forward from the narrow stores that built it (a stall of the whole miss).
+	h := &t.hint
+	h.key, h.when, h.way = hintKey(vpn, pcid), t.gen+t.clock, w
 }
 
 // Probe is Lookup without side effects: no counters, no replacement state. For inspection.
@@ -382,21 +423,53 @@ func (t *TLB) Fill(e Entry) *Entry { return t.FillPage(e.VPN, e.PFN, e.PCID, e.S
 // an Entry built field by field and passed by value is copied with wide moves the host
 // cannot forward from the narrow stores that built it, a stall on every fill.)
 func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *Entry {
+	if h := &t.hint; h.key == hintKey(vpn, pcid) && h.when == t.gen+t.clock && size == Size4K {
+		// Lookup just searched this page's set and found no entry for it (a 4 KiB array
+		// holds only 4 KiB pages): the way it chose is the one fill's search would. This is
+		// write, written out for that case (one call fewer on every TLB miss).
+		a := &t.small
+		set := int(vpn & a.setMask)
+		slot := &a.entries[set*a.ways+h.way]
+		t.gen++
+		if slot.valid {
+			t.Stats.Evictions++
+			if t.Observer != nil {
+				t.Observer(t, EvEvict, slot)
+			}
+		}
+		r := &t.replaced
+		r.VPN, r.PFN, r.stamp, r.PCID, r.Size, r.Perm = slot.VPN, slot.PFN, slot.stamp, slot.PCID, slot.Size, slot.Perm
+		r.valid, r.way, r.set = slot.valid, slot.way, slot.set
+		slot.VPN, slot.PFN, slot.PCID, slot.Size, slot.Perm = vpn, pfn, pcid, size, perm
+		slot.valid, slot.set, slot.way = true, uint16(set), uint8(h.way)
+		t.fillGen, t.filled = t.gen, slot
+		t.clock++
+		slot.stamp = t.clock
+		t.Stats.Fills++
+		if t.Observer != nil {
+			t.Observer(t, EvFill, slot)
+		}
+		return slot
+	}
+	return t.fill(vpn, pfn, pcid, size, perm)
+}
+
+// fill is FillPage when the way is not known: it searches the set.
+func (t *TLB) fill(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *Entry {
 	a := &t.small
 	set := int(vpn & a.setMask)
-	large := false
 	if size != Size4K {
 		if len(t.large.entries) == 0 {
 			return nil
 		}
 		a, set = &t.large, 0
-		large = true
 	}
+	ways := a.entries[set*a.ways : (set+1)*a.ways]
+	w := -1
 	t.gen++
 	// One pass over the set finds an entry for the same page, else the first free way,
 	// else (LRU) the least recently used one: the first with the smallest stamp.
-	ways := a.entries[set*a.ways : (set+1)*a.ways]
-	w, free, lru, age := -1, -1, 0, ^uint64(0)
+	free, lru, age := -1, 0, ^uint64(0)
 	for i := range ways {
 		o := &ways[i]
 		if !o.valid {
@@ -429,10 +502,19 @@ func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *
 			}
 		}
 	}
-	base := set * a.ways
-	slot := &a.entries[base+w]
-	t.replaced = *slot
-	if large && !slot.valid {
+	return t.write(a, set, w, vpn, pfn, pcid, size, perm)
+}
+
+// write is the end of FillPage: the entry goes to way w of set in a.
+func (t *TLB) write(a *array, set, w int, vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *Entry {
+	slot := &a.entries[set*a.ways+w]
+	// Field by field, never as wide moves: the fields are read back one by one (LastFill,
+	// the CPU's remembered pages) soon after, and the host forwards a load only from a
+	// store that covers it the same way; a whole-entry copy stalled every fill.
+	r := &t.replaced
+	r.VPN, r.PFN, r.stamp, r.PCID, r.Size, r.Perm = slot.VPN, slot.PFN, slot.stamp, slot.PCID, slot.Size, slot.Perm
+	r.valid, r.way, r.set = slot.valid, slot.way, slot.set
+	if a == &t.large && !slot.valid {
 		t.largeValid++
 	}
 	slot.VPN, slot.PFN, slot.PCID, slot.Size, slot.Perm = vpn, pfn, pcid, size, perm

@@ -648,3 +648,54 @@ func TestPLRUMatchesTreeBits(t *testing.T) {
 		assert.Greater(t, victims, 1000, "%v: the mix evicts", cfg)
 	}
 }
+
+// TestFillAfterMissMatchesSearch checks the shortcut FillPage takes after a Lookup that
+// missed (the way the Lookup chose) against FillPage's own search of the set: random
+// lookups, fills, hits and invalidations give the same entries, statistics and events.
+func TestFillAfterMissMatchesSearch(t *testing.T) {
+	for _, pol := range []Policy{LRU, PLRU} {
+		cfg := Config{Entries: 16, Ways: 4, LargeEntries: 4, Policy: pol}
+		a, b := mustNew(t, cfg), mustNew(t, cfg)
+		var evA, evB []string
+		a.Observer = func(_ *TLB, k EventKind, e *Entry) { evA = append(evA, fmt.Sprint(k, e)) }
+		b.Observer = func(_ *TLB, k EventKind, e *Entry) { evB = append(evB, fmt.Sprint(k, e)) }
+		seed := uint64(1)
+		rnd := func(n uint64) uint64 {
+			seed = seed*6364136223846793005 + 1442695040888963407
+			return (seed >> 33) % n
+		}
+		for i := 0; i < 20000; i++ {
+			vpn, pcid := rnd(48), uint16(rnd(2))
+			size, perm := Size4K, Perm(rnd(32))
+			if rnd(16) == 0 {
+				size, vpn = Size2M, vpn&^511
+			}
+			switch rnd(8) {
+			case 0:
+				g := rnd(2) == 0
+				a.InvalidatePage(vpn<<12, pcid, g)
+				b.InvalidatePage(vpn<<12, pcid, g)
+			case 1:
+				a.FillPage(vpn, vpn+100, pcid, size, perm)
+				b.FillPage(vpn, vpn+100, pcid, size, perm)
+			default:
+				ea, eb := a.Lookup(vpn<<12, pcid), b.Lookup(vpn<<12, pcid)
+				require.Equal(t, ea == nil, eb == nil)
+				if ea == nil && rnd(4) != 0 {
+					if rnd(8) == 0 { // something between the miss and the fill
+						o := rnd(48) << 12
+						a.Lookup(o, pcid)
+						b.Lookup(o, pcid)
+					}
+					b.hint.key = noHint // b searches
+					wa := a.FillPage(vpn, vpn+200, pcid, size, perm)
+					wb := b.FillPage(vpn, vpn+200, pcid, size, perm)
+					require.Equal(t, *wb, *wa, "step %d", i)
+				}
+			}
+			require.Equal(t, b.Stats, a.Stats, "step %d", i)
+		}
+		assert.Equal(t, b.Entries(), a.Entries())
+		assert.Equal(t, evB, evA)
+	}
+}

@@ -1,9 +1,8 @@
 package web
 
 import (
-	"embed"
+	_ "embed"
 	"fmt"
-	"html/template"
 	"io"
 	"math"
 	"sort"
@@ -21,15 +20,22 @@ import (
 // time by outcome, frames in use over time, TLB hit rates, and the largest VMAs.
 
 //go:embed report.html
-var reportFS embed.FS
+var reportHTML string
 
-// reportTmpl parses the report's template at its first use, not when emu starts.
-var reportTmpl = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("report.html").Funcs(template.FuncMap{
-		"pct":   func(f float64) string { return fmt.Sprintf("%.2f%%", 100*f) },
-		"comma": comma,
-		"size":  func(n uint64) string { return sizeText(n) },
-	}).ParseFS(reportFS, "report.html"))
+// reportFuncs are the functions report.html calls.
+var reportFuncs = map[string]func(any) string{
+	"pct":   func(f any) string { return fmt.Sprintf("%.2f%%", 100*f.(float64)) },
+	"comma": func(n any) string { return comma(n.(uint64)) },
+	"size":  func(n any) string { return sizeText(n.(uint64)) },
+}
+
+// reportTmpl parses the report's template (page.go) at its first use, not when emu starts.
+var reportTmpl = sync.OnceValue(func() *pageTemplate {
+	t, err := parsePage(reportHTML, reportFuncs)
+	if err != nil {
+		panic(err)
+	}
+	return t
 })
 
 // maxSamples bounds the points kept for the charts: past it, every other point is dropped and
@@ -136,7 +142,7 @@ func (r *Recording) WriteReport(w io.Writer, s Summary) error {
 	for _, p := range r.k.Processes() {
 		r.keepVMAs(p) // processes still alive at the end (with --max-insns)
 	}
-	return reportTmpl().Execute(w, r.page(s))
+	return reportTmpl().execute(w, r.page(s))
 }
 
 // reportPage is what the template shows.
@@ -148,9 +154,9 @@ type reportPage struct {
 	Syscalls     []statRow
 	Faults       []outcomeRow
 	TLBs         []tlbRow
-	FaultChart   template.HTML
-	FrameChart   template.HTML
-	TLBChart     template.HTML
+	FaultChart   pageHTML
+	FrameChart   pageHTML
+	TLBChart     pageHTML
 	VMAs         []vmaRow
 	Instructions uint64
 	FaultTotal   uint64
@@ -295,10 +301,10 @@ type series struct {
 }
 
 // chart draws series over the samples' guest time as polylines, with axes.
-func (r *Recording) chart(ss []series, yLabel string, yMax float64, pctAxis bool) template.HTML {
+func (r *Recording) chart(ss []series, yLabel string, yMax float64, pctAxis bool) pageHTML {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg viewBox="0 0 %g %g" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`, chartW, chartH,
-		template.HTMLEscapeString(yLabel))
+		escapeText(yLabel))
 	tmax := 1.0
 	if n := len(r.samples); n > 0 {
 		tmax = max(float64(r.samples[n-1].insns), 1)
@@ -330,14 +336,14 @@ func (r *Recording) chart(ss []series, yLabel string, yMax float64, pctAxis bool
 			fmt.Fprintf(&pts, "%.1f,%.1f ", x(float64(sm.insns)), y(s.y[i]))
 		}
 		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2.2"><title>%s</title></polyline>`,
-			strings.TrimSpace(pts.String()), s.color, template.HTMLEscapeString(s.name))
+			strings.TrimSpace(pts.String()), s.color, escapeText(s.name))
 	}
 	b.WriteString(`</svg>`)
-	return template.HTML(b.String())
+	return pageHTML(b.String())
 }
 
 // faultChart: cumulative page faults by outcome.
-func (r *Recording) faultChart() template.HTML {
+func (r *Recording) faultChart() pageHTML {
 	var ss []series
 	top := 0.0
 	for o := minikernel.FaultOutcome(0); int(o) < len(r.faults); o++ {
@@ -355,7 +361,7 @@ func (r *Recording) faultChart() template.HTML {
 }
 
 // frameChart: frames in use.
-func (r *Recording) frameChart() template.HTML {
+func (r *Recording) frameChart() pageHTML {
 	s := series{name: "frames in use", color: "#3b7dd8"}
 	top := 0.0
 	for _, sm := range r.samples {
@@ -366,7 +372,7 @@ func (r *Recording) frameChart() template.HTML {
 }
 
 // tlbChart: the hit rate of each TLB between consecutive samples (NaN where it did no lookup).
-func (r *Recording) tlbChart(unified bool) template.HTML {
+func (r *Recording) tlbChart(unified bool) pageHTML {
 	names, colors := []string{"ITLB", "DTLB"}, []string{"#e08a1e", "#3b7dd8"}
 	first := 0
 	if unified {
