@@ -48,7 +48,7 @@ type block struct {
 	// are unchanged. Following a link still reports the ITLB hit the search would have had.
 	links []link
 	// jit is the address of the block's generated code (jit.go), 0 before it is made, or
-	// jitNo; heat counts entries and loops in place until it is made; jitFlags: the code reads the flags the
+	// jitNo; heat counts entries and loops in place until it is made, then value exits in a row (jitGiveUp); jitFlags: the code reads the flags the
 	// block is entered with, so they are materialized first.
 	jit      uintptr
 	heat     uint32
@@ -56,6 +56,7 @@ type block struct {
 	// jitResume[k], when not 0, is the offset in the block's code that goes on at slot k
 	// once jitRun has executed slot k-1 (a load or store whose page was not remembered).
 	jitResume []uint32
+	jitExitAt uint64 // the instruction count at the code's last value exit (jitGiveUp)
 	jitFlags  bool
 }
 

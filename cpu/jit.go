@@ -49,6 +49,8 @@ type jitState struct {
 	materialize uintptr
 	enter       uintptr // loads the TLB counters into host registers
 	leave       uintptr // stores them and returns to Go
+	// Constants the SSE floating-point code tests lanes with (jitFPConsts).
+	fpk [6][2]uint64
 
 	arena  *x64.Arena
 	blocks []*block // blocks with code in the arena
@@ -78,9 +80,16 @@ var jitEndHook func(c *CPU)
 var jitCodeHook func(c *CPU, b *block, code []byte, addr uintptr)
 
 const (
-	jitHelpers = 22 // remembered-page lookups of 1, 2, 4, 8 bytes (reads, writes, read-modify-writes, and peeks) and of 16 (reads, writes)
+	jitHelpers = 23 // remembered-page lookups of 1, 2, 4, 8 bytes (reads, writes, read-modify-writes, and peeks) and of 16 (reads, writes, read peeks)
 	jitHeat    = 16 // entries of a block through its optimized instructions before it is translated
 	jitNo      = 1  // block.jit: translation failed or is off; do not try again
+	// jitValueExit marks a side exit taken because a test of the operands' values failed
+	// (an SSE lane the host's arithmetic cannot stand in for), in the slot the code returns.
+	jitValueExit = 1 << 30
+	// jitGiveUp: after this many value exits from a block in a row, each within jitGiveUp
+	// runs of the block (in instructions) of the one before, its code is dropped and the
+	// interpreter, looping in place, runs it.
+	jitGiveUp = 64
 )
 
 // SetCodegen turns code generation on (the default where the host supports it) or off.
@@ -153,6 +162,18 @@ func (c *CPU) jitRun(b *block, limit uint64, entry *tlb.Entry) (*block, *tlb.Ent
 		k := int(r & 0xffff)
 		if jitSideHook != nil {
 			jitSideHook(c, b, k)
+		}
+		if r&jitValueExit != 0 {
+			// After translation heat counts value exits that come soon after the block's
+			// previous one (within jitGiveUp runs' worth of instructions).
+			if c.icount-b.jitExitAt > uint64(jitGiveUp*len(b.insts)) {
+				b.heat = jitHeat
+			}
+			b.jitExitAt = c.icount
+			if b.heat++; b.heat >= jitHeat+jitGiveUp {
+				b.jit = jitNo
+			}
+			return b, nil, k
 		}
 		// A load or store whose page was not remembered: executed here as the interpreter
 		// would (the TLB, a walk, a fault), and the code goes on after it.

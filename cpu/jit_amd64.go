@@ -130,6 +130,7 @@ func (c *CPU) jitCompile(b *block) {
 		c.jit.dHits, c.jit.dClock = uintptr(unsafe.Pointer(h)), uintptr(unsafe.Pointer(k))
 		h, k = c.itlb.HitCounters()
 		c.jit.iHits, c.jit.iClock = uintptr(unsafe.Pointer(h)), uintptr(unsafe.Pointer(k))
+		c.jit.fpk = jitFPConsts
 	}
 	if c.jit.chain == 0 && !c.emitHelpers() {
 		return
@@ -175,6 +176,13 @@ func (g *jitGen) side(i int) *x.Label {
 		g.sides[i] = l
 	}
 	return l
+}
+
+// valueSide returns the label of the exit before slot i taken when a test of the operands'
+// values fails (jitValueExit): jitRun stops making the block's code run if that happens in
+// most of its runs.
+func (g *jitGen) valueSide(i int) *x.Label {
+	return g.side(i | jitValueExit)
 }
 
 // gen emits the block; it reports false when not even the first slot can be translated.
@@ -229,7 +237,7 @@ func (g *jitGen) gen() bool {
 	}
 	for _, k := range sortedKeys(g.sides) {
 		g.bind(g.sides[k])
-		a.MovImm(x.RAX, uint64(k))
+		a.MovImm(x.RAX, uint64(k)) // (the slot, and jitValueExit)
 		jmpLeave(a)
 	}
 	if noFlags != nil {
@@ -542,7 +550,10 @@ func helperIndex(size int, write bool, hits int32) int {
 		k = 1
 	}
 	if size == 16 {
-		if write {
+		switch {
+		case hits == 0:
+			return 22 // a read peek
+		case write:
 			return 21 // 3 hits, as xmmStore counts them
 		}
 		return 20 // 2 hits, as sseLoad2 counts them
@@ -591,11 +602,11 @@ func (c *CPU) emitHelpers() bool {
 			if k == 1 || k == 2 || k == 4 {
 				tag = offUWtag
 			}
-			if k == 5 { // the 16-byte reads and writes
-				if j > 1 {
+			if k == 5 { // the 16-byte reads, writes and read peeks
+				if j > 2 {
 					break
 				}
-				size, hits = 16, int32(2+j)
+				size, hits = 16, [...]int32{2, 3, 0}[j]
 				if j == 1 {
 					tag = offUWtag
 				}
@@ -1050,7 +1061,7 @@ func (g *jitGen) op(i int) (next int, ok bool) {
 		return i + 1, true
 	}
 	switch in.op {
-	case opXmmMov, opXmmMovLo, opXmmMovmsk, opXmmLoad, opXmmStore, opXmmInt:
+	case opXmmMov, opXmmMovLo, opXmmMovmsk, opXmmLoad, opXmmStore, opXmmInt, opXmmFP, opXmmCvtPS2DQ:
 		if !g.sse(i, in) {
 			return 0, false
 		}

@@ -430,6 +430,11 @@ const (
 	X0 Xmm = iota
 	X1
 	X2
+	X3
+	X4
+	X5
+	X6
+	X7
 )
 
 // SSE2 integer operations on packed lanes: the opcode after 66 0F (SDM Vol. 2, Table A-3).
@@ -445,6 +450,7 @@ const (
 	Pcmpeqb    = 0x74
 	Pcmpeqw    = 0x75
 	Pcmpeqd    = 0x76
+	Pcmpgtd    = 0x66
 	Paddq      = 0xd4
 	Pand       = 0xdb
 	Pandn      = 0xdf
@@ -491,6 +497,26 @@ func (a *Asm) MovdLoad(dst Xmm, m Mem) { a.sseM(0x66, 0x6e, Reg(dst), m) }
 
 // Packed is an SSE2 integer operation (Pxor, Paddq, ...) dst op= src.
 func (a *Asm) Packed(op byte, dst, src Xmm) { a.sseR(0x66, op, Reg(dst), Reg(src)) }
+
+// SSE arithmetic and conversion: the opcode after 0F, and the mandatory prefix that picks
+// packed single (none), packed double (66), scalar single (F3) or scalar double (F2).
+const (
+	SqrtF    = 0x51
+	AddF     = 0x58
+	MulF     = 0x59
+	CvtPS2DQ = 0x5b // with 66: cvtps2dq (MXCSR rounding); with F3: cvttps2dq (truncating)
+	SubF     = 0x5c
+	DivF     = 0x5e
+	PD       = 0x66
+	SS       = 0xf3
+	SD       = 0xf2
+)
+
+// SSE is the register form of an SSE instruction: prefix pfx (0: none), 0F op, dst, src.
+func (a *Asm) SSE(pfx, op byte, dst, src Xmm) { a.sseR(pfx, op, Reg(dst), Reg(src)) }
+
+// Movaps is movaps dst, src (a whole-register copy).
+func (a *Asm) Movaps(dst, src Xmm) { a.sseR(0, 0x28, Reg(dst), Reg(src)) }
 
 // Pmovmskb is pmovmskb dst32, src: the bytes' top bits, zero-extended.
 func (a *Asm) Pmovmskb(dst Reg, src Xmm) { a.sseR(0x66, 0xd7, dst, Reg(src)) }

@@ -95,6 +95,16 @@ func TestEncodings(t *testing.T) {
 		{func(a *Asm) { a.Packed(Pandn, X0, X1) }, "pandn xmm0, xmm1"},
 		{func(a *Asm) { a.Packed(Paddb, X0, X1) }, "paddb xmm0, xmm1"},
 		{func(a *Asm) { a.Pmovmskb(RAX, X1) }, "pmovmskb eax, xmm1"},
+		{func(a *Asm) { a.Packed(Pcmpgtd, X3, X4) }, "pcmpgtd xmm3, xmm4"},
+		{func(a *Asm) { a.SSE(0, AddF, X2, X1) }, "addps xmm2, xmm1"},
+		{func(a *Asm) { a.SSE(PD, MulF, X2, X1) }, "mulpd xmm2, xmm1"},
+		{func(a *Asm) { a.SSE(SS, SubF, X2, X1) }, "subss xmm2, xmm1"},
+		{func(a *Asm) { a.SSE(SD, DivF, X2, X1) }, "divsd xmm2, xmm1"},
+		{func(a *Asm) { a.SSE(SD, SqrtF, X2, X1) }, "sqrtsd xmm2, xmm1"},
+		{func(a *Asm) { a.SSE(0, SqrtF, X2, X1) }, "sqrtps xmm2, xmm1"},
+		{func(a *Asm) { a.SSE(PD, CvtPS2DQ, X2, X1) }, "cvtps2dq xmm2, xmm1"},
+		{func(a *Asm) { a.SSE(SS, CvtPS2DQ, X2, X1) }, "cvttps2dq xmm2, xmm1"},
+		{func(a *Asm) { a.Movaps(X2, X0) }, "movaps xmm2, xmm0"},
 		{func(a *Asm) { a.Pmovmskb(R9, X0) }, "pmovmskb r9d, xmm0"},
 	}
 	for _, c := range cases {
