@@ -8,9 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
-	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,7 +35,7 @@ var static embed.FS
 type Server struct {
 	m   Machine
 	rec *Recorder
-	srv *http.Server
+	srv *httpd
 	url string
 
 	version atomic.Uint64
@@ -85,9 +84,9 @@ func (s *Server) Listen(addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.srv = newHTTPD(ln, guard(s.route), 10*time.Second)
 	s.url = "http://" + ln.Addr().String() + "/"
-	go s.srv.Serve(ln)
+	go s.srv.serve()
 	return s.url, nil
 }
 
@@ -99,7 +98,7 @@ func (s *Server) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	return s.srv.Shutdown(ctx)
+	return s.srv.shutdown(ctx)
 }
 
 // Done is closed when a command from the page quit the session (or Close was called).
@@ -278,71 +277,111 @@ func (s *Server) viewer(d int) {
 
 // --- HTTP ---
 
-// Handler returns the server's routes (for tests; Listen serves them).
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	sub, _ := fs.Sub(static, "static")
-	files := http.FileServer(http.FS(sub))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			httpError(w, http.StatusMethodNotAllowed, "only GET serves the page")
+// route answers a request: the page's files, and the API.
+func (s *Server) route(w *response, r *request) {
+	switch r.Path {
+	case "/api/state":
+		s.get(s.apiState)(w, r)
+	case "/api/frame":
+		s.get(s.apiFrame)(w, r)
+	case "/api/events":
+		s.get(s.apiEvents)(w, r)
+	case "/api/stream":
+		s.get(s.apiStream)(w, r)
+	case "/api/command":
+		s.post(s.apiCommand)(w, r)
+	case "/api/stop":
+		s.post(s.apiStop)(w, r)
+	default:
+		if strings.HasPrefix(r.Path, "/api/") {
+			httpError(w, statusNotFound, "no such endpoint: "+r.Path)
 			return
 		}
-		if r.URL.Path != "/" && r.URL.Path != "/app.js" && r.URL.Path != "/style.css" {
-			httpError(w, http.StatusNotFound, "no such page: "+r.URL.Path)
+		if r.Method != "GET" && r.Method != "HEAD" {
+			httpError(w, statusMethodNotAllowed, "only GET serves the page")
 			return
 		}
-		w.Header().Set("Cache-Control", "no-store")
-		files.ServeHTTP(w, r)
-	})
-	mux.HandleFunc("/api/state", s.get(s.apiState))
-	mux.HandleFunc("/api/frame", s.get(s.apiFrame))
-	mux.HandleFunc("/api/events", s.get(s.apiEvents))
-	mux.HandleFunc("/api/stream", s.get(s.apiStream))
-	mux.HandleFunc("/api/command", s.post(s.apiCommand))
-	mux.HandleFunc("/api/stop", s.post(s.apiStop))
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		httpError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
-	})
-	return guard(mux)
+		if r.Path != "/" && r.Path != "/app.js" && r.Path != "/style.css" {
+			httpError(w, statusNotFound, "no such page: "+r.Path)
+			return
+		}
+		serveFile(w, r.Path)
+	}
 }
+
+// serveFile answers with one of the page's files, as net/http's file server did.
+func serveFile(w *response, name string) {
+	if name == "/" {
+		name = "/index.html"
+	}
+	b, err := static.ReadFile("static" + name)
+	if err != nil {
+		httpError(w, statusNotFound, "no such page: "+name)
+		return
+	}
+	ctype := "application/octet-stream"
+	switch path.Ext(name) {
+	case ".html":
+		ctype = "text/html; charset=utf-8"
+	case ".js":
+		ctype = "text/javascript; charset=utf-8"
+	case ".css":
+		ctype = "text/css; charset=utf-8"
+	}
+	w.SetHeader("Cache-Control", "no-store")
+	w.SetHeader("Accept-Ranges", "bytes")
+	w.SetHeader("Content-Type", ctype)
+	w.Write(b)
+}
+
+// The HTTP statuses the API answers with.
+const (
+	statusOK                   = 200
+	statusBadRequest           = 400
+	statusForbidden            = 403
+	statusNotFound             = 404
+	statusMethodNotAllowed     = 405
+	statusUnsupportedMediaType = 415
+	statusInternalServerError  = 500
+	statusServiceUnavailable   = 503
+)
 
 // guard refuses requests from other sites: a page elsewhere must not drive the session
 // (the Origin of a browser's request must be this server), nor reach it by a DNS name that
 // resolves to the loopback address (the Host must be an address or localhost).
-func guard(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func guard(h handlerFunc) handlerFunc {
+	return func(w *response, r *request) {
 		host := r.Host
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
 		host = strings.Trim(host, "[]")
 		if host != "localhost" && net.ParseIP(host) == nil {
-			httpError(w, http.StatusForbidden, "requests must name the server by its address or localhost")
+			httpError(w, statusForbidden, "requests must name the server by its address or localhost")
 			return
 		}
-		if o := r.Header.Get("Origin"); o != "" && o != "http://"+r.Host {
-			httpError(w, http.StatusForbidden, "cross-origin requests are refused")
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (s *Server) get(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			httpError(w, http.StatusMethodNotAllowed, r.URL.Path+" takes GET")
+		if o := r.Header("Origin"); o != "" && o != "http://"+r.Host {
+			httpError(w, statusForbidden, "cross-origin requests are refused")
 			return
 		}
 		h(w, r)
 	}
 }
 
-func (s *Server) post(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			httpError(w, http.StatusMethodNotAllowed, r.URL.Path+" takes POST")
+func (s *Server) get(h handlerFunc) handlerFunc {
+	return func(w *response, r *request) {
+		if r.Method != "GET" {
+			httpError(w, statusMethodNotAllowed, r.Path+" takes GET")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) post(h handlerFunc) handlerFunc {
+	return func(w *response, r *request) {
+		if r.Method != "POST" {
+			httpError(w, statusMethodNotAllowed, r.Path+" takes POST")
 			return
 		}
 		h(w, r)
@@ -350,28 +389,28 @@ func (s *Server) post(h http.HandlerFunc) http.HandlerFunc {
 }
 
 // httpError answers with a status and a JSON object {"error": msg}.
-func httpError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+func httpError(w *response, code int, msg string) {
+	w.SetHeader("Content-Type", "application/json")
+	w.SetHeader("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	b, _ := json.Marshal(map[string]string{"error": msg})
 	w.Write(append(b, '\n'))
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+func writeJSON(w *response, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		httpError(w, http.StatusInternalServerError, err.Error())
+		httpError(w, statusInternalServerError, err.Error())
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	w.SetHeader("Content-Type", "application/json")
+	w.SetHeader("Cache-Control", "no-store")
 	w.Write(append(b, '\n'))
 }
 
 // uintParam reads a query parameter as an unsigned number (decimal, or 0x hex); absent is 0.
-func uintParam(r *http.Request, name string, bits int) (uint64, bool, error) {
-	q := r.URL.Query()
+func uintParam(r *request, name string, bits int) (uint64, bool, error) {
+	q := r.Query
 	if !q.Has(name) {
 		return 0, false, nil
 	}
@@ -383,8 +422,8 @@ func uintParam(r *http.Request, name string, bits int) (uint64, bool, error) {
 }
 
 // unknownParams rejects query parameters an endpoint does not take.
-func unknownParams(r *http.Request, known ...string) error {
-	for name := range r.URL.Query() {
+func unknownParams(r *request, known ...string) error {
+	for name := range r.Query {
 		ok := false
 		for _, k := range known {
 			ok = ok || k == name
@@ -397,14 +436,14 @@ func unknownParams(r *http.Request, known ...string) error {
 }
 
 // GET /api/state?pid=N
-func (s *Server) apiState(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiState(w *response, r *request) {
 	if err := unknownParams(r, "pid"); err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
+		httpError(w, statusBadRequest, err.Error())
 		return
 	}
 	pid, _, err := uintParam(r, "pid", 31)
 	if err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
+		httpError(w, statusBadRequest, err.Error())
 		return
 	}
 	var st *State
@@ -414,10 +453,10 @@ func (s *Server) apiState(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case err != nil:
-		httpError(w, http.StatusServiceUnavailable, err.Error())
+		httpError(w, statusServiceUnavailable, err.Error())
 		return
 	case berr != nil:
-		httpError(w, http.StatusNotFound, berr.Error())
+		httpError(w, statusNotFound, berr.Error())
 		return
 	}
 	st.Version = s.version.Load()
@@ -428,9 +467,9 @@ func (s *Server) apiState(w http.ResponseWriter, r *http.Request) {
 }
 
 // GET /api/frame?pfn=N
-func (s *Server) apiFrame(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiFrame(w *response, r *request) {
 	if err := unknownParams(r, "pfn"); err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
+		httpError(w, statusBadRequest, err.Error())
 		return
 	}
 	pfn, ok, err := uintParam(r, "pfn", 64)
@@ -438,48 +477,48 @@ func (s *Server) apiFrame(w http.ResponseWriter, r *http.Request) {
 		err = errors.New("pfn: which frame? (e.g. /api/frame?pfn=0x1a2)")
 	}
 	if err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
+		httpError(w, statusBadRequest, err.Error())
 		return
 	}
 	var fi *FrameInfo
 	var ferr error
 	if err := s.inspect(r.Context(), func(snap *Snapshot) { fi, ferr = Frame(snap.K, pfn) }); err != nil {
-		httpError(w, http.StatusServiceUnavailable, err.Error())
+		httpError(w, statusServiceUnavailable, err.Error())
 		return
 	}
 	if ferr != nil {
-		httpError(w, http.StatusNotFound, ferr.Error())
+		httpError(w, statusNotFound, ferr.Error())
 		return
 	}
 	writeJSON(w, fi)
 }
 
 // GET /api/events?since=SEQ&limit=N[&newest=1]
-func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiEvents(w *response, r *request) {
 	if err := unknownParams(r, "since", "limit", "newest"); err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
+		httpError(w, statusBadRequest, err.Error())
 		return
 	}
 	since, _, err := uintParam(r, "since", 64)
 	if err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
+		httpError(w, statusBadRequest, err.Error())
 		return
 	}
 	limit, has, err := uintParam(r, "limit", 32)
 	if err != nil || (has && (limit == 0 || limit > 10000)) {
-		httpError(w, http.StatusBadRequest, "limit: want a number from 1 to 10000")
+		httpError(w, statusBadRequest, "limit: want a number from 1 to 10000")
 		return
 	}
 	if !has {
 		limit = 2000
 	}
 	newest := false
-	switch v := r.URL.Query().Get("newest"); v {
+	switch v := r.Query.Get("newest"); v {
 	case "", "0", "false":
 	case "1", "true":
 		newest = true
 	default:
-		httpError(w, http.StatusBadRequest, fmt.Sprintf("newest: %q is not 1 or 0", v))
+		httpError(w, statusBadRequest, fmt.Sprintf("newest: %q is not 1 or 0", v))
 		return
 	}
 	evs, last := []Event{}, uint64(0)
@@ -494,9 +533,9 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // POST /api/command {"line": "step"}
-func (s *Server) apiCommand(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		httpError(w, http.StatusUnsupportedMediaType, "send the command as JSON: {\"line\": \"step\"}")
+func (s *Server) apiCommand(w *response, r *request) {
+	if ct := r.Header("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		httpError(w, statusUnsupportedMediaType, "send the command as JSON: {\"line\": \"step\"}")
 		return
 	}
 	var req struct {
@@ -505,16 +544,16 @@ func (s *Server) apiCommand(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxLine+256))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		httpError(w, http.StatusBadRequest, "bad command request: "+err.Error()+" (want {\"line\": \"step\"})")
+		httpError(w, statusBadRequest, "bad command request: "+err.Error()+" (want {\"line\": \"step\"})")
 		return
 	}
 	line := strings.TrimSpace(req.Line)
 	switch {
 	case line == "":
-		httpError(w, http.StatusBadRequest, "empty command (type help for the list)")
+		httpError(w, statusBadRequest, "empty command (type help for the list)")
 		return
 	case len(line) > maxLine || strings.ContainsAny(line, "\r\n\x00"):
-		httpError(w, http.StatusBadRequest, "a command is one line of at most 4096 bytes")
+		httpError(w, statusBadRequest, "a command is one line of at most 4096 bytes")
 		return
 	}
 	var out bytes.Buffer
@@ -538,7 +577,7 @@ func (s *Server) apiCommand(w http.ResponseWriter, r *http.Request) {
 }
 
 // POST /api/stop: ask the running command to stop at its next pause.
-func (s *Server) apiStop(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiStop(w *response, r *request) {
 	s.mu.Lock()
 	running := s.running
 	s.mu.Unlock()
@@ -553,14 +592,10 @@ func (s *Server) apiStop(w http.ResponseWriter, r *http.Request) {
 // GET /api/stream: server-sent events. "state" carries {"version": V} whenever the machine
 // may have changed; "console" carries transcript text. A slow client misses intermediate
 // versions, never the newest; the emulator never waits for it.
-func (s *Server) apiStream(w http.ResponseWriter, r *http.Request) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		httpError(w, http.StatusInternalServerError, "streaming is not supported here")
-		return
-	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
+func (s *Server) apiStream(w *response, r *request) {
+	fl := w
+	w.SetHeader("Content-Type", "text/event-stream")
+	w.SetHeader("Cache-Control", "no-store")
 	c := make(chan struct{}, 1)
 	s.mu.Lock()
 	s.clients[c] = struct{}{}

@@ -6,9 +6,9 @@
 // faults, most of a short run's CPU time. Linux set to transparent huge pages "madvise"
 // (the common default) gives a 2 MiB page at one fault only to memory marked
 // MADV_HUGEPAGE, and Go's runtime does not mark its heap. This package's init marks the
-// heap arena (64 MiB, aligned) its own allocation lands in, and collapses each 2 MiB of it
-// the runtime has already started to use into one huge page (MADV_COLLAPSE, Linux 6.1), so
-// the rest of the heap mapped so far costs no more faults. Heap the runtime maps later
+// heap arena (64 MiB, aligned) its own allocation lands in, and collapses the 2 MiB
+// pieces the runtime has started to use into huge pages (MADV_COLLAPSE, Linux 6.1), so the
+// rest of the heap mapped so far costs no more faults. Heap the runtime maps later
 // (it grows in 4 MiB chunks, each a fresh mapping) keeps the kernel's default until
 // Advise is called again (a command calls it once its big start-up allocations are done).
 //
@@ -23,25 +23,31 @@ const (
 	huge    = 2 << 20  // an x86-64 huge page
 	adviseH = 14       // MADV_HUGEPAGE
 	adviseC = 25       // MADV_COLLAPSE
+	window  = 8 << 20  // how far above the probe Advise looks (half as far below)
 )
 
-// probe is a heap allocation: where it lands is in the heap's current arena.
+// probe is a heap allocation: where it lands is in the heap's current arena, near the
+// heap's growing end.
 var probe *[64]byte
 
 func init() { Advise() }
 
-// Advise marks the heap arena for huge pages and collapses the 2 MiB pieces of it that are
-// partly in use (a few system calls; at most a few tenths of a millisecond per collapse).
+// Advise marks the heap arena for huge pages and collapses into huge pages the 2 MiB
+// pieces around the heap's growing end that are partly resident. It is a few system calls,
+// and a few tenths of a millisecond for each collapse.
 func Advise() {
 	if !enabled {
 		return
 	}
 	probe = new([64]byte)
-	base := addrOf(probe) &^ (arena - 1)
+	p := addrOf(probe)
 	probe = nil
+	base := p &^ (arena - 1)
 	madvise(base, arena, adviseH)
+	// The heap at start is a few MiB, growing upwards: look around the probe.
+	lo, hi := max(p&^(huge-1)-window/2, base), min(p&^(huge-1)+window, base+arena)
 	var resident [huge >> 12]byte
-	for h := base; h < base+arena; h += huge {
+	for h := lo; h < hi; h += huge {
 		if mincore(h, huge, &resident) != 0 {
 			continue
 		}
