@@ -745,8 +745,11 @@ func (c *CPU) emitHelpers() bool {
 	a.TestRR(8, x.RDI, x.RDI)
 	a.Jcc(x.CondE, search)
 	a.Load(8, x.R11, x.M(x.RDX, offLinkE))
+	a.AluRR(4, x.Xor, x.R9, x.R9) // (one page)
 	a.Jmp(found)
-	// The search: uitlb[rip>>12 & 15], then table[tableIndex(pa)] with pa and pa2 checked.
+	// The search: uitlb[rip>>12 & 15], then table[tableIndex(pa)] with pa and pa2 checked
+	// (a block of one instruction that straddles the page end goes on only when the next
+	// page is remembered too and maps to its pa2: fetchBlock's and straddleFetch's hits).
 	a.Bind(search)
 	a.MovRR(8, x.RSI, x.RAX)
 	a.ShiftRI(8, x.Shr, x.RSI, 12)
@@ -769,9 +772,23 @@ func (c *CPU) emitHelpers() bool {
 	a.Jcc(x.CondE, out)
 	a.AluRM(8, x.Cmp, x.RSI, x.M(x.RDI, offBlockPA))
 	a.Jcc(x.CondNE, out)
+	a.AluRR(4, x.Xor, x.R9, x.R9)
 	a.AluMI(8, x.Cmp, x.M(x.RDI, offBlockPA2), 0)
+	a.Jcc(x.CondE, found)
+	a.MovRR(8, x.R8, x.RAX)
+	a.ShiftRI(8, x.Shr, x.R8, 12)
+	a.AluRI(8, x.Add, x.R8, 1) // the next page
+	a.MovRR(4, x.R10, x.R8)
+	a.AluRI(4, x.And, x.R10, uitlbSize-1)
+	a.Lea(8, x.R10, x.MI(x.R10, x.R10, 1, 0))
+	a.AluRM(8, x.Cmp, x.R8, x.MI(x.RBX, x.R10, 3, offUitlbTag))
 	a.Jcc(x.CondNE, out)
-	// RDI: the block, R11: the ITLB entry it is reached through.
+	a.Load(8, x.R8, x.MI(x.RBX, x.R10, 3, offUitlbBase))
+	a.AluRM(8, x.Cmp, x.R8, x.M(x.RDI, offBlockPA2))
+	a.Jcc(x.CondNE, out)
+	a.Load(8, x.R9, x.MI(x.RBX, x.R10, 3, offUitlbE))
+	// RDI: the block, R11: the ITLB entry it is reached through, R9: the next page's when
+	// the block straddles the page end (else 0).
 	a.Bind(found)
 	a.Load(8, x.RSI, x.M(x.RDI, offBlockJit))
 	a.AluRI(8, x.Cmp, x.RSI, jitNo)
@@ -785,6 +802,14 @@ func (c *CPU) emitHelpers() bool {
 	a.AluRI(8, x.Add, x.R14, 1)
 	a.AluRI(8, x.Add, x.R15, 1)
 	a.Store(8, x.M(x.R11, int32(tlb.StampOffset)), x.R15)
+	one := x.NewLabel()
+	a.TestRR(8, x.R9, x.R9)
+	a.Jcc(x.CondE, one)
+	a.StoreImm(8, x.M(x.RBX, offEntry), 0) // (never loops in place: fetchBlock's nil entry)
+	a.AluRI(8, x.Add, x.R14, 1)
+	a.AluRI(8, x.Add, x.R15, 1)
+	a.Store(8, x.M(x.R9, int32(tlb.StampOffset)), x.R15)
+	a.Bind(one)
 	a.Load(4, x.R8, x.M(x.RDI, offBlockIndex))
 	a.Store(4, x.M(x.RBX, offCur), x.R8)
 	a.Store(8, x.M(x.RBX, offBva), x.RAX)

@@ -15,8 +15,8 @@ import (
 // jitProgram makes a random loop for TestCodegenMatchesInterpreter: a body of integer,
 // SSE, memory, stack and branch instructions over RAX..RDI and XMM0..XMM3 (R8 points at the data, EBP counts
 // the iterations, R9 is scratch for indexes), a call to a small function, DEC EBP; JNZ.
-// With sse, half the body is SSE instructions.
-func jitProgram(r *rand.Rand, sse bool) []byte {
+// With sse, half the body is SSE instructions. The code is for linear address base.
+func jitProgram(r *rand.Rand, sse bool, base uint64) []byte {
 	regs := []byte{0, 1, 2, 3, 6, 7}
 	reg := func() byte { return regs[r.IntN(len(regs))] }
 	modrm := func(reg, rm byte) byte { return 0xc0 | reg<<3 | rm }
@@ -408,9 +408,9 @@ func jitProgram(r *rand.Rand, sse bool) []byte {
 	}
 	if callAt >= 0 {
 		if code[callEnd-1] == 0xd1 { // mov r9, f; call r9
-			binary.LittleEndian.PutUint64(code[callEnd-11:], hostcpu.CodeAddr+uint64(f))
+			binary.LittleEndian.PutUint64(code[callEnd-11:], base+uint64(f))
 		} else if code[callEnd-5] == 0x90 { // mov qword [r8+0x800], f; call [r8+0x800]
-			binary.LittleEndian.PutUint32(code[callEnd-11:], uint32(hostcpu.CodeAddr+f))
+			binary.LittleEndian.PutUint32(code[callEnd-11:], uint32(base)+uint32(f))
 		} else {
 			binary.LittleEndian.PutUint32(code[callEnd-4:], uint32(f-callEnd))
 		}
@@ -495,7 +495,17 @@ func testCodegenMatchesInterpreter(t *testing.T, iters int, seed0 uint64, sse bo
 	interp.cpu.SetCodegen(false)
 	compiled := uint64(0)
 	for k := 0; k < n; k++ {
-		code := jitProgram(r, sse)
+		// Now and then the loop starts just before a page end, behind a jump, so that an
+		// instruction straddles it (a block of its own, fetched through both pages).
+		base := uint64(hostcpu.CodeAddr)
+		if r.IntN(4) == 0 {
+			base += 4096 - 1 - uint64(r.IntN(24))
+		}
+		code := jitProgram(r, sse, base)
+		if base != hostcpu.CodeAddr {
+			jmp := binary.LittleEndian.AppendUint32([]byte{0xe9}, uint32(base-hostcpu.CodeAddr-5))
+			code = append(append(jmp, make([]byte, base-hostcpu.CodeAddr-5)...), code...)
+		}
 		data := make([]byte, 8192)
 		for i := range data {
 			data[i] = byte(r.Uint32())

@@ -241,7 +241,7 @@ func (h *httpd) serveConn(c net.Conn) {
 	if h.readHeaderTimeout > 0 {
 		c.SetReadDeadline(time.Now().Add(h.readHeaderTimeout))
 	}
-	r, code, err := readRequest(br)
+	r, code, err := readRequest(br, bw)
 	c.SetReadDeadline(time.Time{})
 	h.mu.Lock()
 	if h.closed {
@@ -271,9 +271,10 @@ func (h *httpd) serveConn(c net.Conn) {
 	w.finish()
 }
 
-// readRequest reads a request's line, header and body; on an error, code is the status to
-// answer with (0: none, the client went away).
-func readRequest(br *bufio.Reader) (*request, int, error) {
+// readRequest reads a request's line, header and body (first telling a client that waits for
+// it to send the body to go on); on an error, code is the status to answer with (0: none,
+// the client went away).
+func readRequest(br *bufio.Reader, bw *bufio.Writer) (*request, int, error) {
 	n := 0
 	line := func() (string, error) {
 		s, err := br.ReadString('\n')
@@ -339,6 +340,10 @@ func readRequest(br *bufio.Reader) (*request, int, error) {
 	}
 	// The body is read before the handler runs (it is small: a command), so that the
 	// connection can be watched for the client going away while the handler runs.
+	if size > 0 && strings.EqualFold(r.header["expect"], "100-continue") {
+		bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+		bw.Flush()
+	}
 	body := make([]byte, size)
 	if _, err := io.ReadFull(br, body); err != nil {
 		return nil, 0, err

@@ -94,8 +94,24 @@ func TestServerMalformed(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("after the malformed requests: %d", resp.StatusCode)
 	}
-	// Close ends a connection that sends nothing, after its grace period at most.
+	// A client that waits to be told to send its body (curl does for large ones) is told.
 	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(c, "POST /api/nothing HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+	br := bufio.NewReader(c)
+	if line, _ := br.ReadString('\n'); line != "HTTP/1.1 100 Continue\r\n" {
+		t.Errorf("Expect: 100-continue: answer %q", line)
+	}
+	br.ReadString('\n')
+	fmt.Fprint(c, "{}")
+	if line, _ := br.ReadString('\n'); !strings.HasPrefix(line, "HTTP/1.1 404 ") {
+		t.Errorf("after 100 Continue: answer %q, want 404", line)
+	}
+	c.Close()
+	// Close ends a connection that sends nothing, after its grace period at most.
+	c, err = net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
