@@ -512,13 +512,47 @@ func (g *jitGen) eaRaw(in *inst) bool {
 // access looks up the remembered page of the address in RAX for an access of size bytes
 // (rtag for a read, wtag for a write), leaving for slot i on a miss or at the page end. On
 // a hit it counts hits DTLB hits (1, or 3 for a read-modify-write) and leaves the frame in
-// RSI and the offset in RDX; RAX is kept. The lookup is shared code (emitHelpers).
+// RSI and the offset in RDX (and the entry in RCX); RAX is kept. A plain load or store (one
+// hit, up to 8 bytes) has the lookup inline: a few percent faster on qsort and the sieve
+// than the call, for code about 40% larger; the others call shared code (emitHelpers).
 func (g *jitGen) access(i int, size int, write bool, hits int32) {
 	a := &g.a
 	g.counted = g.counted || hits > 0
-	a.OpM(8, []byte{0xff}, 2, x.M(x.RBX, offHelpers+8*int32(helperIndex(size, write, hits)))) // call [helper]
-	a.Jcc(x.CondNE, g.side(i))
+	if hits == 1 && size <= 8 {
+		lookup(a, size, write, hits, g.side(i))
+	} else {
+		a.OpM(8, []byte{0xff}, 2, x.M(x.RBX, offHelpers+8*int32(helperIndex(size, write, hits)))) // call [helper]
+		a.Jcc(x.CondNE, g.side(i))
+	}
 	g.host = false
+}
+
+// lookup emits the remembered-page lookup of access (RAX the address; RDX, RCX, RSI and
+// the flags changed), jumping to miss when the page is not remembered or the access would
+// cross its end.
+func lookup(a *x.Asm, size int, write bool, hits int32, miss *x.Label) {
+	tag := offURtag
+	if write {
+		tag = offUWtag
+	}
+	a.MovRR(8, x.RDX, x.RAX)
+	a.ShiftRI(8, x.Shr, x.RDX, 12)
+	a.MovRR(4, x.RCX, x.RDX)
+	a.AluRI(4, x.And, x.RCX, utlbSize-1)
+	a.Lea(8, x.RCX, x.MI(x.RCX, x.RCX, 2, 0)) // 5*index: an entry is 40 bytes
+	a.AluRM(8, x.Cmp, x.RDX, x.MI(x.RBX, x.RCX, 3, tag))
+	a.Jcc(x.CondNE, miss)
+	a.MovRR(4, x.RDX, x.RAX)
+	a.AluRI(4, x.And, x.RDX, 0xfff)
+	if size > 1 {
+		a.AluRI(4, x.Cmp, x.RDX, int32(0x1000-size))
+		a.Jcc(x.CondA, miss)
+	}
+	a.Load(8, x.RSI, x.MI(x.RBX, x.RCX, 3, offUFrame))
+	a.Load(8, x.RCX, x.MI(x.RBX, x.RCX, 3, offUE))
+	if hits > 0 {
+		countHits(a, x.RCX, hits)
+	}
 }
 
 // countHits does tlb.Hit's work n times for the entry in register e: the counter, the
@@ -594,44 +628,21 @@ func (c *CPU) emitHelpers() bool {
 	for k := 0; k < 6; k++ {
 		for j, size := range []int{1, 2, 4, 8} {
 			var a x.Asm
-			tag := offURtag
+			write := k == 1 || k == 2 || k == 4
 			hits := [...]int32{1, 1, 3, 0, 0}[k%5]
-			if k == 1 || k == 2 || k == 4 {
-				tag = offUWtag
-			}
 			if k == 5 { // the 16-byte reads, writes and read peeks
 				if j > 2 {
 					break
 				}
-				size, hits = 16, [...]int32{2, 3, 0}[j]
-				if j == 1 {
-					tag = offUWtag
-				}
+				size, hits, write = 16, [...]int32{2, 3, 0}[j], j == 1
 			}
 			// In: RAX, the address. Out: ZF set on a hit, RSI the frame, RDX the offset,
 			// RCX the TLB entry (a peek, hits 0, counts nothing: countHit does it later).
-			// Changes RDI and the flags.
-			a.MovRR(8, x.RDX, x.RAX)
-			a.ShiftRI(8, x.Shr, x.RDX, 12)
-			a.MovRR(4, x.RCX, x.RDX)
-			a.AluRI(4, x.And, x.RCX, utlbSize-1)
-			a.Lea(8, x.RCX, x.MI(x.RCX, x.RCX, 2, 0)) // 5*index: an entry is 40 bytes
-			a.AluRM(8, x.Cmp, x.RDX, x.MI(x.RBX, x.RCX, 3, tag))
+			// Changes the flags.
 			miss := x.NewLabel()
-			a.Jcc(x.CondNE, miss)
-			a.MovRR(4, x.RDX, x.RAX)
-			a.AluRI(4, x.And, x.RDX, 0xfff)
-			if size > 1 {
-				a.AluRI(4, x.Cmp, x.RDX, int32(0x1000-size))
-				a.Jcc(x.CondA, miss) // (ZF clear)
-			}
-			a.Load(8, x.RSI, x.MI(x.RBX, x.RCX, 3, offUFrame))
-			a.Load(8, x.RCX, x.MI(x.RBX, x.RCX, 3, offUE))
-			if hits > 0 {
-				countHits(&a, x.RCX, hits)
-			}
+			lookup(&a, size, write, hits, miss)
 			a.AluRR(4, x.Cmp, x.RAX, x.RAX) // ZF set: a hit
-			a.Bind(miss)
+			a.Bind(miss)                    // (ZF clear)
 			a.Ret()
 			addr, ok := c.putShared(&a)
 			if !ok {
