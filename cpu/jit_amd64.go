@@ -585,12 +585,9 @@ func (c *CPU) emitHelpers() bool {
 			}
 		}
 		a.Ret()
-		addr, err := c.jit.arena.Put(a.B)
-		if err != nil {
+		addr, ok := c.putShared(&a)
+		if !ok {
 			return false
-		}
-		if jitCodeHook != nil {
-			jitCodeHook(c, nil, a.B, addr)
 		}
 		*[]*uintptr{&c.jit.enter, &c.jit.leave}[k] = addr
 	}
@@ -636,12 +633,9 @@ func (c *CPU) emitHelpers() bool {
 			a.AluRR(4, x.Cmp, x.RAX, x.RAX) // ZF set: a hit
 			a.Bind(miss)
 			a.Ret()
-			addr, err := c.jit.arena.Put(a.B)
-			if err != nil {
+			addr, ok := c.putShared(&a)
+			if !ok {
 				return false
-			}
-			if jitCodeHook != nil {
-				jitCodeHook(c, nil, a.B, addr)
 			}
 			c.jit.helpers[k*4+j] = addr
 		}
@@ -719,12 +713,9 @@ func (c *CPU) emitHelpers() bool {
 		a.AluRR(4, x.Xor, x.RAX, x.RAX) // ZF set
 		a.Bind(ret)
 		a.Ret()
-		addr, err := c.jit.arena.Put(a.B)
-		if err != nil {
+		addr, ok := c.putShared(&a)
+		if !ok {
 			return false
-		}
-		if jitCodeHook != nil {
-			jitCodeHook(c, nil, a.B, addr)
 		}
 		c.jit.materialize = addr
 	}
@@ -820,15 +811,21 @@ func (c *CPU) emitHelpers() bool {
 	a.MovRR(4, x.RAX, x.RCX)
 	a.B = append(a.B, 0x48, 0x0f, 0xba, 0xe8, 0x20) // bts rax, 32: the block was left
 	jmpLeave(&a)
+	addr, ok := c.putShared(&a)
+	c.jit.chain = addr
+	return ok
+}
+
+// putShared puts a piece of shared code into the arena (and shows it to jitCodeHook).
+func (c *CPU) putShared(a *x.Asm) (uintptr, bool) {
 	addr, err := c.jit.arena.Put(a.B)
 	if err != nil {
-		return false
+		return 0, false
 	}
 	if jitCodeHook != nil {
 		jitCodeHook(c, nil, a.B, addr)
 	}
-	c.jit.chain = addr
-	return true
+	return addr, true
 }
 
 // frameAt is the operand [RSI + RDX]: the accessed bytes after access.

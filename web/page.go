@@ -291,13 +291,25 @@ func (t *pageTemplate) run(b *strings.Builder, nodes []pageNode, dot reflect.Val
 
 // escapeHTML is html/template's escaper for element content, RCDATA and quoted attribute
 // values (its htmlReplacementTable; other runes, valid or not, are kept).
-func escapeHTML(s string) string {
-	if !strings.ContainsAny(s, "\x00\"&'+<>") {
+func escapeHTML(s string) string { return escapeBytes(s, "\x00\"&'+<>") }
+
+// escapeText is text/template's HTMLEscapeString (html/template's too), for the charts'
+// labels: escapeHTML but for '+'.
+func escapeText(s string) string { return escapeBytes(s, "\x00\"&'<>") }
+
+// escapeBytes replaces the bytes of s listed in special by their entities (NUL by U+FFFD).
+func escapeBytes(s, special string) string {
+	if !strings.ContainsAny(s, special) {
 		return s
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
+		c := s[i]
+		if strings.IndexByte(special, c) < 0 {
+			b.WriteByte(c)
+			continue
+		}
+		switch c {
 		case 0:
 			b.WriteString("\uFFFD")
 		case '"':
@@ -312,36 +324,6 @@ func escapeHTML(s string) string {
 			b.WriteString("&lt;")
 		case '>':
 			b.WriteString("&gt;")
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-// escapeText is text/template's HTMLEscapeString (html/template's too), for the charts'
-// labels.
-func escapeText(s string) string {
-	if !strings.ContainsAny(s, "\x00\"&'<>") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case 0:
-			b.WriteString("\uFFFD")
-		case '"':
-			b.WriteString("&#34;")
-		case '&':
-			b.WriteString("&amp;")
-		case '\'':
-			b.WriteString("&#39;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		default:
-			b.WriteByte(c)
 		}
 	}
 	return b.String()
