@@ -20,7 +20,6 @@ import (
 	"fmt"
 
 	"github.com/vmemu/vmemu/internal/phase"
-	"github.com/vmemu/vmemu/internal/prefetch"
 	"github.com/vmemu/vmemu/ram"
 	"github.com/vmemu/vmemu/tlb"
 )
@@ -652,13 +651,6 @@ func (m *MMU) walk(va uint64, acc Access, t *tlb.TLB) (uint64, *Fault) {
 		}
 	} else if !m.allowed(leaf, acc) {
 		return m.walkFrom(va, acc, t, level, table, perm)
-	}
-	pa := e.Addr() | va&0xfff
-	if pa < uint64(len(mem)) {
-		// The access that missed comes right after the fill: a streaming program (a sieve)
-		// touches a line of a new page each time, which the host fetches from memory while
-		// the rest of the miss is done, instead of after it.
-		prefetch.Line(&mem[pa])
 	}
 	m.recordPTE(va, acc, ea, e)
 	want := e | PTEAccessed
