@@ -524,12 +524,13 @@ func (t *TLB) fill(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *Entr
 // write is the end of FillPage: the entry goes to way w of set in a.
 func (t *TLB) write(a *array, set, w int, vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *Entry {
 	slot := &a.entries[set*a.ways+w]
-	// Field by field, never as wide moves: the fields are read back one by one (LastFill,
-	// the CPU's remembered pages) soon after, and the host forwards a load only from a
-	// store that covers it the same way; a whole-entry copy stalled every fill.
+	// The new entry field by field, never as wide moves: its fields are read back one by
+	// one (the CPU's remembered pages) soon after, and the host forwards a load only from a
+	// store that covers it the same way (a whole-entry copy stalled every fill). The
+	// replaced entry is copied as the words LastFillPages reads back.
 	r := &t.replaced
-	r.VPN, r.PFN, r.stamp, r.PCID, r.Size, r.Perm = slot.VPN, slot.PFN, slot.stamp, slot.PCID, slot.Size, slot.Perm
-	r.valid, r.way, r.set = slot.valid, slot.way, slot.set
+	r.VPN, r.PFN, r.stamp = slot.VPN, slot.PFN, slot.stamp
+	*r.tail() = *slot.tail()
 	if a == &t.large && !slot.valid {
 		t.largeValid++
 	}
