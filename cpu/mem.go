@@ -164,8 +164,11 @@ func (c *CPU) flushMicro() {
 	}
 	c.codeGen++
 	m := c.mmu
-	c.micro = microState{dgen: c.dtlb.Gen(), igen: c.itlb.Gen(), epoch: m.Epoch(),
-		cr0: m.CR0(), cr4: m.CR4(), efer: m.EFER()}
+	// Field by field: a microState built whole is copied with 16-byte moves, which the host
+	// does not forward from the stores that built it nor to the loads of syncMicro after.
+	mc := &c.micro
+	mc.dgen, mc.igen, mc.epoch = c.dtlb.Gen(), c.itlb.Gen(), m.Epoch()
+	mc.cr0, mc.cr4, mc.efer = m.CR0(), m.CR4(), m.EFER()
 }
 
 // remember records the translation of va to pa that the MMU just made for a data access.

@@ -471,8 +471,9 @@ func (m *MMU) allowed(p tlb.Perm, acc Access) bool {
 func (m *MMU) pageFault(va uint64, acc Access, extra uint32) *Fault {
 	m.cr2 = va
 	m.invalidatePage(va, m.pcid, true)
-	m.fault = Fault{Vector: VectorPF, Code: m.errorCode(acc, extra), Addr: va, Access: acc}
-	return &m.fault
+	f := &m.fault // field by field (a Fault built whole is copied with 16-byte moves)
+	f.Vector, f.Code, f.Addr, f.Access = VectorPF, m.errorCode(acc, extra), va, acc
+	return f
 }
 
 // errorCode builds a #PF error code from the access and the P/RSVD bits in extra. I/D is
