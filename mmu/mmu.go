@@ -527,7 +527,9 @@ func (m *MMU) resolve(va uint64, acc Access, levels *[4]Level, r *walkResult) {
 // returned by value was copied out with 16-byte moves the host's store buffer cannot forward
 // from the narrower stores that built it, a stall of tens of cycles on every TLB miss.
 func (m *MMU) resolveFrom(va uint64, acc Access, start int, table uint64, perm tlb.Perm, levels *[4]Level, r *walkResult) {
-	*r = walkResult{}
+	// Field by field (zeroed whole, it is stored in 16-byte pieces the narrower loads of
+	// its fields below are not forwarded from on every host).
+	r.perms, r.n, r.pa, r.size, r.perm, r.code, r.failed = [4]tlb.Perm{}, 0, 0, 0, 0, 0, false
 	mem := m.ram.Bytes()
 	for level := start; level >= 1; level-- {
 		idx := uint(va>>(12+9*(level-1))) & 511

@@ -177,8 +177,11 @@ func (p *PSC) Fill(level int, va uint64, pcid uint16, table uint64, perm Perm) {
 		}
 	}
 	p.clock++
-	*victim = PSCEntry{Level: level, VA: va, PCID: pcid, Table: table, Perm: perm & (PermWrite | PermUser | PermNoExec),
-		valid: true, stamp: p.clock}
+	// Field by field: an entry built whole is copied with 16-byte moves, which the host
+	// does not forward from the stores that built it nor to the next Lookup's loads.
+	e := victim
+	e.Level, e.VA, e.PCID, e.Table, e.Perm = level, va, pcid, table, perm&(PermWrite|PermUser|PermNoExec)
+	e.valid, e.stamp = true, p.clock
 	p.Stats.Fills++
 }
 
