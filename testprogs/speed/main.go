@@ -10,8 +10,10 @@
 //
 // CPU time, not wall time, so that other work on a shared machine disturbs the figures as
 // little as possible; all runs of one program are interleaved (native, qemu, emu, native,
-// ...) so a burst of load falls on all of them alike. The outputs of native and emulated
-// runs are compared: a difference is reported, never hidden.
+// ...) so a burst of load falls on all of them alike. The timed emu runs are plain `emu
+// run`; one more run with --stats-json, not timed, counts the guest's instructions for the
+// MIPS column. The outputs of native and emulated runs are compared: a difference is
+// reported, never hidden.
 //
 // It knows nothing of the emulator's insides: it runs the emu binary, as a user does.
 package main
@@ -44,11 +46,7 @@ type bench struct {
 	args func(scale float64, dir string) ([]string, error)
 	// qemu says whether the row compares with qemu-x86_64 (else with the host only).
 	qemu bool
-	// startup: the row times emu's start, so its timed runs are plain `emu run` (no
-	// --stats-json, whose phase sampler costs about a millisecond); one more run, not
-	// timed, counts its instructions (the same in every run: emu is deterministic).
-	startup bool
-	note    string
+	note string
 }
 
 func scaled(base float64, scale float64) string {
@@ -86,7 +84,7 @@ var benches = []bench{
 		args: func(s float64, _ string) ([]string, error) {
 			return []string{"-S", "-c", "s = 0\nfor i in range(" + scaled(1000000, s) + "):\n    s += i * i % 7\nprint(s)"}, nil
 		}},
-	{name: "hello", src: "bench_hello", note: "static hello: startup", args: fixed(), startup: true},
+	{name: "hello", src: "bench_hello", note: "static hello: startup", args: fixed()},
 }
 
 // dataFile writes (once) a file of n pseudo-random bytes in dir and returns its name.
@@ -194,19 +192,21 @@ func run(n int, scale float64, only, emuPath string, emuRunner []string, work st
 		if err != nil {
 			return err
 		}
+		// The timed runs are plain `emu run`, as users run programs: --stats-json's phase
+		// sampler costs about a millisecond at the start and an atomic exchange at every
+		// page walk. One more run, first and not timed, counts the instructions (the same
+		// in every run: emu is deterministic).
+		emuCmd := append(emuRunner[:len(emuRunner):len(emuRunner)], emuPath)
+		count := runEmu(emuCmd, dir, prog, args, true)
 		var native, em, qm []result
 		for i := 0; i < n; i++ {
 			native = append(native, runNative(prog, args))
 			if qemu != "" && b.qemu {
 				qm = append(qm, runNative(qemu, append([]string{prog}, args...)))
 			}
-			em = append(em, runEmu(append(emuRunner[:len(emuRunner):len(emuRunner)], emuPath), dir, prog, args, !b.startup))
-		}
-		if b.startup {
-			count := runEmu(append(emuRunner[:len(emuRunner):len(emuRunner)], emuPath), dir, prog, args, true)
-			for i := range em {
-				em[i].insns = count.insns
-			}
+			r := runEmu(emuCmd, dir, prog, args, false)
+			r.insns = count.insns
+			em = append(em, r)
 		}
 		row := []string{b.name, secs(native), secs(qm), secs(em), ratio(em, qm), ratio(em, native), mips(em)}
 		if msg := problems(native, em); msg != "" {
