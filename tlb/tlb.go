@@ -330,24 +330,10 @@ func (t *TLB) Lookup(va uint64, pcid uint16) *Entry {
 	a := &t.small
 	set := int(vpn & a.setMask)
 	ways := a.entries[set*a.ways : (set+1)*a.ways]
-	// The same pass finds the way a fill of the page would take (the hint): the first
-	// free way, else the first with the smallest stamp (a valid entry's stamp is at
-	// least 1, so age 0 means a free way was found).
-	way, age := 0, ^uint64(0)
 	for w := range ways {
-		e := &ways[w]
-		if !e.valid {
-			if age != 0 {
-				way, age = w, 0
-			}
-			continue
-		}
-		if e.VPN == vpn && (e.PCID == pcid || e.Perm&PermGlobal != 0) {
+		if e := &ways[w]; e.valid && e.VPN == vpn && (e.PCID == pcid || e.Perm&PermGlobal != 0) {
 			t.Hit(e)
 			return e
-		}
-		if e.stamp < age {
-			way, age = w, e.stamp
 		}
 	}
 	if t.largeValid > 0 {
@@ -360,6 +346,20 @@ func (t *TLB) Lookup(va uint64, pcid uint16) *Entry {
 	}
 	t.Stats.Misses++
 	if t.cfg.Policy == LRU {
+		// The way a fill of the page would take (the hint), found in a second pass so that
+		// hits pay nothing for it: the first free way, else the first with the smallest
+		// stamp.
+		way, age := 0, ^uint64(0)
+		for w := range ways {
+			e := &ways[w]
+			if !e.valid {
+				way = w
+				break
+			}
+			if e.stamp < age {
+				way, age = w, e.stamp
+			}
+		}
 		h := &t.hint
 		h.key, h.when, h.way = hintKey(vpn, pcid), t.gen+t.clock, way
 	}
