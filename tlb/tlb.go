@@ -438,8 +438,7 @@ func (t *TLB) Fill(e Entry) *Entry { return t.FillPage(e.VPN, e.PFN, e.PCID, e.S
 func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *Entry {
 	if h := &t.hint; h.key == hintKey(vpn, pcid) && h.when == t.gen+t.clock && size == Size4K {
 		// Lookup just searched this page's set and found no entry for it (a 4 KiB array
-		// holds only 4 KiB pages): the way it chose is the one fill's search would. This is
-		// write, written out for that case (one call fewer on every TLB miss).
+		// holds only 4 KiB pages): the way it chose is the one fill's search would.
 		a := &t.small
 		set := int(vpn & a.setMask)
 		slot := &a.entries[set*a.ways+h.way]
@@ -450,22 +449,7 @@ func (t *TLB) FillPage(vpn, pfn uint64, pcid uint16, size PageSize, perm Perm) *
 				t.Observer(t, EvEvict, slot)
 			}
 		}
-		// The replaced entry is copied as four words: its fields were written long ago, and
-		// LastFillPages reads the copy back as those words (fewer stores on every miss; a
-		// narrower load from a wider store just made is not forwarded on every host).
-		r := &t.replaced
-		r.VPN, r.PFN, r.stamp = slot.VPN, slot.PFN, slot.stamp
-		*r.tail() = *slot.tail()
-		slot.VPN, slot.PFN, slot.PCID, slot.Size, slot.Perm = vpn, pfn, pcid, size, perm
-		slot.valid, slot.set, slot.way = true, uint16(set), uint8(h.way)
-		t.fillGen, t.filled = t.gen, slot
-		t.clock++
-		slot.stamp = t.clock
-		t.Stats.Fills++
-		if t.Observer != nil {
-			t.Observer(t, EvFill, slot)
-		}
-		return slot
+		return t.write(a, set, h.way, vpn, pfn, pcid, size, perm)
 	}
 	return t.fill(vpn, pfn, pcid, size, perm)
 }
